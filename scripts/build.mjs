@@ -1,0 +1,26 @@
+// Bundles the action and the CLI into dist/ (committed; CI fails when stale).
+import { build } from 'esbuild';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+await rm('dist', { recursive: true, force: true });
+await mkdir('dist', { recursive: true });
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  legalComments: 'none',
+  logLevel: 'warning',
+  // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
+  banner: { js: "import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);" },
+};
+
+// Two self-contained bundles: the action runs dist/index.js with no node_modules beside it.
+await build({ ...common, entryPoints: { index: 'src/index.ts', cli: 'src/cli.ts' }, outdir: 'dist' });
+
+// WebAssembly the Python parser loads at run time, next to the bundles.
+await copyFile(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), 'dist/web-tree-sitter.wasm');
+await copyFile(require.resolve('tree-sitter-python/tree-sitter-python.wasm'), 'dist/tree-sitter-python.wasm');

@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+
+/** Large sequential reads keep hashing I/O-bound (DESIGN §10). */
+export const HASH_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * SHA-256 of a byte range of a file (the whole file by default), streamed in
+ * large reads with OpenSSL's implementation; memory stays flat.
+ */
+export async function sha256File(absPath: string, start = 0, end?: number): Promise<{ hex: string; bytes: number }> {
+  const handle = await open(absPath, 'r');
+  try {
+    const stop = end ?? (await handle.stat()).size;
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK_BYTES, Math.max(stop - start, 1)));
+    let pos = start;
+    while (pos < stop) {
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, stop - pos), pos);
+      if (bytesRead === 0) break;
+      hash.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+    return { hex: hash.digest('hex'), bytes: pos - start };
+  } finally {
+    await handle.close();
+  }
+}

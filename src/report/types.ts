@@ -1,0 +1,31 @@
+import type { FailOn, Finding, Level, Mode, RuleLevel, Waiver } from '../core/types.js';
+
+export interface RuleStatus {
+  id: string;
+  level: RuleLevel;
+  evaluated: boolean;
+}
+
+/** An exception in force (for the summary: who owns it, when it ends). */
+export interface ExceptionInForce extends Waiver {
+  rule: string;
+  paths: string[];
+  /** How many findings it waived in this run. */
+  matched: number;
+}
+
+/** The JSON report, version 1 (DESIGN §7). */
+export interface Report {
+  version: 1;
+  tool: { name: 'mlgate'; version: string };
+  mode: Mode;
+  conclusion: 'success' | 'failure';
+  counts: Record<Level, number> & { waived: number };
+  findings: Finding[];
+  rules: RuleStatus[];
+  stats: { files: number; bytesHashed: number; durationMs: number };
+  /** Not part of the JSON contract's required keys, but reported: the exceptions in force. */
+  exceptions: ExceptionInForce[];
+  /** The fail-on threshold the conclusion was computed with. */
+  failOn: FailOn;
+}
