@@ -45,13 +45,14 @@ export interface RuleContext<P> {
  * How a locked rule's parameter may change in a later policy layer without
  * loosening it (DESIGN §3, "Locked rules"):
  * - `superset`: an array that may only grow (more paths, more required fields);
- * - `subset`: an array that may only shrink (signers, allow-lists);
+ * - `subset`: an array that may only shrink (signers);
+ * - `allow-list`: like `subset`, but an empty list means "anything", so any list tightens an empty one;
  * - `true-stays`: a boolean that may not go from true to false;
  * - `false-stays`: a boolean that may not go from false to true;
  * - `max`: a number that may only decrease (e.g. max-age-days);
  * - `fixed`: may not change at all (the default for unlisted parameters).
  */
-export type TightenKind = 'superset' | 'subset' | 'true-stays' | 'false-stays' | 'max' | 'fixed';
+export type TightenKind = 'superset' | 'subset' | 'allow-list' | 'true-stays' | 'false-stays' | 'max' | 'fixed';
 
 /** A small repository for the registry test: files, optional parameters and the sub-codes expected. */
 export interface RuleExample {

@@ -4,6 +4,18 @@ import { open } from 'node:fs/promises';
 /** Large sequential reads keep hashing I/O-bound (DESIGN §10). */
 export const HASH_CHUNK_BYTES = 4 * 1024 * 1024;
 
+let hashed = 0;
+
+/** Bytes hashed by this process so far (for the report's `stats.bytesHashed`). */
+export function bytesHashed(): number {
+  return hashed;
+}
+
+/** Hashing done elsewhere (worker threads) reports its bytes here. */
+export function countHashed(bytes: number): void {
+  hashed += bytes;
+}
+
 /**
  * SHA-256 of a byte range of a file (the whole file by default), streamed in
  * large reads with OpenSSL's implementation; memory stays flat.
@@ -21,6 +33,7 @@ export async function sha256File(absPath: string, start = 0, end?: number): Prom
       hash.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
       pos += bytesRead;
     }
+    countHashed(pos - start);
     return { hex: hash.digest('hex'), bytes: pos - start };
   } finally {
     await handle.close();

@@ -1,0 +1,9 @@
+import type { Rule } from './rule.js';
+import { threatModel } from './threat-model.js';
+
+/** Every rule mlgate knows, listed explicitly (DESIGN §2); order is the order of reports. */
+export const RULES: readonly Rule[] = [threatModel];
+
+export function findRule(id: string): Rule | undefined {
+  return RULES.find((r) => r.id === id);
+}

@@ -1,0 +1,111 @@
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dump } from 'js-yaml';
+import { RULES, findRule } from '../checks/registry.js';
+import { ConfigurationError } from '../core/errors.js';
+import { DEFAULT_POLICY_PATH, loadPolicy } from '../policies/load.js';
+import { cliPolicyProvider } from './provider.js';
+
+/** `mlgate policy validate FILE` and `policy show`: the resolved policy, or located errors (exit 2). */
+export async function resolvePolicyFile(file: string | undefined, dir: string, policyDir: string | undefined, now: Date) {
+  const root = path.resolve(dir);
+  const overrides = new Map<string, string>();
+  let policyPath = DEFAULT_POLICY_PATH;
+  if (file) {
+    const abs = path.resolve(file);
+    try {
+      await access(abs);
+    } catch {
+      throw new ConfigurationError(`${file}: no such file`);
+    }
+    policyPath = abs;
+    overrides.set(abs, abs);
+  }
+  const provider = cliPolicyProvider(root, policyDir ? path.resolve(policyDir) : undefined, overrides);
+  return loadPolicy({ provider, rules: RULES, now, policyPath });
+}
+
+export async function showPolicy(file: string | undefined, dir: string, policyDir: string | undefined, now: Date): Promise<string> {
+  const policy = await resolvePolicyFile(file, dir, policyDir, now);
+  const rules: Record<string, unknown> = {};
+  for (const [id, r] of policy.rules) {
+    rules[id] = {
+      level: r.level,
+      ...(r.enforceFrom ? { 'enforce-from': r.enforceFrom } : {}),
+      ...(Object.keys(r.codeLevels).length ? { 'code-levels': r.codeLevels } : {}),
+      ...(r.lockedBy ? { 'locked-by': r.lockedBy, exceptions: r.exceptionsAllowed ? 'allowed' : 'denied' } : {}),
+      ...r.params,
+      'set-by': r.layers,
+    };
+  }
+  const doc = {
+    layers: policy.layers,
+    ...(policy.exclude.length ? { paths: { exclude: policy.exclude } } : {}),
+    'max-exception-days': policy.maxExceptionDays,
+    rules,
+    ...(policy.exceptions.length
+      ? { exceptions: policy.exceptions.map(({ rule, paths, reason, owner, expires, layer }) => ({ rule, paths, reason, owner, expires, 'declared-in': layer })) }
+      : {}),
+  };
+  return `# resolved policy (after extends)\n${dump(doc, { lineWidth: 120, noRefs: true })}`;
+}
+
+/** Rule pages ship beside the bundle (dist/../docs/rules) and the sources (src/cli/../../docs/rules). */
+async function readRuleDoc(id: string): Promise<string | undefined> {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const dir of [path.join(here, '..', 'docs', 'rules'), path.join(here, '..', '..', 'docs', 'rules')]) {
+    try {
+      return await readFile(path.join(dir, `${id}.md`), 'utf8');
+    } catch {
+      // try the next location
+    }
+  }
+  return undefined;
+}
+
+export async function listRules(id: string | undefined): Promise<string> {
+  if (id) {
+    const rule = findRule(id);
+    if (!rule) throw new ConfigurationError(`unknown rule id ${JSON.stringify(id)} (known rules: ${RULES.map((r) => r.id).join(', ')})`);
+    return (await readRuleDoc(id)) ?? `${rule.id}: ${rule.title}\n\n${rule.summary}\n`;
+  }
+  const width = Math.max(...RULES.map((r) => r.id.length));
+  return `${RULES.map((r) => `${r.id.padEnd(width)}  ${r.defaultLevel.padEnd(7)}  ${r.summary}`).join('\n')}\n`;
+}
+
+export const STARTER_POLICY = `# yaml-language-server: $schema=https://github.com/mlgate/mlgate/raw/main/schema/policy.schema.json
+# mlgate policy: https://github.com/mlgate/mlgate#policy
+version: 1
+extends:
+  - mlgate:recommended
+# paths:
+#   exclude: ["third_party/**"]
+# rules:
+#   model-signing:
+#     level: error
+#     signers:
+#       - method: sigstore
+#         identity: https://github.com/<org>/<repo>/.github/workflows/release.yml@refs/heads/main
+#         issuer: https://token.actions.githubusercontent.com
+# exceptions:
+#   - rule: model-signing
+#     paths: ["models/legacy/**"]
+#     reason: "trained before signing was in place; tracked in <ticket>"
+#     owner: "@<org>/<team>"
+#     expires: <YYYY-MM-DD>
+`;
+
+export async function initPolicy(dir: string, force: boolean): Promise<string[]> {
+  const target = path.join(path.resolve(dir), ...DEFAULT_POLICY_PATH.split('/'));
+  if (!force) {
+    const exists = await access(target).then(
+      () => true,
+      () => false,
+    );
+    if (exists) throw new ConfigurationError(`${DEFAULT_POLICY_PATH} already exists; pass --force to overwrite it`);
+  }
+  await mkdir(path.dirname(target), { recursive: true });
+  await writeFile(target, STARTER_POLICY);
+  return [DEFAULT_POLICY_PATH];
+}

@@ -1,0 +1,137 @@
+import { performance } from 'node:perf_hooks';
+import type { Rule, RuleFinding } from '../checks/rule.js';
+import { RULES } from '../checks/registry.js';
+import { createChangedSet } from '../inventory/changed.js';
+import { createInventory, matchesAny } from '../inventory/inventory.js';
+import { scanRepository } from '../inventory/scan.js';
+import { DEFAULT_POLICY_PATH, loadPolicy } from '../policies/load.js';
+import type { ResolvedPolicy, ResolvedRule } from '../policies/types.js';
+import type { Report } from '../report/types.js';
+import { applyExceptions } from './exceptions.js';
+import type { EvaluateOptions } from './evaluate-types.js';
+import { fingerprint } from './fingerprint.js';
+import { bytesHashed } from './hash.js';
+import { runRule } from './rule-context.js';
+import { LEVEL_RANK, minLevel, type Finding, type Level, type Reference } from './types.js';
+import { conclude, countFindings, sortFindings } from './verdict.js';
+import { helpUrl } from './version.js';
+
+const INVENTORY_LEVELS: Record<string, Level> = { symlink: 'warning', truncated: 'error', 'unsafe-path': 'warning' };
+
+/** The level a rule's finding gets: per-code level or the rule's, capped by the finding, and by `enforce-from`. */
+export function findingLevel(rule: ResolvedRule, f: RuleFinding, now: Date): Level | undefined {
+  const configured = (f.code !== undefined ? rule.codeLevels[f.code] : undefined) ?? rule.level;
+  if (configured === 'off') return undefined;
+  let level: Level = f.maxLevel ? minLevel(configured, f.maxLevel) : configured;
+  if (rule.enforceFrom && now.toISOString().slice(0, 10) < rule.enforceFrom) level = minLevel(level, 'warning');
+  return level;
+}
+
+function makeFinding(ruleId: string, code: string | undefined, level: Level, f: Omit<RuleFinding, 'code' | 'maxLevel'>, references: Reference[], version: string): Finding {
+  const finding: Finding = {
+    rule: ruleId,
+    ...(code !== undefined ? { code } : {}),
+    level,
+    message: f.message,
+    ...(f.path !== undefined ? { path: f.path } : {}),
+    ...(f.line !== undefined ? { line: f.line } : {}),
+    ...(f.endLine !== undefined ? { endLine: f.endLine } : {}),
+    ...(f.column !== undefined ? { column: f.column } : {}),
+    help: helpUrl(ruleId, version),
+    references,
+    fingerprint: fingerprint(ruleId, code, f.path, f.message),
+    waived: null,
+  };
+  return finding;
+}
+
+/**
+ * The whole pipeline (DESIGN §2): policy → inventory → checks → findings →
+ * verdict. Throws ConfigurationError for a broken policy; a broken repository
+ * file is a finding, never an exception.
+ */
+export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] = RULES): Promise<Report> {
+  const started = performance.now();
+  const hashedBefore = bytesHashed();
+  const now = opts.now ?? new Date();
+  const version = opts.toolVersion;
+  const policyPath = opts.policyPath ?? DEFAULT_POLICY_PATH;
+  const policy: ResolvedPolicy = await loadPolicy({ provider: opts.provider, rules: registry, now, policyPath });
+
+  const scan = await scanRepository(opts.root);
+  const changed = opts.mode === 'changed' ? createChangedSet(opts.changes ?? {}) : null;
+  const findings: Finding[] = [];
+
+  for (const note of scan.notes) {
+    const code = `inventory/${note.code}`;
+    findings.push(makeFinding('inventory', code, INVENTORY_LEVELS[note.code] ?? 'warning', { message: note.message, path: note.path }, [], version));
+  }
+  for (const n of [...policy.notices, ...(opts.notices ?? [])]) {
+    const ruleId = n.code.split('/')[0] ?? 'policy';
+    findings.push(makeFinding(ruleId, n.code, n.level, n, [], version));
+  }
+  if (changed && policy.policyPath && changed.touches(policy.policyPath)) {
+    findings.push(
+      makeFinding('policy', 'policy/changed-in-pr', 'info', {
+        path: policy.policyPath,
+        message: `this change edits the policy ${policy.policyPath}; it was judged by the policy of the base commit, and the edit applies after merge`,
+      }, [], version),
+    );
+  }
+
+  const enabled = registry.filter((r) => {
+    const level = policy.rules.get(r.id)?.level;
+    return level !== undefined && level !== 'off';
+  });
+  const ruleResults = await Promise.all(
+    enabled.map(async (rule) => {
+      const resolved = policy.rules.get(rule.id)!;
+      const exclude = policy.excludeFor(rule.id);
+      const inventory = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude))) : scan.inventory;
+      let raw: RuleFinding[];
+      try {
+        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
+      } catch (e) {
+        // A bug must not pass the gate: it becomes an error finding and the run goes on.
+        opts.logger.error(`internal error in rule ${rule.id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        raw = [{ code: 'internal-error', message: `mlgate failed while running ${rule.id} (${e instanceof Error ? e.message : String(e)}); the rule fails closed — please report this` }];
+      }
+      const out: Finding[] = [];
+      for (const f of raw) {
+        const level = f.code === 'internal-error' ? 'error' : findingLevel(resolved, f, now);
+        if (level === undefined) continue;
+        out.push(makeFinding(rule.id, f.code ? `${rule.id}/${f.code}` : undefined, level, f, rule.references, version));
+      }
+      return out;
+    }),
+  );
+  for (const r of ruleResults) findings.push(...r);
+
+  const { inForce, notices } = applyExceptions(findings, policy.exceptions, now, opts.mode === 'full');
+  for (const n of notices) findings.push(makeFinding('policy', n.code, n.level, n, [], version));
+
+  const seen = new Set<string>();
+  const unique = findings.filter((f) => {
+    const key = `${f.fingerprint}|${f.line ?? ''}|${f.column ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  sortFindings(unique);
+  const failOn = opts.failOn ?? 'error';
+  return {
+    version: 1,
+    tool: { name: 'mlgate', version },
+    mode: opts.mode,
+    conclusion: conclude(unique, failOn),
+    counts: countFindings(unique),
+    findings: unique,
+    rules: registry.map((r) => {
+      const level = policy.rules.get(r.id)?.level ?? 'off';
+      return { id: r.id, level, evaluated: LEVEL_RANK[level] > 0 };
+    }),
+    stats: { files: scan.inventory.files.length, bytesHashed: bytesHashed() - hashedBefore, durationMs: Math.round(performance.now() - started) },
+    exceptions: inForce,
+    failOn,
+  };
+}

@@ -1,0 +1,46 @@
+import type { ChangeList } from './changed.js';
+import { git } from './git.js';
+
+/**
+ * Parses `git diff --name-status -z -M` output: statuses A, M, D, T, R<score>,
+ * C<score>; renames and copies carry two paths.
+ */
+export function parseNameStatus(out: string): ChangeList & { added: string[]; modified: string[]; deleted: string[]; renamed: [string, string][] } {
+  const parts = out.split('\0');
+  const added: string[] = [];
+  const modified: string[] = [];
+  const deleted: string[] = [];
+  const renamed: [string, string][] = [];
+  for (let i = 0; i < parts.length; ) {
+    const status = parts[i++];
+    if (!status) continue;
+    const kind = status[0];
+    if (kind === 'R' || kind === 'C') {
+      const from = parts[i++]!;
+      const to = parts[i++]!;
+      if (kind === 'R') renamed.push([to, from]);
+      else added.push(to);
+    } else {
+      const p = parts[i++]!;
+      if (kind === 'A') added.push(p);
+      else if (kind === 'D') deleted.push(p);
+      else modified.push(p);
+    }
+  }
+  return { added, modified, deleted, renamed };
+}
+
+/**
+ * What changed from the merge base of `base` to `head` (or to the work tree,
+ * untracked files included, when no head is given — what a pre-commit hook sees).
+ */
+export async function gitChanges(root: string, base: string, head?: string): Promise<ChangeList> {
+  const mergeBase = (await git(root, ['merge-base', base, head ?? 'HEAD'])).trim();
+  const range = head ? [mergeBase, head] : [mergeBase];
+  const list = parseNameStatus(await git(root, ['diff', '--name-status', '-z', '-M', '--relative', '--no-ext-diff', '--no-textconv', ...range, '--', '.']));
+  if (!head) {
+    const untracked = (await git(root, ['ls-files', '-z', '--others', '--exclude-standard'])).split('\0').filter(Boolean);
+    list.added.push(...untracked);
+  }
+  return list;
+}

@@ -1,0 +1,95 @@
+import type { RuleLevel } from '../core/types.js';
+import type { RemotePolicyRef } from '../core/evaluate-types.js';
+import type { LoadedYaml } from '../formats/yaml.js';
+
+/** Keys every rule accepts besides its own parameters. */
+export const COMMON_RULE_KEYS = ['level', 'enforce-from', 'locked', 'exceptions', 'code-levels'] as const;
+
+export interface RuleConfig {
+  level?: RuleLevel;
+  'enforce-from'?: string;
+  locked?: boolean;
+  exceptions?: 'allowed' | 'denied';
+  'code-levels'?: Record<string, RuleLevel>;
+  [param: string]: unknown;
+}
+
+export interface ExceptionDecl {
+  rule: string;
+  paths: string[];
+  reason: string;
+  owner: string;
+  expires: string;
+}
+
+/** One policy document as written (after schema validation). */
+export interface PolicyDoc {
+  version: 1;
+  extends?: string[];
+  paths?: { exclude?: string[] };
+  'max-exception-days'?: number;
+  rules?: Record<string, RuleConfig>;
+  exceptions?: ExceptionDecl[];
+}
+
+export type LayerOrigin = { kind: 'builtin' } | { kind: 'local' } | { kind: 'remote'; ref: RemotePolicyRef };
+
+/** A policy document with where it came from, for merging and for located messages. */
+export interface PolicyLayer {
+  /** Display name: `.github/mlgate.yml`, `mlgate:recommended`, `acme/policies/ml.yml@v3`. */
+  name: string;
+  /** Repository-relative path of the file inside its repository (empty for built-ins). */
+  path: string;
+  origin: LayerOrigin;
+  doc: PolicyDoc;
+  yaml: LoadedYaml;
+}
+
+export interface ResolvedException extends ExceptionDecl {
+  /** Layer that declared it, its index in that layer's `exceptions`, and where. */
+  layer: string;
+  index: number;
+  line: number;
+  column: number;
+  /** Repository-relative path of the declaring file when it is in this repository (findings go there). */
+  localPath?: string;
+}
+
+export interface ResolvedRule {
+  id: string;
+  /** Level as configured after merging (before `enforce-from`). */
+  level: RuleLevel;
+  enforceFrom?: string;
+  codeLevels: Record<string, RuleLevel>;
+  /** Name of the layer that locked the rule. */
+  lockedBy?: string;
+  exceptionsAllowed: boolean;
+  params: Record<string, unknown>;
+  /** Layers that configured it, in order. */
+  layers: string[];
+}
+
+export interface PolicyNoticeDecl {
+  code: string;
+  level: 'error' | 'warning' | 'info';
+  message: string;
+  path?: string;
+  line?: number;
+  column?: number;
+}
+
+export interface ResolvedPolicy {
+  /** Layer names in merge order. */
+  layers: string[];
+  rules: Map<string, ResolvedRule>;
+  /** Every `paths.exclude` glob of every layer. */
+  exclude: string[];
+  /** The exclusions that apply to a rule: a rule locked by a layer ignores exclusions added after it. */
+  excludeFor(ruleId: string): string[];
+  maxExceptionDays: number;
+  exceptions: ResolvedException[];
+  /** Findings about the policy itself (e.g. `policy/unpinned-extends`). */
+  notices: PolicyNoticeDecl[];
+  /** Repository-relative path of the root policy file when it exists in this repository. */
+  policyPath?: string;
+}
