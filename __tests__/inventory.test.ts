@@ -1,0 +1,85 @@
+import { symlink, rm, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gitChanges, parseNameStatus } from '../src/inventory/git-changes.js';
+import { normaliseRepoPath, scanRepository } from '../src/inventory/scan.js';
+import { createChangedSet } from '../src/inventory/changed.js';
+import { gitIn, makeRepo } from './helpers/repo.js';
+
+const OID = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+const POINTER = `version https://git-lfs.github.com/spec/v1\noid sha256:${OID}\nsize 2147483648\n`;
+
+describe('inventory', () => {
+  it('lists git files, recognises LFS pointers, and reports symlinks without following them', async () => {
+    const dir = await makeRepo({ 'models/clf/weights.safetensors': POINTER, 'src/train.py': 'print(1)\n', 'README.md': '# x\n' }, { git: true });
+    await symlink('/etc/passwd', path.join(dir, 'models/clf/config.json'));
+    await symlink('../../..', path.join(dir, 'data-link'));
+    gitIn(dir, 'add', '-A');
+    gitIn(dir, 'commit', '-qm', 'links');
+    await writeFile(path.join(dir, 'untracked.txt'), 'new\n');
+    await writeFile(path.join(dir, '.gitignore'), 'ignored.txt\n');
+    await writeFile(path.join(dir, 'ignored.txt'), 'x\n');
+
+    const { inventory, notes, fromGit } = await scanRepository(dir);
+    expect(fromGit).toBe(true);
+    expect(inventory.files.map((f) => f.path)).toEqual(['.gitignore', 'README.md', 'models/clf/weights.safetensors', 'src/train.py', 'untracked.txt']);
+    expect(inventory.get('models/clf/weights.safetensors')?.lfs).toEqual({ oid: OID, size: 2147483648 });
+    expect(inventory.get('README.md')?.lfs).toBeUndefined();
+    expect(notes.map((n) => `${n.code}:${n.path}`)).toEqual(['symlink:data-link', 'symlink:models/clf/config.json']);
+    await expect(inventory.readText('models/clf/config.json', 1000)).rejects.toThrow(/not a file of the inventory/);
+  });
+
+  it('walks a plain directory within a file cap and reports truncation', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) files[`d${i % 3}/f${i}.txt`] = 'x';
+    const dir = await makeRepo(files);
+    const { inventory, notes, fromGit } = await scanRepository(dir, { maxFiles: 10 });
+    expect(fromGit).toBe(false);
+    expect(inventory.files).toHaveLength(10);
+    expect(notes).toEqual([expect.objectContaining({ code: 'truncated' })]);
+  });
+
+  it('enforces the byte budget on whole-file reads', async () => {
+    const dir = await makeRepo({ 'big.bin': Buffer.alloc(4096) });
+    const { inventory } = await scanRepository(dir);
+    await expect(inventory.readBytes('big.bin', 1024)).rejects.toMatchObject({ code: 'budget-exceeded', path: 'big.bin' });
+    expect((await inventory.readBytes('big.bin', 4096)).length).toBe(4096);
+  });
+
+  it('keeps paths inside the root', () => {
+    expect(normaliseRepoPath('a/./b//c')).toBe('a/b/c');
+    for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'a\\b', 'a\0b', '', '.']) expect(normaliseRepoPath(bad)).toBeUndefined();
+  });
+
+  it('finds additions, modifications, renames and deletions between commits', async () => {
+    const dir = await makeRepo({ 'a.txt': 'a\n', 'b.txt': 'bbbbbbbbbbbbbbbbbbbb\nbbbbbbbbbbbbbbbb\n', 'c.txt': 'c\n', 'd.txt': 'd\n' }, { git: true });
+    const base = gitIn(dir, 'rev-parse', 'HEAD').trim();
+    gitIn(dir, 'checkout', '-qb', 'feature');
+    await writeFile(path.join(dir, 'a.txt'), 'changed\n');
+    await rename(path.join(dir, 'b.txt'), path.join(dir, 'renamed.txt'));
+    await rm(path.join(dir, 'c.txt'));
+    await writeFile(path.join(dir, 'new.txt'), 'n\n');
+    gitIn(dir, 'add', '-A');
+    gitIn(dir, 'commit', '-qm', 'change');
+    await writeFile(path.join(dir, 'wip.txt'), 'uncommitted\n');
+
+    const committed = await gitChanges(dir, base, 'HEAD');
+    expect(committed).toEqual({ added: ['new.txt'], modified: ['a.txt'], deleted: ['c.txt'], renamed: [['renamed.txt', 'b.txt']] });
+    const set = createChangedSet(committed);
+    expect(set.touches('b.txt')).toBe(true);
+    expect(set.touches('d.txt')).toBe(false);
+    expect(set.touchesAny(['*.md', 'c.*'])).toBe(true);
+
+    const worktree = await gitChanges(dir, base);
+    expect(worktree.added).toContain('wip.txt');
+  });
+
+  it('parses name-status records with odd names', () => {
+    expect(parseNameStatus('M\0sp ace.txt\0R087\0old name\0new\nline\0D\0gone\0')).toEqual({
+      added: [],
+      modified: ['sp ace.txt'],
+      deleted: ['gone'],
+      renamed: [['new\nline', 'old name']],
+    });
+  });
+});
