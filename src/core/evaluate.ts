@@ -112,7 +112,7 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
 
   const seen = new Set<string>();
   const unique = findings.filter((f) => {
-    const key = `${f.fingerprint}|${f.line ?? ''}|${f.column ?? ''}`;
+    const key = `${f.rule}|${f.code ?? ''}|${f.path ?? ''}|${f.line ?? ''}|${f.column ?? ''}|${f.message}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -3,13 +3,13 @@ import { createHash } from 'node:crypto';
 /**
  * Stable identity of a finding across runs (deduplication, SARIF
  * partialFingerprints): rule, code, path and the message with volatile parts
- * (line numbers, offsets, whitespace, case) normalised away.
+ * (numbers, whitespace, case) normalised away.
  */
 export function fingerprint(rule: string, code: string | undefined, path: string | undefined, message: string): string {
   const normalised = message
     .toLowerCase()
-    .replace(/\b(line|offset|byte)s?\s+\d+/g, '$1 #')
-    .replace(/:\d+(:\d+)?\b/g, ':#')
+    // Numbers (lines, offsets, ages in days, counts) change between runs without the problem changing.
+    .replace(/\d+/g, '#')
     .replace(/\s+/g, ' ')
     .trim();
   return createHash('sha256').update([rule, code ?? '', path ?? '', normalised].join('\0')).digest('hex').slice(0, 32);
