@@ -12,6 +12,8 @@ const common = {
   platform: 'node',
   target: 'node20',
   format: 'esm',
+  // Prefer ESM entry points: some packages' "main" is a UMD build that esbuild cannot follow (jsonc-parser).
+  mainFields: ['module', 'main'],
   legalComments: 'none',
   logLevel: 'warning',
   // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.

@@ -1,8 +1,10 @@
 import type { Rule } from './rule.js';
+import { modelHubPinning } from './model-hub-pinning.js';
 import { threatModel } from './threat-model.js';
+import { unsafeDeserialization } from './unsafe-deserialization.js';
 
 /** Every rule mlgate knows, listed explicitly (DESIGN §2); order is the order of reports. */
-export const RULES: readonly Rule[] = [threatModel];
+export const RULES: readonly Rule[] = [unsafeDeserialization, modelHubPinning, threatModel];
 
 export function findRule(id: string): Rule | undefined {
   return RULES.find((r) => r.id === id);

@@ -1,0 +1,274 @@
+import type { Node, Tree } from 'web-tree-sitter';
+
+/** An argument's value as far as it can be known without running the code. */
+export type RawValue =
+  | { kind: 'string'; value: string }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'none' }
+  /** A dotted name as written (`yaml.SafeLoader`, `rev`); resolved through imports later. */
+  | { kind: 'name'; written: string }
+  | { kind: 'other' };
+
+export interface RawArg {
+  value: RawValue;
+  /** 0-based row and column in the parsed source. */
+  row: number;
+  column: number;
+}
+
+export interface RawCall {
+  /** The callee as a dotted name when it is one (`torch.load`, `load`); null for `f()()`, `x[0]()`. */
+  callee: string | null;
+  /** The last identifier of the callee (`from_pretrained` in `get_cls().from_pretrained`). */
+  method: string | null;
+  positional: RawArg[];
+  keywords: Map<string, RawArg>;
+  starArgs: boolean;
+  starKwargs: boolean;
+  row: number;
+  column: number;
+  endRow: number;
+}
+
+/** A dictionary entry `"name": True/False`, the way keyword flags travel in `model_kwargs={…}` or `**config`. */
+export interface RawDictFlag {
+  key: string;
+  value: boolean;
+  row: number;
+  column: number;
+}
+
+/** `local` is bound to `target` (`import torch as t` → t ↦ torch); a star import has local `*`. */
+export interface RawImport {
+  local: string;
+  target: string;
+}
+
+export interface RawModule {
+  calls: RawCall[];
+  dictFlags: RawDictFlag[];
+  imports: RawImport[];
+  /** Names the source defines itself (def, class), which shadow conventional aliases and star imports. */
+  definitions: string[];
+  /** Characters inside ERROR nodes the parser could not place (outermost only). */
+  errorChars: number;
+  /** 0-based row of the first ERROR node, when there is one. */
+  firstErrorRow: number | null;
+}
+
+/** Reads calls and imports from a parsed tree. */
+export function extractModule(tree: Tree): RawModule {
+  const out: RawModule = { calls: [], dictFlags: [], imports: [], definitions: [], errorChars: 0, firstErrorRow: null };
+  const cursor = tree.walk();
+  let errorEnd = -1;
+  try {
+    for (;;) {
+      const type = cursor.nodeType;
+      if (type === 'ERROR' && cursor.startIndex >= errorEnd) {
+        out.errorChars += cursor.endIndex - cursor.startIndex;
+        out.firstErrorRow ??= cursor.startPosition.row;
+        errorEnd = cursor.endIndex;
+      } else if (type === 'call') {
+        out.calls.push(readCall(cursor.currentNode));
+      } else if (type === 'pair') {
+        const flag = readDictFlag(cursor.currentNode);
+        if (flag) out.dictFlags.push(flag);
+      } else if (type === 'import_statement' || type === 'import_from_statement') {
+        out.imports.push(...readImport(cursor.currentNode));
+      } else if (type === 'function_definition' || type === 'class_definition') {
+        const name = cursor.currentNode.childForFieldName('name');
+        if (name) out.definitions.push(name.text);
+      }
+      // Iterative pre-order walk: deeply nested source cannot exhaust the JS stack.
+      if (cursor.gotoFirstChild()) continue;
+      while (!cursor.gotoNextSibling()) {
+        if (!cursor.gotoParent()) return out;
+      }
+    }
+  } finally {
+    cursor.delete();
+  }
+}
+
+/** `a.b.c` when the node is an identifier or a chain of attribute accesses on one. */
+function dottedName(node: Node | null): string | null {
+  const parts: string[] = [];
+  let n = node;
+  while (n?.type === 'attribute') {
+    const attr = n.childForFieldName('attribute');
+    if (!attr) return null;
+    parts.push(attr.text);
+    n = n.childForFieldName('object');
+  }
+  if (n?.type !== 'identifier') return null;
+  parts.push(n.text);
+  return parts.reverse().join('.');
+}
+
+function readCall(node: Node): RawCall {
+  const fn = node.childForFieldName('function');
+  const callee = dottedName(fn);
+  let method: string | null = null;
+  if (fn?.type === 'identifier') method = fn.text;
+  else if (fn?.type === 'attribute') method = fn.childForFieldName('attribute')?.text ?? null;
+  const call: RawCall = {
+    callee,
+    method,
+    positional: [],
+    keywords: new Map(),
+    starArgs: false,
+    starKwargs: false,
+    row: node.startPosition.row,
+    column: node.startPosition.column,
+    endRow: node.endPosition.row,
+  };
+  const args = node.childForFieldName('arguments');
+  if (args?.type === 'generator_expression') {
+    call.positional.push(argAt(args, { kind: 'other' }));
+    return call;
+  }
+  for (const arg of args?.namedChildren ?? []) {
+    if (!arg) continue;
+    switch (arg.type) {
+      case 'comment':
+        break;
+      case 'list_splat':
+        call.starArgs = true;
+        break;
+      case 'dictionary_splat':
+        call.starKwargs = true;
+        break;
+      case 'keyword_argument': {
+        const name = arg.childForFieldName('name')?.text;
+        const value = arg.childForFieldName('value');
+        if (name && value) call.keywords.set(name, argAt(value, readValue(value)));
+        break;
+      }
+      default:
+        call.positional.push(argAt(arg, readValue(arg)));
+    }
+  }
+  return call;
+}
+
+function readDictFlag(pair: Node): RawDictFlag | null {
+  const key = pair.childForFieldName('key');
+  const value = pair.childForFieldName('value');
+  if (key?.type !== 'string' || (value?.type !== 'true' && value?.type !== 'false')) return null;
+  const name = stringValue(key);
+  return name === null ? null : { key: name, value: value.type === 'true', row: value.startPosition.row, column: value.startPosition.column };
+}
+
+const argAt = (node: Node, value: RawValue): RawArg => ({ value, row: node.startPosition.row, column: node.startPosition.column });
+
+function readValue(node: Node): RawValue {
+  switch (node.type) {
+    case 'true':
+      return { kind: 'bool', value: true };
+    case 'false':
+      return { kind: 'bool', value: false };
+    case 'none':
+      return { kind: 'none' };
+    case 'parenthesized_expression': {
+      const inner = node.namedChildren.filter((c) => c?.type !== 'comment');
+      return inner.length === 1 && inner[0] ? readValue(inner[0]) : { kind: 'other' };
+    }
+    case 'string':
+    case 'concatenated_string': {
+      const value = stringValue(node);
+      return value === null ? { kind: 'other' } : { kind: 'string', value };
+    }
+    default: {
+      const written = dottedName(node);
+      return written === null ? { kind: 'other' } : { kind: 'name', written };
+    }
+  }
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v' };
+
+/** The value of a string literal, or null when it has interpolations (an f-string with `{…}`). */
+function stringValue(node: Node): string | null {
+  if (node.type === 'concatenated_string') {
+    let joined = '';
+    for (const part of node.namedChildren) {
+      if (part?.type !== 'string') continue;
+      const v = stringValue(part);
+      if (v === null) return null;
+      joined += v;
+    }
+    return joined;
+  }
+  // string_start holds the prefix and the opening quote, e.g. `rb'`.
+  const prefix = node.firstChild?.text.toLowerCase() ?? '';
+  const raw = prefix.includes('r');
+  let value = '';
+  for (const child of node.namedChildren) {
+    if (!child) continue;
+    if (child.type === 'interpolation') return null;
+    if (child.type !== 'string_content') continue;
+    value += raw ? child.text : unescape(child);
+  }
+  return value;
+}
+
+function unescape(content: Node): string {
+  const text = content.text;
+  let out = '';
+  let at = content.startIndex;
+  for (const esc of content.namedChildren) {
+    if (esc?.type !== 'escape_sequence') continue;
+    out += text.slice(at - content.startIndex, esc.startIndex - content.startIndex);
+    out += decodeEscape(esc.text);
+    at = esc.endIndex;
+  }
+  return out + text.slice(at - content.startIndex);
+}
+
+function decodeEscape(esc: string): string {
+  const c = esc[1] ?? '';
+  if (c in SIMPLE_ESCAPES) return SIMPLE_ESCAPES[c]!;
+  if (c === 'x' || c === 'u' || c === 'U') {
+    const code = Number.parseInt(esc.slice(2), 16);
+    return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : esc;
+  }
+  if (c === '\n') return '';
+  // \\, \', \" and anything Python keeps as is.
+  return esc.length === 2 && '\\\'"'.includes(c) ? c : esc;
+}
+
+function readImport(node: Node): RawImport[] {
+  const out: RawImport[] = [];
+  if (node.type === 'import_statement') {
+    for (const name of node.childrenForFieldName('name')) {
+      if (!name) continue;
+      if (name.type === 'aliased_import') {
+        const target = name.childForFieldName('name')?.text;
+        const alias = name.childForFieldName('alias')?.text;
+        if (target && alias) out.push({ local: alias, target });
+      } else {
+        // `import a.b.c` binds `a`, through which `a.b.c` stays reachable.
+        const head = name.text.split('.')[0]!;
+        out.push({ local: head, target: head });
+      }
+    }
+    return out;
+  }
+  const module = node.childForFieldName('module_name')?.text;
+  if (!module) return out;
+  if (node.namedChildren.some((c) => c?.type === 'wildcard_import')) {
+    out.push({ local: '*', target: module });
+    return out;
+  }
+  for (const name of node.childrenForFieldName('name')) {
+    if (!name) continue;
+    if (name.type === 'aliased_import') {
+      const target = name.childForFieldName('name')?.text;
+      const alias = name.childForFieldName('alias')?.text;
+      if (target && alias) out.push({ local: alias, target: `${module}.${target}` });
+    } else {
+      out.push({ local: name.text, target: `${module}.${name.text}` });
+    }
+  }
+  return out;
+}
