@@ -23,7 +23,9 @@ export function renderText(report: Report, opts: TextOptions): string {
   const keys = [...groups.keys()].sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)));
   for (const key of keys) {
     out.push(paint(COLORS.bold, key === '' ? '(repository)' : clean(key)));
-    for (const f of groups.get(key)!) {
+    // Within a file, reading order beats severity order.
+    const inFile = [...groups.get(key)!].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    for (const f of inFile) {
       const where = f.line ? `${f.line}${f.column ? `:${f.column}` : ''}` : '-';
       const level = paint(COLORS[f.level], f.level.padEnd(7));
       const waived = f.waived ? paint(COLORS.dim, ` [waived until ${f.waived.expires}, ${clean(f.waived.owner)}: ${clean(f.waived.reason)}]`) : '';
