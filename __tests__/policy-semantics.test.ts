@@ -120,6 +120,12 @@ describe('exceptions', () => {
     expect(r.conclusion).toBe('success');
   });
 
+  it('a finding on the repository as a whole is covered by the path "."', async () => {
+    const r = await run({ 'a.txt': 'x' }, { '.github/mlgate.yml': policy('2027-03-01', '["."]') });
+    expect(codes(r)).toEqual(['error:threat-model/missing:waived']);
+    expect(r.conclusion).toBe('success');
+  });
+
   it('an exception expiring within 14 days is a warning', async () => {
     const r = await run({ 'THREAT_MODEL.md': '# empty' }, { '.github/mlgate.yml': policy('2026-12-05') });
     expect(codes(r)).toContain('warning:policy/expiring-exception');

@@ -41,7 +41,9 @@ export function applyExceptions(
     }
     let matched = 0;
     for (const f of findings) {
-      if (f.waived || f.rule !== ex.rule || !f.path || !matchesAny(f.path, ex.paths)) continue;
+      // A finding on the repository as a whole (no path) is covered by the path ".".
+      const covered = f.path ? matchesAny(f.path, ex.paths) : ex.paths.includes('.');
+      if (f.waived || f.rule !== ex.rule || !covered) continue;
       f.waived = { reason: ex.reason, owner: ex.owner, expires: ex.expires };
       matched++;
     }

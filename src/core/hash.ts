@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /** Large sequential reads keep hashing I/O-bound (DESIGN §10). */
@@ -21,7 +22,8 @@ export function countHashed(bytes: number): void {
  * large reads with OpenSSL's implementation; memory stays flat.
  */
 export async function sha256File(absPath: string, start = 0, end?: number): Promise<{ hex: string; bytes: number }> {
-  const handle = await open(absPath, 'r');
+  // Never through a symlink: the inventory reports links and rules must not follow them.
+  const handle = await open(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const stop = end ?? (await handle.stat()).size;
     const hash = createHash('sha256');

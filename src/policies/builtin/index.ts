@@ -11,6 +11,8 @@ export const BUILTIN_NAMES = ['mlgate:recommended', 'mlgate:strict'] as const;
  */
 const RECOMMENDED_CODE_LEVELS: Record<string, Record<string, RuleLevel>> = {
   'model-signing': { unsigned: 'warning' },
+  // A digest that does not match the data is tampering or a broken record, not hygiene.
+  'dataset-provenance': { 'digest-mismatch': 'error' },
 };
 
 /** The YAML text of a built-in set, generated from the registered rules so it never names an unknown rule. */
