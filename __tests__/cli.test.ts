@@ -113,9 +113,14 @@ describe('mlgate CLI (bundled dist/cli.js)', () => {
   });
 
   it('validates and shows policies, lists rules, and writes a starter policy', async () => {
-    const dir = await makeRepo({});
+    const dir = await makeRepo({ 'data/reviews/train.csv': 'text,label\nok,0\n' });
     const init = runCli(['init', dir]);
     expect(init.code).toBe(0);
+    expect(init.stdout).toBe('wrote .github/mlgate.yml, data/PROVENANCE.yml\n');
+    const starter = await readFile(path.join(dir, 'data/PROVENANCE.yml'), 'utf8');
+    // the real digest of the file, and TODO for what only a person knows
+    expect(starter).toContain('reviews/train.csv: {sha256: bcca7fd8859dbfce0e1e09bb6a6b941418ea4384dbf633db3f40741011c7ec10}');
+    expect(starter).toMatch(/license: TODO/);
     expect(runCli(['init', dir]).code).toBe(2); // never overwrites silently
     const policy = path.join(dir, '.github/mlgate.yml');
     const valid = runCli(['policy', 'validate', policy]);

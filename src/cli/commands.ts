@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
 import { RULES, findRule } from '../checks/registry.js';
 import { ConfigurationError } from '../core/errors.js';
+import { starterDatasets, starterHashes, starterProvenance } from '../checks/dataset-provenance/starter.js';
+import { scanRepository } from '../inventory/scan.js';
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../policies/load.js';
 import { cliPolicyProvider } from './provider.js';
 
@@ -96,16 +98,32 @@ extends:
 #     expires: <YYYY-MM-DD>
 `;
 
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * `mlgate init`: a starter policy, and a starter PROVENANCE.yml (real digests,
+ * TODO for what only a person knows) for each dataset directory without one.
+ */
 export async function initPolicy(dir: string, force: boolean): Promise<string[]> {
-  const target = path.join(path.resolve(dir), ...DEFAULT_POLICY_PATH.split('/'));
-  if (!force) {
-    const exists = await access(target).then(
-      () => true,
-      () => false,
-    );
-    if (exists) throw new ConfigurationError(`${DEFAULT_POLICY_PATH} already exists; pass --force to overwrite it`);
-  }
+  const root = path.resolve(dir);
+  const target = path.join(root, ...DEFAULT_POLICY_PATH.split('/'));
+  if (!force && (await exists(target))) throw new ConfigurationError(`${DEFAULT_POLICY_PATH} already exists; pass --force to overwrite it`);
   await mkdir(path.dirname(target), { recursive: true });
   await writeFile(target, STARTER_POLICY);
-  return [DEFAULT_POLICY_PATH];
+  const written = [DEFAULT_POLICY_PATH];
+
+  const { inventory } = await scanRepository(root);
+  const datasets = starterDatasets(inventory);
+  const starters = starterProvenance(inventory, await starterHashes(inventory, datasets));
+  for (const file of starters) {
+    const abs = path.join(root, ...file.path.split('/'));
+    if (!force && (await exists(abs))) continue;
+    await writeFile(abs, file.text);
+    written.push(file.path);
+  }
+  return written;
 }
