@@ -7,6 +7,7 @@ import { scanRepository } from '../inventory/scan.js';
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../policies/load.js';
 import type { ResolvedPolicy, ResolvedRule } from '../policies/types.js';
 import type { Report } from '../report/types.js';
+import { ConfigurationError } from './errors.js';
 import { applyExceptions } from './exceptions.js';
 import type { EvaluateOptions } from './evaluate-types.js';
 import { fingerprint } from './fingerprint.js';
@@ -92,6 +93,8 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
       try {
         raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
       } catch (e) {
+        // Signer keys and trust roots are checked when the rule reads them: still the policy's fault.
+        if (e instanceof ConfigurationError) throw e;
         // A bug must not pass the gate: it becomes an error finding and the run goes on.
         opts.logger.error(`internal error in rule ${rule.id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         raw = [{ code: 'internal-error', message: `mlgate failed while running ${rule.id} (${e instanceof Error ? e.message : String(e)}); the rule fails closed — please report this` }];

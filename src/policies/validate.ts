@@ -15,7 +15,7 @@ const compiled = new WeakMap<readonly Rule[], ValidateFunction>();
 function validatorFor(rules: readonly Rule[]): ValidateFunction {
   let v = compiled.get(rules);
   if (!v) {
-    const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true });
+    const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true });
     addFormats(ajv, ['date', 'uri', 'email', 'hostname']);
     ajv.addFormat('glob', { type: 'string', validate: (s: string) => globProblem(s) === undefined });
     v = ajv.compile(buildPolicySchema(rules));
@@ -60,6 +60,10 @@ function describe(e: ErrorObject, rules: readonly Rule[]): { extra?: string; mes
       return { message: `must be ${p.type === 'array' ? 'a list' : p.type === 'object' ? 'a mapping' : `a ${String(p.type)}`}` };
     case 'enum':
       return { message: `must be one of: ${(p.allowedValues as unknown[]).map(String).join(', ')}` };
+    case 'discriminator':
+      return p.error === 'mapping'
+        ? { message: `unknown ${String(p.tag)} ${JSON.stringify((e.data as Record<string, unknown>)?.[String(p.tag)])}` }
+        : { extra: String(p.tag), message: 'is required' };
     case 'const':
       return { message: `must be ${JSON.stringify(p.allowedValue)}` };
     case 'format':

@@ -1,0 +1,59 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HashPool } from '../src/core/hash-pool.js';
+import { makeRepo } from './helpers/repo.js';
+
+const pools: HashPool[] = [];
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+});
+const pool = (size?: number, signal?: AbortSignal) => {
+  const p = new HashPool(size, signal);
+  pools.push(p);
+  return p;
+};
+
+describe('HashPool', () => {
+  it('hashes whole files and byte ranges like node:crypto, in parallel', async () => {
+    const dir = await makeRepo({});
+    const data = randomBytes(20 * 1024 * 1024 + 123);
+    const file = path.join(dir, 'big.bin');
+    await writeFile(file, data);
+    const ranges: [number, number | undefined][] = [[0, undefined], [0, 1], [5, 9 * 1024 * 1024], [8 * 1024 * 1024, 20 * 1024 * 1024 + 123], [100, 100]];
+    const p = pool(3);
+    const got = await Promise.all(ranges.map(([start, end]) => p.hash({ file, start, end })));
+    ranges.forEach(([start, end], i) => {
+      expect(got[i]!.hex).toBe(createHash('sha256').update(data.subarray(start, end)).digest('hex'));
+      expect(got[i]!.bytes).toBe((end ?? data.length) - start);
+      expect(got[i]!.size).toBe(data.length);
+    });
+    const blake = await p.hash({ file, algorithm: 'blake2b512' });
+    expect(blake.hex).toBe(createHash('blake2b512').update(data).digest('hex'));
+  });
+
+  it('a range past the end hashes what is there', async () => {
+    const dir = await makeRepo({ 'f.txt': 'hello' });
+    const r = await pool(1).hash({ file: path.join(dir, 'f.txt'), start: 2, end: 100 });
+    expect(r).toEqual({ hex: createHash('sha256').update('llo').digest('hex'), bytes: 3, size: 5 });
+  });
+
+  it('rejects a missing file without losing the worker', async () => {
+    const dir = await makeRepo({ 'f.txt': 'x' });
+    const p = pool(1);
+    await expect(p.hash({ file: path.join(dir, 'nope') })).rejects.toThrow(/ENOENT/);
+    expect((await p.hash({ file: path.join(dir, 'f.txt') })).bytes).toBe(1);
+  });
+
+  it('an abort rejects queued work and closes the pool', async () => {
+    const dir = await makeRepo({ 'f.txt': 'x' });
+    const ac = new AbortController();
+    const p = pool(1, ac.signal);
+    const jobs = Array.from({ length: 20 }, () => p.hash({ file: path.join(dir, 'f.txt') }));
+    ac.abort(new Error('budget'));
+    const settled = await Promise.allSettled(jobs);
+    expect(settled.some((s) => s.status === 'rejected')).toBe(true);
+    await expect(p.hash({ file: path.join(dir, 'f.txt') })).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,133 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** One read size for every worker: large sequential reads keep hashing I/O-bound (DESIGN §10). */
+export const POOL_READ_BYTES = 16 * 1024 * 1024;
+
+// The worker is evaluated from this string so the esbuild bundles need no
+// extra file beside them; it uses node built-ins only and never sees anything
+// but a path, a byte range and a hash name.
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { openSync, readSync, closeSync, fstatSync, constants } = require('node:fs');
+const { createHash } = require('node:crypto');
+const buf = Buffer.allocUnsafe(${POOL_READ_BYTES});
+parentPort.on('message', (job) => {
+  let fd;
+  try {
+    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0));
+    const size = fstatSync(fd).size;
+    const end = job.end === undefined ? size : Math.min(job.end, size);
+    const hash = createHash(job.algorithm);
+    let pos = job.start;
+    while (pos < end) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      if (n === 0) break;
+      hash.update(n === buf.length ? buf : buf.subarray(0, n));
+      pos += n;
+    }
+    parentPort.postMessage({ id: job.id, hex: hash.digest('hex'), bytes: pos - job.start, size });
+  } catch (e) {
+    parentPort.postMessage({ id: job.id, error: String(e && e.message || e) });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+});
+`;
+
+export interface HashJob {
+  /** Absolute path. */
+  file: string;
+  start?: number;
+  /** Exclusive; default: end of file. */
+  end?: number;
+  /** node:crypto name; default sha256. */
+  algorithm?: string;
+}
+
+export interface HashResult {
+  hex: string;
+  /** Bytes hashed (shorter than asked when the file is shorter). */
+  bytes: number;
+  /** File size when it was read. */
+  size: number;
+}
+
+interface Pending {
+  id: number;
+  job: Required<Omit<HashJob, 'end'>> & { end?: number };
+  resolve: (r: HashResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy?: Pending;
+}
+
+/**
+ * Hashes files and byte ranges on worker threads, one job per core at a time.
+ * Each worker owns one read buffer, so memory stays flat whatever the model
+ * size. `close()` must be called: live workers keep the process running.
+ */
+export class HashPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly size = Math.max(1, Math.min(availableParallelism(), 8)),
+    private readonly signal?: AbortSignal,
+  ) {
+    signal?.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  hash(job: HashJob): Promise<HashResult> {
+    if (this.closed) return Promise.reject(new Error('hash pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, job: { file: job.file, start: job.start ?? 0, end: job.end, algorithm: job.algorithm ?? 'sha256' }, resolve, reject });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const reason = this.signal?.aborted ? this.signal.reason : new Error('hash pool closed');
+    for (const p of this.queue.splice(0)) p.reject(reason instanceof Error ? reason : new Error(String(reason)));
+    for (const s of this.slots) s.busy?.reject(reason instanceof Error ? reason : new Error(String(reason)));
+    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => !s.busy);
+      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot) return;
+      const next = this.queue.shift()!;
+      slot.busy = next;
+      slot.worker.postMessage({ id: next.id, ...next.job });
+    }
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = { worker: new Worker(WORKER_SOURCE, { eval: true }) };
+    slot.worker.on('message', (m: { id: number; hex?: string; bytes?: number; size?: number; error?: string }) => {
+      const p = slot.busy;
+      if (!p || p.id !== m.id) return;
+      slot.busy = undefined;
+      if (m.error !== undefined) p.reject(new Error(m.error));
+      else p.resolve({ hex: m.hex!, bytes: m.bytes!, size: m.size! });
+      this.pump();
+    });
+    slot.worker.on('error', (e) => {
+      slot.busy?.reject(e);
+      slot.busy = undefined;
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      this.pump();
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+}
