@@ -1,0 +1,98 @@
+import { isCondaLockName } from '../formats/conda.js';
+import { matchesAny } from '../inventory/inventory.js';
+import { atlas, owaspLlm, type Rule } from './rule.js';
+import { checkWorkflow, WORKFLOW_GLOBS } from './dependency-pinning/actions.js';
+import { checkCondaEnvironment, CONDA_GLOBS } from './dependency-pinning/conda.js';
+import { ECOSYSTEMS, PinningContext, type DependencyPinningParams } from './dependency-pinning/context.js';
+import { checkDockerfile, DOCKERFILE_GLOBS } from './dependency-pinning/docker.js';
+import { checkPipfile, checkPyproject } from './dependency-pinning/manifests.js';
+import { checkRequirementFiles, REQUIREMENTS_GLOBS, RequirementsLoader } from './dependency-pinning/pip.js';
+import { checkNotebook, checkScript, NOTEBOOK_GLOBS, SCRIPT_GLOBS } from './dependency-pinning/scripts.js';
+
+/** A cheap test that skips most files before any glob runs (source code, data, weights). */
+function mayMatter(path: string, name: string): boolean {
+  const lower = name.toLowerCase();
+  return (
+    lower.endsWith('.txt') || lower.endsWith('.yml') || lower.endsWith('.yaml') || lower.endsWith('.sh') || lower.endsWith('.bash') ||
+    lower.endsWith('.ipynb') || lower.endsWith('.toml') || name === 'Pipfile' || lower.includes('dockerfile') || lower.includes('containerfile') ||
+    path.startsWith('.github/')
+  );
+}
+
+const SHA = 'b4ffde65f46336ab88eb53be808477a3936a8b4a';
+const DIGEST = 'sha256:' + 'a'.repeat(64);
+
+export const dependencyPinning: Rule<DependencyPinningParams> = {
+  id: 'dependency-pinning',
+  title: 'Dependencies are pinned',
+  summary: 'Python requirements, lock files, container images, GitHub Actions and install commands pin exact versions, commits or digests.',
+  defaultLevel: 'warning',
+  references: [
+    { id: 'OpenSSF-Scorecard-Pinned-Dependencies', url: 'https://github.com/ossf/scorecard/blob/main/docs/checks.md#pinned-dependencies' },
+    atlas('AML.T0010.001'),
+    owaspLlm('LLM03', 'llm032025-supply-chain'),
+  ],
+  paramsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ecosystems: {
+        description: 'Which kinds of dependency to check (default: all of them).',
+        type: 'array',
+        items: { enum: [...ECOSYSTEMS] },
+        uniqueItems: true,
+      },
+      'require-hashes': {
+        description: 'pip: also require a --hash on every requirement line (hash-checking mode).',
+        type: 'boolean',
+      },
+    },
+  },
+  tighten: { ecosystems: 'superset', 'require-hashes': 'true-stays' },
+  examples: {
+    pass: {
+      description: 'exact pins, a lock file, digests, commit-pinned actions and lock-based installs',
+      files: {
+        'requirements.txt': 'torch==2.3.1\nnumpy==1.26.4 ; python_version >= "3.10"\n',
+        'pyproject.toml': '[project]\nname = "clf"\ndependencies = ["torch>=2"]\n',
+        'uv.lock': 'version = 1\n\n[[package]]\nname = "torch"\nversion = "2.3.1"\n',
+        Dockerfile: `ARG BASE=python:3.11-slim@${DIGEST}\nFROM \${BASE} AS build\nRUN pip install --require-hashes -r requirements.txt\nFROM scratch\nCOPY --from=build /app /app\n`,
+        '.github/workflows/ci.yml': `on: pull_request\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@${SHA} # v4\n      - uses: ./.github/actions/setup\n      - run: |\n          npm ci\n          npx eslint .\n`,
+      },
+      expect: [],
+    },
+    fail: {
+      description: 'a range, a tag-pinned image and action, an unpinned install and curl | sh',
+      files: {
+        'requirements.txt': 'torch>=2\n',
+        Dockerfile: 'FROM python:3.11\nRUN curl -fsSL https://example.com/install.sh | sh\n',
+        '.github/workflows/ci.yml': 'on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: pip install transformers\n',
+      },
+      expect: ['unpinned-requirement', 'unpinned-image', 'download-and-run', 'unpinned-action', 'unpinned-install'],
+    },
+  },
+  async run(ctx) {
+    const d = new PinningContext(ctx);
+    const loader = new RequirementsLoader(d);
+    const on = (e: (typeof ECOSYSTEMS)[number]): boolean => d.ecosystems.has(e);
+    const requirementFiles: string[] = [];
+    for (const file of ctx.inventory.files) {
+      ctx.signal.throwIfAborted();
+      if (file.lfs) continue;
+      const path = file.path;
+      const name = path.slice(path.lastIndexOf('/') + 1);
+      if (!mayMatter(path, name)) continue;
+      if (on('pip') && matchesAny(path, REQUIREMENTS_GLOBS)) requirementFiles.push(path);
+      if (on('pyproject') && name === 'pyproject.toml') await checkPyproject(d, path);
+      if (on('pyproject') && name === 'Pipfile') await checkPipfile(d, path);
+      if (on('conda') && matchesAny(path, CONDA_GLOBS) && !isCondaLockName(name)) await checkCondaEnvironment(d, loader, path);
+      if (!d.inScope(path)) continue;
+      if (on('docker') && matchesAny(path, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path);
+      if (on('github-actions') && matchesAny(path, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path);
+      if (on('shell') && matchesAny(path, SCRIPT_GLOBS)) await checkScript(d, loader, path);
+      if (on('notebooks') && matchesAny(path, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path);
+    }
+    // Requirement findings land only on changed files; with none changed there is nothing to report.
+    if (requirementFiles.some((p) => d.inScope(p))) await checkRequirementFiles(d, loader, requirementFiles);
+  },
+};

@@ -1,0 +1,42 @@
+import { isDigestPinned, pinnedForm, readDockerfile } from '../../formats/dockerfile.js';
+import { analyseArgv, analyseShell, newShellState } from '../../formats/shell.js';
+import { dirOf, MAX_DOCKERFILE_BYTES, type PinningContext } from './context.js';
+import type { RequirementsLoader } from './pip.js';
+import { reportShellIssues } from './shell-issues.js';
+
+export const DOCKERFILE_GLOBS = ['**/Dockerfile', '**/Dockerfile.*', '**/*.Dockerfile', '**/*.dockerfile', '**/Containerfile', '**/Containerfile.*'];
+
+/** `FROM` digests (stage names, `scratch` and `ARG` defaults understood) and `RUN` installs. */
+export async function checkDockerfile(d: PinningContext, loader: RequirementsLoader, path: string): Promise<void> {
+  await d.guard(path, async () => {
+    const df = readDockerfile(await d.read(path, MAX_DOCKERFILE_BYTES));
+    for (const img of df.images) {
+      if (img.internal) continue;
+      if (img.unresolved) {
+        d.report({
+          code: 'unpinned-image',
+          path,
+          line: img.line,
+          message: `\`FROM ${img.written}\` takes its image from a build argument with no pinned default; declare one before the first FROM: ARG <name>=${pinnedForm('<image>:<tag>')}`,
+        });
+      } else if (!isDigestPinned(img.resolved)) {
+        const via = img.written === img.resolved ? '' : ` (resolved from ${img.written})`;
+        d.report({
+          code: 'unpinned-image',
+          path,
+          line: img.line,
+          message: `base image ${img.resolved || '(none)'}${via} is not pinned to a digest, so the build can pick up a different image; pin it: FROM ${pinnedForm(img.resolved)}`,
+        });
+      }
+    }
+    const state = newShellState();
+    const signal = d.rule.signal;
+    for (const run of df.runs) {
+      const issues =
+        run.form === 'exec'
+          ? analyseArgv(run.argv, run.line, { state, signal })
+          : analyseShell(run.text, { state, signal, lineOf: (l) => run.lines[l] ?? run.lines[run.lines.length - 1]! });
+      await reportShellIssues(d, loader, path, issues, [dirOf(path), '']);
+    }
+  });
+}

@@ -1,0 +1,148 @@
+import { loadYaml, type LoadedYaml, type YamlPath } from './yaml.js';
+
+/**
+ * The dependency-relevant parts of a GitHub Actions workflow or composite
+ * action: `uses:` references, container images and `run:` scripts, each with
+ * the line it sits on.
+ */
+
+export interface UsesRef {
+  value: string;
+  line: number;
+  /** `step` for a step's action, `job` for a reusable workflow. */
+  kind: 'step' | 'job';
+}
+
+export interface ImageRef {
+  value: string;
+  line: number;
+}
+
+export interface RunScript {
+  /** Job id (or `action` for a composite action); steps of one job share shell state. */
+  group: string;
+  text: string;
+  /** 1-based file line of each 0-based line of `text`. */
+  lines: number[];
+  shell?: string;
+  /** `working-directory` of the step (or the job's default), where relative paths resolve. */
+  workingDirectory?: string;
+}
+
+export interface WorkflowDeps {
+  uses: UsesRef[];
+  images: ImageRef[];
+  runs: RunScript[];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const BLOCK_INDICATOR = /:\s*([|>])[+-]?\d*[+-]?\s*(?:#.*)?$/;
+
+/**
+ * Maps a `run:` value to file lines. A block scalar (`run: |`) is taken from the
+ * source lines themselves so every command keeps its own line; in a folded one
+ * (`run: >`) the line breaks YAML turns into spaces become shell line
+ * continuations, which mean the same and keep the count. A flow scalar sits on
+ * the line of its value.
+ */
+function scriptLines(source: string[], doc: LoadedYaml, path: YamlPath, value: string): { text: string; lines: number[] } {
+  const pos = doc.locate(path);
+  const keyLine = source[pos.line - 2] ?? '';
+  const indicator = BLOCK_INDICATOR.exec(keyLine);
+  if (pos.column === 1 && indicator) {
+    const folded = indicator[1] === '>';
+    const body: string[] = [];
+    const lines: number[] = [];
+    let indent = -1;
+    for (let l = pos.line - 1; l < source.length; l++) {
+      const raw = source[l]!.replace(/\r$/, '');
+      const lead = raw.length - raw.trimStart().length;
+      if (raw.trim() === '') {
+        body.push('');
+        lines.push(l + 1);
+        continue;
+      }
+      if (indent === -1) indent = lead;
+      if (lead < indent) break;
+      const text = raw.slice(indent);
+      const prev = body[body.length - 1];
+      if (folded && prev && !prev.startsWith(' ') && !text.startsWith(' ')) body[body.length - 1] = `${prev} \\`;
+      body.push(text);
+      lines.push(l + 1);
+    }
+    while (body.length > 0 && body[body.length - 1] === '') {
+      body.pop();
+      lines.pop();
+    }
+    return { text: body.join('\n'), lines };
+  }
+  return { text: value, lines: value.split('\n').map((_, k) => pos.line + k) };
+}
+
+interface RunDefaults {
+  shell?: string;
+  workingDirectory?: string;
+}
+
+function collectSteps(deps: WorkflowDeps, source: string[], doc: LoadedYaml, steps: unknown, base: YamlPath, group: string, defaults: RunDefaults = {}): void {
+  if (!Array.isArray(steps)) return;
+  steps.forEach((step, i) => {
+    if (!isRecord(step)) return;
+    if (typeof step.uses === 'string') deps.uses.push({ value: step.uses.trim(), line: doc.locate([...base, i, 'uses']).line, kind: 'step' });
+    if (typeof step.run === 'string') {
+      const shell = typeof step.shell === 'string' ? step.shell : defaults.shell;
+      const workingDirectory = typeof step['working-directory'] === 'string' ? step['working-directory'] : defaults.workingDirectory;
+      deps.runs.push({ group, shell, workingDirectory, ...scriptLines(source, doc, [...base, i, 'run'], step.run) });
+    }
+  });
+}
+
+function collectImage(deps: WorkflowDeps, doc: LoadedYaml, v: unknown, path: YamlPath): void {
+  if (typeof v === 'string') deps.images.push({ value: v.trim(), line: doc.locate(path).line });
+  else if (isRecord(v) && typeof v.image === 'string') deps.images.push({ value: v.image.trim(), line: doc.locate([...path, 'image']).line });
+}
+
+/** Reads a workflow (`jobs:`) or a composite action (`runs.steps`); throws YamlError on invalid YAML. */
+export function readWorkflow(text: string): WorkflowDeps {
+  const doc = loadYaml(text);
+  const source = text.split('\n');
+  const deps: WorkflowDeps = { uses: [], images: [], runs: [] };
+  const root = doc.value;
+  if (!isRecord(root)) return deps;
+  const runDefaults = (s: unknown, key: string): string | undefined => {
+    const v = isRecord(s) && isRecord(s.defaults) && isRecord(s.defaults.run) ? s.defaults.run[key] : undefined;
+    return typeof v === 'string' ? v : undefined;
+  };
+  if (isRecord(root.jobs)) {
+    for (const [id, job] of Object.entries(root.jobs)) {
+      if (!isRecord(job)) continue;
+      if (typeof job.uses === 'string') deps.uses.push({ value: job.uses.trim(), line: doc.locate(['jobs', id, 'uses']).line, kind: 'job' });
+      if (job.container !== undefined) collectImage(deps, doc, job.container, ['jobs', id, 'container']);
+      if (isRecord(job.services)) for (const [name, svc] of Object.entries(job.services)) collectImage(deps, doc, svc, ['jobs', id, 'services', name]);
+      collectSteps(deps, source, doc, job.steps, ['jobs', id, 'steps'], id, {
+        shell: runDefaults(job, 'shell') ?? runDefaults(root, 'shell'),
+        workingDirectory: runDefaults(job, 'working-directory') ?? runDefaults(root, 'working-directory'),
+      });
+    }
+  }
+  if (isRecord(root.runs)) {
+    collectSteps(deps, source, doc, root.runs.steps, ['runs', 'steps'], 'action');
+    if (root.runs.using === 'docker' && typeof root.runs.image === 'string' && root.runs.image.startsWith('docker://')) {
+      deps.uses.push({ value: root.runs.image, line: doc.locate(['runs', 'image']).line, kind: 'step' });
+    }
+  }
+  return deps;
+}
+
+const HEX40 = /^[0-9a-f]{40}$/i;
+
+export type UsesVerdict = 'pinned' | 'local' | 'unpinned' | 'expression';
+
+/** Judges one `uses:` value (DESIGN §4.5): a 40-hex commit, a local `./` path, or `docker://…@sha256:`. */
+export function judgeUses(value: string): UsesVerdict {
+  if (value.startsWith('./') || value.startsWith('../')) return 'local';
+  if (value.includes('${{')) return 'expression';
+  if (value.startsWith('docker://')) return /@sha256:[0-9a-f]{64}$/i.test(value) ? 'pinned' : 'unpinned';
+  const at = value.lastIndexOf('@');
+  return at !== -1 && HEX40.test(value.slice(at + 1)) ? 'pinned' : 'unpinned';
+}
