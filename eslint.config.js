@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'examples/**', '__tests__/fixtures/**', 'coverage/**'] },
+  { ignores: ['dist/**', '.bench/**', 'node_modules/**', 'examples/**', '__tests__/fixtures/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
