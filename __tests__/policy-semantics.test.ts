@@ -64,6 +64,15 @@ describe('locked rules', () => {
     expect(errors.join('\n')).toMatch(pattern);
   });
 
+  it('compares a parameter the lock left unset through its default', async () => {
+    const lockAll = 'version: 1\nrules:\n  dependency-pinning:\n    level: error\n    locked: true\n';
+    const narrow = { '.github/mlgate.yml': `version: 1\nextends: [${ORG}]\nrules:\n  dependency-pinning:\n    ecosystems: [pip]\n` };
+    const errors = await configError(() => run({ 'a.txt': 'x' }, narrow, { [ORG]: lockAll }));
+    expect(errors[0]).toMatch(/rules\.dependency-pinning\.ecosystems: ecosystems drops "pyproject"/);
+    const all = { '.github/mlgate.yml': `version: 1\nextends: [${ORG}]\nrules:\n  dependency-pinning:\n    require-hashes: true\n` };
+    await expect(run({ 'a.txt': 'x' }, all, { [ORG]: lockAll })).resolves.toMatchObject({ conclusion: 'success' });
+  });
+
   it('a repo layer may tighten it', async () => {
     const r = await run({ 'THREAT_MODEL.md': GOOD_TM }, repo('    sections: [Assets, Threats, Mitigations, Residual risk]\n    max-age-days: 30\n'), { [ORG]: org });
     expect(codes(r)).toEqual(['error:threat-model/missing-section']);

@@ -23,6 +23,14 @@ describe('rule registry', () => {
       for (const key of Object.keys(rule.tighten)) expect(Object.keys((rule.paramsSchema as { properties: object }).properties)).toContain(key);
     });
 
+    it('documents the default of every parameter whose loosening depends on it', () => {
+      const props = (rule.paramsSchema as { properties: Record<string, { default?: unknown }> }).properties;
+      for (const [key, kind] of Object.entries(rule.tighten)) {
+        // Under a lock, an unset parameter is compared through its default.
+        if (['subset', 'allow-list', 'true-stays', 'false-stays', 'max'].includes(kind)) expect(props[key]?.default, `${rule.id}.${key}`).toBeDefined();
+      }
+    });
+
     it('has a docs page at the URL its findings link to', async () => {
       await expect(access(path.join(root, 'docs/rules', `${rule.id}.md`))).resolves.toBeUndefined();
       const page = await readFile(path.join(root, 'docs/rules', `${rule.id}.md`), 'utf8');

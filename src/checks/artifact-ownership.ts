@@ -153,11 +153,12 @@ export const artifactOwnership: Rule<ArtifactOwnershipParams> = {
         type: 'array',
         items: { type: 'string', pattern: '^(@[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9._-]+)?|[^@\\s]+@[^@\\s]+)$' },
         maxItems: 64,
+        default: [],
         description: 'Owners (@user, @org/team or email; case-insensitive) of which the deciding CODEOWNERS line must name at least one. Empty: any owner will do.',
       },
       protected: {
         type: 'array',
-        items: { type: 'string', minLength: 1, maxLength: 512 },
+        items: { type: 'string', format: 'glob' },
         maxItems: 256,
         description:
           'Globs of the files that must be owned; replaces the default: model roots, dataset paths (the dataset-provenance defaults), the policy file, the threat model and CODEOWNERS itself.',

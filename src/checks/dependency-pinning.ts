@@ -41,10 +41,12 @@ export const dependencyPinning: Rule<DependencyPinningParams> = {
         type: 'array',
         items: { enum: [...ECOSYSTEMS] },
         uniqueItems: true,
+        default: [...ECOSYSTEMS],
       },
       'require-hashes': {
         description: 'pip: also require a --hash on every requirement line (hash-checking mode).',
         type: 'boolean',
+        default: false,
       },
     },
   },

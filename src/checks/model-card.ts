@@ -161,6 +161,7 @@ async function run(ctx: RuleContext<ModelCardParams>): Promise<void> {
 }
 
 const strings = (description: string) => ({ type: 'array', items: { type: 'string', minLength: 1, maxLength: 256 }, maxItems: 64, description });
+const globs = (description: string) => ({ type: 'array', items: { type: 'string', format: 'glob' }, maxItems: 64, description });
 
 export const modelCard: Rule<ModelCardParams> = {
   id: 'model-card',
@@ -175,11 +176,12 @@ export const modelCard: Rule<ModelCardParams> = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      models: strings('Globs of model roots (a matched directory or single file is one model). Default: directories holding weight files, as in model-signing.'),
-      'require-fields': strings(`Front-matter keys every card needs; \`a|b\` accepts either. Default: ${DEFAULT_REQUIRE_FIELDS.join(', ')}.`),
-      'require-sections': strings(
-        `Headings every card needs (case-insensitive, word match, plural-tolerant); \`a|b\` accepts either. Default: ${DEFAULT_REQUIRE_SECTIONS.join(', ')}.`,
-      ),
+      models: globs('Globs of model roots (a matched directory or single file is one model). Default: directories holding weight files, as in model-signing.'),
+      'require-fields': { ...strings(`Front-matter keys every card needs; \`a|b\` accepts either. Default: ${DEFAULT_REQUIRE_FIELDS.join(', ')}.`), default: DEFAULT_REQUIRE_FIELDS },
+      'require-sections': {
+        ...strings(`Headings every card needs (case-insensitive, word match, plural-tolerant); \`a|b\` accepts either. Default: ${DEFAULT_REQUIRE_SECTIONS.join(', ')}.`),
+        default: DEFAULT_REQUIRE_SECTIONS,
+      },
     },
   },
   tighten: { models: 'superset', 'require-fields': 'superset', 'require-sections': 'superset' },

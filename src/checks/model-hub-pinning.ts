@@ -259,12 +259,14 @@ export const modelHubPinning: Rule<ModelHubPinningParams> = {
     properties: {
       files: {
         type: 'array',
-        items: { type: 'string', minLength: 1, maxLength: 512 },
+        items: { type: 'string', format: 'glob' },
+        default: DEFAULT_PYTHON_GLOBS,
         description: 'Globs of the Python files and notebooks to check (default: **/*.py and **/*.ipynb).',
       },
       'allow-unpinned': {
         type: 'array',
         items: { type: 'string', minLength: 1, maxLength: 256 },
+        default: [],
         description: 'Globs of repository ids that may be downloaded without a commit pin, e.g. "acme/*" for repositories your organisation controls (GitHub "owner/repo" for torch.hub).',
       },
     },

@@ -145,12 +145,14 @@ export const unsafeDeserialization: Rule<UnsafeDeserializationParams> = {
     properties: {
       files: {
         type: 'array',
-        items: { type: 'string', minLength: 1, maxLength: 512 },
+        items: { type: 'string', format: 'glob' },
+        default: DEFAULT_PYTHON_GLOBS,
         description: 'Globs of the Python files and notebooks to check (default: **/*.py and **/*.ipynb).',
       },
       ignore: {
         type: 'array',
         items: { type: 'string', minLength: 1, maxLength: 256 },
+        default: [],
         description: 'Fully qualified call names not to report anywhere, e.g. joblib.load for a project that only loads its own joblib files; prefer a path-scoped exception.',
       },
     },

@@ -8,6 +8,11 @@ const COMMON = new Set(['level', 'enforce-from', 'locked', 'exceptions', 'code-l
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 const includesValue = (list: unknown[], v: unknown): boolean => list.some((x) => same(x, v));
 
+function paramDefault(rule: Rule, key: string): unknown {
+  const props = (rule.paramsSchema as { properties?: Record<string, { default?: unknown }> }).properties;
+  return props?.[key]?.default;
+}
+
 /** Why `next` loosens `prev` under a TightenKind, or undefined when it does not. */
 function loosening(kind: TightenKind, prev: unknown, next: unknown): string | undefined {
   switch (kind) {
@@ -87,8 +92,11 @@ export function mergeLayers(layers: readonly PolicyLayer[], registry: readonly R
           if (LEVEL_RANK[lvl] < LEVEL_RANK[before]) complain(['code-levels', code], `lowers ${code} from ${before} to ${lvl}`);
         }
         for (const [key, value] of Object.entries(cfg)) {
-          if (COMMON.has(key) || !(key in prev.params)) continue;
-          const why = loosening(rule.tighten[key] ?? 'fixed', prev.params[key], value);
+          if (COMMON.has(key)) continue;
+          // A parameter the locking layer left unset stands at the rule's documented default.
+          const before = key in prev.params ? prev.params[key] : paramDefault(rule, key);
+          if (before === undefined) continue;
+          const why = loosening(rule.tighten[key] ?? 'fixed', before, value);
           if (why) complain([key], `${key} ${why}`);
         }
       }

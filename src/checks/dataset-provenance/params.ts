@@ -28,22 +28,24 @@ export function isRecordOrMetaFile(path: string): boolean {
   return NOT_DATA_NAMES.has(name) || name.endsWith(SIDECAR_SUFFIX) || name.endsWith(DVC_SUFFIX);
 }
 
-const globs = (description: string) => ({ type: 'array', items: { type: 'string', minLength: 1, maxLength: 512 }, maxItems: 256, description });
+const globs = (description: string) => ({ type: 'array', items: { type: 'string', format: 'glob' }, maxItems: 256, description });
+const names = (description: string) => ({ type: 'array', items: { type: 'string', minLength: 1, maxLength: 512 }, maxItems: 256, default: [], description });
 
 export const paramsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    datasets: globs(`Globs of dataset files. Default: ${DEFAULT_DATASET_GLOBS.join(', ')}. Record files are never datasets; paths tracked by DVC .dvc files count when they match.`),
+    datasets: { ...globs(`Globs of dataset files. Default: ${DEFAULT_DATASET_GLOBS.join(', ')}. Record files are never datasets; paths tracked by DVC .dvc files count when they match.`), default: DEFAULT_DATASET_GLOBS },
     require: {
       type: 'array',
       items: { enum: [...PROVENANCE_FIELDS] },
       uniqueItems: true,
+      default: DEFAULT_REQUIRE,
       description: `Fields every dataset must have in at least one of its records. Default: ${DEFAULT_REQUIRE.join(', ')}. \`sha256\` is met by any recorded content digest (a DVC md5 included).`,
     },
-    'allowed-licenses': globs('SPDX license ids allowed for datasets (case-insensitive). Empty: any license.'),
-    'allowed-sources': globs('Host names datasets may come from; `*.example.com` allows the subdomains of example.com. Empty: any source.'),
-    'require-update-on-change': { type: 'boolean', description: 'In changed mode, a changed dataset whose records are not touched by the same change is a finding. Default: true.' },
+    'allowed-licenses': names('SPDX license ids allowed for datasets (case-insensitive). Empty: any license.'),
+    'allowed-sources': names('Host names datasets may come from; `*.example.com` allows the subdomains of example.com. Empty: any source.'),
+    'require-update-on-change': { type: 'boolean', default: true, description: 'In changed mode, a changed dataset whose records are not touched by the same change is a finding. Default: true.' },
     'max-hash-bytes': { type: 'integer', minimum: 1, description: `Largest file whose digest is computed (streamed); a larger file with a recorded digest fails closed. Default: ${DEFAULT_MAX_HASH_BYTES} (4 GiB).` },
   },
 } as const;

@@ -28,7 +28,7 @@ export const paramsSchema = {
   properties: {
     models: {
       type: 'array',
-      items: { type: 'string', minLength: 1, maxLength: 1000 },
+      items: { type: 'string', format: 'glob' },
       maxItems: 200,
       description: 'Globs of model roots (a directory or a single file each). Default: every directory that directly holds weight files (*.safetensors, *.bin, *.pt, *.onnx, *.gguf, …), outermost first.',
     },
@@ -42,6 +42,7 @@ export const paramsSchema = {
     signers: {
       type: 'array',
       maxItems: 50,
+      default: [],
       description: 'Trusted signers; a signature passes when any one of them matches. Without signers, every signature is reported as untrusted-signer.',
       items: {
         // The method picks the branch, so a mistake is reported against that branch only.
@@ -84,9 +85,10 @@ export const paramsSchema = {
       type: 'array',
       items: { type: 'string', minLength: 1, maxLength: 1000 },
       maxItems: 500,
+      default: [],
       description: 'Paths (or globs) relative to each model root left out of the comparison, as model_signing --ignore-paths.',
     },
-    'ignore-unsigned-files': { type: 'boolean', description: 'Tolerate files present in the model but absent from its signature (model_signing --ignore_unsigned_files). Default false.' },
+    'ignore-unsigned-files': { type: 'boolean', default: false, description: 'Tolerate files present in the model but absent from its signature (model_signing --ignore_unsigned_files). Default false.' },
   },
 } as const;
 
