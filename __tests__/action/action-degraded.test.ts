@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { badGateway, forbidden, secondaryRateLimit, tooManyRequests, type PullFile } from '../helpers/github-api-server.js';
-import { ERROR_POLICY, OWNER, pullRequestEvent, pullRequestRepo, readReport, REPO, runAction, threatModel, useApiServer, workflowCommands } from './harness.js';
+import { ERROR_POLICY, FINDINGS_BASE, FINDINGS_HEAD, onlyCheckRunOf, OWNER, pullRequestEvent, pullRequestRepo, readReport, REPO, runAction, useApiServer, workflowCommands } from './harness.js';
 
 // The bundled action run as the runner runs it, against the validating API server.
 const api = useApiServer();
 
-/** Base: an error-level policy and a threat model citing one bogus ATLAS id (line 11); the PR touches a model. */
-const FINDINGS_BASE = {
-  '.github/mlgate.yml': ERROR_POLICY,
-  'THREAT_MODEL.md': threatModel('Also AML.T9999 here.\n'),
-  'models/clf/config.json': '{"layers": 2}\n',
-};
-const FINDINGS_HEAD = { 'models/clf/config.json': '{"layers": 3}\n' };
-
-function onlyCheckRun() {
-  expect(api().state.checkRuns.size).toBe(1);
-  return [...api().state.checkRuns.values()][0]!;
-}
+const onlyCheckRun = () => onlyCheckRunOf(api());
 
 describe('the action when GitHub is unhelpful', () => {
   it('falls back to workflow-command annotations when the token may not write checks (fork PR)', async () => {

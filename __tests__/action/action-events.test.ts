@@ -1,23 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_POLICY, OWNER, pullRequestEvent, pullRequestRepo, readReport, REPO, runAction, threatModel, useApiServer, workflowCommands } from './harness.js';
+import { FINDINGS_BASE, FINDINGS_HEAD, onlyCheckRunOf, OWNER, pullRequestEvent, pullRequestRepo, readReport, REPO, runAction, useApiServer, workflowCommands } from './harness.js';
 
 // The bundled action run as the runner runs it, against the validating API server.
 const api = useApiServer();
 
-/** Base: an error-level policy and a threat model citing one bogus ATLAS id (line 11); the PR touches a model. */
-const FINDINGS_BASE = {
-  '.github/mlgate.yml': ERROR_POLICY,
-  'THREAT_MODEL.md': threatModel('Also AML.T9999 here.\n'),
-  'models/clf/config.json': '{"layers": 2}\n',
-};
-const FINDINGS_HEAD = { 'models/clf/config.json': '{"layers": 3}\n' };
-
-function onlyCheckRun() {
-  expect(api().state.checkRuns.size).toBe(1);
-  return [...api().state.checkRuns.values()][0]!;
-}
+const onlyCheckRun = () => onlyCheckRunOf(api());
 
 describe('the action on other events and errors', () => {
   it('evaluates a push in full with the work-tree policy, on the pushed commit', async () => {

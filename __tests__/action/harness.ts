@@ -257,3 +257,17 @@ export function useApiServer(): () => GitHubApiServer {
 export async function readReport(run: ActionRun): Promise<{ mode: string; conclusion: string; findings: Array<{ code: string; level: string; message: string }> }> {
   return JSON.parse(await readFile(run.outputs.report!, 'utf8'));
 }
+
+/** Base: an error-level policy and a threat model citing one bogus ATLAS id (line 11); the PR touches a model. */
+export const FINDINGS_BASE = {
+  '.github/mlgate.yml': ERROR_POLICY,
+  'THREAT_MODEL.md': threatModel('Also AML.T9999 here.\n'),
+  'models/clf/config.json': '{"layers": 2}\n',
+};
+export const FINDINGS_HEAD = { 'models/clf/config.json': '{"layers": 3}\n' };
+
+/** The one check run a test expects the action to have created. */
+export function onlyCheckRunOf(api: GitHubApiServer) {
+  expect(api.state.checkRuns.size).toBe(1);
+  return [...api.state.checkRuns.values()][0]!;
+}

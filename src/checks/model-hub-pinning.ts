@@ -1,5 +1,5 @@
 import { Minimatch } from 'minimatch';
-import { DEFAULT_PYTHON_GLOBS, forEachPythonFile } from '../formats/python/files.js';
+import { DEFAULT_PYTHON_GLOBS, forEachPythonFile, PYTHON_FILES_PARAM } from '../formats/python/files.js';
 import { argument, isCallTo, type PythonArg, type PythonCall } from '../formats/python/index.js';
 import type { Inventory } from '../inventory/types.js';
 import { atlas, type Rule, type RuleFinding } from './rule.js';
@@ -257,12 +257,7 @@ export const modelHubPinning: Rule<ModelHubPinningParams> = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      files: {
-        type: 'array',
-        items: { type: 'string', format: 'glob' },
-        default: DEFAULT_PYTHON_GLOBS,
-        description: 'Globs of the Python files and notebooks to check (default: **/*.py and **/*.ipynb).',
-      },
+      files: PYTHON_FILES_PARAM,
       'allow-unpinned': {
         type: 'array',
         items: { type: 'string', minLength: 1, maxLength: 256 },

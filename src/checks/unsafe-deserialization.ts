@@ -1,4 +1,4 @@
-import { DEFAULT_PYTHON_GLOBS, forEachPythonFile } from '../formats/python/files.js';
+import { DEFAULT_PYTHON_GLOBS, forEachPythonFile, PYTHON_FILES_PARAM } from '../formats/python/files.js';
 import { argument, isCallTo, type PythonArg, type PythonCall } from '../formats/python/index.js';
 import { atlas, owaspLlm, type Rule, type RuleFinding } from './rule.js';
 
@@ -143,12 +143,7 @@ export const unsafeDeserialization: Rule<UnsafeDeserializationParams> = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      files: {
-        type: 'array',
-        items: { type: 'string', format: 'glob' },
-        default: DEFAULT_PYTHON_GLOBS,
-        description: 'Globs of the Python files and notebooks to check (default: **/*.py and **/*.ipynb).',
-      },
+      files: PYTHON_FILES_PARAM,
       ignore: {
         type: 'array',
         items: { type: 'string', minLength: 1, maxLength: 256 },

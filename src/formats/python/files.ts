@@ -6,6 +6,14 @@ import { analysePython, MAX_PYTHON_SOURCE_CHARS, PythonParseError, type PythonFi
 
 export const DEFAULT_PYTHON_GLOBS = ['**/*.py', '**/*.ipynb'];
 
+/** The `files` parameter every Python-reading rule takes. */
+export const PYTHON_FILES_PARAM = {
+  type: 'array',
+  items: { type: 'string', format: 'glob' },
+  default: DEFAULT_PYTHON_GLOBS,
+  description: 'Globs of the Python files and notebooks to check (default: **/*.py and **/*.ipynb).',
+};
+
 /** Notebooks carry outputs (images, tables) besides code, so they may be larger than the code limit. */
 const MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024;
 
