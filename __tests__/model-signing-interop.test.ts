@@ -6,7 +6,9 @@ import { appendFile, cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { modelSigning } from '../src/checks/model-signing.js';
-import { makeRepo, runRuleOnDir, summarise } from './helpers/repo.js';
+import { dump } from 'js-yaml';
+import { runCli } from './helpers/cli.js';
+import { makeRepo, runRuleOnDir, summarise, writeTree } from './helpers/repo.js';
 
 const CORPUS = path.join(import.meta.dirname, 'fixtures/model-signing');
 
@@ -156,5 +158,41 @@ describe('model-signing interop: defaults', () => {
     const findings = await runRuleOnDir(modelSigning, dir, { params: { ...params, signers: [] } });
     expect(summarise(findings)).toEqual(['extra-file@model/extra.bin', 'untrusted-signer@model/model.sig']);
     expect(findings.find((f) => f.code === 'untrusted-signer')?.message).toMatch(/stefanb@us\.ibm\.com.*add this signer/);
+  });
+});
+
+/**
+ * The same corpus through the bundled CLI, as a user runs it: the signer
+ * material sits in the repository as files the policy names by path, so the
+ * engine's policy-file inlining is exercised too.
+ */
+describe('model-signing interop corpus through `mlgate check`', () => {
+  function signerByPath(c: Case): { signer: Record<string, unknown>; files: Record<string, string> } {
+    const files: Record<string, string> = {};
+    const put = (rel: string) => {
+      const name = `keys/${path.basename(rel)}`;
+      files[name] = text(rel);
+      return name;
+    };
+    if (c.method === 'key') return { signer: { method: 'key', 'public-key': put(c.material.public_key!) }, files };
+    if (c.method === 'certificate') return { signer: { method: 'certificate', roots: c.material.certificate_chain!.map(put) }, files };
+    return { signer: { method: 'sigstore', identity: c.material.identity, issuer: c.material.oidc_issuer, 'trusted-root': put(c.material.trusted_root!) }, files };
+  }
+
+  it.each(runnable.map((c) => [c.id, c] as const))('%s', async (_id, c) => {
+    const { dir, params } = await layout(c);
+    const { signer, files } = signerByPath(c);
+    const policy = { version: 1, rules: { 'model-signing': { level: 'error', ...params, signers: [signer] } } };
+    await writeTree(dir, { ...files, '.github/mlgate.yml': dump(policy) });
+    const r = runCli(['check', dir, '--format', 'json']);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as { conclusion: string; findings: { code: string | null }[] };
+    if (c.expect === 'pass') {
+      expect(report.findings.map((f) => f.code)).toEqual([]);
+      expect([report.conclusion, r.code]).toEqual(['success', 0]);
+    } else {
+      expect(report.findings.map((f) => f.code)).toContain(`model-signing/${FAIL_CODE[c.id]}`);
+      expect([report.conclusion, r.code]).toEqual(['failure', 1]);
+    }
   });
 });
