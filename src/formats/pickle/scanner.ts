@@ -1,0 +1,1055 @@
+import { OP, HIGHEST_PROTOCOL, opcodeName } from './opcodes.js';
+import { arrayByteLength, JOBLIB_WRAPPERS } from './joblib.js';
+import { StringCache, decodeRawUnicodeEscape, decodeStringRepr } from './text.js';
+import { BIGINT, BOOL, BYTES, FLOAT, LSTR, NONE, OPAQUE, describe, isGlobal, isInst, type Obj, type Value } from './values.js';
+import type { Window } from './window.js';
+
+/** A global the pickle makes the unpickler import (GLOBAL, INST or STACK_GLOBAL). */
+export interface ImportRef {
+  module: string;
+  name: string;
+  /** Stream offset of the opcode. */
+  offset: number;
+  opcode: 'GLOBAL' | 'INST' | 'STACK_GLOBAL';
+}
+
+export type IssueKind =
+  /** An import or call whose target is not a constant (STACK_GLOBAL on a computed value, EXT codes, calling a computed object). */
+  | 'dynamic-import'
+  /** BUILD applied to a module or class itself: it rewrites that global at load time. */
+  | 'global-mutation'
+  /** A cap of the scanner (stack, memo, nesting) was reached: the rest is unknown. */
+  | 'budget-exceeded';
+
+export interface ScanIssue {
+  kind: IssueKind;
+  offset: number;
+  message: string;
+}
+
+export interface ScanLimits {
+  maxOpcodes: number;
+  maxStack: number;
+  maxMarks: number;
+  maxMemo: number;
+  /** Bytes of memoised or container-held strings kept for resolving STACK_GLOBAL. */
+  maxRetainedChars: number;
+  /** Largest embedded byte string kept and scanned as a nested pickle or archive. */
+  maxNestedBytes: number;
+  /** Inline pickles (joblib object arrays) inside one another. */
+  maxFrames: number;
+}
+
+export const DEFAULT_LIMITS: ScanLimits = {
+  maxOpcodes: 2_000_000_000,
+  maxStack: 1_000_000,
+  maxMarks: 100_000,
+  maxMemo: 4_000_000,
+  maxRetainedChars: 32 * 1024 * 1024,
+  maxNestedBytes: 16 * 1024 * 1024,
+  maxFrames: 8,
+};
+
+export interface ScanHooks {
+  onImport(ref: ImportRef): void;
+  onIssue(issue: ScanIssue): void;
+  /** Embedded bytes that look like a pickle, zip or .npy; awaited before the scan goes on. */
+  onNested?(offset: number, data: Buffer): Promise<void>;
+  signal?: AbortSignal;
+  /**
+   * Refuse text data lines over the line cap instead of skipping to their end:
+   * for bytes that may be raw data, where a stray STRING opcode before
+   * gigabytes without a newline must not cost a full read.
+   */
+  boundedLines?: boolean;
+}
+
+export interface PickleParse {
+  /** True when the stream reached STOP (and, for joblib, every interleaved array). */
+  ok: boolean;
+  /** Stream offset just after STOP, or of the failure. */
+  end: number;
+  error?: { offset: number; message: string; truncated: boolean };
+}
+
+/** Strings and lines longer than this are data, never a module or attribute name. */
+const STR_RETAIN = 256;
+/** Protocol 0 lines (GLOBAL, INST, INT, PUT…) longer than this are refused. */
+const LINE_MAX = 64 * 1024;
+/** Items a list, tuple or dict keeps for later inspection. */
+const ITEMS_KEPT = 64;
+/** Opcodes between two checks of the abort signal. */
+const ABORT_EVERY = 1 << 20;
+
+class ParseError extends Error {
+  constructor(
+    readonly offset: number,
+    message: string,
+    readonly truncated = false,
+  ) {
+    super(message);
+  }
+}
+
+const enum Req {
+  Stop,
+  /** Nothing to do: the loop paused (abort check, switch of inline pickle). */
+  Again,
+  Need,
+  Skip,
+  Take,
+  SkipLine,
+  Joblib,
+}
+
+interface Frame {
+  stack: Value[];
+  marks: number[];
+  memo: MemoState;
+  proto: number;
+}
+
+interface MemoState {
+  kinds: Uint8Array;
+  refs: Int32Array;
+  strs: string[];
+  values: Value[];
+  valueIds: Map<Value, number>;
+  sparse: Map<number, Value>;
+  count: number;
+}
+
+const NEWLINE = 0x0a;
+
+/** Shared by every machine: decoding is synchronous, so one cache serves all scans in this thread. */
+const STRINGS = new StringCache();
+const M_EMPTY = 0;
+const M_VALUE = 1;
+const M_TUPLE = 2;
+const M_LIST = 3;
+const M_DICT = 4;
+const M_INST = 5;
+const M_BYTES = 6;
+const M_STR = 7;
+const MEMO_TUPLE: Obj = { k: 'tuple', items: null };
+const MEMO_LIST: Obj = { k: 'list', items: null };
+const MEMO_DICT: Obj = { k: 'dict', entries: null };
+const MEMO_INST: Obj = { k: 'inst', cls: OPAQUE, args: null, state: null };
+
+/** Embedded bytes worth scanning: another pickle (PROTO), a zip (torch.save) or a .npy. */
+function isNestedCandidate(b: Buffer, at: number, n: number): boolean {
+  if (n < 2) return false;
+  const b0 = b[at]!;
+  const b1 = b[at + 1]!;
+  if (b0 === OP.PROTO) return b1 <= HIGHEST_PROTOCOL;
+  if (b0 === 0x50 && b1 === 0x4b) return true; // PK: zip (torch.save output)
+  return b0 === 0x93 && b1 === 0x4e; // \x93NUMPY
+}
+
+/**
+ * Static pickle machine: runs the opcodes of one pickle against a model of the
+ * stack, the mark stack and the memo, without importing or calling anything.
+ * Every import is reported through `hooks.onImport`; computed imports and
+ * calls, and caps reached, through `hooks.onIssue`. Payloads are skipped in the
+ * window, never copied, except embedded byte strings that look like another
+ * pickle or archive (handed to `hooks.onNested`).
+ */
+export class PickleMachine {
+  private stack: Value[] = [];
+  private marks: number[] = [];
+  private memoKinds: Uint8Array = new Uint8Array(1024);
+  private memoRefs: Int32Array = new Int32Array(1024);
+  /** Memoised strings by index (grown by doubling alongside the kinds: no per-entry growth). */
+  private memoStrs: string[] = new Array<string>(1024);
+  private values: Value[] = [];
+  private valueIds = new Map<Value, number>();
+  /** Memo indices far beyond the dense part (LONG_BINPUT can name any 32-bit index). */
+  private sparseMemo = new Map<number, Value>();
+  private memoCount = 0;
+  private memoFull = false;
+  private proto = 0;
+  private frames: Frame[] = [];
+  /**
+   * Container contents matter only to size joblib's interleaved arrays (state
+   * dicts, shape tuples, dtype arguments). Until a joblib wrapper is imported,
+   * lists, tuples and dicts are shared placeholders: no allocation per value.
+   */
+  private retain = false;
+  private retainedChars = 0;
+  private opcodes = 0;
+  // Requests from the synchronous loop to the async driver.
+  private reqLen = 0;
+  private reqOffset = 0;
+  private reqValueBytes = false;
+
+  constructor(
+    private readonly w: Window,
+    private readonly hooks: ScanHooks,
+    private readonly limits: ScanLimits = DEFAULT_LIMITS,
+  ) {}
+
+  /** Opcodes executed so far. */
+  get opcodeCount(): number {
+    return this.opcodes;
+  }
+
+  /** Parses one pickle from the window's position up to and including its STOP. */
+  async parse(): Promise<PickleParse> {
+    const w = this.w;
+    const start = w.offset;
+    this.stack = [];
+    this.marks = [];
+    this.resetMemo();
+    this.memoCount = 0;
+    this.memoFull = false;
+    this.proto = 0;
+    this.frames = [];
+    this.retain = false;
+    try {
+      for (;;) {
+        const req = this.run();
+        switch (req) {
+          case Req.Stop:
+            return { ok: true, end: w.offset };
+          case Req.Again:
+            break;
+          case Req.Need:
+            if (!(await w.fill(this.reqLen))) {
+              if (w.available === 0 && w.offset === start) throw new ParseError(w.offset, 'empty stream: no pickle here', true);
+              throw new ParseError(w.offset, `the stream ends inside ${opcodeName(w.buf[w.pos]!) ?? 'an opcode'} at byte ${w.offset} (truncated pickle)`, true);
+            }
+            break;
+          case Req.Skip:
+            if (!(await w.skip(this.reqLen))) throw new ParseError(this.reqOffset, `the stream ends inside a ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
+            break;
+          case Req.Take: {
+            const data = await w.take(this.reqLen);
+            if (!data) throw new ParseError(this.reqOffset, `the stream ends inside a ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
+            this.pushValue(this.reqValueBytes ? { k: 'bytes', data } : LSTR);
+            await this.hooks.onNested?.(this.reqOffset, data);
+            break;
+          }
+          case Req.SkipLine:
+            await this.skipLine();
+            this.pushValue(LSTR);
+            break;
+          case Req.Joblib:
+            await this.skipJoblibArray();
+            break;
+        }
+        if (this.hooks.signal?.aborted) this.hooks.signal.throwIfAborted();
+      }
+    } catch (e) {
+      if (e instanceof ParseError) return { ok: false, end: e.offset, error: { offset: e.offset, message: e.message, truncated: e.truncated } };
+      if (e instanceof RangeError) return { ok: false, end: w.offset, error: { offset: w.offset, message: e.message, truncated: false } };
+      throw e;
+    }
+  }
+
+  private resetMemo(): void {
+    this.memoKinds = new Uint8Array(1024);
+    this.memoRefs = new Int32Array(1024);
+    this.memoStrs = new Array<string>(1024);
+    this.values = [];
+    this.valueIds = new Map();
+    this.sparseMemo = new Map();
+    this.memoCount = 0;
+  }
+
+  private saveMemo(): MemoState {
+    return { kinds: this.memoKinds, refs: this.memoRefs, strs: this.memoStrs, values: this.values, valueIds: this.valueIds, sparse: this.sparseMemo, count: this.memoCount };
+  }
+
+  private restoreMemo(m: MemoState): void {
+    ({ kinds: this.memoKinds, refs: this.memoRefs, strs: this.memoStrs, values: this.values, valueIds: this.valueIds, sparse: this.sparseMemo, count: this.memoCount } = m);
+  }
+
+  private async skipLine(): Promise<void> {
+    const w = this.w;
+    for (;;) {
+      const nl = w.buf.indexOf(NEWLINE, w.pos);
+      if (nl >= 0 && nl < w.end) {
+        w.pos = nl + 1;
+        return;
+      }
+      w.pos = w.end;
+      if (!(await w.fill(1))) throw new ParseError(w.offset, `the stream ends inside a text line (truncated pickle)`, true);
+    }
+  }
+
+  private async skipJoblibArray(): Promise<void> {
+    const w = this.w;
+    const { reqLen, reqValueBytes: padded } = this;
+    let pad = 0;
+    if (padded) {
+      if (!(await w.fill(1))) throw new ParseError(w.offset, 'the stream ends before the padding of a joblib array (truncated file)', true);
+      pad = w.buf[w.pos]!;
+      w.pos++;
+    }
+    const at = w.offset;
+    if (!(await w.skip(pad + reqLen))) throw new ParseError(at, `the stream ends inside the ${reqLen}-byte joblib array that starts at byte ${at} (truncated file)`, true);
+  }
+
+  private pushValue(v: Value): void {
+    if (this.stack.length >= this.limits.maxStack) throw this.budget(`the stack holds over ${this.limits.maxStack} values`);
+    this.stack.push(v);
+  }
+
+  private budget(what: string): ParseError {
+    const off = this.w.offset;
+    this.hooks.onIssue({ kind: 'budget-exceeded', offset: off, message: `${what} at byte ${off}; the scan stops there` });
+    return new ParseError(off, `${what}; the scanner's cap was reached`);
+  }
+
+  /** Items above the last mark, removing the mark. */
+  private popMark(off: number): Value[] {
+    const m = this.marks.pop();
+    if (m === undefined) throw new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
+    return this.stack.splice(m);
+  }
+
+  private fence(): number {
+    const m = this.marks;
+    return m.length ? m[m.length - 1]! : 0;
+  }
+
+  private pop(off: number): Value {
+    if (this.stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+    return this.stack.pop()!;
+  }
+
+  private top(off: number): Value {
+    if (this.stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+    return this.stack[this.stack.length - 1]!;
+  }
+
+  private keep(v: Value): Value {
+    if (typeof v !== 'string') return v;
+    if (this.retainedChars + v.length > this.limits.maxRetainedChars) return LSTR;
+    this.retainedChars += v.length;
+    return v;
+  }
+
+  /**
+   * The memo is kept compact: a kind byte per index, and for names, numbers
+   * and dtypes an index into a table of distinct values. Containers and call
+   * results are remembered only by kind, so a large pickle's objects die young
+   * instead of filling the heap.
+   */
+  private memoPut(idx: number, v: Value): void {
+    if (idx >= this.memoKinds.length) {
+      if (idx > this.memoKinds.length * 2 + 65536 || idx >= this.limits.maxMemo) {
+        if (!this.sparseMemo.has(idx)) {
+          if (this.memoCount >= this.limits.maxMemo) {
+            this.memoFull = true;
+            return;
+          }
+          this.memoCount++;
+        }
+        this.sparseMemo.set(idx, this.memoValue(v));
+        return;
+      }
+      this.growMemo(idx + 1);
+    }
+    if (this.memoKinds[idx] === M_EMPTY) {
+      if (this.memoCount >= this.limits.maxMemo) {
+        this.memoFull = true;
+        return;
+      }
+      this.memoCount++;
+    }
+    let kind: number;
+    if (typeof v === 'object') {
+      switch (v.k) {
+        case 'tuple':
+          kind = M_TUPLE;
+          break;
+        case 'list':
+          kind = M_LIST;
+          break;
+        case 'dict':
+          kind = M_DICT;
+          break;
+        case 'bytes':
+          kind = M_BYTES;
+          break;
+        case 'inst':
+          kind = isGlobal(v.cls) && v.cls.name === 'dtype' ? M_VALUE : M_INST;
+          break;
+        default:
+          kind = M_VALUE;
+      }
+    } else kind = M_VALUE;
+    this.memoKinds[idx] = kind;
+    if (kind === M_VALUE) {
+      // Strings mostly come from the shared decode cache: appending is cheaper than interning them.
+      if (typeof v === 'string') {
+        const k = this.keep(v);
+        if (typeof k === 'string') {
+          this.memoKinds[idx] = M_STR;
+          this.memoStrs[idx] = k;
+        } else this.memoRefs[idx] = this.intern(k);
+      } else this.memoRefs[idx] = this.intern(v);
+    }
+  }
+
+  private growMemo(min: number): void {
+    let n = this.memoKinds.length;
+    while (n < min) n *= 2;
+    const kinds = new Uint8Array(n);
+    kinds.set(this.memoKinds);
+    const refs = new Int32Array(n);
+    refs.set(this.memoRefs);
+    const strs = this.memoStrs;
+    strs.length = n; // holes are never read: only indices whose kind is M_STR are
+    this.memoKinds = kinds;
+    this.memoRefs = refs;
+    this.memoStrs = strs;
+  }
+
+  private intern(v: Value): number {
+    let id = this.valueIds.get(v);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(v);
+      this.valueIds.set(v, id);
+    }
+    return id;
+  }
+
+  /** What the memo gives back for a value stored outside the dense part. */
+  private memoValue(v: Value): Value {
+    if (typeof v === 'number') return v;
+    if (typeof v === 'string') return this.keep(v);
+    switch (v.k) {
+      case 'tuple':
+        return MEMO_TUPLE;
+      case 'list':
+        return MEMO_LIST;
+      case 'dict':
+        return MEMO_DICT;
+      case 'inst':
+        return isGlobal(v.cls) && v.cls.name === 'dtype' ? v : MEMO_INST;
+      case 'bytes':
+        return BYTES;
+      default:
+        return v;
+    }
+  }
+
+  private memoGet(idx: number, off: number): Value {
+    if (idx < this.memoKinds.length) {
+      switch (this.memoKinds[idx]) {
+        case M_STR:
+          return this.memoStrs[idx]!;
+        case M_VALUE:
+          return this.values[this.memoRefs[idx]!]!;
+        case M_TUPLE:
+          return MEMO_TUPLE;
+        case M_LIST:
+          return MEMO_LIST;
+        case M_DICT:
+          return MEMO_DICT;
+        case M_INST:
+          return MEMO_INST;
+        case M_BYTES:
+          return BYTES;
+      }
+    } else {
+      const v = this.sparseMemo.get(idx);
+      if (v !== undefined) return v;
+    }
+    if (this.memoFull) return OPAQUE;
+    throw new ParseError(off, `memo entry ${idx} read at byte ${off} was never stored`);
+  }
+
+  private import(module: string, name: string, off: number, opcode: ImportRef['opcode']): Obj {
+    this.hooks.onImport({ module, name, offset: off, opcode });
+    if (!this.retain && JOBLIB_WRAPPERS.has(`${module}.${name}`)) this.retain = true;
+    return { k: 'global', module, name, offset: off };
+  }
+
+  private call(cls: Value, args: Value | null, off: number, opname: string): Obj {
+    if (!isGlobal(cls)) {
+      this.hooks.onIssue({
+        kind: 'dynamic-import',
+        offset: off,
+        message: `${opname} at byte ${off} calls ${describe(cls)}, not a global named in the pickle: the callable is computed at load time`,
+      });
+    }
+    return this.retain ? { k: 'inst', cls, args, state: null } : MEMO_INST;
+  }
+
+  private tuple(items: Value[]): Obj {
+    return this.retain ? { k: 'tuple', items: items.length <= ITEMS_KEPT ? items : null } : MEMO_TUPLE;
+  }
+
+  private lineText(buf: Buffer, a: number, b: number): string {
+    return buf.toString('utf8', a, b);
+  }
+
+  /**
+   * The synchronous hot loop: executes opcodes while their arguments are in the
+   * window and returns what the driver must do next.
+   */
+  private run(): Req {
+    const w = this.w;
+    const buf = w.buf;
+    const end = w.end;
+    const base = w.base;
+    let pos = w.pos;
+    const limits = this.limits;
+    const stack = this.stack;
+    let budgetLeft = ABORT_EVERY;
+    try {
+      for (;;) {
+        if (--budgetLeft === 0) return Req.Again; // lets the driver check the abort signal
+        if (pos >= end) {
+          this.reqLen = 1;
+          return Req.Need;
+        }
+        const off = base + pos;
+        const op = buf[pos]!;
+        if (++this.opcodes > limits.maxOpcodes) throw this.budget(`the pickle has over ${limits.maxOpcodes} opcodes`);
+        switch (op) {
+          case OP.PROTO: {
+            if (pos + 2 > end) return this.need(pos, 2);
+            const p = buf[pos + 1]!;
+            if (p > HIGHEST_PROTOCOL) throw new ParseError(off, `unsupported pickle protocol ${p} at byte ${off}`);
+            this.proto = p;
+            pos += 2;
+            break;
+          }
+          case OP.FRAME:
+            if (pos + 9 > end) return this.need(pos, 9);
+            pos += 9; // frames only hint at read sizes; the opcodes inside are ordinary
+            break;
+          case OP.STOP: {
+            const v = this.pop(off);
+            pos += 1;
+            const frame = this.frames.pop();
+            if (!frame) {
+              w.pos = pos;
+              return Req.Stop;
+            }
+            // End of an inline pickle (joblib object array): back to the outer one.
+            ({ stack: this.stack, marks: this.marks, proto: this.proto } = frame);
+            this.restoreMemo(frame.memo);
+            w.pos = pos;
+            this.pushValue(typeof v === 'object' ? v : OPAQUE);
+            return Req.Again;
+          }
+          case OP.MARK:
+            if (this.marks.length >= limits.maxMarks) throw this.budget(`over ${limits.maxMarks} nested MARKs`);
+            this.marks.push(stack.length);
+            pos += 1;
+            break;
+          case OP.POP: {
+            const m = this.marks.length ? this.marks[this.marks.length - 1] : -1;
+            if (m === stack.length) this.marks.pop();
+            else this.pop(off);
+            pos += 1;
+            break;
+          }
+          case OP.POP_MARK:
+            this.popMark(off);
+            pos += 1;
+            break;
+          case OP.DUP:
+            this.pushValue(this.top(off));
+            pos += 1;
+            break;
+          // --- numbers and constants
+          case OP.NONE:
+            if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
+            stack.push(NONE);
+            pos += 1;
+            break;
+          case OP.NEWTRUE:
+          case OP.NEWFALSE:
+            this.pushValue(BOOL);
+            pos += 1;
+            break;
+          case OP.BININT1:
+            if (pos + 2 > end) return this.need(pos, 2);
+            if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
+            stack.push(buf[pos + 1]!);
+            pos += 2;
+            break;
+          case OP.BININT2:
+            if (pos + 3 > end) return this.need(pos, 3);
+            this.pushValue(buf.readUInt16LE(pos + 1));
+            pos += 3;
+            break;
+          case OP.BININT:
+            if (pos + 5 > end) return this.need(pos, 5);
+            if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
+            stack.push(buf[pos + 1]! | (buf[pos + 2]! << 8) | (buf[pos + 3]! << 16) | (buf[pos + 4]! << 24));
+            pos += 5;
+            break;
+          case OP.BINFLOAT:
+            if (pos + 9 > end) return this.need(pos, 9);
+            if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
+            stack.push(FLOAT);
+            pos += 9;
+            break;
+          case OP.LONG1: {
+            if (pos + 2 > end) return this.need(pos, 2);
+            const n = buf[pos + 1]!;
+            if (pos + 2 + n > end) return this.need(pos, 2 + n);
+            this.pushValue(n === 0 ? 0 : n <= 6 ? buf.readIntLE(pos + 2, n) : BIGINT);
+            pos += 2 + n;
+            break;
+          }
+          case OP.LONG4: {
+            if (pos + 5 > end) return this.need(pos, 5);
+            const n = buf.readInt32LE(pos + 1);
+            if (n < 0) throw new ParseError(off, `LONG4 at byte ${off} has a negative length`);
+            w.pos = pos + 5;
+            this.pushValue(BIGINT);
+            return this.skip(off, n);
+          }
+          case OP.INT:
+          case OP.LONG:
+          case OP.FLOAT: {
+            const nl = buf.indexOf(NEWLINE, pos + 1);
+            if (nl < 0 || nl >= end) return this.lineNeed(pos, op !== OP.FLOAT);
+            if (op === OP.FLOAT) this.pushValue(FLOAT);
+            else {
+              const t = buf.toString('latin1', pos + 1, nl).replace(/L$/, '');
+              if (op === OP.INT && (t === '00' || t === '01')) this.pushValue(BOOL);
+              else if (!/^[+-]?\d+$/.test(t.trim())) throw new ParseError(off, `${opcodeName(op)} at byte ${off} is not an integer`);
+              else {
+                const n = Number(t);
+                this.pushValue(Number.isSafeInteger(n) ? n : BIGINT);
+              }
+            }
+            pos = nl + 1;
+            break;
+          }
+          // --- strings and bytes
+          case OP.SHORT_BINUNICODE: {
+            // The commonest string opcode of protocol 4 and 5, decoded in place.
+            if (pos + 2 > end) return this.need(pos, 2);
+            const n = buf[pos + 1]!;
+            if (pos + 2 + n > end) return this.need(pos, 2 + n);
+            if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
+            stack.push(STRINGS.decode(buf, pos + 2, n));
+            pos += 2 + n;
+            break;
+          }
+          case OP.SHORT_BINSTRING:
+          case OP.SHORT_BINBYTES: {
+            if (pos + 2 > end) return this.need(pos, 2);
+            const r = this.payload(pos, 2, buf[pos + 1]!, op);
+            if (r !== undefined) return r;
+            pos = w.pos;
+            break;
+          }
+          case OP.BINUNICODE: {
+            // Protocols 1–3 write every str this way; short ones are decoded in place.
+            if (pos + 5 > end) return this.need(pos, 5);
+            const n = buf.readUInt32LE(pos + 1);
+            if (n <= STR_RETAIN) {
+              if (pos + 5 + n > end) return this.need(pos, 5 + n);
+              if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
+              stack.push(STRINGS.decode(buf, pos + 5, n));
+              pos += 5 + n;
+              break;
+            }
+            const r = this.payload(pos, 5, n, op);
+            if (r !== undefined) return r;
+            pos = w.pos;
+            break;
+          }
+          case OP.BINSTRING:
+          case OP.BINBYTES: {
+            if (pos + 5 > end) return this.need(pos, 5);
+            const n = op === OP.BINSTRING ? buf.readInt32LE(pos + 1) : buf.readUInt32LE(pos + 1);
+            if (n < 0) throw new ParseError(off, `BINSTRING at byte ${off} has a negative length`);
+            const r = this.payload(pos, 5, n, op);
+            if (r !== undefined) return r;
+            pos = w.pos;
+            break;
+          }
+          case OP.BINUNICODE8:
+          case OP.BINBYTES8:
+          case OP.BYTEARRAY8: {
+            if (pos + 9 > end) return this.need(pos, 9);
+            const n = Number(buf.readBigUInt64LE(pos + 1));
+            if (!Number.isSafeInteger(n)) throw new ParseError(off, `${opcodeName(op)} at byte ${off} declares an impossible length`);
+            const r = this.payload(pos, 9, n, op);
+            if (r !== undefined) return r;
+            pos = w.pos;
+            break;
+          }
+          case OP.STRING:
+          case OP.UNICODE: {
+            const nl = buf.indexOf(NEWLINE, pos + 1);
+            if (nl < 0 || nl >= end) {
+              if (end - pos > STR_RETAIN * 4 && (w.eof || end - pos >= w.buf.length) && !this.hooks.boundedLines) {
+                w.pos = pos + 1;
+                return Req.SkipLine;
+              }
+              return this.lineNeed(pos, true);
+            }
+            if (nl - pos - 1 > STR_RETAIN * 4) this.pushValue(LSTR);
+            else {
+              const raw = buf.toString('latin1', pos + 1, nl);
+              const s = op === OP.UNICODE ? decodeRawUnicodeEscape(raw) : decodeStringRepr(raw);
+              if (s === undefined) throw new ParseError(off, `${opcodeName(op)} at byte ${off} has a malformed argument`);
+              this.pushValue(s.length <= STR_RETAIN ? s : LSTR);
+            }
+            pos = nl + 1;
+            break;
+          }
+          // --- containers
+          case OP.EMPTY_LIST:
+            this.pushValue(this.retain ? { k: 'list', items: [] } : MEMO_LIST);
+            pos += 1;
+            break;
+          case OP.EMPTY_DICT:
+            this.pushValue(this.retain ? { k: 'dict', entries: [] } : MEMO_DICT);
+            pos += 1;
+            break;
+          case OP.EMPTY_TUPLE:
+            this.pushValue(this.retain ? { k: 'tuple', items: [] } : MEMO_TUPLE);
+            pos += 1;
+            break;
+          case OP.EMPTY_SET:
+            this.pushValue({ k: 'set' });
+            pos += 1;
+            break;
+          case OP.TUPLE1:
+          case OP.TUPLE2:
+          case OP.TUPLE3: {
+            const n = op - OP.TUPLE1 + 1;
+            if (stack.length - this.fence() < n) throw new ParseError(off, `stack underflow at byte ${off}`);
+            const c = stack.pop()!;
+            const b = n >= 2 ? stack.pop()! : c;
+            const a = n === 3 ? stack.pop()! : b;
+            stack.push(this.retain ? { k: 'tuple', items: n === 1 ? [c] : n === 2 ? [b, c] : [a, b, c] } : MEMO_TUPLE);
+            pos += 1;
+            break;
+          }
+          case OP.TUPLE:
+            this.pushValue(this.tuple(this.popMark(off)));
+            pos += 1;
+            break;
+          case OP.LIST: {
+            const items = this.popMark(off);
+            this.pushValue(this.retain ? { k: 'list', items: items.slice(0, ITEMS_KEPT).map((v) => this.keep(v)) } : MEMO_LIST);
+            pos += 1;
+            break;
+          }
+          case OP.DICT: {
+            const kv = this.popMark(off);
+            if (kv.length % 2 !== 0) throw new ParseError(off, `DICT at byte ${off} has an odd number of items`);
+            this.pushValue(this.retain ? { k: 'dict', entries: kv.slice(0, ITEMS_KEPT * 2).map((v) => this.keep(v)) } : MEMO_DICT);
+            pos += 1;
+            break;
+          }
+          case OP.FROZENSET:
+            this.popMark(off);
+            this.pushValue({ k: 'set' });
+            pos += 1;
+            break;
+          case OP.APPEND: {
+            if (stack.length - this.fence() < 2) throw new ParseError(off, `stack underflow at byte ${off}`);
+            const v = stack.pop()!;
+            const l = stack[stack.length - 1]!;
+            if (typeof l === 'object' && l.k === 'list' && l.items && l.items.length < ITEMS_KEPT) l.items.push(this.keep(v));
+            pos += 1;
+            break;
+          }
+          case OP.APPENDS:
+          case OP.ADDITEMS: {
+            // In place of popMark: the items are dropped, not copied out (batches of 1000 are the norm).
+            const m = this.marks.pop();
+            if (m === undefined) throw new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
+            if (m <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+            const l = stack[m - 1]!;
+            if (typeof l === 'object' && l.k === 'list' && l.items) {
+              for (let i = m; i < stack.length && l.items.length < ITEMS_KEPT; i++) l.items.push(this.keep(stack[i]!));
+            }
+            while (stack.length > m) stack.pop(); // cheaper than shrinking through `length`
+            pos += 1;
+            break;
+          }
+          case OP.SETITEM: {
+            if (stack.length - this.fence() < 3) throw new ParseError(off, `stack underflow at byte ${off}`);
+            const v = stack.pop()!;
+            const k = stack.pop()!;
+            const d = stack[stack.length - 1]!;
+            if (typeof d === 'object' && d.k === 'dict' && d.entries && d.entries.length < ITEMS_KEPT * 2) d.entries.push(this.keep(k), this.keep(v));
+            pos += 1;
+            break;
+          }
+          case OP.SETITEMS: {
+            const m = this.marks.pop();
+            if (m === undefined) throw new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
+            if (m <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if ((stack.length - m) % 2 !== 0) throw new ParseError(off, `SETITEMS at byte ${off} has an odd number of items`);
+            const d = stack[m - 1]!;
+            if (typeof d === 'object' && d.k === 'dict' && d.entries) {
+              for (let i = m; i + 1 < stack.length && d.entries.length < ITEMS_KEPT * 2; i += 2) d.entries.push(this.keep(stack[i]!), this.keep(stack[i + 1]!));
+            }
+            while (stack.length > m) stack.pop(); // cheaper than shrinking through `length`
+            pos += 1;
+            break;
+          }
+          // --- memo
+          case OP.PUT:
+          case OP.GET: {
+            const nl = buf.indexOf(NEWLINE, pos + 1);
+            if (nl < 0 || nl >= end) return this.lineNeed(pos, false);
+            const t = buf.toString('latin1', pos + 1, nl);
+            if (!/^\d{1,10}$/.test(t)) throw new ParseError(off, `${opcodeName(op)} at byte ${off} has a bad memo index`);
+            if (op === OP.PUT) this.memoPut(Number(t), this.top(off));
+            else this.pushValue(this.memoGet(Number(t), off));
+            pos = nl + 1;
+            break;
+          }
+          case OP.BINPUT:
+            if (pos + 2 > end) return this.need(pos, 2);
+            if (stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+            this.memoPut(buf[pos + 1]!, stack[stack.length - 1]!);
+            pos += 2;
+            break;
+          case OP.LONG_BINPUT:
+            if (pos + 5 > end) return this.need(pos, 5);
+            this.memoPut(buf.readUInt32LE(pos + 1), this.top(off));
+            pos += 5;
+            break;
+          case OP.MEMOIZE:
+            if (stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+            this.memoPut(this.memoCount, stack[stack.length - 1]!);
+            pos += 1;
+            break;
+          case OP.BINGET:
+            if (pos + 2 > end) return this.need(pos, 2);
+            this.pushValue(this.memoGet(buf[pos + 1]!, off));
+            pos += 2;
+            break;
+          case OP.LONG_BINGET:
+            if (pos + 5 > end) return this.need(pos, 5);
+            this.pushValue(this.memoGet(buf.readUInt32LE(pos + 1), off));
+            pos += 5;
+            break;
+          // --- imports and calls
+          case OP.GLOBAL:
+          case OP.INST: {
+            const nl1 = buf.indexOf(NEWLINE, pos + 1);
+            if (nl1 < 0 || nl1 >= end) return this.lineNeed(pos, false);
+            const nl2 = buf.indexOf(NEWLINE, nl1 + 1);
+            if (nl2 < 0 || nl2 >= end) return this.lineNeed(pos, false);
+            const g = this.import(this.lineText(buf, pos + 1, nl1), this.lineText(buf, nl1 + 1, nl2), off, op === OP.GLOBAL ? 'GLOBAL' : 'INST');
+            if (op === OP.GLOBAL) this.pushValue(g);
+            else this.pushValue(this.call(g, this.tuple(this.popMark(off)), off, 'INST'));
+            pos = nl2 + 1;
+            break;
+          }
+          case OP.STACK_GLOBAL: {
+            const name = this.pop(off);
+            const module = this.pop(off);
+            if (typeof module === 'string' && typeof name === 'string') this.pushValue(this.import(module, name, off, 'STACK_GLOBAL'));
+            else {
+              this.hooks.onIssue({
+                kind: 'dynamic-import',
+                offset: off,
+                message: `STACK_GLOBAL at byte ${off} imports from ${describe(module)} the name ${describe(name)}: not a constant string, so the import is computed at load time`,
+              });
+              this.pushValue({ k: 'global', module: '?', name: '?', offset: off });
+            }
+            pos += 1;
+            break;
+          }
+          case OP.EXT1:
+          case OP.EXT2:
+          case OP.EXT4: {
+            const n = op === OP.EXT1 ? 1 : op === OP.EXT2 ? 2 : 4;
+            if (pos + 1 + n > end) return this.need(pos, 1 + n);
+            const code = buf.readUIntLE(pos + 1, n);
+            this.hooks.onIssue({
+              kind: 'dynamic-import',
+              offset: off,
+              message: `${opcodeName(op)} at byte ${off} imports extension code ${code} from the copyreg registry: the global it names is not in the file`,
+            });
+            this.pushValue({ k: 'global', module: '?', name: `copyreg extension ${code}`, offset: off });
+            pos += 1 + n;
+            break;
+          }
+          case OP.REDUCE: {
+            const args = this.pop(off);
+            const fn = this.pop(off);
+            this.pushValue(this.call(fn, args, off, 'REDUCE'));
+            pos += 1;
+            break;
+          }
+          case OP.NEWOBJ: {
+            const args = this.pop(off);
+            const cls = this.pop(off);
+            this.pushValue(this.call(cls, args, off, 'NEWOBJ'));
+            pos += 1;
+            break;
+          }
+          case OP.NEWOBJ_EX: {
+            this.pop(off); // kwargs
+            const args = this.pop(off);
+            const cls = this.pop(off);
+            this.pushValue(this.call(cls, args, off, 'NEWOBJ_EX'));
+            pos += 1;
+            break;
+          }
+          case OP.OBJ: {
+            const items = this.popMark(off);
+            const cls = items.shift();
+            if (cls === undefined) throw new ParseError(off, `OBJ at byte ${off} has no class`);
+            this.pushValue(this.call(cls, this.tuple(items), off, 'OBJ'));
+            pos += 1;
+            break;
+          }
+          case OP.BUILD: {
+            const state = this.pop(off);
+            const inst = this.top(off);
+            pos += 1;
+            if (isGlobal(inst)) {
+              this.hooks.onIssue({
+                kind: 'global-mutation',
+                offset: off,
+                message: `BUILD at byte ${off} sets attributes on ${inst.module}.${inst.name} itself, rewriting that module or class at load time`,
+              });
+            } else if (isInst(inst)) {
+              if (inst === MEMO_INST) break; // a shared placeholder: nothing to record
+              inst.state = state;
+              const wrapper = joblibWrapper(inst);
+              if (wrapper) {
+                w.pos = pos;
+                return this.joblib(inst, off);
+              }
+            }
+            break;
+          }
+          // --- persistent ids and out-of-band buffers
+          case OP.PERSID: {
+            const nl = buf.indexOf(NEWLINE, pos + 1);
+            if (nl < 0 || nl >= end) return this.lineNeed(pos, true);
+            this.pushValue(OPAQUE);
+            pos = nl + 1;
+            break;
+          }
+          case OP.BINPERSID:
+            this.pop(off);
+            this.pushValue(OPAQUE);
+            pos += 1;
+            break;
+          case OP.NEXT_BUFFER:
+            this.pushValue(OPAQUE);
+            pos += 1;
+            break;
+          case OP.READONLY_BUFFER:
+            this.top(off);
+            pos += 1;
+            break;
+          default:
+            throw new ParseError(off, `byte 0x${op.toString(16).padStart(2, '0')} at offset ${off} is not a pickle opcode`);
+        }
+      }
+    } finally {
+      if (w.pos < pos) w.pos = pos;
+    }
+  }
+
+  private need(pos: number, n: number): Req {
+    this.w.pos = pos;
+    this.reqLen = n;
+    return Req.Need;
+  }
+
+  private skip(off: number, n: number): Req {
+    this.reqOffset = off;
+    this.reqLen = n;
+    return Req.Skip;
+  }
+
+  /** A text argument not yet complete in the window. */
+  private lineNeed(pos: number, data: boolean): Req {
+    const w = this.w;
+    const have = w.end - pos;
+    if (have > LINE_MAX && (!data || this.hooks.boundedLines)) throw new ParseError(w.base + pos, `${opcodeName(w.buf[pos]!)} at byte ${w.base + pos} has a text argument longer than ${LINE_MAX} bytes`);
+    if (data && have > LINE_MAX && !this.hooks.boundedLines) {
+      w.pos = pos + 1;
+      return Req.SkipLine;
+    }
+    return this.need(pos, have + 1);
+  }
+
+  /**
+   * A length-prefixed payload (`head` bytes of opcode and length, then `n`
+   * bytes). Short strings are decoded; everything else is skipped unless it
+   * looks like an embedded pickle or archive. Returns a request, or undefined
+   * with `w.pos` past the payload.
+   */
+  private payload(pos: number, head: number, n: number, op: number): Req | undefined {
+    const w = this.w;
+    const buf = w.buf;
+    const at = pos + head;
+    const off = w.base + pos;
+    const isStr = op === OP.SHORT_BINUNICODE || op === OP.BINUNICODE || op === OP.BINUNICODE8;
+    const isLegacyStr = op === OP.SHORT_BINSTRING || op === OP.BINSTRING;
+    if (isStr && n <= STR_RETAIN) {
+      if (at + n > w.end) return this.need(pos, head + n);
+      this.pushValue(STRINGS.decode(buf, at, n));
+      w.pos = at + n;
+      return undefined;
+    }
+    const peek = Math.min(n, 4);
+    if (at + peek > w.end) return this.need(pos, head + peek);
+    if (!isStr && n <= this.limits.maxNestedBytes && isNestedCandidate(buf, at, peek) && this.hooks.onNested) {
+      w.pos = at;
+      this.reqOffset = w.base + at;
+      this.reqLen = n;
+      this.reqValueBytes = !isLegacyStr;
+      return Req.Take;
+    }
+    if (isLegacyStr && n <= STR_RETAIN) {
+      if (at + n > w.end) return this.need(pos, head + n);
+      this.pushValue(buf.toString('latin1', at, at + n));
+      w.pos = at + n;
+      return undefined;
+    }
+    this.pushValue(isStr || isLegacyStr ? LSTR : BYTES);
+    w.pos = at;
+    if (at + n <= w.end) {
+      w.pos = at + n;
+      return undefined;
+    }
+    return this.skip(off, n);
+  }
+
+  /** After BUILD on a joblib NumpyArrayWrapper: its array bytes (or an inline pickle) follow in the stream. */
+  private joblib(inst: Extract<Obj, { k: 'inst' }>, off: number): Req {
+    const size = arrayByteLength(inst.state);
+    if (size.kind === 'unknown') throw new ParseError(off, `the joblib array wrapper built at byte ${off} has a state mlgate cannot size (${size.reason}), so the bytes after it cannot be skipped safely`);
+    if (size.kind === 'object') {
+      // joblib writes object arrays as a separate protocol-2 pickle right here.
+      if (this.frames.length >= this.limits.maxFrames) throw this.budget(`over ${this.limits.maxFrames} nested joblib object arrays`);
+      this.stack.pop();
+      this.frames.push({ stack: this.stack, marks: this.marks, memo: this.saveMemo(), proto: this.proto });
+      this.stack = [];
+      this.marks = [];
+      this.resetMemo();
+      return Req.Again;
+    }
+    this.reqLen = size.bytes;
+    this.reqValueBytes = size.padded;
+    return Req.Joblib;
+  }
+}
+
+function joblibWrapper(inst: Extract<Obj, { k: 'inst' }>): boolean {
+  let cls = inst.cls;
+  // Protocols 0 and 1 build instances through copyreg._reconstructor(cls, base, state).
+  if (isGlobal(cls) && cls.module === 'copyreg' && cls.name === '_reconstructor' && typeof inst.args === 'object' && inst.args?.k === 'tuple') cls = inst.args.items?.[0] ?? cls;
+  return isGlobal(cls) && JOBLIB_WRAPPERS.has(`${cls.module}.${cls.name}`);
+}

@@ -1,0 +1,87 @@
+/** Decoders for the text arguments of protocol 0 (the inputs are latin1 strings of the raw bytes). */
+
+const SIMPLE: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
+
+/** STRING: a quoted Python 2 `repr` with backslash escapes (codecs.escape_decode). Undefined when malformed. */
+export function decodeStringRepr(raw: string): string | undefined {
+  const q = raw[0];
+  if (raw.length < 2 || (q !== "'" && q !== '"') || raw[raw.length - 1] !== q) return undefined;
+  const s = raw.slice(1, -1);
+  if (!s.includes('\\')) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const d = s[++i];
+    if (d === undefined) return undefined;
+    if (d in SIMPLE) out += SIMPLE[d];
+    else if (d === 'x') {
+      const h = s.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(h)) return undefined;
+      out += String.fromCharCode(parseInt(h, 16));
+      i += 2;
+    } else if (d >= '0' && d <= '7') {
+      const m = /^[0-7]{1,3}/.exec(s.slice(i))![0];
+      out += String.fromCharCode(parseInt(m, 8) & 0xff);
+      i += m.length - 1;
+    } else out += `\\${d}`;
+  }
+  return out;
+}
+
+/** UNICODE: raw-unicode-escape (only `\uXXXX` and `\UXXXXXXXX` are escapes). Undefined when malformed. */
+export function decodeRawUnicodeEscape(raw: string): string | undefined {
+  if (!raw.includes('\\')) return raw;
+  let bad = false;
+  const out = raw.replace(/(\\+)(u[0-9a-fA-F]{0,4}|U[0-9a-fA-F]{0,8})/g, (all, slashes: string, esc: string) => {
+    if (slashes.length % 2 === 0) return all;
+    const want = esc[0] === 'u' ? 5 : 9;
+    if (esc.length !== want) {
+      bad = true;
+      return all;
+    }
+    const cp = parseInt(esc.slice(1), 16);
+    if (cp > 0x10ffff) {
+      bad = true;
+      return all;
+    }
+    return slashes.slice(1) + String.fromCodePoint(cp);
+  });
+  return bad ? undefined : out;
+}
+
+const SLOTS = 16384;
+const KEY_MAX = 32;
+
+/**
+ * Decodes short UTF-8 strings through a small direct-mapped cache keyed by
+ * their bytes: pickles repeat the same keys and names millions of times, and
+ * a hit costs a hash and a compare instead of a new string.
+ */
+export class StringCache {
+  private readonly keys = new Uint8Array(SLOTS * KEY_MAX);
+  private readonly lens = new Int16Array(SLOTS).fill(-1);
+  private readonly values: string[] = new Array<string>(SLOTS).fill('');
+
+  decode(buf: Buffer, at: number, n: number): string {
+    if (n > KEY_MAX) return buf.toString('utf8', at, at + n);
+    let h = 0x811c9dc5 ^ n;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ buf[at + i]!, 0x01000193);
+    const slot = (h >>> 18) & (SLOTS - 1);
+    const base = slot * KEY_MAX;
+    const keys = this.keys;
+    if (this.lens[slot] === n) {
+      let i = 0;
+      while (i < n && keys[base + i] === buf[at + i]) i++;
+      if (i === n) return this.values[slot]!;
+    }
+    const s = buf.toString('utf8', at, at + n);
+    for (let i = 0; i < n; i++) keys[base + i] = buf[at + i]!;
+    this.lens[slot] = n;
+    this.values[slot] = s;
+    return s;
+  }
+}
