@@ -1,8 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-/** One read size for every worker: large sequential reads keep hashing I/O-bound (DESIGN §10). */
-export const POOL_READ_BYTES = 16 * 1024 * 1024;
+/**
+ * One read size for every worker. Sequential reads keep hashing I/O-bound (DESIGN §10), and 1 MiB stays in
+ * the CPU cache between the copy from the page cache and the hash: measured on the 2 GiB benchmark, 1 MiB
+ * reads took 0.96 s where 16 MiB reads took 1.16 s.
+ */
+export const POOL_READ_BYTES = 1024 * 1024;
 
 // The worker is evaluated from this string so the esbuild bundles need no
 // extra file beside them; it uses node built-ins only and never sees anything

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 
-/** Large sequential reads keep hashing I/O-bound (DESIGN §10). */
-export const HASH_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Sequential reads sized to stay in the CPU cache between copy and hash (see POOL_READ_BYTES). */
+export const HASH_CHUNK_BYTES = 1024 * 1024;
 
 let hashed = 0;
 
