@@ -11,7 +11,17 @@ const POINTER = `version https://git-lfs.github.com/spec/v1\noid sha256:${OID}\n
 
 describe('inventory', () => {
   it('lists git files, recognises LFS pointers, and reports symlinks without following them', async () => {
-    const dir = await makeRepo({ 'models/clf/weights.safetensors': POINTER, 'src/train.py': 'print(1)\n', 'README.md': '# x\n' }, { git: true });
+    const dir = await makeRepo(
+      {
+        '.gitattributes': '*.safetensors filter=lfs diff=lfs merge=lfs -text\n',
+        'models/clf/weights.safetensors': POINTER,
+        // Pointer-shaped text that git does not route through LFS is just a file.
+        'docs/pointer-example.txt': POINTER,
+        'src/train.py': 'print(1)\n',
+        'README.md': '# x\n',
+      },
+      { git: true },
+    );
     await symlink('/etc/passwd', path.join(dir, 'models/clf/config.json'));
     await symlink('../../..', path.join(dir, 'data-link'));
     gitIn(dir, 'add', '-A');
@@ -22,8 +32,9 @@ describe('inventory', () => {
 
     const { inventory, notes, fromGit } = await scanRepository(dir);
     expect(fromGit).toBe(true);
-    expect(inventory.files.map((f) => f.path)).toEqual(['.gitignore', 'README.md', 'models/clf/weights.safetensors', 'src/train.py', 'untracked.txt']);
+    expect(inventory.files.map((f) => f.path)).toEqual(['.gitattributes', '.gitignore', 'README.md', 'docs/pointer-example.txt', 'models/clf/weights.safetensors', 'src/train.py', 'untracked.txt']);
     expect(inventory.get('models/clf/weights.safetensors')?.lfs).toEqual({ oid: OID, size: 2147483648 });
+    expect(inventory.get('docs/pointer-example.txt')?.lfs).toBeUndefined();
     expect(inventory.get('README.md')?.lfs).toBeUndefined();
     expect(notes.map((n) => `${n.code}:${n.path}`)).toEqual(['symlink:data-link', 'symlink:models/clf/config.json']);
     await expect(inventory.readText('models/clf/config.json', 1000)).rejects.toThrow(/not a file of the inventory/);

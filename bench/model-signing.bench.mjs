@@ -76,38 +76,16 @@ async function prepare() {
     path.join(DIR, 'mlgate.yml'),
     'version: 1\nrules:\n  model-signing:\n    level: error\n    models: ["model"]\n    signers:\n      - method: key\n        public-key: keys/bench.pub\n',
   );
-  await writeFile(path.join(DIR, 'params.json'), JSON.stringify({ models: ['model'], signers: [{ method: 'key', 'public-key': publicPem }] }));
   // Its own git repository: the parent checkout ignores .bench/, and the inventory lists files through git.
   execFileSync('git', ['init', '-q', DIR]);
   await writeFile(stampFile, STAMP);
 }
 
-/** dist/cli.js when it knows the rule; else the rule alone, bundled by esbuild the same way (see report). */
-async function command() {
+/** The bundled CLI, as users run it, with a policy that enables only model-signing. */
+function command() {
   const cli = path.join(REPO, 'dist', 'cli.js');
-  if (existsSync(cli) && spawnSync(process.execPath, [cli, 'rules', 'model-signing'], { stdio: 'ignore' }).status === 0) {
-    return { label: 'mlgate check (dist/cli.js)', argv: [process.execPath, cli, 'check', DIR, '--policy', path.join(DIR, 'mlgate.yml'), '--format', 'json'] };
-  }
-  const entry = path.join(WORK, 'runner-entry.ts');
-  const out = path.join(WORK, 'runner.mjs');
-  await writeFile(
-    entry,
-    [
-      `import { readFileSync } from 'node:fs';`,
-      `import { modelSigning } from ${JSON.stringify(path.join(REPO, 'src/checks/model-signing.ts'))};`,
-      `import { runRule } from ${JSON.stringify(path.join(REPO, 'src/core/rule-context.ts'))};`,
-      `import { silentLogger } from ${JSON.stringify(path.join(REPO, 'src/core/logger.ts'))};`,
-      `import { scanRepository } from ${JSON.stringify(path.join(REPO, 'src/inventory/scan.ts'))};`,
-      `const [dir, paramsFile] = process.argv.slice(2);`,
-      `const { inventory } = await scanRepository(dir);`,
-      `const findings = await runRule({ rule: modelSigning, params: JSON.parse(readFileSync(paramsFile, 'utf8')), inventory, changed: null, now: new Date(), logger: silentLogger });`,
-      `console.log(JSON.stringify({ findings }));`,
-      `process.exitCode = findings.length === 0 ? 0 : 1;`,
-    ].join('\n'),
-  );
-  const { build } = await import('esbuild');
-  await build({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" } });
-  return { label: 'model-signing rule, esbuild bundle (dist/cli.js does not register the rule yet)', argv: [process.execPath, out, DIR, path.join(DIR, 'params.json')] };
+  if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run npm run build');
+  return { label: 'mlgate check (dist/cli.js)', argv: [process.execPath, cli, 'check', DIR, '--policy', path.join(DIR, 'mlgate.yml'), '--format', 'json'] };
 }
 
 const hasTime = existsSync('/usr/bin/time');
@@ -129,7 +107,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export default async function run() {
   await prepare();
-  const mlgate = await command();
+  const mlgate = command();
   const openssl = ['openssl', 'dgst', '-sha256', ...FILES.map((f) => path.join(DIR, 'model', f))];
   // Warm the page cache and check that the signed model verifies cleanly.
   timed(openssl);

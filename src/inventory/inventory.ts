@@ -5,13 +5,39 @@ import { Minimatch } from 'minimatch';
 import { FileProblem } from '../core/errors.js';
 import type { FileEntry, Inventory } from './types.js';
 
-const globCache = new Map<string, Minimatch>();
+export interface GlobMatcher {
+  match(path: string): boolean;
+}
+
+const globCache = new Map<string, GlobMatcher>();
+const LITERAL = /^[^*?[\]{}()!+@\\]+$/;
+
+/**
+ * The common shapes as plain string tests (`**\/*.py`, `**\/*.{csv,tsv}`,
+ * `data/**`, a literal path): every rule matches every file of the repository
+ * against its globs, and these are most of them. Anything else is minimatch's.
+ */
+function fastMatcher(glob: string): GlobMatcher | undefined {
+  const ext = /^\*\*\/\*(\.[^*?[\]{}()!+@\\/]+)$/.exec(glob) ?? /^\*\*\/\*\.\{([^*?[\]{}()!+@\\/]+)\}$/.exec(glob);
+  if (ext) {
+    const suffixes = glob.includes('{') ? ext[1]!.split(',').map((e) => `.${e}`) : [ext[1]!];
+    if (suffixes.some((x) => x === '.')) return undefined;
+    return { match: (p) => suffixes.some((x) => p.endsWith(x)) };
+  }
+  const dir = /^(.+)\/\*\*$/.exec(glob);
+  if (dir && LITERAL.test(dir[1]!)) {
+    const prefix = `${dir[1]}/`;
+    return { match: (p) => p.startsWith(prefix) };
+  }
+  if (LITERAL.test(glob)) return { match: (p) => p === glob };
+  return undefined;
+}
 
 /** Compiled once per glob: rules match thousands of paths against a handful of patterns. */
-export function compileGlob(glob: string): Minimatch {
+export function compileGlob(glob: string): GlobMatcher {
   let m = globCache.get(glob);
   if (!m) {
-    m = new Minimatch(glob, { dot: true });
+    m = fastMatcher(glob) ?? new Minimatch(glob, { dot: true });
     globCache.set(glob, m);
   }
   return m;

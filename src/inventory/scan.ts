@@ -1,9 +1,9 @@
-import { constants } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { closeSync, constants, lstatSync, openSync, readSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseLfsPointer, LFS_POINTER_MAX_BYTES } from '../formats/lfs.js';
 import { createInventory, matchesAny } from './inventory.js';
-import { git, isGitRepo } from './git.js';
+import { git, gitWithInput, isGitRepo } from './git.js';
 import type { FileEntry, Inventory } from './types.js';
 
 export interface InventoryNote {
@@ -61,16 +61,26 @@ async function walk(root: string, limit: number): Promise<{ paths: string[]; tru
   return { paths: out, truncated: false };
 }
 
-async function readPointer(abs: string, size: number): Promise<FileEntry['lfs']> {
+function readPointer(abs: string, size: number): FileEntry['lfs'] {
   if (size > LFS_POINTER_MAX_BYTES || size < 40) return undefined;
-  const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const buf = Buffer.alloc(size);
-    await handle.read(buf, 0, size, 0);
+    readSync(fd, buf, 0, size, 0);
     return parseLfsPointer(buf);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
+}
+
+/** Paths whose `filter` attribute is `lfs`: only those can be checked-out LFS pointers. */
+async function lfsTracked(root: string, paths: string[]): Promise<Set<string>> {
+  if (paths.length === 0) return new Set();
+  const out = (await gitWithInput(root, ['check-attr', '-z', '--stdin', 'filter'], `${paths.join('\0')}\0`)).split('\0');
+  const tracked = new Set<string>();
+  // Records are path, attribute, value.
+  for (let i = 0; i + 2 < out.length; i += 3) if (out[i + 2] === 'lfs') tracked.add(out[i]!);
+  return tracked;
 }
 
 /**
@@ -96,41 +106,41 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
   }
   if (truncated) notes.push({ code: 'truncated', message: `the repository has more than ${maxFiles} files; only the first ${maxFiles} were evaluated` });
 
+  // In a git work tree only files git routes through LFS can be pointers; elsewhere any small file may be one.
+  const lfsCandidates = fromGit ? await lfsTracked(root, raw) : undefined;
   const entries: FileEntry[] = [];
   const seen = new Set<string>();
-  const BATCH = 64;
-  for (let i = 0; i < raw.length; i += BATCH) {
-    await Promise.all(
-      raw.slice(i, i + BATCH).map(async (r) => {
-        const p = normaliseRepoPath(r);
-        if (!p) {
-          notes.push({ code: 'unsafe-path', path: r, message: `path ${JSON.stringify(r)} is not a safe repository path and was skipped` });
-          return;
-        }
-        if (seen.has(p) || matchesAny(p, exclude)) return;
-        seen.add(p);
-        const abs = path.join(root, ...p.split('/'));
-        let st;
-        try {
-          st = await lstat(abs);
-        } catch {
-          return; // listed by git but deleted in the work tree
-        }
-        if (st.isSymbolicLink()) {
-          notes.push({ code: 'symlink', path: p, message: `${p} is a symbolic link; mlgate does not follow links, so its target was not evaluated` });
-          return;
-        }
-        if (!st.isFile()) return;
-        const entry: FileEntry = { path: p, size: st.size };
-        try {
-          const lfs = await readPointer(abs, st.size);
-          if (lfs) entry.lfs = lfs;
-        } catch {
-          // unreadable: rules reading it will report it
-        }
-        entries.push(entry);
-      }),
-    );
+  // Synchronous stats: nothing else runs yet, and they are several times faster than 20,000 promises.
+  for (const r of raw) {
+    const p = normaliseRepoPath(r);
+    if (!p) {
+      notes.push({ code: 'unsafe-path', path: r, message: `path ${JSON.stringify(r)} is not a safe repository path and was skipped` });
+      continue;
+    }
+    if (seen.has(p) || matchesAny(p, exclude)) continue;
+    seen.add(p);
+    const abs = path.join(root, ...p.split('/'));
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch {
+      continue; // listed by git but deleted in the work tree
+    }
+    if (st.isSymbolicLink()) {
+      notes.push({ code: 'symlink', path: p, message: `${p} is a symbolic link; mlgate does not follow links, so its target was not evaluated` });
+      continue;
+    }
+    if (!st.isFile()) continue;
+    const entry: FileEntry = { path: p, size: st.size };
+    if (!lfsCandidates || lfsCandidates.has(r)) {
+      try {
+        const lfs = readPointer(abs, st.size);
+        if (lfs) entry.lfs = lfs;
+      } catch {
+        // unreadable: rules reading it will report it
+      }
+    }
+    entries.push(entry);
   }
   // Directories under a symlinked directory never appear: git lists the link itself.
   notes.sort((a, b) => (a.path ?? '').localeCompare(b.path ?? ''));
