@@ -186,9 +186,10 @@ describe('model-signing interop corpus through `mlgate check`', () => {
     await writeTree(dir, { ...files, '.github/mlgate.yml': dump(policy) });
     const r = runCli(['check', dir, '--format', 'json']);
     expect(r.stderr).toBe('');
-    const report = JSON.parse(r.stdout) as { conclusion: string; findings: { code: string | null }[] };
+    const report = JSON.parse(r.stdout) as { conclusion: string; findings: { code: string | null }[]; stats: { bytesHashed: number } };
     if (c.expect === 'pass') {
       expect(report.findings.map((f) => f.code)).toEqual([]);
+      expect(report.stats.bytesHashed).toBeGreaterThan(0);
       expect([report.conclusion, r.code]).toEqual(['success', 0]);
     } else {
       expect(report.findings.map((f) => f.code)).toContain(`model-signing/${FAIL_CODE[c.id]}`);

@@ -1,4 +1,4 @@
-import { sha256File } from '../core/hash.js';
+import { HashPool } from '../core/hash-pool.js';
 import type { ProvenanceField } from '../formats/provenance.js';
 import { matchesAny } from '../inventory/inventory.js';
 import type { FileEntry } from '../inventory/types.js';
@@ -173,15 +173,21 @@ async function run(ctx: RuleContext<DatasetProvenanceParams>): Promise<void> {
   if (changed && requireUpdate) await deletedStillListed(ctx, store, globs, report);
   await staleEntries(ctx, store, datasets, report);
 
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < toVerify.length) {
-      const job = toVerify[next++]!;
-      ctx.signal.throwIfAborted();
-      await ctx.guard(job.dataset.path, () => verify(ctx, job.entry, job.claims, maxHash, report));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, toVerify.length) }, worker));
+  // SHA-256 on worker threads, one file per core at a time; more jobs in flight keep the pool fed.
+  const pool = new HashPool(undefined, ctx.signal);
+  try {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < toVerify.length) {
+        const job = toVerify[next++]!;
+        ctx.signal.throwIfAborted();
+        await ctx.guard(job.dataset.path, () => verify(ctx, pool, job.entry, job.claims, maxHash, report));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, toVerify.length) }, worker));
+  } finally {
+    await pool.close();
+  }
 }
 
 function allowListFindings(v: RecordView, allowedLicenses: string[], allowedSources: string[]): RuleFinding[] {
@@ -214,6 +220,7 @@ function allowListFindings(v: RecordView, allowedLicenses: string[], allowedSour
 
 async function verify(
   ctx: RuleContext<DatasetProvenanceParams>,
+  pool: HashPool,
   entry: FileEntry,
   claims: { view: RecordView; claim: DigestClaim }[],
   maxHash: number,
@@ -253,7 +260,7 @@ async function verify(
   }
   const abs = ctx.inventory.abs(entry.path);
   if (claims.some((c) => c.claim.algo === 'sha256')) {
-    const { hex } = await sha256File(abs);
+    const { hex } = await pool.hash({ file: abs });
     for (const { view, claim } of claims) if (claim.algo === 'sha256' && claim.hex !== hex) mismatch(view, claim, hex, 'its sha256 is');
   }
   const md5Claims = claims.filter((c) => c.claim.algo === 'md5');

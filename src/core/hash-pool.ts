@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { countHashed } from './hash.js';
 
 /**
  * One read size for every worker. Sequential reads keep hashing I/O-bound (DESIGN §10), and 1 MiB stays in
@@ -122,7 +123,10 @@ export class HashPool {
       if (!p || p.id !== m.id) return;
       slot.busy = undefined;
       if (m.error !== undefined) p.reject(new Error(m.error));
-      else p.resolve({ hex: m.hex!, bytes: m.bytes!, size: m.size! });
+      else {
+        countHashed(m.bytes!);
+        p.resolve({ hex: m.hex!, bytes: m.bytes!, size: m.size! });
+      }
       this.pump();
     });
     slot.worker.on('error', (e) => {
