@@ -25183,19 +25183,19 @@ function balancedWithBudget(str, masked, budget) {
 }
 function maskUnmatchedOpens(masked, budget) {
   budget.remaining -= masked.length;
-  const open6 = [];
+  const open5 = [];
   for (let i2 = 0; i2 < masked.length; i2++) {
     const c = masked.charCodeAt(i2);
     if (c === 123) {
-      open6.push(i2);
-    } else if (c === 125 && open6.length) {
-      open6.pop();
+      open5.push(i2);
+    } else if (c === 125 && open5.length) {
+      open5.pop();
     }
   }
   let out3 = "";
   let last = 0;
-  for (let i2 = 0; i2 < open6.length; i2++) {
-    const at3 = open6[i2];
+  for (let i2 = 0; i2 < open5.length; i2++) {
+    const at3 = open5[i2];
     out3 += masked.slice(last, at3) + "\0";
     last = at3 + 1;
   }
@@ -27742,7 +27742,11 @@ var WEIGHT_FILE_GLOBS = [
   "*.tflite",
   "saved_model.pb"
 ];
-var isWeightFile = (name2) => WEIGHT_FILE_GLOBS.some((g) => minimatch(name2, g, { dot: true, nocase: true }));
+var WEIGHT_FILE = new RegExp(
+  `^(?:${WEIGHT_FILE_GLOBS.map((g) => g.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")).join("|")})$`,
+  "i"
+);
+var isWeightFile = (name2) => WEIGHT_FILE.test(name2);
 function dirname(p) {
   const i2 = p.lastIndexOf("/");
   return i2 === -1 ? "." : p.slice(0, i2);
@@ -31380,6 +31384,10 @@ var artifactOwnership = {
   run: run2
 };
 
+// src/core/hash-pool.ts
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+
 // src/core/hash.ts
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
@@ -31412,15 +31420,121 @@ async function sha256File(absPath, start2 = 0, end) {
   }
 }
 
+// src/core/hash-pool.ts
+var POOL_READ_BYTES = 1024 * 1024;
+var WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { openSync, readSync, closeSync, fstatSync, constants } = require('node:fs');
+const { createHash } = require('node:crypto');
+const buf = Buffer.allocUnsafe(${POOL_READ_BYTES});
+parentPort.on('message', (job) => {
+  let fd;
+  try {
+    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0));
+    const size = fstatSync(fd).size;
+    const end = job.end === undefined ? size : Math.min(job.end, size);
+    const hash = createHash(job.algorithm);
+    let pos = job.start;
+    while (pos < end) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      if (n === 0) break;
+      hash.update(n === buf.length ? buf : buf.subarray(0, n));
+      pos += n;
+    }
+    parentPort.postMessage({ id: job.id, hex: hash.digest('hex'), bytes: pos - job.start, size });
+  } catch (e) {
+    parentPort.postMessage({ id: job.id, error: String(e && e.message || e) });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+});
+`;
+var HashPool = class {
+  constructor(size = Math.max(1, Math.min(availableParallelism(), 8)), signal) {
+    this.size = size;
+    this.signal = signal;
+    signal?.addEventListener("abort", () => void this.close(), { once: true });
+  }
+  size;
+  signal;
+  slots = [];
+  queue = [];
+  nextId = 1;
+  closed = false;
+  hash(job) {
+    if (this.closed) return Promise.reject(new Error("hash pool is closed"));
+    return new Promise((resolve2, reject) => {
+      this.queue.push({ id: this.nextId++, job: { file: job.file, start: job.start ?? 0, end: job.end, algorithm: job.algorithm ?? "sha256" }, resolve: resolve2, reject });
+      this.pump();
+    });
+  }
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    const reason = this.signal?.aborted ? this.signal.reason : new Error("hash pool closed");
+    for (const p of this.queue.splice(0)) p.reject(reason instanceof Error ? reason : new Error(String(reason)));
+    for (const s of this.slots) s.busy?.reject(reason instanceof Error ? reason : new Error(String(reason)));
+    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+  }
+  pump() {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => !s.busy);
+      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot) return;
+      const next = this.queue.shift();
+      slot.busy = next;
+      slot.worker.postMessage({ id: next.id, ...next.job });
+    }
+  }
+  spawn() {
+    const slot = { worker: new Worker(WORKER_SOURCE, { eval: true }) };
+    slot.worker.on("message", (m) => {
+      const p = slot.busy;
+      if (!p || p.id !== m.id) return;
+      slot.busy = void 0;
+      if (m.error !== void 0) p.reject(new Error(m.error));
+      else {
+        countHashed(m.bytes);
+        p.resolve({ hex: m.hex, bytes: m.bytes, size: m.size });
+      }
+      this.pump();
+    });
+    slot.worker.on("error", (e) => {
+      slot.busy?.reject(e);
+      slot.busy = void 0;
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      this.pump();
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+};
+
 // src/inventory/inventory.ts
 import { constants as constants2 } from "node:fs";
 import { open as open2 } from "node:fs/promises";
 import path2 from "node:path";
 var globCache = /* @__PURE__ */ new Map();
+var LITERAL = /^[^*?[\]{}()!+@\\]+$/;
+function fastMatcher(glob) {
+  const ext2 = /^\*\*\/\*(\.[^*?[\]{}()!+@\\/]+)$/.exec(glob) ?? /^\*\*\/\*\.\{([^*?[\]{}()!+@\\/]+)\}$/.exec(glob);
+  if (ext2) {
+    const suffixes = glob.includes("{") ? ext2[1].split(",").map((e) => `.${e}`) : [ext2[1]];
+    if (suffixes.some((x) => x === ".")) return void 0;
+    return { match: (p) => suffixes.some((x) => p.endsWith(x)) };
+  }
+  const dir = /^(.+)\/\*\*$/.exec(glob);
+  if (dir && LITERAL.test(dir[1])) {
+    const prefix2 = `${dir[1]}/`;
+    return { match: (p) => p.startsWith(prefix2) };
+  }
+  if (LITERAL.test(glob)) return { match: (p) => p === glob };
+  return void 0;
+}
 function compileGlob(glob) {
   let m = globCache.get(glob);
   if (!m) {
-    m = new Minimatch(glob, { dot: true });
+    m = fastMatcher(glob) ?? new Minimatch(glob, { dot: true });
     globCache.set(glob, m);
   }
   return m;
@@ -33133,15 +33247,20 @@ async function run3(ctx) {
   }
   if (changed && requireUpdate) await deletedStillListed(ctx, store, globs3, report2);
   await staleEntries(ctx, store, datasets, report2);
-  let next = 0;
-  const worker = async () => {
-    while (next < toVerify.length) {
-      const job = toVerify[next++];
-      ctx.signal.throwIfAborted();
-      await ctx.guard(job.dataset.path, () => verify(ctx, job.entry, job.claims, maxHash, report2));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, toVerify.length) }, worker));
+  const pool = new HashPool(void 0, ctx.signal);
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (next < toVerify.length) {
+        const job = toVerify[next++];
+        ctx.signal.throwIfAborted();
+        await ctx.guard(job.dataset.path, () => verify(ctx, pool, job.entry, job.claims, maxHash, report2));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, toVerify.length) }, worker));
+  } finally {
+    await pool.close();
+  }
 }
 function allowListFindings(v, allowedLicenses, allowedSources) {
   const out3 = [];
@@ -33168,7 +33287,7 @@ function allowListFindings(v, allowedLicenses, allowedSources) {
   }
   return out3;
 }
-async function verify(ctx, entry, claims, maxHash, report2) {
+async function verify(ctx, pool, entry, claims, maxHash, report2) {
   const mismatch = (view, claim, actual, how) => report2({
     code: "digest-mismatch",
     path: view.path,
@@ -33201,7 +33320,7 @@ async function verify(ctx, entry, claims, maxHash, report2) {
   }
   const abs = ctx.inventory.abs(entry.path);
   if (claims.some((c) => c.claim.algo === "sha256")) {
-    const { hex } = await sha256File(abs);
+    const { hex } = await pool.hash({ file: abs });
     for (const { view, claim } of claims) if (claim.algo === "sha256" && claim.hex !== hex) mismatch(view, claim, hex, "its sha256 is");
   }
   const md5Claims = claims.filter((c) => c.claim.algo === "md5");
@@ -33506,23 +33625,23 @@ function lexShell(text, signal) {
     for (let k = from; k < to && k < n; k++) if (text.charCodeAt(k) === 10) c++;
     return c;
   };
-  const readParenSub = (open6, kind, prefix2) => {
-    const end = matchParen(open6 + 1);
+  const readParenSub = (open5, kind, prefix2) => {
+    const end = matchParen(open5 + 1);
     const w = startWord();
-    const body2 = text.slice(open6 + 1, Math.max(open6 + 1, end - 1));
+    const body2 = text.slice(open5 + 1, Math.max(open5 + 1, end - 1));
     w.subs.push({ text: body2, line, kind });
     w.value += `${prefix2}(${body2})`;
-    line += countLines(open6, end);
+    line += countLines(open5, end);
     return end;
   };
-  const readBacktick = (open6) => {
-    let j = open6 + 1;
+  const readBacktick = (open5) => {
+    let j = open5 + 1;
     while (j < n && text[j] !== "`") j += text[j] === "\\" ? 2 : 1;
-    const body2 = text.slice(open6 + 1, Math.min(j, n));
+    const body2 = text.slice(open5 + 1, Math.min(j, n));
     const w = startWord();
     w.subs.push({ text: body2, line, kind: "command" });
     w.value += `\`${body2}\``;
-    line += countLines(open6, j);
+    line += countLines(open5, j);
     return Math.min(j + 1, n);
   };
   const readDollar = (at3) => {
@@ -36673,23 +36792,43 @@ var StringCache = class {
   keys = new Uint8Array(SLOTS * KEY_MAX);
   lens = new Int16Array(SLOTS).fill(-1);
   values = new Array(SLOTS).fill("");
+  /** Per pair of slots, the way written last: a miss replaces the other one. */
+  recent = new Uint8Array(SLOTS / 2);
   decode(buf, at3, n) {
     if (n > KEY_MAX) return buf.toString("utf8", at3, at3 + n);
     let h = 2166136261 ^ n;
     for (let i2 = 0; i2 < n; i2++) h = Math.imul(h ^ buf[at3 + i2], 16777619);
-    const slot = h >>> 18 & SLOTS - 1;
-    const base = slot * KEY_MAX;
-    const keys = this.keys;
-    if (this.lens[slot] === n) {
-      let i2 = 0;
-      while (i2 < n && keys[base + i2] === buf[at3 + i2]) i2++;
-      if (i2 === n) return this.values[slot];
+    h ^= h >>> 15;
+    h = Math.imul(h, 739982445);
+    h ^= h >>> 12;
+    const pair2 = h & SLOTS / 2 - 1;
+    const first = pair2 * 2;
+    if (this.matches(first, buf, at3, n)) {
+      this.recent[pair2] = 0;
+      return this.values[first];
     }
+    if (this.matches(first + 1, buf, at3, n)) {
+      this.recent[pair2] = 1;
+      return this.values[first + 1];
+    }
+    const way = this.recent[pair2] ^ 1;
+    const slot = first + way;
+    this.recent[pair2] = way;
     const s = buf.toString("utf8", at3, at3 + n);
+    const keys = this.keys;
+    const base = slot * KEY_MAX;
     for (let i2 = 0; i2 < n; i2++) keys[base + i2] = buf[at3 + i2];
     this.lens[slot] = n;
     this.values[slot] = s;
     return s;
+  }
+  matches(slot, buf, at3, n) {
+    if (this.lens[slot] !== n) return false;
+    const keys = this.keys;
+    const base = slot * KEY_MAX;
+    let i2 = 0;
+    while (i2 < n && keys[base + i2] === buf[at3 + i2]) i2++;
+    return i2 === n;
   }
 };
 
@@ -36725,7 +36864,6 @@ var M_LIST = 3;
 var M_DICT = 4;
 var M_INST = 5;
 var M_BYTES = 6;
-var M_STR = 7;
 var MEMO_TUPLE = { k: "tuple", items: null };
 var MEMO_LIST = { k: "list", items: null };
 var MEMO_DICT = { k: "dict", entries: null };
@@ -36751,8 +36889,6 @@ var PickleMachine = class {
   marks = [];
   memoKinds = new Uint8Array(1024);
   memoRefs = new Int32Array(1024);
-  /** Memoised strings by index (grown by doubling alongside the kinds: no per-entry growth). */
-  memoStrs = new Array(1024);
   values = [];
   valueIds = /* @__PURE__ */ new Map();
   /** Memo indices far beyond the dense part (LONG_BINPUT can name any 32-bit index). */
@@ -36832,17 +36968,16 @@ var PickleMachine = class {
   resetMemo() {
     this.memoKinds = new Uint8Array(1024);
     this.memoRefs = new Int32Array(1024);
-    this.memoStrs = new Array(1024);
     this.values = [];
     this.valueIds = /* @__PURE__ */ new Map();
     this.sparseMemo = /* @__PURE__ */ new Map();
     this.memoCount = 0;
   }
   saveMemo() {
-    return { kinds: this.memoKinds, refs: this.memoRefs, strs: this.memoStrs, values: this.values, valueIds: this.valueIds, sparse: this.sparseMemo, count: this.memoCount };
+    return { kinds: this.memoKinds, refs: this.memoRefs, values: this.values, valueIds: this.valueIds, sparse: this.sparseMemo, count: this.memoCount };
   }
   restoreMemo(m) {
-    ({ kinds: this.memoKinds, refs: this.memoRefs, strs: this.memoStrs, values: this.values, valueIds: this.valueIds, sparse: this.sparseMemo, count: this.memoCount } = m);
+    ({ kinds: this.memoKinds, refs: this.memoRefs, values: this.values, valueIds: this.valueIds, sparse: this.sparseMemo, count: this.memoCount } = m);
   }
   async skipLine() {
     const w = this.w;
@@ -36953,13 +37088,7 @@ var PickleMachine = class {
     } else kind = M_VALUE;
     this.memoKinds[idx] = kind;
     if (kind === M_VALUE) {
-      if (typeof v === "string") {
-        const k = this.keep(v);
-        if (typeof k === "string") {
-          this.memoKinds[idx] = M_STR;
-          this.memoStrs[idx] = k;
-        } else this.memoRefs[idx] = this.intern(k);
-      } else this.memoRefs[idx] = this.intern(v);
+      this.memoRefs[idx] = this.intern(typeof v === "string" ? this.keep(v) : v);
     }
   }
   growMemo(min) {
@@ -36969,11 +37098,8 @@ var PickleMachine = class {
     kinds.set(this.memoKinds);
     const refs = new Int32Array(n);
     refs.set(this.memoRefs);
-    const strs = this.memoStrs;
-    strs.length = n;
     this.memoKinds = kinds;
     this.memoRefs = refs;
-    this.memoStrs = strs;
   }
   intern(v) {
     let id = this.valueIds.get(v);
@@ -37006,8 +37132,6 @@ var PickleMachine = class {
   memoGet(idx, off) {
     if (idx < this.memoKinds.length) {
       switch (this.memoKinds[idx]) {
-        case M_STR:
-          return this.memoStrs[idx];
         case M_VALUE:
           return this.values[this.memoRefs[idx]];
         case M_TUPLE:
@@ -37061,17 +37185,22 @@ var PickleMachine = class {
     let pos = w.pos;
     const limits = this.limits;
     const stack = this.stack;
-    let budgetLeft = ABORT_EVERY;
+    const room = limits.maxOpcodes - this.opcodes;
+    const slice = Math.min(ABORT_EVERY, room);
+    let done = 0;
     try {
       for (; ; ) {
-        if (--budgetLeft === 0) return 1 /* Again */;
         if (pos >= end) {
           this.reqLen = 1;
           return 2 /* Need */;
         }
+        if (done === slice) {
+          if (done === room) throw this.budget(`the pickle has over ${limits.maxOpcodes} opcodes`);
+          return 1 /* Again */;
+        }
+        done++;
         const off = base + pos;
         const op = buf[pos];
-        if (++this.opcodes > limits.maxOpcodes) throw this.budget(`the pickle has over ${limits.maxOpcodes} opcodes`);
         switch (op) {
           case OP.PROTO: {
             if (pos + 2 > end) return this.need(pos, 2);
@@ -37513,6 +37642,7 @@ var PickleMachine = class {
         }
       }
     } finally {
+      this.opcodes += done;
       if (w.pos < pos) w.pos = pos;
     }
   }
@@ -38068,9 +38198,9 @@ var Scan = class {
     return new Window(counted(src, this.budget), 4 * 1024 * 1024, 16 * 1024 * 1024);
   }
   /** Scans a blob by content. `access` gives random access (zip); `name` is used in messages. */
-  async blob(where, open6, mode, depth) {
+  async blob(where, open5, mode, depth) {
     this.check();
-    const { source, access: access2, close } = await open6();
+    const { source, access: access2, close } = await open5();
     try {
       const w = this.window(source);
       await w.fill(16);
@@ -43191,95 +43321,6 @@ var modelHubPinning = {
   }
 };
 
-// src/core/hash-pool.ts
-import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
-var POOL_READ_BYTES = 1024 * 1024;
-var WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { openSync, readSync, closeSync, fstatSync, constants } = require('node:fs');
-const { createHash } = require('node:crypto');
-const buf = Buffer.allocUnsafe(${POOL_READ_BYTES});
-parentPort.on('message', (job) => {
-  let fd;
-  try {
-    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0));
-    const size = fstatSync(fd).size;
-    const end = job.end === undefined ? size : Math.min(job.end, size);
-    const hash = createHash(job.algorithm);
-    let pos = job.start;
-    while (pos < end) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
-      if (n === 0) break;
-      hash.update(n === buf.length ? buf : buf.subarray(0, n));
-      pos += n;
-    }
-    parentPort.postMessage({ id: job.id, hex: hash.digest('hex'), bytes: pos - job.start, size });
-  } catch (e) {
-    parentPort.postMessage({ id: job.id, error: String(e && e.message || e) });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-});
-`;
-var HashPool = class {
-  constructor(size = Math.max(1, Math.min(availableParallelism(), 8)), signal) {
-    this.size = size;
-    this.signal = signal;
-    signal?.addEventListener("abort", () => void this.close(), { once: true });
-  }
-  size;
-  signal;
-  slots = [];
-  queue = [];
-  nextId = 1;
-  closed = false;
-  hash(job) {
-    if (this.closed) return Promise.reject(new Error("hash pool is closed"));
-    return new Promise((resolve2, reject) => {
-      this.queue.push({ id: this.nextId++, job: { file: job.file, start: job.start ?? 0, end: job.end, algorithm: job.algorithm ?? "sha256" }, resolve: resolve2, reject });
-      this.pump();
-    });
-  }
-  async close() {
-    if (this.closed) return;
-    this.closed = true;
-    const reason = this.signal?.aborted ? this.signal.reason : new Error("hash pool closed");
-    for (const p of this.queue.splice(0)) p.reject(reason instanceof Error ? reason : new Error(String(reason)));
-    for (const s of this.slots) s.busy?.reject(reason instanceof Error ? reason : new Error(String(reason)));
-    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
-  }
-  pump() {
-    while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => !s.busy);
-      if (!slot && this.slots.length < this.size) slot = this.spawn();
-      if (!slot) return;
-      const next = this.queue.shift();
-      slot.busy = next;
-      slot.worker.postMessage({ id: next.id, ...next.job });
-    }
-  }
-  spawn() {
-    const slot = { worker: new Worker(WORKER_SOURCE, { eval: true }) };
-    slot.worker.on("message", (m) => {
-      const p = slot.busy;
-      if (!p || p.id !== m.id) return;
-      slot.busy = void 0;
-      if (m.error !== void 0) p.reject(new Error(m.error));
-      else p.resolve({ hex: m.hex, bytes: m.bytes, size: m.size });
-      this.pump();
-    });
-    slot.worker.on("error", (e) => {
-      slot.busy?.reject(e);
-      slot.busy = void 0;
-      this.slots.splice(this.slots.indexOf(slot), 1);
-      this.pump();
-    });
-    this.slots.push(slot);
-    return slot;
-  }
-};
-
 // src/formats/oms/bundle.ts
 import { Buffer as Buffer2 } from "node:buffer";
 var BUNDLE_MAX_BYTES = 4 * 1024 * 1024;
@@ -44704,8 +44745,8 @@ function createChangedSet(list3) {
 }
 
 // src/inventory/scan.ts
-import { constants as constants5 } from "node:fs";
-import { lstat, open as open5, readdir } from "node:fs/promises";
+import { closeSync, constants as constants5, lstatSync, openSync, readSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import path3 from "node:path";
 
 // src/formats/lfs.ts
@@ -44724,7 +44765,7 @@ function parseLfsPointer(bytes) {
 }
 
 // src/inventory/git.ts
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 function git(cwd, args2, maxBuffer = 256 * 1024 * 1024) {
   return new Promise((resolve2, reject) => {
     execFile(
@@ -44736,6 +44777,21 @@ function git(cwd, args2, maxBuffer = 256 * 1024 * 1024) {
         else resolve2(stdout);
       }
     );
+  });
+}
+function gitWithInput(cwd, args2, input) {
+  return new Promise((resolve2, reject) => {
+    const child = spawn("git", ["-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "--no-pager", ...args2], { cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const out3 = [];
+    const err2 = [];
+    child.stdout.on("data", (b) => out3.push(b));
+    child.stderr.on("data", (b) => err2.push(b));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0) resolve2(Buffer.concat(out3).toString("utf8"));
+      else reject(new Error(`git ${args2[0]} failed: ${Buffer.concat(err2).toString("utf8").trim()}`));
+    });
+    child.stdin.end(input);
   });
 }
 async function isGitRepo(cwd) {
@@ -44779,16 +44835,23 @@ async function walk(root, limit) {
   }
   return { paths: out3, truncated: false };
 }
-async function readPointer(abs, size) {
+function readPointer(abs, size) {
   if (size > LFS_POINTER_MAX_BYTES || size < 40) return void 0;
-  const handle2 = await open5(abs, constants5.O_RDONLY | constants5.O_NOFOLLOW);
+  const fd = openSync(abs, constants5.O_RDONLY | constants5.O_NOFOLLOW);
   try {
     const buf = Buffer.alloc(size);
-    await handle2.read(buf, 0, size, 0);
+    readSync(fd, buf, 0, size, 0);
     return parseLfsPointer(buf);
   } finally {
-    await handle2.close();
+    closeSync(fd);
   }
+}
+async function lfsTracked(root, paths) {
+  if (paths.length === 0) return /* @__PURE__ */ new Set();
+  const out3 = (await gitWithInput(root, ["check-attr", "-z", "--stdin", "filter"], `${paths.join("\0")}\0`)).split("\0");
+  const tracked = /* @__PURE__ */ new Set();
+  for (let i2 = 0; i2 + 2 < out3.length; i2 += 3) if (out3[i2 + 2] === "lfs") tracked.add(out3[i2]);
+  return tracked;
 }
 async function scanRepository(root, opts = {}) {
   const maxFiles = opts.maxFiles ?? DEFAULT_MAX_FILES;
@@ -44807,40 +44870,38 @@ async function scanRepository(root, opts = {}) {
     ({ paths: raw, truncated } = await walk(root, maxFiles));
   }
   if (truncated) notes.push({ code: "truncated", message: `the repository has more than ${maxFiles} files; only the first ${maxFiles} were evaluated` });
+  const lfsCandidates = fromGit ? await lfsTracked(root, raw) : void 0;
   const entries = [];
   const seen = /* @__PURE__ */ new Set();
-  const BATCH = 64;
-  for (let i2 = 0; i2 < raw.length; i2 += BATCH) {
-    await Promise.all(
-      raw.slice(i2, i2 + BATCH).map(async (r) => {
-        const p = normaliseRepoPath(r);
-        if (!p) {
-          notes.push({ code: "unsafe-path", path: r, message: `path ${JSON.stringify(r)} is not a safe repository path and was skipped` });
-          return;
-        }
-        if (seen.has(p) || matchesAny(p, exclude)) return;
-        seen.add(p);
-        const abs = path3.join(root, ...p.split("/"));
-        let st;
-        try {
-          st = await lstat(abs);
-        } catch {
-          return;
-        }
-        if (st.isSymbolicLink()) {
-          notes.push({ code: "symlink", path: p, message: `${p} is a symbolic link; mlgate does not follow links, so its target was not evaluated` });
-          return;
-        }
-        if (!st.isFile()) return;
-        const entry = { path: p, size: st.size };
-        try {
-          const lfs = await readPointer(abs, st.size);
-          if (lfs) entry.lfs = lfs;
-        } catch {
-        }
-        entries.push(entry);
-      })
-    );
+  for (const r of raw) {
+    const p = normaliseRepoPath(r);
+    if (!p) {
+      notes.push({ code: "unsafe-path", path: r, message: `path ${JSON.stringify(r)} is not a safe repository path and was skipped` });
+      continue;
+    }
+    if (seen.has(p) || matchesAny(p, exclude)) continue;
+    seen.add(p);
+    const abs = path3.join(root, ...p.split("/"));
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) {
+      notes.push({ code: "symlink", path: p, message: `${p} is a symbolic link; mlgate does not follow links, so its target was not evaluated` });
+      continue;
+    }
+    if (!st.isFile()) continue;
+    const entry = { path: p, size: st.size };
+    if (!lfsCandidates || lfsCandidates.has(r)) {
+      try {
+        const lfs = readPointer(abs, st.size);
+        if (lfs) entry.lfs = lfs;
+      } catch {
+      }
+    }
+    entries.push(entry);
   }
   notes.sort((a, b) => (a.path ?? "").localeCompare(b.path ?? ""));
   return { inventory: createInventory(root, entries), notes, fromGit };

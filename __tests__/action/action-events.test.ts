@@ -28,6 +28,15 @@ describe('the action on other events and errors', () => {
     expect(api().requests).toEqual([]);
   });
 
+  it('exits 2, not a crash, when the event payload is not JSON', async () => {
+    const pr = await pullRequestRepo({ 'README.md': 'x\n' }, {});
+    const run = await runAction({ workspace: pr.workspace, apiUrl: api().url, eventName: 'pull_request', event: {}, rawEvent: '{"pull_request": ', sha: pr.mergeSha });
+    expect(run.code).toBe(2);
+    expect(workflowCommands(run.stdout).find((c) => c.command === 'error')?.message).toMatch(/payload \(GITHUB_EVENT_PATH\) is not valid JSON/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(api().requests).toEqual([]);
+  });
+
   it('exits 2 and completes the check run when the policy is broken', async () => {
     const pr = await pullRequestRepo({ '.github/mlgate.yml': 'version: 1\nrules:\n  no-such-rule: {}\n' }, { 'README.md': 'x\n' });
     const run = await runAction({ workspace: pr.workspace, apiUrl: api().url, eventName: 'pull_request', event: pullRequestEvent({ ...pr, changedFiles: 1 }), sha: pr.mergeSha });

@@ -80,7 +80,7 @@ describe('changesFromApi', () => {
     ];
     api.state.pullFiles.set(11, files);
     const before = api.requestsTo('pulls/list-files').length;
-    const r = await changesFromApi(client(), REPO, 11, files.length);
+    const r = await changesFromApi(await client(), REPO, 11, files.length);
     expect(api.requestsTo('pulls/list-files').length - before).toBe(3);
     expect(r).toMatchObject({ listed: 256, capped: false });
     expect(r.changes.modified).toEqual(['a.py', 'f.py']);
@@ -95,7 +95,7 @@ describe('changesFromApi', () => {
     ['under the cap', 40, 40, false],
   ])('capped %s', async (_name, n, expected, capped) => {
     api.state.pullFiles.set(12, Array.from({ length: n }, (_, i) => ({ filename: `f${i}`, status: 'added' as const })));
-    expect((await changesFromApi(client(), REPO, 12, expected)).capped).toBe(capped);
+    expect((await changesFromApi(await client(), REPO, 12, expected)).capped).toBe(capped);
   });
 });
 
@@ -126,7 +126,7 @@ describe('GitHubPolicyProvider', () => {
     const dir = await makeRepo({ 'README.md': 'x' }, { git: true });
     const base = 'e'.repeat(40);
     api.state.contents.set(`acme/clf@${base}:.github/mlgate.yml`, 'from the API\n');
-    const p = new GitHubPolicyProvider({ root: dir, repo: REPO, commit: base, client: client() });
+    const p = new GitHubPolicyProvider({ root: dir, repo: REPO, commit: base, client: await client() });
     expect(await p.readLocal('.github/mlgate.yml')).toBe('from the API\n');
     expect(await p.readLocal('.github/absent.yml')).toBeUndefined();
   });
@@ -134,7 +134,7 @@ describe('GitHubPolicyProvider', () => {
   it('reads remote extends through the contents API and names them when missing', async () => {
     api.state.contents.set('acme/ml-policies@v3.2.0:policies/ml.yml', 'org policy\n');
     api.state.contents.set('acme/ml-policies@v3.2.0:keys/root.pem', 'PEM\n');
-    const p = new GitHubPolicyProvider({ root: '/nonexistent', repo: REPO, client: client() });
+    const p = new GitHubPolicyProvider({ root: '/nonexistent', repo: REPO, client: await client() });
     const ref = { owner: 'acme', repo: 'ml-policies', path: 'policies/ml.yml', ref: 'v3.2.0' };
     expect(await p.readRemote(ref)).toBe('org policy\n');
     expect(await p.readRemote(ref, 'keys/root.pem')).toBe('PEM\n');

@@ -31,7 +31,7 @@ describe('the API client', () => {
   it('retries a 502 and succeeds', async () => {
     api.queue('pulls/list-files', badGateway);
     const before = api.requestsTo('pulls/list-files').length;
-    const { data } = await createGitHubClient({ token: TOKEN, logger: silentLogger, baseUrl: api.url }).rest.pulls.listFiles({ ...REPO, pull_number: 1 });
+    const { data } = await (await createGitHubClient({ token: TOKEN, logger: silentLogger, baseUrl: api.url })).rest.pulls.listFiles({ ...REPO, pull_number: 1 });
     expect(data.map((f) => f.filename)).toEqual(['a.py']);
     expect(api.requestsTo('pulls/list-files').slice(before).map((r) => r.status)).toEqual([502, 200]);
   });
@@ -39,7 +39,7 @@ describe('the API client', () => {
   it('does not retry a 403 for a missing permission', async () => {
     api.queue('pulls/list-files', forbidden);
     const before = api.requestsTo('pulls/list-files').length;
-    const err = await createGitHubClient({ token: TOKEN, logger: silentLogger, baseUrl: api.url })
+    const err = await (await createGitHubClient({ token: TOKEN, logger: silentLogger, baseUrl: api.url }))
       .rest.pulls.listFiles({ ...REPO, pull_number: 1 })
       .catch((e: unknown) => e);
     expect(httpStatus(err)).toBe(403);
@@ -51,7 +51,7 @@ describe('the API client', () => {
     api.queue('pulls/list-files', secondaryRateLimit(1));
     const log = recordingLogger();
     const started = Date.now();
-    await createGitHubClient({ token: TOKEN, logger: log, baseUrl: api.url }).rest.pulls.listFiles({ ...REPO, pull_number: 1 });
+    await (await createGitHubClient({ token: TOKEN, logger: log, baseUrl: api.url })).rest.pulls.listFiles({ ...REPO, pull_number: 1 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(log.lines.join('\n')).toMatch(/secondary rate limit .* retrying in 1s/);
   });
@@ -60,7 +60,7 @@ describe('the API client', () => {
     api.queue('pulls/list-files', secondaryRateLimit(600));
     const log = recordingLogger();
     const started = Date.now();
-    const err = await createGitHubClient({ token: TOKEN, logger: log, baseUrl: api.url, maxWaitSeconds: 120 })
+    const err = await (await createGitHubClient({ token: TOKEN, logger: log, baseUrl: api.url, maxWaitSeconds: 120 }))
       .rest.pulls.listFiles({ ...REPO, pull_number: 1 })
       .catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(2000);

@@ -139,6 +139,8 @@ export async function runAction(opts: {
   apiUrl: string;
   eventName: string;
   event: Record<string, unknown>;
+  /** Written instead of `event`, to feed the action a broken payload. */
+  rawEvent?: string;
   sha: string;
   inputs?: Record<string, string>;
   timeoutMs?: number;
@@ -154,7 +156,7 @@ export async function runAction(opts: {
     temp: path.join(runner, 'temp'),
   };
   await mkdir(files.temp);
-  await writeFile(files.event, JSON.stringify(opts.event, null, 2));
+  await writeFile(files.event, opts.rawEvent ?? JSON.stringify(opts.event, null, 2));
   for (const f of [files.output, files.summary, files.env, files.path]) await writeFile(f, '');
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',

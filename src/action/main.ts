@@ -42,7 +42,7 @@ async function gate(): Promise<number> {
   const payload = env.GITHUB_EVENT_PATH ? await readFile(env.GITHUB_EVENT_PATH, 'utf8') : '';
   const event = parseEvent(eventName, payload, env.GITHUB_SHA, repo);
   const root = env.GITHUB_WORKSPACE || process.cwd();
-  const client = createGitHubClient({ token: inputs.token, logger: actionLogger });
+  const client = await createGitHubClient({ token: inputs.token, logger: actionLogger });
   const links: RunLinks = {
     run: env.GITHUB_SERVER_URL && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${repo.owner}/${repo.repo}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
   };

@@ -1,11 +1,11 @@
-import { GitHub, getOctokitOptions } from '@actions/github/lib/utils';
+import type { GitHub } from '@actions/github/lib/utils';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
 
-const Client = GitHub.plugin(retry, throttling);
-export type GitHubClient = InstanceType<typeof Client>;
+const withPlugins = (base: typeof GitHub) => base.plugin(retry, throttling);
+export type GitHubClient = InstanceType<ReturnType<typeof withPlugins>>;
 
 export interface ClientOptions {
   token: string;
@@ -27,7 +27,11 @@ export interface ClientOptions {
  * Permission errors (403 without a rate-limit signal) and 429s are left to the
  * throttling handler alone, so nothing is retried twice.
  */
-export function createGitHubClient(opts: ClientOptions): GitHubClient {
+export async function createGitHubClient(opts: ClientOptions): Promise<GitHubClient> {
+  // Imported on first use: the toolkit parses the event payload when its module loads, and a broken
+  // payload must surface inside run()'s error handling, not as a crash before it.
+  const { GitHub, getOctokitOptions } = await import('@actions/github/lib/utils');
+  const Client = withPlugins(GitHub);
   const maxWait = opts.maxWaitSeconds ?? 180;
   let waitBudget = opts.totalWaitSeconds ?? 300;
   const maxRetries = opts.maxRateLimitRetries ?? 3;
