@@ -1,3 +1,5 @@
+import { symlink } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../src/core/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -97,6 +99,17 @@ describe('locked rules', () => {
     expect(codes(errors)).toContain('error:threat-model/missing-section');
     const unlocked = await run({ 'docs/threat-model.md': '# no sections' }, { '.github/mlgate.yml': 'version: 1\npaths:\n  exclude: ["docs/**"]\nrules:\n  threat-model: {level: error}\n' });
     expect(codes(unlocked)).toEqual(['error:threat-model/missing']);
+  });
+});
+
+describe('paths.exclude', () => {
+  it('leaves excluded files to no rule and does not report symlinks under them', async () => {
+    const root = await makeRepo({ 'THREAT_MODEL.md': GOOD_TM, 'third_party/lib/THREAT_MODEL.md': '# vendored' });
+    await symlink('/etc/passwd', path.join(root, 'third_party/lib/link'));
+    await symlink('/etc/passwd', path.join(root, 'link'));
+    const provider = memoryProvider({ '.github/mlgate.yml': 'version: 1\npaths:\n  exclude: ["third_party/**"]\nrules:\n  threat-model:\n    level: error\n    paths: ["**/THREAT_MODEL.md"]\n' });
+    const r = await evaluate({ root, provider, mode: 'full', logger: silentLogger, toolVersion: '1.0.0', now });
+    expect(r.findings.map((f) => `${f.code}@${f.path}`)).toEqual(['inventory/symlink@link']);
   });
 });
 

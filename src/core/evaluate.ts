@@ -64,6 +64,8 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
   const findings: Finding[] = [];
 
   for (const note of scan.notes) {
+    // A symlink under `paths.exclude` (vendored trees) is nobody's concern.
+    if (note.path && matchesAny(note.path, policy.exclude)) continue;
     const code = `inventory/${note.code}`;
     findings.push(makeFinding('inventory', code, INVENTORY_LEVELS[note.code] ?? 'warning', { message: note.message, path: note.path }, [], version));
   }
