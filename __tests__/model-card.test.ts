@@ -45,7 +45,7 @@ describe('model-card', () => {
     {
       name: 'missing limitations section',
       files: { 'models/clf/model.safetensors': W, 'models/clf/README.md': FULL.replace('## Limitations\nEnglish only.\n', '') },
-      expect: ['missing-section@models/clf/README.md'],
+      expect: ['missing-section@models/clf/README.md:6'],
     },
     {
       name: 'evaluation section left as template filler',
@@ -55,7 +55,7 @@ describe('model-card', () => {
     {
       name: 'a heading inside a code fence does not count',
       files: { 'models/clf/model.safetensors': W, 'models/clf/README.md': FULL.replace('## Evaluation\nF1 0.91', '```\n## Evaluation\n```') },
-      expect: ['missing-section@models/clf/README.md'],
+      expect: ['missing-section@models/clf/README.md:6'],
     },
     {
       name: 'alias bomb in front matter',
@@ -72,7 +72,7 @@ describe('model-card', () => {
       name: 'custom fields and sections',
       files: { 'models/clf/model.safetensors': W, 'models/clf/README.md': FULL },
       params: { 'require-fields': ['license', 'model-index'], 'require-sections': ['Training data|Training details'] },
-      expect: ['missing-field@models/clf/README.md:5', 'missing-section@models/clf/README.md'],
+      expect: ['missing-field@models/clf/README.md:5', 'missing-section@models/clf/README.md:6'],
     },
   ];
   it.each(cases)('$name', async (c) => {

@@ -127,7 +127,8 @@ async function checkCard(ctx: RuleContext<ModelCardParams>, root: ModelRoot, car
     const heading = findSection(doc, s);
     const name = s.split('|')[0]!.trim();
     if (!heading) {
-      ctx.report({ code: 'missing-section', path: card, message: `${card} (model card of ${label}) has no "${name}" section: add a \`## ${capitalise(name)}\` heading with its content` });
+      // On the first line of the body, where the section would go.
+      ctx.report({ code: 'missing-section', path: card, line: doc.frontMatterLines + 1, message: `${card} (model card of ${label}) has no "${name}" section: add a \`## ${capitalise(name)}\` heading with its content` });
     } else if (sectionIsEmpty(lines, doc, heading)) {
       ctx.report({ code: 'missing-section', path: card, line: heading.line, message: `the "${heading.text}" section of ${card} is empty (or template filler only): describe the model's ${name}` });
     }
