@@ -2,6 +2,9 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { scanModelBytes, type ModelIssue } from '../src/formats/pickle/model-file.js';
 import { classifyGlobal, compileAllowList } from '../src/formats/pickle/classify.js';
+import { DEFAULT_LIMITS, PickleMachine, type ScanIssue, type ScanLimits } from '../src/formats/pickle/scanner.js';
+import { bufferAccess, rangeSource } from '../src/formats/pickle/source.js';
+import { Window } from '../src/formats/pickle/window.js';
 import { callPickle, joblibWrapper, makeZip, npy, p, torchDataPkl, torchZip } from './pickle-fixtures.js';
 
 async function scan(data: Buffer, opts: { allow?: string[]; mode?: 'strict' | 'sniff'; maxBytes?: number } = {}): Promise<ModelIssue[]> {
@@ -153,6 +156,41 @@ describe('pickle scanner: streams that do not parse fail closed', () => {
     const payload = Buffer.alloc(8 * 1024 * 1024, 1);
     const data = p().proto(4).bytes8(payload).binunicode8('z'.repeat(1000)).pop().stop().build_();
     expect(await scan(data, { maxBytes: 64 * 1024 })).toEqual([]);
+  });
+});
+
+/** Runs the machine alone, with a window of `windowSize` bytes (small ones make it stop and resume often). */
+async function machine(data: Buffer, limits: ScanLimits = DEFAULT_LIMITS, windowSize = 1 << 20): Promise<{ ok: boolean; issues: ScanIssue[] }> {
+  const issues: ScanIssue[] = [];
+  const m = new PickleMachine(new Window(rangeSource(bufferAccess(data), 0, data.length), windowSize), { onImport: () => {}, onIssue: (i) => issues.push(i) }, limits);
+  return { ok: (await m.parse()).ok, issues };
+}
+
+describe('pickle scanner: memo and buffers reused across scans', () => {
+  it('resolves STACK_GLOBAL operands memoised after many distinct strings', async () => {
+    const b = p().proto(4).emptyList().memoize().mark();
+    for (let i = 0; i < 40_000; i++) b.str(`token${i}`).memoize();
+    const data = b.appends().str('subprocess').memoize().pop().str('Popen').memoize().pop().get(40_001).get(40_002).stackGlobal().stop().build_();
+    const issues = await scan(data);
+    expect(codes(issues)).toEqual(['dangerous-global']);
+    expect(issues[0]!.message).toMatch(/subprocess\.Popen/);
+  });
+
+  it('a memo entry of an earlier pickle is not there for the next one', async () => {
+    expect(await scan(p().proto(4).str('os').memoize().str('system').memoize().stackGlobal().stop().build_())).toHaveLength(1);
+    const issues = await scan(p().proto(4).get(0).get(1).stackGlobal().stop().build_());
+    expect(codes(issues)).toEqual(['malformed']);
+    expect(issues[0]!.message).toMatch(/never stored/);
+  });
+
+  it('caps the opcode count exactly, also when the window makes the machine stop and resume', async () => {
+    const nine = p().proto(2).mark().int(1).int(2).int(3).int(4).int(5).list().stop().build_();
+    for (const windowSize of [1 << 20, 4]) {
+      expect((await machine(nine, { ...DEFAULT_LIMITS, maxOpcodes: 9 }, windowSize)).ok).toBe(true);
+      const capped = await machine(nine, { ...DEFAULT_LIMITS, maxOpcodes: 8 }, windowSize);
+      expect(capped.ok).toBe(false);
+      expect(capped.issues.map((i) => i.kind)).toEqual(['budget-exceeded']);
+    }
   });
 });
 

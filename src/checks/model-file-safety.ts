@@ -71,7 +71,7 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
         ctx.report({
           code: i.code,
           path: f.path,
-          message: `${f.path}: ${i.message}`,
+          message: i.message,
           ...(i.severity === 'warning' && !strict ? { maxLevel: 'warning' as const } : {}),
         });
       }

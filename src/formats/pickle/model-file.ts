@@ -113,8 +113,8 @@ class Scan {
   async blob(where: string, open: () => Promise<{ source: ByteSource; access?: RandomAccess; close?: () => void }>, mode: Mode | 'sniff', depth: number): Promise<void> {
     this.check();
     const { source, access, close } = await open();
+    const w = this.window(source);
     try {
-      const w = this.window(source);
       await w.fill(16);
       const head = w.buf.subarray(w.pos, Math.min(w.end, w.pos + 16));
       if (head.length === 0) {
@@ -146,6 +146,7 @@ class Scan {
       if (!(e instanceof DecompressError)) throw e;
       this.add('malformed', 'error', `${where}cannot be decompressed (${e.message}); a loader would fail on it, so it fails closed`);
     } finally {
+      w.release();
       close?.();
     }
   }
@@ -360,12 +361,13 @@ class Scan {
     }
     const m = await openMember(access, e);
     let text: string;
+    const w = this.window(m.source);
     try {
-      const w = this.window(m.source);
       const data = await w.take(e.size);
       if (!data) throw new ZipError('the member is shorter than its declared size');
       text = data.toString('utf8');
     } finally {
+      w.release();
       m.close();
     }
     let config: unknown;

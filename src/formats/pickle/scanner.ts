@@ -45,7 +45,7 @@ export const DEFAULT_LIMITS: ScanLimits = {
   maxStack: 1_000_000,
   maxMarks: 100_000,
   maxMemo: 4_000_000,
-  maxRetainedChars: 32 * 1024 * 1024,
+  maxRetainedChars: 16 * 1024 * 1024,
   maxNestedBytes: 16 * 1024 * 1024,
   maxFrames: 8,
 };
@@ -76,6 +76,8 @@ export interface PickleParse {
 const STR_RETAIN = 256;
 /** Protocol 0 lines (GLOBAL, INST, INT, PUT…) longer than this are refused. */
 const LINE_MAX = 64 * 1024;
+/** Bytes a kept string costs beyond its characters (header and slot): many short ones must not slip under the budget. */
+const RETAINED_STRING_OVERHEAD = 32;
 /** Items a list, tuple or dict keeps for later inspection. */
 const ITEMS_KEPT = 64;
 /** Opcodes between two checks of the abort signal. */
@@ -112,7 +114,7 @@ interface Frame {
 interface MemoState {
   kinds: Uint8Array;
   refs: Int32Array;
-  strs: string[];
+  strs: string[][];
   values: Value[];
   valueIds: Map<Value, number>;
   sparse: Map<number, Value>;
@@ -131,6 +133,23 @@ const M_DICT = 4;
 const M_INST = 5;
 const M_BYTES = 6;
 const M_STR = 7;
+/**
+ * Strings kept by memo index live in chunks of 4096 slots: one array indexed
+ * by memo index turns sparse (slow, and large) once it grows, and one grown by
+ * appending copies itself over and over.
+ */
+const STR_CHUNK_BITS = 12;
+const STR_CHUNK_MASK = (1 << STR_CHUNK_BITS) - 1;
+/** Entries of the table of distinct memo values past which new strings are kept by index instead. */
+const TABLE_STRINGS_MAX = 8 * 1024;
+/** Memo tables up to this many entries are kept for the next parse. */
+const SPARE_MEMO_MAX = 1 << 20;
+/**
+ * The memo tables of a finished parse, handed to the next one: scanning many
+ * files otherwise leaves a trail of dead tables outside the JS heap, which V8
+ * collects only once tens of megabytes of them have piled up.
+ */
+let spareMemo: { kinds: Uint8Array; refs: Int32Array } | undefined;
 const MEMO_TUPLE: Obj = { k: 'tuple', items: null };
 const MEMO_LIST: Obj = { k: 'list', items: null };
 const MEMO_DICT: Obj = { k: 'dict', entries: null };
@@ -159,8 +178,7 @@ export class PickleMachine {
   private marks: number[] = [];
   private memoKinds: Uint8Array = new Uint8Array(1024);
   private memoRefs: Int32Array = new Int32Array(1024);
-  /** Memoised strings by index (grown by doubling alongside the kinds: no per-entry growth). */
-  private memoStrs: string[] = new Array<string>(1024);
+  private memoStrs: string[][] = [];
   private values: Value[] = [];
   private valueIds = new Map<Value, number>();
   /** Memo indices far beyond the dense part (LONG_BINPUT can name any 32-bit index). */
@@ -243,17 +261,33 @@ export class PickleMachine {
       if (e instanceof ParseError) return { ok: false, end: e.offset, error: { offset: e.offset, message: e.message, truncated: e.truncated } };
       if (e instanceof RangeError) return { ok: false, end: w.offset, error: { offset: w.offset, message: e.message, truncated: false } };
       throw e;
+    } finally {
+      this.releaseMemo();
     }
   }
 
   private resetMemo(): void {
-    this.memoKinds = new Uint8Array(1024);
-    this.memoRefs = new Int32Array(1024);
-    this.memoStrs = new Array<string>(1024);
+    if (spareMemo) {
+      ({ kinds: this.memoKinds, refs: this.memoRefs } = spareMemo);
+      spareMemo = undefined;
+      this.memoKinds.fill(M_EMPTY); // refs are read only where a kind says so: they need no clearing
+    } else {
+      this.memoKinds = new Uint8Array(1024);
+      this.memoRefs = new Int32Array(1024);
+    }
+    this.memoStrs = [];
     this.values = [];
     this.valueIds = new Map();
     this.sparseMemo = new Map();
     this.memoCount = 0;
+  }
+
+  /** Hands the memo tables on to the next parse; this machine is done with them. */
+  private releaseMemo(): void {
+    const kinds = this.memoKinds;
+    if (kinds.length <= SPARE_MEMO_MAX && (!spareMemo || spareMemo.kinds.length < kinds.length)) spareMemo = { kinds, refs: this.memoRefs };
+    this.memoKinds = new Uint8Array(0);
+    this.memoRefs = new Int32Array(0);
   }
 
   private saveMemo(): MemoState {
@@ -302,10 +336,29 @@ export class PickleMachine {
   }
 
   /** Items above the last mark, removing the mark. */
-  private popMark(off: number): Value[] {
+  private popMark(pos: number): Value[] {
     const m = this.marks.pop();
-    if (m === undefined) throw new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
+    if (m === undefined) throw this.noMark(pos);
     return this.stack.splice(m);
+  }
+
+  // The helpers below take the opcode's position in the window, not its stream
+  // offset: the offset is computed only for a message, so the hot loop never
+  // materialises it (V8 boxed it on every opcode that could fail).
+  private noMark(pos: number): ParseError {
+    const off = this.w.base + pos;
+    return new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
+  }
+
+  private underflow(pos: number): ParseError {
+    const off = this.w.base + pos;
+    return new ParseError(off, `stack underflow at byte ${off}`);
+  }
+
+  /** `what` follows the opcode's name and offset: "BINSTRING at byte 12 has a negative length". */
+  private malformed(pos: number, what: string): ParseError {
+    const off = this.w.base + pos;
+    return new ParseError(off, `${opcodeName(this.w.buf[pos]!)} at byte ${off} ${what}`);
   }
 
   private fence(): number {
@@ -313,20 +366,21 @@ export class PickleMachine {
     return m.length ? m[m.length - 1]! : 0;
   }
 
-  private pop(off: number): Value {
-    if (this.stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+  private pop(pos: number): Value {
+    if (this.stack.length <= this.fence()) throw this.underflow(pos);
     return this.stack.pop()!;
   }
 
-  private top(off: number): Value {
-    if (this.stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+  private top(pos: number): Value {
+    if (this.stack.length <= this.fence()) throw this.underflow(pos);
     return this.stack[this.stack.length - 1]!;
   }
 
   private keep(v: Value): Value {
     if (typeof v !== 'string') return v;
-    if (this.retainedChars + v.length > this.limits.maxRetainedChars) return LSTR;
-    this.retainedChars += v.length;
+    const cost = v.length + RETAINED_STRING_OVERHEAD;
+    if (this.retainedChars + cost > this.limits.maxRetainedChars) return LSTR;
+    this.retainedChars += cost;
     return v;
   }
 
@@ -382,14 +436,24 @@ export class PickleMachine {
     } else kind = M_VALUE;
     this.memoKinds[idx] = kind;
     if (kind === M_VALUE) {
-      // Strings mostly come from the shared decode cache: appending is cheaper than interning them.
-      if (typeof v === 'string') {
-        const k = this.keep(v);
-        if (typeof k === 'string') {
-          this.memoKinds[idx] = M_STR;
-          this.memoStrs[idx] = k;
-        } else this.memoRefs[idx] = this.intern(k);
-      } else this.memoRefs[idx] = this.intern(v);
+      if (typeof v !== 'string') this.memoRefs[idx] = this.intern(v);
+      else {
+        // Pickles memoise the same names and keys over and over: the table of
+        // distinct values holds each once. It stops taking strings while still
+        // small, because a lookup that misses in a big table costs more than the
+        // opcode; later strings are kept by memo index.
+        const id = this.valueIds.get(v);
+        if (id !== undefined) this.memoRefs[idx] = id;
+        else {
+          const k = this.keep(v);
+          if (typeof k !== 'string' || this.values.length < TABLE_STRINGS_MAX) this.memoRefs[idx] = this.intern(k);
+          else {
+            const chunk = (this.memoStrs[idx >> STR_CHUNK_BITS] ??= new Array<string>(1 << STR_CHUNK_BITS));
+            chunk[idx & STR_CHUNK_MASK] = k;
+            this.memoKinds[idx] = M_STR;
+          }
+        }
+      }
     }
   }
 
@@ -400,11 +464,8 @@ export class PickleMachine {
     kinds.set(this.memoKinds);
     const refs = new Int32Array(n);
     refs.set(this.memoRefs);
-    const strs = this.memoStrs;
-    strs.length = n; // holes are never read: only indices whose kind is M_STR are
     this.memoKinds = kinds;
     this.memoRefs = refs;
-    this.memoStrs = strs;
   }
 
   private intern(v: Value): number {
@@ -437,13 +498,13 @@ export class PickleMachine {
     }
   }
 
-  private memoGet(idx: number, off: number): Value {
+  private memoGet(idx: number, pos: number): Value {
     if (idx < this.memoKinds.length) {
       switch (this.memoKinds[idx]) {
-        case M_STR:
-          return this.memoStrs[idx]!;
         case M_VALUE:
           return this.values[this.memoRefs[idx]!]!;
+        case M_STR:
+          return this.memoStrs[idx >> STR_CHUNK_BITS]![idx & STR_CHUNK_MASK]!;
         case M_TUPLE:
           return MEMO_TUPLE;
         case M_LIST:
@@ -460,6 +521,7 @@ export class PickleMachine {
       if (v !== undefined) return v;
     }
     if (this.memoFull) return OPAQUE;
+    const off = this.w.base + pos;
     throw new ParseError(off, `memo entry ${idx} read at byte ${off} was never stored`);
   }
 
@@ -469,8 +531,9 @@ export class PickleMachine {
     return { k: 'global', module, name, offset: off };
   }
 
-  private call(cls: Value, args: Value | null, off: number, opname: string): Obj {
+  private call(cls: Value, args: Value | null, pos: number, opname: string): Obj {
     if (!isGlobal(cls)) {
+      const off = this.w.base + pos;
       this.hooks.onIssue({
         kind: 'dynamic-import',
         offset: off,
@@ -500,22 +563,28 @@ export class PickleMachine {
     let pos = w.pos;
     const limits = this.limits;
     const stack = this.stack;
-    let budgetLeft = ABORT_EVERY;
+    // Opcodes are counted in a local and added to the total on the way out: a
+    // field updated on every opcode costs more than the opcode itself.
+    const room = limits.maxOpcodes - this.opcodes;
+    const slice = Math.min(ABORT_EVERY, room);
+    let done = 0;
     try {
       for (;;) {
-        if (--budgetLeft === 0) return Req.Again; // lets the driver check the abort signal
         if (pos >= end) {
           this.reqLen = 1;
           return Req.Need;
         }
-        const off = base + pos;
+        if (done === slice) {
+          if (done === room) throw this.budget(`the pickle has over ${limits.maxOpcodes} opcodes`);
+          return Req.Again; // lets the driver check the abort signal
+        }
+        done++;
         const op = buf[pos]!;
-        if (++this.opcodes > limits.maxOpcodes) throw this.budget(`the pickle has over ${limits.maxOpcodes} opcodes`);
         switch (op) {
           case OP.PROTO: {
             if (pos + 2 > end) return this.need(pos, 2);
             const p = buf[pos + 1]!;
-            if (p > HIGHEST_PROTOCOL) throw new ParseError(off, `unsupported pickle protocol ${p} at byte ${off}`);
+            if (p > HIGHEST_PROTOCOL) throw new ParseError(base + pos, `unsupported pickle protocol ${p} at byte ${base + pos}`);
             this.proto = p;
             pos += 2;
             break;
@@ -525,7 +594,7 @@ export class PickleMachine {
             pos += 9; // frames only hint at read sizes; the opcodes inside are ordinary
             break;
           case OP.STOP: {
-            const v = this.pop(off);
+            const v = this.pop(pos);
             pos += 1;
             const frame = this.frames.pop();
             if (!frame) {
@@ -547,16 +616,16 @@ export class PickleMachine {
           case OP.POP: {
             const m = this.marks.length ? this.marks[this.marks.length - 1] : -1;
             if (m === stack.length) this.marks.pop();
-            else this.pop(off);
+            else this.pop(pos);
             pos += 1;
             break;
           }
           case OP.POP_MARK:
-            this.popMark(off);
+            this.popMark(pos);
             pos += 1;
             break;
           case OP.DUP:
-            this.pushValue(this.top(off));
+            this.pushValue(this.top(pos));
             pos += 1;
             break;
           // --- numbers and constants
@@ -602,9 +671,10 @@ export class PickleMachine {
             break;
           }
           case OP.LONG4: {
+            const off = base + pos;
             if (pos + 5 > end) return this.need(pos, 5);
             const n = buf.readInt32LE(pos + 1);
-            if (n < 0) throw new ParseError(off, `LONG4 at byte ${off} has a negative length`);
+            if (n < 0) throw this.malformed(pos, 'has a negative length');
             w.pos = pos + 5;
             this.pushValue(BIGINT);
             return this.skip(off, n);
@@ -618,7 +688,7 @@ export class PickleMachine {
             else {
               const t = buf.toString('latin1', pos + 1, nl).replace(/L$/, '');
               if (op === OP.INT && (t === '00' || t === '01')) this.pushValue(BOOL);
-              else if (!/^[+-]?\d+$/.test(t.trim())) throw new ParseError(off, `${opcodeName(op)} at byte ${off} is not an integer`);
+              else if (!/^[+-]?\d+$/.test(t.trim())) throw this.malformed(pos, 'is not an integer');
               else {
                 const n = Number(t);
                 this.pushValue(Number.isSafeInteger(n) ? n : BIGINT);
@@ -666,7 +736,7 @@ export class PickleMachine {
           case OP.BINBYTES: {
             if (pos + 5 > end) return this.need(pos, 5);
             const n = op === OP.BINSTRING ? buf.readInt32LE(pos + 1) : buf.readUInt32LE(pos + 1);
-            if (n < 0) throw new ParseError(off, `BINSTRING at byte ${off} has a negative length`);
+            if (n < 0) throw this.malformed(pos, 'has a negative length');
             const r = this.payload(pos, 5, n, op);
             if (r !== undefined) return r;
             pos = w.pos;
@@ -677,7 +747,7 @@ export class PickleMachine {
           case OP.BYTEARRAY8: {
             if (pos + 9 > end) return this.need(pos, 9);
             const n = Number(buf.readBigUInt64LE(pos + 1));
-            if (!Number.isSafeInteger(n)) throw new ParseError(off, `${opcodeName(op)} at byte ${off} declares an impossible length`);
+            if (!Number.isSafeInteger(n)) throw this.malformed(pos, 'declares an impossible length');
             const r = this.payload(pos, 9, n, op);
             if (r !== undefined) return r;
             pos = w.pos;
@@ -697,7 +767,7 @@ export class PickleMachine {
             else {
               const raw = buf.toString('latin1', pos + 1, nl);
               const s = op === OP.UNICODE ? decodeRawUnicodeEscape(raw) : decodeStringRepr(raw);
-              if (s === undefined) throw new ParseError(off, `${opcodeName(op)} at byte ${off} has a malformed argument`);
+              if (s === undefined) throw this.malformed(pos, 'has a malformed argument');
               this.pushValue(s.length <= STR_RETAIN ? s : LSTR);
             }
             pos = nl + 1;
@@ -724,7 +794,7 @@ export class PickleMachine {
           case OP.TUPLE2:
           case OP.TUPLE3: {
             const n = op - OP.TUPLE1 + 1;
-            if (stack.length - this.fence() < n) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (stack.length - this.fence() < n) throw this.underflow(pos);
             const c = stack.pop()!;
             const b = n >= 2 ? stack.pop()! : c;
             const a = n === 3 ? stack.pop()! : b;
@@ -733,29 +803,29 @@ export class PickleMachine {
             break;
           }
           case OP.TUPLE:
-            this.pushValue(this.tuple(this.popMark(off)));
+            this.pushValue(this.tuple(this.popMark(pos)));
             pos += 1;
             break;
           case OP.LIST: {
-            const items = this.popMark(off);
+            const items = this.popMark(pos);
             this.pushValue(this.retain ? { k: 'list', items: items.slice(0, ITEMS_KEPT).map((v) => this.keep(v)) } : MEMO_LIST);
             pos += 1;
             break;
           }
           case OP.DICT: {
-            const kv = this.popMark(off);
-            if (kv.length % 2 !== 0) throw new ParseError(off, `DICT at byte ${off} has an odd number of items`);
+            const kv = this.popMark(pos);
+            if (kv.length % 2 !== 0) throw this.malformed(pos, 'has an odd number of items');
             this.pushValue(this.retain ? { k: 'dict', entries: kv.slice(0, ITEMS_KEPT * 2).map((v) => this.keep(v)) } : MEMO_DICT);
             pos += 1;
             break;
           }
           case OP.FROZENSET:
-            this.popMark(off);
+            this.popMark(pos);
             this.pushValue({ k: 'set' });
             pos += 1;
             break;
           case OP.APPEND: {
-            if (stack.length - this.fence() < 2) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (stack.length - this.fence() < 2) throw this.underflow(pos);
             const v = stack.pop()!;
             const l = stack[stack.length - 1]!;
             if (typeof l === 'object' && l.k === 'list' && l.items && l.items.length < ITEMS_KEPT) l.items.push(this.keep(v));
@@ -766,8 +836,8 @@ export class PickleMachine {
           case OP.ADDITEMS: {
             // In place of popMark: the items are dropped, not copied out (batches of 1000 are the norm).
             const m = this.marks.pop();
-            if (m === undefined) throw new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
-            if (m <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (m === undefined) throw this.noMark(pos);
+            if (m <= this.fence()) throw this.underflow(pos);
             const l = stack[m - 1]!;
             if (typeof l === 'object' && l.k === 'list' && l.items) {
               for (let i = m; i < stack.length && l.items.length < ITEMS_KEPT; i++) l.items.push(this.keep(stack[i]!));
@@ -777,7 +847,7 @@ export class PickleMachine {
             break;
           }
           case OP.SETITEM: {
-            if (stack.length - this.fence() < 3) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (stack.length - this.fence() < 3) throw this.underflow(pos);
             const v = stack.pop()!;
             const k = stack.pop()!;
             const d = stack[stack.length - 1]!;
@@ -787,9 +857,9 @@ export class PickleMachine {
           }
           case OP.SETITEMS: {
             const m = this.marks.pop();
-            if (m === undefined) throw new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
-            if (m <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
-            if ((stack.length - m) % 2 !== 0) throw new ParseError(off, `SETITEMS at byte ${off} has an odd number of items`);
+            if (m === undefined) throw this.noMark(pos);
+            if (m <= this.fence()) throw this.underflow(pos);
+            if ((stack.length - m) % 2 !== 0) throw this.malformed(pos, 'has an odd number of items');
             const d = stack[m - 1]!;
             if (typeof d === 'object' && d.k === 'dict' && d.entries) {
               for (let i = m; i + 1 < stack.length && d.entries.length < ITEMS_KEPT * 2; i += 2) d.entries.push(this.keep(stack[i]!), this.keep(stack[i + 1]!));
@@ -804,54 +874,56 @@ export class PickleMachine {
             const nl = buf.indexOf(NEWLINE, pos + 1);
             if (nl < 0 || nl >= end) return this.lineNeed(pos, false);
             const t = buf.toString('latin1', pos + 1, nl);
-            if (!/^\d{1,10}$/.test(t)) throw new ParseError(off, `${opcodeName(op)} at byte ${off} has a bad memo index`);
-            if (op === OP.PUT) this.memoPut(Number(t), this.top(off));
-            else this.pushValue(this.memoGet(Number(t), off));
+            if (!/^\d{1,10}$/.test(t)) throw this.malformed(pos, 'has a bad memo index');
+            if (op === OP.PUT) this.memoPut(Number(t), this.top(pos));
+            else this.pushValue(this.memoGet(Number(t), pos));
             pos = nl + 1;
             break;
           }
           case OP.BINPUT:
             if (pos + 2 > end) return this.need(pos, 2);
-            if (stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (stack.length <= this.fence()) throw this.underflow(pos);
             this.memoPut(buf[pos + 1]!, stack[stack.length - 1]!);
             pos += 2;
             break;
           case OP.LONG_BINPUT:
             if (pos + 5 > end) return this.need(pos, 5);
-            this.memoPut(buf.readUInt32LE(pos + 1), this.top(off));
+            this.memoPut(buf.readUInt32LE(pos + 1), this.top(pos));
             pos += 5;
             break;
           case OP.MEMOIZE:
-            if (stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (stack.length <= this.fence()) throw this.underflow(pos);
             this.memoPut(this.memoCount, stack[stack.length - 1]!);
             pos += 1;
             break;
           case OP.BINGET:
             if (pos + 2 > end) return this.need(pos, 2);
-            this.pushValue(this.memoGet(buf[pos + 1]!, off));
+            this.pushValue(this.memoGet(buf[pos + 1]!, pos));
             pos += 2;
             break;
           case OP.LONG_BINGET:
             if (pos + 5 > end) return this.need(pos, 5);
-            this.pushValue(this.memoGet(buf.readUInt32LE(pos + 1), off));
+            this.pushValue(this.memoGet(buf.readUInt32LE(pos + 1), pos));
             pos += 5;
             break;
           // --- imports and calls
           case OP.GLOBAL:
           case OP.INST: {
+            const off = base + pos;
             const nl1 = buf.indexOf(NEWLINE, pos + 1);
             if (nl1 < 0 || nl1 >= end) return this.lineNeed(pos, false);
             const nl2 = buf.indexOf(NEWLINE, nl1 + 1);
             if (nl2 < 0 || nl2 >= end) return this.lineNeed(pos, false);
             const g = this.import(this.lineText(buf, pos + 1, nl1), this.lineText(buf, nl1 + 1, nl2), off, op === OP.GLOBAL ? 'GLOBAL' : 'INST');
             if (op === OP.GLOBAL) this.pushValue(g);
-            else this.pushValue(this.call(g, this.tuple(this.popMark(off)), off, 'INST'));
+            else this.pushValue(this.call(g, this.tuple(this.popMark(pos)), pos, 'INST'));
             pos = nl2 + 1;
             break;
           }
           case OP.STACK_GLOBAL: {
-            const name = this.pop(off);
-            const module = this.pop(off);
+            const off = base + pos;
+            const name = this.pop(pos);
+            const module = this.pop(pos);
             if (typeof module === 'string' && typeof name === 'string') this.pushValue(this.import(module, name, off, 'STACK_GLOBAL'));
             else {
               this.hooks.onIssue({
@@ -867,6 +939,7 @@ export class PickleMachine {
           case OP.EXT1:
           case OP.EXT2:
           case OP.EXT4: {
+            const off = base + pos;
             const n = op === OP.EXT1 ? 1 : op === OP.EXT2 ? 2 : 4;
             if (pos + 1 + n > end) return this.need(pos, 1 + n);
             const code = buf.readUIntLE(pos + 1, n);
@@ -880,54 +953,54 @@ export class PickleMachine {
             break;
           }
           case OP.REDUCE: {
-            const args = this.pop(off);
-            const fn = this.pop(off);
-            this.pushValue(this.call(fn, args, off, 'REDUCE'));
+            const args = this.pop(pos);
+            const fn = this.pop(pos);
+            this.pushValue(this.call(fn, args, pos, 'REDUCE'));
             pos += 1;
             break;
           }
           case OP.NEWOBJ: {
-            const args = this.pop(off);
-            const cls = this.pop(off);
-            this.pushValue(this.call(cls, args, off, 'NEWOBJ'));
+            const args = this.pop(pos);
+            const cls = this.pop(pos);
+            this.pushValue(this.call(cls, args, pos, 'NEWOBJ'));
             pos += 1;
             break;
           }
           case OP.NEWOBJ_EX: {
-            this.pop(off); // kwargs
-            const args = this.pop(off);
-            const cls = this.pop(off);
-            this.pushValue(this.call(cls, args, off, 'NEWOBJ_EX'));
+            this.pop(pos); // kwargs
+            const args = this.pop(pos);
+            const cls = this.pop(pos);
+            this.pushValue(this.call(cls, args, pos, 'NEWOBJ_EX'));
             pos += 1;
             break;
           }
           case OP.OBJ: {
-            const items = this.popMark(off);
+            const items = this.popMark(pos);
             const cls = items.shift();
-            if (cls === undefined) throw new ParseError(off, `OBJ at byte ${off} has no class`);
-            this.pushValue(this.call(cls, this.tuple(items), off, 'OBJ'));
+            if (cls === undefined) throw this.malformed(pos, 'has no class');
+            this.pushValue(this.call(cls, this.tuple(items), pos, 'OBJ'));
             pos += 1;
             break;
           }
           case OP.BUILD: {
-            const state = this.pop(off);
-            const inst = this.top(off);
-            pos += 1;
+            const state = this.pop(pos);
+            const inst = this.top(pos);
             if (isGlobal(inst)) {
+              const off = base + pos;
               this.hooks.onIssue({
                 kind: 'global-mutation',
                 offset: off,
                 message: `BUILD at byte ${off} sets attributes on ${inst.module}.${inst.name} itself, rewriting that module or class at load time`,
               });
-            } else if (isInst(inst)) {
-              if (inst === MEMO_INST) break; // a shared placeholder: nothing to record
+            } else if (isInst(inst) && inst !== MEMO_INST) {
+              // MEMO_INST is a shared placeholder: nothing to record on it.
               inst.state = state;
-              const wrapper = joblibWrapper(inst);
-              if (wrapper) {
-                w.pos = pos;
-                return this.joblib(inst, off);
+              if (joblibWrapper(inst)) {
+                w.pos = pos + 1;
+                return this.joblib(inst, base + pos);
               }
             }
+            pos += 1;
             break;
           }
           // --- persistent ids and out-of-band buffers
@@ -939,7 +1012,7 @@ export class PickleMachine {
             break;
           }
           case OP.BINPERSID:
-            this.pop(off);
+            this.pop(pos);
             this.pushValue(OPAQUE);
             pos += 1;
             break;
@@ -948,19 +1021,22 @@ export class PickleMachine {
             pos += 1;
             break;
           case OP.READONLY_BUFFER:
-            this.top(off);
+            this.top(pos);
             pos += 1;
             break;
           default:
-            throw new ParseError(off, `byte 0x${op.toString(16).padStart(2, '0')} at offset ${off} is not a pickle opcode`);
+            throw new ParseError(base + pos, `byte 0x${op.toString(16).padStart(2, '0')} at offset ${base + pos} is not a pickle opcode`);
         }
       }
     } finally {
+      this.opcodes += done;
       if (w.pos < pos) w.pos = pos;
     }
   }
 
+  /** The opcode at `pos` is not all in the window: it runs again, and counts then, once `n` bytes are. */
   private need(pos: number, n: number): Req {
+    this.opcodes--;
     this.w.pos = pos;
     this.reqLen = n;
     return Req.Need;

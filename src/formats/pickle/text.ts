@@ -57,31 +57,54 @@ const SLOTS = 16384;
 const KEY_MAX = 32;
 
 /**
- * Decodes short UTF-8 strings through a small direct-mapped cache keyed by
- * their bytes: pickles repeat the same keys and names millions of times, and
- * a hit costs a hash and a compare instead of a new string.
+ * Decodes short UTF-8 strings through a small two-way cache keyed by their
+ * bytes: pickles repeat the same keys and names millions of times, and a hit
+ * costs a hash and a compare instead of a new string. Two ways, and a mixed
+ * hash, because names that differ only in their last digits (`tok17`,
+ * `tok4113`) otherwise evict each other on every round.
  */
 export class StringCache {
   private readonly keys = new Uint8Array(SLOTS * KEY_MAX);
   private readonly lens = new Int16Array(SLOTS).fill(-1);
   private readonly values: string[] = new Array<string>(SLOTS).fill('');
+  /** Per pair of slots, the way written last: a miss replaces the other one. */
+  private readonly recent = new Uint8Array(SLOTS / 2);
 
   decode(buf: Buffer, at: number, n: number): string {
     if (n > KEY_MAX) return buf.toString('utf8', at, at + n);
     let h = 0x811c9dc5 ^ n;
     for (let i = 0; i < n; i++) h = Math.imul(h ^ buf[at + i]!, 0x01000193);
-    const slot = (h >>> 18) & (SLOTS - 1);
-    const base = slot * KEY_MAX;
-    const keys = this.keys;
-    if (this.lens[slot] === n) {
-      let i = 0;
-      while (i < n && keys[base + i] === buf[at + i]) i++;
-      if (i === n) return this.values[slot]!;
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    const pair = h & (SLOTS / 2 - 1);
+    const first = pair * 2;
+    if (this.matches(first, buf, at, n)) {
+      this.recent[pair] = 0;
+      return this.values[first]!;
     }
+    if (this.matches(first + 1, buf, at, n)) {
+      this.recent[pair] = 1;
+      return this.values[first + 1]!;
+    }
+    const way = this.recent[pair]! ^ 1;
+    const slot = first + way;
+    this.recent[pair] = way;
     const s = buf.toString('utf8', at, at + n);
+    const keys = this.keys;
+    const base = slot * KEY_MAX;
     for (let i = 0; i < n; i++) keys[base + i] = buf[at + i]!;
     this.lens[slot] = n;
     this.values[slot] = s;
     return s;
+  }
+
+  private matches(slot: number, buf: Buffer, at: number, n: number): boolean {
+    if (this.lens[slot] !== n) return false;
+    const keys = this.keys;
+    const base = slot * KEY_MAX;
+    let i = 0;
+    while (i < n && keys[base + i] === buf[at + i]) i++;
+    return i === n;
   }
 }

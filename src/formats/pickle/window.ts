@@ -1,6 +1,15 @@
 import type { ByteSource } from './source.js';
 
 /**
+ * Buffers of released windows, by size. Scanning many files otherwise leaves a
+ * trail of dead multi-megabyte buffers that V8 frees late and the allocator
+ * keeps: the process grows with the number of files instead of staying flat.
+ */
+const spare = new Map<number, Buffer[]>();
+const SPARE_PER_SIZE = 2;
+const EMPTY = Buffer.alloc(0);
+
+/**
  * A sliding window over a stream: parsers work synchronously on `buf[pos..end)`
  * and ask for more only at the edge, so the hot loop never awaits.
  */
@@ -16,12 +25,24 @@ export class Window {
 
   constructor(
     readonly src: ByteSource,
-    size = 1024 * 1024,
+    private readonly size = 1024 * 1024,
     /** The window never grows past this, whatever a parser asks for. */
     readonly maxSize = 16 * 1024 * 1024,
   ) {
-    this.buf = Buffer.allocUnsafe(size);
+    this.buf = spare.get(size)?.pop() ?? Buffer.allocUnsafe(size);
     this.ahead = Math.min(size, 4096);
+  }
+
+  /** Hands the buffer on to the next window of the same size; this window must not be used again. */
+  release(): void {
+    const list = spare.get(this.size) ?? [];
+    if (this.buf.length === this.size && list.length < SPARE_PER_SIZE) {
+      list.push(this.buf);
+      spare.set(this.size, list);
+    }
+    this.buf = EMPTY;
+    this.pos = this.end = 0;
+    this.eof = true;
   }
 
   /** Stream offset of `pos`. */
