@@ -62105,7 +62105,7 @@ async function checkCard(ctx, root, card, fields, sections) {
     const heading = findSection(doc, s);
     const name2 = s.split("|")[0].trim();
     if (!heading) {
-      ctx.report({ code: "missing-section", path: card, message: `${card} (model card of ${label}) has no "${name2}" section: add a \`## ${capitalise(name2)}\` heading with its content` });
+      ctx.report({ code: "missing-section", path: card, line: doc.frontMatterLines + 1, message: `${card} (model card of ${label}) has no "${name2}" section: add a \`## ${capitalise(name2)}\` heading with its content` });
     } else if (sectionIsEmpty(lines, doc, heading)) {
       ctx.report({ code: "missing-section", path: card, line: heading.line, message: `the "${heading.text}" section of ${card} is empty (or template filler only): describe the model's ${name2}` });
     }
@@ -62736,12 +62736,13 @@ var DEFAULT_LIMITS = {
   maxStack: 1e6,
   maxMarks: 1e5,
   maxMemo: 4e6,
-  maxRetainedChars: 32 * 1024 * 1024,
+  maxRetainedChars: 16 * 1024 * 1024,
   maxNestedBytes: 16 * 1024 * 1024,
   maxFrames: 8
 };
 var STR_RETAIN = 256;
 var LINE_MAX = 64 * 1024;
+var RETAINED_STRING_OVERHEAD = 32;
 var ITEMS_KEPT = 64;
 var ABORT_EVERY = 1 << 20;
 var ParseError = class extends Error {
@@ -62762,6 +62763,12 @@ var M_LIST = 3;
 var M_DICT = 4;
 var M_INST = 5;
 var M_BYTES = 6;
+var M_STR = 7;
+var STR_CHUNK_BITS = 12;
+var STR_CHUNK_MASK = (1 << STR_CHUNK_BITS) - 1;
+var TABLE_STRINGS_MAX = 8 * 1024;
+var SPARE_MEMO_MAX = 1 << 20;
+var spareMemo;
 var MEMO_TUPLE = { k: "tuple", items: null };
 var MEMO_LIST = { k: "list", items: null };
 var MEMO_DICT = { k: "dict", entries: null };
@@ -62787,6 +62794,7 @@ var PickleMachine = class {
   marks = [];
   memoKinds = new Uint8Array(1024);
   memoRefs = new Int32Array(1024);
+  memoStrs = [];
   values = [];
   valueIds = /* @__PURE__ */ new Map();
   /** Memo indices far beyond the dense part (LONG_BINPUT can name any 32-bit index). */
@@ -62861,21 +62869,37 @@ var PickleMachine = class {
       if (e instanceof ParseError) return { ok: false, end: e.offset, error: { offset: e.offset, message: e.message, truncated: e.truncated } };
       if (e instanceof RangeError) return { ok: false, end: w.offset, error: { offset: w.offset, message: e.message, truncated: false } };
       throw e;
+    } finally {
+      this.releaseMemo();
     }
   }
   resetMemo() {
-    this.memoKinds = new Uint8Array(1024);
-    this.memoRefs = new Int32Array(1024);
+    if (spareMemo) {
+      ({ kinds: this.memoKinds, refs: this.memoRefs } = spareMemo);
+      spareMemo = void 0;
+      this.memoKinds.fill(M_EMPTY);
+    } else {
+      this.memoKinds = new Uint8Array(1024);
+      this.memoRefs = new Int32Array(1024);
+    }
+    this.memoStrs = [];
     this.values = [];
     this.valueIds = /* @__PURE__ */ new Map();
     this.sparseMemo = /* @__PURE__ */ new Map();
     this.memoCount = 0;
   }
+  /** Hands the memo tables on to the next parse; this machine is done with them. */
+  releaseMemo() {
+    const kinds = this.memoKinds;
+    if (kinds.length <= SPARE_MEMO_MAX && (!spareMemo || spareMemo.kinds.length < kinds.length)) spareMemo = { kinds, refs: this.memoRefs };
+    this.memoKinds = new Uint8Array(0);
+    this.memoRefs = new Int32Array(0);
+  }
   saveMemo() {
-    return { kinds: this.memoKinds, refs: this.memoRefs, values: this.values, valueIds: this.valueIds, sparse: this.sparseMemo, count: this.memoCount };
+    return { kinds: this.memoKinds, refs: this.memoRefs, strs: this.memoStrs, values: this.values, valueIds: this.valueIds, sparse: this.sparseMemo, count: this.memoCount };
   }
   restoreMemo(m) {
-    ({ kinds: this.memoKinds, refs: this.memoRefs, values: this.values, valueIds: this.valueIds, sparse: this.sparseMemo, count: this.memoCount } = m);
+    ({ kinds: this.memoKinds, refs: this.memoRefs, strs: this.memoStrs, values: this.values, valueIds: this.valueIds, sparse: this.sparseMemo, count: this.memoCount } = m);
   }
   async skipLine() {
     const w = this.w;
@@ -62911,27 +62935,44 @@ var PickleMachine = class {
     return new ParseError(off, `${what}; the scanner's cap was reached`);
   }
   /** Items above the last mark, removing the mark. */
-  popMark(off) {
+  popMark(pos) {
     const m = this.marks.pop();
-    if (m === void 0) throw new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
+    if (m === void 0) throw this.noMark(pos);
     return this.stack.splice(m);
+  }
+  // The helpers below take the opcode's position in the window, not its stream
+  // offset: the offset is computed only for a message, so the hot loop never
+  // materialises it (V8 boxed it on every opcode that could fail).
+  noMark(pos) {
+    const off = this.w.base + pos;
+    return new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
+  }
+  underflow(pos) {
+    const off = this.w.base + pos;
+    return new ParseError(off, `stack underflow at byte ${off}`);
+  }
+  /** `what` follows the opcode's name and offset: "BINSTRING at byte 12 has a negative length". */
+  malformed(pos, what) {
+    const off = this.w.base + pos;
+    return new ParseError(off, `${opcodeName(this.w.buf[pos])} at byte ${off} ${what}`);
   }
   fence() {
     const m = this.marks;
     return m.length ? m[m.length - 1] : 0;
   }
-  pop(off) {
-    if (this.stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+  pop(pos) {
+    if (this.stack.length <= this.fence()) throw this.underflow(pos);
     return this.stack.pop();
   }
-  top(off) {
-    if (this.stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+  top(pos) {
+    if (this.stack.length <= this.fence()) throw this.underflow(pos);
     return this.stack[this.stack.length - 1];
   }
   keep(v) {
     if (typeof v !== "string") return v;
-    if (this.retainedChars + v.length > this.limits.maxRetainedChars) return LSTR;
-    this.retainedChars += v.length;
+    const cost = v.length + RETAINED_STRING_OVERHEAD;
+    if (this.retainedChars + cost > this.limits.maxRetainedChars) return LSTR;
+    this.retainedChars += cost;
     return v;
   }
   /**
@@ -62986,7 +63027,20 @@ var PickleMachine = class {
     } else kind = M_VALUE;
     this.memoKinds[idx] = kind;
     if (kind === M_VALUE) {
-      this.memoRefs[idx] = this.intern(typeof v === "string" ? this.keep(v) : v);
+      if (typeof v !== "string") this.memoRefs[idx] = this.intern(v);
+      else {
+        const id = this.valueIds.get(v);
+        if (id !== void 0) this.memoRefs[idx] = id;
+        else {
+          const k = this.keep(v);
+          if (typeof k !== "string" || this.values.length < TABLE_STRINGS_MAX) this.memoRefs[idx] = this.intern(k);
+          else {
+            const chunk = this.memoStrs[idx >> STR_CHUNK_BITS] ??= new Array(1 << STR_CHUNK_BITS);
+            chunk[idx & STR_CHUNK_MASK] = k;
+            this.memoKinds[idx] = M_STR;
+          }
+        }
+      }
     }
   }
   growMemo(min) {
@@ -63027,11 +63081,13 @@ var PickleMachine = class {
         return v;
     }
   }
-  memoGet(idx, off) {
+  memoGet(idx, pos) {
     if (idx < this.memoKinds.length) {
       switch (this.memoKinds[idx]) {
         case M_VALUE:
           return this.values[this.memoRefs[idx]];
+        case M_STR:
+          return this.memoStrs[idx >> STR_CHUNK_BITS][idx & STR_CHUNK_MASK];
         case M_TUPLE:
           return MEMO_TUPLE;
         case M_LIST:
@@ -63048,6 +63104,7 @@ var PickleMachine = class {
       if (v !== void 0) return v;
     }
     if (this.memoFull) return OPAQUE;
+    const off = this.w.base + pos;
     throw new ParseError(off, `memo entry ${idx} read at byte ${off} was never stored`);
   }
   import(module2, name2, off, opcode) {
@@ -63055,8 +63112,9 @@ var PickleMachine = class {
     if (!this.retain && JOBLIB_WRAPPERS.has(`${module2}.${name2}`)) this.retain = true;
     return { k: "global", module: module2, name: name2, offset: off };
   }
-  call(cls, args2, off, opname) {
+  call(cls, args2, pos, opname) {
     if (!isGlobal(cls)) {
+      const off = this.w.base + pos;
       this.hooks.onIssue({
         kind: "dynamic-import",
         offset: off,
@@ -63097,13 +63155,12 @@ var PickleMachine = class {
           return 1 /* Again */;
         }
         done++;
-        const off = base + pos;
         const op = buf[pos];
         switch (op) {
           case OP.PROTO: {
             if (pos + 2 > end) return this.need(pos, 2);
             const p = buf[pos + 1];
-            if (p > HIGHEST_PROTOCOL) throw new ParseError(off, `unsupported pickle protocol ${p} at byte ${off}`);
+            if (p > HIGHEST_PROTOCOL) throw new ParseError(base + pos, `unsupported pickle protocol ${p} at byte ${base + pos}`);
             this.proto = p;
             pos += 2;
             break;
@@ -63113,7 +63170,7 @@ var PickleMachine = class {
             pos += 9;
             break;
           case OP.STOP: {
-            const v = this.pop(off);
+            const v = this.pop(pos);
             pos += 1;
             const frame = this.frames.pop();
             if (!frame) {
@@ -63134,16 +63191,16 @@ var PickleMachine = class {
           case OP.POP: {
             const m = this.marks.length ? this.marks[this.marks.length - 1] : -1;
             if (m === stack.length) this.marks.pop();
-            else this.pop(off);
+            else this.pop(pos);
             pos += 1;
             break;
           }
           case OP.POP_MARK:
-            this.popMark(off);
+            this.popMark(pos);
             pos += 1;
             break;
           case OP.DUP:
-            this.pushValue(this.top(off));
+            this.pushValue(this.top(pos));
             pos += 1;
             break;
           // --- numbers and constants
@@ -63189,9 +63246,10 @@ var PickleMachine = class {
             break;
           }
           case OP.LONG4: {
+            const off = base + pos;
             if (pos + 5 > end) return this.need(pos, 5);
             const n = buf.readInt32LE(pos + 1);
-            if (n < 0) throw new ParseError(off, `LONG4 at byte ${off} has a negative length`);
+            if (n < 0) throw this.malformed(pos, "has a negative length");
             w.pos = pos + 5;
             this.pushValue(BIGINT);
             return this.skip(off, n);
@@ -63205,7 +63263,7 @@ var PickleMachine = class {
             else {
               const t = buf.toString("latin1", pos + 1, nl).replace(/L$/, "");
               if (op === OP.INT && (t === "00" || t === "01")) this.pushValue(BOOL);
-              else if (!/^[+-]?\d+$/.test(t.trim())) throw new ParseError(off, `${opcodeName(op)} at byte ${off} is not an integer`);
+              else if (!/^[+-]?\d+$/.test(t.trim())) throw this.malformed(pos, "is not an integer");
               else {
                 const n = Number(t);
                 this.pushValue(Number.isSafeInteger(n) ? n : BIGINT);
@@ -63251,7 +63309,7 @@ var PickleMachine = class {
           case OP.BINBYTES: {
             if (pos + 5 > end) return this.need(pos, 5);
             const n = op === OP.BINSTRING ? buf.readInt32LE(pos + 1) : buf.readUInt32LE(pos + 1);
-            if (n < 0) throw new ParseError(off, `BINSTRING at byte ${off} has a negative length`);
+            if (n < 0) throw this.malformed(pos, "has a negative length");
             const r = this.payload(pos, 5, n, op);
             if (r !== void 0) return r;
             pos = w.pos;
@@ -63262,7 +63320,7 @@ var PickleMachine = class {
           case OP.BYTEARRAY8: {
             if (pos + 9 > end) return this.need(pos, 9);
             const n = Number(buf.readBigUInt64LE(pos + 1));
-            if (!Number.isSafeInteger(n)) throw new ParseError(off, `${opcodeName(op)} at byte ${off} declares an impossible length`);
+            if (!Number.isSafeInteger(n)) throw this.malformed(pos, "declares an impossible length");
             const r = this.payload(pos, 9, n, op);
             if (r !== void 0) return r;
             pos = w.pos;
@@ -63282,7 +63340,7 @@ var PickleMachine = class {
             else {
               const raw = buf.toString("latin1", pos + 1, nl);
               const s = op === OP.UNICODE ? decodeRawUnicodeEscape(raw) : decodeStringRepr(raw);
-              if (s === void 0) throw new ParseError(off, `${opcodeName(op)} at byte ${off} has a malformed argument`);
+              if (s === void 0) throw this.malformed(pos, "has a malformed argument");
               this.pushValue(s.length <= STR_RETAIN ? s : LSTR);
             }
             pos = nl + 1;
@@ -63309,7 +63367,7 @@ var PickleMachine = class {
           case OP.TUPLE2:
           case OP.TUPLE3: {
             const n = op - OP.TUPLE1 + 1;
-            if (stack.length - this.fence() < n) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (stack.length - this.fence() < n) throw this.underflow(pos);
             const c = stack.pop();
             const b = n >= 2 ? stack.pop() : c;
             const a = n === 3 ? stack.pop() : b;
@@ -63318,29 +63376,29 @@ var PickleMachine = class {
             break;
           }
           case OP.TUPLE:
-            this.pushValue(this.tuple(this.popMark(off)));
+            this.pushValue(this.tuple(this.popMark(pos)));
             pos += 1;
             break;
           case OP.LIST: {
-            const items = this.popMark(off);
+            const items = this.popMark(pos);
             this.pushValue(this.retain ? { k: "list", items: items.slice(0, ITEMS_KEPT).map((v) => this.keep(v)) } : MEMO_LIST);
             pos += 1;
             break;
           }
           case OP.DICT: {
-            const kv = this.popMark(off);
-            if (kv.length % 2 !== 0) throw new ParseError(off, `DICT at byte ${off} has an odd number of items`);
+            const kv = this.popMark(pos);
+            if (kv.length % 2 !== 0) throw this.malformed(pos, "has an odd number of items");
             this.pushValue(this.retain ? { k: "dict", entries: kv.slice(0, ITEMS_KEPT * 2).map((v) => this.keep(v)) } : MEMO_DICT);
             pos += 1;
             break;
           }
           case OP.FROZENSET:
-            this.popMark(off);
+            this.popMark(pos);
             this.pushValue({ k: "set" });
             pos += 1;
             break;
           case OP.APPEND: {
-            if (stack.length - this.fence() < 2) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (stack.length - this.fence() < 2) throw this.underflow(pos);
             const v = stack.pop();
             const l = stack[stack.length - 1];
             if (typeof l === "object" && l.k === "list" && l.items && l.items.length < ITEMS_KEPT) l.items.push(this.keep(v));
@@ -63350,8 +63408,8 @@ var PickleMachine = class {
           case OP.APPENDS:
           case OP.ADDITEMS: {
             const m = this.marks.pop();
-            if (m === void 0) throw new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
-            if (m <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (m === void 0) throw this.noMark(pos);
+            if (m <= this.fence()) throw this.underflow(pos);
             const l = stack[m - 1];
             if (typeof l === "object" && l.k === "list" && l.items) {
               for (let i2 = m; i2 < stack.length && l.items.length < ITEMS_KEPT; i2++) l.items.push(this.keep(stack[i2]));
@@ -63361,7 +63419,7 @@ var PickleMachine = class {
             break;
           }
           case OP.SETITEM: {
-            if (stack.length - this.fence() < 3) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (stack.length - this.fence() < 3) throw this.underflow(pos);
             const v = stack.pop();
             const k = stack.pop();
             const d = stack[stack.length - 1];
@@ -63371,9 +63429,9 @@ var PickleMachine = class {
           }
           case OP.SETITEMS: {
             const m = this.marks.pop();
-            if (m === void 0) throw new ParseError(off, `the opcode at byte ${off} needs a MARK and there is none`);
-            if (m <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
-            if ((stack.length - m) % 2 !== 0) throw new ParseError(off, `SETITEMS at byte ${off} has an odd number of items`);
+            if (m === void 0) throw this.noMark(pos);
+            if (m <= this.fence()) throw this.underflow(pos);
+            if ((stack.length - m) % 2 !== 0) throw this.malformed(pos, "has an odd number of items");
             const d = stack[m - 1];
             if (typeof d === "object" && d.k === "dict" && d.entries) {
               for (let i2 = m; i2 + 1 < stack.length && d.entries.length < ITEMS_KEPT * 2; i2 += 2) d.entries.push(this.keep(stack[i2]), this.keep(stack[i2 + 1]));
@@ -63388,54 +63446,56 @@ var PickleMachine = class {
             const nl = buf.indexOf(NEWLINE, pos + 1);
             if (nl < 0 || nl >= end) return this.lineNeed(pos, false);
             const t = buf.toString("latin1", pos + 1, nl);
-            if (!/^\d{1,10}$/.test(t)) throw new ParseError(off, `${opcodeName(op)} at byte ${off} has a bad memo index`);
-            if (op === OP.PUT) this.memoPut(Number(t), this.top(off));
-            else this.pushValue(this.memoGet(Number(t), off));
+            if (!/^\d{1,10}$/.test(t)) throw this.malformed(pos, "has a bad memo index");
+            if (op === OP.PUT) this.memoPut(Number(t), this.top(pos));
+            else this.pushValue(this.memoGet(Number(t), pos));
             pos = nl + 1;
             break;
           }
           case OP.BINPUT:
             if (pos + 2 > end) return this.need(pos, 2);
-            if (stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (stack.length <= this.fence()) throw this.underflow(pos);
             this.memoPut(buf[pos + 1], stack[stack.length - 1]);
             pos += 2;
             break;
           case OP.LONG_BINPUT:
             if (pos + 5 > end) return this.need(pos, 5);
-            this.memoPut(buf.readUInt32LE(pos + 1), this.top(off));
+            this.memoPut(buf.readUInt32LE(pos + 1), this.top(pos));
             pos += 5;
             break;
           case OP.MEMOIZE:
-            if (stack.length <= this.fence()) throw new ParseError(off, `stack underflow at byte ${off}`);
+            if (stack.length <= this.fence()) throw this.underflow(pos);
             this.memoPut(this.memoCount, stack[stack.length - 1]);
             pos += 1;
             break;
           case OP.BINGET:
             if (pos + 2 > end) return this.need(pos, 2);
-            this.pushValue(this.memoGet(buf[pos + 1], off));
+            this.pushValue(this.memoGet(buf[pos + 1], pos));
             pos += 2;
             break;
           case OP.LONG_BINGET:
             if (pos + 5 > end) return this.need(pos, 5);
-            this.pushValue(this.memoGet(buf.readUInt32LE(pos + 1), off));
+            this.pushValue(this.memoGet(buf.readUInt32LE(pos + 1), pos));
             pos += 5;
             break;
           // --- imports and calls
           case OP.GLOBAL:
           case OP.INST: {
+            const off = base + pos;
             const nl1 = buf.indexOf(NEWLINE, pos + 1);
             if (nl1 < 0 || nl1 >= end) return this.lineNeed(pos, false);
             const nl2 = buf.indexOf(NEWLINE, nl1 + 1);
             if (nl2 < 0 || nl2 >= end) return this.lineNeed(pos, false);
             const g = this.import(this.lineText(buf, pos + 1, nl1), this.lineText(buf, nl1 + 1, nl2), off, op === OP.GLOBAL ? "GLOBAL" : "INST");
             if (op === OP.GLOBAL) this.pushValue(g);
-            else this.pushValue(this.call(g, this.tuple(this.popMark(off)), off, "INST"));
+            else this.pushValue(this.call(g, this.tuple(this.popMark(pos)), pos, "INST"));
             pos = nl2 + 1;
             break;
           }
           case OP.STACK_GLOBAL: {
-            const name2 = this.pop(off);
-            const module2 = this.pop(off);
+            const off = base + pos;
+            const name2 = this.pop(pos);
+            const module2 = this.pop(pos);
             if (typeof module2 === "string" && typeof name2 === "string") this.pushValue(this.import(module2, name2, off, "STACK_GLOBAL"));
             else {
               this.hooks.onIssue({
@@ -63451,6 +63511,7 @@ var PickleMachine = class {
           case OP.EXT1:
           case OP.EXT2:
           case OP.EXT4: {
+            const off = base + pos;
             const n = op === OP.EXT1 ? 1 : op === OP.EXT2 ? 2 : 4;
             if (pos + 1 + n > end) return this.need(pos, 1 + n);
             const code = buf.readUIntLE(pos + 1, n);
@@ -63464,54 +63525,53 @@ var PickleMachine = class {
             break;
           }
           case OP.REDUCE: {
-            const args2 = this.pop(off);
-            const fn = this.pop(off);
-            this.pushValue(this.call(fn, args2, off, "REDUCE"));
+            const args2 = this.pop(pos);
+            const fn = this.pop(pos);
+            this.pushValue(this.call(fn, args2, pos, "REDUCE"));
             pos += 1;
             break;
           }
           case OP.NEWOBJ: {
-            const args2 = this.pop(off);
-            const cls = this.pop(off);
-            this.pushValue(this.call(cls, args2, off, "NEWOBJ"));
+            const args2 = this.pop(pos);
+            const cls = this.pop(pos);
+            this.pushValue(this.call(cls, args2, pos, "NEWOBJ"));
             pos += 1;
             break;
           }
           case OP.NEWOBJ_EX: {
-            this.pop(off);
-            const args2 = this.pop(off);
-            const cls = this.pop(off);
-            this.pushValue(this.call(cls, args2, off, "NEWOBJ_EX"));
+            this.pop(pos);
+            const args2 = this.pop(pos);
+            const cls = this.pop(pos);
+            this.pushValue(this.call(cls, args2, pos, "NEWOBJ_EX"));
             pos += 1;
             break;
           }
           case OP.OBJ: {
-            const items = this.popMark(off);
+            const items = this.popMark(pos);
             const cls = items.shift();
-            if (cls === void 0) throw new ParseError(off, `OBJ at byte ${off} has no class`);
-            this.pushValue(this.call(cls, this.tuple(items), off, "OBJ"));
+            if (cls === void 0) throw this.malformed(pos, "has no class");
+            this.pushValue(this.call(cls, this.tuple(items), pos, "OBJ"));
             pos += 1;
             break;
           }
           case OP.BUILD: {
-            const state = this.pop(off);
-            const inst = this.top(off);
-            pos += 1;
+            const state = this.pop(pos);
+            const inst = this.top(pos);
             if (isGlobal(inst)) {
+              const off = base + pos;
               this.hooks.onIssue({
                 kind: "global-mutation",
                 offset: off,
                 message: `BUILD at byte ${off} sets attributes on ${inst.module}.${inst.name} itself, rewriting that module or class at load time`
               });
-            } else if (isInst(inst)) {
-              if (inst === MEMO_INST) break;
+            } else if (isInst(inst) && inst !== MEMO_INST) {
               inst.state = state;
-              const wrapper = joblibWrapper(inst);
-              if (wrapper) {
-                w.pos = pos;
-                return this.joblib(inst, off);
+              if (joblibWrapper(inst)) {
+                w.pos = pos + 1;
+                return this.joblib(inst, base + pos);
               }
             }
+            pos += 1;
             break;
           }
           // --- persistent ids and out-of-band buffers
@@ -63523,7 +63583,7 @@ var PickleMachine = class {
             break;
           }
           case OP.BINPERSID:
-            this.pop(off);
+            this.pop(pos);
             this.pushValue(OPAQUE);
             pos += 1;
             break;
@@ -63532,11 +63592,11 @@ var PickleMachine = class {
             pos += 1;
             break;
           case OP.READONLY_BUFFER:
-            this.top(off);
+            this.top(pos);
             pos += 1;
             break;
           default:
-            throw new ParseError(off, `byte 0x${op.toString(16).padStart(2, "0")} at offset ${off} is not a pickle opcode`);
+            throw new ParseError(base + pos, `byte 0x${op.toString(16).padStart(2, "0")} at offset ${base + pos} is not a pickle opcode`);
         }
       }
     } finally {
@@ -63544,7 +63604,9 @@ var PickleMachine = class {
       if (w.pos < pos) w.pos = pos;
     }
   }
+  /** The opcode at `pos` is not all in the window: it runs again, and counts then, once `n` bytes are. */
   need(pos, n) {
+    this.opcodes--;
     this.w.pos = pos;
     this.reqLen = n;
     return 2 /* Need */;
@@ -63760,14 +63822,19 @@ var InflateSource = class {
 };
 
 // src/formats/pickle/window.ts
+var spare = /* @__PURE__ */ new Map();
+var SPARE_PER_SIZE = 2;
+var EMPTY = Buffer.alloc(0);
 var Window = class {
   constructor(src, size = 1024 * 1024, maxSize = 16 * 1024 * 1024) {
     this.src = src;
+    this.size = size;
     this.maxSize = maxSize;
-    this.buf = Buffer.allocUnsafe(size);
+    this.buf = spare.get(size)?.pop() ?? Buffer.allocUnsafe(size);
     this.ahead = Math.min(size, 4096);
   }
   src;
+  size;
   maxSize;
   buf;
   pos = 0;
@@ -63777,6 +63844,17 @@ var Window = class {
   eof = false;
   /** Bytes asked of the source per read: small first (a sniff of many members stays cheap), doubling up to the window. */
   ahead;
+  /** Hands the buffer on to the next window of the same size; this window must not be used again. */
+  release() {
+    const list3 = spare.get(this.size) ?? [];
+    if (this.buf.length === this.size && list3.length < SPARE_PER_SIZE) {
+      list3.push(this.buf);
+      spare.set(this.size, list3);
+    }
+    this.buf = EMPTY;
+    this.pos = this.end = 0;
+    this.eof = true;
+  }
   /** Stream offset of `pos`. */
   get offset() {
     return this.base + this.pos;
@@ -64099,8 +64177,8 @@ var Scan = class {
   async blob(where, open5, mode, depth) {
     this.check();
     const { source, access: access2, close } = await open5();
+    const w = this.window(source);
     try {
-      const w = this.window(source);
       await w.fill(16);
       const head = w.buf.subarray(w.pos, Math.min(w.end, w.pos + 16));
       if (head.length === 0) {
@@ -64131,6 +64209,7 @@ var Scan = class {
       if (!(e instanceof DecompressError)) throw e;
       this.add("malformed", "error", `${where}cannot be decompressed (${e.message}); a loader would fail on it, so it fails closed`);
     } finally {
+      w.release();
       close?.();
     }
   }
@@ -64334,12 +64413,13 @@ ${ref.name}`;
     }
     const m = await openMember(access2, e);
     let text;
+    const w = this.window(m.source);
     try {
-      const w = this.window(m.source);
       const data = await w.take(e.size);
       if (!data) throw new ZipError("the member is shorter than its declared size");
       text = data.toString("utf8");
     } finally {
+      w.release();
       m.close();
     }
     let config;
@@ -64436,7 +64516,7 @@ async function run5(ctx) {
         ctx.report({
           code: i2.code,
           path: f.path,
-          message: `${f.path}: ${i2.message}`,
+          message: i2.message,
           ...i2.severity === "warning" && !strict ? { maxLevel: "warning" } : {}
         });
       }
@@ -71541,6 +71621,7 @@ async function evaluate(opts, registry = RULES) {
   const changed = opts.mode === "changed" ? createChangedSet(opts.changes ?? {}) : null;
   const findings = [];
   for (const note of scan.notes) {
+    if (note.path && matchesAny(note.path, policy.exclude)) continue;
     const code = `inventory/${note.code}`;
     findings.push(makeFinding("inventory", code, INVENTORY_LEVELS[note.code] ?? "warning", { message: note.message, path: note.path }, [], version));
   }
