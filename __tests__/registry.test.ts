@@ -59,6 +59,13 @@ describe('rule registry', () => {
   });
 });
 
+describe('README', () => {
+  it('lists every rule in its rules table', async () => {
+    const readme = await readFile(path.join(root, 'README.md'), 'utf8');
+    for (const rule of RULES) expect(readme).toContain(`| [\`${rule.id}\`](docs/rules/${rule.id}.md) | ${rule.summary} | ${rule.defaultLevel} |`);
+  });
+});
+
 describe('published policy schema and built-in sets', () => {
   it('schema/policy.schema.json is what the registered rules produce (run `npm run schema`)', async () => {
     const committed = JSON.parse(await readFile(path.join(root, 'schema/policy.schema.json'), 'utf8'));
