@@ -3,12 +3,16 @@ import path from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
 import type { PolicyProvider, RemotePolicyRef } from '../core/evaluate-types.js';
 import { git } from '../inventory/git.js';
+import { normaliseRepoPath } from '../inventory/scan.js';
 import { hasCommit } from './changed-files.js';
 import { httpStatus, type GitHubClient } from './client.js';
 import type { Repo } from './event.js';
 
-/** Policy files and what they reference (keys, roots) are small; anything bigger is not a policy. */
-export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+/**
+ * Read cap for policy files and what they reference (keys, trust roots); the
+ * policy loader applies its own, smaller cap to policies with a located error.
+ */
+const MAX_READ_BYTES = 4 * 1024 * 1024;
 
 export interface ProviderOptions {
   root: string;
@@ -35,7 +39,7 @@ export class GitHubPolicyProvider implements PolicyProvider {
   }
 
   async readLocal(file: string): Promise<string | undefined> {
-    const rel = normaliseRepoPath(file);
+    const rel = repoPath(file);
     const { commit, root } = this.opts;
     if (!commit) return readWorkTree(root, rel);
     this.baseInCheckout ??= hasCommit(root, commit);
@@ -49,7 +53,7 @@ export class GitHubPolicyProvider implements PolicyProvider {
   }
 
   async readRemote(ref: RemotePolicyRef, file?: string): Promise<string> {
-    const rel = normaliseRepoPath(file ?? ref.path);
+    const rel = repoPath(file ?? ref.path);
     const name = `${ref.owner}/${ref.repo}/${rel}@${ref.ref}`;
     if (!this.opts.client) throw new ConfigurationError(`extends: ${name}: a remote policy needs the \`token\` input to read ${ref.owner}/${ref.repo}.`);
     const text = await this.fetch({ owner: ref.owner, repo: ref.repo }, rel, ref.ref, (status) =>
@@ -76,17 +80,15 @@ export class GitHubPolicyProvider implements PolicyProvider {
     }
     // The raw media type answers a file's bytes; a directory answers its JSON listing.
     if (typeof data !== 'string') throw new ConfigurationError(`${repo.owner}/${repo.repo}/${file}@${ref} is not a file.`);
-    if (Buffer.byteLength(data) > MAX_POLICY_BYTES) throw new ConfigurationError(`${repo.owner}/${repo.repo}/${file}@${ref} is larger than ${MAX_POLICY_BYTES} bytes; it is not a policy file.`);
+    if (Buffer.byteLength(data) > MAX_READ_BYTES) throw new ConfigurationError(`${repo.owner}/${repo.repo}/${file}@${ref} is larger than ${MAX_READ_BYTES} bytes; it is not a policy file.`);
     return data;
   }
 }
 
 /** Repository-relative, forward slashes, nothing that leaves the repository. */
-export function normaliseRepoPath(file: string): string {
-  const rel = path.posix.normalize(file.replace(/\\/g, '/')).replace(/^\.\//, '');
-  if (rel === '' || rel === '.' || rel.startsWith('/') || rel === '..' || rel.startsWith('../') || rel.includes('\0')) {
-    throw new ConfigurationError(`${JSON.stringify(file)} is not a path inside the repository.`);
-  }
+function repoPath(file: string): string {
+  const rel = normaliseRepoPath(file);
+  if (!rel) throw new ConfigurationError(`${JSON.stringify(file)} is not a path inside the repository.`);
   return rel;
 }
 
@@ -101,7 +103,7 @@ async function readWorkTree(root: string, rel: string): Promise<string | undefin
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;
   }
-  if (size > MAX_POLICY_BYTES) throw new ConfigurationError(`${rel} is larger than ${MAX_POLICY_BYTES} bytes; it is not a policy file.`);
+  if (size > MAX_READ_BYTES) throw new ConfigurationError(`${rel} is larger than ${MAX_READ_BYTES} bytes; it is not a policy file.`);
   return readFile(abs, 'utf8');
 }
 
@@ -115,6 +117,6 @@ async function readAtCommit(root: string, commit: string, rel: string): Promise<
   }
   if (type !== 'blob') throw new ConfigurationError(`${rel} at ${commit} is not a file.`);
   const size = Number((await git(root, ['cat-file', '-s', spec])).trim());
-  if (size > MAX_POLICY_BYTES) throw new ConfigurationError(`${rel} at ${commit} is larger than ${MAX_POLICY_BYTES} bytes; it is not a policy file.`);
-  return git(root, ['cat-file', 'blob', spec], MAX_POLICY_BYTES + 1024);
+  if (size > MAX_READ_BYTES) throw new ConfigurationError(`${rel} at ${commit} is larger than ${MAX_READ_BYTES} bytes; it is not a policy file.`);
+  return git(root, ['cat-file', 'blob', spec], MAX_READ_BYTES + 1024);
 }
