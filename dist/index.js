@@ -72326,7 +72326,7 @@ async function changesFromApi(client, repo, pullNumber, expected) {
 }
 
 // src/github/policy-provider.ts
-var MAX_POLICY_BYTES2 = 4 * 1024 * 1024;
+var MAX_READ_BYTES = 4 * 1024 * 1024;
 var GitHubPolicyProvider = class {
   constructor(opts) {
     this.opts = opts;
@@ -72337,7 +72337,7 @@ var GitHubPolicyProvider = class {
     return this.opts.commit ? `${file}@${this.opts.commit.slice(0, 12)}` : file;
   }
   async readLocal(file) {
-    const rel = normaliseRepoPath2(file);
+    const rel = repoPath(file);
     const { commit, root } = this.opts;
     if (!commit) return readWorkTree(root, rel);
     this.baseInCheckout ??= hasCommit(root, commit);
@@ -72353,7 +72353,7 @@ var GitHubPolicyProvider = class {
     );
   }
   async readRemote(ref, file) {
-    const rel = normaliseRepoPath2(file ?? ref.path);
+    const rel = repoPath(file ?? ref.path);
     const name2 = `${ref.owner}/${ref.repo}/${rel}@${ref.ref}`;
     if (!this.opts.client) throw new ConfigurationError(`extends: ${name2}: a remote policy needs the \`token\` input to read ${ref.owner}/${ref.repo}.`);
     const text = await this.fetch(
@@ -72379,15 +72379,13 @@ var GitHubPolicyProvider = class {
       throw new ConfigurationError(message);
     }
     if (typeof data !== "string") throw new ConfigurationError(`${repo.owner}/${repo.repo}/${file}@${ref} is not a file.`);
-    if (Buffer.byteLength(data) > MAX_POLICY_BYTES2) throw new ConfigurationError(`${repo.owner}/${repo.repo}/${file}@${ref} is larger than ${MAX_POLICY_BYTES2} bytes; it is not a policy file.`);
+    if (Buffer.byteLength(data) > MAX_READ_BYTES) throw new ConfigurationError(`${repo.owner}/${repo.repo}/${file}@${ref} is larger than ${MAX_READ_BYTES} bytes; it is not a policy file.`);
     return data;
   }
 };
-function normaliseRepoPath2(file) {
-  const rel = path4.posix.normalize(file.replace(/\\/g, "/")).replace(/^\.\//, "");
-  if (rel === "" || rel === "." || rel.startsWith("/") || rel === ".." || rel.startsWith("../") || rel.includes("\0")) {
-    throw new ConfigurationError(`${JSON.stringify(file)} is not a path inside the repository.`);
-  }
+function repoPath(file) {
+  const rel = normaliseRepoPath(file);
+  if (!rel) throw new ConfigurationError(`${JSON.stringify(file)} is not a path inside the repository.`);
   return rel;
 }
 async function readWorkTree(root, rel) {
@@ -72401,7 +72399,7 @@ async function readWorkTree(root, rel) {
     if (err2.code === "ENOENT" || err2.code === "ENOTDIR") return void 0;
     throw err2;
   }
-  if (size > MAX_POLICY_BYTES2) throw new ConfigurationError(`${rel} is larger than ${MAX_POLICY_BYTES2} bytes; it is not a policy file.`);
+  if (size > MAX_READ_BYTES) throw new ConfigurationError(`${rel} is larger than ${MAX_READ_BYTES} bytes; it is not a policy file.`);
   return readFile2(abs, "utf8");
 }
 async function readAtCommit(root, commit, rel) {
@@ -72414,8 +72412,8 @@ async function readAtCommit(root, commit, rel) {
   }
   if (type !== "blob") throw new ConfigurationError(`${rel} at ${commit} is not a file.`);
   const size = Number((await git(root, ["cat-file", "-s", spec])).trim());
-  if (size > MAX_POLICY_BYTES2) throw new ConfigurationError(`${rel} at ${commit} is larger than ${MAX_POLICY_BYTES2} bytes; it is not a policy file.`);
-  return git(root, ["cat-file", "blob", spec], MAX_POLICY_BYTES2 + 1024);
+  if (size > MAX_READ_BYTES) throw new ConfigurationError(`${rel} at ${commit} is larger than ${MAX_READ_BYTES} bytes; it is not a policy file.`);
+  return git(root, ["cat-file", "blob", spec], MAX_READ_BYTES + 1024);
 }
 
 // src/action/changes.ts
