@@ -45733,10 +45733,12 @@ function parseNameStatus(out3) {
     if (kind === "R" || kind === "C") {
       const from = parts2[i2++];
       const to = parts2[i2++];
+      if (from === void 0 || to === void 0) break;
       if (kind === "R") renamed.push([to, from]);
       else added.push(to);
     } else {
       const p = parts2[i2++];
+      if (p === void 0) break;
       if (kind === "A") added.push(p);
       else if (kind === "D") deleted.push(p);
       else modified.push(p);

@@ -72249,6 +72249,44 @@ function isObject3(v) {
 import { lstat as lstat2, readFile as readFile2 } from "node:fs/promises";
 import path4 from "node:path";
 
+// src/inventory/git-changes.ts
+function parseNameStatus(out2) {
+  const parts2 = out2.split("\0");
+  const added = [];
+  const modified = [];
+  const deleted = [];
+  const renamed = [];
+  for (let i2 = 0; i2 < parts2.length; ) {
+    const status = parts2[i2++];
+    if (!status) continue;
+    const kind = status[0];
+    if (kind === "R" || kind === "C") {
+      const from = parts2[i2++];
+      const to = parts2[i2++];
+      if (from === void 0 || to === void 0) break;
+      if (kind === "R") renamed.push([to, from]);
+      else added.push(to);
+    } else {
+      const p = parts2[i2++];
+      if (p === void 0) break;
+      if (kind === "A") added.push(p);
+      else if (kind === "D") deleted.push(p);
+      else modified.push(p);
+    }
+  }
+  return { added, modified, deleted, renamed };
+}
+async function gitChanges(root, base, head) {
+  const mergeBase = (await git(root, ["merge-base", base, head ?? "HEAD"])).trim();
+  const range2 = head ? [mergeBase, head] : [mergeBase];
+  const list3 = parseNameStatus(await git(root, ["diff", "--name-status", "-z", "-M", "--relative", "--no-ext-diff", "--no-textconv", ...range2, "--", "."]));
+  if (!head) {
+    const untracked = (await git(root, ["ls-files", "-z", "--others", "--exclude-standard"])).split("\0").filter(Boolean);
+    list3.added.push(...untracked);
+  }
+  return list3;
+}
+
 // src/github/changed-files.ts
 var API_FILE_CAP = 3e3;
 function emptyChangeList() {
@@ -72264,36 +72302,11 @@ async function hasCommit(root, sha) {
 }
 async function changesFromGit(root, base, head) {
   if (!await hasCommit(root, base) || !await hasCommit(root, head)) return void 0;
-  let out2;
   try {
-    out2 = await git(root, ["diff", "--name-status", "-M", "-z", "--no-ext-diff", "--no-textconv", `${base}...${head}`, "--"]);
+    return await gitChanges(root, base, head);
   } catch {
     return void 0;
   }
-  return parseNameStatus(out2);
-}
-function parseNameStatus(out2) {
-  const list3 = emptyChangeList();
-  const parts2 = out2.split("\0");
-  for (let i2 = 0; i2 < parts2.length; ) {
-    const status = parts2[i2++] ?? "";
-    if (status === "") continue;
-    const kind = status[0];
-    if (kind === "R" || kind === "C") {
-      const from = parts2[i2++];
-      const to = parts2[i2++];
-      if (from === void 0 || to === void 0) break;
-      if (kind === "R") list3.renamed.push([to, from]);
-      else list3.added.push(to);
-      continue;
-    }
-    const file = parts2[i2++];
-    if (file === void 0) break;
-    if (kind === "A") list3.added.push(file);
-    else if (kind === "D") list3.deleted.push(file);
-    else list3.modified.push(file);
-  }
-  return list3;
 }
 async function changesFromApi(client, repo, pullNumber, expected) {
   const list3 = emptyChangeList();

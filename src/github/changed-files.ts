@@ -1,5 +1,6 @@
 import type { ChangeList } from '../inventory/changed.js';
 import { git } from '../inventory/git.js';
+import { gitChanges } from '../inventory/git-changes.js';
 import type { GitHubClient } from './client.js';
 import type { Repo } from './event.js';
 
@@ -33,39 +34,12 @@ export async function hasCommit(root: string, sha: string): Promise<boolean> {
  */
 export async function changesFromGit(root: string, base: string, head: string): Promise<ChangeList | undefined> {
   if (!(await hasCommit(root, base)) || !(await hasCommit(root, head))) return undefined;
-  let out: string;
   try {
-    out = await git(root, ['diff', '--name-status', '-M', '-z', '--no-ext-diff', '--no-textconv', `${base}...${head}`, '--']);
+    return await gitChanges(root, base, head);
   } catch {
     // No merge base (unrelated or truncated history).
     return undefined;
   }
-  return parseNameStatus(out);
-}
-
-/** Parses `git diff --name-status -M -z`: `S\0path\0`, or `R<score>\0old\0new\0` for renames and copies. */
-export function parseNameStatus(out: string): MutableChangeList {
-  const list = emptyChangeList();
-  const parts = out.split('\0');
-  for (let i = 0; i < parts.length; ) {
-    const status = parts[i++] ?? '';
-    if (status === '') continue;
-    const kind = status[0];
-    if (kind === 'R' || kind === 'C') {
-      const from = parts[i++];
-      const to = parts[i++];
-      if (from === undefined || to === undefined) break;
-      if (kind === 'R') list.renamed.push([to, from]);
-      else list.added.push(to);
-      continue;
-    }
-    const file = parts[i++];
-    if (file === undefined) break;
-    if (kind === 'A') list.added.push(file);
-    else if (kind === 'D') list.deleted.push(file);
-    else list.modified.push(file); // M, T (type change), U, X
-  }
-  return list;
 }
 
 export interface ApiChanges {

@@ -16,15 +16,17 @@ export function parseNameStatus(out: string): ChangeList & { added: string[]; mo
     if (!status) continue;
     const kind = status[0];
     if (kind === 'R' || kind === 'C') {
-      const from = parts[i++]!;
-      const to = parts[i++]!;
+      const from = parts[i++];
+      const to = parts[i++];
+      if (from === undefined || to === undefined) break; // truncated output
       if (kind === 'R') renamed.push([to, from]);
       else added.push(to);
     } else {
-      const p = parts[i++]!;
+      const p = parts[i++];
+      if (p === undefined) break;
       if (kind === 'A') added.push(p);
       else if (kind === 'D') deleted.push(p);
-      else modified.push(p);
+      else modified.push(p); // M, T (type change), U, X
     }
   }
   return { added, modified, deleted, renamed };
