@@ -149,7 +149,11 @@ export function looseningsOf(rule: Rule, lock: Lock, layer: PolicyLayer, cfg: Ru
     const kind = tightenKind(rule, key);
     if (alsoLocks && kind !== 'fixed') continue;
     const before = key in floor.params ? floor.params[key] : unsetParam(rule, key);
-    if (before === undefined) continue;
+    if (before === undefined) {
+      // Left at a default the schema does not spell out: a fixed parameter may still not be changed from it.
+      if (kind === 'fixed') complain([key], `${key} changes it from the rule's default`);
+      continue;
+    }
     const why = loosening(kind, before, value);
     if (why) complain([key], `${key} ${why}`);
   }
