@@ -1,9 +1,10 @@
 import type { Rule } from '../checks/rule.js';
 import { ConfigurationError, formatLocated } from '../core/errors.js';
 import type { PolicyProvider, RemotePolicyRef } from '../core/evaluate-types.js';
+import { closest, didYouMean } from '../core/suggest.js';
 import { loadYaml, YamlError } from '../formats/yaml.js';
 import { normaliseRepoPath } from '../inventory/scan.js';
-import { builtinPolicyText } from './builtin/index.js';
+import { BUILTIN_NAMES, builtinPolicyText } from './builtin/index.js';
 import { mergeLayers } from './merge.js';
 import { formatRemoteRef, isPinnedRef, parseRemoteRef } from './remote.js';
 import type { LayerOrigin, PolicyLayer, PolicyNoticeDecl, ResolvedPolicy } from './types.js';
@@ -41,6 +42,12 @@ export function parsePolicyLayer(text: string, name: string, path: string, origi
 }
 
 const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
+
+/** `recommended` or `mlgate-strict` in `extends` were meant as built-in sets, not files. */
+function builtinHint(entry: string): string {
+  const bare = closest(entry.replace(/^mlgate[^a-z]?/i, ''), BUILTIN_NAMES.map((n) => n.slice('mlgate:'.length)));
+  return bare === undefined ? '' : ` (did you mean "mlgate:${bare}"?)`;
+}
 
 /**
  * Loads the policy at `policyPath` (or `mlgate:recommended` when there is none),
@@ -84,7 +91,7 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
       const remote = parseRemoteRef(entry);
       let key: string;
       if (entry.startsWith('mlgate:')) {
-        if (builtin === undefined) fail(`unknown built-in policy ${JSON.stringify(entry)} (known: mlgate:recommended, mlgate:strict)`);
+        if (builtin === undefined) fail(`unknown built-in policy ${JSON.stringify(entry)}${didYouMean(entry, BUILTIN_NAMES) || ` (known: ${BUILTIN_NAMES.join(', ')})`}`);
         key = entry;
         if (seen(key)) continue;
         child = parsePolicyLayer(builtin!, entry, '', { kind: 'builtin' }, rules);
@@ -105,7 +112,7 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
         child = parsePolicyLayer(await provider.readRemote(remote), key, remote.path, { kind: 'remote', ref: remote }, rules);
       } else {
         const rel = normaliseRepoPath(entry);
-        if (!rel) fail(`${JSON.stringify(entry)} is not mlgate:<name>, owner/repo/path@ref, or a path inside the repository`);
+        if (!rel) fail(`${JSON.stringify(entry)} is not mlgate:<name>, owner/repo/path@ref, or a path inside the repository${builtinHint(entry)}`);
         if (layer.origin.kind === 'remote') {
           // A relative extends inside a remote policy refers to that policy's own repository, at the same ref.
           const ref: RemotePolicyRef = { ...layer.origin.ref, path: rel! };
@@ -118,7 +125,7 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
           if (chain.includes(key) || key === policyPath) fail(`extends cycle: ${[...chain, key].join(' → ')}`);
           if (seen(key)) continue;
           const text = await provider.readLocal(rel!);
-          if (text === undefined) fail(`${rel} does not exist in this repository`);
+          if (text === undefined) fail(`${rel} does not exist in this repository${builtinHint(entry)}`);
           child = parsePolicyLayer(text!, describe(rel!), rel!, { kind: 'local' }, rules);
         }
       }
