@@ -103,10 +103,6 @@ export function lockedSettings(rule: Rule, locks: readonly Lock[], others: reado
   return acc;
 }
 
-function lockedAt(lock: Lock, ruleId: string): string {
-  const pos = lock.layer.yaml.locate(['rules', ruleId, 'locked'], { key: true });
-  return `${lock.layer.name}:${pos.line}:${pos.column}`;
-}
 
 /**
  * Every way `layer`'s settings for a locked rule go below the lock's floor, as
@@ -118,6 +114,7 @@ export function looseningsOf(rule: Rule, lock: Lock, layer: PolicyLayer, cfg: Ru
   const id = rule.id;
   const floor = lock.floor;
   const out: string[] = [];
+  const lockedLine = lock.layer.yaml.locate(['rules', id, 'locked'], { key: true }).line;
   const complain = (key: (string | number)[], what: string) => {
     const pos = layer.yaml.locate(['rules', id, ...key], { key: true });
     out.push(
@@ -126,7 +123,7 @@ export function looseningsOf(rule: Rule, lock: Lock, layer: PolicyLayer, cfg: Ru
         pos.line,
         pos.column,
         dottedKey(['rules', id, ...key]),
-        `${what}, but ${lock.layer.name} locks rule ${id} (${lockedAt(lock, id)}): other policy files may tighten a locked rule, never loosen it; remove this setting or ask the owners of ${lock.layer.name} to change the lock`,
+        `${what}, but ${lock.layer.name} locks rule ${id} (line ${lockedLine}): other policy files may tighten a locked rule, never loosen it; remove this setting, or ask the owners of that policy to change the lock`,
       ),
     );
   };
