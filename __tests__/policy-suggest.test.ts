@@ -76,6 +76,13 @@ describe('code-levels names only codes the rule reports, when the rule lists the
     ]);
   });
 
+  it.each(['model-signing/unsigned', 'Unsigned'])('a code written as %s is one error, on that key, with the code it meant', async (key) => {
+    for (const rules of [listed, RULES]) {
+      const errors = await configError(() => load(policy(`      ${key}: warning\n`), rules));
+      expect(errors).toEqual([`.github/mlgate.yml:5:7: rules.model-signing.code-levels.${key}: is not a sub-code: write the code alone, in lowercase, without the rule's prefix (did you mean "unsigned"?)`]);
+    }
+  });
+
   it('accepts the codes it lists, and any code of a rule that lists none', async () => {
     await expect(load(policy('      digest-mismatch: error\n'), listed)).resolves.toBeDefined();
     await expect(load(policy('      anything-at-all: error\n'))).resolves.toBeDefined();

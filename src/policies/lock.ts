@@ -103,7 +103,6 @@ export function lockedSettings(rule: Rule, locks: readonly Lock[], others: reado
   return acc;
 }
 
-
 /**
  * Every way `layer`'s settings for a locked rule go below the lock's floor, as
  * located messages naming both files. A layer that locks the rule too is only

@@ -51,16 +51,30 @@ function suggestOrList(input: string, candidates: readonly string[], label = 'ex
   return candidates.length ? ` (${label}: ${candidates.join(', ')})` : '';
 }
 
-function describe(e: ErrorObject, rules: readonly Rule[]): { extra?: string; message: string } {
+/** `model-signing/unsigned` or `Unsigned` as a `code-levels` key: the sub-code it was meant to be. */
+function subCodeHint(name: string): string {
+  const code = name.slice(name.lastIndexOf('/') + 1).toLowerCase();
+  return /^[a-z0-9][a-z0-9-]*$/.test(code) ? ` (did you mean "${code}"?)` : '';
+}
+
+function describe(e: ErrorObject, rules: readonly Rule[]): { extra?: string; message: string; atKey?: boolean } {
   const p = e.params as Record<string, unknown>;
+  if (e.schemaPath.includes('/propertyNames/') && typeof e.data === 'string') {
+    // A mapping key that is not a valid name (only `code-levels` constrains its keys).
+    const name = e.data;
+    if (e.instancePath.endsWith('/code-levels')) {
+      return { extra: name, atKey: true, message: `is not a sub-code: write the code alone, in lowercase, without the rule's prefix${subCodeHint(name)}` };
+    }
+    return { extra: name, atKey: true, message: `is not a valid name (${e.message ?? e.keyword})` };
+  }
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
       if (e.instancePath === '/rules') {
-        return { extra: key, message: `unknown rule id${suggestOrList(key, rules.map((r) => r.id), 'known rules')}` };
+        return { extra: key, atKey: true, message: `unknown rule id${suggestOrList(key, rules.map((r) => r.id), 'known rules')}` };
       }
       const allowed = Object.keys(((e.parentSchema as { properties?: object })?.properties ?? {}) as object);
-      return { extra: key, message: `unknown key${suggestOrList(key, allowed)}` };
+      return { extra: key, atKey: true, message: `unknown key${suggestOrList(key, allowed)}` };
     }
     case 'required':
       return { extra: String(p.missingProperty), message: 'is required' };
@@ -108,7 +122,8 @@ function unknownCodes(value: Record<string, unknown>, yaml: LoadedYaml, file: st
     const levels = cfg !== null && typeof cfg === 'object' ? (cfg as Record<string, unknown>)['code-levels'] : undefined;
     if (!rule.codes || levels === null || typeof levels !== 'object') continue;
     for (const code of Object.keys(levels as object)) {
-      if (rule.codes.includes(code)) continue;
+      // A malformed key already has its own schema error.
+      if (rule.codes.includes(code) || !/^[a-z0-9][a-z0-9-]*$/.test(code)) continue;
       const path = ['rules', rule.id, 'code-levels', code];
       const pos = yaml.locate(path, { key: true });
       out.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, 'its codes')}`) });
@@ -118,7 +133,7 @@ function unknownCodes(value: Record<string, unknown>, yaml: LoadedYaml, file: st
 }
 
 /** Combinator errors only summarise the branch errors that follow them. */
-const NOISE = new Set(['oneOf', 'anyOf', 'if', 'not']);
+const NOISE = new Set(['oneOf', 'anyOf', 'if', 'not', 'propertyNames']);
 
 /**
  * Validates one parsed policy document against the schema built from the
@@ -138,12 +153,12 @@ export function validatePolicy(value: unknown, yaml: LoadedYaml, file: string, r
   for (const e of errors) {
     if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
     const base = toPath(e.instancePath, value);
-    const { extra, message } = describe(e, rules);
+    const { extra, message, atKey } = describe(e, rules);
     const path = extra !== undefined ? [...base, extra] : base;
     const id = `${dottedKey(path)}|${message}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    const pos = yaml.locate(e.keyword === 'additionalProperties' ? path : base, { key: e.keyword === 'additionalProperties' });
+    const pos = yaml.locate(atKey ? path : base, { key: atKey === true });
     messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path), message) });
   }
   messages.sort((a, b) => a.line - b.line || a.column - b.column);
