@@ -280,6 +280,25 @@ describe('a lock in two layers: both floors apply', () => {
     expect(exception).toEqual([expect.stringMatching(/^\.github\/mlgate\.yml:4:5: exceptions\[0\]: acme\/security\/ml\.yml@v1\.0\.0 locks rule threat-model without/)]);
   });
 
+  it('a layer cannot slip past a lock by locking the rule itself', async () => {
+    const sneaky = v1('rules:\n  model-file-safety:\n    locked: true\n    exceptions: allowed\n    level: off\n    enforce-from: 2099-01-01\n    allow-globals: [os.system]\n    code-levels:\n      dangerous-global: off\n');
+    const org = v1('rules:\n  model-file-safety:\n    level: error\n    locked: true\n');
+    for (const order of [`./ci/pre.yml, ${ORG}`, `${ORG}, ./ci/pre.yml`]) {
+      const policy = await loadPolicy({ provider: memoryProvider({ [ROOT]: v1(`extends: [${order}]\n`), 'ci/pre.yml': sneaky }, { [ORG]: org }), rules: RULES, now });
+      expect(policy.rules.get('model-file-safety')).toMatchObject({ level: 'error', enforceFrom: undefined, codeLevels: { 'dangerous-global': 'error' }, params: { 'allow-globals': [] }, exceptionsAllowed: false });
+      const withException = memoryProvider({ [ROOT]: v1(`extends: [${order}]\n`), 'ci/pre.yml': `${sneaky}${EXCEPTION.replace('threat-model', 'model-file-safety')}` }, { [ORG]: org });
+      const errors = await configError(() => loadPolicy({ provider: withException, rules: RULES, now }));
+      expect(errors).toEqual([expect.stringMatching(/^ci\/pre\.yml:12:5: exceptions\[0\]: acme\/ml-policies\/policies\/ml\.yml@v3\.2\.0 locks rule model-file-safety without/)]);
+    }
+  });
+
+  it('two locks with disjoint allow-lists cannot both hold', async () => {
+    const a = v1('rules:\n  dataset-provenance:\n    locked: true\n    allowed-licenses: [mit]\n');
+    const b = v1('rules:\n  dataset-provenance:\n    locked: true\n    allowed-licenses: [gpl-3.0]\n');
+    const errors = await configError(() => loadPolicy({ ...setup(''), provider: memoryProvider({ [ROOT]: v1(`extends: [${ORG}, ${ORG2}]\n`) }, { [ORG]: a, [ORG2]: b }) }));
+    expect(errors.join('\n')).toMatch(/rules\.dataset-provenance\.allowed-licenses: allowed-licenses adds "gpl-3\.0", but acme\/ml-policies\/policies\/ml\.yml@v3\.2\.0 locks/);
+  });
+
   it('two locks that fix a parameter differently cannot both hold', async () => {
     const a = v1('rules:\n  model-signing:\n    locked: true\n    signature: model.sig\n');
     const b = v1('rules:\n  model-signing:\n    locked: true\n    signature: release.sig\n');

@@ -106,8 +106,9 @@ export function lockedSettings(rule: Rule, locks: readonly Lock[], others: reado
 /**
  * Every way `layer`'s settings for a locked rule go below the lock's floor, as
  * located messages naming both files. A layer that locks the rule too is only
- * held to `fixed` parameters: the other keys of two locks are joined, the
- * stricter winning, so that two organisation policies can lock the same rule.
+ * held to `fixed` parameters and allow-lists: the other keys of two locks are
+ * joined, the stricter winning, so that two organisation policies can lock the
+ * same rule (and a layer cannot slip past a lock by locking the rule itself).
  */
 export function looseningsOf(rule: Rule, lock: Lock, layer: PolicyLayer, cfg: RuleConfig): string[] {
   const id = rule.id;
@@ -143,7 +144,8 @@ export function looseningsOf(rule: Rule, lock: Lock, layer: PolicyLayer, cfg: Ru
   for (const [key, value] of Object.entries(cfg)) {
     if (COMMON_KEYS.has(key)) continue;
     const kind = tightenKind(rule, key);
-    if (alsoLocks && kind !== 'fixed') continue;
+    // Two fixed values, or two disjoint allow-lists, cannot be joined into something stricter than both.
+    if (alsoLocks && kind !== 'fixed' && kind !== 'allow-list') continue;
     const before = key in floor.params ? floor.params[key] : unsetParam(rule, key);
     if (before === undefined) {
       // Left at a default the schema does not spell out: a fixed parameter may still not be changed from it.
