@@ -76,6 +76,11 @@ export interface Rule<P = any> {
   references: Reference[];
   /** JSON Schema (draft 2020-12 subset) of the rule's parameters: an object with `additionalProperties: false`. */
   paramsSchema: Record<string, unknown>;
+  /**
+   * Every sub-code the rule reports (without the rule prefix), when the rule
+   * lists them: a policy's `code-levels` may then name only these.
+   */
+  codes?: readonly string[];
   /** Locked-rule semantics per parameter; unlisted parameters are `fixed`. */
   tighten: Record<string, TightenKind>;
   examples: { pass: RuleExample; fail: RuleExample };

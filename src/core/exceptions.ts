@@ -16,6 +16,25 @@ const DAY_MS = 86_400_000;
 /** An exception this close to its end gets a warning so its owner renews or fixes in time. */
 export const EXPIRY_WARNING_DAYS = 14;
 
+const where = (ex: ResolvedException) => ({ path: ex.localPath, line: ex.localPath ? ex.line : undefined, column: ex.localPath ? ex.column : undefined });
+const label = (ex: ResolvedException) => `exception for ${ex.rule} on ${ex.paths.join(', ')} (owner ${ex.owner}${ex.localPath ? '' : `, declared in ${ex.layer}`})`;
+
+/**
+ * What an exception's date alone says, findings aside (so `policy validate`
+ * can say it too): expired is an error, within 14 days of its end a warning.
+ */
+export function expiryNotices(ex: ResolvedException, now: Date): ExceptionNotice[] {
+  const today = now.toISOString().slice(0, 10);
+  const soon = new Date(now.getTime() + EXPIRY_WARNING_DAYS * DAY_MS).toISOString().slice(0, 10);
+  if (ex.expires < today) {
+    return [{ code: 'policy/expired-exception', level: 'error', message: `the ${label(ex)} expired on ${ex.expires}: fix the findings it covered or renew it with a new reason and date`, ...where(ex) }];
+  }
+  if (ex.expires <= soon) {
+    return [{ code: 'policy/expiring-exception', level: 'warning', message: `the ${label(ex)} expires on ${ex.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...where(ex) }];
+  }
+  return [];
+}
+
 /**
  * Marks findings covered by an exception as waived (they are still reported) and
  * reports on the exceptions themselves: expired ones are errors, ones that match
@@ -28,15 +47,12 @@ export function applyExceptions(
   now: Date,
   fullMode: boolean,
 ): { inForce: ExceptionInForce[]; notices: ExceptionNotice[] } {
-  const today = now.toISOString().slice(0, 10);
-  const soon = new Date(now.getTime() + EXPIRY_WARNING_DAYS * DAY_MS).toISOString().slice(0, 10);
   const inForce: ExceptionInForce[] = [];
   const notices: ExceptionNotice[] = [];
   for (const ex of exceptions) {
-    const where = { path: ex.localPath, line: ex.localPath ? ex.line : undefined, column: ex.localPath ? ex.column : undefined };
-    const label = `exception for ${ex.rule} on ${ex.paths.join(', ')} (owner ${ex.owner}${ex.localPath ? '' : `, declared in ${ex.layer}`})`;
-    if (ex.expires < today) {
-      notices.push({ code: 'policy/expired-exception', level: 'error', message: `the ${label} expired on ${ex.expires}: fix the findings it covered or renew it with a new reason and date`, ...where });
+    const dated = expiryNotices(ex, now);
+    if (dated.some((n) => n.level === 'error')) {
+      notices.push(...dated);
       continue;
     }
     let matched = 0;
@@ -49,11 +65,9 @@ export function applyExceptions(
     }
     inForce.push({ rule: ex.rule, paths: ex.paths, reason: ex.reason, owner: ex.owner, expires: ex.expires, matched });
     if (matched === 0 && fullMode) {
-      notices.push({ code: 'policy/unused-exception', level: 'warning', message: `the ${label} matched no finding: remove it`, ...where });
+      notices.push({ code: 'policy/unused-exception', level: 'warning', message: `the ${label(ex)} matched no finding: remove it`, ...where(ex) });
     }
-    if (ex.expires <= soon) {
-      notices.push({ code: 'policy/expiring-exception', level: 'warning', message: `the ${label} expires on ${ex.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...where });
-    }
+    notices.push(...dated);
   }
   return { inForce, notices };
 }

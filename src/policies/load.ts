@@ -1,9 +1,10 @@
 import type { Rule } from '../checks/rule.js';
 import { ConfigurationError, formatLocated } from '../core/errors.js';
 import type { PolicyProvider, RemotePolicyRef } from '../core/evaluate-types.js';
+import { closest, didYouMean } from '../core/suggest.js';
 import { loadYaml, YamlError } from '../formats/yaml.js';
 import { normaliseRepoPath } from '../inventory/scan.js';
-import { builtinPolicyText } from './builtin/index.js';
+import { BUILTIN_NAMES, builtinPolicyText } from './builtin/index.js';
 import { mergeLayers } from './merge.js';
 import { formatRemoteRef, isPinnedRef, parseRemoteRef } from './remote.js';
 import type { LayerOrigin, PolicyLayer, PolicyNoticeDecl, ResolvedPolicy } from './types.js';
@@ -42,6 +43,12 @@ export function parsePolicyLayer(text: string, name: string, path: string, origi
 
 const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
 
+/** `recommended` or `mlgate-strict` in `extends` were meant as built-in sets, not files. */
+function builtinHint(entry: string): string {
+  const bare = closest(entry.replace(/^mlgate[^a-z]?/i, ''), BUILTIN_NAMES.map((n) => n.slice('mlgate:'.length)));
+  return bare === undefined ? '' : ` (did you mean "mlgate:${bare}"?)`;
+}
+
 /**
  * Loads the policy at `policyPath` (or `mlgate:recommended` when there is none),
  * resolves its `extends` depth-first, inlines the policy-side files rules ask
@@ -52,7 +59,8 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
   const policyPath = opts.policyPath ?? DEFAULT_POLICY_PATH;
   const notices: PolicyNoticeDecl[] = [];
   const layers: PolicyLayer[] = [];
-  const visited = new Set<string>();
+  /** Layers by extends key, so that one reached again is still recorded as extended by the second policy. */
+  const visited = new Map<string, PolicyLayer>();
   const describe = (p: string) => provider.describeLocal?.(p) ?? p;
 
   const rootText = await provider.readLocal(policyPath);
@@ -66,6 +74,12 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
   const expand = async (layer: PolicyLayer, chain: string[]): Promise<void> => {
     if (chain.length > MAX_DEPTH) throw new ConfigurationError(`${layer.name}: extends nests deeper than ${MAX_DEPTH} levels`);
     const entries = layer.doc.extends ?? [];
+    layer.extended = [];
+    const seen = (key: string): boolean => {
+      const known = visited.get(key);
+      if (known) layer.extended!.push(known);
+      return known !== undefined;
+    };
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const pos = layer.yaml.locate(['extends', i]);
@@ -77,14 +91,14 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
       const remote = parseRemoteRef(entry);
       let key: string;
       if (entry.startsWith('mlgate:')) {
-        if (builtin === undefined) fail(`unknown built-in policy ${JSON.stringify(entry)} (known: mlgate:recommended, mlgate:strict)`);
+        if (builtin === undefined) fail(`unknown built-in policy ${JSON.stringify(entry)}${didYouMean(entry, BUILTIN_NAMES) || ` (known: ${BUILTIN_NAMES.join(', ')})`}`);
         key = entry;
-        if (visited.has(key)) continue;
+        if (seen(key)) continue;
         child = parsePolicyLayer(builtin!, entry, '', { kind: 'builtin' }, rules);
       } else if (remote) {
         key = formatRemoteRef(remote);
         if (chain.includes(key)) fail(`extends cycle: ${[...chain, key].join(' → ')}`);
-        if (visited.has(key)) continue;
+        if (seen(key)) continue;
         if (!isPinnedRef(remote.ref)) {
           notices.push({
             code: 'policy/unpinned-extends',
@@ -98,24 +112,25 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
         child = parsePolicyLayer(await provider.readRemote(remote), key, remote.path, { kind: 'remote', ref: remote }, rules);
       } else {
         const rel = normaliseRepoPath(entry);
-        if (!rel) fail(`${JSON.stringify(entry)} is not mlgate:<name>, owner/repo/path@ref, or a path inside the repository`);
+        if (!rel) fail(`${JSON.stringify(entry)} is not mlgate:<name>, owner/repo/path@ref, or a path inside the repository${builtinHint(entry)}`);
         if (layer.origin.kind === 'remote') {
           // A relative extends inside a remote policy refers to that policy's own repository, at the same ref.
           const ref: RemotePolicyRef = { ...layer.origin.ref, path: rel! };
           key = formatRemoteRef(ref);
           if (chain.includes(key)) fail(`extends cycle: ${[...chain, key].join(' → ')}`);
-          if (visited.has(key)) continue;
+          if (seen(key)) continue;
           child = parsePolicyLayer(await provider.readRemote(ref), key, rel!, { kind: 'remote', ref }, rules);
         } else {
           key = rel!;
           if (chain.includes(key) || key === policyPath) fail(`extends cycle: ${[...chain, key].join(' → ')}`);
-          if (visited.has(key)) continue;
+          if (seen(key)) continue;
           const text = await provider.readLocal(rel!);
-          if (text === undefined) fail(`${rel} does not exist in this repository`);
+          if (text === undefined) fail(`${rel} does not exist in this repository${builtinHint(entry)}`);
           child = parsePolicyLayer(text!, describe(rel!), rel!, { kind: 'local' }, rules);
         }
       }
-      visited.add(key);
+      visited.set(key, child);
+      layer.extended.push(child);
       await expand(child, [...chain, key]);
       layers.push(child);
       if (layers.length > MAX_LAYERS) throw new ConfigurationError(`${root.name}: more than ${MAX_LAYERS} policy layers through extends`);
@@ -139,17 +154,11 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
   }
   if (problems.length > 0) throw new ConfigurationError(problems[0]!, problems);
 
-  // Rules locked by a layer only honour the exclusions declared up to that layer.
-  const layerIndex = new Map(layers.map((l, i) => [l.name, i]));
   return {
     layers: layers.map((l) => l.name),
     rules: merged.rules,
-    exclude: [...new Set(merged.exclude.map((e) => e.glob))],
-    excludeFor: (ruleId: string) => {
-      const r = merged.rules.get(ruleId);
-      const cap = r?.lockedBy !== undefined ? (layerIndex.get(r.lockedBy) ?? layers.length) : layers.length;
-      return [...new Set(merged.exclude.filter((e) => e.layer <= cap).map((e) => e.glob))];
-    },
+    exclude: merged.exclude,
+    excludeFor: merged.excludeFor,
     maxExceptionDays: merged.maxExceptionDays,
     exceptions: merged.exceptions,
     notices,

@@ -8,8 +8,8 @@ const globList = (description: string) => ({ type: 'array', items: { type: 'stri
 export const COMMON_RULE_PROPERTIES: Record<string, unknown> = {
   level: { ...levelSchema, description: 'Level of the findings of this rule; omitted: the rule\'s default level.' },
   'enforce-from': { type: 'string', format: 'date', description: 'Until this date (YYYY-MM-DD) findings are warnings at most; from it, `level` applies.' },
-  locked: { type: 'boolean', description: 'Later policy layers may tighten this rule but not loosen it.' },
-  exceptions: { enum: ['allowed', 'denied'], description: 'On a locked rule: whether extending policies may add exceptions to it.' },
+  locked: { type: 'boolean', description: 'Other policy files, before or after this one in extends, may tighten this rule but not loosen it.' },
+  exceptions: { enum: ['allowed', 'denied'], description: 'On a locked rule: whether other policy files may add exceptions to it.' },
   'code-levels': {
     type: 'object',
     description: 'Level per finding sub-code, e.g. {unsigned: warning}.',

@@ -43,6 +43,12 @@ export interface PolicyLayer {
   origin: LayerOrigin;
   doc: PolicyDoc;
   yaml: LoadedYaml;
+  /**
+   * The layers this one's `extends` resolved to, in order, including those
+   * already merged through another path: what this policy means on its own,
+   * which is what a lock in it protects.
+   */
+  extended?: PolicyLayer[];
 }
 
 export interface ResolvedException extends ExceptionDecl {
@@ -55,16 +61,22 @@ export interface ResolvedException extends ExceptionDecl {
   localPath?: string;
 }
 
-export interface ResolvedRule {
-  id: string;
+/** A rule's settings after merging some layers. */
+export interface RuleSettings {
   /** Level as configured after merging (before `enforce-from`). */
   level: RuleLevel;
   enforceFrom?: string;
   codeLevels: Record<string, RuleLevel>;
-  /** Name of the layer that locked the rule. */
-  lockedBy?: string;
-  exceptionsAllowed: boolean;
   params: Record<string, unknown>;
+}
+
+export interface ResolvedRule extends RuleSettings {
+  id: string;
+  /** Name of the first layer (in merge order) that locked the rule. */
+  lockedBy?: string;
+  /** Every layer that locks it: each one's settings are a floor. */
+  locks?: string[];
+  exceptionsAllowed: boolean;
   /** Layers that configured it, in order. */
   layers: string[];
 }
@@ -84,7 +96,7 @@ export interface ResolvedPolicy {
   rules: Map<string, ResolvedRule>;
   /** Every `paths.exclude` glob of every layer. */
   exclude: string[];
-  /** The exclusions that apply to a rule: a rule locked by a layer ignores exclusions added after it. */
+  /** The exclusions that apply to a rule: a locked rule only honours those of the policies that lock it (and what they extend). */
   excludeFor(ruleId: string): string[];
   maxExceptionDays: number;
   exceptions: ResolvedException[];

@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import type { Rule } from '../checks/rule.js';
 import { ConfigurationError, formatLocated } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 import type { LoadedYaml, YamlPath } from '../formats/yaml.js';
 import { globProblem } from './glob.js';
 import { buildPolicySchema } from './schema.js';
@@ -43,27 +44,55 @@ export function dottedKey(path: YamlPath): string {
   return s;
 }
 
-function describe(e: ErrorObject, rules: readonly Rule[]): { extra?: string; message: string } {
+/** ` (did you mean "x"?)` when a candidate is close, else ` (expected one of: …)` (or '' with no candidates). */
+function suggestOrList(input: string, candidates: readonly string[], label = 'expected one of'): string {
+  const hint = didYouMean(input, candidates);
+  if (hint) return hint;
+  return candidates.length ? ` (${label}: ${candidates.join(', ')})` : '';
+}
+
+/** `model-signing/unsigned` or `Unsigned` as a `code-levels` key: the sub-code it was meant to be. */
+function subCodeHint(name: string): string {
+  const code = name.slice(name.lastIndexOf('/') + 1).toLowerCase();
+  return /^[a-z0-9][a-z0-9-]*$/.test(code) ? ` (did you mean "${code}"?)` : '';
+}
+
+function describe(e: ErrorObject, rules: readonly Rule[]): { extra?: string; message: string; atKey?: boolean } {
   const p = e.params as Record<string, unknown>;
+  if (e.schemaPath.includes('/propertyNames/') && typeof e.data === 'string') {
+    // A mapping key that is not a valid name (only `code-levels` constrains its keys).
+    const name = e.data;
+    if (e.instancePath.endsWith('/code-levels')) {
+      return { extra: name, atKey: true, message: `is not a sub-code: write the code alone, in lowercase, without the rule's prefix${subCodeHint(name)}` };
+    }
+    return { extra: name, atKey: true, message: `is not a valid name (${e.message ?? e.keyword})` };
+  }
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
       if (e.instancePath === '/rules') {
-        return { extra: key, message: `unknown rule id (known rules: ${rules.map((r) => r.id).join(', ')})` };
+        return { extra: key, atKey: true, message: `unknown rule id${suggestOrList(key, rules.map((r) => r.id), 'known rules')}` };
       }
       const allowed = Object.keys(((e.parentSchema as { properties?: object })?.properties ?? {}) as object);
-      return { extra: key, message: `unknown key${allowed.length ? ` (expected one of: ${allowed.join(', ')})` : ''}` };
+      return { extra: key, atKey: true, message: `unknown key${suggestOrList(key, allowed)}` };
     }
     case 'required':
       return { extra: String(p.missingProperty), message: 'is required' };
     case 'type':
       return { message: `must be ${p.type === 'array' ? 'a list' : p.type === 'object' ? 'a mapping' : `a ${String(p.type)}`}` };
-    case 'enum':
-      return { message: `must be one of: ${(p.allowedValues as unknown[]).map(String).join(', ')}` };
-    case 'discriminator':
-      return p.error === 'mapping'
-        ? { message: `unknown ${String(p.tag)} ${JSON.stringify((e.data as Record<string, unknown>)?.[String(p.tag)])}` }
-        : { extra: String(p.tag), message: 'is required' };
+    case 'enum': {
+      const allowed = (p.allowedValues as unknown[]).map(String);
+      return { message: `must be one of: ${allowed.join(', ')}${typeof e.data === 'string' ? didYouMean(e.data, allowed) : ''}` };
+    }
+    case 'discriminator': {
+      if (p.error !== 'mapping') return { extra: String(p.tag), message: 'is required' };
+      const tag = String(p.tag);
+      const value = (e.data as Record<string, unknown>)?.[tag];
+      const branches = ((e.parentSchema as { oneOf?: { properties?: Record<string, { const?: unknown }> }[] })?.oneOf ?? [])
+        .map((b) => b.properties?.[tag]?.const)
+        .filter((c): c is string => typeof c === 'string');
+      return { message: `unknown ${tag} ${JSON.stringify(value)}${suggestOrList(String(value), branches)}` };
+    }
     case 'const':
       return { message: `must be ${JSON.stringify(p.allowedValue)}` };
     case 'format':
@@ -80,8 +109,31 @@ function describe(e: ErrorObject, rules: readonly Rule[]): { extra?: string; mes
   }
 }
 
+/**
+ * `code-levels` keys a rule does not report would silently do nothing: an
+ * error, with the closest code, for every rule that lists its codes.
+ */
+function unknownCodes(value: Record<string, unknown>, yaml: LoadedYaml, file: string, rules: readonly Rule[]): { line: number; column: number; text: string }[] {
+  const out: { line: number; column: number; text: string }[] = [];
+  const configured = value.rules;
+  if (configured === null || typeof configured !== 'object') return out;
+  for (const rule of rules) {
+    const cfg = (configured as Record<string, unknown>)[rule.id];
+    const levels = cfg !== null && typeof cfg === 'object' ? (cfg as Record<string, unknown>)['code-levels'] : undefined;
+    if (!rule.codes || levels === null || typeof levels !== 'object') continue;
+    for (const code of Object.keys(levels as object)) {
+      // A malformed key already has its own schema error.
+      if (rule.codes.includes(code) || !/^[a-z0-9][a-z0-9-]*$/.test(code)) continue;
+      const path = ['rules', rule.id, 'code-levels', code];
+      const pos = yaml.locate(path, { key: true });
+      out.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, 'its codes')}`) });
+    }
+  }
+  return out;
+}
+
 /** Combinator errors only summarise the branch errors that follow them. */
-const NOISE = new Set(['oneOf', 'anyOf', 'if', 'not']);
+const NOISE = new Set(['oneOf', 'anyOf', 'if', 'not', 'propertyNames']);
 
 /**
  * Validates one parsed policy document against the schema built from the
@@ -92,20 +144,21 @@ export function validatePolicy(value: unknown, yaml: LoadedYaml, file: string, r
     throw new ConfigurationError(formatLocated(file, 1, 1, '', 'a policy must be a YAML mapping with `version: 1`'));
   }
   const validate = validatorFor(rules);
-  if (validate(value)) return value as PolicyDoc;
+  const valid = validate(value);
+  const messages = unknownCodes(value as Record<string, unknown>, yaml, file, rules);
+  if (valid && messages.length === 0) return value as PolicyDoc;
   const seen = new Set<string>();
-  const messages: { line: number; column: number; text: string }[] = [];
-  const errors = validate.errors ?? [];
+  const errors = valid ? [] : (validate.errors ?? []);
   const hasSpecific = (e: ErrorObject) => errors.some((o) => o !== e && !NOISE.has(o.keyword) && o.instancePath.startsWith(e.instancePath));
   for (const e of errors) {
     if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
     const base = toPath(e.instancePath, value);
-    const { extra, message } = describe(e, rules);
+    const { extra, message, atKey } = describe(e, rules);
     const path = extra !== undefined ? [...base, extra] : base;
     const id = `${dottedKey(path)}|${message}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    const pos = yaml.locate(e.keyword === 'additionalProperties' ? path : base, { key: e.keyword === 'additionalProperties' });
+    const pos = yaml.locate(atKey ? path : base, { key: atKey === true });
     messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path), message) });
   }
   messages.sort((a, b) => a.line - b.line || a.column - b.column);
