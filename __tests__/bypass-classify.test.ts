@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { aliasGroups, canonicalPath } from '../src/formats/pickle/aliases.js';
 import { classifyGlobal, compileAllowList, type Verdict } from '../src/formats/pickle/classify.js';
 import { compatTables, resolveGlobal } from '../src/formats/pickle/compat-pickle.js';
+import { denyEntries } from '../src/formats/pickle/deny-list.js';
 import { scanModelBytes, type ModelIssue } from '../src/formats/pickle/model-file.js';
 import { evaluate } from '../src/core/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -88,6 +89,14 @@ describe('public aliases of denied callables get one verdict', () => {
       }
     }
     expect(compared).toBeGreaterThan(100);
+  });
+
+  it('every deny-list entry is dangerous itself and below, however it is reached', () => {
+    expect(denyEntries().size).toBeGreaterThan(250);
+    for (const entry of denyEntries().keys()) {
+      expect([entry, verdictOf(`${entry}.anything`)]).toEqual([entry, 'dangerous']);
+      expect([entry, classifyGlobal('mypkg', `${entry}.anything`, undefined, 4).verdict]).toEqual([entry, 'dangerous']);
+    }
   });
 
   it('a denied alias names its canonical path in the reason', () => {
@@ -261,7 +270,10 @@ describe('benign near-misses stay safe', () => {
     expect(classifyGlobal(module, name, undefined, proto).verdict).toBe('safe');
   });
 
-  const UNKNOWN = ['sklearn.tree.DecisionTreeClassifier', 'myproject.code.Net', 'mypkg.types.Config', 'pandas.core.frame.DataFrame', 'logging.getLogger', 'numpy.random.mtrand.RandomState', 'torch.nn.modules.linear.Linear'];
+  const UNKNOWN = [
+    'sklearn.tree.DecisionTreeClassifier', 'myproject.code.Net', 'mypkg.types.Config', 'pandas.core.frame.DataFrame', 'pandas._libs.internals._unpickle_block',
+    'logging.getLogger', 'numpy.random.mtrand.RandomState', 'numpy.random._pickle.__randomstate_ctor', 'torch.nn.modules.linear.Linear', 'pathlib.PosixPath', '_io.BytesIO', 'mypkg.os.Helper',
+  ];
   it.each(UNKNOWN)('%s stays unknown, not dangerous', (path) => {
     expect(verdictOf(path, 2)).toBe('unknown');
   });

@@ -120,8 +120,13 @@ function underRoot(path: string, root: string): boolean {
   return path === root || path.startsWith(`${root}.`);
 }
 
-/** Why a dotted path is dangerous by its shape: its leaf, a dunder or dangerous module on the way, a library's dangerous family. */
-function structuralReason(path: string): string | undefined {
+/**
+ * Why a dotted path is dangerous by its shape: its leaf, a dunder or
+ * dangerous module on the way, a library's dangerous family. Modules are only
+ * looked for from segment `attrsFrom` on, the attributes: a module path names
+ * a real submodule (`numpy.random._pickle` is numpy's, not the stdlib's).
+ */
+function structuralReason(path: string, attrsFrom: number): string | undefined {
   const segs = path.split('.');
   const leaf = segs[segs.length - 1]!;
   const leafReason = DANGEROUS_LEAF.get(leaf);
@@ -130,7 +135,7 @@ function structuralReason(path: string): string | undefined {
   for (let i = 1; i < segs.length; i++) {
     const s = segs[i]!;
     if (s.startsWith('__') && s.endsWith('__') && s.length > 4) return `walks the attribute ${s}, a route to arbitrary objects`;
-    if (DANGEROUS_INNER.has(s)) {
+    if (i >= attrsFrom && DANGEROUS_INNER.has(s)) {
       const inner = deniedPrefix(canonicalPath(segs.slice(i).join('.').replace(/^_+(?=[a-z])/, '')));
       return `reaches the module ${s} through an attribute${inner ? `, which ${inner}` : ''}`;
     }
@@ -166,7 +171,8 @@ function dangerReason(module: string, name: string): string | undefined {
   const canonical = canonicalPath(written);
   const direct = deniedPrefix(canonical) ?? deniedPrefix(written);
   if (direct !== undefined) return canonical === written ? direct : `${direct} (${written} is ${canonical})`;
-  return structuralReason(written) ?? (canonical === written ? undefined : structuralReason(canonical)) ?? attributeReach(name);
+  const attrsFrom = module.split('.').length;
+  return structuralReason(written, attrsFrom) ?? (canonical === written ? undefined : structuralReason(canonical, Infinity)) ?? attributeReach(name);
 }
 
 /** Compiled `allow-globals` entries: exact `module.name`, or `prefix.*` for everything under a module. */
