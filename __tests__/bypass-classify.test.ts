@@ -249,6 +249,27 @@ describe("globals the peers' advisories name", () => {
   });
 });
 
+describe('hostile names stay cheap', () => {
+  it('a dotted path of thousands of parts fails closed without being resolved', async () => {
+    const name = Array(20_000).fill('numpy').join('.');
+    const issues = await scan(p().proto(4).global('torch', name).stop().build_());
+    expect(issues.map((i) => i.code)).toEqual(['dangerous-global']);
+    expect(issues[0]!.message).toMatch(/more than 64 parts/);
+  });
+
+  it('long names under the part cap are classified in linear time', () => {
+    // Quadratic or worse lookups took minutes on these; the test timeout catches a regression.
+    const long = [
+      ['mod', 'x'.repeat(65_000)],
+      ['x'.repeat(65_000), 'y'],
+      ['mod', Array(60).fill(`numpy${'q'.repeat(1000)}`).join('.')],
+      ['mod', Array(60).fill('_numpy').join('.')],
+    ] as const;
+    for (let i = 0; i < 50; i++) for (const [m, n] of long) expect(classifyGlobal(m, n, undefined, 4).verdict).toBe('unknown');
+    expect(classifyGlobal('mod', `${Array(60).fill('numpy').join('.')}.savetxt`, undefined, 4).verdict).toBe('dangerous');
+  });
+});
+
 describe('benign near-misses stay safe', () => {
   const SAFE: Array<[string, string, number]> = [
     ['collections', 'OrderedDict', 2],

@@ -10,6 +10,8 @@
  * Keys and targets are path prefixes: `numpy.core` → `numpy._core` also maps
  * `numpy.core.memmap.memmap`. Resolution repeats, so chains compose.
  */
+import { longestPrefix, prefixTable } from './dotted.js';
+
 const ALIAS_GROUPS: ReadonlyArray<readonly [canonical: string, aliases: readonly string[]]> = [
   // NumPy 2 moved its internals to underscored modules and left shims under the old names.
   ['numpy._core', ['numpy.core']],
@@ -65,13 +67,12 @@ export function aliasGroups(): ReadonlyArray<readonly [string, readonly string[]
   return ALIAS_GROUPS;
 }
 
+const TABLE = prefixTable(ALIASES);
+
 /** Rewrites the longest aliased prefix of `path` (at a dot boundary) to its target. */
 function rewriteOnce(path: string): string {
-  for (let i = path.length; i > 0; i = path.lastIndexOf('.', i - 1)) {
-    const target = ALIASES.get(path.slice(0, i));
-    if (target !== undefined) return target + path.slice(i);
-  }
-  return path;
+  const hit = longestPrefix(TABLE, path);
+  return hit === undefined ? path : hit.value + path.slice(hit.length);
 }
 
 /** The path the deny-list is written against; bounded, since a table entry could in principle loop. */

@@ -8,9 +8,9 @@
  * is `unknown`: importing it runs that module's code and calls an arbitrary
  * callable, so it is never silently accepted.
  */
-import { canonicalPath } from './aliases.js';
+import { aliasGroups, canonicalPath } from './aliases.js';
 import { python2Rename, resolveGlobal } from './compat-pickle.js';
-import { DANGEROUS_INNER, DANGEROUS_LEAF, DANGEROUS_LEAF_PREFIX, SEGMENT_RULES, deniedPrefix } from './deny-list.js';
+import { DANGEROUS_INNER, DANGEROUS_LEAF, DANGEROUS_LEAF_PREFIX, SEGMENT_RULES, deniedPrefix, denyEntries } from './deny-list.js';
 
 export type Verdict = 'safe' | 'dangerous' | 'unknown';
 
@@ -110,6 +110,21 @@ for (const s of TORCH_STORAGES) {
 }
 const NUMPY_DTYPE_CLASS = /^numpy\.dtypes\.[A-Za-z0-9]+DType$/;
 
+/** More segments than any alias chain and deny entry together span: lookups on a longer head answer the same. */
+const LOOKUP_SEGMENTS = 32;
+
+/** First segments of every deny and alias entry: where an attribute chain can start to match. */
+const TABLE_ROOTS = new Set([...denyEntries().keys(), ...aliasGroups().flatMap(([, aliases]) => aliases)].map((p) => p.split('.')[0]!));
+
+/** No real module and qualified name comes near this; a longer path is refused before any lookup. */
+const MAX_SEGMENTS = 64;
+
+function countSegments(path: string): number {
+  let n = 1;
+  for (let i = path.indexOf('.'); i >= 0 && n <= MAX_SEGMENTS; i = path.indexOf('.', i + 1)) n++;
+  return n;
+}
+
 const EMPTY_ALLOW: AllowList = { exact: new Set(), prefixes: [] };
 
 function isSafe(path: string): boolean {
@@ -136,7 +151,7 @@ function structuralReason(path: string, attrsFrom: number): string | undefined {
     const s = segs[i]!;
     if (s.startsWith('__') && s.endsWith('__') && s.length > 4) return `walks the attribute ${s}, a route to arbitrary objects`;
     if (i >= attrsFrom && DANGEROUS_INNER.has(s)) {
-      const inner = deniedPrefix(canonicalPath(segs.slice(i).join('.').replace(/^_+(?=[a-z])/, '')));
+      const inner = deniedPrefix(canonicalPath(segs.slice(i, i + LOOKUP_SEGMENTS).join('.').replace(/^_+(?=[a-z])/, '')));
       return `reaches the module ${s} through an attribute${inner ? `, which ${inner}` : ''}`;
     }
   }
@@ -157,7 +172,10 @@ function attributeReach(name: string): string | undefined {
   const segs = name.split('.');
   if (segs.length < 2) return undefined;
   for (let j = 0; j < segs.length; j++) {
-    const rest = segs.slice(j).join('.');
+    const bare = segs[j]!.replace(/^_+(?=[a-z])/, '');
+    if (!TABLE_ROOTS.has(segs[j]!) && !TABLE_ROOTS.has(bare)) continue;
+    // Only a head can match the tables; taking all the rest would make a long name quadratic.
+    const rest = segs.slice(j, j + LOOKUP_SEGMENTS).join('.');
     for (const candidate of new Set([rest, rest.replace(/^_+(?=[a-z])/, '')])) {
       const r = deniedPrefix(canonicalPath(candidate));
       if (r !== undefined) return `reaches ${candidate} through an attribute, which ${r}`;
@@ -200,6 +218,9 @@ export function compileAllowList(entries: readonly string[]): AllowList {
  * gets wrong can only cost a false alarm, never a miss.
  */
 export function classifyGlobal(module: string, name: string, allow: AllowList = EMPTY_ALLOW, proto = 0): Classification {
+  if (countSegments(module) + countSegments(name) > MAX_SEGMENTS) {
+    return { verdict: 'dangerous', qualified: `${module.slice(0, 64)}….${name.slice(-64)}`, reason: `is a dotted path of more than ${MAX_SEGMENTS} parts, far beyond any real module or class, which mlgate refuses to resolve (it fails closed)` };
+  }
   const loaded = resolveGlobal(module, name, proto);
   const qualified = `${loaded.module}.${loaded.name}`;
   const canonical = canonicalPath(qualified);

@@ -10,6 +10,8 @@
  * write, delete or map files, import modules by name, load further pickles,
  * or talk to the network. Nothing a model's weights need is in here.
  */
+import { longestPrefix, prefixTable } from './dotted.js';
+
 const GROUPS: ReadonlyArray<readonly [reason: string, paths: readonly string[]]> = [
   [
     'runs commands or touches files through the operating system',
@@ -74,13 +76,11 @@ export function denyEntries(): ReadonlyMap<string, string> {
   return DENY;
 }
 
+const TABLE = prefixTable(DENY);
+
 /** The reason of the longest denied prefix of `path` (at a dot boundary), if any. */
 export function deniedPrefix(path: string): string | undefined {
-  for (let i = path.length; i > 0; i = path.lastIndexOf('.', i - 1)) {
-    const hit = DENY.get(path.slice(0, i));
-    if (hit !== undefined) return hit;
-  }
-  return undefined;
+  return longestPrefix(TABLE, path)?.value;
 }
 
 /** Leaf names that do something dangerous whatever module they are reached through. */
