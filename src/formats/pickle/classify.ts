@@ -145,20 +145,20 @@ function structuralReason(path: string, attrsFrom: number): string | undefined {
   const segs = path.split('.');
   const leaf = segs[segs.length - 1]!;
   const leafReason = DANGEROUS_LEAF.get(leaf);
-  if (leafReason !== undefined) return `calls ${leaf}, which ${leafReason}`;
-  if (DANGEROUS_LEAF_PREFIX.test(leaf)) return `calls ${leaf}, which runs a command or code`;
+  if (leafReason !== undefined) return `calls ${leaf}, a function that ${leafReason}`;
+  if (DANGEROUS_LEAF_PREFIX.test(leaf)) return `calls ${leaf}, a function that runs a command or code`;
   for (let i = 1; i < segs.length; i++) {
     const s = segs[i]!;
     if (s.startsWith('__') && s.endsWith('__') && s.length > 4) return `walks the attribute ${s}, a route to arbitrary objects`;
     if (i >= attrsFrom && DANGEROUS_INNER.has(s)) {
       const inner = deniedPrefix(canonicalPath(segs.slice(i, i + LOOKUP_SEGMENTS).join('.').replace(/^_+(?=[a-z])/, '')));
-      return `reaches the module ${s} through an attribute${inner ? `, which ${inner}` : ''}`;
+      return `reaches the module ${s} through an attribute${inner ? ` (a module that ${inner})` : ''}`;
     }
   }
   for (const rule of SEGMENT_RULES) {
     if (!underRoot(path, rule.under)) continue;
     const hit = segs.slice(1).find((s) => rule.segment.test(s));
-    if (hit !== undefined) return `uses ${rule.under}'s ${hit}, which ${rule.reason}`;
+    if (hit !== undefined) return `uses ${rule.under}'s ${hit} (it ${rule.reason})`;
   }
   return undefined;
 }
@@ -178,19 +178,22 @@ function attributeReach(name: string): string | undefined {
     const rest = segs.slice(j, j + LOOKUP_SEGMENTS).join('.');
     for (const candidate of new Set([rest, rest.replace(/^_+(?=[a-z])/, '')])) {
       const r = deniedPrefix(canonicalPath(candidate));
-      if (r !== undefined) return `reaches ${candidate} through an attribute, which ${r}`;
+      if (r !== undefined) return `reaches ${candidate} through an attribute (a module or function that ${r})`;
     }
   }
   return undefined;
 }
 
-function dangerReason(module: string, name: string): string | undefined {
+/** Why `module.name` is dangerous, and the canonical path when the verdict came through an alias. */
+function dangerReason(module: string, name: string): { why: string; via?: string } | undefined {
   const written = `${module}.${name}`;
   const canonical = canonicalPath(written);
   const direct = deniedPrefix(canonical) ?? deniedPrefix(written);
-  if (direct !== undefined) return canonical === written ? direct : `${direct} (${written} is ${canonical})`;
-  const attrsFrom = module.split('.').length;
-  return structuralReason(written, attrsFrom) ?? (canonical === written ? undefined : structuralReason(canonical, Infinity)) ?? attributeReach(name);
+  if (direct !== undefined) return canonical === written ? { why: direct } : { why: direct, via: canonical };
+  const shape = structuralReason(written, module.split('.').length) ?? attributeReach(name);
+  if (shape !== undefined) return { why: shape };
+  const aliased = canonical === written ? undefined : structuralReason(canonical, Infinity);
+  return aliased === undefined ? undefined : { why: aliased, via: canonical };
 }
 
 /** Compiled `allow-globals` entries: exact `module.name`, or `prefix.*` for everything under a module. */
@@ -231,8 +234,12 @@ export function classifyGlobal(module: string, name: string, allow: AllowList = 
     const path = `${g.module}.${g.name}`;
     if (seen.has(path)) continue;
     seen.add(path);
-    const reason = dangerReason(g.module, g.name);
-    if (reason !== undefined) return { verdict: 'dangerous', qualified: path, reason: path === `${module}.${name}` ? reason : `${reason} (it is loaded as ${path})` };
+    const d = dangerReason(g.module, g.name);
+    if (d === undefined) continue;
+    // Say which name the verdict is about when it is not the one the file wrote.
+    const loadedAs = path === `${module}.${name}` ? [] : [`loaded as ${path}`];
+    const notes = [...loadedAs, ...(d.via === undefined ? [] : [`${loadedAs.length ? 'which is' : 'the same as'} ${d.via}`])];
+    return { verdict: 'dangerous', qualified: path, reason: notes.length ? `${d.why} (${notes.join(', ')})` : d.why };
   }
   const allowed = (p: string): boolean => allow.exact.has(p) || allow.prefixes.some((x) => p.startsWith(x));
   if (allowed(qualified) || allowed(canonical)) return { verdict: 'safe', qualified };
