@@ -12,7 +12,7 @@ import { silentLogger } from '../src/core/logger.js';
 import { memoryProvider } from './helpers/policy.js';
 import { pythonBatch } from './helpers/python-stdlib.js';
 import { makeRepo } from './helpers/repo.js';
-import { callPickle, p, torchDataPkl } from './pickle-fixtures.js';
+import { callPickle, joblibWrapper, p, torchDataPkl } from './pickle-fixtures.js';
 
 /** Splits a dotted path the way GLOBAL usually names it: everything before the last dot is the module. */
 function classifyPath(path: string, proto = 4): ReturnType<typeof classifyGlobal> {
@@ -192,6 +192,11 @@ for _ in samples:
     expect(issues.map((i) => i.code)).toEqual(['unknown-global']);
     expect(issues[0]!.message).toMatch(/at byte 2 \(GLOBAL\)/);
     // The same name under two protocols is judged twice, not deduplicated into the first.
+    // joblib reads an object array's inline pickle with a fresh unpickler: protocol 0 until its own PROTO.
+    const inline = p().global('__builtin__', 'set').emptyList().tuple1().reduce().stop().build_();
+    expect(await scan(joblibWrapper(p().proto(4), 1, { object: true }).data(inline).stop().build_())).toEqual([]);
+    const inline4 = p().proto(4).global('__builtin__', 'set').emptyList().tuple1().reduce().stop().build_();
+    expect((await scan(joblibWrapper(p().proto(2), 1, { object: true }).data(inline4).stop().build_())).map((i) => i.code)).toEqual(['unknown-global']);
     const evalLater = p().proto(4).global('__builtin__', 'set').pop().proto(2).global('__builtin__', 'set').pop().global('exceptions', 'set').stop().build_();
     expect((await scan(evalLater)).map((i) => i.code).sort()).toEqual(['unknown-global', 'unknown-global']);
   });
@@ -284,6 +289,8 @@ describe('benign near-misses stay safe', () => {
     ['copyreg', '_reconstructor', 2],
     ['torch', 'UntypedStorage', 4],
     ['uuid', 'UUID', 4],
+    ['torch.serialization', '_get_layout', 2],
+    ['copyreg', '__newobj__', 2],
     ['_codecs', 'encode', 2],
     ['joblib.numpy_pickle', 'NumpyArrayWrapper', 2],
     ['sklearn.externals.joblib.numpy_pickle', 'NumpyArrayWrapper', 2],
