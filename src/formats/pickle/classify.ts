@@ -8,6 +8,10 @@
  * is `unknown`: importing it runs that module's code and calls an arbitrary
  * callable, so it is never silently accepted.
  */
+import { aliasGroups, canonicalPath } from './aliases.js';
+import { python2Rename, resolveGlobal } from './compat-pickle.js';
+import { DANGEROUS_INNER, DANGEROUS_LEAF, DANGEROUS_LEAF_PREFIX, SEGMENT_RULES, deniedPrefix, denyEntries } from './deny-list.js';
+
 export type Verdict = 'safe' | 'dangerous' | 'unknown';
 
 export interface Classification {
@@ -106,102 +110,90 @@ for (const s of TORCH_STORAGES) {
 }
 const NUMPY_DTYPE_CLASS = /^numpy\.dtypes\.[A-Za-z0-9]+DType$/;
 
+/** More segments than any alias chain and deny entry together span: lookups on a longer head answer the same. */
+const LOOKUP_SEGMENTS = 32;
+
+/** First segments of every deny and alias entry: where an attribute chain can start to match. */
+const TABLE_ROOTS = new Set([...denyEntries().keys(), ...aliasGroups().flatMap(([, aliases]) => aliases)].map((p) => p.split('.')[0]!));
+
+/** No real module and qualified name comes near this; a longer path is refused before any lookup. */
+const MAX_SEGMENTS = 64;
+
+function countSegments(path: string): number {
+  let n = 1;
+  for (let i = path.indexOf('.'); i >= 0 && n <= MAX_SEGMENTS; i = path.indexOf('.', i + 1)) n++;
+  return n;
+}
+
+const EMPTY_ALLOW: AllowList = { exact: new Set(), prefixes: [] };
+
+function isSafe(path: string): boolean {
+  return SAFE_EXACT.has(path) || NUMPY_DTYPE_CLASS.test(path);
+}
+
+function underRoot(path: string, root: string): boolean {
+  return path === root || path.startsWith(`${root}.`);
+}
+
 /**
- * Modules and callables that are dangerous themselves and through every
- * attribute and submodule (`os` covers `os.path.join`: nothing in a model
- * needs it, and `os.path` leads back to `os`).
+ * Why a dotted path is dangerous by its shape: its leaf, a dunder or
+ * dangerous module on the way, a library's dangerous family. Modules are only
+ * looked for from segment `attrsFrom` on, the attributes: a module path names
+ * a real submodule (`numpy.random._pickle` is numpy's, not the stdlib's).
  */
-const DENY_PREFIXES: Record<string, string> = {};
-function deny(reason: string, ...paths: string[]): void {
-  for (const p of paths) DENY_PREFIXES[p] = reason;
-}
-deny('runs commands or touches files through the operating system', 'os', 'posix', 'nt', 'posixpath', 'ntpath', 'genericpath', '_winapi', 'msvcrt', 'winreg', '_winreg', 'pty', 'tty', 'pipes', 'fcntl', 'mmap', 'platform', 'shutil', 'tempfile', 'fileinput', 'io.open', 'io.FileIO', '_io', 'io.open_code', 'codecs.open', 'pathlib.Path.write_text', 'pathlib.Path.write_bytes', 'pathlib.Path.unlink', 'pathlib.Path.open', 'zipfile', 'tarfile', 'bz2.open', 'gzip.open', 'lzma.open', 'dbm', 'shelve', 'sqlite3', 'logging.config', 'logging.handlers');
-deny('starts processes', 'subprocess', '_posixsubprocess', 'commands', 'popen2', 'multiprocessing', '_multiprocessing', 'concurrent', 'asyncio', 'threading', '_thread', 'thread', 'sched', 'atexit', '_osx_support', '_aix_support', 'uuid._get_command_stdout', 'ctypes', '_ctypes', 'cffi', 'weakref.finalize');
-deny('evaluates code, imports modules or reaches arbitrary attributes', 'builtins.eval', 'builtins.exec', 'builtins.execfile', 'builtins.compile', 'builtins.open', 'builtins.getattr', 'builtins.setattr', 'builtins.delattr', 'builtins.__import__', 'builtins.globals', 'builtins.locals', 'builtins.vars', 'builtins.breakpoint', 'builtins.input', 'builtins.raw_input', 'builtins.help', 'builtins.exit', 'builtins.quit', 'builtins.reload', 'builtins.apply', 'builtins.file', 'runpy', 'importlib', 'imp', 'zipimport', 'pkgutil', 'pkg_resources', 'site', 'sys', 'code', 'codeop', 'types', 'inspect', 'gc', 'operator.attrgetter', 'operator.methodcaller', '_operator.attrgetter', '_operator.methodcaller', 'timeit', 'cProfile', 'profile', 'pdb', 'bdb', 'trace', 'doctest', 'idlelib', 'lib2to3', 'pydoc', 'numpy.testing', 'numpy.f2py', 'numpy.distutils', 'numpy.ctypeslib', 'torch.utils.cpp_extension', 'torch._inductor', 'torch._dynamo', 'torch.package', 'torch.fx', 'torch.ops', 'torch._ops', 'torch.classes');
-deny('deserializes or loads further data that can run code', 'pickle', '_pickle', 'cPickle', 'pickletools', 'marshal', 'dill', 'cloudpickle', 'joblib.load', 'joblib.numpy_pickle.load', 'joblib.numpy_pickle_compat', 'jsonpickle', 'yaml', 'numpy.load', 'numpy.loads', 'numpy.lib.npyio', 'numpy.core.multiarray.loads', 'numpy.fromfile', 'numpy.ma.core.loads', 'pandas.read_pickle', 'pandas.io.pickle', 'torch.load', 'torch.serialization', 'torch.storage._load_from_bytes', 'torch.hub', 'torch.jit', 'torch.distributed', 'torch.multiprocessing', 'keras.models.load_model', 'keras.saving', 'tensorflow.keras.models.load_model', 'copyreg.add_extension');
-deny('installs packages or builds code', 'pip', 'ensurepip', 'setuptools', 'distutils', 'venv', 'sysconfig');
-deny('opens network connections', 'socket', '_socket', 'ssl', 'socketserver', 'http', 'urllib', 'urllib2', 'urllib3', 'httplib', 'requests', 'httpx', 'aiohttp', 'ftplib', 'smtplib', 'telnetlib', 'poplib', 'imaplib', 'nntplib', 'xmlrpc', 'xmlrpclib', 'webbrowser', 'SimpleHTTPServer', 'BaseHTTPServer', 'CGIHTTPServer', 'SocketServer');
-
-/** Names that do something dangerous whatever module they are reached through. */
-const DANGEROUS_LEAF = new Set(['system', 'popen', 'exec', 'eval', 'execfile', 'spawn', 'fork', 'forkpty', 'fork_exec', 'Popen', 'getoutput', 'getstatusoutput', 'check_output', 'check_call', 'load', 'loads', '_load', '_loads', 'load_inline', 'load_model', 'unsafe_load', 'full_load', 'extractall', 'urlopen', 'urlretrieve', 'run_path', 'run_module', 'import_module', 'runsource', 'runcode', 'runctx', 'pipepager', 'tempfilepager', 'write_text', 'write_bytes', 'rmtree', 'unlink', 'remove', 'rmdir', 'chmod', 'chown', 'symlink']);
-const DANGEROUS_LEAF_PREFIX = /^(spawn|exec[lv]|popen|system)/;
-
-/** Modules that are dangerous even when reached as an attribute (`torch.serialization.os.system`). */
-const DANGEROUS_INNER = new Set(['os', 'posix', 'nt', 'subprocess', 'builtins', '__builtin__', 'sys', 'pickle', '_pickle', 'marshal', 'importlib', 'runpy', 'ctypes', 'socket', 'shutil', 'pty', 'dill', 'cloudpickle']);
-
-/** Python 2 module names that Python 3's unpickler maps (Lib/_compat_pickle.py, IMPORT_MAPPING), where it matters here. */
-const PY2_MODULES: Record<string, string> = {
-  __builtin__: 'builtins',
-  exceptions: 'builtins',
-  copy_reg: 'copyreg',
-  cPickle: 'pickle',
-  commands: 'subprocess',
-  urllib2: 'urllib.request',
-  urlparse: 'urllib.parse',
-  httplib: 'http.client',
-  cookielib: 'http.cookiejar',
-  BaseHTTPServer: 'http.server',
-  SimpleHTTPServer: 'http.server',
-  CGIHTTPServer: 'http.server',
-  SocketServer: 'socketserver',
-  xmlrpclib: 'xmlrpc.client',
-  cStringIO: 'io',
-  StringIO: 'io',
-  thread: '_thread',
-  Queue: 'queue',
-  UserDict: 'collections',
-  UserList: 'collections',
-  UserString: 'collections',
-};
-const PY2_NAMES: Record<string, string> = {
-  '__builtin__.xrange': 'builtins.range',
-  '__builtin__.unicode': 'builtins.str',
-  '__builtin__.basestring': 'builtins.str',
-  '__builtin__.long': 'builtins.int',
-  '__builtin__.unichr': 'builtins.chr',
-  '__builtin__.reduce': 'functools.reduce',
-  '__builtin__.intern': 'sys.intern',
-  '__builtin__.raw_input': 'builtins.input',
-  '__builtin__.execfile': 'builtins.execfile',
-};
-
-function underPrefix(path: string, table: Record<string, string>): string | undefined {
-  let i = path.length;
-  for (;;) {
-    const head = path.slice(0, i);
-    const hit = table[head];
-    if (hit !== undefined) return hit;
-    i = path.lastIndexOf('.', i - 1);
-    if (i <= 0) return undefined;
-  }
-}
-
-function dangerReason(qualified: string): string | undefined {
-  const direct = underPrefix(qualified, DENY_PREFIXES);
-  if (direct) return direct;
-  const segs = qualified.split('.');
+function structuralReason(path: string, attrsFrom: number): string | undefined {
+  const segs = path.split('.');
   const leaf = segs[segs.length - 1]!;
-  if (DANGEROUS_LEAF.has(leaf) || DANGEROUS_LEAF_PREFIX.test(leaf)) return `calls ${leaf}, which runs code, deserializes or touches files`;
+  const leafReason = DANGEROUS_LEAF.get(leaf);
+  if (leafReason !== undefined) return `calls ${leaf}, a function that ${leafReason}`;
+  if (DANGEROUS_LEAF_PREFIX.test(leaf)) return `calls ${leaf}, a function that runs a command or code`;
   for (let i = 1; i < segs.length; i++) {
     const s = segs[i]!;
     if (s.startsWith('__') && s.endsWith('__') && s.length > 4) return `walks the attribute ${s}, a route to arbitrary objects`;
-    if (DANGEROUS_INNER.has(s)) {
-      const rest = segs.slice(i).join('.');
-      return underPrefix(rest, DENY_PREFIXES) ?? `reaches the module ${s} through an attribute`;
+    if (i >= attrsFrom && DANGEROUS_INNER.has(s)) {
+      const inner = deniedPrefix(canonicalPath(segs.slice(i, i + LOOKUP_SEGMENTS).join('.').replace(/^_+(?=[a-z])/, '')));
+      return `reaches the module ${s} through an attribute${inner ? ` (a module that ${inner})` : ''}`;
+    }
+  }
+  for (const rule of SEGMENT_RULES) {
+    if (!underRoot(path, rule.under)) continue;
+    const hit = segs.slice(1).find((s) => rule.segment.test(s));
+    if (hit !== undefined) return `uses ${rule.under}'s ${hit} (it ${rule.reason})`;
+  }
+  return undefined;
+}
+
+/**
+ * A dotted name (protocol 4 resolves `a.b.c` attribute by attribute) can
+ * reach a module its first module imported: `pathlib` + `os.system`,
+ * `collections` + `_sys.modules`. A plain name is the module's own global.
+ */
+function attributeReach(name: string): string | undefined {
+  const segs = name.split('.');
+  if (segs.length < 2) return undefined;
+  for (let j = 0; j < segs.length; j++) {
+    const bare = segs[j]!.replace(/^_+(?=[a-z])/, '');
+    if (!TABLE_ROOTS.has(segs[j]!) && !TABLE_ROOTS.has(bare)) continue;
+    // Only a head can match the tables; taking all the rest would make a long name quadratic.
+    const rest = segs.slice(j, j + LOOKUP_SEGMENTS).join('.');
+    for (const candidate of new Set([rest, rest.replace(/^_+(?=[a-z])/, '')])) {
+      const r = deniedPrefix(canonicalPath(candidate));
+      if (r !== undefined) return `reaches ${candidate} through an attribute (a module or function that ${r})`;
     }
   }
   return undefined;
 }
 
-/** The paths a GLOBAL may resolve to: as written, and after Python 3's mapping of Python 2 names. */
-export function resolvedPaths(module: string, name: string): string[] {
-  const raw = `${module}.${name}`;
-  const mappedName = PY2_NAMES[raw];
-  const mappedModule = PY2_MODULES[module];
-  const out = [raw];
-  if (mappedName) out.push(mappedName);
-  else if (mappedModule) out.push(`${mappedModule}.${name}`);
-  return out;
+/** Why `module.name` is dangerous, and the canonical path when the verdict came through an alias. */
+function dangerReason(module: string, name: string): { why: string; via?: string } | undefined {
+  const written = `${module}.${name}`;
+  const canonical = canonicalPath(written);
+  const direct = deniedPrefix(canonical) ?? deniedPrefix(written);
+  if (direct !== undefined) return canonical === written ? { why: direct } : { why: direct, via: canonical };
+  const shape = structuralReason(written, module.split('.').length) ?? attributeReach(name);
+  if (shape !== undefined) return { why: shape };
+  const aliased = canonical === written ? undefined : structuralReason(canonical, Infinity);
+  return aliased === undefined ? undefined : { why: aliased, via: canonical };
 }
 
 /** Compiled `allow-globals` entries: exact `module.name`, or `prefix.*` for everything under a module. */
@@ -220,16 +212,38 @@ export function compileAllowList(entries: readonly string[]): AllowList {
   return { exact, prefixes };
 }
 
-export function classifyGlobal(module: string, name: string, allow: AllowList = { exact: new Set(), prefixes: [] }): Classification {
-  const paths = resolvedPaths(module, name);
-  const effective = paths[paths.length - 1]!;
-  if (SAFE_EXACT.has(effective) || NUMPY_DTYPE_CLASS.test(effective)) return { verdict: 'safe', qualified: effective };
-  for (const p of paths) {
-    const reason = dangerReason(p);
-    if (reason) return { verdict: 'dangerous', qualified: p, reason };
+/**
+ * `proto` is the protocol in effect where the pickle names the global (that of
+ * the last PROTO opcode, 0 before any): it decides whether Python 3 renames
+ * Python 2 names. Safety is judged on the name Python 3 imports; danger on
+ * every name a loader might import — that one, the name as written (Python 2,
+ * or `fix_imports=False`) and its Python 2 rename — so a renaming the gate
+ * gets wrong can only cost a false alarm, never a miss.
+ */
+export function classifyGlobal(module: string, name: string, allow: AllowList = EMPTY_ALLOW, proto = 0): Classification {
+  if (countSegments(module) + countSegments(name) > MAX_SEGMENTS) {
+    return { verdict: 'dangerous', qualified: `${module.slice(0, 64)}….${name.slice(-64)}`, reason: `is a dotted path of more than ${MAX_SEGMENTS} parts, far beyond any real module or class, which mlgate refuses to resolve (it fails closed)` };
   }
-  if (allow.exact.has(effective) || allow.prefixes.some((p) => effective.startsWith(p))) return { verdict: 'safe', qualified: effective };
-  return { verdict: 'unknown', qualified: effective };
+  const loaded = resolveGlobal(module, name, proto);
+  const qualified = `${loaded.module}.${loaded.name}`;
+  const canonical = canonicalPath(qualified);
+  if (isSafe(qualified) || isSafe(canonical)) return { verdict: 'safe', qualified };
+  const renamed = python2Rename(module, name);
+  const seen = new Set<string>();
+  for (const g of [loaded, { module, name }, renamed]) {
+    const path = `${g.module}.${g.name}`;
+    if (seen.has(path)) continue;
+    seen.add(path);
+    const d = dangerReason(g.module, g.name);
+    if (d === undefined) continue;
+    // Say which name the verdict is about when it is not the one the file wrote.
+    const loadedAs = path === `${module}.${name}` ? [] : [`loaded as ${path}`];
+    const notes = [...loadedAs, ...(d.via === undefined ? [] : [`${loadedAs.length ? 'which is' : 'the same as'} ${d.via}`])];
+    return { verdict: 'dangerous', qualified: path, reason: notes.length ? `${d.why} (${notes.join(', ')})` : d.why };
+  }
+  const allowed = (p: string): boolean => allow.exact.has(p) || allow.prefixes.some((x) => p.startsWith(x));
+  if (allowed(qualified) || allowed(canonical)) return { verdict: 'safe', qualified };
+  return { verdict: 'unknown', qualified };
 }
 
 /** A module and name that Python could actually import (garbage bytes rarely look like this). */

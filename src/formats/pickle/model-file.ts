@@ -174,7 +174,7 @@ class Scan {
       const importKeys = new Set<string>();
       const machine = new PickleMachine(w, {
         onImport: (ref) => {
-          const key = `${ref.module}\n${ref.name}`;
+          const key = `${ref.module}\n${ref.name}\n${ref.proto < 3}`;
           if (importKeys.has(key) || imports.length >= 10_000) return;
           importKeys.add(key);
           imports.push(ref);
@@ -208,7 +208,7 @@ class Scan {
   }
 
   private global(label: string, ref: ImportRef): void {
-    const c = classifyGlobal(ref.module, ref.name, this.opts.allow);
+    const c = classifyGlobal(ref.module, ref.name, this.opts.allow, ref.proto);
     const what = `${ref.module}.${ref.name}`;
     const at = `at byte ${ref.offset} (${ref.opcode})`;
     if (c.verdict === 'dangerous') {

@@ -11,6 +11,8 @@ export interface ImportRef {
   /** Stream offset of the opcode. */
   offset: number;
   opcode: 'GLOBAL' | 'INST' | 'STACK_GLOBAL';
+  /** Protocol of the last PROTO opcode before it (0 if none): below 3, Python 3 renames Python 2 names. */
+  proto: number;
 }
 
 export type IssueKind =
@@ -526,7 +528,7 @@ export class PickleMachine {
   }
 
   private import(module: string, name: string, off: number, opcode: ImportRef['opcode']): Obj {
-    this.hooks.onImport({ module, name, offset: off, opcode });
+    this.hooks.onImport({ module, name, offset: off, opcode, proto: this.proto });
     if (!this.retain && JOBLIB_WRAPPERS.has(`${module}.${name}`)) this.retain = true;
     return { k: 'global', module, name, offset: off };
   }
@@ -1114,6 +1116,7 @@ export class PickleMachine {
       this.frames.push({ stack: this.stack, marks: this.marks, memo: this.saveMemo(), proto: this.proto });
       this.stack = [];
       this.marks = [];
+      this.proto = 0; // joblib reads it with a fresh unpickler
       this.resetMemo();
       return Req.Again;
     }
