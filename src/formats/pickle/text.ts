@@ -1,5 +1,24 @@
 /** Decoders for the text arguments of protocol 0 (the inputs are latin1 strings of the raw bytes). */
 
+/** Keeps a leading BOM as U+FEFF, as CPython's UTF-8 decoder does. */
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** GLOBAL's module and name lines: strict UTF-8 (CPython raises on anything else). Undefined when invalid. */
+export function decodeUtf8Strict(buf: Buffer, a: number, b: number): string | undefined {
+  if (isAscii(buf, a, b)) return buf.toString('latin1', a, b);
+  try {
+    return UTF8_STRICT.decode(buf.subarray(a, b));
+  } catch {
+    return undefined;
+  }
+}
+
+/** INST names and protocol 0 persistent ids must be ASCII. */
+export function isAscii(buf: Buffer, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) if (buf[i]! > 0x7f) return false;
+  return true;
+}
+
 const SIMPLE: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
 
 /** STRING: a quoted Python 2 `repr` with backslash escapes (codecs.escape_decode). Undefined when malformed. */
@@ -107,4 +126,49 @@ export class StringCache {
     while (i < n && keys[base + i] === buf[at + i]) i++;
     return i === n;
   }
+}
+
+const BACKSLASH = 0x5c;
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66));
+}
+
+/**
+ * Whether a STRING line `buf[a..b)` is one CPython accepts, without decoding
+ * it (long lines): quoted at both ends with the same quote, every `\x`
+ * followed by two hex digits, no backslash left at the end.
+ */
+export function isValidStringRepr(buf: Buffer, a: number, b: number): boolean {
+  const q = buf[a];
+  if (b - a < 2 || (q !== 0x27 && q !== 0x22) || buf[b - 1] !== q) return false;
+  const end = b - 1;
+  for (let i = a + 1; i < end; i++) {
+    if (buf[i] !== BACKSLASH) continue;
+    if (i + 1 >= end) return false;
+    if (buf[i + 1] === 0x78) {
+      if (i + 3 >= end || !isHex(buf[i + 2]) || !isHex(buf[i + 3])) return false;
+      i += 3;
+    } else i++;
+  }
+  return true;
+}
+
+/** Whether a UNICODE line is valid raw-unicode-escape, without decoding it (long lines). */
+export function isValidRawUnicodeEscape(buf: Buffer, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
+    if (buf[i] !== BACKSLASH || i + 1 >= b) continue;
+    const d = buf[++i];
+    if (d !== 0x75 && d !== 0x55) continue;
+    const count = d === 0x75 ? 4 : 8;
+    if (i + count >= b) return false;
+    let cp = 0;
+    for (let k = 1; k <= count; k++) {
+      if (!isHex(buf[i + k])) return false;
+      cp = cp * 16 + parseInt(String.fromCharCode(buf[i + k]!), 16);
+    }
+    if (cp > 0x10ffff) return false;
+    i += count;
+  }
+  return true;
 }
