@@ -1,7 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import { OP, HIGHEST_PROTOCOL, opcodeName } from './opcodes.js';
 import { arrayByteLength, JOBLIB_WRAPPERS } from './joblib.js';
 import { isFloatArg, parseIntArg, parseLongArg, parseMemoIndexArg } from './numbers.js';
-import { StringCache, decodeRawUnicodeEscape, decodeStringRepr, decodeUtf8Strict, isAscii, isValidRawUnicodeEscape, isValidStringRepr } from './text.js';
+import { StringCache, decodeRawUnicodeEscape, decodeStringRepr, decodeUtf8Strict, isAscii, isUtf8SurrogatePass, isValidRawUnicodeEscape, isValidStringRepr } from './text.js';
 import { BIGINT, BOOL, BYTES, FLOAT, LSTR, NONE, OPAQUE, describe, isGlobal, isInst, persistentLoad, type Obj, type Value } from './values.js';
 import type { Window } from './window.js';
 
@@ -403,6 +404,10 @@ export class PickleMachine {
     );
   }
 
+  private notUtf8(pos: number): ParseError {
+    return this.malformed(pos, 'holds a str that is not UTF-8, which CPython refuses to decode');
+  }
+
   /** `what` follows the opcode's name and offset: "BINSTRING at byte 12 has a negative length". */
   private malformed(pos: number, what: string): ParseError {
     const off = this.w.base + pos;
@@ -778,7 +783,9 @@ export class PickleMachine {
             const n = buf[pos + 1]!;
             if (pos + 2 + n > end) return this.need(pos, 2 + n);
             if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
-            stack.push(STRINGS.decode(buf, pos + 2, n));
+            const s = STRINGS.decode(buf, pos + 2, n);
+            if (s === undefined) throw this.notUtf8(pos);
+            stack.push(s);
             pos += 2 + n;
             break;
           }
@@ -797,7 +804,9 @@ export class PickleMachine {
             if (n <= STR_RETAIN) {
               if (pos + 5 + n > end) return this.need(pos, 5 + n);
               if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
-              stack.push(STRINGS.decode(buf, pos + 5, n));
+              const s = STRINGS.decode(buf, pos + 5, n);
+              if (s === undefined) throw this.notUtf8(pos);
+              stack.push(s);
               pos += 5 + n;
               break;
             }
@@ -1173,7 +1182,9 @@ export class PickleMachine {
     if (this.frameEnd >= 0 && off + head + n > this.frameEnd) throw this.straddle(pos, head + n);
     if (isStr && n <= STR_RETAIN) {
       if (at + n > w.end) return this.need(pos, head + n);
-      this.pushValue(STRINGS.decode(buf, at, n));
+      const s = STRINGS.decode(buf, at, n);
+      if (s === undefined) throw this.notUtf8(pos);
+      this.pushValue(s);
       w.pos = at + n;
       return undefined;
     }
@@ -1194,6 +1205,8 @@ export class PickleMachine {
     }
     this.pushValue(isStr || isLegacyStr ? LSTR : BYTES);
     w.pos = at;
+    // Strings too long to keep are still checked while they are in the window (not ones skipped unread).
+    if (isStr && at + n <= w.end && !isUtf8(buf.subarray(at, at + n)) && !isUtf8SurrogatePass(buf, at, at + n)) throw this.notUtf8(pos);
     if (at + n <= w.end) {
       w.pos = at + n;
       return undefined;

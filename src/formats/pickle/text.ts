@@ -89,8 +89,13 @@ export class StringCache {
   /** Per pair of slots, the way written last: a miss replaces the other one. */
   private readonly recent = new Uint8Array(SLOTS / 2);
 
-  decode(buf: Buffer, at: number, n: number): string {
-    if (n > KEY_MAX) return buf.toString('utf8', at, at + n);
+  /**
+   * Undefined when the bytes are not UTF-8 as CPython's "surrogatepass"
+   * decoder takes it (BINUNICODE and friends): the loader fails there. Only
+   * a miss is checked; a hit matched bytes checked before.
+   */
+  decode(buf: Buffer, at: number, n: number): string | undefined {
+    if (n > KEY_MAX) return decodeUtf8(buf, at, n);
     let h = 0x811c9dc5 ^ n;
     for (let i = 0; i < n; i++) h = Math.imul(h ^ buf[at + i]!, 0x01000193);
     h ^= h >>> 15;
@@ -109,7 +114,8 @@ export class StringCache {
     const way = this.recent[pair]! ^ 1;
     const slot = first + way;
     this.recent[pair] = way;
-    const s = buf.toString('utf8', at, at + n);
+    const s = decodeUtf8(buf, at, n);
+    if (s === undefined) return undefined;
     const keys = this.keys;
     const base = slot * KEY_MAX;
     for (let i = 0; i < n; i++) keys[base + i] = buf[at + i]!;
@@ -169,6 +175,46 @@ export function isValidRawUnicodeEscape(buf: Buffer, a: number, b: number): bool
     }
     if (cp > 0x10ffff) return false;
     i += count;
+  }
+  return true;
+}
+
+/** UTF-8 with a replacement character only where the bytes really encode one. */
+function decodeUtf8(buf: Buffer, at: number, n: number): string | undefined {
+  const s = buf.toString('utf8', at, at + n);
+  return s.includes('\ufffd') && !isUtf8SurrogatePass(buf, at, at + n) ? undefined : s;
+}
+
+/**
+ * Whether `buf[a..b)` is UTF-8 under CPython's "surrogatepass" error handler
+ * (how BINUNICODE, SHORT_BINUNICODE and BINUNICODE8 are decoded): strict
+ * UTF-8, except that encoded surrogates (ED A0..BF xx) are accepted.
+ */
+export function isUtf8SurrogatePass(buf: Buffer, a: number, b: number): boolean {
+  let i = a;
+  while (i < b) {
+    const c = buf[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90;
+      else if (c === 0xf4) hi = 0x8f;
+    } else return false;
+    if (i + n >= b) return false;
+    const c1 = buf[i + 1]!;
+    if (c1 < lo || c1 > hi) return false;
+    for (let k = 2; k <= n; k++) if ((buf[i + k]! & 0xc0) !== 0x80) return false;
+    i += n + 1;
   }
   return true;
 }
