@@ -14,7 +14,7 @@ import { Window } from '../src/formats/pickle/window.js';
 import type { Report } from '../src/report/types.js';
 import { memoryProvider } from './helpers/policy.js';
 import { makeRepo } from './helpers/repo.js';
-import { legacyTorchFile, legacyWholeModel, p, torchDataPkl, type P } from './pickle-fixtures.js';
+import { joblibWrapper, legacyTorchFile, legacyWholeModel, p, torchDataPkl, type P } from './pickle-fixtures.js';
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 const u32 = (n: number): Buffer => {
@@ -271,6 +271,17 @@ describe('item 15: opcodes that cross a FRAME boundary', () => {
     expect((await machine(empty)).res.ok).toBe(true);
     await expectPasses('models/framed.pkl', data);
   });
+
+  it('joblib array bytes must start where a frame ends, since joblib reads them from the file past the frame', async () => {
+    const wrapper = joblibWrapper(p(), 2, { aligned: false }).build_();
+    const array = Buffer.from(new Float64Array([0.5, 0.25]).buffer);
+    const good = framed([{ ops: wrapper }, { ops: array, frame: false }, { ops: latin1('.'), frame: false }]);
+    expect((await machine(good)).res.ok).toBe(true);
+    expect(await scan(good)).toEqual([]);
+    const bad = framed([{ ops: Buffer.concat([wrapper, array, latin1('.')]) }]);
+    expect((await machine(bad)).res.error?.message).toMatch(/BUILD at byte \d+ is followed by joblib array bytes 17 bytes before the end of its frame/);
+    await expectBlocked('models/clf.joblib', bad, 'malformed', /frame/);
+  });
 });
 
 describe("item 17: PyTorch's ('module', cls, …) persistent ids of a legacy whole-model save", () => {
@@ -326,6 +337,11 @@ describe('item 18: messages read as English', () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]!.message).toMatch(/^REDUCE at byte 4 calls an object mlgate cannot see into \(.*\) instead of a global the pickle names, so what runs is computed at load time and cannot be checked; .*safetensors$/);
     expect(issues[0]!.message).not.toMatch(/\ba opaque\b/);
+  });
+
+  it('a truncated payload is "the 8-byte payload", whatever its length', async () => {
+    const r = await machine(Buffer.concat([latin1('\x80\x03B'), u32(8), latin1('abcdef')]));
+    expect(r.res.error?.message).toMatch(/^the stream ends inside the 8-byte payload that starts at byte 7 \(truncated pickle\)$/);
   });
 
   it('no message of the machine uses "a" before a vowel sound', async () => {

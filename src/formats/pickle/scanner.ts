@@ -271,11 +271,11 @@ export class PickleMachine {
             }
             break;
           case Req.Skip:
-            if (!(await w.skip(this.reqLen))) throw new ParseError(this.reqOffset, `the stream ends inside a ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
+            if (!(await w.skip(this.reqLen))) throw new ParseError(this.reqOffset, `the stream ends inside the ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
             break;
           case Req.Take: {
             const data = await w.take(this.reqLen);
-            if (!data) throw new ParseError(this.reqOffset, `the stream ends inside a ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
+            if (!data) throw new ParseError(this.reqOffset, `the stream ends inside the ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
             this.pushValue(this.reqValueBytes ? { k: 'bytes', data } : LSTR);
             await this.hooks.onNested?.(this.reqOffset, data);
             break;
@@ -754,7 +754,7 @@ export class PickleMachine {
             if (this.frameEnd >= 0 && off + 5 + n > this.frameEnd) throw this.straddle(pos, 5 + n);
             w.pos = pos + 5;
             this.pushValue(BIGINT);
-            return this.skip(off, n);
+            return this.skip(off + 5, n);
           }
           case OP.INT:
           case OP.LONG:
@@ -1211,7 +1211,7 @@ export class PickleMachine {
       w.pos = at + n;
       return undefined;
     }
-    return this.skip(off, n);
+    return this.skip(w.base + at, n);
   }
 
   /** After BUILD on a joblib NumpyArrayWrapper: its array bytes (or an inline pickle) follow in the stream. */
