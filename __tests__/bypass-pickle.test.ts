@@ -97,6 +97,11 @@ describe('item 6: text arguments are read as CPython reads them', () => {
     await expectBlocked('models/bad.pkl', latin1('NI08\n.'), 'malformed', /INT at byte 1 has an argument that CPython does not read as an integer/);
   });
 
+  it('BINSTRING lengths are unsigned, as _pickle.c reads them', async () => {
+    const r = await machine(Buffer.concat([latin1('T'), u32(0x80000000), latin1('abcdef')]));
+    expect(r.res.error).toMatchObject({ truncated: true, message: expect.stringMatching(/inside the 2147483648-byte payload/) });
+  });
+
   it('a negative PUT index is refused; GET of one was never stored', async () => {
     expect((await machine(latin1('Np-1\n.'))).res.error?.message).toMatch(/negative memo index/);
     expect((await machine(latin1('Ng-1\n.'))).res.error?.message).toMatch(/memo entry -1 .* never stored/);

@@ -818,9 +818,8 @@ export class PickleMachine {
           case OP.BINSTRING:
           case OP.BINBYTES: {
             if (pos + 5 > end) return this.need(pos, 5);
-            const n = op === OP.BINSTRING ? buf.readInt32LE(pos + 1) : buf.readUInt32LE(pos + 1);
-            if (n < 0) throw this.malformed(pos, 'has a negative length');
-            const r = this.payload(pos, 5, n, op);
+            // Unsigned for BINSTRING too: that is how _pickle.c reads it (pickle.py and pickletools refuse a length over 2**31 - 1).
+            const r = this.payload(pos, 5, buf.readUInt32LE(pos + 1), op);
             if (r !== undefined) return r;
             pos = w.pos;
             break;
