@@ -408,7 +408,7 @@ export class PickleMachine {
     return this.malformed(pos, 'holds a str that is not UTF-8, which CPython refuses to decode');
   }
 
-  /** `what` follows the opcode's name and offset: "BINSTRING at byte 12 has a negative length". */
+  /** `what` follows the opcode's name and offset: "LONG4 at byte 12 has a negative length". */
   private malformed(pos: number, what: string): ParseError {
     const off = this.w.base + pos;
     return new ParseError(off, `${opcodeName(this.w.buf[pos]!)} at byte ${off} ${what}`);
