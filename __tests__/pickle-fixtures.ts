@@ -365,3 +365,40 @@ export function joblibWrapper(b: P, count: number, opts: { aligned?: boolean; ob
   if (opts.aligned ?? true) b = b.str('numpy_array_alignment_bytes').int(16);
   return b.setitems().build();
 }
+
+/** Legacy (non-zip) torch.save: magic number, protocol version, sys info, the object, storage keys, raw storages. */
+export function legacyTorchFile(main: Buffer): Buffer {
+  const magic = p().proto(2).long1(0x1950a86a20f9469cfc6cn).stop().build_();
+  const version = p().proto(2).int(1001).stop().build_();
+  const sysInfo = p().proto(2).emptyDict().str('little_endian').bool(true).setitem().stop().build_();
+  const keys = p().proto(2).emptyList().str('0').append().stop().build_();
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(16n);
+  return Buffer.concat([magic, version, sysInfo, main, keys, size, Buffer.alloc(64, 0x3f)]);
+}
+
+/**
+ * The object pickle of a legacy whole-model `torch.save(model)`: every
+ * nn.Module class is written as the persistent id ('module', cls,
+ * source_file, source), which PyTorch's loader answers with cls, then
+ * instantiated by NEWOBJ and given its state by BUILD. `cls` may be any
+ * pickle fragment pushing one value (a GLOBAL, or something computed).
+ */
+export function legacyWholeModel(cls: (b: P) => P, submodules: Array<[string, (b: P) => P]> = []): Buffer {
+  let memo = 0;
+  const module = (b: P, push: (b: P) => P): P => {
+    b = push(b.mark().binunicode('module')).put(memo++).binunicode('/src/models.py').binunicode('class Net(nn.Module): ...').tuple().put(memo++).binpersid().put(memo++);
+    return b.emptyTuple().newobj().put(memo++);
+  };
+  let b = module(p().proto(2), cls);
+  b = b.emptyDict().put(memo++).mark().binunicode('training').bool(true).binunicode('_modules').global('collections', 'OrderedDict').put(memo++).emptyTuple().reduce().put(memo++);
+  if (submodules.length) {
+    b = b.mark();
+    for (const [name, sub] of submodules) {
+      b = module(b.binunicode(name).put(memo++), sub);
+      b = b.emptyDict().put(memo++).binunicode('training').bool(true).setitem().build();
+    }
+    b = b.setitems();
+  }
+  return b.setitems().build().stop().build_();
+}

@@ -1,7 +1,9 @@
+import { isUtf8 } from 'node:buffer';
 import { OP, HIGHEST_PROTOCOL, opcodeName } from './opcodes.js';
 import { arrayByteLength, JOBLIB_WRAPPERS } from './joblib.js';
-import { StringCache, decodeRawUnicodeEscape, decodeStringRepr } from './text.js';
-import { BIGINT, BOOL, BYTES, FLOAT, LSTR, NONE, OPAQUE, describe, isGlobal, isInst, type Obj, type Value } from './values.js';
+import { isFloatArg, parseIntArg, parseLongArg, parseMemoIndexArg } from './numbers.js';
+import { StringCache, decodeRawUnicodeEscape, decodeStringRepr, decodeUtf8Strict, isAscii, isUtf8SurrogatePass, isValidRawUnicodeEscape, isValidStringRepr } from './text.js';
+import { BIGINT, BOOL, BYTES, FLOAT, LSTR, NONE, OPAQUE, describe, isGlobal, isInst, persistentLoad, type Obj, type Value } from './values.js';
 import type { Window } from './window.js';
 
 /** A global the pickle makes the unpickler import (GLOBAL, INST or STACK_GLOBAL). */
@@ -59,6 +61,12 @@ export interface ScanHooks {
   onNested?(offset: number, data: Buffer): Promise<void>;
   signal?: AbortSignal;
   /**
+   * Called with the stream offset and byte of every opcode as the machine
+   * starts it (once, even when a short window makes it start over). For
+   * differential tests; unset, it costs one branch per opcode.
+   */
+  onOpcode?(offset: number, op: number): void;
+  /**
    * Refuse text data lines over the line cap instead of skipping to their end:
    * for bytes that may be raw data, where a stray STRING opcode before
    * gigabytes without a newline must not cost a full read.
@@ -71,6 +79,12 @@ export interface PickleParse {
   ok: boolean;
   /** Stream offset just after STOP, or of the failure. */
   end: number;
+  /**
+   * Opcodes read, the failing one included: a caller deciding whether bytes
+   * after a first pickle are data or a pickle that breaks off can tell a stray
+   * opcode byte from a stream that ran for a while.
+   */
+  opcodes: number;
   error?: { offset: number; message: string; truncated: boolean };
 }
 
@@ -84,6 +98,13 @@ const RETAINED_STRING_OVERHEAD = 32;
 const ITEMS_KEPT = 64;
 /** Opcodes between two checks of the abort signal. */
 const ABORT_EVERY = 1 << 20;
+/** Memo indices and frame lengths past this cannot be real: no loader could allocate for them. */
+const INDEX_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** An int argument as a stack value: exact when it fits a double's integers. */
+function intValue(v: bigint): Value {
+  return v >= -INDEX_MAX && v <= INDEX_MAX ? Number(v) : BIGINT;
+}
 
 class ParseError extends Error {
   constructor(
@@ -197,6 +218,15 @@ export class PickleMachine {
   private retain = false;
   private retainedChars = 0;
   private opcodes = 0;
+  /**
+   * Stream offset where the current FRAME ends, or -1 outside frames. An
+   * opcode must lie wholly inside its frame or wholly outside: CPython's C
+   * unpickler reads frames as a plain prefetch while the Python one reads
+   * each frame apart, so a stream where they differ means two things at once.
+   */
+  private frameEnd = -1;
+  /** Offset last given to `hooks.onOpcode`, so an opcode started over is traced once. */
+  private traced = -1;
   // Requests from the synchronous loop to the async driver.
   private reqLen = 0;
   private reqOffset = 0;
@@ -217,6 +247,9 @@ export class PickleMachine {
   async parse(): Promise<PickleParse> {
     const w = this.w;
     const start = w.offset;
+    const opcodesBefore = this.opcodes;
+    this.frameEnd = -1;
+    this.traced = -1;
     this.stack = [];
     this.marks = [];
     this.resetMemo();
@@ -230,7 +263,7 @@ export class PickleMachine {
         const req = this.run();
         switch (req) {
           case Req.Stop:
-            return { ok: true, end: w.offset };
+            return { ok: true, end: w.offset, opcodes: this.opcodes - opcodesBefore };
           case Req.Again:
             break;
           case Req.Need:
@@ -240,11 +273,11 @@ export class PickleMachine {
             }
             break;
           case Req.Skip:
-            if (!(await w.skip(this.reqLen))) throw new ParseError(this.reqOffset, `the stream ends inside a ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
+            if (!(await w.skip(this.reqLen))) throw new ParseError(this.reqOffset, `the stream ends inside the ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
             break;
           case Req.Take: {
             const data = await w.take(this.reqLen);
-            if (!data) throw new ParseError(this.reqOffset, `the stream ends inside a ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
+            if (!data) throw new ParseError(this.reqOffset, `the stream ends inside the ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
             this.pushValue(this.reqValueBytes ? { k: 'bytes', data } : LSTR);
             await this.hooks.onNested?.(this.reqOffset, data);
             break;
@@ -260,8 +293,9 @@ export class PickleMachine {
         if (this.hooks.signal?.aborted) this.hooks.signal.throwIfAborted();
       }
     } catch (e) {
-      if (e instanceof ParseError) return { ok: false, end: e.offset, error: { offset: e.offset, message: e.message, truncated: e.truncated } };
-      if (e instanceof RangeError) return { ok: false, end: w.offset, error: { offset: w.offset, message: e.message, truncated: false } };
+      const opcodes = this.opcodes - opcodesBefore;
+      if (e instanceof ParseError) return { ok: false, end: e.offset, opcodes, error: { offset: e.offset, message: e.message, truncated: e.truncated } };
+      if (e instanceof RangeError) return { ok: false, end: w.offset, opcodes, error: { offset: w.offset, message: e.message, truncated: false } };
       throw e;
     } finally {
       this.releaseMemo();
@@ -302,9 +336,12 @@ export class PickleMachine {
 
   private async skipLine(): Promise<void> {
     const w = this.w;
+    const start = w.offset - 1;
+    const name = opcodeName(w.buf[w.pos - 1]!);
     for (;;) {
       const nl = w.buf.indexOf(NEWLINE, w.pos);
       if (nl >= 0 && nl < w.end) {
+        if (this.frameEnd >= 0 && w.base + nl + 1 > this.frameEnd) throw this.straddleAt(start, w.base + nl + 1 - start, name);
         w.pos = nl + 1;
         return;
       }
@@ -354,10 +391,26 @@ export class PickleMachine {
 
   private underflow(pos: number): ParseError {
     const off = this.w.base + pos;
-    return new ParseError(off, `stack underflow at byte ${off}`);
+    return new ParseError(off, `${opcodeName(this.w.buf[pos]!) ?? 'the opcode'} at byte ${off} takes more values than the stack holds (stack underflow)`);
   }
 
-  /** `what` follows the opcode's name and offset: "BINSTRING at byte 12 has a negative length". */
+  /** An opcode of `n` bytes at `pos` that would run past the end of its frame. */
+  private straddle(pos: number, n: number): ParseError {
+    return this.straddleAt(this.w.base + pos, n, opcodeName(this.w.buf[pos]!));
+  }
+
+  private straddleAt(off: number, n: number, name = 'the text opcode'): ParseError {
+    return new ParseError(
+      off,
+      `${name} at byte ${off} (${n} bytes or more) runs past the end of its FRAME at byte ${this.frameEnd}: CPython's C and Python unpicklers read such a stream differently (one of them can run opcodes hidden in the rest of the frame), so no reading of it can be trusted`,
+    );
+  }
+
+  private notUtf8(pos: number): ParseError {
+    return this.malformed(pos, 'holds a str that is not UTF-8, which CPython refuses to decode');
+  }
+
+  /** `what` follows the opcode's name and offset: "LONG4 at byte 12 has a negative length". */
   private malformed(pos: number, what: string): ParseError {
     const off = this.w.base + pos;
     return new ParseError(off, `${opcodeName(this.w.buf[pos]!)} at byte ${off} ${what}`);
@@ -539,18 +592,15 @@ export class PickleMachine {
       this.hooks.onIssue({
         kind: 'dynamic-import',
         offset: off,
-        message: `${opname} at byte ${off} calls ${describe(cls)}, not a global named in the pickle: the callable is computed at load time`,
+        message: `${opname} at byte ${off} calls ${describe(cls)} instead of a global the pickle names, so what runs is computed at load time and cannot be checked; a model file should call only classes and functions it imports by name — re-save it from trusted code, or as safetensors`,
       });
     }
     return this.retain ? { k: 'inst', cls, args, state: null } : MEMO_INST;
   }
 
+  /** Tuples are kept when joblib needs them, and for PyTorch's `('module', cls, …)` persistent ids. */
   private tuple(items: Value[]): Obj {
-    return this.retain ? { k: 'tuple', items: items.length <= ITEMS_KEPT ? items : null } : MEMO_TUPLE;
-  }
-
-  private lineText(buf: Buffer, a: number, b: number): string {
-    return buf.toString('utf8', a, b);
+    return this.retain || items[0] === 'module' ? { k: 'tuple', items: items.length <= ITEMS_KEPT ? items : null } : MEMO_TUPLE;
   }
 
   /**
@@ -560,11 +610,15 @@ export class PickleMachine {
   private run(): Req {
     const w = this.w;
     const buf = w.buf;
-    const end = w.end;
     const base = w.base;
+    // Inside a frame the loop sees the frame's end as the end of the window:
+    // an opcode that does not fit asks for more through need(), which tells a
+    // frame crossing from a short window.
+    let end = this.frameEnd >= 0 && this.frameEnd - base < w.end ? this.frameEnd - base : w.end;
     let pos = w.pos;
     const limits = this.limits;
     const stack = this.stack;
+    const trace = this.hooks.onOpcode;
     // Opcodes are counted in a local and added to the total on the way out: a
     // field updated on every opcode costs more than the opcode itself.
     const room = limits.maxOpcodes - this.opcodes;
@@ -573,6 +627,12 @@ export class PickleMachine {
     try {
       for (;;) {
         if (pos >= end) {
+          if (base + pos === this.frameEnd) {
+            // The frame is used up: what follows is outside any frame.
+            this.frameEnd = -1;
+            end = w.end;
+            continue;
+          }
           this.reqLen = 1;
           return Req.Need;
         }
@@ -582,6 +642,10 @@ export class PickleMachine {
         }
         done++;
         const op = buf[pos]!;
+        if (trace !== undefined && base + pos !== this.traced) {
+          this.traced = base + pos;
+          trace(base + pos, op);
+        }
         switch (op) {
           case OP.PROTO: {
             if (pos + 2 > end) return this.need(pos, 2);
@@ -591,12 +655,24 @@ export class PickleMachine {
             pos += 2;
             break;
           }
-          case OP.FRAME:
+          case OP.FRAME: {
             if (pos + 9 > end) return this.need(pos, 9);
-            pos += 9; // frames only hint at read sizes; the opcodes inside are ordinary
+            if (this.frameEnd >= 0) throw this.malformed(pos, `opens a frame inside the frame that ends at byte ${this.frameEnd}; picklers never nest frames, and CPython's two unpicklers read nested ones differently`);
+            const hi = buf.readUInt32LE(pos + 5);
+            if (hi >= 0x200000) throw this.malformed(pos, 'declares a frame longer than any file');
+            pos += 9;
+            this.frameEnd = base + pos + hi * 0x100000000 + buf.readUInt32LE(pos - 8);
+            if (this.frameEnd - base < end) end = this.frameEnd - base;
             break;
+          }
           case OP.STOP: {
             const v = this.pop(pos);
+            if (this.frameEnd >= 0) {
+              // Picklers end the last frame right after STOP. Bytes left in it are read by
+              // no unpickler, and where the next pickle starts would depend on which one runs.
+              if (base + pos + 1 !== this.frameEnd) throw this.malformed(pos, `ends the pickle ${this.frameEnd - base - pos - 1} bytes before the end of its frame (byte ${this.frameEnd})`);
+              this.frameEnd = -1;
+            }
             pos += 1;
             const frame = this.frames.pop();
             if (!frame) {
@@ -677,24 +753,27 @@ export class PickleMachine {
             if (pos + 5 > end) return this.need(pos, 5);
             const n = buf.readInt32LE(pos + 1);
             if (n < 0) throw this.malformed(pos, 'has a negative length');
+            if (this.frameEnd >= 0 && off + 5 + n > this.frameEnd) throw this.straddle(pos, 5 + n);
             w.pos = pos + 5;
             this.pushValue(BIGINT);
-            return this.skip(off, n);
+            return this.skip(off + 5, n);
           }
           case OP.INT:
           case OP.LONG:
           case OP.FLOAT: {
             const nl = buf.indexOf(NEWLINE, pos + 1);
             if (nl < 0 || nl >= end) return this.lineNeed(pos, op !== OP.FLOAT);
-            if (op === OP.FLOAT) this.pushValue(FLOAT);
-            else {
-              const t = buf.toString('latin1', pos + 1, nl).replace(/L$/, '');
-              if (op === OP.INT && (t === '00' || t === '01')) this.pushValue(BOOL);
-              else if (!/^[+-]?\d+$/.test(t.trim())) throw this.malformed(pos, 'is not an integer');
-              else {
-                const n = Number(t);
-                this.pushValue(Number.isSafeInteger(n) ? n : BIGINT);
-              }
+            if (op === OP.FLOAT) {
+              if (!isFloatArg(buf, pos + 1, nl)) throw this.malformed(pos, 'has an argument that CPython does not read as a float');
+              this.pushValue(FLOAT);
+            } else if (op === OP.INT) {
+              const r = parseIntArg(buf, pos + 1, nl);
+              if (r === undefined) throw this.malformed(pos, 'has an argument that CPython does not read as an integer');
+              this.pushValue(r.bool ? BOOL : intValue(r.value));
+            } else {
+              const v = parseLongArg(buf, pos + 1, nl);
+              if (v === undefined) throw this.malformed(pos, 'has an argument that CPython does not read as an integer');
+              this.pushValue(intValue(v));
             }
             pos = nl + 1;
             break;
@@ -706,7 +785,9 @@ export class PickleMachine {
             const n = buf[pos + 1]!;
             if (pos + 2 + n > end) return this.need(pos, 2 + n);
             if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
-            stack.push(STRINGS.decode(buf, pos + 2, n));
+            const s = STRINGS.decode(buf, pos + 2, n);
+            if (s === undefined) throw this.notUtf8(pos);
+            stack.push(s);
             pos += 2 + n;
             break;
           }
@@ -725,7 +806,9 @@ export class PickleMachine {
             if (n <= STR_RETAIN) {
               if (pos + 5 + n > end) return this.need(pos, 5 + n);
               if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
-              stack.push(STRINGS.decode(buf, pos + 5, n));
+              const s = STRINGS.decode(buf, pos + 5, n);
+              if (s === undefined) throw this.notUtf8(pos);
+              stack.push(s);
               pos += 5 + n;
               break;
             }
@@ -737,9 +820,8 @@ export class PickleMachine {
           case OP.BINSTRING:
           case OP.BINBYTES: {
             if (pos + 5 > end) return this.need(pos, 5);
-            const n = op === OP.BINSTRING ? buf.readInt32LE(pos + 1) : buf.readUInt32LE(pos + 1);
-            if (n < 0) throw this.malformed(pos, 'has a negative length');
-            const r = this.payload(pos, 5, n, op);
+            // Unsigned for BINSTRING too: that is how _pickle.c reads it (pickle.py and pickletools refuse a length over 2**31 - 1).
+            const r = this.payload(pos, 5, buf.readUInt32LE(pos + 1), op);
             if (r !== undefined) return r;
             pos = w.pos;
             break;
@@ -765,8 +847,10 @@ export class PickleMachine {
               }
               return this.lineNeed(pos, true);
             }
-            if (nl - pos - 1 > STR_RETAIN * 4) this.pushValue(LSTR);
-            else {
+            if (nl - pos - 1 > STR_RETAIN * 4) {
+              if (!(op === OP.UNICODE ? isValidRawUnicodeEscape(buf, pos + 1, nl) : isValidStringRepr(buf, pos + 1, nl))) throw this.malformed(pos, 'has a malformed argument');
+              this.pushValue(LSTR);
+            } else {
               const raw = buf.toString('latin1', pos + 1, nl);
               const s = op === OP.UNICODE ? decodeRawUnicodeEscape(raw) : decodeStringRepr(raw);
               if (s === undefined) throw this.malformed(pos, 'has a malformed argument');
@@ -800,7 +884,8 @@ export class PickleMachine {
             const c = stack.pop()!;
             const b = n >= 2 ? stack.pop()! : c;
             const a = n === 3 ? stack.pop()! : b;
-            stack.push(this.retain ? { k: 'tuple', items: n === 1 ? [c] : n === 2 ? [b, c] : [a, b, c] } : MEMO_TUPLE);
+            // A ('module', cls) persistent id is kept like under retain (see tuple()).
+            stack.push(this.retain || a === 'module' ? { k: 'tuple', items: n === 1 ? [c] : n === 2 ? [b, c] : [a, b, c] } : MEMO_TUPLE);
             pos += 1;
             break;
           }
@@ -875,10 +960,17 @@ export class PickleMachine {
           case OP.GET: {
             const nl = buf.indexOf(NEWLINE, pos + 1);
             if (nl < 0 || nl >= end) return this.lineNeed(pos, false);
-            const t = buf.toString('latin1', pos + 1, nl);
-            if (!/^\d{1,10}$/.test(t)) throw this.malformed(pos, 'has a bad memo index');
-            if (op === OP.PUT) this.memoPut(Number(t), this.top(pos));
-            else this.pushValue(this.memoGet(Number(t), pos));
+            const idx = parseMemoIndexArg(buf, pos + 1, nl);
+            if (idx === undefined) throw this.malformed(pos, 'has a memo index that CPython does not read as an integer');
+            if (op === OP.PUT) {
+              const v = this.top(pos);
+              if (idx < 0n) throw this.malformed(pos, 'stores to a negative memo index');
+              if (idx > INDEX_MAX) throw this.malformed(pos, 'stores to a memo index larger than any loader can allocate');
+              this.memoPut(Number(idx), v);
+            } else if (idx < 0n || idx > INDEX_MAX) {
+              const off = base + pos;
+              throw new ParseError(off, `memo entry ${idx} read at byte ${off} was never stored`);
+            } else this.pushValue(this.memoGet(Number(idx), pos));
             pos = nl + 1;
             break;
           }
@@ -916,7 +1008,12 @@ export class PickleMachine {
             if (nl1 < 0 || nl1 >= end) return this.lineNeed(pos, false);
             const nl2 = buf.indexOf(NEWLINE, nl1 + 1);
             if (nl2 < 0 || nl2 >= end) return this.lineNeed(pos, false);
-            const g = this.import(this.lineText(buf, pos + 1, nl1), this.lineText(buf, nl1 + 1, nl2), off, op === OP.GLOBAL ? 'GLOBAL' : 'INST');
+            if (nl1 === pos + 1 || nl2 === nl1 + 1) throw this.malformed(pos, 'has an empty module or name');
+            // CPython decodes GLOBAL's lines as strict UTF-8 and INST's as ASCII, and fails on anything else.
+            const module = op === OP.GLOBAL ? decodeUtf8Strict(buf, pos + 1, nl1) : isAscii(buf, pos + 1, nl1) ? buf.toString('latin1', pos + 1, nl1) : undefined;
+            const name = op === OP.GLOBAL ? decodeUtf8Strict(buf, nl1 + 1, nl2) : isAscii(buf, nl1 + 1, nl2) ? buf.toString('latin1', nl1 + 1, nl2) : undefined;
+            if (module === undefined || name === undefined) throw this.malformed(pos, op === OP.GLOBAL ? 'names a module or attribute that is not valid UTF-8' : 'names a module or class that is not ASCII');
+            const g = this.import(module, name, off, op === OP.GLOBAL ? 'GLOBAL' : 'INST');
             if (op === OP.GLOBAL) this.pushValue(g);
             else this.pushValue(this.call(g, this.tuple(this.popMark(pos)), pos, 'INST'));
             pos = nl2 + 1;
@@ -931,7 +1028,7 @@ export class PickleMachine {
               this.hooks.onIssue({
                 kind: 'dynamic-import',
                 offset: off,
-                message: `STACK_GLOBAL at byte ${off} imports from ${describe(module)} the name ${describe(name)}: not a constant string, so the import is computed at load time`,
+                message: `STACK_GLOBAL at byte ${off} takes its module from ${describe(module)} and its name from ${describe(name)} instead of two plain strings, so the import is computed at load time and cannot be checked; re-save the model from trusted code, or as safetensors`,
               });
               this.pushValue({ k: 'global', module: '?', name: '?', offset: off });
             }
@@ -948,7 +1045,7 @@ export class PickleMachine {
             this.hooks.onIssue({
               kind: 'dynamic-import',
               offset: off,
-              message: `${opcodeName(op)} at byte ${off} imports extension code ${code} from the copyreg registry: the global it names is not in the file`,
+              message: `${opcodeName(op)} at byte ${off} imports whatever global is registered as extension code ${code} in copyreg; the file does not name it, so what it imports cannot be checked — re-save the model without copyreg extension codes, or as safetensors`,
             });
             this.pushValue({ k: 'global', module: '?', name: `copyreg extension ${code}`, offset: off });
             pos += 1 + n;
@@ -992,12 +1089,17 @@ export class PickleMachine {
               this.hooks.onIssue({
                 kind: 'global-mutation',
                 offset: off,
-                message: `BUILD at byte ${off} sets attributes on ${inst.module}.${inst.name} itself, rewriting that module or class at load time`,
+                message: `BUILD at byte ${off} sets attributes on ${inst.module}.${inst.name} itself, rewriting that module or class at load time (code elsewhere then runs the replacement); a model file never needs this, so do not load it`,
               });
             } else if (isInst(inst) && inst !== MEMO_INST) {
               // MEMO_INST is a shared placeholder: nothing to record on it.
               inst.state = state;
               if (joblibWrapper(inst)) {
+                if (this.frameEnd >= 0) {
+                  // joblib reads the array from the file, past the frame: only a frame that ends here reads the same both ways.
+                  if (base + pos + 1 !== this.frameEnd) throw this.malformed(pos, `is followed by joblib array bytes ${this.frameEnd - base - pos - 1} bytes before the end of its frame (byte ${this.frameEnd})`);
+                  this.frameEnd = -1;
+                }
                 w.pos = pos + 1;
                 return this.joblib(inst, base + pos);
               }
@@ -1009,13 +1111,13 @@ export class PickleMachine {
           case OP.PERSID: {
             const nl = buf.indexOf(NEWLINE, pos + 1);
             if (nl < 0 || nl >= end) return this.lineNeed(pos, true);
+            if (!isAscii(buf, pos + 1, nl)) throw this.malformed(pos, 'has a persistent id that is not ASCII');
             this.pushValue(OPAQUE);
             pos = nl + 1;
             break;
           }
           case OP.BINPERSID:
-            this.pop(pos);
-            this.pushValue(OPAQUE);
+            this.pushValue(persistentLoad(this.pop(pos)));
             pos += 1;
             break;
           case OP.NEXT_BUFFER:
@@ -1038,6 +1140,7 @@ export class PickleMachine {
 
   /** The opcode at `pos` is not all in the window: it runs again, and counts then, once `n` bytes are. */
   private need(pos: number, n: number): Req {
+    if (this.frameEnd >= 0 && this.w.base + pos + n > this.frameEnd) throw this.straddle(pos, n);
     this.opcodes--;
     this.w.pos = pos;
     this.reqLen = n;
@@ -1053,6 +1156,8 @@ export class PickleMachine {
   /** A text argument not yet complete in the window. */
   private lineNeed(pos: number, data: boolean): Req {
     const w = this.w;
+    // No newline before the frame's end, and the frame ends inside the window: the line crosses it.
+    if (this.frameEnd >= 0 && this.frameEnd <= w.base + w.end) throw this.straddle(pos, this.frameEnd - w.base - pos + 1);
     const have = w.end - pos;
     if (have > LINE_MAX && (!data || this.hooks.boundedLines)) throw new ParseError(w.base + pos, `${opcodeName(w.buf[pos]!)} at byte ${w.base + pos} has a text argument longer than ${LINE_MAX} bytes`);
     if (data && have > LINE_MAX && !this.hooks.boundedLines) {
@@ -1075,9 +1180,12 @@ export class PickleMachine {
     const off = w.base + pos;
     const isStr = op === OP.SHORT_BINUNICODE || op === OP.BINUNICODE || op === OP.BINUNICODE8;
     const isLegacyStr = op === OP.SHORT_BINSTRING || op === OP.BINSTRING;
+    if (this.frameEnd >= 0 && off + head + n > this.frameEnd) throw this.straddle(pos, head + n);
     if (isStr && n <= STR_RETAIN) {
       if (at + n > w.end) return this.need(pos, head + n);
-      this.pushValue(STRINGS.decode(buf, at, n));
+      const s = STRINGS.decode(buf, at, n);
+      if (s === undefined) throw this.notUtf8(pos);
+      this.pushValue(s);
       w.pos = at + n;
       return undefined;
     }
@@ -1098,11 +1206,13 @@ export class PickleMachine {
     }
     this.pushValue(isStr || isLegacyStr ? LSTR : BYTES);
     w.pos = at;
+    // Strings too long to keep are still checked while they are in the window (not ones skipped unread).
+    if (isStr && at + n <= w.end && !isUtf8(buf.subarray(at, at + n)) && !isUtf8SurrogatePass(buf, at, at + n)) throw this.notUtf8(pos);
     if (at + n <= w.end) {
       w.pos = at + n;
       return undefined;
     }
-    return this.skip(off, n);
+    return this.skip(w.base + at, n);
   }
 
   /** After BUILD on a joblib NumpyArrayWrapper: its array bytes (or an inline pickle) follow in the stream. */

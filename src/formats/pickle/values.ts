@@ -50,6 +50,33 @@ export function dictGet(v: Value | null | undefined, key: string): Value | undef
   return undefined;
 }
 
+/**
+ * What BINPERSID leaves on the stack. PyTorch's legacy loader answers a
+ * `('module', cls, source_file, source)` id (how `torch.save` of a whole
+ * model writes each nn.Module class) with `cls` itself: the class is then
+ * checked like any global it imports. Every other id is opaque.
+ */
+export function persistentLoad(pid: Value): Value {
+  const items = typeof pid === 'object' && pid.k === 'tuple' ? pid.items : null;
+  if (items && items.length >= 2 && items[0] === 'module' && isGlobal(items[1])) return items[1];
+  return OPAQUE;
+}
+
+const KIND_NAMES: Record<Exclude<Obj['k'], 'global' | 'inst'>, string> = {
+  none: 'None',
+  bool: 'a bool',
+  float: 'a float',
+  bigint: 'an int too large to resolve',
+  lstr: 'a str too long to resolve',
+  bytes: 'a bytes object',
+  tuple: 'a tuple',
+  list: 'a list',
+  dict: 'a dict',
+  set: 'a set',
+  opaque: 'an object mlgate cannot see into (a persistent id, an out-of-band buffer or an entry of an overfull memo)',
+};
+
+/** A value as a phrase that fits after a verb: "calls a tuple", "imports from the str \"os\"". */
 export function describe(v: Value): string {
   if (typeof v === 'number') return 'an int';
   if (typeof v === 'string') return `the str ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
@@ -58,9 +85,7 @@ export function describe(v: Value): string {
       return `the global ${v.module}.${v.name}`;
     case 'inst':
       return isGlobal(v.cls) ? `the result of calling ${v.cls.module}.${v.cls.name}` : 'the result of a call';
-    case 'lstr':
-      return 'a str too long to resolve';
     default:
-      return `a ${v.k}`;
+      return KIND_NAMES[v.k];
   }
 }
