@@ -225,8 +225,12 @@ class Scan {
     const res = await machine.parse();
     const pickleLike = !res.ok && mode !== 'tentative' && (mode === 'strict' || startsWithProto || machine.opcodeCount >= PICKLE_LIKE_OPCODES);
     const all = res.ok || pickleLike;
+    // A name Python could never import is noise from data that happened to parse, unless the bytes had to be a pickle.
+    const everyImport = mode === 'strict' || startsWithProto || (res.ok && mode !== 'sniff');
+    // Text that happens to open like a GLOBAL line ("config\nvalue\n…") ran nothing: a call needs a few more opcodes.
+    const ranSomething = res.ok || mode !== 'sniff' || machine.opcodeCount >= 3;
     for (const ref of imports) {
-      if (!all && !isPlausibleGlobal(ref.module, ref.name)) continue;
+      if (!ranSomething || (!everyImport && !isPlausibleGlobal(ref.module, ref.name))) continue;
       this.global(label, ref);
     }
     if (all) {
