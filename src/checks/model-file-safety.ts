@@ -9,7 +9,6 @@ import { looksLikeNpy } from '../formats/npy.js';
 import { HDF5_MAGIC } from '../formats/keras.js';
 import { TAR_BLOCK, looksLikeTar } from '../formats/tar.js';
 import { checkFormat } from '../formats/magic.js';
-import type { FileEntry } from '../inventory/types.js';
 
 export interface ModelFileSafetyParams {
   files?: string[];
