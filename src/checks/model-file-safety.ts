@@ -39,7 +39,7 @@ const COMPRESSION_EXT: Record<string, string> = { xz: 'xz', lzma: 'lzma', bz2: '
  * Files outside `files` scanned by content at most; every file's first bytes
  * are read, and over the cap the rule fails closed, so decoys cannot hide one.
  */
-const MAX_SNIFFED = 100_000;
+export const SNIFF_LIMIT = { files: 100_000 };
 
 /** Whether a file's first bytes start a pickle, an archive, a compressed stream, or anything a loader reads by content. */
 function worthScanning(head: Buffer): boolean {
@@ -103,7 +103,7 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
         const mismatch = checkFormat(f.path, head, f.size);
         if (mismatch) ctx.report({ code: 'format-mismatch', path: f.path, message: `${f.path} ${mismatch}` });
         if (!worthScanning(head) || explainedCompression(f.path, head)) return;
-        if (++sniffed > MAX_SNIFFED) return;
+        if (++sniffed > SNIFF_LIMIT.files) return;
         mode = 'sniff';
       }
       const res = await scanModelFile(abs, mode, { allow, signal: ctx.signal, maxBytes: ctx.maxFileBytes });
@@ -125,10 +125,10 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       }
     });
   }
-  if (sniffed > MAX_SNIFFED) {
+  if (sniffed > SNIFF_LIMIT.files) {
     ctx.report({
       code: 'budget-exceeded',
-      message: `${sniffed} files outside files: start like a pickle, an archive or a compressed stream; only the first ${MAX_SNIFFED} were scanned, so the rest could hide a pickle and the rule fails closed. Add the model paths to files: or move data that is not loaded as a model under paths.exclude`,
+      message: `${sniffed} files outside files: start like a pickle, an archive or a compressed stream; only the first ${SNIFF_LIMIT.files} were scanned, so the rest could hide a pickle and the rule fails closed. Add the model paths to files: or move data that is not loaded as a model under paths.exclude`,
     });
   }
 }

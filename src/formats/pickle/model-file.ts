@@ -228,7 +228,8 @@ class Scan {
     // A name Python could never import is noise from data that happened to parse, unless the bytes had to be a pickle.
     const everyImport = mode === 'strict' || startsWithProto || (res.ok && mode !== 'sniff');
     // Text that happens to open like a GLOBAL line ("config\nvalue\n…") ran nothing: a call needs a few more opcodes.
-    const ranSomething = res.ok || mode !== 'sniff' || machine.opcodeCount >= 3;
+    const executed = machine.opcodeCount - (res.error && !res.error.truncated ? 1 : 0);
+    const ranSomething = res.ok || mode !== 'sniff' || executed >= 3;
     for (const ref of imports) {
       if (!ranSomething || (!everyImport && !isPlausibleGlobal(ref.module, ref.name))) continue;
       this.global(label, ref);
