@@ -93,7 +93,7 @@ describe('item 1: sniffing reads as far as the pickle goes', () => {
 });
 
 describe('item 2: compressed pickles and legacy archives, whatever the extension', () => {
-  const [lzmaAlone, xz, bz2] = pythonBatch<string>(
+  const [lzmaAlone, xz, bz2] = pythonBatch<string[]>(
     `import lzma, bz2, base64
 for s in samples:
     out.append([base64.b64encode(lzma.compress(s, format=lzma.FORMAT_ALONE)).decode(), base64.b64encode(lzma.compress(s)).decode(), base64.b64encode(bz2.compress(s)).decode()])
