@@ -1,7 +1,7 @@
 import { atlas, type Rule, type RuleContext } from './rule.js';
 import { matchesAny } from '../inventory/inventory.js';
 import { compileAllowList } from '../formats/pickle/classify.js';
-import { isPickleStart, readHead, scanModelFile, type Mode } from '../formats/pickle/model-file.js';
+import { headRulesOutPickle, isPickleStart, readHeadSync, scanModelFile, type Mode } from '../formats/pickle/model-file.js';
 import { compressionOf } from '../formats/pickle/compression.js';
 import { IS_OPCODE } from '../formats/pickle/opcodes.js';
 import { looksLikeZipStart } from '../formats/zip.js';
@@ -99,10 +99,11 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       const abs = ctx.inventory.abs(f.path);
       let mode: Mode | 'sniff' = matched && !SHARED_EXT.test(f.path) ? 'strict' : 'sniff';
       if (!matched) {
-        const head = await readHead(abs, TAR_BLOCK);
+        // Synchronous: one small read per file of a large repository costs less than its promise.
+        const head = readHeadSync(abs, TAR_BLOCK);
         const mismatch = checkFormat(f.path, head, f.size);
         if (mismatch) ctx.report({ code: 'format-mismatch', path: f.path, message: `${f.path} ${mismatch}` });
-        if (!worthScanning(head) || explainedCompression(f.path, head)) return;
+        if (!worthScanning(head) || explainedCompression(f.path, head) || (await headRulesOutPickle(head))) return;
         if (++sniffed > SNIFF_LIMIT.files) return;
         mode = 'sniff';
       }

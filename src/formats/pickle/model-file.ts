@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { classifyGlobal, isPlausibleGlobal, type AllowList } from './classify.js';
 import { IS_OPCODE, OP, HIGHEST_PROTOCOL } from './opcodes.js';
 import { PickleMachine, type ImportRef, type ScanIssue } from './scanner.js';
@@ -611,6 +611,35 @@ export async function scanModelBytes(data: Buffer, mode: Mode | 'sniff', opts: M
     scan.issues.push({ code: 'budget-exceeded', severity: 'error', message: `${e.message}; the scan is incomplete, so the file fails closed` });
   }
   return { issues: scan.finish(), hasPickle: scan.sawPickle };
+}
+
+/**
+ * Whether the first bytes of a sniffed file already prove it is no pickle: they
+ * fail to parse before running anything, so the full scan would report nothing.
+ * Most text files end here, without a second open.
+ */
+export async function headRulesOutPickle(head: Buffer): Promise<boolean> {
+  if (isPickleStart(head) || !IS_OPCODE[head[0]!]) return false;
+  const w = new Window(rangeSource(bufferAccess(head), 0, head.length), TAR_BLOCK);
+  try {
+    const m = new PickleMachine(w, { onImport: () => {}, onIssue: () => {}, boundedLines: true });
+    const r = await m.parse();
+    return !r.ok && r.error !== undefined && !r.error.truncated && m.opcodeCount - 1 < 3;
+  } finally {
+    w.release();
+  }
+}
+
+/** The first bytes of a file without following a link: one open and one read, for deciding whether to scan it at all. */
+export function readHeadSync(absPath: string, n: number): Buffer {
+  const fd = openSync(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const buf = Buffer.allocUnsafe(n);
+    const got = readSync(fd, buf, 0, n, 0);
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The first bytes of a file, for deciding whether to scan it at all. */
