@@ -620,6 +620,8 @@ export async function scanModelBytes(data: Buffer, mode: Mode | 'sniff', opts: M
  */
 export async function headRulesOutPickle(head: Buffer): Promise<boolean> {
   if (isPickleStart(head) || !IS_OPCODE[head[0]!]) return false;
+  // 'P' opens a zip, ']' an lzma stream, 'x' zlib: the container formats are checked before pickles.
+  if (looksLikeZipStart(head) || looksLikeNpy(head) || head.subarray(0, 8).equals(HDF5_MAGIC) || compressionOf(head, false) || looksLikeTar(head)) return false;
   const w = new Window(rangeSource(bufferAccess(head), 0, head.length), TAR_BLOCK);
   try {
     const m = new PickleMachine(w, { onImport: () => {}, onIssue: () => {}, boundedLines: true });
