@@ -36,8 +36,9 @@ const WEIGHT_EXT = /\.(safetensors|onnx|gguf|tflite|msgpack|pb)$/i;
 const COMPRESSED_DATA = /\.(csv|tsv|jsonl?|txt|xml|sql|log|parquet|arrow|fasta|fastq|fa|vcf|bed|sam|wav|flac)\.(xz|lzma|bz2|zst|zstd|lz4)$/i;
 const COMPRESSION_EXT: Record<string, string> = { xz: 'xz', lzma: 'lzma', bz2: 'bzip2', zst: 'zstd', zstd: 'zstd', lz4: 'lz4' };
 /**
- * Files outside `files` scanned by content at most; every file's first bytes
- * are read, and over the cap the rule fails closed, so decoys cannot hide one.
+ * Files outside `files` scanned by content at most (an object so a test can
+ * lower it); every file's first bytes are read, and over the cap the rule
+ * fails closed, so decoys cannot hide one.
  */
 export const SNIFF_LIMIT = { files: 100_000 };
 
@@ -173,7 +174,7 @@ export const modelFileSafety: Rule<ModelFileSafetyParams> = {
       'sniff-other-files': {
         type: 'boolean',
         default: true,
-        description: 'Also open files outside files (except text and source formats) and scan those whose first bytes are a pickle, zip or .npy. Default true.',
+        description: 'Also read the first bytes of every file outside files: check known formats (safetensors, GGUF, images, text) against their signature, and scan those that start like a pickle, archive or compressed stream. Default true.',
       },
     },
   },
