@@ -15,7 +15,7 @@ import { scanRepository } from '../src/inventory/scan.js';
 import { gitIn, makeRepo, runRuleOn, summarise, type FileTree } from './helpers/repo.js';
 import { memoryProvider } from './helpers/policy.js';
 import { pythonBatch } from './helpers/python-stdlib.js';
-import { callPickle, p, torchDataPkl } from './pickle-fixtures.js';
+import { callPickle, p, torchDataPkl, torchZip } from './pickle-fixtures.js';
 import { tar, type TarEntry } from './tar-fixtures.js';
 
 const EVIL = callPickle('os', 'system', 'echo pwned');
@@ -159,6 +159,14 @@ for s in samples:
     const { conclusion, errors } = await gate({ 'models/pytorch_model.bin': legacyTar(BENIGN), 'exports/data.csv.gz': gzipSync(csv), 'exports/data.csv.xz': csvXz!, 'exports/blob.z': deflateSync(csv) });
     expect(errors).toEqual([]);
     expect(conclusion).toBe('success');
+  });
+});
+
+describe('item 2: weak magic in data stays data', () => {
+  it('tensor data that happens to open like zlib (78 9c) is not a finding', async () => {
+    const noise = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24));
+    const members = [0x01, 0x5e, 0x9c, 0xda].map((b, i) => ({ name: `archive/data/${i + 1}`, data: Buffer.concat([Buffer.from([0x78, b]), noise.subarray(i)]) }));
+    expect(await scan(torchZip(BENIGN, members), 'strict')).toEqual([]);
   });
 });
 
