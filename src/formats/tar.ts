@@ -250,7 +250,8 @@ export async function readTar(ra: RandomAccess, limits: TarLimits = DEFAULT_LIMI
         next.sparse = [];
         for (let i = 0; i < nums.length; i += 2) next.sparse.push([nums[i]!, nums[i + 1]!]);
         const mapLen = lines.slice(0, 1 + count * 2).reduce((a, l) => a + l.length + 1, 0);
-        next.dataOffset += roundUp(mapLen);
+        // tarfile reads the map a block at a time; at the end of a cut archive it stops at the end.
+        next.dataOffset = Math.min(next.dataOffset + roundUp(mapLen), ra.size);
       }
       if (type === 'x' || type === 'X') {
         applyPax(next, pax);

@@ -28,7 +28,7 @@ export function bufferAccess(data: Buffer): RandomAccess {
     size: data.length,
     readAt: async (buf, off, len, pos) => {
       const n = Math.max(0, Math.min(len, data.length - pos));
-      data.copy(buf, off, pos, pos + n);
+      if (n > 0) data.copy(buf, off, pos, pos + n);
       return n;
     },
   };
