@@ -153,6 +153,14 @@ for s in samples:
     expect((await scan(t, 'strict')).map((i) => i.code)).toContain('dangerous-global');
   });
 
+  it('archives nested hundreds deep fail closed instead of exhausting memory', async () => {
+    let data = EVIL;
+    for (let i = 0; i < 300; i++) data = tar([{ name: `l${i}`, data }]).subarray(0, 512 + Math.ceil(data.length / 512) * 512);
+    const issues = await scan(data, 'strict');
+    expect(issues.map((i) => i.code)).toContain('budget-exceeded');
+    expect(issues.find((i) => i.code === 'budget-exceeded')?.message).toMatch(/nested more than 16 archives/);
+  });
+
   it('near misses pass: a legacy tar of allow-listed globals, a gzip of CSV outside model paths, an xz-compressed CSV', async () => {
     const csv = Buffer.from('id,label\n1,cat\n2,dog\n'.repeat(100));
     const [csvXz] = pythonBatch<string>('import lzma, base64\nfor s in samples:\n    out.append(base64.b64encode(lzma.compress(s)).decode())\n', [csv]).map((b) => Buffer.from(b, 'base64'));

@@ -66,6 +66,8 @@ const NESTED_ZIP_MAX = 64 * 1024 * 1024;
 const H5_HEAD = 64 * 1024 * 1024;
 const H5_TAIL = 16 * 1024 * 1024;
 const MAX_ISSUES = 200;
+/** Archives and compressed streams inside one another (a tar in a gzip in a zip is 3). */
+const MAX_CONTAINER_DEPTH = 16;
 
 export class BudgetError extends Error {
   override name = 'BudgetError';
@@ -147,6 +149,11 @@ class Scan {
   /** Scans a blob by content. `access` gives random access (zip, tar); `where` is used in messages. */
   async blob(where: string, open: () => Promise<{ source: ByteSource; access?: RandomAccess; close?: () => void }>, mode: Mode | 'sniff', depth: number): Promise<void> {
     this.check();
+    if (depth > MAX_CONTAINER_DEPTH) {
+      // Each level holds a window; archives nested thousands deep in a small file must not exhaust memory.
+      this.add('budget-exceeded', 'error', `${where}is nested more than ${MAX_CONTAINER_DEPTH} archives or compressed streams deep; mlgate stops there, so the file fails closed`);
+      return;
+    }
     const { source, access, close } = await open();
     const w = this.window(source);
     try {
@@ -164,7 +171,7 @@ class Scan {
       if (looksLikeTar(head)) {
         await this.tar(where, access, w, depth);
         // torch falls back to reading a file it cannot list as a tar as a raw pickle, from byte 0.
-        if (access && IS_OPCODE[head[0]!]) await this.rawStart(where, access, depth);
+        if (depth === 0 && access && IS_OPCODE[head[0]!]) await this.rawStart(where, access, depth);
         return;
       }
       let pickleMode: PickleMode | undefined;
