@@ -192,7 +192,7 @@ describe('item 6: what follows a pickle', () => {
     const data = Buffer.concat([BENIGN, broken, Buffer.from([0xff])]);
     const { conclusion, errors, all } = await gate({ 'models/model.pkl': data });
     expect(errors).toEqual(['model-file-safety/malformed@models/model.pkl']);
-    expect(all.find((f) => f.code === 'model-file-safety/malformed')?.message).toContain(`the bytes from byte ${BENIGN.length}, after the pickle before them, read as pickle opcodes`);
+    expect(all.find((f) => f.code === 'model-file-safety/malformed')?.message).toMatch(new RegExp(`^the bytes from byte ${BENIGN.length}, after the pickle before them, read as pickle opcodes but do not parse`));
     expect(conclusion).toBe('failure');
   });
 

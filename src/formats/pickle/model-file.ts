@@ -208,9 +208,10 @@ class Scan {
    * and as `malformed` when unexplained bytes read as pickle opcodes for long
    * enough (or open with PROTO) that a loader would treat them as one.
    */
-  private async onePickle(label: string, w: Window, mode: PickleMode, depth: number): Promise<{ ok: boolean; imports: ImportRef[]; end: number }> {
+  private async onePickle(label: string, w: Window, mode: PickleMode, depth: number, where = label): Promise<{ ok: boolean; imports: ImportRef[]; end: number }> {
     const start = w.offset;
-    const startsWithProto = w.available >= 2 ? isPickleStart(w.buf.subarray(w.pos, w.pos + 2)) : false;
+    await w.fill(2);
+    const startsWithProto = isPickleStart(w.buf.subarray(w.pos, Math.min(w.end, w.pos + 2)));
     const imports: ImportRef[] = [];
     const issues: ScanIssue[] = [];
     const importKeys = new Set<string>();
@@ -245,11 +246,13 @@ class Scan {
       for (const i of issues) this.add(i.kind === 'budget-exceeded' ? 'budget-exceeded' : i.kind, 'error', `${label}${i.message}`);
     }
     if (pickleLike && !issues.some((i) => i.kind === 'budget-exceeded')) {
-      const why =
+      this.add(
+        'malformed',
+        'error',
         mode === 'after'
-          ? `the bytes from byte ${start}, after the pickle before them, read as pickle opcodes but do not parse: ${res.error!.message}. Nothing in the file's format says they are data, and a second pickle.load would run them, so the file fails closed; remove them or store the data elsewhere`
-          : `does not parse as a pickle: ${res.error!.message}; the loader would fail there, possibly after running what came before, so the file fails closed`;
-      this.add('malformed', 'error', `${label}${why}`);
+          ? `${where}the bytes from byte ${start}, after the pickle before them, read as pickle opcodes but do not parse: ${res.error!.message}. Nothing in the file's format says they are data, and a second pickle.load would run them, so the file fails closed; remove them or store the data elsewhere`
+          : `${label}does not parse as a pickle: ${res.error!.message}; the loader would fail there, possibly after running what came before, so the file fails closed`,
+      );
     }
     return { ok: res.ok, imports, end: res.end };
   }
@@ -269,7 +272,7 @@ class Scan {
       const mode: PickleMode = n === 0 ? firstMode : limit !== undefined ? 'strict' : 'after';
       const label = n === 0 ? where : within(where, `the ${ordinal(n + 1)} pickle (from byte ${start})`);
       const headBytes = n === 0 && start >= w.base ? Buffer.from(w.buf.subarray(start - w.base, Math.min(w.end, start - w.base + 64))) : undefined;
-      const r = await this.onePickle(label, w, mode, depth);
+      const r = await this.onePickle(label, w, mode, depth, where);
       if (!r.ok) return;
       this.sawPickle = true;
       if (n === 0 && limit === undefined && headBytes && r.end - start <= 64) {
