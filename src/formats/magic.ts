@@ -37,6 +37,8 @@ const SIGNED: Array<{ ext: RegExp; what: string; ok: (h: Buffer, size: number) =
   },
   { ext: /\.gguf$/i, what: "a GGUF file ('GGUF')", ok: (h) => h.subarray(0, 4).toString('latin1') === 'GGUF' },
   { ext: /\.(png|jpe?g|gif|webp|bmp|tiff?)$/i, what: 'an image (PNG, JPEG, GIF, WebP, BMP or TIFF signature)', ok: (h) => IMAGE_SIGNATURES.some((sig) => sig(h)) },
+  { ext: /\.npy$/i, what: 'a NumPy .npy array (\\x93NUMPY)', ok: (h) => looksLikeNpy(h) },
+  { ext: /\.(npz|keras)$/i, what: 'a zip archive (PK)', ok: (h) => h.subarray(0, 2).toString('latin1') === 'PK' },
   { ext: /\.parquet$/i, what: "a Parquet file ('PAR1')", ok: (h) => h.subarray(0, 4).toString('latin1') === 'PAR1' },
   { ext: /\.tflite$/i, what: "a TensorFlow Lite model ('TFL3' at byte 4)", ok: (h) => h.subarray(4, 8).toString('latin1') === 'TFL3' },
 ];
