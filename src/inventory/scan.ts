@@ -49,7 +49,7 @@ async function walk(root: string, limit: number, start = ''): Promise<{ paths: s
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const e of entries) {
-      if (e.name === '.git') continue;
+      if (rel === start && e.name === '.git') continue;
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) queue.push(p);
       else {
