@@ -17,7 +17,7 @@ describe('model-file-safety rule', () => {
     ['protocol 0 found by content', { 'weights/blob0': EVIL0 }, {}, ['dangerous-global@weights/blob0']],
     ['zip found by content under another name', { 'weights/ckpt.tar': torchZip(EVIL) }, {}, ['dangerous-global@weights/ckpt.tar']],
     ['content sniffing can be turned off', { 'weights/blob': EVIL }, { 'sniff-other-files': false }, []],
-    ['text and source files are never sniffed', { 'notes.txt': EVIL0, 'train.py': EVIL0 }, {}, []],
+    ['a pickle under a text or source name is found', { 'notes.txt': EVIL0, 'train.py': EVIL0 }, {}, ['dangerous-global@notes.txt', 'dangerous-global@train.py']],
     ['user globs add files', { 'weights/blob': EVIL }, { files: ['weights/*'], 'sniff-other-files': false }, ['dangerous-global@weights/blob']],
     ['a .bin that is not a pickle (GGUF) is fine', { 'models/m.bin': Buffer.from('GGUF\x03\x00\x00\x00' + '\x00'.repeat(64), 'latin1') }, {}, []],
     ['a .pt that is not a pickle is malformed', { 'models/m.pt': Buffer.from('{"not": "a pickle"}') }, {}, ['malformed@models/m.pt']],

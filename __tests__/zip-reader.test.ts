@@ -56,7 +56,7 @@ describe('PyTorch zip checkpoints', () => {
     ['malicious deflated data.pkl', makeZip([{ name: 'archive/data.pkl', data: EVIL, method: 8 }]), ['dangerous-global']],
     ['encrypted flag, bad CRC and a harmless local name', makeZip([{ name: 'archive/data.pkl', data: EVIL, flags: 0x0009, crc: 0xdeadbeef, localName: 'archive/readme.txt' }]), ['dangerous-global'], /archive\/data\.pkl/],
     ['protocol-0 member without an extension', torchZip(torchDataPkl(), [{ name: 'archive/extra', data: EVIL0 }]), ['dangerous-global'], /member "archive\/extra"/],
-    ['malicious pickle after a benign one in data.pkl', torchZip(Buffer.concat([torchDataPkl(), EVIL])), ['dangerous-global'], /pickle #2/],
+    ['malicious pickle after a benign one in data.pkl', torchZip(Buffer.concat([torchDataPkl(), EVIL])), ['dangerous-global'], /^member "archive\/data\.pkl", the 2nd pickle \(from byte \d+\): imports os\.system/],
     ['STACK_GLOBAL via memo in a data member', torchZip(torchDataPkl(), [{ name: 'archive/data/1', data: p().proto(4).str('os').memoize().str('system').memoize().pop().pop().get(0).get(1).stackGlobal().stop().build_() }]), ['dangerous-global']],
     ['truncated data.pkl', torchZip(torchDataPkl().subarray(0, 30)), ['malformed'], /data\.pkl": does not parse/],
     ['a pickle prefix before the zip (polyglot)', makeZip([{ name: 'archive/data.pkl', data: EVIL }], { prefix: torchDataPkl() }), ['dangerous-global'], /as a zip/],

@@ -1,11 +1,14 @@
 import { atlas, type Rule, type RuleContext } from './rule.js';
 import { matchesAny } from '../inventory/inventory.js';
 import { compileAllowList } from '../formats/pickle/classify.js';
-import { isPickleStart, readHead, scanModelFile, type Mode } from '../formats/pickle/model-file.js';
+import { headRulesOutPickle, isPickleStart, readHeadSync, scanModelFile, type Mode } from '../formats/pickle/model-file.js';
+import { compressionOf } from '../formats/pickle/compression.js';
 import { IS_OPCODE } from '../formats/pickle/opcodes.js';
 import { looksLikeZipStart } from '../formats/zip.js';
 import { looksLikeNpy } from '../formats/npy.js';
-import type { FileEntry } from '../inventory/types.js';
+import { HDF5_MAGIC } from '../formats/keras.js';
+import { TAR_BLOCK, looksLikeTar } from '../formats/tar.js';
+import { checkFormat } from '../formats/magic.js';
 
 export interface ModelFileSafetyParams {
   files?: string[];
@@ -23,14 +26,38 @@ export const DEFAULT_FILES = [
 
 /** Extensions used for other formats too (GGUF `.bin`, SentencePiece `.model`, SPSS `.sav`, non-Keras HDF5): their content decides. */
 const SHARED_EXT = /\.(bin|model|sav|h5|hdf5)$/i;
-/** Never sniffed when outside `files`: text and source formats. */
-const TEXT_EXT = /\.(py|pyi|ipynb|md|rst|txt|json|jsonl|ya?ml|toml|cfg|ini|csv|tsv|xml|html?|css|s?js|mjs|cjs|ts|tsx|jsx|sh|bash|c|cc|cpp|h|hpp|rs|go|java|kt|rb|php|pl|lua|r|sql|tex|svg|lock|gitignore|gitattributes|dockerfile|env|log|safetensors|onnx|gguf|png|jpe?g|gif|webp|pdf|parquet|arrow|feather|tfrecord|wav|mp3|mp4)$/i;
-/** Files sniffed at most outside `files`, so a huge repository stays cheap. */
-const MAX_SNIFFED = 100_000;
+/** Weight formats that are not pickles but may be swapped for one: an LFS pointer of one is as unscanned as a `.pt`. */
+const WEIGHT_EXT = /\.(safetensors|onnx|gguf|tflite|msgpack|pb)$/i;
+/**
+ * A compressed file whose name says it holds plain data (`train.csv.xz`) is
+ * explained even when mlgate cannot decompress it; anything else compressed
+ * with an undecodable method fails closed.
+ */
+const COMPRESSED_DATA = /\.(csv|tsv|jsonl?|txt|xml|sql|log|parquet|arrow|fasta|fastq|fa|vcf|bed|sam|wav|flac)\.(xz|lzma|bz2|zst|zstd|lz4)$/i;
+const COMPRESSION_EXT: Record<string, string> = { xz: 'xz', lzma: 'lzma', bz2: 'bzip2', zst: 'zstd', zstd: 'zstd', lz4: 'lz4' };
+/**
+ * Files outside `files` scanned by content at most (an object so a test can
+ * lower it); every file's first bytes are read, and over the cap the rule
+ * fails closed, so decoys cannot hide one.
+ */
+export const SNIFF_LIMIT = { files: 100_000 };
 
-async function worthSniffing(abs: string): Promise<boolean> {
-  const head = await readHead(abs, 16);
-  return isPickleStart(head) || looksLikeZipStart(head) || looksLikeNpy(head) || (head.length >= 2 && IS_OPCODE[head[0]!] === 1);
+/** Whether a file's first bytes start a pickle, an archive, a compressed stream, or anything a loader reads by content. */
+function worthScanning(head: Buffer): boolean {
+  return (
+    isPickleStart(head) ||
+    looksLikeZipStart(head) ||
+    looksLikeNpy(head) ||
+    head.subarray(0, 8).equals(HDF5_MAGIC) ||
+    compressionOf(head, false) !== undefined ||
+    looksLikeTar(head) ||
+    IS_OPCODE[head[0]!] === 1
+  );
+}
+
+function explainedCompression(p: string, head: Buffer): boolean {
+  const m = COMPRESSED_DATA.exec(p);
+  return m !== null && COMPRESSION_EXT[m[2]!.toLowerCase()] === compressionOf(head, false);
 }
 
 async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
@@ -40,33 +67,48 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
   const sniffOthers = p['sniff-other-files'] ?? true;
   const denyNew = p['deny-new-pickle'] ?? true;
   const allow = compileAllowList(p['allow-globals'] ?? []);
-  const inScope = (f: FileEntry): boolean => !ctx.changed || ctx.changed.changed.has(f.path);
+  const submodules = ctx.inventory.submodules ?? [];
+  // A submodule whose commit changed brings in every file under it.
+  const changedSubmodules = ctx.changed ? submodules.filter((s) => ctx.changed!.changed.has(s.path)).map((s) => `${s.path}/`) : [];
+  const inScope = (path: string): boolean => !ctx.changed || ctx.changed.changed.has(path) || changedSubmodules.some((d) => path.startsWith(d));
+  for (const s of submodules) {
+    if (s.checkedOut || !inScope(s.path)) continue;
+    ctx.report({
+      code: 'submodule-not-scanned',
+      path: s.path,
+      message: `${s.path} is a git submodule that is not checked out, so mlgate could not look inside it and any model file it holds was not scanned: check submodules out in this job (actions/checkout with submodules: true) so they are scanned like the rest of the repository, or run mlgate on that repository itself`,
+    });
+  }
   let sniffed = 0;
   for (const f of ctx.inventory.files) {
-    if (!inScope(f)) continue;
+    if (!inScope(f.path)) continue;
     ctx.signal.throwIfAborted();
     const matched = matchesAny(f.path, globs);
     if (f.lfs) {
-      // Only the pointer is checked out: the content is unknown, so say so rather than pass it.
-      if (matched) {
+      // Only the pointer is checked out: the content is unknown, so the file fails closed.
+      if (matched || WEIGHT_EXT.test(f.path)) {
         ctx.report({
           code: 'lfs-pointer-not-scanned',
           path: f.path,
-          message: `${f.path} is stored in Git LFS and only its pointer is checked out, so its ${f.lfs.size}-byte content was not scanned: fetch LFS content in this job (actions/checkout with lfs: true), or store the weights as safetensors`,
-          ...(strict ? {} : { maxLevel: 'warning' as const }),
+          message: `${f.path} is stored in Git LFS and only its pointer is checked out, so its ${f.lfs.size}-byte content was not scanned and could be any pickle: fetch LFS content in this job (actions/checkout with lfs: true) so it is scanned, or store the weights as safetensors in the repository`,
         });
       }
       continue;
     }
-    if (!matched && (!sniffOthers || TEXT_EXT.test(f.path) || f.size < 2)) continue;
+    if (!matched && (!sniffOthers || f.size < 2)) continue;
     await ctx.guard(f.path, async () => {
+      const abs = ctx.inventory.abs(f.path);
       let mode: Mode | 'sniff' = matched && !SHARED_EXT.test(f.path) ? 'strict' : 'sniff';
       if (!matched) {
-        if (++sniffed > MAX_SNIFFED) return;
-        if (!(await worthSniffing(ctx.inventory.abs(f.path)))) return;
+        // Synchronous: one small read per file of a large repository costs less than its promise.
+        const head = readHeadSync(abs, TAR_BLOCK);
+        const mismatch = checkFormat(f.path, head, f.size);
+        if (mismatch) ctx.report({ code: 'format-mismatch', path: f.path, message: `${f.path} ${mismatch}` });
+        if (!worthScanning(head) || explainedCompression(f.path, head) || (await headRulesOutPickle(head))) return;
+        if (++sniffed > SNIFF_LIMIT.files) return;
         mode = 'sniff';
       }
-      const res = await scanModelFile(ctx.inventory.abs(f.path), mode, { allow, signal: ctx.signal, maxBytes: ctx.maxFileBytes });
+      const res = await scanModelFile(abs, mode, { allow, signal: ctx.signal, maxBytes: ctx.maxFileBytes });
       for (const i of res.issues) {
         ctx.report({
           code: i.code,
@@ -85,11 +127,10 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       }
     });
   }
-  if (sniffed > MAX_SNIFFED) {
+  if (sniffed > SNIFF_LIMIT.files) {
     ctx.report({
       code: 'budget-exceeded',
-      maxLevel: 'info',
-      message: `only the first ${MAX_SNIFFED} files outside the configured globs were sniffed for pickle content; add the model paths to files: so they are always scanned`,
+      message: `${sniffed} files outside files: start like a pickle, an archive or a compressed stream; only the first ${SNIFF_LIMIT.files} were scanned, so the rest could hide a pickle and the rule fails closed. Add the model paths to files: or move data that is not loaded as a model under paths.exclude`,
     });
   }
 }
@@ -133,7 +174,7 @@ export const modelFileSafety: Rule<ModelFileSafetyParams> = {
       'sniff-other-files': {
         type: 'boolean',
         default: true,
-        description: 'Also open files outside files (except text and source formats) and scan those whose first bytes are a pickle, zip or .npy. Default true.',
+        description: 'Also read the first bytes of every file outside files: check known formats (safetensors, GGUF, images, text) against their signature, and scan those that start like a pickle, archive or compressed stream. Default true.',
       },
     },
   },

@@ -17,7 +17,7 @@ import { LEVEL_RANK, minLevel, type Finding, type Level, type Reference } from '
 import { conclude, countFindings, sortFindings } from './verdict.js';
 import { helpUrl } from './version.js';
 
-const INVENTORY_LEVELS: Record<string, Level> = { symlink: 'warning', truncated: 'error', 'unsafe-path': 'warning' };
+const INVENTORY_LEVELS: Record<string, Level> = { symlink: 'warning', truncated: 'error', 'unsafe-path': 'warning', 'submodule-not-checked-out': 'warning' };
 
 /** The level a rule's finding gets: per-code level or the rule's, capped by the finding, and by `enforce-from`. */
 export function findingLevel(rule: ResolvedRule, f: RuleFinding, now: Date): Level | undefined {
@@ -90,7 +90,7 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
     enabled.map(async (rule) => {
       const resolved = policy.rules.get(rule.id)!;
       const exclude = policy.excludeFor(rule.id);
-      const inventory = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude))) : scan.inventory;
+      const inventory = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s) => !matchesAny(s.path, exclude))) : scan.inventory;
       let raw: RuleFinding[];
       try {
         raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { Minimatch } from 'minimatch';
 import { FileProblem } from '../core/errors.js';
-import type { FileEntry, Inventory } from './types.js';
+import type { FileEntry, Inventory, SubmoduleEntry } from './types.js';
 
 export interface GlobMatcher {
   match(path: string): boolean;
@@ -48,7 +48,7 @@ export function matchesAny(p: string, globs: readonly string[]): boolean {
 }
 
 /** An inventory over already-listed files (see `listFiles`); reads refuse to follow symlinks. */
-export function createInventory(root: string, entries: FileEntry[]): Inventory {
+export function createInventory(root: string, entries: FileEntry[], submodules: readonly SubmoduleEntry[] = []): Inventory {
   const files = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const byPath = new Map(files.map((f) => [f.path, f]));
   const abs = (p: string): string => {
@@ -75,6 +75,7 @@ export function createInventory(root: string, entries: FileEntry[]): Inventory {
   return {
     root,
     files,
+    submodules: [...submodules].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     get: (p) => byPath.get(p),
     match: (globs) => (globs.length === 0 ? [] : files.filter((f) => matchesAny(f.path, globs))),
     abs,

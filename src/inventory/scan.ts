@@ -4,10 +4,10 @@ import path from 'node:path';
 import { parseLfsPointer, LFS_POINTER_MAX_BYTES } from '../formats/lfs.js';
 import { createInventory, matchesAny } from './inventory.js';
 import { git, gitWithInput, isGitRepo } from './git.js';
-import type { FileEntry, Inventory } from './types.js';
+import type { FileEntry, Inventory, SubmoduleEntry } from './types.js';
 
 export interface InventoryNote {
-  code: 'symlink' | 'truncated' | 'unsafe-path';
+  code: 'symlink' | 'truncated' | 'unsafe-path' | 'submodule-not-checked-out';
   path?: string;
   message: string;
 }
@@ -36,9 +36,9 @@ export function normaliseRepoPath(p: string): string | undefined {
   return segs.join('/');
 }
 
-async function walk(root: string, limit: number): Promise<{ paths: string[]; truncated: boolean }> {
+async function walk(root: string, limit: number, start = ''): Promise<{ paths: string[]; truncated: boolean }> {
   const out: string[] = [];
-  const queue = [''];
+  const queue = [start];
   while (queue.length > 0) {
     const rel = queue.shift()!;
     let entries;
@@ -49,7 +49,7 @@ async function walk(root: string, limit: number): Promise<{ paths: string[]; tru
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const e of entries) {
-      if (rel === '' && e.name === '.git') continue;
+      if (rel === start && e.name === '.git') continue;
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) queue.push(p);
       else {
@@ -109,9 +109,12 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
   // In a git work tree only files git routes through LFS can be pointers; elsewhere any small file may be one.
   const lfsCandidates = fromGit ? await lfsTracked(root, raw) : undefined;
   const entries: FileEntry[] = [];
+  const submodules: SubmoduleEntry[] = [];
   const seen = new Set<string>();
+  const queue = raw.map((r) => ({ r, inSubmodule: false }));
   // Synchronous stats: nothing else runs yet, and they are several times faster than 20,000 promises.
-  for (const r of raw) {
+  for (let i = 0; i < queue.length; i++) {
+    const { r, inSubmodule } = queue[i]!;
     const p = normaliseRepoPath(r);
     if (!p) {
       notes.push({ code: 'unsafe-path', path: r, message: `path ${JSON.stringify(r)} is not a safe repository path and was skipped` });
@@ -130,9 +133,24 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
       notes.push({ code: 'symlink', path: p, message: `${p} is a symbolic link; mlgate does not follow links, so its target was not evaluated` });
       continue;
     }
+    if (st.isDirectory() && fromGit) {
+      // git lists a submodule (or a nested repository) as its directory: its files are listed by walking it.
+      const sub = await walk(root, Math.max(0, maxFiles - queue.length), p);
+      submodules.push({ path: p, checkedOut: sub.paths.length > 0 });
+      if (sub.paths.length === 0) {
+        notes.push({ code: 'submodule-not-checked-out', path: p, message: `${p} is a git submodule that is not checked out, so nothing inside it was evaluated; check submodules out in this job (actions/checkout with submodules: true)` });
+      }
+      if (sub.truncated && !truncated) {
+        truncated = true;
+        notes.push({ code: 'truncated', message: `the repository has more than ${maxFiles} files with its submodules; only the first ${maxFiles} were evaluated` });
+      }
+      for (const inner of sub.paths) queue.push({ r: inner, inSubmodule: true });
+      continue;
+    }
     if (!st.isFile()) continue;
     const entry: FileEntry = { path: p, size: st.size };
-    if (!lfsCandidates || lfsCandidates.has(r)) {
+    // A submodule's .gitattributes are not the superproject's: any small file there may be a pointer.
+    if (!lfsCandidates || lfsCandidates.has(r) || inSubmodule) {
       try {
         const lfs = readPointer(abs, st.size);
         if (lfs) entry.lfs = lfs;
@@ -144,5 +162,5 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
   }
   // Directories under a symlinked directory never appear: git lists the link itself.
   notes.sort((a, b) => (a.path ?? '').localeCompare(b.path ?? ''));
-  return { inventory: createInventory(root, entries), notes, fromGit };
+  return { inventory: createInventory(root, entries, submodules), notes, fromGit };
 }

@@ -15,6 +15,14 @@ export interface FileEntry {
   lfs?: LfsPointer;
 }
 
+/** A git submodule (gitlink) of the repository. */
+export interface SubmoduleEntry {
+  /** Repository-relative path of the submodule's directory. */
+  path: string;
+  /** True when its work tree is there; its files are then inventory files like any other. */
+  checkedOut: boolean;
+}
+
 /**
  * The repository as rules see it: regular files only (symlinks are reported by
  * the inventory and never followed), minus `paths.exclude`.
@@ -23,6 +31,8 @@ export interface Inventory {
   readonly root: string;
   /** Sorted by path. */
   readonly files: readonly FileEntry[];
+  /** Git submodules (gitlinks and nested repositories), sorted by path; a checked-out one's files are in `files`. */
+  readonly submodules?: readonly SubmoduleEntry[];
   get(path: string): FileEntry | undefined;
   /** Files matching any of the globs (minimatch, `dot: true`). */
   match(globs: readonly string[]): FileEntry[];

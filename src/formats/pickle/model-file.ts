@@ -1,19 +1,22 @@
 import { open } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { classifyGlobal, isPlausibleGlobal, type AllowList } from './classify.js';
 import { IS_OPCODE, OP, HIGHEST_PROTOCOL } from './opcodes.js';
 import { PickleMachine, type ImportRef, type ScanIssue } from './scanner.js';
-import { DecompressError, InflateSource, bufferAccess, fileAccess, rangeSource, readRange, type ByteSource, type RandomAccess } from './source.js';
+import { DecompressError, InflateSource, bufferAccess, fileAccess, prefixedSource, rangeSource, readRange, sparseSource, subAccess, type ByteSource, type RandomAccess } from './source.js';
 import { Window } from './window.js';
 import { ZipError, looksLikeZipStart, openMember, readCentralDirectory, type ZipEntry } from '../zip.js';
 import { NpyError, looksLikeNpy, parseNpyHeader, npyPrefixLength } from '../npy.js';
 import { HDF5_MAGIC, H5_LAMBDA_MARKERS, findLambdaLayers, lambdaNameAfter } from '../keras.js';
+import { TAR_BLOCK, TarError, looksLikeTar, readTar, type TarMember } from '../tar.js';
+import { compressionOf, type Compression } from './compression.js';
 
 /**
- * Scans one model file by content: raw pickles (several in a row), legacy and
- * zip PyTorch checkpoints, joblib (with interleaved arrays), .npy/.npz with
- * object arrays, gzip/zlib-compressed pickles, Keras .keras and .h5, and
- * pickles or archives embedded as bytes in a pickle. Nothing is executed.
+ * Scans one model file by content: raw pickles (several in a row), legacy
+ * (raw and tar) and zip PyTorch checkpoints, joblib (with interleaved arrays),
+ * .npy/.npz with object arrays, gzip/zlib-compressed content, tar archives,
+ * Keras .keras and .h5, and pickles or archives embedded as bytes in a
+ * pickle. Nothing is executed.
  */
 
 export type ModelIssueCode = 'dangerous-global' | 'unknown-global' | 'dynamic-import' | 'global-mutation' | 'malformed' | 'lambda-layer' | 'budget-exceeded' | 'unscannable';
@@ -36,20 +39,35 @@ export interface ModelScanOptions {
 
 /** How sure we are the bytes are a pickle: `strict` must parse; `tentative` may be data. */
 export type Mode = 'strict' | 'tentative';
+/**
+ * `sniff`: a file found by content; its first pickle is parsed as far as it
+ * goes (bounded by the file's budget) and reported if it parses or reads as
+ * pickle opcodes for long enough. `after`: bytes after a pickle's STOP that no
+ * format explains.
+ */
+type PickleMode = Mode | 'sniff' | 'after';
 
-const COMPRESSED: Array<[Buffer, string]> = [
-  [Buffer.from('BZh'), 'bzip2'],
-  [Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), 'xz'],
-  [Buffer.from([0x04, 0x22, 0x4d, 0x18]), 'lz4'],
-  [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), 'zstd'],
-];
+/** The first of the five pickles of a legacy (pre-1.6, non-zip) torch.save: the magic number 0x1950a86a20f9469cfc6c. */
+const TORCH_MAGIC_LONG1 = Buffer.from([0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
+const TORCH_MAGIC_TEXT = Buffer.from('L119547037146038801333356');
+/** Legacy torch.save writes five pickles (magic, protocol, sys_info, object, storage keys); raw storages follow. */
+const TORCH_LEGACY_PICKLES = 5;
+/** Bytes per element of each storage class, to skip the raw storages of a legacy tar checkpoint. */
+const STORAGE_ELEMENT_SIZE: Record<string, number> = {
+  DoubleStorage: 8, FloatStorage: 4, HalfStorage: 2, BFloat16Storage: 2, LongStorage: 8, IntStorage: 4, ShortStorage: 2,
+  CharStorage: 1, ByteStorage: 1, BoolStorage: 1, ComplexDoubleStorage: 16, ComplexFloatStorage: 8,
+  QUInt8Storage: 1, QInt8Storage: 1, QInt32Storage: 4, QUInt4x2Storage: 1, QUInt2x4Storage: 1, UntypedStorage: 1,
+};
+/** Opcodes a failed parse of unexplained bytes must have read before the bytes count as a broken pickle rather than data. */
+const PICKLE_LIKE_OPCODES = 32;
 const PICKLE_MEMBER = /(^|\/)[^/]*\.(pkl|pickle)$/;
 const CONFIG_JSON_MAX = 64 * 1024 * 1024;
 const NESTED_ZIP_MAX = 64 * 1024 * 1024;
-const SNIFF_BYTES = 4096;
 const H5_HEAD = 64 * 1024 * 1024;
 const H5_TAIL = 16 * 1024 * 1024;
 const MAX_ISSUES = 200;
+/** Archives and compressed streams inside one another (a tar in a gzip in a zip is 3). */
+const MAX_CONTAINER_DEPTH = 16;
 
 export class BudgetError extends Error {
   override name = 'BudgetError';
@@ -70,6 +88,25 @@ function counted(src: ByteSource, state: { read: number; max: number }): ByteSou
 
 export function isPickleStart(head: Buffer): boolean {
   return head.length >= 2 && head[0] === OP.PROTO && head[1]! <= HIGHEST_PROTOCOL;
+}
+
+/** A location inside the file, prefixed to a message: `gzip-decompressed content, tar member "pickle": …`. */
+function within(where: string, phrase: string): string {
+  return where.endsWith(': ') ? `${where.slice(0, -2)}, ${phrase}: ` : `${where}${phrase}: `;
+}
+
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
+}
+
+/** What a loader reads a tar member as, in a legacy torch checkpoint (torch/serialization.py `legacy_load`). */
+function legacyRole(name: string, isLegacy: boolean): 'storages' | 'one-pickle' | undefined {
+  if (!isLegacy) return undefined;
+  if (name === 'storages') return 'storages';
+  if (name === 'tensors' || name === 'pickle' || name === 'sys_info') return 'one-pickle';
+  return undefined;
 }
 
 class Scan {
@@ -109,14 +146,19 @@ class Scan {
     return new Window(counted(src, this.budget), 4 * 1024 * 1024, 16 * 1024 * 1024);
   }
 
-  /** Scans a blob by content. `access` gives random access (zip); `name` is used in messages. */
+  /** Scans a blob by content. `access` gives random access (zip, tar); `where` is used in messages. */
   async blob(where: string, open: () => Promise<{ source: ByteSource; access?: RandomAccess; close?: () => void }>, mode: Mode | 'sniff', depth: number): Promise<void> {
     this.check();
+    if (depth > MAX_CONTAINER_DEPTH) {
+      // Each level holds a window; archives nested thousands deep in a small file must not exhaust memory.
+      this.add('budget-exceeded', 'error', `${where}is nested more than ${MAX_CONTAINER_DEPTH} archives or compressed streams deep; mlgate stops there, so the file fails closed`);
+      return;
+    }
     const { source, access, close } = await open();
     const w = this.window(source);
     try {
-      await w.fill(16);
-      const head = w.buf.subarray(w.pos, Math.min(w.end, w.pos + 16));
+      await w.fill(TAR_BLOCK);
+      const head = w.buf.subarray(w.pos, Math.min(w.end, w.pos + TAR_BLOCK));
       if (head.length === 0) {
         if (mode === 'strict') this.add('malformed', 'error', `${where}is empty, not a pickle`);
         return;
@@ -124,20 +166,19 @@ class Scan {
       if (looksLikeZipStart(head)) return await this.zipFrom(where, access, w, depth);
       if (looksLikeNpy(head)) return await this.npy(where, w, depth);
       if (head.subarray(0, 8).equals(HDF5_MAGIC)) return await this.h5(where, w, access?.size);
-      if (head[0] === 0x1f && head[1] === 0x8b && access && mode !== 'sniff') return await this.compressed(where, access, 'gzip', depth);
-      if (head[0] === 0x78 && ((head[0]! << 8) | head[1]!) % 31 === 0 && access && mode !== 'sniff') return await this.compressed(where, access, 'zlib', depth);
-      for (const [magic, kind] of COMPRESSED) {
-        if (head.subarray(0, magic.length).equals(magic)) {
-          if (mode === 'strict') this.add('unscannable', 'error', `${where}is compressed with ${kind}, which mlgate cannot decompress, so its pickle cannot be checked; save it uncompressed (or as safetensors)`);
-          return;
-        }
+      const packed = compressionOf(head, mode === 'strict');
+      if (packed) return await this.compressed(where, w, packed, mode, depth);
+      if (looksLikeTar(head)) {
+        await this.tar(where, access, w, depth);
+        // torch falls back to reading a file it cannot list as a tar as a raw pickle, from byte 0.
+        if (depth === 0 && access && IS_OPCODE[head[0]!]) await this.rawStart(where, access, depth);
+        return;
       }
-      let pickleMode: Mode | undefined;
+      let pickleMode: PickleMode | undefined;
       if (isPickleStart(head)) pickleMode = mode === 'sniff' ? 'strict' : mode;
-      else if (mode === 'sniff') pickleMode = (await this.sniffProtocol0(w)) ? 'strict' : undefined;
       else if (IS_OPCODE[head[0]!]) pickleMode = mode;
       else if (mode === 'strict') {
-        this.add('malformed', 'error', `${where}does not start with a pickle opcode (first byte 0x${head[0]!.toString(16).padStart(2, '0')}) nor with the signature of a zip, .npy or HDF5 file`);
+        this.add('malformed', 'error', `${where}does not start with a pickle opcode (first byte 0x${head[0]!.toString(16).padStart(2, '0')}) nor with the signature of a zip, tar, compressed stream, .npy or HDF5 file`);
       }
       if (pickleMode) await this.pickles(where, w, pickleMode, depth);
       // A file that starts as a pickle (a legacy checkpoint, torch's non-zip path) may also end as a zip.
@@ -151,60 +192,179 @@ class Scan {
     }
   }
 
-  /** A protocol 0/1 pickle without the PROTO byte: does its start parse as one? */
-  private async sniffProtocol0(w: Window): Promise<boolean> {
-    if (!IS_OPCODE[w.buf[w.pos]!]) return false;
-    await w.fill(SNIFF_BYTES);
-    const head = Buffer.from(w.buf.subarray(w.pos, Math.min(w.end, w.pos + SNIFF_BYTES)));
-    const probe = new Window(rangeSource(bufferAccess(head), 0, head.length), SNIFF_BYTES);
-    const m = new PickleMachine(probe, { onImport: () => {}, onIssue: () => {} });
-    const r = await m.parse();
-    return r.ok || (r.error?.truncated === true && head.length === SNIFF_BYTES && m.opcodeCount >= 8);
+  /** The file read from byte 0 as a pickle, besides what its tar listing held. */
+  private async rawStart(where: string, access: RandomAccess, depth: number): Promise<void> {
+    const w = this.window(rangeSource(access, 0, access.size));
+    try {
+      await this.pickles(within(where, 'read as a raw pickle from byte 0'), w, 'sniff', depth, 1);
+    } finally {
+      w.release();
+    }
   }
 
-  /** One pickle after another until the data stops parsing as pickles. */
-  private async pickles(where: string, w: Window, firstMode: Mode, depth: number): Promise<void> {
-    let mode = firstMode;
-    for (let n = 0; ; n++) {
+  /**
+   * Parses one pickle at the window and reports what it found. A parse that
+   * fails is reported in full when the bytes had to be a pickle (`strict`),
+   * and as `malformed` when unexplained bytes read as pickle opcodes for long
+   * enough (or open with PROTO) that a loader would treat them as one.
+   */
+  private async onePickle(label: string, w: Window, mode: PickleMode, depth: number, where = label): Promise<{ ok: boolean; imports: ImportRef[]; end: number }> {
+    const start = w.offset;
+    await w.fill(2);
+    const startsWithProto = isPickleStart(w.buf.subarray(w.pos, Math.min(w.end, w.pos + 2)));
+    const imports: ImportRef[] = [];
+    const issues: ScanIssue[] = [];
+    const importKeys = new Set<string>();
+    const machine = new PickleMachine(w, {
+      onImport: (ref) => {
+        const key = `${ref.module}\n${ref.name}\n${ref.proto < 3}`;
+        if (importKeys.has(key) || imports.length >= 10_000) return;
+        importKeys.add(key);
+        imports.push(ref);
+      },
+      onIssue: (i) => {
+        if (issues.length < MAX_ISSUES) issues.push(i);
+      },
+      onNested: depth < (this.opts.maxDepth ?? 3) ? (offset, data) => this.nested(label, offset, data, depth + 1) : undefined,
+      signal: this.opts.signal,
+      // Unexplained bytes may be gigabytes of data after a stray STRING opcode; a sniffed file is read as far as the loader would.
+      boundedLines: mode === 'tentative' || mode === 'after',
+    });
+    const res = await machine.parse();
+    const pickleLike = !res.ok && mode !== 'tentative' && (mode === 'strict' || startsWithProto || machine.opcodeCount >= PICKLE_LIKE_OPCODES);
+    const all = res.ok || pickleLike;
+    // A name Python could never import is noise from data that happened to parse, unless the bytes had to be a pickle.
+    const everyImport = mode === 'strict' || startsWithProto || (res.ok && mode !== 'sniff');
+    // Text that happens to open like a GLOBAL line ("config\nvalue\n…") ran nothing: a call needs a few more opcodes.
+    const executed = machine.opcodeCount - (res.error && !res.error.truncated ? 1 : 0);
+    const ranSomething = res.ok || mode !== 'sniff' || executed >= 3;
+    for (const ref of imports) {
+      if (!ranSomething || (!everyImport && !isPlausibleGlobal(ref.module, ref.name))) continue;
+      this.global(label, ref);
+    }
+    if (all) {
+      for (const i of issues) this.add(i.kind === 'budget-exceeded' ? 'budget-exceeded' : i.kind, 'error', `${label}${i.message}`);
+    }
+    if (pickleLike && !issues.some((i) => i.kind === 'budget-exceeded')) {
+      this.add(
+        'malformed',
+        'error',
+        mode === 'after'
+          ? `${where}the bytes from byte ${start}, after the pickle before them, read as pickle opcodes but do not parse: ${res.error!.message}. Nothing in the file's format says they are data, and a second pickle.load would run them, so the file fails closed; remove them or store the data elsewhere`
+          : `${label}does not parse as a pickle: ${res.error!.message}; the loader would fail there, possibly after running what came before, so the file fails closed`,
+      );
+    }
+    return { ok: res.ok, imports, end: res.end };
+  }
+
+  /**
+   * One pickle after another. The first decides what the file is; a legacy
+   * torch checkpoint says how many pickles it holds (data follows them); in
+   * other streams what follows the first STOP is scanned too, and reported
+   * when it parses or reads as pickle opcodes.
+   */
+  private async pickles(where: string, w: Window, firstMode: PickleMode, depth: number, count?: number): Promise<void> {
+    let limit = count;
+    for (let n = 0; limit === undefined || n < limit; n++) {
       this.check();
       if (n > 0 && !(await w.fill(1))) return;
       const start = w.offset;
-      const imports: ImportRef[] = [];
-      const issues: ScanIssue[] = [];
-      const importKeys = new Set<string>();
-      const machine = new PickleMachine(w, {
-        onImport: (ref) => {
-          const key = `${ref.module}\n${ref.name}\n${ref.proto < 3}`;
-          if (importKeys.has(key) || imports.length >= 10_000) return;
-          importKeys.add(key);
-          imports.push(ref);
-        },
-        onIssue: (i) => {
-          if (issues.length < MAX_ISSUES) issues.push(i);
-        },
-        onNested: depth < (this.opts.maxDepth ?? 3) ? (offset, data) => this.nested(where, offset, data, depth + 1) : undefined,
-        signal: this.opts.signal,
-        boundedLines: mode === 'tentative',
-      });
-      const res = await machine.parse();
-      const ordinal = n === 0 ? '' : `pickle #${n + 1} (from byte ${start}) of `;
-      const label = `${where}${ordinal}`;
-      const all = res.ok || mode === 'strict';
-      for (const ref of imports) {
-        if (!all && !isPlausibleGlobal(ref.module, ref.name)) continue;
-        this.global(label, ref);
+      const mode: PickleMode = n === 0 ? firstMode : limit !== undefined ? 'strict' : 'after';
+      const label = n === 0 ? where : within(where, `the ${ordinal(n + 1)} pickle (from byte ${start})`);
+      const headBytes = n === 0 && start >= w.base ? Buffer.from(w.buf.subarray(start - w.base, Math.min(w.end, start - w.base + 64))) : undefined;
+      const r = await this.onePickle(label, w, mode, depth, where);
+      if (!r.ok) return;
+      this.sawPickle = true;
+      if (n === 0 && limit === undefined && headBytes && r.end - start <= 64) {
+        const first = headBytes.subarray(0, r.end - start);
+        if (first.includes(TORCH_MAGIC_LONG1) || first.includes(TORCH_MAGIC_TEXT)) limit = TORCH_LEGACY_PICKLES;
       }
-      if (all) {
-        for (const i of issues) this.add(i.kind === 'budget-exceeded' ? 'budget-exceeded' : i.kind, 'error', `${label}${i.message}`);
-      }
-      if (!res.ok) {
-        if (mode === 'strict' && !issues.some((i) => i.kind === 'budget-exceeded')) this.add('malformed', 'error', `${label}does not parse as a pickle: ${res.error!.message}; the loader would fail there, possibly after running what came before, so the file fails closed`);
+    }
+  }
+
+  /**
+   * A legacy tar checkpoint's `storages` member: a pickled count, then per
+   * storage a pickled (key, location, storage class) and its raw bytes (an
+   * int64 element count, then the elements), then the pickled storage views.
+   */
+  private async legacyStorages(label: string, w: Window, depth: number): Promise<void> {
+    const first = await this.onePickle(label, w, 'strict', depth);
+    if (!first.ok) return;
+    this.sawPickle = true;
+    for (let n = 1; ; n++) {
+      this.check();
+      if (!(await w.fill(1))) return;
+      const r = await this.onePickle(within(label, `the ${ordinal(n + 1)} pickle (from byte ${w.offset})`), w, 'strict', depth);
+      if (!r.ok) return;
+      const storage = r.imports.find((i) => i.module === 'torch' && i.name.endsWith('Storage'));
+      // The storage views: the last pickle legacy_load reads from this member.
+      if (!storage) return;
+      const size = STORAGE_ELEMENT_SIZE[storage.name];
+      if (size === undefined) {
+        this.add('malformed', 'error', `${label}names the storage class torch.${storage.name}, whose element size mlgate does not know, so it cannot tell where the next pickle starts; the file fails closed`);
         return;
       }
-      this.sawPickle = true;
-      // Whatever follows the first STOP may be raw data (legacy torch storages, joblib) or another pickle.
-      mode = 'tentative';
+      const at = w.offset;
+      const countBytes = await w.take(8);
+      const elements = countBytes?.readBigUInt64LE(0);
+      if (elements === undefined || !(await w.skip(Number(elements) * size))) {
+        this.add('malformed', 'error', `${label}ends inside the raw storage that starts at byte ${at}; torch would fail to load it`);
+        return;
+      }
     }
+  }
+
+  /** Every member tarfile lists that a loader can extract, scanned by content; legacy torch members as torch reads them. */
+  private async tar(where: string, access: RandomAccess | undefined, w: Window, depth: number): Promise<void> {
+    const ra = access ?? (await this.inMemory(within(where, 'the tar archive'), w));
+    if (!ra) return;
+    let members: TarMember[];
+    try {
+      ({ members } = await readTar(ra));
+    } catch (e) {
+      if (!(e instanceof TarError)) throw e;
+      this.add(e.budget ? 'budget-exceeded' : 'malformed', 'error', `${where}starts like a tar archive but cannot be listed the way Python's tarfile lists it: ${e.message}`);
+      return;
+    }
+    const names = new Set(members.map((m) => m.name));
+    const isLegacy = names.has('storages') && names.has('pickle');
+    for (const m of members) {
+      this.check();
+      if (!m.isFile) continue;
+      const label = within(where, `tar member ${JSON.stringify(m.name)}`);
+      const role = legacyRole(m.name, isLegacy);
+      const open = async (): Promise<{ source: ByteSource; access?: RandomAccess }> =>
+        m.sparse ? { source: sparseSource(ra, m.dataOffset, m.sparse, m.size) } : { source: rangeSource(ra, m.dataOffset, m.size), access: subAccess(ra, m.dataOffset, m.size) };
+      if (!role) {
+        await this.blob(label, open, PICKLE_MEMBER.test(m.name) ? 'strict' : 'sniff', depth + 1);
+        continue;
+      }
+      const mw = this.window((await open()).source);
+      try {
+        if (!(await mw.fill(1))) this.add('malformed', 'error', `${label}is empty; a legacy PyTorch checkpoint needs a pickle there`);
+        else if (role === 'storages') await this.legacyStorages(label, mw, depth + 1);
+        else await this.pickles(label, mw, 'strict', depth + 1, 1);
+      } finally {
+        mw.release();
+      }
+    }
+  }
+
+  /** The rest of a stream in memory, for formats that need random access (a tar inside a compressed file); over the cap it fails closed. */
+  private async inMemory(where: string, w: Window): Promise<RandomAccess | undefined> {
+    const parts: Buffer[] = [];
+    let total = 0;
+    while (await w.fill(1)) {
+      const chunk = Buffer.from(w.buf.subarray(w.pos, w.end));
+      w.pos = w.end;
+      total += chunk.length;
+      if (total > NESTED_ZIP_MAX) {
+        this.add('budget-exceeded', 'error', `${where}is over ${NESTED_ZIP_MAX} bytes once decompressed, more than mlgate holds in memory to list it; store it uncompressed so it can be scanned`);
+        return undefined;
+      }
+      parts.push(chunk);
+    }
+    return bufferAccess(Buffer.concat(parts));
   }
 
   private global(label: string, ref: ImportRef): void {
@@ -220,14 +380,55 @@ class Scan {
 
   private async nested(where: string, offset: number, data: Buffer, depth: number): Promise<void> {
     const ra = bufferAccess(data);
-    await this.blob(`${where}bytes embedded at byte ${offset}, `, async () => ({ source: rangeSource(ra, 0, data.length), access: ra }), 'tentative', depth);
+    await this.blob(within(where, `the byte string embedded at byte ${offset}`), async () => ({ source: rangeSource(ra, 0, data.length), access: ra }), 'tentative', depth);
   }
 
-  private async compressed(where: string, access: RandomAccess, kind: 'gzip' | 'zlib', depth: number): Promise<void> {
-    const src = new InflateSource(access, 0, access.size, kind, this.opts.maxBytes);
+  /**
+   * Loaders pick the decompressor by the first bytes, not the name (joblib,
+   * `gzip.open` wrappers): whatever the extension, a compressed stream is
+   * opened, or fails closed when mlgate has no decoder for it.
+   */
+  private async compressed(where: string, w: Window, kind: Compression, mode: Mode | 'sniff', depth: number): Promise<void> {
+    if (kind !== 'gzip' && kind !== 'zlib') {
+      this.add('unscannable', 'error', `${where}is compressed with ${kind}, which mlgate cannot decompress, so what it holds (a loader such as joblib decompresses it by its first bytes) cannot be checked; store it uncompressed or gzip-compressed, or save the weights as safetensors`);
+      return;
+    }
+    const input = prefixedSource(Buffer.from(w.buf.subarray(w.pos, w.end)), w.src);
+    w.pos = w.end;
+    const src = new InflateSource(input, kind, this.opts.maxBytes);
+    let failure: string | undefined;
+    // A corrupt stream ends where it breaks: what came before is scanned (a loader would have run it), then judged below.
+    const guarded: ByteSource = {
+      read: async (buf, off, max) => {
+        try {
+          return await src.read(buf, off, max);
+        } catch (e) {
+          if (!(e instanceof DecompressError)) throw e;
+          failure = e.message;
+          return 0;
+        }
+      },
+      skip: async (n) => {
+        try {
+          return await src.skip(n);
+        } catch (e) {
+          if (!(e instanceof DecompressError)) throw e;
+          failure = e.message;
+          return 0;
+        }
+      },
+    };
+    const issuesBefore = this.issues.length;
+    const pickleBefore = this.sawPickle;
     try {
-      await this.blob(`${where}(${kind}-decompressed) `, async () => ({ source: src }), 'strict', depth + 1);
+      await this.blob(within(where, `the ${kind}-decompressed content`), async () => ({ source: guarded }), mode, depth + 1);
       if (src.overflow) this.add('budget-exceeded', 'error', `${where}decompresses to over ${this.opts.maxBytes} bytes; the scan stopped there, so the file fails closed`);
+      // Two bytes are weak evidence of zlib (one data member in 16,000 opens with them): unless the name
+      // said so, a stream that breaks counts only when what came out of it was something.
+      const heldSomething = this.issues.length > issuesBefore || (this.sawPickle && !pickleBefore);
+      if (failure !== undefined && (mode === 'strict' || kind === 'gzip' || heldSomething)) {
+        this.add('malformed', 'error', `${where}cannot be decompressed as ${kind} (${failure}); a loader would fail on it, possibly after running what came before, so it fails closed`);
+      }
     } finally {
       src.close();
     }
@@ -424,6 +625,37 @@ export async function scanModelBytes(data: Buffer, mode: Mode | 'sniff', opts: M
     scan.issues.push({ code: 'budget-exceeded', severity: 'error', message: `${e.message}; the scan is incomplete, so the file fails closed` });
   }
   return { issues: scan.finish(), hasPickle: scan.sawPickle };
+}
+
+/**
+ * Whether the first bytes of a sniffed file already prove it is no pickle: they
+ * fail to parse before running anything, so the full scan would report nothing.
+ * Most text files end here, without a second open.
+ */
+export async function headRulesOutPickle(head: Buffer): Promise<boolean> {
+  if (isPickleStart(head) || !IS_OPCODE[head[0]!]) return false;
+  // 'P' opens a zip, ']' an lzma stream, 'x' zlib: the container formats are checked before pickles.
+  if (looksLikeZipStart(head) || looksLikeNpy(head) || head.subarray(0, 8).equals(HDF5_MAGIC) || compressionOf(head, false) || looksLikeTar(head)) return false;
+  const w = new Window(rangeSource(bufferAccess(head), 0, head.length), TAR_BLOCK);
+  try {
+    const m = new PickleMachine(w, { onImport: () => {}, onIssue: () => {}, boundedLines: true });
+    const r = await m.parse();
+    return !r.ok && r.error !== undefined && !r.error.truncated && m.opcodeCount - 1 < 3;
+  } finally {
+    w.release();
+  }
+}
+
+/** The first bytes of a file without following a link: one open and one read, for deciding whether to scan it at all. */
+export function readHeadSync(absPath: string, n: number): Buffer {
+  const fd = openSync(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const buf = Buffer.allocUnsafe(n);
+    const got = readSync(fd, buf, 0, n, 0);
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The first bytes of a file, for deciding whether to scan it at all. */

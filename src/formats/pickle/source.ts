@@ -28,7 +28,7 @@ export function bufferAccess(data: Buffer): RandomAccess {
     size: data.length,
     readAt: async (buf, off, len, pos) => {
       const n = Math.max(0, Math.min(len, data.length - pos));
-      data.copy(buf, off, pos, pos + n);
+      if (n > 0) data.copy(buf, off, pos, pos + n);
       return n;
     },
   };
@@ -67,6 +67,84 @@ export function rangeSource(ra: RandomAccess, start: number, length: number): By
   };
 }
 
+/** `[start, start + length)` of a random-access source as one of its own (a tar member that is a zip). */
+export function subAccess(ra: RandomAccess, start: number, length: number): RandomAccess {
+  const size = Math.max(0, Math.min(length, ra.size - start));
+  return {
+    size,
+    readAt: (buf, off, len, pos) => (pos >= size ? Promise.resolve(0) : ra.readAt(buf, off, Math.min(len, size - pos), start + pos)),
+  };
+}
+
+/** Bytes already buffered, then the rest of a stream: a format recognised by its first bytes is handed on whole. */
+export function prefixedSource(prefix: Buffer, rest: ByteSource): ByteSource {
+  let head = prefix;
+  return {
+    read: async (buf, off, max) => {
+      if (head.length === 0) return rest.read(buf, off, max);
+      const n = Math.min(max, head.length);
+      head.copy(buf, off, 0, n);
+      head = head.subarray(n);
+      return n;
+    },
+    skip: async (n) => {
+      const k = Math.min(n, head.length);
+      head = head.subarray(k);
+      return k + (n > k ? await rest.skip(n - k) : 0);
+    },
+  };
+}
+
+/**
+ * A sparse file as its reader sees it: `map` lists `[offset, length]` runs of
+ * stored data (stored back to back from `start`); the gaps read as zeros, up to
+ * `size`. Runs out of order or overlapping end the stream where the reader would.
+ */
+export function sparseSource(ra: RandomAccess, start: number, map: ReadonlyArray<readonly [number, number]>, size: number): ByteSource {
+  const runs: Array<{ at: number; len: number; stored: number | undefined }> = [];
+  let pos = 0;
+  let stored = 0;
+  for (const [offset, length] of map) {
+    if (offset < pos) break;
+    if (offset > pos) runs.push({ at: pos, len: offset - pos, stored: undefined });
+    runs.push({ at: offset, len: length, stored });
+    stored += length;
+    pos = offset + length;
+  }
+  if (pos < size) runs.push({ at: pos, len: size - pos, stored: undefined });
+  let i = 0;
+  let within = 0;
+  const advance = (n: number): void => {
+    within += n;
+    while (i < runs.length && within >= runs[i]!.len) {
+      within -= runs[i]!.len;
+      i++;
+    }
+  };
+  return {
+    read: async (buf, off, max) => {
+      while (i < runs.length && runs[i]!.len === 0) i++;
+      const run = runs[i];
+      if (!run || max <= 0) return 0;
+      const n = Math.min(max, run.len - within);
+      let got = n;
+      if (run.stored === undefined) buf.fill(0, off, off + n);
+      else got = await ra.readAt(buf, off, n, start + run.stored + within);
+      advance(got);
+      return got;
+    },
+    skip: async (n) => {
+      let left = n;
+      while (left > 0 && i < runs.length) {
+        const k = Math.min(left, runs[i]!.len - within);
+        advance(k);
+        left -= k;
+      }
+      return n - left;
+    },
+  };
+}
+
 export type Decompression = 'deflate-raw' | 'gzip' | 'zlib';
 
 /** Compressed data that zlib rejects (corrupt or cut short). */
@@ -87,9 +165,16 @@ export class InflateSource implements ByteSource {
   private readonly it: AsyncIterator<Buffer>;
   private done = false;
 
-  constructor(ra: RandomAccess, start: number, length: number, kind: Decompression, private readonly maxOutput: number) {
+  private readonly maxOutput: number;
+
+  constructor(ra: RandomAccess, start: number, length: number, kind: Decompression, maxOutput: number);
+  /** Decompresses a stream (a file whose first bytes were already read to recognise it). */
+  constructor(input: ByteSource, kind: Decompression, maxOutput: number);
+  constructor(from: RandomAccess | ByteSource, a: number | Decompression, b: number, c?: Decompression, d?: number) {
+    const input = 'readAt' in from ? rangeSource(from, a as number, b) : from;
+    const kind = ('readAt' in from ? c : a) as Decompression;
+    this.maxOutput = ('readAt' in from ? d : b) as number;
     const z = kind === 'deflate-raw' ? createInflateRaw() : kind === 'gzip' ? createGunzip() : createInflate();
-    const input = rangeSource(ra, start, length);
     const pump = async (): Promise<void> => {
       const buf = Buffer.allocUnsafe(256 * 1024);
       try {
