@@ -77,10 +77,10 @@ export function minizEndAt(t: Tail): number | undefined {
   return undefined;
 }
 
-/** The last end record whose declared comment reaches exactly the end of the file (what a careful reader takes). */
+/** The last end record whose declared comment fits in the file: what a reader that checks the comment (mlgate before issue 19) takes. */
 export function fittingEndAt(t: Tail): number | undefined {
   for (let at = t.size - EOCD_SIZE; at >= Math.max(t.start, t.size - ZIPFILE_WINDOW); at--) {
-    if (eocdAt(t, at) && at + EOCD_SIZE + declaredComment(t, at) === t.size) return at;
+    if (eocdAt(t, at) && at + EOCD_SIZE + declaredComment(t, at) <= t.size) return at;
   }
   return undefined;
 }

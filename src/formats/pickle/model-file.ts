@@ -142,8 +142,8 @@ class Scan {
         this.add('malformed', 'error', `${where}does not start with a pickle opcode (first byte 0x${head[0]!.toString(16).padStart(2, '0')}) nor with the signature of a zip, .npy or HDF5 file`);
       }
       if (pickleMode) await this.pickles(where, w, pickleMode, depth);
-      // A file that starts as a pickle (a legacy checkpoint, torch's non-zip path) may also end as a zip.
-      if (depth === 0 && access && pickleMode) await this.zipTail(where, access, depth);
+      // A file that starts as a pickle (or anything but a zip) may also end as a zip that Python's zipfile opens.
+      if (depth === 0 && access) await this.zipTail(where, access, depth);
     } catch (e) {
       if (!(e instanceof DecompressError)) throw e;
       this.add('malformed', 'error', `${where}cannot be decompressed (${e.message}); a loader would fail on it, so it fails closed`);
