@@ -15,6 +15,11 @@ import type { Window } from './pickle/window.js';
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 /** Bytes allowed outside strings besides whitespace and brackets: numbers, true/false/null, separators. */
 const BARE = new Set([...Buffer.from('0123456789-+.eEtrufalsn:,')]);
+/** Nesting a run may reach, and complete objects it may hold before its outer object closes. */
+const MAX_NESTING = 512;
+const MAX_PENDING = 200_000;
+/** Shorter objects cannot name a layer class (`{"class_name":"X"}` is 18 bytes). */
+const MIN_OBJECT = 16;
 
 /** A complete JSON object found in the bytes, at file offset `at`. */
 export interface JsonCandidate {
@@ -23,17 +28,21 @@ export interface JsonCandidate {
 }
 
 export class JsonObjectFinder {
+  /** Bytes of the current run from earlier chunks (copied: a chunk's buffer is reused). */
   private run: Buffer[] = [];
   private runLen = 0;
   /** File offset where the current run (a `{` not yet closed) started; -1 outside a run. */
   private runAt = -1;
-  /** Open brackets of the run, with the run-relative offset of each `{`. */
-  private stack: Array<{ curly: boolean; at: number }> = [];
+  /** Open brackets of the run: whether each is `{`, and the run-relative offset of each. */
+  private readonly curly = new Uint8Array(MAX_NESTING);
+  private readonly openAt = new Float64Array(MAX_NESTING);
+  private depth = 0;
   private inString = false;
   private escape = false;
-  /** Complete objects inside the current run, outermost only (run-relative [start, end)). */
-  private done: Array<[number, number]> = [];
-  /** Set when a run grew past `maxRun` bytes: its objects could not be isolated. */
+  /** Complete objects inside the current run, outermost only: run-relative starts and ends. */
+  private readonly doneStart: number[] = [];
+  private readonly doneEnd: number[] = [];
+  /** Set when a run grew past `maxRun` bytes or held too many objects: its objects could not be isolated. */
   oversized = false;
 
   constructor(
@@ -45,14 +54,17 @@ export class JsonObjectFinder {
   push(chunk: Buffer, at: number): void {
     let from = 0;
     for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
       if (this.runAt < 0) {
-        if (b !== 0x7b) continue;
+        i = chunk.indexOf(0x7b, i);
+        if (i < 0) return;
         this.runAt = at + i;
         from = i;
-        this.stack.push({ curly: true, at: 0 });
+        this.curly[0] = 1;
+        this.openAt[0] = 0;
+        this.depth = 1;
         continue;
       }
+      const b = chunk[i]!;
       const rel = at + i - this.runAt;
       let ok = true;
       if (this.inString) {
@@ -61,18 +73,36 @@ export class JsonObjectFinder {
         else if (b === 0x22) this.inString = false;
         else if (b < 0x20) ok = false;
       } else if (b === 0x22) this.inString = true;
-      else if (b === 0x7b || b === 0x5b) this.stack.push({ curly: b === 0x7b, at: rel });
-      else if (b === 0x7d || b === 0x5d) {
-        const top = this.stack.pop()!;
-        if (top.curly !== (b === 0x7d)) ok = false;
-        else if (top.curly) {
-          while (this.done.length && this.done[this.done.length - 1]![0] > top.at) this.done.pop();
-          this.done.push([top.at, rel + 1]);
+      else if (b === 0x7b || b === 0x5b) {
+        // Deeper than any config Keras writes: not a config (the spelling search still covers it).
+        if (this.depth >= MAX_NESTING) ok = false;
+        else {
+          this.curly[this.depth] = b === 0x7b ? 1 : 0;
+          this.openAt[this.depth++] = rel;
+        }
+      } else if (b === 0x7d || b === 0x5d) {
+        const d = --this.depth;
+        if (this.curly[d] !== (b === 0x7d ? 1 : 0)) ok = false;
+        else if (b === 0x7d) {
+          const start = this.openAt[d]!;
+          while (this.doneStart.length && this.doneStart[this.doneStart.length - 1]! > start) {
+            this.doneStart.pop();
+            this.doneEnd.pop();
+          }
+          // Too short to be a config, and so is everything inside it.
+          if (rel + 1 - start >= MIN_OBJECT) {
+            this.doneStart.push(start);
+            this.doneEnd.push(rel + 1);
+          }
+          if (this.doneStart.length > MAX_PENDING) {
+            this.oversized = true;
+            this.reset();
+            continue;
+          }
         }
       } else if (!WS.has(b) && !BARE.has(b)) ok = false;
-      if (!ok || !this.stack.length) {
-        this.keep(chunk.subarray(from, ok ? i + 1 : i));
-        this.end();
+      if (!ok || this.depth === 0) {
+        this.end(chunk, from, ok ? i + 1 : i);
         continue;
       }
       if (rel + 1 > this.maxRun) {
@@ -80,36 +110,41 @@ export class JsonObjectFinder {
         this.reset();
       }
     }
-    if (this.runAt >= 0) this.keep(chunk.subarray(from));
+    if (this.runAt >= 0) {
+      const rest = chunk.subarray(from);
+      this.run.push(Buffer.from(rest));
+      this.runLen += rest.length;
+    }
   }
 
   /** Call at the end of the bytes: objects completed inside a run that never closed are still emitted. */
   finish(): void {
-    if (this.runAt >= 0) this.end();
+    if (this.runAt >= 0) this.end(Buffer.alloc(0), 0, 0);
   }
 
-  private keep(part: Buffer): void {
-    if (!part.length) return;
-    this.run.push(Buffer.from(part));
-    this.runLen += part.length;
-  }
-
-  private end(): void {
-    if (this.done.length) {
-      const all = Buffer.concat(this.run, this.runLen);
-      for (const [s, e] of this.done) this.emit({ at: this.runAt + s, text: all.subarray(s, e) });
+  /** Ends the run, whose last bytes are `chunk[from, to)`, handing on its complete objects long enough to be a config. */
+  private end(chunk: Buffer, from: number, to: number): void {
+    let all: Buffer | undefined;
+    for (let k = 0; k < this.doneStart.length; k++) {
+      const s = this.doneStart[k]!;
+      const e = this.doneEnd[k]!;
+      all ??= this.runLen ? Buffer.concat([...this.run, chunk.subarray(from, to)]) : chunk.subarray(from, to);
+      this.emit({ at: this.runAt + s, text: all.subarray(s, e) });
     }
     this.reset();
   }
 
   private reset(): void {
-    this.run = [];
+    if (this.runLen) this.run = [];
+    if (this.doneStart.length) {
+      this.doneStart.length = 0;
+      this.doneEnd.length = 0;
+    }
     this.runLen = 0;
     this.runAt = -1;
-    this.stack = [];
+    this.depth = 0;
     this.inString = false;
     this.escape = false;
-    this.done = [];
   }
 }
 

@@ -264,11 +264,15 @@ class Scan {
       this.add('lambda-layer', 'error', `${where}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ''} in its model_config (JSON at byte ${l.at}); a Lambda layer carries Python bytecode that runs when the model is loaded. Replace it with a built-in or registered custom layer`);
     }
     for (const o of f.custom) this.add('keras-custom-object', 'error', `${where}${customObjectMessage(o)} (JSON at byte ${o.at})`);
-    for (const at of f.looseLambdas) {
-      this.add('lambda-layer', 'error', `${where}spells a Keras Lambda layer at byte ${at} in JSON that mlgate could not parse as a whole; a Lambda layer carries Python bytecode that runs when the model is loaded, so the file fails closed. Replace it with a built-in or registered custom layer`);
+    const [firstLoose] = f.looseLambdas;
+    if (firstLoose !== undefined) {
+      const more = f.looseLambdas.length > 1 ? ` (and ${f.looseLambdas.length - 1} more places)` : '';
+      this.add('lambda-layer', 'error', `${where}spells a Keras Lambda layer at byte ${firstLoose}${more} in JSON that mlgate could not parse as a whole; a Lambda layer carries Python bytecode that runs when the model is loaded, so the file fails closed. Replace it with a built-in or registered custom layer`);
     }
-    for (const m of f.looseModules) {
-      this.add('keras-custom-object', 'error', `${where}names the module ${JSON.stringify(m.module)} at byte ${m.at} in JSON that mlgate could not parse as a whole; Keras imports the module a config names, so the file fails closed. Use only built-in Keras layers, or review the module and add it to allow-globals`);
+    const modules = [...new Set(f.looseModules.map((m) => m.module))];
+    if (modules.length) {
+      const named = modules.slice(0, 5).map((m) => JSON.stringify(m)).join(', ') + (modules.length > 5 ? ` and ${modules.length - 5} more` : '');
+      this.add('keras-custom-object', 'error', `${where}names the module${modules.length > 1 ? 's' : ''} ${named} (first at byte ${f.looseModules[0]!.at}) in JSON that mlgate could not parse as a whole; Keras imports the module a config names, so the file fails closed. Use only built-in Keras layers, or review the module and add it to allow-globals`);
     }
     if (f.overflow) this.add('budget-exceeded', 'error', `${where}could not be checked for Keras layers: ${f.overflow}; the scan is incomplete, so the file fails closed`);
   }
