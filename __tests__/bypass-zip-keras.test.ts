@@ -8,7 +8,7 @@ import { compileAllowList } from '../src/formats/pickle/classify.js';
 import type { Report } from '../src/report/types.js';
 import { makeRepo, type FileTree } from './helpers/repo.js';
 import { memoryProvider } from './helpers/policy.js';
-import { callPickle, makeZip, npy, p, torchZip, type ZipMember } from './pickle-fixtures.js';
+import { callPickle, makeZip, npy, p, torchDataPkl, torchZip, type ZipMember } from './pickle-fixtures.js';
 
 // Issue 19, items 5 and 7: archives that loaders read differently, and Keras configs the byte search missed.
 
@@ -108,6 +108,69 @@ describe('5c: a .keras behind a prefix, with offsets zipfile corrects', () => {
   it('near miss: a pickle that carries a checkpoint as bytes (torch.storage._load_from_bytes style) is not a prefixed zip', async () => {
     const pickled = p().proto(2).global('collections', 'OrderedDict').bytes(torchZip()).tuple1().reduce().stop().build_();
     expect(await scan(pickled)).toEqual([]);
+  });
+});
+
+/** Adds `extra` to the first central-directory entry's extra field (the directory grows; no member moves). */
+function withCentralExtra(zip: Buffer, extra: Buffer): Buffer {
+  const cd = zip.indexOf(Buffer.from('PK\x01\x02', 'latin1'));
+  const at = cd + 46 + zip.readUInt16LE(cd + 28) + zip.readUInt16LE(cd + 30);
+  const out = Buffer.concat([zip.subarray(0, at), extra, zip.subarray(at)]);
+  out.writeUInt16LE(out.readUInt16LE(cd + 30) + extra.length, cd + 30);
+  const end = out.lastIndexOf(Buffer.from('PK\x05\x06', 'latin1'));
+  out.writeUInt32LE(out.readUInt32LE(end + 12) + extra.length, end + 12);
+  return out;
+}
+
+describe('5: every other way the loaders disagree is named, and both views are scanned', () => {
+  it('a NUL in a member name: zipfile cuts the name there, so Keras loads "config.json"', async () => {
+    const file = makeZip([{ name: 'config.json\0.txt', data: kerasConfig([lambda]) }]);
+    const listing = await readZip(bufferAccess(file));
+    expect(listing.entries.map((e) => [e.name, e.seenBy.join('+')])).toEqual([
+      ['config.json', 'zipfile'],
+      ['config.json\0.txt', 'miniz'],
+    ]);
+    expect(listing.problems.map((e) => e.message)).toEqual([expect.stringMatching(/see different members/)]);
+    const r = await gate({ 'models/m.keras': file });
+    expect(errorsOn(r, 'models/m.keras')).toEqual(['lambda-layer', 'malformed']);
+    expect(r.findings.find((f) => f.code === 'model-file-safety/lambda-layer')?.message).toMatch(/member "config\.json" \(only Python's zipfile \(Keras, NumPy\) sees it\)/);
+  });
+
+  it('a name used twice: each loader may load a different copy', async () => {
+    const file = makeZip([{ name: 'archive/data.pkl', data: torchDataPkl() }, { name: 'archive/data.pkl', data: EVIL }]);
+    const listing = await readZip(bufferAccess(file));
+    expect(listing.problems.map((e) => e.message).join('\n')).toMatch(/sees the name "archive\/data\.pkl" more than once/);
+    expect(errorsOn(await gate({ 'models/model.pt': file }), 'models/model.pt')).toEqual(['dangerous-global', 'malformed']);
+  });
+
+  it('a ZIP64 locator that points elsewhere: miniz follows it, zipfile reads the record before it', async () => {
+    const hidden = makeZip([{ name: 'archive/data.pkl', data: EVIL }], { zip64: true });
+    const file = makeZip([{ name: 'archive/data.pkl', data: torchDataPkl() }], { zip64: true, prefix: hidden });
+    // Point the last locator at the first archive's ZIP64 end record.
+    file.writeBigUInt64LE(BigInt(hidden.length - 22 - 20 - 56), file.length - 22 - 20 + 8);
+    const listing = await readZip(bufferAccess(file));
+    expect(listing.entries.map((e) => [e.localHeaderOffset, e.seenBy.join('+')])).toEqual([
+      [hidden.length, 'zipfile'],
+      [0, 'miniz'],
+    ]);
+    const issues = await scan(file);
+    expect(issues.map((i) => i.code).sort()).toEqual(['dangerous-global', 'malformed']);
+    expect(issues.find((i) => i.code === 'dangerous-global')?.message).toMatch(/\(only PyTorch's reader \(miniz\) sees it\)/);
+  });
+
+  it('an extra field zipfile rejects and miniz ignores', async () => {
+    const file = withCentralExtra(makeZip([{ name: 'x.npy', data: npy("'|O'", '(1,)', EVIL) }]), Buffer.from([0x99, 0x99, 0x10, 0x00, 1, 2]));
+    const listing = await readZip(bufferAccess(file));
+    expect(listing.entries.map((e) => e.seenBy)).toEqual([['miniz']]);
+    expect(listing.problems.map((e) => e.message)).toEqual([expect.stringMatching(/^Python's zipfile \(Keras, NumPy\) cannot read it \(member "x\.npy" has a corrupt extra field\) while PyTorch's reader \(miniz\) can$/)]);
+    expect(errorsOn(await gate({ 'data/x.npz': file }), 'data/x.npz')).toEqual(['dangerous-global', 'malformed']);
+  });
+
+  it('a central directory beyond the end: zipfile finds it by its size, miniz gives up', async () => {
+    const file = makeZip([{ name: 'x', data: Buffer.from('1') }]);
+    file.writeUInt32LE(0xfffff, file.length - 6);
+    const { problems } = await readZip(bufferAccess(file));
+    expect(problems.map((e) => e.message).join('\n')).toMatch(/PyTorch's reader \(miniz\) cannot read it \(the central directory lies beyond the end of the file\)/);
   });
 });
 

@@ -227,6 +227,8 @@ export async function minizView(ra: RandomAccess, at: number, limits: ZipLimits)
   const cd = await readRange(ra, cdOffset, cdSize);
   const entries: ZipEntry[] = [];
   let p = 0;
+  // miniz checks the extra fields of saturated entries for a ZIP64 field until it has seen one.
+  let sawZip64Field = false;
   for (let i = 0; i < count; i++) {
     if (p + CENTRAL_SIZE > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL) throw new ZipError(`central directory entry ${i} is malformed`);
     const flags = cd.readUInt16LE(p + 8);
@@ -241,6 +243,17 @@ export async function minizView(ra: RandomAccess, at: number, limits: ZipLimits)
     const next = p + CENTRAL_SIZE + nameLen + extraLen + commentLen;
     if (next > cd.length) throw new ZipError(`central directory entry ${i} runs past the directory`);
     const name = cd.toString('utf8', p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen);
+    if (!sawZip64Field && extraLen && Math.max(size, compressedSize, offset) === U32_MAX) {
+      for (let x = p + CENTRAL_SIZE + nameLen, left = extraLen; left; ) {
+        if (left < 4 || cd.readUInt16LE(x + 2) + 4 > left) throw new ZipError(`member ${JSON.stringify(name)} has a corrupt extra field`);
+        if (cd.readUInt16LE(x) === 1) {
+          sawZip64Field = true;
+          break;
+        }
+        left -= 4 + cd.readUInt16LE(x + 2);
+        x += 4 + cd.readUInt16LE(x + 2);
+      }
+    }
     if (compressedSize !== U32_MAX && size !== U32_MAX && ((method === 0 && size !== compressedSize) || (size && !compressedSize))) {
       throw new ZipError(`member ${JSON.stringify(name)} declares sizes miniz rejects (${compressedSize} stored as ${size})`);
     }

@@ -5,7 +5,7 @@ import { IS_OPCODE, OP, HIGHEST_PROTOCOL } from './opcodes.js';
 import { PickleMachine, type ImportRef, type ScanIssue } from './scanner.js';
 import { DecompressError, InflateSource, bufferAccess, fileAccess, rangeSource, readRange, type ByteSource, type RandomAccess } from './source.js';
 import { Window } from './window.js';
-import { ZipError, looksLikeZipStart, openMember, readZip, type ZipEntry, type ZipListing } from '../zip.js';
+import { LOADER_NAMES, ZipError, looksLikeZipStart, openMember, readZip, type ZipEntry, type ZipListing } from '../zip.js';
 import { NpyError, looksLikeNpy, parseNpyHeader, npyPrefixLength } from '../npy.js';
 import { HDF5_MAGIC, customObjectMessage, findCustomObjects, findLambdaLayers } from '../keras.js';
 import { scanKerasH5 } from '../keras-h5.js';
@@ -331,7 +331,9 @@ class Scan {
     for (const e of entries) {
       this.check();
       if (e.name.endsWith('/') && e.size === 0) continue;
-      const label = `${where}member ${JSON.stringify(e.name)}: `;
+      // A member only one loader sees is where a payload hides from the other: say so.
+      const only = e.seenBy.length === 1 && entries.some((x) => x.seenBy.length > 1 || x.seenBy[0] !== e.seenBy[0]) ? ` (only ${LOADER_NAMES[e.seenBy[0]!]} sees it)` : '';
+      const label = `${where}member ${JSON.stringify(e.name)}${only}: `;
       try {
         if (isKeras && e.name === 'config.json') {
           await this.kerasConfig(label, access, e);
