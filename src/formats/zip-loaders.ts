@@ -115,8 +115,8 @@ function zipfileName(raw: Buffer, flags: number): string {
       throw new ZipError('a member name flagged UTF-8 is not valid UTF-8');
     }
   } else {
-    name = '';
-    for (const b of raw) name += b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80];
+    name = raw.toString('latin1');
+    if (/[\x80-\xff]/.test(name)) name = name.replace(/[\x80-\xff]/g, (c) => CP437_HIGH[c.charCodeAt(0) - 0x80]!);
   }
   const nul = name.indexOf('\0');
   return nul >= 0 ? name.slice(0, nul) : name;

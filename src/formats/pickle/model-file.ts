@@ -328,11 +328,12 @@ class Scan {
   private async zipEntries(where: string, access: RandomAccess, entries: ZipEntry[], depth: number): Promise<void> {
     // Keras 3 loads config.json from any zip it is given as .keras, whatever else the archive holds.
     const isKeras = entries.some((e) => e.name === 'config.json');
+    const loaders = new Set(entries.flatMap((e) => e.seenBy));
     for (const e of entries) {
       this.check();
       if (e.name.endsWith('/') && e.size === 0) continue;
       // A member only one loader sees is where a payload hides from the other: say so.
-      const only = e.seenBy.length === 1 && entries.some((x) => x.seenBy.length > 1 || x.seenBy[0] !== e.seenBy[0]) ? ` (only ${LOADER_NAMES[e.seenBy[0]!]} sees it)` : '';
+      const only = e.seenBy.length === 1 && loaders.size > 1 ? ` (only ${LOADER_NAMES[e.seenBy[0]!]} sees it)` : '';
       const label = `${where}member ${JSON.stringify(e.name)}${only}: `;
       try {
         if (isKeras && e.name === 'config.json') {
