@@ -105,19 +105,27 @@ export interface LoaderView {
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
 
-/** zipfile's name: UTF-8 when flag bit 11 says so, else code page 437; cut at the first NUL (ZipInfo does). */
-function zipfileName(raw: Buffer, flags: number): string {
-  let name: string;
+/**
+ * A member name as zipfile decodes it: UTF-8 when flag bit 11 says so, else
+ * code page 437. miniz compares raw bytes, so its names are decoded the same
+ * way (leniently) to make one member read by both carry one name.
+ */
+function decodeName(raw: Buffer, flags: number, strict: boolean): string {
   if (flags & 0x800) {
+    if (!strict) return raw.toString('utf8');
     try {
-      name = strictUtf8.decode(raw);
+      return strictUtf8.decode(raw);
     } catch {
       throw new ZipError('a member name flagged UTF-8 is not valid UTF-8');
     }
-  } else {
-    name = raw.toString('latin1');
-    if (/[\x80-\xff]/.test(name)) name = name.replace(/[\x80-\xff]/g, (c) => CP437_HIGH[c.charCodeAt(0) - 0x80]!);
   }
+  const name = raw.toString('latin1');
+  return /[\x80-\xff]/.test(name) ? name.replace(/[\x80-\xff]/g, (c) => CP437_HIGH[c.charCodeAt(0) - 0x80]!) : name;
+}
+
+/** zipfile's name: decoded, then cut at the first NUL (ZipInfo does; miniz keeps the whole name). */
+function zipfileName(raw: Buffer, flags: number): string {
+  const name = decodeName(raw, flags, true);
   const nul = name.indexOf('\0');
   return nul >= 0 ? name.slice(0, nul) : name;
 }
@@ -242,7 +250,7 @@ export async function minizView(ra: RandomAccess, at: number, limits: ZipLimits)
     let offset = cd.readUInt32LE(p + 42);
     const next = p + CENTRAL_SIZE + nameLen + extraLen + commentLen;
     if (next > cd.length) throw new ZipError(`central directory entry ${i} runs past the directory`);
-    const name = cd.toString('utf8', p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen);
+    const name = decodeName(cd.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen), flags, false);
     if (!sawZip64Field && extraLen && Math.max(size, compressedSize, offset) === U32_MAX) {
       for (let x = p + CENTRAL_SIZE + nameLen, left = extraLen; left; ) {
         if (left < 4 || cd.readUInt16LE(x + 2) + 4 > left) throw new ZipError(`member ${JSON.stringify(name)} has a corrupt extra field`);
