@@ -4,7 +4,8 @@ import { classifyGlobal, type AllowList } from './pickle/classify.js';
  * Keras model configs. A `Lambda` layer carries Python bytecode (Keras 2: a
  * marshalled function in `config.function`; Keras 3: a `__lambda__` object)
  * that runs when the model is loaded with safe_mode off, so each one is a
- * finding.
+ * finding. So is any object whose `module` Keras would import from outside
+ * Keras itself.
  */
 
 export interface LambdaLayer {
