@@ -6,7 +6,7 @@ import { OP } from '../src/formats/pickle/opcodes.js';
 import { callPickle, joblibWrapper, makeZip, npy, p, torchDataPkl, torchZip } from './pickle-fixtures.js';
 
 const opts = { allow: compileAllowList([]), maxBytes: 16 * 1024 * 1024 };
-const KNOWN_CODES = new Set(['dangerous-global', 'unknown-global', 'dynamic-import', 'global-mutation', 'malformed', 'lambda-layer', 'budget-exceeded', 'unscannable']);
+const KNOWN_CODES = new Set(['dangerous-global', 'unknown-global', 'dynamic-import', 'global-mutation', 'malformed', 'lambda-layer', 'keras-custom-object', 'budget-exceeded', 'unscannable']);
 
 /** Scans and checks the result is well formed; never throws, finishes within the time limit of the test. */
 async function scanOk(data: Buffer, mode: 'strict' | 'sniff' = 'strict') {

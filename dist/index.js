@@ -32,9 +32,9 @@ var __export = (target, all) => {
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
-    for (let key of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key) && key !== except)
-        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+    for (let key3 of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key3) && key3 !== except)
+        __defProp(to, key3, { get: () => from[key3], enumerable: !(desc = __getOwnPropDesc(from, key3)) || desc.enumerable });
   }
   return to;
 };
@@ -819,9 +819,9 @@ var require_constants = __commonJS({
       "X-XSS-Protection"
     ];
     for (let i2 = 0; i2 < wellknownHeaderNames.length; ++i2) {
-      const key = wellknownHeaderNames[i2];
-      const lowerCasedKey = key.toLowerCase();
-      headerNameLowerCasedRecord[key] = headerNameLowerCasedRecord[lowerCasedKey] = lowerCasedKey;
+      const key3 = wellknownHeaderNames[i2];
+      const lowerCasedKey = key3.toLowerCase();
+      headerNameLowerCasedRecord[key3] = headerNameLowerCasedRecord[lowerCasedKey] = lowerCasedKey;
     }
     Object.setPrototypeOf(headerNameLowerCasedRecord, null);
     module2.exports = {
@@ -855,16 +855,16 @@ var require_tree = __commonJS({
        * @param {any} value
        * @param {number} index
        */
-      constructor(key, value, index) {
-        if (index === void 0 || index >= key.length) {
+      constructor(key3, value, index) {
+        if (index === void 0 || index >= key3.length) {
           throw new TypeError("Unreachable");
         }
-        const code = this.code = key.charCodeAt(index);
+        const code = this.code = key3.charCodeAt(index);
         if (code > 127) {
           throw new TypeError("key must be ascii string");
         }
-        if (key.length !== ++index) {
-          this.middle = new _TstNode(key, value, index);
+        if (key3.length !== ++index) {
+          this.middle = new _TstNode(key3, value, index);
         } else {
           this.value = value;
         }
@@ -873,15 +873,15 @@ var require_tree = __commonJS({
        * @param {string} key
        * @param {any} value
        */
-      add(key, value) {
-        const length = key.length;
+      add(key3, value) {
+        const length = key3.length;
         if (length === 0) {
           throw new TypeError("Unreachable");
         }
         let index = 0;
         let node = this;
         while (true) {
-          const code = key.charCodeAt(index);
+          const code = key3.charCodeAt(index);
           if (code > 127) {
             throw new TypeError("key must be ascii string");
           }
@@ -892,20 +892,20 @@ var require_tree = __commonJS({
             } else if (node.middle !== null) {
               node = node.middle;
             } else {
-              node.middle = new _TstNode(key, value, index);
+              node.middle = new _TstNode(key3, value, index);
               break;
             }
           } else if (node.code < code) {
             if (node.left !== null) {
               node = node.left;
             } else {
-              node.left = new _TstNode(key, value, index);
+              node.left = new _TstNode(key3, value, index);
               break;
             }
           } else if (node.right !== null) {
             node = node.right;
           } else {
-            node.right = new _TstNode(key, value, index);
+            node.right = new _TstNode(key3, value, index);
             break;
           }
         }
@@ -914,12 +914,12 @@ var require_tree = __commonJS({
        * @param {Uint8Array} key
        * @return {TstNode | null}
        */
-      search(key) {
-        const keylength = key.length;
+      search(key3) {
+        const keylength = key3.length;
         let index = 0;
         let node = this;
         while (node !== null && index < keylength) {
-          let code = key[index];
+          let code = key3[index];
           if (code <= 90 && code >= 65) {
             code |= 32;
           }
@@ -944,25 +944,25 @@ var require_tree = __commonJS({
        * @param {string} key
        * @param {any} value
        * */
-      insert(key, value) {
+      insert(key3, value) {
         if (this.node === null) {
-          this.node = new TstNode(key, value, 0);
+          this.node = new TstNode(key3, value, 0);
         } else {
-          this.node.add(key, value);
+          this.node.add(key3, value);
         }
       }
       /**
        * @param {Uint8Array} key
        * @return {any}
        */
-      lookup(key) {
-        return this.node?.search(key)?.value ?? null;
+      lookup(key3) {
+        return this.node?.search(key3)?.value ?? null;
       }
     };
     var tree = new TernarySearchTree();
     for (let i2 = 0; i2 < wellknownHeaderNames.length; ++i2) {
-      const key = headerNameLowerCasedRecord[wellknownHeaderNames[i2]];
-      tree.insert(key, key);
+      const key3 = headerNameLowerCasedRecord[wellknownHeaderNames[i2]];
+      tree.insert(key3, key3);
     }
     module2.exports = {
       TernarySearchTree,
@@ -1186,20 +1186,20 @@ var require_util = __commonJS({
     function parseHeaders(headers, obj) {
       if (obj === void 0) obj = {};
       for (let i2 = 0; i2 < headers.length; i2 += 2) {
-        const key = headerNameToString(headers[i2]);
-        let val = obj[key];
+        const key3 = headerNameToString(headers[i2]);
+        let val = obj[key3];
         if (val) {
           if (typeof val === "string") {
             val = [val];
-            obj[key] = val;
+            obj[key3] = val;
           }
           val.push(headers[i2 + 1].toString("utf8"));
         } else {
           const headersValue = headers[i2 + 1];
           if (typeof headersValue === "string") {
-            obj[key] = headersValue;
+            obj[key3] = headersValue;
           } else {
-            obj[key] = Array.isArray(headersValue) ? headersValue.map((x) => x.toString("utf8")) : headersValue.toString("utf8");
+            obj[key3] = Array.isArray(headersValue) ? headersValue.map((x) => x.toString("utf8")) : headersValue.toString("utf8");
           }
         }
       }
@@ -1213,21 +1213,21 @@ var require_util = __commonJS({
       const ret = new Array(len);
       let hasContentLength = false;
       let contentDispositionIdx = -1;
-      let key;
+      let key3;
       let val;
       let kLen = 0;
       for (let n = 0; n < headers.length; n += 2) {
-        key = headers[n];
+        key3 = headers[n];
         val = headers[n + 1];
-        typeof key !== "string" && (key = key.toString());
+        typeof key3 !== "string" && (key3 = key3.toString());
         typeof val !== "string" && (val = val.toString("utf8"));
-        kLen = key.length;
-        if (kLen === 14 && key[7] === "-" && (key === "content-length" || key.toLowerCase() === "content-length")) {
+        kLen = key3.length;
+        if (kLen === 14 && key3[7] === "-" && (key3 === "content-length" || key3.toLowerCase() === "content-length")) {
           hasContentLength = true;
-        } else if (kLen === 19 && key[7] === "-" && (key === "content-disposition" || key.toLowerCase() === "content-disposition")) {
+        } else if (kLen === 19 && key3[7] === "-" && (key3 === "content-disposition" || key3.toLowerCase() === "content-disposition")) {
           contentDispositionIdx = n + 1;
         }
-        ret[n] = key;
+        ret[n] = key3;
         ret[n + 1] = val;
       }
       if (hasContentLength && contentDispositionIdx !== -1) {
@@ -1968,20 +1968,20 @@ var require_request = __commonJS({
           this.endHandler = null;
         }
       }
-      addHeader(key, value) {
-        processHeader(this, key, value);
+      addHeader(key3, value) {
+        processHeader(this, key3, value);
         return this;
       }
     };
-    function processHeader(request2, key, val) {
+    function processHeader(request2, key3, val) {
       if (val && (typeof val === "object" && !Array.isArray(val))) {
-        throw new InvalidArgumentError(`invalid ${key} header`);
+        throw new InvalidArgumentError(`invalid ${key3} header`);
       } else if (val === void 0) {
         return;
       }
-      let headerName = headerNameLowerCasedRecord[key];
+      let headerName = headerNameLowerCasedRecord[key3];
       if (headerName === void 0) {
-        headerName = key.toLowerCase();
+        headerName = key3.toLowerCase();
         if (headerNameLowerCasedRecord[headerName] === void 0 && !isValidHTTPToken(headerName)) {
           throw new InvalidArgumentError("invalid header key");
         }
@@ -1991,17 +1991,17 @@ var require_request = __commonJS({
         for (let i2 = 0; i2 < val.length; i2++) {
           if (typeof val[i2] === "string") {
             if (!isValidHeaderValue(val[i2])) {
-              throw new InvalidArgumentError(`invalid ${key} header`);
+              throw new InvalidArgumentError(`invalid ${key3} header`);
             }
             arr.push(val[i2]);
           } else if (val[i2] === null) {
             arr.push("");
           } else if (typeof val[i2] === "object") {
-            throw new InvalidArgumentError(`invalid ${key} header`);
+            throw new InvalidArgumentError(`invalid ${key3} header`);
           } else {
             const str = `${val[i2]}`;
             if (!isValidHeaderValue(str)) {
-              throw new InvalidArgumentError(`invalid ${key} header`);
+              throw new InvalidArgumentError(`invalid ${key3} header`);
             }
             arr.push(str);
           }
@@ -2009,14 +2009,14 @@ var require_request = __commonJS({
         val = arr;
       } else if (typeof val === "string") {
         if (!isValidHeaderValue(val)) {
-          throw new InvalidArgumentError(`invalid ${key} header`);
+          throw new InvalidArgumentError(`invalid ${key3} header`);
         }
       } else if (val === null) {
         val = "";
       } else {
         val = `${val}`;
         if (!isValidHeaderValue(val)) {
-          throw new InvalidArgumentError(`invalid ${key} header`);
+          throw new InvalidArgumentError(`invalid ${key3} header`);
         }
       }
       if (headerName === "host") {
@@ -2037,7 +2037,7 @@ var require_request = __commonJS({
         }
       } else if (request2.contentType === null && headerName === "content-type") {
         request2.contentType = val;
-        request2.headers.push(key, val);
+        request2.headers.push(key3, val);
       } else if (headerName === "transfer-encoding" || headerName === "keep-alive" || headerName === "upgrade") {
         throw new InvalidArgumentError(`invalid ${headerName} header`);
       } else if (headerName === "connection") {
@@ -2051,7 +2051,7 @@ var require_request = __commonJS({
       } else if (headerName === "expect") {
         throw new NotSupportedError("expect header not supported");
       } else {
-        request2.headers.push(key, val);
+        request2.headers.push(key3, val);
       }
     }
     module2.exports = Request;
@@ -2539,13 +2539,13 @@ var require_connect = __commonJS({
         constructor(maxCachedSessions) {
           this._maxCachedSessions = maxCachedSessions;
           this._sessionCache = /* @__PURE__ */ new Map();
-          this._sessionRegistry = new global.FinalizationRegistry((key) => {
+          this._sessionRegistry = new global.FinalizationRegistry((key3) => {
             if (this._sessionCache.size < this._maxCachedSessions) {
               return;
             }
-            const ref = this._sessionCache.get(key);
+            const ref = this._sessionCache.get(key3);
             if (ref !== void 0 && ref.deref() === void 0) {
-              this._sessionCache.delete(key);
+              this._sessionCache.delete(key3);
             }
           });
         }
@@ -2709,10 +2709,10 @@ var require_utils = __commonJS({
     exports.enumToMap = void 0;
     function enumToMap(obj) {
       const res = {};
-      Object.keys(obj).forEach((key) => {
-        const value = obj[key];
+      Object.keys(obj).forEach((key3) => {
+        const value = obj[key3];
         if (typeof value === "number") {
-          res[key] = value;
+          res[key3] = value;
         }
       });
       return res;
@@ -2889,9 +2889,9 @@ var require_constants2 = __commonJS({
     ];
     exports.METHOD_MAP = utils_1.enumToMap(METHODS);
     exports.H_METHOD_MAP = {};
-    Object.keys(exports.METHOD_MAP).forEach((key) => {
-      if (/^H/.test(key)) {
-        exports.H_METHOD_MAP[key] = exports.METHOD_MAP[key];
+    Object.keys(exports.METHOD_MAP).forEach((key3) => {
+      if (/^H/.test(key3)) {
+        exports.H_METHOD_MAP[key3] = exports.METHOD_MAP[key3];
       }
     });
     var FINISH;
@@ -3862,19 +3862,19 @@ var require_webidl = __commonJS({
         const result = {};
         if (!types.isProxy(O)) {
           const keys2 = [...Object.getOwnPropertyNames(O), ...Object.getOwnPropertySymbols(O)];
-          for (const key of keys2) {
-            const typedKey = keyConverter(key, prefix2, argument2);
-            const typedValue = valueConverter(O[key], prefix2, argument2);
+          for (const key3 of keys2) {
+            const typedKey = keyConverter(key3, prefix2, argument2);
+            const typedValue = valueConverter(O[key3], prefix2, argument2);
             result[typedKey] = typedValue;
           }
           return result;
         }
         const keys = Reflect.ownKeys(O);
-        for (const key of keys) {
-          const desc = Reflect.getOwnPropertyDescriptor(O, key);
+        for (const key3 of keys) {
+          const desc = Reflect.getOwnPropertyDescriptor(O, key3);
           if (desc?.enumerable) {
-            const typedKey = keyConverter(key, prefix2, argument2);
-            const typedValue = valueConverter(O[key], prefix2, argument2);
+            const typedKey = keyConverter(key3, prefix2, argument2);
+            const typedValue = valueConverter(O[key3], prefix2, argument2);
             result[typedKey] = typedValue;
           }
         }
@@ -3905,29 +3905,29 @@ var require_webidl = __commonJS({
           });
         }
         for (const options of converters) {
-          const { key, defaultValue, required, converter } = options;
+          const { key: key3, defaultValue, required, converter } = options;
           if (required === true) {
-            if (!Object.hasOwn(dictionary, key)) {
+            if (!Object.hasOwn(dictionary, key3)) {
               throw webidl.errors.exception({
                 header: prefix2,
-                message: `Missing required key "${key}".`
+                message: `Missing required key "${key3}".`
               });
             }
           }
-          let value = dictionary[key];
+          let value = dictionary[key3];
           const hasDefault = Object.hasOwn(options, "defaultValue");
           if (hasDefault && value !== null) {
             value ??= defaultValue();
           }
           if (required || hasDefault || value !== void 0) {
-            value = converter(value, prefix2, `${argument2}.${key}`);
+            value = converter(value, prefix2, `${argument2}.${key3}`);
             if (options.allowedValues && !options.allowedValues.includes(value)) {
               throw webidl.errors.exception({
                 header: prefix2,
                 message: `${value} is not an accepted type. Expected one of ${options.allowedValues.join(", ")}.`
               });
             }
-            dict[key] = value;
+            dict[key3] = value;
           }
         }
         return dict;
@@ -4542,18 +4542,18 @@ var require_util2 = __commonJS({
               done: true
             };
           }
-          const { [keyIndex]: key, [valueIndex]: value } = values2[index];
+          const { [keyIndex]: key3, [valueIndex]: value } = values2[index];
           this.#index = index + 1;
           let result;
           switch (this.#kind) {
             case "key":
-              result = key;
+              result = key3;
               break;
             case "value":
               result = value;
               break;
             case "key+value":
-              result = [key, value];
+              result = [key3, value];
               break;
           }
           return {
@@ -4619,8 +4619,8 @@ var require_util2 = __commonJS({
                 `Failed to execute 'forEach' on '${name2}': parameter 1 is not of type 'Function'.`
               );
             }
-            for (const { 0: key, 1: value } of makeIterator(this, "key+value")) {
-              callbackfn.call(thisArg, value, key, this);
+            for (const { 0: key3, 1: value } of makeIterator(this, "key+value")) {
+              callbackfn.call(thisArg, value, key3, this);
             }
           }
         }
@@ -6063,15 +6063,15 @@ var require_client_h1 = __commonJS({
         } else {
           this.headers[len - 1] = Buffer.concat([this.headers[len - 1], buf]);
         }
-        const key = this.headers[len - 2];
-        if (key.length === 10) {
-          const headerName = util.bufferToLowerCasedHeaderName(key);
+        const key3 = this.headers[len - 2];
+        if (key3.length === 10) {
+          const headerName = util.bufferToLowerCasedHeaderName(key3);
           if (headerName === "keep-alive") {
             this.keepAlive += buf.toString();
           } else if (headerName === "connection") {
             this.connection += buf.toString();
           }
-        } else if (key.length === 14 && util.bufferToLowerCasedHeaderName(key) === "content-length") {
+        } else if (key3.length === 14 && util.bufferToLowerCasedHeaderName(key3) === "content-length") {
           this.contentLength += buf.toString();
         }
         this.trackHeader(buf.length);
@@ -6569,15 +6569,15 @@ upgrade: ${upgrade}\r
       }
       if (Array.isArray(headers)) {
         for (let n = 0; n < headers.length; n += 2) {
-          const key = headers[n + 0];
+          const key3 = headers[n + 0];
           const val = headers[n + 1];
           if (Array.isArray(val)) {
             for (let i2 = 0; i2 < val.length; i2++) {
-              header += `${key}: ${val[i2]}\r
+              header += `${key3}: ${val[i2]}\r
 `;
             }
           } else {
-            header += `${key}: ${val}\r
+            header += `${key3}: ${val}\r
 `;
           }
         }
@@ -7087,18 +7087,18 @@ var require_client_h2 = __commonJS({
       }
       const headers = {};
       for (let n = 0; n < reqHeaders.length; n += 2) {
-        const key = reqHeaders[n + 0];
+        const key3 = reqHeaders[n + 0];
         const val = reqHeaders[n + 1];
         if (Array.isArray(val)) {
           for (let i2 = 0; i2 < val.length; i2++) {
-            if (headers[key]) {
-              headers[key] += `,${val[i2]}`;
+            if (headers[key3]) {
+              headers[key3] += `,${val[i2]}`;
             } else {
-              headers[key] = val[i2];
+              headers[key3] = val[i2];
             }
           }
         } else {
-          headers[key] = val;
+          headers[key3] = val;
         }
       }
       let stream;
@@ -7593,9 +7593,9 @@ var require_redirect_handler = __commonJS({
           }
         }
       } else if (headers && typeof headers === "object") {
-        for (const key of Object.keys(headers)) {
-          if (!shouldRemoveHeader(key, removeContent, unknownOrigin)) {
-            ret.push(key, headers[key]);
+        for (const key3 of Object.keys(headers)) {
+          if (!shouldRemoveHeader(key3, removeContent, unknownOrigin)) {
+            ret.push(key3, headers[key3]);
           }
         }
       } else {
@@ -8676,16 +8676,16 @@ var require_agent = __commonJS({
         return ret;
       }
       [kDispatch](opts, handler2) {
-        let key;
+        let key3;
         if (opts.origin && (typeof opts.origin === "string" || opts.origin instanceof URL)) {
-          key = String(opts.origin);
+          key3 = String(opts.origin);
         } else {
           throw new InvalidArgumentError("opts.origin must be a non-empty string or URL.");
         }
-        let dispatcher = this[kClients].get(key);
+        let dispatcher = this[kClients].get(key3);
         if (!dispatcher) {
           dispatcher = this[kFactory](opts.origin, this[kOptions]).on("drain", this[kOnDrain]).on("connect", this[kOnConnect]).on("disconnect", this[kOnDisconnect]).on("connectionError", this[kOnConnectionError]);
-          this[kClients].set(key, dispatcher);
+          this[kClients].set(key3, dispatcher);
         }
         return dispatcher.dispatch(opts, handler2);
       }
@@ -8924,7 +8924,7 @@ var require_proxy_agent = __commonJS({
       return headers;
     }
     function throwIfProxyAuthIsSent(headers) {
-      const existProxyAuth = headers && Object.keys(headers).find((key) => key.toLowerCase() === "proxy-authorization");
+      const existProxyAuth = headers && Object.keys(headers).find((key3) => key3.toLowerCase() === "proxy-authorization");
       if (existProxyAuth) {
         throw new InvalidArgumentError("Proxy-Authorization should be sent in ProxyAgent constructor");
       }
@@ -10702,18 +10702,18 @@ var require_mock_utils = __commonJS({
         })
       );
     }
-    function getHeaderByName(headers, key) {
+    function getHeaderByName(headers, key3) {
       if (Array.isArray(headers)) {
         for (let i2 = 0; i2 < headers.length; i2 += 2) {
-          if (headers[i2].toLocaleLowerCase() === key.toLocaleLowerCase()) {
+          if (headers[i2].toLocaleLowerCase() === key3.toLocaleLowerCase()) {
             return headers[i2 + 1];
           }
         }
         return void 0;
       } else if (typeof headers.get === "function") {
-        return headers.get(key);
+        return headers.get(key3);
       } else {
-        return lowerCaseEntries(headers)[key.toLocaleLowerCase()];
+        return lowerCaseEntries(headers)[key3.toLocaleLowerCase()];
       }
     }
     function buildHeadersFromArray(headers) {
@@ -10777,41 +10777,41 @@ var require_mock_utils = __commonJS({
         return data.toString();
       }
     }
-    function getMockDispatch(mockDispatches, key) {
-      const basePath = key.query ? buildURL(key.path, key.query) : key.path;
+    function getMockDispatch(mockDispatches, key3) {
+      const basePath = key3.query ? buildURL(key3.path, key3.query) : key3.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
       let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path6 }) => matchValue(safeUrl(path6), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
-      matchedMockDispatches = matchedMockDispatches.filter(({ method }) => matchValue(method, key.method));
+      matchedMockDispatches = matchedMockDispatches.filter(({ method }) => matchValue(method, key3.method));
       if (matchedMockDispatches.length === 0) {
-        throw new MockNotMatchedError(`Mock dispatch not matched for method '${key.method}' on path '${resolvedPath}'`);
+        throw new MockNotMatchedError(`Mock dispatch not matched for method '${key3.method}' on path '${resolvedPath}'`);
       }
-      matchedMockDispatches = matchedMockDispatches.filter(({ body: body2 }) => typeof body2 !== "undefined" ? matchValue(body2, key.body) : true);
+      matchedMockDispatches = matchedMockDispatches.filter(({ body: body2 }) => typeof body2 !== "undefined" ? matchValue(body2, key3.body) : true);
       if (matchedMockDispatches.length === 0) {
-        throw new MockNotMatchedError(`Mock dispatch not matched for body '${key.body}' on path '${resolvedPath}'`);
+        throw new MockNotMatchedError(`Mock dispatch not matched for body '${key3.body}' on path '${resolvedPath}'`);
       }
-      matchedMockDispatches = matchedMockDispatches.filter((mockDispatch2) => matchHeaders(mockDispatch2, key.headers));
+      matchedMockDispatches = matchedMockDispatches.filter((mockDispatch2) => matchHeaders(mockDispatch2, key3.headers));
       if (matchedMockDispatches.length === 0) {
-        const headers = typeof key.headers === "object" ? JSON.stringify(key.headers) : key.headers;
+        const headers = typeof key3.headers === "object" ? JSON.stringify(key3.headers) : key3.headers;
         throw new MockNotMatchedError(`Mock dispatch not matched for headers '${headers}' on path '${resolvedPath}'`);
       }
       return matchedMockDispatches[0];
     }
-    function addMockDispatch(mockDispatches, key, data) {
+    function addMockDispatch(mockDispatches, key3, data) {
       const baseData = { timesInvoked: 0, times: 1, persist: false, consumed: false };
       const replyData = typeof data === "function" ? { callback: data } : { ...data };
-      const newMockDispatch = { ...baseData, ...key, pending: true, data: { error: null, ...replyData } };
+      const newMockDispatch = { ...baseData, ...key3, pending: true, data: { error: null, ...replyData } };
       mockDispatches.push(newMockDispatch);
       return newMockDispatch;
     }
-    function deleteMockDispatch(mockDispatches, key) {
+    function deleteMockDispatch(mockDispatches, key3) {
       const index = mockDispatches.findIndex((dispatch) => {
         if (!dispatch.consumed) {
           return false;
         }
-        return matchKey(dispatch, key);
+        return matchKey(dispatch, key3);
       });
       if (index !== -1) {
         mockDispatches.splice(index, 1);
@@ -10831,9 +10831,9 @@ var require_mock_utils = __commonJS({
       const keys = Object.keys(data);
       const result = [];
       for (let i2 = 0; i2 < keys.length; ++i2) {
-        const key = keys[i2];
-        const value = data[key];
-        const name2 = Buffer.from(`${key}`);
+        const key3 = keys[i2];
+        const value = data[key3];
+        const name2 = Buffer.from(`${key3}`);
         if (Array.isArray(value)) {
           for (let j = 0; j < value.length; ++j) {
             result.push(name2, Buffer.from(`${value[j]}`));
@@ -10855,8 +10855,8 @@ var require_mock_utils = __commonJS({
       return Buffer.concat(buffers).toString("utf8");
     }
     function mockDispatch(opts, handler2) {
-      const key = buildKey(opts);
-      const mockDispatch2 = getMockDispatch(this[kDispatches], key);
+      const key3 = buildKey(opts);
+      const mockDispatch2 = getMockDispatch(this[kDispatches], key3);
       mockDispatch2.timesInvoked++;
       if (mockDispatch2.data.callback) {
         mockDispatch2.data = { ...mockDispatch2.data, ...mockDispatch2.data.callback(opts) };
@@ -10866,7 +10866,7 @@ var require_mock_utils = __commonJS({
       mockDispatch2.consumed = !persist && timesInvoked >= times;
       mockDispatch2.pending = timesInvoked < times;
       if (error2 !== null) {
-        deleteMockDispatch(this[kDispatches], key);
+        deleteMockDispatch(this[kDispatches], key3);
         handler2.onError(error2);
         return true;
       }
@@ -10891,7 +10891,7 @@ var require_mock_utils = __commonJS({
         handler2.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
         handler2.onData?.(Buffer.from(responseData));
         handler2.onComplete?.(responseTrailers);
-        deleteMockDispatch(mockDispatches, key);
+        deleteMockDispatch(mockDispatches, key3);
       }
       function resume() {
       }
@@ -12798,16 +12798,16 @@ var require_dispatcher_weakref = __commonJS({
       constructor(finalizer6) {
         this.finalizer = finalizer6;
       }
-      register(dispatcher, key) {
+      register(dispatcher, key3) {
         if (dispatcher.on) {
           dispatcher.on("disconnect", () => {
             if (dispatcher[kConnected] === 0 && dispatcher[kSize] === 0) {
-              this.finalizer(key);
+              this.finalizer(key3);
             }
           });
         }
       }
-      unregister(key) {
+      unregister(key3) {
       }
     };
     module2.exports = function() {
@@ -14670,11 +14670,11 @@ var require_progressevent = __commonJS({
 var require_encoding = __commonJS({
   "node_modules/undici/lib/web/fileapi/encoding.js"(exports, module2) {
     "use strict";
-    function getEncoding(label) {
-      if (!label) {
+    function getEncoding(label2) {
+      if (!label2) {
         return "failure";
       }
-      switch (label.trim().toLowerCase()) {
+      switch (label2.trim().toLowerCase()) {
         case "unicode-1-1-utf-8":
         case "unicode11utf8":
         case "unicode20utf8":
@@ -16292,8 +16292,8 @@ var require_util6 = __commonJS({
         if (!part.includes("=")) {
           throw new Error("Invalid unparsed");
         }
-        const [key, ...value] = part.split("=");
-        const trimmedKey = key.trim();
+        const [key3, ...value] = part.split("=");
+        const trimmedKey = key3.trim();
         const joinedValue = value.join("=");
         validateCookieName(trimmedKey);
         validateCookieValue(joinedValue);
@@ -16924,7 +16924,7 @@ var require_util7 = __commonJS({
     var { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = require_symbols5();
     var { states, opcodes } = require_constants5();
     var { ErrorEvent, createFastMessageEvent } = require_events();
-    var { isUtf8 } = __require("node:buffer");
+    var { isUtf8: isUtf82 } = __require("node:buffer");
     var { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = require_data_url();
     function isConnecting(ws) {
       return ws[kReadyState] === states.CONNECTING;
@@ -17064,7 +17064,7 @@ var require_util7 = __commonJS({
     var hasIntl = typeof process.versions.icu === "string";
     var fatalDecoder = hasIntl ? new TextDecoder("utf-8", { fatal: true }) : void 0;
     var utf8Decode = hasIntl ? fatalDecoder.decode.bind(fatalDecoder) : function(buffer) {
-      if (isUtf8(buffer)) {
+      if (isUtf82(buffer)) {
         return buffer.toString("utf-8");
       }
       throw new TypeError("Invalid utf-8 received.");
@@ -19432,9 +19432,9 @@ var init_main = __esm({
       ColorInformation2.is = is;
     })(ColorInformation || (ColorInformation = {}));
     (function(ColorPresentation2) {
-      function create(label, textEdit, additionalTextEdits) {
+      function create(label2, textEdit, additionalTextEdits) {
         return {
-          label,
+          label: label2,
           textEdit,
           additionalTextEdits
         };
@@ -19583,8 +19583,8 @@ var init_main = __esm({
       TextEdit2.is = is;
     })(TextEdit || (TextEdit = {}));
     (function(ChangeAnnotation2) {
-      function create(label, needsConfirmation, description) {
-        const result = { label };
+      function create(label2, needsConfirmation, description) {
+        const result = { label: label2 };
         if (needsConfirmation !== void 0) {
           result.needsConfirmation = needsConfirmation;
         }
@@ -19845,9 +19845,9 @@ var init_main = __esm({
               }
             });
           } else if (workspaceEdit.changes) {
-            Object.keys(workspaceEdit.changes).forEach((key) => {
-              const textEditChange = new TextEditChangeImpl(workspaceEdit.changes[key]);
-              this._textEditChanges[key] = textEditChange;
+            Object.keys(workspaceEdit.changes).forEach((key3) => {
+              const textEditChange = new TextEditChangeImpl(workspaceEdit.changes[key3]);
+              this._textEditChanges[key3] = textEditChange;
             });
           }
         } else {
@@ -19869,13 +19869,13 @@ var init_main = __esm({
         }
         return this._workspaceEdit;
       }
-      getTextEditChange(key) {
-        if (OptionalVersionedTextDocumentIdentifier.is(key)) {
+      getTextEditChange(key3) {
+        if (OptionalVersionedTextDocumentIdentifier.is(key3)) {
           this.initDocumentChanges();
           if (this._workspaceEdit.documentChanges === void 0) {
             throw new Error("Workspace edit is not configured for document changes.");
           }
-          const textDocument = { uri: key.uri, version: key.version };
+          const textDocument = { uri: key3.uri, version: key3.version };
           let result = this._textEditChanges[textDocument.uri];
           if (!result) {
             const edits = [];
@@ -19893,12 +19893,12 @@ var init_main = __esm({
           if (this._workspaceEdit.changes === void 0) {
             throw new Error("Workspace edit is not configured for normal text edit changes.");
           }
-          let result = this._textEditChanges[key];
+          let result = this._textEditChanges[key3];
           if (!result) {
             const edits = [];
-            this._workspaceEdit.changes[key] = edits;
+            this._workspaceEdit.changes[key3] = edits;
             result = new TextEditChangeImpl(edits);
-            this._textEditChanges[key] = result;
+            this._textEditChanges[key3] = result;
           }
           return result;
         }
@@ -20086,8 +20086,8 @@ var init_main = __esm({
       LanguageKind2.YAML = "yaml";
     })(LanguageKind || (LanguageKind = {}));
     (function(TextDocumentItem2) {
-      function create(uri, languageId, version, text) {
-        return { uri, languageId, version, text };
+      function create(uri, languageId, version, text2) {
+        return { uri, languageId, version, text: text2 };
       }
       TextDocumentItem2.create = create;
       function is(value) {
@@ -20173,8 +20173,8 @@ var init_main = __esm({
       CompletionItemLabelDetails2.is = is;
     })(CompletionItemLabelDetails || (CompletionItemLabelDetails = {}));
     (function(CompletionItem2) {
-      function create(label) {
-        return { label };
+      function create(label2) {
+        return { label: label2 };
       }
       CompletionItem2.create = create;
     })(CompletionItem || (CompletionItem = {}));
@@ -20203,14 +20203,14 @@ var init_main = __esm({
       Hover2.is = is;
     })(Hover || (Hover = {}));
     (function(ParameterInformation2) {
-      function create(label, documentation) {
-        return documentation ? { label, documentation } : { label };
+      function create(label2, documentation) {
+        return documentation ? { label: label2, documentation } : { label: label2 };
       }
       ParameterInformation2.create = create;
     })(ParameterInformation || (ParameterInformation = {}));
     (function(SignatureInformation2) {
-      function create(label, documentation, ...parameters) {
-        const result = { label };
+      function create(label2, documentation, ...parameters) {
+        const result = { label: label2 };
         if (Is.defined(documentation)) {
           result.documentation = documentation;
         }
@@ -20470,8 +20470,8 @@ var init_main = __esm({
       SemanticTokens2.is = is;
     })(SemanticTokens || (SemanticTokens = {}));
     (function(InlineValueText2) {
-      function create(range2, text) {
-        return { range: range2, text };
+      function create(range2, text2) {
+        return { range: range2, text: text2 };
       }
       InlineValueText2.create = create;
       function is(value) {
@@ -20533,8 +20533,8 @@ var init_main = __esm({
       InlayHintLabelPart2.is = is;
     })(InlayHintLabelPart || (InlayHintLabelPart = {}));
     (function(InlayHint2) {
-      function create(position, label, kind) {
-        const result = { position, label };
+      function create(position, label2, kind) {
+        const result = { position, label: label2 };
         if (kind !== void 0) {
           result.kind = kind;
         }
@@ -20575,8 +20575,8 @@ var init_main = __esm({
       InlineCompletionTriggerKind2.Automatic = 2;
     })(InlineCompletionTriggerKind || (InlineCompletionTriggerKind = {}));
     (function(SelectedCompletionInfo2) {
-      function create(range2, text) {
-        return { range: range2, text };
+      function create(range2, text2) {
+        return { range: range2, text: text2 };
       }
       SelectedCompletionInfo2.create = create;
     })(SelectedCompletionInfo || (SelectedCompletionInfo = {}));
@@ -20605,7 +20605,7 @@ var init_main = __esm({
       }
       TextDocument3.is = is;
       function applyEdits(document, edits) {
-        let text = document.getText();
+        let text2 = document.getText();
         const sortedEdits = mergeSort2(edits, (a, b) => {
           const diff = a.range.start.line - b.range.start.line;
           if (diff === 0) {
@@ -20613,19 +20613,19 @@ var init_main = __esm({
           }
           return diff;
         });
-        let lastModifiedOffset = text.length;
+        let lastModifiedOffset = text2.length;
         for (let i2 = sortedEdits.length - 1; i2 >= 0; i2--) {
           const e = sortedEdits[i2];
           const startOffset = document.offsetAt(e.range.start);
           const endOffset = document.offsetAt(e.range.end);
           if (endOffset <= lastModifiedOffset) {
-            text = text.substring(0, startOffset) + e.newText + text.substring(endOffset, text.length);
+            text2 = text2.substring(0, startOffset) + e.newText + text2.substring(endOffset, text2.length);
           } else {
             throw new Error("Overlapping edit");
           }
           lastModifiedOffset = startOffset;
         }
-        return text;
+        return text2;
       }
       TextDocument3.applyEdits = applyEdits;
       function mergeSort2(data, compare) {
@@ -20690,21 +20690,21 @@ var init_main = __esm({
       getLineOffsets() {
         if (this._lineOffsets === void 0) {
           const lineOffsets = [];
-          const text = this._content;
+          const text2 = this._content;
           let isLineStart = true;
-          for (let i2 = 0; i2 < text.length; i2++) {
+          for (let i2 = 0; i2 < text2.length; i2++) {
             if (isLineStart) {
               lineOffsets.push(i2);
               isLineStart = false;
             }
-            const ch = text.charAt(i2);
+            const ch = text2.charAt(i2);
             isLineStart = ch === "\r" || ch === "\n";
-            if (ch === "\r" && i2 + 1 < text.length && text.charAt(i2 + 1) === "\n") {
+            if (ch === "\r" && i2 + 1 < text2.length && text2.charAt(i2 + 1) === "\n") {
               i2++;
             }
           }
-          if (isLineStart && text.length > 0) {
-            lineOffsets.push(text.length);
+          if (isLineStart && text2.length > 0) {
+            lineOffsets.push(text2.length);
           }
           this._lineOffsets = lineOffsets;
         }
@@ -21009,12 +21009,12 @@ function mergeSort(data, compare) {
   }
   return data;
 }
-function computeLineOffsets(text, isAtLineStart, textOffset = 0) {
+function computeLineOffsets(text2, isAtLineStart, textOffset = 0) {
   const result = isAtLineStart ? [textOffset] : [];
-  for (let i2 = 0; i2 < text.length; i2++) {
-    const ch = text.charCodeAt(i2);
+  for (let i2 = 0; i2 < text2.length; i2++) {
+    const ch = text2.charCodeAt(i2);
     if (isEOL2(ch)) {
-      if (ch === 13 && i2 + 1 < text.length && text.charCodeAt(i2 + 1) === 10) {
+      if (ch === 13 && i2 + 1 < text2.length && text2.charCodeAt(i2 + 1) === 10) {
         i2++;
       }
       result.push(textOffset + i2 + 1);
@@ -21210,7 +21210,7 @@ var init_main2 = __esm({
       }
       TextDocument3.update = update;
       function applyEdits(document, edits) {
-        const text = document.getText();
+        const text2 = document.getText();
         const sortedEdits = mergeSort(edits.map(getWellformedEdit), (a, b) => {
           const diff = a.range.start.line - b.range.start.line;
           if (diff === 0) {
@@ -21225,14 +21225,14 @@ var init_main2 = __esm({
           if (startOffset < lastModifiedOffset) {
             throw new Error("Overlapping edit");
           } else if (startOffset > lastModifiedOffset) {
-            spans.push(text.substring(lastModifiedOffset, startOffset));
+            spans.push(text2.substring(lastModifiedOffset, startOffset));
           }
           if (e.newText.length) {
             spans.push(e.newText);
           }
           lastModifiedOffset = document.offsetAt(e.range.end);
         }
-        spans.push(text.substr(lastModifiedOffset));
+        spans.push(text2.substr(lastModifiedOffset));
         return spans.join("");
       }
       TextDocument3.applyEdits = applyEdits;
@@ -22247,18 +22247,18 @@ var require_instruction = __commonJS({
         return heredocs;
       }
       getDelimiterRange(startArg, name2, candidateRange) {
-        const text = this.document.getText(candidateRange);
+        const text2 = this.document.getText(candidateRange);
         if (startArg.getValue().startsWith("<<-")) {
           let index = 0;
-          while (text.charAt(index) === "	") {
+          while (text2.charAt(index) === "	") {
             index++;
           }
-          if (text.substring(index) === name2) {
+          if (text2.substring(index) === name2) {
             return vscode_languageserver_types_1.Range.create(vscode_languageserver_types_1.Position.create(candidateRange.start.line, index), candidateRange.end);
           }
           return null;
         }
-        return text === name2 ? candidateRange : null;
+        return text2 === name2 ? candidateRange : null;
       }
     };
     exports.Instruction = Instruction;
@@ -23044,11 +23044,11 @@ var require_propertyInstruction = __commonJS({
               ];
             }
           } else if (args2[0].getValue().indexOf("=") === -1) {
-            let text = this.document.getText();
+            let text2 = this.document.getText();
             let start2 = args2[1].getRange().start;
             let end = args2[args2.length - 1].getRange().end;
-            text = text.substring(this.document.offsetAt(start2), this.document.offsetAt(end));
-            this.properties = [new property_1.Property(this.document, this.escapeChar, args2[0], new argument_1.Argument(text, vscode_languageserver_types_1.Range.create(args2[1].getRange().start, args2[args2.length - 1].getRange().end)))];
+            text2 = text2.substring(this.document.offsetAt(start2), this.document.offsetAt(end));
+            this.properties = [new property_1.Property(this.document, this.escapeChar, args2[0], new argument_1.Argument(text2, vscode_languageserver_types_1.Range.create(args2[1].getRange().start, args2[args2.length - 1].getRange().end)))];
           } else {
             this.properties = [];
             for (let i2 = 0; i2 < args2.length; i2++) {
@@ -27004,24 +27004,24 @@ var require_stream = __commonJS({
       appendUint16(num) {
         this.ensureCapacity(2);
         const value = new Uint16Array([num]);
-        const view = new Uint8Array(value.buffer);
-        this.view[this.start] = view[1];
-        this.view[this.start + 1] = view[0];
+        const view2 = new Uint8Array(value.buffer);
+        this.view[this.start] = view2[1];
+        this.view[this.start + 1] = view2[0];
         this.start += 2;
       }
       appendUint24(num) {
         this.ensureCapacity(3);
         const value = new Uint32Array([num]);
-        const view = new Uint8Array(value.buffer);
-        this.view[this.start] = view[2];
-        this.view[this.start + 1] = view[1];
-        this.view[this.start + 2] = view[0];
+        const view2 = new Uint8Array(value.buffer);
+        this.view[this.start] = view2[2];
+        this.view[this.start + 1] = view2[1];
+        this.view[this.start + 2] = view2[0];
         this.start += 3;
       }
-      appendView(view) {
-        this.ensureCapacity(view.length);
-        this.view.set(view, this.start);
-        this.start += view.length;
+      appendView(view2) {
+        this.ensureCapacity(view2.length);
+        this.view.set(view2, this.start);
+        this.start += view2.length;
       }
       getBlock(size) {
         if (size <= 0) {
@@ -27428,19 +27428,19 @@ var require_crypto = __commonJS({
     exports.verify = verify3;
     exports.bufferEqual = bufferEqual;
     var crypto_1 = __importDefault(__require("crypto"));
-    function createPublicKey2(key, type = "spki") {
-      if (typeof key === "string") {
-        if (key.startsWith("-----")) {
-          return crypto_1.default.createPublicKey(key);
+    function createPublicKey2(key3, type = "spki") {
+      if (typeof key3 === "string") {
+        if (key3.startsWith("-----")) {
+          return crypto_1.default.createPublicKey(key3);
         } else {
           return crypto_1.default.createPublicKey({
-            key: Buffer.from(key, "base64"),
+            key: Buffer.from(key3, "base64"),
             format: "der",
             type
           });
         }
       } else {
-        return crypto_1.default.createPublicKey({ key, format: "der", type });
+        return crypto_1.default.createPublicKey({ key: key3, format: "der", type });
       }
     }
     function digest(algorithm, ...data) {
@@ -27450,9 +27450,9 @@ var require_crypto = __commonJS({
       }
       return hash.digest();
     }
-    function verify3(data, key, signature, algorithm) {
+    function verify3(data, key3, signature, algorithm) {
       try {
-        return crypto_1.default.verify(algorithm, data, key, signature);
+        return crypto_1.default.verify(algorithm, data, key3, signature);
       } catch (e) {
         return false;
       }
@@ -27804,10 +27804,10 @@ var require_timestamp2 = __commonJS({
           throw new error_1.RFC3161TimestampVerificationError("signed data does not match tstInfo");
         }
       }
-      verifySignature(key) {
+      verifySignature(key3) {
         const signedAttrs = this.signedAttrsObj.toDER();
         signedAttrs[0] = 49;
-        const verified = crypto2.verify(signedAttrs, key, this.signatureValue, this.signatureAlgorithm);
+        const verified = crypto2.verify(signedAttrs, key3, this.signatureValue, this.signatureAlgorithm);
         if (!verified) {
           throw new error_1.RFC3161TimestampVerificationError("signature verification failed");
         }
@@ -27988,7 +27988,7 @@ var require_sct = __commonJS({
             return "unknown";
         }
       }
-      verify(preCert, key) {
+      verify(preCert, key3) {
         const stream = new stream_1.ByteStream();
         stream.appendChar(this.version);
         stream.appendChar(0);
@@ -27999,7 +27999,7 @@ var require_sct = __commonJS({
         if (this.extensions.byteLength > 0) {
           stream.appendView(this.extensions);
         }
-        return crypto2.verify(stream.buffer, key, this.signature, this.algorithm);
+        return crypto2.verify(stream.buffer, key3, this.signature, this.algorithm);
       }
       // Parses a SignedCertificateTimestamp from a buffer. SCTs are encoded using
       // TLS encoding which means the fields and lengths of most fields are
@@ -28316,8 +28316,8 @@ var require_cert = __commonJS({
       }
       verify(issuerCertificate) {
         const publicKey = issuerCertificate?.publicKey || this.publicKey;
-        const key = crypto2.createPublicKey(publicKey);
-        return crypto2.verify(this.tbsCertificate.toDER(), key, this.signatureValue, this.signatureAlgorithm);
+        const key3 = crypto2.createPublicKey(publicKey);
+        return crypto2.verify(this.tbsCertificate.toDER(), key3, this.signatureValue, this.signatureAlgorithm);
       }
       validForDate(date) {
         return this.notBefore <= date && date <= this.notAfter;
@@ -28497,8 +28497,8 @@ var require_dsse2 = __commonJS({
       compareSignature(signature) {
         return core_1.crypto.bufferEqual(signature, this.signature);
       }
-      verifySignature(key) {
-        return core_1.crypto.verify(this.preAuthEncoding, key, this.signature);
+      verifySignature(key3) {
+        return core_1.crypto.verify(this.preAuthEncoding, key3, this.signature);
       }
       get signature() {
         return this.env.signatures.length > 0 ? this.env.signatures[0].sig : Buffer.from("");
@@ -28546,8 +28546,8 @@ var require_message = __commonJS({
       compareDigest(digest) {
         return core_1.crypto.bufferEqual(digest, this.messageDigest);
       }
-      verifySignature(key) {
-        return core_1.crypto.verify(this.artifact, key, this.signature, this.hashAlgorithm);
+      verifySignature(key3) {
+        return core_1.crypto.verify(this.artifact, key3, this.signature, this.hashAlgorithm);
       }
     };
     exports.MessageSignatureContent = MessageSignatureContent;
@@ -28583,7 +28583,7 @@ var require_bundle = __commonJS({
       }
       return {
         signature: signatureContent(bundle, artifact),
-        key: key(bundle),
+        key: key3(bundle),
         tlogEntries,
         timestamps
       };
@@ -28596,7 +28596,7 @@ var require_bundle = __commonJS({
           return new message_1.MessageSignatureContent(bundle.content.messageSignature, artifact);
       }
     }
-    function key(bundle) {
+    function key3(bundle) {
       switch (bundle.verificationMaterial.content.$case) {
         case "publicKey":
           return {
@@ -28722,17 +28722,17 @@ var require_trust = __commonJS({
     }
     function keyLocator(keys) {
       return (hint) => {
-        const key = (keys || {})[hint];
-        if (!key) {
+        const key3 = (keys || {})[hint];
+        if (!key3) {
           throw new error_1.VerificationError({
             code: "PUBLIC_KEY_ERROR",
             message: `key not found: ${hint}`
           });
         }
         return {
-          publicKey: core_1.crypto.createPublicKey(key.rawBytes),
+          publicKey: core_1.crypto.createPublicKey(key3.rawBytes),
           validFor: (date) => {
-            return (key.validFor?.start || BEGINNING_OF_TIME) <= date && (key.validFor?.end || END_OF_TIME) >= date;
+            return (key3.validFor?.start || BEGINNING_OF_TIME) <= date && (key3.validFor?.end || END_OF_TIME) >= date;
           }
         };
       };
@@ -28981,16 +28981,16 @@ var require_key = __commonJS({
     var OID_FULCIO_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1";
     var OID_FULCIO_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8";
     function verifyPublicKey(hint, timestamps, trustMaterial) {
-      const key = trustMaterial.publicKey(hint);
+      const key3 = trustMaterial.publicKey(hint);
       timestamps.forEach((timestamp) => {
-        if (!key.validFor(timestamp)) {
+        if (!key3.validFor(timestamp)) {
           throw new error_1.VerificationError({
             code: "PUBLIC_KEY_ERROR",
             message: `Public key is not valid for timestamp: ${timestamp.toISOString()}`
           });
         }
       });
-      return { key: key.publicKey };
+      return { key: key3.publicKey };
     }
     function verifyCertificate(leaf, timestamps, trustMaterial) {
       let path6 = [];
@@ -29048,12 +29048,12 @@ var require_policy = __commonJS({
       }
     }
     function verifyExtensions(policyExtensions, signerExtensions = {}) {
-      let key;
-      for (key in policyExtensions) {
-        if (signerExtensions[key] !== policyExtensions[key]) {
+      let key3;
+      for (key3 in policyExtensions) {
+        if (signerExtensions[key3] !== policyExtensions[key3]) {
           throw new error_1.PolicyError({
             code: "UNTRUSTED_SIGNER_ERROR",
-            message: `invalid certificate extension - expected ${key}=${policyExtensions[key]}, got ${key}=${signerExtensions[key]}`
+            message: `invalid certificate extension - expected ${key3}=${policyExtensions[key3]}, got ${key3}=${signerExtensions[key3]}`
           });
         }
       }
@@ -29694,9 +29694,9 @@ var require_checkpoint = __commonJS({
             message: "missing checkpoint separator"
           });
         }
-        const split = envelope.indexOf(CHECKPOINT_SEPARATOR);
-        const header = envelope.slice(0, split + 1);
-        const data = envelope.slice(split + CHECKPOINT_SEPARATOR.length);
+        const split2 = envelope.indexOf(CHECKPOINT_SEPARATOR);
+        const header = envelope.slice(0, split2 + 1);
+        const data = envelope.slice(split2 + CHECKPOINT_SEPARATOR.length);
         const matches = data.matchAll(SIGNATURE_REGEX);
         const signatures = Array.from(matches, (match2) => {
           const [, name2, signature] = match2;
@@ -30011,13 +30011,13 @@ var require_verifier2 = __commonJS({
       }
       // Checks that the signing key is valid for all of the the supplied timestamps
       // and returns the signer.
-      verifySigningKey({ key }, timestamps) {
-        switch (key.$case) {
+      verifySigningKey({ key: key3 }, timestamps) {
+        switch (key3.$case) {
           case "public-key": {
-            return (0, key_1.verifyPublicKey)(key.hint, timestamps, this.trustMaterial);
+            return (0, key_1.verifyPublicKey)(key3.hint, timestamps, this.trustMaterial);
           }
           case "certificate": {
-            const result = (0, key_1.verifyCertificate)(key.certificate, timestamps, this.trustMaterial);
+            const result = (0, key_1.verifyCertificate)(key3.certificate, timestamps, this.trustMaterial);
             if (containsDupes(result.scts)) {
               throw new error_1.VerificationError({
                 code: "CERTIFICATE_ERROR",
@@ -30248,15 +30248,15 @@ var require_code = __commonJS({
       return JSON.stringify(x).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
     }
     exports.safeStringify = safeStringify;
-    function getProperty(key) {
-      return typeof key == "string" && exports.IDENTIFIER.test(key) ? new _Code(`.${key}`) : _`[${key}]`;
+    function getProperty(key3) {
+      return typeof key3 == "string" && exports.IDENTIFIER.test(key3) ? new _Code(`.${key3}`) : _`[${key3}]`;
     }
     exports.getProperty = getProperty;
-    function getEsmExportName(key) {
-      if (typeof key == "string" && exports.IDENTIFIER.test(key)) {
-        return new _Code(`${key}`);
+    function getEsmExportName(key3) {
+      if (typeof key3 == "string" && exports.IDENTIFIER.test(key3)) {
+        return new _Code(`${key3}`);
       }
-      throw new Error(`CodeGen: invalid export name: ${key}, use explicit $id name mapping`);
+      throw new Error(`CodeGen: invalid export name: ${key3}, use explicit $id name mapping`);
     }
     exports.getEsmExportName = getEsmExportName;
     function regexpCode(rx) {
@@ -30531,9 +30531,9 @@ var require_codegen = __commonJS({
       }
     };
     var Label = class extends Node2 {
-      constructor(label) {
+      constructor(label2) {
         super();
-        this.label = label;
+        this.label = label2;
         this.names = {};
       }
       render({ _n }) {
@@ -30541,14 +30541,14 @@ var require_codegen = __commonJS({
       }
     };
     var Break = class extends Node2 {
-      constructor(label) {
+      constructor(label2) {
         super();
-        this.label = label;
+        this.label = label2;
         this.names = {};
       }
       render({ _n }) {
-        const label = this.label ? ` ${this.label}` : "";
-        return `break${label};` + _n;
+        const label2 = this.label ? ` ${this.label}` : "";
+        return `break${label2};` + _n;
       }
     };
     var Throw = class extends Node2 {
@@ -30883,11 +30883,11 @@ var require_codegen = __commonJS({
       // returns code for object literal for the passed argument list of key-value pairs
       object(...keyValues) {
         const code = ["{"];
-        for (const [key, value] of keyValues) {
+        for (const [key3, value] of keyValues) {
           if (code.length > 1)
             code.push(",");
-          code.push(key);
-          if (key !== value || this.opts.es5) {
+          code.push(key3);
+          if (key3 !== value || this.opts.es5) {
             code.push(":");
             (0, code_1.addCodeArg)(code, value);
           }
@@ -30960,12 +30960,12 @@ var require_codegen = __commonJS({
         return this._endBlockNode(For);
       }
       // `label` statement
-      label(label) {
-        return this._leafNode(new Label(label));
+      label(label2) {
+        return this._leafNode(new Label(label2));
       }
       // `break` statement
-      break(label) {
-        return this._leafNode(new Break(label));
+      break(label2) {
+        return this._leafNode(new Break(label2));
       }
       // `return` statement
       return(value) {
@@ -31162,17 +31162,17 @@ var require_util10 = __commonJS({
       if (typeof schema === "boolean")
         return;
       const rules = self2.RULES.keywords;
-      for (const key in schema) {
-        if (!rules[key])
-          checkStrictMode(it, `unknown keyword: "${key}"`);
+      for (const key3 in schema) {
+        if (!rules[key3])
+          checkStrictMode(it, `unknown keyword: "${key3}"`);
       }
     }
     exports.checkUnknownRules = checkUnknownRules;
     function schemaHasRules(schema, rules) {
       if (typeof schema == "boolean")
         return !schema;
-      for (const key in schema)
-        if (rules[key])
+      for (const key3 in schema)
+        if (rules[key3])
           return true;
       return false;
     }
@@ -31180,8 +31180,8 @@ var require_util10 = __commonJS({
     function schemaHasRulesButRef(schema, RULES2) {
       if (typeof schema == "boolean")
         return !schema;
-      for (const key in schema)
-        if (key !== "$ref" && RULES2.all[key])
+      for (const key3 in schema)
+        if (key3 !== "$ref" && RULES2.all[key3])
           return true;
       return false;
     }
@@ -31759,8 +31759,8 @@ var require_defaults = __commonJS({
     function assignDefaults(it, ty) {
       const { properties: properties2, items } = it.schema;
       if (ty === "object" && properties2) {
-        for (const key in properties2) {
-          assignDefault(it, key, properties2[key].default);
+        for (const key3 in properties2) {
+          assignDefault(it, key3, properties2[key3].default);
         }
       } else if (ty === "array" && Array.isArray(items)) {
         items.forEach((sch, i2) => assignDefault(it, i2, sch.default));
@@ -32144,8 +32144,8 @@ var require_fast_deep_equal = __commonJS({
         for (i2 = length; i2-- !== 0; )
           if (!Object.prototype.hasOwnProperty.call(b, keys[i2])) return false;
         for (i2 = length; i2-- !== 0; ) {
-          var key = keys[i2];
-          if (!equal(a[key], b[key])) return false;
+          var key3 = keys[i2];
+          if (!equal(a[key3], b[key3])) return false;
         }
         return true;
       }
@@ -32217,20 +32217,20 @@ var require_json_schema_traverse = __commonJS({
     function _traverse(opts, pre, post, schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex) {
       if (schema && typeof schema == "object" && !Array.isArray(schema)) {
         pre(schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex);
-        for (var key in schema) {
-          var sch = schema[key];
+        for (var key3 in schema) {
+          var sch = schema[key3];
           if (Array.isArray(sch)) {
-            if (key in traverse.arrayKeywords) {
+            if (key3 in traverse.arrayKeywords) {
               for (var i2 = 0; i2 < sch.length; i2++)
-                _traverse(opts, pre, post, sch[i2], jsonPtr + "/" + key + "/" + i2, rootSchema, jsonPtr, key, schema, i2);
+                _traverse(opts, pre, post, sch[i2], jsonPtr + "/" + key3 + "/" + i2, rootSchema, jsonPtr, key3, schema, i2);
             }
-          } else if (key in traverse.propsKeywords) {
+          } else if (key3 in traverse.propsKeywords) {
             if (sch && typeof sch == "object") {
               for (var prop in sch)
-                _traverse(opts, pre, post, sch[prop], jsonPtr + "/" + key + "/" + escapeJsonPtr(prop), rootSchema, jsonPtr, key, schema, prop);
+                _traverse(opts, pre, post, sch[prop], jsonPtr + "/" + key3 + "/" + escapeJsonPtr(prop), rootSchema, jsonPtr, key3, schema, prop);
             }
-          } else if (key in traverse.keywords || opts.allKeys && !(key in traverse.skipKeywords)) {
-            _traverse(opts, pre, post, sch, jsonPtr + "/" + key, rootSchema, jsonPtr, key, schema);
+          } else if (key3 in traverse.keywords || opts.allKeys && !(key3 in traverse.skipKeywords)) {
+            _traverse(opts, pre, post, sch, jsonPtr + "/" + key3, rootSchema, jsonPtr, key3, schema);
           }
         }
         post(schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex);
@@ -32287,10 +32287,10 @@ var require_resolve = __commonJS({
       "$dynamicAnchor"
     ]);
     function hasRef(schema) {
-      for (const key in schema) {
-        if (REF_KEYWORDS.has(key))
+      for (const key3 in schema) {
+        if (REF_KEYWORDS.has(key3))
           return true;
-        const sch = schema[key];
+        const sch = schema[key3];
         if (Array.isArray(sch) && sch.some(hasRef))
           return true;
         if (typeof sch == "object" && hasRef(sch))
@@ -32300,14 +32300,14 @@ var require_resolve = __commonJS({
     }
     function countKeys(schema) {
       let count2 = 0;
-      for (const key in schema) {
-        if (key === "$ref")
+      for (const key3 in schema) {
+        if (key3 === "$ref")
           return Infinity;
         count2++;
-        if (SIMPLE_INLINED.has(key))
+        if (SIMPLE_INLINED.has(key3))
           continue;
-        if (typeof schema[key] == "object") {
-          (0, util_1.eachItem)(schema[key], (sch) => count2 += countKeys(sch));
+        if (typeof schema[key3] == "object") {
+          (0, util_1.eachItem)(schema[key3], (sch) => count2 += countKeys(sch));
         }
         if (count2 === Infinity)
           return Infinity;
@@ -32496,8 +32496,8 @@ var require_validate = __commonJS({
     function schemaCxtHasRules({ schema, self: self2 }) {
       if (typeof schema == "boolean")
         return !schema;
-      for (const key in schema)
-        if (self2.RULES.all[key])
+      for (const key3 in schema)
+        if (self2.RULES.all[key3])
           return true;
       return false;
     }
@@ -34592,7 +34592,7 @@ var require_core = __commonJS({
         }
       }
       // Adds schema to the instance
-      addSchema(schema, key, _meta, _validateSchema = this.opts.validateSchema) {
+      addSchema(schema, key3, _meta, _validateSchema = this.opts.validateSchema) {
         if (Array.isArray(schema)) {
           for (const sch of schema)
             this.addSchema(sch, void 0, _meta, _validateSchema);
@@ -34606,15 +34606,15 @@ var require_core = __commonJS({
             throw new Error(`schema ${schemaId} must be string`);
           }
         }
-        key = (0, resolve_1.normalizeId)(key || id);
-        this._checkUnique(key);
-        this.schemas[key] = this._addSchema(schema, _meta, key, _validateSchema, true);
+        key3 = (0, resolve_1.normalizeId)(key3 || id);
+        this._checkUnique(key3);
+        this.schemas[key3] = this._addSchema(schema, _meta, key3, _validateSchema, true);
         return this;
       }
       // Add schema that will be used to validate other schemas
       // options in META_IGNORE_OPTIONS are alway set to false
-      addMetaSchema(schema, key, _validateSchema = this.opts.validateSchema) {
-        this.addSchema(schema, key, true, _validateSchema);
+      addMetaSchema(schema, key3, _validateSchema = this.opts.validateSchema) {
+        this.addSchema(schema, key3, true, _validateSchema);
         return this;
       }
       //  Validate schema against its meta-schema
@@ -34760,7 +34760,7 @@ var require_core = __commonJS({
       errorsText(errors = this.errors, { separator = ", ", dataVar = "data" } = {}) {
         if (!errors || errors.length === 0)
           return "No errors";
-        return errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text, msg) => text + separator + msg);
+        return errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text2, msg) => text2 + separator + msg);
       }
       $dataMetaSchema(metaSchema, keywordsJsonPointers) {
         const rules = this.RULES.all;
@@ -34770,14 +34770,14 @@ var require_core = __commonJS({
           let keywords = metaSchema;
           for (const seg of segments)
             keywords = keywords[seg];
-          for (const key in rules) {
-            const rule = rules[key];
+          for (const key3 in rules) {
+            const rule = rules[key3];
             if (typeof rule != "object")
               continue;
             const { $data } = rule.definition;
-            const schema = keywords[key];
+            const schema = keywords[key3];
             if ($data && schema)
-              keywords[key] = schemaOrData(schema);
+              keywords[key3] = schemaOrData(schema);
           }
         }
         return metaSchema;
@@ -34850,10 +34850,10 @@ var require_core = __commonJS({
     Ajv2.MissingRefError = ref_error_1.default;
     exports.default = Ajv2;
     function checkOptions(checkOpts, options, msg, log = "error") {
-      for (const key in checkOpts) {
-        const opt = key;
+      for (const key3 in checkOpts) {
+        const opt = key3;
         if (opt in options)
-          this.logger[log](`${msg}: option ${key}. ${checkOpts[opt]}`);
+          this.logger[log](`${msg}: option ${key3}. ${checkOpts[opt]}`);
       }
     }
     function getSchEnv(keyRef) {
@@ -34867,8 +34867,8 @@ var require_core = __commonJS({
       if (Array.isArray(optsSchemas))
         this.addSchema(optsSchemas);
       else
-        for (const key in optsSchemas)
-          this.addSchema(optsSchemas[key], key);
+        for (const key3 in optsSchemas)
+          this.addSchema(optsSchemas[key3], key3);
     }
     function addInitialFormats() {
       for (const name2 in this.opts.formats) {
@@ -35916,11 +35916,11 @@ var require_dependencies = __commonJS({
     function splitDependencies({ schema }) {
       const propertyDeps = {};
       const schemaDeps = {};
-      for (const key in schema) {
-        if (key === "__proto__")
+      for (const key3 in schema) {
+        if (key3 === "__proto__")
           continue;
-        const deps = Array.isArray(schema[key]) ? propertyDeps : schemaDeps;
-        deps[key] = schema[key];
+        const deps = Array.isArray(schema[key3]) ? propertyDeps : schemaDeps;
+        deps[key3] = schema[key3];
       }
       return [propertyDeps, schemaDeps];
     }
@@ -35997,13 +35997,13 @@ var require_propertyNames = __commonJS({
         if ((0, util_1.alwaysValidSchema)(it, schema))
           return;
         const valid = gen.name("valid");
-        gen.forIn("key", data, (key) => {
-          cxt.setParams({ propertyName: key });
+        gen.forIn("key", data, (key3) => {
+          cxt.setParams({ propertyName: key3 });
           cxt.subschema({
             keyword: "propertyNames",
-            data: key,
+            data: key3,
             dataTypes: ["string"],
-            propertyName: key,
+            propertyName: key3,
             compositeRule: true
           }, valid);
           gen.if((0, codegen_1.not)(valid), () => {
@@ -36052,38 +36052,38 @@ var require_additionalProperties = __commonJS({
         checkAdditionalProperties();
         cxt.ok((0, codegen_1._)`${errsCount} === ${names_1.default.errors}`);
         function checkAdditionalProperties() {
-          gen.forIn("key", data, (key) => {
+          gen.forIn("key", data, (key3) => {
             if (!props.length && !patProps.length)
-              additionalPropertyCode(key);
+              additionalPropertyCode(key3);
             else
-              gen.if(isAdditional(key), () => additionalPropertyCode(key));
+              gen.if(isAdditional(key3), () => additionalPropertyCode(key3));
           });
         }
-        function isAdditional(key) {
+        function isAdditional(key3) {
           let definedProp;
           if (props.length > 8) {
             const propsSchema = (0, util_1.schemaRefOrVal)(it, parentSchema.properties, "properties");
-            definedProp = (0, code_1.isOwnProperty)(gen, propsSchema, key);
+            definedProp = (0, code_1.isOwnProperty)(gen, propsSchema, key3);
           } else if (props.length) {
-            definedProp = (0, codegen_1.or)(...props.map((p) => (0, codegen_1._)`${key} === ${p}`));
+            definedProp = (0, codegen_1.or)(...props.map((p) => (0, codegen_1._)`${key3} === ${p}`));
           } else {
             definedProp = codegen_1.nil;
           }
           if (patProps.length) {
-            definedProp = (0, codegen_1.or)(definedProp, ...patProps.map((p) => (0, codegen_1._)`${(0, code_1.usePattern)(cxt, p)}.test(${key})`));
+            definedProp = (0, codegen_1.or)(definedProp, ...patProps.map((p) => (0, codegen_1._)`${(0, code_1.usePattern)(cxt, p)}.test(${key3})`));
           }
           return (0, codegen_1.not)(definedProp);
         }
-        function deleteAdditional(key) {
-          gen.code((0, codegen_1._)`delete ${data}[${key}]`);
+        function deleteAdditional(key3) {
+          gen.code((0, codegen_1._)`delete ${data}[${key3}]`);
         }
-        function additionalPropertyCode(key) {
+        function additionalPropertyCode(key3) {
           if (opts.removeAdditional === "all" || opts.removeAdditional && schema === false) {
-            deleteAdditional(key);
+            deleteAdditional(key3);
             return;
           }
           if (schema === false) {
-            cxt.setParams({ additionalProperty: key });
+            cxt.setParams({ additionalProperty: key3 });
             cxt.error();
             if (!allErrors)
               gen.break();
@@ -36092,22 +36092,22 @@ var require_additionalProperties = __commonJS({
           if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it, schema)) {
             const valid = gen.name("valid");
             if (opts.removeAdditional === "failing") {
-              applyAdditionalSchema(key, valid, false);
+              applyAdditionalSchema(key3, valid, false);
               gen.if((0, codegen_1.not)(valid), () => {
                 cxt.reset();
-                deleteAdditional(key);
+                deleteAdditional(key3);
               });
             } else {
-              applyAdditionalSchema(key, valid);
+              applyAdditionalSchema(key3, valid);
               if (!allErrors)
                 gen.if((0, codegen_1.not)(valid), () => gen.break());
             }
           }
         }
-        function applyAdditionalSchema(key, valid, errors) {
+        function applyAdditionalSchema(key3, valid, errors) {
           const subschema = {
             keyword: "additionalProperties",
-            dataProp: key,
+            dataProp: key3,
             dataPropType: util_1.Type.Str
           };
           if (errors === false) {
@@ -36232,19 +36232,19 @@ var require_patternProperties = __commonJS({
           }
         }
         function validateProperties(pat) {
-          gen.forIn("key", data, (key) => {
-            gen.if((0, codegen_1._)`${(0, code_1.usePattern)(cxt, pat)}.test(${key})`, () => {
+          gen.forIn("key", data, (key3) => {
+            gen.if((0, codegen_1._)`${(0, code_1.usePattern)(cxt, pat)}.test(${key3})`, () => {
               const alwaysValid = alwaysValidPatterns.includes(pat);
               if (!alwaysValid) {
                 cxt.subschema({
                   keyword: "patternProperties",
                   schemaProp: pat,
-                  dataProp: key,
+                  dataProp: key3,
                   dataPropType: util_2.Type.Str
                 }, valid);
               }
               if (it.opts.unevaluated && props !== true) {
-                gen.assign((0, codegen_1._)`${props}[${key}]`, true);
+                gen.assign((0, codegen_1._)`${props}[${key3}]`, true);
               } else if (!alwaysValid && !it.allErrors) {
                 gen.if((0, codegen_1.not)(valid), () => gen.break());
               }
@@ -38070,27 +38070,27 @@ var require_light = __commonJS({
               }
             }
           }
-          key(key = "") {
+          key(key3 = "") {
             var ref;
-            return (ref = this.instances[key]) != null ? ref : (() => {
+            return (ref = this.instances[key3]) != null ? ref : (() => {
               var limiter;
-              limiter = this.instances[key] = new this.Bottleneck(Object.assign(this.limiterOptions, {
-                id: `${this.id}-${key}`,
+              limiter = this.instances[key3] = new this.Bottleneck(Object.assign(this.limiterOptions, {
+                id: `${this.id}-${key3}`,
                 timeout: this.timeout,
                 connection: this.connection
               }));
-              this.Events.trigger("created", limiter, key);
+              this.Events.trigger("created", limiter, key3);
               return limiter;
             })();
           }
-          async deleteKey(key = "") {
+          async deleteKey(key3 = "") {
             var deleted, instance2;
-            instance2 = this.instances[key];
+            instance2 = this.instances[key3];
             if (this.connection) {
-              deleted = await this.connection.__runCommand__(["del", ...Scripts$1.allKeys(`${this.id}-${key}`)]);
+              deleted = await this.connection.__runCommand__(["del", ...Scripts$1.allKeys(`${this.id}-${key3}`)]);
             }
             if (instance2 != null) {
-              delete this.instances[key];
+              delete this.instances[key3];
               await instance2.disconnect();
             }
             return instance2 != null || deleted > 0;
@@ -39477,7 +39477,7 @@ var require_lib = __commonJS({
             if (statusCode === HttpCodes2.NotFound) {
               resolve2(response);
             }
-            function dateTimeDeserializer(key, value) {
+            function dateTimeDeserializer(key3, value) {
               if (typeof value === "string") {
                 const a = new Date(value);
                 if (!isNaN(a.valueOf())) {
@@ -39746,8 +39746,8 @@ function lowercaseKeys(object) {
   if (!object) {
     return {};
   }
-  return Object.keys(object).reduce((newObj, key) => {
-    newObj[key.toLowerCase()] = object[key];
+  return Object.keys(object).reduce((newObj, key3) => {
+    newObj[key3.toLowerCase()] = object[key3];
     return newObj;
   }, {});
 }
@@ -39761,20 +39761,20 @@ function isPlainObject2(value) {
 }
 function mergeDeep(defaults3, options) {
   const result = Object.assign({}, defaults3);
-  Object.keys(options).forEach((key) => {
-    if (isPlainObject2(options[key])) {
-      if (!(key in defaults3)) Object.assign(result, { [key]: options[key] });
-      else result[key] = mergeDeep(defaults3[key], options[key]);
+  Object.keys(options).forEach((key3) => {
+    if (isPlainObject2(options[key3])) {
+      if (!(key3 in defaults3)) Object.assign(result, { [key3]: options[key3] });
+      else result[key3] = mergeDeep(defaults3[key3], options[key3]);
     } else {
-      Object.assign(result, { [key]: options[key] });
+      Object.assign(result, { [key3]: options[key3] });
     }
   });
   return result;
 }
 function removeUndefinedProperties(obj) {
-  for (const key in obj) {
-    if (obj[key] === void 0) {
-      delete obj[key];
+  for (const key3 in obj) {
+    if (obj[key3] === void 0) {
+      delete obj[key3];
     }
   }
   return obj;
@@ -39825,9 +39825,9 @@ function extractUrlVariableNames(url) {
 }
 function omit(object, keysToOmit) {
   const result = { __proto__: null };
-  for (const key of Object.keys(object)) {
-    if (keysToOmit.indexOf(key) === -1) {
-      result[key] = object[key];
+  for (const key3 of Object.keys(object)) {
+    if (keysToOmit.indexOf(key3) === -1) {
+      result[key3] = object[key3];
     }
   }
   return result;
@@ -39845,10 +39845,10 @@ function encodeUnreserved(str) {
     return "%" + c.charCodeAt(0).toString(16).toUpperCase();
   });
 }
-function encodeValue(operator, value, key) {
+function encodeValue(operator, value, key3) {
   value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
-  if (key) {
-    return encodeUnreserved(key) + "=" + value;
+  if (key3) {
+    return encodeUnreserved(key3) + "=" + value;
   } else {
     return value;
   }
@@ -39859,8 +39859,8 @@ function isDefined(value) {
 function isKeyOperator(operator) {
   return operator === ";" || operator === "&" || operator === "?";
 }
-function getValues(context2, operator, key, modifier) {
-  var value = context2[key], result = [];
+function getValues(context2, operator, key3, modifier) {
+  var value = context2[key3], result = [];
   if (isDefined(value) && value !== "") {
     if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
       value = value.toString();
@@ -39868,14 +39868,14 @@ function getValues(context2, operator, key, modifier) {
         value = value.substring(0, parseInt(modifier, 10));
       }
       result.push(
-        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
+        encodeValue(operator, value, isKeyOperator(operator) ? key3 : "")
       );
     } else {
       if (modifier === "*") {
         if (Array.isArray(value)) {
           value.filter(isDefined).forEach(function(value2) {
             result.push(
-              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
+              encodeValue(operator, value2, isKeyOperator(operator) ? key3 : "")
             );
           });
         } else {
@@ -39900,7 +39900,7 @@ function getValues(context2, operator, key, modifier) {
           });
         }
         if (isKeyOperator(operator)) {
-          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+          result.push(encodeUnreserved(key3) + "=" + tmp.join(","));
         } else if (tmp.length !== 0) {
           result.push(tmp.join(","));
         }
@@ -39909,10 +39909,10 @@ function getValues(context2, operator, key, modifier) {
   } else {
     if (operator === ";") {
       if (isDefined(value)) {
-        result.push(encodeUnreserved(key));
+        result.push(encodeUnreserved(key3));
       }
     } else if (value === "" && (operator === "&" || operator === "?")) {
-      result.push(encodeUnreserved(key) + "=");
+      result.push(encodeUnreserved(key3) + "=");
     } else if (value === "") {
       result.push("");
     }
@@ -40117,7 +40117,7 @@ function parseParameters(header, type, index, len, stopFlags) {
       if (code === EQ) {
         const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
         const value = header.slice(keyStart, keyEnd);
-        const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+        const key3 = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
         index++;
         while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
           index++;
@@ -40128,8 +40128,8 @@ function parseParameters(header, type, index, len, stopFlags) {
           while (index < len) {
             const code18 = header.charCodeAt(index);
             if (code18 === DQUOTE) {
-              if (parameters[key] === void 0) {
-                parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
+              if (parameters[key3] === void 0) {
+                parameters[key3] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
               }
               index++;
               let stop3 = 0;
@@ -40173,9 +40173,9 @@ function parseParameters(header, type, index, len, stopFlags) {
           }
           index++;
         }
-        if (parameters[key] === void 0) {
+        if (parameters[key3] === void 0) {
           const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
-          parameters[key] = header.slice(valueStart, valueEnd);
+          parameters[key3] = header.slice(valueStart, valueEnd);
         }
         if (stop2 !== 0)
           break parameter;
@@ -40271,11 +40271,11 @@ var init_json_with_bigint = __esm({
       }
       const isFunctionReplacer = typeof replacer === "function";
       const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
-      const prepareVal = (parent, key, val) => {
+      const prepareVal = (parent, key3, val) => {
         const isObject4 = val !== null && typeof val === "object";
         const hasToJSON = isObject4 && typeof val.toJSON === "function";
         if (hasToJSON) {
-          val = val.toJSON(key);
+          val = val.toJSON(key3);
         }
         const isNoise = typeof val === "string" && noiseValue.test(val);
         if (isNoise) return val + "n";
@@ -40286,7 +40286,7 @@ var init_json_with_bigint = __esm({
           return val.toString() + "n";
         }
         if (isFunctionReplacer) {
-          val = replacer.call(parent, key, val);
+          val = replacer.call(parent, key3, val);
         }
         const isPostReplacerObject = val !== null && typeof val === "object";
         if (isPostReplacerObject) {
@@ -40423,11 +40423,11 @@ var init_json_with_bigint = __esm({
         if (supportsRawJSON) {
           return originalStringify(
             value,
-            (key, val) => {
+            (key3, val) => {
               if (typeof val === "bigint") return JSON.rawJSON(val.toString());
               const hasFunctionReplacer = typeof replacer === "function";
-              if (hasFunctionReplacer) return replacer(key, val);
-              const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+              if (hasFunctionReplacer) return replacer(key3, val);
+              const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key3);
               if (isKeyInArrayReplacer) return val;
               return val;
             },
@@ -40437,13 +40437,13 @@ var init_json_with_bigint = __esm({
         if (!value) return originalStringify(value, replacer, space);
         const convertedToCustomJSON = originalStringify(
           value,
-          (key, val) => {
+          (key3, val) => {
             const isNoise = typeof val === "string" && noiseValue.test(val);
             if (isNoise) return val.toString() + "n";
             if (typeof val === "bigint") return val.toString() + "n";
             const hasFunctionReplacer = typeof replacer === "function";
-            if (hasFunctionReplacer) return replacer(key, val);
-            const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+            if (hasFunctionReplacer) return replacer(key3, val);
+            const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key3);
             if (isKeyInArrayReplacer) return val;
             return val;
           },
@@ -40485,17 +40485,17 @@ var init_json_with_bigint = __esm({
         return false;
       }
     };
-    convertMarkedBigIntsReviver = (key, value, context2, userReviver) => {
+    convertMarkedBigIntsReviver = (key3, value, context2, userReviver) => {
       const isCustomFormatBigInt = typeof value === "string" && customFormat.test(value);
       if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
       const isNoiseValue = typeof value === "string" && noiseValue.test(value);
       if (isNoiseValue) return value.slice(0, -1);
       const hasUserReviver = typeof userReviver === "function";
       if (!hasUserReviver) return value;
-      return userReviver(key, value, context2);
+      return userReviver(key3, value, context2);
     };
-    JSONParseV2 = (text, reviver) => {
-      return JSON.parse(text, (key, value, context2) => {
+    JSONParseV2 = (text2, reviver) => {
+      return JSON.parse(text2, (key3, value, context2) => {
         const isNumber = typeof value === "number";
         const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
         const isBigNumber = isNumber && isOutOfBounds;
@@ -40504,7 +40504,7 @@ var init_json_with_bigint = __esm({
         if (isBigInt) return BigInt(context2.source);
         const hasCustomReviver = typeof reviver === "function";
         if (!hasCustomReviver) return value;
-        return reviver(key, value, context2);
+        return reviver(key3, value, context2);
       });
     };
     MAX_INT = Number.MAX_SAFE_INTEGER.toString();
@@ -40527,8 +40527,8 @@ var init_json_with_bigint = __esm({
             }
           }
         } else {
-          const { parent, key } = node;
-          let value = parent[key];
+          const { parent, key: key3 } = node;
+          let value = parent[key3];
           if (typeof value === "string") {
             const isCustomFormatBigInt = customFormat.test(value);
             if (isCustomFormatBigInt) {
@@ -40540,21 +40540,21 @@ var init_json_with_bigint = __esm({
           }
           const hasUserReviver = typeof userReviver === "function";
           if (hasUserReviver) {
-            value = userReviver.call(parent, key, value);
+            value = userReviver.call(parent, key3, value);
           }
           const isDeleted = value === void 0;
           if (isDeleted) {
-            delete parent[key];
+            delete parent[key3];
           } else {
-            parent[key] = value;
+            parent[key3] = value;
           }
           stack.pop();
         }
       }
       return rootHolder[""];
     };
-    serializeBigInts = (text) => {
-      return text.replace(
+    serializeBigInts = (text2) => {
+      return text2.replace(
         stringsOrLargeNumbers,
         (match2, digits, fractional, exponential) => {
           const isString = match2[0] === '"';
@@ -40568,18 +40568,18 @@ var init_json_with_bigint = __esm({
         }
       );
     };
-    JSONParse = (text, reviver) => {
-      if (!text) return originalParse(text, reviver);
+    JSONParse = (text2, reviver) => {
+      if (!text2) return originalParse(text2, reviver);
       try {
-        if (isContextSourceSupported()) return JSONParseV2(text, reviver);
-        const serializedData = serializeBigInts(text);
+        if (isContextSourceSupported()) return JSONParseV2(text2, reviver);
+        const serializedData = serializeBigInts(text2);
         return originalParse(
           serializedData,
-          (key, value, context2) => convertMarkedBigIntsReviver(key, value, context2, reviver)
+          (key3, value, context2) => convertMarkedBigIntsReviver(key3, value, context2, reviver)
         );
       } catch (error2) {
         if (error2 instanceof RangeError) {
-          const serializedData = serializeBigInts(text);
+          const serializedData = serializeBigInts(text2);
           const parsed = originalParse(serializedData);
           return applyReviverIteratively(parsed, reviver);
         }
@@ -40651,8 +40651,8 @@ async function fetchWrapper(requestOptions) {
   const status = fetchResponse.status;
   const url = fetchResponse.url;
   const responseHeaders = {};
-  for (const [key, value] of fetchResponse.headers) {
-    responseHeaders[key] = value;
+  for (const [key3, value] of fetchResponse.headers) {
+    responseHeaders[key3] = value;
   }
   const octokitResponse = {
     url,
@@ -40703,12 +40703,12 @@ async function getResponseData(response) {
   }
   const mimetype = parse4(contentType);
   if (isJSONResponse(mimetype)) {
-    let text = "";
+    let text2 = "";
     try {
-      text = await response.text();
-      return JSONParse(text);
+      text2 = await response.text();
+      return JSONParse(text2);
     } catch (err2) {
-      return text;
+      return text2;
     }
   } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
   // (RFC 2046) and must never be decoded as text, even when the response
@@ -40793,11 +40793,11 @@ function graphql(request2, query, options) {
         new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
       );
     }
-    for (const key in options) {
-      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+    for (const key3 in options) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key3)) continue;
       return Promise.reject(
         new Error(
-          `[@octokit/graphql] "${key}" cannot be used as variable name`
+          `[@octokit/graphql] "${key3}" cannot be used as variable name`
         )
       );
     }
@@ -40805,15 +40805,15 @@ function graphql(request2, query, options) {
   const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
   const requestOptions = Object.keys(
     parsedOptions
-  ).reduce((result, key) => {
-    if (NON_VARIABLE_OPTIONS.includes(key)) {
-      result[key] = parsedOptions[key];
+  ).reduce((result, key3) => {
+    if (NON_VARIABLE_OPTIONS.includes(key3)) {
+      result[key3] = parsedOptions[key3];
       return result;
     }
     if (!result.variables) {
       result.variables = {};
     }
-    result.variables[key] = parsedOptions[key];
+    result.variables[key3] = parsedOptions[key3];
     return result;
   }, {});
   const baseUrl2 = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
@@ -40823,8 +40823,8 @@ function graphql(request2, query, options) {
   return request2(requestOptions).then((response) => {
     if (response.data.errors) {
       const headers = {};
-      for (const key of Object.keys(response.headers)) {
-        headers[key] = response.headers[key];
+      for (const key3 of Object.keys(response.headers)) {
+        headers[key3] = response.headers[key3];
       }
       throw new GraphqlResponseError(
         requestOptions,
@@ -43768,16 +43768,16 @@ var Command = class {
     if (this.properties && Object.keys(this.properties).length > 0) {
       cmdStr += " ";
       let first = true;
-      for (const key in this.properties) {
-        if (this.properties.hasOwnProperty(key)) {
-          const val = this.properties[key];
+      for (const key3 in this.properties) {
+        if (this.properties.hasOwnProperty(key3)) {
+          const val = this.properties[key3];
           if (val) {
             if (first) {
               first = false;
             } else {
               cmdStr += ",";
             }
-            cmdStr += `${key}=${escapeProperty(val)}`;
+            cmdStr += `${key3}=${escapeProperty(val)}`;
           }
         }
       }
@@ -43809,16 +43809,16 @@ function issueFileCommand(command, message) {
     encoding: "utf8"
   });
 }
-function prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key3, value) {
   const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter)) {
+  if (key3.includes(delimiter)) {
     throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
   }
   if (convertedValue.includes(delimiter)) {
     throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
   }
-  return `${key}<<${delimiter}${os2.EOL}${convertedValue}${os2.EOL}${delimiter}`;
+  return `${key3}<<${delimiter}${os2.EOL}${convertedValue}${os2.EOL}${delimiter}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -43949,7 +43949,7 @@ var Summary = class {
    * @returns {string} content wrapped in HTML element
    */
   wrap(tag, content, attrs = {}) {
-    const htmlAttrs = Object.entries(attrs).map(([key, value]) => ` ${key}="${value}"`).join("");
+    const htmlAttrs = Object.entries(attrs).map(([key3, value]) => ` ${key3}="${value}"`).join("");
     if (!content) {
       return `<${tag}${htmlAttrs}>`;
     }
@@ -44014,8 +44014,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addRaw(text, addEOL = false) {
-    this._buffer += text;
+  addRaw(text2, addEOL = false) {
+    this._buffer += text2;
     return addEOL ? this.addEOL() : this;
   }
   /**
@@ -44084,8 +44084,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addDetails(label, content) {
-    const element = this.wrap("details", this.wrap("summary", label) + content);
+  addDetails(label2, content) {
+    const element = this.wrap("details", this.wrap("summary", label2) + content);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -44111,10 +44111,10 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addHeading(text, level) {
+  addHeading(text2, level) {
     const tag = `h${level}`;
     const allowedTag = ["h1", "h2", "h3", "h4", "h5", "h6"].includes(tag) ? tag : "h1";
-    const element = this.wrap(allowedTag, text);
+    const element = this.wrap(allowedTag, text2);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -44143,9 +44143,9 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addQuote(text, cite) {
+  addQuote(text2, cite) {
     const attrs = Object.assign({}, cite && { cite });
-    const element = this.wrap("blockquote", text, attrs);
+    const element = this.wrap("blockquote", text2, attrs);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -44156,8 +44156,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addLink(text, href) {
-    const element = this.wrap("a", text, { href });
+  addLink(text2, href) {
+    const element = this.wrap("a", text2, { href });
     return this.addRaw(element).addEOL();
   }
 };
@@ -44247,9 +44247,9 @@ var FileProblem = class extends Error {
   line;
   name = "FileProblem";
 };
-function formatLocated(file, line, column, key, message) {
-  const where = line ? `${file}:${line}:${column ?? 1}` : file;
-  return key ? `${where}: ${key}: ${message}` : `${where}: ${message}`;
+function formatLocated(file, line, column, key3, message) {
+  const where2 = line ? `${file}:${line}:${column ?? 1}` : file;
+  return key3 ? `${where2}: ${key3}: ${message}` : `${where2}: ${message}`;
 }
 
 // src/core/evaluate.ts
@@ -44453,13 +44453,13 @@ var LazyMap = class {
     this.initializer = initializer;
     this.cache = /* @__PURE__ */ new Map();
   }
-  has(key) {
-    return Object.hasOwn(this.initializer, key);
+  has(key3) {
+    return Object.hasOwn(this.initializer, key3);
   }
-  get(key) {
-    if (this.cache.has(key)) return this.cache.get(key);
-    const val = this.has(key) ? this.initializer[key]() : null;
-    this.cache.set(key, val);
+  get(key3) {
+    if (this.cache.has(key3)) return this.cache.get(key3);
+    const val = this.has(key3) ? this.initializer[key3]() : null;
+    this.cache.set(key3, val);
     return val;
   }
 };
@@ -45028,8 +45028,8 @@ var Utils = class Utils2 {
   static utf8ByteArrayToString(bytes) {
     if (globalThis.TextDecoder) {
       if (!cachedNativeDecoder) cachedNativeDecoder = new TextDecoder("utf-8");
-      const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-      return cachedNativeDecoder.decode(view);
+      const view2 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+      return cachedNativeDecoder.decode(view2);
     } else {
       let out2 = [], pos = 0, c = 0;
       while (pos < bytes.length) {
@@ -47573,11 +47573,11 @@ var AhoCorasick = class {
     for (const word of words2) {
       let node = 0;
       for (let i2 = 0; i2 < word.length; i2++) {
-        const key = node * alphabetSize + word[i2];
-        let child = edges.get(key);
+        const key3 = node * alphabetSize + word[i2];
+        let child = edges.get(key3);
         if (child === void 0) {
           child = parent.length;
-          edges.set(key, child);
+          edges.set(key3, child);
           parent.push(node);
           unit.push(word[i2]);
           depth.push(depth[node] + 1);
@@ -50930,10 +50930,10 @@ var USER = /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
 var TEAM = /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 var EMAIL = /^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$/;
 var isValidOwner = (owner) => USER.test(owner) || TEAM.test(owner) || EMAIL.test(owner);
-function parseCodeowners(text) {
+function parseCodeowners(text2) {
   const entries = [];
   const problems = [];
-  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+  const lines = text2.replace(/^\uFEFF/, "").split(/\r?\n/);
   lines.forEach((raw, i2) => {
     const line = i2 + 1;
     const tokens = raw.trim().split(/\s+/).filter(Boolean);
@@ -51675,7 +51675,7 @@ var normalize = (items, form) => {
 };
 var compile = (items, nocase) => {
   let id = 1;
-  const split = (out2) => ({ t: "split", id: id++, out: out2 });
+  const split2 = (out2) => ({ t: "split", id: id++, out: out2 });
   const seq = (items2, next) => items2.reduceRight((next2, it) => item(it, next2), next);
   const item = (it, next) => {
     switch (it.t) {
@@ -51691,14 +51691,14 @@ var compile = (items, nocase) => {
     const alts = (next2) => it.alts.map((a) => seq(a, next2));
     switch (it.type) {
       case "@":
-        return split(alts(next));
+        return split2(alts(next));
       case "?":
-        return split([next, ...alts(next)]);
+        return split2([next, ...alts(next)]);
       case "!":
-        return { t: "neg", id: id++, sub: split(alts(MATCH)), next };
+        return { t: "neg", id: id++, sub: split2(alts(MATCH)), next };
     }
-    const after = split([]);
-    const entry = split(alts(after));
+    const after = split2([]);
+    const entry = split2(alts(after));
     after.out.push(next, entry);
     return it.type === "*" ? after : entry;
   };
@@ -51918,15 +51918,15 @@ var Dfa = class {
     };
   }
   #intern(state) {
-    const key = stateKey(state);
-    const found = this.#states.get(key);
+    const key3 = stateKey(state);
+    const found = this.#states.get(key3);
     if (found)
       return found;
     if (this.#size > DFA_BUDGET)
       this.#clear();
     const d = this.#make(state);
-    this.#states.set(key, d);
-    this.#size += key.length + 1;
+    this.#states.set(key3, d);
+    this.#size += key3.length + 1;
     return d;
   }
   #clear() {
@@ -52362,11 +52362,11 @@ var copyOptions = (o) => {
   return copy;
 };
 var cachedMinimatch = (pattern, options) => {
-  const key = options ? optionsKey(options) : 0;
-  let mm = cache.get(key)?.get(pattern);
+  const key3 = options ? optionsKey(options) : 0;
+  let mm = cache.get(key3)?.get(pattern);
   if (mm)
     return mm;
-  mm = oldCache.get(key)?.get(pattern) ?? new Minimatch(pattern, copyOptions(options));
+  mm = oldCache.get(key3)?.get(pattern) ?? new Minimatch(pattern, copyOptions(options));
   const weight2 = cacheWeight(mm);
   if (weight2 > cacheMaxEntryWeight)
     return mm;
@@ -52376,9 +52376,9 @@ var cachedMinimatch = (pattern, options) => {
     cacheSize = 0;
     cacheTotalWeight = 0;
   }
-  let byPattern = cache.get(key);
+  let byPattern = cache.get(key3);
   if (!byPattern)
-    cache.set(key, byPattern = /* @__PURE__ */ new Map());
+    cache.set(key3, byPattern = /* @__PURE__ */ new Map());
   byPattern.set(pattern, mm);
   cacheSize++;
   cacheTotalWeight += weight2;
@@ -52808,12 +52808,12 @@ var Minimatch = class {
             return;
           }
           const { pre, suf } = keys[i2];
-          const key = pre[k] * R + suf[k + 1];
-          const g = groups2.get(key);
+          const key3 = pre[k] * R + suf[k + 1];
+          const g = groups2.get(key3);
           if (g)
             g.push(i2);
           else
-            groups2.set(key, [i2]);
+            groups2.set(key3, [i2]);
         });
         const drop = /* @__PURE__ */ new Set();
         for (const g of groups2.values()) {
@@ -52865,10 +52865,10 @@ var Minimatch = class {
         if (k >= r.length)
           return;
         const { pre } = keys[i2];
-        const key = pre[k] * P + r[k];
-        let id = m.get(key);
+        const key3 = pre[k] * P + r[k];
+        let id = m.get(key3);
         if (id === void 0)
-          m.set(key, id = m.size + 1);
+          m.set(key3, id = m.size + 1);
         pre.push(id);
       });
     }
@@ -52878,10 +52878,10 @@ var Minimatch = class {
         if (k >= r.length)
           return;
         const { suf } = keys[i2];
-        const key = suf[k + 1] * P + r[k];
-        let id = m.get(key);
+        const key3 = suf[k + 1] * P + r[k];
+        let id = m.get(key3);
         if (id === void 0)
-          m.set(key, id = m.size + 1);
+          m.set(key3, id = m.size + 1);
         suf[k] = id;
       });
     }
@@ -53259,10 +53259,10 @@ var Minimatch = class {
   secondPhasePreProcess(globParts) {
     const keys = /* @__PURE__ */ new Set();
     const rows = globParts.filter((parts2) => {
-      const key = parts2.join("/");
-      if (keys.has(key))
+      const key3 = parts2.join("/");
+      if (keys.has(key3))
         return false;
-      keys.add(key);
+      keys.add(key3);
       return true;
     });
     const stars = /* @__PURE__ */ new Map();
@@ -53322,7 +53322,7 @@ var Minimatch = class {
   // example, "/a/b" matches the start of "/*/b/*/d". Partial means, if
   // you run out of file before you run out of pattern, then that's
   // fine, as long as all the parts match.
-  #matchRow(file, resolved, pattern, partial) {
+  #matchRow(file, resolved, pattern, partial2) {
     let fileStartIndex = 0;
     let patternStartIndex = 0;
     const fh = this.isWindows ? uncHost(resolved) : -1;
@@ -53357,15 +53357,15 @@ var Minimatch = class {
     }
     file = resolved;
     if (pattern.includes(GLOBSTAR)) {
-      return this.#matchGlobstar(file, pattern, partial, fileStartIndex, patternStartIndex);
+      return this.#matchGlobstar(file, pattern, partial2, fileStartIndex, patternStartIndex);
     }
-    return this.#matchOne(file, pattern, partial, fileStartIndex, patternStartIndex);
+    return this.#matchOne(file, pattern, partial2, fileStartIndex, patternStartIndex);
   }
-  #matchGlobstar(file, pattern, partial, fileIndex, patternIndex) {
-    const { head, body: body2, tail, segments } = this.#getGlobstarParts(pattern, partial, patternIndex);
+  #matchGlobstar(file, pattern, partial2, fileIndex, patternIndex) {
+    const { head, body: body2, tail, segments } = this.#getGlobstarParts(pattern, partial2, patternIndex);
     if (head.length) {
       const headEnd = fileIndex + head.length;
-      if (!this.#matchOne(file, head, partial, fileIndex, 0, headEnd)) {
+      if (!this.#matchOne(file, head, partial2, fileIndex, 0, headEnd)) {
         return false;
       }
       fileIndex += head.length;
@@ -53376,14 +53376,14 @@ var Minimatch = class {
       if (tail.length + fileIndex > file.length)
         return false;
       let tailStart = file.length - tail.length;
-      if (this.#matchOne(file, tail, partial, tailStart, 0)) {
+      if (this.#matchOne(file, tail, partial2, tailStart, 0)) {
         fileTailMatch = tail.length;
       } else {
         if (file[file.length - 1] !== "" || fileIndex + tail.length === file.length) {
           return false;
         }
         tailStart--;
-        if (!this.#matchOne(file, tail, partial, tailStart, 0)) {
+        if (!this.#matchOne(file, tail, partial2, tailStart, 0)) {
           return false;
         }
         fileTailMatch = tail.length + 1;
@@ -53398,29 +53398,29 @@ var Minimatch = class {
           return false;
         }
       }
-      return partial || sawSome;
+      return partial2 || sawSome;
     }
-    return !!this.#matchGlobStarBodySections(file, segments, file.length - fileTailMatch, fileIndex, 0, partial, 0, !!fileTailMatch, /* @__PURE__ */ new Set());
+    return !!this.#matchGlobStarBodySections(file, segments, file.length - fileTailMatch, fileIndex, 0, partial2, 0, !!fileTailMatch, /* @__PURE__ */ new Set());
   }
   // Split the pattern into head, tail, and middle of ** delimited
   // parts. The tail has to be at the end, and the others just have to
   // be found in order from the head. These only depend on the pattern
   // row, so they are kept for the next path.
-  #getGlobstarParts(pattern, partial, patternIndex) {
+  #getGlobstarParts(pattern, partial2, patternIndex) {
     let byStart = this.#globstarParts.get(pattern);
     if (!byStart) {
       byStart = [];
       this.#globstarParts.set(pattern, byStart);
     }
-    const key = patternIndex * 2 + (partial ? 1 : 0);
-    const found = byStart[key];
+    const key3 = patternIndex * 2 + (partial2 ? 1 : 0);
+    const found = byStart[key3];
     if (found)
       return found;
     const firstgs = pattern.indexOf(GLOBSTAR, patternIndex);
     const lastgs = pattern.lastIndexOf(GLOBSTAR);
     const head = pattern.slice(patternIndex, firstgs);
-    const body2 = pattern.slice(firstgs + 1, partial ? void 0 : lastgs);
-    const tail = partial ? [] : pattern.slice(lastgs + 1);
+    const body2 = pattern.slice(firstgs + 1, partial2 ? void 0 : lastgs);
+    const tail = partial2 ? [] : pattern.slice(lastgs + 1);
     const segments = [[[], 0]];
     let current = segments[0];
     let nonGsParts = 0;
@@ -53439,15 +53439,15 @@ var Minimatch = class {
       b[1] = nonGsParts - nonGsPartsSums[i2];
     });
     const parts2 = { head, body: body2, tail, segments };
-    byStart[key] = parts2;
+    byStart[key3] = parts2;
     return parts2;
   }
   // return false for "nope, not matching"
   // return null for "not matching, cannot keep trying"
-  #matchGlobStarBodySections(file, bodySegments, fileLength, fileIndex, bodyIndex, partial, globStarDepth, sawTail, tried) {
+  #matchGlobStarBodySections(file, bodySegments, fileLength, fileIndex, bodyIndex, partial2, globStarDepth, sawTail, tried) {
     const bs = bodySegments[bodyIndex];
     if (!bs) {
-      if (partial) {
+      if (partial2) {
         return fileIndex >= fileLength || fileIndex === fileLength - 1 && file[fileIndex] === "";
       }
       for (let i2 = fileIndex; i2 < fileLength; i2++) {
@@ -53460,15 +53460,15 @@ var Minimatch = class {
       return sawTail;
     }
     const [body2, need] = bs;
-    const after = partial ? fileLength : fileLength - need;
+    const after = partial2 ? fileLength : fileLength - need;
     while (fileIndex <= after) {
-      const key = bodyIndex * (file.length + 1) + fileIndex;
-      if (tried.has(key))
+      const key3 = bodyIndex * (file.length + 1) + fileIndex;
+      if (tried.has(key3))
         return false;
-      tried.add(key);
-      const m = this.#matchOne(file, body2, partial, fileIndex, 0, fileIndex + body2.length);
+      tried.add(key3);
+      const m = this.#matchOne(file, body2, partial2, fileIndex, 0, fileIndex + body2.length);
       if (m && globStarDepth < this.maxGlobstarRecursion) {
-        const sub = this.#matchGlobStarBodySections(file, bodySegments, fileLength, fileIndex + body2.length, bodyIndex + 1, partial, globStarDepth + 1, sawTail, tried);
+        const sub = this.#matchGlobStarBodySections(file, bodySegments, fileLength, fileIndex + body2.length, bodyIndex + 1, partial2, globStarDepth + 1, sawTail, tried);
         if (sub !== false) {
           return sub;
         }
@@ -53481,9 +53481,9 @@ var Minimatch = class {
       }
       fileIndex++;
     }
-    return partial || null;
+    return partial2 || null;
   }
-  #matchOne(file, pattern, partial, fileIndex, patternIndex, fileEnd = file.length) {
+  #matchOne(file, pattern, partial2, fileIndex, patternIndex, fileEnd = file.length) {
     let fi;
     let pi;
     let pl;
@@ -53500,7 +53500,7 @@ var Minimatch = class {
     if (fi === fl && pi === pl) {
       return true;
     } else if (fi === fl) {
-      return partial;
+      return partial2;
     } else if (pi === pl) {
       return fi === fl - 1 && file[fi] === "";
     } else {
@@ -53590,20 +53590,20 @@ var Minimatch = class {
       return p.split(/\/+/);
     }
   }
-  match(f, partial = this.partial) {
+  match(f, partial2 = this.partial) {
     if (this.comment) {
       return false;
     }
     if (this.empty) {
       return f === "";
     }
-    if (f === "/" && partial) {
+    if (f === "/" && partial2) {
       return true;
     }
     const options = this.options;
-    let split = this.#cachedSplit(f);
-    if (!split) {
-      if (!partial && !this.#form && (this.#endCheck || this.#literalCheck) && lastChecked !== f) {
+    let split2 = this.#cachedSplit(f);
+    if (!split2) {
+      if (!partial2 && !this.#form && (this.#endCheck || this.#literalCheck) && lastChecked !== f) {
         lastChecked = f;
         const can = this.#canMatch(f);
         if (can === "no")
@@ -53611,10 +53611,10 @@ var Minimatch = class {
         if (can === "yes")
           return options.flipNegate ? true : !this.negate;
       }
-      split = this.#split(f);
+      split2 = this.#split(f);
     }
-    const ff = split.parts;
-    const resolved = this.#level2 ? split.resolved ??= this.#levelTwoFileOptimize(ff) : ff;
+    const ff = split2.parts;
+    const resolved = this.#level2 ? split2.resolved ??= this.#levelTwoFileOptimize(ff) : ff;
     const set = this.set;
     let filename = ff[ff.length - 1];
     if (!filename) {
@@ -53624,8 +53624,8 @@ var Minimatch = class {
     }
     for (let r = 0; r < set.length; r++) {
       const pattern = set[r];
-      const shape = partial ? void 0 : this.#shapes[r];
-      const hit = shape === "base" ? portionMatch(pattern[0], filename) : shape ? this.#matchShape(resolved, pattern, shape) : options.matchBase && pattern.length === 1 ? this.#matchRow([filename], [filename], pattern, partial) : this.#matchRow(ff, resolved, pattern, partial);
+      const shape = partial2 ? void 0 : this.#shapes[r];
+      const hit = shape === "base" ? portionMatch(pattern[0], filename) : shape ? this.#matchShape(resolved, pattern, shape) : options.matchBase && pattern.length === 1 ? this.#matchRow([filename], [filename], pattern, partial2) : this.#matchRow(ff, resolved, pattern, partial2);
       if (hit) {
         if (options.flipNegate) {
           return true;
@@ -54165,8 +54165,8 @@ var timestampTag = defineScalarTag("tag:yaml.org,2002:timestamp", {
 });
 var seqTag = defineSequenceTag("tag:yaml.org,2002:seq", {
   create: () => [],
-  addItem: (container, item) => {
-    container.push(item);
+  addItem: (container2, item) => {
+    container2.push(item);
   },
   identify: Array.isArray
 });
@@ -54177,7 +54177,7 @@ function isPlainObject(data) {
 }
 function pick(object, keys) {
   const result = {};
-  for (const key of keys) if (object[key] !== void 0) result[key] = object[key];
+  for (const key3 of keys) if (object[key3] !== void 0) result[key3] = object[key3];
   return result;
 }
 var omapTag = defineSequenceTag("tag:yaml.org,2002:omap", {
@@ -54186,17 +54186,17 @@ var omapTag = defineSequenceTag("tag:yaml.org,2002:omap", {
     seen: /* @__PURE__ */ new Set()
   }),
   addItem: (carrier, item) => {
-    let key;
+    let key3;
     if (item instanceof Map) {
       if (item.size !== 1) return "cannot resolve an ordered map item";
-      key = item.keys().next().value;
+      key3 = item.keys().next().value;
     } else if (isPlainObject(item)) {
       const itemKeys = Object.keys(item);
       if (itemKeys.length !== 1) return "cannot resolve an ordered map item";
-      key = itemKeys[0];
+      key3 = itemKeys[0];
     } else return "cannot resolve an ordered map item";
-    if (carrier.seen.has(key)) return "duplicate key in ordered map";
-    carrier.seen.add(key);
+    if (carrier.seen.has(key3)) return "duplicate key in ordered map";
+    carrier.seen.add(key3);
     carrier.list.push(item);
     return "";
   },
@@ -54205,17 +54205,17 @@ var omapTag = defineSequenceTag("tag:yaml.org,2002:omap", {
 });
 var pairsTag = defineSequenceTag("tag:yaml.org,2002:pairs", {
   create: () => [],
-  addItem: (container, item) => {
+  addItem: (container2, item) => {
     if (item instanceof Map) {
       if (item.size !== 1) return "cannot resolve a pairs item";
-      container.push(item.entries().next().value);
+      container2.push(item.entries().next().value);
       return "";
     }
     if (Object.prototype.toString.call(item) !== "[object Object]") return "cannot resolve a pairs item";
     const object = item;
     const keys = Object.keys(object);
     if (keys.length !== 1) return "cannot resolve a pairs item";
-    container.push([keys[0], object[keys[0]]]);
+    container2.push([keys[0], object[keys[0]]]);
     return "";
   },
   identify: () => false
@@ -54225,30 +54225,30 @@ var mapTag = defineMappingTag("tag:yaml.org,2002:map", {
   identify: isPlainObject,
   represent: (o) => {
     const map = /* @__PURE__ */ new Map();
-    for (const key of Object.keys(o)) map.set(key, o[key]);
+    for (const key3 of Object.keys(o)) map.set(key3, o[key3]);
     return map;
   },
-  addPair: (container, key, value) => {
-    if (key !== null && typeof key === "object") return "object-based map does not support complex keys";
-    const normalizedKey = String(key);
-    if (normalizedKey === "__proto__") Object.defineProperty(container, normalizedKey, {
+  addPair: (container2, key3, value) => {
+    if (key3 !== null && typeof key3 === "object") return "object-based map does not support complex keys";
+    const normalizedKey = String(key3);
+    if (normalizedKey === "__proto__") Object.defineProperty(container2, normalizedKey, {
       value,
       enumerable: true,
       configurable: true,
       writable: true
     });
-    else container[normalizedKey] = value;
+    else container2[normalizedKey] = value;
     return "";
   },
-  has: (container, key) => {
-    if (key !== null && typeof key === "object") return false;
-    return Object.prototype.hasOwnProperty.call(container, String(key));
+  has: (container2, key3) => {
+    if (key3 !== null && typeof key3 === "object") return false;
+    return Object.prototype.hasOwnProperty.call(container2, String(key3));
   },
-  keys: (container) => Object.keys(container),
-  get: (container, key) => {
-    const normalizedKey = String(key);
-    if (!Object.prototype.hasOwnProperty.call(container, normalizedKey)) return null;
-    return container[normalizedKey];
+  keys: (container2) => Object.keys(container2),
+  get: (container2, key3) => {
+    const normalizedKey = String(key3);
+    if (!Object.prototype.hasOwnProperty.call(container2, normalizedKey)) return null;
+    return container2[normalizedKey];
   }
 });
 var setTag = defineMappingTag("tag:yaml.org,2002:set", {
@@ -54256,16 +54256,16 @@ var setTag = defineMappingTag("tag:yaml.org,2002:set", {
   identify: (data) => data instanceof Set,
   represent: (data) => {
     const map = /* @__PURE__ */ new Map();
-    for (const key of data) map.set(key, null);
+    for (const key3 of data) map.set(key3, null);
     return map;
   },
-  addPair: (container, key, value) => {
+  addPair: (container2, key3, value) => {
     if (value !== null) return "cannot resolve a set item";
-    container.add(key);
+    container2.add(key3);
     return "";
   },
-  has: (container, key) => container.has(key),
-  keys: (container) => container.keys(),
+  has: (container2, key3) => container2.has(key3),
+  keys: (container2) => container2.keys(),
   get: () => null
 });
 function createTagDefinitionMap() {
@@ -54357,9 +54357,9 @@ var Schema = class Schema2 {
     }
     const implicitScalarAnyFirstChar = implicitScalarTags.filter((tag) => tag.implicitFirstChars === null);
     const keys = /* @__PURE__ */ new Set();
-    for (const tag of implicitScalarTags) if (tag.implicitFirstChars !== null) for (const key of tag.implicitFirstChars) keys.add(key);
+    for (const tag of implicitScalarTags) if (tag.implicitFirstChars !== null) for (const key3 of tag.implicitFirstChars) keys.add(key3);
     const implicitScalarByFirstChar = /* @__PURE__ */ new Map();
-    for (const key of keys) implicitScalarByFirstChar.set(key, implicitScalarTags.filter((tag) => tag.implicitFirstChars === null || tag.implicitFirstChars.indexOf(key) !== -1));
+    for (const key3 of keys) implicitScalarByFirstChar.set(key3, implicitScalarTags.filter((tag) => tag.implicitFirstChars === null || tag.implicitFirstChars.indexOf(key3) !== -1));
     const defaultScalarTag = exact.scalar["tag:yaml.org,2002:str"];
     if (!defaultScalarTag) throw new Error("schema does not define the default scalar tag (tag:yaml.org,2002:str)");
     this.tags = compiledTags;
@@ -54471,63 +54471,63 @@ var DUMP_SCHEMA = YAML11_SCHEMA.withTags({
 });
 var realMapTag = defineMappingTag("tag:yaml.org,2002:map", {
   create: () => /* @__PURE__ */ new Map(),
-  addPair: (container, key, value) => {
-    container.set(key, value);
+  addPair: (container2, key3, value) => {
+    container2.set(key3, value);
     return "";
   },
-  has: (container, key) => container.has(key),
-  keys: (container) => container.keys(),
-  get: (container, key) => container.get(key),
+  has: (container2, key3) => container2.has(key3),
+  keys: (container2) => container2.keys(),
+  get: (container2, key3) => container2.get(key3),
   identify: (data) => data instanceof Map || isPlainObject(data),
   represent: (data) => {
     if (data instanceof Map) return data;
     const map = /* @__PURE__ */ new Map();
     const obj = data;
-    for (const key of Object.keys(obj)) map.set(key, obj[key]);
+    for (const key3 of Object.keys(obj)) map.set(key3, obj[key3]);
     return map;
   }
 });
-function normalizeKey(key) {
-  if (Array.isArray(key)) {
-    const array = Array.prototype.slice.call(key);
+function normalizeKey(key3) {
+  if (Array.isArray(key3)) {
+    const array = Array.prototype.slice.call(key3);
     for (let index = 0; index < array.length; index++) {
       if (Array.isArray(array[index])) return null;
       if (typeof array[index] === "object" && Object.prototype.toString.call(array[index]) === "[object Object]") array[index] = "[object Object]";
     }
     return String(array);
   }
-  if (typeof key === "object" && Object.prototype.toString.call(key) === "[object Object]") return "[object Object]";
-  return String(key);
+  if (typeof key3 === "object" && Object.prototype.toString.call(key3) === "[object Object]") return "[object Object]";
+  return String(key3);
 }
 var legacyMapTag = defineMappingTag("tag:yaml.org,2002:map", {
   create: () => ({}),
   identify: isPlainObject,
   represent: (o) => {
     const map = /* @__PURE__ */ new Map();
-    for (const key of Object.keys(o)) map.set(key, o[key]);
+    for (const key3 of Object.keys(o)) map.set(key3, o[key3]);
     return map;
   },
-  addPair: (container, key, value) => {
-    const normalizedKey = normalizeKey(key);
+  addPair: (container2, key3, value) => {
+    const normalizedKey = normalizeKey(key3);
     if (normalizedKey === null) return "nested arrays are not supported inside keys";
-    if (normalizedKey === "__proto__") Object.defineProperty(container, normalizedKey, {
+    if (normalizedKey === "__proto__") Object.defineProperty(container2, normalizedKey, {
       value,
       enumerable: true,
       configurable: true,
       writable: true
     });
-    else container[normalizedKey] = value;
+    else container2[normalizedKey] = value;
     return "";
   },
-  has: (container, key) => {
-    const normalizedKey = normalizeKey(key);
-    return normalizedKey !== null && Object.prototype.hasOwnProperty.call(container, normalizedKey);
+  has: (container2, key3) => {
+    const normalizedKey = normalizeKey(key3);
+    return normalizedKey !== null && Object.prototype.hasOwnProperty.call(container2, normalizedKey);
   },
-  keys: (container) => Object.keys(container),
-  get: (container, key) => {
-    const normalizedKey = String(key);
-    if (!Object.prototype.hasOwnProperty.call(container, normalizedKey)) return null;
-    return container[normalizedKey];
+  keys: (container2) => Object.keys(container2),
+  get: (container2, key3) => {
+    const normalizedKey = String(key3);
+    if (!Object.prototype.hasOwnProperty.call(container2, normalizedKey)) return null;
+    return container2[normalizedKey];
   }
 });
 var DEFAULT_SNIPPET_OPTIONS = {
@@ -54596,14 +54596,14 @@ ${result}`;
   return result.replace(/\n$/, "");
 }
 function formatError(exception, compact) {
-  let where = "";
+  let where2 = "";
   if (!exception.mark) return exception.reason;
-  if (exception.mark.name) where += `in "${exception.mark.name}" `;
-  where += `(${exception.mark.line + 1}:${exception.mark.column + 1})`;
-  if (!compact && exception.mark.snippet) where += `
+  if (exception.mark.name) where2 += `in "${exception.mark.name}" `;
+  where2 += `(${exception.mark.line + 1}:${exception.mark.column + 1})`;
+  if (!compact && exception.mark.snippet) where2 += `
 
 ${exception.mark.snippet}`;
-  return `${exception.reason} ${where}`;
+  return `${exception.reason} ${where2}`;
 }
 var YAMLException = class YAMLException2 extends Error {
   reason;
@@ -55065,16 +55065,16 @@ function mergeSource(state, frame, source, sourceTag) {
     }
   } else throwError$1(state, "cannot merge mappings; the provided source object is unacceptable");
 }
-function addMappingValue(state, frame, key, value, tag) {
+function addMappingValue(state, frame, key3, value, tag) {
   state.position = frame.keyPosition;
   if (frame.keyIsMerge) {
     mergeSource(state, frame, value, tag);
     return;
   }
-  if (!state.json && frame.tag.has(frame.value, key) && !frame.overridable?.has(key)) throwError$1(state, "duplicated mapping key");
-  const err2 = frame.tag.addPair(frame.value, key, value);
+  if (!state.json && frame.tag.has(frame.value, key3) && !frame.overridable?.has(key3)) throwError$1(state, "duplicated mapping key");
+  const err2 = frame.tag.addPair(frame.value, key3, value);
   if (err2) throwError$1(state, err2);
-  frame.overridable?.delete(key);
+  frame.overridable?.delete(key3);
 }
 function addValue(state, value, tag) {
   const frame = state.frames[state.frames.length - 1];
@@ -55086,10 +55086,10 @@ function addValue(state, value, tag) {
     const err2 = frame.tag.addItem(frame.value, value, frame.index++);
     if (err2) throwError$1(state, err2);
   } else if (frame.hasKey) {
-    const key = frame.key;
+    const key3 = frame.key;
     frame.key = void 0;
     frame.hasKey = false;
-    addMappingValue(state, frame, key, value, tag);
+    addMappingValue(state, frame, key3, value, tag);
   } else {
     frame.key = value;
     frame.keyPosition = state.position;
@@ -56131,7 +56131,7 @@ function build2(state, object) {
     value: tag.represent(object)
   };
   if (tag.nodeKind === "sequence") {
-    const container = tag.represent(object);
+    const container2 = tag.represent(object);
     const node2 = {
       kind: "sequence",
       tag: nodeTagName,
@@ -56140,9 +56140,9 @@ function build2(state, object) {
       items: []
     };
     if (!state.noRefs) state.refs.set(object, node2);
-    for (let index = 0, length = container.length; index < length; index += 1) {
-      let item = build2(state, container[index]);
-      if (item === INVALID && container[index] === void 0) item = build2(state, null);
+    for (let index = 0, length = container2.length; index < length; index += 1) {
+      let item = build2(state, container2[index]);
+      if (item === INVALID && container2[index] === void 0) item = build2(state, null);
       if (item === INVALID) continue;
       node2.items.push(item);
     }
@@ -56158,12 +56158,12 @@ function build2(state, object) {
   };
   if (!state.noRefs) state.refs.set(object, node);
   for (const [objectKey, objectValue] of map) {
-    const key = build2(state, objectKey);
-    if (key === INVALID) continue;
+    const key3 = build2(state, objectKey);
+    if (key3 === INVALID) continue;
     const value = build2(state, objectValue);
     if (value === INVALID) continue;
     node.items.push({
-      key,
+      key: key3,
       value
     });
   }
@@ -56198,8 +56198,8 @@ function visitNode(node, visitor, ctx) {
       })) return true;
       break;
     case "mapping":
-      for (const { key, value } of node.items) {
-        if (visitNode(key, visitor, {
+      for (const { key: key3, value } of node.items) {
+        if (visitNode(key3, visitor, {
           depth,
           parent: node,
           isKey: true
@@ -56612,15 +56612,15 @@ function writeBlockSequence(state, level, node, compact) {
 }
 function writeFlowMapping(state, level, node) {
   let result = "";
-  for (const { key, value } of node.items) {
+  for (const { key: key3, value } of node.items) {
     let pairBuffer = "";
     if (result !== "") pairBuffer += `,${!state.flowSkipCommaSpace ? " " : ""}`;
-    const keyRender = writeNode(state, level, key, node, { iskey: true });
+    const keyRender = writeNode(state, level, key3, node, { iskey: true });
     const keyText = keyRender.text;
     const valueText = writeNode(state, level, value, node, {}).text;
     const sep3 = state.flowSkipColonSpace || valueText === "" ? "" : " ";
-    const keyIsBareProps = key.kind === "scalar" && keyRender.noBody && (key.tagged || key.anchor !== void 0);
-    const keyColonSep = key.kind === "alias" || keyIsBareProps ? " " : "";
+    const keyIsBareProps = key3.kind === "scalar" && keyRender.noBody && (key3.tagged || key3.anchor !== void 0);
+    const keyColonSep = key3.kind === "alias" || keyIsBareProps ? " " : "";
     pairBuffer += `${keyText}${keyColonSep}:${sep3}${valueText}`;
     result += pairBuffer;
   }
@@ -56632,19 +56632,19 @@ function writeBlockMapping(state, level, node, compact) {
   for (let index = 0, length = node.items.length; index < length; index += 1) {
     let pairBuffer = "";
     if (!compact || result !== "") pairBuffer += generateNextLine(state, level);
-    const { key, value } = node.items[index];
-    const keyIsBlock = (key.kind === "mapping" || key.kind === "sequence") && key.style === COLLECTION_STYLE.BLOCK && key.items.length !== 0 || key.kind === "scalar" && (key.style === SCALAR_STYLE.LITERAL_BLOCK || key.style === SCALAR_STYLE.FOLDED_BLOCK);
-    const keyRender = keyIsBlock ? writeNode(state, level + 1, key, node, {
+    const { key: key3, value } = node.items[index];
+    const keyIsBlock = (key3.kind === "mapping" || key3.kind === "sequence") && key3.style === COLLECTION_STYLE.BLOCK && key3.items.length !== 0 || key3.kind === "scalar" && (key3.style === SCALAR_STYLE.LITERAL_BLOCK || key3.style === SCALAR_STYLE.FOLDED_BLOCK);
+    const keyRender = keyIsBlock ? writeNode(state, level + 1, key3, node, {
       block: true,
       compact: true,
-      isblockseq: !cannotBeCompact(state, key, level + 1)
-    }) : writeNode(state, level + 1, key, node, {
+      isblockseq: !cannotBeCompact(state, key3, level + 1)
+    }) : writeNode(state, level + 1, key3, node, {
       block: true,
       compact: true,
       iskey: true
     });
     const keyText = keyRender.text;
-    const keyHasLineBreak = key.kind === "scalar" && key.value.indexOf("\n") !== -1;
+    const keyHasLineBreak = key3.kind === "scalar" && key3.value.indexOf("\n") !== -1;
     const keyIsTooLong = keyText.length > 1024 && /^[\s\S]{1025}/u.test(keyText);
     const explicitPair = keyIsBlock || keyHasLineBreak || keyIsTooLong;
     if (explicitPair) {
@@ -56658,8 +56658,8 @@ function writeBlockMapping(state, level, node, compact) {
       compact: explicitPair,
       isblockseq: explicitPair && !cannotBeCompact(state, value, level + 1)
     }).text;
-    const keyIsBareProps = key.kind === "scalar" && keyRender.noBody && (key.tagged || key.anchor !== void 0);
-    const keyColonSep = !explicitPair && (key.kind === "alias" || keyIsBareProps) ? " " : "";
+    const keyIsBareProps = key3.kind === "scalar" && keyRender.noBody && (key3.tagged || key3.anchor !== void 0);
+    const keyColonSep = !explicitPair && (key3.kind === "alias" || keyIsBareProps) ? " " : "";
     if (valueText === "" || CHAR_LINE_FEED === valueText.charCodeAt(0)) pairBuffer += `${keyColonSep}:`;
     else pairBuffer += `${keyColonSep}: `;
     pairBuffer += valueText;
@@ -56705,7 +56705,7 @@ function writeNode(state, level, node, parent, ctx) {
   if ((node.kind === "mapping" || node.kind === "sequence") && !useBlockCollection) state.openEnded = false;
   if (useBlockCollection && compact && level > 0 && state.indent > 2) body2 = `${" ".repeat(state.indent - 2)}${body2}`;
   const noBody = body2 === "";
-  let text = body2;
+  let text2 = body2;
   if (shouldPrintTag || hasAnchor) {
     const props = [];
     const tag = shouldPrintTag ? nodeTagShort(node) : null;
@@ -56718,10 +56718,10 @@ function writeNode(state, level, node, parent, ctx) {
       if (tag !== null) props.push(tag);
     }
     const sep3 = body2 === "" || body2.charCodeAt(0) === CHAR_LINE_FEED ? "" : " ";
-    text = `${props.join(" ")}${sep3}${body2}`;
+    text2 = `${props.join(" ")}${sep3}${body2}`;
   }
   return {
-    text,
+    text: text2,
     noBody
   };
 }
@@ -56836,8 +56836,8 @@ var CHOMPING_KEEP = CHOMPING_MODE.KEEP;
 // src/formats/text-position.ts
 var LineIndex = class {
   starts = [0];
-  constructor(text) {
-    for (let i2 = text.indexOf("\n"); i2 !== -1; i2 = text.indexOf("\n", i2 + 1)) this.starts.push(i2 + 1);
+  constructor(text2) {
+    for (let i2 = text2.indexOf("\n"); i2 !== -1; i2 = text2.indexOf("\n", i2 + 1)) this.starts.push(i2 + 1);
   }
   position(offset) {
     let lo = 0;
@@ -56867,13 +56867,13 @@ var YamlError = class extends Error {
   name = "YamlError";
 };
 var pathKey = (path6) => JSON.stringify(path6);
-function loadYaml(text, limits = {}) {
+function loadYaml(text2, limits = {}) {
   const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
-  if (text.length > lim.maxChars) throw new YamlError(`YAML is ${text.length} characters, over the limit of ${lim.maxChars}`, 1, 1);
-  const lines = new LineIndex(text);
+  if (text2.length > lim.maxChars) throw new YamlError(`YAML is ${text2.length} characters, over the limit of ${lim.maxChars}`, 1, 1);
+  const lines = new LineIndex(text2);
   let events;
   try {
-    events = parseEvents(text, { maxDepth: lim.maxDepth });
+    events = parseEvents(text2, { maxDepth: lim.maxDepth });
   } catch (e) {
     throw fromJsYaml(e);
   }
@@ -56922,14 +56922,14 @@ function loadYaml(text, limits = {}) {
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE: {
         const path6 = place(ev.start, void 0) ?? [...stack[stack.length - 1]?.path ?? [], "<complex key>"];
-        const anchor = ev.anchorStart >= 0 ? text.slice(ev.anchorStart, ev.anchorEnd) : void 0;
+        const anchor = ev.anchorStart >= 0 ? text2.slice(ev.anchorStart, ev.anchorEnd) : void 0;
         stack.push({ kind: ev.type === EVENT_ID.MAPPING ? "map" : "seq", path: path6, index: 0, expectingKey: true, pendingKey: "", nodes: 0, anchor });
         break;
       }
       case EVENT_ID.SCALAR: {
-        const raw = getScalarValue(text, ev);
+        const raw = getScalarValue(text2, ev);
         place(ev.valueStart, raw);
-        if (ev.anchorStart >= 0) anchorNodes.set(text.slice(ev.anchorStart, ev.anchorEnd), 1);
+        if (ev.anchorStart >= 0) anchorNodes.set(text2.slice(ev.anchorStart, ev.anchorEnd), 1);
         countNodes(1, ev.valueStart);
         break;
       }
@@ -56939,7 +56939,7 @@ function loadYaml(text, limits = {}) {
           throw new YamlError(`more than ${lim.maxAliases} YAML aliases`, p.line, p.column);
         }
         place(ev.anchorStart, void 0);
-        countNodes(anchorNodes.get(text.slice(ev.anchorStart, ev.anchorEnd)) ?? 1, ev.anchorStart);
+        countNodes(anchorNodes.get(text2.slice(ev.anchorStart, ev.anchorEnd)) ?? 1, ev.anchorStart);
         break;
       }
       case EVENT_ID.POP: {
@@ -56957,7 +56957,7 @@ function loadYaml(text, limits = {}) {
   }
   let docs;
   try {
-    docs = constructFromEvents(events, { source: text, schema: CORE_SCHEMA, maxAliases: lim.maxAliases });
+    docs = constructFromEvents(events, { source: text2, schema: CORE_SCHEMA, maxAliases: lim.maxAliases });
   } catch (e) {
     throw fromJsYaml(e);
   }
@@ -56999,10 +56999,10 @@ var ProvenanceError = class extends Error {
   line;
   name = "ProvenanceError";
 };
-function parseProvenance(text, kind) {
+function parseProvenance(text2, kind) {
   let doc;
   try {
-    doc = loadYaml(text, PROVENANCE_YAML_LIMITS);
+    doc = loadYaml(text2, PROVENANCE_YAML_LIMITS);
   } catch (e) {
     if (e instanceof YamlError) throw new ProvenanceError(e.message, e.line);
     throw e;
@@ -57012,15 +57012,15 @@ function parseProvenance(text, kind) {
   }
   const top = doc.value;
   const problems = [];
-  const at3 = (path6, key = false) => doc.locate(path6, { key }).line;
-  const lines = text.split("\n");
+  const at3 = (path6, key3 = false) => doc.locate(path6, { key: key3 }).line;
+  const lines = text2.split("\n");
   const raw = (path6) => {
     const pos = doc.locate(path6);
     return /^(?:sha256:)?[0-9a-fA-F]{64}\b/.exec(lines[pos.line - 1]?.slice(pos.column - 1) ?? "")?.[0];
   };
-  for (const key of Object.keys(top)) {
-    if (PROVENANCE_FIELDS.includes(key) || EXTRA_KEYS.has(key) || key.startsWith("x-")) continue;
-    problems.push({ message: `unknown key \`${key}\` (expected ${PROVENANCE_FIELDS.join(", ")}, files)`, line: at3([key], true) });
+  for (const key3 of Object.keys(top)) {
+    if (PROVENANCE_FIELDS.includes(key3) || EXTRA_KEYS.has(key3) || key3.startsWith("x-")) continue;
+    problems.push({ message: `unknown key \`${key3}\` (expected ${PROVENANCE_FIELDS.join(", ")}, files)`, line: at3([key3], true) });
   }
   if (kind === "sidecar" && "files" in top) problems.push({ message: "`files:` belongs in a PROVENANCE.yml; a sidecar describes one file (use `sha256:`)", line: at3(["files"], true) });
   if (kind === "directory" && "sha256" in top) problems.push({ message: "a PROVENANCE.yml covers several files: put each digest under `files: {<path>: {sha256: \u2026}}`", line: at3(["sha256"], true) });
@@ -57156,10 +57156,10 @@ function protectedGroups(ctx, codeowners) {
   const inv = ctx.inventory;
   const groups2 = [];
   const claimed = /* @__PURE__ */ new Set();
-  const add = (label, pattern, files) => {
+  const add = (label2, pattern, files) => {
     const fresh = files.filter((f) => !claimed.has(f));
     for (const f of fresh) claimed.add(f);
-    if (fresh.length > 0) groups2.push({ label, pattern, files: fresh });
+    if (fresh.length > 0) groups2.push({ label: label2, pattern, files: fresh });
   };
   const configured = ctx.params?.protected;
   if (configured) {
@@ -57201,9 +57201,9 @@ async function run2(ctx) {
     return;
   }
   await ctx.guard(codeownersPath, async () => {
-    const text = await ctx.inventory.readText(codeownersPath, CODEOWNERS_MAX_BYTES);
-    if (text.includes("\0")) throw new FileProblem(codeownersPath, `${codeownersPath} is not a text file`, "invalid-line");
-    const co = parseCodeowners(text);
+    const text2 = await ctx.inventory.readText(codeownersPath, CODEOWNERS_MAX_BYTES);
+    if (text2.includes("\0")) throw new FileProblem(codeownersPath, `${codeownersPath} is not a text file`, "invalid-line");
+    const co = parseCodeowners(text2);
     if (whole) for (const p of co.problems) ctx.report({ code: "invalid-line", path: codeownersPath, line: p.line, message: `${codeownersPath}:${p.line}: ${p.message}` });
     const owns = (e) => e.owners.length > 0 && (required.length === 0 || e.owners.some((o) => required.includes(o.toLowerCase())));
     const byLine = /* @__PURE__ */ new Map();
@@ -57440,7 +57440,7 @@ function compileGlob(glob) {
 function matchesAny(p, globs3) {
   return globs3.some((g) => compileGlob(g).match(p));
 }
-function createInventory(root, entries) {
+function createInventory(root, entries, submodules = []) {
   const files = [...entries].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   const byPath = new Map(files.map((f) => [f.path, f]));
   const abs = (p) => {
@@ -57467,6 +57467,7 @@ function createInventory(root, entries) {
   return {
     root,
     files,
+    submodules: [...submodules].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
     get: (p) => byPath.get(p),
     match: (globs3) => globs3.length === 0 ? [] : files.filter((f) => matchesAny(f.path, globs3)),
     abs,
@@ -57496,10 +57497,10 @@ async function md5File(absPath, legacy, signal) {
       if (lf && pos < BINARY_SNIFF_BYTES && chunk.subarray(0, BINARY_SNIFF_BYTES - pos).includes(0)) lf = void 0;
       raw.update(chunk);
       if (lf) {
-        let text = pendingCr ? Buffer.concat([Buffer.from("\r"), chunk]) : chunk;
-        pendingCr = text[text.length - 1] === 13;
-        if (pendingCr) text = text.subarray(0, text.length - 1);
-        lf.update(text.includes(13) ? Buffer.from(text.toString("latin1").replace(/\r\n/g, "\n"), "latin1") : text);
+        let text2 = pendingCr ? Buffer.concat([Buffer.from("\r"), chunk]) : chunk;
+        pendingCr = text2[text2.length - 1] === 13;
+        if (pendingCr) text2 = text2.subarray(0, text2.length - 1);
+        lf.update(text2.includes(13) ? Buffer.from(text2.toString("latin1").replace(/\r\n/g, "\n"), "latin1") : text2);
       }
       pos += bytesRead;
     }
@@ -57568,14 +57569,14 @@ function licenseAllowed(license, allowed) {
 }
 
 // node_modules/jsonc-parser/lib/esm/impl/scanner.js
-function createScanner(text, ignoreTrivia = false) {
-  const len = text.length;
+function createScanner(text2, ignoreTrivia = false) {
+  const len = text2.length;
   let pos = 0, value = "", tokenOffset = 0, token = 16, lineNumber = 0, lineStartOffset = 0, tokenLineStartOffset = 0, prevTokenLineStartOffset = 0, scanError = 0;
   function scanHexDigits(count2, exact) {
     let digits = 0;
     let value2 = 0;
     while (digits < count2 || !exact) {
-      let ch = text.charCodeAt(pos);
+      let ch = text2.charCodeAt(pos);
       if (ch >= 48 && ch <= 57) {
         value2 = value2 * 16 + ch - 48;
       } else if (ch >= 65 && ch <= 70) {
@@ -57602,35 +57603,35 @@ function createScanner(text, ignoreTrivia = false) {
   }
   function scanNumber() {
     let start2 = pos;
-    if (text.charCodeAt(pos) === 48) {
+    if (text2.charCodeAt(pos) === 48) {
       pos++;
     } else {
       pos++;
-      while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+      while (pos < text2.length && isDigit(text2.charCodeAt(pos))) {
         pos++;
       }
     }
-    if (pos < text.length && text.charCodeAt(pos) === 46) {
+    if (pos < text2.length && text2.charCodeAt(pos) === 46) {
       pos++;
-      if (pos < text.length && isDigit(text.charCodeAt(pos))) {
+      if (pos < text2.length && isDigit(text2.charCodeAt(pos))) {
         pos++;
-        while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+        while (pos < text2.length && isDigit(text2.charCodeAt(pos))) {
           pos++;
         }
       } else {
         scanError = 3;
-        return text.substring(start2, pos);
+        return text2.substring(start2, pos);
       }
     }
     let end = pos;
-    if (pos < text.length && (text.charCodeAt(pos) === 69 || text.charCodeAt(pos) === 101)) {
+    if (pos < text2.length && (text2.charCodeAt(pos) === 69 || text2.charCodeAt(pos) === 101)) {
       pos++;
-      if (pos < text.length && text.charCodeAt(pos) === 43 || text.charCodeAt(pos) === 45) {
+      if (pos < text2.length && text2.charCodeAt(pos) === 43 || text2.charCodeAt(pos) === 45) {
         pos++;
       }
-      if (pos < text.length && isDigit(text.charCodeAt(pos))) {
+      if (pos < text2.length && isDigit(text2.charCodeAt(pos))) {
         pos++;
-        while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+        while (pos < text2.length && isDigit(text2.charCodeAt(pos))) {
           pos++;
         }
         end = pos;
@@ -57638,30 +57639,30 @@ function createScanner(text, ignoreTrivia = false) {
         scanError = 3;
       }
     }
-    return text.substring(start2, end);
+    return text2.substring(start2, end);
   }
   function scanString() {
     let result = "", start2 = pos;
     while (true) {
       if (pos >= len) {
-        result += text.substring(start2, pos);
+        result += text2.substring(start2, pos);
         scanError = 2;
         break;
       }
-      const ch = text.charCodeAt(pos);
+      const ch = text2.charCodeAt(pos);
       if (ch === 34) {
-        result += text.substring(start2, pos);
+        result += text2.substring(start2, pos);
         pos++;
         break;
       }
       if (ch === 92) {
-        result += text.substring(start2, pos);
+        result += text2.substring(start2, pos);
         pos++;
         if (pos >= len) {
           scanError = 2;
           break;
         }
-        const ch2 = text.charCodeAt(pos++);
+        const ch2 = text2.charCodeAt(pos++);
         switch (ch2) {
           case 34:
             result += '"';
@@ -57703,7 +57704,7 @@ function createScanner(text, ignoreTrivia = false) {
       }
       if (ch >= 0 && ch <= 31) {
         if (isLineBreak(ch)) {
-          result += text.substring(start2, pos);
+          result += text2.substring(start2, pos);
           scanError = 2;
           break;
         } else {
@@ -57724,19 +57725,19 @@ function createScanner(text, ignoreTrivia = false) {
       tokenOffset = len;
       return token = 17;
     }
-    let code = text.charCodeAt(pos);
+    let code = text2.charCodeAt(pos);
     if (isWhiteSpace2(code)) {
       do {
         pos++;
         value += String.fromCharCode(code);
-        code = text.charCodeAt(pos);
+        code = text2.charCodeAt(pos);
       } while (isWhiteSpace2(code));
       return token = 15;
     }
     if (isLineBreak(code)) {
       pos++;
       value += String.fromCharCode(code);
-      if (code === 13 && text.charCodeAt(pos) === 10) {
+      if (code === 13 && text2.charCodeAt(pos) === 10) {
         pos++;
         value += "\n";
       }
@@ -57772,31 +57773,31 @@ function createScanner(text, ignoreTrivia = false) {
       // comments
       case 47:
         const start2 = pos - 1;
-        if (text.charCodeAt(pos + 1) === 47) {
+        if (text2.charCodeAt(pos + 1) === 47) {
           pos += 2;
           while (pos < len) {
-            if (isLineBreak(text.charCodeAt(pos))) {
+            if (isLineBreak(text2.charCodeAt(pos))) {
               break;
             }
             pos++;
           }
-          value = text.substring(start2, pos);
+          value = text2.substring(start2, pos);
           return token = 12;
         }
-        if (text.charCodeAt(pos + 1) === 42) {
+        if (text2.charCodeAt(pos + 1) === 42) {
           pos += 2;
           const safeLength = len - 1;
           let commentClosed = false;
           while (pos < safeLength) {
-            const ch = text.charCodeAt(pos);
-            if (ch === 42 && text.charCodeAt(pos + 1) === 47) {
+            const ch = text2.charCodeAt(pos);
+            if (ch === 42 && text2.charCodeAt(pos + 1) === 47) {
               pos += 2;
               commentClosed = true;
               break;
             }
             pos++;
             if (isLineBreak(ch)) {
-              if (ch === 13 && text.charCodeAt(pos) === 10) {
+              if (ch === 13 && text2.charCodeAt(pos) === 10) {
                 pos++;
               }
               lineNumber++;
@@ -57807,7 +57808,7 @@ function createScanner(text, ignoreTrivia = false) {
             pos++;
             scanError = 1;
           }
-          value = text.substring(start2, pos);
+          value = text2.substring(start2, pos);
           return token = 13;
         }
         value += String.fromCharCode(code);
@@ -57817,7 +57818,7 @@ function createScanner(text, ignoreTrivia = false) {
       case 45:
         value += String.fromCharCode(code);
         pos++;
-        if (pos === len || !isDigit(text.charCodeAt(pos))) {
+        if (pos === len || !isDigit(text2.charCodeAt(pos))) {
           return token = 16;
         }
       // found a minus, followed by a number so
@@ -57839,10 +57840,10 @@ function createScanner(text, ignoreTrivia = false) {
       default:
         while (pos < len && isUnknownContentCharacter(code)) {
           pos++;
-          code = text.charCodeAt(pos);
+          code = text2.charCodeAt(pos);
         }
         if (tokenOffset !== pos) {
-          value = text.substring(tokenOffset, pos);
+          value = text2.substring(tokenOffset, pos);
           switch (value) {
             case "true":
               return token = 8;
@@ -58025,7 +58026,7 @@ var ParseOptions;
     allowTrailingComma: false
   };
 })(ParseOptions || (ParseOptions = {}));
-function parseTree(text, errors = [], options = ParseOptions.DEFAULT) {
+function parseTree(text2, errors = [], options = ParseOptions.DEFAULT) {
   let currentParent = { type: "array", offset: -1, length: -1, children: [], parent: void 0 };
   function ensurePropertyComplete(endOffset) {
     if (currentParent.type === "property") {
@@ -58076,7 +58077,7 @@ function parseTree(text, errors = [], options = ParseOptions.DEFAULT) {
       errors.push({ error: error2, offset, length });
     }
   };
-  visit2(text, visitor, options);
+  visit2(text2, visitor, options);
   const result = currentParent.children[0];
   if (result) {
     delete result.parent;
@@ -58136,8 +58137,8 @@ function getNodeValue(node) {
       return void 0;
   }
 }
-function visit2(text, visitor, options = ParseOptions.DEFAULT) {
-  const _scanner = createScanner(text, false);
+function visit2(text2, visitor, options = ParseOptions.DEFAULT) {
+  const _scanner = createScanner(text2, false);
   const _jsonPath = [];
   let suppressedCallbacks = 0;
   function toNoArgVisit(visitFunction) {
@@ -58528,16 +58529,16 @@ var CroissantError = class extends Error {
   name = "CroissantError";
 };
 var PREFIXES = ["sc:", "schema:", "cr:", "http://schema.org/", "https://schema.org/"];
-var bare = (key) => {
-  for (const p of PREFIXES) if (key.startsWith(p)) return key.slice(p.length);
-  return key;
+var bare = (key3) => {
+  for (const p of PREFIXES) if (key3.startsWith(p)) return key3.slice(p.length);
+  return key3;
 };
-function jsonDepth(text, stopAt = Infinity) {
+function jsonDepth(text2, stopAt = Infinity) {
   let depth = 0;
   let max = 0;
   let inString = false;
-  for (let i2 = 0; i2 < text.length; i2++) {
-    const c = text.charCodeAt(i2);
+  for (let i2 = 0; i2 < text2.length; i2++) {
+    const c = text2.charCodeAt(i2);
     if (inString) {
       if (c === 92) i2++;
       else if (c === 34) inString = false;
@@ -58551,11 +58552,11 @@ function jsonDepth(text, stopAt = Infinity) {
   }
   return max;
 }
-function parseCroissant(text) {
-  const lines = new LineIndex(text);
-  if (jsonDepth(text, CROISSANT_MAX_DEPTH) > CROISSANT_MAX_DEPTH) throw new CroissantError(`JSON nested deeper than ${CROISSANT_MAX_DEPTH} levels`);
+function parseCroissant(text2) {
+  const lines = new LineIndex(text2);
+  if (jsonDepth(text2, CROISSANT_MAX_DEPTH) > CROISSANT_MAX_DEPTH) throw new CroissantError(`JSON nested deeper than ${CROISSANT_MAX_DEPTH} levels`);
   const errors = [];
-  const root = parseTree2(text.replace(/^\uFEFF/, ""), errors, { disallowComments: true, allowTrailingComma: false });
+  const root = parseTree2(text2.replace(/^\uFEFF/, ""), errors, { disallowComments: true, allowTrailingComma: false });
   if (errors.length > 0 || !root) throw new CroissantError("not valid JSON", errors[0] ? lines.position(errors[0].offset).line : 1);
   if (root.type !== "object") throw new CroissantError("a Croissant file must be a JSON object (a schema.org Dataset)", 1);
   const lineOf2 = (n) => lines.position(n.offset).line;
@@ -58624,10 +58625,10 @@ var DvcError = class extends Error {
   name = "DvcError";
 };
 var DVC_LIMITS = { maxChars: 1024 * 1024, maxNodes: 5e4, maxDepth: 16, maxAliases: 50 };
-function parseDvcFile(text) {
+function parseDvcFile(text2) {
   let doc;
   try {
-    doc = loadYaml(text, DVC_LIMITS);
+    doc = loadYaml(text2, DVC_LIMITS);
   } catch (e) {
     if (e instanceof YamlError) throw new DvcError(e.message, e.line);
     throw e;
@@ -58683,11 +58684,11 @@ function readMeta(meta, base, line) {
   return out2;
 }
 var isMap = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
-function parseDvcConfig(text) {
+function parseDvcConfig(text2) {
   const remotes = /* @__PURE__ */ new Map();
   let defaultRemote;
   let section = "";
-  for (const raw of text.split(/\r?\n/).slice(0, 1e4)) {
+  for (const raw of text2.split(/\r?\n/).slice(0, 1e4)) {
     const l = raw.trim();
     if (l === "" || l.startsWith("#") || l.startsWith(";")) continue;
     const head = /^\[\s*'?(.*?)'?\s*\]$/.exec(l);
@@ -58697,10 +58698,10 @@ function parseDvcConfig(text) {
     }
     const kv = /^([A-Za-z_][\w.-]*)\s*=\s*(.*)$/.exec(l);
     if (!kv) continue;
-    const [, key, value] = kv;
+    const [, key3, value] = kv;
     const remote = /^remote\s+"(.+)"$/.exec(section);
-    if (remote && key === "url") remotes.set(remote[1], value.trim());
-    else if (section === "core" && key === "remote") defaultRemote = value.trim();
+    if (remote && key3 === "url") remotes.set(remote[1], value.trim());
+    else if (section === "core" && key3 === "remote") defaultRemote = value.trim();
   }
   return { remotes, defaultRemote };
 }
@@ -58715,8 +58716,8 @@ var FrontMatterError = class extends Error {
   name = "FrontMatterError";
 };
 var FM_LIMITS = { maxChars: 256 * 1024, maxNodes: 2e4, maxAliases: 100, maxDepth: 32 };
-function parseMarkdown(text) {
-  const src = text.replace(/^\uFEFF/, "");
+function parseMarkdown(text2) {
+  const src = text2.replace(/^\uFEFF/, "");
   const lines = src.split(/\r?\n/);
   let frontMatter = null;
   let fmLines = 0;
@@ -58730,7 +58731,7 @@ function parseMarkdown(text) {
         if (loaded.value !== null && (typeof loaded.value !== "object" || Array.isArray(loaded.value)))
           throw new FrontMatterError("front matter is not a YAML mapping", 2);
         frontMatter = loaded.value ?? {};
-        locate = (key) => loaded.locate([key], { key: true }).line + 1;
+        locate = (key3) => loaded.locate([key3], { key: true }).line + 1;
       } catch (e) {
         if (e instanceof FrontMatterError) throw e;
         const line = e instanceof YamlError && e.line ? e.line + 1 : 1;
@@ -58763,7 +58764,7 @@ function parseMarkdown(text) {
   return {
     frontMatter,
     frontMatterLines: fmLines,
-    frontMatterLine: (key) => frontMatter && key in frontMatter ? locate?.(key) : void 0,
+    frontMatterLine: (key3) => frontMatter && key3 in frontMatter ? locate?.(key3) : void 0,
     headings,
     body: lines.slice(fmLines).join("\n")
   };
@@ -58792,8 +58793,8 @@ var RecordStore = class {
       p = (async () => {
         let value = null;
         await this.ctx.guard(path6, async () => {
-          const text = await this.ctx.inventory.readText(path6, Math.min(RECORD_MAX_BYTES, this.ctx.maxFileBytes));
-          value = parse5(text);
+          const text2 = await this.ctx.inventory.readText(path6, Math.min(RECORD_MAX_BYTES, this.ctx.maxFileBytes));
+          value = parse5(text2);
         });
         if (value !== null && problems) {
           for (const pr of problems(value)) this.ctx.report({ code: "invalid-record", path: path6, line: pr.line, message: `${path6}:${pr.line}: ${pr.message}` });
@@ -58844,9 +58845,9 @@ var RecordStore = class {
   async resolve(dataset) {
     const views = [];
     const broken = [];
-    const add = (path6, view, ok) => {
+    const add = (path6, view2, ok) => {
       if (!ok) broken.push(path6);
-      else if (view) views.push(view);
+      else if (view2) views.push(view2);
     };
     const sidecar = dataset + SIDECAR_SUFFIX;
     if (this.exists(sidecar)) {
@@ -58973,7 +58974,7 @@ var strings = (v) => (Array.isArray(v) ? v : [v]).filter((x) => typeof x === "st
 function fromCard(path6, doc) {
   const fm = doc.frontMatter ?? {};
   const fields = {};
-  const claim = (key, values2) => values2.length > 0 ? { values: values2, line: doc.frontMatterLine(key) } : void 0;
+  const claim = (key3, values2) => values2.length > 0 ? { values: values2, line: doc.frontMatterLine(key3) } : void 0;
   const license = claim("license", strings(fm.license).map((l) => l === "other" && typeof fm.license_name === "string" ? fm.license_name : l));
   if (license) fields.license = license;
   const source = claim("source", strings(fm.source)) ?? claim(
@@ -59035,12 +59036,12 @@ var FIELD_VALUE = {
 };
 var CROISSANT_KEY = { source: "url", license: "license", collected: "datePublished" };
 var CARD_KEY = { source: "source", license: "license", collected: "collected", "collection-process": "collection-process" };
-function fixHint(field, view, dataset, several) {
-  const dir = dirOf(view.path);
+function fixHint(field, view2, dataset, several) {
+  const dir = dirOf(view2.path);
   const rel = dir ? dataset.slice(dir.length + 1) : dataset;
   const value = FIELD_VALUE[field];
   const provenanceFile = dir ? `${dir}/${PROVENANCE_FILE}` : PROVENANCE_FILE;
-  switch (view.kind) {
+  switch (view2.kind) {
     case "sidecar":
       return `add \`${field}: ${value}\``;
     case "provenance":
@@ -59054,10 +59055,10 @@ function fixHint(field, view, dataset, several) {
   }
 }
 var list2 = (paths) => paths.length <= LISTED2 ? paths.join(", ") : `${paths.slice(0, LISTED2).join(", ")} and ${paths.length - LISTED2} more`;
-function groupBy(items, key) {
+function groupBy(items, key3) {
   const out2 = /* @__PURE__ */ new Map();
   for (const it of items) {
-    const k = key(it);
+    const k = key3(it);
     const g = out2.get(k);
     if (g) g.push(it);
     else out2.set(k, [it]);
@@ -59084,9 +59085,9 @@ async function run3(ctx) {
   const changed = ctx.changed;
   const seen = /* @__PURE__ */ new Set();
   const report2 = (f) => {
-    const key = `${f.code}|${f.path}|${f.line}|${f.message}`;
-    if (seen.has(key)) return;
-    seen.add(key);
+    const key3 = `${f.code}|${f.path}|${f.line}|${f.message}`;
+    if (seen.has(key3)) return;
+    seen.add(key3);
     ctx.report(f);
   };
   const store = new RecordStore(ctx);
@@ -59114,15 +59115,15 @@ async function run3(ctx) {
     }
     for (const v of views) for (const f of allowListFindings(v, allowedLicenses, allowedSources)) report2(f);
     if (changed && requireUpdate && changed.changed.has(d.path) && !views.some((v) => changed.touches(v.path))) notUpdated.push(d);
-    const claims = views.flatMap((view) => view.digests.filter((c) => !c.opaque).map((claim) => ({ view, claim })));
+    const claims = views.flatMap((view2) => view2.digests.filter((c) => !c.opaque).map((claim) => ({ view: view2, claim })));
     if (d.entry && claims.length > 0) toVerify.push({ dataset: d, entry: d.entry, claims });
   }
   for (const [dir, group] of groupBy(unrecorded, (d) => dirOf(d.path))) {
-    const where = dir || "the repository root";
+    const where2 = dir || "the repository root";
     report2({
       code: "missing-record",
       path: group[0].path,
-      message: group.length === 1 ? `${group[0].path} has no provenance record: add ${group[0].path}${SIDECAR_SUFFIX} or ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and sha256 (\`mlgate init\` writes a starter)` : `${group.length} dataset files in ${where} have no provenance record (${list2(group.map((d) => d.path))}): add ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and a sha256 per file (\`mlgate init\` writes a starter)`
+      message: group.length === 1 ? `${group[0].path} has no provenance record: add ${group[0].path}${SIDECAR_SUFFIX} or ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and sha256 (\`mlgate init\` writes a starter)` : `${group.length} dataset files in ${where2} have no provenance record (${list2(group.map((d) => d.path))}): add ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and a sha256 per file (\`mlgate init\` writes a starter)`
     });
   }
   for (const [, group] of groupBy(missing, (m) => `${m.field}|${m.primary.path}`)) {
@@ -59186,23 +59187,23 @@ function allowListFindings(v, allowedLicenses, allowedSources) {
   return out2;
 }
 async function verify(ctx, pool, entry, claims, maxHash, report2) {
-  const mismatch = (view, claim, actual, how) => report2({
+  const mismatch = (view2, claim, actual, how) => report2({
     code: "digest-mismatch",
-    path: view.path,
+    path: view2.path,
     line: claim.line,
-    message: `${entry.path} does not match the ${claim.algo} ${claim.hex} recorded in ${view.path}${claim.line ? `:${claim.line}` : ""} (${how} ${actual}): if the new data is intended, record its new digest and provenance; otherwise restore the file`
+    message: `${entry.path} does not match the ${claim.algo} ${claim.hex} recorded in ${view2.path}${claim.line ? `:${claim.line}` : ""} (${how} ${actual}): if the new data is intended, record its new digest and provenance; otherwise restore the file`
   });
   if (entry.lfs) {
-    for (const { view, claim } of claims) {
+    for (const { view: view2, claim } of claims) {
       if (claim.algo === "sha256") {
-        if (claim.hex !== entry.lfs.oid) mismatch(view, claim, entry.lfs.oid, "its Git LFS pointer says sha256");
+        if (claim.hex !== entry.lfs.oid) mismatch(view2, claim, entry.lfs.oid, "its Git LFS pointer says sha256");
       } else {
         report2({
           code: "digest-unverifiable",
-          path: view.path,
+          path: view2.path,
           line: claim.line,
           maxLevel: "info",
-          message: `${entry.path} is a Git LFS pointer, so the ${claim.algo} in ${view.path} cannot be checked without the content; record its sha256 (the LFS oid) as well`
+          message: `${entry.path} is a Git LFS pointer, so the ${claim.algo} in ${view2.path} cannot be checked without the content; record its sha256 (the LFS oid) as well`
         });
       }
     }
@@ -59219,13 +59220,13 @@ async function verify(ctx, pool, entry, claims, maxHash, report2) {
   const abs = ctx.inventory.abs(entry.path);
   if (claims.some((c) => c.claim.algo === "sha256")) {
     const { hex } = await pool.hash({ file: abs });
-    for (const { view, claim } of claims) if (claim.algo === "sha256" && claim.hex !== hex) mismatch(view, claim, hex, "its sha256 is");
+    for (const { view: view2, claim } of claims) if (claim.algo === "sha256" && claim.hex !== hex) mismatch(view2, claim, hex, "its sha256 is");
   }
   const md5Claims = claims.filter((c) => c.claim.algo === "md5");
   if (md5Claims.length > 0) {
     const md5 = await md5File(abs, md5Claims.some((c) => c.claim.legacyText), ctx.signal);
-    for (const { view, claim } of md5Claims) {
-      if (claim.hex !== md5.raw && !(claim.legacyText && claim.hex === md5.lf)) mismatch(view, claim, md5.raw, "its md5 is");
+    for (const { view: view2, claim } of md5Claims) {
+      if (claim.hex !== md5.raw && !(claim.legacyText && claim.hex === md5.lf)) mismatch(view2, claim, md5.raw, "its md5 is");
     }
   }
 }
@@ -59326,8 +59327,8 @@ var datasetProvenance = {
 
 // src/formats/conda.ts
 var isRecord = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
-function readCondaEnvironment(text) {
-  const doc = loadYaml(text);
+function readCondaEnvironment(text2) {
+  const doc = loadYaml(text2);
   const env = { isEnvironment: false, conda: [], pip: [] };
   const root = doc.value;
   if (!isRecord(root) || !Array.isArray(root.dependencies)) return env;
@@ -59373,9 +59374,9 @@ function isCondaLockName(name2) {
 // src/formats/dockerfile.ts
 var import_dockerfile_ast = __toESM(require_main(), 1);
 var VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
-function substitute(text, vars) {
+function substitute(text2, vars) {
   let unresolved = false;
-  const value = text.replace(VAR, (_m, braced, fallback, bare2) => {
+  const value = text2.replace(VAR, (_m, braced, fallback, bare2) => {
     const name2 = braced ?? bare2;
     const v = vars.get(name2);
     if (v !== void 0 && v !== "") return v;
@@ -59405,8 +59406,8 @@ function continuedShell(content, escape3) {
     return line;
   }).join("\n");
 }
-function readDockerfile(text) {
-  const doc = import_dockerfile_ast.DockerfileParser.parse(text);
+function readDockerfile(text2) {
+  const doc = import_dockerfile_ast.DockerfileParser.parse(text2);
   const globals = argDefaults(doc.getInitialARGs());
   const stages = /* @__PURE__ */ new Set(["scratch"]);
   const images = [];
@@ -59432,8 +59433,8 @@ function readDockerfile(text) {
     const content = run7.getRawArgumentsContent();
     if (!range2 || content === null) continue;
     const first = range2.start.line + 1;
-    const text2 = continuedShell(content, doc.getEscapeCharacter());
-    runs.push({ form: "shell", text: text2, lines: text2.split("\n").map((_, k) => first + k) });
+    const text3 = continuedShell(content, doc.getEscapeCharacter());
+    runs.push({ form: "shell", text: text3, lines: text3.split("\n").map((_, k) => first + k) });
   }
   return { images, runs };
 }
@@ -59453,7 +59454,7 @@ function pinnedForm(image) {
 var OPERATOR_CHARS = /* @__PURE__ */ new Set([";", "&", "|", "(", ")"]);
 var MAX_TOKENS2 = 5e5;
 var SPECIAL = /* @__PURE__ */ new Set(["\\", "\n", " ", "	", "\r", "'", '"', "$", "`", "<", ">", "&", ";", "|", "(", ")"]);
-function lexShell(text, signal) {
+function lexShell(text2, signal) {
   const pipelines = [];
   let pipeline = [];
   let cmd = { words: [], redirects: [], heredocs: [], line: 0 };
@@ -59464,7 +59465,7 @@ function lexShell(text, signal) {
   let line = 0;
   let tokens = 0;
   let i2 = 0;
-  const n = text.length;
+  const n = text2.length;
   const startWord = () => {
     if (!word) word = { value: "", line, subs: [], quoted: false };
     return word;
@@ -59501,14 +59502,14 @@ function lexShell(text, signal) {
     let depth = 1;
     let j = from;
     while (j < n) {
-      const c = text[j];
+      const c = text2[j];
       if (c === "\\") j += 2;
       else if (c === "'") {
-        const k = text.indexOf("'", j + 1);
+        const k = text2.indexOf("'", j + 1);
         j = k === -1 ? n : k + 1;
       } else if (c === '"') {
         j++;
-        while (j < n && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+        while (j < n && text2[j] !== '"') j += text2[j] === "\\" ? 2 : 1;
         j++;
       } else {
         if (c === "(") depth++;
@@ -59520,13 +59521,13 @@ function lexShell(text, signal) {
   };
   const countLines = (from, to) => {
     let c = 0;
-    for (let k = from; k < to && k < n; k++) if (text.charCodeAt(k) === 10) c++;
+    for (let k = from; k < to && k < n; k++) if (text2.charCodeAt(k) === 10) c++;
     return c;
   };
   const readParenSub = (open5, kind, prefix2) => {
     const end = matchParen(open5 + 1);
     const w = startWord();
-    const body2 = text.slice(open5 + 1, Math.max(open5 + 1, end - 1));
+    const body2 = text2.slice(open5 + 1, Math.max(open5 + 1, end - 1));
     w.subs.push({ text: body2, line, kind });
     w.value += `${prefix2}(${body2})`;
     line += countLines(open5, end);
@@ -59534,8 +59535,8 @@ function lexShell(text, signal) {
   };
   const readBacktick = (open5) => {
     let j = open5 + 1;
-    while (j < n && text[j] !== "`") j += text[j] === "\\" ? 2 : 1;
-    const body2 = text.slice(open5 + 1, Math.min(j, n));
+    while (j < n && text2[j] !== "`") j += text2[j] === "\\" ? 2 : 1;
+    const body2 = text2.slice(open5 + 1, Math.min(j, n));
     const w = startWord();
     w.subs.push({ text: body2, line, kind: "command" });
     w.value += `\`${body2}\``;
@@ -59544,12 +59545,12 @@ function lexShell(text, signal) {
   };
   const readDollar = (at3) => {
     const w = startWord();
-    const next = text[at3 + 1];
+    const next = text2[at3 + 1];
     if (next === "(") return readParenSub(at3 + 1, "command", "$");
     if (next === "{") {
-      const close = text.indexOf("}", at3 + 2);
+      const close = text2.indexOf("}", at3 + 2);
       const end = close === -1 ? n : close + 1;
-      w.value += text.slice(at3, end);
+      w.value += text2.slice(at3, end);
       line += countLines(at3, end);
       return end;
     }
@@ -59561,9 +59562,9 @@ function lexShell(text, signal) {
       const bodyLine = line;
       const parts2 = [];
       while (i2 < n) {
-        const eol = text.indexOf("\n", i2);
+        const eol = text2.indexOf("\n", i2);
         const end = eol === -1 ? n : eol;
-        let content = text.slice(i2, end).replace(/\r$/, "");
+        let content = text2.slice(i2, end).replace(/\r$/, "");
         i2 = eol === -1 ? n : eol + 1;
         line++;
         if (h.stripTabs) content = content.replace(/^\t+/, "");
@@ -59577,10 +59578,10 @@ function lexShell(text, signal) {
   let steps = 0;
   while (i2 < n) {
     if ((++steps & 65535) === 0) signal?.throwIfAborted();
-    const c = text[i2];
+    const c = text2[i2];
     if (c === "\\") {
-      const next = text[i2 + 1];
-      if (next === "\n" || next === "\r" && text[i2 + 2] === "\n") {
+      const next = text2[i2 + 1];
+      if (next === "\n" || next === "\r" && text2[i2 + 2] === "\n") {
         i2 += next === "\n" ? 2 : 3;
         line++;
         continue;
@@ -59602,16 +59603,16 @@ function lexShell(text, signal) {
       continue;
     }
     if (c === "#" && !word) {
-      const eol = text.indexOf("\n", i2);
+      const eol = text2.indexOf("\n", i2);
       i2 = eol === -1 ? n : eol;
       continue;
     }
     if (c === "'") {
-      const close = text.indexOf("'", i2 + 1);
+      const close = text2.indexOf("'", i2 + 1);
       const end = close === -1 ? n : close;
       const w = startWord();
       w.quoted = true;
-      w.value += text.slice(i2 + 1, end);
+      w.value += text2.slice(i2 + 1, end);
       line += countLines(i2, end);
       i2 = end + 1;
       continue;
@@ -59620,10 +59621,10 @@ function lexShell(text, signal) {
       const w = startWord();
       w.quoted = true;
       i2++;
-      while (i2 < n && text[i2] !== '"') {
-        const d = text[i2];
+      while (i2 < n && text2[i2] !== '"') {
+        const d = text2[i2];
         if (d === "\\" && i2 + 1 < n) {
-          const e = text[i2 + 1];
+          const e = text2[i2 + 1];
           if (e === "\n") line++;
           else w.value += '$`"\\'.includes(e) ? e : `\\${e}`;
           i2 += 2;
@@ -59646,7 +59647,7 @@ function lexShell(text, signal) {
       i2 = readBacktick(i2);
       continue;
     }
-    if ((c === "<" || c === ">") && text[i2 + 1] === "(") {
+    if ((c === "<" || c === ">") && text2[i2 + 1] === "(") {
       i2 = readParenSub(i2 + 1, "process", c);
       continue;
     }
@@ -59654,20 +59655,20 @@ function lexShell(text, signal) {
       const fdWord = word;
       if (fdWord && !fdWord.quoted && /^\d+$/.test(fdWord.value)) word = null;
       else endWord();
-      if (c === "<" && text.startsWith("<<<", i2)) {
+      if (c === "<" && text2.startsWith("<<<", i2)) {
         pendingRedirect = { op: "<<<" };
         cmd.redirects.push(pendingRedirect);
         i2 += 3;
-      } else if (c === "<" && text[i2 + 1] === "<") {
-        const stripTabs = text[i2 + 2] === "-";
+      } else if (c === "<" && text2[i2 + 1] === "<") {
+        const stripTabs = text2[i2 + 2] === "-";
         expectHereDelimiter = { stripTabs };
         i2 += stripTabs ? 3 : 2;
       } else {
         let j2 = i2 + 1;
-        while (j2 < n && (text[j2] === ">" || text[j2] === "&" || text[j2] === "|")) j2++;
-        const op = text.slice(i2, j2);
-        if (op.endsWith("&") && /\d|-/.test(text[j2] ?? "")) {
-          while (j2 < n && /[\d-]/.test(text[j2])) j2++;
+        while (j2 < n && (text2[j2] === ">" || text2[j2] === "&" || text2[j2] === "|")) j2++;
+        const op = text2.slice(i2, j2);
+        if (op.endsWith("&") && /\d|-/.test(text2[j2] ?? "")) {
+          while (j2 < n && /[\d-]/.test(text2[j2])) j2++;
         } else {
           pendingRedirect = { op };
           cmd.redirects.push(pendingRedirect);
@@ -59677,27 +59678,27 @@ function lexShell(text, signal) {
       if (cmd.words.length === 0 && cmd.redirects.length <= 1) cmd.line = line;
       continue;
     }
-    if (c === "&" && text[i2 + 1] === ">") {
+    if (c === "&" && text2[i2 + 1] === ">") {
       endWord();
-      const op = text[i2 + 2] === ">" ? "&>>" : "&>";
+      const op = text2[i2 + 2] === ">" ? "&>>" : "&>";
       pendingRedirect = { op };
       cmd.redirects.push(pendingRedirect);
       i2 += op.length;
       continue;
     }
     if (OPERATOR_CHARS.has(c)) {
-      if (c === "|" && text[i2 + 1] !== "|") {
+      if (c === "|" && text2[i2 + 1] !== "|") {
         endCommand();
-        i2 += text[i2 + 1] === "&" ? 2 : 1;
+        i2 += text2[i2 + 1] === "&" ? 2 : 1;
         continue;
       }
       endPipeline();
-      i2 += (c === "&" || c === "|" || c === ";") && text[i2 + 1] === c ? 2 : 1;
+      i2 += (c === "&" || c === "|" || c === ";") && text2[i2 + 1] === c ? 2 : 1;
       continue;
     }
     let j = i2 + 1;
-    while (j < n && !SPECIAL.has(text[j])) j++;
-    startWord().value += text.slice(i2, j);
+    while (j < n && !SPECIAL.has(text2[j])) j++;
+    startWord().value += text2.slice(i2, j);
     i2 = j;
   }
   endPipeline();
@@ -59726,8 +59727,8 @@ function normalizeName(name2) {
   }
   return out2;
 }
-function isVariable(text) {
-  return text.startsWith("$") || text.startsWith("%") || text.startsWith("{{");
+function isVariable(text2) {
+  return text2.startsWith("$") || text2.startsWith("%") || text2.startsWith("{{");
 }
 function isExactSpecifier(specifier) {
   for (const raw of specifier.split(",")) {
@@ -59743,12 +59744,12 @@ function isExactSpecifier(specifier) {
   }
   return false;
 }
-function isLocalPath(text) {
-  const lower = text.toLowerCase();
+function isLocalPath(text2) {
+  const lower = text2.toLowerCase();
   if (lower.startsWith("file:")) return true;
-  if (text.startsWith(".") || text.startsWith("/") || text.startsWith("~") || text.includes("\\")) return true;
-  if (text.includes("/") && !text.includes("://")) return true;
-  return ARCHIVE_SUFFIXES.some((s) => lower.endsWith(s)) && !text.includes("://");
+  if (text2.startsWith(".") || text2.startsWith("/") || text2.startsWith("~") || text2.includes("\\")) return true;
+  if (text2.includes("/") && !text2.includes("://")) return true;
+  return ARCHIVE_SUFFIXES.some((s) => lower.endsWith(s)) && !text2.includes("://");
 }
 function stripExtras(name2) {
   const i2 = name2.indexOf("[");
@@ -59775,12 +59776,12 @@ function urlSpec(name2, url) {
   return { name: name2, kind: "url", pinned: HASH_FRAGMENT.test(fragment), specifier: url };
 }
 function parseRequirementSpec(input) {
-  const text = input.trim();
-  const scheme = text.indexOf("://");
-  const lower = text.toLowerCase();
+  const text2 = input.trim();
+  const scheme = text2.indexOf("://");
+  const lower = text2.toLowerCase();
   if (scheme !== -1 || VCS_PREFIXES.some((p) => lower.startsWith(p))) {
-    const markerAt = text.indexOf(" ;");
-    const body3 = markerAt === -1 ? text : text.slice(0, markerAt).trim();
+    const markerAt = text2.indexOf(" ;");
+    const body3 = markerAt === -1 ? text2 : text2.slice(0, markerAt).trim();
     const at3 = body3.indexOf("@");
     const schemeAt = body3.indexOf("://");
     if (at3 !== -1 && (schemeAt === -1 || at3 < schemeAt) && !VCS_PREFIXES.some((p) => lower.startsWith(p))) {
@@ -59791,8 +59792,8 @@ function parseRequirementSpec(input) {
     }
     return urlSpec(null, body3);
   }
-  const semi = text.indexOf(";");
-  const body2 = (semi === -1 ? text : text.slice(0, semi)).trim();
+  const semi = text2.indexOf(";");
+  const body2 = (semi === -1 ? text2 : text2.slice(0, semi)).trim();
   if (isLocalPath(body2)) return { name: null, kind: "path", pinned: true, specifier: body2 };
   let end = 0;
   while (end < body2.length && isNameChar(body2.charCodeAt(end))) end++;
@@ -59810,23 +59811,23 @@ function parseRequirementSpec(input) {
   else spec.pinned = isExactSpecifier(rest);
   return spec;
 }
-function words(text) {
+function words(text2) {
   const out2 = [];
   let start2 = -1;
   let quote3 = "";
-  for (let i2 = 0; i2 < text.length; i2++) {
-    const ch = text[i2];
+  for (let i2 = 0; i2 < text2.length; i2++) {
+    const ch = text2[i2];
     if (quote3) {
       if (ch === quote3) quote3 = "";
     } else if (ch === " " || ch === "	") {
-      if (start2 !== -1) out2.push(text.slice(start2, i2));
+      if (start2 !== -1) out2.push(text2.slice(start2, i2));
       start2 = -1;
     } else {
       if (start2 === -1) start2 = i2;
       if (ch === '"' || ch === "'") quote3 = ch;
     }
   }
-  if (start2 !== -1) out2.push(text.slice(start2));
+  if (start2 !== -1) out2.push(text2.slice(start2));
   return out2;
 }
 function stripComment(line) {
@@ -59858,8 +59859,8 @@ function optionEntry(ws, line, endLine) {
   if (kind === "editable") return { line, endLine, kind, hashes: [], target, spec: parseRequirementSpec(target) };
   return { line, endLine, kind, hashes: [], target };
 }
-function parseRequirements(text, signal) {
-  const physical = text.split("\n");
+function parseRequirements(text2, signal) {
+  const physical = text2.split("\n");
   const entries = [];
   let requireHashes = false;
   for (let i2 = 0; i2 < physical.length; i2++) {
@@ -60150,10 +60151,10 @@ function analyseConda(a, tool, args2, line) {
     report(a, line, "unpinned-install", `\`${tool} ${sub} ${loose.join(" ")}\` is not pinned; pin it: ${tool} ${sub} ${pins} (or ==<version>=<build>), or install from a conda-lock file`);
   }
 }
-function analyseSpecList(a, line, label, specs) {
+function analyseSpecList(a, line, label2, specs) {
   for (const s of specs) {
     const spec = parseRequirementSpec(s);
-    if (!spec.pinned) report(a, line, "unpinned-install", `\`${label} ${s}\` is not pinned; pin it: ${label} ${spec.name ?? s}==<version>`);
+    if (!spec.pinned) report(a, line, "unpinned-install", `\`${label2} ${s}\` is not pinned; pin it: ${label2} ${spec.name ?? s}==<version>`);
   }
 }
 function analyseUv(a, args2, line) {
@@ -60174,7 +60175,7 @@ function analyseUv(a, args2, line) {
   }
   if (sub === "tool" && (rest[0] === "install" || rest[0] === "run")) analyseUvTool(a, rest.slice(1), line, `uv tool ${rest[0]}`);
 }
-function analyseUvTool(a, args2, line, label) {
+function analyseUvTool(a, args2, line, label2) {
   const p = parseArgs(args2, UV_TOOL_VALUED);
   const from = values(p, "--from");
   const target = from[0] ?? p.positional[0];
@@ -60182,7 +60183,7 @@ function analyseUvTool(a, args2, line, label) {
   const at3 = target.indexOf("@");
   if (at3 > 0 && !target.includes("://") && (EXACT_SEMVER.test(target.slice(at3 + 1)) || isVariable(target.slice(at3 + 1)))) return;
   const spec = parseRequirementSpec(target);
-  if (!spec.pinned) report(a, line, "unpinned-install", `\`${label} ${target}\` installs the newest ${spec.name ?? target}; pin it: ${label} ${spec.name ?? target}@<version> (or --from ${spec.name ?? target}==<version>)`);
+  if (!spec.pinned) report(a, line, "unpinned-install", `\`${label2} ${target}\` installs the newest ${spec.name ?? target}; pin it: ${label2} ${spec.name ?? target}@<version> (or --from ${spec.name ?? target}==<version>)`);
 }
 function analysePipx(a, args2, line) {
   const [sub, ...rest] = args2;
@@ -60258,11 +60259,11 @@ function analyseCommand(a, cmd, f) {
   else if (VERIFIERS.has(prog)) a.state.downloads.clear();
   else {
     const script = SHELLS.has(prog) || isPython(prog) || prog === "source" || prog === "." ? args2.find((x) => !x.startsWith("-")) : words2[0].value;
-    const key = script?.replace(/^\.\//, "");
-    const at3 = key !== void 0 ? a.state.downloads.get(key) : void 0;
-    if (key !== void 0 && at3 !== void 0) {
-      report(a, line, "download-and-run", `runs ${key}, downloaded on line ${at3}, without verifying it; check its checksum first: echo "<sha256>  ${key}" | sha256sum -c -`);
-      a.state.downloads.delete(key);
+    const key3 = script?.replace(/^\.\//, "");
+    const at3 = key3 !== void 0 ? a.state.downloads.get(key3) : void 0;
+    if (key3 !== void 0 && at3 !== void 0) {
+      report(a, line, "download-and-run", `runs ${key3}, downloaded on line ${at3}, without verifying it; check its checksum first: echo "<sha256>  ${key3}" | sha256sum -c -`);
+      a.state.downloads.delete(key3);
     }
   }
   if (isPip(prog)) analysePip(a, args2, line, prog);
@@ -60294,8 +60295,8 @@ function readsStdin(cmd) {
   const firstPositional2 = args2.find((x) => !x.startsWith("-") || x === "-");
   return firstPositional2 === void 0 || firstPositional2 === "-" || args2.includes("-s");
 }
-function analyseText(a, text, f) {
-  for (const pipeline of lexShell(text, a.signal)) {
+function analyseText(a, text2, f) {
+  for (const pipeline of lexShell(text2, a.signal)) {
     a.signal?.throwIfAborted();
     const firstDownload = pipeline.findIndex((c) => DOWNLOADERS.has(program(stripWrappers(c.words)[0])));
     if (firstDownload !== -1) {
@@ -60307,9 +60308,9 @@ function analyseText(a, text, f) {
     for (const cmd of pipeline) analyseCommand(a, cmd, f);
   }
 }
-function analyseShell(text, opts = {}) {
+function analyseShell(text2, opts = {}) {
   const a = { issues: [], state: opts.state ?? newShellState(), signal: opts.signal };
-  analyseText(a, text, { lineOf: opts.lineOf ?? ((l) => l + 1), depth: 0 });
+  analyseText(a, text2, { lineOf: opts.lineOf ?? ((l) => l + 1), depth: 0 });
   return a.issues;
 }
 function analyseArgv(argv, line, opts = {}) {
@@ -60341,10 +60342,10 @@ function scriptLines(source, doc, path6, value) {
       }
       if (indent === -1) indent = lead;
       if (lead < indent) break;
-      const text = raw.slice(indent);
+      const text2 = raw.slice(indent);
       const prev = body2[body2.length - 1];
-      if (folded && prev && !prev.startsWith(" ") && !text.startsWith(" ")) body2[body2.length - 1] = `${prev} \\`;
-      body2.push(text);
+      if (folded && prev && !prev.startsWith(" ") && !text2.startsWith(" ")) body2[body2.length - 1] = `${prev} \\`;
+      body2.push(text2);
       lines.push(l + 1);
     }
     while (body2.length > 0 && body2[body2.length - 1] === "") {
@@ -60371,14 +60372,14 @@ function collectImage(deps, doc, v, path6) {
   if (typeof v === "string") deps.images.push({ value: v.trim(), line: doc.locate(path6).line });
   else if (isRecord2(v) && typeof v.image === "string") deps.images.push({ value: v.image.trim(), line: doc.locate([...path6, "image"]).line });
 }
-function readWorkflow(text) {
-  const doc = loadYaml(text);
-  const source = text.split("\n");
+function readWorkflow(text2) {
+  const doc = loadYaml(text2);
+  const source = text2.split("\n");
   const deps = { uses: [], images: [], runs: [] };
   const root = doc.value;
   if (!isRecord2(root)) return deps;
-  const runDefaults = (s, key) => {
-    const v = isRecord2(s) && isRecord2(s.defaults) && isRecord2(s.defaults.run) ? s.defaults.run[key] : void 0;
+  const runDefaults = (s, key3) => {
+    const v = isRecord2(s) && isRecord2(s.defaults) && isRecord2(s.defaults.run) ? s.defaults.run[key3] : void 0;
     return typeof v === "string" ? v : void 0;
   };
   if (isRecord2(root.jobs)) {
@@ -60451,9 +60452,9 @@ var PinningContext = class {
   }
   /** Reports once per code, file, line and message (nested shell text can reach a line twice). */
   report(f) {
-    const key = `${f.code}\0${f.path}\0${f.line}\0${f.message}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
+    const key3 = `${f.code}\0${f.path}\0${f.line}\0${f.message}`;
+    if (this.seen.has(key3)) return;
+    this.seen.add(key3);
     this.rule.report(f);
   }
   /** A repository file as strict UTF-8, refused (fail closed) when larger than `cap` or not UTF-8. */
@@ -61243,11 +61244,11 @@ function parseInlineTable(ctx) {
     let t = res;
     let hasOwn = false;
     let errPtr = ctx.p;
-    let key = parseKey(ctx);
-    for (let i2 = 0; i2 < key.length; i2++) {
+    let key3 = parseKey(ctx);
+    for (let i2 = 0; i2 < key3.length; i2++) {
       if (i2)
         t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
-      k = key[i2];
+      k = key3[i2];
       if ((hasOwn = Object.hasOwn(t, k)) && (typeof t[k] !== "object" || seen.has(t[k]))) {
         TomlError.x("trying to redefine an already defined value", ctx, errPtr);
       }
@@ -61306,13 +61307,13 @@ function parseArray(ctx) {
 }
 
 // node_modules/smol-toml/dist/parse.js
-function peekTable(ctx, key, table, meta, type) {
+function peekTable(ctx, key3, table, meta, type) {
   let t = table;
   let m = meta;
   let k;
   let hasOwn = false;
   let state;
-  for (let i2 = 0; i2 < key.length; i2++) {
+  for (let i2 = 0; i2 < key3.length; i2++) {
     if (i2) {
       t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
       m = (state = m[k]).c;
@@ -61325,7 +61326,7 @@ function peekTable(ctx, key, table, meta, type) {
         m = m[l].c;
       }
     }
-    k = key[i2];
+    k = key3[i2];
     if ((hasOwn = Object.hasOwn(t, k)) && m[k]?.t === 0 && m[k]?.d) {
       return null;
     }
@@ -61338,7 +61339,7 @@ function peekTable(ctx, key, table, meta, type) {
         Object.defineProperty(m, k, { enumerable: true, configurable: true, writable: true });
       }
       m[k] = {
-        t: i2 < key.length - 1 && type === 2 ? 3 : type,
+        t: i2 < key3.length - 1 && type === 2 ? 3 : type,
         d: false,
         i: 0,
         c: /* @__PURE__ */ Object.create(null)
@@ -61462,9 +61463,9 @@ var ManifestError = class extends Error {
 };
 var isRecord3 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var get = (v, ...path6) => path6.reduce((o, k) => isRecord3(o) ? o[k] : void 0, v);
-function parseTomlDocument(text) {
+function parseTomlDocument(text2) {
   try {
-    return parse2(text);
+    return parse2(text2);
   } catch (e) {
     if (e instanceof TomlError) throw new ManifestError(`invalid TOML: ${e.message.split("\n")[0]}`, e.line);
     throw new ManifestError(`invalid TOML: ${e instanceof Error ? e.message : String(e)}`);
@@ -61472,8 +61473,8 @@ function parseTomlDocument(text) {
 }
 var LineFinder = class {
   lines;
-  constructor(text) {
-    this.lines = text.split("\n");
+  constructor(text2) {
+    this.lines = text2.split("\n");
   }
   header(table) {
     const i2 = this.lines.findIndex((l) => l.trim() === `[${table}]`);
@@ -61503,9 +61504,9 @@ function fromTable(out2, lf, table, from, skip = /* @__PURE__ */ new Set()) {
     out2.push({ name: name2, line: lf.find([`${name2} =`, `${name2}=`, `"${name2}"`], from) });
   }
 }
-function readPyproject(text) {
-  const doc = parseTomlDocument(text);
-  const lf = new LineFinder(text);
+function readPyproject(text2) {
+  const doc = parseTomlDocument(text2);
+  const lf = new LineFinder(text2);
   const deps = [];
   fromArray(deps, lf, get(doc, "project", "dependencies"), lf.header("project"));
   const optional = get(doc, "project", "optional-dependencies");
@@ -61527,9 +61528,9 @@ function readPyproject(text) {
   const line = external.length > 0 ? Math.min(...external.map((d) => d.line)) : 1;
   return { dependencies: external, line };
 }
-function readPipfile(text) {
-  const doc = parseTomlDocument(text);
-  const lf = new LineFinder(text);
+function readPipfile(text2) {
+  const doc = parseTomlDocument(text2);
+  const lf = new LineFinder(text2);
   const deps = [];
   fromTable(deps, lf, doc.packages, lf.header("packages"));
   fromTable(deps, lf, doc["dev-packages"], lf.header("dev-packages"));
@@ -61545,10 +61546,10 @@ var PYTHON_LOCKS = {
 function isPylockName(name2) {
   return name2 === "pylock.toml" || name2.startsWith("pylock.") && name2.endsWith(".toml");
 }
-function tomlLockNames(text) {
+function tomlLockNames(text2) {
   const names4 = /* @__PURE__ */ new Set();
   let inPackage = false;
-  for (const raw of text.split("\n")) {
+  for (const raw of text2.split("\n")) {
     const l = raw.trim();
     if (l.startsWith("[")) inPackage = l === "[[package]]" || l === "[[packages]]";
     else if (inPackage && l.startsWith("name")) {
@@ -61558,10 +61559,10 @@ function tomlLockNames(text) {
   }
   return names4;
 }
-function pipfileLockNames(text) {
+function pipfileLockNames(text2) {
   let doc;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(text2);
   } catch (e) {
     throw new ManifestError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -61622,9 +61623,9 @@ async function judge(d, m) {
     });
   }
 }
-function lockCommandFor(text) {
-  if (text.includes("[tool.poetry")) return "poetry lock";
-  if (text.includes("[tool.pdm")) return "pdm lock";
+function lockCommandFor(text2) {
+  if (text2.includes("[tool.poetry")) return "poetry lock";
+  if (text2.includes("[tool.pdm")) return "pdm lock";
   return "uv lock";
 }
 async function checkPyproject(d, path6) {
@@ -61632,14 +61633,14 @@ async function checkPyproject(d, path6) {
   const inScope = d.inScope(path6) || lock !== null && d.inScope(lock) || lockTouched(d, dirOf2(path6), Object.keys(PYTHON_LOCKS));
   if (!inScope) return;
   await d.rule.guard(path6, async () => {
-    const text = await d.read(path6);
+    const text2 = await d.read(path6);
     let deps;
     try {
-      deps = readPyproject(text);
+      deps = readPyproject(text2);
     } catch (e) {
       throw asFileProblem(path6, e);
     }
-    const lockCommand = lock ? PYTHON_LOCKS[lock.slice(lock.lastIndexOf("/") + 1)] ?? PYTHON_LOCKS["pylock.toml"] : lockCommandFor(text);
+    const lockCommand = lock ? PYTHON_LOCKS[lock.slice(lock.lastIndexOf("/") + 1)] ?? PYTHON_LOCKS["pylock.toml"] : lockCommandFor(text2);
     await judge(d, { path: path6, deps, lock, lockCommand, lockNames: tomlLockNames, inScope });
   });
 }
@@ -61661,9 +61662,9 @@ async function checkPipfile(d, path6) {
       lock,
       lockCommand: "pipenv lock",
       inScope,
-      lockNames: (text) => {
+      lockNames: (text2) => {
         try {
-          return pipfileLockNames(text);
+          return pipfileLockNames(text2);
         } catch (e) {
           throw asFileProblem(candidate, e);
         }
@@ -61690,7 +61691,7 @@ var RequirementsLoader = class {
   parsedFile(path6) {
     let p = this.parsed.get(path6);
     if (!p) {
-      p = this.d.read(path6).then((text) => parseRequirements(text, this.d.rule.signal));
+      p = this.d.read(path6).then((text2) => parseRequirements(text2, this.d.rule.signal));
       this.parsed.set(path6, p);
     }
     return p;
@@ -61759,7 +61760,7 @@ var RequirementsLoader = class {
     const spec = e.spec;
     if (!spec || e.kind !== "requirement" && e.kind !== "editable") return;
     const raw = spec.specifier;
-    const label = spec.name ? `${spec.name}${spec.kind === "named" ? raw : ""}` : raw;
+    const label2 = spec.name ? `${spec.name}${spec.kind === "named" ? raw : ""}` : raw;
     if (spec.invalid) {
       out2.push({ code: "malformed", path: path6, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
       return;
@@ -61768,7 +61769,7 @@ var RequirementsLoader = class {
     const pinned = spec.pinned || spec.name !== null && constrained.has(normalizeName(spec.name));
     if (!pinned) {
       const what = spec.kind === "vcs" ? "follows a branch or tag, not a commit" : spec.kind === "url" ? "downloads an archive with no digest to check" : "is not pinned to one version";
-      const shown2 = spec.kind === "named" ? label : `${spec.name ? `${spec.name} @ ` : ""}${raw}`;
+      const shown2 = spec.kind === "named" ? label2 : `${spec.name ? `${spec.name} @ ` : ""}${raw}`;
       out2.push({ code: "unpinned-requirement", path: path6, line: e.line, endLine: e.endLine, message: `\`${shown2}\` ${what}; ${specFix(spec, raw)}` });
       return;
     }
@@ -61778,7 +61779,7 @@ var RequirementsLoader = class {
         path: path6,
         line: e.line,
         endLine: e.endLine,
-        message: `\`${label}\` has no --hash; add one: ${spec.name ?? raw}${spec.kind === "named" ? raw : ""} --hash=sha256:<digest> (pip-compile --generate-hashes or \`uv pip compile --generate-hashes\` writes them)`
+        message: `\`${label2}\` has no --hash; add one: ${spec.name ?? raw}${spec.kind === "named" ? raw : ""} --hash=sha256:<digest> (pip-compile --generate-hashes or \`uv pip compile --generate-hashes\` writes them)`
       });
     }
   }
@@ -61816,15 +61817,15 @@ var NotebookError = class extends Error {
   line;
   name = "NotebookError";
 };
-function parseNotebook(text) {
+function parseNotebook(text2) {
   const errors = [];
   let root;
   try {
-    root = parseTree2(text, errors, { allowTrailingComma: false, disallowComments: true });
+    root = parseTree2(text2, errors, { allowTrailingComma: false, disallowComments: true });
   } catch (e) {
     throw new NotebookError(`notebook is not parseable JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  const lines = new LineIndex(text);
+  const lines = new LineIndex(text2);
   if (errors.length > 0 || !root) {
     const at3 = errors[0] ? lines.position(errors[0].offset).line : void 0;
     throw new NotebookError("notebook is not valid JSON", at3);
@@ -62045,8 +62046,8 @@ function findCard(root, exists2) {
   }
   return void 0;
 }
-function headingWords(text) {
-  return text.toLowerCase().replace(/&/g, " and ").split(/[^\p{L}\p{N}]+/u).filter(Boolean).map((w) => w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w);
+function headingWords(text2) {
+  return text2.toLowerCase().replace(/&/g, " and ").split(/[^\p{L}\p{N}]+/u).filter(Boolean).map((w) => w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w);
 }
 var containsPhrase = (words2, phrase) => phrase.length > 0 && words2.some((_, i2) => phrase.every((p, j) => words2[i2 + j] === p));
 function findSection(doc, required) {
@@ -62072,15 +62073,15 @@ function touchedRoot(root, touched2) {
   return touched2.some((p) => p === root.path || dirOf3(p) === dir && /\.md$/i.test(p));
 }
 async function checkCard(ctx, root, card, fields, sections) {
-  const text = await ctx.inventory.readText(card, Math.min(CARD_MAX_BYTES, ctx.maxFileBytes));
+  const text2 = await ctx.inventory.readText(card, Math.min(CARD_MAX_BYTES, ctx.maxFileBytes));
   let doc;
   try {
-    doc = parseMarkdown(text);
+    doc = parseMarkdown(text2);
   } catch (e) {
     if (e instanceof FrontMatterError) throw new FileProblem(card, `${card}:${e.line ?? 1}: ${e.message}; fix the YAML between the \`---\` lines`, "invalid-front-matter", e.line);
     throw e;
   }
-  const label = root.path === "." ? "the repository root model" : root.path;
+  const label2 = root.path === "." ? "the repository root model" : root.path;
   const missingFields = fields.filter((f) => !f.split("|").some((alt) => present2(doc.frontMatter?.[alt.trim()])));
   const say = (f) => f.split("|").map((a) => `\`${a.trim()}\``).join(" or ");
   if (!doc.frontMatter && missingFields.length > 0) {
@@ -62088,7 +62089,7 @@ async function checkCard(ctx, root, card, fields, sections) {
       code: "missing-field",
       path: card,
       line: 1,
-      message: `${card}, the model card of ${label}, has no YAML front matter: start it with a \`---\` block holding ${missingFields.map(say).join(", ")} (Hugging Face card metadata)`
+      message: `${card}, the model card of ${label2}, has no YAML front matter: start it with a \`---\` block holding ${missingFields.map(say).join(", ")} (Hugging Face card metadata)`
     });
   } else {
     for (const f of missingFields) {
@@ -62096,16 +62097,16 @@ async function checkCard(ctx, root, card, fields, sections) {
         code: "missing-field",
         path: card,
         line: doc.frontMatterLines || 1,
-        message: `the front matter of ${card} (model card of ${label}) has no ${say(f)}: add it before the closing \`---\``
+        message: `the front matter of ${card} (model card of ${label2}) has no ${say(f)}: add it before the closing \`---\``
       });
     }
   }
-  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+  const lines = text2.replace(/^\uFEFF/, "").split(/\r?\n/);
   for (const s of sections) {
     const heading = findSection(doc, s);
     const name2 = s.split("|")[0].trim();
     if (!heading) {
-      ctx.report({ code: "missing-section", path: card, line: doc.frontMatterLines + 1, message: `${card} (model card of ${label}) has no "${name2}" section: add a \`## ${capitalise(name2)}\` heading with its content` });
+      ctx.report({ code: "missing-section", path: card, line: doc.frontMatterLines + 1, message: `${card} (model card of ${label2}) has no "${name2}" section: add a \`## ${capitalise(name2)}\` heading with its content` });
     } else if (sectionIsEmpty(lines, doc, heading)) {
       ctx.report({ code: "missing-section", path: card, line: heading.line, message: `the "${heading.text}" section of ${card} is empty (or template filler only): describe the model's ${name2}` });
     }
@@ -62124,11 +62125,11 @@ async function run4(ctx) {
     if (ctx.changed && !touchedRoot(root, touched2)) continue;
     const card = findCard(root, exists2);
     if (!card) {
-      const where = root.kind === "dir" ? `${root.path === "." ? "" : `${root.path}/`}README.md` : `${root.path.replace(/\.[^./]+$/, "")}.md`;
+      const where2 = root.kind === "dir" ? `${root.path === "." ? "" : `${root.path}/`}README.md` : `${root.path.replace(/\.[^./]+$/, "")}.md`;
       ctx.report({
         code: "missing-card",
         path: representative(root),
-        message: `model ${root.path} has no model card: add ${where} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split("|").join(" or ")).join(", ")}) and sections ${sections.map((s) => capitalise(s.split("|")[0])).join(", ")}`
+        message: `model ${root.path} has no model card: add ${where2} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split("|").join(" or ")).join(", ")}) and sections ${sections.map((s) => capitalise(s.split("|")[0])).join(", ")}`
       });
       continue;
     }
@@ -62191,6 +62192,560 @@ var modelCard = {
   },
   run: run4
 };
+
+// src/formats/pickle/dotted.ts
+function prefixTable(map) {
+  let depth = 1;
+  for (const k of map.keys()) depth = Math.max(depth, k.split(".").length);
+  return { map, depth };
+}
+function longestPrefix(table, path6) {
+  let end = -1;
+  for (let n = 0; n < table.depth; n++) {
+    end = path6.indexOf(".", end + 1);
+    if (end < 0) break;
+  }
+  for (let i2 = end < 0 ? path6.length : end; i2 > 0; i2 = path6.lastIndexOf(".", i2 - 1)) {
+    const value = table.map.get(path6.slice(0, i2));
+    if (value !== void 0) return { value, length: i2 };
+  }
+  return void 0;
+}
+
+// src/formats/pickle/aliases.ts
+var ALIAS_GROUPS = [
+  // NumPy 2 moved its internals to underscored modules and left shims under the old names.
+  ["numpy._core", ["numpy.core"]],
+  ["numpy.lib._npyio_impl", ["numpy.lib.npyio"]],
+  ["numpy.lib._format_impl", ["numpy.lib.format"]],
+  ["numpy.lib._utils_impl", ["numpy.lib.utils"]],
+  ["numpy.lib._datasource.DataSource", ["numpy.DataSource"]],
+  ["numpy.ndarray", ["numpy._core.multiarray.ndarray"]],
+  ["numpy._core.memmap.memmap", ["numpy.memmap"]],
+  ["numpy._core.multiarray.fromfile", ["numpy.fromfile"]],
+  ["numpy._core.records.fromfile", ["numpy.rec.fromfile", "numpy._core.rec.fromfile"]],
+  ...["save", "savez", "savez_compressed", "savetxt", "load", "loadtxt", "genfromtxt", "fromregex", "recfromtxt", "recfromcsv"].map(
+    (f) => [`numpy.lib._npyio_impl.${f}`, [`numpy.${f}`]]
+  ),
+  ["pickle.loads", ["numpy.loads"]],
+  // torch re-exports its serializer at the top level.
+  ["torch.serialization.save", ["torch.save"]],
+  ["torch.serialization.load", ["torch.load"]],
+  ["torch.hub", ["torch.utils.model_zoo"]],
+  ["torch.jit._serialization.load", ["torch.jit.load"]],
+  ["torch.jit._serialization.save", ["torch.jit.save"]],
+  // The io module is _io's public face; open is the same object under three names.
+  ["_io.open", ["io.open", "builtins.open"]],
+  ["_io.open_code", ["io.open_code"]],
+  ["_io.FileIO", ["io.FileIO"]],
+  // pathlib's concrete classes (pathlib._local since Python 3.13) share Path's methods.
+  ["pathlib.Path", ["pathlib.PosixPath", "pathlib.WindowsPath", "pathlib._local.Path", "pathlib._local.PosixPath", "pathlib._local.WindowsPath"]],
+  // os.path is posixpath or ntpath depending on the platform.
+  ["posixpath", ["os.path"]],
+  ["logging.FileHandler", ["logging.handlers.FileHandler"]],
+  ["operator.attrgetter", ["_operator.attrgetter"]],
+  ["operator.methodcaller", ["_operator.methodcaller"]],
+  ["multiprocessing.context.Process", ["multiprocessing.Process", "multiprocessing.process.Process"]],
+  // scikit-learn shipped a vendored joblib until 0.23.
+  ["joblib", ["sklearn.externals.joblib"]],
+  ["cloudpickle", ["joblib.externals.cloudpickle"]],
+  // Python 3.13 renamed the subinterpreter module; 3.14 exposes it publicly.
+  ["_interpreters", ["_xxsubinterpreters"]],
+  ["concurrent.interpreters", ["interpreters"]],
+  ["keras.src.saving.saving_api.load_model", ["keras.models.load_model", "keras.saving.load_model", "tensorflow.keras.models.load_model", "tf_keras.models.load_model"]],
+  ["keras.src.layers.core.lambda_layer.Lambda", ["keras.layers.Lambda", "tensorflow.keras.layers.Lambda", "tf_keras.layers.Lambda"]],
+  ["pandas.io.pickle.read_pickle", ["pandas.read_pickle"]],
+  ["pandas.io.pickle.to_pickle", ["pandas.to_pickle"]],
+  ["pandas.core.computation.eval.eval", ["pandas.eval"]],
+  ["sympy.core.sympify.sympify", ["sympy.sympify"]]
+];
+var ALIASES = /* @__PURE__ */ new Map();
+for (const [canonical, aliases] of ALIAS_GROUPS) for (const a of aliases) ALIASES.set(a, canonical);
+function aliasGroups() {
+  return ALIAS_GROUPS;
+}
+var TABLE = prefixTable(ALIASES);
+function rewriteOnce(path6) {
+  const hit = longestPrefix(TABLE, path6);
+  return hit === void 0 ? path6 : hit.value + path6.slice(hit.length);
+}
+function canonicalPath(path6) {
+  let p = path6;
+  for (let n = 0; n < 8; n++) {
+    const next = rewriteOnce(p);
+    if (next === p) return p;
+    p = next;
+  }
+  return p;
+}
+
+// src/formats/pickle/compat-pickle.ts
+var FIX_IMPORTS_BELOW = 3;
+var IMPORT_MAPPING = new Map(Object.entries({
+  __builtin__: "builtins",
+  copy_reg: "copyreg",
+  Queue: "queue",
+  SocketServer: "socketserver",
+  ConfigParser: "configparser",
+  repr: "reprlib",
+  tkFileDialog: "tkinter.filedialog",
+  tkSimpleDialog: "tkinter.simpledialog",
+  tkColorChooser: "tkinter.colorchooser",
+  tkCommonDialog: "tkinter.commondialog",
+  Dialog: "tkinter.dialog",
+  Tkdnd: "tkinter.dnd",
+  tkFont: "tkinter.font",
+  tkMessageBox: "tkinter.messagebox",
+  ScrolledText: "tkinter.scrolledtext",
+  Tkconstants: "tkinter.constants",
+  Tix: "tkinter.tix",
+  ttk: "tkinter.ttk",
+  Tkinter: "tkinter",
+  markupbase: "_markupbase",
+  _winreg: "winreg",
+  thread: "_thread",
+  dummy_thread: "_dummy_thread",
+  dbhash: "dbm.bsd",
+  dumbdbm: "dbm.dumb",
+  dbm: "dbm.ndbm",
+  gdbm: "dbm.gnu",
+  xmlrpclib: "xmlrpc.client",
+  SimpleXMLRPCServer: "xmlrpc.server",
+  httplib: "http.client",
+  htmlentitydefs: "html.entities",
+  HTMLParser: "html.parser",
+  Cookie: "http.cookies",
+  cookielib: "http.cookiejar",
+  BaseHTTPServer: "http.server",
+  "test.test_support": "test.support",
+  commands: "subprocess",
+  urlparse: "urllib.parse",
+  robotparser: "urllib.robotparser",
+  urllib2: "urllib.request",
+  anydbm: "dbm",
+  _abcoll: "collections.abc",
+  cPickle: "pickle",
+  _elementtree: "xml.etree.ElementTree",
+  FileDialog: "tkinter.filedialog",
+  SimpleDialog: "tkinter.simpledialog",
+  DocXMLRPCServer: "xmlrpc.server",
+  SimpleHTTPServer: "http.server",
+  CGIHTTPServer: "http.server",
+  UserDict: "collections",
+  UserList: "collections",
+  UserString: "collections",
+  whichdb: "dbm",
+  StringIO: "io",
+  cStringIO: "io"
+}));
+var NAME_ENTRIES = {
+  "__builtin__.xrange": "builtins.range",
+  "__builtin__.reduce": "functools.reduce",
+  "__builtin__.intern": "sys.intern",
+  "__builtin__.unichr": "builtins.chr",
+  "__builtin__.unicode": "builtins.str",
+  "__builtin__.long": "builtins.int",
+  "__builtin__.basestring": "builtins.str",
+  "itertools.izip": "builtins.zip",
+  "itertools.imap": "builtins.map",
+  "itertools.ifilter": "builtins.filter",
+  "itertools.ifilterfalse": "itertools.filterfalse",
+  "itertools.izip_longest": "itertools.zip_longest",
+  "UserDict.IterableUserDict": "collections.UserDict",
+  "UserDict.UserDict": "collections.UserDict",
+  "UserList.UserList": "collections.UserList",
+  "UserString.UserString": "collections.UserString",
+  "whichdb.whichdb": "dbm.whichdb",
+  "_socket.fromfd": "socket.fromfd",
+  "socket._socketobject": "socket.SocketType",
+  "_multiprocessing.Connection": "multiprocessing.connection.Connection",
+  "multiprocessing.process.Process": "multiprocessing.context.Process",
+  "multiprocessing.forking.Popen": "multiprocessing.popen_fork.Popen",
+  "urllib.ContentTooShortError": "urllib.error.ContentTooShortError",
+  "urllib.getproxies": "urllib.request.getproxies",
+  "urllib.pathname2url": "urllib.request.pathname2url",
+  "urllib.quote_plus": "urllib.parse.quote_plus",
+  "urllib.quote": "urllib.parse.quote",
+  "urllib.unquote_plus": "urllib.parse.unquote_plus",
+  "urllib.unquote": "urllib.parse.unquote",
+  "urllib.url2pathname": "urllib.request.url2pathname",
+  "urllib.urlcleanup": "urllib.request.urlcleanup",
+  "urllib.urlencode": "urllib.parse.urlencode",
+  "urllib.urlopen": "urllib.request.urlopen",
+  "urllib.urlretrieve": "urllib.request.urlretrieve",
+  "urllib2.HTTPError": "urllib.error.HTTPError",
+  "urllib2.URLError": "urllib.error.URLError",
+  // Python 2's StandardError is gone; CPython reads it as Exception.
+  "exceptions.StandardError": "builtins.Exception"
+};
+var PYTHON2_EXCEPTIONS = [
+  "ArithmeticError",
+  "AssertionError",
+  "AttributeError",
+  "BaseException",
+  "BufferError",
+  "BytesWarning",
+  "DeprecationWarning",
+  "EOFError",
+  "EnvironmentError",
+  "Exception",
+  "FloatingPointError",
+  "FutureWarning",
+  "GeneratorExit",
+  "IOError",
+  "ImportError",
+  "ImportWarning",
+  "IndentationError",
+  "IndexError",
+  "KeyError",
+  "KeyboardInterrupt",
+  "LookupError",
+  "MemoryError",
+  "NameError",
+  "NotImplementedError",
+  "OSError",
+  "OverflowError",
+  "PendingDeprecationWarning",
+  "ReferenceError",
+  "RuntimeError",
+  "RuntimeWarning",
+  "StopIteration",
+  "SyntaxError",
+  "SyntaxWarning",
+  "SystemError",
+  "SystemExit",
+  "TabError",
+  "TypeError",
+  "UnboundLocalError",
+  "UnicodeDecodeError",
+  "UnicodeEncodeError",
+  "UnicodeError",
+  "UnicodeTranslateError",
+  "UnicodeWarning",
+  "UserWarning",
+  "ValueError",
+  "Warning",
+  "ZeroDivisionError",
+  // Only a Windows Python adds this one; it is an alias of OSError there, so mapping it everywhere changes no verdict.
+  "WindowsError"
+];
+for (const e of PYTHON2_EXCEPTIONS) NAME_ENTRIES[`exceptions.${e}`] = `builtins.${e}`;
+for (const e of ["AuthenticationError", "BufferTooShort", "ProcessError", "TimeoutError"]) NAME_ENTRIES[`multiprocessing.${e}`] = `multiprocessing.context.${e}`;
+function split(path6) {
+  const dot = path6.lastIndexOf(".");
+  return { module: path6.slice(0, dot), name: path6.slice(dot + 1) };
+}
+var key = (module2, name2) => `${module2}
+${name2}`;
+var NAME_MAPPING = /* @__PURE__ */ new Map();
+for (const [from, to] of Object.entries(NAME_ENTRIES)) {
+  const f = split(from);
+  NAME_MAPPING.set(key(f.module, f.name), split(to));
+}
+function python2Rename(module2, name2) {
+  const whole = NAME_MAPPING.get(key(module2, name2));
+  if (whole !== void 0) return whole;
+  const m = IMPORT_MAPPING.get(module2);
+  return m === void 0 ? { module: module2, name: name2 } : { module: m, name: name2 };
+}
+function resolveGlobal(module2, name2, proto) {
+  return proto < FIX_IMPORTS_BELOW ? python2Rename(module2, name2) : { module: module2, name: name2 };
+}
+
+// src/formats/pickle/deny-list.ts
+var GROUPS = [
+  [
+    "runs commands or touches files through the operating system",
+    ["os", "posix", "nt", "posixpath", "ntpath", "genericpath", "_winapi", "msvcrt", "winreg", "_winreg", "pty", "tty", "pipes", "fcntl", "mmap", "platform", "shutil", "fileinput", "mailcap", "uuid", "_osx_support", "_aix_support"]
+  ],
+  [
+    // Whole modules whose purpose is to read or write files: nothing in a model needs them.
+    "writes, deletes or opens files",
+    [
+      "_io.open",
+      "_io.open_code",
+      "_io.FileIO",
+      "_pyio",
+      "codecs.open",
+      "tempfile",
+      "zipfile",
+      "tarfile",
+      "gzip",
+      "bz2",
+      "lzma",
+      "dbm",
+      "_dbm",
+      "_gdbm",
+      "shelve",
+      "sqlite3",
+      "_sqlite3",
+      "logging.config",
+      "logging.handlers",
+      "logging.FileHandler",
+      "logging.basicConfig",
+      "compileall",
+      "py_compile",
+      "readline",
+      "cgitb",
+      ...["write_text", "write_bytes", "unlink", "open", "touch", "mkdir", "rename", "replace", "symlink_to", "hardlink_to", "link_to", "chmod", "lchmod", "rmdir", "copy", "copy_into", "move", "move_into", "read_text", "read_bytes"].map((m) => `pathlib.Path.${m}`),
+      "numpy.lib._npyio_impl",
+      "numpy.lib._format_impl",
+      "numpy.lib._datasource",
+      "numpy._core.memmap",
+      "numpy._core.multiarray.fromfile",
+      "numpy._core.records.fromfile",
+      "numpy.ndarray.tofile",
+      "numpy.ndarray.dump",
+      "scipy.io",
+      "torch.serialization.save",
+      "torch.from_file",
+      "torch.onnx",
+      "torch.utils.tensorboard",
+      "torch.utils.hipify",
+      "torch.utils.data.datapipes",
+      "pandas.io"
+    ]
+  ],
+  [
+    "starts processes, threads or interpreters",
+    [
+      "subprocess",
+      "_posixsubprocess",
+      "commands",
+      "popen2",
+      "multiprocessing",
+      "_multiprocessing",
+      "concurrent",
+      "asyncio",
+      "threading",
+      "_thread",
+      "thread",
+      "sched",
+      "atexit",
+      "signal",
+      "_signal",
+      "faulthandler",
+      "_interpreters",
+      "_interpchannels",
+      "_interpqueues",
+      "_xxinterpchannels",
+      "_xxinterpqueues",
+      "ctypes",
+      "_ctypes",
+      "cffi",
+      "_cffi_backend",
+      "weakref.finalize",
+      "pexpect",
+      "ptyprocess",
+      "sh",
+      "plumbum",
+      "invoke",
+      "fabric",
+      "paramiko",
+      "psutil",
+      "joblib.parallel",
+      "joblib.Parallel",
+      "joblib._parallel_backends",
+      "joblib.pool",
+      "joblib.externals",
+      "torch.utils.collect_env",
+      "torch.utils.bottleneck",
+      "torch.testing._internal",
+      "test.support",
+      "test.libregrtest",
+      "test.regrtest",
+      "test.test_support"
+    ]
+  ],
+  [
+    "evaluates code, imports modules or reaches arbitrary attributes",
+    [
+      "builtins.eval",
+      "builtins.exec",
+      "builtins.execfile",
+      "builtins.compile",
+      "builtins.getattr",
+      "builtins.setattr",
+      "builtins.delattr",
+      "builtins.__import__",
+      "builtins.globals",
+      "builtins.locals",
+      "builtins.vars",
+      "builtins.breakpoint",
+      "builtins.input",
+      "builtins.raw_input",
+      "builtins.help",
+      "builtins.exit",
+      "builtins.quit",
+      "builtins.reload",
+      "builtins.apply",
+      "builtins.file",
+      "builtins.license",
+      "builtins.credits",
+      "builtins.copyright",
+      "_sitebuiltins",
+      "runpy",
+      "importlib",
+      "_imp",
+      "_frozen_importlib",
+      "_frozen_importlib_external",
+      "imp",
+      "zipimport",
+      "pkgutil",
+      "pkg_resources",
+      "site",
+      "sitecustomize",
+      "usercustomize",
+      "sys",
+      "code",
+      "codeop",
+      "types",
+      "inspect",
+      "gc",
+      "operator.attrgetter",
+      "operator.methodcaller",
+      "timeit",
+      "cProfile",
+      "profile",
+      "pdb",
+      "bdb",
+      "trace",
+      "doctest",
+      "unittest",
+      "idlelib",
+      "lib2to3",
+      "pydoc",
+      "_pyrepl",
+      "rlcompleter",
+      "tkinter",
+      "_tkinter",
+      "IPython",
+      "pytest",
+      "_pytest",
+      "numexpr",
+      "sympy.core.sympify",
+      "sympy.parsing",
+      "pandas.core.computation",
+      "numpy.testing",
+      "numpy.f2py",
+      "numpy.distutils",
+      "numpy.ctypeslib",
+      "numpy.lib._utils_impl",
+      "torch.compile",
+      "torch.compiler",
+      "torch.utils.cpp_extension",
+      "torch.utils.benchmark",
+      "torch._inductor",
+      "torch._dynamo",
+      "torch._export",
+      "torch.export",
+      "torch.package",
+      "torch.fx",
+      "torch.ops",
+      "torch._ops",
+      "torch.classes",
+      "torch.jit",
+      "keras.src.layers.core.lambda_layer",
+      "transformers.dynamic_module_utils"
+    ]
+  ],
+  [
+    "deserializes or loads further data that can run code",
+    [
+      "pickle",
+      "_pickle",
+      "cPickle",
+      "pickletools",
+      "marshal",
+      "dill",
+      "cloudpickle",
+      "joblib.load",
+      "joblib.numpy_pickle.load",
+      "joblib.numpy_pickle_compat",
+      "joblib.memory",
+      "joblib.Memory",
+      "jsonpickle",
+      "yaml",
+      "ruamel",
+      "numpy._core.multiarray.loads",
+      "numpy.ma.core.loads",
+      "torch.serialization",
+      "torch.storage._load_from_bytes",
+      "torch.hub",
+      "torch.distributed",
+      "torch.multiprocessing",
+      "torch.utils._config_module",
+      "torch.utils.data.datapipes.utils.decoder",
+      "keras.src.saving",
+      "keras.saving",
+      "copyreg.add_extension"
+    ]
+  ],
+  ["installs packages or builds code", ["pip", "ensurepip", "setuptools", "distutils", "_distutils_hack", "venv", "sysconfig"]],
+  [
+    "opens network connections",
+    [
+      "socket",
+      "_socket",
+      "ssl",
+      "_ssl",
+      "socketserver",
+      "http",
+      "urllib",
+      "urllib2",
+      "urllib3",
+      "httplib",
+      "requests",
+      "httpx",
+      "aiohttp",
+      "ftplib",
+      "smtplib",
+      "smtpd",
+      "telnetlib",
+      "poplib",
+      "imaplib",
+      "nntplib",
+      "xmlrpc",
+      "xmlrpclib",
+      "webbrowser",
+      "antigravity",
+      "wsgiref",
+      "asyncore",
+      "asynchat",
+      "SimpleHTTPServer",
+      "BaseHTTPServer",
+      "CGIHTTPServer",
+      "SocketServer",
+      "huggingface_hub"
+    ]
+  ]
+];
+var DENY = /* @__PURE__ */ new Map();
+for (const [reason, paths] of GROUPS) for (const p of paths) DENY.set(p, reason);
+function denyEntries() {
+  return DENY;
+}
+var TABLE2 = prefixTable(DENY);
+function deniedPrefix(path6) {
+  return longestPrefix(TABLE2, path6)?.value;
+}
+var DANGEROUS_LEAF = /* @__PURE__ */ new Map();
+function leaves(reason, ...names4) {
+  for (const n of names4) DANGEROUS_LEAF.set(n, reason);
+}
+leaves("runs a command or code", "system", "popen", "exec", "eval", "execfile", "spawn", "fork", "forkpty", "fork_exec", "Popen", "getoutput", "getstatusoutput", "check_output", "check_call", "run_path", "run_module", "runsource", "runcode", "runctx", "run_string", "pipepager", "tempfilepager", "pipe_pager", "tempfile_pager", "sympify", "parse_expr");
+leaves("imports a module by name", "import_module", "exec_module", "load_module", "load_source", "load_dynamic", "load_compiled", "resolve_name", "getattr", "setattr", "delattr");
+leaves("deserializes data that can run code", "load", "loads", "_load", "_loads", "load_inline", "load_model", "unsafe_load", "full_load", "from_pretrained", "load_dataset", "enable_unsafe_deserialization");
+leaves("writes, maps or deletes files", "write_text", "write_bytes", "write_file", "save", "savetxt", "savez", "savez_compressed", "savemat", "tofile", "dump", "to_pickle", "from_file", "extractall", "rmtree", "unlink", "remove", "rmdir", "chmod", "chown", "symlink", "makedirs", "copyfile", "copytree", "mkstemp", "mkdtemp");
+leaves("downloads from the network", "urlopen", "urlretrieve", "get_file", "load_state_dict_from_url", "download_url_to_file", "hf_hub_download", "snapshot_download");
+var DANGEROUS_LEAF_PREFIX = /^(spawn|exec[lv]|popen|system)/;
+var DANGEROUS_INNER = /* @__PURE__ */ new Set(["os", "_os", "posix", "nt", "subprocess", "_subprocess", "builtins", "__builtin__", "__builtins__", "_builtins", "sys", "_sys", "pickle", "_pickle", "marshal", "importlib", "_imp", "runpy", "ctypes", "socket", "_socket", "shutil", "_shutil", "pty", "dill", "cloudpickle", "_posixsubprocess"]);
+var SEGMENT_RULES = [
+  { under: "pandas", segment: /^(read_\w+|to_(pickle|csv|excel|hdf|parquet|feather|json|sql|stata|html|latex|markdown|orc|xml|clipboard|string|gbq)|eval|query)$/, reason: "reads or writes files, opens URLs or evaluates expressions" },
+  { under: "tensorflow", segment: /^(io|gfile|raw_ops|py_func|py_function|numpy_function|saved_model|Lambda|get_file)$/, reason: "reads or writes files, runs Python code or loads saved programs" },
+  { under: "tf_keras", segment: /^(Lambda|saving|get_file)$/, reason: "runs code it carries or loads saved models" },
+  { under: "keras", segment: /^(Lambda|saving|get_file)$/, reason: "runs code it carries or loads saved models" }
+];
 
 // src/formats/pickle/classify.ts
 var SAFE_EXACT = /* @__PURE__ */ new Set([
@@ -62322,87 +62877,65 @@ for (const s of TORCH_STORAGES) {
   SAFE_EXACT.add(`torch.cuda.${s}Storage`);
 }
 var NUMPY_DTYPE_CLASS = /^numpy\.dtypes\.[A-Za-z0-9]+DType$/;
-var DENY_PREFIXES = {};
-function deny(reason, ...paths) {
-  for (const p of paths) DENY_PREFIXES[p] = reason;
+var LOOKUP_SEGMENTS = 32;
+var TABLE_ROOTS = new Set([...denyEntries().keys(), ...aliasGroups().flatMap(([, aliases]) => aliases)].map((p) => p.split(".")[0]));
+var MAX_SEGMENTS = 64;
+function countSegments(path6) {
+  let n = 1;
+  for (let i2 = path6.indexOf("."); i2 >= 0 && n <= MAX_SEGMENTS; i2 = path6.indexOf(".", i2 + 1)) n++;
+  return n;
 }
-deny("runs commands or touches files through the operating system", "os", "posix", "nt", "posixpath", "ntpath", "genericpath", "_winapi", "msvcrt", "winreg", "_winreg", "pty", "tty", "pipes", "fcntl", "mmap", "platform", "shutil", "tempfile", "fileinput", "io.open", "io.FileIO", "_io", "io.open_code", "codecs.open", "pathlib.Path.write_text", "pathlib.Path.write_bytes", "pathlib.Path.unlink", "pathlib.Path.open", "zipfile", "tarfile", "bz2.open", "gzip.open", "lzma.open", "dbm", "shelve", "sqlite3", "logging.config", "logging.handlers");
-deny("starts processes", "subprocess", "_posixsubprocess", "commands", "popen2", "multiprocessing", "_multiprocessing", "concurrent", "asyncio", "threading", "_thread", "thread", "sched", "atexit", "_osx_support", "_aix_support", "uuid._get_command_stdout", "ctypes", "_ctypes", "cffi", "weakref.finalize");
-deny("evaluates code, imports modules or reaches arbitrary attributes", "builtins.eval", "builtins.exec", "builtins.execfile", "builtins.compile", "builtins.open", "builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.__import__", "builtins.globals", "builtins.locals", "builtins.vars", "builtins.breakpoint", "builtins.input", "builtins.raw_input", "builtins.help", "builtins.exit", "builtins.quit", "builtins.reload", "builtins.apply", "builtins.file", "runpy", "importlib", "imp", "zipimport", "pkgutil", "pkg_resources", "site", "sys", "code", "codeop", "types", "inspect", "gc", "operator.attrgetter", "operator.methodcaller", "_operator.attrgetter", "_operator.methodcaller", "timeit", "cProfile", "profile", "pdb", "bdb", "trace", "doctest", "idlelib", "lib2to3", "pydoc", "numpy.testing", "numpy.f2py", "numpy.distutils", "numpy.ctypeslib", "torch.utils.cpp_extension", "torch._inductor", "torch._dynamo", "torch.package", "torch.fx", "torch.ops", "torch._ops", "torch.classes");
-deny("deserializes or loads further data that can run code", "pickle", "_pickle", "cPickle", "pickletools", "marshal", "dill", "cloudpickle", "joblib.load", "joblib.numpy_pickle.load", "joblib.numpy_pickle_compat", "jsonpickle", "yaml", "numpy.load", "numpy.loads", "numpy.lib.npyio", "numpy.core.multiarray.loads", "numpy.fromfile", "numpy.ma.core.loads", "pandas.read_pickle", "pandas.io.pickle", "torch.load", "torch.serialization", "torch.storage._load_from_bytes", "torch.hub", "torch.jit", "torch.distributed", "torch.multiprocessing", "keras.models.load_model", "keras.saving", "tensorflow.keras.models.load_model", "copyreg.add_extension");
-deny("installs packages or builds code", "pip", "ensurepip", "setuptools", "distutils", "venv", "sysconfig");
-deny("opens network connections", "socket", "_socket", "ssl", "socketserver", "http", "urllib", "urllib2", "urllib3", "httplib", "requests", "httpx", "aiohttp", "ftplib", "smtplib", "telnetlib", "poplib", "imaplib", "nntplib", "xmlrpc", "xmlrpclib", "webbrowser", "SimpleHTTPServer", "BaseHTTPServer", "CGIHTTPServer", "SocketServer");
-var DANGEROUS_LEAF = /* @__PURE__ */ new Set(["system", "popen", "exec", "eval", "execfile", "spawn", "fork", "forkpty", "fork_exec", "Popen", "getoutput", "getstatusoutput", "check_output", "check_call", "load", "loads", "_load", "_loads", "load_inline", "load_model", "unsafe_load", "full_load", "extractall", "urlopen", "urlretrieve", "run_path", "run_module", "import_module", "runsource", "runcode", "runctx", "pipepager", "tempfilepager", "write_text", "write_bytes", "rmtree", "unlink", "remove", "rmdir", "chmod", "chown", "symlink"]);
-var DANGEROUS_LEAF_PREFIX = /^(spawn|exec[lv]|popen|system)/;
-var DANGEROUS_INNER = /* @__PURE__ */ new Set(["os", "posix", "nt", "subprocess", "builtins", "__builtin__", "sys", "pickle", "_pickle", "marshal", "importlib", "runpy", "ctypes", "socket", "shutil", "pty", "dill", "cloudpickle"]);
-var PY2_MODULES = {
-  __builtin__: "builtins",
-  exceptions: "builtins",
-  copy_reg: "copyreg",
-  cPickle: "pickle",
-  commands: "subprocess",
-  urllib2: "urllib.request",
-  urlparse: "urllib.parse",
-  httplib: "http.client",
-  cookielib: "http.cookiejar",
-  BaseHTTPServer: "http.server",
-  SimpleHTTPServer: "http.server",
-  CGIHTTPServer: "http.server",
-  SocketServer: "socketserver",
-  xmlrpclib: "xmlrpc.client",
-  cStringIO: "io",
-  StringIO: "io",
-  thread: "_thread",
-  Queue: "queue",
-  UserDict: "collections",
-  UserList: "collections",
-  UserString: "collections"
-};
-var PY2_NAMES = {
-  "__builtin__.xrange": "builtins.range",
-  "__builtin__.unicode": "builtins.str",
-  "__builtin__.basestring": "builtins.str",
-  "__builtin__.long": "builtins.int",
-  "__builtin__.unichr": "builtins.chr",
-  "__builtin__.reduce": "functools.reduce",
-  "__builtin__.intern": "sys.intern",
-  "__builtin__.raw_input": "builtins.input",
-  "__builtin__.execfile": "builtins.execfile"
-};
-function underPrefix(path6, table) {
-  let i2 = path6.length;
-  for (; ; ) {
-    const head = path6.slice(0, i2);
-    const hit = table[head];
-    if (hit !== void 0) return hit;
-    i2 = path6.lastIndexOf(".", i2 - 1);
-    if (i2 <= 0) return void 0;
-  }
+var EMPTY_ALLOW = { exact: /* @__PURE__ */ new Set(), prefixes: [] };
+function isSafe(path6) {
+  return SAFE_EXACT.has(path6) || NUMPY_DTYPE_CLASS.test(path6);
 }
-function dangerReason(qualified) {
-  const direct = underPrefix(qualified, DENY_PREFIXES);
-  if (direct) return direct;
-  const segs = qualified.split(".");
+function underRoot(path6, root) {
+  return path6 === root || path6.startsWith(`${root}.`);
+}
+function structuralReason(path6, attrsFrom) {
+  const segs = path6.split(".");
   const leaf = segs[segs.length - 1];
-  if (DANGEROUS_LEAF.has(leaf) || DANGEROUS_LEAF_PREFIX.test(leaf)) return `calls ${leaf}, which runs code, deserializes or touches files`;
+  const leafReason = DANGEROUS_LEAF.get(leaf);
+  if (leafReason !== void 0) return `calls ${leaf}, a function that ${leafReason}`;
+  if (DANGEROUS_LEAF_PREFIX.test(leaf)) return `calls ${leaf}, a function that runs a command or code`;
   for (let i2 = 1; i2 < segs.length; i2++) {
     const s = segs[i2];
     if (s.startsWith("__") && s.endsWith("__") && s.length > 4) return `walks the attribute ${s}, a route to arbitrary objects`;
-    if (DANGEROUS_INNER.has(s)) {
-      const rest = segs.slice(i2).join(".");
-      return underPrefix(rest, DENY_PREFIXES) ?? `reaches the module ${s} through an attribute`;
+    if (i2 >= attrsFrom && DANGEROUS_INNER.has(s)) {
+      const inner = deniedPrefix(canonicalPath(segs.slice(i2, i2 + LOOKUP_SEGMENTS).join(".").replace(/^_+(?=[a-z])/, "")));
+      return `reaches the module ${s} through an attribute${inner ? ` (a module that ${inner})` : ""}`;
+    }
+  }
+  for (const rule of SEGMENT_RULES) {
+    if (!underRoot(path6, rule.under)) continue;
+    const hit = segs.slice(1).find((s) => rule.segment.test(s));
+    if (hit !== void 0) return `uses ${rule.under}'s ${hit} (it ${rule.reason})`;
+  }
+  return void 0;
+}
+function attributeReach(name2) {
+  const segs = name2.split(".");
+  if (segs.length < 2) return void 0;
+  for (let j = 0; j < segs.length; j++) {
+    const bare2 = segs[j].replace(/^_+(?=[a-z])/, "");
+    if (!TABLE_ROOTS.has(segs[j]) && !TABLE_ROOTS.has(bare2)) continue;
+    const rest = segs.slice(j, j + LOOKUP_SEGMENTS).join(".");
+    for (const candidate of /* @__PURE__ */ new Set([rest, rest.replace(/^_+(?=[a-z])/, "")])) {
+      const r = deniedPrefix(canonicalPath(candidate));
+      if (r !== void 0) return `reaches ${candidate} through an attribute (a module or function that ${r})`;
     }
   }
   return void 0;
 }
-function resolvedPaths(module2, name2) {
-  const raw = `${module2}.${name2}`;
-  const mappedName = PY2_NAMES[raw];
-  const mappedModule = PY2_MODULES[module2];
-  const out2 = [raw];
-  if (mappedName) out2.push(mappedName);
-  else if (mappedModule) out2.push(`${mappedModule}.${name2}`);
-  return out2;
+function dangerReason(module2, name2) {
+  const written = `${module2}.${name2}`;
+  const canonical = canonicalPath(written);
+  const direct = deniedPrefix(canonical) ?? deniedPrefix(written);
+  if (direct !== void 0) return canonical === written ? { why: direct } : { why: direct, via: canonical };
+  const shape = structuralReason(written, module2.split(".").length) ?? attributeReach(name2);
+  if (shape !== void 0) return { why: shape };
+  const aliased = canonical === written ? void 0 : structuralReason(canonical, Infinity);
+  return aliased === void 0 ? void 0 : { why: aliased, via: canonical };
 }
 function compileAllowList(entries) {
   const exact = /* @__PURE__ */ new Set();
@@ -62413,16 +62946,29 @@ function compileAllowList(entries) {
   }
   return { exact, prefixes };
 }
-function classifyGlobal(module2, name2, allow = { exact: /* @__PURE__ */ new Set(), prefixes: [] }) {
-  const paths = resolvedPaths(module2, name2);
-  const effective = paths[paths.length - 1];
-  if (SAFE_EXACT.has(effective) || NUMPY_DTYPE_CLASS.test(effective)) return { verdict: "safe", qualified: effective };
-  for (const p of paths) {
-    const reason = dangerReason(p);
-    if (reason) return { verdict: "dangerous", qualified: p, reason };
+function classifyGlobal(module2, name2, allow = EMPTY_ALLOW, proto = 0) {
+  if (countSegments(module2) + countSegments(name2) > MAX_SEGMENTS) {
+    return { verdict: "dangerous", qualified: `${module2.slice(0, 64)}\u2026.${name2.slice(-64)}`, reason: `is a dotted path of more than ${MAX_SEGMENTS} parts, far beyond any real module or class, which mlgate refuses to resolve (it fails closed)` };
   }
-  if (allow.exact.has(effective) || allow.prefixes.some((p) => effective.startsWith(p))) return { verdict: "safe", qualified: effective };
-  return { verdict: "unknown", qualified: effective };
+  const loaded = resolveGlobal(module2, name2, proto);
+  const qualified = `${loaded.module}.${loaded.name}`;
+  const canonical = canonicalPath(qualified);
+  if (isSafe(qualified) || isSafe(canonical)) return { verdict: "safe", qualified };
+  const renamed = python2Rename(module2, name2);
+  const seen = /* @__PURE__ */ new Set();
+  for (const g of [loaded, { module: module2, name: name2 }, renamed]) {
+    const path6 = `${g.module}.${g.name}`;
+    if (seen.has(path6)) continue;
+    seen.add(path6);
+    const d = dangerReason(g.module, g.name);
+    if (d === void 0) continue;
+    const loadedAs = path6 === `${module2}.${name2}` ? [] : [`loaded as ${path6}`];
+    const notes = [...loadedAs, ...d.via === void 0 ? [] : [`${loadedAs.length ? "which is" : "the same as"} ${d.via}`]];
+    return { verdict: "dangerous", qualified: path6, reason: notes.length ? `${d.why} (${notes.join(", ")})` : d.why };
+  }
+  const allowed = (p) => allow.exact.has(p) || allow.prefixes.some((x) => p.startsWith(x));
+  if (allowed(qualified) || allowed(canonical)) return { verdict: "safe", qualified };
+  return { verdict: "unknown", qualified };
 }
 function isPlausibleGlobal(module2, name2) {
   return /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(module2) && /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(name2) && module2.length + name2.length <= 512;
@@ -62430,7 +62976,7 @@ function isPlausibleGlobal(module2, name2) {
 
 // src/formats/pickle/model-file.ts
 import { open as open4 } from "node:fs/promises";
-import { constants as constants5 } from "node:fs";
+import { closeSync, constants as constants5, openSync, readSync } from "node:fs";
 
 // src/formats/pickle/opcodes.ts
 var OP = {
@@ -62561,6 +63107,9 @@ var IS_OPCODE = (() => {
   return t;
 })();
 
+// src/formats/pickle/scanner.ts
+import { isUtf8 } from "node:buffer";
+
 // src/formats/pickle/values.ts
 var NONE = { k: "none" };
 var BOOL = { k: "bool" };
@@ -62578,11 +63127,29 @@ function isInst(v) {
 function tupleItems(v) {
   return typeof v === "object" && v !== null && (v.k === "tuple" || v.k === "list") ? v.items : null;
 }
-function dictGet(v, key) {
+function dictGet(v, key3) {
   if (typeof v !== "object" || v === null || v.k !== "dict" || !v.entries) return void 0;
-  for (let i2 = 0; i2 + 1 < v.entries.length; i2 += 2) if (v.entries[i2] === key) return v.entries[i2 + 1];
+  for (let i2 = 0; i2 + 1 < v.entries.length; i2 += 2) if (v.entries[i2] === key3) return v.entries[i2 + 1];
   return void 0;
 }
+function persistentLoad(pid) {
+  const items = typeof pid === "object" && pid.k === "tuple" ? pid.items : null;
+  if (items && items.length >= 2 && items[0] === "module" && isGlobal(items[1])) return items[1];
+  return OPAQUE;
+}
+var KIND_NAMES = {
+  none: "None",
+  bool: "a bool",
+  float: "a float",
+  bigint: "an int too large to resolve",
+  lstr: "a str too long to resolve",
+  bytes: "a bytes object",
+  tuple: "a tuple",
+  list: "a list",
+  dict: "a dict",
+  set: "a set",
+  opaque: "an object mlgate cannot see into (a persistent id, an out-of-band buffer or an entry of an overfull memo)"
+};
 function describe(v) {
   if (typeof v === "number") return "an int";
   if (typeof v === "string") return `the str ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}\u2026` : v)}`;
@@ -62591,10 +63158,8 @@ function describe(v) {
       return `the global ${v.module}.${v.name}`;
     case "inst":
       return isGlobal(v.cls) ? `the result of calling ${v.cls.module}.${v.cls.name}` : "the result of a call";
-    case "lstr":
-      return "a str too long to resolve";
     default:
-      return `a ${v.k}`;
+      return KIND_NAMES[v.k];
   }
 }
 
@@ -62635,7 +63200,117 @@ function dtypeItemSize(dtype) {
   return typestr === "?" || typestr === "b" || typestr === "B" ? 1 : void 0;
 }
 
+// src/formats/pickle/numbers.ts
+var NUL = 0;
+function isSpace(c) {
+  return c === 32 || c >= 9 && c <= 13;
+}
+function digitValue(c) {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 32;
+  if (l >= 97 && l <= 122) return l - 97 + 10;
+  return 99;
+}
+function cEnd(buf, a, b) {
+  const z = buf.indexOf(NUL, a);
+  return z >= 0 && z < b ? z : b;
+}
+var LONG_MIN = -(1n << 63n);
+var LONG_MAX = (1n << 63n) - 1n;
+function strtol0(buf, a, e) {
+  let i2 = a;
+  while (i2 < e && isSpace(buf[i2])) i2++;
+  let neg = false;
+  if (i2 < e && (buf[i2] === 43 || buf[i2] === 45)) neg = buf[i2++] === 45;
+  let base = 10;
+  if (i2 < e && buf[i2] === 48) {
+    if (i2 + 2 < e && (buf[i2 + 1] | 32) === 120 && digitValue(buf[i2 + 2]) < 16) {
+      base = 16;
+      i2 += 2;
+    } else base = 8;
+  }
+  const start2 = i2;
+  let v = 0n;
+  const bb = BigInt(base);
+  while (i2 < e && digitValue(buf[i2]) < base) v = v * bb + BigInt(digitValue(buf[i2++]));
+  if (i2 === start2) return { value: 0n, end: a, overflow: false };
+  if (neg) v = -v;
+  return { value: v, end: i2, overflow: v < LONG_MIN || v > LONG_MAX };
+}
+function pyLong(buf, a, e, base) {
+  let i2 = a;
+  while (i2 < e && isSpace(buf[i2])) i2++;
+  let neg = false;
+  if (i2 < e && (buf[i2] === 43 || buf[i2] === 45)) neg = buf[i2++] === 45;
+  let radix = 10;
+  let zeroOnly = false;
+  let underscoreFirst = false;
+  if (base === 0 && i2 < e && buf[i2] === 48) {
+    const p = i2 + 1 < e ? buf[i2 + 1] | 32 : 0;
+    if (p === 120 || p === 111 || p === 98) {
+      radix = p === 120 ? 16 : p === 111 ? 8 : 2;
+      i2 += 2;
+      underscoreFirst = true;
+    } else zeroOnly = true;
+  }
+  if (underscoreFirst && i2 < e && buf[i2] === 95) i2++;
+  let v = 0n;
+  let digits = 0;
+  const rb = BigInt(radix);
+  for (; ; ) {
+    if (i2 >= e || digitValue(buf[i2]) >= radix) break;
+    const d = digitValue(buf[i2++]);
+    if (zeroOnly && d !== 0) return void 0;
+    v = v * rb + BigInt(d);
+    digits++;
+    if (i2 + 1 < e && buf[i2] === 95 && digitValue(buf[i2 + 1]) < radix) i2++;
+  }
+  if (digits === 0) return void 0;
+  while (i2 < e && isSpace(buf[i2])) i2++;
+  if (i2 !== e) return void 0;
+  return neg ? -v : v;
+}
+function parseIntArg(buf, a, b) {
+  if (b <= a) return void 0;
+  const e = cEnd(buf, a, b);
+  const r = strtol0(buf, a, e);
+  if (!r.overflow && r.end === e) return { value: r.value, bool: b - a === 2 && (r.value === 0n || r.value === 1n) };
+  const v = pyLong(buf, a, e, 0);
+  return v === void 0 ? void 0 : { value: v, bool: false };
+}
+function parseLongArg(buf, a, b) {
+  if (b <= a) return void 0;
+  const end = buf[b - 1] === 76 ? b - 1 : b;
+  return pyLong(buf, a, cEnd(buf, a, end), 0);
+}
+function parseMemoIndexArg(buf, a, b) {
+  if (b <= a) return void 0;
+  return pyLong(buf, a, cEnd(buf, a, b), 10);
+}
+var FLOAT_TEXT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)$/i;
+function isFloatArg(buf, a, b) {
+  if (b <= a) return false;
+  const s = buf.toString("latin1", a, cEnd(buf, a, b));
+  if (!FLOAT_TEXT.test(s)) return false;
+  const c = s.charCodeAt(s.length - 1) | 32;
+  if (c === 102 || c === 121 || c === 110) return true;
+  return Number.isFinite(Number(s));
+}
+
 // src/formats/pickle/text.ts
+var UTF8_STRICT = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+function decodeUtf8Strict(buf, a, b) {
+  if (isAscii(buf, a, b)) return buf.toString("latin1", a, b);
+  try {
+    return UTF8_STRICT.decode(buf.subarray(a, b));
+  } catch {
+    return void 0;
+  }
+}
+function isAscii(buf, a, b) {
+  for (let i2 = a; i2 < b; i2++) if (buf[i2] > 127) return false;
+  return true;
+}
 var SIMPLE = { "\\": "\\", "'": "'", '"': '"', n: "\n", r: "\r", t: "	", a: "\x07", b: "\b", f: "\f", v: "\v", "\n": "" };
 function decodeStringRepr(raw) {
   const q = raw[0];
@@ -62692,8 +63367,13 @@ var StringCache = class {
   values = new Array(SLOTS).fill("");
   /** Per pair of slots, the way written last: a miss replaces the other one. */
   recent = new Uint8Array(SLOTS / 2);
+  /**
+   * Undefined when the bytes are not UTF-8 as CPython's "surrogatepass"
+   * decoder takes it (BINUNICODE and friends): the loader fails there. Only
+   * a miss is checked; a hit matched bytes checked before.
+   */
   decode(buf, at3, n) {
-    if (n > KEY_MAX) return buf.toString("utf8", at3, at3 + n);
+    if (n > KEY_MAX) return decodeUtf8(buf, at3, n);
     let h = 2166136261 ^ n;
     for (let i2 = 0; i2 < n; i2++) h = Math.imul(h ^ buf[at3 + i2], 16777619);
     h ^= h >>> 15;
@@ -62712,7 +63392,8 @@ var StringCache = class {
     const way = this.recent[pair2] ^ 1;
     const slot = first + way;
     this.recent[pair2] = way;
-    const s = buf.toString("utf8", at3, at3 + n);
+    const s = decodeUtf8(buf, at3, n);
+    if (s === void 0) return void 0;
     const keys = this.keys;
     const base = slot * KEY_MAX;
     for (let i2 = 0; i2 < n; i2++) keys[base + i2] = buf[at3 + i2];
@@ -62729,6 +63410,73 @@ var StringCache = class {
     return i2 === n;
   }
 };
+var BACKSLASH = 92;
+function isHex(c) {
+  return c !== void 0 && (c >= 48 && c <= 57 || (c | 32) >= 97 && (c | 32) <= 102);
+}
+function isValidStringRepr(buf, a, b) {
+  const q = buf[a];
+  if (b - a < 2 || q !== 39 && q !== 34 || buf[b - 1] !== q) return false;
+  const end = b - 1;
+  for (let i2 = a + 1; i2 < end; i2++) {
+    if (buf[i2] !== BACKSLASH) continue;
+    if (i2 + 1 >= end) return false;
+    if (buf[i2 + 1] === 120) {
+      if (i2 + 3 >= end || !isHex(buf[i2 + 2]) || !isHex(buf[i2 + 3])) return false;
+      i2 += 3;
+    } else i2++;
+  }
+  return true;
+}
+function isValidRawUnicodeEscape(buf, a, b) {
+  for (let i2 = a; i2 < b; i2++) {
+    if (buf[i2] !== BACKSLASH || i2 + 1 >= b) continue;
+    const d = buf[++i2];
+    if (d !== 117 && d !== 85) continue;
+    const count2 = d === 117 ? 4 : 8;
+    if (i2 + count2 >= b) return false;
+    let cp = 0;
+    for (let k = 1; k <= count2; k++) {
+      if (!isHex(buf[i2 + k])) return false;
+      cp = cp * 16 + parseInt(String.fromCharCode(buf[i2 + k]), 16);
+    }
+    if (cp > 1114111) return false;
+    i2 += count2;
+  }
+  return true;
+}
+function decodeUtf8(buf, at3, n) {
+  const s = buf.toString("utf8", at3, at3 + n);
+  return s.includes("\uFFFD") && !isUtf8SurrogatePass(buf, at3, at3 + n) ? void 0 : s;
+}
+function isUtf8SurrogatePass(buf, a, b) {
+  let i2 = a;
+  while (i2 < b) {
+    const c = buf[i2];
+    if (c < 128) {
+      i2++;
+      continue;
+    }
+    let n;
+    let lo = 128;
+    let hi = 191;
+    if (c >= 194 && c <= 223) n = 1;
+    else if (c >= 224 && c <= 239) {
+      n = 2;
+      if (c === 224) lo = 160;
+    } else if (c >= 240 && c <= 244) {
+      n = 3;
+      if (c === 240) lo = 144;
+      else if (c === 244) hi = 143;
+    } else return false;
+    if (i2 + n >= b) return false;
+    const c1 = buf[i2 + 1];
+    if (c1 < lo || c1 > hi) return false;
+    for (let k = 2; k <= n; k++) if ((buf[i2 + k] & 192) !== 128) return false;
+    i2 += n + 1;
+  }
+  return true;
+}
 
 // src/formats/pickle/scanner.ts
 var DEFAULT_LIMITS = {
@@ -62745,6 +63493,10 @@ var LINE_MAX = 64 * 1024;
 var RETAINED_STRING_OVERHEAD = 32;
 var ITEMS_KEPT = 64;
 var ABORT_EVERY = 1 << 20;
+var INDEX_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+function intValue(v) {
+  return v >= -INDEX_MAX && v <= INDEX_MAX ? Number(v) : BIGINT;
+}
 var ParseError = class extends Error {
   constructor(offset, message, truncated = false) {
     super(message);
@@ -62811,6 +63563,15 @@ var PickleMachine = class {
   retain = false;
   retainedChars = 0;
   opcodes = 0;
+  /**
+   * Stream offset where the current FRAME ends, or -1 outside frames. An
+   * opcode must lie wholly inside its frame or wholly outside: CPython's C
+   * unpickler reads frames as a plain prefetch while the Python one reads
+   * each frame apart, so a stream where they differ means two things at once.
+   */
+  frameEnd = -1;
+  /** Offset last given to `hooks.onOpcode`, so an opcode started over is traced once. */
+  traced = -1;
   // Requests from the synchronous loop to the async driver.
   reqLen = 0;
   reqOffset = 0;
@@ -62823,6 +63584,9 @@ var PickleMachine = class {
   async parse() {
     const w = this.w;
     const start2 = w.offset;
+    const opcodesBefore = this.opcodes;
+    this.frameEnd = -1;
+    this.traced = -1;
     this.stack = [];
     this.marks = [];
     this.resetMemo();
@@ -62836,7 +63600,7 @@ var PickleMachine = class {
         const req = this.run();
         switch (req) {
           case 0 /* Stop */:
-            return { ok: true, end: w.offset };
+            return { ok: true, end: w.offset, opcodes: this.opcodes - opcodesBefore };
           case 1 /* Again */:
             break;
           case 2 /* Need */:
@@ -62846,11 +63610,11 @@ var PickleMachine = class {
             }
             break;
           case 3 /* Skip */:
-            if (!await w.skip(this.reqLen)) throw new ParseError(this.reqOffset, `the stream ends inside a ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
+            if (!await w.skip(this.reqLen)) throw new ParseError(this.reqOffset, `the stream ends inside the ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
             break;
           case 4 /* Take */: {
             const data = await w.take(this.reqLen);
-            if (!data) throw new ParseError(this.reqOffset, `the stream ends inside a ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
+            if (!data) throw new ParseError(this.reqOffset, `the stream ends inside the ${this.reqLen}-byte payload that starts at byte ${this.reqOffset} (truncated pickle)`, true);
             this.pushValue(this.reqValueBytes ? { k: "bytes", data } : LSTR);
             await this.hooks.onNested?.(this.reqOffset, data);
             break;
@@ -62866,8 +63630,9 @@ var PickleMachine = class {
         if (this.hooks.signal?.aborted) this.hooks.signal.throwIfAborted();
       }
     } catch (e) {
-      if (e instanceof ParseError) return { ok: false, end: e.offset, error: { offset: e.offset, message: e.message, truncated: e.truncated } };
-      if (e instanceof RangeError) return { ok: false, end: w.offset, error: { offset: w.offset, message: e.message, truncated: false } };
+      const opcodes = this.opcodes - opcodesBefore;
+      if (e instanceof ParseError) return { ok: false, end: e.offset, opcodes, error: { offset: e.offset, message: e.message, truncated: e.truncated } };
+      if (e instanceof RangeError) return { ok: false, end: w.offset, opcodes, error: { offset: w.offset, message: e.message, truncated: false } };
       throw e;
     } finally {
       this.releaseMemo();
@@ -62903,9 +63668,12 @@ var PickleMachine = class {
   }
   async skipLine() {
     const w = this.w;
+    const start2 = w.offset - 1;
+    const name2 = opcodeName(w.buf[w.pos - 1]);
     for (; ; ) {
       const nl = w.buf.indexOf(NEWLINE, w.pos);
       if (nl >= 0 && nl < w.end) {
+        if (this.frameEnd >= 0 && w.base + nl + 1 > this.frameEnd) throw this.straddleAt(start2, w.base + nl + 1 - start2, name2);
         w.pos = nl + 1;
         return;
       }
@@ -62949,9 +63717,22 @@ var PickleMachine = class {
   }
   underflow(pos) {
     const off = this.w.base + pos;
-    return new ParseError(off, `stack underflow at byte ${off}`);
+    return new ParseError(off, `${opcodeName(this.w.buf[pos]) ?? "the opcode"} at byte ${off} takes more values than the stack holds (stack underflow)`);
   }
-  /** `what` follows the opcode's name and offset: "BINSTRING at byte 12 has a negative length". */
+  /** An opcode of `n` bytes at `pos` that would run past the end of its frame. */
+  straddle(pos, n) {
+    return this.straddleAt(this.w.base + pos, n, opcodeName(this.w.buf[pos]));
+  }
+  straddleAt(off, n, name2 = "the text opcode") {
+    return new ParseError(
+      off,
+      `${name2} at byte ${off} (${n} bytes or more) runs past the end of its FRAME at byte ${this.frameEnd}: CPython's C and Python unpicklers read such a stream differently (one of them can run opcodes hidden in the rest of the frame), so no reading of it can be trusted`
+    );
+  }
+  notUtf8(pos) {
+    return this.malformed(pos, "holds a str that is not UTF-8, which CPython refuses to decode");
+  }
+  /** `what` follows the opcode's name and offset: "LONG4 at byte 12 has a negative length". */
   malformed(pos, what) {
     const off = this.w.base + pos;
     return new ParseError(off, `${opcodeName(this.w.buf[pos])} at byte ${off} ${what}`);
@@ -63108,7 +63889,7 @@ var PickleMachine = class {
     throw new ParseError(off, `memo entry ${idx} read at byte ${off} was never stored`);
   }
   import(module2, name2, off, opcode) {
-    this.hooks.onImport({ module: module2, name: name2, offset: off, opcode });
+    this.hooks.onImport({ module: module2, name: name2, offset: off, opcode, proto: this.proto });
     if (!this.retain && JOBLIB_WRAPPERS.has(`${module2}.${name2}`)) this.retain = true;
     return { k: "global", module: module2, name: name2, offset: off };
   }
@@ -63118,16 +63899,14 @@ var PickleMachine = class {
       this.hooks.onIssue({
         kind: "dynamic-import",
         offset: off,
-        message: `${opname} at byte ${off} calls ${describe(cls)}, not a global named in the pickle: the callable is computed at load time`
+        message: `${opname} at byte ${off} calls ${describe(cls)} instead of a global the pickle names, so what runs is computed at load time and cannot be checked; a model file should call only classes and functions it imports by name \u2014 re-save it from trusted code, or as safetensors`
       });
     }
     return this.retain ? { k: "inst", cls, args: args2, state: null } : MEMO_INST;
   }
+  /** Tuples are kept when joblib needs them, and for PyTorch's `('module', cls, …)` persistent ids. */
   tuple(items) {
-    return this.retain ? { k: "tuple", items: items.length <= ITEMS_KEPT ? items : null } : MEMO_TUPLE;
-  }
-  lineText(buf, a, b) {
-    return buf.toString("utf8", a, b);
+    return this.retain || items[0] === "module" ? { k: "tuple", items: items.length <= ITEMS_KEPT ? items : null } : MEMO_TUPLE;
   }
   /**
    * The synchronous hot loop: executes opcodes while their arguments are in the
@@ -63136,17 +63915,23 @@ var PickleMachine = class {
   run() {
     const w = this.w;
     const buf = w.buf;
-    const end = w.end;
     const base = w.base;
+    let end = this.frameEnd >= 0 && this.frameEnd - base < w.end ? this.frameEnd - base : w.end;
     let pos = w.pos;
     const limits = this.limits;
     const stack = this.stack;
+    const trace = this.hooks.onOpcode;
     const room = limits.maxOpcodes - this.opcodes;
     const slice = Math.min(ABORT_EVERY, room);
     let done = 0;
     try {
       for (; ; ) {
         if (pos >= end) {
+          if (base + pos === this.frameEnd) {
+            this.frameEnd = -1;
+            end = w.end;
+            continue;
+          }
           this.reqLen = 1;
           return 2 /* Need */;
         }
@@ -63156,6 +63941,10 @@ var PickleMachine = class {
         }
         done++;
         const op = buf[pos];
+        if (trace !== void 0 && base + pos !== this.traced) {
+          this.traced = base + pos;
+          trace(base + pos, op);
+        }
         switch (op) {
           case OP.PROTO: {
             if (pos + 2 > end) return this.need(pos, 2);
@@ -63165,12 +63954,22 @@ var PickleMachine = class {
             pos += 2;
             break;
           }
-          case OP.FRAME:
+          case OP.FRAME: {
             if (pos + 9 > end) return this.need(pos, 9);
+            if (this.frameEnd >= 0) throw this.malformed(pos, `opens a frame inside the frame that ends at byte ${this.frameEnd}; picklers never nest frames, and CPython's two unpicklers read nested ones differently`);
+            const hi = buf.readUInt32LE(pos + 5);
+            if (hi >= 2097152) throw this.malformed(pos, "declares a frame longer than any file");
             pos += 9;
+            this.frameEnd = base + pos + hi * 4294967296 + buf.readUInt32LE(pos - 8);
+            if (this.frameEnd - base < end) end = this.frameEnd - base;
             break;
+          }
           case OP.STOP: {
             const v = this.pop(pos);
+            if (this.frameEnd >= 0) {
+              if (base + pos + 1 !== this.frameEnd) throw this.malformed(pos, `ends the pickle ${this.frameEnd - base - pos - 1} bytes before the end of its frame (byte ${this.frameEnd})`);
+              this.frameEnd = -1;
+            }
             pos += 1;
             const frame = this.frames.pop();
             if (!frame) {
@@ -63250,24 +64049,27 @@ var PickleMachine = class {
             if (pos + 5 > end) return this.need(pos, 5);
             const n = buf.readInt32LE(pos + 1);
             if (n < 0) throw this.malformed(pos, "has a negative length");
+            if (this.frameEnd >= 0 && off + 5 + n > this.frameEnd) throw this.straddle(pos, 5 + n);
             w.pos = pos + 5;
             this.pushValue(BIGINT);
-            return this.skip(off, n);
+            return this.skip(off + 5, n);
           }
           case OP.INT:
           case OP.LONG:
           case OP.FLOAT: {
             const nl = buf.indexOf(NEWLINE, pos + 1);
             if (nl < 0 || nl >= end) return this.lineNeed(pos, op !== OP.FLOAT);
-            if (op === OP.FLOAT) this.pushValue(FLOAT);
-            else {
-              const t = buf.toString("latin1", pos + 1, nl).replace(/L$/, "");
-              if (op === OP.INT && (t === "00" || t === "01")) this.pushValue(BOOL);
-              else if (!/^[+-]?\d+$/.test(t.trim())) throw this.malformed(pos, "is not an integer");
-              else {
-                const n = Number(t);
-                this.pushValue(Number.isSafeInteger(n) ? n : BIGINT);
-              }
+            if (op === OP.FLOAT) {
+              if (!isFloatArg(buf, pos + 1, nl)) throw this.malformed(pos, "has an argument that CPython does not read as a float");
+              this.pushValue(FLOAT);
+            } else if (op === OP.INT) {
+              const r = parseIntArg(buf, pos + 1, nl);
+              if (r === void 0) throw this.malformed(pos, "has an argument that CPython does not read as an integer");
+              this.pushValue(r.bool ? BOOL : intValue(r.value));
+            } else {
+              const v = parseLongArg(buf, pos + 1, nl);
+              if (v === void 0) throw this.malformed(pos, "has an argument that CPython does not read as an integer");
+              this.pushValue(intValue(v));
             }
             pos = nl + 1;
             break;
@@ -63278,7 +64080,9 @@ var PickleMachine = class {
             const n = buf[pos + 1];
             if (pos + 2 + n > end) return this.need(pos, 2 + n);
             if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
-            stack.push(STRINGS.decode(buf, pos + 2, n));
+            const s = STRINGS.decode(buf, pos + 2, n);
+            if (s === void 0) throw this.notUtf8(pos);
+            stack.push(s);
             pos += 2 + n;
             break;
           }
@@ -63296,7 +64100,9 @@ var PickleMachine = class {
             if (n <= STR_RETAIN) {
               if (pos + 5 + n > end) return this.need(pos, 5 + n);
               if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
-              stack.push(STRINGS.decode(buf, pos + 5, n));
+              const s = STRINGS.decode(buf, pos + 5, n);
+              if (s === void 0) throw this.notUtf8(pos);
+              stack.push(s);
               pos += 5 + n;
               break;
             }
@@ -63308,9 +64114,7 @@ var PickleMachine = class {
           case OP.BINSTRING:
           case OP.BINBYTES: {
             if (pos + 5 > end) return this.need(pos, 5);
-            const n = op === OP.BINSTRING ? buf.readInt32LE(pos + 1) : buf.readUInt32LE(pos + 1);
-            if (n < 0) throw this.malformed(pos, "has a negative length");
-            const r = this.payload(pos, 5, n, op);
+            const r = this.payload(pos, 5, buf.readUInt32LE(pos + 1), op);
             if (r !== void 0) return r;
             pos = w.pos;
             break;
@@ -63336,8 +64140,10 @@ var PickleMachine = class {
               }
               return this.lineNeed(pos, true);
             }
-            if (nl - pos - 1 > STR_RETAIN * 4) this.pushValue(LSTR);
-            else {
+            if (nl - pos - 1 > STR_RETAIN * 4) {
+              if (!(op === OP.UNICODE ? isValidRawUnicodeEscape(buf, pos + 1, nl) : isValidStringRepr(buf, pos + 1, nl))) throw this.malformed(pos, "has a malformed argument");
+              this.pushValue(LSTR);
+            } else {
               const raw = buf.toString("latin1", pos + 1, nl);
               const s = op === OP.UNICODE ? decodeRawUnicodeEscape(raw) : decodeStringRepr(raw);
               if (s === void 0) throw this.malformed(pos, "has a malformed argument");
@@ -63371,7 +64177,7 @@ var PickleMachine = class {
             const c = stack.pop();
             const b = n >= 2 ? stack.pop() : c;
             const a = n === 3 ? stack.pop() : b;
-            stack.push(this.retain ? { k: "tuple", items: n === 1 ? [c] : n === 2 ? [b, c] : [a, b, c] } : MEMO_TUPLE);
+            stack.push(this.retain || a === "module" ? { k: "tuple", items: n === 1 ? [c] : n === 2 ? [b, c] : [a, b, c] } : MEMO_TUPLE);
             pos += 1;
             break;
           }
@@ -63445,10 +64251,17 @@ var PickleMachine = class {
           case OP.GET: {
             const nl = buf.indexOf(NEWLINE, pos + 1);
             if (nl < 0 || nl >= end) return this.lineNeed(pos, false);
-            const t = buf.toString("latin1", pos + 1, nl);
-            if (!/^\d{1,10}$/.test(t)) throw this.malformed(pos, "has a bad memo index");
-            if (op === OP.PUT) this.memoPut(Number(t), this.top(pos));
-            else this.pushValue(this.memoGet(Number(t), pos));
+            const idx = parseMemoIndexArg(buf, pos + 1, nl);
+            if (idx === void 0) throw this.malformed(pos, "has a memo index that CPython does not read as an integer");
+            if (op === OP.PUT) {
+              const v = this.top(pos);
+              if (idx < 0n) throw this.malformed(pos, "stores to a negative memo index");
+              if (idx > INDEX_MAX) throw this.malformed(pos, "stores to a memo index larger than any loader can allocate");
+              this.memoPut(Number(idx), v);
+            } else if (idx < 0n || idx > INDEX_MAX) {
+              const off = base + pos;
+              throw new ParseError(off, `memo entry ${idx} read at byte ${off} was never stored`);
+            } else this.pushValue(this.memoGet(Number(idx), pos));
             pos = nl + 1;
             break;
           }
@@ -63486,7 +64299,11 @@ var PickleMachine = class {
             if (nl1 < 0 || nl1 >= end) return this.lineNeed(pos, false);
             const nl2 = buf.indexOf(NEWLINE, nl1 + 1);
             if (nl2 < 0 || nl2 >= end) return this.lineNeed(pos, false);
-            const g = this.import(this.lineText(buf, pos + 1, nl1), this.lineText(buf, nl1 + 1, nl2), off, op === OP.GLOBAL ? "GLOBAL" : "INST");
+            if (nl1 === pos + 1 || nl2 === nl1 + 1) throw this.malformed(pos, "has an empty module or name");
+            const module2 = op === OP.GLOBAL ? decodeUtf8Strict(buf, pos + 1, nl1) : isAscii(buf, pos + 1, nl1) ? buf.toString("latin1", pos + 1, nl1) : void 0;
+            const name2 = op === OP.GLOBAL ? decodeUtf8Strict(buf, nl1 + 1, nl2) : isAscii(buf, nl1 + 1, nl2) ? buf.toString("latin1", nl1 + 1, nl2) : void 0;
+            if (module2 === void 0 || name2 === void 0) throw this.malformed(pos, op === OP.GLOBAL ? "names a module or attribute that is not valid UTF-8" : "names a module or class that is not ASCII");
+            const g = this.import(module2, name2, off, op === OP.GLOBAL ? "GLOBAL" : "INST");
             if (op === OP.GLOBAL) this.pushValue(g);
             else this.pushValue(this.call(g, this.tuple(this.popMark(pos)), pos, "INST"));
             pos = nl2 + 1;
@@ -63501,7 +64318,7 @@ var PickleMachine = class {
               this.hooks.onIssue({
                 kind: "dynamic-import",
                 offset: off,
-                message: `STACK_GLOBAL at byte ${off} imports from ${describe(module2)} the name ${describe(name2)}: not a constant string, so the import is computed at load time`
+                message: `STACK_GLOBAL at byte ${off} takes its module from ${describe(module2)} and its name from ${describe(name2)} instead of two plain strings, so the import is computed at load time and cannot be checked; re-save the model from trusted code, or as safetensors`
               });
               this.pushValue({ k: "global", module: "?", name: "?", offset: off });
             }
@@ -63518,7 +64335,7 @@ var PickleMachine = class {
             this.hooks.onIssue({
               kind: "dynamic-import",
               offset: off,
-              message: `${opcodeName(op)} at byte ${off} imports extension code ${code} from the copyreg registry: the global it names is not in the file`
+              message: `${opcodeName(op)} at byte ${off} imports whatever global is registered as extension code ${code} in copyreg; the file does not name it, so what it imports cannot be checked \u2014 re-save the model without copyreg extension codes, or as safetensors`
             });
             this.pushValue({ k: "global", module: "?", name: `copyreg extension ${code}`, offset: off });
             pos += 1 + n;
@@ -63562,11 +64379,15 @@ var PickleMachine = class {
               this.hooks.onIssue({
                 kind: "global-mutation",
                 offset: off,
-                message: `BUILD at byte ${off} sets attributes on ${inst.module}.${inst.name} itself, rewriting that module or class at load time`
+                message: `BUILD at byte ${off} sets attributes on ${inst.module}.${inst.name} itself, rewriting that module or class at load time (code elsewhere then runs the replacement); a model file never needs this, so do not load it`
               });
             } else if (isInst(inst) && inst !== MEMO_INST) {
               inst.state = state;
               if (joblibWrapper(inst)) {
+                if (this.frameEnd >= 0) {
+                  if (base + pos + 1 !== this.frameEnd) throw this.malformed(pos, `is followed by joblib array bytes ${this.frameEnd - base - pos - 1} bytes before the end of its frame (byte ${this.frameEnd})`);
+                  this.frameEnd = -1;
+                }
                 w.pos = pos + 1;
                 return this.joblib(inst, base + pos);
               }
@@ -63578,13 +64399,13 @@ var PickleMachine = class {
           case OP.PERSID: {
             const nl = buf.indexOf(NEWLINE, pos + 1);
             if (nl < 0 || nl >= end) return this.lineNeed(pos, true);
+            if (!isAscii(buf, pos + 1, nl)) throw this.malformed(pos, "has a persistent id that is not ASCII");
             this.pushValue(OPAQUE);
             pos = nl + 1;
             break;
           }
           case OP.BINPERSID:
-            this.pop(pos);
-            this.pushValue(OPAQUE);
+            this.pushValue(persistentLoad(this.pop(pos)));
             pos += 1;
             break;
           case OP.NEXT_BUFFER:
@@ -63606,6 +64427,7 @@ var PickleMachine = class {
   }
   /** The opcode at `pos` is not all in the window: it runs again, and counts then, once `n` bytes are. */
   need(pos, n) {
+    if (this.frameEnd >= 0 && this.w.base + pos + n > this.frameEnd) throw this.straddle(pos, n);
     this.opcodes--;
     this.w.pos = pos;
     this.reqLen = n;
@@ -63619,6 +64441,7 @@ var PickleMachine = class {
   /** A text argument not yet complete in the window. */
   lineNeed(pos, data) {
     const w = this.w;
+    if (this.frameEnd >= 0 && this.frameEnd <= w.base + w.end) throw this.straddle(pos, this.frameEnd - w.base - pos + 1);
     const have = w.end - pos;
     if (have > LINE_MAX && (!data || this.hooks.boundedLines)) throw new ParseError(w.base + pos, `${opcodeName(w.buf[pos])} at byte ${w.base + pos} has a text argument longer than ${LINE_MAX} bytes`);
     if (data && have > LINE_MAX && !this.hooks.boundedLines) {
@@ -63640,9 +64463,12 @@ var PickleMachine = class {
     const off = w.base + pos;
     const isStr = op === OP.SHORT_BINUNICODE || op === OP.BINUNICODE || op === OP.BINUNICODE8;
     const isLegacyStr = op === OP.SHORT_BINSTRING || op === OP.BINSTRING;
+    if (this.frameEnd >= 0 && off + head + n > this.frameEnd) throw this.straddle(pos, head + n);
     if (isStr && n <= STR_RETAIN) {
       if (at3 + n > w.end) return this.need(pos, head + n);
-      this.pushValue(STRINGS.decode(buf, at3, n));
+      const s = STRINGS.decode(buf, at3, n);
+      if (s === void 0) throw this.notUtf8(pos);
+      this.pushValue(s);
       w.pos = at3 + n;
       return void 0;
     }
@@ -63663,11 +64489,12 @@ var PickleMachine = class {
     }
     this.pushValue(isStr || isLegacyStr ? LSTR : BYTES);
     w.pos = at3;
+    if (isStr && at3 + n <= w.end && !isUtf8(buf.subarray(at3, at3 + n)) && !isUtf8SurrogatePass(buf, at3, at3 + n)) throw this.notUtf8(pos);
     if (at3 + n <= w.end) {
       w.pos = at3 + n;
       return void 0;
     }
-    return this.skip(off, n);
+    return this.skip(w.base + at3, n);
   }
   /** After BUILD on a joblib NumpyArrayWrapper: its array bytes (or an inline pickle) follow in the stream. */
   joblib(inst, off) {
@@ -63679,6 +64506,7 @@ var PickleMachine = class {
       this.frames.push({ stack: this.stack, marks: this.marks, memo: this.saveMemo(), proto: this.proto });
       this.stack = [];
       this.marks = [];
+      this.proto = 0;
       this.resetMemo();
       return 1 /* Again */;
     }
@@ -63706,7 +64534,7 @@ function bufferAccess(data) {
     size: data.length,
     readAt: async (buf, off, len, pos) => {
       const n = Math.max(0, Math.min(len, data.length - pos));
-      data.copy(buf, off, pos, pos + n);
+      if (n > 0) data.copy(buf, off, pos, pos + n);
       return n;
     }
   };
@@ -63740,14 +64568,90 @@ function rangeSource(ra, start2, length) {
     }
   };
 }
+function subAccess(ra, start2, length) {
+  const size = Math.max(0, Math.min(length, ra.size - start2));
+  return {
+    size,
+    readAt: (buf, off, len, pos) => pos >= size ? Promise.resolve(0) : ra.readAt(buf, off, Math.min(len, size - pos), start2 + pos)
+  };
+}
+function prefixedSource(prefix2, rest) {
+  let head = prefix2;
+  return {
+    read: async (buf, off, max) => {
+      if (head.length === 0) return rest.read(buf, off, max);
+      const n = Math.min(max, head.length);
+      head.copy(buf, off, 0, n);
+      head = head.subarray(n);
+      return n;
+    },
+    skip: async (n) => {
+      const k = Math.min(n, head.length);
+      head = head.subarray(k);
+      return k + (n > k ? await rest.skip(n - k) : 0);
+    }
+  };
+}
+function sparseSource(ra, start2, map, size) {
+  const runs = [];
+  let pos = 0;
+  let stored = 0;
+  for (const [offset, length] of map) {
+    if (offset < pos) break;
+    if (offset > pos) runs.push({ at: pos, len: offset - pos, stored: void 0 });
+    runs.push({ at: offset, len: length, stored });
+    stored += length;
+    pos = offset + length;
+  }
+  if (pos < size) runs.push({ at: pos, len: size - pos, stored: void 0 });
+  let i2 = 0;
+  let within2 = 0;
+  const advance = (n) => {
+    within2 += n;
+    while (i2 < runs.length && within2 >= runs[i2].len) {
+      within2 -= runs[i2].len;
+      i2++;
+    }
+  };
+  return {
+    read: async (buf, off, max) => {
+      while (i2 < runs.length && runs[i2].len === 0) i2++;
+      const run7 = runs[i2];
+      if (!run7 || max <= 0) return 0;
+      const n = Math.min(max, run7.len - within2);
+      let got = n;
+      if (run7.stored === void 0) buf.fill(0, off, off + n);
+      else got = await ra.readAt(buf, off, n, start2 + run7.stored + within2);
+      advance(got);
+      return got;
+    },
+    skip: async (n) => {
+      let left = n;
+      while (left > 0 && i2 < runs.length) {
+        const k = Math.min(left, runs[i2].len - within2);
+        advance(k);
+        left -= k;
+      }
+      return n - left;
+    }
+  };
+}
 var DecompressError = class extends Error {
   name = "DecompressError";
 };
 var InflateSource = class {
-  constructor(ra, start2, length, kind, maxOutput) {
-    this.maxOutput = maxOutput;
+  overflow = false;
+  produced = 0;
+  chunk = Buffer.alloc(0);
+  at = 0;
+  it;
+  done = false;
+  maxOutput;
+  constructor(from, a, b, c, d) {
+    const input = "readAt" in from ? rangeSource(from, a, b) : from;
+    const kind = "readAt" in from ? c : a;
+    this.maxOutput = "readAt" in from ? d : b;
     const z = kind === "deflate-raw" ? createInflateRaw() : kind === "gzip" ? createGunzip() : createInflate();
-    const input = rangeSource(ra, start2, length);
     const pump = async () => {
       const buf = Buffer.allocUnsafe(256 * 1024);
       try {
@@ -63765,13 +64669,6 @@ var InflateSource = class {
     void pump();
     this.it = z[Symbol.asyncIterator]();
   }
-  maxOutput;
-  overflow = false;
-  produced = 0;
-  chunk = Buffer.alloc(0);
-  at = 0;
-  it;
-  done = false;
   /** Stops decompressing; later reads return end of stream. */
   close() {
     if (this.done) return;
@@ -63919,8 +64816,12 @@ var Window = class {
   }
 };
 
-// src/formats/zip.ts
+// src/formats/zip-types.ts
 var DEFAULT_ZIP_LIMITS = { maxEntries: 2e5, maxCentralDirectoryBytes: 64 * 1024 * 1024, maxRatio: 200 };
+var LOADER_NAMES = {
+  zipfile: "Python's zipfile (Keras, NumPy)",
+  miniz: "PyTorch's reader (miniz)"
+};
 var ZipError = class extends Error {
   constructor(message, budget = false) {
     super(message);
@@ -63929,58 +64830,183 @@ var ZipError = class extends Error {
   budget;
   name = "ZipError";
 };
+
+// src/formats/zip-loaders.ts
 var SIG_EOCD = 101010256;
 var SIG_EOCD64 = 101075792;
 var SIG_LOCATOR64 = 117853008;
 var SIG_CENTRAL = 33639248;
-var SIG_LOCAL = 67324752;
-var EOCD_MIN = 22;
-var MAX_COMMENT = 65535;
-function looksLikeZipStart(head) {
-  return head.length >= 4 && head[0] === 80 && head[1] === 75 && (head[2] === 3 && head[3] === 4 || head[2] === 5 && head[3] === 6);
+var EOCD_SIG_BYTES = Buffer.from([80, 75, 5, 6]);
+var EOCD_SIZE = 22;
+var LOCATOR_SIZE = 20;
+var EOCD64_SIZE = 56;
+var CENTRAL_SIZE = 46;
+var ZIPFILE_WINDOW = 65536 + EOCD_SIZE;
+var MINIZ_CHUNK = 4096;
+var MINIZ_REACH = 65535 + EOCD_SIZE;
+var U32_MAX = 4294967295;
+var ZIPFILE_MAX_VERSION = 63;
+async function readTail(ra) {
+  const len = Math.min(ra.size, ZIPFILE_WINDOW + MINIZ_CHUNK);
+  return { buf: await readRange(ra, ra.size - len, len), start: ra.size - len, size: ra.size };
+}
+function eocdAt(t, at3) {
+  const i2 = at3 - t.start;
+  return i2 >= 0 && i2 + 4 <= t.buf.length && t.buf.readUInt32LE(i2) === SIG_EOCD;
+}
+function declaredComment(t, at3) {
+  const i2 = at3 - t.start + 20;
+  return i2 + 2 <= t.buf.length ? t.buf.readUInt16LE(i2) : 0;
+}
+function zipfileEndAt(t) {
+  if (t.size < EOCD_SIZE) return void 0;
+  const last = t.size - EOCD_SIZE;
+  if (eocdAt(t, last) && declaredComment(t, last) === 0) return last;
+  const i2 = t.buf.lastIndexOf(EOCD_SIG_BYTES);
+  if (i2 < 0 || t.start + i2 < Math.max(0, t.size - ZIPFILE_WINDOW)) return void 0;
+  return t.start + i2 + EOCD_SIZE <= t.size ? t.start + i2 : void 0;
+}
+function minizEndAt(t) {
+  if (t.size < EOCD_SIZE) return void 0;
+  let low = Math.max(t.size - MINIZ_CHUNK, 0);
+  while (low > 0 && t.size - low < MINIZ_REACH) low = Math.max(low - (MINIZ_CHUNK - 3), 0);
+  for (let at3 = t.size - EOCD_SIZE; at3 >= low; at3--) if (eocdAt(t, at3)) return at3;
+  return void 0;
+}
+function fittingEndAt(t) {
+  for (let at3 = t.size - EOCD_SIZE; at3 >= Math.max(t.start, t.size - ZIPFILE_WINDOW); at3--) {
+    if (eocdAt(t, at3) && at3 + EOCD_SIZE + declaredComment(t, at3) <= t.size) return at3;
+  }
+  return void 0;
 }
 function u64(b, at3) {
   const v = Number(b.readBigUInt64LE(at3));
   if (!Number.isSafeInteger(v)) throw new ZipError("a ZIP64 field is larger than any file");
   return v;
 }
-async function findEnd(ra) {
-  const tailLen = Math.min(ra.size, EOCD_MIN + MAX_COMMENT);
-  if (tailLen < EOCD_MIN) return void 0;
-  const tailStart = ra.size - tailLen;
-  const tail = await readRange(ra, tailStart, tailLen);
-  for (let i2 = tail.length - EOCD_MIN; i2 >= 0; i2--) {
-    if (tail.readUInt32LE(i2) !== SIG_EOCD) continue;
-    const commentLen = tail.readUInt16LE(i2 + 20);
-    if (i2 + EOCD_MIN + commentLen <= tail.length) return { at: tailStart + i2, rec: tail.subarray(i2, i2 + EOCD_MIN) };
-  }
-  return void 0;
-}
-async function readCentralDirectory(ra, limits = DEFAULT_ZIP_LIMITS) {
-  const end = await findEnd(ra);
-  if (!end) throw new ZipError("no end-of-central-directory record");
-  let count2 = end.rec.readUInt16LE(10);
-  let cdSize = end.rec.readUInt32LE(12);
-  let cdOffset = end.rec.readUInt32LE(16);
-  if (end.at >= 20) {
-    const loc = await readRange(ra, end.at - 20, 20);
-    if (loc.readUInt32LE(0) === SIG_LOCATOR64) {
-      const at3 = u64(loc, 8);
-      const rec = await readRange(ra, at3, 56);
-      if (rec.length < 56 || rec.readUInt32LE(0) !== SIG_EOCD64) throw new ZipError("the ZIP64 end record is missing where its locator points");
-      count2 = u64(rec, 32);
-      cdSize = u64(rec, 40);
-      cdOffset = u64(rec, 48);
+var strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+var CP437_HIGH = "\xC7\xFC\xE9\xE2\xE4\xE0\xE5\xE7\xEA\xEB\xE8\xEF\xEE\xEC\xC4\xC5\xC9\xE6\xC6\xF4\xF6\xF2\xFB\xF9\xFF\xD6\xDC\xA2\xA3\xA5\u20A7\u0192\xE1\xED\xF3\xFA\xF1\xD1\xAA\xBA\xBF\u2310\xAC\xBD\xBC\xA1\xAB\xBB\u2591\u2592\u2593\u2502\u2524\u2561\u2562\u2556\u2555\u2563\u2551\u2557\u255D\u255C\u255B\u2510\u2514\u2534\u252C\u251C\u2500\u253C\u255E\u255F\u255A\u2554\u2569\u2566\u2560\u2550\u256C\u2567\u2568\u2564\u2565\u2559\u2558\u2552\u2553\u256B\u256A\u2518\u250C\u2588\u2584\u258C\u2590\u2580\u03B1\xDF\u0393\u03C0\u03A3\u03C3\xB5\u03C4\u03A6\u0398\u03A9\u03B4\u221E\u03C6\u03B5\u2229\u2261\xB1\u2265\u2264\u2320\u2321\xF7\u2248\xB0\u2219\xB7\u221A\u207F\xB2\u25A0\xA0";
+function decodeName(raw, flags2, strict) {
+  if (flags2 & 2048) {
+    if (!strict) return raw.toString("utf8");
+    try {
+      return strictUtf8.decode(raw);
+    } catch {
+      throw new ZipError("a member name flagged UTF-8 is not valid UTF-8");
     }
   }
+  const name2 = raw.toString("latin1");
+  return /[\x80-\xff]/.test(name2) ? name2.replace(/[\x80-\xff]/g, (c) => CP437_HIGH[c.charCodeAt(0) - 128]) : name2;
+}
+function zipfileName(raw, flags2) {
+  const name2 = decodeName(raw, flags2, true);
+  const nul = name2.indexOf("\0");
+  return nul >= 0 ? name2.slice(0, nul) : name2;
+}
+async function zipfileView(ra, at3, limits) {
+  const rec = await readRange(ra, at3, EOCD_SIZE);
+  let count2 = rec.readUInt16LE(10);
+  let cdSize = rec.readUInt32LE(12);
+  let cdOffset = rec.readUInt32LE(16);
+  let zip64 = false;
+  if (at3 >= LOCATOR_SIZE) {
+    const loc = await readRange(ra, at3 - LOCATOR_SIZE, LOCATOR_SIZE);
+    if (loc.readUInt32LE(0) === SIG_LOCATOR64) {
+      if (loc.readUInt32LE(4) !== 0 || loc.readUInt32LE(16) > 1) throw new ZipError("it claims to span several disks");
+      if (at3 >= LOCATOR_SIZE + EOCD64_SIZE) {
+        const r = await readRange(ra, at3 - LOCATOR_SIZE - EOCD64_SIZE, EOCD64_SIZE);
+        if (r.readUInt32LE(0) === SIG_EOCD64) {
+          count2 = u64(r, 32);
+          cdSize = u64(r, 40);
+          cdOffset = u64(r, 48);
+          zip64 = true;
+        }
+      }
+    }
+  }
+  if (cdSize > limits.maxCentralDirectoryBytes) throw new ZipError(`the central directory is ${cdSize} bytes, over the cap of ${limits.maxCentralDirectoryBytes}`, true);
+  const shift = at3 - cdSize - cdOffset - (zip64 ? LOCATOR_SIZE + EOCD64_SIZE : 0);
+  const start2 = cdOffset + shift;
+  if (start2 < 0) throw new ZipError("its central directory would start before the file does");
+  const cd = await readRange(ra, start2, cdSize);
+  const entries = [];
+  const clip2 = (n) => Math.min(n, cd.length);
+  for (let p = 0; p < cdSize; ) {
+    if (p + CENTRAL_SIZE > cd.length) throw new ZipError("its central directory is truncated");
+    if (cd.readUInt32LE(p) !== SIG_CENTRAL) throw new ZipError(`central directory entry ${entries.length} has no signature`);
+    if (entries.length >= limits.maxEntries) throw new ZipError(`the archive holds over ${limits.maxEntries} members, the cap`, true);
+    const version = cd[p + 6];
+    if (version > ZIPFILE_MAX_VERSION) throw new ZipError(`a member needs zip version ${version / 10}, which zipfile refuses`);
+    const flags2 = cd.readUInt16LE(p + 8);
+    let compressedSize = cd.readUInt32LE(p + 20);
+    let size = cd.readUInt32LE(p + 24);
+    const nameLen = cd.readUInt16LE(p + 28);
+    const extraLen = cd.readUInt16LE(p + 30);
+    const commentLen = cd.readUInt16LE(p + 32);
+    let offset = cd.readUInt32LE(p + 42);
+    const nameAt = p + CENTRAL_SIZE;
+    const name2 = zipfileName(cd.subarray(clip2(nameAt), clip2(nameAt + nameLen)), flags2);
+    let extra = cd.subarray(clip2(nameAt + nameLen), clip2(nameAt + nameLen + extraLen));
+    while (extra.length >= 4) {
+      const id = extra.readUInt16LE(0);
+      const len = extra.readUInt16LE(2);
+      if (len + 4 > extra.length) throw new ZipError(`member ${JSON.stringify(name2)} has a corrupt extra field`);
+      if (id === 1) {
+        let f = 4;
+        const take = (what) => {
+          if (f + 8 > 4 + len) throw new ZipError(`member ${JSON.stringify(name2)} lacks its ZIP64 ${what}`);
+          f += 8;
+          return u64(extra, f - 8);
+        };
+        if (size === U32_MAX) size = take("size");
+        if (compressedSize === U32_MAX) compressedSize = take("compressed size");
+        if (offset === U32_MAX) offset = take("header offset");
+      }
+      extra = extra.subarray(4 + len);
+    }
+    entries.push({ name: name2, method: cd.readUInt16LE(p + 10), flags: flags2, compressedSize, size, localHeaderOffset: offset + shift, seenBy: ["zipfile"] });
+    p += CENTRAL_SIZE + nameLen + extraLen + commentLen;
+  }
+  return { loader: "zipfile", endAt: at3, entries, declaredCount: count2, shift };
+}
+async function minizView(ra, at3, limits) {
+  const rec = await readRange(ra, at3, EOCD_SIZE);
+  let count2 = rec.readUInt16LE(10);
+  let onDisk = rec.readUInt16LE(8);
+  let disk = rec.readUInt16LE(4);
+  let cdDisk = rec.readUInt16LE(6);
+  let cdSize = rec.readUInt32LE(12);
+  let cdOffset = rec.readUInt32LE(16);
+  if (at3 >= LOCATOR_SIZE + EOCD64_SIZE) {
+    const loc = await readRange(ra, at3 - LOCATOR_SIZE, LOCATOR_SIZE);
+    if (loc.readUInt32LE(0) === SIG_LOCATOR64) {
+      const where2 = u64(loc, 8);
+      if (where2 > ra.size - EOCD64_SIZE) throw new ZipError("its ZIP64 locator points past the end of the file");
+      const r = await readRange(ra, where2, EOCD64_SIZE);
+      if (r.readUInt32LE(0) === SIG_EOCD64) {
+        if (u64(r, 4) < EOCD64_SIZE - 12) throw new ZipError("its ZIP64 end record is too short");
+        if (loc.readUInt32LE(16) !== 1) throw new ZipError("it claims to span several disks");
+        count2 = u64(r, 32);
+        onDisk = u64(r, 24);
+        cdSize = u64(r, 40);
+        if (count2 > U32_MAX || onDisk > U32_MAX || cdSize > U32_MAX) throw new ZipError("its ZIP64 end record declares more than miniz accepts");
+        disk = r.readUInt32LE(16);
+        cdDisk = r.readUInt32LE(20);
+        cdOffset = u64(r, 48);
+      }
+    }
+  }
+  if (count2 !== onDisk || (disk | cdDisk) !== 0 && (disk !== 1 || cdDisk !== 1)) throw new ZipError("it claims to span several disks");
   if (count2 > limits.maxEntries) throw new ZipError(`the archive lists ${count2} members, over the cap of ${limits.maxEntries}`, true);
   if (cdSize > limits.maxCentralDirectoryBytes) throw new ZipError(`the central directory is ${cdSize} bytes, over the cap of ${limits.maxCentralDirectoryBytes}`, true);
+  if (cdSize < count2 * CENTRAL_SIZE) throw new ZipError(`its central directory (${cdSize} bytes) is too small for the ${count2} members the end record lists`);
   if (cdOffset + cdSize > ra.size) throw new ZipError("the central directory lies beyond the end of the file");
   const cd = await readRange(ra, cdOffset, cdSize);
   const entries = [];
   let p = 0;
+  let sawZip64Field = false;
   for (let i2 = 0; i2 < count2; i2++) {
-    if (p + 46 > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL) throw new ZipError(`central directory entry ${i2} is malformed`);
+    if (p + CENTRAL_SIZE > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL) throw new ZipError(`central directory entry ${i2} is malformed`);
     const flags2 = cd.readUInt16LE(p + 8);
     const method = cd.readUInt16LE(p + 10);
     let compressedSize = cd.readUInt32LE(p + 20);
@@ -63988,36 +65014,118 @@ async function readCentralDirectory(ra, limits = DEFAULT_ZIP_LIMITS) {
     const nameLen = cd.readUInt16LE(p + 28);
     const extraLen = cd.readUInt16LE(p + 30);
     const commentLen = cd.readUInt16LE(p + 32);
-    let localHeaderOffset = cd.readUInt32LE(p + 42);
-    const next = p + 46 + nameLen + extraLen + commentLen;
+    const diskStart = cd.readUInt16LE(p + 34);
+    let offset = cd.readUInt32LE(p + 42);
+    const next = p + CENTRAL_SIZE + nameLen + extraLen + commentLen;
     if (next > cd.length) throw new ZipError(`central directory entry ${i2} runs past the directory`);
-    const name2 = cd.toString("utf8", p + 46, p + 46 + nameLen);
-    let x = p + 46 + nameLen;
-    const xEnd = x + extraLen;
-    while (x + 4 <= xEnd) {
-      const id = cd.readUInt16LE(x);
-      const len = cd.readUInt16LE(x + 2);
-      if (id === 1) {
-        let f = x + 4;
-        const fEnd = Math.min(f + len, xEnd);
-        if (size === 4294967295 && f + 8 <= fEnd) {
-          size = u64(cd, f);
-          f += 8;
+    const name2 = decodeName(cd.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen), flags2, false);
+    if (!sawZip64Field && extraLen && Math.max(size, compressedSize, offset) === U32_MAX) {
+      for (let x = p + CENTRAL_SIZE + nameLen, left = extraLen; left; ) {
+        if (left < 4 || cd.readUInt16LE(x + 2) + 4 > left) throw new ZipError(`member ${JSON.stringify(name2)} has a corrupt extra field`);
+        if (cd.readUInt16LE(x) === 1) {
+          sawZip64Field = true;
+          break;
         }
-        if (compressedSize === 4294967295 && f + 8 <= fEnd) {
-          compressedSize = u64(cd, f);
-          f += 8;
-        }
-        if (localHeaderOffset === 4294967295 && f + 8 <= fEnd) localHeaderOffset = u64(cd, f);
+        left -= 4 + cd.readUInt16LE(x + 2);
+        x += 4 + cd.readUInt16LE(x + 2);
       }
-      x += 4 + len;
     }
-    entries.push({ name: name2, method, flags: flags2, compressedSize, size, localHeaderOffset });
+    if (compressedSize !== U32_MAX && size !== U32_MAX && (method === 0 && size !== compressedSize || size && !compressedSize)) {
+      throw new ZipError(`member ${JSON.stringify(name2)} declares sizes miniz rejects (${compressedSize} stored as ${size})`);
+    }
+    if (diskStart === 65535 || diskStart !== disk && diskStart !== 1) throw new ZipError(`member ${JSON.stringify(name2)} claims to be on another disk`);
+    if (compressedSize !== U32_MAX && offset + 30 + compressedSize > ra.size) throw new ZipError(`member ${JSON.stringify(name2)} runs past the end of the file (truncated archive)`);
+    if (flags2 & 8192) throw new ZipError(`member ${JSON.stringify(name2)} has an encrypted central directory`);
+    if (size === U32_MAX || compressedSize === U32_MAX || offset === U32_MAX) {
+      let x = p + CENTRAL_SIZE + nameLen;
+      const xEnd = x + extraLen;
+      for (; x + 4 <= xEnd; x += 4 + cd.readUInt16LE(x + 2)) {
+        if (cd.readUInt16LE(x) !== 1) continue;
+        let f = x + 4;
+        const fEnd = Math.min(f + cd.readUInt16LE(x + 2), xEnd);
+        const take = () => {
+          if (f + 8 > fEnd) throw new ZipError(`member ${JSON.stringify(name2)} lacks a ZIP64 field it needs`);
+          f += 8;
+          return u64(cd, f - 8);
+        };
+        if (size === U32_MAX) size = take();
+        if (compressedSize === U32_MAX) compressedSize = take();
+        if (offset === U32_MAX) offset = take();
+        break;
+      }
+    }
+    entries.push({ name: name2, method, flags: flags2, compressedSize, size, localHeaderOffset: offset, seenBy: ["miniz"] });
     p = next;
   }
-  return entries;
+  return { loader: "miniz", endAt: at3, entries, declaredCount: count2, shift: 0 };
+}
+
+// src/formats/zip.ts
+var SIG_LOCAL = 67324752;
+function looksLikeZipStart(head) {
+  return head.length >= 4 && head[0] === 80 && head[1] === 75 && (head[2] === 3 && head[3] === 4 || head[2] === 5 && head[3] === 6);
+}
+var key2 = (e) => `${e.name}\0${e.localHeaderOffset}\0${e.compressedSize}\0${e.size}\0${e.method}`;
+async function view(load) {
+  try {
+    return await load();
+  } catch (e) {
+    if (e instanceof ZipError) return e;
+    throw e;
+  }
+}
+async function readZip(ra, limits = DEFAULT_ZIP_LIMITS) {
+  const tail = await readTail(ra);
+  const at3 = { zipfile: zipfileEndAt(tail), miniz: minizEndAt(tail) };
+  const views = {
+    zipfile: at3.zipfile === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => zipfileView(ra, at3.zipfile, limits)),
+    miniz: at3.miniz === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => minizView(ra, at3.miniz, limits))
+  };
+  const ok = ["zipfile", "miniz"].filter((l) => !(views[l] instanceof ZipError)).map((l) => views[l]);
+  const problems = [];
+  if (!ok.length) {
+    const [z, m] = [views.zipfile, views.miniz];
+    problems.push(z.message === m.message ? z : new ZipError(`${LOADER_NAMES.miniz}: ${m.message}; ${LOADER_NAMES.zipfile}: ${z.message}`, z.budget || m.budget));
+    return { entries: [], problems };
+  }
+  const byKey = /* @__PURE__ */ new Map();
+  for (const v of ok) {
+    for (const e of v.entries) {
+      const prev = byKey.get(key2(e));
+      if (prev) prev.seenBy.push(...e.seenBy.filter((l) => !prev.seenBy.includes(l)));
+      else byKey.set(key2(e), { ...e, seenBy: [...e.seenBy] });
+    }
+  }
+  const entries = [...byKey.values()];
+  for (const l of ["zipfile", "miniz"]) {
+    const v = views[l];
+    if (v instanceof ZipError) problems.push(new ZipError(`${LOADER_NAMES[l]} cannot read it (${v.message}) while ${LOADER_NAMES[l === "zipfile" ? "miniz" : "zipfile"]} can`, v.budget));
+  }
+  for (const endAt of new Set(ok.map((v) => v.endAt))) {
+    const comment = declaredComment(tail, endAt);
+    const after = ra.size - endAt - EOCD_SIZE;
+    if (comment !== after) {
+      const fitting = fittingEndAt(tail);
+      const other = fitting !== void 0 && fitting !== endAt ? `; another end record, at byte ${fitting}, does fit and describes a different archive` : "";
+      problems.push(new ZipError(`its end-of-central-directory record at byte ${endAt} declares a ${comment}-byte comment but ${after} bytes follow it${other}`));
+    }
+  }
+  const [a, b] = ok;
+  if (a && b && a.endAt !== b.endAt) problems.push(new ZipError(`${LOADER_NAMES[a.loader]} takes the end record at byte ${a.endAt}, ${LOADER_NAMES[b.loader]} the one at byte ${b.endAt}`));
+  for (const v of ok) {
+    if (v.loader === "zipfile" && v.shift !== 0) problems.push(new ZipError(`its central directory is ${Math.abs(v.shift)} bytes ${v.shift > 0 ? "after" : "before"} where its end record says: ${LOADER_NAMES.zipfile} shifts every offset to compensate, ${LOADER_NAMES.miniz} does not`));
+    if (v.entries.length !== v.declaredCount) problems.push(new ZipError(`its end record lists ${v.declaredCount} members but its central directory holds ${v.entries.length} (${LOADER_NAMES.zipfile} reads by size, ${LOADER_NAMES.miniz} by count)`));
+    const names4 = /* @__PURE__ */ new Map();
+    for (const e of v.entries) names4.set(e.name, (names4.get(e.name) ?? 0) + 1);
+    const dup = [...names4].filter(([, n]) => n > 1).map(([n]) => JSON.stringify(n));
+    if (dup.length) problems.push(new ZipError(`${LOADER_NAMES[v.loader]} sees the name${dup.length > 1 ? "s" : ""} ${dup.slice(0, 5).join(", ")} more than once, and loaders differ in which copy they load`));
+  }
+  if (a && b && !problems.length && entries.some((e) => e.seenBy.length < 2)) problems.push(new ZipError(`${LOADER_NAMES.zipfile} and ${LOADER_NAMES.miniz} see different members`));
+  const end = ok[0].endAt;
+  return { entries, problems, endOfArchive: Math.min(ra.size, end + EOCD_SIZE + declaredComment(tail, end)) };
 }
 async function dataOffset(ra, e) {
+  if (e.localHeaderOffset < 0) throw new ZipError(`member ${JSON.stringify(e.name)} would start before the file does`);
   const h = await readRange(ra, e.localHeaderOffset, 30);
   if (h.length < 30 || h.readUInt32LE(0) !== SIG_LOCAL) throw new ZipError(`member ${JSON.stringify(e.name)} has no local header at offset ${e.localHeaderOffset}`);
   const start2 = e.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
@@ -64067,9 +65175,9 @@ function parseNpyHeader(buf) {
   const len = prefix2 === 10 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   if (len > NPY_MAX_HEADER) throw new NpyError(`the .npy header is ${len} bytes, over the ${NPY_MAX_HEADER}-byte cap`);
   if (buf.length < prefix2 + len) throw new NpyError("the .npy header is truncated");
-  const text = buf.toString(buf[6] === 3 ? "utf8" : "latin1", prefix2, prefix2 + len);
-  const m = /['"]descr['"]\s*:\s*((?:'[^']*'|"[^"]*")|\[[^\]]*(?:\][^\]]*)*?\])\s*,\s*['"](?:fortran_order|shape)['"]/.exec(text) ?? /['"]descr['"]\s*:\s*('[^']*'|"[^"]*"|\[.*\])/.exec(text);
-  if (!m) throw new NpyError(`the .npy header has no descr: ${JSON.stringify(text.slice(0, 120))}`);
+  const text2 = buf.toString(buf[6] === 3 ? "utf8" : "latin1", prefix2, prefix2 + len);
+  const m = /['"]descr['"]\s*:\s*((?:'[^']*'|"[^"]*")|\[[^\]]*(?:\][^\]]*)*?\])\s*,\s*['"](?:fortran_order|shape)['"]/.exec(text2) ?? /['"]descr['"]\s*:\s*('[^']*'|"[^"]*"|\[.*\])/.exec(text2);
+  if (!m) throw new NpyError(`the .npy header has no descr: ${JSON.stringify(text2.slice(0, 120))}`);
   const descr = m[1];
   return { dataOffset: prefix2 + len, descr, hasObject: /['"][|<>=]?O\d*['"]/.test(descr) };
 }
@@ -64103,26 +65211,546 @@ function findLambdaLayers(config) {
   return out2;
 }
 var HDF5_MAGIC = Buffer.from([137, 72, 68, 70, 13, 10, 26, 10]);
-var H5_LAMBDA_MARKERS = ['"class_name": "Lambda"', '"class_name":"Lambda"', '"class_name": "__lambda__"', '"class_name":"__lambda__"'].map((s) => Buffer.from(s));
-function lambdaNameAfter(buf, at3) {
-  const m = /"name":\s*"([^"\\]{1,200})"/.exec(buf.toString("latin1", at3, Math.min(buf.length, at3 + 400)));
-  return m?.[1];
+var KERAS_MODULE = /^(keras|tf_keras|tensorflow\.keras|tensorflow\.python\.keras)(\.|$)/;
+var KERAS_DANGEROUS = /* @__PURE__ */ new Map([["get_file", "downloads and writes files (CVE-2025-8747)"]]);
+function findCustomObjects(config, allow) {
+  const out2 = [];
+  let nodes = 0;
+  const walk2 = (v, depth) => {
+    if (++nodes > MAX_NODES) throw new RangeError(`the Keras config has over ${MAX_NODES} nodes`);
+    if (depth > MAX_DEPTH2) throw new RangeError(`the Keras config nests deeper than ${MAX_DEPTH2}`);
+    if (Array.isArray(v)) {
+      for (const x of v) walk2(x, depth + 1);
+      return;
+    }
+    if (typeof v !== "object" || v === null) return;
+    const o = v;
+    if (typeof o.class_name === "string" && typeof o.module === "string" && !LAMBDA_CLASSES.has(o.class_name)) {
+      const name2 = o.class_name === "function" && typeof o.config === "string" ? o.config : o.class_name;
+      const registeredName = typeof o.registered_name === "string" ? o.registered_name : void 0;
+      const c = classifyGlobal(o.module, name2, allow);
+      const target = `${o.module}.${name2}`;
+      if (c.verdict === "dangerous") out2.push({ target, className: o.class_name, registeredName, reason: c.reason });
+      else if (KERAS_MODULE.test(o.module)) {
+        const reason = KERAS_DANGEROUS.get(name2);
+        if (reason) out2.push({ target, className: o.class_name, registeredName, reason });
+      } else if (c.verdict !== "safe") out2.push({ target, className: o.class_name, registeredName });
+    }
+    for (const x of Object.values(o)) walk2(x, depth + 1);
+  };
+  walk2(config, 0);
+  return out2;
+}
+function customObjectMessage(o) {
+  const named = o.registeredName && o.registeredName !== o.className ? ` (registered as ${JSON.stringify(o.registeredName)})` : "";
+  if (o.reason) return `has a Keras config object that makes Keras call ${o.target}${named}, which ${o.reason}; loading the model runs it even with safe_mode on in affected Keras versions (the CVE-2025-1550 class). Never load this file; rebuild the model from built-in Keras layers`;
+  return `has a Keras config object from outside Keras, ${o.target}${named}; Keras imports that module and calls it when the model is loaded (the CVE-2025-1550 class). Use built-in Keras layers, or \u2014 if you reviewed the module \u2014 add "${o.target}" to allow-globals`;
+}
+
+// src/formats/keras-h5.ts
+var WS = /* @__PURE__ */ new Set([32, 9, 10, 13]);
+var BARE = /* @__PURE__ */ new Set([...Buffer.from("0123456789-+.eEtrufalsn:,")]);
+var MAX_NESTING = 512;
+var MAX_PENDING = 2e5;
+var MIN_OBJECT = 16;
+var JsonObjectFinder = class {
+  constructor(emit, maxRun) {
+    this.emit = emit;
+    this.maxRun = maxRun;
+  }
+  emit;
+  maxRun;
+  /** Bytes of the current run from earlier chunks (copied: a chunk's buffer is reused). */
+  run = [];
+  runLen = 0;
+  /** File offset where the current run (a `{` not yet closed) started; -1 outside a run. */
+  runAt = -1;
+  /** Open brackets of the run: whether each is `{`, and the run-relative offset of each. */
+  curly = new Uint8Array(MAX_NESTING);
+  openAt = new Float64Array(MAX_NESTING);
+  depth = 0;
+  inString = false;
+  escape = false;
+  /** Complete objects inside the current run, outermost only: run-relative starts and ends. */
+  doneStart = [];
+  doneEnd = [];
+  /** Set when a run grew past `maxRun` bytes or held too many objects: its objects could not be isolated. */
+  oversized = false;
+  /** Feeds the next bytes of the file, which start at file offset `at`. */
+  push(chunk, at3) {
+    let from = 0;
+    for (let i2 = 0; i2 < chunk.length; i2++) {
+      if (this.runAt < 0) {
+        i2 = chunk.indexOf(123, i2);
+        if (i2 < 0) return;
+        this.runAt = at3 + i2;
+        from = i2;
+        this.curly[0] = 1;
+        this.openAt[0] = 0;
+        this.depth = 1;
+        continue;
+      }
+      const b = chunk[i2];
+      const rel = at3 + i2 - this.runAt;
+      let ok = true;
+      if (this.inString) {
+        if (this.escape) this.escape = false;
+        else if (b === 92) this.escape = true;
+        else if (b === 34) this.inString = false;
+        else if (b < 32) ok = false;
+      } else if (b === 34) this.inString = true;
+      else if (b === 123 || b === 91) {
+        if (this.depth >= MAX_NESTING) ok = false;
+        else {
+          this.curly[this.depth] = b === 123 ? 1 : 0;
+          this.openAt[this.depth++] = rel;
+        }
+      } else if (b === 125 || b === 93) {
+        const d = --this.depth;
+        if (this.curly[d] !== (b === 125 ? 1 : 0)) ok = false;
+        else if (b === 125) {
+          const start2 = this.openAt[d];
+          while (this.doneStart.length && this.doneStart[this.doneStart.length - 1] > start2) {
+            this.doneStart.pop();
+            this.doneEnd.pop();
+          }
+          if (rel + 1 - start2 >= MIN_OBJECT) {
+            this.doneStart.push(start2);
+            this.doneEnd.push(rel + 1);
+          }
+          if (this.doneStart.length > MAX_PENDING) {
+            this.oversized = true;
+            this.reset();
+            continue;
+          }
+        }
+      } else if (!WS.has(b) && !BARE.has(b)) ok = false;
+      if (!ok || this.depth === 0) {
+        this.end(chunk, from, ok ? i2 + 1 : i2);
+        continue;
+      }
+      if (rel + 1 > this.maxRun) {
+        this.oversized = true;
+        this.reset();
+      }
+    }
+    if (this.runAt >= 0) {
+      const rest = chunk.subarray(from);
+      this.run.push(Buffer.from(rest));
+      this.runLen += rest.length;
+    }
+  }
+  /** Call at the end of the bytes: objects completed inside a run that never closed are still emitted. */
+  finish() {
+    if (this.runAt >= 0) this.end(Buffer.alloc(0), 0, 0);
+  }
+  /** Ends the run, whose last bytes are `chunk[from, to)`, handing on its complete objects long enough to be a config. */
+  end(chunk, from, to) {
+    let all;
+    for (let k = 0; k < this.doneStart.length; k++) {
+      const s = this.doneStart[k];
+      const e = this.doneEnd[k];
+      all ??= this.runLen ? Buffer.concat([...this.run, chunk.subarray(from, to)]) : chunk.subarray(from, to);
+      this.emit({ at: this.runAt + s, text: all.subarray(s, e) });
+    }
+    this.reset();
+  }
+  reset() {
+    if (this.runLen) this.run = [];
+    if (this.doneStart.length) {
+      this.doneStart.length = 0;
+      this.doneEnd.length = 0;
+    }
+    this.runLen = 0;
+    this.runAt = -1;
+    this.depth = 0;
+    this.inString = false;
+    this.escape = false;
+  }
+};
+var PAIR = /"((?:[^"\\\x00-\x1f]|\\[^\x00-\x1f]){1,100})"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\\x00-\x1f]|\\[^\x00-\x1f]){1,100})"/g;
+function unescape2(s) {
+  try {
+    return JSON.parse(`"${s}"`);
+  } catch {
+    return void 0;
+  }
+}
+function lambdaSpellings(text2) {
+  const out2 = [];
+  for (const m of text2.matchAll(PAIR)) {
+    if (unescape2(m[1]) !== "class_name") continue;
+    const v = unescape2(m[2]);
+    if (v !== void 0 && LAMBDA_CLASSES.has(v)) out2.push(m.index);
+  }
+  return out2;
+}
+var KERAS_MODULE_TEXT = /^(keras|tf_keras|tensorflow\.keras|tensorflow\.python\.keras)(\.|$)/;
+function foreignModuleSpellings(text2) {
+  const out2 = [];
+  for (const m of text2.matchAll(PAIR)) {
+    if (unescape2(m[1]) !== "module") continue;
+    const v = unescape2(m[2]);
+    if (v !== void 0 && !KERAS_MODULE_TEXT.test(v)) out2.push({ at: m.index, module: v });
+  }
+  return out2;
+}
+var OVERLAP = 512;
+var MAX_LOOSE = 1e3;
+async function scanKerasH5(w, opts) {
+  const found = { lambdas: [], custom: [], looseLambdas: [], looseModules: [] };
+  const parsed = [];
+  const looseLambda = /* @__PURE__ */ new Set();
+  const looseModule = /* @__PURE__ */ new Map();
+  const onObject = (c) => {
+    if (!c.text.includes(34)) return;
+    let config;
+    try {
+      config = JSON.parse(c.text.toString("utf8"));
+    } catch {
+      return;
+    }
+    parsed.push([c.at, c.at + c.text.length]);
+    try {
+      for (const l of findLambdaLayers(config)) found.lambdas.push({ ...l, at: c.at });
+      for (const o of findCustomObjects(config, opts.allow)) found.custom.push({ ...o, at: c.at });
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      found.overflow = e.message;
+    }
+  };
+  for (const [start2, stop2] of opts.ranges) {
+    if (w.offset < start2 && !await w.skip(start2 - w.offset)) break;
+    const finder = new JsonObjectFinder(onObject, opts.maxObject);
+    let fed = w.offset;
+    while (w.offset < stop2 && await w.fill(1)) {
+      opts.check();
+      const end = Math.min(w.end, w.pos + (stop2 - w.offset));
+      const chunk = w.buf.subarray(w.pos, end);
+      finder.push(chunk.subarray(fed - w.offset), fed);
+      fed = w.offset + chunk.length;
+      const text2 = chunk.toString("latin1");
+      for (const at3 of lambdaSpellings(text2)) if (looseLambda.size < MAX_LOOSE) looseLambda.add(w.offset + at3);
+      for (const m of foreignModuleSpellings(text2)) if (looseModule.size < MAX_LOOSE) looseModule.set(w.offset + m.at, m.module);
+      if (fed >= stop2) break;
+      const keep = Math.min(chunk.length, OVERLAP);
+      w.pos = end - keep;
+      if (!await w.fill(keep + 1)) break;
+    }
+    finder.finish();
+    if (finder.oversized) found.overflow = `a JSON object in it is over ${opts.maxObject} bytes`;
+  }
+  const covered = (at3) => parsed.some(([s, e]) => at3 >= s && at3 < e);
+  found.looseLambdas = [...looseLambda].filter((at3) => !covered(at3));
+  found.looseModules = [...looseModule].filter(([at3]) => !covered(at3)).map(([at3, module2]) => ({ at: at3, module: module2 }));
+  return found;
+}
+
+// src/formats/pickle/zip-tail.ts
+function archiveSpan(listing, size) {
+  const start2 = Math.min(...listing.entries.map((e) => e.localHeaderOffset));
+  return { start: start2, end: listing.endOfArchive ?? size };
+}
+async function isNestedPayload(ra, start2, end) {
+  const len = end - start2;
+  if (start2 < 2 || len <= 0 || len > DEFAULT_LIMITS.maxNestedBytes) return false;
+  const from = Math.max(0, start2 - 9);
+  const h = await readRange(ra, from, start2 - from);
+  const at3 = (back) => h.length - back;
+  if (at3(2) >= 0 && (h[at3(2)] === 67 || h[at3(2)] === 85) && h[at3(1)] === len) return true;
+  if (at3(5) >= 0 && (h[at3(5)] === 66 || h[at3(5)] === 84) && h.readUInt32LE(at3(4)) === len) return true;
+  return at3(9) >= 0 && (h[at3(9)] === 142 || h[at3(9)] === 150) && h.readBigUInt64LE(at3(8)) === BigInt(len);
+}
+
+// src/formats/tar.ts
+var TAR_BLOCK = 512;
+var TarError = class extends Error {
+  constructor(message, budget = false) {
+    super(message);
+    this.budget = budget;
+  }
+  budget;
+  name = "TarError";
+};
+var REGULAR = /* @__PURE__ */ new Set(["0", "\0", "7", "S"]);
+var GNU_TYPES = /* @__PURE__ */ new Set(["L", "K", "S"]);
+var SUPPORTED = /* @__PURE__ */ new Set([...REGULAR, "1", "2", "5", "6", "3", "4", "L", "K", "x", "g", "X"]);
+var PY_SPACE = /^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$/g;
+var OCTAL = /^[+-]?(?:0[oO]_?)?[0-7]+(?:_[0-7]+)*$/;
+var DECIMAL = /^[+-]?[0-9]+(?:_[0-9]+)*$/;
+var BadHeader = class extends Error {
+};
+function nts(b) {
+  const nul = b.indexOf(0);
+  return nul === -1 ? b : b.subarray(0, nul);
+}
+var text = (b) => nts(b).toString("utf8");
+function nti(b) {
+  if (b[0] === 128 || b[0] === 255) {
+    let n = 0n;
+    for (let i2 = 1; i2 < b.length; i2++) n = n << 8n | BigInt(b[i2]);
+    if (b[0] === 255) n = -(256n ** BigInt(b.length - 1) - n);
+    if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER)) throw new BadHeader("a number field is out of range");
+    return Number(n);
+  }
+  const raw = nts(b);
+  if (raw.some((c) => c > 127)) throw new BadHeader("a number field is not ASCII");
+  const s = raw.toString("latin1").replace(PY_SPACE, "");
+  if (s === "") return 0;
+  if (!OCTAL.test(s)) throw new BadHeader("a number field is not octal");
+  const v = parseInt(s.replace(/_/g, "").replace(/^([+-]?)0[oO]/, "$1"), 8);
+  if (!Number.isSafeInteger(v)) throw new BadHeader("a number field is out of range");
+  return v;
+}
+function paxInt(v) {
+  const s = v.replace(PY_SPACE, "");
+  if (!DECIMAL.test(s)) return 0;
+  const n = Number(s.replace(/_/g, ""));
+  return Number.isSafeInteger(n) ? n : 0;
+}
+function checksumOk(h) {
+  let unsigned = 256;
+  let signed = 256;
+  for (let i2 = 0; i2 < TAR_BLOCK; i2++) {
+    if (i2 >= 148 && i2 < 156) continue;
+    const c = h[i2];
+    unsigned += c;
+    signed += c > 127 ? c - 256 : c;
+  }
+  let stored;
+  try {
+    stored = nti(h.subarray(148, 156));
+  } catch {
+    return false;
+  }
+  return stored === unsigned || stored === signed;
+}
+function looksLikeTar(head) {
+  if (head.length < TAR_BLOCK) return false;
+  const h = head.subarray(0, TAR_BLOCK);
+  if (h.every((c) => c === 0)) return false;
+  return checksumOk(h);
+}
+var roundUp = (n) => Math.ceil(n / TAR_BLOCK) * TAR_BLOCK;
+var DEFAULT_LIMITS2 = { maxMembers: 1e5, maxMetaBytes: 1024 * 1024 };
+async function readTar(ra, limits = DEFAULT_LIMITS2) {
+  const members = [];
+  const globalPax = /* @__PURE__ */ new Map();
+  let pos = 0;
+  let stopped;
+  const block = async (at3) => readRange(ra, at3, TAR_BLOCK);
+  const meta = async (at3, size) => {
+    if (size > limits.maxMetaBytes) throw new TarError(`a pax or GNU long-name header at byte ${at3} is ${size} bytes, over the ${limits.maxMetaBytes}-byte cap`, true);
+    return readRange(ra, at3, roundUp(size));
+  };
+  const member = async (at3, cursor, depth) => {
+    if (depth > 64) throw new BadHeader("too many chained pax or GNU headers");
+    const h = await block(at3);
+    if (h.length === 0) return "eof";
+    if (h.length < TAR_BLOCK) throw new BadHeader("truncated header");
+    if (h.every((c) => c === 0)) return "eof";
+    if (!checksumOk(h)) throw new BadHeader("bad checksum");
+    let type = String.fromCharCode(h[156]);
+    let name2 = text(h.subarray(0, 100));
+    for (const [from, to] of [[100, 108], [108, 116], [116, 124], [136, 148], [329, 337], [337, 345]]) nti(h.subarray(from, to));
+    const size = nti(h.subarray(124, 136));
+    const linkname = text(h.subarray(157, 257));
+    const prefix2 = text(h.subarray(345, 500));
+    if (type === "\0" && name2.endsWith("/")) type = "5";
+    let sparse;
+    let origSize;
+    let extended = false;
+    if (type === "S") {
+      sparse = [];
+      for (let i2 = 0, p = 386; i2 < 4; i2++, p += 24) sparse.push([nti(h.subarray(p, p + 12)), nti(h.subarray(p + 12, p + 24))]);
+      extended = h[482] !== 0;
+      origSize = nti(h.subarray(483, 495));
+    }
+    if (type === "5") name2 = name2.replace(/\/+$/, "");
+    if (prefix2 && !GNU_TYPES.has(type)) name2 = `${prefix2}/${name2}`;
+    const hdr = { name: name2, type, size, linkname, offset: at3, dataOffset: at3 + TAR_BLOCK };
+    let after = at3 + TAR_BLOCK;
+    if (type === "L" || type === "K") {
+      const data = await meta(after, size);
+      cursor.next = after + data.length;
+      const next = await member(cursor.next, cursor, depth + 1);
+      if (next === "eof") throw new BadHeader("a GNU long-name header is the last one");
+      next.offset = at3;
+      if (type === "L") next.name = text(data);
+      else next.linkname = text(data);
+      if (next.type === "5") next.name = next.name.replace(/\/$/, "");
+      return next;
+    }
+    if (type === "S") {
+      while (extended) {
+        const ext2 = await block(after);
+        if (ext2.length < TAR_BLOCK) throw new BadHeader("truncated sparse header");
+        after += TAR_BLOCK;
+        for (let i2 = 0, p = 0; i2 < 21; i2++, p += 24) {
+          const off = nti(ext2.subarray(p, p + 12));
+          const len = nti(ext2.subarray(p + 12, p + 24));
+          if (off && len) sparse.push([off, len]);
+        }
+        extended = ext2[504] !== 0;
+      }
+      hdr.dataOffset = after;
+      hdr.sparse = sparse;
+      hdr.origSize = origSize;
+      cursor.next = after + roundUp(size);
+      return hdr;
+    }
+    if (type === "x" || type === "g" || type === "X") {
+      const data = await meta(after, size);
+      const pax = type === "g" ? globalPax : new Map(globalPax);
+      const raw = data.toString("latin1");
+      const record = /([0-9]+) ([^=]+)=/y;
+      for (let p = 0; p < raw.length; ) {
+        record.lastIndex = p;
+        const m = record.exec(raw);
+        if (!m) break;
+        const length = Number(m[1]);
+        if (length === 0) throw new BadHeader("a pax record of length 0");
+        const valueStart = record.lastIndex;
+        pax.set(Buffer.from(m[2], "latin1").toString("utf8"), Buffer.from(raw.slice(valueStart, Math.max(valueStart, p + length - 1)), "latin1").toString("utf8"));
+        p += length;
+      }
+      cursor.next = after + data.length;
+      const next = await member(cursor.next, cursor, depth + 1);
+      if (next === "eof") throw new BadHeader("a pax header is the last one");
+      if (pax.has("GNU.sparse.map")) {
+        const nums = pax.get("GNU.sparse.map").split(",").map((x) => paxInt(x));
+        next.sparse = [];
+        for (let i2 = 0; i2 + 1 < nums.length; i2 += 2) next.sparse.push([nums[i2], nums[i2 + 1]]);
+      } else if (pax.has("GNU.sparse.size")) {
+        const offsets = [...raw.matchAll(/[0-9]+ GNU\.sparse\.offset=([0-9]+)\n/g)].map((m) => Number(m[1]));
+        const numbytes = [...raw.matchAll(/[0-9]+ GNU\.sparse\.numbytes=([0-9]+)\n/g)].map((m) => Number(m[1]));
+        next.sparse = offsets.slice(0, numbytes.length).map((o, i2) => [o, numbytes[i2]]);
+      } else if (pax.get("GNU.sparse.major") === "1" && pax.get("GNU.sparse.minor") === "0") {
+        const mapBytes = await meta(next.dataOffset, limits.maxMetaBytes);
+        const lines = mapBytes.toString("latin1").split("\n");
+        const number = (l) => {
+          const t = (l ?? "").replace(PY_SPACE, "");
+          if (!DECIMAL.test(t)) throw new BadHeader("an unreadable sparse map");
+          return Number(t.replace(/_/g, ""));
+        };
+        const count2 = number(lines[0]);
+        if (!Number.isSafeInteger(count2) || count2 < 0 || lines.length < 2 + count2 * 2) throw new BadHeader("an unreadable sparse map");
+        const nums = lines.slice(1, 1 + count2 * 2).map(number);
+        next.sparse = [];
+        for (let i2 = 0; i2 < nums.length; i2 += 2) next.sparse.push([nums[i2], nums[i2 + 1]]);
+        const mapLen = lines.slice(0, 1 + count2 * 2).reduce((a, l) => a + l.length + 1, 0);
+        next.dataOffset = Math.min(next.dataOffset + roundUp(mapLen), ra.size);
+      }
+      if (type === "x" || type === "X") {
+        applyPax(next, pax);
+        next.offset = at3;
+        if (pax.has("size") && (REGULAR.has(next.type) || !SUPPORTED.has(next.type))) cursor.next = next.dataOffset + roundUp(Math.max(0, next.size));
+        else if (pax.has("size")) cursor.next = next.dataOffset;
+      }
+      return next;
+    }
+    cursor.next = after + (REGULAR.has(type) || !SUPPORTED.has(type) ? roundUp(size) : 0);
+    applyPax(hdr, globalPax);
+    if (hdr.type === "5") hdr.name = hdr.name.replace(/\/+$/, "");
+    return hdr;
+  };
+  for (; ; ) {
+    const cursor = { next: pos };
+    let hdr;
+    try {
+      hdr = await member(pos, cursor, 0);
+    } catch (e) {
+      if (!(e instanceof BadHeader)) throw e;
+      if (pos === 0) throw new TarError(`not a tar archive tarfile can read: ${e.message}`);
+      stopped = `${e.message} at byte ${pos}`;
+      break;
+    }
+    if (hdr === "eof") break;
+    if (members.length >= limits.maxMembers) throw new TarError(`the archive has more than ${limits.maxMembers} members`, true);
+    const isFile = REGULAR.has(hdr.type) || !SUPPORTED.has(hdr.type);
+    const size = hdr.origSize ?? hdr.size;
+    members.push({ name: hdr.name, type: hdr.type, headerOffset: hdr.offset, dataOffset: hdr.dataOffset, size: Math.max(0, size), ...hdr.sparse ? { sparse: hdr.sparse } : {}, linkname: hdr.linkname, isFile });
+    if (cursor.next <= pos) throw new TarError(`a header at byte ${pos} points back into the archive`);
+    pos = cursor.next;
+    if (pos > ra.size) {
+      stopped = `the data of the last member runs past the end of the file (byte ${ra.size})`;
+      break;
+    }
+  }
+  return { members, end: pos, ...stopped ? { stopped } : {} };
+}
+function applyPax(h, pax) {
+  for (const [k, v] of pax) {
+    if (k === "GNU.sparse.name" || k === "path") h.name = k === "path" ? v.replace(/\/+$/, "") : v;
+    else if (k === "GNU.sparse.size" || k === "GNU.sparse.realsize") h.size = paxInt(v);
+    else if (k === "linkpath") h.linkname = v;
+    else if (k === "size") h.size = paxInt(v);
+  }
+}
+
+// src/formats/pickle/compression.ts
+var XZ = Buffer.from([253, 55, 122, 88, 90, 0]);
+var LZ4 = Buffer.from([4, 34, 77, 24]);
+var ZSTD = Buffer.from([40, 181, 47, 253]);
+var BZ_BLOCK = Buffer.from([49, 65, 89, 38, 83, 89]);
+var BZ_END = Buffer.from([23, 114, 69, 56, 80, 144]);
+function lzmaAlone(h, strict) {
+  if (h.length < 13 || h[0] !== 93 || h[1] !== 0 || h[2] !== 0) return false;
+  if (strict) return true;
+  const size = h.readBigUInt64LE(5);
+  return dictionarySize(h.readUInt32LE(1)) && (size === 0xffffffffffffffffn || size < 1n << 48n);
+}
+function dictionarySize(n) {
+  for (let b = 12; b < 32; b++) if (n === 2 ** b || n === 2 ** b + 2 ** (b - 1)) return true;
+  return false;
+}
+function compressionOf(h, strict) {
+  if (h.length < 2) return void 0;
+  if (h[0] === 31 && h[1] === 139 && h[2] === 8) return "gzip";
+  if (h[0] === 120 && (30720 | h[1]) % 31 === 0 && (h[1] & 32) === 0) return "zlib";
+  if (h.subarray(0, 6).equals(XZ)) return "xz";
+  if (h.subarray(0, 4).equals(LZ4)) return "lz4";
+  if (h.subarray(0, 4).equals(ZSTD)) return "zstd";
+  if (h[0] === 66 && h[1] === 90 && h[2] === 104 && h[3] >= 49 && h[3] <= 57) {
+    const block = h.subarray(4, 10);
+    if (strict || block.equals(BZ_BLOCK) || block.equals(BZ_END)) return "bzip2";
+  }
+  if (lzmaAlone(h, strict)) return "lzma";
+  return void 0;
 }
 
 // src/formats/pickle/model-file.ts
-var COMPRESSED = [
-  [Buffer.from("BZh"), "bzip2"],
-  [Buffer.from([253, 55, 122, 88, 90, 0]), "xz"],
-  [Buffer.from([4, 34, 77, 24]), "lz4"],
-  [Buffer.from([40, 181, 47, 253]), "zstd"]
-];
+var TORCH_MAGIC_LONG1 = Buffer.from([138, 10, 108, 252, 156, 70, 249, 32, 106, 168, 80, 25]);
+var TORCH_MAGIC_TEXT = Buffer.from("L119547037146038801333356");
+var TORCH_LEGACY_PICKLES = 5;
+var STORAGE_ELEMENT_SIZE = {
+  DoubleStorage: 8,
+  FloatStorage: 4,
+  HalfStorage: 2,
+  BFloat16Storage: 2,
+  LongStorage: 8,
+  IntStorage: 4,
+  ShortStorage: 2,
+  CharStorage: 1,
+  ByteStorage: 1,
+  BoolStorage: 1,
+  ComplexDoubleStorage: 16,
+  ComplexFloatStorage: 8,
+  QUInt8Storage: 1,
+  QInt8Storage: 1,
+  QInt32Storage: 4,
+  QUInt4x2Storage: 1,
+  QUInt2x4Storage: 1,
+  UntypedStorage: 1
+};
+var PICKLE_LIKE_OPCODES = 32;
 var PICKLE_MEMBER = /(^|\/)[^/]*\.(pkl|pickle)$/;
 var CONFIG_JSON_MAX = 64 * 1024 * 1024;
 var NESTED_ZIP_MAX = 64 * 1024 * 1024;
-var SNIFF_BYTES = 4096;
 var H5_HEAD = 64 * 1024 * 1024;
 var H5_TAIL = 16 * 1024 * 1024;
 var MAX_ISSUES = 200;
+var MAX_CONTAINER_DEPTH = 16;
 var BudgetError = class extends Error {
   name = "BudgetError";
 };
@@ -64140,6 +65768,20 @@ function counted(src, state) {
 function isPickleStart(head) {
   return head.length >= 2 && head[0] === OP.PROTO && head[1] <= HIGHEST_PROTOCOL;
 }
+function within(where2, phrase) {
+  return where2.endsWith(": ") ? `${where2.slice(0, -2)}, ${phrase}: ` : `${where2}${phrase}: `;
+}
+function ordinal(n) {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] ?? "th";
+  return `${n}${suffix}`;
+}
+function legacyRole(name2, isLegacy) {
+  if (!isLegacy) return void 0;
+  if (name2 === "storages") return "storages";
+  if (name2 === "tensors" || name2 === "pickle" || name2 === "sys_info") return "one-pickle";
+  return void 0;
+}
 var Scan = class {
   constructor(opts) {
     this.opts = opts;
@@ -64151,15 +65793,15 @@ var Scan = class {
   sawPickle = false;
   seen = /* @__PURE__ */ new Map();
   budget;
-  add(code, severity, message, key = `${code}:${message}`) {
-    const prev = this.seen.get(key);
+  add(code, severity, message, key3 = `${code}:${message}`) {
+    const prev = this.seen.get(key3);
     if (prev) {
       prev.count++;
       return;
     }
     if (this.issues.length >= MAX_ISSUES) return;
     const issue2 = { code, severity, message };
-    this.seen.set(key, { issue: issue2, count: 1 });
+    this.seen.set(key3, { issue: issue2, count: 1 });
     this.issues.push(issue2);
   }
   /** Adds "(n times)" to issues reported repeatedly. */
@@ -64173,126 +65815,275 @@ var Scan = class {
   window(src) {
     return new Window(counted(src, this.budget), 4 * 1024 * 1024, 16 * 1024 * 1024);
   }
-  /** Scans a blob by content. `access` gives random access (zip); `name` is used in messages. */
-  async blob(where, open5, mode, depth) {
+  /** Scans a blob by content. `access` gives random access (zip, tar); `where` is used in messages. */
+  async blob(where2, open5, mode, depth) {
     this.check();
+    if (depth > MAX_CONTAINER_DEPTH) {
+      this.add("budget-exceeded", "error", `${where2}is nested more than ${MAX_CONTAINER_DEPTH} archives or compressed streams deep; mlgate stops there, so the file fails closed`);
+      return;
+    }
     const { source, access: access2, close } = await open5();
     const w = this.window(source);
     try {
-      await w.fill(16);
-      const head = w.buf.subarray(w.pos, Math.min(w.end, w.pos + 16));
+      await w.fill(TAR_BLOCK);
+      const head = w.buf.subarray(w.pos, Math.min(w.end, w.pos + TAR_BLOCK));
       if (head.length === 0) {
-        if (mode === "strict") this.add("malformed", "error", `${where}is empty, not a pickle`);
+        if (mode === "strict") this.add("malformed", "error", `${where2}is empty, not a pickle`);
         return;
       }
-      if (looksLikeZipStart(head)) return await this.zipFrom(where, access2, w, depth);
-      if (looksLikeNpy(head)) return await this.npy(where, w, depth);
-      if (head.subarray(0, 8).equals(HDF5_MAGIC)) return await this.h5(where, w, access2?.size);
-      if (head[0] === 31 && head[1] === 139 && access2 && mode !== "sniff") return await this.compressed(where, access2, "gzip", depth);
-      if (head[0] === 120 && (head[0] << 8 | head[1]) % 31 === 0 && access2 && mode !== "sniff") return await this.compressed(where, access2, "zlib", depth);
-      for (const [magic, kind] of COMPRESSED) {
-        if (head.subarray(0, magic.length).equals(magic)) {
-          if (mode === "strict") this.add("unscannable", "error", `${where}is compressed with ${kind}, which mlgate cannot decompress, so its pickle cannot be checked; save it uncompressed (or as safetensors)`);
-          return;
-        }
+      if (looksLikeZipStart(head)) return await this.zipFrom(where2, access2, w, depth);
+      if (looksLikeNpy(head)) return await this.npy(where2, w, depth);
+      if (head.subarray(0, 8).equals(HDF5_MAGIC)) return await this.h5(where2, w, access2?.size);
+      const packed = compressionOf(head, mode === "strict");
+      if (packed) return await this.compressed(where2, w, packed, mode, depth);
+      if (looksLikeTar(head)) {
+        await this.tar(where2, access2, w, depth);
+        if (depth === 0 && access2 && IS_OPCODE[head[0]]) await this.rawStart(where2, access2, depth);
+        return;
       }
       let pickleMode;
       if (isPickleStart(head)) pickleMode = mode === "sniff" ? "strict" : mode;
-      else if (mode === "sniff") pickleMode = await this.sniffProtocol0(w) ? "strict" : void 0;
       else if (IS_OPCODE[head[0]]) pickleMode = mode;
       else if (mode === "strict") {
-        this.add("malformed", "error", `${where}does not start with a pickle opcode (first byte 0x${head[0].toString(16).padStart(2, "0")}) nor with the signature of a zip, .npy or HDF5 file`);
+        this.add("malformed", "error", `${where2}does not start with a pickle opcode (first byte 0x${head[0].toString(16).padStart(2, "0")}) nor with the signature of a zip, tar, compressed stream, .npy or HDF5 file`);
       }
-      if (pickleMode) await this.pickles(where, w, pickleMode, depth);
-      if (depth === 0 && access2 && pickleMode) await this.zipTail(where, access2, depth);
+      if (pickleMode) await this.pickles(where2, w, pickleMode, depth);
+      if (depth === 0 && access2) await this.zipTail(where2, access2, depth);
     } catch (e) {
       if (!(e instanceof DecompressError)) throw e;
-      this.add("malformed", "error", `${where}cannot be decompressed (${e.message}); a loader would fail on it, so it fails closed`);
+      this.add("malformed", "error", `${where2}cannot be decompressed (${e.message}); a loader would fail on it, so it fails closed`);
     } finally {
       w.release();
       close?.();
     }
   }
-  /** A protocol 0/1 pickle without the PROTO byte: does its start parse as one? */
-  async sniffProtocol0(w) {
-    if (!IS_OPCODE[w.buf[w.pos]]) return false;
-    await w.fill(SNIFF_BYTES);
-    const head = Buffer.from(w.buf.subarray(w.pos, Math.min(w.end, w.pos + SNIFF_BYTES)));
-    const probe = new Window(rangeSource(bufferAccess(head), 0, head.length), SNIFF_BYTES);
-    const m = new PickleMachine(probe, { onImport: () => {
-    }, onIssue: () => {
-    } });
-    const r = await m.parse();
-    return r.ok || r.error?.truncated === true && head.length === SNIFF_BYTES && m.opcodeCount >= 8;
+  /** The file read from byte 0 as a pickle, besides what its tar listing held. */
+  async rawStart(where2, access2, depth) {
+    const w = this.window(rangeSource(access2, 0, access2.size));
+    try {
+      await this.pickles(within(where2, "read as a raw pickle from byte 0"), w, "sniff", depth, 1);
+    } finally {
+      w.release();
+    }
   }
-  /** One pickle after another until the data stops parsing as pickles. */
-  async pickles(where, w, firstMode, depth) {
-    let mode = firstMode;
-    for (let n = 0; ; n++) {
+  /**
+   * Parses one pickle at the window and reports what it found. A parse that
+   * fails is reported in full when the bytes had to be a pickle (`strict`),
+   * and as `malformed` when unexplained bytes read as pickle opcodes for long
+   * enough (or open with PROTO) that a loader would treat them as one.
+   */
+  async onePickle(label2, w, mode, depth, where2 = label2) {
+    const start2 = w.offset;
+    await w.fill(2);
+    const startsWithProto = isPickleStart(w.buf.subarray(w.pos, Math.min(w.end, w.pos + 2)));
+    const imports = [];
+    const issues = [];
+    const importKeys = /* @__PURE__ */ new Set();
+    const machine = new PickleMachine(w, {
+      onImport: (ref) => {
+        const key3 = `${ref.module}
+${ref.name}
+${ref.proto < 3}`;
+        if (importKeys.has(key3) || imports.length >= 1e4) return;
+        importKeys.add(key3);
+        imports.push(ref);
+      },
+      onIssue: (i2) => {
+        if (issues.length < MAX_ISSUES) issues.push(i2);
+      },
+      onNested: depth < (this.opts.maxDepth ?? 3) ? (offset, data) => this.nested(label2, offset, data, depth + 1) : void 0,
+      signal: this.opts.signal,
+      // Unexplained bytes may be gigabytes of data after a stray STRING opcode; a sniffed file is read as far as the loader would.
+      boundedLines: mode === "tentative" || mode === "after"
+    });
+    const res = await machine.parse();
+    const pickleLike = !res.ok && mode !== "tentative" && (mode === "strict" || startsWithProto || machine.opcodeCount >= PICKLE_LIKE_OPCODES);
+    const all = res.ok || pickleLike;
+    const everyImport = mode === "strict" || startsWithProto || res.ok && mode !== "sniff";
+    const executed = machine.opcodeCount - (res.error && !res.error.truncated ? 1 : 0);
+    const ranSomething = res.ok || mode !== "sniff" || executed >= 3;
+    for (const ref of imports) {
+      if (!ranSomething || !everyImport && !isPlausibleGlobal(ref.module, ref.name)) continue;
+      this.global(label2, ref);
+    }
+    if (all) {
+      for (const i2 of issues) this.add(i2.kind === "budget-exceeded" ? "budget-exceeded" : i2.kind, "error", `${label2}${i2.message}`);
+    }
+    if (pickleLike && !issues.some((i2) => i2.kind === "budget-exceeded")) {
+      this.add(
+        "malformed",
+        "error",
+        mode === "after" ? `${where2}the bytes from byte ${start2}, after the pickle before them, read as pickle opcodes but do not parse: ${res.error.message}. Nothing in the file's format says they are data, and a second pickle.load would run them, so the file fails closed; remove them or store the data elsewhere` : `${label2}does not parse as a pickle: ${res.error.message}; the loader would fail there, possibly after running what came before, so the file fails closed`
+      );
+    }
+    return { ok: res.ok, imports, end: res.end };
+  }
+  /**
+   * One pickle after another. The first decides what the file is; a legacy
+   * torch checkpoint says how many pickles it holds (data follows them); in
+   * other streams what follows the first STOP is scanned too, and reported
+   * when it parses or reads as pickle opcodes.
+   */
+  async pickles(where2, w, firstMode, depth, count2) {
+    let limit = count2;
+    for (let n = 0; limit === void 0 || n < limit; n++) {
       this.check();
       if (n > 0 && !await w.fill(1)) return;
       const start2 = w.offset;
-      const imports = [];
-      const issues = [];
-      const importKeys = /* @__PURE__ */ new Set();
-      const machine = new PickleMachine(w, {
-        onImport: (ref) => {
-          const key = `${ref.module}
-${ref.name}`;
-          if (importKeys.has(key) || imports.length >= 1e4) return;
-          importKeys.add(key);
-          imports.push(ref);
-        },
-        onIssue: (i2) => {
-          if (issues.length < MAX_ISSUES) issues.push(i2);
-        },
-        onNested: depth < (this.opts.maxDepth ?? 3) ? (offset, data) => this.nested(where, offset, data, depth + 1) : void 0,
-        signal: this.opts.signal,
-        boundedLines: mode === "tentative"
-      });
-      const res = await machine.parse();
-      const ordinal = n === 0 ? "" : `pickle #${n + 1} (from byte ${start2}) of `;
-      const label = `${where}${ordinal}`;
-      const all = res.ok || mode === "strict";
-      for (const ref of imports) {
-        if (!all && !isPlausibleGlobal(ref.module, ref.name)) continue;
-        this.global(label, ref);
-      }
-      if (all) {
-        for (const i2 of issues) this.add(i2.kind === "budget-exceeded" ? "budget-exceeded" : i2.kind, "error", `${label}${i2.message}`);
-      }
-      if (!res.ok) {
-        if (mode === "strict" && !issues.some((i2) => i2.kind === "budget-exceeded")) this.add("malformed", "error", `${label}does not parse as a pickle: ${res.error.message}; the loader would fail there, possibly after running what came before, so the file fails closed`);
-        return;
-      }
+      const mode = n === 0 ? firstMode : limit !== void 0 ? "strict" : "after";
+      const label2 = n === 0 ? where2 : within(where2, `the ${ordinal(n + 1)} pickle (from byte ${start2})`);
+      const headBytes = n === 0 && start2 >= w.base ? Buffer.from(w.buf.subarray(start2 - w.base, Math.min(w.end, start2 - w.base + 64))) : void 0;
+      const r = await this.onePickle(label2, w, mode, depth, where2);
+      if (!r.ok) return;
       this.sawPickle = true;
-      mode = "tentative";
+      if (n === 0 && limit === void 0 && headBytes && r.end - start2 <= 64) {
+        const first = headBytes.subarray(0, r.end - start2);
+        if (first.includes(TORCH_MAGIC_LONG1) || first.includes(TORCH_MAGIC_TEXT)) limit = TORCH_LEGACY_PICKLES;
+      }
     }
   }
-  global(label, ref) {
-    const c = classifyGlobal(ref.module, ref.name, this.opts.allow);
+  /**
+   * A legacy tar checkpoint's `storages` member: a pickled count, then per
+   * storage a pickled (key, location, storage class) and its raw bytes (an
+   * int64 element count, then the elements), then the pickled storage views.
+   */
+  async legacyStorages(label2, w, depth) {
+    const first = await this.onePickle(label2, w, "strict", depth);
+    if (!first.ok) return;
+    this.sawPickle = true;
+    for (let n = 1; ; n++) {
+      this.check();
+      if (!await w.fill(1)) return;
+      const r = await this.onePickle(within(label2, `the ${ordinal(n + 1)} pickle (from byte ${w.offset})`), w, "strict", depth);
+      if (!r.ok) return;
+      const storage = r.imports.find((i2) => i2.module === "torch" && i2.name.endsWith("Storage"));
+      if (!storage) return;
+      const size = STORAGE_ELEMENT_SIZE[storage.name];
+      if (size === void 0) {
+        this.add("malformed", "error", `${label2}names the storage class torch.${storage.name}, whose element size mlgate does not know, so it cannot tell where the next pickle starts; the file fails closed`);
+        return;
+      }
+      const at3 = w.offset;
+      const countBytes = await w.take(8);
+      const elements = countBytes?.readBigUInt64LE(0);
+      if (elements === void 0 || !await w.skip(Number(elements) * size)) {
+        this.add("malformed", "error", `${label2}ends inside the raw storage that starts at byte ${at3}; torch would fail to load it`);
+        return;
+      }
+    }
+  }
+  /** Every member tarfile lists that a loader can extract, scanned by content; legacy torch members as torch reads them. */
+  async tar(where2, access2, w, depth) {
+    const ra = access2 ?? await this.inMemory(within(where2, "the tar archive"), w);
+    if (!ra) return;
+    let members;
+    try {
+      ({ members } = await readTar(ra));
+    } catch (e) {
+      if (!(e instanceof TarError)) throw e;
+      this.add(e.budget ? "budget-exceeded" : "malformed", "error", `${where2}starts like a tar archive but cannot be listed the way Python's tarfile lists it: ${e.message}`);
+      return;
+    }
+    const names4 = new Set(members.map((m) => m.name));
+    const isLegacy = names4.has("storages") && names4.has("pickle");
+    for (const m of members) {
+      this.check();
+      if (!m.isFile) continue;
+      const label2 = within(where2, `tar member ${JSON.stringify(m.name)}`);
+      const role = legacyRole(m.name, isLegacy);
+      const open5 = async () => m.sparse ? { source: sparseSource(ra, m.dataOffset, m.sparse, m.size) } : { source: rangeSource(ra, m.dataOffset, m.size), access: subAccess(ra, m.dataOffset, m.size) };
+      if (!role) {
+        await this.blob(label2, open5, PICKLE_MEMBER.test(m.name) ? "strict" : "sniff", depth + 1);
+        continue;
+      }
+      const mw = this.window((await open5()).source);
+      try {
+        if (!await mw.fill(1)) this.add("malformed", "error", `${label2}is empty; a legacy PyTorch checkpoint needs a pickle there`);
+        else if (role === "storages") await this.legacyStorages(label2, mw, depth + 1);
+        else await this.pickles(label2, mw, "strict", depth + 1, 1);
+      } finally {
+        mw.release();
+      }
+    }
+  }
+  /** The rest of a stream in memory, for formats that need random access (a tar inside a compressed file); over the cap it fails closed. */
+  async inMemory(where2, w) {
+    const parts2 = [];
+    let total = 0;
+    while (await w.fill(1)) {
+      const chunk = Buffer.from(w.buf.subarray(w.pos, w.end));
+      w.pos = w.end;
+      total += chunk.length;
+      if (total > NESTED_ZIP_MAX) {
+        this.add("budget-exceeded", "error", `${where2}is over ${NESTED_ZIP_MAX} bytes once decompressed, more than mlgate holds in memory to list it; store it uncompressed so it can be scanned`);
+        return void 0;
+      }
+      parts2.push(chunk);
+    }
+    return bufferAccess(Buffer.concat(parts2));
+  }
+  global(label2, ref) {
+    const c = classifyGlobal(ref.module, ref.name, this.opts.allow, ref.proto);
     const what = `${ref.module}.${ref.name}`;
     const at3 = `at byte ${ref.offset} (${ref.opcode})`;
     if (c.verdict === "dangerous") {
-      this.add("dangerous-global", "error", `${label}imports ${what} ${at3}, which ${c.reason}; never load this file \u2014 replace it with safetensors or re-export it from trusted code`, `dangerous:${label}:${what}`);
+      this.add("dangerous-global", "error", `${label2}imports ${what} ${at3}, which ${c.reason}; never load this file \u2014 replace it with safetensors or re-export it from trusted code`, `dangerous:${label2}:${what}`);
     } else if (c.verdict === "unknown") {
-      this.add("unknown-global", "warning", `${label}imports ${what} ${at3}, which is not on the allow-list; loading it imports that module and calls it. If you reviewed it, add "${c.qualified}" to allow-globals; better, save the weights as safetensors`, `unknown:${label}:${what}`);
+      this.add("unknown-global", "warning", `${label2}imports ${what} ${at3}, which is not on the allow-list; loading it imports that module and calls it. If you reviewed it, add "${c.qualified}" to allow-globals; better, save the weights as safetensors`, `unknown:${label2}:${what}`);
     }
   }
-  async nested(where, offset, data, depth) {
+  async nested(where2, offset, data, depth) {
     const ra = bufferAccess(data);
-    await this.blob(`${where}bytes embedded at byte ${offset}, `, async () => ({ source: rangeSource(ra, 0, data.length), access: ra }), "tentative", depth);
+    await this.blob(within(where2, `the byte string embedded at byte ${offset}`), async () => ({ source: rangeSource(ra, 0, data.length), access: ra }), "tentative", depth);
   }
-  async compressed(where, access2, kind, depth) {
-    const src = new InflateSource(access2, 0, access2.size, kind, this.opts.maxBytes);
+  /**
+   * Loaders pick the decompressor by the first bytes, not the name (joblib,
+   * `gzip.open` wrappers): whatever the extension, a compressed stream is
+   * opened, or fails closed when mlgate has no decoder for it.
+   */
+  async compressed(where2, w, kind, mode, depth) {
+    if (kind !== "gzip" && kind !== "zlib") {
+      this.add("unscannable", "error", `${where2}is compressed with ${kind}, which mlgate cannot decompress, so what it holds (a loader such as joblib decompresses it by its first bytes) cannot be checked; store it uncompressed or gzip-compressed, or save the weights as safetensors`);
+      return;
+    }
+    const input = prefixedSource(Buffer.from(w.buf.subarray(w.pos, w.end)), w.src);
+    w.pos = w.end;
+    const src = new InflateSource(input, kind, this.opts.maxBytes);
+    let failure;
+    const guarded = {
+      read: async (buf, off, max) => {
+        try {
+          return await src.read(buf, off, max);
+        } catch (e) {
+          if (!(e instanceof DecompressError)) throw e;
+          failure = e.message;
+          return 0;
+        }
+      },
+      skip: async (n) => {
+        try {
+          return await src.skip(n);
+        } catch (e) {
+          if (!(e instanceof DecompressError)) throw e;
+          failure = e.message;
+          return 0;
+        }
+      }
+    };
+    const issuesBefore = this.issues.length;
+    const pickleBefore = this.sawPickle;
     try {
-      await this.blob(`${where}(${kind}-decompressed) `, async () => ({ source: src }), "strict", depth + 1);
-      if (src.overflow) this.add("budget-exceeded", "error", `${where}decompresses to over ${this.opts.maxBytes} bytes; the scan stopped there, so the file fails closed`);
+      await this.blob(within(where2, `the ${kind}-decompressed content`), async () => ({ source: guarded }), mode, depth + 1);
+      if (src.overflow) this.add("budget-exceeded", "error", `${where2}decompresses to over ${this.opts.maxBytes} bytes; the scan stopped there, so the file fails closed`);
+      const heldSomething = this.issues.length > issuesBefore || this.sawPickle && !pickleBefore;
+      if (failure !== void 0 && (mode === "strict" || kind === "gzip" || heldSomething)) {
+        this.add("malformed", "error", `${where2}cannot be decompressed as ${kind} (${failure}); a loader would fail on it, possibly after running what came before, so it fails closed`);
+      }
     } finally {
       src.close();
     }
   }
-  async npy(where, w, depth) {
+  async npy(where2, w, depth) {
     try {
       if (!await w.fill(12)) throw new NpyError("the .npy header is truncated");
       const prefix2 = npyPrefixLength(w.buf.subarray(w.pos, w.end));
@@ -64302,55 +66093,56 @@ ${ref.name}`;
       const header = parseNpyHeader(w.buf.subarray(w.pos, w.pos + prefix2 + len));
       if (!header.hasObject) return;
       w.pos += header.dataOffset;
-      await this.pickles(`${where}object array (dtype ${header.descr}) `, w, "strict", depth);
+      await this.pickles(`${where2}object array (dtype ${header.descr}) `, w, "strict", depth);
     } catch (e) {
       if (!(e instanceof NpyError)) throw e;
-      this.add("malformed", "error", `${where}is not a valid .npy file: ${e.message}`);
+      this.add("malformed", "error", `${where2}is not a valid .npy file: ${e.message}`);
     }
   }
   /**
    * Keras writes model_config before the weights, so it sits near the start of
    * the file: the first H5_HEAD bytes are searched, and the last H5_TAIL.
    */
-  async h5(where, w, size) {
-    const longest = Math.max(...H5_LAMBDA_MARKERS.map((m) => m.length)) + 400;
-    let reported = 0;
-    const search = async (stop2) => {
-      for (; ; ) {
-        this.check();
-        const chunk = w.buf.subarray(w.pos, w.end);
-        for (const marker of H5_LAMBDA_MARKERS) {
-          for (let i2 = chunk.indexOf(marker); i2 >= 0; i2 = chunk.indexOf(marker, i2 + 1)) {
-            const at3 = w.offset + i2;
-            if (at3 < reported) continue;
-            reported = at3 + 1;
-            const name2 = lambdaNameAfter(chunk, i2 + marker.length);
-            this.add("lambda-layer", "error", `${where}has a Keras Lambda layer${name2 ? ` "${name2}"` : ""} in its model_config (byte ${at3}); a Lambda layer carries Python bytecode that runs when the model is loaded. Replace it with a built-in or registered custom layer`);
-          }
-        }
-        if (w.offset + chunk.length >= stop2) return;
-        const keep = Math.min(chunk.length, longest);
-        w.pos = w.end - keep;
-        if (!await w.fill(keep + 1)) return;
-      }
-    };
-    await search(H5_HEAD);
-    if (size !== void 0 && size > H5_HEAD + H5_TAIL) {
-      const tailAt = size - H5_TAIL;
-      if (!await w.skip(Math.max(0, tailAt - w.offset))) return;
-      if (await w.fill(1)) await search(size);
+  async h5(where2, w, size) {
+    const ranges = [[0, H5_HEAD]];
+    if (size !== void 0 && size > H5_HEAD + H5_TAIL) ranges.push([size - H5_TAIL, size]);
+    const f = await scanKerasH5(w, { ranges, allow: this.opts.allow, maxObject: CONFIG_JSON_MAX, check: () => this.check() });
+    for (const l of f.lambdas) {
+      this.add("lambda-layer", "error", `${where2}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ""} in its model_config (JSON at byte ${l.at}); a Lambda layer carries Python bytecode that runs when the model is loaded. Replace it with a built-in or registered custom layer`);
     }
-  }
-  async zipTail(where, access2, depth) {
-    let entries;
-    try {
-      entries = await readCentralDirectory(access2);
-    } catch {
-      return;
+    for (const o of f.custom) this.add("keras-custom-object", "error", `${where2}${customObjectMessage(o)} (JSON at byte ${o.at})`);
+    const [firstLoose] = f.looseLambdas;
+    if (firstLoose !== void 0) {
+      const more = f.looseLambdas.length > 1 ? ` (and ${f.looseLambdas.length - 1} more places)` : "";
+      this.add("lambda-layer", "error", `${where2}spells a Keras Lambda layer at byte ${firstLoose}${more} in JSON that mlgate could not parse as a whole; a Lambda layer carries Python bytecode that runs when the model is loaded, so the file fails closed. Replace it with a built-in or registered custom layer`);
     }
-    await this.zipEntries(`${where}(as a zip) `, access2, entries, depth);
+    const modules = [...new Set(f.looseModules.map((m) => m.module))];
+    if (modules.length) {
+      const named = modules.slice(0, 5).map((m) => JSON.stringify(m)).join(", ") + (modules.length > 5 ? ` and ${modules.length - 5} more` : "");
+      this.add("keras-custom-object", "error", `${where2}names the module${modules.length > 1 ? "s" : ""} ${named} (first at byte ${f.looseModules[0].at}) in JSON that mlgate could not parse as a whole; Keras imports the module a config names, so the file fails closed. Use only built-in Keras layers, or review the module and add it to allow-globals`);
+    }
+    if (f.overflow) this.add("budget-exceeded", "error", `${where2}could not be checked for Keras layers: ${f.overflow}; the scan is incomplete, so the file fails closed`);
   }
-  async zipFrom(where, access2, w, depth) {
+  async zipTail(where2, access2, depth) {
+    const listing = await readZip(access2);
+    if (!listing.entries.length) return;
+    const span = archiveSpan(listing, access2.size);
+    if (await isNestedPayload(access2, span.start, span.end)) return;
+    this.zipProblems(`${where2}ends in a zip that `, listing);
+    await this.zipEntries(`${where2}(as a zip) `, access2, listing.entries, depth);
+  }
+  /** One finding for all the ways an archive is ambiguous: loaders would disagree on what it holds. */
+  zipProblems(subject, listing) {
+    if (!listing.problems.length) return;
+    const budget = listing.problems.every((p) => p.budget);
+    const why = listing.problems.map((p) => p.message).join("; ");
+    this.add(
+      budget ? "budget-exceeded" : "malformed",
+      "error",
+      `${subject}is ambiguous: ${why}. Different loaders would see different members, which can hide a payload from a scanner; mlgate scanned every member any of them sees and fails the file closed. Re-create the archive with a standard zip tool (or re-save the model) so it has one central directory that matches its end record`
+    );
+  }
+  async zipFrom(where2, access2, w, depth) {
     if (!access2) {
       const parts2 = [];
       let total = 0;
@@ -64359,39 +66151,40 @@ ${ref.name}`;
         w.pos = w.end;
         total += chunk.length;
         if (total > NESTED_ZIP_MAX) {
-          this.add("budget-exceeded", "error", `${where}is a compressed zip inside a zip, over ${NESTED_ZIP_MAX} bytes; store the inner archive uncompressed so it can be scanned`);
+          this.add("budget-exceeded", "error", `${where2}is a compressed zip inside a zip, over ${NESTED_ZIP_MAX} bytes; store the inner archive uncompressed so it can be scanned`);
           return;
         }
         parts2.push(chunk);
       }
       access2 = bufferAccess(Buffer.concat(parts2));
     }
-    let entries;
-    try {
-      entries = await readCentralDirectory(access2);
-    } catch (e) {
-      if (!(e instanceof ZipError)) throw e;
-      this.add(e.budget ? "budget-exceeded" : "malformed", "error", `${where}cannot be read as a zip the way PyTorch reads it: ${e.message}`);
+    const listing = await readZip(access2);
+    if (!listing.entries.length && listing.problems.length) {
+      const e = listing.problems[0];
+      this.add(e.budget ? "budget-exceeded" : "malformed", "error", `${where2}cannot be read as a zip the way PyTorch reads it, nor the way Python's zipfile does: ${e.message}`);
       return;
     }
-    await this.zipEntries(where, access2, entries, depth);
+    this.zipProblems(`${where2}is a zip that `, listing);
+    await this.zipEntries(where2, access2, listing.entries, depth);
   }
-  async zipEntries(where, access2, entries, depth) {
-    const isKeras2 = entries.some((e) => e.name === "config.json") && entries.some((e) => e.name === "metadata.json" || e.name.endsWith(".weights.h5"));
+  async zipEntries(where2, access2, entries, depth) {
+    const isKeras2 = entries.some((e) => e.name === "config.json");
+    const loaders = new Set(entries.flatMap((e) => e.seenBy));
     for (const e of entries) {
       this.check();
       if (e.name.endsWith("/") && e.size === 0) continue;
-      const label = `${where}member ${JSON.stringify(e.name)}: `;
+      const only = e.seenBy.length === 1 && loaders.size > 1 ? ` (only ${LOADER_NAMES[e.seenBy[0]]} sees it)` : "";
+      const label2 = `${where2}member ${JSON.stringify(e.name)}${only}: `;
       try {
         if (isKeras2 && e.name === "config.json") {
-          await this.kerasConfig(label, access2, e);
+          await this.kerasConfig(label2, access2, e);
           continue;
         }
         if (isKeras2 && e.name.endsWith(".h5")) continue;
         const mode = PICKLE_MEMBER.test(e.name) ? "strict" : "tentative";
         let member;
         await this.blob(
-          label,
+          label2,
           async () => {
             member = await openMember(access2, e);
             return member;
@@ -64399,46 +66192,49 @@ ${ref.name}`;
           mode,
           depth + 1
         );
-        if (member?.overflowed()) this.add("malformed", "error", `${label}inflates to more than its declared ${e.size} bytes`);
+        if (member?.overflowed()) this.add("malformed", "error", `${label2}inflates to more than its declared ${e.size} bytes`);
       } catch (err2) {
         if (!(err2 instanceof ZipError)) throw err2;
-        this.add(err2.budget ? "budget-exceeded" : "malformed", "error", `${label}${err2.message}`);
+        this.add(err2.budget ? "budget-exceeded" : "malformed", "error", `${label2}${err2.message}`);
       }
     }
   }
-  async kerasConfig(label, access2, e) {
+  async kerasConfig(label2, access2, e) {
     if (e.size > CONFIG_JSON_MAX) {
-      this.add("budget-exceeded", "error", `${label}is ${e.size} bytes, over the ${CONFIG_JSON_MAX}-byte cap for a Keras config`);
+      this.add("budget-exceeded", "error", `${label2}is ${e.size} bytes, over the ${CONFIG_JSON_MAX}-byte cap for a Keras config`);
       return;
     }
     const m = await openMember(access2, e);
-    let text;
+    let text2;
     const w = this.window(m.source);
     try {
       const data = await w.take(e.size);
       if (!data) throw new ZipError("the member is shorter than its declared size");
-      text = data.toString("utf8");
+      text2 = data.toString("utf8");
     } finally {
       w.release();
       m.close();
     }
     let config;
     try {
-      config = JSON.parse(text);
+      config = JSON.parse(text2);
     } catch (err2) {
-      this.add("malformed", "error", `${label}is not valid JSON (${err2.message}); Keras could not load it and mlgate cannot check it`);
+      this.add("malformed", "error", `${label2}is not valid JSON (${err2.message}); Keras could not load it and mlgate cannot check it`);
       return;
     }
     let layers;
+    let custom;
     try {
       layers = findLambdaLayers(config);
+      custom = findCustomObjects(config, this.opts.allow);
     } catch (err2) {
-      this.add("budget-exceeded", "error", `${label}${err2.message}`);
+      this.add("budget-exceeded", "error", `${label2}${err2.message}`);
       return;
     }
     for (const l of layers) {
-      this.add("lambda-layer", "error", `${label}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ""}; a Lambda layer carries Python bytecode that runs when the model is loaded with safe_mode off. Replace it with a built-in or registered custom layer`);
+      this.add("lambda-layer", "error", `${label2}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ""}; a Lambda layer carries Python bytecode that runs when the model is loaded with safe_mode off. Replace it with a built-in or registered custom layer`);
     }
+    for (const o of custom) this.add("keras-custom-object", "error", `${label2}${customObjectMessage(o)}`);
   }
 };
 async function scanModelFile(absPath, mode, opts) {
@@ -64456,14 +66252,82 @@ async function scanModelFile(absPath, mode, opts) {
   }
   return { issues: scan.finish(), hasPickle: scan.sawPickle };
 }
-async function readHead(absPath, n = 16) {
-  const handle2 = await open4(absPath, constants5.O_RDONLY | constants5.O_NOFOLLOW);
+async function headRulesOutPickle(head) {
+  if (isPickleStart(head) || !IS_OPCODE[head[0]]) return false;
+  if (looksLikeZipStart(head) || looksLikeNpy(head) || head.subarray(0, 8).equals(HDF5_MAGIC) || compressionOf(head, false) || looksLikeTar(head)) return false;
+  const w = new Window(rangeSource(bufferAccess(head), 0, head.length), TAR_BLOCK);
   try {
-    const { size } = await handle2.stat();
-    return await readRange(fileAccess(handle2, size), 0, Math.min(n, size));
+    const m = new PickleMachine(w, { onImport: () => {
+    }, onIssue: () => {
+    }, boundedLines: true });
+    const r = await m.parse();
+    return !r.ok && r.error !== void 0 && !r.error.truncated && m.opcodeCount - 1 < 3;
   } finally {
-    await handle2.close();
+    w.release();
   }
+}
+function readHeadSync(absPath, n) {
+  const fd = openSync(absPath, constants5.O_RDONLY | constants5.O_NOFOLLOW);
+  try {
+    const buf = Buffer.allocUnsafe(n);
+    const got = readSync(fd, buf, 0, n, 0);
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// src/formats/magic.ts
+var SAFETENSORS_HEADER_MAX = 1e8;
+var IMAGE_SIGNATURES = [
+  (h) => h.subarray(0, 8).equals(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10])),
+  (h) => h[0] === 255 && h[1] === 216 && h[2] === 255,
+  (h) => h.subarray(0, 6).toString("latin1") === "GIF87a" || h.subarray(0, 6).toString("latin1") === "GIF89a",
+  (h) => h.subarray(0, 4).toString("latin1") === "RIFF" && h.subarray(8, 12).toString("latin1") === "WEBP",
+  (h) => h.subarray(0, 2).toString("latin1") === "BM",
+  (h) => h.subarray(0, 4).equals(Buffer.from([73, 73, 42, 0])) || h.subarray(0, 4).equals(Buffer.from([77, 77, 0, 42]))
+];
+var SIGNED = [
+  {
+    ext: /\.safetensors$/i,
+    what: "a safetensors file (an 8-byte little-endian header length, then the JSON header's '{')",
+    ok: (h, size) => {
+      if (h.length < 9) return false;
+      const n = h.readBigUInt64LE(0);
+      return n >= 2n && n <= BigInt(Math.min(SAFETENSORS_HEADER_MAX, size - 8)) && h[8] === 123;
+    }
+  },
+  { ext: /\.gguf$/i, what: "a GGUF file ('GGUF')", ok: (h) => h.subarray(0, 4).toString("latin1") === "GGUF" },
+  { ext: /\.(png|jpe?g|gif|webp|bmp|tiff?)$/i, what: "an image (PNG, JPEG, GIF, WebP, BMP or TIFF signature)", ok: (h) => IMAGE_SIGNATURES.some((sig) => sig(h)) },
+  { ext: /\.npy$/i, what: "a NumPy .npy array (\\x93NUMPY)", ok: (h) => looksLikeNpy(h) },
+  { ext: /\.(npz|keras)$/i, what: "a zip archive (PK)", ok: (h) => h.subarray(0, 2).toString("latin1") === "PK" },
+  { ext: /\.parquet$/i, what: "a Parquet file ('PAR1')", ok: (h) => h.subarray(0, 4).toString("latin1") === "PAR1" },
+  { ext: /\.tflite$/i, what: "a TensorFlow Lite model ('TFL3' at byte 4)", ok: (h) => h.subarray(4, 8).toString("latin1") === "TFL3" }
+];
+var UNSIGNED = /\.(py|pyi|ipynb|md|rst|txt|json|jsonl|ya?ml|toml|cfg|ini|csv|tsv|xml|html?|css|s?js|mjs|cjs|ts|tsx|jsx|sh|bash|c|cc|cpp|h|hpp|rs|go|java|kt|rb|php|pl|lua|r|sql|tex|svg|lock|env|log|onnx|pb|msgpack)$/i;
+function container(h) {
+  if (isPickleStart(h)) return "a pickle";
+  if (looksLikeZipStart(h)) return "a zip archive (such as a PyTorch checkpoint)";
+  if (looksLikeNpy(h)) return "a NumPy .npy array";
+  if (h.subarray(0, 8).equals(HDF5_MAGIC)) return "an HDF5 file";
+  const packed = compressionOf(h, false);
+  if (packed && !(packed === "zlib" && h[1] === 94)) return `a ${packed}-compressed stream`;
+  if (looksLikeTar(h)) return "a tar archive";
+  return void 0;
+}
+function checkFormat(path6, head, size) {
+  if (size === 0) return void 0;
+  const signed = SIGNED.find((s) => s.ext.test(path6));
+  if (signed) {
+    if (signed.ok(head, size)) return void 0;
+    const really = container(head);
+    return `is named like ${signed.what} but does not start like one${really ? `; it starts like ${really}` : ""}. A loader that goes by content reads what is really there; rename the file to what it holds or re-export it in the format its name says`;
+  }
+  if (UNSIGNED.test(path6)) {
+    const really = container(head);
+    if (really) return `is named like a text or ${path6.slice(path6.lastIndexOf("."))} file but starts like ${really}, which a loader that goes by content would open as that; rename the file to what it holds`;
+  }
+  return void 0;
 }
 
 // src/checks/model-file-safety.ts
@@ -64473,11 +66337,16 @@ var DEFAULT_FILES = [
   `**/*.{${PICKLE_EXT.join(",")}}.{gz,z,bz2,xz,lz4}`
 ];
 var SHARED_EXT = /\.(bin|model|sav|h5|hdf5)$/i;
-var TEXT_EXT = /\.(py|pyi|ipynb|md|rst|txt|json|jsonl|ya?ml|toml|cfg|ini|csv|tsv|xml|html?|css|s?js|mjs|cjs|ts|tsx|jsx|sh|bash|c|cc|cpp|h|hpp|rs|go|java|kt|rb|php|pl|lua|r|sql|tex|svg|lock|gitignore|gitattributes|dockerfile|env|log|safetensors|onnx|gguf|png|jpe?g|gif|webp|pdf|parquet|arrow|feather|tfrecord|wav|mp3|mp4)$/i;
-var MAX_SNIFFED = 1e5;
-async function worthSniffing(abs) {
-  const head = await readHead(abs, 16);
-  return isPickleStart(head) || looksLikeZipStart(head) || looksLikeNpy(head) || head.length >= 2 && IS_OPCODE[head[0]] === 1;
+var WEIGHT_EXT = /\.(safetensors|onnx|gguf|tflite|msgpack|pb)$/i;
+var COMPRESSED_DATA = /\.(csv|tsv|jsonl?|txt|xml|sql|log|parquet|arrow|fasta|fastq|fa|vcf|bed|sam|wav|flac)\.(xz|lzma|bz2|zst|zstd|lz4)$/i;
+var COMPRESSION_EXT = { xz: "xz", lzma: "lzma", bz2: "bzip2", zst: "zstd", zstd: "zstd", lz4: "lz4" };
+var SNIFF_LIMIT = { files: 1e5 };
+function worthScanning(head) {
+  return isPickleStart(head) || looksLikeZipStart(head) || looksLikeNpy(head) || head.subarray(0, 8).equals(HDF5_MAGIC) || compressionOf(head, false) !== void 0 || looksLikeTar(head) || IS_OPCODE[head[0]] === 1;
+}
+function explainedCompression(p, head) {
+  const m = COMPRESSED_DATA.exec(p);
+  return m !== null && COMPRESSION_EXT[m[2].toLowerCase()] === compressionOf(head, false);
 }
 async function run5(ctx) {
   const p = ctx.params;
@@ -64486,32 +66355,45 @@ async function run5(ctx) {
   const sniffOthers = p["sniff-other-files"] ?? true;
   const denyNew = p["deny-new-pickle"] ?? true;
   const allow = compileAllowList(p["allow-globals"] ?? []);
-  const inScope = (f) => !ctx.changed || ctx.changed.changed.has(f.path);
+  const submodules = ctx.inventory.submodules ?? [];
+  const changedSubmodules = ctx.changed ? submodules.filter((s) => ctx.changed.changed.has(s.path)).map((s) => `${s.path}/`) : [];
+  const inScope = (path6) => !ctx.changed || ctx.changed.changed.has(path6) || changedSubmodules.some((d) => path6.startsWith(d));
+  for (const s of submodules) {
+    if (s.checkedOut || !inScope(s.path)) continue;
+    ctx.report({
+      code: "submodule-not-scanned",
+      path: s.path,
+      message: `${s.path} is a git submodule that is not checked out, so mlgate could not look inside it and any model file it holds was not scanned: check submodules out in this job (actions/checkout with submodules: true) so they are scanned like the rest of the repository, or run mlgate on that repository itself`
+    });
+  }
   let sniffed = 0;
   for (const f of ctx.inventory.files) {
-    if (!inScope(f)) continue;
+    if (!inScope(f.path)) continue;
     ctx.signal.throwIfAborted();
     const matched = matchesAny(f.path, globs3);
     if (f.lfs) {
-      if (matched) {
+      if (matched || WEIGHT_EXT.test(f.path)) {
         ctx.report({
           code: "lfs-pointer-not-scanned",
           path: f.path,
-          message: `${f.path} is stored in Git LFS and only its pointer is checked out, so its ${f.lfs.size}-byte content was not scanned: fetch LFS content in this job (actions/checkout with lfs: true), or store the weights as safetensors`,
-          ...strict ? {} : { maxLevel: "warning" }
+          message: `${f.path} is stored in Git LFS and only its pointer is checked out, so its ${f.lfs.size}-byte content was not scanned and could be any pickle: fetch LFS content in this job (actions/checkout with lfs: true) so it is scanned, or store the weights as safetensors in the repository`
         });
       }
       continue;
     }
-    if (!matched && (!sniffOthers || TEXT_EXT.test(f.path) || f.size < 2)) continue;
+    if (!matched && (!sniffOthers || f.size < 2)) continue;
     await ctx.guard(f.path, async () => {
+      const abs = ctx.inventory.abs(f.path);
       let mode = matched && !SHARED_EXT.test(f.path) ? "strict" : "sniff";
       if (!matched) {
-        if (++sniffed > MAX_SNIFFED) return;
-        if (!await worthSniffing(ctx.inventory.abs(f.path))) return;
+        const head = readHeadSync(abs, TAR_BLOCK);
+        const mismatch = checkFormat(f.path, head, f.size);
+        if (mismatch) ctx.report({ code: "format-mismatch", path: f.path, message: `${f.path} ${mismatch}` });
+        if (!worthScanning(head) || explainedCompression(f.path, head) || await headRulesOutPickle(head)) return;
+        if (++sniffed > SNIFF_LIMIT.files) return;
         mode = "sniff";
       }
-      const res = await scanModelFile(ctx.inventory.abs(f.path), mode, { allow, signal: ctx.signal, maxBytes: ctx.maxFileBytes });
+      const res = await scanModelFile(abs, mode, { allow, signal: ctx.signal, maxBytes: ctx.maxFileBytes });
       for (const i2 of res.issues) {
         ctx.report({
           code: i2.code,
@@ -64530,11 +66412,10 @@ async function run5(ctx) {
       }
     });
   }
-  if (sniffed > MAX_SNIFFED) {
+  if (sniffed > SNIFF_LIMIT.files) {
     ctx.report({
       code: "budget-exceeded",
-      maxLevel: "info",
-      message: `only the first ${MAX_SNIFFED} files outside the configured globs were sniffed for pickle content; add the model paths to files: so they are always scanned`
+      message: `${sniffed} files outside files: start like a pickle, an archive or a compressed stream; only the first ${SNIFF_LIMIT.files} were scanned, so the rest could hide a pickle and the rule fails closed. Add the model paths to files: or move data that is not loaded as a model under paths.exclude`
     });
   }
 }
@@ -64575,7 +66456,7 @@ var modelFileSafety = {
       "sniff-other-files": {
         type: "boolean",
         default: true,
-        description: "Also open files outside files (except text and source formats) and scan those whose first bytes are a pickle, zip or .npy. Default true."
+        description: "Also read the first bytes of every file outside files: check known formats (safetensors, GGUF, images, text) against their signature, and scan those that start like a pickle, archive or compressed stream. Default true."
       }
     }
   },
@@ -64690,10 +66571,10 @@ function readCall(node) {
   return call;
 }
 function readDictFlag(pair2) {
-  const key = pair2.childForFieldName("key");
+  const key3 = pair2.childForFieldName("key");
   const value = pair2.childForFieldName("value");
-  if (key?.type !== "string" || value?.type !== "true" && value?.type !== "false") return null;
-  const name2 = stringValue(key);
+  if (key3?.type !== "string" || value?.type !== "true" && value?.type !== "false") return null;
+  const name2 = stringValue(key3);
   return name2 === null ? null : { key: name2, value: value.type === "true", row: value.startPosition.row, column: value.startPosition.column };
 }
 var argAt = (node, value) => ({ value, row: node.startPosition.row, column: node.startPosition.column });
@@ -64739,21 +66620,21 @@ function stringValue(node) {
     if (!child) continue;
     if (child.type === "interpolation") return null;
     if (child.type !== "string_content") continue;
-    value += raw ? child.text : unescape2(child);
+    value += raw ? child.text : unescape3(child);
   }
   return value;
 }
-function unescape2(content) {
-  const text = content.text;
+function unescape3(content) {
+  const text2 = content.text;
   let out2 = "";
   let at3 = content.startIndex;
   for (const esc of content.namedChildren) {
     if (esc?.type !== "escape_sequence") continue;
-    out2 += text.slice(at3 - content.startIndex, esc.startIndex - content.startIndex);
+    out2 += text2.slice(at3 - content.startIndex, esc.startIndex - content.startIndex);
     out2 += decodeEscape(esc.text);
     at3 = esc.endIndex;
   }
-  return out2 + text.slice(at3 - content.startIndex);
+  return out2 + text2.slice(at3 - content.startIndex);
 }
 function decodeEscape(esc) {
   const c = esc[1] ?? "";
@@ -64805,8 +66686,8 @@ var PYTHON_CELL_MAGICS = /* @__PURE__ */ new Set(["time", "timeit", "capture", "
 var PREFIX_MAGIC = /^(\s*%{1,2}(?:time|timeit|prun|debug)\b(?:\s+-[A-Za-z]\S*(?:\s+\d+)?)*)/;
 var IPYTHON_LINE = /^\s*(?:[!%]|[\w.,\s]+=\s*[!%]|\?{1,2}[\w.]|[\w.]+\?{1,2}\s*$)/;
 var blank = (s) => s.replace(/[^\s]/g, " ");
-function notebookUnits(text) {
-  const nb = parseNotebook(text);
+function notebookUnits(text2) {
+  const nb = parseNotebook(text2);
   if (!nb.language.startsWith("python") && nb.language !== "ipython") return [];
   const units = [];
   for (const cell of nb.cells) {
@@ -66349,7 +68230,7 @@ ${body2}`);
   }
   static loadFromWasmExports(mod, { sync }) {
     const symbolNames = Object.keys(mod);
-    const functionName = symbolNames.find((key) => LANGUAGE_FUNCTION_REGEX.test(key) && !key.includes("external_scanner_"));
+    const functionName = symbolNames.find((key3) => LANGUAGE_FUNCTION_REGEX.test(key3) && !key3.includes("external_scanner_"));
     if (!functionName) {
       console.log(`Couldn't find language function in Wasm file. Symbols:
 ${JSON.stringify(symbolNames, null, 2)}`);
@@ -68313,11 +70194,11 @@ function parseMatchPredicate(steps, index, operator, textPredicates) {
     for (const c of captures) {
       if (c.name === captureName) nodes.push(c.node.text);
     }
-    const test = /* @__PURE__ */ __name((text, positive2) => {
-      return positive2 ? regex2.test(text) : !regex2.test(text);
+    const test = /* @__PURE__ */ __name((text2, positive2) => {
+      return positive2 ? regex2.test(text2) : !regex2.test(text2);
     }, "test");
     if (nodes.length === 0) return !isPositive;
-    return matchAll ? nodes.every((text) => test(text, isPositive)) : nodes.some((text) => test(text, isPositive));
+    return matchAll ? nodes.every((text2) => test(text2, isPositive)) : nodes.some((text2) => test(text2, isPositive));
   });
 }
 __name(parseMatchPredicate, "parseMatchPredicate");
@@ -68347,7 +70228,7 @@ function parseAnyOfPredicate(steps, index, operator, textPredicates) {
       if (c.name === captureName) nodes.push(c.node.text);
     }
     if (nodes.length === 0) return !isPositive;
-    return nodes.every((text) => values2.includes(text)) === isPositive;
+    return nodes.every((text2) => values2.includes(text2)) === isPositive;
   });
 }
 __name(parseAnyOfPredicate, "parseAnyOfPredicate");
@@ -68914,11 +70795,11 @@ function argument(call, position, keyword) {
 function isCallTo(call, qualified) {
   return call.names.some((n) => qualified.has(n));
 }
-function pythonUnitsOf(path6, text) {
-  return path6.toLowerCase().endsWith(".ipynb") ? notebookUnits(text) : [{ source: text }];
+function pythonUnitsOf(path6, text2) {
+  return path6.toLowerCase().endsWith(".ipynb") ? notebookUnits(text2) : [{ source: text2 }];
 }
-async function analysePython(path6, text, signal) {
-  const units = pythonUnitsOf(path6, text);
+async function analysePython(path6, text2, signal) {
+  const units = pythonUnitsOf(path6, text2);
   const rawCalls = [];
   const dictFlags = [];
   const imports = [];
@@ -69005,9 +70886,9 @@ async function analyseEntry(ctx, path6) {
   if (cached) return cached;
   const notebook = path6.toLowerCase().endsWith(".ipynb");
   const cap = Math.min(ctx.maxFileBytes, notebook ? MAX_NOTEBOOK_BYTES2 : MAX_PYTHON_SOURCE_CHARS);
-  const text = await ctx.inventory.readText(path6, cap);
+  const text2 = await ctx.inventory.readText(path6, cap);
   try {
-    const file = await analysePython(path6, text, ctx.signal);
+    const file = await analysePython(path6, text2, ctx.signal);
     if (done.calls + file.calls.length <= MAX_CACHED_CALLS) {
       done.files.set(path6, file);
       done.calls += file.calls.length;
@@ -69072,10 +70953,10 @@ var SENTENCE_TRANSFORMERS = /* @__PURE__ */ new Set(["SentenceTransformer", "Cro
 var atCall = (call) => ({ line: call.line, endLine: call.endLine, column: call.column });
 var at = (arg) => ({ line: arg.line, column: arg.column });
 var lookup = (kind, repo) => `the commit is on the repository's history page or in huggingface_hub.HfApi().${kind}_info("${repo}").sha`;
-function revisionProblem(j, revision, where, pinned) {
+function revisionProblem(j, revision, where2, pinned) {
   if (FULL_COMMIT.test(revision)) return null;
   const why = SHORT_COMMIT.test(revision) ? `"${revision}" is an abbreviated commit, which the hub does not resolve reliably` : `"${revision}" is a branch or tag, which its owner can move to different files at any time`;
-  return { code: "mutable-revision", ...where, message: `${j.shown} downloads revision ${why}; write the full commit: ${pinned}` };
+  return { code: "mutable-revision", ...where2, message: `${j.shown} downloads revision ${why}; write the full commit: ${pinned}` };
 }
 function judgeRevisionKeyword(j, repoArg, pinned) {
   const { call } = j;
@@ -69498,38 +71379,38 @@ var examples = {
 // src/checks/model-signing/keys.ts
 import { createHash as createHash3, createPublicKey, verify as verify2, X509Certificate } from "node:crypto";
 var CURVE_HASH = { prime256v1: "sha256", secp384r1: "sha384", secp521r1: "sha512" };
-var PEM_BLOCK = (label) => new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`, "g");
-function publicKeyFromPem(text) {
-  const block = text.match(PEM_BLOCK("PUBLIC KEY"))?.[0];
+var PEM_BLOCK = (label2) => new RegExp(`-----BEGIN ${label2}-----[\\s\\S]*?-----END ${label2}-----`, "g");
+function publicKeyFromPem(text2) {
+  const block = text2.match(PEM_BLOCK("PUBLIC KEY"))?.[0];
   if (!block) throw new Error("no -----BEGIN PUBLIC KEY----- block found");
   return createPublicKey(block);
 }
-function certificatesFromPem(text) {
-  const blocks = text.match(PEM_BLOCK("CERTIFICATE")) ?? [];
+function certificatesFromPem(text2) {
+  const blocks = text2.match(PEM_BLOCK("CERTIFICATE")) ?? [];
   if (blocks.length === 0) throw new Error("no -----BEGIN CERTIFICATE----- block found");
   return blocks.map((b) => new X509Certificate(b));
 }
 function publicKeyFromRawBytes(raw) {
-  const text = raw.toString("latin1");
-  if (text.includes("-----BEGIN PUBLIC KEY-----")) return publicKeyFromPem(text);
+  const text2 = raw.toString("latin1");
+  if (text2.includes("-----BEGIN PUBLIC KEY-----")) return publicKeyFromPem(text2);
   return createPublicKey({ key: raw, format: "der", type: "spki" });
 }
-function keyHint(key) {
-  return createHash3("sha256").update(key.export({ type: "spki", format: "pem" })).digest("hex");
+function keyHint(key3) {
+  return createHash3("sha256").update(key3.export({ type: "spki", format: "pem" })).digest("hex");
 }
 function sameKey(a, b) {
   return a.export({ type: "spki", format: "der" }).equals(b.export({ type: "spki", format: "der" }));
 }
-function describeKey(key) {
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  return `${key.asymmetricKeyType ?? "unknown"}${curve ? ` ${curve}` : ""} key ${keyHint(key).slice(0, 16)}\u2026`;
+function describeKey(key3) {
+  const curve = key3.asymmetricKeyDetails?.namedCurve;
+  return `${key3.asymmetricKeyType ?? "unknown"}${curve ? ` ${curve}` : ""} key ${keyHint(key3).slice(0, 16)}\u2026`;
 }
-function verifyWith(key, data, sig, hash) {
-  const curve = key.asymmetricKeyDetails?.namedCurve;
+function verifyWith(key3, data, sig, hash) {
+  const curve = key3.asymmetricKeyDetails?.namedCurve;
   const algo = hash ?? (curve ? CURVE_HASH[curve] : "sha256");
   if (!algo) return false;
   try {
-    return verify2(algo, data, { key, dsaEncoding: "der" }, sig);
+    return verify2(algo, data, { key: key3, dsaEncoding: "der" }, sig);
   } catch {
     return false;
   }
@@ -69764,36 +71645,36 @@ var paramsSchema2 = {
     "ignore-unsigned-files": { type: "boolean", default: false, description: "Tolerate files present in the model but absent from its signature (model_signing --ignore_unsigned_files). Default false." }
   }
 };
-async function material(value, where, inventory) {
+async function material(value, where2, inventory) {
   if (value.includes("-----BEGIN") || value.trimStart().startsWith("{")) return value;
   const p = value.replace(/^\.\//, "");
-  if (!inventory.get(p)) throw new ConfigurationError(`${where}: ${value} is neither inline PEM/JSON nor a file of this repository`);
+  if (!inventory.get(p)) throw new ConfigurationError(`${where2}: ${value} is neither inline PEM/JSON nor a file of this repository`);
   return inventory.readText(p, MATERIAL_MAX_BYTES);
 }
-function configError(where, e) {
-  throw new ConfigurationError(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+function configError(where2, e) {
+  throw new ConfigurationError(`${where2}: ${e instanceof Error ? e.message : String(e)}`);
 }
 async function loadSigners(params2, inventory) {
   const trustCache = /* @__PURE__ */ new Map();
   const out2 = [];
   for (const [i2, s] of params2.entries()) {
-    const where = `rules.model-signing.signers[${i2}]`;
+    const where2 = `rules.model-signing.signers[${i2}]`;
     try {
       if (s.method === "key") {
-        out2.push({ method: "key", key: publicKeyFromPem(await material(s["public-key"], `${where}.public-key`, inventory)) });
+        out2.push({ method: "key", key: publicKeyFromPem(await material(s["public-key"], `${where2}.public-key`, inventory)) });
       } else if (s.method === "certificate") {
         const roots = [];
-        for (const [j, r] of s.roots.entries()) roots.push(...certificatesFromPem(await material(r, `${where}.roots[${j}]`, inventory)));
+        for (const [j, r] of s.roots.entries()) roots.push(...certificatesFromPem(await material(r, `${where2}.roots[${j}]`, inventory)));
         out2.push({ method: "certificate", roots });
       } else {
-        const text = s["trusted-root"] === void 0 ? void 0 : await material(s["trusted-root"], `${where}.trusted-root`, inventory);
-        const key = text ?? "";
-        if (!trustCache.has(key)) trustCache.set(key, loadTrustMaterial(text));
-        out2.push({ method: "sigstore", identity: s.identity, issuer: s.issuer, trust: trustCache.get(key) });
+        const text2 = s["trusted-root"] === void 0 ? void 0 : await material(s["trusted-root"], `${where2}.trusted-root`, inventory);
+        const key3 = text2 ?? "";
+        if (!trustCache.has(key3)) trustCache.set(key3, loadTrustMaterial(text2));
+        out2.push({ method: "sigstore", identity: s.identity, issuer: s.issuer, trust: trustCache.get(key3) });
       }
     } catch (e) {
       if (e instanceof ConfigurationError) throw e;
-      configError(where, e);
+      configError(where2, e);
     }
   }
   return out2;
@@ -69856,11 +71737,11 @@ function checkChain(leaf, intermediates, roots) {
 }
 
 // src/checks/model-signing/signature.ts
-function dsseVerifies(bundle, key) {
+function dsseVerifies(bundle, key3) {
   const { payloadType, payload, signatures } = bundle.envelope;
   const sig = signatures[0].sig;
-  if (verifyWith(key, pae(payloadType, payload), sig)) return true;
-  return isDigestsV01(payload) && verifyWith(key, legacyPae(payloadType, payload), sig, "sha256");
+  if (verifyWith(key3, pae(payloadType, payload), sig)) return true;
+  return isDigestsV01(payload) && verifyWith(key3, legacyPae(payloadType, payload), sig, "sha256");
 }
 function isDigestsV01(payload) {
   try {
@@ -69884,25 +71765,25 @@ function embedded(bundle) {
     return { key: leaf.publicKey, certs, who: `certificate ${subjectOf(leaf)}${san}` };
   }
   if (m.rawBytes) {
-    let key;
+    let key3;
     try {
-      key = publicKeyFromRawBytes(m.rawBytes);
+      key3 = publicKeyFromRawBytes(m.rawBytes);
     } catch {
       throw new EmbeddedError("verificationMaterial.publicKey.rawBytes is not a public key");
     }
-    return { key, who: describeKey(key) };
+    return { key: key3, who: describeKey(key3) };
   }
   return { who: m.hint ? `the key with hint ${m.hint.slice(0, 16)}\u2026` : "an unidentified key" };
 }
 var EmbeddedError = class extends Error {
 };
-function tryKey(bundle, emb, key) {
+function tryKey(bundle, emb, key3) {
   const m = bundle.material;
-  const name2 = describeKey(key);
+  const name2 = describeKey(key3);
   if (m.kind !== "public-key") return { ok: false, code: "untrusted-signer", message: `signed with a certificate, not with ${name2}` };
-  if (m.hint && m.hint !== keyHint(key)) return { ok: false, code: "untrusted-signer", message: `signed by ${emb.who}, not by ${name2}` };
-  if (emb.key && !sameKey(emb.key, key)) return { ok: false, code: "untrusted-signer", message: `signed by ${emb.who}, not by ${name2}` };
-  if (dsseVerifies(bundle, key)) return { ok: true, signer: name2 };
+  if (m.hint && m.hint !== keyHint(key3)) return { ok: false, code: "untrusted-signer", message: `signed by ${emb.who}, not by ${name2}` };
+  if (emb.key && !sameKey(emb.key, key3)) return { ok: false, code: "untrusted-signer", message: `signed by ${emb.who}, not by ${name2}` };
+  if (dsseVerifies(bundle, key3)) return { ok: true, signer: name2 };
   return { ok: false, code: "invalid-signature", message: `the signature does not verify with ${name2}: the signed manifest or the signature was altered` };
 }
 function tryCertificate(emb, roots) {
@@ -70414,7 +72295,7 @@ var TECHNIQUES = atlas_default.techniques;
 var MITIGATIONS = atlas_default.mitigations;
 var ATLAS_ID = /\bAML\.(T\d{4}(?:\.\d{3})?|M\d{4})\b/g;
 var DAY_MS = 864e5;
-var normaliseHeading = (text) => text.toLowerCase().replace(/^[\d.)\s]+/, "").replace(/[:.\s]+$/, "").trim();
+var normaliseHeading = (text2) => text2.toLowerCase().replace(/^[\d.)\s]+/, "").replace(/[:.\s]+$/, "").trim();
 function hasSection(headings, section) {
   const want = section.toLowerCase().trim();
   return headings.some((h) => h === want || h.startsWith(`${want} `) || h.startsWith(`${want}:`));
@@ -70478,10 +72359,10 @@ var threatModel = {
     }
     for (const doc of docs) {
       await ctx.guard(doc.path, async () => {
-        const text = await ctx.inventory.readText(doc.path, ctx.maxFileBytes);
+        const text2 = await ctx.inventory.readText(doc.path, ctx.maxFileBytes);
         let md;
         try {
-          md = parseMarkdown(text);
+          md = parseMarkdown(text2);
         } catch (e) {
           if (e instanceof FrontMatterError) throw new FileProblem(doc.path, `${doc.path}: ${e.message}`, "invalid-front-matter", e.line);
           throw e;
@@ -70494,7 +72375,7 @@ var threatModel = {
           }
         }
         let validTechniques = 0;
-        const lines = text.split("\n");
+        const lines = text2.split("\n");
         for (let i2 = md.frontMatterLines; i2 < lines.length; i2++) {
           for (const m of lines[i2].matchAll(ATLAS_ID)) {
             const id = m[0];
@@ -70720,7 +72601,7 @@ function createChangedSet(list3) {
 }
 
 // src/inventory/scan.ts
-import { closeSync, constants as constants6, lstatSync, openSync, readSync } from "node:fs";
+import { closeSync as closeSync2, constants as constants6, lstatSync, openSync as openSync2, readSync as readSync2 } from "node:fs";
 import { readdir as readdir2 } from "node:fs/promises";
 import path3 from "node:path";
 
@@ -70729,10 +72610,10 @@ var LFS_POINTER_MAX_BYTES = 1024;
 var VERSION_LINE = /^version https:\/\/(git-lfs\.github\.com\/spec\/v1|hawser\.github\.com\/spec\/v1)\n/;
 function parseLfsPointer(bytes) {
   if (bytes.length > LFS_POINTER_MAX_BYTES || bytes.length < 40) return void 0;
-  const text = Buffer.from(bytes).toString("latin1");
-  if (!VERSION_LINE.test(text)) return void 0;
-  const oid = /^oid sha256:([0-9a-f]{64})$/m.exec(text);
-  const size = /^size (\d{1,16})$/m.exec(text);
+  const text2 = Buffer.from(bytes).toString("latin1");
+  if (!VERSION_LINE.test(text2)) return void 0;
+  const oid = /^oid sha256:([0-9a-f]{64})$/m.exec(text2);
+  const size = /^size (\d{1,16})$/m.exec(text2);
   if (!oid?.[1] || !size?.[1]) return void 0;
   const n = Number(size[1]);
   if (!Number.isSafeInteger(n)) return void 0;
@@ -70786,9 +72667,9 @@ function normaliseRepoPath(p) {
   if (segs.length === 0 || segs.some((s) => s === "..")) return void 0;
   return segs.join("/");
 }
-async function walk(root, limit) {
+async function walk(root, limit, start2 = "") {
   const out2 = [];
-  const queue = [""];
+  const queue = [start2];
   while (queue.length > 0) {
     const rel = queue.shift();
     let entries;
@@ -70799,7 +72680,7 @@ async function walk(root, limit) {
     }
     entries.sort((a, b) => a.name < b.name ? -1 : 1);
     for (const e of entries) {
-      if (rel === "" && e.name === ".git") continue;
+      if (rel === start2 && e.name === ".git") continue;
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) queue.push(p);
       else {
@@ -70812,13 +72693,13 @@ async function walk(root, limit) {
 }
 function readPointer(abs, size) {
   if (size > LFS_POINTER_MAX_BYTES || size < 40) return void 0;
-  const fd = openSync(abs, constants6.O_RDONLY | constants6.O_NOFOLLOW);
+  const fd = openSync2(abs, constants6.O_RDONLY | constants6.O_NOFOLLOW);
   try {
     const buf = Buffer.alloc(size);
-    readSync(fd, buf, 0, size, 0);
+    readSync2(fd, buf, 0, size, 0);
     return parseLfsPointer(buf);
   } finally {
-    closeSync(fd);
+    closeSync2(fd);
   }
 }
 async function lfsTracked(root, paths) {
@@ -70847,8 +72728,11 @@ async function scanRepository(root, opts = {}) {
   if (truncated) notes.push({ code: "truncated", message: `the repository has more than ${maxFiles} files; only the first ${maxFiles} were evaluated` });
   const lfsCandidates = fromGit ? await lfsTracked(root, raw) : void 0;
   const entries = [];
+  const submodules = [];
   const seen = /* @__PURE__ */ new Set();
-  for (const r of raw) {
+  const queue = raw.map((r) => ({ r, inSubmodule: false }));
+  for (let i2 = 0; i2 < queue.length; i2++) {
+    const { r, inSubmodule } = queue[i2];
     const p = normaliseRepoPath(r);
     if (!p) {
       notes.push({ code: "unsafe-path", path: r, message: `path ${JSON.stringify(r)} is not a safe repository path and was skipped` });
@@ -70867,9 +72751,22 @@ async function scanRepository(root, opts = {}) {
       notes.push({ code: "symlink", path: p, message: `${p} is a symbolic link; mlgate does not follow links, so its target was not evaluated` });
       continue;
     }
+    if (st.isDirectory() && fromGit) {
+      const sub = await walk(root, Math.max(0, maxFiles - queue.length), p);
+      submodules.push({ path: p, checkedOut: sub.paths.length > 0 });
+      if (sub.paths.length === 0) {
+        notes.push({ code: "submodule-not-checked-out", path: p, message: `${p} is a git submodule that is not checked out, so nothing inside it was evaluated; check submodules out in this job (actions/checkout with submodules: true)` });
+      }
+      if (sub.truncated && !truncated) {
+        truncated = true;
+        notes.push({ code: "truncated", message: `the repository has more than ${maxFiles} files with its submodules; only the first ${maxFiles} were evaluated` });
+      }
+      for (const inner of sub.paths) queue.push({ r: inner, inSubmodule: true });
+      continue;
+    }
     if (!st.isFile()) continue;
     const entry = { path: p, size: st.size };
-    if (!lfsCandidates || lfsCandidates.has(r)) {
+    if (!lfsCandidates || lfsCandidates.has(r) || inSubmodule) {
       try {
         const lfs = readPointer(abs, st.size);
         if (lfs) entry.lfs = lfs;
@@ -70879,10 +72776,162 @@ async function scanRepository(root, opts = {}) {
     entries.push(entry);
   }
   notes.sort((a, b) => (a.path ?? "").localeCompare(b.path ?? ""));
-  return { inventory: createInventory(root, entries), notes, fromGit };
+  return { inventory: createInventory(root, entries, submodules), notes, fromGit };
+}
+
+// node_modules/fastest-levenshtein/esm/mod.js
+var peq = new Uint32Array(65536);
+var myers_32 = (a, b) => {
+  const n = a.length;
+  const m = b.length;
+  const lst = 1 << n - 1;
+  let pv = -1;
+  let mv = 0;
+  let sc = n;
+  let i2 = n;
+  while (i2--) {
+    peq[a.charCodeAt(i2)] |= 1 << i2;
+  }
+  for (i2 = 0; i2 < m; i2++) {
+    let eq = peq[b.charCodeAt(i2)];
+    const xv = eq | mv;
+    eq |= (eq & pv) + pv ^ pv;
+    mv |= ~(eq | pv);
+    pv &= eq;
+    if (mv & lst) {
+      sc++;
+    }
+    if (pv & lst) {
+      sc--;
+    }
+    mv = mv << 1 | 1;
+    pv = pv << 1 | ~(xv | mv);
+    mv &= xv;
+  }
+  i2 = n;
+  while (i2--) {
+    peq[a.charCodeAt(i2)] = 0;
+  }
+  return sc;
+};
+var myers_x = (b, a) => {
+  const n = a.length;
+  const m = b.length;
+  const mhc = [];
+  const phc = [];
+  const hsize = Math.ceil(n / 32);
+  const vsize = Math.ceil(m / 32);
+  for (let i2 = 0; i2 < hsize; i2++) {
+    phc[i2] = -1;
+    mhc[i2] = 0;
+  }
+  let j = 0;
+  for (; j < vsize - 1; j++) {
+    let mv2 = 0;
+    let pv2 = -1;
+    const start3 = j * 32;
+    const vlen2 = Math.min(32, m) + start3;
+    for (let k = start3; k < vlen2; k++) {
+      peq[b.charCodeAt(k)] |= 1 << k;
+    }
+    for (let i2 = 0; i2 < n; i2++) {
+      const eq = peq[a.charCodeAt(i2)];
+      const pb = phc[i2 / 32 | 0] >>> i2 & 1;
+      const mb = mhc[i2 / 32 | 0] >>> i2 & 1;
+      const xv = eq | mv2;
+      const xh = ((eq | mb) & pv2) + pv2 ^ pv2 | eq | mb;
+      let ph = mv2 | ~(xh | pv2);
+      let mh = pv2 & xh;
+      if (ph >>> 31 ^ pb) {
+        phc[i2 / 32 | 0] ^= 1 << i2;
+      }
+      if (mh >>> 31 ^ mb) {
+        mhc[i2 / 32 | 0] ^= 1 << i2;
+      }
+      ph = ph << 1 | pb;
+      mh = mh << 1 | mb;
+      pv2 = mh | ~(xv | ph);
+      mv2 = ph & xv;
+    }
+    for (let k = start3; k < vlen2; k++) {
+      peq[b.charCodeAt(k)] = 0;
+    }
+  }
+  let mv = 0;
+  let pv = -1;
+  const start2 = j * 32;
+  const vlen = Math.min(32, m - start2) + start2;
+  for (let k = start2; k < vlen; k++) {
+    peq[b.charCodeAt(k)] |= 1 << k;
+  }
+  let score = m;
+  for (let i2 = 0; i2 < n; i2++) {
+    const eq = peq[a.charCodeAt(i2)];
+    const pb = phc[i2 / 32 | 0] >>> i2 & 1;
+    const mb = mhc[i2 / 32 | 0] >>> i2 & 1;
+    const xv = eq | mv;
+    const xh = ((eq | mb) & pv) + pv ^ pv | eq | mb;
+    let ph = mv | ~(xh | pv);
+    let mh = pv & xh;
+    score += ph >>> m - 1 & 1;
+    score -= mh >>> m - 1 & 1;
+    if (ph >>> 31 ^ pb) {
+      phc[i2 / 32 | 0] ^= 1 << i2;
+    }
+    if (mh >>> 31 ^ mb) {
+      mhc[i2 / 32 | 0] ^= 1 << i2;
+    }
+    ph = ph << 1 | pb;
+    mh = mh << 1 | mb;
+    pv = mh | ~(xv | ph);
+    mv = ph & xv;
+  }
+  for (let k = start2; k < vlen; k++) {
+    peq[b.charCodeAt(k)] = 0;
+  }
+  return score;
+};
+var distance = (a, b) => {
+  if (a.length < b.length) {
+    const tmp = b;
+    b = a;
+    a = tmp;
+  }
+  if (b.length === 0) {
+    return a.length;
+  }
+  if (a.length <= 32) {
+    return myers_32(a, b);
+  }
+  return myers_x(a, b);
+};
+
+// src/core/suggest.ts
+function closest(input, candidates) {
+  const needle = input.toLowerCase();
+  const budget = Math.max(1, Math.floor(needle.length / 3));
+  let best;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    const hay = c.toLowerCase();
+    if (hay === needle) return c;
+    const d = distance(needle, hay);
+    const prefix2 = needle.length >= 3 && (hay.startsWith(needle) || needle.startsWith(hay));
+    const score = prefix2 ? Math.min(d, 0.5) : d;
+    if ((d <= budget || prefix2) && score < bestScore) {
+      best = c;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+function didYouMean(input, candidates) {
+  const c = closest(input, candidates);
+  return c === void 0 ? "" : ` (did you mean "${c}"?)`;
 }
 
 // src/policies/builtin/index.ts
+var BUILTIN_NAMES = ["mlgate:recommended", "mlgate:strict"];
 var RECOMMENDED_CODE_LEVELS = {
   "model-signing": { unsigned: "warning" },
   // A digest that does not match the data is tampering or a broken record, not hygiene.
@@ -70913,6 +72962,69 @@ ${dump(doc, { lineWidth: 120 })}`;
 var LEVEL_RANK = { off: 0, info: 1, warning: 2, error: 3 };
 function minLevel(a, b) {
   return LEVEL_RANK[a] <= LEVEL_RANK[b] ? a : b;
+}
+
+// src/policies/tighten.ts
+var same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+var includesValue = (list3, v) => list3.some((x) => same(x, v));
+var show2 = (values2) => values2.map((v) => JSON.stringify(v)).join(", ");
+function tightenKind(rule, key3) {
+  return rule.tighten[key3] ?? "fixed";
+}
+function unsetParam(rule, key3) {
+  const props = rule.paramsSchema.properties;
+  const d = props?.[key3]?.default;
+  if (d !== void 0) return d;
+  return tightenKind(rule, key3) === "subset" ? [] : void 0;
+}
+function loosening(kind, prev, next) {
+  switch (kind) {
+    case "superset":
+      if (Array.isArray(prev) && Array.isArray(next)) {
+        const dropped = prev.filter((v) => !includesValue(next, v));
+        return dropped.length ? `drops ${show2(dropped)}` : void 0;
+      }
+      return same(prev, next) ? void 0 : "changes it";
+    case "subset":
+    case "allow-list":
+      if (Array.isArray(prev) && Array.isArray(next)) {
+        if (kind === "allow-list" && prev.length === 0) return void 0;
+        if (kind === "allow-list" && next.length === 0) return "empties the allow-list (which allows anything)";
+        const added = next.filter((v) => !includesValue(prev, v));
+        return added.length ? `adds ${show2(added)}` : void 0;
+      }
+      return same(prev, next) ? void 0 : "changes it";
+    case "true-stays":
+      return prev === true && next !== true ? "turns it off" : void 0;
+    case "false-stays":
+      return prev === false && next !== false ? "turns it on" : void 0;
+    case "max":
+      return typeof prev === "number" && typeof next === "number" && next > prev ? `raises it from ${prev} to ${next}` : void 0;
+    case "fixed":
+      return same(prev, next) ? void 0 : "changes it";
+  }
+}
+function tighter(kind, a, b) {
+  switch (kind) {
+    case "superset":
+      return Array.isArray(a) && Array.isArray(b) ? [...a, ...b.filter((v) => !includesValue(a, v))] : b;
+    case "subset":
+      return Array.isArray(a) && Array.isArray(b) ? a.filter((v) => includesValue(b, v)) : b;
+    case "allow-list": {
+      if (!Array.isArray(a) || !Array.isArray(b) || a.length === 0) return b;
+      if (b.length === 0) return a;
+      const both = a.filter((v) => includesValue(b, v));
+      return both.length ? both : b;
+    }
+    case "true-stays":
+      return a === true || b === true ? true : b;
+    case "false-stays":
+      return a === false || b === false ? false : b;
+    case "max":
+      return typeof a === "number" && typeof b === "number" ? Math.min(a, b) : b;
+    case "fixed":
+      return b;
+  }
 }
 
 // src/policies/validate.ts
@@ -71027,8 +73139,8 @@ var globList = (description) => ({ type: "array", items: { type: "string", forma
 var COMMON_RULE_PROPERTIES = {
   level: { ...levelSchema, description: "Level of the findings of this rule; omitted: the rule's default level." },
   "enforce-from": { type: "string", format: "date", description: "Until this date (YYYY-MM-DD) findings are warnings at most; from it, `level` applies." },
-  locked: { type: "boolean", description: "Later policy layers may tighten this rule but not loosen it." },
-  exceptions: { enum: ["allowed", "denied"], description: "On a locked rule: whether extending policies may add exceptions to it." },
+  locked: { type: "boolean", description: "Other policy files, before or after this one in extends, may tighten this rule but not loosen it." },
+  exceptions: { enum: ["allowed", "denied"], description: "On a locked rule: whether other policy files may add exceptions to it." },
   "code-levels": {
     type: "object",
     description: "Level per finding sub-code, e.g. {unsigned: warning}.",
@@ -71106,9 +73218,9 @@ function toPath(pointer, root) {
   let cur = root;
   for (const raw of pointer.split("/").slice(1)) {
     const seg = raw.replace(/~1/g, "/").replace(/~0/g, "~");
-    const key = Array.isArray(cur) && /^\d+$/.test(seg) ? Number(seg) : seg;
-    out2.push(key);
-    cur = cur !== null && typeof cur === "object" ? cur[key] : void 0;
+    const key3 = Array.isArray(cur) && /^\d+$/.test(seg) ? Number(seg) : seg;
+    out2.push(key3);
+    cur = cur !== null && typeof cur === "object" ? cur[key3] : void 0;
   }
   return out2;
 }
@@ -71117,25 +73229,48 @@ function dottedKey(path6) {
   for (const p of path6) s += typeof p === "number" ? `[${p}]` : s === "" ? p : `.${p}`;
   return s;
 }
+function suggestOrList(input, candidates, label2 = "expected one of") {
+  const hint = didYouMean(input, candidates);
+  if (hint) return hint;
+  return candidates.length ? ` (${label2}: ${candidates.join(", ")})` : "";
+}
+function subCodeHint(name2) {
+  const code = name2.slice(name2.lastIndexOf("/") + 1).toLowerCase();
+  return /^[a-z0-9][a-z0-9-]*$/.test(code) ? ` (did you mean "${code}"?)` : "";
+}
 function describe2(e, rules) {
   const p = e.params;
+  if (e.schemaPath.includes("/propertyNames/") && typeof e.data === "string") {
+    const name2 = e.data;
+    if (e.instancePath.endsWith("/code-levels")) {
+      return { extra: name2, atKey: true, message: `is not a sub-code: write the code alone, in lowercase, without the rule's prefix${subCodeHint(name2)}` };
+    }
+    return { extra: name2, atKey: true, message: `is not a valid name (${e.message ?? e.keyword})` };
+  }
   switch (e.keyword) {
     case "additionalProperties": {
-      const key = String(p.additionalProperty);
+      const key3 = String(p.additionalProperty);
       if (e.instancePath === "/rules") {
-        return { extra: key, message: `unknown rule id (known rules: ${rules.map((r) => r.id).join(", ")})` };
+        return { extra: key3, atKey: true, message: `unknown rule id${suggestOrList(key3, rules.map((r) => r.id), "known rules")}` };
       }
       const allowed = Object.keys(e.parentSchema?.properties ?? {});
-      return { extra: key, message: `unknown key${allowed.length ? ` (expected one of: ${allowed.join(", ")})` : ""}` };
+      return { extra: key3, atKey: true, message: `unknown key${suggestOrList(key3, allowed)}` };
     }
     case "required":
       return { extra: String(p.missingProperty), message: "is required" };
     case "type":
       return { message: `must be ${p.type === "array" ? "a list" : p.type === "object" ? "a mapping" : `a ${String(p.type)}`}` };
-    case "enum":
-      return { message: `must be one of: ${p.allowedValues.map(String).join(", ")}` };
-    case "discriminator":
-      return p.error === "mapping" ? { message: `unknown ${String(p.tag)} ${JSON.stringify(e.data?.[String(p.tag)])}` } : { extra: String(p.tag), message: "is required" };
+    case "enum": {
+      const allowed = p.allowedValues.map(String);
+      return { message: `must be one of: ${allowed.join(", ")}${typeof e.data === "string" ? didYouMean(e.data, allowed) : ""}` };
+    }
+    case "discriminator": {
+      if (p.error !== "mapping") return { extra: String(p.tag), message: "is required" };
+      const tag = String(p.tag);
+      const value = e.data?.[tag];
+      const branches = (e.parentSchema?.oneOf ?? []).map((b) => b.properties?.[tag]?.const).filter((c) => typeof c === "string");
+      return { message: `unknown ${tag} ${JSON.stringify(value)}${suggestOrList(String(value), branches)}` };
+    }
     case "const":
       return { message: `must be ${JSON.stringify(p.allowedValue)}` };
     case "format":
@@ -71151,26 +73286,44 @@ function describe2(e, rules) {
       return { message: e.message ?? `fails ${e.keyword}` };
   }
 }
-var NOISE = /* @__PURE__ */ new Set(["oneOf", "anyOf", "if", "not"]);
+function unknownCodes(value, yaml, file, rules) {
+  const out2 = [];
+  const configured = value.rules;
+  if (configured === null || typeof configured !== "object") return out2;
+  for (const rule of rules) {
+    const cfg = configured[rule.id];
+    const levels = cfg !== null && typeof cfg === "object" ? cfg["code-levels"] : void 0;
+    if (!rule.codes || levels === null || typeof levels !== "object") continue;
+    for (const code of Object.keys(levels)) {
+      if (rule.codes.includes(code) || !/^[a-z0-9][a-z0-9-]*$/.test(code)) continue;
+      const path6 = ["rules", rule.id, "code-levels", code];
+      const pos = yaml.locate(path6, { key: true });
+      out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path6), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, "its codes")}`) });
+    }
+  }
+  return out2;
+}
+var NOISE = /* @__PURE__ */ new Set(["oneOf", "anyOf", "if", "not", "propertyNames"]);
 function validatePolicy(value, yaml, file, rules) {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new ConfigurationError(formatLocated(file, 1, 1, "", "a policy must be a YAML mapping with `version: 1`"));
   }
   const validate = validatorFor(rules);
-  if (validate(value)) return value;
+  const valid = validate(value);
+  const messages = unknownCodes(value, yaml, file, rules);
+  if (valid && messages.length === 0) return value;
   const seen = /* @__PURE__ */ new Set();
-  const messages = [];
-  const errors = validate.errors ?? [];
+  const errors = valid ? [] : validate.errors ?? [];
   const hasSpecific = (e) => errors.some((o) => o !== e && !NOISE.has(o.keyword) && o.instancePath.startsWith(e.instancePath));
   for (const e of errors) {
     if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
     const base = toPath(e.instancePath, value);
-    const { extra, message } = describe2(e, rules);
+    const { extra, message, atKey } = describe2(e, rules);
     const path6 = extra !== void 0 ? [...base, extra] : base;
     const id = `${dottedKey(path6)}|${message}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    const pos = yaml.locate(e.keyword === "additionalProperties" ? path6 : base, { key: e.keyword === "additionalProperties" });
+    const pos = yaml.locate(atKey ? path6 : base, { key: atKey === true });
     messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path6), message) });
   }
   messages.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -71178,116 +73331,222 @@ function validatePolicy(value, yaml, file, rules) {
   throw new ConfigurationError(texts[0] ?? `${file}: invalid policy`, texts);
 }
 
-// src/policies/merge.ts
-var COMMON = /* @__PURE__ */ new Set(["level", "enforce-from", "locked", "exceptions", "code-levels"]);
-var same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-var includesValue = (list3, v) => list3.some((x) => same(x, v));
-function paramDefault(rule, key) {
-  const props = rule.paramsSchema.properties;
-  return props?.[key]?.default;
+// src/policies/lock.ts
+var COMMON_KEYS = /* @__PURE__ */ new Set(["level", "enforce-from", "locked", "exceptions", "code-levels"]);
+function ownResolution(layer) {
+  const out2 = [];
+  const seen = /* @__PURE__ */ new Set();
+  const visit3 = (l) => {
+    if (seen.has(l)) return;
+    seen.add(l);
+    for (const child of l.extended ?? []) visit3(child);
+    out2.push(l);
+  };
+  visit3(layer);
+  return out2;
 }
-function loosening(kind, prev, next) {
-  switch (kind) {
-    case "superset":
-      if (Array.isArray(prev) && Array.isArray(next)) {
-        const dropped = prev.filter((v) => !includesValue(next, v));
-        return dropped.length ? `drops ${dropped.map((d) => JSON.stringify(d)).join(", ")}` : void 0;
-      }
-      return same(prev, next) ? void 0 : "changes it";
-    case "subset":
-    case "allow-list":
-      if (Array.isArray(prev) && Array.isArray(next)) {
-        if (kind === "allow-list" && prev.length === 0) return void 0;
-        if (kind === "allow-list" && next.length === 0) return "empties the allow-list (which allows anything)";
-        const added = next.filter((v) => !includesValue(prev, v));
-        return added.length ? `adds ${added.map((d) => JSON.stringify(d)).join(", ")}` : void 0;
-      }
-      return same(prev, next) ? void 0 : "changes it";
-    case "true-stays":
-      return prev === true && next !== true ? "turns it off" : void 0;
-    case "false-stays":
-      return prev === false && next !== false ? "turns it on" : void 0;
-    case "max":
-      return typeof prev === "number" && typeof next === "number" && next > prev ? `raises it from ${prev} to ${next}` : void 0;
-    case "fixed":
-      return same(prev, next) ? void 0 : "changes it";
+function overrideMerge(rule, cfgs) {
+  const s = { level: rule.defaultLevel, codeLevels: {}, params: {} };
+  for (const cfg of cfgs) {
+    if (cfg.level !== void 0) s.level = cfg.level;
+    if (cfg["enforce-from"] !== void 0) s.enforceFrom = cfg["enforce-from"];
+    Object.assign(s.codeLevels, cfg["code-levels"] ?? {});
+    for (const [key3, value] of Object.entries(cfg)) if (!COMMON_KEYS.has(key3)) s.params[key3] = value;
   }
+  return s;
 }
-function locateIn(layer, path6) {
-  return layer.yaml.locate(path6, { key: true });
+function locksOf(ruleId, rule, layers) {
+  return layers.filter((l) => l.doc.rules?.[ruleId]?.locked === true).map((layer) => {
+    const own = ownResolution(layer);
+    const cfgs = own.map((l) => l.doc.rules?.[ruleId]).filter((c) => c !== void 0);
+    return { layer, own: new Set(own), floor: overrideMerge(rule, cfgs), allowsExceptions: layer.doc.rules[ruleId].exceptions === "allowed" };
+  });
+}
+var maxLevel = (a, b) => LEVEL_RANK[b] > LEVEL_RANK[a] ? b : a;
+function join4(rule, acc, b, complete) {
+  const codeLevels = { ...acc.codeLevels };
+  for (const code of Object.keys(b.codeLevels)) codeLevels[code] = maxLevel(acc.codeLevels[code] ?? acc.level, b.codeLevels[code]);
+  if (complete && b.level !== void 0) {
+    for (const code of Object.keys(acc.codeLevels)) if (!(code in b.codeLevels)) codeLevels[code] = maxLevel(codeLevels[code], b.level);
+  }
+  let enforceFrom = acc.enforceFrom;
+  if (complete) enforceFrom = acc.enforceFrom === void 0 || b.enforceFrom === void 0 ? void 0 : acc.enforceFrom < b.enforceFrom ? acc.enforceFrom : b.enforceFrom;
+  else if (b.enforceFrom !== void 0 && acc.enforceFrom !== void 0 && b.enforceFrom < acc.enforceFrom) enforceFrom = b.enforceFrom;
+  const params2 = { ...acc.params };
+  for (const [key3, value] of Object.entries(b.params)) {
+    const before = key3 in acc.params ? acc.params[key3] : unsetParam(rule, key3);
+    params2[key3] = before === void 0 ? value : tighter(tightenKind(rule, key3), before, value);
+  }
+  if (complete) {
+    for (const key3 of Object.keys(acc.params)) {
+      if (key3 in b.params) continue;
+      const other = unsetParam(rule, key3);
+      if (other !== void 0) params2[key3] = tighter(tightenKind(rule, key3), acc.params[key3], other);
+    }
+  }
+  return { level: b.level !== void 0 ? maxLevel(acc.level, b.level) : acc.level, enforceFrom, codeLevels, params: params2 };
+}
+function partial(cfg) {
+  const params2 = {};
+  for (const [key3, value] of Object.entries(cfg)) if (!COMMON_KEYS.has(key3)) params2[key3] = value;
+  return { level: cfg.level, enforceFrom: cfg["enforce-from"], codeLevels: cfg["code-levels"] ?? {}, params: params2 };
+}
+function lockedSettings(rule, locks, others) {
+  let acc = { ...locks[0].floor, codeLevels: { ...locks[0].floor.codeLevels }, params: { ...locks[0].floor.params } };
+  for (const lock of locks.slice(1)) acc = join4(rule, acc, lock.floor, true);
+  for (const cfg of others) acc = join4(rule, acc, partial(cfg), false);
+  return acc;
+}
+function looseningsOf(rule, lock, layer, cfg) {
+  const id = rule.id;
+  const floor = lock.floor;
+  const out2 = [];
+  const lockedLine = lock.layer.yaml.locate(["rules", id, "locked"], { key: true }).line;
+  const complain = (key3, what) => {
+    const pos = layer.yaml.locate(["rules", id, ...key3], { key: true });
+    out2.push(
+      formatLocated(
+        layer.name,
+        pos.line,
+        pos.column,
+        dottedKey(["rules", id, ...key3]),
+        `${what}, but ${lock.layer.name} locks rule ${id} (line ${lockedLine}): other policy files may tighten a locked rule, never loosen it; remove this setting, or ask the owners of that policy to change the lock`
+      )
+    );
+  };
+  const alsoLocks = cfg.locked === true;
+  if (!alsoLocks) {
+    if (cfg.level !== void 0 && LEVEL_RANK[cfg.level] < LEVEL_RANK[floor.level]) complain(["level"], `lowers the level from ${floor.level} to ${cfg.level}`);
+    const from = cfg["enforce-from"];
+    if (from !== void 0 && (floor.enforceFrom === void 0 || from > floor.enforceFrom)) {
+      complain(["enforce-from"], floor.enforceFrom === void 0 ? `postpones enforcement to ${from} (the lock enforces it now)` : `postpones enforcement from ${floor.enforceFrom} to ${from}`);
+    }
+    if (cfg.locked === false) complain(["locked"], "unlocks it");
+    if (cfg.exceptions === "allowed" && !lock.allowsExceptions) complain(["exceptions"], "allows exceptions");
+    for (const [code, lvl] of Object.entries(cfg["code-levels"] ?? {})) {
+      const before = floor.codeLevels[code] ?? floor.level;
+      if (LEVEL_RANK[lvl] < LEVEL_RANK[before]) complain(["code-levels", code], `lowers ${code} from ${before} to ${lvl}`);
+    }
+  }
+  for (const [key3, value] of Object.entries(cfg)) {
+    if (COMMON_KEYS.has(key3)) continue;
+    const kind = tightenKind(rule, key3);
+    if (alsoLocks && kind !== "fixed" && kind !== "allow-list") continue;
+    const before = key3 in floor.params ? floor.params[key3] : unsetParam(rule, key3);
+    if (before === void 0) {
+      if (kind === "fixed") complain([key3], `${key3} changes it from the rule's default`);
+      continue;
+    }
+    const why = loosening(kind, before, value);
+    if (why) complain([key3], `${key3} ${why}`);
+  }
+  return out2;
+}
+
+// src/policies/merge.ts
+var DEFAULT_MAX_EXCEPTION_DAYS = 365;
+function maxDaysProblems(layers, locks) {
+  const out2 = [];
+  const lockers = new Map(locks.map((l) => [l.layer, l.own]));
+  for (const [locker, own] of lockers) {
+    const rules = Object.entries(locker.doc.rules ?? {}).filter(([, cfg]) => cfg.locked === true).map(([id]) => id);
+    const limits = [...own].map((l) => l.doc["max-exception-days"]).filter((n) => n !== void 0);
+    if (limits.length === 0) continue;
+    const limit = Math.min(...limits);
+    for (const layer of layers) {
+      const days = layer.doc["max-exception-days"];
+      if (days === void 0 || days <= limit || own.has(layer) || lockers.has(layer)) continue;
+      const pos = layer.yaml.locate(["max-exception-days"], { key: true });
+      out2.push(
+        formatLocated(
+          layer.name,
+          pos.line,
+          pos.column,
+          "max-exception-days",
+          `raises the limit from ${limit} to ${days} days, but ${locker.name} locks ${rules.join(", ")} and allows exceptions of at most ${limit} days; remove this setting or ask the owners of ${locker.name}`
+        )
+      );
+    }
+  }
+  return out2;
 }
 function mergeLayers(layers, registry) {
   const byId = new Map(registry.map((r) => [r.id, r]));
-  const merged = /* @__PURE__ */ new Map();
   const problems = [];
-  const exceptions = [];
-  const exclude = [];
-  let maxExceptionDays = 365;
-  layers.forEach((layer, layerIndex) => {
-    const doc = layer.doc;
-    for (const glob of doc.paths?.exclude ?? []) exclude.push({ glob, layer: layerIndex });
-    if (doc["max-exception-days"] !== void 0) maxExceptionDays = Math.min(maxExceptionDays, doc["max-exception-days"]);
-    for (const [id, cfg] of Object.entries(doc.rules ?? {})) {
-      const rule = byId.get(id);
-      if (!rule) continue;
-      const prev = merged.get(id);
-      const where = (key) => {
-        const pos = locateIn(layer, ["rules", id, ...key]);
-        return { ...pos, key: dottedKey(["rules", id, ...key]) };
-      };
-      const complain = (key, what) => {
-        const w = where(key);
-        problems.push(formatLocated(layer.name, w.line, w.column, w.key, `${what}, but ${prev?.lockedBy} locks rule ${id}: a policy that extends it may tighten the rule, not loosen it`));
-      };
-      if (prev?.lockedBy) {
-        if (cfg.level !== void 0 && LEVEL_RANK[cfg.level] < LEVEL_RANK[prev.level]) complain(["level"], `lowers the level from ${prev.level} to ${cfg.level}`);
-        if (cfg["enforce-from"] !== void 0 && (prev.enforceFrom === void 0 || cfg["enforce-from"] > prev.enforceFrom))
-          complain(["enforce-from"], `postpones enforcement to ${cfg["enforce-from"]}`);
-        if (cfg.locked === false) complain(["locked"], "unlocks it");
-        if (cfg.exceptions === "allowed" && !prev.exceptionsAllowed) complain(["exceptions"], "allows exceptions");
-        for (const [code, lvl] of Object.entries(cfg["code-levels"] ?? {})) {
-          const before = prev.codeLevels[code] ?? prev.level;
-          if (LEVEL_RANK[lvl] < LEVEL_RANK[before]) complain(["code-levels", code], `lowers ${code} from ${before} to ${lvl}`);
-        }
-        for (const [key, value] of Object.entries(cfg)) {
-          if (COMMON.has(key)) continue;
-          const before = key in prev.params ? prev.params[key] : paramDefault(rule, key);
-          if (before === void 0) continue;
-          const why = loosening(rule.tighten[key] ?? "fixed", before, value);
-          if (why) complain([key], `${key} ${why}`);
-        }
-      }
-      const params2 = { ...prev?.params ?? {} };
-      for (const [key, value] of Object.entries(cfg)) if (!COMMON.has(key)) params2[key] = value;
-      const lockedBy = prev?.lockedBy ?? (cfg.locked ? layer.name : void 0);
-      merged.set(id, {
-        id,
-        level: cfg.level ?? prev?.level ?? rule.defaultLevel,
-        enforceFrom: cfg["enforce-from"] ?? prev?.enforceFrom,
-        codeLevels: { ...prev?.codeLevels ?? {}, ...cfg["code-levels"] ?? {} },
-        lockedBy,
-        // Only the locking layer (or a layer before the lock) decides whether exceptions are allowed.
-        exceptionsAllowed: prev?.lockedBy ? prev.exceptionsAllowed : cfg.exceptions === "allowed" || cfg.exceptions === void 0 && (prev?.exceptionsAllowed ?? !cfg.locked),
-        params: params2,
-        layers: [...prev?.layers ?? [], layer.name]
-      });
+  const configured = /* @__PURE__ */ new Map();
+  for (const layer of layers) {
+    for (const [id, cfg] of Object.entries(layer.doc.rules ?? {})) {
+      if (!byId.has(id)) continue;
+      configured.set(id, [...configured.get(id) ?? [], { layer, cfg }]);
     }
-    (doc.exceptions ?? []).forEach((ex, i2) => {
+  }
+  const rules = /* @__PURE__ */ new Map();
+  const locksById = /* @__PURE__ */ new Map();
+  for (const [id, entries] of configured) {
+    const rule = byId.get(id);
+    const names4 = entries.map((e) => e.layer.name);
+    const locks = locksOf(id, rule, layers);
+    if (locks.length === 0) {
+      rules.set(id, { id, ...overrideMerge(rule, entries.map((e) => e.cfg)), exceptionsAllowed: true, layers: names4 });
+      continue;
+    }
+    locksById.set(id, locks);
+    for (const lock of locks) {
+      for (const { layer, cfg } of entries) {
+        if (lock.own.has(layer) || layer.origin.kind === "builtin") continue;
+        problems.push(...looseningsOf(rule, lock, layer, cfg));
+      }
+    }
+    const outside = entries.filter((e) => !locks.some((l) => l.own.has(e.layer))).map((e) => e.cfg);
+    rules.set(id, {
+      id,
+      ...lockedSettings(rule, locks, outside),
+      lockedBy: locks[0].layer.name,
+      locks: locks.map((l) => l.layer.name),
+      exceptionsAllowed: locks.every((l) => l.allowsExceptions),
+      layers: names4
+    });
+  }
+  const exceptions = [];
+  for (const layer of layers) {
+    (layer.doc.exceptions ?? []).forEach((ex, i2) => {
       const pos = layer.yaml.locate(["exceptions", i2]);
-      const rule = merged.get(ex.rule);
       if (!byId.has(ex.rule)) {
         const p = layer.yaml.locate(["exceptions", i2, "rule"]);
-        problems.push(formatLocated(layer.name, p.line, p.column, dottedKey(["exceptions", i2, "rule"]), `unknown rule id ${JSON.stringify(ex.rule)}`));
-      } else if (rule?.lockedBy && rule.lockedBy !== layer.name && !rule.exceptionsAllowed) {
+        problems.push(formatLocated(layer.name, p.line, p.column, dottedKey(["exceptions", i2, "rule"]), `unknown rule id ${JSON.stringify(ex.rule)}${didYouMean(ex.rule, byId.keys())}`));
+      }
+      for (const lock of locksById.get(ex.rule) ?? []) {
+        if (lock.own.has(layer) || lock.allowsExceptions) continue;
         problems.push(
-          formatLocated(layer.name, pos.line, pos.column, dottedKey(["exceptions", i2]), `${rule.lockedBy} locks rule ${ex.rule} without \`exceptions: allowed\`, so exceptions to it cannot be added here`)
+          formatLocated(
+            layer.name,
+            pos.line,
+            pos.column,
+            dottedKey(["exceptions", i2]),
+            `${lock.layer.name} locks rule ${ex.rule} without \`exceptions: allowed\`, so exceptions to it cannot be added here; fix the findings, or ask the owners of ${lock.layer.name} to allow exceptions to it`
+          )
         );
       }
       exceptions.push({ ...ex, layer: layer.name, index: i2, line: pos.line, column: pos.column, localPath: layer.origin.kind === "local" ? layer.path : void 0 });
     });
-  });
+  }
+  const allLocks = [...locksById.values()].flat();
+  problems.push(...maxDaysProblems(layers, allLocks));
   if (problems.length > 0) throw new ConfigurationError(problems[0], problems);
-  return { rules: merged, exceptions, maxExceptionDays, exclude };
+  const declared = layers.flatMap((layer) => (layer.doc.paths?.exclude ?? []).map((glob) => ({ glob, layer })));
+  const unique = (globs3) => [...new Set(globs3)];
+  const maxDays = layers.map((l) => l.doc["max-exception-days"]).filter((n) => n !== void 0);
+  return {
+    rules,
+    exceptions,
+    maxExceptionDays: Math.min(DEFAULT_MAX_EXCEPTION_DAYS, ...maxDays),
+    exclude: unique(declared.map((d) => d.glob)),
+    // An exclusion from outside the locking policies would take files away from the locked rule: it does not apply to it.
+    excludeFor: (ruleId) => {
+      const locks = locksById.get(ruleId) ?? [];
+      return unique(declared.filter((d) => locks.every((l) => l.own.has(d.layer))).map((d) => d.glob));
+    }
+  };
 }
 
 // src/policies/remote.ts
@@ -71313,13 +73572,13 @@ var MAX_POLICY_BYTES = 256 * 1024;
 var MAX_LAYERS = 32;
 var MAX_DEPTH4 = 8;
 var DAY_MS2 = 864e5;
-function parsePolicyLayer(text, name2, path6, origin, rules) {
-  if (text.length > MAX_POLICY_BYTES) {
-    throw new ConfigurationError(formatLocated(name2, 1, 1, "", `the policy is ${text.length} bytes, over the ${MAX_POLICY_BYTES}-byte limit for a policy file`));
+function parsePolicyLayer(text2, name2, path6, origin, rules) {
+  if (text2.length > MAX_POLICY_BYTES) {
+    throw new ConfigurationError(formatLocated(name2, 1, 1, "", `the policy is ${text2.length} bytes, over the ${MAX_POLICY_BYTES}-byte limit for a policy file`));
   }
   let yaml;
   try {
-    yaml = loadYaml(text, { maxChars: MAX_POLICY_BYTES, maxNodes: 5e4, maxAliases: 200, maxDepth: 32 });
+    yaml = loadYaml(text2, { maxChars: MAX_POLICY_BYTES, maxNodes: 5e4, maxAliases: 200, maxDepth: 32 });
   } catch (e) {
     if (e instanceof YamlError) throw new ConfigurationError(formatLocated(name2, e.line ?? 1, e.column ?? 1, "", `invalid YAML: ${e.message}`));
     throw e;
@@ -71328,12 +73587,16 @@ function parsePolicyLayer(text, name2, path6, origin, rules) {
   return { name: name2, path: path6, origin, doc, yaml };
 }
 var isoDay = (d) => d.toISOString().slice(0, 10);
+function builtinHint(entry) {
+  const bare2 = closest(entry.replace(/^mlgate[^a-z]?/i, ""), BUILTIN_NAMES.map((n) => n.slice("mlgate:".length)));
+  return bare2 === void 0 ? "" : ` (did you mean "mlgate:${bare2}"?)`;
+}
 async function loadPolicy(opts) {
   const { provider, rules, now } = opts;
   const policyPath = opts.policyPath ?? DEFAULT_POLICY_PATH2;
   const notices = [];
   const layers = [];
-  const visited = /* @__PURE__ */ new Set();
+  const visited = /* @__PURE__ */ new Map();
   const describe3 = (p) => provider.describeLocal?.(p) ?? p;
   const rootText = await provider.readLocal(policyPath);
   let root;
@@ -71345,6 +73608,12 @@ async function loadPolicy(opts) {
   const expand3 = async (layer, chain) => {
     if (chain.length > MAX_DEPTH4) throw new ConfigurationError(`${layer.name}: extends nests deeper than ${MAX_DEPTH4} levels`);
     const entries = layer.doc.extends ?? [];
+    layer.extended = [];
+    const seen = (key3) => {
+      const known = visited.get(key3);
+      if (known) layer.extended.push(known);
+      return known !== void 0;
+    };
     for (let i2 = 0; i2 < entries.length; i2++) {
       const entry = entries[i2];
       const pos = layer.yaml.locate(["extends", i2]);
@@ -71354,16 +73623,16 @@ async function loadPolicy(opts) {
       let child;
       const builtin = entry.startsWith("mlgate:") ? builtinPolicyText(entry, rules) : void 0;
       const remote = parseRemoteRef(entry);
-      let key;
+      let key3;
       if (entry.startsWith("mlgate:")) {
-        if (builtin === void 0) fail(`unknown built-in policy ${JSON.stringify(entry)} (known: mlgate:recommended, mlgate:strict)`);
-        key = entry;
-        if (visited.has(key)) continue;
+        if (builtin === void 0) fail(`unknown built-in policy ${JSON.stringify(entry)}${didYouMean(entry, BUILTIN_NAMES) || ` (known: ${BUILTIN_NAMES.join(", ")})`}`);
+        key3 = entry;
+        if (seen(key3)) continue;
         child = parsePolicyLayer(builtin, entry, "", { kind: "builtin" }, rules);
       } else if (remote) {
-        key = formatRemoteRef(remote);
-        if (chain.includes(key)) fail(`extends cycle: ${[...chain, key].join(" \u2192 ")}`);
-        if (visited.has(key)) continue;
+        key3 = formatRemoteRef(remote);
+        if (chain.includes(key3)) fail(`extends cycle: ${[...chain, key3].join(" \u2192 ")}`);
+        if (seen(key3)) continue;
         if (!isPinnedRef(remote.ref)) {
           notices.push({
             code: "policy/unpinned-extends",
@@ -71374,27 +73643,28 @@ async function loadPolicy(opts) {
             column: layer.origin.kind === "local" ? pos.column : void 0
           });
         }
-        child = parsePolicyLayer(await provider.readRemote(remote), key, remote.path, { kind: "remote", ref: remote }, rules);
+        child = parsePolicyLayer(await provider.readRemote(remote), key3, remote.path, { kind: "remote", ref: remote }, rules);
       } else {
         const rel = normaliseRepoPath(entry);
-        if (!rel) fail(`${JSON.stringify(entry)} is not mlgate:<name>, owner/repo/path@ref, or a path inside the repository`);
+        if (!rel) fail(`${JSON.stringify(entry)} is not mlgate:<name>, owner/repo/path@ref, or a path inside the repository${builtinHint(entry)}`);
         if (layer.origin.kind === "remote") {
           const ref = { ...layer.origin.ref, path: rel };
-          key = formatRemoteRef(ref);
-          if (chain.includes(key)) fail(`extends cycle: ${[...chain, key].join(" \u2192 ")}`);
-          if (visited.has(key)) continue;
-          child = parsePolicyLayer(await provider.readRemote(ref), key, rel, { kind: "remote", ref }, rules);
+          key3 = formatRemoteRef(ref);
+          if (chain.includes(key3)) fail(`extends cycle: ${[...chain, key3].join(" \u2192 ")}`);
+          if (seen(key3)) continue;
+          child = parsePolicyLayer(await provider.readRemote(ref), key3, rel, { kind: "remote", ref }, rules);
         } else {
-          key = rel;
-          if (chain.includes(key) || key === policyPath) fail(`extends cycle: ${[...chain, key].join(" \u2192 ")}`);
-          if (visited.has(key)) continue;
-          const text = await provider.readLocal(rel);
-          if (text === void 0) fail(`${rel} does not exist in this repository`);
-          child = parsePolicyLayer(text, describe3(rel), rel, { kind: "local" }, rules);
+          key3 = rel;
+          if (chain.includes(key3) || key3 === policyPath) fail(`extends cycle: ${[...chain, key3].join(" \u2192 ")}`);
+          if (seen(key3)) continue;
+          const text2 = await provider.readLocal(rel);
+          if (text2 === void 0) fail(`${rel} does not exist in this repository${builtinHint(entry)}`);
+          child = parsePolicyLayer(text2, describe3(rel), rel, { kind: "local" }, rules);
         }
       }
-      visited.add(key);
-      await expand3(child, [...chain, key]);
+      visited.set(key3, child);
+      layer.extended.push(child);
+      await expand3(child, [...chain, key3]);
       layers.push(child);
       if (layers.length > MAX_LAYERS) throw new ConfigurationError(`${root.name}: more than ${MAX_LAYERS} policy layers through extends`);
     }
@@ -71413,16 +73683,11 @@ async function loadPolicy(opts) {
     }
   }
   if (problems.length > 0) throw new ConfigurationError(problems[0], problems);
-  const layerIndex = new Map(layers.map((l, i2) => [l.name, i2]));
   return {
     layers: layers.map((l) => l.name),
     rules: merged.rules,
-    exclude: [...new Set(merged.exclude.map((e) => e.glob))],
-    excludeFor: (ruleId) => {
-      const r = merged.rules.get(ruleId);
-      const cap = r?.lockedBy !== void 0 ? layerIndex.get(r.lockedBy) ?? layers.length : layers.length;
-      return [...new Set(merged.exclude.filter((e) => e.layer <= cap).map((e) => e.glob))];
-    },
+    exclude: merged.exclude,
+    excludeFor: merged.excludeFor,
     maxExceptionDays: merged.maxExceptionDays,
     exceptions: merged.exceptions,
     notices,
@@ -71452,14 +73717,14 @@ async function inlinePolicyFiles(layer, rules, provider) {
         const value = parent[last];
         if (typeof value !== "string" || looksInline(value)) continue;
         const pos = layer.yaml.locate(["rules", rule.id, ...loc]);
-        const key = dottedKey(["rules", rule.id, ...loc]);
+        const key3 = dottedKey(["rules", rule.id, ...loc]);
         const rel = normaliseRepoPath(value);
-        if (!rel) throw new ConfigurationError(formatLocated(layer.name, pos.line, pos.column, key, "must be a path inside the policy's repository or inline PEM/JSON"));
-        let text;
-        if (layer.origin.kind === "remote") text = await provider.readRemote({ ...layer.origin.ref, path: rel }, rel);
-        else if (layer.origin.kind === "local") text = await provider.readLocal(rel);
-        if (text === void 0) throw new ConfigurationError(formatLocated(layer.name, pos.line, pos.column, key, `${rel} does not exist in the policy's repository`));
-        parent[last] = text;
+        if (!rel) throw new ConfigurationError(formatLocated(layer.name, pos.line, pos.column, key3, "must be a path inside the policy's repository or inline PEM/JSON"));
+        let text2;
+        if (layer.origin.kind === "remote") text2 = await provider.readRemote({ ...layer.origin.ref, path: rel }, rel);
+        else if (layer.origin.kind === "local") text2 = await provider.readLocal(rel);
+        if (text2 === void 0) throw new ConfigurationError(formatLocated(layer.name, pos.line, pos.column, key3, `${rel} does not exist in the policy's repository`));
+        parent[last] = text2;
       }
     }
   }
@@ -71468,16 +73733,26 @@ async function inlinePolicyFiles(layer, rules, provider) {
 // src/core/exceptions.ts
 var DAY_MS3 = 864e5;
 var EXPIRY_WARNING_DAYS = 14;
-function applyExceptions(findings, exceptions, now, fullMode) {
+var where = (ex) => ({ path: ex.localPath, line: ex.localPath ? ex.line : void 0, column: ex.localPath ? ex.column : void 0 });
+var label = (ex) => `exception for ${ex.rule} on ${ex.paths.join(", ")} (owner ${ex.owner}${ex.localPath ? "" : `, declared in ${ex.layer}`})`;
+function expiryNotices(ex, now) {
   const today = now.toISOString().slice(0, 10);
   const soon = new Date(now.getTime() + EXPIRY_WARNING_DAYS * DAY_MS3).toISOString().slice(0, 10);
+  if (ex.expires < today) {
+    return [{ code: "policy/expired-exception", level: "error", message: `the ${label(ex)} expired on ${ex.expires}: fix the findings it covered or renew it with a new reason and date`, ...where(ex) }];
+  }
+  if (ex.expires <= soon) {
+    return [{ code: "policy/expiring-exception", level: "warning", message: `the ${label(ex)} expires on ${ex.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...where(ex) }];
+  }
+  return [];
+}
+function applyExceptions(findings, exceptions, now, fullMode) {
   const inForce = [];
   const notices = [];
   for (const ex of exceptions) {
-    const where = { path: ex.localPath, line: ex.localPath ? ex.line : void 0, column: ex.localPath ? ex.column : void 0 };
-    const label = `exception for ${ex.rule} on ${ex.paths.join(", ")} (owner ${ex.owner}${ex.localPath ? "" : `, declared in ${ex.layer}`})`;
-    if (ex.expires < today) {
-      notices.push({ code: "policy/expired-exception", level: "error", message: `the ${label} expired on ${ex.expires}: fix the findings it covered or renew it with a new reason and date`, ...where });
+    const dated = expiryNotices(ex, now);
+    if (dated.some((n) => n.level === "error")) {
+      notices.push(...dated);
       continue;
     }
     let matched = 0;
@@ -71489,11 +73764,9 @@ function applyExceptions(findings, exceptions, now, fullMode) {
     }
     inForce.push({ rule: ex.rule, paths: ex.paths, reason: ex.reason, owner: ex.owner, expires: ex.expires, matched });
     if (matched === 0 && fullMode) {
-      notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label} matched no finding: remove it`, ...where });
+      notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label(ex)} matched no finding: remove it`, ...where(ex) });
     }
-    if (ex.expires <= soon) {
-      notices.push({ code: "policy/expiring-exception", level: "warning", message: `the ${label} expires on ${ex.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...where });
-    }
+    notices.push(...dated);
   }
   return { inForce, notices };
 }
@@ -71590,7 +73863,7 @@ function sortFindings(findings) {
 }
 
 // src/core/evaluate.ts
-var INVENTORY_LEVELS = { symlink: "warning", truncated: "error", "unsafe-path": "warning" };
+var INVENTORY_LEVELS = { symlink: "warning", truncated: "error", "unsafe-path": "warning", "submodule-not-checked-out": "warning" };
 function findingLevel(rule, f, now) {
   const configured = (f.code !== void 0 ? rule.codeLevels[f.code] : void 0) ?? rule.level;
   if (configured === "off") return void 0;
@@ -71650,7 +73923,7 @@ async function evaluate(opts, registry = RULES) {
     enabled.map(async (rule) => {
       const resolved = policy.rules.get(rule.id);
       const exclude = policy.excludeFor(rule.id);
-      const inventory = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude))) : scan.inventory;
+      const inventory = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s) => !matchesAny(s.path, exclude))) : scan.inventory;
       let raw;
       try {
         raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
@@ -71673,9 +73946,9 @@ async function evaluate(opts, registry = RULES) {
   for (const n of notices) findings.push(makeFinding("policy", n.code, n.level, n, [], version));
   const seen = /* @__PURE__ */ new Set();
   const unique = findings.filter((f) => {
-    const key = `${f.rule}|${f.code ?? ""}|${f.path ?? ""}|${f.line ?? ""}|${f.column ?? ""}|${f.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
+    const key3 = `${f.rule}|${f.code ?? ""}|${f.path ?? ""}|${f.line ?? ""}|${f.column ?? ""}|${f.message}`;
+    if (seen.has(key3)) return false;
+    seen.add(key3);
     return true;
   });
   sortFindings(unique);
@@ -72374,14 +74647,14 @@ var GitHubPolicyProvider = class {
     const rel = repoPath(file ?? ref.path);
     const name2 = `${ref.owner}/${ref.repo}/${rel}@${ref.ref}`;
     if (!this.opts.client) throw new ConfigurationError(`extends: ${name2}: a remote policy needs the \`token\` input to read ${ref.owner}/${ref.repo}.`);
-    const text = await this.fetch(
+    const text2 = await this.fetch(
       { owner: ref.owner, repo: ref.repo },
       rel,
       ref.ref,
       (status) => status === 404 ? `extends: ${name2}: not found (HTTP 404). Check the path and the ref, and that the token can read ${ref.owner}/${ref.repo} (the default GITHUB_TOKEN reads only this repository; pass a token with contents: read on the policy repository).` : `extends: ${name2}: cannot be read (HTTP ${status}). Pass a \`token\` with contents: read on ${ref.owner}/${ref.repo}.`
     );
-    if (text === void 0) throw new ConfigurationError(`extends: ${name2}: not found.`);
-    return text;
+    if (text2 === void 0) throw new ConfigurationError(`extends: ${name2}: not found.`);
+    return text2;
   }
   /** `onError` turns an HTTP status into undefined (absent file) or the message of a ConfigurationError. */
   async fetch(repo, file, ref, onError) {
@@ -72556,8 +74829,8 @@ function renderJson(report2) {
 }
 
 // src/report/escape.ts
-function escapeMarkdown(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1").replace(/\r?\n/g, " ");
+function escapeMarkdown(text2) {
+  return text2.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1").replace(/\r?\n/g, " ");
 }
 function countsTitle(counts) {
   const plural2 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -72744,16 +75017,16 @@ async function publish(opts) {
   info2(`mlgate: ${report2.conclusion} (${title}).`);
   let fallback;
   if (opts.check) {
-    const where = opts.links.run ? `the job summary of this run (${opts.links.run})` : "the job summary of this run";
+    const where2 = opts.links.run ? `the job summary of this run (${opts.links.run})` : "the job summary of this run";
     const all = toAnnotations(report2.findings);
     const annotations = all.slice(0, MAX_CHECK_ANNOTATIONS);
     const left = all.length - annotations.length;
     const leftNote = left > 0 ? `
 
-> Only the ${MAX_CHECK_ANNOTATIONS} most severe findings are annotated on the diff; the other ${left} are listed in ${where} and the JSON report.
+> Only the ${MAX_CHECK_ANNOTATIONS} most severe findings are annotated on the diff; the other ${left} are listed in ${where2} and the JSON report.
 ` : "";
     if (left > 0) logger.warning(`${all.length} findings on files: annotating the ${MAX_CHECK_ANNOTATIONS} most severe; the rest are in the job summary and the JSON report.`);
-    const summary2 = fit(report2, CHECK_OUTPUT_LIMIT - Buffer.byteLength(leftNote), `Truncated to fit the check run: see ${where} and the JSON report (\`${REPORT_FILE}\`, the \`report\` output) for every finding.`) + leftNote;
+    const summary2 = fit(report2, CHECK_OUTPUT_LIMIT - Buffer.byteLength(leftNote), `Truncated to fit the check run: see ${where2} and the JSON report (\`${REPORT_FILE}\`, the \`report\` output) for every finding.`) + leftNote;
     try {
       await opts.check.complete({ conclusion: report2.conclusion, title, summary: summary2, annotations }, logger);
     } catch (err2) {
@@ -72788,14 +75061,14 @@ function count(findings, level) {
 }
 function fit(report2, limit, overflowNote) {
   let maxChars = limit - 256;
-  let text = "";
+  let text2 = "";
   for (let attempt = 0; attempt < 4; attempt++) {
-    text = renderMarkdown(report2, { maxChars, overflowNote });
-    const bytes = Buffer.byteLength(text);
-    if (bytes <= limit) return text;
+    text2 = renderMarkdown(report2, { maxChars, overflowNote });
+    const bytes = Buffer.byteLength(text2);
+    if (bytes <= limit) return text2;
     maxChars = Math.floor(maxChars * limit / bytes) - 256;
   }
-  return truncateBytes(text, limit, `
+  return truncateBytes(text2, limit, `
 
 ${overflowNote}
 `);

@@ -1,141 +1,111 @@
 import { InflateSource, rangeSource, readRange, type ByteSource, type RandomAccess } from './pickle/source.js';
+import { zipfileEndAt, minizEndAt, fittingEndAt, declaredComment, readTail, zipfileView, minizView, EOCD_SIZE, type LoaderView } from './zip-loaders.js';
+import { DEFAULT_ZIP_LIMITS, LOADER_NAMES, ZipError, type ZipEntry, type ZipLimits, type ZipLoader } from './zip-types.js';
+
+export { DEFAULT_ZIP_LIMITS, LOADER_NAMES, ZipError, type ZipEntry, type ZipLimits, type ZipLoader };
 
 /**
- * A bounded zip reader that sees an archive the way PyTorch's loader (miniz)
- * does: the central directory is trusted; general-purpose flags, CRCs and the
- * names in local headers are ignored (a local header only says where the data
+ * A bounded zip reader that sees an archive the way each loader of model
+ * files does — Python's zipfile (Keras, NumPy) and miniz (PyTorch) — and
+ * returns every member either sees. General-purpose flags, CRCs and the names
+ * in local headers are ignored (a local header only says where the data
  * starts). ZIP64 is supported. Nothing is extracted to disk.
  */
 
-export interface ZipLimits {
-  maxEntries: number;
-  maxCentralDirectoryBytes: number;
-  /** Largest uncompressed/compressed ratio accepted for a deflated member. */
-  maxRatio: number;
-}
-
-export const DEFAULT_ZIP_LIMITS: ZipLimits = { maxEntries: 200_000, maxCentralDirectoryBytes: 64 * 1024 * 1024, maxRatio: 200 };
-
-export interface ZipEntry {
-  /** Name from the central directory (what the loader looks members up by). */
-  name: string;
-  method: number;
-  flags: number;
-  compressedSize: number;
-  size: number;
-  localHeaderOffset: number;
-}
-
-export class ZipError extends Error {
-  override name = 'ZipError';
-  constructor(
-    message: string,
-    /** A cap was reached (as opposed to a malformed archive). */
-    readonly budget = false,
-  ) {
-    super(message);
-  }
-}
-
-const SIG_EOCD = 0x06054b50;
-const SIG_EOCD64 = 0x06064b50;
-const SIG_LOCATOR64 = 0x07064b50;
-const SIG_CENTRAL = 0x02014b50;
 const SIG_LOCAL = 0x04034b50;
-const EOCD_MIN = 22;
-const MAX_COMMENT = 0xffff;
 
 /** True when the first bytes are a local file header or an empty archive's end record. */
 export function looksLikeZipStart(head: Buffer): boolean {
   return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6));
 }
 
-function u64(b: Buffer, at: number): number {
-  const v = Number(b.readBigUInt64LE(at));
-  if (!Number.isSafeInteger(v)) throw new ZipError('a ZIP64 field is larger than any file');
-  return v;
+export interface ZipListing {
+  /** Every member some loader sees (the same member seen by both appears once). */
+  entries: ZipEntry[];
+  /**
+   * Why the archive is not one unambiguous zip: a loader that cannot read it
+   * while another can, several end records, a count that disagrees with the
+   * directory, shifted offsets, duplicate names. Empty for a well-formed zip.
+   * When `entries` is empty, these say why nothing could be read.
+   */
+  problems: ZipError[];
+  /** Where the archive ends by the end record the loaders use (record and declared comment), when one was read. */
+  endOfArchive?: number;
 }
 
-/** Finds the end-of-central-directory record; undefined when there is none. */
-async function findEnd(ra: RandomAccess): Promise<{ at: number; rec: Buffer } | undefined> {
-  const tailLen = Math.min(ra.size, EOCD_MIN + MAX_COMMENT);
-  if (tailLen < EOCD_MIN) return undefined;
-  const tailStart = ra.size - tailLen;
-  const tail = await readRange(ra, tailStart, tailLen);
-  for (let i = tail.length - EOCD_MIN; i >= 0; i--) {
-    if (tail.readUInt32LE(i) !== SIG_EOCD) continue;
-    const commentLen = tail.readUInt16LE(i + 20);
-    if (i + EOCD_MIN + commentLen <= tail.length) return { at: tailStart + i, rec: tail.subarray(i, i + EOCD_MIN) };
+const key = (e: ZipEntry): string => `${e.name}\0${e.localHeaderOffset}\0${e.compressedSize}\0${e.size}\0${e.method}`;
+
+async function view(load: () => Promise<LoaderView>): Promise<LoaderView | ZipError> {
+  try {
+    return await load();
+  } catch (e) {
+    if (e instanceof ZipError) return e;
+    throw e;
   }
-  return undefined;
 }
 
-/** The central directory's entries; throws ZipError when it cannot be read as the loader would. */
+/** Reads the archive as every loader would, and says where they would disagree. */
+export async function readZip(ra: RandomAccess, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<ZipListing> {
+  const tail = await readTail(ra);
+  const at: Record<ZipLoader, number | undefined> = { zipfile: zipfileEndAt(tail), miniz: minizEndAt(tail) };
+  const views: Record<ZipLoader, LoaderView | ZipError> = {
+    zipfile: at.zipfile === undefined ? new ZipError('no end-of-central-directory record') : await view(() => zipfileView(ra, at.zipfile!, limits)),
+    miniz: at.miniz === undefined ? new ZipError('no end-of-central-directory record') : await view(() => minizView(ra, at.miniz!, limits)),
+  };
+  const ok = (['zipfile', 'miniz'] as const).filter((l) => !(views[l] instanceof ZipError)).map((l) => views[l] as LoaderView);
+  const problems: ZipError[] = [];
+  if (!ok.length) {
+    const [z, m] = [views.zipfile as ZipError, views.miniz as ZipError];
+    problems.push(z.message === m.message ? z : new ZipError(`${LOADER_NAMES.miniz}: ${m.message}; ${LOADER_NAMES.zipfile}: ${z.message}`, z.budget || m.budget));
+    return { entries: [], problems };
+  }
+  const byKey = new Map<string, ZipEntry>();
+  for (const v of ok) {
+    for (const e of v.entries) {
+      const prev = byKey.get(key(e));
+      if (prev) prev.seenBy.push(...e.seenBy.filter((l) => !prev.seenBy.includes(l)));
+      else byKey.set(key(e), { ...e, seenBy: [...e.seenBy] });
+    }
+  }
+  const entries = [...byKey.values()];
+  for (const l of ['zipfile', 'miniz'] as const) {
+    const v = views[l];
+    if (v instanceof ZipError) problems.push(new ZipError(`${LOADER_NAMES[l]} cannot read it (${v.message}) while ${LOADER_NAMES[l === 'zipfile' ? 'miniz' : 'zipfile']} can`, v.budget));
+  }
+  for (const endAt of new Set(ok.map((v) => v.endAt))) {
+    const comment = declaredComment(tail, endAt);
+    const after = ra.size - endAt - EOCD_SIZE;
+    if (comment !== after) {
+      const fitting = fittingEndAt(tail);
+      const other = fitting !== undefined && fitting !== endAt ? `; another end record, at byte ${fitting}, does fit and describes a different archive` : '';
+      problems.push(new ZipError(`its end-of-central-directory record at byte ${endAt} declares a ${comment}-byte comment but ${after} bytes follow it${other}`));
+    }
+  }
+  const [a, b] = ok;
+  if (a && b && a.endAt !== b.endAt) problems.push(new ZipError(`${LOADER_NAMES[a.loader]} takes the end record at byte ${a.endAt}, ${LOADER_NAMES[b.loader]} the one at byte ${b.endAt}`));
+  for (const v of ok) {
+    if (v.loader === 'zipfile' && v.shift !== 0) problems.push(new ZipError(`its central directory is ${Math.abs(v.shift)} bytes ${v.shift > 0 ? 'after' : 'before'} where its end record says: ${LOADER_NAMES.zipfile} shifts every offset to compensate, ${LOADER_NAMES.miniz} does not`));
+    if (v.entries.length !== v.declaredCount) problems.push(new ZipError(`its end record lists ${v.declaredCount} members but its central directory holds ${v.entries.length} (${LOADER_NAMES.zipfile} reads by size, ${LOADER_NAMES.miniz} by count)`));
+    const names = new Map<string, number>();
+    for (const e of v.entries) names.set(e.name, (names.get(e.name) ?? 0) + 1);
+    const dup = [...names].filter(([, n]) => n > 1).map(([n]) => JSON.stringify(n));
+    if (dup.length) problems.push(new ZipError(`${LOADER_NAMES[v.loader]} sees the name${dup.length > 1 ? 's' : ''} ${dup.slice(0, 5).join(', ')} more than once, and loaders differ in which copy they load`));
+  }
+  if (a && b && !problems.length && entries.some((e) => e.seenBy.length < 2)) problems.push(new ZipError(`${LOADER_NAMES.zipfile} and ${LOADER_NAMES.miniz} see different members`));
+  const end = ok[0]!.endAt;
+  return { entries, problems, endOfArchive: Math.min(ra.size, end + EOCD_SIZE + declaredComment(tail, end)) };
+}
+
+/** The members of an archive every loader reads alike; throws ZipError when it cannot be read unambiguously. */
 export async function readCentralDirectory(ra: RandomAccess, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<ZipEntry[]> {
-  const end = await findEnd(ra);
-  if (!end) throw new ZipError('no end-of-central-directory record');
-  let count = end.rec.readUInt16LE(10);
-  let cdSize = end.rec.readUInt32LE(12);
-  let cdOffset = end.rec.readUInt32LE(16);
-  if (end.at >= 20) {
-    const loc = await readRange(ra, end.at - 20, 20);
-    if (loc.readUInt32LE(0) === SIG_LOCATOR64) {
-      const at = u64(loc, 8);
-      const rec = await readRange(ra, at, 56);
-      if (rec.length < 56 || rec.readUInt32LE(0) !== SIG_EOCD64) throw new ZipError('the ZIP64 end record is missing where its locator points');
-      count = u64(rec, 32);
-      cdSize = u64(rec, 40);
-      cdOffset = u64(rec, 48);
-    }
-  }
-  if (count > limits.maxEntries) throw new ZipError(`the archive lists ${count} members, over the cap of ${limits.maxEntries}`, true);
-  if (cdSize > limits.maxCentralDirectoryBytes) throw new ZipError(`the central directory is ${cdSize} bytes, over the cap of ${limits.maxCentralDirectoryBytes}`, true);
-  if (cdOffset + cdSize > ra.size) throw new ZipError('the central directory lies beyond the end of the file');
-  const cd = await readRange(ra, cdOffset, cdSize);
-  const entries: ZipEntry[] = [];
-  let p = 0;
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL) throw new ZipError(`central directory entry ${i} is malformed`);
-    const flags = cd.readUInt16LE(p + 8);
-    const method = cd.readUInt16LE(p + 10);
-    let compressedSize = cd.readUInt32LE(p + 20);
-    let size = cd.readUInt32LE(p + 24);
-    const nameLen = cd.readUInt16LE(p + 28);
-    const extraLen = cd.readUInt16LE(p + 30);
-    const commentLen = cd.readUInt16LE(p + 32);
-    let localHeaderOffset = cd.readUInt32LE(p + 42);
-    const next = p + 46 + nameLen + extraLen + commentLen;
-    if (next > cd.length) throw new ZipError(`central directory entry ${i} runs past the directory`);
-    const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
-    // ZIP64 extended information: present fields follow in this order, only for values saturated above.
-    let x = p + 46 + nameLen;
-    const xEnd = x + extraLen;
-    while (x + 4 <= xEnd) {
-      const id = cd.readUInt16LE(x);
-      const len = cd.readUInt16LE(x + 2);
-      if (id === 1) {
-        let f = x + 4;
-        const fEnd = Math.min(f + len, xEnd);
-        if (size === 0xffffffff && f + 8 <= fEnd) {
-          size = u64(cd, f);
-          f += 8;
-        }
-        if (compressedSize === 0xffffffff && f + 8 <= fEnd) {
-          compressedSize = u64(cd, f);
-          f += 8;
-        }
-        if (localHeaderOffset === 0xffffffff && f + 8 <= fEnd) localHeaderOffset = u64(cd, f);
-      }
-      x += 4 + len;
-    }
-    entries.push({ name, method, flags, compressedSize, size, localHeaderOffset });
-    p = next;
-  }
+  const { entries, problems } = await readZip(ra, limits);
+  if (problems.length) throw new ZipError(problems.map((p) => p.message).join('; '), problems.some((p) => p.budget));
   return entries;
 }
 
 /** Where a member's data starts: after its local header, whose name and extra field lengths are taken as written. */
 export async function dataOffset(ra: RandomAccess, e: ZipEntry): Promise<number> {
+  if (e.localHeaderOffset < 0) throw new ZipError(`member ${JSON.stringify(e.name)} would start before the file does`);
   const h = await readRange(ra, e.localHeaderOffset, 30);
   if (h.length < 30 || h.readUInt32LE(0) !== SIG_LOCAL) throw new ZipError(`member ${JSON.stringify(e.name)} has no local header at offset ${e.localHeaderOffset}`);
   const start = e.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);

@@ -5,9 +5,11 @@ import { IS_OPCODE, OP, HIGHEST_PROTOCOL } from './opcodes.js';
 import { PickleMachine, type ImportRef, type ScanIssue } from './scanner.js';
 import { DecompressError, InflateSource, bufferAccess, fileAccess, prefixedSource, rangeSource, readRange, sparseSource, subAccess, type ByteSource, type RandomAccess } from './source.js';
 import { Window } from './window.js';
-import { ZipError, looksLikeZipStart, openMember, readCentralDirectory, type ZipEntry } from '../zip.js';
+import { LOADER_NAMES, ZipError, looksLikeZipStart, openMember, readZip, type ZipEntry, type ZipListing } from '../zip.js';
 import { NpyError, looksLikeNpy, parseNpyHeader, npyPrefixLength } from '../npy.js';
-import { HDF5_MAGIC, H5_LAMBDA_MARKERS, findLambdaLayers, lambdaNameAfter } from '../keras.js';
+import { HDF5_MAGIC, customObjectMessage, findCustomObjects, findLambdaLayers } from '../keras.js';
+import { scanKerasH5 } from '../keras-h5.js';
+import { archiveSpan, isNestedPayload } from './zip-tail.js';
 import { TAR_BLOCK, TarError, looksLikeTar, readTar, type TarMember } from '../tar.js';
 import { compressionOf, type Compression } from './compression.js';
 
@@ -19,7 +21,7 @@ import { compressionOf, type Compression } from './compression.js';
  * pickle. Nothing is executed.
  */
 
-export type ModelIssueCode = 'dangerous-global' | 'unknown-global' | 'dynamic-import' | 'global-mutation' | 'malformed' | 'lambda-layer' | 'budget-exceeded' | 'unscannable';
+export type ModelIssueCode = 'dangerous-global' | 'unknown-global' | 'dynamic-import' | 'global-mutation' | 'malformed' | 'lambda-layer' | 'keras-custom-object' | 'budget-exceeded' | 'unscannable';
 
 export interface ModelIssue {
   code: ModelIssueCode;
@@ -181,8 +183,8 @@ class Scan {
         this.add('malformed', 'error', `${where}does not start with a pickle opcode (first byte 0x${head[0]!.toString(16).padStart(2, '0')}) nor with the signature of a zip, tar, compressed stream, .npy or HDF5 file`);
       }
       if (pickleMode) await this.pickles(where, w, pickleMode, depth);
-      // A file that starts as a pickle (a legacy checkpoint, torch's non-zip path) may also end as a zip.
-      if (depth === 0 && access && pickleMode) await this.zipTail(where, access, depth);
+      // A file that starts as a pickle (or anything but a zip) may also end as a zip that Python's zipfile opens.
+      if (depth === 0 && access) await this.zipTail(where, access, depth);
     } catch (e) {
       if (!(e instanceof DecompressError)) throw e;
       this.add('malformed', 'error', `${where}cannot be decompressed (${e.message}); a loader would fail on it, so it fails closed`);
@@ -456,44 +458,45 @@ class Scan {
    * the file: the first H5_HEAD bytes are searched, and the last H5_TAIL.
    */
   private async h5(where: string, w: Window, size: number | undefined): Promise<void> {
-    const longest = Math.max(...H5_LAMBDA_MARKERS.map((m) => m.length)) + 400;
-    let reported = 0;
-    const search = async (stop: number): Promise<void> => {
-      for (;;) {
-        this.check();
-        const chunk = w.buf.subarray(w.pos, w.end);
-        for (const marker of H5_LAMBDA_MARKERS) {
-          for (let i = chunk.indexOf(marker); i >= 0; i = chunk.indexOf(marker, i + 1)) {
-            const at = w.offset + i;
-            if (at < reported) continue;
-            reported = at + 1;
-            const name = lambdaNameAfter(chunk, i + marker.length);
-            this.add('lambda-layer', 'error', `${where}has a Keras Lambda layer${name ? ` "${name}"` : ''} in its model_config (byte ${at}); a Lambda layer carries Python bytecode that runs when the model is loaded. Replace it with a built-in or registered custom layer`);
-          }
-        }
-        if (w.offset + chunk.length >= stop) return;
-        // Keep an overlap so a marker split across two reads is still found.
-        const keep = Math.min(chunk.length, longest);
-        w.pos = w.end - keep;
-        if (!(await w.fill(keep + 1))) return;
-      }
-    };
-    await search(H5_HEAD);
-    if (size !== undefined && size > H5_HEAD + H5_TAIL) {
-      const tailAt = size - H5_TAIL;
-      if (!(await w.skip(Math.max(0, tailAt - w.offset)))) return;
-      if (await w.fill(1)) await search(size);
+    const ranges: Array<[number, number]> = [[0, H5_HEAD]];
+    if (size !== undefined && size > H5_HEAD + H5_TAIL) ranges.push([size - H5_TAIL, size]);
+    const f = await scanKerasH5(w, { ranges, allow: this.opts.allow, maxObject: CONFIG_JSON_MAX, check: () => this.check() });
+    for (const l of f.lambdas) {
+      this.add('lambda-layer', 'error', `${where}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ''} in its model_config (JSON at byte ${l.at}); a Lambda layer carries Python bytecode that runs when the model is loaded. Replace it with a built-in or registered custom layer`);
     }
+    for (const o of f.custom) this.add('keras-custom-object', 'error', `${where}${customObjectMessage(o)} (JSON at byte ${o.at})`);
+    const [firstLoose] = f.looseLambdas;
+    if (firstLoose !== undefined) {
+      const more = f.looseLambdas.length > 1 ? ` (and ${f.looseLambdas.length - 1} more places)` : '';
+      this.add('lambda-layer', 'error', `${where}spells a Keras Lambda layer at byte ${firstLoose}${more} in JSON that mlgate could not parse as a whole; a Lambda layer carries Python bytecode that runs when the model is loaded, so the file fails closed. Replace it with a built-in or registered custom layer`);
+    }
+    const modules = [...new Set(f.looseModules.map((m) => m.module))];
+    if (modules.length) {
+      const named = modules.slice(0, 5).map((m) => JSON.stringify(m)).join(', ') + (modules.length > 5 ? ` and ${modules.length - 5} more` : '');
+      this.add('keras-custom-object', 'error', `${where}names the module${modules.length > 1 ? 's' : ''} ${named} (first at byte ${f.looseModules[0]!.at}) in JSON that mlgate could not parse as a whole; Keras imports the module a config names, so the file fails closed. Use only built-in Keras layers, or review the module and add it to allow-globals`);
+    }
+    if (f.overflow) this.add('budget-exceeded', 'error', `${where}could not be checked for Keras layers: ${f.overflow}; the scan is incomplete, so the file fails closed`);
   }
 
   private async zipTail(where: string, access: RandomAccess, depth: number): Promise<void> {
-    let entries: ZipEntry[];
-    try {
-      entries = await readCentralDirectory(access);
-    } catch {
-      return; // no readable zip at the end: the pickle scan stands alone
-    }
-    await this.zipEntries(`${where}(as a zip) `, access, entries, depth);
+    const listing = await readZip(access);
+    if (!listing.entries.length) return; // no readable zip at the end: the pickle scan stands alone
+    const span = archiveSpan(listing, access.size);
+    if (await isNestedPayload(access, span.start, span.end)) return; // a zip inside the pickle's bytes, already scanned as such
+    this.zipProblems(`${where}ends in a zip that `, listing);
+    await this.zipEntries(`${where}(as a zip) `, access, listing.entries, depth);
+  }
+
+  /** One finding for all the ways an archive is ambiguous: loaders would disagree on what it holds. */
+  private zipProblems(subject: string, listing: ZipListing): void {
+    if (!listing.problems.length) return;
+    const budget = listing.problems.every((p) => p.budget);
+    const why = listing.problems.map((p) => p.message).join('; ');
+    this.add(
+      budget ? 'budget-exceeded' : 'malformed',
+      'error',
+      `${subject}is ambiguous: ${why}. Different loaders would see different members, which can hide a payload from a scanner; mlgate scanned every member any of them sees and fails the file closed. Re-create the archive with a standard zip tool (or re-save the model) so it has one central directory that matches its end record`,
+    );
   }
 
   private async zipFrom(where: string, access: RandomAccess | undefined, w: Window, depth: number): Promise<void> {
@@ -513,23 +516,26 @@ class Scan {
       }
       access = bufferAccess(Buffer.concat(parts));
     }
-    let entries: ZipEntry[];
-    try {
-      entries = await readCentralDirectory(access);
-    } catch (e) {
-      if (!(e instanceof ZipError)) throw e;
-      this.add(e.budget ? 'budget-exceeded' : 'malformed', 'error', `${where}cannot be read as a zip the way PyTorch reads it: ${e.message}`);
+    const listing = await readZip(access);
+    if (!listing.entries.length && listing.problems.length) {
+      const e = listing.problems[0]!;
+      this.add(e.budget ? 'budget-exceeded' : 'malformed', 'error', `${where}cannot be read as a zip the way PyTorch reads it, nor the way Python's zipfile does: ${e.message}`);
       return;
     }
-    await this.zipEntries(where, access, entries, depth);
+    this.zipProblems(`${where}is a zip that `, listing);
+    await this.zipEntries(where, access, listing.entries, depth);
   }
 
   private async zipEntries(where: string, access: RandomAccess, entries: ZipEntry[], depth: number): Promise<void> {
-    const isKeras = entries.some((e) => e.name === 'config.json') && entries.some((e) => e.name === 'metadata.json' || e.name.endsWith('.weights.h5'));
+    // Keras 3 loads config.json from any zip it is given as .keras, whatever else the archive holds.
+    const isKeras = entries.some((e) => e.name === 'config.json');
+    const loaders = new Set(entries.flatMap((e) => e.seenBy));
     for (const e of entries) {
       this.check();
       if (e.name.endsWith('/') && e.size === 0) continue;
-      const label = `${where}member ${JSON.stringify(e.name)}: `;
+      // A member only one loader sees is where a payload hides from the other: say so.
+      const only = e.seenBy.length === 1 && loaders.size > 1 ? ` (only ${LOADER_NAMES[e.seenBy[0]!]} sees it)` : '';
+      const label = `${where}member ${JSON.stringify(e.name)}${only}: `;
       try {
         if (isKeras && e.name === 'config.json') {
           await this.kerasConfig(label, access, e);
@@ -579,8 +585,10 @@ class Scan {
       return;
     }
     let layers;
+    let custom;
     try {
       layers = findLambdaLayers(config);
+      custom = findCustomObjects(config, this.opts.allow);
     } catch (err) {
       this.add('budget-exceeded', 'error', `${label}${(err as Error).message}`);
       return;
@@ -588,6 +596,7 @@ class Scan {
     for (const l of layers) {
       this.add('lambda-layer', 'error', `${label}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ''}; a Lambda layer carries Python bytecode that runs when the model is loaded with safe_mode off. Replace it with a built-in or registered custom layer`);
     }
+    for (const o of custom) this.add('keras-custom-object', 'error', `${label}${customObjectMessage(o)}`);
   }
 }
 
