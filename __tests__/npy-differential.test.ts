@@ -168,7 +168,7 @@ function npyFile(major: number, text: string): Buffer {
 function mine(major: number, text: string): { value: unknown; header: 'invalid' | { hasObject: boolean } } {
   let value: unknown = null;
   try {
-    value = enc(parsePythonLiteral(text, { longSuffix: major <= 2 }));
+    value = enc(parsePythonLiteral(text, { filterHeader: major <= 2 }));
   } catch (e) {
     if (!(e instanceof PyLiteralError)) throw e;
   }
@@ -254,6 +254,30 @@ const damaged = fc.tuple(wellFormed, fc.nat(), fc.constantFrom('drop', 'double',
   return how === 'drop' ? t.slice(0, i) + t.slice(i + 1) : how === 'double' ? t.slice(0, i) + t[i] + t.slice(i) : t.slice(0, i) + how + t.slice(i + 1);
 });
 
+/** Any Python literal (and near-literals Python refuses): numbers of every spelling, escapes, prefixes, containers, equal keys of different types. */
+const NUMBERS = ['0', '00', '007', '7', '1_000', '1__0', '0x_1f', '0XFF', '0o17', '0b101', '0b12', '1.5', '.5', '5.', '1e3', '1E-3', '1_0.0_1', '1e999', '007.5', '2j', '1.5J', '-1', '+1', '- 1', '--1', '-(1)', '-(-1)', '1+2j', '-1.5-2j', '1j+1', '1+-2j', '-0.0', '-0.0+0j', '1-0j', '3L', '1e', '1_'];
+const ESCAPES = ['\\n', '\\t', '\\\\', "\\'", '\\"', '\\x41', '\\x4', '\\101', '\\0', '\\777', '\\8', '\\q', '\\u00e9', '\\ud83d', '\\U0001F600', '\\U00110000', '\\a\\b\\f\\v\\r', '\\\n', 'plain', 'é', '"', "'"];
+const PREFIXES = ['', '', 'r', 'R', 'u', 'U', 'b', 'B', 'br', 'Rb', 'f', 'ur'];
+const stringAtom = fc
+  .tuple(fc.constantFrom(...PREFIXES), fc.constantFrom("'", '"', "'''"), fc.array(fc.constantFrom(...ESCAPES), { maxLength: 3 }))
+  .map(([pre, q, parts]) => `${pre}${q}${parts.map((x) => (q.startsWith(x) ? `\\${x}` : x)).join('')}${q}`);
+const KEYS = ['1', '1.0', 'True', "'1'", '(1, 2)', '[1]', "b'1'", '-0.0', '0', 'False', '1+0j', '...', 'None', '{1}'];
+const { literal } = fc.letrec<{ literal: string }>((tie) => ({
+  literal: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom(...NUMBERS, 'True', 'False', 'None', '...', 'set()', 'set(1)', 'Ellipsis', 'x'),
+    stringAtom,
+    fc.tuple(stringAtom, fc.constantFrom(' ', '', '\t', '\\\n'), stringAtom).map(([a, w, b]) => `${a}${w}${b}`),
+    fc.tuple(fc.array(tie('literal'), { maxLength: 3 }), WS, fc.boolean()).map(([xs, w, t]) => `(${xs.join(`,${w}`)}${t || xs.length === 1 ? ',' : ''})`),
+    fc.tuple(fc.array(tie('literal'), { maxLength: 3 }), WS, fc.boolean()).map(([xs, w, t]) => `[${xs.join(`,${w}`)}${t && xs.length ? ',' : ''}]`),
+    fc.tuple(fc.array(tie('literal'), { minLength: 1, maxLength: 3 }), WS).map(([xs, w]) => `{${xs.join(`,${w}`)}}`),
+    fc
+      .tuple(fc.array(fc.tuple(fc.constantFrom(...KEYS), tie('literal')), { maxLength: 4 }), WS, fc.boolean())
+      .map(([kv, w, t]) => `{${kv.map(([k, v]) => `${k}:${w}${v}`).join(`,${w}`)}${t && kv.length ? ',' : ''}}`),
+  ),
+}));
+const anyLiteral = fc.tuple(fc.constantFrom('', ' ', '\t', '\n', '# c\n', '\n  '), literal, fc.constantFrom('', '\n', ' # c', '\n  ', ',', ', 1')).map(([a, l, b]) => `${a}${l}${b}`);
+
 /** The bypasses of issue 19 and their benign neighbours. */
 const REGRESSIONS = [
   "{'descr': '\\x4f', 'fortran_order': False, 'shape': (1,), }",
@@ -269,14 +293,17 @@ const REGRESSIONS = [
   "{'descr': '<f8', 'fortran_order': False}",
   "{'descr': '<f8', 'fortran_order': 0, 'shape': (1,)}",
   "['descr', 'fortran_order', 'shape']",
+  // numpy's _filter_header drops every L after a number, and its untokenize drops an indented last line.
+  "{'descr': '|O', 'fortran_order': False, 'shape': (1L L,), }",
+  "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }\n  ",
 ];
 
 describe('.npy header: mlgate and CPython read the same literal', () => {
   it('agrees on the regression headers and on generated variants (every version)', () => {
     const texts: Array<[number, string]> = [];
     for (const t of REGRESSIONS) for (const major of [1, 2, 3]) texts.push([major, t]);
-    const gen = fc.oneof({ weight: 3, arbitrary: wellFormed }, { weight: 2, arbitrary: header }, { weight: 2, arbitrary: damaged });
-    const samples = fc.sample(fc.tuple(fc.constantFrom(1, 2, 3), gen), { numRuns: 1500, seed: 19 });
+    const gen = fc.oneof({ weight: 3, arbitrary: wellFormed }, { weight: 2, arbitrary: header }, { weight: 2, arbitrary: damaged }, { weight: 3, arbitrary: anyLiteral });
+    const samples = fc.sample(fc.tuple(fc.constantFrom(1, 2, 3), gen), { numRuns: 3000, seed: 19 });
     texts.push(...samples);
     const answers = pythonBatch<PyAnswer>(PYTHON, texts.map(([m, t]) => headerBytes(m, t)));
     let accepted = 0;

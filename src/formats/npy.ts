@@ -63,7 +63,7 @@ function headerDict(text: string, major: number): { descr: PyLiteral } {
   let d: PyLiteral;
   try {
     // Versions 1 and 2 may come from Python 2, whose longs numpy's _filter_header strips of their `L`.
-    d = parsePythonLiteral(text, { longSuffix: major <= 2 });
+    d = parsePythonLiteral(text, { filterHeader: major <= 2 });
   } catch (e) {
     if (!(e instanceof PyLiteralError)) throw e;
     throw new NpyError(`its header is not a Python literal numpy can read (${e.message}): ${JSON.stringify(text.slice(0, 120))}`);

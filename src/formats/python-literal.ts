@@ -25,8 +25,13 @@ export class PyLiteralError extends Error {
 }
 
 export interface PyLiteralOptions {
-  /** Drop an `L` right after a number, as numpy's `_filter_header` does for headers Python 2 wrote. */
-  longSuffix?: boolean;
+  /**
+   * Also accept what numpy's retry through `_filter_header` accepts (version 1
+   * and 2 headers, which Python 2 may have written): an `L` right after a
+   * number is dropped, and so is a last line of only spaces, which the
+   * tokenize/untokenize round trip loses.
+   */
+  filterHeader?: boolean;
   /** Brackets and signs inside one another. */
   maxDepth?: number;
   /** Values in the whole literal. */
@@ -145,7 +150,9 @@ class LiteralParser {
   private lex(): Token {
     if (!this.skipSpace()) {
       // After the expression: only complete blank or comment lines may follow.
-      if (!/^(?:\n[ \t\f]*(?:#[^\n]*)?)*\n?$/.test(this.s.slice(this.i)) || /\n[ \t]+$/.test(this.s)) this.fail('text after the literal');
+      if (!/^(?:\n[ \t\f]*(?:#[^\n]*)?)*\n?$/.test(this.s.slice(this.i))) this.fail('text after the literal');
+      // An indented last line is an IndentationError, unless numpy's untokenize round trip dropped it.
+      if (!this.opts.filterHeader && /\n[ \t]+$/.test(this.s)) this.fail('an indented line after the literal');
       this.i = this.s.length;
       return { t: 'end' };
     }
@@ -201,11 +208,10 @@ class LiteralParser {
       }
     }
     this.i = start + m[0].length;
-    if (this.opts.longSuffix) {
-      // numpy's _filter_header drops a NAME token "L" that directly follows a NUMBER token.
+    if (this.opts.filterHeader) {
+      // numpy's _filter_header drops NAME tokens "L" after a NUMBER token (a dropped one does not reset its flag, so `1L L` loses both).
       const l = /[ \t\f]*L/y;
-      l.lastIndex = this.i;
-      if (l.exec(s) && !IDENT_CHAR.test(s[l.lastIndex] ?? '')) this.i = l.lastIndex;
+      for (l.lastIndex = this.i; l.exec(s) && !IDENT_CHAR.test(s[l.lastIndex] ?? ''); ) this.i = l.lastIndex;
     }
     const after = s[this.i] ?? '';
     if (IDENT_CHAR.test(after) || after === '.') this.fail('a malformed number');
