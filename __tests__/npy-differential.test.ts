@@ -353,3 +353,40 @@ describe('.npy header: mlgate and CPython read the same literal', () => {
     expect(() => parsePythonLiteral('1' + '0'.repeat(5000))).toThrow(/digits/);
   });
 });
+
+describe('python-literal: bounded on hostile text', () => {
+  it('any text gives a value or a PyLiteralError, never another exception', () => {
+    const soup = fc.stringMatching(/^[\s'"\\(){}[\],:+\-.#0-9a-fA-FxobjLrRuU_eE]{0,60}$/);
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 60 }), soup), fc.boolean(), (text, filterHeader) => {
+        try {
+          parsePythonLiteral(text, { filterHeader });
+        } catch (e) {
+          if (!(e instanceof PyLiteralError)) throw e;
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('a header-sized text of many equal keys, long strings or deep brackets parses in linear time', () => {
+    const cases = [
+      `{${'1:1,'.repeat(16_000)}}`,
+      `{${Array.from({ length: 8000 }, (_, i) => `${i}:${i},`).join('')}}`,
+      `{${Array.from({ length: 6000 }, (_, i) => `(${i}, 'k'):1,`).join('')}}`,
+      `'${'\\x41'.repeat(12_000)}'`,
+      `'${'a'.repeat(60_000)}`,
+      '('.repeat(60_000),
+      `[${'-'.repeat(30)}1, ${'0x' + 'f'.repeat(16_000)}]`,
+    ];
+    for (const text of cases) {
+      const t0 = performance.now();
+      try {
+        parsePythonLiteral(text, { filterHeader: true });
+      } catch (e) {
+        if (!(e instanceof PyLiteralError)) throw e;
+      }
+      expect(performance.now() - t0, text.slice(0, 40)).toBeLessThan(500);
+    }
+  });
+});

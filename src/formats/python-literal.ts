@@ -58,6 +58,7 @@ const RADIX = /0(?:[xX](?:_?[0-9a-fA-F])+|[oO](?:_?[0-7])+|[bB](?:_?[01])+)/y;
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 const STRING_START = /(?:[rR][bBfF]?|[bBfF][rR]?|[uU])?(?=['"])/y;
 const IDENT_CHAR = /[A-Za-z0-9_]/;
+const HEX = /^[0-9a-fA-F]*$/;
 
 /** Parses `text` as `ast.literal_eval(text)` would; throws PyLiteralError where Python raises. */
 export function parsePythonLiteral(text: string, opts: PyLiteralOptions = {}): PyLiteral {
@@ -160,6 +161,12 @@ class LiteralParser {
     if (this.i >= s.length) return { t: 'end' };
     const c = s[this.i]!;
     if ((c >= '0' && c <= '9') || (c === '.' && /[0-9]/.test(s[this.i + 1] ?? ''))) return this.number();
+    if ('()[]{},:+-'.includes(c)) {
+      this.i++;
+      if (c === '(' || c === '[' || c === '{') this.brackets++;
+      else if (c === ')' || c === ']' || c === '}') this.brackets = Math.max(0, this.brackets - 1);
+      return { t: 'op', v: c };
+    }
     STRING_START.lastIndex = this.i;
     const sm = STRING_START.exec(s);
     if (sm) return this.strings();
@@ -173,12 +180,6 @@ class LiteralParser {
       this.i += 3;
       return { t: 'op', v: '...' };
     }
-    if ('()[]{},:+-'.includes(c)) {
-      this.i++;
-      if (c === '(' || c === '[' || c === '{') this.brackets++;
-      else if (c === ')' || c === ']' || c === '}') this.brackets = Math.max(0, this.brackets - 1);
-      return { t: 'op', v: c };
-    }
     return this.fail(`unexpected character ${JSON.stringify(c)}`);
   }
 
@@ -186,7 +187,7 @@ class LiteralParser {
     const s = this.s;
     const start = this.i;
     RADIX.lastIndex = start;
-    let m = RADIX.exec(s);
+    let m = s[start] === '0' ? RADIX.exec(s) : null;
     let v: PyLiteral;
     if (m) {
       const text = m[0].replace(/_/g, '').toLowerCase();
@@ -196,8 +197,7 @@ class LiteralParser {
       DECIMAL.lastIndex = start;
       m = DECIMAL.exec(s);
       if (!m) return this.fail('a malformed number');
-      const raw = m[0];
-      const text = raw.replace(/_/g, '');
+      const text = m[0].includes('_') ? m[0].replace(/_/g, '') : m[0];
       if (text.length > MAX_NUMBER_CHARS) this.fail('a number literal too long to read');
       if (/[jJ]$/.test(text)) v = { k: 'complex', re: 0, im: Number(text.slice(0, -1)) };
       else if (/[.eE]/.test(text)) v = { k: 'float', v: Number(text) };
@@ -304,7 +304,7 @@ class LiteralParser {
     const hexLen = d === 'x' ? 2 : !isBytes && d === 'u' ? 4 : !isBytes && d === 'U' ? 8 : 0;
     if (hexLen) {
       const h = s.slice(this.i, this.i + hexLen);
-      if (!new RegExp(`^[0-9a-fA-F]{${hexLen}}$`).test(h)) this.fail(`a truncated \\${d} escape`);
+      if (h.length !== hexLen || !HEX.test(h)) this.fail(`a truncated \\${d} escape`);
       const v = parseInt(h, 16);
       if (v > 0x10ffff) this.fail('an escape beyond the last Unicode character');
       this.i += hexLen;
@@ -469,28 +469,26 @@ function convert(e: Expr): PyLiteral {
     case 'list':
       return { k: e.t, items: e.items.map(convert) };
     case 'set': {
-      const items: PyLiteral[] = [];
+      const items = new Map<string, PyLiteral>();
       for (const x of e.items.map(convert)) {
-        if (!isHashable(x)) throw new PyLiteralError(`a set holds an unhashable ${x.k}`);
-        if (!items.some((y) => pyEquals(x, y))) items.push(x);
+        const key = hashKey(x);
+        if (!items.has(key)) items.set(key, x);
       }
-      return { k: 'set', items };
+      return { k: 'set', items: [...items.values()] };
     }
     case 'dict': {
-      const keys: PyLiteral[] = [];
-      const values: PyLiteral[] = [];
+      // Python keeps the first key and the last value of equal keys.
+      const entries = new Map<string, [PyLiteral, PyLiteral]>();
       for (let n = 0; n < e.keys.length; n++) {
         const key = convert(e.keys[n]!);
         const value = convert(e.values[n]!);
-        if (!isHashable(key)) throw new PyLiteralError(`a dict key is an unhashable ${key.k}`);
-        const at = keys.findIndex((k) => pyEquals(k, key));
-        if (at >= 0) values[at] = value;
-        else {
-          keys.push(key);
-          values.push(value);
-        }
+        const h = hashKey(key);
+        const prev = entries.get(h);
+        if (prev) prev[1] = value;
+        else entries.set(h, [key, value]);
       }
-      return { k: 'dict', keys, values };
+      const pairs = [...entries.values()];
+      return { k: 'dict', keys: pairs.map(([k]) => k), values: pairs.map(([, v]) => v) };
     }
     case 'unary':
       return signedNumber(e);
@@ -520,44 +518,42 @@ function signedNumber(e: Expr): PyLiteral {
   return { k: 'complex', re: -(v as { re: number }).re, im: -(v as { im: number }).im };
 }
 
-function isHashable(v: PyLiteral): boolean {
-  if (v.k === 'list' || v.k === 'dict' || v.k === 'set') return false;
-  return v.k !== 'tuple' || v.items.every(isHashable);
-}
-
-/** A number as (real, imaginary), for Python's cross-type equality (1 == 1.0 == True == 1+0j). */
-function numeric(v: PyLiteral): [number | bigint, number] | undefined {
-  if (v.k === 'int') return [v.v, 0];
-  if (v.k === 'bool') return [v.v ? 1n : 0n, 0];
-  if (v.k === 'float') return [v.v, 0];
-  if (v.k === 'complex') return [v.re, v.im];
-  return undefined;
-}
-
-function realEquals(a: number | bigint, b: number | bigint): boolean {
-  if (typeof a === typeof b) return a === b;
-  const [n, big] = typeof a === 'number' ? [a, b as bigint] : [b as number, a as bigint];
-  return Number.isInteger(n) && BigInt(n) === big;
-}
-
-/** Python `==` between two hashable literals. */
-export function pyEquals(a: PyLiteral, b: PyLiteral): boolean {
-  const na = numeric(a);
-  const nb = numeric(b);
-  if (na || nb) return !!na && !!nb && realEquals(na[0], nb[0]) && na[1] === nb[1];
-  if (a.k !== b.k) return false;
-  switch (a.k) {
+/**
+ * A string equal for exactly the values Python's `==` finds equal among
+ * hashable literals (1 == 1.0 == True == 1+0j, -0.0 == 0); throws for the
+ * unhashable ones, as building the dict or set would.
+ */
+function hashKey(v: PyLiteral): string {
+  switch (v.k) {
+    case 'int':
+      return `n${v.v}`;
+    case 'bool':
+      return v.v ? 'n1' : 'n0';
+    case 'float':
+      return realKey(v.v);
+    case 'complex':
+      return v.im === 0 ? realKey(v.re) : `c${v.re},${v.im}`;
     case 'str':
-      return a.v === (b as typeof a).v;
+      return `s${v.v}`;
     case 'bytes':
-      return Buffer.from(a.v).equals(Buffer.from((b as typeof a).v));
-    case 'tuple': {
-      const bi = (b as typeof a).items;
-      return a.items.length === bi.length && a.items.every((x, n) => pyEquals(x, bi[n]!));
-    }
+      return `b${Buffer.from(v.v).toString('hex')}`;
+    case 'none':
+    case 'ellipsis':
+      return v.k;
+    case 'tuple':
+      return `t(${v.items
+        .map((x) => {
+          const h = hashKey(x);
+          return `${h.length}:${h}`;
+        })
+        .join('')})`;
     default:
-      return a.k === 'none' || a.k === 'ellipsis';
+      throw new PyLiteralError(`an unhashable ${v.k} used as a dict key or set item`);
   }
+}
+
+function realKey(x: number): string {
+  return Number.isInteger(x) ? `n${BigInt(x)}` : `f${x}`;
 }
 
 /** A short Python-style rendering for messages. */
