@@ -179,6 +179,16 @@ describe('item 4: joblib arrays whose dtype hides an inline pickle', () => {
     await expectBlocked('models/odd.joblib', joblibFile(odd, floats(4)), 'malformed');
   });
 
+  it('an array whose dtype the pickle first built for a numpy scalar (and memoised) is sized, not refused', async () => {
+    // joblib.dump({'intercept_': np.float64(0.5), 'coef_': np.zeros(3)}): the wrapper refers back to the scalar's dtype.
+    let b = p().proto(2).emptyDict().mark().str('intercept_').global('numpy.core.multiarray', 'scalar');
+    b = b.global('numpy', 'dtype').str('f8').bool(false).bool(true).tuple3().reduce().put(7);
+    b = b.mark().int(3).str('<').none().none().none().int(-1).int(-1).int(0).tuple().build();
+    b = b.bytes(floats(1)).tuple2().reduce().str('coef_');
+    b = wrapper(b, 3, (x) => x.get(7)).data(floats(3)).setitems();
+    await expectPasses('models/estimator.joblib', b.stop().build_());
+  });
+
   it('near misses pass: float64 arrays (aligned and not), a structured dtype of numeric fields', async () => {
     const aligned = joblibFile((b) => wrapper(b, 3, F8, { aligned: true }), Buffer.concat([Buffer.from([3, 0xff, 0xff, 0xff]), floats(3)]));
     await expectPasses('models/aligned.joblib', aligned);

@@ -4,6 +4,14 @@ import { isGlobal, isInst, tupleItems, type Value } from './values.js';
 /** joblib's wrapper whose BUILD is followed by the raw array bytes (joblib/numpy_pickle.py). */
 export const JOBLIB_WRAPPERS: ReadonlySet<string> = new Set(['joblib.numpy_pickle.NumpyArrayWrapper', 'sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper']);
 
+/**
+ * Imports after which the scanner keeps container contents: joblib's wrapper,
+ * and numpy.dtype, because joblib memoises a dtype first built for a numpy
+ * scalar (an estimator's `intercept_`) and refers back to it from a later
+ * array wrapper.
+ */
+export const RETAIN_FROM: ReadonlySet<string> = new Set([...JOBLIB_WRAPPERS, ...['numpy', 'numpy.core', 'numpy._core', 'numpy.core.multiarray', 'numpy._core.multiarray'].map((m) => `${m}.dtype`)]);
+
 export type ArraySize = { kind: 'bytes'; bytes: number; padded: boolean } | { kind: 'object' } | { kind: 'unknown'; reason: string };
 
 /** A wrapper's state has about six keys; a dict this big is not one joblib wrote (and the scanner keeps only so many). */

@@ -1,5 +1,5 @@
 import { OP, HIGHEST_PROTOCOL, opcodeName } from './opcodes.js';
-import { arrayByteLength, JOBLIB_WRAPPERS } from './joblib.js';
+import { arrayByteLength, JOBLIB_WRAPPERS, RETAIN_FROM } from './joblib.js';
 import { StringCache, decodeRawUnicodeEscape, decodeStringRepr } from './text.js';
 import { BIGINT, BOOL, BYTES, FLOAT, LSTR, NONE, OPAQUE, describe, isGlobal, isInst, type Obj, type Value } from './values.js';
 import type { Window } from './window.js';
@@ -527,7 +527,7 @@ export class PickleMachine {
 
   private import(module: string, name: string, off: number, opcode: ImportRef['opcode']): Obj {
     this.hooks.onImport({ module, name, offset: off, opcode });
-    if (!this.retain && JOBLIB_WRAPPERS.has(`${module}.${name}`)) this.retain = true;
+    if (!this.retain && RETAIN_FROM.has(`${module}.${name}`)) this.retain = true;
     return { k: 'global', module, name, offset: off };
   }
 
