@@ -165,6 +165,36 @@ describe('item 4: joblib arrays whose dtype hides an inline pickle', () => {
     await expectBlocked('models/arrays.joblib', joblibFile(wrap, payload(96)));
   });
 
+  /**
+   * Raw array bytes that, read as opcodes, open a BINBYTES swallowing `hidden`:
+   * joblib skips the 16 bytes and runs `hidden`; a scanner that missed the
+   * array would skip `hidden` as a byte string.
+   */
+  const swallowing = (hidden: Buffer): Buffer => {
+    const filler = Buffer.alloc(11, 0x4e);
+    const n = filler.length + hidden.length;
+    return Buffer.concat([Buffer.from([0x42, n & 0xff, (n >> 8) & 0xff, 0, 0]), filler, hidden]);
+  };
+  const system = p().global('os', 'system').str('echo pwned').tuple1().reduce().pop().build_();
+  const wrapperState = (b: P, count: number): P => {
+    b = b.emptyDict().mark().str('subclass').global('numpy', 'ndarray').str('shape').int(count).tuple1().str('order').str('C');
+    return F8(b.str('dtype')).str('allow_mmap').bool(false).setitems();
+  };
+
+  it('a wrapper fetched from the memo and built again reads a second array', async () => {
+    let b = p().proto(4).emptyList().global('joblib.numpy_pickle', 'NumpyArrayWrapper').emptyTuple().newobj().put(9);
+    b = wrapperState(b, 0).build().append();
+    // The second BUILD updates the same wrapper: joblib reads 2 × 8 bytes after it.
+    b = wrapperState(b.get(9), 2).build();
+    await expectBlocked('models/rebuilt.joblib', b.data(swallowing(system)).append().stop().build_());
+  });
+
+  it('a wrapper made through copyreg.__newobj__ is a wrapper too', async () => {
+    let b = p().proto(2).emptyList().global('copyreg', '__newobj__').global('joblib.numpy_pickle', 'NumpyArrayWrapper').tuple1().reduce();
+    b = wrapperState(b, 2).build();
+    await expectBlocked('models/newobj.joblib', b.data(swallowing(system)).append().stop().build_());
+  });
+
   it('a numeric dtype with a bogus pickled elsize is sized as numpy sizes it', async () => {
     // numpy keeps the pickled elsize only for flexible types: f8 stays 8 bytes, and the global after them runs.
     const wrap = (b: P) => wrapper(b, 1, dtype('f8', { endian: '<', elsize: 64 }));

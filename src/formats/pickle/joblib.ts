@@ -1,5 +1,5 @@
 import { isPlainDtypeSpec, typestrLayout } from '../numpy-dtype.js';
-import { isGlobal, isInst, tupleItems, type Value } from './values.js';
+import { OPAQUE, isGlobal, isInst, tupleItems, type Obj, type Value } from './values.js';
 
 /** joblib's wrapper whose BUILD is followed by the raw array bytes (joblib/numpy_pickle.py). */
 export const JOBLIB_WRAPPERS: ReadonlySet<string> = new Set(['joblib.numpy_pickle.NumpyArrayWrapper', 'sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper']);
@@ -11,6 +11,33 @@ export const JOBLIB_WRAPPERS: ReadonlySet<string> = new Set(['joblib.numpy_pickl
  * array wrapper.
  */
 export const RETAIN_FROM: ReadonlySet<string> = new Set([...JOBLIB_WRAPPERS, ...['numpy', 'numpy.core', 'numpy._core', 'numpy.core.multiarray', 'numpy._core.multiarray'].map((m) => `${m}.dtype`)]);
+
+/**
+ * Whether a call result is a NumpyArrayWrapper: the class called directly
+ * (NEWOBJ, OBJ, INST) or handed first to a factory that instantiates it
+ * (copyreg._reconstructor and __newobj__, object.__new__, …).
+ */
+export function isJoblibWrapper(inst: Extract<Obj, { k: 'inst' }>): boolean {
+  return isWrapperClass(inst.cls) || isWrapperClass(tupleItems(inst.args)?.[0]);
+}
+
+function isWrapperClass(v: Value | undefined): boolean {
+  return isGlobal(v) && JOBLIB_WRAPPERS.has(`${v.module}.${v.name}`);
+}
+
+/**
+ * The wrapper's state after one more BUILD. The wrapper has no __setstate__,
+ * so BUILD updates its __dict__: a wrapper fetched from the memo and built
+ * again keeps the keys of the first state that the second does not repeat
+ * (and joblib reads another array after it). Anything but two kept dicts
+ * cannot be merged, and is left for arrayByteLength to refuse.
+ */
+export function wrapperStateAfterBuild(previous: Value | null, state: Value): Value {
+  if (previous === null) return state;
+  const a = typeof previous === 'object' && previous.k === 'dict' ? previous.entries : null;
+  const b = typeof state === 'object' && state.k === 'dict' ? state.entries : null;
+  return a && b ? { k: 'dict', entries: [...a, ...b] } : OPAQUE;
+}
 
 export type ArraySize = { kind: 'bytes'; bytes: number; padded: boolean } | { kind: 'object' } | { kind: 'unknown'; reason: string };
 

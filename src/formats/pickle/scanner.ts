@@ -1,5 +1,5 @@
 import { OP, HIGHEST_PROTOCOL, opcodeName } from './opcodes.js';
-import { arrayByteLength, JOBLIB_WRAPPERS, RETAIN_FROM } from './joblib.js';
+import { arrayByteLength, isJoblibWrapper, RETAIN_FROM, wrapperStateAfterBuild } from './joblib.js';
 import { StringCache, decodeRawUnicodeEscape, decodeStringRepr } from './text.js';
 import { BIGINT, BOOL, BYTES, FLOAT, LSTR, NONE, OPAQUE, describe, isGlobal, isInst, type Obj, type Value } from './values.js';
 import type { Window } from './window.js';
@@ -428,7 +428,7 @@ export class PickleMachine {
           kind = M_BYTES;
           break;
         case 'inst':
-          kind = isGlobal(v.cls) && v.cls.name === 'dtype' ? M_VALUE : M_INST;
+          kind = (isGlobal(v.cls) && v.cls.name === 'dtype') || isJoblibWrapper(v) ? M_VALUE : M_INST;
           break;
         default:
           kind = M_VALUE;
@@ -490,7 +490,7 @@ export class PickleMachine {
       case 'dict':
         return MEMO_DICT;
       case 'inst':
-        return isGlobal(v.cls) && v.cls.name === 'dtype' ? v : MEMO_INST;
+        return (isGlobal(v.cls) && v.cls.name === 'dtype') || isJoblibWrapper(v) ? v : MEMO_INST;
       case 'bytes':
         return BYTES;
       default:
@@ -994,11 +994,13 @@ export class PickleMachine {
               });
             } else if (isInst(inst) && inst !== MEMO_INST) {
               // MEMO_INST is a shared placeholder: nothing to record on it.
-              inst.state = state;
-              if (joblibWrapper(inst)) {
+              if (isJoblibWrapper(inst)) {
+                // Every BUILD on a wrapper (also one fetched from the memo) makes joblib read an array.
+                inst.state = wrapperStateAfterBuild(inst.state, state);
                 w.pos = pos + 1;
                 return this.joblib(inst, base + pos);
               }
+              inst.state = state;
             }
             pos += 1;
             break;
@@ -1121,11 +1123,4 @@ export class PickleMachine {
     this.reqValueBytes = size.padded;
     return Req.Joblib;
   }
-}
-
-function joblibWrapper(inst: Extract<Obj, { k: 'inst' }>): boolean {
-  let cls = inst.cls;
-  // Protocols 0 and 1 build instances through copyreg._reconstructor(cls, base, state).
-  if (isGlobal(cls) && cls.module === 'copyreg' && cls.name === '_reconstructor' && typeof inst.args === 'object' && inst.args?.k === 'tuple') cls = inst.args.items?.[0] ?? cls;
-  return isGlobal(cls) && JOBLIB_WRAPPERS.has(`${cls.module}.${cls.name}`);
 }
