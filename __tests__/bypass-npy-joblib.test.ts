@@ -6,6 +6,9 @@ import { evaluate } from '../src/core/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
 import { compileAllowList } from '../src/formats/pickle/classify.js';
 import { scanModelBytes } from '../src/formats/pickle/model-file.js';
+import { DEFAULT_LIMITS, PickleMachine, type ScanIssue } from '../src/formats/pickle/scanner.js';
+import { bufferAccess, rangeSource } from '../src/formats/pickle/source.js';
+import { Window } from '../src/formats/pickle/window.js';
 import type { Report } from '../src/report/types.js';
 import { makeRepo } from './helpers/repo.js';
 import { memoryProvider } from './helpers/policy.js';
@@ -193,6 +196,20 @@ describe('item 4: joblib arrays whose dtype hides an inline pickle', () => {
     let b = p().proto(2).emptyList().global('copyreg', '__newobj__').global('joblib.numpy_pickle', 'NumpyArrayWrapper').tuple1().reduce();
     b = wrapperState(b, 2).build();
     await expectBlocked('models/newobj.joblib', b.data(swallowing(system)).append().stop().build_());
+  });
+
+  it('a wrapper the full memo dropped fails closed when it is built again', async () => {
+    let b = p().proto(4).emptyList().global('joblib.numpy_pickle', 'NumpyArrayWrapper').put(0).pop();
+    b = b.emptyTuple().put(1).pop().emptyTuple().put(2).pop();
+    // The memo holds 3 entries here: the wrapper's index 9 is not kept.
+    b = b.get(0).emptyTuple().newobj().put(9);
+    b = wrapperState(b, 0).build().append();
+    b = wrapperState(b.get(9), 2).build().data(swallowing(system)).append().stop();
+    const issues: ScanIssue[] = [];
+    const data = b.build_();
+    const m = new PickleMachine(new Window(rangeSource(bufferAccess(data), 0, data.length), 1 << 16), { onImport: () => {}, onIssue: (i) => issues.push(i) }, { ...DEFAULT_LIMITS, maxMemo: 3 });
+    expect((await m.parse()).ok).toBe(false);
+    expect(issues.map((i) => `${i.kind}: ${i.message}`).join('\n')).toMatch(/budget-exceeded: BUILD at byte \d+ applies to an object the full memo did not keep/);
   });
 
   it('a numeric dtype with a bogus pickled elsize is sized as numpy sizes it', async () => {

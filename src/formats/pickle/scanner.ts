@@ -1001,6 +1001,9 @@ export class PickleMachine {
                 return this.joblib(inst, base + pos);
               }
               inst.state = state;
+            } else if (inst === OPAQUE && this.memoFull && this.retain) {
+              // A wrapper the full memo dropped would come back as OPAQUE, and joblib reads an array after its BUILD.
+              throw this.budget(`BUILD at byte ${base + pos} applies to an object the full memo did not keep, which may be a joblib array wrapper`);
             }
             pos += 1;
             break;
