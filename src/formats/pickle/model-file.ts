@@ -6,7 +6,7 @@ import { PickleMachine, type ImportRef, type ScanIssue } from './scanner.js';
 import { DecompressError, InflateSource, bufferAccess, fileAccess, prefixedSource, rangeSource, readRange, sparseSource, subAccess, type ByteSource, type RandomAccess } from './source.js';
 import { Window } from './window.js';
 import { LOADER_NAMES, ZipError, looksLikeZipStart, openMember, readZip, type ZipEntry, type ZipListing } from '../zip.js';
-import { NpyError, looksLikeNpy, parseNpyHeader, npyPrefixLength } from '../npy.js';
+import { NPY_MAX_HEADER, NpyError, looksLikeNpy, parseNpyHeader, npyPrefixLength } from '../npy.js';
 import { HDF5_MAGIC, customObjectMessage, findCustomObjects, findLambdaLayers } from '../keras.js';
 import { scanKerasH5 } from '../keras-h5.js';
 import { archiveSpan, isNestedPayload } from './zip-tail.js';
@@ -441,7 +441,7 @@ class Scan {
       if (!(await w.fill(12))) throw new NpyError('the .npy header is truncated');
       const prefix = npyPrefixLength(w.buf.subarray(w.pos, w.end));
       const len = prefix === 10 ? w.buf.readUInt16LE(w.pos + 8) : w.buf.readUInt32LE(w.pos + 8);
-      if (len > 64 * 1024) throw new NpyError(`the .npy header is ${len} bytes, over the 65536-byte cap`);
+      if (len > NPY_MAX_HEADER) throw new NpyError(`the .npy header is ${len} bytes, over the ${NPY_MAX_HEADER}-byte cap`);
       if (!(await w.fill(prefix + len))) throw new NpyError('the .npy header is truncated');
       const header = parseNpyHeader(w.buf.subarray(w.pos, w.pos + prefix + len));
       if (!header.hasObject) return;
@@ -449,7 +449,7 @@ class Scan {
       await this.pickles(`${where}object array (dtype ${header.descr}) `, w, 'strict', depth);
     } catch (e) {
       if (!(e instanceof NpyError)) throw e;
-      this.add('malformed', 'error', `${where}is not a valid .npy file: ${e.message}`);
+      this.add('malformed', 'error', `${where}is not a valid .npy file: ${e.message}. numpy would refuse to load it, and mlgate cannot tell whether its data is a pickle, so it fails closed; re-save the array with numpy.save`);
     }
   }
 

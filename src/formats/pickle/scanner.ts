@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { OP, HIGHEST_PROTOCOL, opcodeName } from './opcodes.js';
-import { arrayByteLength, JOBLIB_WRAPPERS } from './joblib.js';
+import { arrayByteLength, isJoblibWrapper, RETAIN_FROM, wrapperStateAfterBuild } from './joblib.js';
 import { isFloatArg, parseIntArg, parseLongArg, parseMemoIndexArg } from './numbers.js';
 import { StringCache, decodeRawUnicodeEscape, decodeStringRepr, decodeUtf8Strict, isAscii, isUtf8SurrogatePass, isValidRawUnicodeEscape, isValidStringRepr } from './text.js';
 import { BIGINT, BOOL, BYTES, FLOAT, LSTR, NONE, OPAQUE, describe, isGlobal, isInst, persistentLoad, type Obj, type Value } from './values.js';
@@ -483,7 +483,7 @@ export class PickleMachine {
           kind = M_BYTES;
           break;
         case 'inst':
-          kind = isGlobal(v.cls) && v.cls.name === 'dtype' ? M_VALUE : M_INST;
+          kind = (isGlobal(v.cls) && v.cls.name === 'dtype') || isJoblibWrapper(v) ? M_VALUE : M_INST;
           break;
         default:
           kind = M_VALUE;
@@ -545,7 +545,7 @@ export class PickleMachine {
       case 'dict':
         return MEMO_DICT;
       case 'inst':
-        return isGlobal(v.cls) && v.cls.name === 'dtype' ? v : MEMO_INST;
+        return (isGlobal(v.cls) && v.cls.name === 'dtype') || isJoblibWrapper(v) ? v : MEMO_INST;
       case 'bytes':
         return BYTES;
       default:
@@ -582,7 +582,7 @@ export class PickleMachine {
 
   private import(module: string, name: string, off: number, opcode: ImportRef['opcode']): Obj {
     this.hooks.onImport({ module, name, offset: off, opcode, proto: this.proto });
-    if (!this.retain && JOBLIB_WRAPPERS.has(`${module}.${name}`)) this.retain = true;
+    if (!this.retain && RETAIN_FROM.has(`${module}.${name}`)) this.retain = true;
     return { k: 'global', module, name, offset: off };
   }
 
@@ -1093,8 +1093,9 @@ export class PickleMachine {
               });
             } else if (isInst(inst) && inst !== MEMO_INST) {
               // MEMO_INST is a shared placeholder: nothing to record on it.
-              inst.state = state;
-              if (joblibWrapper(inst)) {
+              if (isJoblibWrapper(inst)) {
+                // Every BUILD on a wrapper (also one fetched from the memo) makes joblib read an array.
+                inst.state = wrapperStateAfterBuild(inst.state, state);
                 if (this.frameEnd >= 0) {
                   // joblib reads the array from the file, past the frame: only a frame that ends here reads the same both ways.
                   if (base + pos + 1 !== this.frameEnd) throw this.malformed(pos, `is followed by joblib array bytes ${this.frameEnd - base - pos - 1} bytes before the end of its frame (byte ${this.frameEnd})`);
@@ -1103,6 +1104,10 @@ export class PickleMachine {
                 w.pos = pos + 1;
                 return this.joblib(inst, base + pos);
               }
+              inst.state = state;
+            } else if (inst === OPAQUE && this.memoFull && this.retain) {
+              // A wrapper the full memo dropped would come back as OPAQUE, and joblib reads an array after its BUILD.
+              throw this.budget(`BUILD at byte ${base + pos} applies to an object the full memo did not keep, which may be a joblib array wrapper`);
             }
             pos += 1;
             break;
@@ -1234,11 +1239,4 @@ export class PickleMachine {
     this.reqValueBytes = size.padded;
     return Req.Joblib;
   }
-}
-
-function joblibWrapper(inst: Extract<Obj, { k: 'inst' }>): boolean {
-  let cls = inst.cls;
-  // Protocols 0 and 1 build instances through copyreg._reconstructor(cls, base, state).
-  if (isGlobal(cls) && cls.module === 'copyreg' && cls.name === '_reconstructor' && typeof inst.args === 'object' && inst.args?.k === 'tuple') cls = inst.args.items?.[0] ?? cls;
-  return isGlobal(cls) && JOBLIB_WRAPPERS.has(`${cls.module}.${cls.name}`);
 }
