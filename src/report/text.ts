@@ -61,11 +61,17 @@ export function renderText(report: Report, opts: TextOptions): string {
     const rules = [...new Set(shown.map((f) => f.rule))].sort();
     const pad = Math.max(...rules.map((r) => r.length));
     out.push('', 'How to fix:');
-    for (const r of rules) out.push(`  ${r.padEnd(pad)}  ${paint(SGR.dim, helpUrl(r, report.tool.version))}`);
+    // A URL is never broken: when the links do not fit beside the ids, each gets its own line.
+    const fits = rules.every((r) => 2 + pad + 2 + helpUrl(r, report.tool.version).length <= opts.width);
+    for (const r of rules) {
+      const url = paint(SGR.dim, helpUrl(r, report.tool.version));
+      out.push(...(fits ? [`  ${r.padEnd(pad)}  ${url}`] : [`  ${r}`, `    ${url}`]));
+    }
     const byRule = new Map<string, number>();
     for (const f of report.findings) byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
+    const ranked = [...byRule].sort(([a, n], [b, m]) => m - n || (a < b ? -1 : 1));
     const hidden = report.findings.length - shown.length;
-    const summary = `${plural(report.findings.length, 'finding')}${hidden > 0 ? ` (${hidden} below ${opts.minLevel} not shown)` : ''} by rule: ${[...byRule].map(([r, n]) => `${r} ${n}`).join(', ')}`;
+    const summary = `${plural(report.findings.length, 'finding')}${hidden > 0 ? ` (${hidden} below ${opts.minLevel} not shown)` : ''} by rule: ${ranked.map(([r, n]) => `${r} ${n}`).join(', ')}`;
     out.push('', ...wrap(summary, opts.width, ''));
   }
 
