@@ -1,7 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main, type CliIO } from '../src/cli/main.js';
 import { VERSION } from '../src/core/version.js';
 import { runCli } from './helpers/cli.js';
+import { makeRepo } from './helpers/repo.js';
 
 /** Runs the CLI in-process with captured output (no terminal, no colour). */
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -138,5 +142,33 @@ describe('the bundled CLI', () => {
     const h = runCli(['check', '--help']);
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/^Usage: mlgate check/);
+  });
+});
+
+describe('README', () => {
+  const script = path.resolve(__dirname, '../scripts/readme-cli.mjs');
+  const readmeCli = (...args: string[]) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+
+  it('has the CLI section as the bundled CLI prints its --help (node scripts/readme-cli.mjs rewrites it)', () => {
+    const r = readmeCli('--check');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('the check fails on a stale section, and the rewrite fixes it', async () => {
+    const dir = await makeRepo({});
+    const copy = path.join(dir, 'README.md');
+    const readme = await readFile(path.resolve(__dirname, '../README.md'), 'utf8');
+    await writeFile(copy, readme.replace('--fail-on <level>', '--fail-when <level>'));
+    const stale = readmeCli('--check', '--readme', copy);
+    expect(stale.status).toBe(1);
+    expect(stale.stderr).toMatch(/differs from `mlgate --help`/);
+    expect(readmeCli('--readme', copy).status).toBe(0);
+    expect(await readFile(copy, 'utf8')).toBe(readme);
+  });
+
+  it('keeps the exit-code table, in the meaning DESIGN §5 gives it', async () => {
+    const readme = await readFile(path.resolve(__dirname, '../README.md'), 'utf8');
+    expect(readme).toMatch(/\| 0 \| gate passed \(there may be warnings\) \|\n\| 1 \| gate failed \|\n\| 2 \| configuration or usage error \(policy, inputs, flags\)[^\n]*\|\n\| 3 \| internal error \|/);
   });
 });

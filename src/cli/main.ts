@@ -164,9 +164,9 @@ function buildProgram(io: CliIO, setCode: (n: number) => void): MlgateCommand {
       'after',
       `
 Examples:
-  mlgate check                              the repository holding the current directory
-  mlgate check models/ train.py             just these paths (pre-commit, editors)
-  mlgate check --base origin/main           what this branch changed
+  mlgate check                      # the repository of the current directory
+  mlgate check models/ train.py     # just these paths (pre-commit, editors)
+  mlgate check --base origin/main   # what this branch changed
   mlgate check --format sarif --output mlgate.sarif --format text
   mlgate check --policy policies/ml.yml --fail-on warning
 
