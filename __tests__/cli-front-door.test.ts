@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { choosePolicy } from '../src/policies/locate.js';
 import { runCli } from './helpers/cli.js';
-import { makeRepo, writeTree } from './helpers/repo.js';
+import { gitIn, makeRepo, writeTree } from './helpers/repo.js';
 
 // `mlgate check` fails closed on every wrong input (issue 10): each case through the bundled CLI.
 
@@ -71,11 +71,25 @@ describe('mlgate check: what to evaluate', () => {
     const fromSub = runCli(['check', '--format', 'json'], { cwd: path.join(dir, 'src') });
     expect(fromSub.code).toBe(1);
     expect(codesAt(fromSub.stdout)).toEqual(['unsafe-deserialization/pickle-load@src/app/serve.py']);
+    // The text report shows paths relative to the working directory, so a terminal opens the right file.
+    expect(runCli(['check'], { cwd: path.join(dir, 'src') }).stdout).toMatch(/^app\/serve\.py:4:13: error unsafe-deserialization\/pickle-load$/m);
     const named = runCli(['check', path.join(dir, 'src', 'app'), '--format', 'json']);
     expect(codesAt(named.stdout)).toEqual(['unsafe-deserialization/pickle-load@src/app/serve.py']);
     const whole = runCli(['check', '--format', 'json'], { cwd: dir });
     expect(json(whole.stdout).mode).toBe('full');
     expect(codesAt(whole.stdout)).toEqual(['unsafe-deserialization/pickle-load@src/app/serve.py', 'unsafe-deserialization/pickle-load@train.py']);
+  });
+
+  it('with --base, named paths restrict the change to them', async () => {
+    const dir = await makeRepo({ '.github/mlgate.yml': POLICY, 'THREAT_MODEL.md': GOOD_TM, 'src/ok.py': 'x = 1\n', 'top.py': 'x = 1\n' }, { git: true });
+    gitIn(dir, 'checkout', '-qb', 'pr');
+    await writeTree(dir, { 'src/ok.py': PICKLE_PY, 'top.py': PICKLE_PY });
+    gitIn(dir, 'commit', '-qam', 'load pickles');
+    const all = runCli(['check', '--base', 'main', '--format', 'json'], { cwd: dir });
+    expect(codesAt(all.stdout)).toEqual(['unsafe-deserialization/pickle-load@src/ok.py', 'unsafe-deserialization/pickle-load@top.py']);
+    const sub = runCli(['check', 'src', '--base', 'main', '--format', 'json'], { cwd: dir });
+    expect(json(sub.stdout).mode).toBe('changed');
+    expect(codesAt(sub.stdout)).toEqual(['unsafe-deserialization/pickle-load@src/ok.py']);
   });
 
   it('outside git, the directory given is the root', async () => {
@@ -147,6 +161,18 @@ describe('mlgate check: which policy', () => {
     // Naming the policy settles it.
     const named = runCli(['check', dir, '--policy', path.join(dir, Object.keys(files)[0]!)]);
     expect(named.code).toBe(0);
+  });
+
+  it('policy show and init work from the repository root too', async () => {
+    const dir = await makeRepo({ 'src/app.py': 'x = 1\n' }, { git: true });
+    const sub = path.join(dir, 'src');
+    expect(runCli(['init'], { cwd: sub }).stdout).toBe('wrote .github/mlgate.yml\n');
+    expect(runCli(['check', '--format', 'json'], { cwd: sub }).code).toBe(0);
+    expect(runCli(['policy', 'show'], { cwd: sub }).stdout).toMatch(/layers:\n {2}- mlgate:recommended\n {2}- \.github\/mlgate\.yml\n/);
+    await writeTree(dir, { 'mlgate.yaml': POLICY });
+    const misnamed = runCli(['policy', 'show'], { cwd: sub });
+    expect(misnamed.code).toBe(2);
+    expect(misnamed.stderr).toContain('found policy files .github/mlgate.yml, mlgate.yaml');
   });
 
   it('choosePolicy is the one rule for both front doors', () => {

@@ -18,7 +18,7 @@ const NOW = new Date('2026-12-01T12:00:00Z');
 async function demoText(width: number, color: boolean): Promise<string> {
   let out = '';
   const code = await runCheck(
-    { targets: [], root: DEMO, formats: ['text'], outputs: [], failOn: 'error', text: { color, width }, now: NOW },
+    { targets: [], root: DEMO, formats: ['text'], outputs: [], failOn: 'error', text: { color, width }, now: NOW, cwd: DEMO },
     silentLogger,
     (s) => (out += s),
   );
@@ -114,6 +114,11 @@ describe('renderText', () => {
     expect(text).toContain('evil?[2J.pkl:1: error');
   });
 
+  it('shows paths the way the front door asks (the CLI: relative to the working directory)', () => {
+    const text = renderText(report([finding({ path: 'src/a.py', line: 2, column: 1 })]), { ...plain, displayPath: (p) => `../${p}` });
+    expect(text).toMatch(/^\.\.\/src\/a\.py:2:1: error model-signing$/m);
+  });
+
   it('colours the level and verdict only when asked', () => {
     const r = report([finding({ path: 'a' })]);
     expect(renderText(r, { ...plain, color: true })).toContain('\u001b[31merror\u001b[0m');
@@ -148,6 +153,7 @@ describe('colour and width', () => {
     const dir = await makeRepo({ 'train.py': 'import pickle\npickle.load(open("m", "rb"))\n' });
     expect(runCli(['check', dir], { env: { NO_COLOR: '', FORCE_COLOR: '1' } }).stdout).toContain('\u001b[31merror\u001b[0m');
     expect(runCli(['check', dir, '--color', 'always']).stdout).toContain('\u001b[');
+    expect(runCli(['check', dir, '--no-color'], { env: { NO_COLOR: '', FORCE_COLOR: '1' } }).stdout).not.toContain('\u001b[');
     expect(runCli(['check', dir], { env: { FORCE_COLOR: '1' } }).stdout).not.toContain('\u001b['); // NO_COLOR=1 from the helper wins
   });
 });

@@ -35,8 +35,10 @@ export interface CheckArgs {
   failOn: FailOn;
   policyDir?: string;
   /** How the text report on standard output looks (files never get colour). */
-  text: Omit<TextOptions, 'notes'>;
+  text: Omit<TextOptions, 'notes' | 'displayPath'>;
   progress?: ProgressPort;
+  /** Paths in the text report are shown relative to this directory (default: the working directory). */
+  cwd?: string;
   now?: Date;
 }
 
@@ -81,7 +83,7 @@ export async function changesFromFile(file: string, root: string): Promise<Chang
   return { modified };
 }
 
-const isFile = (abs: string) =>
+export const isFile = (abs: string) =>
   stat(abs).then(
     (s) => s.isFile(),
     () => false,
@@ -145,11 +147,13 @@ export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: stri
   }
 
   const notes = [note, scopeNote(scope)].filter((n): n is string => n !== undefined);
+  const cwd = args.cwd ?? process.cwd();
+  const displayPath = (p: string) => path.relative(cwd, path.join(scope.root, ...p.split('/'))).split(path.sep).join('/') || p;
   for (let i = 0; i < args.formats.length; i++) {
     const format = args.formats[i]!;
     const out = args.outputs[i];
-    // A file gets the plain report whatever the terminal: no colour, the default width.
-    const text = render(report, format, out ? { ...args.text, color: false, width: 80, notes } : { ...args.text, notes });
+    // A file gets the plain report whatever the terminal: no colour, the default width, repository paths.
+    const text = render(report, format, out ? { ...args.text, color: false, width: 80, notes } : { ...args.text, notes, displayPath });
     if (out) await writeFile(out, text);
     else stdout(text);
   }

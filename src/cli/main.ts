@@ -4,7 +4,10 @@ import type { Logger } from '../core/logger.js';
 import { didYouMean } from '../core/suggest.js';
 import type { FailOn, Level } from '../core/types.js';
 import { VERSION } from '../core/version.js';
-import { FORMATS, runCheck, type Format } from './check.js';
+import path from 'node:path';
+import { findRepositoryRoot } from '../inventory/root.js';
+import { locatePolicy } from '../policies/locate.js';
+import { FORMATS, isFile, runCheck, type Format } from './check.js';
 import { initPolicy, resolvePolicyFile, showPolicy } from './commands.js';
 import { terminalProgress } from './progress.js';
 import { describeRule } from './rule-docs.js';
@@ -227,7 +230,10 @@ ${EXIT_CODES}`,
     .option('--policy-dir <dir>', 'read remote extends owner/repo/path@ref as DIR/owner/repo/path')
     .addHelpText('after', '\nExamples:\n  mlgate policy show\n  mlgate policy show policies/ml.yml')
     .action(async (file: string | undefined, o: { policy?: string; policyDir?: string }) => {
-      io.out(await showPolicy(o.policy ?? file, '.', o.policyDir, new Date()));
+      // The policy `check` would read: found from the repository root, and a misnamed one is an error here too.
+      const { root } = await findRepositoryRoot('.');
+      if ((o.policy ?? file) === undefined) await locatePolicy((p) => isFile(path.join(root, ...p.split('/'))), { option: '--policy' });
+      io.out(await showPolicy(o.policy ?? file, root, o.policyDir, new Date()));
       setCode(0);
     });
 
@@ -246,11 +252,12 @@ ${EXIT_CODES}`,
     .command('init')
     .summary('write a starter .github/mlgate.yml (and PROVENANCE.yml for datasets)')
     .description('Write a starter .github/mlgate.yml, and a starter PROVENANCE.yml with real digests for each dataset directory without one.')
-    .argument('[dir]', 'the repository (default .)')
+    .argument('[dir]', 'the repository (default: the git top level of the current directory, else .)')
     .option('--force', 'overwrite existing files')
     .addHelpText('after', '\nExamples:\n  mlgate init\n  mlgate init ../my-model-repo --force')
     .action(async (dir: string | undefined, o: { force?: boolean }) => {
-      const written = await initPolicy(dir ?? '.', o.force ?? false);
+      // Without DIR, the repository root: a policy written in a subdirectory would never be read.
+      const written = await initPolicy(dir ?? (await findRepositoryRoot('.')).root, o.force ?? false);
       io.out(`wrote ${written.join(', ')}\n`);
       setCode(0);
     });

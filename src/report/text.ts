@@ -14,6 +14,11 @@ export interface TextOptions {
   minLevel?: Level;
   /** One-line notes from the front door (which policy applies, what was evaluated). */
   notes?: readonly string[];
+  /**
+   * How to show a repository path: the CLI makes it relative to the working
+   * directory, so the `path:line:col` a terminal links opens the right file.
+   */
+  displayPath?: (repoPath: string) => string;
 }
 
 const SGR = { error: 31, warning: 33, info: 36, dim: 2, bold: 1, green: 32 } as const;
@@ -22,9 +27,9 @@ const SGR = { error: 31, warning: 33, info: 36, dim: 2, bold: 1, green: 32 } as 
 const clean = (s: string): string => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
 
 /** `path:line:col`, the form terminals and editors turn into a link; `(repository)` for findings about no file. */
-function location(f: Finding): string {
+function location(f: Finding, display: (p: string) => string): string {
   if (!f.path) return '(repository)';
-  return `${clean(f.path)}${f.line ? `:${f.line}${f.column ? `:${f.column}` : ''}` : ''}`;
+  return `${clean(display(f.path))}${f.line ? `:${f.line}${f.column ? `:${f.column}` : ''}` : ''}`;
 }
 
 /** Reading order: by file (repository-wide findings first), line, column, then severity. */
@@ -52,7 +57,7 @@ export function renderText(report: Report, opts: TextOptions): string {
 
   for (const f of shown) {
     const level = f.waived ? paint(SGR.dim, `${f.level} (waived)`) : paint(SGR[f.level], f.level);
-    out.push(`${paint(SGR.bold, location(f))}: ${level} ${paint(SGR.dim, clean(f.code ?? f.rule))}`);
+    out.push(`${paint(SGR.bold, location(f, opts.displayPath ?? ((p) => p)))}: ${level} ${paint(SGR.dim, clean(f.code ?? f.rule))}`);
     out.push(...wrap(clean(f.message), opts.width, '    '));
     if (f.waived) out.push(...wrap(`waived until ${f.waived.expires} by ${clean(f.waived.owner)}: ${clean(f.waived.reason)}`, opts.width, '    ').map((l) => paint(SGR.dim, l)));
   }
