@@ -148,7 +148,12 @@ export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: stri
 
   const notes = [note, scopeNote(scope)].filter((n): n is string => n !== undefined);
   const cwd = args.cwd ?? process.cwd();
-  const displayPath = (p: string) => path.relative(cwd, path.join(scope.root, ...p.split('/'))).split(path.sep).join('/') || p;
+  // Relative to the working directory while it is inside the repository (or holds it), else absolute: either way a terminal can open it.
+  const related = !path.relative(scope.root, cwd).startsWith('..') || !path.relative(cwd, scope.root).startsWith('..');
+  const displayPath = (p: string) => {
+    const abs = path.join(scope.root, ...p.split('/'));
+    return related ? path.relative(cwd, abs).split(path.sep).join('/') || p : abs;
+  };
   for (let i = 0; i < args.formats.length; i++) {
     const format = args.formats[i]!;
     const out = args.outputs[i];
