@@ -192,6 +192,21 @@ describe('progress', () => {
     }
   });
 
+  it('falls back to 80 columns on a terminal that reports none', () => {
+    vi.useFakeTimers();
+    try {
+      const writes: string[] = [];
+      const port = terminalProgress({ isTTY: true, columns: 0, write: (s) => writes.push(s) })!;
+      port.start(() => state());
+      vi.advanceTimersByTime(2100);
+      port.stop();
+      expect(writes[0]).toBe(`\r\u001b[2K${renderProgress(state(), 80)}`);
+      expect(writes[0]).toContain('model-signing');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a run that ends before the delay writes nothing; a non-terminal gets no progress at all', () => {
     vi.useFakeTimers();
     try {

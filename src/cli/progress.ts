@@ -60,7 +60,9 @@ export function terminalProgress(stream: ProgressStream, opts: { delayMs?: numbe
   let drawn = false;
   const draw = () => {
     if (!poll) return;
-    stream.write(`\r\u001b[2K${renderProgress(poll(), stream.columns ?? 80)}`);
+    // A pseudo-terminal may report 0 columns (script, some CI runners): then the usual 80.
+    const width = stream.columns !== undefined && stream.columns >= 20 ? stream.columns : 80;
+    stream.write(`\r\u001b[2K${renderProgress(poll(), width)}`);
     drawn = true;
   };
   return {
