@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -204,3 +205,30 @@ describe('mlgate check --changed-files', () => {
 });
 
 
+
+describe('npm run demo', () => {
+  const demo = path.resolve(__dirname, '../scripts/demo.mjs');
+  const run = (cwd: string) => spawnSync(process.execPath, [demo], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+
+  it('shows the failing gate on the example repository and exits 0', () => {
+    const r = run(path.resolve(__dirname, '..'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/✖ gate failed: \d+ errors/);
+    expect(r.stdout).toContain('(exit code 1: the gate failed, as it should on this deliberately insecure example repository)');
+  });
+
+  it('tells a CLI that cannot run from a failed gate, and exits non-zero', async () => {
+    // No dist/cli.js here: node would exit 1 like a failed gate.
+    const r = run(await makeRepo({ 'README.md': 'x\n' }));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('dist/cli.js is missing; run `npm run build` first');
+    // A CLI that starts but cannot evaluate (no examples/demo-repo): exit 2 passed through, no "gate failed".
+    const empty = await makeRepo({ 'README.md': 'x\n' });
+    await mkdir(path.join(empty, 'dist'));
+    await symlink(path.resolve(__dirname, '../dist/cli.js'), path.join(empty, 'dist/cli.js'));
+    const noExample = run(empty);
+    expect(noExample.status).toBe(2);
+    expect(noExample.stdout).not.toContain('the gate failed');
+    expect(noExample.stderr).toContain('demo: the CLI could not run (exit code 2)');
+  });
+});
