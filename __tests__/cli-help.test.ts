@@ -73,6 +73,7 @@ describe('did you mean', () => {
     [['rules', '--hepl'], 'unknown option --hepl (did you mean "--help"?)'],
     [['init', '--forse'], 'unknown option --forse (did you mean "--force"?). Run "mlgate init --help"'],
     [['--verison'], 'unknown option --verison (did you mean "--version"?)'],
+    [['check', '--hepl'], 'unknown option --hepl (did you mean "--help"?)'],
   ])('flag %j', async (argv, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);

@@ -62,16 +62,9 @@ class MlgateCommand extends Command {
   }
 
   unknownOption(flag: string): never {
-    const flags: string[] = [];
-    for (const c of this.lineage()) {
-      for (const o of c.options) {
-        if (o.hidden) continue;
-        if (o.long) flags.push(o.long);
-        if (o.short) flags.push(o.short);
-      }
-    }
-    flags.push('--help', '-h');
-    const hint = flag.startsWith('--') ? didYouMean(flag, flags) : '';
+    const flags = this.options.filter((o) => !o.hidden).flatMap((o) => [o.long, o.short].filter((n): n is string => n !== undefined));
+    // --help first: it wins ties (`--hepl` is as far from --head as from --help).
+    const hint = flag.startsWith('--') ? didYouMean(flag, ['--help', '-h', ...flags]) : '';
     return this.error(`unknown option ${flag}${hint}. Run "${this.path()} --help" for the options.`, { code: 'commander.unknownOption', exitCode: 2 });
   }
 
