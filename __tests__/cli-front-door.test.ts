@@ -190,7 +190,10 @@ describe('mlgate check: which policy', () => {
 describe('mlgate check --changed-files', () => {
   it('accepts absolute paths inside the repository and names every path outside it', async () => {
     const dir = await realpath(await makeRepo({ '.github/mlgate.yml': POLICY, 'THREAT_MODEL.md': GOOD_TM, 'train.py': PICKLE_PY, 'ok.py': 'x = 1\n' }, { git: true }));
-    await writeTree(dir, { 'list.txt': `${path.join(dir, 'train.py')}\nok.py\n` });
+    // Through a symbolic link to the repository too: it is compared as its real path.
+    const link = path.join(await realpath(await makeRepo({})), 'link');
+    await symlink(dir, link);
+    await writeTree(dir, { 'list.txt': `${path.join(link, 'train.py')}\nok.py\n` });
     const r = runCli(['check', dir, '--changed-files', path.join(dir, 'list.txt'), '--format', 'json']);
     expect(r.code).toBe(1);
     expect(codesAt(r.stdout)).toEqual(['unsafe-deserialization/pickle-load@train.py']);

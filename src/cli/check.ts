@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
 import { evaluate } from '../core/evaluate.js';
@@ -68,8 +68,12 @@ export async function changesFromFile(file: string, root: string): Promise<Chang
   for (const line of text.split(/\r?\n/)) {
     const p = line.trim();
     if (p === '') continue;
-    const rel = path.isAbsolute(p) ? path.relative(root, p).split(path.sep).join('/') : p;
-    const norm = path.isAbsolute(rel) ? undefined : normaliseRepoPath(rel);
+    const inside = (abs: string) => {
+      const rel = path.relative(root, abs);
+      return path.isAbsolute(rel) ? undefined : normaliseRepoPath(rel.split(path.sep).join('/'));
+    };
+    // The root is a real path; an absolute path through a symlink (/tmp → /private/tmp) is compared as its real path too.
+    const norm = path.isAbsolute(p) ? (inside(p) ?? inside(await realpath(p).catch(() => p))) : normaliseRepoPath(p);
     if (norm) modified.push(norm);
     else outside.push(p);
   }
