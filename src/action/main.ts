@@ -1,13 +1,17 @@
 import * as core from '@actions/core';
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
 import { evaluate } from '../core/evaluate.js';
+import type { PolicyProvider } from '../core/evaluate-types.js';
 import { VERSION } from '../core/version.js';
 import type { Report } from '../report/types.js';
 import { CheckRun } from '../github/check-run.js';
 import { createGitHubClient, isPermissionDenied, type GitHubClient } from '../github/client.js';
 import { parseEvent, parseRepository, type GitHubEvent, type Repo } from '../github/event.js';
 import { GitHubPolicyProvider } from '../github/policy-provider.js';
+import { DEFAULT_POLICY_PATH } from '../policies/load.js';
+import { choosePolicy, MISNAMED_POLICY_PATHS } from '../policies/locate.js';
 import { resolveScope } from './changes.js';
 import { readInputs, type ActionInputs } from './inputs.js';
 import { actionLogger } from './logger.js';
@@ -73,13 +77,27 @@ async function gate(): Promise<number> {
 
 async function judge(inputs: ActionInputs, event: GitHubEvent, root: string, repo: Repo, client: GitHubClient): Promise<Report> {
   const scope = await resolveScope({ mode: inputs.mode, event, root, repo, client, logger: actionLogger });
-  const provider = new GitHubPolicyProvider({ root, repo, client, ...(event.policyCommit ? { commit: event.policyCommit } : {}) });
+  const github = new GitHubPolicyProvider({ root, repo, client, ...(event.policyCommit ? { commit: event.policyCommit } : {}) });
+  const provider = rememberLocalReads(github);
+  // The same rules as the CLI (one function decides): a policy named in the input must exist where the policy is read
+  // (the base commit of a pull request); a policy under another name in the checkout is an error, not silently ignored.
+  const explicit = inputs.policy !== DEFAULT_POLICY_PATH ? inputs.policy : undefined;
+  const readable = async (p: string) => (await provider.readLocal(p)) !== undefined;
+  const misnamed = await Promise.all(MISNAMED_POLICY_PATHS.map(async (p) => ((await isFileIn(root, p)) ? [p] : [])));
+  const choice = choosePolicy({
+    explicit,
+    explicitExists: explicit !== undefined && (await readable(explicit)),
+    present: explicit !== undefined ? [] : [...((await readable(DEFAULT_POLICY_PATH)) ? [DEFAULT_POLICY_PATH] : []), ...misnamed.flat()],
+    option: 'the "policy" input',
+    where: event.policyCommit ? `at the base commit ${event.policyCommit.slice(0, 12)} (a pull request is judged by the policy of its base)` : undefined,
+  });
+  const policyPath = choice.path ?? DEFAULT_POLICY_PATH;
   actionLogger.info(
-    `mlgate ${VERSION}: ${scope.mode} evaluation of ${event.headSha}, policy ${provider.describeLocal(inputs.policy)}${event.policyCommit ? ' (base commit)' : ''}.`,
+    `mlgate ${VERSION}: ${scope.mode} evaluation of ${event.headSha}, policy ${choice.path ? github.describeLocal(policyPath) : 'mlgate:recommended (built in)'}${choice.path && event.policyCommit ? ' (base commit)' : ''}.`,
   );
   return evaluate({
     root,
-    policyPath: inputs.policy,
+    policyPath,
     provider,
     mode: scope.mode,
     ...(scope.changes ? { changes: scope.changes } : {}),
@@ -88,6 +106,29 @@ async function judge(inputs: ActionInputs, event: GitHubEvent, root: string, rep
     toolVersion: VERSION,
     notices: scope.notices,
   });
+}
+
+const isFileIn = (root: string, rel: string) =>
+  lstat(path.join(root, ...rel.split('/'))).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+
+/** Looking for the policy reads the same files the loader reads next: ask the checkout or the API once. */
+function rememberLocalReads(inner: GitHubPolicyProvider): PolicyProvider {
+  const seen = new Map<string, Promise<string | undefined>>();
+  return {
+    readLocal(p) {
+      let text = seen.get(p);
+      if (!text) {
+        text = inner.readLocal(p);
+        seen.set(p, text);
+      }
+      return text;
+    },
+    readRemote: (ref, p) => inner.readRemote(ref, p),
+    describeLocal: (p) => inner.describeLocal(p),
+  };
 }
 
 /**

@@ -1,8 +1,7 @@
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
-import { RULES, findRule } from '../checks/registry.js';
+import { RULES } from '../checks/registry.js';
 import { ConfigurationError } from '../core/errors.js';
 import { starterDatasets, starterHashes, starterProvenance } from '../checks/dataset-provenance/starter.js';
 import { scanRepository } from '../inventory/scan.js';
@@ -51,29 +50,6 @@ export async function showPolicy(file: string | undefined, dir: string, policyDi
       : {}),
   };
   return `# resolved policy (after extends)\n${dump(doc, { lineWidth: 120, noRefs: true })}`;
-}
-
-/** Rule pages ship beside the bundle (dist/../docs/rules) and the sources (src/cli/../../docs/rules). */
-async function readRuleDoc(id: string): Promise<string | undefined> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const dir of [path.join(here, '..', 'docs', 'rules'), path.join(here, '..', '..', 'docs', 'rules')]) {
-    try {
-      return await readFile(path.join(dir, `${id}.md`), 'utf8');
-    } catch {
-      // try the next location
-    }
-  }
-  return undefined;
-}
-
-export async function listRules(id: string | undefined): Promise<string> {
-  if (id) {
-    const rule = findRule(id);
-    if (!rule) throw new ConfigurationError(`unknown rule id ${JSON.stringify(id)} (known rules: ${RULES.map((r) => r.id).join(', ')})`);
-    return (await readRuleDoc(id)) ?? `${rule.id}: ${rule.title}\n\n${rule.summary}\n`;
-  }
-  const width = Math.max(...RULES.map((r) => r.id.length));
-  return `${RULES.map((r) => `${r.id.padEnd(width)}  ${r.defaultLevel.padEnd(7)}  ${r.summary}`).join('\n')}\n`;
 }
 
 export const STARTER_POLICY = `# yaml-language-server: $schema=https://github.com/mlgate/mlgate/raw/main/schema/policy.schema.json

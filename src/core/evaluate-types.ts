@@ -43,6 +43,26 @@ export interface EvaluateOptions {
    * when the PR is too large to list); they count like any other finding.
    */
   notices?: Notice[];
+  /** Where a front door follows a long run (the CLI's progress line); the core only answers polls. */
+  progress?: ProgressPort;
+}
+
+/** A snapshot of a run in progress. */
+export interface EvaluateProgress {
+  /** Files the rules have opened so far, and the files listed. */
+  filesRead: number;
+  filesTotal: number;
+  bytesHashed: number;
+  rulesDone: number;
+  rulesTotal: number;
+  /** Rules still running, in registry order (empty while listing files). */
+  running: string[];
+}
+
+export interface ProgressPort {
+  /** Called once when the work starts; `poll` is cheap and may be called at any time until `stop`. */
+  start(poll: () => EvaluateProgress): void;
+  stop(): void;
 }
 
 export interface Notice {

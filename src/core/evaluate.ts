@@ -4,6 +4,7 @@ import { RULES } from '../checks/registry.js';
 import { createChangedSet } from '../inventory/changed.js';
 import { createInventory, matchesAny } from '../inventory/inventory.js';
 import { scanRepository } from '../inventory/scan.js';
+import type { ChangedSet, Inventory } from '../inventory/types.js';
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../policies/load.js';
 import type { ResolvedPolicy, ResolvedRule } from '../policies/types.js';
 import type { Report } from '../report/types.js';
@@ -46,6 +47,50 @@ function makeFinding(ruleId: string, code: string | undefined, level: Level, f: 
   return finding;
 }
 
+/** Rules see the inventory through this wrapper so a progress line can count the files they open. */
+function countingReads(inv: Inventory, opened: Set<string>): Inventory {
+  return {
+    ...inv,
+    abs: (p) => {
+      opened.add(p);
+      return inv.abs(p);
+    },
+    readBytes: (p, max) => {
+      opened.add(p);
+      return inv.readBytes(p, max);
+    },
+    readText: (p, max) => {
+      opened.add(p);
+      return inv.readText(p, max);
+    },
+  };
+}
+
+/**
+ * `inventory/nothing-evaluated`: files exist but none reached the rules (every
+ * path excluded, or a change list naming only files the listing does not have).
+ * A gate that checked nothing must not read as a gate that found nothing.
+ */
+function nothingEvaluated(files: Inventory['files'], exclude: readonly string[], changed: ChangedSet | null): string | undefined {
+  if (files.length === 0) return undefined;
+  const kept = files.filter((f) => !matchesAny(f.path, exclude));
+  if (!changed) {
+    if (kept.length > 0) return undefined;
+    return `none of the repository's ${files.length} files was evaluated: paths.exclude in the policy (${exclude.join(', ')}) matches every one of them, so the gate checked nothing. Narrow the exclude globs to the generated or vendored trees they are meant for.`;
+  }
+  const asked = [...changed.changed];
+  if (asked.length === 0 || kept.some((f) => changed.changed.has(f.path))) return undefined;
+  const listed = new Set(files.map((f) => f.path));
+  const excluded = asked.filter((p) => listed.has(p));
+  const unlisted = asked.filter((p) => !listed.has(p));
+  const sample = (ps: string[]) => `${ps.slice(0, 3).join(', ')}${ps.length > 3 ? ` and ${ps.length - 3} more` : ''}`;
+  const why = [
+    ...(excluded.length ? [`${sample(excluded)} ${excluded.length === 1 ? 'is' : 'are'} excluded by paths.exclude`] : []),
+    ...(unlisted.length ? [`${sample(unlisted)} ${unlisted.length === 1 ? 'is' : 'are'} not in the repository's file list (missing, ignored by git, or not a regular file)`] : []),
+  ];
+  return `none of the ${asked.length} changed or named file${asked.length === 1 ? '' : 's'} was evaluated: ${why.join('; ')}. Only checks of the repository as a whole ran.`;
+}
+
 /**
  * The whole pipeline (DESIGN §2): policy → inventory → checks → findings →
  * verdict. Throws ConfigurationError for a broken policy; a broken repository
@@ -59,9 +104,38 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
   const policyPath = opts.policyPath ?? DEFAULT_POLICY_PATH;
   const policy: ResolvedPolicy = await loadPolicy({ provider: opts.provider, rules: registry, now, policyPath });
 
+  const progress: RunProgress = { opened: new Set(), filesTotal: 0, rulesDone: 0, running: [] };
+  opts.progress?.start(() => ({
+    filesRead: progress.opened.size,
+    filesTotal: progress.filesTotal,
+    bytesHashed: bytesHashed() - hashedBefore,
+    rulesDone: progress.rulesDone,
+    rulesTotal: progress.running.length + progress.rulesDone,
+    running: [...progress.running],
+  }));
+  try {
+    return await run(opts, registry, policy, progress, { started, hashedBefore, now, version });
+  } finally {
+    opts.progress?.stop();
+  }
+}
+
+/** What a progress poll reads while the run goes on. */
+interface RunProgress {
+  opened: Set<string>;
+  filesTotal: number;
+  rulesDone: number;
+  running: string[];
+}
+
+async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: ResolvedPolicy, progress: RunProgress, ctx: { started: number; hashedBefore: number; now: Date; version: string }): Promise<Report> {
+  const { started, hashedBefore, now, version } = ctx;
   const scan = await scanRepository(opts.root);
+  progress.filesTotal = scan.inventory.files.length;
   const changed = opts.mode === 'changed' ? createChangedSet(opts.changes ?? {}) : null;
   const findings: Finding[] = [];
+  const idle = nothingEvaluated(scan.inventory.files, policy.exclude, changed);
+  if (idle) findings.push(makeFinding('inventory', 'inventory/nothing-evaluated', 'warning', { message: idle }, [], version));
 
   for (const note of scan.notes) {
     // A symlink under `paths.exclude` (vendored trees) is nobody's concern.
@@ -86,11 +160,13 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
     const level = policy.rules.get(r.id)?.level;
     return level !== undefined && level !== 'off';
   });
+  progress.running.push(...enabled.map((r) => r.id));
   const ruleResults = await Promise.all(
     enabled.map(async (rule) => {
       const resolved = policy.rules.get(rule.id)!;
       const exclude = policy.excludeFor(rule.id);
-      const inventory = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s) => !matchesAny(s.path, exclude))) : scan.inventory;
+      const listed = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s) => !matchesAny(s.path, exclude))) : scan.inventory;
+      const inventory = opts.progress ? countingReads(listed, progress.opened) : listed;
       let raw: RuleFinding[];
       try {
         raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
@@ -100,6 +176,9 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
         // A bug must not pass the gate: it becomes an error finding and the run goes on.
         opts.logger.error(`internal error in rule ${rule.id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         raw = [{ code: 'internal-error', message: `mlgate failed while running ${rule.id} (${e instanceof Error ? e.message : String(e)}); the rule fails closed — please report this` }];
+      } finally {
+        progress.running.splice(progress.running.indexOf(rule.id), 1);
+        progress.rulesDone++;
       }
       const out: Finding[] = [];
       for (const f of raw) {
