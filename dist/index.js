@@ -1087,14 +1087,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path6 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path7 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path6 && path6[0] !== "/") {
-          path6 = `/${path6}`;
+        if (path7 && path7[0] !== "/") {
+          path7 = `/${path7}`;
         }
-        return new URL(`${origin}${path6}`);
+        return new URL(`${origin}${path7}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1545,39 +1545,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path6, origin }
+          request: { method, path: path7, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path6);
+        debuglog("sending request to %s %s/%s", method, origin, path7);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path6, origin },
+          request: { method, path: path7, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path6,
+          path7,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path6, origin }
+          request: { method, path: path7, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path6);
+        debuglog("trailers received from %s %s/%s", method, origin, path7);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path6, origin },
+          request: { method, path: path7, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path6,
+          path7,
           error2.message
         );
       });
@@ -1626,9 +1626,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path6, origin }
+            request: { method, path: path7, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path6);
+          debuglog("sending request to %s %s/%s", method, origin, path7);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1691,7 +1691,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path6,
+        path: path7,
         method,
         body: body2,
         headers,
@@ -1706,11 +1706,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path6 !== "string") {
+        if (typeof path7 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path6[0] !== "/" && !(path6.startsWith("http://") || path6.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path7[0] !== "/" && !(path7.startsWith("http://") || path7.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path6)) {
+        } else if (invalidPathRegex.test(path7)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1776,7 +1776,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path6, query) : path6;
+        this.path = query ? buildURL(path7, query) : path7;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -6469,7 +6469,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path6, host, upgrade, blocking, reset } = request2;
+      const { method, path: path7, host, upgrade, blocking, reset } = request2;
       let { body: body2, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body2)) {
@@ -6550,7 +6550,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path6} HTTP/1.1\r
+      let header = `${method} ${path7} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7079,7 +7079,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path6, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path7, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body: body2 } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7176,7 +7176,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path6;
+      headers[HTTP2_HEADER_PATH] = path7;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body2 && typeof body2.read === "function") {
@@ -7529,9 +7529,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path6 = search ? `${pathname}${search}` : pathname;
+        const path7 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path6;
+        this.opts.path = path7;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8770,10 +8770,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path6 = "/",
+          path: path7 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path6;
+        opts.path = origin + path7;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10745,20 +10745,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path6) {
-      if (typeof path6 !== "string") {
-        return path6;
+    function safeUrl(path7) {
+      if (typeof path7 !== "string") {
+        return path7;
       }
-      const pathSegments = path6.split("?");
+      const pathSegments = path7.split("?");
       if (pathSegments.length !== 2) {
-        return path6;
+        return path7;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path6, method, body: body2, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path6);
+    function matchKey(mockDispatch2, { path: path7, method, body: body2, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path7);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body2) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10780,7 +10780,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key3) {
       const basePath = key3.query ? buildURL(key3.path, key3.query) : key3.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path6 }) => matchValue(safeUrl(path6), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path7 }) => matchValue(safeUrl(path7), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10818,9 +10818,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path6, method, body: body2, headers, query } = opts;
+      const { path: path7, method, body: body2, headers, query } = opts;
       return {
-        path: path6,
+        path: path7,
         method,
         body: body2,
         headers,
@@ -11283,10 +11283,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path6, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path7, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path6,
+            Path: path7,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16165,9 +16165,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path6) {
-      for (let i2 = 0; i2 < path6.length; ++i2) {
-        const code = path6.charCodeAt(i2);
+    function validateCookiePath(path7) {
+      for (let i2 = 0; i2 < path7.length; ++i2) {
+        const code = path7.charCodeAt(i2);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -19087,11 +19087,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path6 = opts.path;
+          let path7 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path6 = `/${path6}`;
+            path7 = `/${path7}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path6);
+          url = new URL(util.parseOrigin(url).origin + path7);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -23867,9 +23867,9 @@ var require_workdir = __commonJS({
        *         found
        */
       getAbsolutePath() {
-        const path6 = this.getPath();
-        if (path6 === null || path6.startsWith("/")) {
-          return path6;
+        const path7 = this.getPath();
+        if (path7 === null || path7.startsWith("/")) {
+          return path7;
         }
         const startLine = this.getRange().start.line;
         const hierarchy = this.dockerfile.getStageHierarchy(startLine);
@@ -23881,7 +23881,7 @@ var require_workdir = __commonJS({
               if (parent === void 0 || parent === null) {
                 return void 0;
               }
-              return parent.endsWith("/") ? parent + path6 : parent + "/" + path6;
+              return parent.endsWith("/") ? parent + path7 : parent + "/" + path7;
             }
           }
         }
@@ -28799,15 +28799,15 @@ var require_certificate = __commonJS({
       sort() {
         const leafCert = this.untrustedCert;
         let paths = this.buildPaths(leafCert);
-        paths = paths.filter((path7) => path7.some((cert) => this.trustedCerts.includes(cert)));
+        paths = paths.filter((path8) => path8.some((cert) => this.trustedCerts.includes(cert)));
         if (paths.length === 0) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "no trusted certificate path found"
           });
         }
-        const path6 = paths.reduce((prev, curr) => prev.length < curr.length ? prev : curr);
-        return [leafCert, ...path6].slice(0, -1);
+        const path7 = paths.reduce((prev, curr) => prev.length < curr.length ? prev : curr);
+        return [leafCert, ...path7].slice(0, -1);
       }
       // Recursively build all possible paths from the leaf to the root
       buildPaths(certificate) {
@@ -28866,30 +28866,30 @@ var require_certificate = __commonJS({
         });
         return issuers;
       }
-      checkPath(path6) {
-        if (path6.length < 1) {
+      checkPath(path7) {
+        if (path7.length < 1) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "certificate chain must contain at least one certificate"
           });
         }
-        const validCAs = path6.slice(1).every((cert) => cert.isCA);
+        const validCAs = path7.slice(1).every((cert) => cert.isCA);
         if (!validCAs) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "intermediate certificate is not a CA"
           });
         }
-        for (let i2 = path6.length - 2; i2 >= 0; i2--) {
-          if (!path6[i2].issuer.equals(path6[i2 + 1].subject)) {
+        for (let i2 = path7.length - 2; i2 >= 0; i2--) {
+          if (!path7[i2].issuer.equals(path7[i2 + 1].subject)) {
             throw new error_1.VerificationError({
               code: "CERTIFICATE_ERROR",
               message: "incorrect certificate name chaining"
             });
           }
         }
-        for (let i2 = 0; i2 < path6.length; i2++) {
-          const cert = path6[i2];
+        for (let i2 = 0; i2 < path7.length; i2++) {
+          const cert = path7[i2];
           if (cert.extBasicConstraints?.isCA) {
             const pathLength = cert.extBasicConstraints.pathLenConstraint;
             if (pathLength !== void 0 && pathLength < i2 - 1) {
@@ -28993,13 +28993,13 @@ var require_key = __commonJS({
       return { key: key3.publicKey };
     }
     function verifyCertificate(leaf, timestamps, trustMaterial) {
-      let path6 = [];
+      let path7 = [];
       timestamps.forEach((timestamp) => {
-        path6 = (0, certificate_1.verifyCertificateChain)(timestamp, leaf, trustMaterial.certificateAuthorities);
+        path7 = (0, certificate_1.verifyCertificateChain)(timestamp, leaf, trustMaterial.certificateAuthorities);
       });
       return {
-        scts: (0, sct_1.verifySCTs)(path6[0], path6[1], trustMaterial.ctlogs),
-        signer: getSigner(path6[0])
+        scts: (0, sct_1.verifySCTs)(path7[0], path7[1], trustMaterial.ctlogs),
+        signer: getSigner(path7[0])
       };
     }
     function getSigner(cert) {
@@ -33341,8 +33341,8 @@ var require_utils2 = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path6) {
-      let input = path6;
+    function removeDotSegments(path7) {
+      let input = path7;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -33416,11 +33416,11 @@ var require_utils2 = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path6) {
-      if (path6 === "" || path6[0] === "/") {
-        return removeDotSegments(path6);
+    function removeDotSegmentsRelative(path7) {
+      if (path7 === "" || path7[0] === "/") {
+        return removeDotSegments(path7);
       }
-      const segments = path6.split("/");
+      const segments = path7.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -33783,8 +33783,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path6 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path6 && path6 !== "/" ? path6 : void 0;
+        const path7 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path7 && path7 !== "/" ? path7 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -37674,7 +37674,7 @@ var require_light = __commonJS({
           }
           return this.Events.trigger("scheduled", { args: this.args, options: this.options });
         }
-        async doExecute(chained, clearGlobalState, run7, free) {
+        async doExecute(chained, clearGlobalState, run8, free) {
           var error2, eventInfo, passed;
           if (this.retryCount === 0) {
             this._assertStatus("RUNNING");
@@ -37694,10 +37694,10 @@ var require_light = __commonJS({
             }
           } catch (error1) {
             error2 = error1;
-            return this._onFailure(error2, eventInfo, clearGlobalState, run7, free);
+            return this._onFailure(error2, eventInfo, clearGlobalState, run8, free);
           }
         }
-        doExpire(clearGlobalState, run7, free) {
+        doExpire(clearGlobalState, run8, free) {
           var error2, eventInfo;
           if (this._states.jobStatus(this.options.id === "RUNNING")) {
             this._states.next(this.options.id);
@@ -37705,9 +37705,9 @@ var require_light = __commonJS({
           this._assertStatus("EXECUTING");
           eventInfo = { args: this.args, options: this.options, retryCount: this.retryCount };
           error2 = new BottleneckError$1(`This job timed out after ${this.options.expiration} ms.`);
-          return this._onFailure(error2, eventInfo, clearGlobalState, run7, free);
+          return this._onFailure(error2, eventInfo, clearGlobalState, run8, free);
         }
-        async _onFailure(error2, eventInfo, clearGlobalState, run7, free) {
+        async _onFailure(error2, eventInfo, clearGlobalState, run8, free) {
           var retry2, retryAfter;
           if (clearGlobalState()) {
             retry2 = await this.Events.trigger("failed", error2, eventInfo);
@@ -37715,7 +37715,7 @@ var require_light = __commonJS({
               retryAfter = ~~retry2;
               this.Events.trigger("retry", `Retrying ${this.options.id} after ${retryAfter} ms`, eventInfo);
               this.retryCount++;
-              return run7(retryAfter);
+              return run8(retryAfter);
             } else {
               this.doDone(eventInfo);
               await free(this.options, eventInfo);
@@ -38353,17 +38353,17 @@ var require_light = __commonJS({
             }
           }
           _run(index, job, wait) {
-            var clearGlobalState, free, run7;
+            var clearGlobalState, free, run8;
             job.doRun();
             clearGlobalState = this._clearGlobalState.bind(this, index);
-            run7 = this._run.bind(this, index, job);
+            run8 = this._run.bind(this, index, job);
             free = this._free.bind(this, index, job);
             return this._scheduled[index] = {
               timeout: setTimeout(() => {
-                return job.doExecute(this._limiter, clearGlobalState, run7, free);
+                return job.doExecute(this._limiter, clearGlobalState, run8, free);
               }, wait),
               expiration: job.options.expiration != null ? setTimeout(function() {
-                return job.doExpire(clearGlobalState, run7, free);
+                return job.doExpire(clearGlobalState, run8, free);
               }, wait + job.options.expiration) : void 0,
               job
             };
@@ -38714,8 +38714,8 @@ var init_context = __esm({
           if (existsSync3(process.env.GITHUB_EVENT_PATH)) {
             this.payload = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
           } else {
-            const path6 = process.env.GITHUB_EVENT_PATH;
-            process.stdout.write(`GITHUB_EVENT_PATH ${path6} does not exist${EOL6}`);
+            const path7 = process.env.GITHUB_EVENT_PATH;
+            process.stdout.write(`GITHUB_EVENT_PATH ${path7} does not exist${EOL6}`);
           }
         }
         this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -44224,7 +44224,8 @@ function info2(message) {
 }
 
 // src/action/main.ts
-import { readFile as readFile3 } from "node:fs/promises";
+import { lstat as lstat3, readFile as readFile3 } from "node:fs/promises";
+import path6 from "node:path";
 
 // src/core/errors.ts
 var ConfigurationError = class extends Error {
@@ -44236,9 +44237,9 @@ var ConfigurationError = class extends Error {
   name = "ConfigurationError";
 };
 var FileProblem = class extends Error {
-  constructor(path6, message, code = "unreadable", line) {
+  constructor(path7, message, code = "unreadable", line) {
     super(message);
-    this.path = path6;
+    this.path = path7;
     this.code = code;
     this.line = line;
   }
@@ -50961,8 +50962,8 @@ function parseCodeowners(text2) {
   return {
     entries,
     problems,
-    ownerOf(path6) {
-      for (let i2 = entries.length - 1; i2 >= 0; i2--) if (entries[i2].matches(path6)) return entries[i2];
+    ownerOf(path7) {
+      for (let i2 = entries.length - 1; i2 >= 0; i2--) if (entries[i2].matches(path7)) return entries[i2];
       return void 0;
     }
   };
@@ -51656,15 +51657,15 @@ var build = (toks, pairs, start2, end, top) => {
 };
 var normalize = (items, form) => {
   const out2 = [];
-  let run7 = "";
+  let run8 = "";
   const flush = () => {
-    for (const ch of run7.normalize(form))
+    for (const ch of run8.normalize(form))
       out2.push(lit(ch));
-    run7 = "";
+    run8 = "";
   };
   for (const it of items) {
     if (it.t === "lit") {
-      run7 += it.ch;
+      run8 += it.ch;
       continue;
     }
     flush();
@@ -51841,14 +51842,14 @@ var Sim = class {
         this.#addThread(state, node);
     }
   }
-  addRun(state, run7, i2, top) {
+  addRun(state, run8, i2, top) {
     for (const r of state.runs) {
-      if (r.neg === run7.neg && sameState(r.state, run7.state))
+      if (r.neg === run8.neg && sameState(r.state, run8.state))
         return;
     }
-    state.runs.push(run7);
-    if (!run7.state.match) {
-      this.add(state, run7.neg.next, i2, top);
+    state.runs.push(run8);
+    if (!run8.state.match) {
+      this.add(state, run8.neg.next, i2, top);
     }
   }
   // the threads after char `c`, at index `i`
@@ -51876,13 +51877,13 @@ var Sim = class {
       }
     }
     if (!this.restricted(i2, top)) {
-      for (const run7 of state.runs) {
-        if (run7.state.dead) {
-          this.addRun(next, run7, i2 + 1, top);
+      for (const run8 of state.runs) {
+        if (run8.state.dead) {
+          this.addRun(next, run8, i2 + 1, top);
           continue;
         }
-        const sub = this.step(run7.state, c, i2, false);
-        this.addRun(next, { t: "run", neg: run7.neg, state: sub }, i2 + 1, top);
+        const sub = this.step(run8.state, c, i2, false);
+        this.addRun(next, { t: "run", neg: run8.neg, state: sub }, i2 + 1, top);
       }
     }
     return this.done(next);
@@ -56866,7 +56867,7 @@ var YamlError = class extends Error {
   column;
   name = "YamlError";
 };
-var pathKey = (path6) => JSON.stringify(path6);
+var pathKey = (path7) => JSON.stringify(path7);
 function loadYaml(text2, limits = {}) {
   const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
   if (text2.length > lim.maxChars) throw new YamlError(`YAML is ${text2.length} characters, over the limit of ${lim.maxChars}`, 1, 1);
@@ -56898,9 +56899,9 @@ function loadYaml(text2, limits = {}) {
     if (!top) return [];
     if (top.kind === "doc") return [];
     if (top.kind === "seq") {
-      const path7 = [...top.path, top.index++];
-      valuePos.set(pathKey(path7), offset);
-      return path7;
+      const path8 = [...top.path, top.index++];
+      valuePos.set(pathKey(path8), offset);
+      return path8;
     }
     if (top.expectingKey) {
       top.expectingKey = false;
@@ -56909,9 +56910,9 @@ function loadYaml(text2, limits = {}) {
       return void 0;
     }
     top.expectingKey = true;
-    const path6 = [...top.path, top.pendingKey];
-    valuePos.set(pathKey(path6), offset);
-    return path6;
+    const path7 = [...top.path, top.pendingKey];
+    valuePos.set(pathKey(path7), offset);
+    return path7;
   };
   for (const ev of events) {
     switch (ev.type) {
@@ -56921,9 +56922,9 @@ function loadYaml(text2, limits = {}) {
         break;
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE: {
-        const path6 = place(ev.start, void 0) ?? [...stack[stack.length - 1]?.path ?? [], "<complex key>"];
+        const path7 = place(ev.start, void 0) ?? [...stack[stack.length - 1]?.path ?? [], "<complex key>"];
         const anchor = ev.anchorStart >= 0 ? text2.slice(ev.anchorStart, ev.anchorEnd) : void 0;
-        stack.push({ kind: ev.type === EVENT_ID.MAPPING ? "map" : "seq", path: path6, index: 0, expectingKey: true, pendingKey: "", nodes: 0, anchor });
+        stack.push({ kind: ev.type === EVENT_ID.MAPPING ? "map" : "seq", path: path7, index: 0, expectingKey: true, pendingKey: "", nodes: 0, anchor });
         break;
       }
       case EVENT_ID.SCALAR: {
@@ -56964,10 +56965,10 @@ function loadYaml(text2, limits = {}) {
   const value = docs.length === 0 ? null : docs[0];
   return {
     value,
-    locate(path6, opts) {
-      for (let n = path6.length; n >= 0; n--) {
-        const k = pathKey(path6.slice(0, n));
-        const off = (opts?.key && n === path6.length ? keyPos.get(k) : void 0) ?? valuePos.get(k) ?? keyPos.get(k);
+    locate(path7, opts) {
+      for (let n = path7.length; n >= 0; n--) {
+        const k = pathKey(path7.slice(0, n));
+        const off = (opts?.key && n === path7.length ? keyPos.get(k) : void 0) ?? valuePos.get(k) ?? keyPos.get(k);
         if (off !== void 0) return lines.position(off);
       }
       return { line: 1, column: 1 };
@@ -57012,10 +57013,10 @@ function parseProvenance(text2, kind) {
   }
   const top = doc.value;
   const problems = [];
-  const at3 = (path6, key3 = false) => doc.locate(path6, { key: key3 }).line;
+  const at3 = (path7, key3 = false) => doc.locate(path7, { key: key3 }).line;
   const lines = text2.split("\n");
-  const raw = (path6) => {
-    const pos = doc.locate(path6);
+  const raw = (path7) => {
+    const pos = doc.locate(path7);
     return /^(?:sha256:)?[0-9a-fA-F]{64}\b/.exec(lines[pos.line - 1]?.slice(pos.column - 1) ?? "")?.[0];
   };
   for (const key3 of Object.keys(top)) {
@@ -57106,8 +57107,8 @@ var CARD_FILE = "README.md";
 var CROISSANT_FILE = "croissant.json";
 var DVC_SUFFIX = ".dvc";
 var NOT_DATA_NAMES = /* @__PURE__ */ new Set([PROVENANCE_FILE, CARD_FILE, CROISSANT_FILE, ".gitattributes", ".gitignore", ".gitkeep", ".keep", "dvc.yaml", "dvc.lock", ".dvcignore"]);
-function isRecordOrMetaFile(path6) {
-  const name2 = path6.slice(path6.lastIndexOf("/") + 1);
+function isRecordOrMetaFile(path7) {
+  const name2 = path7.slice(path7.lastIndexOf("/") + 1);
   return NOT_DATA_NAMES.has(name2) || name2.endsWith(SIDECAR_SUFFIX) || name2.endsWith(DVC_SUFFIX);
 }
 var globs = (description) => ({ type: "array", items: { type: "string", format: "glob" }, maxItems: 256, description });
@@ -58084,12 +58085,12 @@ function parseTree(text2, errors = [], options = ParseOptions.DEFAULT) {
   }
   return result;
 }
-function findNodeAtLocation(root, path6) {
+function findNodeAtLocation(root, path7) {
   if (!root) {
     return void 0;
   }
   let node = root;
-  for (let segment of path6) {
+  for (let segment of path7) {
     if (typeof segment === "string") {
       if (node.type !== "object" || !Array.isArray(node.children)) {
         return void 0;
@@ -58787,35 +58788,35 @@ var RecordStore = class {
   exists(p) {
     return this.ctx.inventory.get(p) !== void 0;
   }
-  load(path6, parse5, problems) {
-    let p = this.cache.get(path6);
+  load(path7, parse5, problems) {
+    let p = this.cache.get(path7);
     if (!p) {
       p = (async () => {
         let value = null;
-        await this.ctx.guard(path6, async () => {
-          const text2 = await this.ctx.inventory.readText(path6, Math.min(RECORD_MAX_BYTES, this.ctx.maxFileBytes));
+        await this.ctx.guard(path7, async () => {
+          const text2 = await this.ctx.inventory.readText(path7, Math.min(RECORD_MAX_BYTES, this.ctx.maxFileBytes));
           value = parse5(text2);
         });
         if (value !== null && problems) {
-          for (const pr of problems(value)) this.ctx.report({ code: "invalid-record", path: path6, line: pr.line, message: `${path6}:${pr.line}: ${pr.message}` });
+          for (const pr of problems(value)) this.ctx.report({ code: "invalid-record", path: path7, line: pr.line, message: `${path7}:${pr.line}: ${pr.message}` });
         }
         return value;
       })();
-      this.cache.set(path6, p);
+      this.cache.set(path7, p);
     }
     return p;
   }
-  provenance(path6, kind) {
-    return this.load(path6, (t) => wrap(path6, () => parseProvenance(t, kind), ProvenanceError), (r) => r.problems);
+  provenance(path7, kind) {
+    return this.load(path7, (t) => wrap(path7, () => parseProvenance(t, kind), ProvenanceError), (r) => r.problems);
   }
-  croissant(path6) {
-    return this.load(path6, (t) => wrap(path6, () => parseCroissant(t), CroissantError), (r) => r.problems);
+  croissant(path7) {
+    return this.load(path7, (t) => wrap(path7, () => parseCroissant(t), CroissantError), (r) => r.problems);
   }
-  card(path6) {
-    return this.load(path6, (t) => wrap(path6, () => parseMarkdown(t), FrontMatterError));
+  card(path7) {
+    return this.load(path7, (t) => wrap(path7, () => parseMarkdown(t), FrontMatterError));
   }
-  dvcFile(path6) {
-    return this.load(path6, (t) => wrap(path6, () => parseDvcFile(t), DvcError), (r) => r.problems);
+  dvcFile(path7) {
+    return this.load(path7, (t) => wrap(path7, () => parseDvcFile(t), DvcError), (r) => r.problems);
   }
   dvcConfig() {
     return this.exists(".dvc/config") ? this.load(".dvc/config", parseDvcConfig) : Promise.resolve(null);
@@ -58845,8 +58846,8 @@ var RecordStore = class {
   async resolve(dataset) {
     const views = [];
     const broken = [];
-    const add = (path6, view2, ok) => {
-      if (!ok) broken.push(path6);
+    const add = (path7, view2, ok) => {
+      if (!ok) broken.push(path7);
       else if (view2) views.push(view2);
     };
     const sidecar = dataset + SIDECAR_SUFFIX;
@@ -58926,15 +58927,15 @@ var RecordStore = class {
     return { kind: "dvc", path: t.file, fields, digests, placeholders: [] };
   }
 };
-function wrap(path6, fn, errorType) {
+function wrap(path7, fn, errorType) {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof errorType) throw new FileProblem(path6, `${path6}${e.line ? `:${e.line}` : ""}: ${e.message}`, "invalid-record", e.line);
+    if (e instanceof errorType) throw new FileProblem(path7, `${path7}${e.line ? `:${e.line}` : ""}: ${e.message}`, "invalid-record", e.line);
     throw e;
   }
 }
-function fromProvenance(path6, rec, entry, kind) {
+function fromProvenance(path7, rec, entry, kind) {
   const fields = {};
   const placeholders = /* @__PURE__ */ new Set();
   let digests = [];
@@ -58947,15 +58948,15 @@ function fromProvenance(path6, rec, entry, kind) {
   }
   for (const f of Object.keys(fields)) placeholders.delete(f);
   if (digests.length > 0) placeholders.delete("sha256");
-  return { kind, path: path6, fields, digests, placeholders: [...placeholders], digestAnchor: kind === "provenance" ? entry?.line ?? rec.filesLine : void 0 };
+  return { kind, path: path7, fields, digests, placeholders: [...placeholders], digestAnchor: kind === "provenance" ? entry?.line ?? rec.filesLine : void 0 };
 }
-function fromCroissant(path6, rec, dataset) {
+function fromCroissant(path7, rec, dataset) {
   const fields = {};
   if (rec.license) fields.license = { values: rec.license.value.map(spdxFromUrl), line: rec.license.line };
   if (rec.url) fields.source = { values: [rec.url.value], line: rec.url.line };
   if (rec.datePublished) fields.collected = { values: [rec.datePublished.value], line: rec.datePublished.line };
   const digests = [];
-  const base = dirOf(path6);
+  const base = dirOf(path7);
   for (const file of rec.files) {
     if (/^[a-z][a-z0-9+.-]*:/i.test(file.contentUrl)) continue;
     const target = normaliseRelative(join(base, file.contentUrl.replace(/^\.\//, "")));
@@ -58963,7 +58964,7 @@ function fromCroissant(path6, rec, dataset) {
     if (file.sha256) digests.push({ algo: "sha256", hex: file.sha256.value, line: file.sha256.line });
     if (file.md5) digests.push({ algo: "md5", hex: file.md5.value, line: file.md5.line });
   }
-  return { kind: "croissant", path: path6, fields, digests, placeholders: [] };
+  return { kind: "croissant", path: path7, fields, digests, placeholders: [] };
 }
 function isDatasetCard(fm) {
   if (!fm) return false;
@@ -58971,7 +58972,7 @@ function isDatasetCard(fm) {
   return !NOT_DATASET_CARD_KEYS.some((k) => k in fm) && ("license" in fm || "source" in fm || "collected" in fm);
 }
 var strings = (v) => (Array.isArray(v) ? v : [v]).filter((x) => typeof x === "string" || typeof x === "number").map((x) => String(x).trim()).filter((x) => x && !isPlaceholder(x));
-function fromCard(path6, doc) {
+function fromCard(path7, doc) {
   const fm = doc.frontMatter ?? {};
   const fields = {};
   const claim = (key3, values2) => values2.length > 0 ? { values: values2, line: doc.frontMatterLine(key3) } : void 0;
@@ -58990,7 +58991,7 @@ function fromCard(path6, doc) {
   const creators = [...strings(fm.annotations_creators).map((c) => `annotations: ${c}`), ...strings(fm.language_creators).map((c) => `language: ${c}`)];
   const process2 = claim("collection-process", strings(fm["collection-process"])) ?? claim(fm.annotations_creators ? "annotations_creators" : "language_creators", creators);
   if (process2) fields["collection-process"] = process2;
-  return { kind: "hf-card", path: path6, fields, digests: [], placeholders: [] };
+  return { kind: "hf-card", path: path7, fields, digests: [], placeholders: [] };
 }
 
 // src/checks/dataset-provenance/sources.ts
@@ -59068,9 +59069,9 @@ function groupBy(items, key3) {
 async function findDatasets(ctx, globs3, store) {
   const out2 = /* @__PURE__ */ new Map();
   for (const f of ctx.inventory.match(globs3)) if (!isRecordOrMetaFile(f.path)) out2.set(f.path, { path: f.path, entry: f });
-  for (const [path6, t] of await store.dvcIndex()) {
-    if (out2.has(path6) || !(matchesAny(path6, globs3) || matchesAny(t.file, globs3))) continue;
-    out2.set(path6, { path: path6, entry: ctx.inventory.get(path6) });
+  for (const [path7, t] of await store.dvcIndex()) {
+    if (out2.has(path7) || !(matchesAny(path7, globs3) || matchesAny(t.file, globs3))) continue;
+    out2.set(path7, { path: path7, entry: ctx.inventory.get(path7) });
   }
   return out2;
 }
@@ -59423,14 +59424,14 @@ function readDockerfile(text2) {
   const runs = [];
   for (const ins of doc.getInstructions()) {
     if (ins.getKeyword() !== "RUN") continue;
-    const run7 = ins;
-    const json = run7.getJSONStrings();
-    if (json.length > 0 && run7.getOpeningBracket() && run7.getClosingBracket()) {
-      runs.push({ form: "exec", argv: json.map((j) => j.getJSONValue()), line: run7.getRange().start.line + 1 });
+    const run8 = ins;
+    const json = run8.getJSONStrings();
+    if (json.length > 0 && run8.getOpeningBracket() && run8.getClosingBracket()) {
+      runs.push({ form: "exec", argv: json.map((j) => j.getJSONValue()), line: run8.getRange().start.line + 1 });
       continue;
     }
-    const range2 = run7.getArgumentsRange();
-    const content = run7.getRawArgumentsContent();
+    const range2 = run8.getArgumentsRange();
+    const content = run8.getRawArgumentsContent();
     if (!range2 || content === null) continue;
     const first = range2.start.line + 1;
     const text3 = continuedShell(content, doc.getEscapeCharacter());
@@ -59767,9 +59768,9 @@ function urlSpec(name2, url) {
   if (VCS_PREFIXES.some((p) => lower.startsWith(p))) {
     const afterScheme = base.slice(base.indexOf("://") + 3);
     const slash = afterScheme.indexOf("/");
-    const path6 = slash === -1 ? "" : afterScheme.slice(slash);
-    const at3 = path6.lastIndexOf("@");
-    const ref = at3 === -1 ? "" : path6.slice(at3 + 1);
+    const path7 = slash === -1 ? "" : afterScheme.slice(slash);
+    const at3 = path7.lastIndexOf("@");
+    const ref = at3 === -1 ? "" : path7.slice(at3 + 1);
     return { name: name2, kind: "vcs", pinned: HEX40.test(ref), specifier: url };
   }
   if (lower.startsWith("file:")) return { name: name2, kind: "path", pinned: true, specifier: url };
@@ -60323,8 +60324,8 @@ function analyseArgv(argv, line, opts = {}) {
 // src/formats/workflow.ts
 var isRecord2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var BLOCK_INDICATOR = /:\s*([|>])[+-]?\d*[+-]?\s*(?:#.*)?$/;
-function scriptLines(source, doc, path6, value) {
-  const pos = doc.locate(path6);
+function scriptLines(source, doc, path7, value) {
+  const pos = doc.locate(path7);
   const keyLine = source[pos.line - 2] ?? "";
   const indicator = BLOCK_INDICATOR.exec(keyLine);
   if (pos.column === 1 && indicator) {
@@ -60368,9 +60369,9 @@ function collectSteps(deps, source, doc, steps, base, group, defaults3 = {}) {
     }
   });
 }
-function collectImage(deps, doc, v, path6) {
-  if (typeof v === "string") deps.images.push({ value: v.trim(), line: doc.locate(path6).line });
-  else if (isRecord2(v) && typeof v.image === "string") deps.images.push({ value: v.image.trim(), line: doc.locate([...path6, "image"]).line });
+function collectImage(deps, doc, v, path7) {
+  if (typeof v === "string") deps.images.push({ value: v.trim(), line: doc.locate(path7).line });
+  else if (isRecord2(v) && typeof v.image === "string") deps.images.push({ value: v.image.trim(), line: doc.locate([...path7, "image"]).line });
 }
 function readWorkflow(text2) {
   const doc = loadYaml(text2);
@@ -60430,11 +60431,11 @@ var PinningContext = class {
   seen = /* @__PURE__ */ new Set();
   texts = /* @__PURE__ */ new Map();
   /** Full mode checks everything; changed mode only what the change added or modified. */
-  inScope(path6) {
-    return this.rule.changed === null || this.rule.changed.changed.has(path6);
+  inScope(path7) {
+    return this.rule.changed === null || this.rule.changed.changed.has(path7);
   }
-  exists(path6) {
-    return this.rule.inventory.get(path6) !== void 0;
+  exists(path7) {
+    return this.rule.inventory.get(path7) !== void 0;
   }
   byDir;
   /** File names directly inside a directory (`''` is the root), indexed once per run. */
@@ -60458,18 +60459,18 @@ var PinningContext = class {
     this.rule.report(f);
   }
   /** A repository file as strict UTF-8, refused (fail closed) when larger than `cap` or not UTF-8. */
-  read(path6, cap = MAX_TEXT_BYTES) {
-    let p = this.texts.get(path6);
+  read(path7, cap = MAX_TEXT_BYTES) {
+    let p = this.texts.get(path7);
     if (!p) {
       p = (async () => {
-        const bytes = await this.rule.inventory.readBytes(path6, Math.min(cap, this.rule.maxFileBytes));
+        const bytes = await this.rule.inventory.readBytes(path7, Math.min(cap, this.rule.maxFileBytes));
         try {
           return utf8.decode(bytes);
         } catch {
-          throw new FileProblem(path6, `${path6} is not valid UTF-8 text, so its dependencies cannot be checked; save it as UTF-8`, "malformed");
+          throw new FileProblem(path7, `${path7} is not valid UTF-8 text, so its dependencies cannot be checked; save it as UTF-8`, "malformed");
         }
       })();
-      this.texts.set(path6, p);
+      this.texts.set(path7, p);
     }
     return p;
   }
@@ -60477,8 +60478,8 @@ var PinningContext = class {
    * Runs per-file work so that a failure becomes a finding on the file; outside
    * the changed set (changed mode) a failure is dropped, as its findings would be.
    */
-  async guard(path6, fn) {
-    if (this.inScope(path6)) return this.rule.guard(path6, fn);
+  async guard(path7, fn) {
+    if (this.inScope(path7)) return this.rule.guard(path7, fn);
     try {
       await fn();
     } catch (e) {
@@ -60486,9 +60487,9 @@ var PinningContext = class {
     }
   }
 };
-function dirOf2(path6) {
-  const i2 = path6.lastIndexOf("/");
-  return i2 === -1 ? "" : path6.slice(0, i2);
+function dirOf2(path7) {
+  const i2 = path7.lastIndexOf("/");
+  return i2 === -1 ? "" : path7.slice(0, i2);
 }
 function joinRepoPath(dir, rel) {
   if (rel.startsWith("/") || rel.includes("://") || rel.includes("$")) return null;
@@ -60514,14 +60515,14 @@ function resolve(d, file, baseDirs) {
   }
   return null;
 }
-async function judgePipFiles(d, loader, path6, issue2, baseDirs) {
+async function judgePipFiles(d, loader, path7, issue2, baseDirs) {
   const { line, command } = issue2;
   for (const file of issue2.requirementFiles) {
     const found = resolve(d, file, baseDirs);
     if (found === null) {
       d.report({
         code: "unpinned-install",
-        path: path6,
+        path: path7,
         line,
         maxLevel: "warning",
         message: `\`${command} -r ${file}\` installs from a file that is not in the repository, so its pins cannot be checked; commit a hash-locked requirements file and install it with \`${command} --require-hashes -r <file>\``
@@ -60538,7 +60539,7 @@ async function judgePipFiles(d, loader, path6, issue2, baseDirs) {
     if (problems.length > 0) {
       d.report({
         code: "unpinned-install",
-        path: path6,
+        path: path7,
         line,
         message: `\`${command} -r ${file}\` installs requirements that are not all pinned (${problems.slice(0, 3).join(", ")}${problems.length > 3 ? ", \u2026" : ""}); pin every line with == (and hashes), or install a hash-locked file with \`${command} --require-hashes -r ${file}\``
       });
@@ -60556,13 +60557,13 @@ async function judgePipFiles(d, loader, path6, issue2, baseDirs) {
   }
   for (const name2 of issue2.unpinned) {
     if (pinned.has(normalizeName(name2))) continue;
-    d.report({ code: "unpinned-install", path: path6, line, message: `\`${command} ${name2}\` is not pinned (no constraint file pins it either); pin it: ${name2}==<version>` });
+    d.report({ code: "unpinned-install", path: path7, line, message: `\`${command} ${name2}\` is not pinned (no constraint file pins it either); pin it: ${name2}==<version>` });
   }
 }
-async function reportShellIssues(d, loader, path6, issues, baseDirs) {
+async function reportShellIssues(d, loader, path7, issues, baseDirs) {
   for (const issue2 of issues) {
-    if (issue2.kind === "pip-files") await judgePipFiles(d, loader, path6, issue2, baseDirs);
-    else d.report({ code: issue2.kind, path: path6, line: issue2.line, message: issue2.message });
+    if (issue2.kind === "pip-files") await judgePipFiles(d, loader, path7, issue2, baseDirs);
+    else d.report({ code: issue2.kind, path: path7, line: issue2.line, message: issue2.message });
   }
 }
 
@@ -60576,32 +60577,32 @@ function usesFix(value) {
   const ref = at3 === -1 ? "" : value.slice(at3 + 1);
   return `uses: ${name2}@<40-hex commit>${ref ? ` # ${ref}` : ""}`;
 }
-async function checkWorkflow(d, loader, path6) {
-  await d.guard(path6, async () => {
+async function checkWorkflow(d, loader, path7) {
+  await d.guard(path7, async () => {
     let wf;
     try {
-      wf = readWorkflow(await d.read(path6));
+      wf = readWorkflow(await d.read(path7));
     } catch (e) {
-      if (e instanceof YamlError) throw new FileProblem(path6, `${path6} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
+      if (e instanceof YamlError) throw new FileProblem(path7, `${path7} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
       throw e;
     }
     for (const u of wf.uses) {
       if (judgeUses(u.value) !== "unpinned") continue;
       const what = u.value.startsWith("docker://") ? "image is not pinned to a digest" : u.kind === "job" ? "reusable workflow is not pinned to a commit" : "action is not pinned to a commit";
-      d.report({ code: "unpinned-action", path: path6, line: u.line, message: `\`${u.value}\`: the ${what}, so a moved tag or branch changes what runs; pin it: ${usesFix(u.value)}` });
+      d.report({ code: "unpinned-action", path: path7, line: u.line, message: `\`${u.value}\`: the ${what}, so a moved tag or branch changes what runs; pin it: ${usesFix(u.value)}` });
     }
     for (const img of wf.images) {
       if (img.value.includes("${{") || isDigestPinned(img.value)) continue;
-      d.report({ code: "unpinned-image", path: path6, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
+      d.report({ code: "unpinned-image", path: path7, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
     }
     const states = /* @__PURE__ */ new Map();
-    for (const run7 of wf.runs) {
-      if (run7.shell && NON_SHELL.test(run7.shell)) continue;
-      let state = states.get(run7.group);
-      if (!state) states.set(run7.group, state = newShellState());
-      const issues = analyseShell(run7.text, { state, signal: d.rule.signal, lineOf: (l) => run7.lines[l] ?? run7.lines[run7.lines.length - 1] });
-      const wd = run7.workingDirectory?.replace(/^\.\/?/, "").replace(/\/$/, "");
-      await reportShellIssues(d, loader, path6, issues, wd ? [wd, ""] : [""]);
+    for (const run8 of wf.runs) {
+      if (run8.shell && NON_SHELL.test(run8.shell)) continue;
+      let state = states.get(run8.group);
+      if (!state) states.set(run8.group, state = newShellState());
+      const issues = analyseShell(run8.text, { state, signal: d.rule.signal, lineOf: (l) => run8.lines[l] ?? run8.lines[run8.lines.length - 1] });
+      const wd = run8.workingDirectory?.replace(/^\.\/?/, "").replace(/\/$/, "");
+      await reportShellIssues(d, loader, path7, issues, wd ? [wd, ""] : [""]);
     }
   });
 }
@@ -60611,67 +60612,67 @@ var CONDA_GLOBS = ["**/environment*.yml", "**/environment*.yaml", "**/conda*.yml
 function condaLocks(d, dir) {
   return d.namesIn(dir).filter(isCondaLockName).map((n) => dir ? `${dir}/${n}` : n);
 }
-async function checkPipSection(d, loader, path6, env) {
+async function checkPipSection(d, loader, path7, env) {
   for (const dep of env.pip) {
     for (const e of parseRequirements(dep.spec).entries) {
       if (e.kind === "include" && e.target !== void 0) {
-        const target = joinRepoPath(dirOf2(path6), e.target);
+        const target = joinRepoPath(dirOf2(path7), e.target);
         if (target === null || !d.exists(target)) {
-          d.report({ code: "unresolved-include", path: path6, line: dep.line, maxLevel: "warning", message: `\`-r ${e.target}\` names a file that is not in the repository, so its pins cannot be checked` });
+          d.report({ code: "unresolved-include", path: path7, line: dep.line, maxLevel: "warning", message: `\`-r ${e.target}\` names a file that is not in the repository, so its pins cannot be checked` });
           continue;
         }
         const tree = await loader.tree(target);
         const bad = tree.findings.filter((f) => f.code !== "missing-hash");
         if (bad.length > 0) {
-          d.report({ code: "unpinned-requirement", path: path6, line: dep.line, message: `the pip section installs ${target}, whose requirements are not all pinned (${bad.slice(0, 3).map((f) => `${f.path}:${f.line ?? 1}`).join(", ")}); pin them with ==` });
+          d.report({ code: "unpinned-requirement", path: path7, line: dep.line, message: `the pip section installs ${target}, whose requirements are not all pinned (${bad.slice(0, 3).map((f) => `${f.path}:${f.line ?? 1}`).join(", ")}); pin them with ==` });
         }
       } else if ((e.kind === "requirement" || e.kind === "editable") && e.spec && !e.spec.pinned) {
         const name2 = e.spec.name ?? dep.spec;
-        d.report({ code: "unpinned-requirement", path: path6, line: dep.line, message: `pip dependency \`${dep.spec}\` is not pinned; pin it: ${name2}==<version>, or commit a conda-lock.yml (conda-lock -f ${path6})` });
+        d.report({ code: "unpinned-requirement", path: path7, line: dep.line, message: `pip dependency \`${dep.spec}\` is not pinned; pin it: ${name2}==<version>, or commit a conda-lock.yml (conda-lock -f ${path7})` });
       }
     }
   }
 }
-async function checkCondaEnvironment(d, loader, path6) {
-  const locks = condaLocks(d, dirOf2(path6));
+async function checkCondaEnvironment(d, loader, path7) {
+  const locks = condaLocks(d, dirOf2(path7));
   const changed = d.rule.changed;
-  const inScope = d.inScope(path6) || changed !== null && locks.some((l) => changed.touches(l));
+  const inScope = d.inScope(path7) || changed !== null && locks.some((l) => changed.touches(l));
   if (!inScope) return;
-  await d.rule.guard(path6, async () => {
+  await d.rule.guard(path7, async () => {
     let env;
     try {
-      env = readCondaEnvironment(await d.read(path6));
+      env = readCondaEnvironment(await d.read(path7));
     } catch (e) {
-      if (e instanceof YamlError) throw new FileProblem(path6, `${path6} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
+      if (e instanceof YamlError) throw new FileProblem(path7, `${path7} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
       throw e;
     }
     if (!env.isEnvironment) return;
     if (locks.length > 0) {
-      if (changed !== null && changed.changed.has(path6) && !locks.some((l) => changed.touches(l))) {
-        d.report({ code: "stale-lockfile", path: path6, line: env.conda[0]?.line ?? 1, maxLevel: "warning", message: `${path6} changed in this pull request but ${locks.join(", ")} did not; if the dependencies changed, re-run conda-lock -f ${path6} and commit the lock` });
+      if (changed !== null && changed.changed.has(path7) && !locks.some((l) => changed.touches(l))) {
+        d.report({ code: "stale-lockfile", path: path7, line: env.conda[0]?.line ?? 1, maxLevel: "warning", message: `${path7} changed in this pull request but ${locks.join(", ")} did not; if the dependencies changed, re-run conda-lock -f ${path7} and commit the lock` });
       }
       return;
     }
     for (const dep of env.conda) {
       if (isExactCondaSpec(dep.spec)) continue;
       const name2 = condaName(dep.spec);
-      d.report({ code: "unpinned-requirement", path: path6, line: dep.line, message: `conda dependency \`${dep.spec}\` is not pinned; pin it: ${name2}=<version> (or ${name2}==<version>=<build>), or commit a conda-lock.yml (conda-lock -f ${path6})` });
+      d.report({ code: "unpinned-requirement", path: path7, line: dep.line, message: `conda dependency \`${dep.spec}\` is not pinned; pin it: ${name2}=<version> (or ${name2}==<version>=<build>), or commit a conda-lock.yml (conda-lock -f ${path7})` });
     }
-    await checkPipSection(d, loader, path6, env);
+    await checkPipSection(d, loader, path7, env);
   });
 }
 
 // src/checks/dependency-pinning/docker.ts
 var DOCKERFILE_GLOBS = ["**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile", "**/*.dockerfile", "**/Containerfile", "**/Containerfile.*"];
-async function checkDockerfile(d, loader, path6) {
-  await d.guard(path6, async () => {
-    const df = readDockerfile(await d.read(path6, MAX_DOCKERFILE_BYTES));
+async function checkDockerfile(d, loader, path7) {
+  await d.guard(path7, async () => {
+    const df = readDockerfile(await d.read(path7, MAX_DOCKERFILE_BYTES));
     for (const img of df.images) {
       if (img.internal) continue;
       if (img.unresolved) {
         d.report({
           code: "unpinned-image",
-          path: path6,
+          path: path7,
           line: img.line,
           message: `\`FROM ${img.written}\` takes its image from a build argument with no pinned default; declare one before the first FROM: ARG <name>=${pinnedForm("<image>:<tag>")}`
         });
@@ -60679,7 +60680,7 @@ async function checkDockerfile(d, loader, path6) {
         const via = img.written === img.resolved ? "" : ` (resolved from ${img.written})`;
         d.report({
           code: "unpinned-image",
-          path: path6,
+          path: path7,
           line: img.line,
           message: `base image ${img.resolved || "(none)"}${via} is not pinned to a digest, so the build can pick up a different image; pin it: FROM ${pinnedForm(img.resolved)}`
         });
@@ -60687,9 +60688,9 @@ async function checkDockerfile(d, loader, path6) {
     }
     const state = newShellState();
     const signal = d.rule.signal;
-    for (const run7 of df.runs) {
-      const issues = run7.form === "exec" ? analyseArgv(run7.argv, run7.line, { state, signal }) : analyseShell(run7.text, { state, signal, lineOf: (l) => run7.lines[l] ?? run7.lines[run7.lines.length - 1] });
-      await reportShellIssues(d, loader, path6, issues, [dirOf2(path6), ""]);
+    for (const run8 of df.runs) {
+      const issues = run8.form === "exec" ? analyseArgv(run8.argv, run8.line, { state, signal }) : analyseShell(run8.text, { state, signal, lineOf: (l) => run8.lines[l] ?? run8.lines[run8.lines.length - 1] });
+      await reportShellIssues(d, loader, path7, issues, [dirOf2(path7), ""]);
     }
   });
 }
@@ -61462,7 +61463,7 @@ var ManifestError = class extends Error {
   name = "ManifestError";
 };
 var isRecord3 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
-var get = (v, ...path6) => path6.reduce((o, k) => isRecord3(o) ? o[k] : void 0, v);
+var get = (v, ...path7) => path7.reduce((o, k) => isRecord3(o) ? o[k] : void 0, v);
 function parseTomlDocument(text2) {
   try {
     return parse2(text2);
@@ -61575,10 +61576,10 @@ function pipfileLockNames(text2) {
 }
 
 // src/checks/dependency-pinning/manifests.ts
-var asFileProblem = (path6, e) => e instanceof ManifestError ? new FileProblem(path6, `${path6}: ${e.message}; fix it so its dependencies can be checked`, "malformed", e.line) : e;
+var asFileProblem = (path7, e) => e instanceof ManifestError ? new FileProblem(path7, `${path7}: ${e.message}; fix it so its dependencies can be checked`, "malformed", e.line) : e;
 var join2 = (dir, name2) => dir ? `${dir}/${name2}` : name2;
-function pyprojectLock(d, path6) {
-  for (let dir = dirOf2(path6); ; dir = dirOf2(dir)) {
+function pyprojectLock(d, path7) {
+  for (let dir = dirOf2(path7); ; dir = dirOf2(dir)) {
     for (const name2 of Object.keys(PYTHON_LOCKS)) if (d.exists(join2(dir, name2))) return join2(dir, name2);
     const pylock = d.namesIn(dir).find(isPylockName);
     if (pylock) return join2(dir, pylock);
@@ -61587,25 +61588,25 @@ function pyprojectLock(d, path6) {
 }
 var lockTouched = (d, dir, names4) => d.rule.changed !== null && names4.some((n) => d.rule.changed.touches(join2(dir, n)));
 async function judge(d, m) {
-  const { path: path6, deps, lock } = m;
+  const { path: path7, deps, lock } = m;
   if (deps.dependencies.length === 0 || !m.inScope) return;
   if (lock === null) {
     d.report({
       code: "missing-lockfile",
-      path: path6,
+      path: path7,
       line: deps.line,
-      message: `${path6} declares ${deps.dependencies.length} dependencies but no lock file records the exact versions installed; generate and commit one: ${m.lockCommand}`
+      message: `${path7} declares ${deps.dependencies.length} dependencies but no lock file records the exact versions installed; generate and commit one: ${m.lockCommand}`
     });
     return;
   }
   const changed = d.rule.changed;
-  if (changed !== null && changed.changed.has(path6) && !changed.touches(lock)) {
+  if (changed !== null && changed.changed.has(path7) && !changed.touches(lock)) {
     d.report({
       code: "stale-lockfile",
-      path: path6,
+      path: path7,
       line: deps.line,
       maxLevel: "warning",
-      message: `${path6} changed in this pull request but ${lock} did not; if the dependencies changed, refresh the lock (${m.lockCommand}) and commit it`
+      message: `${path7} changed in this pull request but ${lock} did not; if the dependencies changed, refresh the lock (${m.lockCommand}) and commit it`
     });
   }
   let names4;
@@ -61617,9 +61618,9 @@ async function judge(d, m) {
     if (names4.has(normalizeName(dep.name))) continue;
     d.report({
       code: "stale-lockfile",
-      path: path6,
+      path: path7,
       line: dep.line,
-      message: `${dep.name} is declared in ${path6} but ${lock} has no entry for it, so the lock is out of date; refresh it (${m.lockCommand}) and commit it`
+      message: `${dep.name} is declared in ${path7} but ${lock} has no entry for it, so the lock is out of date; refresh it (${m.lockCommand}) and commit it`
     });
   }
 }
@@ -61628,36 +61629,36 @@ function lockCommandFor(text2) {
   if (text2.includes("[tool.pdm")) return "pdm lock";
   return "uv lock";
 }
-async function checkPyproject(d, path6) {
-  const lock = pyprojectLock(d, path6);
-  const inScope = d.inScope(path6) || lock !== null && d.inScope(lock) || lockTouched(d, dirOf2(path6), Object.keys(PYTHON_LOCKS));
+async function checkPyproject(d, path7) {
+  const lock = pyprojectLock(d, path7);
+  const inScope = d.inScope(path7) || lock !== null && d.inScope(lock) || lockTouched(d, dirOf2(path7), Object.keys(PYTHON_LOCKS));
   if (!inScope) return;
-  await d.rule.guard(path6, async () => {
-    const text2 = await d.read(path6);
+  await d.rule.guard(path7, async () => {
+    const text2 = await d.read(path7);
     let deps;
     try {
       deps = readPyproject(text2);
     } catch (e) {
-      throw asFileProblem(path6, e);
+      throw asFileProblem(path7, e);
     }
     const lockCommand = lock ? PYTHON_LOCKS[lock.slice(lock.lastIndexOf("/") + 1)] ?? PYTHON_LOCKS["pylock.toml"] : lockCommandFor(text2);
-    await judge(d, { path: path6, deps, lock, lockCommand, lockNames: tomlLockNames, inScope });
+    await judge(d, { path: path7, deps, lock, lockCommand, lockNames: tomlLockNames, inScope });
   });
 }
-async function checkPipfile(d, path6) {
-  const candidate = join2(dirOf2(path6), "Pipfile.lock");
+async function checkPipfile(d, path7) {
+  const candidate = join2(dirOf2(path7), "Pipfile.lock");
   const lock = d.exists(candidate) ? candidate : null;
-  const inScope = d.inScope(path6) || lockTouched(d, dirOf2(path6), ["Pipfile.lock"]);
+  const inScope = d.inScope(path7) || lockTouched(d, dirOf2(path7), ["Pipfile.lock"]);
   if (!inScope) return;
-  await d.rule.guard(path6, async () => {
+  await d.rule.guard(path7, async () => {
     let deps;
     try {
-      deps = readPipfile(await d.read(path6));
+      deps = readPipfile(await d.read(path7));
     } catch (e) {
-      throw asFileProblem(path6, e);
+      throw asFileProblem(path7, e);
     }
     await judge(d, {
-      path: path6,
+      path: path7,
       deps,
       lock,
       lockCommand: "pipenv lock",
@@ -61688,17 +61689,17 @@ var RequirementsLoader = class {
   d;
   parsed = /* @__PURE__ */ new Map();
   trees = /* @__PURE__ */ new Map();
-  parsedFile(path6) {
-    let p = this.parsed.get(path6);
+  parsedFile(path7) {
+    let p = this.parsed.get(path7);
     if (!p) {
-      p = this.d.read(path6).then((text2) => parseRequirements(text2, this.d.rule.signal));
-      this.parsed.set(path6, p);
+      p = this.d.read(path7).then((text2) => parseRequirements(text2, this.d.rule.signal));
+      this.parsed.set(path7, p);
     }
     return p;
   }
   /** Normalised names a constraints file pins exactly. */
-  async pinnedNames(path6) {
-    const parsed = await this.parsedFile(path6);
+  async pinnedNames(path7) {
+    const parsed = await this.parsedFile(path7);
     const names4 = /* @__PURE__ */ new Set();
     for (const e of parsed.entries) if (e.kind === "requirement" && e.spec?.pinned && e.spec.name) names4.add(normalizeName(e.spec.name));
     return names4;
@@ -61715,31 +61716,31 @@ var RequirementsLoader = class {
     const findings = [];
     const files = [];
     const visited = /* @__PURE__ */ new Set();
-    const visit3 = async (path6, depth, constraint) => {
-      if (visited.has(path6)) return;
-      visited.add(path6);
+    const visit3 = async (path7, depth, constraint) => {
+      if (visited.has(path7)) return;
+      visited.add(path7);
       let parsed;
       try {
-        parsed = await this.parsedFile(path6);
+        parsed = await this.parsedFile(path7);
       } catch (e) {
-        if (path6 === root) throw e;
-        findings.push({ code: "malformed", path: path6, message: `${path6} could not be read: ${e instanceof Error ? e.message : String(e)}` });
+        if (path7 === root) throw e;
+        findings.push({ code: "malformed", path: path7, message: `${path7} could not be read: ${e instanceof Error ? e.message : String(e)}` });
         return;
       }
-      files.push({ path: path6, parsed, constraint });
+      files.push({ path: path7, parsed, constraint });
       for (const entry of parsed.entries) {
         if (entry.kind !== "include" && entry.kind !== "constraint" || entry.target === void 0) continue;
-        const target = joinRepoPath(dirOf2(path6), entry.target);
+        const target = joinRepoPath(dirOf2(path7), entry.target);
         if (target === null || !this.d.exists(target)) {
           findings.push({
             code: "unresolved-include",
-            path: path6,
+            path: path7,
             line: entry.line,
             maxLevel: "warning",
-            message: `\`${entry.kind === "include" ? "-r" : "-c"} ${entry.target}\` names a file that is not in the repository, so its pins cannot be checked; commit it next to ${path6}`
+            message: `\`${entry.kind === "include" ? "-r" : "-c"} ${entry.target}\` names a file that is not in the repository, so its pins cannot be checked; commit it next to ${path7}`
           });
         } else if (depth >= MAX_INCLUDE_DEPTH) {
-          findings.push({ code: "malformed", path: path6, line: entry.line, message: `requirement includes nest deeper than ${MAX_INCLUDE_DEPTH} levels at ${entry.target}; flatten them` });
+          findings.push({ code: "malformed", path: path7, line: entry.line, message: `requirement includes nest deeper than ${MAX_INCLUDE_DEPTH} levels at ${entry.target}; flatten them` });
         } else await visit3(target, depth + 1, constraint || entry.kind === "constraint");
       }
     };
@@ -61756,13 +61757,13 @@ var RequirementsLoader = class {
     }
     return { root, files: [...visited], findings };
   }
-  judge(out2, path6, e, constrained, hashMode) {
+  judge(out2, path7, e, constrained, hashMode) {
     const spec = e.spec;
     if (!spec || e.kind !== "requirement" && e.kind !== "editable") return;
     const raw = spec.specifier;
     const label2 = spec.name ? `${spec.name}${spec.kind === "named" ? raw : ""}` : raw;
     if (spec.invalid) {
-      out2.push({ code: "malformed", path: path6, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
+      out2.push({ code: "malformed", path: path7, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
       return;
     }
     if (spec.kind === "path") return;
@@ -61770,13 +61771,13 @@ var RequirementsLoader = class {
     if (!pinned) {
       const what = spec.kind === "vcs" ? "follows a branch or tag, not a commit" : spec.kind === "url" ? "downloads an archive with no digest to check" : "is not pinned to one version";
       const shown2 = spec.kind === "named" ? label2 : `${spec.name ? `${spec.name} @ ` : ""}${raw}`;
-      out2.push({ code: "unpinned-requirement", path: path6, line: e.line, endLine: e.endLine, message: `\`${shown2}\` ${what}; ${specFix(spec, raw)}` });
+      out2.push({ code: "unpinned-requirement", path: path7, line: e.line, endLine: e.endLine, message: `\`${shown2}\` ${what}; ${specFix(spec, raw)}` });
       return;
     }
     if (hashMode && e.kind === "requirement" && spec.kind === "named" && e.hashes.length === 0) {
       out2.push({
         code: "missing-hash",
-        path: path6,
+        path: path7,
         line: e.line,
         endLine: e.endLine,
         message: `\`${label2}\` has no --hash; add one: ${spec.name ?? raw}${spec.kind === "named" ? raw : ""} --hash=sha256:<digest> (pip-compile --generate-hashes or \`uv pip compile --generate-hashes\` writes them)`
@@ -61787,25 +61788,25 @@ var RequirementsLoader = class {
 async function checkRequirementFiles(d, loader, paths) {
   const included = /* @__PURE__ */ new Set();
   const covered = /* @__PURE__ */ new Set();
-  for (const path6 of paths) {
-    covered.add(path6);
-    await d.guard(path6, async () => {
-      const parsed = await loader.parsedFile(path6);
-      covered.delete(path6);
+  for (const path7 of paths) {
+    covered.add(path7);
+    await d.guard(path7, async () => {
+      const parsed = await loader.parsedFile(path7);
+      covered.delete(path7);
       for (const e of parsed.entries) {
         if (e.kind !== "include" && e.kind !== "constraint" || e.target === void 0) continue;
-        const target = joinRepoPath(dirOf2(path6), e.target);
-        if (target !== null && target !== path6) included.add(target);
+        const target = joinRepoPath(dirOf2(path7), e.target);
+        if (target !== null && target !== path7) included.add(target);
       }
     });
   }
-  const check = (path6) => d.guard(path6, async () => {
-    const tree = await loader.tree(path6);
+  const check = (path7) => d.guard(path7, async () => {
+    const tree = await loader.tree(path7);
     for (const f of tree.files) covered.add(f);
     for (const f of tree.findings) if (f.path && d.inScope(f.path)) d.report(f);
   });
-  for (const path6 of paths) if (!included.has(path6) && !covered.has(path6)) await check(path6);
-  for (const path6 of paths) if (!covered.has(path6)) await check(path6);
+  for (const path7 of paths) if (!included.has(path7) && !covered.has(path7)) await check(path7);
+  for (const path7 of paths) if (!covered.has(path7)) await check(path7);
 }
 
 // src/formats/notebook.ts
@@ -61868,10 +61869,10 @@ function parseNotebook(text2) {
 // src/checks/dependency-pinning/scripts.ts
 var SCRIPT_GLOBS = ["**/*.sh", "**/*.bash"];
 var NOTEBOOK_GLOBS = ["**/*.ipynb"];
-async function checkScript(d, loader, path6) {
-  await d.guard(path6, async () => {
-    const issues = analyseShell(await d.read(path6), { signal: d.rule.signal });
-    await reportShellIssues(d, loader, path6, issues, [dirOf2(path6), ""]);
+async function checkScript(d, loader, path7) {
+  await d.guard(path7, async () => {
+    const issues = analyseShell(await d.read(path7), { signal: d.rule.signal });
+    await reportShellIssues(d, loader, path7, issues, [dirOf2(path7), ""]);
   });
 }
 var MAGICS = ["%pip ", "%conda ", "%mamba ", "%micromamba ", "%uv ", "%npm ", "%system "];
@@ -61903,13 +61904,13 @@ ${lines[++k]}`;
   }
   return out2;
 }
-async function checkNotebook(d, loader, path6) {
-  await d.guard(path6, async () => {
+async function checkNotebook(d, loader, path7) {
+  await d.guard(path7, async () => {
     let nb;
     try {
-      nb = parseNotebook(await d.read(path6, MAX_NOTEBOOK_BYTES));
+      nb = parseNotebook(await d.read(path7, MAX_NOTEBOOK_BYTES));
     } catch (e) {
-      if (e instanceof NotebookError) throw new FileProblem(path6, `${path6} is not a valid notebook (${e.message}); fix it so its installs can be checked`, "malformed", e.line);
+      if (e instanceof NotebookError) throw new FileProblem(path7, `${path7} is not a valid notebook (${e.message}); fix it so its installs can be checked`, "malformed", e.line);
       throw e;
     }
     const state = newShellState();
@@ -61919,15 +61920,15 @@ async function checkNotebook(d, loader, path6) {
       for (const s of shellSnippets(cell.source, cell.fileLines)) {
         issues.push(...analyseShell(s.text, { state, signal: d.rule.signal, lineOf: (l) => s.lines[l] ?? s.lines[s.lines.length - 1] }));
       }
-      await reportShellIssues(d, loader, path6, issues, [dirOf2(path6), ""]);
+      await reportShellIssues(d, loader, path7, issues, [dirOf2(path7), ""]);
     }
   });
 }
 
 // src/checks/dependency-pinning.ts
-function mayMatter(path6, name2) {
+function mayMatter(path7, name2) {
   const lower = name2.toLowerCase();
-  return lower.endsWith(".txt") || lower.endsWith(".yml") || lower.endsWith(".yaml") || lower.endsWith(".sh") || lower.endsWith(".bash") || lower.endsWith(".ipynb") || lower.endsWith(".toml") || name2 === "Pipfile" || lower.includes("dockerfile") || lower.includes("containerfile") || path6.startsWith(".github/");
+  return lower.endsWith(".txt") || lower.endsWith(".yml") || lower.endsWith(".yaml") || lower.endsWith(".sh") || lower.endsWith(".bash") || lower.endsWith(".ipynb") || lower.endsWith(".toml") || name2 === "Pipfile" || lower.includes("dockerfile") || lower.includes("containerfile") || path7.startsWith(".github/");
 }
 var SHA = "b4ffde65f46336ab88eb53be808477a3936a8b4a";
 var DIGEST2 = "sha256:" + "a".repeat(64);
@@ -62005,18 +62006,18 @@ jobs:
     for (const file of ctx.inventory.files) {
       ctx.signal.throwIfAborted();
       if (file.lfs) continue;
-      const path6 = file.path;
-      const name2 = path6.slice(path6.lastIndexOf("/") + 1);
-      if (!mayMatter(path6, name2)) continue;
-      if (on("pip") && matchesAny(path6, REQUIREMENTS_GLOBS)) requirementFiles.push(path6);
-      if (on("pyproject") && name2 === "pyproject.toml") await checkPyproject(d, path6);
-      if (on("pyproject") && name2 === "Pipfile") await checkPipfile(d, path6);
-      if (on("conda") && matchesAny(path6, CONDA_GLOBS) && !isCondaLockName(name2)) await checkCondaEnvironment(d, loader, path6);
-      if (!d.inScope(path6)) continue;
-      if (on("docker") && matchesAny(path6, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path6);
-      if (on("github-actions") && matchesAny(path6, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path6);
-      if (on("shell") && matchesAny(path6, SCRIPT_GLOBS)) await checkScript(d, loader, path6);
-      if (on("notebooks") && matchesAny(path6, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path6);
+      const path7 = file.path;
+      const name2 = path7.slice(path7.lastIndexOf("/") + 1);
+      if (!mayMatter(path7, name2)) continue;
+      if (on("pip") && matchesAny(path7, REQUIREMENTS_GLOBS)) requirementFiles.push(path7);
+      if (on("pyproject") && name2 === "pyproject.toml") await checkPyproject(d, path7);
+      if (on("pyproject") && name2 === "Pipfile") await checkPipfile(d, path7);
+      if (on("conda") && matchesAny(path7, CONDA_GLOBS) && !isCondaLockName(name2)) await checkCondaEnvironment(d, loader, path7);
+      if (!d.inScope(path7)) continue;
+      if (on("docker") && matchesAny(path7, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path7);
+      if (on("github-actions") && matchesAny(path7, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path7);
+      if (on("shell") && matchesAny(path7, SCRIPT_GLOBS)) await checkScript(d, loader, path7);
+      if (on("notebooks") && matchesAny(path7, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path7);
     }
     if (requirementFiles.some((p) => d.inScope(p))) await checkRequirementFiles(d, loader, requirementFiles);
   }
@@ -62199,14 +62200,14 @@ function prefixTable(map) {
   for (const k of map.keys()) depth = Math.max(depth, k.split(".").length);
   return { map, depth };
 }
-function longestPrefix(table, path6) {
+function longestPrefix(table, path7) {
   let end = -1;
   for (let n = 0; n < table.depth; n++) {
-    end = path6.indexOf(".", end + 1);
+    end = path7.indexOf(".", end + 1);
     if (end < 0) break;
   }
-  for (let i2 = end < 0 ? path6.length : end; i2 > 0; i2 = path6.lastIndexOf(".", i2 - 1)) {
-    const value = table.map.get(path6.slice(0, i2));
+  for (let i2 = end < 0 ? path7.length : end; i2 > 0; i2 = path7.lastIndexOf(".", i2 - 1)) {
+    const value = table.map.get(path7.slice(0, i2));
     if (value !== void 0) return { value, length: i2 };
   }
   return void 0;
@@ -62265,12 +62266,12 @@ function aliasGroups() {
   return ALIAS_GROUPS;
 }
 var TABLE = prefixTable(ALIASES);
-function rewriteOnce(path6) {
-  const hit = longestPrefix(TABLE, path6);
-  return hit === void 0 ? path6 : hit.value + path6.slice(hit.length);
+function rewriteOnce(path7) {
+  const hit = longestPrefix(TABLE, path7);
+  return hit === void 0 ? path7 : hit.value + path7.slice(hit.length);
 }
-function canonicalPath(path6) {
-  let p = path6;
+function canonicalPath(path7) {
+  let p = path7;
   for (let n = 0; n < 8; n++) {
     const next = rewriteOnce(p);
     if (next === p) return p;
@@ -62431,9 +62432,9 @@ var PYTHON2_EXCEPTIONS = [
 ];
 for (const e of PYTHON2_EXCEPTIONS) NAME_ENTRIES[`exceptions.${e}`] = `builtins.${e}`;
 for (const e of ["AuthenticationError", "BufferTooShort", "ProcessError", "TimeoutError"]) NAME_ENTRIES[`multiprocessing.${e}`] = `multiprocessing.context.${e}`;
-function split(path6) {
-  const dot = path6.lastIndexOf(".");
-  return { module: path6.slice(0, dot), name: path6.slice(dot + 1) };
+function split(path7) {
+  const dot = path7.lastIndexOf(".");
+  return { module: path7.slice(0, dot), name: path7.slice(dot + 1) };
 }
 var key = (module2, name2) => `${module2}
 ${name2}`;
@@ -62726,8 +62727,8 @@ function denyEntries() {
   return DENY;
 }
 var TABLE2 = prefixTable(DENY);
-function deniedPrefix(path6) {
-  return longestPrefix(TABLE2, path6)?.value;
+function deniedPrefix(path7) {
+  return longestPrefix(TABLE2, path7)?.value;
 }
 var DANGEROUS_LEAF = /* @__PURE__ */ new Map();
 function leaves(reason, ...names4) {
@@ -62880,20 +62881,20 @@ var NUMPY_DTYPE_CLASS = /^numpy\.dtypes\.[A-Za-z0-9]+DType$/;
 var LOOKUP_SEGMENTS = 32;
 var TABLE_ROOTS = new Set([...denyEntries().keys(), ...aliasGroups().flatMap(([, aliases]) => aliases)].map((p) => p.split(".")[0]));
 var MAX_SEGMENTS = 64;
-function countSegments(path6) {
+function countSegments(path7) {
   let n = 1;
-  for (let i2 = path6.indexOf("."); i2 >= 0 && n <= MAX_SEGMENTS; i2 = path6.indexOf(".", i2 + 1)) n++;
+  for (let i2 = path7.indexOf("."); i2 >= 0 && n <= MAX_SEGMENTS; i2 = path7.indexOf(".", i2 + 1)) n++;
   return n;
 }
 var EMPTY_ALLOW = { exact: /* @__PURE__ */ new Set(), prefixes: [] };
-function isSafe(path6) {
-  return SAFE_EXACT.has(path6) || NUMPY_DTYPE_CLASS.test(path6);
+function isSafe(path7) {
+  return SAFE_EXACT.has(path7) || NUMPY_DTYPE_CLASS.test(path7);
 }
-function underRoot(path6, root) {
-  return path6 === root || path6.startsWith(`${root}.`);
+function underRoot(path7, root) {
+  return path7 === root || path7.startsWith(`${root}.`);
 }
-function structuralReason(path6, attrsFrom) {
-  const segs = path6.split(".");
+function structuralReason(path7, attrsFrom) {
+  const segs = path7.split(".");
   const leaf = segs[segs.length - 1];
   const leafReason = DANGEROUS_LEAF.get(leaf);
   if (leafReason !== void 0) return `calls ${leaf}, a function that ${leafReason}`;
@@ -62907,7 +62908,7 @@ function structuralReason(path6, attrsFrom) {
     }
   }
   for (const rule of SEGMENT_RULES) {
-    if (!underRoot(path6, rule.under)) continue;
+    if (!underRoot(path7, rule.under)) continue;
     const hit = segs.slice(1).find((s) => rule.segment.test(s));
     if (hit !== void 0) return `uses ${rule.under}'s ${hit} (it ${rule.reason})`;
   }
@@ -62957,14 +62958,14 @@ function classifyGlobal(module2, name2, allow = EMPTY_ALLOW, proto = 0) {
   const renamed = python2Rename(module2, name2);
   const seen = /* @__PURE__ */ new Set();
   for (const g of [loaded, { module: module2, name: name2 }, renamed]) {
-    const path6 = `${g.module}.${g.name}`;
-    if (seen.has(path6)) continue;
-    seen.add(path6);
+    const path7 = `${g.module}.${g.name}`;
+    if (seen.has(path7)) continue;
+    seen.add(path7);
     const d = dangerReason(g.module, g.name);
     if (d === void 0) continue;
-    const loadedAs = path6 === `${module2}.${name2}` ? [] : [`loaded as ${path6}`];
+    const loadedAs = path7 === `${module2}.${name2}` ? [] : [`loaded as ${path7}`];
     const notes = [...loadedAs, ...d.via === void 0 ? [] : [`${loadedAs.length ? "which is" : "the same as"} ${d.via}`]];
-    return { verdict: "dangerous", qualified: path6, reason: notes.length ? `${d.why} (${notes.join(", ")})` : d.why };
+    return { verdict: "dangerous", qualified: path7, reason: notes.length ? `${d.why} (${notes.join(", ")})` : d.why };
   }
   const allowed = (p) => allow.exact.has(p) || allow.prefixes.some((x) => p.startsWith(x));
   if (allowed(qualified) || allowed(canonical)) return { verdict: "safe", qualified };
@@ -63110,6 +63111,89 @@ var IS_OPCODE = (() => {
 // src/formats/pickle/scanner.ts
 import { isUtf8 } from "node:buffer";
 
+// src/formats/numpy-dtype.ts
+var BYTE_ORDER = "[<>|=]?";
+var TYPECODE = new RegExp(`^${BYTE_ORDER}[?bBhHiIlLqQpPefdgFDGSUVuac][0-9]*$`);
+var DATETIME_UNIT = "(?:\\[[0-9]*(?:[A-Za-z]+|\u03BCs)(?:/[0-9]+)?\\])?";
+var DATETIME = new RegExp(`^${BYTE_ORDER}(?:[Mm]8?|datetime64|timedelta64)${DATETIME_UNIT}$`);
+var NAMES = /* @__PURE__ */ new Set([
+  "bool",
+  "bool_",
+  "bool8",
+  "int",
+  "float",
+  "complex",
+  "str",
+  "str_",
+  "unicode",
+  "unicode_",
+  "bytes",
+  "bytes_",
+  "string_",
+  "void",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "intp",
+  "uintp",
+  "int_",
+  "uint",
+  "intc",
+  "uintc",
+  "byte",
+  "ubyte",
+  "short",
+  "ushort",
+  "long",
+  "ulong",
+  "longlong",
+  "ulonglong",
+  "float16",
+  "float32",
+  "float64",
+  "float96",
+  "float128",
+  "half",
+  "single",
+  "double",
+  "longdouble",
+  "float_",
+  "longfloat",
+  "complex64",
+  "complex128",
+  "complex192",
+  "complex256",
+  "csingle",
+  "cdouble",
+  "clongdouble",
+  "complex_",
+  "cfloat",
+  "singlecomplex",
+  "longcomplex",
+  "clongfloat"
+]);
+function isPlainDtypeSpec(spec) {
+  return TYPECODE.test(spec) || DATETIME.test(spec) || NAMES.has(spec.replace(/^[<>|=]/, ""));
+}
+var FIXED = { "?": 1, b: 1, B: 1, h: 2, H: 2, e: 2, f: 4, d: 8, F: 8, D: 16, q: 8, Q: 8 };
+function typestrLayout(typestr) {
+  const t = typestr.replace(/^[<>|=]/, "");
+  const fixed2 = FIXED[t];
+  if (fixed2 !== void 0) return { itemSize: fixed2, flexible: false };
+  if (t === "c") return { itemSize: 1, flexible: true };
+  const m = /^([biufcSaUV])([0-9]{1,9})$/.exec(t) ?? /^([Mm])(8)(?:\[[^\]]*\])?$/.exec(t);
+  if (!m) return void 0;
+  const n = Number(m[2]);
+  const kind = m[1];
+  if (kind === "U") return { itemSize: 4 * n, flexible: true };
+  return { itemSize: n, flexible: kind === "S" || kind === "a" || kind === "V" };
+}
+
 // src/formats/pickle/values.ts
 var NONE = { k: "none" };
 var BOOL = { k: "bool" };
@@ -63126,11 +63210,6 @@ function isInst(v) {
 }
 function tupleItems(v) {
   return typeof v === "object" && v !== null && (v.k === "tuple" || v.k === "list") ? v.items : null;
-}
-function dictGet(v, key3) {
-  if (typeof v !== "object" || v === null || v.k !== "dict" || !v.entries) return void 0;
-  for (let i2 = 0; i2 + 1 < v.entries.length; i2 += 2) if (v.entries[i2] === key3) return v.entries[i2 + 1];
-  return void 0;
 }
 function persistentLoad(pid) {
   const items = typeof pid === "object" && pid.k === "tuple" ? pid.items : null;
@@ -63165,39 +63244,111 @@ function describe(v) {
 
 // src/formats/pickle/joblib.ts
 var JOBLIB_WRAPPERS = /* @__PURE__ */ new Set(["joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"]);
+var RETAIN_FROM = /* @__PURE__ */ new Set([...JOBLIB_WRAPPERS, ...["numpy", "numpy.core", "numpy._core", "numpy.core.multiarray", "numpy._core.multiarray"].map((m) => `${m}.dtype`)]);
+function isJoblibWrapper(inst) {
+  return isWrapperClass(inst.cls) || isWrapperClass(tupleItems(inst.args)?.[0]);
+}
+function isWrapperClass(v) {
+  return isGlobal(v) && JOBLIB_WRAPPERS.has(`${v.module}.${v.name}`);
+}
+function wrapperStateAfterBuild(previous, state) {
+  if (previous === null) return state;
+  const a = typeof previous === "object" && previous.k === "dict" ? previous.entries : null;
+  const b = typeof state === "object" && state.k === "dict" ? state.entries : null;
+  return a && b ? { k: "dict", entries: [...a, ...b] } : OPAQUE;
+}
+var MAX_STATE_KEYS = 32;
+var MAX_DTYPE_DEPTH = 16;
 function arrayByteLength(state) {
-  const shape = tupleItems(dictGet(state, "shape") ?? null);
+  const dict = stateDict(state);
+  if (typeof dict === "string") return { kind: "unknown", reason: dict };
+  const shape = tupleItems(dict.get("shape"));
   if (!shape) return { kind: "unknown", reason: "no shape tuple" };
   let count2 = 1;
   for (const d of shape) {
     if (typeof d !== "number" || d < 0) return { kind: "unknown", reason: "a non-integer dimension" };
     count2 *= d;
   }
-  const dtype = dictGet(state, "dtype");
-  const item = dtypeItemSize(dtype);
-  if (item === "object") return { kind: "object" };
-  if (item === void 0) return { kind: "unknown", reason: "an unsized dtype" };
-  const bytes = count2 * item;
+  const dtype = dtypeInfo(dict.get("dtype"), 0);
+  if (dtype.kind === "object") return { kind: "object" };
+  if (dtype.kind === "unknown") return { kind: "unknown", reason: dtype.reason };
+  if (dtype.itemSize === void 0) return { kind: "unknown", reason: "a dtype of unknown item size" };
+  const bytes = count2 * dtype.itemSize;
   if (!Number.isSafeInteger(bytes)) return { kind: "unknown", reason: "an impossible size" };
-  const align = dictGet(state, "numpy_array_alignment_bytes");
-  return { kind: "bytes", bytes, padded: typeof align === "number" };
+  const align = dict.get("numpy_array_alignment_bytes");
+  return { kind: "bytes", bytes, padded: align !== void 0 && !(typeof align === "object" && align.k === "none") };
 }
-function dtypeItemSize(dtype) {
-  if (!isInst(dtype) || !isGlobal(dtype.cls) || dtype.cls.name !== "dtype" || !/^numpy(\._core|\.core)?(\.multiarray)?$/.test(dtype.cls.module)) return void 0;
-  const typestr = tupleItems(dtype.args)?.[0];
-  if (typeof typestr !== "string") return void 0;
-  if (typestr.startsWith("O")) return "object";
-  const st = tupleItems(dtype.state);
-  const fields = st?.[4];
-  if (typeof fields === "object" && fields.k === "dict") {
-    if (!fields.entries) return void 0;
-    for (const v of fields.entries) for (const f of tupleItems(v) ?? []) if (dtypeItemSize(f) === "object") return "object";
+function stateDict(state) {
+  if (typeof state !== "object" || state === null || state.k !== "dict") return "a state that is not a plain dict";
+  if (!state.entries) return "a state dict mlgate did not keep";
+  if (state.entries.length > MAX_STATE_KEYS * 2) return `a state dict of over ${MAX_STATE_KEYS} keys`;
+  const map = /* @__PURE__ */ new Map();
+  for (let i2 = 0; i2 + 1 < state.entries.length; i2 += 2) {
+    const key3 = state.entries[i2];
+    if (typeof key3 !== "string") return "a state key that is not a short str";
+    map.set(key3, state.entries[i2 + 1]);
   }
-  const elsize = st?.[5];
-  if (typeof elsize === "number" && elsize > 0) return elsize;
-  const m = /^[a-zA-Z?](\d+)$/.exec(typestr);
-  if (m) return Number(m[1]);
-  return typestr === "?" || typestr === "b" || typestr === "B" ? 1 : void 0;
+  return map;
+}
+var OBJECT = { kind: "object" };
+var unknown = (reason) => ({ kind: "unknown", reason });
+function dtypeInfo(dtype, depth) {
+  if (depth > MAX_DTYPE_DEPTH) return unknown("dtypes nested too deep");
+  if (!isInst(dtype) || !isGlobal(dtype.cls) || dtype.cls.name !== "dtype" || !/^numpy(\._core|\.core)?(\.multiarray)?$/.test(dtype.cls.module)) return unknown("a dtype that is not a numpy.dtype mlgate can read");
+  const typestr = tupleItems(dtype.args)?.[0];
+  if (typeof typestr !== "string") return unknown("a dtype built from something other than a type string");
+  if (!isPlainDtypeSpec(typestr)) return OBJECT;
+  const layout = typestrLayout(typestr);
+  if (dtype.state === null) return { kind: "plain", itemSize: layout?.itemSize, flags: 0 };
+  const st = tupleItems(dtype.state);
+  if (!st) return unknown("a dtype state that is not a tuple mlgate kept");
+  let version, subarray, fields, elsize;
+  let flags2 = 0;
+  if (st.length === 8 || st.length === 9) [version, , subarray, , fields, elsize, , flags2] = st;
+  else if (st.length === 7) [version, , subarray, , fields, elsize] = st;
+  else if (st.length === 6) [version, , subarray, fields, elsize] = st;
+  else if (st.length === 5) [version, subarray, fields, elsize] = [0, st[1], st[2], st[3]];
+  else return unknown(`a dtype state of ${st.length} items`);
+  if (typeof version !== "number" || typeof flags2 !== "number" || typeof elsize !== "number") return unknown("a dtype state whose version, size or flags is not an int");
+  if (Math.abs(flags2) % 2 === 1) return OBJECT;
+  if (version < 3 && flags2 !== 0) return OBJECT;
+  if (!isNone(subarray)) {
+    const sub = tupleItems(subarray);
+    if (!sub || sub.length !== 2) return unknown("a sub-array that is not a (dtype, shape) pair");
+    const base = dtypeInfo(sub[0], depth + 1);
+    if (base.kind !== "plain") return base;
+  }
+  if (!isNone(fields)) {
+    const found = fieldsInfo(fields, version, depth);
+    if (found) return found;
+  }
+  let itemSize = layout?.itemSize;
+  if (layout?.flexible) itemSize = elsize >= 0 ? elsize : void 0;
+  return { kind: "plain", itemSize, flags: version < 3 ? 0 : flags2 };
+}
+function fieldsInfo(fields, version, depth) {
+  const entries = typeof fields === "object" && fields.k === "dict" ? fields.entries : null;
+  const complete = entries !== null && entries.length < 128;
+  if (!complete && version < 3) return unknown("a structured dtype whose fields mlgate did not keep");
+  for (let i2 = 1; entries && i2 < entries.length; i2 += 2) {
+    if (entries[i2 - 1] === -1) continue;
+    const spec = tupleItems(entries[i2]);
+    if (!spec) {
+      if (version < 3) return unknown("a structured dtype field mlgate did not keep");
+      continue;
+    }
+    const f = dtypeInfo(spec[0], depth + 1);
+    if (f.kind === "object") return f;
+    if (f.kind === "unknown") {
+      if (version < 3) return f;
+      continue;
+    }
+    if (version < 3 && f.flags !== 0) return OBJECT;
+  }
+  return void 0;
+}
+function isNone(v) {
+  return typeof v === "object" && v.k === "none";
 }
 
 // src/formats/pickle/numbers.ts
@@ -63800,7 +63951,7 @@ var PickleMachine = class {
           kind = M_BYTES;
           break;
         case "inst":
-          kind = isGlobal(v.cls) && v.cls.name === "dtype" ? M_VALUE : M_INST;
+          kind = isGlobal(v.cls) && v.cls.name === "dtype" || isJoblibWrapper(v) ? M_VALUE : M_INST;
           break;
         default:
           kind = M_VALUE;
@@ -63855,7 +64006,7 @@ var PickleMachine = class {
       case "dict":
         return MEMO_DICT;
       case "inst":
-        return isGlobal(v.cls) && v.cls.name === "dtype" ? v : MEMO_INST;
+        return isGlobal(v.cls) && v.cls.name === "dtype" || isJoblibWrapper(v) ? v : MEMO_INST;
       case "bytes":
         return BYTES;
       default:
@@ -63890,7 +64041,7 @@ var PickleMachine = class {
   }
   import(module2, name2, off, opcode) {
     this.hooks.onImport({ module: module2, name: name2, offset: off, opcode, proto: this.proto });
-    if (!this.retain && JOBLIB_WRAPPERS.has(`${module2}.${name2}`)) this.retain = true;
+    if (!this.retain && RETAIN_FROM.has(`${module2}.${name2}`)) this.retain = true;
     return { k: "global", module: module2, name: name2, offset: off };
   }
   call(cls, args2, pos, opname) {
@@ -64382,8 +64533,8 @@ var PickleMachine = class {
                 message: `BUILD at byte ${off} sets attributes on ${inst.module}.${inst.name} itself, rewriting that module or class at load time (code elsewhere then runs the replacement); a model file never needs this, so do not load it`
               });
             } else if (isInst(inst) && inst !== MEMO_INST) {
-              inst.state = state;
-              if (joblibWrapper(inst)) {
+              if (isJoblibWrapper(inst)) {
+                inst.state = wrapperStateAfterBuild(inst.state, state);
                 if (this.frameEnd >= 0) {
                   if (base + pos + 1 !== this.frameEnd) throw this.malformed(pos, `is followed by joblib array bytes ${this.frameEnd - base - pos - 1} bytes before the end of its frame (byte ${this.frameEnd})`);
                   this.frameEnd = -1;
@@ -64391,6 +64542,9 @@ var PickleMachine = class {
                 w.pos = pos + 1;
                 return this.joblib(inst, base + pos);
               }
+              inst.state = state;
+            } else if (inst === OPAQUE && this.memoFull && this.retain) {
+              throw this.budget(`BUILD at byte ${base + pos} applies to an object the full memo did not keep, which may be a joblib array wrapper`);
             }
             pos += 1;
             break;
@@ -64515,11 +64669,6 @@ var PickleMachine = class {
     return 6 /* Joblib */;
   }
 };
-function joblibWrapper(inst) {
-  let cls = inst.cls;
-  if (isGlobal(cls) && cls.module === "copyreg" && cls.name === "_reconstructor" && typeof inst.args === "object" && inst.args?.k === "tuple") cls = inst.args.items?.[0] ?? cls;
-  return isGlobal(cls) && JOBLIB_WRAPPERS.has(`${cls.module}.${cls.name}`);
-}
 
 // src/formats/pickle/source.ts
 import { createInflateRaw, createGunzip, createInflate } from "node:zlib";
@@ -64616,12 +64765,12 @@ function sparseSource(ra, start2, map, size) {
   return {
     read: async (buf, off, max) => {
       while (i2 < runs.length && runs[i2].len === 0) i2++;
-      const run7 = runs[i2];
-      if (!run7 || max <= 0) return 0;
-      const n = Math.min(max, run7.len - within2);
+      const run8 = runs[i2];
+      if (!run8 || max <= 0) return 0;
+      const n = Math.min(max, run8.len - within2);
       let got = n;
-      if (run7.stored === void 0) buf.fill(0, off, off + n);
-      else got = await ra.readAt(buf, off, n, start2 + run7.stored + within2);
+      if (run8.stored === void 0) buf.fill(0, off, off + n);
+      else got = await ra.readAt(buf, off, n, start2 + run8.stored + within2);
       advance(got);
       return got;
     },
@@ -65152,6 +65301,497 @@ async function openMember(ra, e, limits = DEFAULT_ZIP_LIMITS) {
   throw new ZipError(`member ${JSON.stringify(e.name)} uses compression method ${e.method}, which mlgate cannot read`);
 }
 
+// src/formats/python-literal.ts
+var PyLiteralError = class extends Error {
+  name = "PyLiteralError";
+};
+var MAX_DECIMAL_DIGITS = 4300;
+var MAX_NUMBER_CHARS = 16 * 1024;
+var SIMPLE_ESCAPES = { "\\": 92, "'": 39, '"': 34, a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
+var DIGITS = "[0-9](?:_?[0-9])*";
+var DECIMAL = new RegExp(`(?:${DIGITS}\\.(?:${DIGITS})?|\\.${DIGITS}|${DIGITS})(?:[eE][+-]?${DIGITS})?[jJ]?`, "y");
+var RADIX = /0(?:[xX](?:_?[0-9a-fA-F])+|[oO](?:_?[0-7])+|[bB](?:_?[01])+)/y;
+var NAME2 = /[A-Za-z_][A-Za-z0-9_]*/y;
+var STRING_START = /(?:[rR][bBfF]?|[bBfF][rR]?|[uU])?(?=['"])/y;
+var IDENT_CHAR = /[A-Za-z0-9_]/;
+var HEX2 = /^[0-9a-fA-F]*$/;
+function parsePythonLiteral(text2, opts = {}) {
+  return new LiteralParser(text2, opts).parse();
+}
+var LiteralParser = class {
+  constructor(text2, opts) {
+    this.opts = opts;
+    this.s = text2.replace(/^[ \t]+/, "").replace(/\r\n?/g, "\n");
+    this.maxDepth = opts.maxDepth ?? 32;
+    this.maxNodes = opts.maxNodes ?? 1e5;
+  }
+  opts;
+  s;
+  i = 0;
+  /** Open brackets: inside them newlines are whitespace. */
+  brackets = 0;
+  depth = 0;
+  nodes = 0;
+  peeked;
+  maxDepth;
+  maxNodes;
+  parse() {
+    if (this.s.includes("\0")) throw new PyLiteralError("the text contains a NUL byte");
+    this.skipLeadingLines();
+    const e = this.exprList(false);
+    const end = this.next();
+    if (end.t !== "end") throw new PyLiteralError(`unexpected ${describeToken(end)} at offset ${this.i}`);
+    return convert(e);
+  }
+  fail(what) {
+    throw new PyLiteralError(`${what} at offset ${this.i}`);
+  }
+  /** Blank and comment lines before the expression; its first line must not be indented. */
+  skipLeadingLines() {
+    const m = /^(?:[ \t\f]*(?:#[^\n]*)?\n)*\f*/.exec(this.s);
+    this.i = m[0].length;
+    if (this.s[this.i] === " " || this.s[this.i] === "	") this.fail("an indented first line");
+  }
+  // --- tokens
+  peek() {
+    this.peeked ??= this.lex();
+    return this.peeked;
+  }
+  next() {
+    const t = this.peek();
+    this.peeked = void 0;
+    return t;
+  }
+  isOp(v) {
+    const t = this.peek();
+    return t.t === "op" && t.v === v;
+  }
+  expectOp(v) {
+    const t = this.next();
+    if (t.t !== "op" || t.v !== v) this.fail(`expected "${v}", found ${describeToken(t)}`);
+  }
+  /** Whitespace, comments, continuations; newlines only inside brackets. Returns false at a top-level newline. */
+  skipSpace() {
+    const s = this.s;
+    for (; ; ) {
+      const c = s[this.i];
+      if (c === " " || c === "	" || c === "\f") this.i++;
+      else if (c === "#") {
+        while (this.i < s.length && s[this.i] !== "\n") this.i++;
+      } else if (c === "\\") {
+        if (s[this.i + 1] !== "\n") this.fail("a backslash outside a string that does not end the line");
+        this.i += 2;
+        if (this.i >= s.length) this.fail("the text ends after a line continuation");
+      } else if (c === "\n") {
+        if (this.brackets === 0) return false;
+        this.i++;
+      } else return true;
+    }
+  }
+  lex() {
+    if (!this.skipSpace()) {
+      if (!/^(?:\n[ \t\f]*(?:#[^\n]*)?)*\n?$/.test(this.s.slice(this.i))) this.fail("text after the literal");
+      if (!this.opts.filterHeader && /\n[ \t]+$/.test(this.s)) this.fail("an indented line after the literal");
+      this.i = this.s.length;
+      return { t: "end" };
+    }
+    const s = this.s;
+    if (this.i >= s.length) return { t: "end" };
+    const c = s[this.i];
+    if (c >= "0" && c <= "9" || c === "." && /[0-9]/.test(s[this.i + 1] ?? "")) return this.number();
+    if ("()[]{},:+-".includes(c)) {
+      this.i++;
+      if (c === "(" || c === "[" || c === "{") this.brackets++;
+      else if (c === ")" || c === "]" || c === "}") this.brackets = Math.max(0, this.brackets - 1);
+      return { t: "op", v: c };
+    }
+    STRING_START.lastIndex = this.i;
+    const sm = STRING_START.exec(s);
+    if (sm) return this.strings();
+    NAME2.lastIndex = this.i;
+    const nm = NAME2.exec(s);
+    if (nm) {
+      this.i += nm[0].length;
+      return { t: "name", v: nm[0] };
+    }
+    if (s.startsWith("...", this.i)) {
+      this.i += 3;
+      return { t: "op", v: "..." };
+    }
+    return this.fail(`unexpected character ${JSON.stringify(c)}`);
+  }
+  number() {
+    const s = this.s;
+    const start2 = this.i;
+    RADIX.lastIndex = start2;
+    let m = s[start2] === "0" ? RADIX.exec(s) : null;
+    let v;
+    if (m) {
+      const text2 = m[0].replace(/_/g, "").toLowerCase();
+      if (text2.length > MAX_NUMBER_CHARS) this.fail("an integer literal too long to read");
+      v = { k: "int", v: BigInt(text2) };
+    } else {
+      DECIMAL.lastIndex = start2;
+      m = DECIMAL.exec(s);
+      if (!m) return this.fail("a malformed number");
+      const text2 = m[0].includes("_") ? m[0].replace(/_/g, "") : m[0];
+      if (text2.length > MAX_NUMBER_CHARS) this.fail("a number literal too long to read");
+      if (/[jJ]$/.test(text2)) v = { k: "complex", re: 0, im: Number(text2.slice(0, -1)) };
+      else if (/[.eE]/.test(text2)) v = { k: "float", v: Number(text2) };
+      else {
+        if (/^0/.test(text2) && /[1-9]/.test(text2)) this.fail("leading zeros in a decimal integer");
+        if (text2.length > MAX_DECIMAL_DIGITS) this.fail(`an integer literal of over ${MAX_DECIMAL_DIGITS} digits`);
+        v = { k: "int", v: BigInt(text2) };
+      }
+    }
+    this.i = start2 + m[0].length;
+    if (this.opts.filterHeader) {
+      const l = /[ \t\f]*L/y;
+      for (l.lastIndex = this.i; l.exec(s) && !IDENT_CHAR.test(s[l.lastIndex] ?? ""); ) this.i = l.lastIndex;
+    }
+    const after = s[this.i] ?? "";
+    if (IDENT_CHAR.test(after) || after === ".") this.fail("a malformed number");
+    return { t: "num", v };
+  }
+  /** One string literal, or several adjacent ones concatenated. */
+  strings() {
+    let text2 = "";
+    let bytes;
+    let first = true;
+    for (; ; ) {
+      STRING_START.lastIndex = this.i;
+      const pm = STRING_START.exec(this.s);
+      if (!pm) break;
+      const prefix2 = pm[0].toLowerCase();
+      if (prefix2.includes("f")) this.fail("an f-string, which is not a literal");
+      const isBytes = prefix2.includes("b");
+      if (!first && isBytes !== (bytes !== void 0)) this.fail("bytes and str literals concatenated");
+      this.i += pm[0].length;
+      const part = this.stringBody(prefix2.includes("r"), isBytes);
+      if (isBytes) (bytes ??= []).push(...part);
+      else text2 += part;
+      first = false;
+      const save = this.i;
+      if (!this.skipSpace()) {
+        this.i = save;
+        break;
+      }
+    }
+    return { t: "str", v: bytes ? { k: "bytes", v: Uint8Array.from(bytes) } : { k: "str", v: text2 } };
+  }
+  stringBody(raw, isBytes) {
+    const s = this.s;
+    const q = s[this.i];
+    const triple = s.startsWith(q.repeat(3), this.i);
+    this.i += triple ? 3 : 1;
+    const out2 = [];
+    const units = [];
+    const put = (code) => {
+      if (isBytes) out2.push(code);
+      else units.push(String.fromCodePoint(code));
+    };
+    for (; ; ) {
+      if (this.i >= s.length) this.fail("an unterminated string");
+      const c = s[this.i];
+      if (triple ? s.startsWith(q.repeat(3), this.i) : c === q) {
+        this.i += triple ? 3 : 1;
+        break;
+      }
+      if (c === "\n" && !triple) this.fail("an unterminated string");
+      const code = s.codePointAt(this.i);
+      if (isBytes && code > 127) this.fail("a non-ASCII character in a bytes literal");
+      if (c !== "\\") {
+        put(code);
+        this.i += code > 65535 ? 2 : 1;
+        continue;
+      }
+      const d = s[this.i + 1];
+      if (d === void 0) this.fail("an unterminated string");
+      const dc = s.codePointAt(this.i + 1);
+      if (isBytes && dc > 127) this.fail("a non-ASCII character in a bytes literal");
+      if (raw) {
+        put(92);
+        put(dc);
+        this.i += dc > 65535 ? 3 : 2;
+        continue;
+      }
+      this.i += 2;
+      this.escape(d, isBytes, put);
+    }
+    return isBytes ? out2 : units.join("");
+  }
+  escape(d, isBytes, put) {
+    const s = this.s;
+    if (d === "\n") return;
+    const simple = SIMPLE_ESCAPES[d];
+    if (simple !== void 0) return put(simple);
+    if (d >= "0" && d <= "7") {
+      const m = /[0-7]{0,2}/y;
+      m.lastIndex = this.i;
+      const more = m.exec(s)[0];
+      this.i += more.length;
+      const v = parseInt(d + more, 8);
+      return put(isBytes ? v & 255 : v);
+    }
+    const hexLen = d === "x" ? 2 : !isBytes && d === "u" ? 4 : !isBytes && d === "U" ? 8 : 0;
+    if (hexLen) {
+      const h = s.slice(this.i, this.i + hexLen);
+      if (h.length !== hexLen || !HEX2.test(h)) this.fail(`a truncated \\${d} escape`);
+      const v = parseInt(h, 16);
+      if (v > 1114111) this.fail("an escape beyond the last Unicode character");
+      this.i += hexLen;
+      return put(v);
+    }
+    if (!isBytes && d === "N") this.fail("a \\N{\u2026} escape, which needs the Unicode name database");
+    const cp = s.codePointAt(this.i - 1);
+    put(92);
+    put(cp);
+    if (cp > 65535) this.i++;
+  }
+  // --- expressions
+  enter() {
+    if (++this.depth > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth}`);
+    if (++this.nodes > this.maxNodes) this.fail(`more than ${this.maxNodes} values`);
+  }
+  /** `a, b, c`: a tuple when there is a comma (allowed bare at the top level and inside parentheses). */
+  exprList(allowEmptyTuple) {
+    if (allowEmptyTuple && this.closes()) return { t: "tuple", items: [] };
+    const first = this.expr();
+    if (!this.isOp(",")) return first;
+    const items = [first];
+    while (this.isOp(",")) {
+      this.next();
+      if (this.closes()) break;
+      items.push(this.expr());
+    }
+    return { t: "tuple", items };
+  }
+  closes() {
+    const t = this.peek();
+    return t.t === "end" || t.t === "op" && (t.v === ")" || t.v === "]" || t.v === "}");
+  }
+  /** Binary + and - (left to right), over signed factors. */
+  expr() {
+    let left = this.factor();
+    while (this.isOp("+") || this.isOp("-")) {
+      const neg = this.next().v === "-";
+      this.enter();
+      left = { t: "binop", neg, left, right: this.factor() };
+      this.depth--;
+    }
+    return left;
+  }
+  factor() {
+    if (this.isOp("+") || this.isOp("-")) {
+      const neg = this.next().v === "-";
+      this.enter();
+      const operand = this.factor();
+      this.depth--;
+      return { t: "unary", neg, operand };
+    }
+    return this.atom();
+  }
+  atom() {
+    const t = this.next();
+    this.enter();
+    try {
+      switch (t.t) {
+        case "num":
+        case "str":
+          return { t: "const", v: t.v };
+        case "name":
+          if (t.v === "True" || t.v === "False") return { t: "const", v: { k: "bool", v: t.v === "True" } };
+          if (t.v === "None") return { t: "const", v: { k: "none" } };
+          if (t.v === "set" && this.isOp("(")) {
+            this.next();
+            this.expectOp(")");
+            return { t: "set", items: [] };
+          }
+          return this.fail(`the name ${t.v}, which is not a literal`);
+        case "op":
+          return this.bracketed(t.v);
+        default:
+          return this.fail("the text ends before the literal does");
+      }
+    } finally {
+      this.depth--;
+    }
+  }
+  bracketed(open5) {
+    if (open5 === "...") return { t: "const", v: { k: "ellipsis" } };
+    if (open5 === "(") {
+      const e = this.exprList(true);
+      this.expectOp(")");
+      return e;
+    }
+    if (open5 === "[") {
+      const items = [];
+      while (!this.isOp("]")) {
+        items.push(this.expr());
+        if (!this.isOp(",")) break;
+        this.next();
+      }
+      this.expectOp("]");
+      return { t: "list", items };
+    }
+    if (open5 === "{") {
+      if (this.isOp("}")) {
+        this.next();
+        return { t: "dict", keys: [], values: [] };
+      }
+      const first = this.expr();
+      if (this.isOp(":")) {
+        const keys = [first];
+        const values2 = [];
+        this.next();
+        values2.push(this.expr());
+        while (this.isOp(",")) {
+          this.next();
+          if (this.isOp("}")) break;
+          keys.push(this.expr());
+          this.expectOp(":");
+          values2.push(this.expr());
+        }
+        this.expectOp("}");
+        return { t: "dict", keys, values: values2 };
+      }
+      const items = [first];
+      while (this.isOp(",")) {
+        this.next();
+        if (this.isOp("}")) break;
+        items.push(this.expr());
+      }
+      this.expectOp("}");
+      return { t: "set", items };
+    }
+    return this.fail(`unexpected "${open5}"`);
+  }
+};
+function describeToken(t) {
+  switch (t.t) {
+    case "end":
+      return "the end of the text";
+    case "op":
+      return `"${t.v}"`;
+    case "name":
+      return `the name ${t.v}`;
+    default:
+      return `a ${t.v.k}`;
+  }
+}
+function convert(e) {
+  switch (e.t) {
+    case "const":
+      return e.v;
+    case "tuple":
+    case "list":
+      return { k: e.t, items: e.items.map(convert) };
+    case "set": {
+      const items = /* @__PURE__ */ new Map();
+      for (const x of e.items.map(convert)) {
+        const key3 = hashKey(x);
+        if (!items.has(key3)) items.set(key3, x);
+      }
+      return { k: "set", items: [...items.values()] };
+    }
+    case "dict": {
+      const entries = /* @__PURE__ */ new Map();
+      for (let n = 0; n < e.keys.length; n++) {
+        const key3 = convert(e.keys[n]);
+        const value = convert(e.values[n]);
+        const h = hashKey(key3);
+        const prev = entries.get(h);
+        if (prev) prev[1] = value;
+        else entries.set(h, [key3, value]);
+      }
+      const pairs = [...entries.values()];
+      return { k: "dict", keys: pairs.map(([k]) => k), values: pairs.map(([, v]) => v) };
+    }
+    case "unary":
+      return signedNumber(e);
+    case "binop": {
+      const left = signedNumber(e.left);
+      const right = plainNumber(e.right);
+      if (left.k !== "int" && left.k !== "float" || right.k !== "complex") throw new PyLiteralError("an arithmetic expression that is not a complex number");
+      const re = left.k === "int" ? Number(left.v) : left.v;
+      return e.neg ? { k: "complex", re: re - right.re, im: 0 - right.im } : { k: "complex", re: re + right.re, im: 0 + right.im };
+    }
+  }
+}
+function plainNumber(e) {
+  if (e.t === "const" && (e.v.k === "int" || e.v.k === "float" || e.v.k === "complex")) return e.v;
+  throw new PyLiteralError("an operator applied to something other than a number");
+}
+function signedNumber(e) {
+  if (e.t !== "unary") return plainNumber(e);
+  const v = plainNumber(e.operand);
+  if (!e.neg) return v;
+  if (v.k === "int") return { k: "int", v: -v.v };
+  if (v.k === "float") return { k: "float", v: -v.v };
+  return { k: "complex", re: -v.re, im: -v.im };
+}
+function hashKey(v) {
+  switch (v.k) {
+    case "int":
+      return `n${v.v}`;
+    case "bool":
+      return v.v ? "n1" : "n0";
+    case "float":
+      return realKey(v.v);
+    case "complex":
+      return v.im === 0 ? realKey(v.re) : `c${v.re},${v.im}`;
+    case "str":
+      return `s${v.v}`;
+    case "bytes":
+      return `b${Buffer.from(v.v).toString("hex")}`;
+    case "none":
+    case "ellipsis":
+      return v.k;
+    case "tuple":
+      return `t(${v.items.map((x) => {
+        const h = hashKey(x);
+        return `${h.length}:${h}`;
+      }).join("")})`;
+    default:
+      throw new PyLiteralError(`an unhashable ${v.k} used as a dict key or set item`);
+  }
+}
+function realKey(x) {
+  return Number.isInteger(x) ? `n${BigInt(x)}` : `f${x}`;
+}
+function pyRepr(v, max = 120) {
+  const r = reprOf(v);
+  return r.length > max ? `${r.slice(0, max - 1)}\u2026` : r;
+}
+function reprOf(v) {
+  switch (v.k) {
+    case "str":
+      return `'${v.v.replace(/[\\']/g, "\\$&").replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}'`;
+    case "bytes":
+      return `b'${Array.from(v.v, (b) => b >= 32 && b < 127 && b !== 39 && b !== 92 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`).join("")}'`;
+    case "int":
+      return v.v.toString();
+    case "float":
+      return String(v.v);
+    case "complex":
+      return `(${v.re}+${v.im}j)`;
+    case "bool":
+      return v.v ? "True" : "False";
+    case "none":
+      return "None";
+    case "ellipsis":
+      return "Ellipsis";
+    case "tuple":
+      return `(${v.items.map(reprOf).join(", ")}${v.items.length === 1 ? "," : ""})`;
+    case "list":
+      return `[${v.items.map(reprOf).join(", ")}]`;
+    case "set":
+      return v.items.length ? `{${v.items.map(reprOf).join(", ")}}` : "set()";
+    case "dict":
+      return `{${v.keys.map((k, n) => `${reprOf(k)}: ${reprOf(v.values[n])}`).join(", ")}}`;
+  }
+}
+
 // src/formats/npy.ts
 var NPY_MAGIC = Buffer.from([147, 78, 85, 77, 80, 89]);
 var NPY_MAX_HEADER = 64 * 1024;
@@ -65164,22 +65804,71 @@ function looksLikeNpy(head) {
 function npyPrefixLength(head) {
   if (head.length < 8) throw new NpyError("the .npy header is truncated");
   const major = head[6];
-  if (major === 1) return 10;
-  if (major === 2 || major === 3) return 12;
-  throw new NpyError(`unknown .npy format version ${major}`);
+  if (major < 1 || major > 3 || head[7] !== 0) throw new NpyError(`unknown .npy format version ${major}.${head[7]}`);
+  return major === 1 ? 10 : 12;
 }
+var HEADER_KEYS = ["descr", "fortran_order", "shape"];
 function parseNpyHeader(buf) {
   if (!looksLikeNpy(buf)) throw new NpyError("not a .npy file");
   const prefix2 = npyPrefixLength(buf);
   if (buf.length < prefix2) throw new NpyError("the .npy header is truncated");
+  const major = buf[6];
   const len = prefix2 === 10 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   if (len > NPY_MAX_HEADER) throw new NpyError(`the .npy header is ${len} bytes, over the ${NPY_MAX_HEADER}-byte cap`);
   if (buf.length < prefix2 + len) throw new NpyError("the .npy header is truncated");
-  const text2 = buf.toString(buf[6] === 3 ? "utf8" : "latin1", prefix2, prefix2 + len);
-  const m = /['"]descr['"]\s*:\s*((?:'[^']*'|"[^"]*")|\[[^\]]*(?:\][^\]]*)*?\])\s*,\s*['"](?:fortran_order|shape)['"]/.exec(text2) ?? /['"]descr['"]\s*:\s*('[^']*'|"[^"]*"|\[.*\])/.exec(text2);
-  if (!m) throw new NpyError(`the .npy header has no descr: ${JSON.stringify(text2.slice(0, 120))}`);
-  const descr = m[1];
-  return { dataOffset: prefix2 + len, descr, hasObject: /['"][|<>=]?O\d*['"]/.test(descr) };
+  const raw = buf.subarray(prefix2, prefix2 + len);
+  let text2;
+  try {
+    text2 = major === 3 ? new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw) : raw.toString("latin1");
+  } catch {
+    throw new NpyError("the version 3 .npy header is not valid UTF-8");
+  }
+  const d = headerDict(text2, major);
+  return { dataOffset: prefix2 + len, descr: pyRepr(d.descr), hasObject: descrMayHoldObjects(d.descr, 0) };
+}
+function headerDict(text2, major) {
+  let d;
+  try {
+    d = parsePythonLiteral(text2, { filterHeader: major <= 2 });
+  } catch (e) {
+    if (!(e instanceof PyLiteralError)) throw e;
+    throw new NpyError(`its header is not a Python literal numpy can read (${e.message}): ${JSON.stringify(text2.slice(0, 120))}`);
+  }
+  if (d.k !== "dict") throw new NpyError(`its header is ${pyRepr(d, 80)}, not a dict`);
+  const keys = d.keys.map((k) => k.k === "str" ? k.v : pyRepr(k, 40));
+  if (keys.length !== HEADER_KEYS.length || !HEADER_KEYS.every((k) => keys.includes(k))) {
+    throw new NpyError(`its header has the keys ${JSON.stringify(keys.sort())}; numpy requires exactly descr, fortran_order and shape`);
+  }
+  const get2 = (key3) => d.values[keys.indexOf(key3)];
+  const shape = get2("shape");
+  if (shape.k !== "tuple" || !shape.items.every((x) => x.k === "int" || x.k === "bool")) throw new NpyError(`its shape ${pyRepr(shape, 60)} is not a tuple of ints`);
+  if (get2("fortran_order").k !== "bool") throw new NpyError(`its fortran_order ${pyRepr(get2("fortran_order"), 60)} is not True or False`);
+  return { descr: get2("descr") };
+}
+function descrMayHoldObjects(descr, depth) {
+  if (depth > 32) return true;
+  switch (descr.k) {
+    case "str":
+      return !isPlainDtypeSpec(descr.v);
+    case "bytes":
+      return !isPlainDtypeSpec(Buffer.from(descr.v).toString("latin1"));
+    case "tuple":
+      return descr.items.some((x) => descrMayHoldObjects(x, depth + 1));
+    case "list":
+      return descr.items.some((field) => fieldMayHoldObjects(field, depth + 1));
+    case "dict":
+    case "set":
+      return true;
+    default:
+      return false;
+  }
+}
+function fieldMayHoldObjects(field, depth) {
+  if (field.k === "tuple" || field.k === "list") {
+    return field.items.slice(1).some((x) => descrMayHoldObjects(x, depth + 1));
+  }
+  if (field.k === "str" || field.k === "bytes") return true;
+  return false;
 }
 
 // src/formats/keras.ts
@@ -65477,7 +66166,7 @@ var GNU_TYPES = /* @__PURE__ */ new Set(["L", "K", "S"]);
 var SUPPORTED = /* @__PURE__ */ new Set([...REGULAR, "1", "2", "5", "6", "3", "4", "L", "K", "x", "g", "X"]);
 var PY_SPACE = /^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$/g;
 var OCTAL = /^[+-]?(?:0[oO]_?)?[0-7]+(?:_[0-7]+)*$/;
-var DECIMAL = /^[+-]?[0-9]+(?:_[0-9]+)*$/;
+var DECIMAL2 = /^[+-]?[0-9]+(?:_[0-9]+)*$/;
 var BadHeader = class extends Error {
 };
 function nts(b) {
@@ -65504,7 +66193,7 @@ function nti(b) {
 }
 function paxInt(v) {
   const s = v.replace(PY_SPACE, "");
-  if (!DECIMAL.test(s)) return 0;
+  if (!DECIMAL2.test(s)) return 0;
   const n = Number(s.replace(/_/g, ""));
   return Number.isSafeInteger(n) ? n : 0;
 }
@@ -65630,7 +66319,7 @@ async function readTar(ra, limits = DEFAULT_LIMITS2) {
         const lines = mapBytes.toString("latin1").split("\n");
         const number = (l) => {
           const t = (l ?? "").replace(PY_SPACE, "");
-          if (!DECIMAL.test(t)) throw new BadHeader("an unreadable sparse map");
+          if (!DECIMAL2.test(t)) throw new BadHeader("an unreadable sparse map");
           return Number(t.replace(/_/g, ""));
         };
         const count2 = number(lines[0]);
@@ -66088,7 +66777,7 @@ ${ref.proto < 3}`;
       if (!await w.fill(12)) throw new NpyError("the .npy header is truncated");
       const prefix2 = npyPrefixLength(w.buf.subarray(w.pos, w.end));
       const len = prefix2 === 10 ? w.buf.readUInt16LE(w.pos + 8) : w.buf.readUInt32LE(w.pos + 8);
-      if (len > 64 * 1024) throw new NpyError(`the .npy header is ${len} bytes, over the 65536-byte cap`);
+      if (len > NPY_MAX_HEADER) throw new NpyError(`the .npy header is ${len} bytes, over the ${NPY_MAX_HEADER}-byte cap`);
       if (!await w.fill(prefix2 + len)) throw new NpyError("the .npy header is truncated");
       const header = parseNpyHeader(w.buf.subarray(w.pos, w.pos + prefix2 + len));
       if (!header.hasObject) return;
@@ -66096,7 +66785,7 @@ ${ref.proto < 3}`;
       await this.pickles(`${where2}object array (dtype ${header.descr}) `, w, "strict", depth);
     } catch (e) {
       if (!(e instanceof NpyError)) throw e;
-      this.add("malformed", "error", `${where2}is not a valid .npy file: ${e.message}`);
+      this.add("malformed", "error", `${where2}is not a valid .npy file: ${e.message}. numpy would refuse to load it, and mlgate cannot tell whether its data is a pickle, so it fails closed; re-save the array with numpy.save`);
     }
   }
   /**
@@ -66315,17 +67004,17 @@ function container(h) {
   if (looksLikeTar(h)) return "a tar archive";
   return void 0;
 }
-function checkFormat(path6, head, size) {
+function checkFormat(path7, head, size) {
   if (size === 0) return void 0;
-  const signed = SIGNED.find((s) => s.ext.test(path6));
+  const signed = SIGNED.find((s) => s.ext.test(path7));
   if (signed) {
     if (signed.ok(head, size)) return void 0;
     const really = container(head);
     return `is named like ${signed.what} but does not start like one${really ? `; it starts like ${really}` : ""}. A loader that goes by content reads what is really there; rename the file to what it holds or re-export it in the format its name says`;
   }
-  if (UNSIGNED.test(path6)) {
+  if (UNSIGNED.test(path7)) {
     const really = container(head);
-    if (really) return `is named like a text or ${path6.slice(path6.lastIndexOf("."))} file but starts like ${really}, which a loader that goes by content would open as that; rename the file to what it holds`;
+    if (really) return `is named like a text or ${path7.slice(path7.lastIndexOf("."))} file but starts like ${really}, which a loader that goes by content would open as that; rename the file to what it holds`;
   }
   return void 0;
 }
@@ -66357,7 +67046,7 @@ async function run5(ctx) {
   const allow = compileAllowList(p["allow-globals"] ?? []);
   const submodules = ctx.inventory.submodules ?? [];
   const changedSubmodules = ctx.changed ? submodules.filter((s) => ctx.changed.changed.has(s.path)).map((s) => `${s.path}/`) : [];
-  const inScope = (path6) => !ctx.changed || ctx.changed.changed.has(path6) || changedSubmodules.some((d) => path6.startsWith(d));
+  const inScope = (path7) => !ctx.changed || ctx.changed.changed.has(path7) || changedSubmodules.some((d) => path7.startsWith(d));
   for (const s of submodules) {
     if (s.checkedOut || !inScope(s.path)) continue;
     ctx.report({
@@ -66601,7 +67290,7 @@ function readValue(node) {
     }
   }
 }
-var SIMPLE_ESCAPES = { n: "\n", t: "	", r: "\r", "0": "\0", a: "\x07", b: "\b", f: "\f", v: "\v" };
+var SIMPLE_ESCAPES2 = { n: "\n", t: "	", r: "\r", "0": "\0", a: "\x07", b: "\b", f: "\f", v: "\v" };
 function stringValue(node) {
   if (node.type === "concatenated_string") {
     let joined = "";
@@ -66638,7 +67327,7 @@ function unescape3(content) {
 }
 function decodeEscape(esc) {
   const c = esc[1] ?? "";
-  if (c in SIMPLE_ESCAPES) return SIMPLE_ESCAPES[c];
+  if (c in SIMPLE_ESCAPES2) return SIMPLE_ESCAPES2[c];
   if (c === "x" || c === "u" || c === "U") {
     const code = Number.parseInt(esc.slice(2), 16);
     return Number.isFinite(code) && code <= 1114111 ? String.fromCodePoint(code) : esc;
@@ -68269,11 +68958,11 @@ async function Module2(moduleArg = {}) {
   }, "quit_");
   var _scriptName = import.meta.url;
   var scriptDirectory = "";
-  function locateFile(path6) {
+  function locateFile(path7) {
     if (Module["locateFile"]) {
-      return Module["locateFile"](path6, scriptDirectory);
+      return Module["locateFile"](path7, scriptDirectory);
     }
-    return scriptDirectory + path6;
+    return scriptDirectory + path7;
   }
   __name(locateFile, "locateFile");
   var readAsync, readBinary;
@@ -68961,11 +69650,11 @@ async function Module2(moduleArg = {}) {
   var dynCall = /* @__PURE__ */ __name((sig, ptr, args2 = [], promising = false) => {
     var func2 = getWasmTableEntry(ptr);
     var rtn = func2(...args2);
-    function convert(rtn2) {
+    function convert2(rtn2) {
       return rtn2;
     }
-    __name(convert, "convert");
-    return convert(rtn);
+    __name(convert2, "convert");
+    return convert2(rtn);
   }, "dynCall");
   var stackSave = /* @__PURE__ */ __name(() => _emscripten_stack_get_current(), "stackSave");
   var stackRestore = /* @__PURE__ */ __name((val) => __emscripten_stack_restore(val), "stackRestore");
@@ -70795,11 +71484,11 @@ function argument(call, position, keyword) {
 function isCallTo(call, qualified) {
   return call.names.some((n) => qualified.has(n));
 }
-function pythonUnitsOf(path6, text2) {
-  return path6.toLowerCase().endsWith(".ipynb") ? notebookUnits(text2) : [{ source: text2 }];
+function pythonUnitsOf(path7, text2) {
+  return path7.toLowerCase().endsWith(".ipynb") ? notebookUnits(text2) : [{ source: text2 }];
 }
-async function analysePython(path6, text2, signal) {
-  const units = pythonUnitsOf(path6, text2);
+async function analysePython(path7, text2, signal) {
+  const units = pythonUnitsOf(path7, text2);
   const rawCalls = [];
   const dictFlags = [];
   const imports = [];
@@ -70879,24 +71568,24 @@ var PYTHON_FILES_PARAM = {
 var MAX_NOTEBOOK_BYTES2 = 32 * 1024 * 1024;
 var MAX_CACHED_CALLS = 5e4;
 var analysed = /* @__PURE__ */ new WeakMap();
-async function analyseEntry(ctx, path6) {
+async function analyseEntry(ctx, path7) {
   let done = analysed.get(ctx.inventory);
   if (!done) analysed.set(ctx.inventory, done = { files: /* @__PURE__ */ new Map(), calls: 0 });
-  const cached = done.files.get(path6);
+  const cached = done.files.get(path7);
   if (cached) return cached;
-  const notebook = path6.toLowerCase().endsWith(".ipynb");
+  const notebook = path7.toLowerCase().endsWith(".ipynb");
   const cap = Math.min(ctx.maxFileBytes, notebook ? MAX_NOTEBOOK_BYTES2 : MAX_PYTHON_SOURCE_CHARS);
-  const text2 = await ctx.inventory.readText(path6, cap);
+  const text2 = await ctx.inventory.readText(path7, cap);
   try {
-    const file = await analysePython(path6, text2, ctx.signal);
+    const file = await analysePython(path7, text2, ctx.signal);
     if (done.calls + file.calls.length <= MAX_CACHED_CALLS) {
-      done.files.set(path6, file);
+      done.files.set(path7, file);
       done.calls += file.calls.length;
     }
     return file;
   } catch (e) {
-    if (e instanceof NotebookError) throw new FileProblem(path6, `${path6} is not a readable notebook: ${e.message}`, "unparsable", e.line);
-    if (e instanceof PythonParseError) throw new FileProblem(path6, `${path6} was not analysed: ${e.message}`, "budget-exceeded");
+    if (e instanceof NotebookError) throw new FileProblem(path7, `${path7} is not a readable notebook: ${e.message}`, "unparsable", e.line);
+    if (e instanceof PythonParseError) throw new FileProblem(path7, `${path7} was not analysed: ${e.message}`, "budget-exceeded");
     throw e;
   }
 }
@@ -71170,11 +71859,11 @@ var modelHubPinning = {
   async run(ctx) {
     const allow = (ctx.params["allow-unpinned"] ?? []).map((g) => new Minimatch(g, { dot: true }));
     const isLocal = localPathTest(ctx.inventory);
-    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path6, file) => {
+    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path7, file) => {
       for (const call of file.calls) {
         const shown2 = call.written ?? call.method ?? "this call";
         const problem = judgeCall({ call, shown: shown2, isLocal, allowed: (repo) => allow.some((m) => m.match(repo)), kind: "model" });
-        if (problem) ctx.report({ ...problem, path: path6 });
+        if (problem) ctx.report({ ...problem, path: path7 });
       }
     });
   }
@@ -71265,7 +71954,7 @@ var PREDICATE_DIGESTS_V01 = "https://model_signing/Digests/v0.1";
 var HASHES = { sha256: "sha256", blake2b: "blake2b512" };
 var MAX_RESOURCES = 1e6;
 var isObject2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
-var HEX2 = /^(?:[0-9a-f]{2})+$/;
+var HEX3 = /^(?:[0-9a-f]{2})+$/;
 function checkPath(p, name2) {
   if (p === ".") return p;
   const parts2 = p.split("/");
@@ -71275,7 +71964,7 @@ function checkPath(p, name2) {
   return p;
 }
 function hexDigest(value, name2) {
-  if (typeof value !== "string" || !HEX2.test(value) || value.length > 256) throw new OmsFormatError(`manifest digest of ${JSON.stringify(name2.slice(0, 200))} is not lower-case hex`);
+  if (typeof value !== "string" || !HEX3.test(value) || value.length > 256) throw new OmsFormatError(`manifest digest of ${JSON.stringify(name2.slice(0, 200))} is not lower-case hex`);
   return Buffer3.from(value, "hex");
 }
 function parseShardName(name2, shardSize) {
@@ -71311,8 +72000,8 @@ function parseV1(statement) {
     if (!isObject2(r) || typeof r.name !== "string") throw new OmsFormatError("a manifest resource has no name");
     const digest = hexDigest(r.digest, r.name);
     if (shardSize === void 0) return { name: r.name, path: checkPath(r.name, r.name), digest };
-    const { path: path6, start: start2, end } = parseShardName(r.name, shardSize);
-    return { name: r.name, path: path6, range: { start: start2, end }, digest };
+    const { path: path7, start: start2, end } = parseShardName(r.name, shardSize);
+    return { name: r.name, path: path7, range: { start: start2, end }, digest };
   });
   checkRootDigest(statement, entries);
   return {
@@ -72557,19 +73246,19 @@ var unsafeDeserialization = {
   },
   async run(ctx) {
     const ignore = new Set(ctx.params.ignore ?? []);
-    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path6, file) => {
+    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path7, file) => {
       for (const call of file.calls) {
         if (call.names.some((n) => ignore.has(n)) || call.written !== null && ignore.has(call.written)) continue;
         for (const detect of DETECTORS) {
           const problem = detect(call);
-          if (problem) ctx.report({ ...problem, path: path6 });
+          if (problem) ctx.report({ ...problem, path: path7 });
         }
       }
       for (const flag2 of file.dictFlags) {
         if (flag2.key !== "trust_remote_code" || !flag2.value) continue;
         ctx.report({
           code: "trust-remote-code",
-          path: path6,
+          path: path7,
           line: flag2.line,
           column: flag2.column,
           message: `"trust_remote_code": True makes the call it reaches download and run Python code from the model repository; ${REMOTE_CODE_FIX}`
@@ -73224,9 +73913,9 @@ function toPath(pointer, root) {
   }
   return out2;
 }
-function dottedKey(path6) {
+function dottedKey(path7) {
   let s = "";
-  for (const p of path6) s += typeof p === "number" ? `[${p}]` : s === "" ? p : `.${p}`;
+  for (const p of path7) s += typeof p === "number" ? `[${p}]` : s === "" ? p : `.${p}`;
   return s;
 }
 function suggestOrList(input, candidates, label2 = "expected one of") {
@@ -73296,9 +73985,9 @@ function unknownCodes(value, yaml, file, rules) {
     if (!rule.codes || levels === null || typeof levels !== "object") continue;
     for (const code of Object.keys(levels)) {
       if (rule.codes.includes(code) || !/^[a-z0-9][a-z0-9-]*$/.test(code)) continue;
-      const path6 = ["rules", rule.id, "code-levels", code];
-      const pos = yaml.locate(path6, { key: true });
-      out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path6), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, "its codes")}`) });
+      const path7 = ["rules", rule.id, "code-levels", code];
+      const pos = yaml.locate(path7, { key: true });
+      out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path7), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, "its codes")}`) });
     }
   }
   return out2;
@@ -73319,12 +74008,12 @@ function validatePolicy(value, yaml, file, rules) {
     if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
     const base = toPath(e.instancePath, value);
     const { extra, message, atKey } = describe2(e, rules);
-    const path6 = extra !== void 0 ? [...base, extra] : base;
-    const id = `${dottedKey(path6)}|${message}`;
+    const path7 = extra !== void 0 ? [...base, extra] : base;
+    const id = `${dottedKey(path7)}|${message}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    const pos = yaml.locate(atKey ? path6 : base, { key: atKey === true });
-    messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path6), message) });
+    const pos = yaml.locate(atKey ? path7 : base, { key: atKey === true });
+    messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path7), message) });
   }
   messages.sort((a, b) => a.line - b.line || a.column - b.column);
   const texts = messages.map((m) => m.text);
@@ -73555,12 +74244,12 @@ function parseRemoteRef(entry) {
   if (entry.startsWith("./") || entry.startsWith("/") || entry.startsWith("mlgate:")) return void 0;
   const m = REMOTE.exec(entry);
   if (!m) return void 0;
-  const [, owner, repo, path6, ref] = m;
-  if (path6.split("/").some((s) => s === ".." || s === "")) return void 0;
-  return { owner, repo, path: path6, ref };
+  const [, owner, repo, path7, ref] = m;
+  if (path7.split("/").some((s) => s === ".." || s === "")) return void 0;
+  return { owner, repo, path: path7, ref };
 }
-function formatRemoteRef(ref, path6 = ref.path) {
-  return `${ref.owner}/${ref.repo}/${path6}@${ref.ref}`;
+function formatRemoteRef(ref, path7 = ref.path) {
+  return `${ref.owner}/${ref.repo}/${path7}@${ref.ref}`;
 }
 function isPinnedRef(ref) {
   return /^[0-9a-f]{40}$/.test(ref) || /^[0-9a-f]{64}$/.test(ref) || ref.startsWith("refs/tags/") || /^v?\d+(\.\d+){0,3}([-+][0-9A-Za-z.-]+)?$/.test(ref);
@@ -73572,7 +74261,7 @@ var MAX_POLICY_BYTES = 256 * 1024;
 var MAX_LAYERS = 32;
 var MAX_DEPTH4 = 8;
 var DAY_MS2 = 864e5;
-function parsePolicyLayer(text2, name2, path6, origin, rules) {
+function parsePolicyLayer(text2, name2, path7, origin, rules) {
   if (text2.length > MAX_POLICY_BYTES) {
     throw new ConfigurationError(formatLocated(name2, 1, 1, "", `the policy is ${text2.length} bytes, over the ${MAX_POLICY_BYTES}-byte limit for a policy file`));
   }
@@ -73584,7 +74273,7 @@ function parsePolicyLayer(text2, name2, path6, origin, rules) {
     throw e;
   }
   const doc = validatePolicy(yaml.value, yaml, name2, rules);
-  return { name: name2, path: path6, origin, doc, yaml };
+  return { name: name2, path: path7, origin, doc, yaml };
 }
 var isoDay = (d) => d.toISOString().slice(0, 10);
 function builtinHint(entry) {
@@ -73773,9 +74462,9 @@ function applyExceptions(findings, exceptions, now, fullMode) {
 
 // src/core/fingerprint.ts
 import { createHash as createHash4 } from "node:crypto";
-function fingerprint(rule, code, path6, message) {
+function fingerprint(rule, code, path7, message) {
   const normalised = message.toLowerCase().replace(/\d+/g, "#").replace(/\s+/g, " ").trim();
-  return createHash4("sha256").update([rule, code ?? "", path6 ?? "", normalised].join("\0")).digest("hex").slice(0, 32);
+  return createHash4("sha256").update([rule, code ?? "", path7 ?? "", normalised].join("\0")).digest("hex").slice(0, 32);
 }
 
 // src/core/rule-context.ts
@@ -73803,16 +74492,16 @@ async function runRule(input) {
     report: (f) => {
       findings.push(f);
     },
-    guard: async (path6, fn) => {
-      current = path6;
+    guard: async (path7, fn) => {
+      current = path7;
       try {
         await fn();
       } catch (e) {
         if (isAbort(e) || controller.signal.aborted) throw e;
         if (e instanceof FileProblem) {
-          findings.push({ code: e.code, path: e.path || path6, line: e.line, message: e.message });
+          findings.push({ code: e.code, path: e.path || path7, line: e.line, message: e.message });
         } else {
-          findings.push({ code: "unreadable", path: path6, message: `${path6} could not be analysed: ${e instanceof Error ? e.message : String(e)}` });
+          findings.push({ code: "unreadable", path: path7, message: `${path7} could not be analysed: ${e instanceof Error ? e.message : String(e)}` });
         }
       } finally {
         current = void 0;
@@ -73888,6 +74577,42 @@ function makeFinding(ruleId, code, level, f, references, version) {
   };
   return finding;
 }
+function countingReads(inv, opened) {
+  return {
+    ...inv,
+    abs: (p) => {
+      opened.add(p);
+      return inv.abs(p);
+    },
+    readBytes: (p, max) => {
+      opened.add(p);
+      return inv.readBytes(p, max);
+    },
+    readText: (p, max) => {
+      opened.add(p);
+      return inv.readText(p, max);
+    }
+  };
+}
+function nothingEvaluated(files, exclude, changed) {
+  if (files.length === 0) return void 0;
+  const kept = files.filter((f) => !matchesAny(f.path, exclude));
+  if (!changed) {
+    if (kept.length > 0) return void 0;
+    return `none of the repository's ${files.length} files was evaluated: paths.exclude in the policy (${exclude.join(", ")}) matches every one of them, so the gate checked nothing. Narrow the exclude globs to the generated or vendored trees they are meant for.`;
+  }
+  const asked = [...changed.changed];
+  if (asked.length === 0 || kept.some((f) => changed.changed.has(f.path))) return void 0;
+  const listed = new Set(files.map((f) => f.path));
+  const excluded = asked.filter((p) => listed.has(p));
+  const unlisted = asked.filter((p) => !listed.has(p));
+  const sample = (ps) => `${ps.slice(0, 3).join(", ")}${ps.length > 3 ? ` and ${ps.length - 3} more` : ""}`;
+  const why = [
+    ...excluded.length ? [`${sample(excluded)} ${excluded.length === 1 ? "is" : "are"} excluded by paths.exclude`] : [],
+    ...unlisted.length ? [`${sample(unlisted)} ${unlisted.length === 1 ? "is" : "are"} not in the repository's file list (missing, ignored by git, or not a regular file)`] : []
+  ];
+  return `none of the ${asked.length} changed or named file${asked.length === 1 ? "" : "s"} was evaluated: ${why.join("; ")}. Only checks of the repository as a whole ran.`;
+}
 async function evaluate(opts, registry = RULES) {
   const started = performance2.now();
   const hashedBefore = bytesHashed();
@@ -73895,9 +74620,29 @@ async function evaluate(opts, registry = RULES) {
   const version = opts.toolVersion;
   const policyPath = opts.policyPath ?? DEFAULT_POLICY_PATH2;
   const policy = await loadPolicy({ provider: opts.provider, rules: registry, now, policyPath });
+  const progress = { opened: /* @__PURE__ */ new Set(), filesTotal: 0, rulesDone: 0, running: [] };
+  opts.progress?.start(() => ({
+    filesRead: progress.opened.size,
+    filesTotal: progress.filesTotal,
+    bytesHashed: bytesHashed() - hashedBefore,
+    rulesDone: progress.rulesDone,
+    rulesTotal: progress.running.length + progress.rulesDone,
+    running: [...progress.running]
+  }));
+  try {
+    return await run6(opts, registry, policy, progress, { started, hashedBefore, now, version });
+  } finally {
+    opts.progress?.stop();
+  }
+}
+async function run6(opts, registry, policy, progress, ctx) {
+  const { started, hashedBefore, now, version } = ctx;
   const scan = await scanRepository(opts.root);
+  progress.filesTotal = scan.inventory.files.length;
   const changed = opts.mode === "changed" ? createChangedSet(opts.changes ?? {}) : null;
   const findings = [];
+  const idle = nothingEvaluated(scan.inventory.files, policy.exclude, changed);
+  if (idle) findings.push(makeFinding("inventory", "inventory/nothing-evaluated", "warning", { message: idle }, [], version));
   for (const note of scan.notes) {
     if (note.path && matchesAny(note.path, policy.exclude)) continue;
     const code = `inventory/${note.code}`;
@@ -73919,11 +74664,13 @@ async function evaluate(opts, registry = RULES) {
     const level = policy.rules.get(r.id)?.level;
     return level !== void 0 && level !== "off";
   });
+  progress.running.push(...enabled.map((r) => r.id));
   const ruleResults = await Promise.all(
     enabled.map(async (rule) => {
       const resolved = policy.rules.get(rule.id);
       const exclude = policy.excludeFor(rule.id);
-      const inventory = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s) => !matchesAny(s.path, exclude))) : scan.inventory;
+      const listed = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s) => !matchesAny(s.path, exclude))) : scan.inventory;
+      const inventory = opts.progress ? countingReads(listed, progress.opened) : listed;
       let raw;
       try {
         raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
@@ -73931,6 +74678,9 @@ async function evaluate(opts, registry = RULES) {
         if (e instanceof ConfigurationError) throw e;
         opts.logger.error(`internal error in rule ${rule.id}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
         raw = [{ code: "internal-error", message: `mlgate failed while running ${rule.id} (${e instanceof Error ? e.message : String(e)}); the rule fails closed \u2014 please report this` }];
+      } finally {
+        progress.running.splice(progress.running.indexOf(rule.id), 1);
+        progress.rulesDone++;
       }
       const out2 = [];
       for (const f of raw) {
@@ -74252,7 +75002,7 @@ var triggers_notification_paths_default = [
 ];
 function routeMatcher(paths) {
   const regexes = paths.map(
-    (path6) => path6.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+    (path7) => path7.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
   const regex2 = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})[^/]*$`;
   return new RegExp(regex2, "i");
@@ -74463,11 +75213,11 @@ function parseEvent(name2, payloadText, envSha, repo) {
   } catch (err2) {
     throw new ConfigurationError(`The ${name2} event payload (GITHUB_EVENT_PATH) is not valid JSON: ${err2.message}`);
   }
-  const field = (path6) => path6.split(".").reduce((o, k) => isObject3(o) ? o[k] : void 0, payload);
-  const sha = (path6) => {
-    const value = field(path6);
+  const field = (path7) => path7.split(".").reduce((o, k) => isObject3(o) ? o[k] : void 0, payload);
+  const sha = (path7) => {
+    const value = field(path7);
     if (typeof value !== "string" || !SHA2.test(value)) {
-      throw new ConfigurationError(`The ${name2} event payload has no commit SHA at \`${path6}\`; mlgate cannot tell which commit to judge.`);
+      throw new ConfigurationError(`The ${name2} event payload has no commit SHA at \`${path7}\`; mlgate cannot tell which commit to judge.`);
     }
     return value;
   };
@@ -74705,6 +75455,30 @@ async function readAtCommit(root, commit, rel) {
   const size = Number((await git(root, ["cat-file", "-s", spec])).trim());
   if (size > MAX_READ_BYTES) throw new ConfigurationError(`${rel} at ${commit} is larger than ${MAX_READ_BYTES} bytes; it is not a policy file.`);
   return git(root, ["cat-file", "blob", spec], MAX_READ_BYTES + 1024);
+}
+
+// src/policies/locate.ts
+var MISNAMED_POLICY_PATHS = [".github/mlgate.yaml", "mlgate.yml", "mlgate.yaml", ".mlgate.yml", ".mlgate.yaml"];
+var POLICY_CANDIDATES = [DEFAULT_POLICY_PATH2, ...MISNAMED_POLICY_PATHS];
+function choosePolicy(input) {
+  const where2 = input.where ? ` ${input.where}` : "";
+  if (input.explicit !== void 0) {
+    if (!input.explicitExists) {
+      throw new ConfigurationError(
+        `${input.option} ${input.explicit}: no such policy file${where2}. Only the default ${DEFAULT_POLICY_PATH2} may be absent (then the built-in mlgate:recommended applies); fix the path or drop ${input.option}.`
+      );
+    }
+    return { path: input.explicit };
+  }
+  const others = MISNAMED_POLICY_PATHS.filter((p) => input.present.includes(p));
+  const hasDefault = input.present.includes(DEFAULT_POLICY_PATH2);
+  if (others.length > 0) {
+    const found = [...hasDefault ? [DEFAULT_POLICY_PATH2] : [], ...others].join(", ");
+    const what = hasDefault ? `mlgate reads ${DEFAULT_POLICY_PATH2} only, so the rules in ${others.join(", ")} would silently not apply. Merge ${others.length === 1 ? "it" : "them"} into ${DEFAULT_POLICY_PATH2} and delete ${others.length === 1 ? "it" : "them"}` : `mlgate reads ${DEFAULT_POLICY_PATH2}, which does not exist, so the rules in ${others.join(", ")} would silently not apply and mlgate:recommended would. Rename ${others.length === 1 ? "it" : "one of them"} to ${DEFAULT_POLICY_PATH2}`;
+    throw new ConfigurationError(`found policy file${hasDefault || others.length > 1 ? "s" : ""} ${found}${where2}: ${what}, or name the policy to use with ${input.option}.`);
+  }
+  if (hasDefault) return { path: DEFAULT_POLICY_PATH2 };
+  return { path: void 0, note: `no ${DEFAULT_POLICY_PATH2}${where2}: the built-in mlgate:recommended policy applies` };
 }
 
 // src/action/changes.ts
@@ -75076,7 +75850,7 @@ ${overflowNote}
 
 // src/action/main.ts
 var EXIT = { passed: 0, failed: 1, configuration: 2, internal: 3 };
-async function run6() {
+async function run7() {
   try {
     process.exitCode = await gate();
   } catch (err2) {
@@ -75128,13 +75902,25 @@ ${[err2.message, ...err2.details].join("\n").replace(/```/g, "'''")}
 }
 async function judge2(inputs, event, root, repo, client) {
   const scope = await resolveScope({ mode: inputs.mode, event, root, repo, client, logger: actionLogger });
-  const provider = new GitHubPolicyProvider({ root, repo, client, ...event.policyCommit ? { commit: event.policyCommit } : {} });
+  const github = new GitHubPolicyProvider({ root, repo, client, ...event.policyCommit ? { commit: event.policyCommit } : {} });
+  const provider = rememberLocalReads(github);
+  const explicit = inputs.policy !== DEFAULT_POLICY_PATH2 ? inputs.policy : void 0;
+  const readable = async (p) => await provider.readLocal(p) !== void 0;
+  const misnamed = await Promise.all(MISNAMED_POLICY_PATHS.map(async (p) => await isFileIn(root, p) ? [p] : []));
+  const choice = choosePolicy({
+    explicit,
+    explicitExists: explicit !== void 0 && await readable(explicit),
+    present: explicit !== void 0 ? [] : [...await readable(DEFAULT_POLICY_PATH2) ? [DEFAULT_POLICY_PATH2] : [], ...misnamed.flat()],
+    option: 'the "policy" input',
+    where: event.policyCommit ? `at the base commit ${event.policyCommit.slice(0, 12)} (a pull request is judged by the policy of its base)` : void 0
+  });
+  const policyPath = choice.path ?? DEFAULT_POLICY_PATH2;
   actionLogger.info(
-    `mlgate ${VERSION}: ${scope.mode} evaluation of ${event.headSha}, policy ${provider.describeLocal(inputs.policy)}${event.policyCommit ? " (base commit)" : ""}.`
+    `mlgate ${VERSION}: ${scope.mode} evaluation of ${event.headSha}, policy ${choice.path ? github.describeLocal(policyPath) : "mlgate:recommended (built in)"}${choice.path && event.policyCommit ? " (base commit)" : ""}.`
   );
   return evaluate({
     root,
-    policyPath: inputs.policy,
+    policyPath,
     provider,
     mode: scope.mode,
     ...scope.changes ? { changes: scope.changes } : {},
@@ -75143,6 +75929,25 @@ async function judge2(inputs, event, root, repo, client) {
     toolVersion: VERSION,
     notices: scope.notices
   });
+}
+var isFileIn = (root, rel) => lstat3(path6.join(root, ...rel.split("/"))).then(
+  (s) => s.isFile(),
+  () => false
+);
+function rememberLocalReads(inner) {
+  const seen = /* @__PURE__ */ new Map();
+  return {
+    readLocal(p) {
+      let text2 = seen.get(p);
+      if (!text2) {
+        text2 = inner.readLocal(p);
+        seen.set(p, text2);
+      }
+      return text2;
+    },
+    readRemote: (ref, p) => inner.readRemote(ref, p),
+    describeLocal: (p) => inner.describeLocal(p)
+  };
 }
 async function startCheck(client, repo, inputs, event) {
   try {
@@ -75161,4 +75966,4 @@ async function startCheck(client, repo, inputs, event) {
 }
 
 // src/index.ts
-void run6();
+void run7();
