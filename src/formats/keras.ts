@@ -18,9 +18,12 @@ export const LAMBDA_CLASSES = new Set(['Lambda', '__lambda__']);
 const MAX_DEPTH = 256;
 const MAX_NODES = 2_000_000;
 
-/** Every Lambda layer in a parsed Keras config (depth- and size-bounded walk). */
-export function findLambdaLayers(config: unknown): LambdaLayer[] {
-  const out: LambdaLayer[] = [];
+/**
+ * Visits every object of a parsed config, depth- and size-bounded (a hostile
+ * config is a finding, not a hang). `visit` returns false to skip an object's
+ * children.
+ */
+function walkConfig(config: unknown, visit: (o: Record<string, unknown>) => boolean): void {
   let nodes = 0;
   const walk = (v: unknown, depth: number): void => {
     if (++nodes > MAX_NODES) throw new RangeError(`the Keras config has over ${MAX_NODES} nodes`);
@@ -31,17 +34,24 @@ export function findLambdaLayers(config: unknown): LambdaLayer[] {
     }
     if (typeof v !== 'object' || v === null) return;
     const o = v as Record<string, unknown>;
-    const cls = o.class_name;
-    if (typeof cls === 'string' && LAMBDA_CLASSES.has(cls)) {
-      const cfg = o.config as Record<string, unknown> | undefined;
-      const name = typeof cfg?.name === 'string' ? cfg.name : undefined;
-      // Keras 3 nests the `__lambda__` function object inside the Lambda layer: report the layer once.
-      if (cls === 'Lambda' || !out.length || out[out.length - 1]!.className !== 'Lambda') out.push({ name, className: cls });
-      if (cls === 'Lambda') return;
-    }
+    if (!visit(o)) return;
     for (const x of Object.values(o)) walk(x, depth + 1);
   };
   walk(config, 0);
+}
+
+/** Every Lambda layer in a parsed Keras config. */
+export function findLambdaLayers(config: unknown): LambdaLayer[] {
+  const out: LambdaLayer[] = [];
+  walkConfig(config, (o) => {
+    const cls = o.class_name;
+    if (typeof cls !== 'string' || !LAMBDA_CLASSES.has(cls)) return true;
+    const cfg = o.config as Record<string, unknown> | undefined;
+    const name = typeof cfg?.name === 'string' ? cfg.name : undefined;
+    // Keras 3 nests the `__lambda__` function object inside the Lambda layer: report the layer once.
+    if (cls === 'Lambda' || !out.length || out[out.length - 1]!.className !== 'Lambda') out.push({ name, className: cls });
+    return cls !== 'Lambda';
+  });
   return out;
 }
 
@@ -71,30 +81,19 @@ const KERAS_DANGEROUS = new Map([['get_file', 'downloads and writes files (CVE-2
  */
 export function findCustomObjects(config: unknown, allow: AllowList): CustomObject[] {
   const out: CustomObject[] = [];
-  let nodes = 0;
-  const walk = (v: unknown, depth: number): void => {
-    if (++nodes > MAX_NODES) throw new RangeError(`the Keras config has over ${MAX_NODES} nodes`);
-    if (depth > MAX_DEPTH) throw new RangeError(`the Keras config nests deeper than ${MAX_DEPTH}`);
-    if (Array.isArray(v)) {
-      for (const x of v) walk(x, depth + 1);
-      return;
-    }
-    if (typeof v !== 'object' || v === null) return;
-    const o = v as Record<string, unknown>;
-    if (typeof o.class_name === 'string' && typeof o.module === 'string' && !LAMBDA_CLASSES.has(o.class_name)) {
-      const name = o.class_name === 'function' && typeof o.config === 'string' ? o.config : o.class_name;
-      const registeredName = typeof o.registered_name === 'string' ? o.registered_name : undefined;
-      const c = classifyGlobal(o.module, name, allow);
-      const target = `${o.module}.${name}`;
-      if (c.verdict === 'dangerous') out.push({ target, className: o.class_name, registeredName, reason: c.reason });
-      else if (KERAS_MODULE.test(o.module)) {
-        const reason = KERAS_DANGEROUS.get(name);
-        if (reason) out.push({ target, className: o.class_name, registeredName, reason });
-      } else if (c.verdict !== 'safe') out.push({ target, className: o.class_name, registeredName });
-    }
-    for (const x of Object.values(o)) walk(x, depth + 1);
-  };
-  walk(config, 0);
+  walkConfig(config, (o) => {
+    if (typeof o.class_name !== 'string' || typeof o.module !== 'string' || LAMBDA_CLASSES.has(o.class_name)) return true;
+    const name = o.class_name === 'function' && typeof o.config === 'string' ? o.config : o.class_name;
+    const registeredName = typeof o.registered_name === 'string' ? o.registered_name : undefined;
+    const c = classifyGlobal(o.module, name, allow);
+    const target = `${o.module}.${name}`;
+    if (c.verdict === 'dangerous') out.push({ target, className: o.class_name, registeredName, reason: c.reason });
+    else if (KERAS_MODULE.test(o.module)) {
+      const reason = KERAS_DANGEROUS.get(name);
+      if (reason) out.push({ target, className: o.class_name, registeredName, reason });
+    } else if (c.verdict !== 'safe') out.push({ target, className: o.class_name, registeredName });
+    return true;
+  });
   return out;
 }
 

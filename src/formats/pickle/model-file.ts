@@ -318,7 +318,7 @@ class Scan {
 
   /** Every member tarfile lists that a loader can extract, scanned by content; legacy torch members as torch reads them. */
   private async tar(where: string, access: RandomAccess | undefined, w: Window, depth: number): Promise<void> {
-    const ra = access ?? (await this.inMemory(within(where, 'the tar archive'), w));
+    const ra = access ?? (await this.inMemory(within(where, 'the tar archive'), w, `is over ${NESTED_ZIP_MAX} bytes once decompressed, more than mlgate holds in memory to list it; store it uncompressed so it can be scanned`));
     if (!ra) return;
     let members: TarMember[];
     try {
@@ -352,8 +352,8 @@ class Scan {
     }
   }
 
-  /** The rest of a stream in memory, for formats that need random access (a tar inside a compressed file); over the cap it fails closed. */
-  private async inMemory(where: string, w: Window): Promise<RandomAccess | undefined> {
+  /** The rest of a stream in memory, for formats that need random access (a tar or zip inside a compressed stream); over the cap it fails closed with `tooBig`. */
+  private async inMemory(where: string, w: Window, tooBig: string): Promise<RandomAccess | undefined> {
     const parts: Buffer[] = [];
     let total = 0;
     while (await w.fill(1)) {
@@ -361,7 +361,7 @@ class Scan {
       w.pos = w.end;
       total += chunk.length;
       if (total > NESTED_ZIP_MAX) {
-        this.add('budget-exceeded', 'error', `${where}is over ${NESTED_ZIP_MAX} bytes once decompressed, more than mlgate holds in memory to list it; store it uncompressed so it can be scanned`);
+        this.add('budget-exceeded', 'error', `${where}${tooBig}`);
         return undefined;
       }
       parts.push(chunk);
@@ -502,19 +502,8 @@ class Scan {
   private async zipFrom(where: string, access: RandomAccess | undefined, w: Window, depth: number): Promise<void> {
     if (!access) {
       // A deflated archive inside an archive: small ones are inflated in memory, big ones fail closed.
-      const parts: Buffer[] = [];
-      let total = 0;
-      while (await w.fill(1)) {
-        const chunk = Buffer.from(w.buf.subarray(w.pos, w.end));
-        w.pos = w.end;
-        total += chunk.length;
-        if (total > NESTED_ZIP_MAX) {
-          this.add('budget-exceeded', 'error', `${where}is a compressed zip inside a zip, over ${NESTED_ZIP_MAX} bytes; store the inner archive uncompressed so it can be scanned`);
-          return;
-        }
-        parts.push(chunk);
-      }
-      access = bufferAccess(Buffer.concat(parts));
+      access = await this.inMemory(where, w, `is a compressed zip inside a zip, over ${NESTED_ZIP_MAX} bytes; store the inner archive uncompressed so it can be scanned`);
+      if (!access) return;
     }
     const listing = await readZip(access);
     if (!listing.entries.length && listing.problems.length) {
