@@ -62,6 +62,7 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
   const scan = await scanRepository(opts.root);
   const changed = opts.mode === 'changed' ? createChangedSet(opts.changes ?? {}) : null;
   const findings: Finding[] = [];
+  const links = scan.notes.flatMap((n) => (n.code === 'symlink' && n.path !== undefined ? [n.path] : []));
 
   for (const note of scan.notes) {
     // A symlink under `paths.exclude` (vendored trees) is nobody's concern.
@@ -91,9 +92,10 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
       const resolved = policy.rules.get(rule.id)!;
       const exclude = policy.excludeFor(rule.id);
       const inventory = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude))) : scan.inventory;
+      const symlinks = links.filter((p) => !matchesAny(p, exclude));
       let raw: RuleFinding[];
       try {
-        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
+        raw = await runRule({ rule, params: resolved.params, inventory, symlinks, changed, now, logger: opts.logger, policyPath: policy.policyPath });
       } catch (e) {
         // Signer keys and trust roots are checked when the rule reads them: still the policy's fault.
         if (e instanceof ConfigurationError) throw e;
