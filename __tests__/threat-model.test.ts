@@ -17,7 +17,7 @@ describe('threat-model', () => {
     },
     {
       name: 'sections match case-insensitively and with numbering',
-      files: { 'THREAT_MODEL.md': tm('last-reviewed: 2026-10-01', '## 1. ASSETS\n## 2. threats: data\nAML.T0020\nMitigations\n-----------\n') },
+      files: { 'THREAT_MODEL.md': tm('last-reviewed: 2026-10-01', '## 1. ASSETS\n## 2. threats: data\nAML.T0020\n\nMitigations\n-----------\n') },
       expect: [],
     },
     {

@@ -1,4 +1,4 @@
-import { FrontMatterError, parseMarkdown, type MarkdownDoc } from '../formats/markdown.js';
+import { FrontMatterError, MarkdownError, parseMarkdown, type MarkdownDoc } from '../formats/markdown.js';
 import { isPlaceholder } from '../formats/provenance.js';
 import { discoverModelRoots, WEIGHT_FILE_GLOBS, type ModelRoot } from '../inventory/model-roots.js';
 import { matchesAny } from '../inventory/inventory.js';
@@ -68,12 +68,13 @@ export function findSection(doc: MarkdownDoc, required: string): MarkdownDoc['he
 /** Whether a section has content besides headings and template filler. */
 function sectionIsEmpty(lines: string[], doc: MarkdownDoc, heading: MarkdownDoc['headings'][number]): boolean {
   const next = doc.headings.find((h) => h.line > heading.line && h.depth <= heading.depth);
-  const headingLines = new Set(doc.headings.map((h) => h.line));
+  const headingLines = new Set(doc.headings.flatMap((h) => Array.from({ length: h.endLine - h.line + 1 }, (_, i) => h.line + i)));
   const body = lines
-    .slice(heading.line, (next?.line ?? lines.length + 1) - 1)
-    .filter((_, i) => !headingLines.has(heading.line + 1 + i))
+    .slice(heading.endLine, (next?.line ?? lines.length + 1) - 1)
+    .filter((_, i) => !headingLines.has(heading.endLine + 1 + i))
     .join('\n')
     .replace(TEMPLATE_FILLER, '')
+    // A thematic break is no content either.
     .replace(/^\s*(=+|-+)\s*$/gm, '');
   return body.trim() === '';
 }
@@ -100,6 +101,7 @@ async function checkCard(ctx: RuleContext<ModelCardParams>, root: ModelRoot, car
     doc = parseMarkdown(text);
   } catch (e) {
     if (e instanceof FrontMatterError) throw new FileProblem(card, `${card}:${e.line ?? 1}: ${e.message}; fix the YAML between the \`---\` lines`, 'invalid-front-matter', e.line);
+    if (e instanceof MarkdownError) throw new FileProblem(card, `${card} was not read: ${e.message}; keep the model card a plain Markdown document`, 'unreadable', e.line);
     throw e;
   }
   const label = root.path === '.' ? 'the repository root model' : root.path;

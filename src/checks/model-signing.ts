@@ -1,14 +1,15 @@
 import { HashPool } from '../core/hash-pool.js';
 import { FileProblem } from '../core/errors.js';
 import { BUNDLE_MAX_BYTES, OmsFormatError, parseBundle } from '../formats/oms/bundle.js';
-import { parseStatement } from '../formats/oms/manifest.js';
+import { parseStatement, type Manifest } from '../formats/oms/manifest.js';
 import { discoverModelRoots, WEIGHT_FILE_GLOBS, type ModelRoot } from '../inventory/model-roots.js';
 import { matchesAny } from '../inventory/inventory.js';
 import type { ChangedSet } from '../inventory/types.js';
 import { examples } from './model-signing/examples.js';
 import { DEFAULT_SIGNATURE, loadSigners, paramsSchema, type ModelSigningParams } from './model-signing/params.js';
 import { verifyBundleSignature } from './model-signing/signature.js';
-import { verifyFiles } from './model-signing/verify-files.js';
+import { linksInRoot, symlinkFindings, withLinkedWeightRoots } from './model-signing/symlinks.js';
+import { policyIgnoreMatcher, verifyFiles } from './model-signing/verify-files.js';
 import { atlas, type Rule, type RuleContext } from './rule.js';
 
 const dirname = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '.');
@@ -30,31 +31,40 @@ function touched(changed: ChangedSet, root: ModelRoot, signaturePath: string): b
   return changed.all().some((p) => p === signaturePath || p === root.path || root.path === '.' || p.startsWith(`${root.path}/`));
 }
 
-async function verifyRoot(ctx: RuleContext<ModelSigningParams>, root: ModelRoot, signaturePath: string, pool: HashPool, signers: Awaited<ReturnType<typeof loadSigners>>): Promise<void> {
+/** The signed manifest, once the bundle verifies well enough to trust it; undefined after reporting why not. */
+async function readManifest(ctx: RuleContext<ModelSigningParams>, signaturePath: string, signers: Awaited<ReturnType<typeof loadSigners>>): Promise<Manifest | undefined> {
   const bytes = await ctx.inventory.readBytes(signaturePath, BUNDLE_MAX_BYTES);
-  let bundle;
-  let manifest;
   try {
-    bundle = parseBundle(bytes);
+    const bundle = parseBundle(bytes);
     const verdict = verifyBundleSignature(bundle, signers);
     if (!verdict.ok) {
       ctx.report({ code: verdict.code, path: signaturePath, message: `${signaturePath}: ${verdict.message}` });
-      if (verdict.code === 'invalid-signature') return;
+      if (verdict.code === 'invalid-signature') return undefined;
     }
-    manifest = parseStatement(bundle.envelope.payload);
+    return parseStatement(bundle.envelope.payload);
   } catch (e) {
     if (!(e instanceof OmsFormatError)) throw e;
     ctx.report({ code: e.code, path: signaturePath, message: `${signaturePath} is not a usable OMS signature: ${e.message}. Re-sign the model with model_signing (https://github.com/sigstore/model-transparency)` });
-    return;
+    return undefined;
   }
+}
+
+async function verifyRoot(ctx: RuleContext<ModelSigningParams>, root: ModelRoot, signaturePath: string, pool: HashPool, signers: Awaited<ReturnType<typeof loadSigners>>): Promise<void> {
+  const ignorePaths = ctx.params['ignore-paths'] ?? [];
+  const links = linksInRoot(root, ctx.symlinks, policyIgnoreMatcher(ignorePaths));
+  const manifest = await readManifest(ctx, signaturePath, signers);
+  // Whatever the signature says: a link is never verified, and never followed.
+  for (const f of await symlinkFindings(root, links, ctx.inventory, signaturePath, manifest?.allowSymlinks ?? false)) ctx.report(f);
+  if (!manifest) return;
   const findings = await verifyFiles({
     root,
     signaturePath,
     manifest,
     inventory: ctx.inventory,
     pool,
-    ignorePaths: ctx.params['ignore-paths'] ?? [],
+    ignorePaths,
     ignoreUnsigned: ctx.params['ignore-unsigned-files'] ?? false,
+    links,
   });
   for (const f of findings) ctx.report(f);
 }
@@ -79,7 +89,9 @@ export const modelSigning: Rule<ModelSigningParams> = {
     const p = ctx.params;
     const name = p.signature ?? DEFAULT_SIGNATURE;
     const signers = await loadSigners(p.signers ?? [], ctx.inventory);
-    const roots = discoverModelRoots(ctx.inventory, p.models && p.models.length > 0 ? p.models : undefined);
+    const globs = p.models && p.models.length > 0 ? p.models : undefined;
+    const discovered = discoverModelRoots(ctx.inventory, globs);
+    const roots = globs ? discovered : withLinkedWeightRoots(discovered, ctx.symlinks, ctx.inventory);
     const pool = new HashPool(undefined, ctx.signal);
     try {
       for (const root of roots) {

@@ -1,6 +1,6 @@
 import type { Rule } from './rule.js';
 import { FileProblem } from '../core/errors.js';
-import { FrontMatterError, parseMarkdown } from '../formats/markdown.js';
+import { FrontMatterError, MarkdownError, parseMarkdown } from '../formats/markdown.js';
 import { matchesAny } from '../inventory/inventory.js';
 import atlasTable from './threat-model/atlas.json' with { type: 'json' };
 
@@ -103,6 +103,7 @@ export const threatModel: Rule<ThreatModelParams> = {
           md = parseMarkdown(text);
         } catch (e) {
           if (e instanceof FrontMatterError) throw new FileProblem(doc.path, `${doc.path}: ${e.message}`, 'invalid-front-matter', e.line);
+          if (e instanceof MarkdownError) throw new FileProblem(doc.path, `${doc.path} was not read: ${e.message}; keep the threat model a plain Markdown document`, 'unreadable', e.line);
           throw e;
         }
         const firstBodyLine = md.frontMatterLines + 1;

@@ -1,6 +1,6 @@
 import { helpUrl } from '../core/version.js';
 import type { Finding } from '../core/types.js';
-import { countsTitle, escapeMarkdown as esc } from './escape.js';
+import { countsTitle, escapeMarkdown as esc, inlineCode } from './escape.js';
 import type { Report } from './types.js';
 
 export interface MarkdownOptions {
@@ -18,7 +18,7 @@ function location(f: Finding): string {
 }
 
 function findingLine(f: Finding): string {
-  const code = f.code ? ` \`${f.code.replace(/`/g, '')}\`` : ` \`${f.rule}\``;
+  const code = ` ${inlineCode(f.code ?? f.rule)}`;
   const waived = f.waived ? ` — _waived until ${esc(f.waived.expires)} (${esc(f.waived.owner)}: ${esc(f.waived.reason)})_` : '';
   return `- ${ICON[f.level]} **${f.level}**${code} ${location(f)}: ${esc(f.message)} ([how to fix](${f.help}))${waived}`;
 }

@@ -18,11 +18,20 @@ export interface FileCheckInput {
   /** Policy `ignore-paths`: model-root-relative paths, or globs. */
   ignorePaths: readonly string[];
   ignoreUnsigned: boolean;
+  /** Model-relative paths of the links in the root: reported on their own, so not missing files too. */
+  links?: readonly string[];
 }
 
 const under = (rel: string, p: string): boolean => rel === p || rel.startsWith(`${p}/`);
 const normalise = (p: string): string => p.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
 const GLOB_CHARS = /[*?[\]{}]/;
+
+/** Policy `ignore-paths` as one test: plain entries cover a path and what is under it, globs match model-relative paths. */
+export function policyIgnoreMatcher(ignorePaths: readonly string[]): (rel: string) => boolean {
+  const globIgnores = ignorePaths.filter((p) => GLOB_CHARS.test(p));
+  const plainIgnores = ignorePaths.filter((p) => !GLOB_CHARS.test(p)).map(normalise);
+  return (rel) => plainIgnores.some((p) => under(rel, p)) || globIgnores.some((g) => minimatch(rel, g, { dot: true }));
+}
 
 function basename(p: string): string {
   return p.slice(p.lastIndexOf('/') + 1);
@@ -71,9 +80,7 @@ interface Job {
 export async function verifyFiles(input: FileCheckInput): Promise<RuleFinding[]> {
   const { root, manifest, inventory, pool, signaturePath } = input;
   const findings: RuleFinding[] = [];
-  const globIgnores = input.ignorePaths.filter((p) => GLOB_CHARS.test(p));
-  const plainIgnores = input.ignorePaths.filter((p) => !GLOB_CHARS.test(p)).map(normalise);
-  const isPolicyIgnored = (rel: string) => plainIgnores.some((p) => under(rel, p)) || globIgnores.some((g) => minimatch(rel, g, { dot: true }));
+  const isPolicyIgnored = policyIgnoreMatcher(input.ignorePaths);
   const disk = filesOnDisk(input, isPolicyIgnored);
   const hashName = manifest.hashType;
   const sha256 = manifest.nodeHash === 'sha256';
@@ -188,8 +195,8 @@ export async function verifyFiles(input: FileCheckInput): Promise<RuleFinding[]>
       findings.push({ code: 'renamed-file', path: display(target), message: `${display(target)} has the signed content of ${display(m.rel)}, which is gone: the file was renamed after signing. Rename it back, or re-sign the model` });
       continue;
     }
-    const symlinkHint = manifest.allowSymlinks ? ' (mlgate does not follow symlinks: a symlinked file counts as absent)' : '';
-    findings.push({ code: 'missing-file', path: signaturePath, message: `${display(m.rel)} is signed in ${basename(signaturePath)} but missing from the model${symlinkHint}. Restore it, or re-sign the model without it` });
+    if ((input.links ?? []).some((l) => under(m.rel, l))) continue;
+    findings.push({ code: 'missing-file', path: signaturePath, message: `${display(m.rel)} is signed in ${basename(signaturePath)} but missing from the model. Restore it, or re-sign the model without it` });
   }
   if (!input.ignoreUnsigned) {
     for (const [rel] of extra) {
