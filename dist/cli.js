@@ -27,9 +27,9 @@ var __commonJS = (cb, mod) => function __require2() {
     throw mod = 0, e;
   }
 };
-var __export = (target, all) => {
-  for (var name2 in all)
-    __defProp(target, name2, { get: all[name2], enumerable: true });
+var __export = (target, all2) => {
+  for (var name2 in all2)
+    __defProp(target, name2, { get: all2[name2], enumerable: true });
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
@@ -134,12 +134,12 @@ var require_argument = __commonJS({
       /**
        * @package
        */
-      _collectValue(value, previous) {
-        if (previous === this.defaultValue || !Array.isArray(previous)) {
-          return [value];
+      _collectValue(value2, previous2) {
+        if (previous2 === this.defaultValue || !Array.isArray(previous2)) {
+          return [value2];
         }
-        previous.push(value);
-        return previous;
+        previous2.push(value2);
+        return previous2;
       }
       /**
        * Set the default value, and optionally supply the description to be displayed in the help.
@@ -148,8 +148,8 @@ var require_argument = __commonJS({
        * @param {string} [description]
        * @return {Argument}
        */
-      default(value, description) {
-        this.defaultValue = value;
+      default(value2, description) {
+        this.defaultValue = value2;
         this.defaultValueDescription = description;
         return this;
       }
@@ -171,14 +171,14 @@ var require_argument = __commonJS({
        */
       choices(values2) {
         this.argChoices = values2.slice();
-        this.parseArg = (arg, previous) => {
+        this.parseArg = (arg, previous2) => {
           if (!this.argChoices.includes(arg)) {
             throw new InvalidArgumentError2(
               `Allowed choices are ${this.argChoices.join(", ")}.`
             );
           }
           if (this.variadic) {
-            return this._collectValue(arg, previous);
+            return this._collectValue(arg, previous2);
           }
           return arg;
         };
@@ -857,8 +857,8 @@ var require_option = __commonJS({
        * @param {string} [description]
        * @return {Option}
        */
-      default(value, description) {
-        this.defaultValue = value;
+      default(value2, description) {
+        this.defaultValue = value2;
         this.defaultValueDescription = description;
         return this;
       }
@@ -959,12 +959,12 @@ var require_option = __commonJS({
       /**
        * @package
        */
-      _collectValue(value, previous) {
-        if (previous === this.defaultValue || !Array.isArray(previous)) {
-          return [value];
+      _collectValue(value2, previous2) {
+        if (previous2 === this.defaultValue || !Array.isArray(previous2)) {
+          return [value2];
         }
-        previous.push(value);
-        return previous;
+        previous2.push(value2);
+        return previous2;
       }
       /**
        * Only allow option value to be one of choices.
@@ -974,14 +974,14 @@ var require_option = __commonJS({
        */
       choices(values2) {
         this.argChoices = values2.slice();
-        this.parseArg = (arg, previous) => {
+        this.parseArg = (arg, previous2) => {
           if (!this.argChoices.includes(arg)) {
             throw new InvalidArgumentError2(
               `Allowed choices are ${this.argChoices.join(", ")}.`
             );
           }
           if (this.variadic) {
-            return this._collectValue(arg, previous);
+            return this._collectValue(arg, previous2);
           }
           return arg;
         };
@@ -1057,7 +1057,7 @@ var require_option = __commonJS({
             this.positiveOptions.set(option.attributeName(), option);
           }
         });
-        this.negativeOptions.forEach((value, key3) => {
+        this.negativeOptions.forEach((value2, key3) => {
           if (this.positiveOptions.has(key3)) {
             this.dualOptions.add(key3);
           }
@@ -1070,12 +1070,12 @@ var require_option = __commonJS({
        * @param {Option} option
        * @returns {boolean}
        */
-      valueFromOption(value, option) {
+      valueFromOption(value2, option) {
         const optionKey = option.attributeName();
         if (!this.dualOptions.has(optionKey)) return true;
         const preset = this.negativeOptions.get(optionKey).presetArg;
         const negativeValue = preset !== void 0 ? preset : false;
-        return option.negate === (negativeValue === value);
+        return option.negate === (negativeValue === value2);
       }
     };
     function camelcase(str) {
@@ -1212,7 +1212,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path11 = __require("node:path");
+    var path12 = __require("node:path");
     var fs2 = __require("node:fs");
     var process2 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -1714,9 +1714,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} invalidArgumentMessage
        * @private
        */
-      _callParseArg(target, value, previous, invalidArgumentMessage) {
+      _callParseArg(target, value2, previous2, invalidArgumentMessage) {
         try {
-          return target.parseArg(value, previous);
+          return target.parseArg(value2, previous2);
         } catch (err2) {
           if (err2.code === "commander.invalidArgument") {
             const message = `${invalidArgumentMessage} ${err2.message}`;
@@ -2003,8 +2003,8 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {object} value
        * @return {Command} `this` command for chaining
        */
-      setOptionValue(key3, value) {
-        return this.setOptionValueWithSource(key3, value, void 0);
+      setOptionValue(key3, value2) {
+        return this.setOptionValueWithSource(key3, value2, void 0);
       }
       /**
        * Store option value and where the value came from.
@@ -2014,11 +2014,11 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} source - expected values are default/config/env/cli/implied
        * @return {Command} `this` command for chaining
        */
-      setOptionValueWithSource(key3, value, source) {
+      setOptionValueWithSource(key3, value2, source) {
         if (this._storeOptionsAsProperties) {
-          this[key3] = value;
+          this[key3] = value2;
         } else {
-          this._optionValues[key3] = value;
+          this._optionValues[key3] = value2;
         }
         this._optionValueSources[key3] = source;
         return this;
@@ -2225,9 +2225,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName2) {
-          const localBin = path11.resolve(baseDir, baseName2);
+          const localBin = path12.resolve(baseDir, baseName2);
           if (fs2.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path11.extname(baseName2))) return void 0;
+          if (sourceExt.includes(path12.extname(baseName2))) return void 0;
           const foundExt = sourceExt.find(
             (ext2) => fs2.existsSync(`${localBin}${ext2}`)
           );
@@ -2245,17 +2245,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path11.resolve(
-            path11.dirname(resolvedScriptPath),
+          executableDir = path12.resolve(
+            path12.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path11.basename(
+            const legacyName = path12.basename(
               this._scriptPath,
-              path11.extname(this._scriptPath)
+              path12.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -2266,7 +2266,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path11.extname(executableFile));
+        launchWithNode = sourceExt.includes(path12.extname(executableFile));
         let proc;
         if (process2.platform !== "win32") {
           if (launchWithNode) {
@@ -2401,14 +2401,14 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @private
        */
       _processArguments() {
-        const myParseArg = (argument2, value, previous) => {
-          let parsedValue = value;
-          if (value !== null && argument2.parseArg) {
-            const invalidValueMessage = `error: command-argument value '${value}' is invalid for argument '${argument2.name()}'.`;
+        const myParseArg = (argument2, value2, previous2) => {
+          let parsedValue = value2;
+          if (value2 !== null && argument2.parseArg) {
+            const invalidValueMessage = `error: command-argument value '${value2}' is invalid for argument '${argument2.name()}'.`;
             parsedValue = this._callParseArg(
               argument2,
-              value,
-              previous,
+              value2,
+              previous2,
               invalidValueMessage
             );
           }
@@ -2416,26 +2416,26 @@ Expecting one of '${allowedValues.join("', '")}'`);
         };
         this._checkNumberOfArguments();
         const processedArgs = [];
-        this.registeredArguments.forEach((declaredArg, index) => {
-          let value = declaredArg.defaultValue;
+        this.registeredArguments.forEach((declaredArg, index2) => {
+          let value2 = declaredArg.defaultValue;
           if (declaredArg.variadic) {
-            if (index < this.args.length) {
-              value = this.args.slice(index);
+            if (index2 < this.args.length) {
+              value2 = this.args.slice(index2);
               if (declaredArg.parseArg) {
-                value = value.reduce((processed, v) => {
+                value2 = value2.reduce((processed, v) => {
                   return myParseArg(declaredArg, v, processed);
                 }, declaredArg.defaultValue);
               }
-            } else if (value === void 0) {
-              value = [];
+            } else if (value2 === void 0) {
+              value2 = [];
             }
-          } else if (index < this.args.length) {
-            value = this.args[index];
+          } else if (index2 < this.args.length) {
+            value2 = this.args[index2];
             if (declaredArg.parseArg) {
-              value = myParseArg(declaredArg, value, declaredArg.defaultValue);
+              value2 = myParseArg(declaredArg, value2, declaredArg.defaultValue);
             }
           }
-          processedArgs[index] = value;
+          processedArgs[index2] = value2;
         });
         this.processedArgs = processedArgs;
       }
@@ -2700,15 +2700,15 @@ Expecting one of '${allowedValues.join("', '")}'`);
             const option = this._findOption(arg);
             if (option) {
               if (option.required) {
-                const value = args2[i2++];
-                if (value === void 0) this.optionMissingArgument(option);
-                this.emit(`option:${option.name()}`, value);
+                const value2 = args2[i2++];
+                if (value2 === void 0) this.optionMissingArgument(option);
+                this.emit(`option:${option.name()}`, value2);
               } else if (option.optional) {
-                let value = null;
+                let value2 = null;
                 if (i2 < args2.length && (!maybeOption(args2[i2]) || negativeNumberArg(args2[i2]))) {
-                  value = args2[i2++];
+                  value2 = args2[i2++];
                 }
-                this.emit(`option:${option.name()}`, value);
+                this.emit(`option:${option.name()}`, value2);
               } else {
                 this.emit(`option:${option.name()}`);
               }
@@ -2729,10 +2729,10 @@ Expecting one of '${allowedValues.join("', '")}'`);
             }
           }
           if (/^--[^=]+=/.test(arg)) {
-            const index = arg.indexOf("=");
-            const option = this._findOption(arg.slice(0, index));
+            const index2 = arg.indexOf("=");
+            const option = this._findOption(arg.slice(0, index2));
             if (option && (option.required || option.optional)) {
-              this.emit(`option:${option.name()}`, arg.slice(index + 1));
+              this.emit(`option:${option.name()}`, arg.slice(index2 + 1));
               continue;
             }
           }
@@ -3181,7 +3181,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path11.basename(filename, path11.extname(filename));
+        this._name = path12.basename(filename, path12.extname(filename));
         return this;
       }
       /**
@@ -3195,9 +3195,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path12) {
-        if (path12 === void 0) return this._executableDir;
-        this._executableDir = path12;
+      executableDir(path13) {
+        if (path13 === void 0) return this._executableDir;
+        this._executableDir = path13;
         return this;
       }
       /**
@@ -3214,9 +3214,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
           helpWidth: context.helpWidth,
           outputHasColors: context.hasColors
         });
-        const text2 = helper.formatHelp(this, helper);
-        if (context.hasColors) return text2;
-        return this._outputConfiguration.stripColor(text2);
+        const text4 = helper.formatHelp(this, helper);
+        if (context.hasColors) return text4;
+        return this._outputConfiguration.stripColor(text4);
       }
       /**
        * @typedef HelpContext
@@ -3376,19 +3376,19 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {(string | Function)} text - string to add, or a function returning a string
        * @return {Command} `this` command for chaining
        */
-      addHelpText(position, text2) {
+      addHelpText(position2, text4) {
         const allowedValues = ["beforeAll", "before", "after", "afterAll"];
-        if (!allowedValues.includes(position)) {
+        if (!allowedValues.includes(position2)) {
           throw new Error(`Unexpected value for position to addHelpText.
 Expecting one of '${allowedValues.join("', '")}'`);
         }
-        const helpEvent = `${position}Help`;
+        const helpEvent = `${position2}Help`;
         this.on(helpEvent, (context) => {
           let helpStr;
-          if (typeof text2 === "function") {
-            helpStr = text2({ error: context.error, command: context.command });
+          if (typeof text4 === "function") {
+            helpStr = text4({ error: context.error, command: context.command });
           } else {
-            helpStr = text2;
+            helpStr = text4;
           }
           if (helpStr) {
             context.write(`${helpStr}
@@ -3682,8 +3682,8 @@ var require_scope = __commonJS({
         super(nameStr);
         this.prefix = prefix2;
       }
-      setValue(value, { property, itemIndex }) {
-        this.value = value;
+      setValue(value2, { property, itemIndex }) {
+        this.value = value2;
         this.scopePath = (0, code_1._)`.${new code_1.Name(property)}[${itemIndex}]`;
       }
     };
@@ -3702,13 +3702,13 @@ var require_scope = __commonJS({
       name(prefix2) {
         return new ValueScopeName(prefix2, this._newName(prefix2));
       }
-      value(nameOrPrefix, value) {
+      value(nameOrPrefix, value2) {
         var _a;
-        if (value.ref === void 0)
+        if (value2.ref === void 0)
           throw new Error("CodeGen: ref must be passed in value");
         const name2 = this.toName(nameOrPrefix);
         const { prefix: prefix2 } = name2;
-        const valueKey = (_a = value.key) !== null && _a !== void 0 ? _a : value.ref;
+        const valueKey = (_a = value2.key) !== null && _a !== void 0 ? _a : value2.ref;
         let vs = this._values[prefix2];
         if (vs) {
           const _name = vs.get(valueKey);
@@ -3720,8 +3720,8 @@ var require_scope = __commonJS({
         vs.set(valueKey, name2);
         const s = this._scope[prefix2] || (this._scope[prefix2] = []);
         const itemIndex = s.length;
-        s[itemIndex] = value.ref;
-        name2.setValue(value, { property: prefix2, itemIndex });
+        s[itemIndex] = value2.ref;
+        name2.setValue(value2, { property: prefix2, itemIndex });
         return name2;
       }
       getValue(prefix2, keyOrRef) {
@@ -4191,8 +4191,8 @@ var require_codegen = __commonJS({
         return this._extScope.name(prefix2);
       }
       // reserves unique name in the external scope and assigns value to it
-      scopeValue(prefixOrName, value) {
-        const name2 = this._extScope.value(prefixOrName, value);
+      scopeValue(prefixOrName, value2) {
+        const name2 = this._extScope.value(prefixOrName, value2);
         const vs = this._values[name2.prefix] || (this._values[name2.prefix] = /* @__PURE__ */ new Set());
         vs.add(name2);
         return name2;
@@ -4246,13 +4246,13 @@ var require_codegen = __commonJS({
       // returns code for object literal for the passed argument list of key-value pairs
       object(...keyValues) {
         const code = ["{"];
-        for (const [key3, value] of keyValues) {
+        for (const [key3, value2] of keyValues) {
           if (code.length > 1)
             code.push(",");
           code.push(key3);
-          if (key3 !== value || this.opts.es5) {
+          if (key3 !== value2 || this.opts.es5) {
             code.push(":");
-            (0, code_1.addCodeArg)(code, value);
+            (0, code_1.addCodeArg)(code, value2);
           }
         }
         code.push("}");
@@ -4282,8 +4282,8 @@ var require_codegen = __commonJS({
       endIf() {
         return this._endBlockNode(If, Else);
       }
-      _for(node, forBody) {
-        this._blockNode(node);
+      _for(node2, forBody) {
+        this._blockNode(node2);
         if (forBody)
           this.code(forBody).endFor();
         return this;
@@ -4331,11 +4331,11 @@ var require_codegen = __commonJS({
         return this._leafNode(new Break(label2));
       }
       // `return` statement
-      return(value) {
-        const node = new Return();
-        this._blockNode(node);
-        this.code(value);
-        if (node.nodes.length !== 1)
+      return(value2) {
+        const node2 = new Return();
+        this._blockNode(node2);
+        this.code(value2);
+        if (node2.nodes.length !== 1)
           throw new Error('CodeGen: "return" should have one node');
         return this._endBlockNode(Return);
       }
@@ -4343,16 +4343,16 @@ var require_codegen = __commonJS({
       try(tryBody, catchCode, finallyCode) {
         if (!catchCode && !finallyCode)
           throw new Error('CodeGen: "try" without "catch" and "finally"');
-        const node = new Try();
-        this._blockNode(node);
+        const node2 = new Try();
+        this._blockNode(node2);
         this.code(tryBody);
         if (catchCode) {
           const error = this.name("e");
-          this._currNode = node.catch = new Catch(error);
+          this._currNode = node2.catch = new Catch(error);
           catchCode(error);
         }
         if (finallyCode) {
-          this._currNode = node.finally = new Finally();
+          this._currNode = node2.finally = new Finally();
           this.code(finallyCode);
         }
         return this._endBlockNode(Catch, Finally);
@@ -4397,13 +4397,13 @@ var require_codegen = __commonJS({
           this._root.optimizeNames(this._root.names, this._constants);
         }
       }
-      _leafNode(node) {
-        this._currNode.nodes.push(node);
+      _leafNode(node2) {
+        this._currNode.nodes.push(node2);
         return this;
       }
-      _blockNode(node) {
-        this._currNode.nodes.push(node);
-        this._nodes.push(node);
+      _blockNode(node2) {
+        this._currNode.nodes.push(node2);
+        this._nodes.push(node2);
       }
       _endBlockNode(N1, N2) {
         const n = this._currNode;
@@ -4413,12 +4413,12 @@ var require_codegen = __commonJS({
         }
         throw new Error(`CodeGen: not in block "${N2 ? `${N1.kind}/${N2.kind}` : N1.kind}"`);
       }
-      _elseNode(node) {
+      _elseNode(node2) {
         const n = this._currNode;
         if (!(n instanceof If)) {
           throw new Error('CodeGen: "else" without "if"');
         }
-        this._currNode = n.else = node;
+        this._currNode = n.else = node2;
         return this;
       }
       get _root() {
@@ -4428,9 +4428,9 @@ var require_codegen = __commonJS({
         const ns = this._nodes;
         return ns[ns.length - 1];
       }
-      set _currNode(node) {
+      set _currNode(node2) {
         const ns = this._nodes;
-        ns[ns.length - 1] = node;
+        ns[ns.length - 1] = node2;
       }
     };
     exports.CodeGen = CodeGen;
@@ -5677,15 +5677,15 @@ var require_resolve = __commonJS({
       }
       return count;
     }
-    function getFullPath(resolver2, id = "", normalize2) {
+    function getFullPath(resolver3, id = "", normalize2) {
       if (normalize2 !== false)
         id = normalizeId(id);
-      const p = resolver2.parse(id);
-      return _getFullPath(resolver2, p);
+      const p = resolver3.parse(id);
+      return _getFullPath(resolver3, p);
     }
     exports.getFullPath = getFullPath;
-    function _getFullPath(resolver2, p) {
-      const serialized = resolver2.serialize(p);
+    function _getFullPath(resolver3, p) {
+      const serialized = resolver3.serialize(p);
       return serialized.split("#")[0] + "#";
     }
     exports._getFullPath = _getFullPath;
@@ -5694,9 +5694,9 @@ var require_resolve = __commonJS({
       return id ? id.replace(TRAILING_SLASH_HASH, "") : "";
     }
     exports.normalizeId = normalizeId;
-    function resolveUrl(resolver2, baseId, id) {
+    function resolveUrl(resolver3, baseId, id) {
       id = normalizeId(id);
-      return resolver2.resolve(baseId, id);
+      return resolver3.resolve(baseId, id);
     }
     exports.resolveUrl = resolveUrl;
     var ANCHOR = /^[a-z_][-a-z0-9._]*$/i;
@@ -5719,26 +5719,26 @@ var require_resolve = __commonJS({
         addAnchor.call(this, sch.$anchor);
         addAnchor.call(this, sch.$dynamicAnchor);
         baseIds[jsonPtr] = innerBaseId;
-        function addRef(ref) {
+        function addRef(ref2) {
           const _resolve = this.opts.uriResolver.resolve;
-          ref = normalizeId(innerBaseId ? _resolve(innerBaseId, ref) : ref);
-          if (schemaRefs.has(ref))
-            throw ambiguos(ref);
-          schemaRefs.add(ref);
-          let schOrRef = this.refs[ref];
+          ref2 = normalizeId(innerBaseId ? _resolve(innerBaseId, ref2) : ref2);
+          if (schemaRefs.has(ref2))
+            throw ambiguos(ref2);
+          schemaRefs.add(ref2);
+          let schOrRef = this.refs[ref2];
           if (typeof schOrRef == "string")
             schOrRef = this.refs[schOrRef];
           if (typeof schOrRef == "object") {
-            checkAmbiguosRef(sch, schOrRef.schema, ref);
-          } else if (ref !== normalizeId(fullPath)) {
-            if (ref[0] === "#") {
-              checkAmbiguosRef(sch, localRefs[ref], ref);
-              localRefs[ref] = sch;
+            checkAmbiguosRef(sch, schOrRef.schema, ref2);
+          } else if (ref2 !== normalizeId(fullPath)) {
+            if (ref2[0] === "#") {
+              checkAmbiguosRef(sch, localRefs[ref2], ref2);
+              localRefs[ref2] = sch;
             } else {
-              this.refs[ref] = fullPath;
+              this.refs[ref2] = fullPath;
             }
           }
-          return ref;
+          return ref2;
         }
         function addAnchor(anchor) {
           if (typeof anchor == "string") {
@@ -5749,12 +5749,12 @@ var require_resolve = __commonJS({
         }
       });
       return localRefs;
-      function checkAmbiguosRef(sch1, sch2, ref) {
+      function checkAmbiguosRef(sch1, sch2, ref2) {
         if (sch2 !== void 0 && !equal(sch1, sch2))
-          throw ambiguos(ref);
+          throw ambiguos(ref2);
       }
-      function ambiguos(ref) {
-        return new Error(`reference "${ref}" resolves to more than one schema`);
+      function ambiguos(ref2) {
+        return new Error(`reference "${ref2}" resolves to more than one schema`);
       }
     }
     exports.getSchemaRefs = getSchemaRefs;
@@ -6292,10 +6292,10 @@ var require_ref_error = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     var resolve_1 = require_resolve();
     var MissingRefError = class extends Error {
-      constructor(resolver2, baseId, ref, msg) {
-        super(msg || `can't resolve reference ${ref} from id ${baseId}`);
-        this.missingRef = (0, resolve_1.resolveUrl)(resolver2, baseId, ref);
-        this.missingSchema = (0, resolve_1.normalizeId)((0, resolve_1.getFullPath)(resolver2, this.missingRef));
+      constructor(resolver3, baseId, ref2, msg) {
+        super(msg || `can't resolve reference ${ref2} from id ${baseId}`);
+        this.missingRef = (0, resolve_1.resolveUrl)(resolver3, baseId, ref2);
+        this.missingSchema = (0, resolve_1.normalizeId)((0, resolve_1.getFullPath)(resolver3, this.missingRef));
       }
     };
     exports.default = MissingRefError;
@@ -6420,22 +6420,22 @@ var require_compile = __commonJS({
       }
     }
     exports.compileSchema = compileSchema;
-    function resolveRef(root, baseId, ref) {
+    function resolveRef(root, baseId, ref2) {
       var _a;
-      ref = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, ref);
-      const schOrFunc = root.refs[ref];
+      ref2 = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, ref2);
+      const schOrFunc = root.refs[ref2];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve2.call(this, root, ref);
+      let _sch = resolve2.call(this, root, ref2);
       if (_sch === void 0) {
-        const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref];
+        const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref2];
         const { schemaId } = this.opts;
         if (schema)
           _sch = new SchemaEnv({ schema, schemaId, root, baseId });
       }
       if (_sch === void 0)
         return;
-      return root.refs[ref] = inlineOrCompile.call(this, _sch);
+      return root.refs[ref2] = inlineOrCompile.call(this, _sch);
     }
     exports.resolveRef = resolveRef;
     function inlineOrCompile(sch) {
@@ -6453,14 +6453,14 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve2(root, ref) {
+    function resolve2(root, ref2) {
       let sch;
-      while (typeof (sch = this.refs[ref]) == "string")
-        ref = sch;
-      return sch || this.schemas[ref] || resolveSchema.call(this, root, ref);
+      while (typeof (sch = this.refs[ref2]) == "string")
+        ref2 = sch;
+      return sch || this.schemas[ref2] || resolveSchema.call(this, root, ref2);
     }
-    function resolveSchema(root, ref) {
-      const p = this.opts.uriResolver.parse(ref);
+    function resolveSchema(root, ref2) {
+      const p = this.opts.uriResolver.parse(ref2);
       const refPath = (0, resolve_1._getFullPath)(this.opts.uriResolver, p);
       let baseId = (0, resolve_1.getFullPath)(this.opts.uriResolver, root.baseId, void 0);
       if (Object.keys(root.schema).length > 0 && refPath === baseId) {
@@ -6478,7 +6478,7 @@ var require_compile = __commonJS({
         return;
       if (!schOrRef.validate)
         compileSchema.call(this, schOrRef);
-      if (id === (0, resolve_1.normalizeId)(ref)) {
+      if (id === (0, resolve_1.normalizeId)(ref2)) {
         const { schema } = schOrRef;
         const { schemaId } = this.opts;
         const schId = schema[schemaId];
@@ -6704,8 +6704,8 @@ var require_utils = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path11) {
-      let input = path11;
+    function removeDotSegments(path12) {
+      let input = path12;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -6779,11 +6779,11 @@ var require_utils = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path11) {
-      if (path11 === "" || path11[0] === "/") {
-        return removeDotSegments(path11);
+    function removeDotSegmentsRelative(path12) {
+      if (path12 === "" || path12[0] === "/") {
+        return removeDotSegments(path12);
       }
-      const segments = path11.split("/");
+      const segments = path12.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -7146,8 +7146,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path11 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path11 && path11 !== "/" ? path11 : void 0;
+        const path12 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path12 && path12 !== "/" ? path12 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -7313,7 +7313,7 @@ var require_fast_uri = __commonJS({
         normalizeString(uri, options);
       } else if (typeof uri === "object") {
         uri = /** @type {T} */
-        parse3(serialize(uri, options), options);
+        parse4(serialize(uri, options), options);
       }
       return uri;
     }
@@ -7356,8 +7356,8 @@ var require_fast_uri = __commonJS({
     function resolveComponent(base, relative, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
-        base = parse3(serialize(base, options), options);
-        relative = parse3(serialize(relative, options), options);
+        base = parse4(serialize(base, options), options);
+        relative = parse4(serialize(relative, options), options);
       }
       options = options || {};
       if (!options.tolerant && relative.scheme) {
@@ -7675,7 +7675,7 @@ var require_fast_uri = __commonJS({
       }
       return { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
     }
-    function parse3(uri, opts) {
+    function parse4(uri, opts) {
       return parseWithStatus(uri, opts).parsed;
     }
     function normalizeString(uri, opts) {
@@ -7696,13 +7696,13 @@ var require_fast_uri = __commonJS({
       if (typeof uri !== "string" && typeof uri !== "object") {
         return void 0;
       }
-      let value;
+      let value2;
       try {
-        value = typeof uri === "string" ? uri : serialize(uri, opts);
+        value2 = typeof uri === "string" ? uri : serialize(uri, opts);
       } catch {
         return void 0;
       }
-      const { normalized, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme } = normalizeStringWithStatus(value, opts);
+      const { normalized, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme } = normalizeStringWithStatus(value2, opts);
       return malformedAuthorityOrPort || malformedPercentEncoding || malformedSchemeSpecific || malformedHost || malformedScheme ? void 0 : normalized;
     }
     var fastUri = {
@@ -7712,7 +7712,7 @@ var require_fast_uri = __commonJS({
       resolveComponent,
       equal,
       serialize,
-      parse: parse3
+      parse: parse4
     };
     module2.exports = fastUri;
     module2.exports.default = fastUri;
@@ -7931,26 +7931,26 @@ var require_core = __commonJS({
             return _compileAsync.call(this, sch);
           }
         }
-        function checkLoaded({ missingSchema: ref, missingRef }) {
-          if (this.refs[ref]) {
-            throw new Error(`AnySchema ${ref} is loaded but ${missingRef} cannot be resolved`);
+        function checkLoaded({ missingSchema: ref2, missingRef }) {
+          if (this.refs[ref2]) {
+            throw new Error(`AnySchema ${ref2} is loaded but ${missingRef} cannot be resolved`);
           }
         }
-        async function loadMissingSchema(ref) {
-          const _schema = await _loadSchema.call(this, ref);
-          if (!this.refs[ref])
+        async function loadMissingSchema(ref2) {
+          const _schema = await _loadSchema.call(this, ref2);
+          if (!this.refs[ref2])
             await loadMetaSchema.call(this, _schema.$schema);
-          if (!this.refs[ref])
-            this.addSchema(_schema, ref, meta);
+          if (!this.refs[ref2])
+            this.addSchema(_schema, ref2, meta);
         }
-        async function _loadSchema(ref) {
-          const p = this._loading[ref];
+        async function _loadSchema(ref2) {
+          const p = this._loading[ref2];
           if (p)
             return p;
           try {
-            return await (this._loading[ref] = loadSchema(ref));
+            return await (this._loading[ref2] = loadSchema(ref2));
           } finally {
-            delete this._loading[ref];
+            delete this._loading[ref2];
           }
         }
       }
@@ -8089,12 +8089,12 @@ var require_core = __commonJS({
           return this;
         }
         keywordMetaschema.call(this, def);
-        const definition = {
+        const definition2 = {
           ...def,
           type: (0, dataType_1.getJSONTypes)(def.type),
           schemaType: (0, dataType_1.getJSONTypes)(def.schemaType)
         };
-        (0, util_1.eachItem)(keyword, definition.type.length === 0 ? (k) => addRule.call(this, k, definition) : (k) => definition.type.forEach((t) => addRule.call(this, k, definition, t)));
+        (0, util_1.eachItem)(keyword, definition2.type.length === 0 ? (k) => addRule.call(this, k, definition2) : (k) => definition2.type.forEach((t) => addRule.call(this, k, definition2, t)));
         return this;
       }
       getKeyword(keyword) {
@@ -8123,7 +8123,7 @@ var require_core = __commonJS({
       errorsText(errors = this.errors, { separator = ", ", dataVar = "data" } = {}) {
         if (!errors || errors.length === 0)
           return "No errors";
-        return errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text2, msg) => text2 + separator + msg);
+        return errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text4, msg) => text4 + separator + msg);
       }
       $dataMetaSchema(metaSchema, keywordsJsonPointers) {
         const rules = this.RULES.all;
@@ -8287,9 +8287,9 @@ var require_core = __commonJS({
         throw new Error('$data keyword must have "code" or "validate" function');
       }
     }
-    function addRule(keyword, definition, dataType) {
+    function addRule(keyword, definition2, dataType) {
       var _a;
-      const post = definition === null || definition === void 0 ? void 0 : definition.post;
+      const post = definition2 === null || definition2 === void 0 ? void 0 : definition2.post;
       if (dataType && post)
         throw new Error('keyword with "post" flag cannot have "type"');
       const { RULES: RULES2 } = this;
@@ -8299,22 +8299,22 @@ var require_core = __commonJS({
         RULES2.rules.push(ruleGroup);
       }
       RULES2.keywords[keyword] = true;
-      if (!definition)
+      if (!definition2)
         return;
       const rule = {
         keyword,
         definition: {
-          ...definition,
-          type: (0, dataType_1.getJSONTypes)(definition.type),
-          schemaType: (0, dataType_1.getJSONTypes)(definition.schemaType)
+          ...definition2,
+          type: (0, dataType_1.getJSONTypes)(definition2.type),
+          schemaType: (0, dataType_1.getJSONTypes)(definition2.schemaType)
         }
       };
-      if (definition.before)
-        addBeforeRule.call(this, ruleGroup, rule, definition.before);
+      if (definition2.before)
+        addBeforeRule.call(this, ruleGroup, rule, definition2.before);
       else
         ruleGroup.rules.push(rule);
       RULES2.all[keyword] = rule;
-      (_a = definition.implements) === null || _a === void 0 ? void 0 : _a.forEach((kwd) => this.addKeyword(kwd));
+      (_a = definition2.implements) === null || _a === void 0 ? void 0 : _a.forEach((kwd) => this.addKeyword(kwd));
     }
     function addBeforeRule(ruleGroup, rule, before) {
       const i2 = ruleGroup.rules.findIndex((_rule) => _rule.keyword === before);
@@ -8569,13 +8569,13 @@ var require_ucs2length = __commonJS({
       const len = str.length;
       let length = 0;
       let pos = 0;
-      let value;
+      let value2;
       while (pos < len) {
         length++;
-        value = str.charCodeAt(pos++);
-        if (value >= 55296 && value <= 56319 && pos < len) {
-          value = str.charCodeAt(pos);
-          if ((value & 64512) === 56320)
+        value2 = str.charCodeAt(pos++);
+        if (value2 >= 55296 && value2 <= 56319 && pos < len) {
+          value2 = str.charCodeAt(pos);
+          if ((value2 & 64512) === 56320)
             pos++;
         }
       }
@@ -10109,12 +10109,12 @@ var require_discriminator = __commonJS({
           for (let i2 = 0; i2 < oneOf2.length; i2++) {
             let sch = oneOf2[i2];
             if ((sch === null || sch === void 0 ? void 0 : sch.$ref) && !(0, util_1.schemaHasRulesButRef)(sch, it.self.RULES)) {
-              const ref = sch.$ref;
-              sch = compile_1.resolveRef.call(it.self, it.schemaEnv.root, it.baseId, ref);
+              const ref2 = sch.$ref;
+              sch = compile_1.resolveRef.call(it.self, it.schemaEnv.root, it.baseId, ref2);
               if (sch instanceof compile_1.SchemaEnv)
                 sch = sch.schema;
               if (sch === void 0)
-                throw new ref_error_1.default(it.opts.uriResolver, it.baseId, ref);
+                throw new ref_error_1.default(it.opts.uriResolver, it.baseId, ref2);
             }
             const propSch = (_a = sch === null || sch === void 0 ? void 0 : sch.properties) === null || _a === void 0 ? void 0 : _a[tagName];
             if (typeof propSch != "object") {
@@ -10560,11 +10560,11 @@ var require_formats = __commonJS({
     }
     var MIN_INT32 = -(2 ** 31);
     var MAX_INT32 = 2 ** 31 - 1;
-    function validateInt32(value) {
-      return Number.isInteger(value) && value <= MAX_INT32 && value >= MIN_INT32;
+    function validateInt32(value2) {
+      return Number.isInteger(value2) && value2 <= MAX_INT32 && value2 >= MIN_INT32;
     }
-    function validateInt64(value) {
-      return Number.isInteger(value);
+    function validateInt64(value2) {
+      return Number.isInteger(value2);
     }
     function validateNumber() {
       return true;
@@ -10671,8 +10671,8 @@ var require_dist = __commonJS({
         return ajv;
       }
       const [formats2, exportName] = opts.mode === "fast" ? [formats_1.fastFormats, fastName] : [formats_1.fullFormats, fullName];
-      const list3 = opts.formats || formats_1.formatNames;
-      addFormats2(ajv, list3, formats2, exportName);
+      const list4 = opts.formats || formats_1.formatNames;
+      addFormats2(ajv, list4, formats2, exportName);
       if (opts.keywords)
         (0, limit_1.default)(ajv);
       return ajv;
@@ -10684,16 +10684,114 @@ var require_dist = __commonJS({
         throw new Error(`Unknown format "${name2}"`);
       return f;
     };
-    function addFormats2(ajv, list3, fs2, exportName) {
+    function addFormats2(ajv, list4, fs2, exportName) {
       var _a;
       var _b;
       (_a = (_b = ajv.opts.code).formats) !== null && _a !== void 0 ? _a : _b.formats = (0, codegen_1._)`require("ajv-formats/dist/formats").${exportName}`;
-      for (const f of list3)
+      for (const f of list4)
         ajv.addFormat(f, fs2[f]);
     }
     module2.exports = exports = formatsPlugin;
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.default = formatsPlugin;
+  }
+});
+
+// node_modules/format/format.js
+var require_format3 = __commonJS({
+  "node_modules/format/format.js"(exports, module2) {
+    (function() {
+      var namespace;
+      if (typeof module2 !== "undefined") {
+        namespace = module2.exports = format2;
+      } else {
+        namespace = (function() {
+          return this || (1, eval)("this");
+        })();
+      }
+      namespace.format = format2;
+      namespace.vsprintf = vsprintf;
+      if (typeof console !== "undefined" && typeof console.log === "function") {
+        namespace.printf = printf;
+      }
+      function printf() {
+        console.log(format2.apply(null, arguments));
+      }
+      function vsprintf(fmt, replacements) {
+        return format2.apply(null, [fmt].concat(replacements));
+      }
+      function format2(fmt) {
+        var argIndex = 1, args2 = [].slice.call(arguments), i2 = 0, n = fmt.length, result = "", c, escaped = false, arg, tmp, leadingZero = false, precision, nextArg = function() {
+          return args2[argIndex++];
+        }, slurpNumber = function() {
+          var digits = "";
+          while (/\d/.test(fmt[i2])) {
+            digits += fmt[i2++];
+            c = fmt[i2];
+          }
+          return digits.length > 0 ? parseInt(digits) : null;
+        };
+        for (; i2 < n; ++i2) {
+          c = fmt[i2];
+          if (escaped) {
+            escaped = false;
+            if (c == ".") {
+              leadingZero = false;
+              c = fmt[++i2];
+            } else if (c == "0" && fmt[i2 + 1] == ".") {
+              leadingZero = true;
+              i2 += 2;
+              c = fmt[i2];
+            } else {
+              leadingZero = true;
+            }
+            precision = slurpNumber();
+            switch (c) {
+              case "b":
+                result += parseInt(nextArg(), 10).toString(2);
+                break;
+              case "c":
+                arg = nextArg();
+                if (typeof arg === "string" || arg instanceof String)
+                  result += arg;
+                else
+                  result += String.fromCharCode(parseInt(arg, 10));
+                break;
+              case "d":
+                result += parseInt(nextArg(), 10);
+                break;
+              case "f":
+                tmp = String(parseFloat(nextArg()).toFixed(precision || 6));
+                result += leadingZero ? tmp : tmp.replace(/^0/, "");
+                break;
+              case "j":
+                result += JSON.stringify(nextArg());
+                break;
+              case "o":
+                result += "0" + parseInt(nextArg(), 10).toString(8);
+                break;
+              case "s":
+                result += nextArg();
+                break;
+              case "x":
+                result += "0x" + parseInt(nextArg(), 10).toString(16);
+                break;
+              case "X":
+                result += "0x" + parseInt(nextArg(), 10).toString(16).toUpperCase();
+                break;
+              default:
+                result += c;
+                break;
+            }
+          } else if (c === "%") {
+            escaped = true;
+          } else {
+            result += c;
+          }
+        }
+        return result;
+      }
+    })();
   }
 });
 
@@ -10704,8 +10802,8 @@ var require_argument2 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Argument = void 0;
     var Argument2 = class {
-      constructor(value, range2) {
-        this.value = value;
+      constructor(value2, range2) {
+        this.value = value2;
         this.range = range2;
       }
       toString() {
@@ -10717,17 +10815,17 @@ var require_argument2 = __commonJS({
       getValue() {
         return this.value;
       }
-      isAfter(position) {
-        if (this.range.end.line < position.line) {
+      isAfter(position2) {
+        if (this.range.end.line < position2.line) {
           return false;
         }
-        return this.range.start.line > position.line ? true : this.range.start.character > position.character;
+        return this.range.start.line > position2.line ? true : this.range.start.character > position2.character;
       }
-      isBefore(position) {
-        if (this.range.start.line < position.line) {
+      isBefore(position2) {
+        if (this.range.start.line < position2.line) {
           return true;
         }
-        return this.range.end.line > position.line ? false : this.range.end.character < position.character;
+        return this.range.end.line > position2.line ? false : this.range.end.character < position2.character;
       }
     };
     exports.Argument = Argument2;
@@ -10742,17 +10840,17 @@ var require_jsonArgument = __commonJS({
     exports.JSONArgument = void 0;
     var argument_1 = require_argument2();
     var JSONArgument = class extends argument_1.Argument {
-      constructor(value, range2, jsonRange) {
-        super(value, range2);
+      constructor(value2, range2, jsonRange) {
+        super(value2, range2);
         this.jsonRange = jsonRange;
       }
       getJSONRange() {
         return this.jsonRange;
       }
       getJSONValue() {
-        let value = super.getValue();
-        value = value.substring(1, value.length - 1);
-        return value;
+        let value2 = super.getValue();
+        value2 = value2.substring(1, value2.length - 1);
+        return value2;
       }
     };
     exports.JSONArgument = JSONArgument;
@@ -10853,35 +10951,35 @@ var init_main = __esm({
   "node_modules/vscode-languageserver-types/lib/esm/main.js"() {
     "use strict";
     (function(DocumentUri2) {
-      function is(value) {
-        return typeof value === "string";
+      function is(value2) {
+        return typeof value2 === "string";
       }
       DocumentUri2.is = is;
     })(DocumentUri || (DocumentUri = {}));
     (function(URI2) {
-      function is(value) {
-        return typeof value === "string";
+      function is(value2) {
+        return typeof value2 === "string";
       }
       URI2.is = is;
     })(URI || (URI = {}));
     (function(integer2) {
       integer2.MIN_VALUE = -2147483648;
       integer2.MAX_VALUE = 2147483647;
-      function is(value) {
-        return typeof value === "number" && integer2.MIN_VALUE <= value && value <= integer2.MAX_VALUE;
+      function is(value2) {
+        return typeof value2 === "number" && integer2.MIN_VALUE <= value2 && value2 <= integer2.MAX_VALUE;
       }
       integer2.is = is;
     })(integer || (integer = {}));
     (function(uinteger2) {
       uinteger2.MIN_VALUE = 0;
       uinteger2.MAX_VALUE = 2147483647;
-      function is(value) {
-        return typeof value === "number" && uinteger2.MIN_VALUE <= value && value <= uinteger2.MAX_VALUE;
+      function is(value2) {
+        return typeof value2 === "number" && uinteger2.MIN_VALUE <= value2 && value2 <= uinteger2.MAX_VALUE;
       }
       uinteger2.is = is;
     })(uinteger || (uinteger = {}));
     (function(Position2) {
-      function create(line, character) {
+      function create2(line, character) {
         if (line === Number.MAX_VALUE) {
           line = uinteger.MAX_VALUE;
         }
@@ -10890,54 +10988,54 @@ var init_main = __esm({
         }
         return { line, character };
       }
-      Position2.create = create;
-      function is(value) {
-        const candidate = value;
+      Position2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Is.uinteger(candidate.line) && Is.uinteger(candidate.character);
       }
       Position2.is = is;
     })(Position || (Position = {}));
     (function(Range2) {
-      function create(one, two, three, four) {
-        if (Is.uinteger(one) && Is.uinteger(two) && Is.uinteger(three) && Is.uinteger(four)) {
-          return { start: Position.create(one, two), end: Position.create(three, four) };
-        } else if (Position.is(one) && Position.is(two)) {
-          return { start: one, end: two };
+      function create2(one2, two, three, four) {
+        if (Is.uinteger(one2) && Is.uinteger(two) && Is.uinteger(three) && Is.uinteger(four)) {
+          return { start: Position.create(one2, two), end: Position.create(three, four) };
+        } else if (Position.is(one2) && Position.is(two)) {
+          return { start: one2, end: two };
         } else {
-          throw new Error(`Range#create called with invalid arguments[${one}, ${two}, ${three}, ${four}]`);
+          throw new Error(`Range#create called with invalid arguments[${one2}, ${two}, ${three}, ${four}]`);
         }
       }
-      Range2.create = create;
-      function is(value) {
-        const candidate = value;
+      Range2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Position.is(candidate.start) && Position.is(candidate.end);
       }
       Range2.is = is;
     })(Range || (Range = {}));
     (function(Location2) {
-      function create(uri, range2) {
+      function create2(uri, range2) {
         return { uri, range: range2 };
       }
-      Location2.create = create;
-      function is(value) {
-        const candidate = value;
+      Location2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Range.is(candidate.range) && (Is.string(candidate.uri) || Is.undefined(candidate.uri));
       }
       Location2.is = is;
     })(Location || (Location = {}));
     (function(LocationLink2) {
-      function create(targetUri, targetRange, targetSelectionRange, originSelectionRange) {
+      function create2(targetUri, targetRange, targetSelectionRange, originSelectionRange) {
         return { targetUri, targetRange, targetSelectionRange, originSelectionRange };
       }
-      LocationLink2.create = create;
-      function is(value) {
-        const candidate = value;
+      LocationLink2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Range.is(candidate.targetRange) && Is.string(candidate.targetUri) && Range.is(candidate.targetSelectionRange) && (Range.is(candidate.originSelectionRange) || Is.undefined(candidate.originSelectionRange));
       }
       LocationLink2.is = is;
     })(LocationLink || (LocationLink = {}));
     (function(Color2) {
-      function create(red, green, blue, alpha) {
+      function create2(red, green, blue, alpha) {
         return {
           red,
           green,
@@ -10945,38 +11043,38 @@ var init_main = __esm({
           alpha
         };
       }
-      Color2.create = create;
-      function is(value) {
-        const candidate = value;
+      Color2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Is.numberRange(candidate.red, 0, 1) && Is.numberRange(candidate.green, 0, 1) && Is.numberRange(candidate.blue, 0, 1) && Is.numberRange(candidate.alpha, 0, 1);
       }
       Color2.is = is;
     })(Color || (Color = {}));
     (function(ColorInformation2) {
-      function create(range2, color) {
+      function create2(range2, color) {
         return {
           range: range2,
           color
         };
       }
-      ColorInformation2.create = create;
-      function is(value) {
-        const candidate = value;
+      ColorInformation2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Range.is(candidate.range) && Color.is(candidate.color);
       }
       ColorInformation2.is = is;
     })(ColorInformation || (ColorInformation = {}));
     (function(ColorPresentation2) {
-      function create(label2, textEdit, additionalTextEdits) {
+      function create2(label2, textEdit, additionalTextEdits) {
         return {
           label: label2,
           textEdit,
           additionalTextEdits
         };
       }
-      ColorPresentation2.create = create;
-      function is(value) {
-        const candidate = value;
+      ColorPresentation2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Is.string(candidate.label) && (Is.undefined(candidate.textEdit) || TextEdit.is(candidate.textEdit)) && (Is.undefined(candidate.additionalTextEdits) || Is.typedArray(candidate.additionalTextEdits, TextEdit.is));
       }
       ColorPresentation2.is = is;
@@ -10987,7 +11085,7 @@ var init_main = __esm({
       FoldingRangeKind2.Region = "region";
     })(FoldingRangeKind || (FoldingRangeKind = {}));
     (function(FoldingRange2) {
-      function create(startLine, endLine, startCharacter, endCharacter, kind, collapsedText) {
+      function create2(startLine, endLine, startCharacter, endCharacter, kind, collapsedText) {
         const result = {
           startLine,
           endLine
@@ -11006,23 +11104,23 @@ var init_main = __esm({
         }
         return result;
       }
-      FoldingRange2.create = create;
-      function is(value) {
-        const candidate = value;
+      FoldingRange2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Is.uinteger(candidate.startLine) && Is.uinteger(candidate.endLine) && (Is.undefined(candidate.startCharacter) || Is.uinteger(candidate.startCharacter)) && (Is.undefined(candidate.endCharacter) || Is.uinteger(candidate.endCharacter)) && (Is.undefined(candidate.kind) || Is.string(candidate.kind));
       }
       FoldingRange2.is = is;
     })(FoldingRange || (FoldingRange = {}));
     (function(DiagnosticRelatedInformation2) {
-      function create(location3, message) {
+      function create2(location3, message) {
         return {
           location: location3,
           message
         };
       }
-      DiagnosticRelatedInformation2.create = create;
-      function is(value) {
-        const candidate = value;
+      DiagnosticRelatedInformation2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Location.is(candidate.location) && Is.string(candidate.message);
       }
       DiagnosticRelatedInformation2.is = is;
@@ -11038,14 +11136,14 @@ var init_main = __esm({
       DiagnosticTag2.Deprecated = 2;
     })(DiagnosticTag || (DiagnosticTag = {}));
     (function(CodeDescription2) {
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Is.string(candidate.href);
       }
       CodeDescription2.is = is;
     })(CodeDescription || (CodeDescription = {}));
     (function(Diagnostic2) {
-      function create(range2, message, severity, code, source, relatedInformation) {
+      function create2(range2, message, severity, code, source, relatedInformation) {
         const result = { range: range2, message };
         if (Is.defined(severity)) {
           result.severity = severity;
@@ -11061,15 +11159,15 @@ var init_main = __esm({
         }
         return result;
       }
-      Diagnostic2.create = create;
-      function is(value) {
+      Diagnostic2.create = create2;
+      function is(value2) {
         var _a;
-        const candidate = value;
+        const candidate = value2;
         return Is.defined(candidate) && Range.is(candidate.range) && (Is.string(candidate.message) || MarkupContent.is(candidate.message)) && (Is.number(candidate.severity) || Is.undefined(candidate.severity)) && (Is.integer(candidate.code) || Is.string(candidate.code) || Is.undefined(candidate.code)) && (Is.undefined(candidate.codeDescription) || Is.string((_a = candidate.codeDescription) === null || _a === void 0 ? void 0 : _a.href)) && (Is.string(candidate.source) || Is.undefined(candidate.source)) && (Is.undefined(candidate.relatedInformation) || Is.typedArray(candidate.relatedInformation, DiagnosticRelatedInformation.is));
       }
       Diagnostic2.is = is;
-      function is3_17(value) {
-        return Is.string(value.message);
+      function is3_17(value2) {
+        return Is.string(value2.message);
       }
       Diagnostic2.is3_17 = is3_17;
       function getMessageString(diagnostic) {
@@ -11084,16 +11182,16 @@ var init_main = __esm({
       Diagnostic2.getMessageString = getMessageString;
     })(Diagnostic || (Diagnostic = {}));
     (function(Command3) {
-      function create(title, command, ...args2) {
+      function create2(title, command, ...args2) {
         const result = { title, command };
         if (Is.defined(args2) && args2.length > 0) {
           result.arguments = args2;
         }
         return result;
       }
-      Command3.create = create;
-      function is(value) {
-        const candidate = value;
+      Command3.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Is.string(candidate.title) && (candidate.tooltip === void 0 || Is.string(candidate.tooltip)) && Is.string(candidate.command);
       }
       Command3.is = is;
@@ -11103,22 +11201,22 @@ var init_main = __esm({
         return { range: range2, newText };
       }
       TextEdit2.replace = replace;
-      function insert(position, newText) {
-        return { range: { start: position, end: position }, newText };
+      function insert(position2, newText) {
+        return { range: { start: position2, end: position2 }, newText };
       }
       TextEdit2.insert = insert;
       function del(range2) {
         return { range: range2, newText: "" };
       }
       TextEdit2.del = del;
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Is.string(candidate.newText) && Range.is(candidate.range);
       }
       TextEdit2.is = is;
     })(TextEdit || (TextEdit = {}));
     (function(ChangeAnnotation2) {
-      function create(label2, needsConfirmation, description) {
+      function create2(label2, needsConfirmation, description) {
         const result = { label: label2 };
         if (needsConfirmation !== void 0) {
           result.needsConfirmation = needsConfirmation;
@@ -11128,16 +11226,16 @@ var init_main = __esm({
         }
         return result;
       }
-      ChangeAnnotation2.create = create;
-      function is(value) {
-        const candidate = value;
+      ChangeAnnotation2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Is.string(candidate.label) && (Is.boolean(candidate.needsConfirmation) || candidate.needsConfirmation === void 0) && (Is.string(candidate.description) || candidate.description === void 0);
       }
       ChangeAnnotation2.is = is;
     })(ChangeAnnotation || (ChangeAnnotation = {}));
     (function(ChangeAnnotationIdentifier2) {
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return Is.string(candidate);
       }
       ChangeAnnotationIdentifier2.is = is;
@@ -11147,33 +11245,33 @@ var init_main = __esm({
         return { range: range2, newText, annotationId: annotation };
       }
       AnnotatedTextEdit2.replace = replace;
-      function insert(position, newText, annotation) {
-        return { range: { start: position, end: position }, newText, annotationId: annotation };
+      function insert(position2, newText, annotation) {
+        return { range: { start: position2, end: position2 }, newText, annotationId: annotation };
       }
       AnnotatedTextEdit2.insert = insert;
       function del(range2, annotation) {
         return { range: range2, newText: "", annotationId: annotation };
       }
       AnnotatedTextEdit2.del = del;
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return TextEdit.is(candidate) && (ChangeAnnotation.is(candidate.annotationId) || ChangeAnnotationIdentifier.is(candidate.annotationId));
       }
       AnnotatedTextEdit2.is = is;
     })(AnnotatedTextEdit || (AnnotatedTextEdit = {}));
     (function(TextDocumentEdit2) {
-      function create(textDocument, edits) {
+      function create2(textDocument, edits) {
         return { textDocument, edits };
       }
-      TextDocumentEdit2.create = create;
-      function is(value) {
-        const candidate = value;
+      TextDocumentEdit2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && OptionalVersionedTextDocumentIdentifier.is(candidate.textDocument) && Array.isArray(candidate.edits);
       }
       TextDocumentEdit2.is = is;
     })(TextDocumentEdit || (TextDocumentEdit = {}));
     (function(CreateFile2) {
-      function create(uri, options, annotation) {
+      function create2(uri, options, annotation) {
         const result = {
           kind: "create",
           uri
@@ -11186,15 +11284,15 @@ var init_main = __esm({
         }
         return result;
       }
-      CreateFile2.create = create;
-      function is(value) {
-        const candidate = value;
+      CreateFile2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return candidate && candidate.kind === "create" && Is.string(candidate.uri) && (candidate.options === void 0 || (candidate.options.overwrite === void 0 || Is.boolean(candidate.options.overwrite)) && (candidate.options.ignoreIfExists === void 0 || Is.boolean(candidate.options.ignoreIfExists))) && (candidate.annotationId === void 0 || ChangeAnnotationIdentifier.is(candidate.annotationId));
       }
       CreateFile2.is = is;
     })(CreateFile || (CreateFile = {}));
     (function(RenameFile2) {
-      function create(oldUri, newUri, options, annotation) {
+      function create2(oldUri, newUri, options, annotation) {
         const result = {
           kind: "rename",
           oldUri,
@@ -11208,15 +11306,15 @@ var init_main = __esm({
         }
         return result;
       }
-      RenameFile2.create = create;
-      function is(value) {
-        const candidate = value;
+      RenameFile2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return candidate && candidate.kind === "rename" && Is.string(candidate.oldUri) && Is.string(candidate.newUri) && (candidate.options === void 0 || (candidate.options.overwrite === void 0 || Is.boolean(candidate.options.overwrite)) && (candidate.options.ignoreIfExists === void 0 || Is.boolean(candidate.options.ignoreIfExists))) && (candidate.annotationId === void 0 || ChangeAnnotationIdentifier.is(candidate.annotationId));
       }
       RenameFile2.is = is;
     })(RenameFile || (RenameFile = {}));
     (function(DeleteFile2) {
-      function create(uri, options, annotation) {
+      function create2(uri, options, annotation) {
         const result = {
           kind: "delete",
           uri
@@ -11229,16 +11327,16 @@ var init_main = __esm({
         }
         return result;
       }
-      DeleteFile2.create = create;
-      function is(value) {
-        const candidate = value;
+      DeleteFile2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return candidate && candidate.kind === "delete" && Is.string(candidate.uri) && (candidate.options === void 0 || (candidate.options.recursive === void 0 || Is.boolean(candidate.options.recursive)) && (candidate.options.ignoreIfNotExists === void 0 || Is.boolean(candidate.options.ignoreIfNotExists))) && (candidate.annotationId === void 0 || ChangeAnnotationIdentifier.is(candidate.annotationId));
       }
       DeleteFile2.is = is;
     })(DeleteFile || (DeleteFile = {}));
     (function(WorkspaceEdit2) {
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return candidate && (candidate.changes !== void 0 || candidate.documentChanges !== void 0) && (candidate.documentChanges === void 0 || candidate.documentChanges.every((change) => {
           if (Is.string(change.kind)) {
             return CreateFile.is(change) || RenameFile.is(change) || DeleteFile.is(change);
@@ -11254,18 +11352,18 @@ var init_main = __esm({
         this.edits = edits;
         this.changeAnnotations = changeAnnotations;
       }
-      insert(position, newText, annotation) {
+      insert(position2, newText, annotation) {
         let edit;
         let id;
         if (annotation === void 0) {
-          edit = TextEdit.insert(position, newText);
+          edit = TextEdit.insert(position2, newText);
         } else if (ChangeAnnotationIdentifier.is(annotation)) {
           id = annotation;
-          edit = AnnotatedTextEdit.insert(position, newText, annotation);
+          edit = AnnotatedTextEdit.insert(position2, newText, annotation);
         } else {
           this.assertChangeAnnotations(this.changeAnnotations);
           id = this.changeAnnotations.manage(annotation);
-          edit = AnnotatedTextEdit.insert(position, newText, id);
+          edit = AnnotatedTextEdit.insert(position2, newText, id);
         }
         this.edits.push(edit);
         if (id !== void 0) {
@@ -11317,15 +11415,15 @@ var init_main = __esm({
       clear() {
         this.edits.splice(0, this.edits.length);
       }
-      assertChangeAnnotations(value) {
-        if (value === void 0) {
+      assertChangeAnnotations(value2) {
+        if (value2 === void 0) {
           throw new Error(`Text edit change is not configured to manage change annotations.`);
         }
       }
     };
     (function(SnippetTextEdit2) {
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Range.is(candidate.range) && StringValue.isSnippet(candidate.snippet) && (candidate.annotationId === void 0 || (ChangeAnnotation.is(candidate.annotationId) || ChangeAnnotationIdentifier.is(candidate.annotationId)));
       }
       SnippetTextEdit2.is = is;
@@ -11524,34 +11622,34 @@ var init_main = __esm({
       }
     };
     (function(TextDocumentIdentifier2) {
-      function create(uri) {
+      function create2(uri) {
         return { uri };
       }
-      TextDocumentIdentifier2.create = create;
-      function is(value) {
-        const candidate = value;
+      TextDocumentIdentifier2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Is.string(candidate.uri);
       }
       TextDocumentIdentifier2.is = is;
     })(TextDocumentIdentifier || (TextDocumentIdentifier = {}));
     (function(VersionedTextDocumentIdentifier2) {
-      function create(uri, version) {
+      function create2(uri, version) {
         return { uri, version };
       }
-      VersionedTextDocumentIdentifier2.create = create;
-      function is(value) {
-        const candidate = value;
+      VersionedTextDocumentIdentifier2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Is.string(candidate.uri) && Is.integer(candidate.version);
       }
       VersionedTextDocumentIdentifier2.is = is;
     })(VersionedTextDocumentIdentifier || (VersionedTextDocumentIdentifier = {}));
     (function(OptionalVersionedTextDocumentIdentifier2) {
-      function create(uri, version) {
+      function create2(uri, version) {
         return { uri, version };
       }
-      OptionalVersionedTextDocumentIdentifier2.create = create;
-      function is(value) {
-        const candidate = value;
+      OptionalVersionedTextDocumentIdentifier2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Is.string(candidate.uri) && (candidate.version === null || Is.integer(candidate.version));
       }
       OptionalVersionedTextDocumentIdentifier2.is = is;
@@ -11621,12 +11719,12 @@ var init_main = __esm({
       LanguageKind2.YAML = "yaml";
     })(LanguageKind || (LanguageKind = {}));
     (function(TextDocumentItem2) {
-      function create(uri, languageId, version, text2) {
-        return { uri, languageId, version, text: text2 };
+      function create2(uri, languageId, version, text4) {
+        return { uri, languageId, version, text: text4 };
       }
-      TextDocumentItem2.create = create;
-      function is(value) {
-        const candidate = value;
+      TextDocumentItem2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Is.string(candidate.uri) && Is.string(candidate.languageId) && Is.integer(candidate.version) && Is.string(candidate.text);
       }
       TextDocumentItem2.is = is;
@@ -11634,16 +11732,16 @@ var init_main = __esm({
     (function(MarkupKind2) {
       MarkupKind2.PlainText = "plaintext";
       MarkupKind2.Markdown = "markdown";
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return candidate === MarkupKind2.PlainText || candidate === MarkupKind2.Markdown;
       }
       MarkupKind2.is = is;
     })(MarkupKind || (MarkupKind = {}));
     (function(MarkupContent2) {
-      function is(value) {
-        const candidate = value;
-        return Is.objectLiteral(value) && MarkupKind.is(candidate.kind) && Is.string(candidate.value);
+      function is(value2) {
+        const candidate = value2;
+        return Is.objectLiteral(value2) && MarkupKind.is(candidate.kind) && Is.string(candidate.value);
       }
       MarkupContent2.is = is;
     })(MarkupContent || (MarkupContent = {}));
@@ -11682,12 +11780,12 @@ var init_main = __esm({
       CompletionItemTag2.Deprecated = 1;
     })(CompletionItemTag || (CompletionItemTag = {}));
     (function(InsertReplaceEdit2) {
-      function create(newText, insert, replace) {
+      function create2(newText, insert, replace) {
         return { newText, insert, replace };
       }
-      InsertReplaceEdit2.create = create;
-      function is(value) {
-        const candidate = value;
+      InsertReplaceEdit2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return candidate && Is.string(candidate.newText) && Range.is(candidate.insert) && Range.is(candidate.replace);
       }
       InsertReplaceEdit2.is = is;
@@ -11701,50 +11799,50 @@ var init_main = __esm({
       ApplyKind2.Merge = 2;
     })(ApplyKind || (ApplyKind = {}));
     (function(CompletionItemLabelDetails2) {
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return candidate && (Is.string(candidate.detail) || candidate.detail === void 0) && (Is.string(candidate.description) || candidate.description === void 0);
       }
       CompletionItemLabelDetails2.is = is;
     })(CompletionItemLabelDetails || (CompletionItemLabelDetails = {}));
     (function(CompletionItem2) {
-      function create(label2) {
+      function create2(label2) {
         return { label: label2 };
       }
-      CompletionItem2.create = create;
+      CompletionItem2.create = create2;
     })(CompletionItem || (CompletionItem = {}));
     (function(CompletionList2) {
-      function create(items, isIncomplete) {
+      function create2(items, isIncomplete) {
         return { items: items ? items : [], isIncomplete: !!isIncomplete };
       }
-      CompletionList2.create = create;
+      CompletionList2.create = create2;
     })(CompletionList || (CompletionList = {}));
     (function(MarkedString2) {
-      function fromPlainText(plainText) {
-        return plainText.replace(/[\\`*_{}[\]()#+\-.!]/g, "\\$&");
+      function fromPlainText(plainText2) {
+        return plainText2.replace(/[\\`*_{}[\]()#+\-.!]/g, "\\$&");
       }
       MarkedString2.fromPlainText = fromPlainText;
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return Is.string(candidate) || Is.objectLiteral(candidate) && Is.string(candidate.language) && Is.string(candidate.value);
       }
       MarkedString2.is = is;
     })(MarkedString || (MarkedString = {}));
     (function(Hover2) {
-      function is(value) {
-        const candidate = value;
-        return !!candidate && Is.objectLiteral(candidate) && (MarkupContent.is(candidate.contents) || MarkedString.is(candidate.contents) || Is.typedArray(candidate.contents, MarkedString.is)) && (value.range === void 0 || Range.is(value.range));
+      function is(value2) {
+        const candidate = value2;
+        return !!candidate && Is.objectLiteral(candidate) && (MarkupContent.is(candidate.contents) || MarkedString.is(candidate.contents) || Is.typedArray(candidate.contents, MarkedString.is)) && (value2.range === void 0 || Range.is(value2.range));
       }
       Hover2.is = is;
     })(Hover || (Hover = {}));
     (function(ParameterInformation2) {
-      function create(label2, documentation) {
+      function create2(label2, documentation) {
         return documentation ? { label: label2, documentation } : { label: label2 };
       }
-      ParameterInformation2.create = create;
+      ParameterInformation2.create = create2;
     })(ParameterInformation || (ParameterInformation = {}));
     (function(SignatureInformation2) {
-      function create(label2, documentation, ...parameters) {
+      function create2(label2, documentation, ...parameters) {
         const result = { label: label2 };
         if (Is.defined(documentation)) {
           result.documentation = documentation;
@@ -11756,7 +11854,7 @@ var init_main = __esm({
         }
         return result;
       }
-      SignatureInformation2.create = create;
+      SignatureInformation2.create = create2;
     })(SignatureInformation || (SignatureInformation = {}));
     (function(DocumentHighlightKind2) {
       DocumentHighlightKind2.Text = 1;
@@ -11764,14 +11862,14 @@ var init_main = __esm({
       DocumentHighlightKind2.Write = 3;
     })(DocumentHighlightKind || (DocumentHighlightKind = {}));
     (function(DocumentHighlight2) {
-      function create(range2, kind) {
+      function create2(range2, kind) {
         const result = { range: range2 };
         if (Is.number(kind)) {
           result.kind = kind;
         }
         return result;
       }
-      DocumentHighlight2.create = create;
+      DocumentHighlight2.create = create2;
     })(DocumentHighlight || (DocumentHighlight = {}));
     (function(SymbolKind2) {
       SymbolKind2.File = 1;
@@ -11805,7 +11903,7 @@ var init_main = __esm({
       SymbolTag2.Deprecated = 1;
     })(SymbolTag || (SymbolTag = {}));
     (function(SymbolInformation2) {
-      function create(name2, kind, range2, uri, containerName) {
+      function create2(name2, kind, range2, uri, containerName) {
         const result = {
           name: name2,
           kind,
@@ -11816,16 +11914,16 @@ var init_main = __esm({
         }
         return result;
       }
-      SymbolInformation2.create = create;
+      SymbolInformation2.create = create2;
     })(SymbolInformation || (SymbolInformation = {}));
     (function(WorkspaceSymbol2) {
-      function create(name2, kind, uri, range2) {
+      function create2(name2, kind, uri, range2) {
         return range2 !== void 0 ? { name: name2, kind, location: { uri, range: range2 } } : { name: name2, kind, location: { uri } };
       }
-      WorkspaceSymbol2.create = create;
+      WorkspaceSymbol2.create = create2;
     })(WorkspaceSymbol || (WorkspaceSymbol = {}));
     (function(DocumentSymbol2) {
-      function create(name2, detail, kind, range2, selectionRange, children) {
+      function create2(name2, detail, kind, range2, selectionRange, children) {
         const result = {
           name: name2,
           detail,
@@ -11838,9 +11936,9 @@ var init_main = __esm({
         }
         return result;
       }
-      DocumentSymbol2.create = create;
-      function is(value) {
-        const candidate = value;
+      DocumentSymbol2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return candidate && Is.string(candidate.name) && Is.number(candidate.kind) && Range.is(candidate.range) && Range.is(candidate.selectionRange) && (candidate.detail === void 0 || Is.string(candidate.detail)) && (candidate.deprecated === void 0 || Is.boolean(candidate.deprecated)) && (candidate.children === void 0 || Array.isArray(candidate.children)) && (candidate.tags === void 0 || Array.isArray(candidate.tags));
       }
       DocumentSymbol2.is = is;
@@ -11863,7 +11961,7 @@ var init_main = __esm({
       CodeActionTriggerKind2.Automatic = 2;
     })(CodeActionTriggerKind || (CodeActionTriggerKind = {}));
     (function(CodeActionContext2) {
-      function create(diagnostics, only, triggerKind) {
+      function create2(diagnostics, only, triggerKind) {
         const result = { diagnostics };
         if (only !== void 0 && only !== null) {
           result.only = only;
@@ -11873,22 +11971,22 @@ var init_main = __esm({
         }
         return result;
       }
-      CodeActionContext2.create = create;
-      function is(value) {
-        const candidate = value;
+      CodeActionContext2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Is.typedArray(candidate.diagnostics, Diagnostic.is) && (candidate.only === void 0 || Is.typedArray(candidate.only, Is.string)) && (candidate.triggerKind === void 0 || candidate.triggerKind === CodeActionTriggerKind.Invoked || candidate.triggerKind === CodeActionTriggerKind.Automatic);
       }
       CodeActionContext2.is = is;
     })(CodeActionContext || (CodeActionContext = {}));
     (function(CodeActionTag2) {
       CodeActionTag2.LLMGenerated = 1;
-      function is(value) {
-        return Is.defined(value) && value === CodeActionTag2.LLMGenerated;
+      function is(value2) {
+        return Is.defined(value2) && value2 === CodeActionTag2.LLMGenerated;
       }
       CodeActionTag2.is = is;
     })(CodeActionTag || (CodeActionTag = {}));
     (function(CodeAction2) {
-      function create(title, kindOrCommandOrEdit, kind) {
+      function create2(title, kindOrCommandOrEdit, kind) {
         const result = { title };
         let checkKind = true;
         if (typeof kindOrCommandOrEdit === "string") {
@@ -11904,57 +12002,57 @@ var init_main = __esm({
         }
         return result;
       }
-      CodeAction2.create = create;
-      function is(value) {
-        const candidate = value;
+      CodeAction2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return candidate && Is.string(candidate.title) && (candidate.diagnostics === void 0 || Is.typedArray(candidate.diagnostics, Diagnostic.is)) && (candidate.kind === void 0 || Is.string(candidate.kind)) && (candidate.edit !== void 0 || candidate.command !== void 0) && (candidate.command === void 0 || Command2.is(candidate.command)) && (candidate.isPreferred === void 0 || Is.boolean(candidate.isPreferred)) && (candidate.edit === void 0 || WorkspaceEdit.is(candidate.edit)) && (candidate.tags === void 0 || Is.typedArray(candidate.tags, CodeActionTag.is));
       }
       CodeAction2.is = is;
     })(CodeAction || (CodeAction = {}));
     (function(CodeLens2) {
-      function create(range2, data) {
+      function create2(range2, data) {
         const result = { range: range2 };
         if (Is.defined(data)) {
           result.data = data;
         }
         return result;
       }
-      CodeLens2.create = create;
-      function is(value) {
-        const candidate = value;
+      CodeLens2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Range.is(candidate.range) && (Is.undefined(candidate.command) || Command2.is(candidate.command));
       }
       CodeLens2.is = is;
     })(CodeLens || (CodeLens = {}));
     (function(FormattingOptions2) {
-      function create(tabSize, insertSpaces) {
+      function create2(tabSize, insertSpaces) {
         return { tabSize, insertSpaces };
       }
-      FormattingOptions2.create = create;
-      function is(value) {
-        const candidate = value;
+      FormattingOptions2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Is.uinteger(candidate.tabSize) && Is.boolean(candidate.insertSpaces);
       }
       FormattingOptions2.is = is;
     })(FormattingOptions || (FormattingOptions = {}));
     (function(DocumentLink2) {
-      function create(range2, target, data) {
+      function create2(range2, target, data) {
         return { range: range2, target, data };
       }
-      DocumentLink2.create = create;
-      function is(value) {
-        const candidate = value;
+      DocumentLink2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Range.is(candidate.range) && (Is.undefined(candidate.target) || Is.string(candidate.target));
       }
       DocumentLink2.is = is;
     })(DocumentLink || (DocumentLink = {}));
     (function(SelectionRange2) {
-      function create(range2, parent) {
+      function create2(range2, parent) {
         return { range: range2, parent };
       }
-      SelectionRange2.create = create;
-      function is(value) {
-        const candidate = value;
+      SelectionRange2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Range.is(candidate.range) && (candidate.parent === void 0 || SelectionRange2.is(candidate.parent));
       }
       SelectionRange2.is = is;
@@ -11998,149 +12096,149 @@ var init_main = __esm({
       SemanticTokenModifiers2["defaultLibrary"] = "defaultLibrary";
     })(SemanticTokenModifiers || (SemanticTokenModifiers = {}));
     (function(SemanticTokens2) {
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && (candidate.resultId === void 0 || typeof candidate.resultId === "string") && Array.isArray(candidate.data) && (candidate.data.length === 0 || typeof candidate.data[0] === "number");
       }
       SemanticTokens2.is = is;
     })(SemanticTokens || (SemanticTokens = {}));
     (function(InlineValueText2) {
-      function create(range2, text2) {
-        return { range: range2, text: text2 };
+      function create2(range2, text4) {
+        return { range: range2, text: text4 };
       }
-      InlineValueText2.create = create;
-      function is(value) {
-        const candidate = value;
+      InlineValueText2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return candidate !== void 0 && candidate !== null && Range.is(candidate.range) && Is.string(candidate.text);
       }
       InlineValueText2.is = is;
     })(InlineValueText || (InlineValueText = {}));
     (function(InlineValueVariableLookup2) {
-      function create(range2, variableName, caseSensitiveLookup) {
+      function create2(range2, variableName, caseSensitiveLookup) {
         return { range: range2, variableName, caseSensitiveLookup };
       }
-      InlineValueVariableLookup2.create = create;
-      function is(value) {
-        const candidate = value;
+      InlineValueVariableLookup2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return candidate !== void 0 && candidate !== null && Range.is(candidate.range) && Is.boolean(candidate.caseSensitiveLookup) && (Is.string(candidate.variableName) || candidate.variableName === void 0);
       }
       InlineValueVariableLookup2.is = is;
     })(InlineValueVariableLookup || (InlineValueVariableLookup = {}));
     (function(InlineValueEvaluatableExpression2) {
-      function create(range2, expression) {
+      function create2(range2, expression) {
         return { range: range2, expression };
       }
-      InlineValueEvaluatableExpression2.create = create;
-      function is(value) {
-        const candidate = value;
+      InlineValueEvaluatableExpression2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return candidate !== void 0 && candidate !== null && Range.is(candidate.range) && (Is.string(candidate.expression) || candidate.expression === void 0);
       }
       InlineValueEvaluatableExpression2.is = is;
     })(InlineValueEvaluatableExpression || (InlineValueEvaluatableExpression = {}));
     (function(InlineValueContext2) {
-      function create(frameId, stoppedLocation) {
+      function create2(frameId, stoppedLocation) {
         return { frameId, stoppedLocation };
       }
-      InlineValueContext2.create = create;
-      function is(value) {
-        const candidate = value;
-        return Is.defined(candidate) && Range.is(value.stoppedLocation);
+      InlineValueContext2.create = create2;
+      function is(value2) {
+        const candidate = value2;
+        return Is.defined(candidate) && Range.is(value2.stoppedLocation);
       }
       InlineValueContext2.is = is;
     })(InlineValueContext || (InlineValueContext = {}));
     (function(InlayHintKind2) {
       InlayHintKind2.Type = 1;
       InlayHintKind2.Parameter = 2;
-      function is(value) {
-        return value === 1 || value === 2;
+      function is(value2) {
+        return value2 === 1 || value2 === 2;
       }
       InlayHintKind2.is = is;
     })(InlayHintKind || (InlayHintKind = {}));
     (function(InlayHintLabelPart2) {
-      function create(value) {
-        return { value };
+      function create2(value2) {
+        return { value: value2 };
       }
-      InlayHintLabelPart2.create = create;
-      function is(value) {
-        const candidate = value;
+      InlayHintLabelPart2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && (candidate.tooltip === void 0 || Is.string(candidate.tooltip) || MarkupContent.is(candidate.tooltip)) && (candidate.location === void 0 || Location.is(candidate.location)) && (candidate.command === void 0 || Command2.is(candidate.command));
       }
       InlayHintLabelPart2.is = is;
     })(InlayHintLabelPart || (InlayHintLabelPart = {}));
     (function(InlayHint2) {
-      function create(position, label2, kind) {
-        const result = { position, label: label2 };
+      function create2(position2, label2, kind) {
+        const result = { position: position2, label: label2 };
         if (kind !== void 0) {
           result.kind = kind;
         }
         return result;
       }
-      InlayHint2.create = create;
-      function is(value) {
-        const candidate = value;
+      InlayHint2.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && Position.is(candidate.position) && (Is.string(candidate.label) || Is.typedArray(candidate.label, InlayHintLabelPart.is)) && (candidate.kind === void 0 || InlayHintKind.is(candidate.kind)) && candidate.textEdits === void 0 || Is.typedArray(candidate.textEdits, TextEdit.is) && (candidate.tooltip === void 0 || Is.string(candidate.tooltip) || MarkupContent.is(candidate.tooltip)) && (candidate.paddingLeft === void 0 || Is.boolean(candidate.paddingLeft)) && (candidate.paddingRight === void 0 || Is.boolean(candidate.paddingRight));
       }
       InlayHint2.is = is;
     })(InlayHint || (InlayHint = {}));
     (function(StringValue2) {
-      function createSnippet(value) {
-        return { kind: "snippet", value };
+      function createSnippet(value2) {
+        return { kind: "snippet", value: value2 };
       }
       StringValue2.createSnippet = createSnippet;
-      function isSnippet(value) {
-        const candidate = value;
+      function isSnippet(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && candidate.kind === "snippet" && Is.string(candidate.value);
       }
       StringValue2.isSnippet = isSnippet;
     })(StringValue || (StringValue = {}));
     (function(InlineCompletionItem2) {
-      function create(insertText, filterText, range2, command) {
+      function create2(insertText, filterText, range2, command) {
         return { insertText, filterText, range: range2, command };
       }
-      InlineCompletionItem2.create = create;
+      InlineCompletionItem2.create = create2;
     })(InlineCompletionItem || (InlineCompletionItem = {}));
     (function(InlineCompletionList2) {
-      function create(items) {
+      function create2(items) {
         return { items };
       }
-      InlineCompletionList2.create = create;
+      InlineCompletionList2.create = create2;
     })(InlineCompletionList || (InlineCompletionList = {}));
     (function(InlineCompletionTriggerKind2) {
       InlineCompletionTriggerKind2.Invoked = 1;
       InlineCompletionTriggerKind2.Automatic = 2;
     })(InlineCompletionTriggerKind || (InlineCompletionTriggerKind = {}));
     (function(SelectedCompletionInfo2) {
-      function create(range2, text2) {
-        return { range: range2, text: text2 };
+      function create2(range2, text4) {
+        return { range: range2, text: text4 };
       }
-      SelectedCompletionInfo2.create = create;
+      SelectedCompletionInfo2.create = create2;
     })(SelectedCompletionInfo || (SelectedCompletionInfo = {}));
     (function(InlineCompletionContext2) {
-      function create(triggerKind, selectedCompletionInfo) {
+      function create2(triggerKind, selectedCompletionInfo) {
         return { triggerKind, selectedCompletionInfo };
       }
-      InlineCompletionContext2.create = create;
+      InlineCompletionContext2.create = create2;
     })(InlineCompletionContext || (InlineCompletionContext = {}));
     (function(WorkspaceFolder2) {
-      function is(value) {
-        const candidate = value;
+      function is(value2) {
+        const candidate = value2;
         return Is.objectLiteral(candidate) && URI.is(candidate.uri) && Is.string(candidate.name);
       }
       WorkspaceFolder2.is = is;
     })(WorkspaceFolder || (WorkspaceFolder = {}));
     EOL = ["\n", "\r\n", "\r"];
     (function(TextDocument3) {
-      function create(uri, languageId, version, content) {
-        return new FullTextDocument(uri, languageId, version, content);
+      function create2(uri, languageId, version, content3) {
+        return new FullTextDocument(uri, languageId, version, content3);
       }
-      TextDocument3.create = create;
-      function is(value) {
-        const candidate = value;
+      TextDocument3.create = create2;
+      function is(value2) {
+        const candidate = value2;
         return Is.defined(candidate) && Is.string(candidate.uri) && (Is.undefined(candidate.languageId) || Is.string(candidate.languageId)) && Is.uinteger(candidate.lineCount) && Is.func(candidate.getText) && Is.func(candidate.positionAt) && Is.func(candidate.offsetAt) ? true : false;
       }
       TextDocument3.is = is;
-      function applyEdits(document, edits) {
-        let text2 = document.getText();
+      function applyEdits(document3, edits) {
+        let text4 = document3.getText();
         const sortedEdits = mergeSort2(edits, (a, b) => {
           const diff = a.range.start.line - b.range.start.line;
           if (diff === 0) {
@@ -12148,19 +12246,19 @@ var init_main = __esm({
           }
           return diff;
         });
-        let lastModifiedOffset = text2.length;
+        let lastModifiedOffset = text4.length;
         for (let i2 = sortedEdits.length - 1; i2 >= 0; i2--) {
           const e = sortedEdits[i2];
-          const startOffset = document.offsetAt(e.range.start);
-          const endOffset = document.offsetAt(e.range.end);
+          const startOffset = document3.offsetAt(e.range.start);
+          const endOffset = document3.offsetAt(e.range.end);
           if (endOffset <= lastModifiedOffset) {
-            text2 = text2.substring(0, startOffset) + e.newText + text2.substring(endOffset, text2.length);
+            text4 = text4.substring(0, startOffset) + e.newText + text4.substring(endOffset, text4.length);
           } else {
             throw new Error("Overlapping edit");
           }
           lastModifiedOffset = startOffset;
         }
-        return text2;
+        return text4;
       }
       TextDocument3.applyEdits = applyEdits;
       function mergeSort2(data, compare) {
@@ -12193,11 +12291,11 @@ var init_main = __esm({
       }
     })(TextDocument || (TextDocument = {}));
     FullTextDocument = class {
-      constructor(uri, languageId, version, content) {
+      constructor(uri, languageId, version, content3) {
         this._uri = uri;
         this._languageId = languageId;
         this._version = version;
-        this._content = content;
+        this._content = content3;
         this._lineOffsets = void 0;
       }
       get uri() {
@@ -12225,21 +12323,21 @@ var init_main = __esm({
       getLineOffsets() {
         if (this._lineOffsets === void 0) {
           const lineOffsets = [];
-          const text2 = this._content;
+          const text4 = this._content;
           let isLineStart = true;
-          for (let i2 = 0; i2 < text2.length; i2++) {
+          for (let i2 = 0; i2 < text4.length; i2++) {
             if (isLineStart) {
               lineOffsets.push(i2);
               isLineStart = false;
             }
-            const ch = text2.charAt(i2);
+            const ch = text4.charAt(i2);
             isLineStart = ch === "\r" || ch === "\n";
-            if (ch === "\r" && i2 + 1 < text2.length && text2.charAt(i2 + 1) === "\n") {
+            if (ch === "\r" && i2 + 1 < text4.length && text4.charAt(i2 + 1) === "\n") {
               i2++;
             }
           }
-          if (isLineStart && text2.length > 0) {
-            lineOffsets.push(text2.length);
+          if (isLineStart && text4.length > 0) {
+            lineOffsets.push(text4.length);
           }
           this._lineOffsets = lineOffsets;
         }
@@ -12263,65 +12361,65 @@ var init_main = __esm({
         const line = low - 1;
         return Position.create(line, offset - lineOffsets[line]);
       }
-      offsetAt(position) {
+      offsetAt(position2) {
         const lineOffsets = this.getLineOffsets();
-        if (position.line >= lineOffsets.length) {
+        if (position2.line >= lineOffsets.length) {
           return this._content.length;
-        } else if (position.line < 0) {
+        } else if (position2.line < 0) {
           return 0;
         }
-        const lineOffset = lineOffsets[position.line];
-        const nextLineOffset = position.line + 1 < lineOffsets.length ? lineOffsets[position.line + 1] : this._content.length;
-        return Math.max(Math.min(lineOffset + position.character, nextLineOffset), lineOffset);
+        const lineOffset = lineOffsets[position2.line];
+        const nextLineOffset = position2.line + 1 < lineOffsets.length ? lineOffsets[position2.line + 1] : this._content.length;
+        return Math.max(Math.min(lineOffset + position2.character, nextLineOffset), lineOffset);
       }
       get lineCount() {
         return this.getLineOffsets().length;
       }
     };
     (function(Is2) {
-      const toString = Object.prototype.toString;
-      function defined(value) {
-        return typeof value !== "undefined";
+      const toString2 = Object.prototype.toString;
+      function defined(value2) {
+        return typeof value2 !== "undefined";
       }
       Is2.defined = defined;
-      function undefined2(value) {
-        return typeof value === "undefined";
+      function undefined2(value2) {
+        return typeof value2 === "undefined";
       }
       Is2.undefined = undefined2;
-      function boolean(value) {
-        return value === true || value === false;
+      function boolean(value2) {
+        return value2 === true || value2 === false;
       }
       Is2.boolean = boolean;
-      function string(value) {
-        return toString.call(value) === "[object String]";
+      function string3(value2) {
+        return toString2.call(value2) === "[object String]";
       }
-      Is2.string = string;
-      function number(value) {
-        return toString.call(value) === "[object Number]";
+      Is2.string = string3;
+      function number(value2) {
+        return toString2.call(value2) === "[object Number]";
       }
       Is2.number = number;
-      function numberRange(value, min, max) {
-        return toString.call(value) === "[object Number]" && min <= value && value <= max;
+      function numberRange(value2, min, max) {
+        return toString2.call(value2) === "[object Number]" && min <= value2 && value2 <= max;
       }
       Is2.numberRange = numberRange;
-      function integer2(value) {
-        return toString.call(value) === "[object Number]" && -2147483648 <= value && value <= 2147483647;
+      function integer2(value2) {
+        return toString2.call(value2) === "[object Number]" && -2147483648 <= value2 && value2 <= 2147483647;
       }
       Is2.integer = integer2;
-      function uinteger2(value) {
-        return toString.call(value) === "[object Number]" && 0 <= value && value <= 2147483647;
+      function uinteger2(value2) {
+        return toString2.call(value2) === "[object Number]" && 0 <= value2 && value2 <= 2147483647;
       }
       Is2.uinteger = uinteger2;
-      function func2(value) {
-        return toString.call(value) === "[object Function]";
+      function func2(value2) {
+        return toString2.call(value2) === "[object Function]";
       }
       Is2.func = func2;
-      function objectLiteral(value) {
-        return value !== null && typeof value === "object";
+      function objectLiteral(value2) {
+        return value2 !== null && typeof value2 === "object";
       }
       Is2.objectLiteral = objectLiteral;
-      function typedArray(value, check) {
-        return Array.isArray(value) && value.every(check);
+      function typedArray(value2, check) {
+        return Array.isArray(value2) && value2.every(check);
       }
       Is2.typedArray = typedArray;
     })(Is || (Is = {}));
@@ -12335,8 +12433,8 @@ var require_line = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Line = void 0;
     var Line = class {
-      constructor(document, range2) {
-        this.document = document;
+      constructor(document3, range2) {
+        this.document = document3;
         this.range = range2;
       }
       getRange() {
@@ -12373,15 +12471,15 @@ var require_util2 = __commonJS({
       static isNewline(char) {
         return char === "\r" || char === "\n";
       }
-      static findLeadingNonWhitespace(content, escapeChar) {
-        whitespaceCheck: for (let i2 = 0; i2 < content.length; i2++) {
-          switch (content.charAt(i2)) {
+      static findLeadingNonWhitespace(content3, escapeChar) {
+        whitespaceCheck: for (let i2 = 0; i2 < content3.length; i2++) {
+          switch (content3.charAt(i2)) {
             case " ":
             case "	":
               continue;
             case escapeChar:
-              escapeCheck: for (let j = i2 + 1; j < content.length; j++) {
-                switch (content.charAt(j)) {
+              escapeCheck: for (let j = i2 + 1; j < content3.length; j++) {
+                switch (content3.charAt(j)) {
                   case " ":
                   case "	":
                     continue;
@@ -12408,37 +12506,37 @@ var require_util2 = __commonJS({
        * @param position the position to check
        * @param range the range to see if the position is inside of
        */
-      static isInsideRange(position, range2) {
+      static isInsideRange(position2, range2) {
         if (range2.start.line === range2.end.line) {
-          return range2.start.line === position.line && range2.start.character <= position.character && position.character <= range2.end.character;
-        } else if (range2.start.line === position.line) {
-          return range2.start.character <= position.character;
-        } else if (range2.end.line === position.line) {
-          return position.character <= range2.end.character;
+          return range2.start.line === position2.line && range2.start.character <= position2.character && position2.character <= range2.end.character;
+        } else if (range2.start.line === position2.line) {
+          return range2.start.character <= position2.character;
+        } else if (range2.end.line === position2.line) {
+          return position2.character <= range2.end.character;
         }
-        return range2.start.line < position.line && position.line < range2.end.line;
+        return range2.start.line < position2.line && position2.line < range2.end.line;
       }
-      static parseHeredocName(value) {
-        value = value.substring(2);
-        if (value.charAt(0) === "-") {
-          value = value.substring(1);
+      static parseHeredocName(value2) {
+        value2 = value2.substring(2);
+        if (value2.charAt(0) === "-") {
+          value2 = value2.substring(1);
         }
-        if (value.charAt(0) === '"') {
-          if (value.charAt(value.length - 1) !== '"') {
+        if (value2.charAt(0) === '"') {
+          if (value2.charAt(value2.length - 1) !== '"') {
             return null;
           }
-          value = value.substring(1, value.length - 1);
+          value2 = value2.substring(1, value2.length - 1);
         }
-        if (value.charAt(0) === "'") {
-          if (value.charAt(value.length - 1) !== "'") {
+        if (value2.charAt(0) === "'") {
+          if (value2.charAt(value2.length - 1) !== "'") {
             return null;
           }
-          value = value.substring(1, value.length - 1);
+          value2 = value2.substring(1, value2.length - 1);
         }
-        if (value.charAt(0) === "<") {
+        if (value2.charAt(0) === "<") {
           return null;
         }
-        return value;
+        return value2;
       }
     };
     exports.Util = Util;
@@ -12455,13 +12553,13 @@ var require_comment = __commonJS({
     var line_1 = require_line();
     var util_1 = require_util2();
     var Comment = class extends line_1.Line {
-      constructor(document, range2) {
-        super(document, range2);
+      constructor(document3, range2) {
+        super(document3, range2);
       }
       toString() {
-        const content = this.getContent();
-        if (content) {
-          return "# " + content;
+        const content3 = this.getContent();
+        if (content3) {
+          return "# " + content3;
         }
         return "#";
       }
@@ -12544,12 +12642,12 @@ function mergeSort(data, compare) {
   }
   return data;
 }
-function computeLineOffsets(text2, isAtLineStart, textOffset = 0) {
+function computeLineOffsets(text4, isAtLineStart, textOffset = 0) {
   const result = isAtLineStart ? [textOffset] : [];
-  for (let i2 = 0; i2 < text2.length; i2++) {
-    const ch = text2.charCodeAt(i2);
+  for (let i2 = 0; i2 < text4.length; i2++) {
+    const ch = text4.charCodeAt(i2);
     if (isEOL2(ch)) {
-      if (ch === 13 && i2 + 1 < text2.length && text2.charCodeAt(i2 + 1) === 10) {
+      if (ch === 13 && i2 + 1 < text4.length && text4.charCodeAt(i2 + 1) === 10) {
         i2++;
       }
       result.push(textOffset + i2 + 1);
@@ -12580,11 +12678,11 @@ var init_main2 = __esm({
   "node_modules/vscode-languageserver-textdocument/lib/esm/main.js"() {
     "use strict";
     FullTextDocument2 = class _FullTextDocument {
-      constructor(uri, languageId, version, content) {
+      constructor(uri, languageId, version, content3) {
         this._uri = uri;
         this._languageId = languageId;
         this._version = version;
-        this._content = content;
+        this._content = content3;
         this._lineOffsets = void 0;
       }
       get uri() {
@@ -12673,19 +12771,19 @@ var init_main2 = __esm({
         offset = this.ensureBeforeEOL(offset, lineOffsets[line]);
         return { line, character: offset - lineOffsets[line] };
       }
-      offsetAt(position) {
+      offsetAt(position2) {
         const lineOffsets = this.getLineOffsets();
-        if (position.line >= lineOffsets.length) {
+        if (position2.line >= lineOffsets.length) {
           return this._content.length;
-        } else if (position.line < 0) {
+        } else if (position2.line < 0) {
           return 0;
         }
-        const lineOffset = lineOffsets[position.line];
-        if (position.character <= 0) {
+        const lineOffset = lineOffsets[position2.line];
+        if (position2.character <= 0) {
           return lineOffset;
         }
-        const nextLineOffset = position.line + 1 < lineOffsets.length ? lineOffsets[position.line + 1] : this._content.length;
-        const offset = Math.min(lineOffset + position.character, nextLineOffset);
+        const nextLineOffset = position2.line + 1 < lineOffsets.length ? lineOffsets[position2.line + 1] : this._content.length;
+        const offset = Math.min(lineOffset + position2.character, nextLineOffset);
         return this.ensureBeforeEOL(offset, lineOffset);
       }
       getLineRange(line) {
@@ -12731,21 +12829,21 @@ var init_main2 = __esm({
       }
     };
     (function(TextDocument3) {
-      function create(uri, languageId, version, content) {
-        return new FullTextDocument2(uri, languageId, version, content);
+      function create2(uri, languageId, version, content3) {
+        return new FullTextDocument2(uri, languageId, version, content3);
       }
-      TextDocument3.create = create;
-      function update(document, changes, version) {
-        if (document instanceof FullTextDocument2) {
-          document.update(changes, version);
-          return document;
+      TextDocument3.create = create2;
+      function update(document3, changes, version) {
+        if (document3 instanceof FullTextDocument2) {
+          document3.update(changes, version);
+          return document3;
         } else {
           throw new Error("TextDocument.update: document must be created by TextDocument.create");
         }
       }
       TextDocument3.update = update;
-      function applyEdits(document, edits) {
-        const text2 = document.getText();
+      function applyEdits(document3, edits) {
+        const text4 = document3.getText();
         const sortedEdits = mergeSort(edits.map(getWellformedEdit), (a, b) => {
           const diff = a.range.start.line - b.range.start.line;
           if (diff === 0) {
@@ -12756,18 +12854,18 @@ var init_main2 = __esm({
         let lastModifiedOffset = 0;
         const spans = [];
         for (const e of sortedEdits) {
-          const startOffset = document.offsetAt(e.range.start);
+          const startOffset = document3.offsetAt(e.range.start);
           if (startOffset < lastModifiedOffset) {
             throw new Error("Overlapping edit");
           } else if (startOffset > lastModifiedOffset) {
-            spans.push(text2.substring(lastModifiedOffset, startOffset));
+            spans.push(text4.substring(lastModifiedOffset, startOffset));
           }
           if (e.newText.length) {
             spans.push(e.newText);
           }
-          lastModifiedOffset = document.offsetAt(e.range.end);
+          lastModifiedOffset = document3.offsetAt(e.range.end);
         }
-        spans.push(text2.substr(lastModifiedOffset));
+        spans.push(text4.substr(lastModifiedOffset));
         return spans.join("");
       }
       TextDocument3.applyEdits = applyEdits;
@@ -12784,8 +12882,8 @@ var require_parserDirective = __commonJS({
     var main_1 = require_main();
     var line_1 = require_line();
     var ParserDirective = class extends line_1.Line {
-      constructor(document, range2, nameRange, valueRange) {
-        super(document, range2);
+      constructor(document3, range2, nameRange, valueRange) {
+        super(document3, range2);
         this.nameRange = nameRange;
         this.valueRange = valueRange;
       }
@@ -12993,20 +13091,20 @@ var require_instruction = __commonJS({
     var variable_1 = require_variable();
     var main_1 = require_main();
     var Instruction = class extends line_1.Line {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2);
         this.dockerfile = dockerfile;
         this.escapeChar = escapeChar;
         this.instruction = instruction;
         this.instructionRange = instructionRange;
       }
       toString() {
-        let value = this.getKeyword();
+        let value2 = this.getKeyword();
         for (let arg of this.getRawArguments()) {
-          value += " ";
-          value += arg.getValue();
+          value2 += " ";
+          value2 += arg.getValue();
         }
-        return value;
+        return value2;
       }
       getRangeContent(range2) {
         if (range2 === null) {
@@ -13043,8 +13141,8 @@ var require_instruction = __commonJS({
         let startPosition = args2[0].getRange().start;
         let range2 = this.getInstructionRange();
         let extra = this.document.offsetAt(startPosition) - this.document.offsetAt(range2.start);
-        let content = this.getTextContent();
-        let fullArgs = content.substring(extra, this.document.offsetAt(args2[args2.length - 1].getRange().end) - this.document.offsetAt(range2.start));
+        let content3 = this.getTextContent();
+        let fullArgs = content3.substring(extra, this.document.offsetAt(args2[args2.length - 1].getRange().end) - this.document.offsetAt(range2.start));
         let offset = this.document.offsetAt(range2.start) + extra;
         let start2 = false;
         let comment = false;
@@ -13105,9 +13203,9 @@ var require_instruction = __commonJS({
                   comment = true;
                   continue;
                 }
-                let position = this.document.positionAt(offset + i2);
-                if (position.character !== 0) {
-                  startPosition = vscode_languageserver_types_1.Position.create(position.line, 0);
+                let position2 = this.document.positionAt(offset + i2);
+                if (position2.character !== 0) {
+                  startPosition = vscode_languageserver_types_1.Position.create(position2.line, 0);
                 }
               }
               end = i2;
@@ -13133,13 +13231,13 @@ var require_instruction = __commonJS({
         if (args2.length === 0) {
           return null;
         }
-        let content = "";
+        let content3 = "";
         let ranges = this.getArgumentsRanges();
         let documentText = this.document.getText();
         for (let range2 of ranges) {
-          content += documentText.substring(this.document.offsetAt(range2.start), this.document.offsetAt(range2.end));
+          content3 += documentText.substring(this.document.offsetAt(range2.start), this.document.offsetAt(range2.end));
         }
-        return content;
+        return content3;
       }
       getArguments() {
         return this.getRawArguments();
@@ -13148,8 +13246,8 @@ var require_instruction = __commonJS({
         let args2 = [];
         let range2 = this.getInstructionRange();
         let extra = this.document.offsetAt(range2.end) - this.document.offsetAt(range2.start);
-        let content = this.getTextContent();
-        let fullArgs = content.substring(extra);
+        let content3 = this.getTextContent();
+        let fullArgs = content3.substring(extra);
         let offset = this.document.offsetAt(range2.start) + extra;
         let start2 = false;
         let comment = false;
@@ -13284,9 +13382,9 @@ var require_instruction = __commonJS({
           const swaps = [];
           let requiresExpansion = false;
           for (let variable of variables) {
-            const value = this.dockerfile.resolveVariable(variable.getName(), variable.getNameRange().start.line);
-            swaps.push(value);
-            requiresExpansion = requiresExpansion || value !== void 0;
+            const value2 = this.dockerfile.resolveVariable(variable.getName(), variable.getNameRange().start.line);
+            swaps.push(value2);
+            requiresExpansion = requiresExpansion || value2 !== void 0;
           }
           if (requiresExpansion) {
             let expanded = "";
@@ -13512,8 +13610,8 @@ var require_instruction = __commonJS({
       createSingleLineHeredocs(args2) {
         const heredocs = [];
         for (const arg of args2) {
-          const value = arg.getValue();
-          if (value.startsWith("<<") && util_1.Util.parseHeredocName(value) !== null) {
+          const value2 = arg.getValue();
+          if (value2.startsWith("<<") && util_1.Util.parseHeredocName(value2) !== null) {
             const startRange = arg.getRange();
             const nameRange = this.getNameRange(startRange);
             const name2 = this.getName(nameRange);
@@ -13523,16 +13621,16 @@ var require_instruction = __commonJS({
         return heredocs;
       }
       getName(nameRange) {
-        const content = this.document.getText(nameRange);
+        const content3 = this.document.getText(nameRange);
         let escaping = false;
         let name2 = "";
-        nameLoop: for (let i2 = 0; i2 < content.length; i2++) {
-          const ch = content.charAt(i2);
+        nameLoop: for (let i2 = 0; i2 < content3.length; i2++) {
+          const ch = content3.charAt(i2);
           switch (ch) {
             case this.escapeChar:
               escaping = true;
-              for (let j = i2 + 1; j < content.length; j++) {
-                switch (content.charAt(j)) {
+              for (let j = i2 + 1; j < content3.length; j++) {
+                switch (content3.charAt(j)) {
                   case " ":
                   case "	":
                     break;
@@ -13543,7 +13641,7 @@ var require_instruction = __commonJS({
                     i2 = j;
                     continue nameLoop;
                   default:
-                    name2 += content.charAt(j);
+                    name2 += content3.charAt(j);
                     i2 = j;
                     continue nameLoop;
                 }
@@ -13551,8 +13649,8 @@ var require_instruction = __commonJS({
               break;
             case "#":
               if (escaping) {
-                for (let j = i2 + 1; j < content.length; j++) {
-                  switch (content.charAt(j)) {
+                for (let j = i2 + 1; j < content3.length; j++) {
+                  switch (content3.charAt(j)) {
                     case "\n":
                       i2 = j;
                       continue nameLoop;
@@ -13574,15 +13672,15 @@ var require_instruction = __commonJS({
         return name2;
       }
       getNameRange(startRange) {
-        const content = this.document.getText(startRange);
+        const content3 = this.document.getText(startRange);
         let endFound = false;
         let searchHyphen = false;
         let start2 = -1;
         let end = -1;
         let escaping = false;
         let quote3 = null;
-        contentLoop: for (let i2 = 0; i2 < content.length; i2++) {
-          const ch = content.charAt(i2);
+        contentLoop: for (let i2 = 0; i2 < content3.length; i2++) {
+          const ch = content3.charAt(i2);
           switch (ch) {
             case '"':
             case "'":
@@ -13592,8 +13690,8 @@ var require_instruction = __commonJS({
               quote3 = ch;
               continue;
             case this.escapeChar:
-              for (let j = i2 + 1; j < content.length; j++) {
-                switch (content.charAt(j)) {
+              for (let j = i2 + 1; j < content3.length; j++) {
+                switch (content3.charAt(j)) {
                   case "\n":
                     escaping = true;
                     j = i2;
@@ -13620,8 +13718,8 @@ var require_instruction = __commonJS({
               }
             case "#":
               if (escaping) {
-                for (let j = i2 + 1; j < content.length; j++) {
-                  switch (content.charAt(j)) {
+                for (let j = i2 + 1; j < content3.length; j++) {
+                  switch (content3.charAt(j)) {
                     case "\n":
                       i2 = j;
                       continue contentLoop;
@@ -13664,13 +13762,13 @@ var require_instruction = __commonJS({
         let lineStart = -1;
         let currentHeredoc = 0;
         const startOffset = this.document.offsetAt(args2[0].getRange().start);
-        const content = this.getRangeContent(vscode_languageserver_types_1.Range.create(args2[0].getRange().start, this.getRange().end));
-        contentLoop: for (let i2 = 0; i2 < content.length; i2++) {
-          switch (content.charAt(i2)) {
+        const content3 = this.getRangeContent(vscode_languageserver_types_1.Range.create(args2[0].getRange().start, this.getRange().end));
+        contentLoop: for (let i2 = 0; i2 < content3.length; i2++) {
+          switch (content3.charAt(i2)) {
             case this.escapeChar:
               escaping = true;
-              for (let j = i2 + 1; j < content.length; j++) {
-                switch (content.charAt(j)) {
+              for (let j = i2 + 1; j < content3.length; j++) {
+                switch (content3.charAt(j)) {
                   case " ":
                   case "	":
                     break;
@@ -13731,8 +13829,8 @@ var require_instruction = __commonJS({
               }
             case "#":
               if (escaping) {
-                for (let j = i2 + 1; j < content.length; j++) {
-                  switch (content.charAt(j)) {
+                for (let j = i2 + 1; j < content3.length; j++) {
+                  switch (content3.charAt(j)) {
                     case "\n":
                       i2 = j;
                       continue contentLoop;
@@ -13782,18 +13880,18 @@ var require_instruction = __commonJS({
         return heredocs;
       }
       getDelimiterRange(startArg, name2, candidateRange) {
-        const text2 = this.document.getText(candidateRange);
+        const text4 = this.document.getText(candidateRange);
         if (startArg.getValue().startsWith("<<-")) {
-          let index = 0;
-          while (text2.charAt(index) === "	") {
-            index++;
+          let index2 = 0;
+          while (text4.charAt(index2) === "	") {
+            index2++;
           }
-          if (text2.substring(index) === name2) {
-            return vscode_languageserver_types_1.Range.create(vscode_languageserver_types_1.Position.create(candidateRange.start.line, index), candidateRange.end);
+          if (text4.substring(index2) === name2) {
+            return vscode_languageserver_types_1.Range.create(vscode_languageserver_types_1.Position.create(candidateRange.start.line, index2), candidateRange.end);
           }
           return null;
         }
-        return text2 === name2 ? candidateRange : null;
+        return text4 === name2 ? candidateRange : null;
       }
     };
     exports.Instruction = Instruction;
@@ -13807,11 +13905,11 @@ var require_flagOption = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.FlagOption = void 0;
     var FlagOption = class {
-      constructor(range2, name2, nameRange, value, valueRange) {
+      constructor(range2, name2, nameRange, value2, valueRange) {
         this.range = range2;
         this.name = name2;
         this.nameRange = nameRange;
-        this.value = value;
+        this.value = value2;
         this.valueRange = valueRange;
       }
       toString() {
@@ -13849,20 +13947,20 @@ var require_flag = __commonJS({
     var vscode_languageserver_types_1 = (init_main(), __toCommonJS(main_exports));
     var flagOption_1 = require_flagOption();
     var Flag = class {
-      constructor(document, range2, name2, nameRange, value, valueRange) {
+      constructor(document3, range2, name2, nameRange, value2, valueRange) {
         this.options = [];
         this.range = range2;
         this.name = name2;
         this.nameRange = nameRange;
-        this.value = value;
+        this.value = value2;
         this.valueRange = valueRange;
         if (this.value !== null) {
-          let offset = document.offsetAt(valueRange.start);
+          let offset = document3.offsetAt(valueRange.start);
           let nameStart = -1;
           let valueStart = -1;
           let hasOptions = false;
-          for (let i2 = 0; i2 < value.length; i2++) {
-            switch (value.charAt(i2)) {
+          for (let i2 = 0; i2 < value2.length; i2++) {
+            switch (value2.charAt(i2)) {
               case "=":
                 hasOptions = true;
                 if (valueStart === -1) {
@@ -13871,7 +13969,7 @@ var require_flag = __commonJS({
                 }
                 break;
               case ",":
-                this.options.push(this.createFlagOption(document, value, offset, nameStart, valueStart, i2));
+                this.options.push(this.createFlagOption(document3, value2, offset, nameStart, valueStart, i2));
                 nameStart = -1;
                 valueStart = -1;
                 break;
@@ -13883,16 +13981,16 @@ var require_flag = __commonJS({
             }
           }
           if (hasOptions && nameStart !== -1) {
-            this.options.push(this.createFlagOption(document, value, offset, nameStart, valueStart, value.length));
+            this.options.push(this.createFlagOption(document3, value2, offset, nameStart, valueStart, value2.length));
           }
         }
       }
-      createFlagOption(document, content, documentOffset, nameStart, valueStart, valueEnd) {
-        const optionRange = vscode_languageserver_types_1.Range.create(document.positionAt(documentOffset + nameStart), document.positionAt(documentOffset + valueEnd));
+      createFlagOption(document3, content3, documentOffset, nameStart, valueStart, valueEnd) {
+        const optionRange = vscode_languageserver_types_1.Range.create(document3.positionAt(documentOffset + nameStart), document3.positionAt(documentOffset + valueEnd));
         if (valueStart === -1) {
-          return new flagOption_1.FlagOption(optionRange, content.substring(nameStart, valueEnd), optionRange, null, null);
+          return new flagOption_1.FlagOption(optionRange, content3.substring(nameStart, valueEnd), optionRange, null, null);
         }
-        return new flagOption_1.FlagOption(optionRange, content.substring(nameStart, valueStart - 1), vscode_languageserver_types_1.Range.create(document.positionAt(documentOffset + nameStart), document.positionAt(documentOffset + valueStart - 1)), content.substring(valueStart, valueEnd), vscode_languageserver_types_1.Range.create(document.positionAt(documentOffset + valueStart), document.positionAt(documentOffset + valueEnd)));
+        return new flagOption_1.FlagOption(optionRange, content3.substring(nameStart, valueStart - 1), vscode_languageserver_types_1.Range.create(document3.positionAt(documentOffset + nameStart), document3.positionAt(documentOffset + valueStart - 1)), content3.substring(valueStart, valueEnd), vscode_languageserver_types_1.Range.create(document3.positionAt(documentOffset + valueStart), document3.positionAt(documentOffset + valueEnd)));
       }
       toString() {
         if (this.valueRange) {
@@ -13978,21 +14076,21 @@ var require_modifiableInstruction = __commonJS({
     var flag_1 = require_flag();
     var instruction_1 = require_instruction();
     var ModifiableInstruction = class extends instruction_1.Instruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       getFlags() {
         if (!this.flags) {
           this.flags = [];
           for (let arg of this.getArguments()) {
-            let value = arg.getValue();
-            if (this.stopSearchingForFlags(value)) {
+            let value2 = arg.getValue();
+            if (this.stopSearchingForFlags(value2)) {
               return this.flags;
-            } else if (value.indexOf("--") === 0) {
+            } else if (value2.indexOf("--") === 0) {
               let range2 = arg.getRange();
               let rawValue = this.document.getText().substring(this.document.offsetAt(range2.start), this.document.offsetAt(range2.end));
-              let nameIndex = value.indexOf("=");
-              let index = rawValue.indexOf("=");
+              let nameIndex = value2.indexOf("=");
+              let index2 = rawValue.indexOf("=");
               let firstMatch = false;
               let secondMatch = false;
               let startIndex = -1;
@@ -14020,14 +14118,14 @@ var require_modifiableInstruction = __commonJS({
                 }
               }
               let nameStart = this.document.positionAt(this.document.offsetAt(range2.start) + startIndex);
-              if (index === -1) {
-                this.flags.push(new flag_1.Flag(this.document, range2, value.substring(2), vscode_languageserver_types_1.Range.create(nameStart, range2.end), null, null));
-              } else if (index === value.length - 1) {
-                let nameEnd = this.document.positionAt(this.document.offsetAt(range2.start) + index);
-                this.flags.push(new flag_1.Flag(this.document, range2, value.substring(2, index), vscode_languageserver_types_1.Range.create(nameStart, nameEnd), "", vscode_languageserver_types_1.Range.create(range2.end, range2.end)));
+              if (index2 === -1) {
+                this.flags.push(new flag_1.Flag(this.document, range2, value2.substring(2), vscode_languageserver_types_1.Range.create(nameStart, range2.end), null, null));
+              } else if (index2 === value2.length - 1) {
+                let nameEnd = this.document.positionAt(this.document.offsetAt(range2.start) + index2);
+                this.flags.push(new flag_1.Flag(this.document, range2, value2.substring(2, index2), vscode_languageserver_types_1.Range.create(nameStart, nameEnd), "", vscode_languageserver_types_1.Range.create(range2.end, range2.end)));
               } else {
-                let nameEnd = this.document.positionAt(this.document.offsetAt(range2.start) + index);
-                this.flags.push(new flag_1.Flag(this.document, range2, value.substring(2, nameIndex), vscode_languageserver_types_1.Range.create(nameStart, nameEnd), value.substring(nameIndex + 1), vscode_languageserver_types_1.Range.create(this.document.positionAt(this.document.offsetAt(range2.start) + index + 1), range2.end)));
+                let nameEnd = this.document.positionAt(this.document.offsetAt(range2.start) + index2);
+                this.flags.push(new flag_1.Flag(this.document, range2, value2.substring(2, nameIndex), vscode_languageserver_types_1.Range.create(nameStart, nameEnd), value2.substring(nameIndex + 1), vscode_languageserver_types_1.Range.create(this.document.positionAt(this.document.offsetAt(range2.start) + index2 + 1), range2.end)));
               }
             }
           }
@@ -14061,8 +14159,8 @@ var require_jsonInstruction = __commonJS({
     var jsonArgument_1 = require_jsonArgument();
     var modifiableInstruction_1 = require_modifiableInstruction();
     var JSONInstruction = class extends modifiableInstruction_1.ModifiableInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
         this.openingBracket = null;
         this.closingBracket = null;
         this.jsonStrings = [];
@@ -14081,7 +14179,7 @@ var require_jsonInstruction = __commonJS({
           this.closingBracket = args2[1];
           return;
         }
-        const argsOffset = document.offsetAt(this.getArgumentsRange().start);
+        const argsOffset = document3.offsetAt(this.getArgumentsRange().start);
         let start2 = -1;
         let last = "";
         let quoted = false;
@@ -14091,7 +14189,7 @@ var require_jsonInstruction = __commonJS({
           switch (char) {
             case "[":
               if (last === "") {
-                this.openingBracket = new argument_1.Argument("[", vscode_languageserver_types_1.Range.create(document.positionAt(argsOffset + i2), document.positionAt(argsOffset + i2 + 1)));
+                this.openingBracket = new argument_1.Argument("[", vscode_languageserver_types_1.Range.create(document3.positionAt(argsOffset + i2), document3.positionAt(argsOffset + i2 + 1)));
                 last = "[";
               } else if (quoted) {
                 escapedArg = escapedArg + char;
@@ -14110,7 +14208,7 @@ var require_jsonInstruction = __commonJS({
                 if (quoted) {
                   escapedArg = escapedArg + char;
                   quoted = false;
-                  this.jsonStrings.push(new jsonArgument_1.JSONArgument(escapedArg, vscode_languageserver_types_1.Range.create(document.positionAt(argsOffset + start2), document.positionAt(argsOffset + i2 + 1)), vscode_languageserver_types_1.Range.create(document.positionAt(argsOffset + start2 + 1), document.positionAt(argsOffset + i2))));
+                  this.jsonStrings.push(new jsonArgument_1.JSONArgument(escapedArg, vscode_languageserver_types_1.Range.create(document3.positionAt(argsOffset + start2), document3.positionAt(argsOffset + i2 + 1)), vscode_languageserver_types_1.Range.create(document3.positionAt(argsOffset + start2 + 1), document3.positionAt(argsOffset + i2))));
                   escapedArg = "";
                 } else {
                   break argsCheck;
@@ -14134,7 +14232,7 @@ var require_jsonInstruction = __commonJS({
               if (quoted) {
                 escapedArg = escapedArg + char;
               } else if (last !== "") {
-                this.closingBracket = new argument_1.Argument("]", vscode_languageserver_types_1.Range.create(document.positionAt(argsOffset + i2), document.positionAt(argsOffset + i2 + 1)));
+                this.closingBracket = new argument_1.Argument("]", vscode_languageserver_types_1.Range.create(document3.positionAt(argsOffset + i2), document3.positionAt(argsOffset + i2 + 1)));
                 break argsCheck;
               }
               break;
@@ -14223,8 +14321,8 @@ var require_add = __commonJS({
     exports.Add = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Add = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       stopSearchingForFlags(argument2) {
         return argument2.indexOf("--") === -1;
@@ -14243,28 +14341,28 @@ var require_property = __commonJS({
     var vscode_languageserver_types_1 = (init_main(), __toCommonJS(main_exports));
     var util_1 = require_util2();
     var Property = class _Property {
-      constructor(document, escapeChar, arg, arg2) {
+      constructor(document3, escapeChar, arg, arg2) {
         this.assignmentOperatorRange = null;
         this.assignmentOperator = null;
         this.valueRange = null;
         this.value = null;
-        this.document = document;
+        this.document = document3;
         this.escapeChar = escapeChar;
-        this.nameRange = _Property.getNameRange(document, arg);
-        let value = document.getText().substring(document.offsetAt(this.nameRange.start), document.offsetAt(this.nameRange.end));
-        this.name = _Property.getValue(value, escapeChar);
+        this.nameRange = _Property.getNameRange(document3, arg);
+        let value2 = document3.getText().substring(document3.offsetAt(this.nameRange.start), document3.offsetAt(this.nameRange.end));
+        this.name = _Property.getValue(value2, escapeChar);
         if (arg2) {
           this.valueRange = arg2.getRange();
-          value = document.getText().substring(document.offsetAt(this.valueRange.start), document.offsetAt(this.valueRange.end));
-          this.value = _Property.getValue(value, escapeChar);
+          value2 = document3.getText().substring(document3.offsetAt(this.valueRange.start), document3.offsetAt(this.valueRange.end));
+          this.value = _Property.getValue(value2, escapeChar);
           this.range = vscode_languageserver_types_1.Range.create(this.nameRange.start, this.valueRange.end);
         } else {
           let argRange = arg.getRange();
           if (this.nameRange.start.line === argRange.start.line && this.nameRange.start.character === argRange.start.character && this.nameRange.end.line === argRange.end.line && this.nameRange.end.character === argRange.end.character) {
           } else {
-            this.valueRange = _Property.getValueRange(document, arg);
-            value = document.getText().substring(document.offsetAt(this.valueRange.start), document.offsetAt(this.valueRange.end));
-            this.value = _Property.getValue(value, escapeChar);
+            this.valueRange = _Property.getValueRange(document3, arg);
+            value2 = document3.getText().substring(document3.offsetAt(this.valueRange.start), document3.offsetAt(this.valueRange.end));
+            this.value = _Property.getValue(value2, escapeChar);
             this.assignmentOperatorRange = vscode_languageserver_types_1.Range.create(this.nameRange.end, this.valueRange.start);
             this.assignmentOperator = "=";
           }
@@ -14314,13 +14412,13 @@ var require_property = __commonJS({
         }
         let escaped = false;
         let rawValue = "";
-        let value = this.document.getText().substring(this.document.offsetAt(this.valueRange.start), this.document.offsetAt(this.valueRange.end));
-        rawLoop: for (let i2 = 0; i2 < value.length; i2++) {
-          let char = value.charAt(i2);
+        let value2 = this.document.getText().substring(this.document.offsetAt(this.valueRange.start), this.document.offsetAt(this.valueRange.end));
+        rawLoop: for (let i2 = 0; i2 < value2.length; i2++) {
+          let char = value2.charAt(i2);
           switch (char) {
             case this.escapeChar:
-              for (let j = i2 + 1; j < value.length; j++) {
-                switch (value.charAt(j)) {
+              for (let j = i2 + 1; j < value2.length; j++) {
+                switch (value2.charAt(j)) {
                   case "\r":
                     j++;
                   case "\n":
@@ -14348,8 +14446,8 @@ var require_property = __commonJS({
               break;
             case "#":
               if (escaped) {
-                for (let j = i2 + 1; j < value.length; j++) {
-                  switch (value.charAt(j)) {
+                for (let j = i2 + 1; j < value2.length; j++) {
+                  switch (value2.charAt(j)) {
                     case "\r":
                       j++;
                     case "\n":
@@ -14369,20 +14467,20 @@ var require_property = __commonJS({
         }
         return rawValue;
       }
-      static getNameRange(document, arg) {
-        let value = arg.getValue();
-        let index = value.indexOf("=");
-        if (index !== -1) {
-          let initial = value.charAt(0);
-          let before = value.charAt(index - 1);
+      static getNameRange(document3, arg) {
+        let value2 = arg.getValue();
+        let index2 = value2.indexOf("=");
+        if (index2 !== -1) {
+          let initial = value2.charAt(0);
+          let before = value2.charAt(index2 - 1);
           if (initial === '"' && before === '"' || initial === "'" && before === "'" || initial !== '"' && initial !== "'") {
-            return vscode_languageserver_types_1.Range.create(arg.getRange().start, document.positionAt(document.offsetAt(arg.getRange().start) + index));
+            return vscode_languageserver_types_1.Range.create(arg.getRange().start, document3.positionAt(document3.offsetAt(arg.getRange().start) + index2));
           }
         }
         return arg.getRange();
       }
-      static getValueRange(document, arg) {
-        return vscode_languageserver_types_1.Range.create(document.positionAt(document.offsetAt(arg.getRange().start) + arg.getValue().indexOf("=") + 1), document.positionAt(document.offsetAt(arg.getRange().end)));
+      static getValueRange(document3, arg) {
+        return vscode_languageserver_types_1.Range.create(document3.positionAt(document3.offsetAt(arg.getRange().start) + arg.getValue().indexOf("=") + 1), document3.positionAt(document3.offsetAt(arg.getRange().end)));
       }
       /**
        * Returns the actual value of this key-value pair. The value will
@@ -14394,45 +14492,45 @@ var require_property = __commonJS({
        *         be null if no value is defined, may be the empty string
        *         if the value only consists of whitespace
        */
-      static getValue(value, escapeChar) {
+      static getValue(value2, escapeChar) {
         let escaped = false;
-        const skip = util_1.Util.findLeadingNonWhitespace(value, escapeChar);
-        if (skip !== 0 && value.charAt(skip) === "#") {
+        const skip = util_1.Util.findLeadingNonWhitespace(value2, escapeChar);
+        if (skip !== 0 && value2.charAt(skip) === "#") {
           escaped = true;
         }
-        value = value.substring(skip);
-        let first = value.charAt(0);
-        let last = value.charAt(value.length - 1);
+        value2 = value2.substring(skip);
+        let first = value2.charAt(0);
+        let last = value2.charAt(value2.length - 1);
         let literal2 = first === "'" || first === '"';
         let inSingle = first === "'" && last === "'";
         let inDouble = false;
         if (first === '"') {
-          for (let i2 = 1; i2 < value.length; i2++) {
-            if (value.charAt(i2) === escapeChar) {
+          for (let i2 = 1; i2 < value2.length; i2++) {
+            if (value2.charAt(i2) === escapeChar) {
               i2++;
-            } else if (value.charAt(i2) === '"' && i2 === value.length - 1) {
+            } else if (value2.charAt(i2) === '"' && i2 === value2.length - 1) {
               inDouble = true;
             }
           }
         }
         if (inSingle || inDouble) {
-          value = value.substring(1, value.length - 1);
+          value2 = value2.substring(1, value2.length - 1);
         }
         let commentCheck = -1;
         let escapedValue = "";
         let start2 = 0;
-        parseValue: for (let i2 = 0; i2 < value.length; i2++) {
-          let char = value.charAt(i2);
+        parseValue: for (let i2 = 0; i2 < value2.length; i2++) {
+          let char = value2.charAt(i2);
           switch (char) {
             case escapeChar:
-              if (i2 + 1 === value.length) {
+              if (i2 + 1 === value2.length) {
                 escapedValue = escapedValue + escapeChar;
                 break parseValue;
               }
-              char = value.charAt(i2 + 1);
+              char = value2.charAt(i2 + 1);
               if (char === " " || char === "	") {
-                whitespaceCheck: for (let j = i2 + 2; j < value.length; j++) {
-                  let char2 = value.charAt(j);
+                whitespaceCheck: for (let j = i2 + 2; j < value2.length; j++) {
+                  let char2 = value2.charAt(j);
                   switch (char2) {
                     case " ":
                     case "	":
@@ -14519,8 +14617,8 @@ var require_property = __commonJS({
                   escapedValue = escapedValue.substring(0, escapedValue.length - (i2 - commentCheck));
                   commentCheck = -1;
                 }
-                newlineCheck: for (let j = i2 + 1; j < value.length; j++) {
-                  switch (value.charAt(j)) {
+                newlineCheck: for (let j = i2 + 1; j < value2.length; j++) {
+                  switch (value2.charAt(j)) {
                     case "\r":
                       j++;
                     case "\n":
@@ -14558,8 +14656,8 @@ var require_propertyInstruction = __commonJS({
     var argument_1 = require_argument2();
     var util_1 = require_util2();
     var PropertyInstruction = class extends instruction_1.Instruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
         this.properties = void 0;
       }
       getProperties() {
@@ -14579,11 +14677,11 @@ var require_propertyInstruction = __commonJS({
               ];
             }
           } else if (args2[0].getValue().indexOf("=") === -1) {
-            let text2 = this.document.getText();
+            let text4 = this.document.getText();
             let start2 = args2[1].getRange().start;
             let end = args2[args2.length - 1].getRange().end;
-            text2 = text2.substring(this.document.offsetAt(start2), this.document.offsetAt(end));
-            this.properties = [new property_1.Property(this.document, this.escapeChar, args2[0], new argument_1.Argument(text2, vscode_languageserver_types_1.Range.create(args2[1].getRange().start, args2[args2.length - 1].getRange().end)))];
+            text4 = text4.substring(this.document.offsetAt(start2), this.document.offsetAt(end));
+            this.properties = [new property_1.Property(this.document, this.escapeChar, args2[0], new argument_1.Argument(text4, vscode_languageserver_types_1.Range.create(args2[1].getRange().start, args2[args2.length - 1].getRange().end)))];
           } else {
             this.properties = [];
             for (let i2 = 0; i2 < args2.length; i2++) {
@@ -14604,20 +14702,20 @@ var require_propertyInstruction = __commonJS({
        * @return the index in the string for the first non-whitespace
        *         character when searching from the end of the string
        */
-      findTrailingNonWhitespace(content) {
-        let index = content.length;
-        whitespaceCheck: for (let i2 = content.length - 1; i2 >= 0; i2--) {
-          switch (content.charAt(i2)) {
+      findTrailingNonWhitespace(content3) {
+        let index2 = content3.length;
+        whitespaceCheck: for (let i2 = content3.length - 1; i2 >= 0; i2--) {
+          switch (content3.charAt(i2)) {
             case " ":
             case "	":
               continue;
             case "\n":
-              if (content.charAt(i2 - 1) === "\r") {
+              if (content3.charAt(i2 - 1) === "\r") {
                 i2 = i2 - 1;
               }
             case "\r":
               newlineCheck: for (let j = i2 - 1; j >= 0; j--) {
-                switch (content.charAt(j)) {
+                switch (content3.charAt(j)) {
                   case " ":
                   case "	":
                   case "\r":
@@ -14625,25 +14723,25 @@ var require_propertyInstruction = __commonJS({
                   case this.escapeChar:
                     continue;
                   default:
-                    index = j;
+                    index2 = j;
                     break newlineCheck;
                 }
               }
               break whitespaceCheck;
             default:
-              index = i2;
+              index2 = i2;
               break whitespaceCheck;
           }
         }
-        return index;
+        return index2;
       }
       getPropertyArguments() {
         const args2 = [];
         let range2 = this.getInstructionRange();
         let instructionNameEndOffset = this.document.offsetAt(range2.end);
         let extra = instructionNameEndOffset - this.document.offsetAt(range2.start);
-        let content = this.getTextContent();
-        let fullArgs = content.substring(extra);
+        let content3 = this.getTextContent();
+        let fullArgs = content3.substring(extra);
         let start2 = util_1.Util.findLeadingNonWhitespace(fullArgs, this.escapeChar);
         if (start2 === -1) {
           return [];
@@ -14653,29 +14751,29 @@ var require_propertyInstruction = __commonJS({
         let endingEscape = false;
         let mark = -1;
         let end = this.findTrailingNonWhitespace(fullArgs);
-        content = fullArgs.substring(start2, end + 1);
+        content3 = fullArgs.substring(start2, end + 1);
         let argStart = escaped ? -1 : 0;
         let spaced = false;
-        argumentLoop: for (let i2 = 0; i2 < content.length; i2++) {
-          let char = content.charAt(i2);
+        argumentLoop: for (let i2 = 0; i2 < content3.length; i2++) {
+          let char = content3.charAt(i2);
           switch (char) {
             case this.escapeChar:
-              if (i2 + 1 === content.length) {
+              if (i2 + 1 === content3.length) {
                 endingEscape = true;
                 break argumentLoop;
               }
               if (!escaped) {
                 mark = i2;
               }
-              switch (content.charAt(i2 + 1)) {
+              switch (content3.charAt(i2 + 1)) {
                 case " ":
                 case "	":
-                  if (!util_1.Util.isWhitespace(content.charAt(i2 + 2))) {
+                  if (!util_1.Util.isWhitespace(content3.charAt(i2 + 2))) {
                     i2 = i2 + 1;
                     continue argumentLoop;
                   }
-                  whitespaceCheck: for (let j = i2 + 2; j < content.length; j++) {
-                    switch (content.charAt(j)) {
+                  whitespaceCheck: for (let j = i2 + 2; j < content3.length; j++) {
+                    switch (content3.charAt(j)) {
                       case "\r":
                         j++;
                       case "\n":
@@ -14686,7 +14784,7 @@ var require_propertyInstruction = __commonJS({
                       case "	":
                         break;
                       default:
-                        args2.push(new argument_1.Argument(content.substring(argStart, i2), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + i2 + 2))));
+                        args2.push(new argument_1.Argument(content3.substring(argStart, i2), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + i2 + 2))));
                         argStart = j;
                         break whitespaceCheck;
                     }
@@ -14714,21 +14812,21 @@ var require_propertyInstruction = __commonJS({
             case "'":
             case '"':
               if (spaced) {
-                this.createSpacedArgument(argStart, args2, content, mark, instructionNameEndOffset, start2);
+                this.createSpacedArgument(argStart, args2, content3, mark, instructionNameEndOffset, start2);
                 argStart = i2;
                 spaced = false;
               }
               if (argStart === -1) {
                 argStart = i2;
               }
-              for (let j = i2 + 1; j < content.length; j++) {
-                switch (content.charAt(j)) {
+              for (let j = i2 + 1; j < content3.length; j++) {
+                switch (content3.charAt(j)) {
                   case char:
-                    if (content.charAt(j + 1) !== " " && content.charAt(j + 1) !== "") {
+                    if (content3.charAt(j + 1) !== " " && content3.charAt(j + 1) !== "") {
                       i2 = j;
                       continue argumentLoop;
                     }
-                    args2.push(new argument_1.Argument(content.substring(argStart, j + 1), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + j + 1))));
+                    args2.push(new argument_1.Argument(content3.substring(argStart, j + 1), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + j + 1))));
                     i2 = j;
                     argStart = -1;
                     continue argumentLoop;
@@ -14745,7 +14843,7 @@ var require_propertyInstruction = __commonJS({
                   spaced = true;
                 }
               } else if (argStart !== -1) {
-                args2.push(new argument_1.Argument(content.substring(argStart, i2), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + i2))));
+                args2.push(new argument_1.Argument(content3.substring(argStart, i2), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + i2))));
                 argStart = -1;
               }
               break;
@@ -14756,8 +14854,8 @@ var require_propertyInstruction = __commonJS({
               break;
             case "#":
               if (escaped) {
-                for (let j = i2 + 1; j < content.length; j++) {
-                  switch (content.charAt(j)) {
+                for (let j = i2 + 1; j < content3.length; j++) {
+                  switch (content3.charAt(j)) {
                     case "\r":
                       j++;
                     case "\n":
@@ -14767,8 +14865,8 @@ var require_propertyInstruction = __commonJS({
                   }
                 }
                 if (argStart !== -1) {
-                  let value = content.substring(argStart, mark);
-                  args2.push(new argument_1.Argument(value, vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + mark))));
+                  let value2 = content3.substring(argStart, mark);
+                  args2.push(new argument_1.Argument(value2, vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + mark))));
                   argStart = -1;
                 }
                 break argumentLoop;
@@ -14778,7 +14876,7 @@ var require_propertyInstruction = __commonJS({
               break;
             default:
               if (spaced) {
-                this.createSpacedArgument(argStart, args2, content, mark, instructionNameEndOffset, start2);
+                this.createSpacedArgument(argStart, args2, content3, mark, instructionNameEndOffset, start2);
                 argStart = i2;
                 spaced = false;
               }
@@ -14786,12 +14884,12 @@ var require_propertyInstruction = __commonJS({
               if (argStart === -1) {
                 argStart = i2;
               }
-              if (char === "$" && content.charAt(i2 + 1) === "{") {
+              if (char === "$" && content3.charAt(i2 + 1) === "{") {
                 let singleQuotes = false;
                 let doubleQuotes = false;
                 let escaped2 = false;
-                for (let j = i2 + 1; j < content.length; j++) {
-                  switch (content.charAt(j)) {
+                for (let j = i2 + 1; j < content3.length; j++) {
+                  switch (content3.charAt(j)) {
                     case this.escapeChar:
                       escaped2 = true;
                       break;
@@ -14826,16 +14924,16 @@ var require_propertyInstruction = __commonJS({
               break;
           }
         }
-        if (argStart !== -1 && argStart !== content.length) {
-          let end2 = endingEscape ? content.length - 1 : content.length;
-          let value = content.substring(argStart, end2);
-          args2.push(new argument_1.Argument(value, vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + end2))));
+        if (argStart !== -1 && argStart !== content3.length) {
+          let end2 = endingEscape ? content3.length - 1 : content3.length;
+          let value2 = content3.substring(argStart, end2);
+          args2.push(new argument_1.Argument(value2, vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + end2))));
         }
         return args2;
       }
-      createSpacedArgument(argStart, args2, content, mark, instructionNameEndOffset, start2) {
+      createSpacedArgument(argStart, args2, content3, mark, instructionNameEndOffset, start2) {
         if (argStart !== -1) {
-          args2.push(new argument_1.Argument(content.substring(argStart, mark), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + mark))));
+          args2.push(new argument_1.Argument(content3.substring(argStart, mark), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start2 + argStart), this.document.positionAt(instructionNameEndOffset + start2 + mark))));
         }
       }
     };
@@ -14852,8 +14950,8 @@ var require_arg = __commonJS({
     var property_1 = require_property();
     var propertyInstruction_1 = require_propertyInstruction();
     var Arg = class extends propertyInstruction_1.PropertyInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
         this.property = null;
         const args2 = this.getPropertyArguments();
         if (args2.length === 1) {
@@ -14883,8 +14981,8 @@ var require_cmd = __commonJS({
     exports.Cmd = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Cmd = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.Cmd = Cmd;
@@ -14899,8 +14997,8 @@ var require_copy = __commonJS({
     exports.Copy = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Copy = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       stopSearchingForFlags(argument2) {
         return argument2.indexOf("--") === -1;
@@ -14931,8 +15029,8 @@ var require_env = __commonJS({
     exports.Env = void 0;
     var propertyInstruction_1 = require_propertyInstruction();
     var Env = class extends propertyInstruction_1.PropertyInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       getProperties() {
         return super.getProperties();
@@ -14950,8 +15048,8 @@ var require_entrypoint = __commonJS({
     exports.Entrypoint = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Entrypoint = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.Entrypoint = Entrypoint;
@@ -14967,8 +15065,8 @@ var require_from = __commonJS({
     var vscode_languageserver_types_1 = (init_main(), __toCommonJS(main_exports));
     var modifiableInstruction_1 = require_modifiableInstruction();
     var From = class extends modifiableInstruction_1.ModifiableInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       stopSearchingForFlags(argument2) {
         return argument2.indexOf("--") === -1;
@@ -15075,17 +15173,17 @@ var require_from = __commonJS({
         const range2 = this.getImageRange();
         if (range2) {
           const rangeStartOffset = this.document.offsetAt(range2.start);
-          const content = this.getRangeContent(range2);
-          const atIndex = this.indexOf(rangeStartOffset, content, "@");
-          const slashIndex = content.indexOf("/");
+          const content3 = this.getRangeContent(range2);
+          const atIndex = this.indexOf(rangeStartOffset, content3, "@");
+          const slashIndex = content3.indexOf("/");
           if (atIndex === -1) {
-            const colonIndex = this.lastIndexOf(rangeStartOffset, content, ":");
+            const colonIndex = this.lastIndexOf(rangeStartOffset, content3, ":");
             if (colonIndex > slashIndex) {
               return vscode_languageserver_types_1.Range.create(this.document.positionAt(rangeStartOffset + colonIndex + 1), range2.end);
             }
           }
-          const subcontent = content.substring(0, atIndex);
-          const subcolonIndex = subcontent.indexOf(":");
+          const subcontent2 = content3.substring(0, atIndex);
+          const subcolonIndex = subcontent2.indexOf(":");
           if (subcolonIndex === -1) {
             return null;
           }
@@ -15095,7 +15193,7 @@ var require_from = __commonJS({
           if (subcolonIndex < slashIndex) {
             return null;
           }
-          return vscode_languageserver_types_1.Range.create(this.document.positionAt(rangeStartOffset + subcolonIndex + 1), this.document.positionAt(rangeStartOffset + subcontent.length));
+          return vscode_languageserver_types_1.Range.create(this.document.positionAt(rangeStartOffset + subcolonIndex + 1), this.document.positionAt(rangeStartOffset + subcontent2.length));
         }
         return null;
       }
@@ -15112,50 +15210,50 @@ var require_from = __commonJS({
       getImageDigestRange() {
         let range2 = this.getImageRange();
         if (range2) {
-          let content = this.getRangeContent(range2);
-          let index = this.lastIndexOf(this.document.offsetAt(range2.start), content, "@");
-          if (index !== -1) {
-            return vscode_languageserver_types_1.Range.create(range2.start.line, range2.start.character + index + 1, range2.end.line, range2.end.character);
+          let content3 = this.getRangeContent(range2);
+          let index2 = this.lastIndexOf(this.document.offsetAt(range2.start), content3, "@");
+          if (index2 !== -1) {
+            return vscode_languageserver_types_1.Range.create(range2.start.line, range2.start.character + index2 + 1, range2.end.line, range2.end.character);
           }
         }
         return null;
       }
-      indexOf(documentOffset, content, searchString) {
-        let index = content.indexOf(searchString);
+      indexOf(documentOffset, content3, searchString) {
+        let index2 = content3.indexOf(searchString);
         const variables = this.getVariables();
         for (let i2 = 0; i2 < variables.length; i2++) {
-          const position = documentOffset + index;
+          const position2 = documentOffset + index2;
           const variableRange = variables[i2].getRange();
-          if (this.document.offsetAt(variableRange.start) < position && position < this.document.offsetAt(variableRange.end)) {
+          if (this.document.offsetAt(variableRange.start) < position2 && position2 < this.document.offsetAt(variableRange.end)) {
             const offset = this.document.offsetAt(variableRange.end) - documentOffset;
-            const substring = content.substring(offset);
+            const substring = content3.substring(offset);
             const subIndex = substring.indexOf(searchString);
             if (subIndex === -1) {
               return -1;
             }
-            index = subIndex + offset;
+            index2 = subIndex + offset;
             i2 = -1;
             continue;
           }
         }
-        return index;
+        return index2;
       }
-      lastIndexOf(documentOffset, content, searchString) {
-        let index = content.lastIndexOf(searchString);
+      lastIndexOf(documentOffset, content3, searchString) {
+        let index2 = content3.lastIndexOf(searchString);
         const variables = this.getVariables();
         for (let i2 = 0; i2 < variables.length; i2++) {
-          const position = documentOffset + index;
+          const position2 = documentOffset + index2;
           const variableRange = variables[i2].getRange();
-          if (this.document.offsetAt(variableRange.start) < position && position < this.document.offsetAt(variableRange.end)) {
-            index = content.substring(0, index).lastIndexOf(searchString);
-            if (index === -1) {
+          if (this.document.offsetAt(variableRange.start) < position2 && position2 < this.document.offsetAt(variableRange.end)) {
+            index2 = content3.substring(0, index2).lastIndexOf(searchString);
+            if (index2 === -1) {
               return -1;
             }
             i2 = -1;
             continue;
           }
         }
-        return index;
+        return index2;
       }
       getRegistry() {
         return this.getRangeContent(this.getRegistryRange());
@@ -15172,18 +15270,18 @@ var require_from = __commonJS({
           } else {
             range2.end = this.document.positionAt(this.document.offsetAt(tagRange.start) - 1);
           }
-          const content = this.getRangeContent(range2);
+          const content3 = this.getRangeContent(range2);
           const rangeStart = this.document.offsetAt(range2.start);
-          const startingSlashIndex = this.indexOf(rangeStart, content, "/");
+          const startingSlashIndex = this.indexOf(rangeStart, content3, "/");
           if (startingSlashIndex === -1) {
             return null;
           }
-          const portIndex = this.indexOf(rangeStart, content, ":");
-          const dotIndex = this.indexOf(rangeStart, content, ".");
+          const portIndex = this.indexOf(rangeStart, content3, ":");
+          const dotIndex = this.indexOf(rangeStart, content3, ".");
           if (portIndex !== -1 || dotIndex !== -1) {
             return vscode_languageserver_types_1.Range.create(range2.start, this.document.positionAt(rangeStart + startingSlashIndex));
           }
-          const registry = content.substring(0, startingSlashIndex);
+          const registry = content3.substring(0, startingSlashIndex);
           if (registry === "localhost") {
             return vscode_languageserver_types_1.Range.create(range2.start, this.document.positionAt(rangeStart + startingSlashIndex));
           }
@@ -15218,8 +15316,8 @@ var require_healthcheck = __commonJS({
     exports.Healthcheck = void 0;
     var modifiableInstruction_1 = require_modifiableInstruction();
     var Healthcheck = class extends modifiableInstruction_1.ModifiableInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       stopSearchingForFlags(argument2) {
         argument2 = argument2.toUpperCase();
@@ -15243,15 +15341,15 @@ var require_label = __commonJS({
     var propertyInstruction_1 = require_propertyInstruction();
     var util_1 = require_util2();
     var Label = class extends propertyInstruction_1.PropertyInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       getVariables() {
         const variables = super.getVariables();
         const properties2 = this.getProperties();
         for (const property of properties2) {
-          const value = property.getUnescapedValue();
-          if (value !== null && value.length > 2 && value.charAt(0) === "'" && value.charAt(value.length - 1) === "'") {
+          const value2 = property.getUnescapedValue();
+          if (value2 !== null && value2.length > 2 && value2.charAt(0) === "'" && value2.charAt(value2.length - 1) === "'") {
             const range2 = property.getValueRange();
             for (let i2 = 0; i2 < variables.length; i2++) {
               if (util_1.Util.isInsideRange(variables[i2].getRange().start, range2)) {
@@ -15281,8 +15379,8 @@ var require_onbuild = __commonJS({
     var parser_1 = require_parser();
     var instruction_1 = require_instruction();
     var Onbuild = class extends instruction_1.Instruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       getTrigger() {
         let trigger = this.getTriggerWord();
@@ -15316,8 +15414,8 @@ var require_run = __commonJS({
     exports.Run = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Run = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       stopSearchingForFlags(argument2) {
         return argument2.indexOf("--") === -1;
@@ -15344,8 +15442,8 @@ var require_shell = __commonJS({
     exports.Shell = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Shell = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.Shell = Shell;
@@ -15360,8 +15458,8 @@ var require_stopsignal = __commonJS({
     exports.Stopsignal = void 0;
     var instruction_1 = require_instruction();
     var Stopsignal = class extends instruction_1.Instruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.Stopsignal = Stopsignal;
@@ -15376,8 +15474,8 @@ var require_workdir = __commonJS({
     exports.Workdir = void 0;
     var instruction_1 = require_instruction();
     var Workdir = class extends instruction_1.Instruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       /**
        * Returns the path that has been defined. Note that this path may
@@ -15402,9 +15500,9 @@ var require_workdir = __commonJS({
        *         found
        */
       getAbsolutePath() {
-        const path11 = this.getPath();
-        if (path11 === null || path11.startsWith("/")) {
-          return path11;
+        const path12 = this.getPath();
+        if (path12 === null || path12.startsWith("/")) {
+          return path12;
         }
         const startLine = this.getRange().start.line;
         const hierarchy = this.dockerfile.getStageHierarchy(startLine);
@@ -15416,7 +15514,7 @@ var require_workdir = __commonJS({
               if (parent === void 0 || parent === null) {
                 return void 0;
               }
-              return parent.endsWith("/") ? parent + path11 : parent + "/" + path11;
+              return parent.endsWith("/") ? parent + path12 : parent + "/" + path12;
             }
           }
         }
@@ -15435,8 +15533,8 @@ var require_user = __commonJS({
     exports.User = void 0;
     var instruction_1 = require_instruction();
     var User = class extends instruction_1.Instruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.User = User;
@@ -15451,8 +15549,8 @@ var require_volume = __commonJS({
     exports.Volume = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Volume = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document, range2, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document, range2, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document3, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document3, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.Volume = Volume;
@@ -15684,12 +15782,12 @@ var require_imageTemplate = __commonJS({
         const instructionEnd = instructions[instructions.length - 1].getRange().end;
         return vscode_languageserver_types_1.Range.create(instructionStart, instructionEnd);
       }
-      contains(position) {
+      contains(position2) {
         const range2 = this.getRange();
         if (range2 === null) {
           return false;
         }
-        return util_1.Util.isInsideRange(position, range2);
+        return util_1.Util.isInsideRange(position2, range2);
       }
     };
     exports.ImageTemplate = ImageTemplate;
@@ -15709,20 +15807,20 @@ var require_dockerfile = __commonJS({
     var util_1 = require_util2();
     var main_1 = require_main();
     var Dockerfile = class extends imageTemplate_1.ImageTemplate {
-      constructor(document) {
+      constructor(document3) {
         super();
         this.initialInstructions = new imageTemplate_1.ImageTemplate();
         this.buildStages = [];
         this.directives = [];
         this.foundFrom = false;
-        this.document = document;
+        this.document = document3;
       }
       getEscapeCharacter() {
         for (const directive of this.directives) {
           if (directive.getDirective() === ast.Directive.escape) {
-            const value = directive.getValue();
-            if (value === "\\" || value === "`") {
-              return value;
+            const value2 = directive.getValue();
+            if (value2 === "\\" || value2 === "`") {
+              return value2;
             }
           }
         }
@@ -15731,18 +15829,18 @@ var require_dockerfile = __commonJS({
       getInitialARGs() {
         return this.initialInstructions.getARGs();
       }
-      getContainingImage(position) {
+      getContainingImage(position2) {
         let range2 = vscode_languageserver_types_1.Range.create(vscode_languageserver_types_1.Position.create(0, 0), this.document.positionAt(this.document.getText().length));
-        if (!util_1.Util.isInsideRange(position, range2)) {
+        if (!util_1.Util.isInsideRange(position2, range2)) {
           return null;
         }
         if (this.initialInstructions.getComments().length > 0 || this.initialInstructions.getInstructions().length > 0) {
-          if (util_1.Util.isInsideRange(position, this.initialInstructions.getRange())) {
+          if (util_1.Util.isInsideRange(position2, this.initialInstructions.getRange())) {
             return this.initialInstructions;
           }
         }
         for (const buildStage of this.buildStages) {
-          if (util_1.Util.isInsideRange(position, buildStage.getRange())) {
+          if (util_1.Util.isInsideRange(position2, buildStage.getRange())) {
             return buildStage;
           }
         }
@@ -15949,44 +16047,44 @@ var require_parser = __commonJS({
       constructor() {
         this.escapeChar = null;
       }
-      static createInstruction(document, dockerfile, escapeChar, lineRange, instruction, instructionRange) {
+      static createInstruction(document3, dockerfile, escapeChar, lineRange, instruction, instructionRange) {
         switch (instruction.toUpperCase()) {
           case "ADD":
-            return new add_1.Add(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new add_1.Add(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "ARG":
-            return new arg_1.Arg(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new arg_1.Arg(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "CMD":
-            return new cmd_1.Cmd(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new cmd_1.Cmd(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "COPY":
-            return new copy_1.Copy(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new copy_1.Copy(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "ENTRYPOINT":
-            return new entrypoint_1.Entrypoint(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new entrypoint_1.Entrypoint(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "ENV":
-            return new env_1.Env(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new env_1.Env(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "FROM":
-            return new from_1.From(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new from_1.From(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "HEALTHCHECK":
-            return new healthcheck_1.Healthcheck(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new healthcheck_1.Healthcheck(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "LABEL":
-            return new label_1.Label(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new label_1.Label(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "ONBUILD":
-            return new onbuild_1.Onbuild(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new onbuild_1.Onbuild(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "RUN":
-            return new run_1.Run(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new run_1.Run(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "SHELL":
-            return new shell_1.Shell(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new shell_1.Shell(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "STOPSIGNAL":
-            return new stopsignal_1.Stopsignal(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new stopsignal_1.Stopsignal(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "WORKDIR":
-            return new workdir_1.Workdir(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new workdir_1.Workdir(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "USER":
-            return new user_1.User(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new user_1.User(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
           case "VOLUME":
-            return new volume_1.Volume(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            return new volume_1.Volume(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
         }
-        return new instruction_1.Instruction(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+        return new instruction_1.Instruction(document3, lineRange, dockerfile, escapeChar, instruction, instructionRange);
       }
-      getParserDirectives(document, buffer) {
+      getParserDirectives(document3, buffer) {
         const directives = [];
         this.escapeChar = "";
         const offset = util_1.Util.isUTF8BOM(buffer.substring(0, 1)) ? 1 : 0;
@@ -16052,10 +16150,10 @@ var require_parser = __commonJS({
                     } else if (valueEnd === -1) {
                       valueEnd = buffer.length;
                     }
-                    const lineRange = vscode_languageserver_types_1.Range.create(document.positionAt(i2), document.positionAt(lineEnd));
-                    const nameRange = vscode_languageserver_types_1.Range.create(document.positionAt(directiveStart), document.positionAt(directiveEnd));
-                    const valueRange = vscode_languageserver_types_1.Range.create(document.positionAt(valueStart), document.positionAt(valueEnd));
-                    directives.push(new parserDirective_1.ParserDirective(document, lineRange, nameRange, valueRange));
+                    const lineRange = vscode_languageserver_types_1.Range.create(document3.positionAt(i2), document3.positionAt(lineEnd));
+                    const nameRange = vscode_languageserver_types_1.Range.create(document3.positionAt(directiveStart), document3.positionAt(directiveEnd));
+                    const valueRange = vscode_languageserver_types_1.Range.create(document3.positionAt(valueStart), document3.positionAt(valueEnd));
+                    directives.push(new parserDirective_1.ParserDirective(document3, lineRange, nameRange, valueRange));
                     directiveStart = -1;
                     if (buffer.charAt(valueEnd) === "\r") {
                       i2 = valueEnd + 1;
@@ -16217,12 +16315,12 @@ var require_parser = __commonJS({
         const heredocs = [];
         let tabbed = false;
         for (const arg of instruction.getArguments()) {
-          const value = arg.getValue();
-          if (value.startsWith("<<") && value.length > 2) {
-            if (value.startsWith("<<-")) {
+          const value2 = arg.getValue();
+          if (value2.startsWith("<<") && value2.length > 2) {
+            if (value2.startsWith("<<-")) {
               tabbed = true;
             }
-            const name2 = util_1.Util.parseHeredocName(value);
+            const name2 = util_1.Util.parseHeredocName(value2);
             if (name2 !== null) {
               heredocs.push(name2);
             }
@@ -16504,11 +16602,11 @@ var require_main = __commonJS({
     ];
     var DockerfileParser2;
     (function(DockerfileParser3) {
-      function parse3(content) {
+      function parse4(content3) {
         let parser = new parser_1.Parser();
-        return parser.parse(content);
+        return parser.parse(content3);
       }
-      DockerfileParser3.parse = parse3;
+      DockerfileParser3.parse = parse4;
     })(DockerfileParser2 || (exports.DockerfileParser = DockerfileParser2 = {}));
   }
 });
@@ -16581,7 +16679,7 @@ var require_version = __commonJS({
       valid,
       clean: clean2,
       explain,
-      parse: parse3,
+      parse: parse4,
       stringify: stringify2
     };
     var validRegex = new RegExp("^" + VERSION_PATTERN + "$", "i");
@@ -16590,9 +16688,9 @@ var require_version = __commonJS({
     }
     var cleanRegex = new RegExp("^\\s*" + VERSION_PATTERN + "\\s*$", "i");
     function clean2(version) {
-      return stringify2(parse3(version, cleanRegex));
+      return stringify2(parse4(version, cleanRegex));
     }
-    function parse3(version, regex) {
+    function parse4(version, regex) {
       const { groups } = (regex || validRegex).exec(version) || {};
       if (!groups) {
         return null;
@@ -16668,7 +16766,7 @@ var require_version = __commonJS({
       return null;
     }
     function explain(version) {
-      const parsed = parse3(version);
+      const parsed = parse4(version);
       if (!parsed) {
         return parsed;
       }
@@ -16701,7 +16799,7 @@ var require_version = __commonJS({
 // node_modules/@renovatebot/pep440/lib/operator.js
 var require_operator = __commonJS({
   "node_modules/@renovatebot/pep440/lib/operator.js"(exports, module2) {
-    var { parse: parse3 } = require_version();
+    var { parse: parse4 } = require_version();
     module2.exports = {
       compare,
       rcompare,
@@ -16741,8 +16839,8 @@ var require_operator = __commonJS({
       return version.toLowerCase() === other.toLowerCase();
     }
     function compare(version, other) {
-      const parsedVersion = parse3(version);
-      const parsedOther = parse3(other);
+      const parsedVersion = parse4(version);
+      const parsedOther = parse4(other);
       const keyVersion = calculateKey(parsedVersion);
       const keyOther = calculateKey(parsedOther);
       return pyCompare(keyVersion, keyOther);
@@ -16824,7 +16922,7 @@ var require_specifier = __commonJS({
     ].join("");
     module2.exports = {
       RANGE_PATTERN,
-      parse: parse3,
+      parse: parse4,
       satisfies,
       filter: filter2,
       validRange,
@@ -16833,7 +16931,7 @@ var require_specifier = __commonJS({
     };
     var isEqualityOperator = (op) => ["==", "!=", "==="].includes(op);
     var rangeRegex = new RegExp("^" + RANGE_PATTERN + "$", "i");
-    function parse3(ranges) {
+    function parse4(ranges) {
       if (!ranges.trim()) {
         return [];
       }
@@ -16870,9 +16968,9 @@ var require_specifier = __commonJS({
       return specifiers;
     }
     function filter2(versions, specifier, options = {}) {
-      const filtered = pick2(versions, specifier, options);
+      const filtered = pick3(versions, specifier, options);
       if (filtered.length === 0 && options.prereleases === void 0) {
-        return pick2(versions, specifier, { prereleases: true });
+        return pick3(versions, specifier, { prereleases: true });
       }
       return filtered;
     }
@@ -16884,8 +16982,8 @@ var require_specifier = __commonJS({
       const found = filter2(versions, range2, options).sort(Operator.compare);
       return found.length === 0 ? null : found[0];
     }
-    function pick2(versions, specifier, options) {
-      const parsed = parse3(specifier);
+    function pick3(versions, specifier, options) {
+      const parsed = parse4(specifier);
       if (!parsed) {
         return [];
       }
@@ -16903,7 +17001,7 @@ var require_specifier = __commonJS({
       });
     }
     function satisfies(version, specifier, options = {}) {
-      const filtered = pick2([version], specifier, options);
+      const filtered = pick3([version], specifier, options);
       return filtered.length === 1;
     }
     function arrayStartsWith(array, prefix2) {
@@ -16956,7 +17054,7 @@ var require_specifier = __commonJS({
       return op(version, spec.version || spec.legacy);
     }
     function validRange(specifier) {
-      return Boolean(parse3(specifier));
+      return Boolean(parse4(specifier));
     }
   }
 });
@@ -16964,7 +17062,7 @@ var require_specifier = __commonJS({
 // node_modules/@renovatebot/pep440/lib/semantic.js
 var require_semantic = __commonJS({
   "node_modules/@renovatebot/pep440/lib/semantic.js"(exports, module2) {
-    var { explain, parse: parse3, stringify: stringify2 } = require_version();
+    var { explain, parse: parse4, stringify: stringify2 } = require_version();
     module2.exports = {
       major,
       minor,
@@ -17000,7 +17098,7 @@ var require_semantic = __commonJS({
     }
     function inc(input, release, preReleaseIdentifier) {
       let identifier = preReleaseIdentifier || `a`;
-      const version = parse3(input);
+      const version = parse4(input);
       if (!version) {
         return null;
       }
@@ -17070,7 +17168,7 @@ var require_semantic = __commonJS({
           delete version.local;
           break;
         case "major":
-          if (version.release.slice(1).some((value) => value !== 0) || version.pre === null) {
+          if (version.release.slice(1).some((value2) => value2 !== 0) || version.pre === null) {
             const [majorVersion] = version.release;
             version.release.fill(0);
             version.release[0] = majorVersion + 1;
@@ -17081,7 +17179,7 @@ var require_semantic = __commonJS({
           delete version.local;
           break;
         case "minor":
-          if (version.release.slice(2).some((value) => value !== 0) || version.pre === null) {
+          if (version.release.slice(2).some((value2) => value2 !== 0) || version.pre === null) {
             const [majorVersion, minorVersion = 0] = version.release;
             version.release.fill(0);
             version.release[0] = majorVersion;
@@ -17093,7 +17191,7 @@ var require_semantic = __commonJS({
           delete version.local;
           break;
         case "patch":
-          if (version.release.slice(3).some((value) => value !== 0) || version.pre === null) {
+          if (version.release.slice(3).some((value2) => value2 !== 0) || version.pre === null) {
             const [majorVersion, minorVersion = 0, patchVersion = 0] = version.release;
             version.release.fill(0);
             version.release[0] = majorVersion;
@@ -17116,7 +17214,7 @@ var require_semantic = __commonJS({
 // node_modules/@renovatebot/pep440/index.js
 var require_pep440 = __commonJS({
   "node_modules/@renovatebot/pep440/index.js"(exports, module2) {
-    var { valid, clean: clean2, explain, parse: parse3 } = require_version();
+    var { valid, clean: clean2, explain, parse: parse4 } = require_version();
     var { lt, le, eq, ne, ge, gt, compare, rcompare } = require_operator();
     var {
       filter: filter2,
@@ -17132,7 +17230,7 @@ var require_pep440 = __commonJS({
       valid,
       clean: clean2,
       explain,
-      parse: parse3,
+      parse: parse4,
       // operator
       lt,
       le,
@@ -17213,8 +17311,8 @@ var require_envelope = __commonJS({
     function base64FromBytes(arr) {
       return globalThis.Buffer.from(arr).toString("base64");
     }
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -17243,8 +17341,8 @@ var require_timestamp = __commonJS({
         return obj;
       }
     };
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -17739,8 +17837,8 @@ var require_sigstore_common = __commonJS({
         return fromTimestamp(timestamp_1.Timestamp.fromJSON(o));
       }
     }
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -17870,8 +17968,8 @@ var require_sigstore_rekor = __commonJS({
     function base64FromBytes(arr) {
       return globalThis.Buffer.from(arr).toString("base64");
     }
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -17952,8 +18050,8 @@ var require_sigstore_bundle = __commonJS({
         return obj;
       }
     };
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -18204,8 +18302,8 @@ var require_sigstore_trustroot = __commonJS({
         return obj;
       }
     };
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -18452,8 +18550,8 @@ var require_sigstore_verification = __commonJS({
     function base64FromBytes(arr) {
       return globalThis.Buffer.from(arr).toString("base64");
     }
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -18519,8 +18617,8 @@ var require_stream = __commonJS({
       get position() {
         return this.start;
       }
-      seek(position) {
-        this.start = position;
+      seek(position2) {
+        this.start = position2;
       }
       // Returns a Buffer containing the specified number of bytes starting at the
       // given start position.
@@ -18538,16 +18636,16 @@ var require_stream = __commonJS({
       }
       appendUint16(num) {
         this.ensureCapacity(2);
-        const value = new Uint16Array([num]);
-        const view2 = new Uint8Array(value.buffer);
+        const value2 = new Uint16Array([num]);
+        const view2 = new Uint8Array(value2.buffer);
         this.view[this.start] = view2[1];
         this.view[this.start + 1] = view2[0];
         this.start += 2;
       }
       appendUint24(num) {
         this.ensureCapacity(3);
-        const value = new Uint32Array([num]);
-        const view2 = new Uint8Array(value.buffer);
+        const value2 = new Uint32Array([num]);
+        const view2 = new Uint8Array(value2.buffer);
         this.view[this.start] = view2[2];
         this.view[this.start + 1] = view2[1];
         this.view[this.start + 2] = view2[0];
@@ -18827,9 +18925,9 @@ var require_obj = __commonJS({
       tag;
       subs;
       value;
-      constructor(tag, value, subs) {
+      constructor(tag, value2, subs) {
         this.tag = tag;
-        this.value = value;
+        this.value = value2;
         this.subs = subs;
       }
       // Constructs an ASN.1 object from a Buffer of DER-encoded bytes.
@@ -18845,11 +18943,11 @@ var require_obj = __commonJS({
         } else {
           valueStream.appendView(this.value);
         }
-        const value = valueStream.buffer;
+        const value2 = valueStream.buffer;
         const obj = new stream_1.ByteStream();
         obj.appendChar(this.tag.toDER());
-        obj.appendView((0, length_1.encodeLength)(value.length));
-        obj.appendView(value);
+        obj.appendView((0, length_1.encodeLength)(value2.length));
+        obj.appendView(value2);
         return obj.buffer;
       }
       /////////////////////////////////////////////////////////////////////////////
@@ -18904,7 +19002,7 @@ var require_obj = __commonJS({
     function parseStream(stream) {
       const tag = new tag_1.ASN1Tag(stream.getUint8());
       const len = (0, length_1.decodeLength)(stream);
-      const value = stream.slice(stream.position, len);
+      const value2 = stream.slice(stream.position, len);
       const start2 = stream.position;
       let subs = [];
       if (tag.constructed) {
@@ -18918,7 +19016,7 @@ var require_obj = __commonJS({
       if (subs.length === 0) {
         stream.seek(start2 + len);
       }
-      return new ASN1Obj(tag, value, subs);
+      return new ASN1Obj(tag, value2, subs);
     }
     function collectSubs(stream, len) {
       const end = stream.position + len;
@@ -20334,15 +20432,15 @@ var require_certificate = __commonJS({
       sort() {
         const leafCert = this.untrustedCert;
         let paths = this.buildPaths(leafCert);
-        paths = paths.filter((path12) => path12.some((cert) => this.trustedCerts.includes(cert)));
+        paths = paths.filter((path13) => path13.some((cert) => this.trustedCerts.includes(cert)));
         if (paths.length === 0) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "no trusted certificate path found"
           });
         }
-        const path11 = paths.reduce((prev, curr) => prev.length < curr.length ? prev : curr);
-        return [leafCert, ...path11].slice(0, -1);
+        const path12 = paths.reduce((prev, curr) => prev.length < curr.length ? prev : curr);
+        return [leafCert, ...path12].slice(0, -1);
       }
       // Recursively build all possible paths from the leaf to the root
       buildPaths(certificate) {
@@ -20401,30 +20499,30 @@ var require_certificate = __commonJS({
         });
         return issuers;
       }
-      checkPath(path11) {
-        if (path11.length < 1) {
+      checkPath(path12) {
+        if (path12.length < 1) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "certificate chain must contain at least one certificate"
           });
         }
-        const validCAs = path11.slice(1).every((cert) => cert.isCA);
+        const validCAs = path12.slice(1).every((cert) => cert.isCA);
         if (!validCAs) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "intermediate certificate is not a CA"
           });
         }
-        for (let i2 = path11.length - 2; i2 >= 0; i2--) {
-          if (!path11[i2].issuer.equals(path11[i2 + 1].subject)) {
+        for (let i2 = path12.length - 2; i2 >= 0; i2--) {
+          if (!path12[i2].issuer.equals(path12[i2 + 1].subject)) {
             throw new error_1.VerificationError({
               code: "CERTIFICATE_ERROR",
               message: "incorrect certificate name chaining"
             });
           }
         }
-        for (let i2 = 0; i2 < path11.length; i2++) {
-          const cert = path11[i2];
+        for (let i2 = 0; i2 < path12.length; i2++) {
+          const cert = path12[i2];
           if (cert.extBasicConstraints?.isCA) {
             const pathLength = cert.extBasicConstraints.pathLenConstraint;
             if (pathLength !== void 0 && pathLength < i2 - 1) {
@@ -20528,13 +20626,13 @@ var require_key = __commonJS({
       return { key: key3.publicKey };
     }
     function verifyCertificate(leaf, timestamps, trustMaterial) {
-      let path11 = [];
+      let path12 = [];
       timestamps.forEach((timestamp) => {
-        path11 = (0, certificate_1.verifyCertificateChain)(timestamp, leaf, trustMaterial.certificateAuthorities);
+        path12 = (0, certificate_1.verifyCertificateChain)(timestamp, leaf, trustMaterial.certificateAuthorities);
       });
       return {
-        scts: (0, sct_1.verifySCTs)(path11[0], path11[1], trustMaterial.ctlogs),
-        signer: getSigner(path11[0])
+        scts: (0, sct_1.verifySCTs)(path12[0], path12[1], trustMaterial.ctlogs),
+        signer: getSigner(path12[0])
       };
     }
     function getSigner(cert) {
@@ -20762,8 +20860,8 @@ var require_verifier = __commonJS({
     function base64FromBytes(arr) {
       return globalThis.Buffer.from(arr).toString("base64");
     }
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -20813,8 +20911,8 @@ var require_dsse3 = __commonJS({
         return obj;
       }
     };
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -20869,8 +20967,8 @@ var require_hashedrekord = __commonJS({
     function base64FromBytes(arr) {
       return globalThis.Buffer.from(arr).toString("base64");
     }
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -20940,8 +21038,8 @@ var require_entry = __commonJS({
         return obj;
       }
     };
-    function isSet(value) {
-      return value !== null && value !== void 0;
+    function isSet(value2) {
+      return value2 !== null && value2 !== void 0;
     }
   }
 });
@@ -20984,10 +21082,10 @@ var require_dsse4 = __commonJS({
     exports.verifyDSSETLogBodyV2 = verifyDSSETLogBodyV2;
     var error_1 = require_error4();
     exports.DSSE_API_VERSION_V1 = "0.0.1";
-    function verifyDSSETLogBody(tlogEntry, content) {
+    function verifyDSSETLogBody(tlogEntry, content3) {
       switch (tlogEntry.apiVersion) {
         case exports.DSSE_API_VERSION_V1:
-          return verifyDSSE001TLogBody(tlogEntry, content);
+          return verifyDSSE001TLogBody(tlogEntry, content3);
         default:
           throw new error_1.VerificationError({
             code: "TLOG_BODY_ERROR",
@@ -20995,7 +21093,7 @@ var require_dsse4 = __commonJS({
           });
       }
     }
-    function verifyDSSETLogBodyV2(tlogEntry, content) {
+    function verifyDSSETLogBodyV2(tlogEntry, content3) {
       const spec = tlogEntry.spec?.spec;
       if (!spec) {
         throw new error_1.VerificationError({
@@ -21005,7 +21103,7 @@ var require_dsse4 = __commonJS({
       }
       switch (spec.$case) {
         case "dsseV002":
-          return verifyDSSE002TLogBody(spec.dsseV002, content);
+          return verifyDSSE002TLogBody(spec.dsseV002, content3);
         default:
           throw new error_1.VerificationError({
             code: "TLOG_BODY_ERROR",
@@ -21013,7 +21111,7 @@ var require_dsse4 = __commonJS({
           });
       }
     }
-    function verifyDSSE001TLogBody(tlogEntry, content) {
+    function verifyDSSE001TLogBody(tlogEntry, content3) {
       if (tlogEntry.spec.signatures?.length !== 1) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
@@ -21021,20 +21119,20 @@ var require_dsse4 = __commonJS({
         });
       }
       const tlogSig = tlogEntry.spec.signatures[0].signature;
-      if (!content.compareSignature(Buffer.from(tlogSig, "base64")))
+      if (!content3.compareSignature(Buffer.from(tlogSig, "base64")))
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "tlog entry signature mismatch"
         });
       const tlogHash = tlogEntry.spec.payloadHash?.value || "";
-      if (!content.compareDigest(Buffer.from(tlogHash, "hex"))) {
+      if (!content3.compareDigest(Buffer.from(tlogHash, "hex"))) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "DSSE payload hash mismatch"
         });
       }
     }
-    function verifyDSSE002TLogBody(spec, content) {
+    function verifyDSSE002TLogBody(spec, content3) {
       if (spec.signatures?.length !== 1) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
@@ -21042,13 +21140,13 @@ var require_dsse4 = __commonJS({
         });
       }
       const tlogSig = spec.signatures[0].content;
-      if (!content.compareSignature(tlogSig))
+      if (!content3.compareSignature(tlogSig))
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "tlog entry signature mismatch"
         });
       const tlogHash = spec.payloadHash?.digest || Buffer.from("");
-      if (!content.compareDigest(tlogHash)) {
+      if (!content3.compareDigest(tlogHash)) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "DSSE payload hash mismatch"
@@ -21068,10 +21166,10 @@ var require_hashedrekord2 = __commonJS({
     exports.verifyHashedRekordTLogBodyV2 = verifyHashedRekordTLogBodyV2;
     var error_1 = require_error4();
     exports.HASHEDREKORD_API_VERSION_V1 = "0.0.1";
-    function verifyHashedRekordTLogBody(tlogEntry, content) {
+    function verifyHashedRekordTLogBody(tlogEntry, content3) {
       switch (tlogEntry.apiVersion) {
         case exports.HASHEDREKORD_API_VERSION_V1:
-          return verifyHashedrekord001TLogBody(tlogEntry, content);
+          return verifyHashedrekord001TLogBody(tlogEntry, content3);
         default:
           throw new error_1.VerificationError({
             code: "TLOG_BODY_ERROR",
@@ -21079,7 +21177,7 @@ var require_hashedrekord2 = __commonJS({
           });
       }
     }
-    function verifyHashedRekordTLogBodyV2(tlogEntry, content) {
+    function verifyHashedRekordTLogBodyV2(tlogEntry, content3) {
       const spec = tlogEntry.spec?.spec;
       if (!spec) {
         throw new error_1.VerificationError({
@@ -21089,7 +21187,7 @@ var require_hashedrekord2 = __commonJS({
       }
       switch (spec.$case) {
         case "hashedRekordV002":
-          return verifyHashedrekord002TLogBody(spec.hashedRekordV002, content);
+          return verifyHashedrekord002TLogBody(spec.hashedRekordV002, content3);
         default:
           throw new error_1.VerificationError({
             code: "TLOG_BODY_ERROR",
@@ -21097,32 +21195,32 @@ var require_hashedrekord2 = __commonJS({
           });
       }
     }
-    function verifyHashedrekord001TLogBody(tlogEntry, content) {
+    function verifyHashedrekord001TLogBody(tlogEntry, content3) {
       const tlogSig = tlogEntry.spec.signature.content || "";
-      if (!content.compareSignature(Buffer.from(tlogSig, "base64"))) {
+      if (!content3.compareSignature(Buffer.from(tlogSig, "base64"))) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "signature mismatch"
         });
       }
       const tlogDigest = tlogEntry.spec.data.hash?.value || "";
-      if (!content.compareDigest(Buffer.from(tlogDigest, "hex"))) {
+      if (!content3.compareDigest(Buffer.from(tlogDigest, "hex"))) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "digest mismatch"
         });
       }
     }
-    function verifyHashedrekord002TLogBody(spec, content) {
+    function verifyHashedrekord002TLogBody(spec, content3) {
       const tlogSig = spec.signature?.content || Buffer.from("");
-      if (!content.compareSignature(tlogSig)) {
+      if (!content3.compareSignature(tlogSig)) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "signature mismatch"
         });
       }
       const tlogHash = spec.data?.digest || Buffer.from("");
-      if (!content.compareDigest(tlogHash)) {
+      if (!content3.compareDigest(tlogHash)) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "digest mismatch"
@@ -21139,10 +21237,10 @@ var require_intoto = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.verifyIntotoTLogBody = verifyIntotoTLogBody;
     var error_1 = require_error4();
-    function verifyIntotoTLogBody(tlogEntry, content) {
+    function verifyIntotoTLogBody(tlogEntry, content3) {
       switch (tlogEntry.apiVersion) {
         case "0.0.2":
-          return verifyIntoto002TLogBody(tlogEntry, content);
+          return verifyIntoto002TLogBody(tlogEntry, content3);
         default:
           throw new error_1.VerificationError({
             code: "TLOG_BODY_ERROR",
@@ -21150,7 +21248,7 @@ var require_intoto = __commonJS({
           });
       }
     }
-    function verifyIntoto002TLogBody(tlogEntry, content) {
+    function verifyIntoto002TLogBody(tlogEntry, content3) {
       if (tlogEntry.spec.content.envelope.signatures?.length !== 1) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
@@ -21158,14 +21256,14 @@ var require_intoto = __commonJS({
         });
       }
       const tlogSig = base64Decode(tlogEntry.spec.content.envelope.signatures[0].sig);
-      if (!content.compareSignature(Buffer.from(tlogSig, "base64"))) {
+      if (!content3.compareSignature(Buffer.from(tlogSig, "base64"))) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "tlog entry signature mismatch"
         });
       }
       const tlogHash = tlogEntry.spec.content.payloadHash?.value || "";
-      if (!content.compareDigest(Buffer.from(tlogHash, "hex"))) {
+      if (!content3.compareDigest(Buffer.from(tlogHash, "hex"))) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "DSSE payload hash mismatch"
@@ -21325,14 +21423,14 @@ var require_merkle = __commonJS({
         });
       }
     }
-    function decompInclProof(index, size) {
-      const inner = innerProofSize(index, size);
-      const border = onesCount(index >> BigInt(inner));
+    function decompInclProof(index2, size) {
+      const inner = innerProofSize(index2, size);
+      const border = onesCount(index2 >> BigInt(inner));
       return { inner, border };
     }
-    function chainInner(seed, hashes, index) {
+    function chainInner(seed, hashes, index2) {
       return hashes.reduce((acc, h, i2) => {
-        if (index >> BigInt(i2) & BigInt(1)) {
+        if (index2 >> BigInt(i2) & BigInt(1)) {
           return hashChildren(h, acc);
         } else {
           return hashChildren(acc, h);
@@ -21342,8 +21440,8 @@ var require_merkle = __commonJS({
     function chainBorderRight(seed, hashes) {
       return hashes.reduce((acc, h) => hashChildren(h, acc), seed);
     }
-    function innerProofSize(index, size) {
-      return bitLength(index ^ size - BigInt(1));
+    function innerProofSize(index2, size) {
+      return bitLength(index2 ^ size - BigInt(1));
     }
     function onesCount(num) {
       return num.toString(2).split("1").length - 1;
@@ -21570,12 +21668,12 @@ var require_verifier2 = __commonJS({
         }
       }
       // Checks that the tlog entries are valid for the supplied content
-      verifyTLogs({ signature: content, tlogEntries }) {
+      verifyTLogs({ signature: content3, tlogEntries }) {
         let tlogCount = 0;
         tlogEntries.forEach((entry) => {
           tlogCount++;
           (0, tlog_1.verifyTLogInclusion)(entry, this.trustMaterial.tlogs);
-          (0, tlog_1.verifyTLogBody)(entry, content);
+          (0, tlog_1.verifyTLogBody)(entry, content3);
         });
         if (tlogCount < this.options.tlogThreshold) {
           throw new error_1.VerificationError({
@@ -21674,9 +21772,9 @@ var ConfigurationError = class extends Error {
   name = "ConfigurationError";
 };
 var FileProblem = class extends Error {
-  constructor(path11, message, code = "unreadable", line) {
+  constructor(path12, message, code = "unreadable", line) {
     super(message);
-    this.path = path11;
+    this.path = path12;
     this.code = code;
     this.line = line;
   }
@@ -21925,7 +22023,7 @@ function helpUrl(ruleId, version = VERSION) {
 }
 
 // src/cli/main.ts
-import path10 from "node:path";
+import path11 from "node:path";
 
 // src/inventory/root.ts
 import path from "node:path";
@@ -22103,14 +22201,14 @@ function commaSetFollows(str, budget) {
   if (budget.remaining < 0) {
     return false;
   }
-  let close = false;
+  let close2 = false;
   for (let i2 = str.length - 1; i2 >= 0; i2--) {
     const c = str.charCodeAt(i2);
     if (c === 125) {
-      close = true;
+      close2 = true;
     } else if (c === 10 || c === 13 || c === 8232 || c === 8233) {
-      close = false;
-    } else if (c === 44 && close && str.charCodeAt(i2 + 1) !== 44) {
+      close2 = false;
+    } else if (c === 44 && close2 && str.charCodeAt(i2 + 1) !== 44) {
       return true;
     }
   }
@@ -22143,8 +22241,8 @@ function parseCommaParts(str, budget) {
     str = post;
   }
 }
-function bound(value, fallback) {
-  return value === void 0 || isNaN(value) ? fallback : value;
+function bound(value2, fallback) {
+  return value2 === void 0 || isNaN(value2) ? fallback : value2;
 }
 function expand(str, options = {}) {
   if (!str) {
@@ -22436,12 +22534,12 @@ var posixClasses = {
 };
 var braceEscape = (s) => s.replace(/[[\]\\-]/g, "\\$&");
 var noMatch = /$./;
-var parseClass = (glob, position, nocase = false, form) => {
+var parseClass = (glob, position2, nocase = false, form) => {
   const norm = (c) => {
     const n = form ? c.normalize(form) : c;
     return [...n].length === 1 ? n : c;
   };
-  const pos = position;
+  const pos = position2;
   if (glob.charAt(pos) !== "[") {
     throw new Error("not in a brace expression");
   }
@@ -22612,11 +22710,11 @@ var build = (toks, pairs, start2, end, top) => {
   const alts = [seq];
   for (let i2 = start2; i2 < end; i2++) {
     const tok = toks[i2];
-    const close = pairs.get(i2);
-    if (tok.t === "open" && close !== void 0) {
-      const sub = build(toks, pairs, i2 + 1, close, false);
+    const close2 = pairs.get(i2);
+    if (tok.t === "open" && close2 !== void 0) {
+      const sub = build(toks, pairs, i2 + 1, close2, false);
       seq.push({ t: "ext", type: tok.type, alts: sub });
-      i2 = close;
+      i2 = close2;
     } else if (tok.t === "bar" && !top) {
       alts.push(seq = []);
     } else if (tok.t === "open") {
@@ -22685,7 +22783,7 @@ var compile = (items, nocase) => {
 var show = (start2) => {
   const lines = [];
   const seen = /* @__PURE__ */ new Set();
-  const ref = (n) => n.t === "match" ? "match" : String(n.id);
+  const ref2 = (n) => n.t === "match" ? "match" : String(n.id);
   const walk2 = (n, indent) => {
     if (n.t === "match" || seen.has(n))
       return;
@@ -22693,27 +22791,27 @@ var show = (start2) => {
     const line = (desc) => lines.push(`${indent}${n.id}: ${desc}`);
     switch (n.t) {
       case "split":
-        line(`split -> ${n.out.map(ref).join(", ")}`);
+        line(`split -> ${n.out.map(ref2).join(", ")}`);
         for (const o of n.out)
           walk2(o, indent);
         return;
       case "neg":
-        line(`!(${ref(n.sub)}) -> ${ref(n.next)}`);
+        line(`!(${ref2(n.sub)}) -> ${ref2(n.next)}`);
         walk2(n.sub, indent + "  ");
         return walk2(n.next, indent);
       case "lit":
-        line(`${JSON.stringify(n.ch)} -> ${ref(n.next)}`);
+        line(`${JSON.stringify(n.ch)} -> ${ref2(n.next)}`);
         break;
       case "class":
-        line(`${n.re} -> ${ref(n.next)}`);
+        line(`${n.re} -> ${ref2(n.next)}`);
         break;
       default:
-        line(`${n.t === "any" ? "?" : "*"} -> ${ref(n.next)}`);
+        line(`${n.t === "any" ? "?" : "*"} -> ${ref2(n.next)}`);
     }
     walk2(n.next, indent);
   };
   walk2(start2, "");
-  return [`start -> ${ref(start2)}`, ...lines].join("\n");
+  return [`start -> ${ref2(start2)}`, ...lines].join("\n");
 };
 var State = class {
   // set by the Sim, to mark the nodes that this state has
@@ -22769,19 +22867,19 @@ var Sim = class {
   }
   // true the first time that the state walks through the node, so
   // that loops in the graph stop
-  #visit(state, node) {
+  #visit(state, node2) {
     const { seen } = this.#marks;
-    if (seen[node.id] === state.gen)
+    if (seen[node2.id] === state.gen)
       return false;
-    seen[node.id] = state.gen;
+    seen[node2.id] = state.gen;
     return true;
   }
-  #addThread(state, node) {
+  #addThread(state, node2) {
     const { has: has2 } = this.#marks;
-    if (has2[node.id] === state.gen)
+    if (has2[node2.id] === state.gen)
       return false;
-    has2[node.id] = state.gen;
-    state.threads.push(node);
+    has2[node2.id] = state.gen;
+    state.threads.push(node2);
     return true;
   }
   // wildcards only match a leading dot if `dot:true`. In a negated
@@ -22790,32 +22888,32 @@ var Sim = class {
   restricted(i2, top) {
     return top && (this.dots || this.dotStart && i2 === 0);
   }
-  add(state, node, i2, top) {
-    switch (node.t) {
+  add(state, node2, i2, top) {
+    switch (node2.t) {
       case "split":
-        if (!this.#visit(state, node))
+        if (!this.#visit(state, node2))
           return;
-        for (const o of node.out)
+        for (const o of node2.out)
           this.add(state, o, i2, top);
         return;
       case "neg":
-        if (!this.#visit(state, node))
+        if (!this.#visit(state, node2))
           return;
         const sub = this.state();
-        this.add(sub, node.sub, i2, false);
+        this.add(sub, node2.sub, i2, false);
         this.done(sub);
-        return this.addRun(state, { t: "run", neg: node, state: sub }, i2, top);
+        return this.addRun(state, { t: "run", neg: node2, state: sub }, i2, top);
       case "star":
         if (this.restricted(i2, top))
           return;
-        if (this.#addThread(state, node))
-          this.add(state, node.next, i2, top);
+        if (this.#addThread(state, node2))
+          this.add(state, node2.next, i2, top);
         return;
       case "match":
         state.match = true;
         return;
       default:
-        this.#addThread(state, node);
+        this.#addThread(state, node2);
     }
   }
   addRun(state, run7, i2, top) {
@@ -23396,7 +23494,7 @@ var defaults = (def) => {
     filter: (pattern, options = {}) => orig.filter(pattern, ext(def, options)),
     defaults: (options) => orig.defaults(ext(def, options)),
     braceExpand: (pattern, options = {}) => orig.braceExpand(pattern, ext(def, options)),
-    match: (list3, pattern, options = {}) => orig.match(list3, pattern, ext(def, options)),
+    match: (list4, pattern, options = {}) => orig.match(list4, pattern, ext(def, options)),
     sep: orig.sep,
     GLOBSTAR
   });
@@ -23434,13 +23532,13 @@ var inRepeatOrNegExt = (portion, mark) => {
   }
   return false;
 };
-var match = (list3, pattern, options = {}) => {
+var match = (list4, pattern, options = {}) => {
   const mm = new Minimatch(pattern, options);
-  list3 = list3.filter((f) => mm.match(f));
-  if (mm.options.nonull && !list3.length) {
-    list3.push(pattern);
+  list4 = list4.filter((f) => mm.match(f));
+  if (mm.options.nonull && !list4.length) {
+    list4.push(pattern);
   }
-  return list3;
+  return list4;
 };
 minimatch.match = match;
 var globMagic = /[?*]|[+@!]\(.*?\)|\[|\]/;
@@ -23470,19 +23568,19 @@ var literal = (pattern, noext) => {
     } else if (c === "*" || c === "?") {
       return void 0;
     } else if (c === "[") {
-      const close = classEnd(pattern, i2);
-      if (close === -1) {
+      const close2 = classEnd(pattern, i2);
+      if (close2 === -1) {
         lit2 += c;
         continue;
       }
-      let body2 = pattern.slice(i2 + 1, close);
+      let body2 = pattern.slice(i2 + 1, close2);
       if (body2.startsWith("\\"))
         body2 = body2.slice(1);
       if ([...body2].length !== 1 || "!^".includes(pattern.charAt(i2 + 1))) {
         return void 0;
       }
       lit2 += body2;
-      i2 = close;
+      i2 = close2;
     } else if (!noext && "+@!".includes(c) && pattern.charAt(i2 + 1) === "(" && pattern.includes(")", i2 + 2)) {
       return void 0;
     } else {
@@ -23520,9 +23618,9 @@ var extSafe = (pattern) => {
       if (++i2 === pattern.length)
         return false;
     } else if (c === "[") {
-      const close = classEnd(pattern, i2);
-      if (close !== -1)
-        i2 = close;
+      const close2 = classEnd(pattern, i2);
+      if (close2 !== -1)
+        i2 = close2;
     } else if ("+@!?*".includes(c) && pattern.charAt(i2 + 1) === "(") {
       depth++;
       i2++;
@@ -24260,20 +24358,20 @@ var Minimatch = class {
         if (s[s.length - 1] >= parts2.length)
           continue;
         const c = [...parts2];
-        let ok = true;
+        let ok2 = true;
         let changed = false;
         for (const i2 of s) {
           const p = parts2[i2];
           if (p === "*")
             continue;
           if (!p || p === "**" || !dot && p.startsWith(".")) {
-            ok = false;
+            ok2 = false;
             break;
           }
           c[i2] = "*";
           changed = true;
         }
-        if (ok && changed && keys.has(c.join("/")))
+        if (ok2 && changed && keys.has(c.join("/")))
           return false;
       }
       return true;
@@ -24932,16 +25030,16 @@ var boolYaml11Tag = defineScalarTag("tag:yaml.org,2002:bool", {
 var YAML_INTEGER_IMPLICIT_PATTERN$1 = /* @__PURE__ */ new RegExp("^(?:0o[0-7]+|0x[0-9a-fA-F]+|[-+]?[0-9]+)$");
 var YAML_INTEGER_EXPLICIT_PATTERN$1 = /* @__PURE__ */ new RegExp("^(?:[-+]?0b[0-1]+|[-+]?0o[0-7]+|[-+]?0x[0-9a-fA-F]+|[-+]?[0-9]+)$");
 function parseYamlInteger$2(source) {
-  let value = source;
+  let value2 = source;
   let sign = 1;
-  if (value[0] === "-" || value[0] === "+") {
-    if (value[0] === "-") sign = -1;
-    value = value.slice(1);
+  if (value2[0] === "-" || value2[0] === "+") {
+    if (value2[0] === "-") sign = -1;
+    value2 = value2.slice(1);
   }
-  if (value.startsWith("0b")) return sign * parseInt(value.slice(2), 2);
-  if (value.startsWith("0o")) return sign * parseInt(value.slice(2), 8);
-  if (value.startsWith("0x")) return sign * parseInt(value.slice(2), 16);
-  return sign * parseInt(value, 10);
+  if (value2.startsWith("0b")) return sign * parseInt(value2.slice(2), 2);
+  if (value2.startsWith("0o")) return sign * parseInt(value2.slice(2), 8);
+  if (value2.startsWith("0x")) return sign * parseInt(value2.slice(2), 16);
+  return sign * parseInt(value2, 10);
 }
 function resolveYamlInteger$2(source, isExplicit) {
   if (isExplicit) {
@@ -24964,16 +25062,16 @@ var intCoreTag = defineScalarTag("tag:yaml.org,2002:int", {
 var YAML_INTEGER_IMPLICIT_PATTERN = /* @__PURE__ */ new RegExp("^-?(?:0|[1-9][0-9]*)$");
 var YAML_INTEGER_EXPLICIT_PATTERN = /* @__PURE__ */ new RegExp("^(?:[-+]?0b[0-1]+|[-+]?0o[0-7]+|[-+]?0x[0-9a-fA-F]+|[-+]?[0-9]+)$");
 function parseYamlInteger$1(source) {
-  let value = source;
+  let value2 = source;
   let sign = 1;
-  if (value[0] === "-" || value[0] === "+") {
-    if (value[0] === "-") sign = -1;
-    value = value.slice(1);
+  if (value2[0] === "-" || value2[0] === "+") {
+    if (value2[0] === "-") sign = -1;
+    value2 = value2.slice(1);
   }
-  if (value.startsWith("0b")) return sign * parseInt(value.slice(2), 2);
-  if (value.startsWith("0o")) return sign * parseInt(value.slice(2), 8);
-  if (value.startsWith("0x")) return sign * parseInt(value.slice(2), 16);
-  return sign * parseInt(value, 10);
+  if (value2.startsWith("0b")) return sign * parseInt(value2.slice(2), 2);
+  if (value2.startsWith("0o")) return sign * parseInt(value2.slice(2), 8);
+  if (value2.startsWith("0x")) return sign * parseInt(value2.slice(2), 16);
+  return sign * parseInt(value2, 10);
 }
 function resolveYamlInteger$1(source, isExplicit) {
   if (isExplicit) {
@@ -24991,21 +25089,21 @@ var intJsonTag = defineScalarTag("tag:yaml.org,2002:int", {
 });
 var YAML_INTEGER_PATTERN = /* @__PURE__ */ new RegExp("^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+|[-+]?(?:0|[1-9][0-9_]*))$");
 function parseYamlInteger(source) {
-  let value = source.replace(/_/g, "");
+  let value2 = source.replace(/_/g, "");
   let sign = 1;
-  if (value[0] === "-" || value[0] === "+") {
-    if (value[0] === "-") sign = -1;
-    value = value.slice(1);
+  if (value2[0] === "-" || value2[0] === "+") {
+    if (value2[0] === "-") sign = -1;
+    value2 = value2.slice(1);
   }
-  if (value.startsWith("0b")) return sign * parseInt(value.slice(2), 2);
-  if (value.startsWith("0x")) return sign * parseInt(value.slice(2), 16);
-  if (value.includes(":")) {
+  if (value2.startsWith("0b")) return sign * parseInt(value2.slice(2), 2);
+  if (value2.startsWith("0x")) return sign * parseInt(value2.slice(2), 16);
+  if (value2.includes(":")) {
     let result = 0;
-    for (const part of value.split(":")) result = result * 60 + Number(part);
+    for (const part of value2.split(":")) result = result * 60 + Number(part);
     return sign * result;
   }
-  if (value !== "0" && value[0] === "0") return sign * parseInt(value, 8);
-  return sign * parseInt(value, 10);
+  if (value2 !== "0" && value2[0] === "0") return sign * parseInt(value2, 8);
+  return sign * parseInt(value2, 10);
 }
 function resolveYamlInteger(source) {
   if (!YAML_INTEGER_PATTERN.test(source)) return NOT_RESOLVED;
@@ -25027,12 +25125,12 @@ var YAML_FLOAT_PATTERN$1 = /* @__PURE__ */ new RegExp("^(?:[-+]?[0-9]+(?:\\.[0-9
 var YAML_FLOAT_SPECIAL_PATTERN$1 = /* @__PURE__ */ new RegExp("^(?:[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN))$");
 function resolveYamlFloat$2(source) {
   if (!YAML_FLOAT_PATTERN$1.test(source)) return NOT_RESOLVED;
-  let value = source.toLowerCase();
-  const sign = value[0] === "-" ? -1 : 1;
-  if ("+-".includes(value[0])) value = value.slice(1);
-  if (value === ".inf") return sign === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-  if (value === ".nan") return NaN;
-  const result = sign * parseFloat(value);
+  let value2 = source.toLowerCase();
+  const sign = value2[0] === "-" ? -1 : 1;
+  if ("+-".includes(value2[0])) value2 = value2.slice(1);
+  if (value2 === ".inf") return sign === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  if (value2 === ".nan") return NaN;
+  const result = sign * parseFloat(value2);
   if (Number.isFinite(result) || YAML_FLOAT_SPECIAL_PATTERN$1.test(source)) return result;
   return NOT_RESOLVED;
 }
@@ -25061,12 +25159,12 @@ var YAML_FLOAT_EXPLICIT_PATTERN = /* @__PURE__ */ new RegExp("^(?:[-+]?[0-9]+(?:
 function resolveYamlFloat$1(source, isExplicit) {
   if (isExplicit) {
     if (!YAML_FLOAT_EXPLICIT_PATTERN.test(source)) return NOT_RESOLVED;
-    let value = source.toLowerCase();
-    const sign = value[0] === "-" ? -1 : 1;
-    if ("+-".includes(value[0])) value = value.slice(1);
-    if (value === ".inf") return sign === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-    if (value === ".nan") return NaN;
-    const result2 = sign * parseFloat(value);
+    let value2 = source.toLowerCase();
+    const sign = value2[0] === "-" ? -1 : 1;
+    if ("+-".includes(value2[0])) value2 = value2.slice(1);
+    if (value2 === ".inf") return sign === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+    if (value2 === ".nan") return NaN;
+    const result2 = sign * parseFloat(value2);
     return Number.isFinite(result2) ? result2 : NOT_RESOLVED;
   }
   if (!YAML_FLOAT_IMPLICIT_PATTERN.test(source)) return NOT_RESOLVED;
@@ -25093,16 +25191,16 @@ var YAML_FLOAT_PATTERN = /* @__PURE__ */ new RegExp("^(?:[-+]?(?:(?:[0-9][0-9_]*
 var YAML_FLOAT_SPECIAL_PATTERN = /* @__PURE__ */ new RegExp("^(?:[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN))$");
 function resolveYamlFloat(source) {
   if (!YAML_FLOAT_PATTERN.test(source)) return NOT_RESOLVED;
-  let value = source.toLowerCase().replace(/_/g, "");
-  const sign = value[0] === "-" ? -1 : 1;
-  if ("+-".includes(value[0])) value = value.slice(1);
-  if (value === ".inf") return sign === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-  if (value === ".nan") return NaN;
+  let value2 = source.toLowerCase().replace(/_/g, "");
+  const sign = value2[0] === "-" ? -1 : 1;
+  if ("+-".includes(value2[0])) value2 = value2.slice(1);
+  if (value2 === ".inf") return sign === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  if (value2 === ".nan") return NaN;
   let result = 0;
-  if (value.includes(":")) {
-    for (const part of value.split(":")) result = result * 60 + Number(part);
+  if (value2.includes(":")) {
+    for (const part of value2.split(":")) result = result * 60 + Number(part);
     result *= sign;
-  } else result = sign * parseFloat(value);
+  } else result = sign * parseFloat(value2);
   if (Number.isFinite(result) || YAML_FLOAT_SPECIAL_PATTERN.test(source)) return result;
   return NOT_RESOLVED;
 }
@@ -25141,12 +25239,12 @@ function resolveYamlBinary(source) {
   if (input.length % 4 !== 0 || !BASE64_PATTERN.test(input)) return NOT_RESOLVED;
   const binary2 = atob(input);
   const result = new Uint8Array(binary2.length);
-  for (let index = 0; index < binary2.length; index++) result[index] = binary2.charCodeAt(index);
+  for (let index2 = 0; index2 < binary2.length; index2++) result[index2] = binary2.charCodeAt(index2);
   return result;
 }
 function representYamlBinary(object) {
   let binary2 = "";
-  for (let index = 0; index < object.length; index++) binary2 += String.fromCharCode(object[index]);
+  for (let index2 = 0; index2 < object.length; index2++) binary2 += String.fromCharCode(object[index2]);
   return btoa(binary2);
 }
 var binaryTag = defineScalarTag("tag:yaml.org,2002:binary", {
@@ -25179,9 +25277,9 @@ function resolveYamlTimestamp(source) {
   let fraction = 0;
   if (hour > 23 || minute > 59 || second > 59) return NOT_RESOLVED;
   if (match2[7]) {
-    let value = match2[7].slice(0, 3);
-    while (value.length < 3) value += "0";
-    fraction = +value;
+    let value2 = match2[7].slice(0, 3);
+    while (value2.length < 3) value2 += "0";
+    fraction = +value2;
   }
   const date = makeUtcDate(year, month, day, hour, minute, second, fraction);
   if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month || date.getUTCDate() !== day) return NOT_RESOLVED;
@@ -25266,16 +25364,16 @@ var mapTag = defineMappingTag("tag:yaml.org,2002:map", {
     for (const key3 of Object.keys(o)) map.set(key3, o[key3]);
     return map;
   },
-  addPair: (container2, key3, value) => {
+  addPair: (container2, key3, value2) => {
     if (key3 !== null && typeof key3 === "object") return "object-based map does not support complex keys";
     const normalizedKey = String(key3);
     if (normalizedKey === "__proto__") Object.defineProperty(container2, normalizedKey, {
-      value,
+      value: value2,
       enumerable: true,
       configurable: true,
       writable: true
     });
-    else container2[normalizedKey] = value;
+    else container2[normalizedKey] = value2;
     return "";
   },
   has: (container2, key3) => {
@@ -25297,8 +25395,8 @@ var setTag = defineMappingTag("tag:yaml.org,2002:set", {
     for (const key3 of data) map.set(key3, null);
     return map;
   },
-  addPair: (container2, key3, value) => {
-    if (value !== null) return "cannot resolve a set item";
+  addPair: (container2, key3, value2) => {
+    if (value2 !== null) return "cannot resolve a set item";
     container2.add(key3);
     return "";
   },
@@ -25323,15 +25421,15 @@ function createTagDefinitionListMap() {
 function compileTags(tags) {
   const result = [];
   for (const tag of tags) {
-    let index = result.length;
+    let index2 = result.length;
     for (let previousIndex = 0; previousIndex < result.length; previousIndex++) {
-      const previous = result[previousIndex];
-      if (previous.nodeKind === tag.nodeKind && previous.tagName === tag.tagName && previous.matchByTagPrefix === tag.matchByTagPrefix) {
-        index = previousIndex;
+      const previous2 = result[previousIndex];
+      if (previous2.nodeKind === tag.nodeKind && previous2.tagName === tag.tagName && previous2.matchByTagPrefix === tag.matchByTagPrefix) {
+        index2 = previousIndex;
         break;
       }
     }
-    result[index] = tag;
+    result[index2] = tag;
   }
   return result;
 }
@@ -25432,9 +25530,9 @@ var Schema = class Schema2 {
   resolveImplicitScalarTag(source) {
     const candidates = this.implicitScalarByFirstChar.get(source.charAt(0)) ?? this.implicitScalarAnyFirstChar;
     for (const tag2 of candidates) {
-      const value = tag2.resolve(source, false, tag2.tagName);
-      if (value !== NOT_RESOLVED) return {
-        value,
+      const value2 = tag2.resolve(source, false, tag2.tagName);
+      if (value2 !== NOT_RESOLVED) return {
+        value: value2,
         tag: tag2
       };
     }
@@ -25509,8 +25607,8 @@ var DUMP_SCHEMA = YAML11_SCHEMA.withTags({
 });
 var realMapTag = defineMappingTag("tag:yaml.org,2002:map", {
   create: () => /* @__PURE__ */ new Map(),
-  addPair: (container2, key3, value) => {
-    container2.set(key3, value);
+  addPair: (container2, key3, value2) => {
+    container2.set(key3, value2);
     return "";
   },
   has: (container2, key3) => container2.has(key3),
@@ -25528,9 +25626,9 @@ var realMapTag = defineMappingTag("tag:yaml.org,2002:map", {
 function normalizeKey(key3) {
   if (Array.isArray(key3)) {
     const array = Array.prototype.slice.call(key3);
-    for (let index = 0; index < array.length; index++) {
-      if (Array.isArray(array[index])) return null;
-      if (typeof array[index] === "object" && Object.prototype.toString.call(array[index]) === "[object Object]") array[index] = "[object Object]";
+    for (let index2 = 0; index2 < array.length; index2++) {
+      if (Array.isArray(array[index2])) return null;
+      if (typeof array[index2] === "object" && Object.prototype.toString.call(array[index2]) === "[object Object]") array[index2] = "[object Object]";
     }
     return String(array);
   }
@@ -25545,16 +25643,16 @@ var legacyMapTag = defineMappingTag("tag:yaml.org,2002:map", {
     for (const key3 of Object.keys(o)) map.set(key3, o[key3]);
     return map;
   },
-  addPair: (container2, key3, value) => {
+  addPair: (container2, key3, value2) => {
     const normalizedKey = normalizeKey(key3);
     if (normalizedKey === null) return "nested arrays are not supported inside keys";
     if (normalizedKey === "__proto__") Object.defineProperty(container2, normalizedKey, {
-      value,
+      value: value2,
       enumerable: true,
       configurable: true,
       writable: true
     });
-    else container2[normalizedKey] = value;
+    else container2[normalizedKey] = value2;
     return "";
   },
   has: (container2, key3) => {
@@ -25574,25 +25672,25 @@ var DEFAULT_SNIPPET_OPTIONS = {
   linesBefore: 3,
   linesAfter: 2
 };
-function getLine(buffer, lineStart, lineEnd, position, maxLineLength) {
+function getLine(buffer, lineStart, lineEnd, position2, maxLineLength) {
   let head = "";
   let tail = "";
   const maxHalfLength = Math.floor(maxLineLength / 2) - 1;
-  if (position - lineStart > maxHalfLength) {
+  if (position2 - lineStart > maxHalfLength) {
     head = " ... ";
-    lineStart = position - maxHalfLength + head.length;
+    lineStart = position2 - maxHalfLength + head.length;
   }
-  if (lineEnd - position > maxHalfLength) {
+  if (lineEnd - position2 > maxHalfLength) {
     tail = " ...";
-    lineEnd = position + maxHalfLength - tail.length;
+    lineEnd = position2 + maxHalfLength - tail.length;
   }
   return {
     str: head + buffer.slice(lineStart, lineEnd).replace(/\t/g, "\u2192") + tail,
-    pos: position - lineStart + head.length
+    pos: position2 - lineStart + head.length
   };
 }
-function padStart(string, max) {
-  return " ".repeat(Math.max(max - string.length, 0)) + string;
+function padStart(string3, max) {
+  return " ".repeat(Math.max(max - string3.length, 0)) + string3;
 }
 function makeSnippet(mark, options) {
   if (!mark.buffer) return null;
@@ -25668,26 +25766,26 @@ var YAMLException = class YAMLException2 extends Error {
   * Builds a YAMLException with a source snippet and throws it. `source` is
   * the raw input text; `position` is an offset into it.
   */
-  static throwAt(source, position, message, filename = "") {
+  static throwAt(source, position2, message, filename = "") {
     let line = 0;
     let lineStart = 0;
-    for (let index = 0; index < position; index++) {
-      const ch = source.charCodeAt(index);
+    for (let index2 = 0; index2 < position2; index2++) {
+      const ch = source.charCodeAt(index2);
       if (ch === 10) {
         line++;
-        lineStart = index + 1;
+        lineStart = index2 + 1;
       } else if (ch === 13) {
         line++;
-        if (source.charCodeAt(index + 1) === 10) index++;
-        lineStart = index + 1;
+        if (source.charCodeAt(index2 + 1) === 10) index2++;
+        lineStart = index2 + 1;
       }
     }
     const mark = {
       name: filename,
       buffer: source,
-      position,
+      position: position2,
       line,
-      column: position - lineStart
+      column: position2 - lineStart
     };
     mark.snippet = makeSnippet(mark);
     throw new YAMLException2(message, mark);
@@ -25779,22 +25877,22 @@ function escapedHexLen$1(c) {
   if (c === 117) return 4;
   return 8;
 }
-function skipFoldedBreaks(input, position, end) {
+function skipFoldedBreaks(input, position2, end) {
   let breaks = 0;
-  while (position < end) {
-    const ch = input.charCodeAt(position);
+  while (position2 < end) {
+    const ch = input.charCodeAt(position2);
     if (ch === 10) {
       breaks++;
-      position++;
+      position2++;
     } else if (ch === 13) {
       breaks++;
-      position++;
-      if (input.charCodeAt(position) === 10) position++;
-    } else if (ch === 32 || ch === 9) position++;
+      position2++;
+      if (input.charCodeAt(position2) === 10) position2++;
+    } else if (ch === 32 || ch === 9) position2++;
     else break;
   }
   return {
-    position,
+    position: position2,
     breaks
   };
 }
@@ -25804,81 +25902,81 @@ function foldedBreaks(count) {
 }
 function getPlainValue(input, start2, end) {
   let result = "";
-  let position = start2;
+  let position2 = start2;
   let captureStart = start2;
   let captureEnd = start2;
-  while (position < end) {
-    const ch = input.charCodeAt(position);
+  while (position2 < end) {
+    const ch = input.charCodeAt(position2);
     if (ch === 10 || ch === 13) {
       result += input.slice(captureStart, captureEnd);
-      const fold = skipFoldedBreaks(input, position, end);
+      const fold = skipFoldedBreaks(input, position2, end);
       result += foldedBreaks(fold.breaks);
-      position = captureStart = captureEnd = fold.position;
+      position2 = captureStart = captureEnd = fold.position;
     } else {
-      position++;
-      if (ch !== 32 && ch !== 9) captureEnd = position;
+      position2++;
+      if (ch !== 32 && ch !== 9) captureEnd = position2;
     }
   }
   return result + input.slice(captureStart, captureEnd);
 }
 function getSingleQuotedValue(input, start2, end) {
   let result = "";
-  let position = start2;
+  let position2 = start2;
   let captureStart = start2;
   let captureEnd = start2;
-  while (position < end) {
-    const ch = input.charCodeAt(position);
+  while (position2 < end) {
+    const ch = input.charCodeAt(position2);
     if (ch === 39) {
-      result += input.slice(captureStart, position) + "'";
-      position += 2;
-      captureStart = captureEnd = position;
+      result += input.slice(captureStart, position2) + "'";
+      position2 += 2;
+      captureStart = captureEnd = position2;
     } else if (ch === 10 || ch === 13) {
       result += input.slice(captureStart, captureEnd);
-      const fold = skipFoldedBreaks(input, position, end);
+      const fold = skipFoldedBreaks(input, position2, end);
       result += foldedBreaks(fold.breaks);
-      position = captureStart = captureEnd = fold.position;
+      position2 = captureStart = captureEnd = fold.position;
     } else {
-      position++;
-      if (ch !== 32 && ch !== 9) captureEnd = position;
+      position2++;
+      if (ch !== 32 && ch !== 9) captureEnd = position2;
     }
   }
   return result + input.slice(captureStart, end);
 }
 function getDoubleQuotedValue(input, start2, end) {
   let result = "";
-  let position = start2;
+  let position2 = start2;
   let captureStart = start2;
   let captureEnd = start2;
-  while (position < end) {
-    const ch = input.charCodeAt(position);
+  while (position2 < end) {
+    const ch = input.charCodeAt(position2);
     if (ch === 92) {
-      result += input.slice(captureStart, position);
-      position++;
-      const escaped = input.charCodeAt(position);
-      if (escaped === 10 || escaped === 13) position = skipFoldedBreaks(input, position, end).position;
+      result += input.slice(captureStart, position2);
+      position2++;
+      const escaped = input.charCodeAt(position2);
+      if (escaped === 10 || escaped === 13) position2 = skipFoldedBreaks(input, position2, end).position;
       else if (escaped < 256 && simpleEscapeCheck[escaped]) {
         result += simpleEscapeMap[escaped];
-        position++;
+        position2++;
       } else {
         let hexLength = escapedHexLen$1(escaped);
         let hexResult = 0;
         for (; hexLength > 0; hexLength--) {
-          position++;
-          const digit2 = fromHexCode$1(input.charCodeAt(position));
+          position2++;
+          const digit2 = fromHexCode$1(input.charCodeAt(position2));
           hexResult = (hexResult << 4) + digit2;
         }
         result += charFromCodepoint(hexResult);
-        position++;
+        position2++;
       }
-      captureStart = captureEnd = position;
+      captureStart = captureEnd = position2;
     } else if (ch === 10 || ch === 13) {
       result += input.slice(captureStart, captureEnd);
-      const fold = skipFoldedBreaks(input, position, end);
+      const fold = skipFoldedBreaks(input, position2, end);
       result += foldedBreaks(fold.breaks);
-      position = captureStart = captureEnd = fold.position;
+      position2 = captureStart = captureEnd = fold.position;
     } else {
-      position++;
-      if (ch !== 32 && ch !== 9) captureEnd = position;
+      position2++;
+      if (ch !== 32 && ch !== 9) captureEnd = position2;
     }
   }
   return result + input.slice(captureStart, end);
@@ -25898,8 +25996,8 @@ function getBlockValue(input, start2, end, indent, chomping, folded) {
       emptyLines++;
       continue;
     }
-    const content = line.slice(textIndent);
-    const first = content.charCodeAt(0);
+    const content3 = line.slice(textIndent);
+    const first = content3.charCodeAt(0);
     if (folded) {
       if (first === 32 || first === 9) {
         atMoreIndented = true;
@@ -25911,7 +26009,7 @@ function getBlockValue(input, start2, end, indent, chomping, folded) {
         if (didReadContent) result += " ";
       } else result += "\n".repeat(emptyLines);
     } else result += "\n".repeat(didReadContent ? 1 + emptyLines : emptyLines);
-    result += content;
+    result += content3;
     didReadContent = true;
     emptyLines = 0;
   }
@@ -25951,13 +26049,13 @@ function percentByte(byte) {
 function tagPercentEncode(source, isSuffix) {
   const allowed = isSuffix ? TAG_SUFFIX_CHARS : TAG_URI_CHARS;
   let result = "";
-  for (let index = 0; index < source.length; index++) {
-    let ch = source.charCodeAt(index);
-    if (ch >= 48 && ch <= 57 || ch >= 65 && ch <= 90 || ch >= 97 && ch <= 122 || allowed.includes(source[index])) {
-      result += source[index];
+  for (let index2 = 0; index2 < source.length; index2++) {
+    let ch = source.charCodeAt(index2);
+    if (ch >= 48 && ch <= 57 || ch >= 65 && ch <= 90 || ch >= 97 && ch <= 122 || allowed.includes(source[index2])) {
+      result += source[index2];
       continue;
     }
-    if (ch >= 55296 && ch <= 56319) ch = 65536 + ((ch & 1023) << 10) + (source.charCodeAt(++index) & 1023);
+    if (ch >= 55296 && ch <= 56319) ch = 65536 + ((ch & 1023) << 10) + (source.charCodeAt(++index2) & 1023);
     if (ch < 128) result += percentByte(ch);
     else if (ch < 2048) result += percentByte(192 | ch >> 6) + percentByte(128 | ch & 63);
     else if (ch < 65536) result += percentByte(224 | ch >> 12) + percentByte(128 | ch >> 6 & 63) + percentByte(128 | ch & 63);
@@ -25967,20 +26065,20 @@ function tagPercentEncode(source, isSuffix) {
 }
 function tagPercentDecode(source) {
   let result = "";
-  let index = 0;
-  while (index < source.length) {
-    if (source.charCodeAt(index) !== 37) {
-      result += source[index++];
+  let index2 = 0;
+  while (index2 < source.length) {
+    if (source.charCodeAt(index2) !== 37) {
+      result += source[index2++];
       continue;
     }
-    let ch = parseInt(source.slice(index + 1, index + 3), 16);
-    index += 3;
+    let ch = parseInt(source.slice(index2 + 1, index2 + 3), 16);
+    index2 += 3;
     if (ch >= 192) {
       let remaining = ch < 224 ? 1 : ch < 240 ? 2 : 3;
       ch &= (1 << 6 - remaining) - 1;
       while (remaining-- > 0) {
-        ch = ch << 6 | parseInt(source.slice(index + 1, index + 3), 16) & 63;
-        index += 3;
+        ch = ch << 6 | parseInt(source.slice(index2 + 1, index2 + 3), 16) & 63;
+        index2 += 3;
       }
     }
     if (ch < 65536) result += String.fromCharCode(ch);
@@ -26025,12 +26123,12 @@ function eventPosition$1(event) {
 function throwError$1(state, message) {
   YAMLException.throwAt(state.source, state.position, message, state.filename);
 }
-function finalizeCollection(state, position, tag, carrier) {
+function finalizeCollection(state, position2, tag, carrier) {
   try {
     return tag.finalize(carrier);
   } catch (error) {
     if (error instanceof YAMLException) throw error;
-    YAMLException.throwAt(state.source, position, error instanceof Error ? error.message : String(error), state.filename);
+    YAMLException.throwAt(state.source, position2, error instanceof Error ? error.message : String(error), state.filename);
   }
 }
 function constructScalar(state, event) {
@@ -26103,42 +26201,42 @@ function mergeSource(state, frame, source, sourceTag) {
     }
   } else throwError$1(state, "cannot merge mappings; the provided source object is unacceptable");
 }
-function addMappingValue(state, frame, key3, value, tag) {
+function addMappingValue(state, frame, key3, value2, tag) {
   state.position = frame.keyPosition;
   if (frame.keyIsMerge) {
-    mergeSource(state, frame, value, tag);
+    mergeSource(state, frame, value2, tag);
     return;
   }
   if (!state.json && frame.tag.has(frame.value, key3) && !frame.overridable?.has(key3)) throwError$1(state, "duplicated mapping key");
-  const err2 = frame.tag.addPair(frame.value, key3, value);
+  const err2 = frame.tag.addPair(frame.value, key3, value2);
   if (err2) throwError$1(state, err2);
   frame.overridable?.delete(key3);
 }
-function addValue(state, value, tag) {
+function addValue(state, value2, tag) {
   const frame = state.frames[state.frames.length - 1];
   if (frame.kind === "document") {
-    frame.value = value;
+    frame.value = value2;
     frame.hasValue = true;
   } else if (frame.kind === "sequence") {
-    if (isMappingTag(tag)) state.nodeTags.set(value, tag);
-    const err2 = frame.tag.addItem(frame.value, value, frame.index++);
+    if (isMappingTag(tag)) state.nodeTags.set(value2, tag);
+    const err2 = frame.tag.addItem(frame.value, value2, frame.index++);
     if (err2) throwError$1(state, err2);
   } else if (frame.hasKey) {
     const key3 = frame.key;
     frame.key = void 0;
     frame.hasKey = false;
-    addMappingValue(state, frame, key3, value, tag);
+    addMappingValue(state, frame, key3, value2, tag);
   } else {
-    frame.key = value;
+    frame.key = value2;
     frame.keyPosition = state.position;
     frame.hasKey = true;
     frame.keyIsMerge = tag.tagName === MERGE_TAG_NAME;
   }
 }
-function storeAnchor(state, event, value, tag, isValueFinal) {
+function storeAnchor(state, event, value2, tag, isValueFinal) {
   if (event.anchorStart !== NO_RANGE$2) {
     const anchor = {
-      value,
+      value: value2,
       tag,
       isValueFinal
     };
@@ -26180,21 +26278,21 @@ function constructFromEvents(events, options) {
         });
         break;
       case EVENT_ID.SCALAR: {
-        const { value, tag } = constructScalar(state, event);
-        storeAnchor(state, event, value, tag, true);
-        addValue(state, value, tag);
+        const { value: value2, tag } = constructScalar(state, event);
+        storeAnchor(state, event, value2, tag, true);
+        addValue(state, value2, tag);
         break;
       }
       case EVENT_ID.SEQUENCE: {
         const tagName = collectionTagName(state, event, "tag:yaml.org,2002:seq");
         const tag = state.schema.lookupSequenceTag(tagName);
         if (!tag) throwError$1(state, `unknown sequence tag !<${tagName}>`);
-        const value = tag.create(tagName);
-        const anchor = storeAnchor(state, event, value, tag, tag.carrierIsResult);
+        const value2 = tag.create(tagName);
+        const anchor = storeAnchor(state, event, value2, tag, tag.carrierIsResult);
         state.frames.push({
           kind: "sequence",
           position: state.position,
-          value,
+          value: value2,
           tag,
           anchor,
           index: 0
@@ -26205,12 +26303,12 @@ function constructFromEvents(events, options) {
         const tagName = collectionTagName(state, event, "tag:yaml.org,2002:map");
         const tag = state.schema.lookupMappingTag(tagName);
         if (!tag) throwError$1(state, `unknown mapping tag !<${tagName}>`);
-        const value = tag.create(tagName);
-        const anchor = storeAnchor(state, event, value, tag, tag.carrierIsResult);
+        const value2 = tag.create(tagName);
+        const anchor = storeAnchor(state, event, value2, tag, tag.carrierIsResult);
         state.frames.push({
           kind: "mapping",
           position: state.position,
-          value,
+          value: value2,
           tag,
           anchor,
           key: void 0,
@@ -26238,12 +26336,12 @@ function constructFromEvents(events, options) {
         }
         if (frame.kind === "document") state.documents.push(frame.value);
         else {
-          const value = frame.tag.carrierIsResult ? frame.value : finalizeCollection(state, frame.position, frame.tag, frame.value);
+          const value2 = frame.tag.carrierIsResult ? frame.value : finalizeCollection(state, frame.position, frame.tag, frame.value);
           if (frame.anchor) {
-            frame.anchor.value = value;
+            frame.anchor.value = value2;
             frame.anchor.isValueFinal = true;
           }
-          addValue(state, value, frame.tag);
+          addValue(state, value2, frame.tag);
         }
         break;
       }
@@ -26436,10 +26534,10 @@ function skipSeparationSpace(state, allowComments) {
   }
   return lineBreaks;
 }
-function testDocumentSeparator(state, position = state.position) {
-  const ch = state.input.charCodeAt(position);
-  if ((ch === 45 || ch === 46) && ch === state.input.charCodeAt(position + 1) && ch === state.input.charCodeAt(position + 2)) {
-    const following = state.input.charCodeAt(position + 3);
+function testDocumentSeparator(state, position2 = state.position) {
+  const ch = state.input.charCodeAt(position2);
+  if ((ch === 45 || ch === 46) && ch === state.input.charCodeAt(position2 + 1) && ch === state.input.charCodeAt(position2 + 2)) {
+    const following = state.input.charCodeAt(position2 + 3);
     return following === 0 || isWsOrEol(following);
   }
   return false;
@@ -27127,8 +27225,8 @@ function buildRepresentTypes(schema) {
   ];
 }
 function matchTag(state, object) {
-  for (let index = 0, length = state.representTypes.length; index < length; index += 1) {
-    const { tag, implicitTag } = state.representTypes[index];
+  for (let index2 = 0, length = state.representTypes.length; index2 < length; index2 += 1) {
+    const { tag, implicitTag } = state.representTypes[index2];
     if (tag.identify(object)) {
       let tagName;
       if (tag.matchByTagPrefix) tagName = tag.representTagName(object);
@@ -27170,42 +27268,42 @@ function build2(state, object) {
   };
   if (tag.nodeKind === "sequence") {
     const container2 = tag.represent(object);
-    const node2 = {
+    const node3 = {
       kind: "sequence",
       tag: nodeTagName,
       tagged: !implicitTag,
       style: COLLECTION_STYLE.BLOCK,
       items: []
     };
-    if (!state.noRefs) state.refs.set(object, node2);
-    for (let index = 0, length = container2.length; index < length; index += 1) {
-      let item = build2(state, container2[index]);
-      if (item === INVALID && container2[index] === void 0) item = build2(state, null);
+    if (!state.noRefs) state.refs.set(object, node3);
+    for (let index2 = 0, length = container2.length; index2 < length; index2 += 1) {
+      let item = build2(state, container2[index2]);
+      if (item === INVALID && container2[index2] === void 0) item = build2(state, null);
       if (item === INVALID) continue;
-      node2.items.push(item);
+      node3.items.push(item);
     }
-    return node2;
+    return node3;
   }
   const map = tag.represent(object);
-  const node = {
+  const node2 = {
     kind: "mapping",
     tag: nodeTagName,
     tagged: !implicitTag,
     style: COLLECTION_STYLE.BLOCK,
     items: []
   };
-  if (!state.noRefs) state.refs.set(object, node);
+  if (!state.noRefs) state.refs.set(object, node2);
   for (const [objectKey, objectValue] of map) {
     const key3 = build2(state, objectKey);
     if (key3 === INVALID) continue;
-    const value = build2(state, objectValue);
-    if (value === INVALID) continue;
-    node.items.push({
+    const value2 = build2(state, objectValue);
+    if (value2 === INVALID) continue;
+    node2.items.push({
       key: key3,
-      value
+      value: value2
     });
   }
-  return node;
+  return node2;
 }
 function jsToAst(input, schema, options = {}) {
   const root = build2({
@@ -27222,29 +27320,29 @@ function jsToAst(input, schema, options = {}) {
 }
 var VISIT_BREAK = /* @__PURE__ */ Symbol("visit:break");
 var VISIT_SKIP = /* @__PURE__ */ Symbol("visit:skip");
-function visitNode(node, visitor, ctx) {
-  const control = visitor(node, ctx);
+function visitNode(node2, visitor, ctx) {
+  const control = visitor(node2, ctx);
   if (control === VISIT_BREAK) return true;
   if (control === VISIT_SKIP) return false;
   const depth = ctx.depth + 1;
-  switch (node.kind) {
+  switch (node2.kind) {
     case "sequence":
-      for (const item of node.items) if (visitNode(item, visitor, {
+      for (const item of node2.items) if (visitNode(item, visitor, {
         depth,
-        parent: node,
+        parent: node2,
         isKey: false
       })) return true;
       break;
     case "mapping":
-      for (const { key: key3, value } of node.items) {
+      for (const { key: key3, value: value2 } of node2.items) {
         if (visitNode(key3, visitor, {
           depth,
-          parent: node,
+          parent: node2,
           isKey: true
         })) return true;
-        if (visitNode(value, visitor, {
+        if (visitNode(value2, visitor, {
           depth,
-          parent: node,
+          parent: node2,
           isKey: false
         })) return true;
       }
@@ -27293,8 +27391,8 @@ function applyForceQuotesOption(layout) {
 }
 function tryLongOrMultilineAsBlock(layout) {
   if (layout.style !== SCALAR_STYLE.PLAIN || layout.isKey) return;
-  const value = layout.node.value;
-  const multiline = value.indexOf("\n") !== -1;
+  const value2 = layout.node.value;
+  const multiline = value2.indexOf("\n") !== -1;
   if (!hasBit(layout.allowedStylesMask, SCALAR_STYLE.LITERAL_BLOCK)) {
     if (multiline) layout.style = SCALAR_STYLE.DOUBLE_QUOTED;
     return;
@@ -27305,16 +27403,16 @@ function tryLongOrMultilineAsBlock(layout) {
     return;
   }
   const availableWidth = Math.max(Math.min(w, 40), w - layout.shiftOfContent);
-  let position = 0;
+  let position2 = 0;
   let shouldFold = false;
-  while (position <= value.length) {
-    let lineEnd = value.length;
-    const nextLineBreak = value.indexOf("\n", position);
+  while (position2 <= value2.length) {
+    let lineEnd = value2.length;
+    const nextLineBreak = value2.indexOf("\n", position2);
     if (nextLineBreak !== -1) lineEnd = nextLineBreak;
-    const line = value.slice(position, lineEnd);
+    const line = value2.slice(position2, lineEnd);
     if (line.length > availableWidth && line[0] !== " " && / [^ \t]/.test(line)) shouldFold = true;
     if (nextLineBreak === -1) break;
-    position = nextLineBreak + 1;
+    position2 = nextLineBreak + 1;
   }
   if (shouldFold) layout.style = SCALAR_STYLE.FOLDED_BLOCK;
   else if (multiline) layout.style = SCALAR_STYLE.LITERAL_BLOCK;
@@ -27370,8 +27468,8 @@ function canUsePlain(layout) {
     if (layout.shiftOfContent === 0) {
       const firstLineBreak = str.indexOf("\n");
       if (firstLineBreak !== -1) {
-        const content = str.slice(firstLineBreak + 1);
-        if (C_FORBIDDEN_CONTENT.test(content)) return false;
+        const content3 = str.slice(firstLineBreak + 1);
+        if (C_FORBIDDEN_CONTENT.test(content3)) return false;
       }
     }
   }
@@ -27426,65 +27524,65 @@ function renderSingleQuoted(layout) {
   return `'${encodeFlowBreaks(layout.node.value, layout.shiftOfContent).replace(/'/g, "''")}'`;
 }
 function renderLiteralBlock(layout) {
-  const value = layout.node.value;
-  return "|" + blockHeader(value, layout.shiftOfParent, layout.shiftOfContent) + dropEndingNewline(indentString(value, layout.shiftOfContent));
+  const value2 = layout.node.value;
+  return "|" + blockHeader(value2, layout.shiftOfParent, layout.shiftOfContent) + dropEndingNewline(indentString(value2, layout.shiftOfContent));
 }
 function renderFoldedBlock(layout) {
-  const value = layout.node.value;
+  const value2 = layout.node.value;
   const w = layout.presenterOptions.lineWidth;
   let availableWidth = Infinity;
   if (w !== -1) availableWidth = Math.max(Math.min(w, 40), w - layout.shiftOfContent);
-  return ">" + blockHeader(value, layout.shiftOfParent, layout.shiftOfContent) + dropEndingNewline(indentString(foldBlockScalar(value, availableWidth), layout.shiftOfContent));
+  return ">" + blockHeader(value2, layout.shiftOfParent, layout.shiftOfContent) + dropEndingNewline(indentString(foldBlockScalar(value2, availableWidth), layout.shiftOfContent));
 }
 function renderDoubleQuoted(layout) {
   return `"${escapeString(layout.node.value)}"`;
 }
-function encodeFlowBreaks(string, shiftOfContent) {
-  let nextLF = string.indexOf("\n");
-  if (nextLF === -1) return string;
+function encodeFlowBreaks(string3, shiftOfContent) {
+  let nextLF = string3.indexOf("\n");
+  if (nextLF === -1) return string3;
   const pad = " ".repeat(shiftOfContent);
-  let result = string.slice(0, nextLF);
+  let result = string3.slice(0, nextLF);
   const lineRe = /(\n+)([^\n]*)/g;
   lineRe.lastIndex = nextLF;
   let match2;
-  while (match2 = lineRe.exec(string)) {
+  while (match2 = lineRe.exec(string3)) {
     const breaks = match2[1].length;
     const line = match2[2];
     result += "\n".repeat(breaks + 1) + pad + line;
   }
   return result;
 }
-function indentString(string, spaces) {
+function indentString(string3, spaces) {
   const indent = " ".repeat(spaces);
-  let position = 0;
+  let position2 = 0;
   let result = "";
-  const length = string.length;
-  while (position < length) {
+  const length = string3.length;
+  while (position2 < length) {
     let line;
-    const next = string.indexOf("\n", position);
+    const next = string3.indexOf("\n", position2);
     if (next === -1) {
-      line = string.slice(position);
-      position = length;
+      line = string3.slice(position2);
+      position2 = length;
     } else {
-      line = string.slice(position, next + 1);
-      position = next + 1;
+      line = string3.slice(position2, next + 1);
+      position2 = next + 1;
     }
     if (line.length && line !== "\n") result += indent;
     result += line;
   }
   return result;
 }
-function needIndentIndicator(string) {
-  return /^\n* /.test(string);
+function needIndentIndicator(string3) {
+  return /^\n* /.test(string3);
 }
-function blockHeader(string, shiftOfParent, shiftOfContent) {
-  const indentIndicator = needIndentIndicator(string) ? String(shiftOfContent - shiftOfParent) : "";
-  const clip2 = string[string.length - 1] === "\n";
-  return `${indentIndicator}${clip2 && (string[string.length - 2] === "\n" || string === "\n") ? "+" : clip2 ? "" : "-"}
+function blockHeader(string3, shiftOfParent, shiftOfContent) {
+  const indentIndicator = needIndentIndicator(string3) ? String(shiftOfContent - shiftOfParent) : "";
+  const clip2 = string3[string3.length - 1] === "\n";
+  return `${indentIndicator}${clip2 && (string3[string3.length - 2] === "\n" || string3 === "\n") ? "+" : clip2 ? "" : "-"}
 `;
 }
-function dropEndingNewline(string) {
-  return string[string.length - 1] === "\n" ? string.slice(0, -1) : string;
+function dropEndingNewline(string3) {
+  return string3[string3.length - 1] === "\n" ? string3.slice(0, -1) : string3;
 }
 function isMoreIndented(char) {
   return char === " " || char === "	";
@@ -27514,16 +27612,16 @@ ${line.slice(curr + 1)}`;
   else result += line.slice(start2);
   return result.slice(1);
 }
-function foldBlockScalar(string, width) {
+function foldBlockScalar(string3, width) {
   const lineRe = /(\n+)([^\n]*)/g;
-  let nextLF = string.indexOf("\n");
-  if (nextLF === -1) nextLF = string.length;
+  let nextLF = string3.indexOf("\n");
+  if (nextLF === -1) nextLF = string3.length;
   lineRe.lastIndex = nextLF;
-  let result = foldLine(string.slice(0, nextLF), width);
-  let prevMoreIndented = string[0] === "\n" || isMoreIndented(string[0]);
+  let result = foldLine(string3.slice(0, nextLF), width);
+  let prevMoreIndented = string3[0] === "\n" || isMoreIndented(string3[0]);
   let moreIndented;
   let match2;
-  while (match2 = lineRe.exec(string)) {
+  while (match2 = lineRe.exec(string3)) {
     const prefix2 = match2[1];
     const line = match2[2];
     moreIndented = line !== "" && isMoreIndented(line[0]);
@@ -27571,8 +27669,8 @@ function escapeCharacter(character) {
   if (code <= 255) return `\\x${"0".repeat(2 - hex.length)}${hex}`;
   return `\\u${"0".repeat(4 - hex.length)}${hex}`;
 }
-function escapeString(string) {
-  return string.replace(CHARACTERS_TO_ESCAPE, escapeCharacter);
+function escapeString(string3) {
+  return string3.replace(CHARACTERS_TO_ESCAPE, escapeCharacter);
 }
 var CHAR_LINE_FEED = 10;
 var DEFAULT_PRESENTER_OPTIONS = {
@@ -27589,8 +27687,8 @@ var DEFAULT_PRESENTER_OPTIONS = {
   scalarStyleRules: Object.keys(DEFAULT_SCALAR_STYLE_RULES).map((name2) => Reflect.get(DEFAULT_SCALAR_STYLE_RULES, name2)),
   tagBeforeAnchor: false
 };
-function nodeTagShort(node) {
-  return node.tagged ? node.tag : tagNameShort(node.tag);
+function nodeTagShort(node2) {
+  return node2.tagged ? node2.tag : tagNameShort(node2.tag);
 }
 function createPresenterState(options) {
   const opts = {
@@ -27608,9 +27706,9 @@ function generateNextLine(state, level) {
   return `
 ${" ".repeat(state.indent * level)}`;
 }
-function scalarLayout(state, node, parent, level, isKey, flowOnly) {
+function scalarLayout(state, node2, parent, level, isKey, flowOnly) {
   return {
-    node,
+    node: node2,
     parent,
     level,
     isKey,
@@ -27620,23 +27718,23 @@ function scalarLayout(state, node, parent, level, isKey, flowOnly) {
     shiftOfFirstLine: level === 0 ? 0 : state.indent * level,
     presenterOptions: state,
     allowedStylesMask: 0,
-    style: node.style
+    style: node2.style
   };
 }
-function writeFlowSequence(state, level, node) {
+function writeFlowSequence(state, level, node2) {
   let result = "";
-  for (let index = 0, length = node.items.length; index < length; index += 1) {
-    const item = writeNode(state, level, node.items[index], node, {}).text;
-    if (index > 0) result += `,${!state.flowSkipCommaSpace ? " " : ""}`;
+  for (let index2 = 0, length = node2.items.length; index2 < length; index2 += 1) {
+    const item = writeNode(state, level, node2.items[index2], node2, {}).text;
+    if (index2 > 0) result += `,${!state.flowSkipCommaSpace ? " " : ""}`;
     result += item;
   }
-  const pad = state.flowBracketPadding && node.items.length > 0 ? " " : "";
+  const pad = state.flowBracketPadding && node2.items.length > 0 ? " " : "";
   return `[${pad}${result}${pad}]`;
 }
-function writeBlockSequence(state, level, node, compact) {
+function writeBlockSequence(state, level, node2, compact) {
   let result = "";
-  for (let index = 0, length = node.items.length; index < length; index += 1) {
-    const item = writeNode(state, level + 1, node.items[index], node, {
+  for (let index2 = 0, length = node2.items.length; index2 < length; index2 += 1) {
+    const item = writeNode(state, level + 1, node2.items[index2], node2, {
       block: true,
       compact: state.seqInlineFirst,
       isblockseq: true
@@ -27648,14 +27746,14 @@ function writeBlockSequence(state, level, node, compact) {
   }
   return result;
 }
-function writeFlowMapping(state, level, node) {
+function writeFlowMapping(state, level, node2) {
   let result = "";
-  for (const { key: key3, value } of node.items) {
+  for (const { key: key3, value: value2 } of node2.items) {
     let pairBuffer = "";
     if (result !== "") pairBuffer += `,${!state.flowSkipCommaSpace ? " " : ""}`;
-    const keyRender = writeNode(state, level, key3, node, { iskey: true });
+    const keyRender = writeNode(state, level, key3, node2, { iskey: true });
     const keyText = keyRender.text;
-    const valueText = writeNode(state, level, value, node, {}).text;
+    const valueText = writeNode(state, level, value2, node2, {}).text;
     const sep2 = state.flowSkipColonSpace || valueText === "" ? "" : " ";
     const keyIsBareProps = key3.kind === "scalar" && keyRender.noBody && (key3.tagged || key3.anchor !== void 0);
     const keyColonSep = key3.kind === "alias" || keyIsBareProps ? " " : "";
@@ -27665,18 +27763,18 @@ function writeFlowMapping(state, level, node) {
   const pad = state.flowBracketPadding && result !== "" ? " " : "";
   return `{${pad}${result}${pad}}`;
 }
-function writeBlockMapping(state, level, node, compact) {
+function writeBlockMapping(state, level, node2, compact) {
   let result = "";
-  for (let index = 0, length = node.items.length; index < length; index += 1) {
+  for (let index2 = 0, length = node2.items.length; index2 < length; index2 += 1) {
     let pairBuffer = "";
     if (!compact || result !== "") pairBuffer += generateNextLine(state, level);
-    const { key: key3, value } = node.items[index];
+    const { key: key3, value: value2 } = node2.items[index2];
     const keyIsBlock = (key3.kind === "mapping" || key3.kind === "sequence") && key3.style === COLLECTION_STYLE.BLOCK && key3.items.length !== 0 || key3.kind === "scalar" && (key3.style === SCALAR_STYLE.LITERAL_BLOCK || key3.style === SCALAR_STYLE.FOLDED_BLOCK);
-    const keyRender = keyIsBlock ? writeNode(state, level + 1, key3, node, {
+    const keyRender = keyIsBlock ? writeNode(state, level + 1, key3, node2, {
       block: true,
       compact: true,
       isblockseq: !cannotBeCompact(state, key3, level + 1)
-    }) : writeNode(state, level + 1, key3, node, {
+    }) : writeNode(state, level + 1, key3, node2, {
       block: true,
       compact: true,
       iskey: true
@@ -27691,10 +27789,10 @@ function writeBlockMapping(state, level, node, compact) {
     }
     pairBuffer += keyText;
     if (explicitPair) pairBuffer += generateNextLine(state, level);
-    const valueText = writeNode(state, level + 1, value, node, {
+    const valueText = writeNode(state, level + 1, value2, node2, {
       block: true,
       compact: explicitPair,
-      isblockseq: explicitPair && !cannotBeCompact(state, value, level + 1)
+      isblockseq: explicitPair && !cannotBeCompact(state, value2, level + 1)
     }).text;
     const keyIsBareProps = key3.kind === "scalar" && keyRender.noBody && (key3.tagged || key3.anchor !== void 0);
     const keyColonSep = !explicitPair && (key3.kind === "alias" || keyIsBareProps) ? " " : "";
@@ -27705,49 +27803,49 @@ function writeBlockMapping(state, level, node, compact) {
   }
   return result;
 }
-function cannotBeCompact(state, node, level) {
-  if (node.kind === "alias") return true;
-  return node.tagged || node.anchor !== void 0 || state.indent < 2 && level > 0;
+function cannotBeCompact(state, node2, level) {
+  if (node2.kind === "alias") return true;
+  return node2.tagged || node2.anchor !== void 0 || state.indent < 2 && level > 0;
 }
-function writeNode(state, level, node, parent, ctx) {
-  if (node.kind === "alias") {
+function writeNode(state, level, node2, parent, ctx) {
+  if (node2.kind === "alias") {
     state.openEnded = false;
     return {
-      text: `*${node.anchor}`,
+      text: `*${node2.anchor}`,
       noBody: false
     };
   }
   const { block = false, iskey = false, isblockseq = false } = ctx;
   let compact = ctx.compact ?? false;
-  const hasAnchor = node.anchor !== void 0;
-  if (cannotBeCompact(state, node, level)) compact = false;
+  const hasAnchor = node2.anchor !== void 0;
+  if (cannotBeCompact(state, node2, level)) compact = false;
   let body2;
-  let shouldPrintTag = node.tagged;
-  const useBlockCollection = block && (node.kind === "mapping" || node.kind === "sequence") && node.style === COLLECTION_STYLE.BLOCK && node.items.length !== 0;
-  if (node.kind === "mapping") {
-    if (useBlockCollection) body2 = writeBlockMapping(state, level, node, compact);
-    else body2 = writeFlowMapping(state, level, node);
-  } else if (node.kind === "sequence") {
+  let shouldPrintTag = node2.tagged;
+  const useBlockCollection = block && (node2.kind === "mapping" || node2.kind === "sequence") && node2.style === COLLECTION_STYLE.BLOCK && node2.items.length !== 0;
+  if (node2.kind === "mapping") {
+    if (useBlockCollection) body2 = writeBlockMapping(state, level, node2, compact);
+    else body2 = writeFlowMapping(state, level, node2);
+  } else if (node2.kind === "sequence") {
     if (useBlockCollection) {
-      if (state.seqNoIndent && !isblockseq && level > 0) body2 = writeBlockSequence(state, level - 1, node, compact);
-      else body2 = writeBlockSequence(state, level, node, compact);
-    } else body2 = writeFlowSequence(state, level, node);
+      if (state.seqNoIndent && !isblockseq && level > 0) body2 = writeBlockSequence(state, level - 1, node2, compact);
+      else body2 = writeBlockSequence(state, level, node2, compact);
+    } else body2 = writeFlowSequence(state, level, node2);
   } else {
-    const layout = scalarLayout(state, node, parent, level, iskey, !block);
+    const layout = scalarLayout(state, node2, parent, level, iskey, !block);
     detectAllowedStyles(layout);
     for (const rule of state.scalarStyleRules) rule(layout);
     body2 = renderScalar(layout);
-    state.openEnded = (layout.style === SCALAR_STYLE.LITERAL_BLOCK || layout.style === SCALAR_STYLE.FOLDED_BLOCK) && (node.value === "\n" || node.value.endsWith("\n\n"));
-    shouldPrintTag = node.tagged || body2 === "" && layout.flowOnly && parent?.kind === "sequence" && !hasAnchor || layout.style !== SCALAR_STYLE.PLAIN && node.tag !== state.defaultScalarTagName;
+    state.openEnded = (layout.style === SCALAR_STYLE.LITERAL_BLOCK || layout.style === SCALAR_STYLE.FOLDED_BLOCK) && (node2.value === "\n" || node2.value.endsWith("\n\n"));
+    shouldPrintTag = node2.tagged || body2 === "" && layout.flowOnly && parent?.kind === "sequence" && !hasAnchor || layout.style !== SCALAR_STYLE.PLAIN && node2.tag !== state.defaultScalarTagName;
   }
-  if ((node.kind === "mapping" || node.kind === "sequence") && !useBlockCollection) state.openEnded = false;
+  if ((node2.kind === "mapping" || node2.kind === "sequence") && !useBlockCollection) state.openEnded = false;
   if (useBlockCollection && compact && level > 0 && state.indent > 2) body2 = `${" ".repeat(state.indent - 2)}${body2}`;
   const noBody = body2 === "";
-  let text2 = body2;
+  let text4 = body2;
   if (shouldPrintTag || hasAnchor) {
     const props = [];
-    const tag = shouldPrintTag ? nodeTagShort(node) : null;
-    const anchor = hasAnchor ? `&${node.anchor}` : null;
+    const tag = shouldPrintTag ? nodeTagShort(node2) : null;
+    const anchor = hasAnchor ? `&${node2.anchor}` : null;
     if (state.tagBeforeAnchor) {
       if (tag !== null) props.push(tag);
       if (anchor !== null) props.push(anchor);
@@ -27756,15 +27854,15 @@ function writeNode(state, level, node, parent, ctx) {
       if (tag !== null) props.push(tag);
     }
     const sep2 = body2 === "" || body2.charCodeAt(0) === CHAR_LINE_FEED ? "" : " ";
-    text2 = `${props.join(" ")}${sep2}${body2}`;
+    text4 = `${props.join(" ")}${sep2}${body2}`;
   }
   return {
-    text: text2,
+    text: text4,
     noBody
   };
 }
-function rootStartsOwnLine(node) {
-  return (node.kind === "sequence" || node.kind === "mapping") && node.style === COLLECTION_STYLE.BLOCK && node.items.length !== 0 && !node.tagged && node.anchor === void 0;
+function rootStartsOwnLine(node2) {
+  return (node2.kind === "sequence" || node2.kind === "mapping") && node2.style === COLLECTION_STYLE.BLOCK && node2.items.length !== 0 && !node2.tagged && node2.anchor === void 0;
 }
 function writeDocumentDirectives(doc) {
   let result = "";
@@ -27784,12 +27882,12 @@ function present(documents, options) {
   const state = createPresenterState(options);
   let result = "";
   let previousEnded = false;
-  for (let index = 0; index < documents.length; index += 1) {
-    const doc = documents[index];
+  for (let index2 = 0; index2 < documents.length; index2 += 1) {
+    const doc = documents[index2];
     state.openEnded = false;
     const directives = writeDocumentDirectives(doc);
     const hasDirectives = directives !== "";
-    const marker = doc.explicitStart || hasDirectives || index > 0 && !previousEnded;
+    const marker = doc.explicitStart || hasDirectives || index2 > 0 && !previousEnded;
     result += directives;
     if (doc.contents === null) {
       if (marker) result += "---\n";
@@ -27836,16 +27934,16 @@ function dump(input, options = {}) {
     noRefs: opts.noRefs,
     skipInvalid: opts.skipInvalid
   });
-  if (opts.flowLevel >= 0) visit(documents, (node, ctx) => {
+  if (opts.flowLevel >= 0) visit(documents, (node2, ctx) => {
     if (ctx.depth < opts.flowLevel) return;
-    if (node.kind === "sequence" || node.kind === "mapping") node.style = COLLECTION_STYLE.FLOW;
+    if (node2.kind === "sequence" || node2.kind === "mapping") node2.style = COLLECTION_STYLE.FLOW;
     return VISIT_SKIP;
   });
   if (opts.sortKeys) {
     const compareFn = opts.sortKeys === true ? defaultCompareFn : opts.sortKeys;
-    visit(documents, (node) => {
-      if (node.kind !== "mapping") return;
-      node.items.sort((a, b) => compareFn(a.key.kind === "scalar" ? a.key.value : "", b.key.kind === "scalar" ? b.key.value : ""));
+    visit(documents, (node2) => {
+      if (node2.kind !== "mapping") return;
+      node2.items.sort((a, b) => compareFn(a.key.kind === "scalar" ? a.key.value : "", b.key.kind === "scalar" ? b.key.value : ""));
     });
   }
   opts.transform(documents);
@@ -27874,8 +27972,8 @@ var CHOMPING_KEEP = CHOMPING_MODE.KEEP;
 // src/formats/text-position.ts
 var LineIndex = class {
   starts = [0];
-  constructor(text2) {
-    for (let i2 = text2.indexOf("\n"); i2 !== -1; i2 = text2.indexOf("\n", i2 + 1)) this.starts.push(i2 + 1);
+  constructor(text4) {
+    for (let i2 = text4.indexOf("\n"); i2 !== -1; i2 = text4.indexOf("\n", i2 + 1)) this.starts.push(i2 + 1);
   }
   position(offset) {
     let lo = 0;
@@ -27904,14 +28002,14 @@ var YamlError = class extends Error {
   column;
   name = "YamlError";
 };
-var pathKey = (path11) => JSON.stringify(path11);
-function loadYaml(text2, limits = {}) {
+var pathKey = (path12) => JSON.stringify(path12);
+function loadYaml(text4, limits = {}) {
   const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
-  if (text2.length > lim.maxChars) throw new YamlError(`YAML is ${text2.length} characters, over the limit of ${lim.maxChars}`, 1, 1);
-  const lines = new LineIndex(text2);
+  if (text4.length > lim.maxChars) throw new YamlError(`YAML is ${text4.length} characters, over the limit of ${lim.maxChars}`, 1, 1);
+  const lines = new LineIndex(text4);
   let events;
   try {
-    events = parseEvents(text2, { maxDepth: lim.maxDepth });
+    events = parseEvents(text4, { maxDepth: lim.maxDepth });
   } catch (e) {
     throw fromJsYaml(e);
   }
@@ -27936,9 +28034,9 @@ function loadYaml(text2, limits = {}) {
     if (!top) return [];
     if (top.kind === "doc") return [];
     if (top.kind === "seq") {
-      const path12 = [...top.path, top.index++];
-      valuePos.set(pathKey(path12), offset);
-      return path12;
+      const path13 = [...top.path, top.index++];
+      valuePos.set(pathKey(path13), offset);
+      return path13;
     }
     if (top.expectingKey) {
       top.expectingKey = false;
@@ -27947,9 +28045,9 @@ function loadYaml(text2, limits = {}) {
       return void 0;
     }
     top.expectingKey = true;
-    const path11 = [...top.path, top.pendingKey];
-    valuePos.set(pathKey(path11), offset);
-    return path11;
+    const path12 = [...top.path, top.pendingKey];
+    valuePos.set(pathKey(path12), offset);
+    return path12;
   };
   for (const ev of events) {
     switch (ev.type) {
@@ -27959,15 +28057,15 @@ function loadYaml(text2, limits = {}) {
         break;
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE: {
-        const path11 = place(ev.start, void 0) ?? [...stack[stack.length - 1]?.path ?? [], "<complex key>"];
-        const anchor = ev.anchorStart >= 0 ? text2.slice(ev.anchorStart, ev.anchorEnd) : void 0;
-        stack.push({ kind: ev.type === EVENT_ID.MAPPING ? "map" : "seq", path: path11, index: 0, expectingKey: true, pendingKey: "", nodes: 0, anchor });
+        const path12 = place(ev.start, void 0) ?? [...stack[stack.length - 1]?.path ?? [], "<complex key>"];
+        const anchor = ev.anchorStart >= 0 ? text4.slice(ev.anchorStart, ev.anchorEnd) : void 0;
+        stack.push({ kind: ev.type === EVENT_ID.MAPPING ? "map" : "seq", path: path12, index: 0, expectingKey: true, pendingKey: "", nodes: 0, anchor });
         break;
       }
       case EVENT_ID.SCALAR: {
-        const raw = getScalarValue(text2, ev);
+        const raw = getScalarValue(text4, ev);
         place(ev.valueStart, raw);
-        if (ev.anchorStart >= 0) anchorNodes.set(text2.slice(ev.anchorStart, ev.anchorEnd), 1);
+        if (ev.anchorStart >= 0) anchorNodes.set(text4.slice(ev.anchorStart, ev.anchorEnd), 1);
         countNodes(1, ev.valueStart);
         break;
       }
@@ -27977,7 +28075,7 @@ function loadYaml(text2, limits = {}) {
           throw new YamlError(`more than ${lim.maxAliases} YAML aliases`, p.line, p.column);
         }
         place(ev.anchorStart, void 0);
-        countNodes(anchorNodes.get(text2.slice(ev.anchorStart, ev.anchorEnd)) ?? 1, ev.anchorStart);
+        countNodes(anchorNodes.get(text4.slice(ev.anchorStart, ev.anchorEnd)) ?? 1, ev.anchorStart);
         break;
       }
       case EVENT_ID.POP: {
@@ -27995,17 +28093,17 @@ function loadYaml(text2, limits = {}) {
   }
   let docs;
   try {
-    docs = constructFromEvents(events, { source: text2, schema: CORE_SCHEMA, maxAliases: lim.maxAliases });
+    docs = constructFromEvents(events, { source: text4, schema: CORE_SCHEMA, maxAliases: lim.maxAliases });
   } catch (e) {
     throw fromJsYaml(e);
   }
-  const value = docs.length === 0 ? null : docs[0];
+  const value2 = docs.length === 0 ? null : docs[0];
   return {
-    value,
-    locate(path11, opts) {
-      for (let n = path11.length; n >= 0; n--) {
-        const k = pathKey(path11.slice(0, n));
-        const off = (opts?.key && n === path11.length ? keyPos.get(k) : void 0) ?? valuePos.get(k) ?? keyPos.get(k);
+    value: value2,
+    locate(path12, opts) {
+      for (let n = path12.length; n >= 0; n--) {
+        const k = pathKey(path12.slice(0, n));
+        const off = (opts?.key && n === path12.length ? keyPos.get(k) : void 0) ?? valuePos.get(k) ?? keyPos.get(k);
         if (off !== void 0) return lines.position(off);
       }
       return { line: 1, column: 1 };
@@ -28030,10 +28128,10 @@ var LFS_POINTER_MAX_BYTES = 1024;
 var VERSION_LINE = /^version https:\/\/(git-lfs\.github\.com\/spec\/v1|hawser\.github\.com\/spec\/v1)\n/;
 function parseLfsPointer(bytes2) {
   if (bytes2.length > LFS_POINTER_MAX_BYTES || bytes2.length < 40) return void 0;
-  const text2 = Buffer.from(bytes2).toString("latin1");
-  if (!VERSION_LINE.test(text2)) return void 0;
-  const oid = /^oid sha256:([0-9a-f]{64})$/m.exec(text2);
-  const size = /^size (\d{1,16})$/m.exec(text2);
+  const text4 = Buffer.from(bytes2).toString("latin1");
+  if (!VERSION_LINE.test(text4)) return void 0;
+  const oid = /^oid sha256:([0-9a-f]{64})$/m.exec(text4);
+  const size = /^size (\d{1,16})$/m.exec(text4);
   if (!oid?.[1] || !size?.[1]) return void 0;
   const n = Number(size[1]);
   if (!Number.isSafeInteger(n)) return void 0;
@@ -28197,7 +28295,7 @@ function minLevel(a, b) {
 
 // src/policies/tighten.ts
 var same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-var includesValue = (list3, v) => list3.some((x) => same(x, v));
+var includesValue = (list4, v) => list4.some((x) => same(x, v));
 var show2 = (values2) => values2.map((v) => JSON.stringify(v)).join(", ");
 function tightenKind(rule, key3) {
   return rule.tighten[key3] ?? "fixed";
@@ -28372,9 +28470,9 @@ function toPath(pointer, root) {
   }
   return out2;
 }
-function dottedKey(path11) {
+function dottedKey(path12) {
   let s = "";
-  for (const p of path11) s += typeof p === "number" ? `[${p}]` : s === "" ? p : `.${p}`;
+  for (const p of path12) s += typeof p === "number" ? `[${p}]` : s === "" ? p : `.${p}`;
   return s;
 }
 function suggestOrList(input, candidates, label2 = "expected one of") {
@@ -28415,9 +28513,9 @@ function describe(e, rules) {
     case "discriminator": {
       if (p.error !== "mapping") return { extra: String(p.tag), message: "is required" };
       const tag = String(p.tag);
-      const value = e.data?.[tag];
+      const value2 = e.data?.[tag];
       const branches = (e.parentSchema?.oneOf ?? []).map((b) => b.properties?.[tag]?.const).filter((c) => typeof c === "string");
-      return { message: `unknown ${tag} ${JSON.stringify(value)}${suggestOrList(String(value), branches)}` };
+      return { message: `unknown ${tag} ${JSON.stringify(value2)}${suggestOrList(String(value2), branches)}` };
     }
     case "const":
       return { message: `must be ${JSON.stringify(p.allowedValue)}` };
@@ -28434,9 +28532,9 @@ function describe(e, rules) {
       return { message: e.message ?? `fails ${e.keyword}` };
   }
 }
-function unknownCodes(value, yaml, file, rules) {
+function unknownCodes(value2, yaml, file, rules) {
   const out2 = [];
-  const configured = value.rules;
+  const configured = value2.rules;
   if (configured === null || typeof configured !== "object") return out2;
   for (const rule of rules) {
     const cfg = configured[rule.id];
@@ -28444,35 +28542,35 @@ function unknownCodes(value, yaml, file, rules) {
     if (!rule.codes || levels === null || typeof levels !== "object") continue;
     for (const code of Object.keys(levels)) {
       if (rule.codes.includes(code) || !/^[a-z0-9][a-z0-9-]*$/.test(code)) continue;
-      const path11 = ["rules", rule.id, "code-levels", code];
-      const pos = yaml.locate(path11, { key: true });
-      out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path11), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, "its codes")}`) });
+      const path12 = ["rules", rule.id, "code-levels", code];
+      const pos = yaml.locate(path12, { key: true });
+      out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path12), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, "its codes")}`) });
     }
   }
   return out2;
 }
 var NOISE = /* @__PURE__ */ new Set(["oneOf", "anyOf", "if", "not", "propertyNames"]);
-function validatePolicy(value, yaml, file, rules) {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+function validatePolicy(value2, yaml, file, rules) {
+  if (value2 === null || typeof value2 !== "object" || Array.isArray(value2)) {
     throw new ConfigurationError(formatLocated(file, 1, 1, "", "a policy must be a YAML mapping with `version: 1`"));
   }
   const validate = validatorFor(rules);
-  const valid = validate(value);
-  const messages = unknownCodes(value, yaml, file, rules);
-  if (valid && messages.length === 0) return value;
+  const valid = validate(value2);
+  const messages = unknownCodes(value2, yaml, file, rules);
+  if (valid && messages.length === 0) return value2;
   const seen = /* @__PURE__ */ new Set();
   const errors = valid ? [] : validate.errors ?? [];
   const hasSpecific = (e) => errors.some((o) => o !== e && !NOISE.has(o.keyword) && o.instancePath.startsWith(e.instancePath));
   for (const e of errors) {
     if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
-    const base = toPath(e.instancePath, value);
+    const base = toPath(e.instancePath, value2);
     const { extra, message, atKey } = describe(e, rules);
-    const path11 = extra !== void 0 ? [...base, extra] : base;
-    const id = `${dottedKey(path11)}|${message}`;
+    const path12 = extra !== void 0 ? [...base, extra] : base;
+    const id = `${dottedKey(path12)}|${message}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    const pos = yaml.locate(atKey ? path11 : base, { key: atKey === true });
-    messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path11), message) });
+    const pos = yaml.locate(atKey ? path12 : base, { key: atKey === true });
+    messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path12), message) });
   }
   messages.sort((a, b) => a.line - b.line || a.column - b.column);
   const texts = messages.map((m) => m.text);
@@ -28499,15 +28597,15 @@ function overrideMerge(rule, cfgs) {
     if (cfg.level !== void 0) s.level = cfg.level;
     if (cfg["enforce-from"] !== void 0) s.enforceFrom = cfg["enforce-from"];
     Object.assign(s.codeLevels, cfg["code-levels"] ?? {});
-    for (const [key3, value] of Object.entries(cfg)) if (!COMMON_KEYS.has(key3)) s.params[key3] = value;
+    for (const [key3, value2] of Object.entries(cfg)) if (!COMMON_KEYS.has(key3)) s.params[key3] = value2;
   }
   return s;
 }
 function locksOf(ruleId, rule, layers) {
   return layers.filter((l) => l.doc.rules?.[ruleId]?.locked === true).map((layer) => {
-    const own = ownResolution(layer);
-    const cfgs = own.map((l) => l.doc.rules?.[ruleId]).filter((c) => c !== void 0);
-    return { layer, own: new Set(own), floor: overrideMerge(rule, cfgs), allowsExceptions: layer.doc.rules[ruleId].exceptions === "allowed" };
+    const own4 = ownResolution(layer);
+    const cfgs = own4.map((l) => l.doc.rules?.[ruleId]).filter((c) => c !== void 0);
+    return { layer, own: new Set(own4), floor: overrideMerge(rule, cfgs), allowsExceptions: layer.doc.rules[ruleId].exceptions === "allowed" };
   });
 }
 var maxLevel = (a, b) => LEVEL_RANK[b] > LEVEL_RANK[a] ? b : a;
@@ -28521,9 +28619,9 @@ function join(rule, acc, b, complete) {
   if (complete) enforceFrom = acc.enforceFrom === void 0 || b.enforceFrom === void 0 ? void 0 : acc.enforceFrom < b.enforceFrom ? acc.enforceFrom : b.enforceFrom;
   else if (b.enforceFrom !== void 0 && acc.enforceFrom !== void 0 && b.enforceFrom < acc.enforceFrom) enforceFrom = b.enforceFrom;
   const params2 = { ...acc.params };
-  for (const [key3, value] of Object.entries(b.params)) {
+  for (const [key3, value2] of Object.entries(b.params)) {
     const before = key3 in acc.params ? acc.params[key3] : unsetParam(rule, key3);
-    params2[key3] = before === void 0 ? value : tighter(tightenKind(rule, key3), before, value);
+    params2[key3] = before === void 0 ? value2 : tighter(tightenKind(rule, key3), before, value2);
   }
   if (complete) {
     for (const key3 of Object.keys(acc.params)) {
@@ -28536,7 +28634,7 @@ function join(rule, acc, b, complete) {
 }
 function partial(cfg) {
   const params2 = {};
-  for (const [key3, value] of Object.entries(cfg)) if (!COMMON_KEYS.has(key3)) params2[key3] = value;
+  for (const [key3, value2] of Object.entries(cfg)) if (!COMMON_KEYS.has(key3)) params2[key3] = value2;
   return { level: cfg.level, enforceFrom: cfg["enforce-from"], codeLevels: cfg["code-levels"] ?? {}, params: params2 };
 }
 function lockedSettings(rule, locks, others) {
@@ -28576,7 +28674,7 @@ function looseningsOf(rule, lock, layer, cfg) {
       if (LEVEL_RANK[lvl] < LEVEL_RANK[before]) complain(["code-levels", code], `lowers ${code} from ${before} to ${lvl}`);
     }
   }
-  for (const [key3, value] of Object.entries(cfg)) {
+  for (const [key3, value2] of Object.entries(cfg)) {
     if (COMMON_KEYS.has(key3)) continue;
     const kind = tightenKind(rule, key3);
     if (alsoLocks && kind !== "fixed" && kind !== "allow-list") continue;
@@ -28585,7 +28683,7 @@ function looseningsOf(rule, lock, layer, cfg) {
       if (kind === "fixed") complain([key3], `${key3} changes it from the rule's default`);
       continue;
     }
-    const why = loosening(kind, before, value);
+    const why = loosening(kind, before, value2);
     if (why) complain([key3], `${key3} ${why}`);
   }
   return out2;
@@ -28596,14 +28694,14 @@ var DEFAULT_MAX_EXCEPTION_DAYS = 365;
 function maxDaysProblems(layers, locks) {
   const out2 = [];
   const lockers = new Map(locks.map((l) => [l.layer, l.own]));
-  for (const [locker, own] of lockers) {
+  for (const [locker, own4] of lockers) {
     const rules = Object.entries(locker.doc.rules ?? {}).filter(([, cfg]) => cfg.locked === true).map(([id]) => id);
-    const limits = [...own].map((l) => l.doc["max-exception-days"]).filter((n) => n !== void 0);
+    const limits = [...own4].map((l) => l.doc["max-exception-days"]).filter((n) => n !== void 0);
     if (limits.length === 0) continue;
     const limit = Math.min(...limits);
     for (const layer of layers) {
       const days = layer.doc["max-exception-days"];
-      if (days === void 0 || days <= limit || own.has(layer) || lockers.has(layer)) continue;
+      if (days === void 0 || days <= limit || own4.has(layer) || lockers.has(layer)) continue;
       const pos = layer.yaml.locate(["max-exception-days"], { key: true });
       out2.push(
         formatLocated(
@@ -28703,15 +28801,15 @@ function parseRemoteRef(entry) {
   if (entry.startsWith("./") || entry.startsWith("/") || entry.startsWith("mlgate:")) return void 0;
   const m = REMOTE.exec(entry);
   if (!m) return void 0;
-  const [, owner, repo, path11, ref] = m;
-  if (path11.split("/").some((s) => s === ".." || s === "")) return void 0;
-  return { owner, repo, path: path11, ref };
+  const [, owner, repo, path12, ref2] = m;
+  if (path12.split("/").some((s) => s === ".." || s === "")) return void 0;
+  return { owner, repo, path: path12, ref: ref2 };
 }
-function formatRemoteRef(ref, path11 = ref.path) {
-  return `${ref.owner}/${ref.repo}/${path11}@${ref.ref}`;
+function formatRemoteRef(ref2, path12 = ref2.path) {
+  return `${ref2.owner}/${ref2.repo}/${path12}@${ref2.ref}`;
 }
-function isPinnedRef(ref) {
-  return /^[0-9a-f]{40}$/.test(ref) || /^[0-9a-f]{64}$/.test(ref) || ref.startsWith("refs/tags/") || /^v?\d+(\.\d+){0,3}([-+][0-9A-Za-z.-]+)?$/.test(ref);
+function isPinnedRef(ref2) {
+  return /^[0-9a-f]{40}$/.test(ref2) || /^[0-9a-f]{64}$/.test(ref2) || ref2.startsWith("refs/tags/") || /^v?\d+(\.\d+){0,3}([-+][0-9A-Za-z.-]+)?$/.test(ref2);
 }
 
 // src/policies/load.ts
@@ -28720,19 +28818,19 @@ var MAX_POLICY_BYTES = 256 * 1024;
 var MAX_LAYERS = 32;
 var MAX_DEPTH = 8;
 var DAY_MS2 = 864e5;
-function parsePolicyLayer(text2, name2, path11, origin, rules) {
-  if (text2.length > MAX_POLICY_BYTES) {
-    throw new ConfigurationError(formatLocated(name2, 1, 1, "", `the policy is ${text2.length} bytes, over the ${MAX_POLICY_BYTES}-byte limit for a policy file`));
+function parsePolicyLayer(text4, name2, path12, origin, rules) {
+  if (text4.length > MAX_POLICY_BYTES) {
+    throw new ConfigurationError(formatLocated(name2, 1, 1, "", `the policy is ${text4.length} bytes, over the ${MAX_POLICY_BYTES}-byte limit for a policy file`));
   }
   let yaml;
   try {
-    yaml = loadYaml(text2, { maxChars: MAX_POLICY_BYTES, maxNodes: 5e4, maxAliases: 200, maxDepth: 32 });
+    yaml = loadYaml(text4, { maxChars: MAX_POLICY_BYTES, maxNodes: 5e4, maxAliases: 200, maxDepth: 32 });
   } catch (e) {
     if (e instanceof YamlError) throw new ConfigurationError(formatLocated(name2, e.line ?? 1, e.column ?? 1, "", `invalid YAML: ${e.message}`));
     throw e;
   }
   const doc = validatePolicy(yaml.value, yaml, name2, rules);
-  return { name: name2, path: path11, origin, doc, yaml };
+  return { name: name2, path: path12, origin, doc, yaml };
 }
 var isoDay = (d) => d.toISOString().slice(0, 10);
 function builtinHint(entry) {
@@ -28796,18 +28894,18 @@ async function loadPolicy(opts) {
         const rel = normaliseRepoPath(entry);
         if (!rel) fail(`${JSON.stringify(entry)} is not mlgate:<name>, owner/repo/path@ref, or a path inside the repository${builtinHint(entry)}`);
         if (layer.origin.kind === "remote") {
-          const ref = { ...layer.origin.ref, path: rel };
-          key3 = formatRemoteRef(ref);
+          const ref2 = { ...layer.origin.ref, path: rel };
+          key3 = formatRemoteRef(ref2);
           if (chain.includes(key3)) fail(`extends cycle: ${[...chain, key3].join(" \u2192 ")}`);
           if (seen(key3)) continue;
-          child = parsePolicyLayer(await provider.readRemote(ref), key3, rel, { kind: "remote", ref }, rules);
+          child = parsePolicyLayer(await provider.readRemote(ref2), key3, rel, { kind: "remote", ref: ref2 }, rules);
         } else {
           key3 = rel;
           if (chain.includes(key3) || key3 === policyPath) fail(`extends cycle: ${[...chain, key3].join(" \u2192 ")}`);
           if (seen(key3)) continue;
-          const text2 = await provider.readLocal(rel);
-          if (text2 === void 0) fail(`${rel} does not exist in this repository${builtinHint(entry)}`);
-          child = parsePolicyLayer(text2, describe3(rel), rel, { kind: "local" }, rules);
+          const text4 = await provider.readLocal(rel);
+          if (text4 === void 0) fail(`${rel} does not exist in this repository${builtinHint(entry)}`);
+          child = parsePolicyLayer(text4, describe3(rel), rel, { kind: "local" }, rules);
         }
       }
       visited.set(key3, child);
@@ -28862,17 +28960,17 @@ async function inlinePolicyFiles(layer, rules, provider) {
       for (const loc of expandParamPath(cfg, pattern.split("."))) {
         const parent = loc.slice(0, -1).reduce((o, k) => o[k], cfg);
         const last = loc[loc.length - 1];
-        const value = parent[last];
-        if (typeof value !== "string" || looksInline(value)) continue;
+        const value2 = parent[last];
+        if (typeof value2 !== "string" || looksInline(value2)) continue;
         const pos = layer.yaml.locate(["rules", rule.id, ...loc]);
         const key3 = dottedKey(["rules", rule.id, ...loc]);
-        const rel = normaliseRepoPath(value);
+        const rel = normaliseRepoPath(value2);
         if (!rel) throw new ConfigurationError(formatLocated(layer.name, pos.line, pos.column, key3, "must be a path inside the policy's repository or inline PEM/JSON"));
-        let text2;
-        if (layer.origin.kind === "remote") text2 = await provider.readRemote({ ...layer.origin.ref, path: rel }, rel);
-        else if (layer.origin.kind === "local") text2 = await provider.readLocal(rel);
-        if (text2 === void 0) throw new ConfigurationError(formatLocated(layer.name, pos.line, pos.column, key3, `${rel} does not exist in the policy's repository`));
-        parent[last] = text2;
+        let text4;
+        if (layer.origin.kind === "remote") text4 = await provider.readRemote({ ...layer.origin.ref, path: rel }, rel);
+        else if (layer.origin.kind === "local") text4 = await provider.readLocal(rel);
+        if (text4 === void 0) throw new ConfigurationError(formatLocated(layer.name, pos.line, pos.column, key3, `${rel} does not exist in the policy's repository`));
+        parent[last] = text4;
       }
     }
   }
@@ -28909,7 +29007,7 @@ async function locatePolicy(exists2, input) {
 
 // src/cli/check.ts
 import { readFile as readFile3, realpath as realpath2, stat as stat3, writeFile } from "node:fs/promises";
-import path7 from "node:path";
+import path8 from "node:path";
 
 // src/core/evaluate.ts
 import { performance } from "node:perf_hooks";
@@ -29049,14 +29147,14 @@ var UnicodeRangeTable = class {
     this.isStride1 = isStride1;
     this.SIZE = isStride1 ? 2 : 3;
   }
-  getLo(index) {
-    return this.data[index * this.SIZE];
+  getLo(index2) {
+    return this.data[index2 * this.SIZE];
   }
-  getHi(index) {
-    return this.data[index * this.SIZE + 1];
+  getHi(index2) {
+    return this.data[index2 * this.SIZE + 1];
   }
-  getStride(index) {
-    return this.isStride1 ? 1 : this.data[index * this.SIZE + 2];
+  getStride(index2) {
+    return this.isStride1 ? 1 : this.data[index2 * this.SIZE + 2];
   }
   get length() {
     return this.data.length / this.SIZE;
@@ -29067,14 +29165,14 @@ var B64_MAP = /* @__PURE__ */ new Uint8Array(256);
 for (let i2 = 0; i2 < 64; i2++) B64_MAP[B64.charCodeAt(i2)] = i2;
 var decodeVLQ = (str) => {
   const res = [];
-  let value = 0;
+  let value2 = 0;
   let shift = 0;
   for (let i2 = 0; i2 < str.length; i2++) {
     const digit2 = B64_MAP[str.charCodeAt(i2)];
-    value |= (digit2 & 31) << shift;
+    value2 |= (digit2 & 31) << shift;
     if ((digit2 & 32) === 0) {
-      res.push(value);
-      value = 0;
+      res.push(value2);
+      value2 = 0;
       shift = 0;
     } else shift += 5;
   }
@@ -29536,12 +29634,12 @@ var Utils = class Utils2 {
   static emptyInts() {
     return [];
   }
-  static isString(value) {
-    return typeof value === "string" || Object.prototype.toString.call(value) === "[object String]";
+  static isString(value2) {
+    return typeof value2 === "string" || Object.prototype.toString.call(value2) === "[object String]";
   }
-  static typeName(value) {
-    if (value === null || typeof value !== "object" && typeof value !== "function") return value === null ? "null" : typeof value;
-    return Object.prototype.toString.call(value).slice(8, -1);
+  static typeName(value2) {
+    if (value2 === null || typeof value2 !== "object" && typeof value2 !== "function") return value2 === null ? "null" : typeof value2;
+    return Object.prototype.toString.call(value2).slice(8, -1);
   }
   static checkPattern(pattern) {
     if (!Utils2.isString(pattern)) throw new TypeError(`The pattern must be a string, not ${Utils2.typeName(pattern)} (RE2JS.translateRegExp() converts a RegExp)`);
@@ -29605,11 +29703,11 @@ var Utils = class Utils2 {
     return out2;
   }
   static stringToRunes(str) {
-    const string = String(str);
+    const string3 = String(str);
     const runes = [];
     let i2 = 0;
-    while (i2 < string.length) {
-      const cp = string.codePointAt(i2);
+    while (i2 < string3.length) {
+      const cp = string3.codePointAt(i2);
       runes.push(cp);
       i2 += cp > Unicode.MAX_BMP ? 2 : 1;
     }
@@ -30390,14 +30488,14 @@ var Matcher2 = class Matcher3 {
         i2 += 2;
       } else if (isDigit3(c)) {
         let digits = 1;
-        let index = c - 48;
+        let index2 = c - 48;
         const c2 = replacement.charCodeAt(i2 + 2);
-        if (isDigit3(c2) && index * 10 + c2 - 48 <= groupCount) {
+        if (isDigit3(c2) && index2 * 10 + c2 - 48 <= groupCount) {
           digits = 2;
-          index = index * 10 + c2 - 48;
+          index2 = index2 * 10 + c2 - 48;
         }
-        if (index >= 1 && index <= groupCount) {
-          const group = this.group(index);
+        if (index2 >= 1 && index2 <= groupCount) {
+          const group = this.group(index2);
           if (group !== null) res += group;
         } else res += replacement.substring(i2, i2 + 1 + digits);
         i2 += 1 + digits;
@@ -30461,7 +30559,7 @@ var Matcher2 = class Matcher3 {
   * @returns {string}
   * @private
   */
-  replace(replacement, all = true, javaMode = false) {
+  replace(replacement, all2 = true, javaMode = false) {
     let res = "";
     this.reset();
     const isFunc = typeof replacement === "function";
@@ -30472,7 +30570,7 @@ var Matcher2 = class Matcher3 {
     }
     while (this.find()) {
       res += isFunc ? this.appendReplacementFunc(replacement, originalInput) : this.appendReplacement(replacement, javaMode);
-      if (!all) break;
+      if (!all2) break;
     }
     res += this.appendTail();
     return res;
@@ -31291,11 +31389,11 @@ var DFA = class DFA2 {
     }
     return state;
   }
-  stepOrReset(state, cls, rune, anchor, pos, search) {
+  stepOrReset(state, cls, rune, anchor, pos, search2) {
     let next = this.step(state, cls, rune, anchor);
     if (next !== null) return next;
-    if (search.resetPos >= 0 && pos - search.resetPos < DFA2.PROGRESS_PER_STATE * this.stateCount) return null;
-    search.resetPos = pos;
+    if (search2.resetPos >= 0 && pos - search2.resetPos < DFA2.PROGRESS_PER_STATE * this.stateCount) return null;
+    search2.resetPos = pos;
     const restored = this.resetCache(state);
     if (restored === null) return null;
     next = this.step(restored, cls, rune, anchor);
@@ -31305,7 +31403,7 @@ var DFA = class DFA2 {
     const endPos = input.endPos();
     const latin1Class = this.latin1Class;
     const unanchored = anchor === RE2Flags.UNANCHORED;
-    const search = { resetPos: -1 };
+    const search2 = { resetPos: -1 };
     let i2 = pos;
     while (i2 < endPos) {
       const r = input.step(i2);
@@ -31315,7 +31413,7 @@ var DFA = class DFA2 {
       const cls = rune <= Unicode.MAX_LATIN1 ? latin1Class[rune] : this.runeClass(rune);
       let next = unanchored && state.next !== null ? state.next[cls] : null;
       if (next === null) {
-        next = this.stepOrReset(state, cls, rune, anchor, i2, search);
+        next = this.stepOrReset(state, cls, rune, anchor, i2, search2);
         if (next === null) return null;
       }
       state = next;
@@ -31323,7 +31421,7 @@ var DFA = class DFA2 {
       if (!unanchored && state.nfaStates.length === 0) return false;
       i2 += width;
     }
-    state = this.stepOrReset(state, this.numClasses, END_TEXT, anchor, i2, search);
+    state = this.stepOrReset(state, this.numClasses, END_TEXT, anchor, i2, search2);
     if (state === null) return null;
     return state.isMatch && onMatch(state, true);
   }
@@ -31601,7 +31699,7 @@ var mergeRuneSets = (leftRunes, rightRunes, leftPC, rightPC) => {
   let lx = 0, rx = 0;
   const merged = [];
   const next = [];
-  let ok = true;
+  let ok2 = true;
   let ix = -1;
   const extend = (isLeft) => {
     const newArray = isLeft ? leftRunes : rightRunes;
@@ -31616,11 +31714,11 @@ var mergeRuneSets = (leftRunes, rightRunes, leftPC, rightPC) => {
     return true;
   };
   while (lx < leftLen || rx < rightLen) {
-    if (rx >= rightLen) ok = extend(true);
-    else if (lx >= leftLen) ok = extend(false);
-    else if (rightRunes[rx] < leftRunes[lx]) ok = extend(false);
-    else ok = extend(true);
-    if (!ok) return null;
+    if (rx >= rightLen) ok2 = extend(true);
+    else if (lx >= leftLen) ok2 = extend(false);
+    else if (rightRunes[rx] < leftRunes[lx]) ok2 = extend(false);
+    else ok2 = extend(true);
+    if (!ok2) return null;
   }
   return {
     merged,
@@ -31680,14 +31778,14 @@ var makeOnePass = (p) => {
   const onePassRunes = new Array(p.inst.length);
   const m = new Array(p.inst.length).fill(false);
   const check = (pc) => {
-    let ok = true;
+    let ok2 = true;
     const inst = p.inst[pc];
     if (visitQueue.contains(pc)) return true;
     visitQueue.insert(pc);
     switch (inst.op) {
       case Inst.ALT:
       case Inst.ALT_MATCH: {
-        ok = check(inst.out) && check(inst.arg);
+        ok2 = check(inst.out) && check(inst.arg);
         let matchOut = m[inst.out];
         let matchArg = m[inst.arg];
         if (matchOut && matchArg) return false;
@@ -31714,7 +31812,7 @@ var makeOnePass = (p) => {
       case Inst.CAPTURE:
       case Inst.EMPTY_WIDTH:
       case Inst.NOP:
-        ok = check(inst.out);
+        ok2 = check(inst.out);
         m[pc] = m[inst.out];
         onePassRunes[pc] = onePassRunes[inst.out] ? new Int32Array(onePassRunes[inst.out]) : /* @__PURE__ */ new Int32Array(0);
         inst.next = new Uint32Array(Math.floor(onePassRunes[pc].length / 2) + 1).fill(inst.out);
@@ -31779,7 +31877,7 @@ var makeOnePass = (p) => {
         ]);
         inst.next = new Uint32Array(Math.floor(onePassRunes[pc].length / 2) + 1).fill(inst.out);
     }
-    return ok;
+    return ok2;
   };
   instQueue.clear();
   instQueue.insert(p.start);
@@ -32230,21 +32328,21 @@ var AhoCorasick = class {
     const depth = [0];
     const terminal = [0];
     for (const word of words2) {
-      let node = 0;
+      let node2 = 0;
       for (let i2 = 0; i2 < word.length; i2++) {
-        const key3 = node * alphabetSize + word[i2];
+        const key3 = node2 * alphabetSize + word[i2];
         let child = edges.get(key3);
         if (child === void 0) {
           child = parent.length;
           edges.set(key3, child);
-          parent.push(node);
+          parent.push(node2);
           unit.push(word[i2]);
-          depth.push(depth[node] + 1);
+          depth.push(depth[node2] + 1);
           terminal.push(0);
         }
-        node = child;
+        node2 = child;
       }
-      terminal[node] = 1;
+      terminal[node2] = 1;
     }
     const numNodes = parent.length;
     const children = new Int32Array(numNodes - 1);
@@ -32280,9 +32378,9 @@ var AhoCorasick = class {
     this.fail = fail;
     this.match = match2;
   }
-  next(node, u) {
-    let lo = this.childStart[node];
-    let hi = this.childStart[node + 1];
+  next(node2, u) {
+    let lo = this.childStart[node2];
+    let hi = this.childStart[node2 + 1];
     const units = this.childUnit;
     while (lo < hi) {
       const mid = lo + hi >> 1;
@@ -32293,27 +32391,27 @@ var AhoCorasick = class {
     }
     return -1;
   }
-  advance(node, u) {
+  advance(node2, u) {
     for (; ; ) {
-      const next = this.next(node, u);
+      const next = this.next(node2, u);
       if (next >= 0) return next;
-      if (node === 0) return 0;
-      node = this.fail[node];
+      if (node2 === 0) return 0;
+      node2 = this.fail[node2];
     }
   }
   searchUTF16(charSeq, start2, end) {
-    let node = 0;
+    let node2 = 0;
     for (let i2 = start2; i2 < end; i2++) {
-      node = this.advance(node, charSeq.charCodeAt(i2));
-      if (this.match[node] === 1) return true;
+      node2 = this.advance(node2, charSeq.charCodeAt(i2));
+      if (this.match[node2] === 1) return true;
     }
     return false;
   }
   searchUTF8(bytes2, start2, end) {
-    let node = 0;
+    let node2 = 0;
     for (let i2 = start2; i2 < end; i2++) {
-      node = this.advance(node, bytes2[i2]);
-      if (this.match[node] === 1) return true;
+      node2 = this.advance(node2, bytes2[i2]);
+      if (this.match[node2] === 1) return true;
     }
     return false;
   }
@@ -35589,10 +35687,10 @@ var USER = /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
 var TEAM = /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 var EMAIL = /^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$/;
 var isValidOwner = (owner) => USER.test(owner) || TEAM.test(owner) || EMAIL.test(owner);
-function parseCodeowners(text2) {
+function parseCodeowners(text4) {
   const entries = [];
   const problems = [];
-  const lines = text2.replace(/^\uFEFF/, "").split(/\r?\n/);
+  const lines = text4.replace(/^\uFEFF/, "").split(/\r?\n/);
   lines.forEach((raw, i2) => {
     const line = i2 + 1;
     const tokens = raw.trim().split(/\s+/).filter(Boolean);
@@ -35620,8 +35718,8 @@ function parseCodeowners(text2) {
   return {
     entries,
     problems,
-    ownerOf(path11) {
-      for (let i2 = entries.length - 1; i2 >= 0; i2--) if (entries[i2].matches(path11)) return entries[i2];
+    ownerOf(path12) {
+      for (let i2 = entries.length - 1; i2 >= 0; i2--) if (entries[i2].matches(path12)) return entries[i2];
       return void 0;
     }
   };
@@ -35715,8 +35813,8 @@ function discoverModelRoots(inv, globs3) {
       if (!covered) roots.set(d, { path: d, kind: "dir", files: filesUnder(inv, d) });
     }
   }
-  const all = [...roots.values()].sort((a, b) => a.path.localeCompare(b.path));
-  return all.filter((r) => !all.some((o) => o !== r && o.kind === "dir" && (o.path === "." || r.path.startsWith(`${o.path}/`))));
+  const all2 = [...roots.values()].sort((a, b) => a.path.localeCompare(b.path));
+  return all2.filter((r) => !all2.some((o) => o !== r && o.kind === "dir" && (o.path === "." || r.path.startsWith(`${o.path}/`))));
 }
 
 // src/formats/provenance.ts
@@ -35724,7 +35822,7 @@ var PROVENANCE_FIELDS = ["source", "license", "collected", "collection-process",
 var EXTRA_KEYS = /* @__PURE__ */ new Set(["description", "datasheet", "contact", "notes", "version", "files"]);
 var PROVENANCE_YAML_LIMITS = { maxChars: 8 * 1024 * 1024, maxNodes: 5e5, maxDepth: 16, maxAliases: 100 };
 var PLACEHOLDER = /^\s*(todo|tbd|fixme|unknown|\?+|n\/a)?\s*$/i;
-var isPlaceholder = (value) => PLACEHOLDER.test(value);
+var isPlaceholder = (value2) => PLACEHOLDER.test(value2);
 var SHA256 = /^(?:sha256:)?([0-9a-f]{64})$/i;
 var DATE = String.raw`\d{4}(?:-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)?)?`;
 var COLLECTED = new RegExp(`^${DATE}(?:\\s*(?:/|\\.\\.|\\bto\\b)\\s*${DATE})?$`);
@@ -35736,10 +35834,10 @@ var ProvenanceError = class extends Error {
   line;
   name = "ProvenanceError";
 };
-function parseProvenance(text2, kind) {
+function parseProvenance(text4, kind) {
   let doc;
   try {
-    doc = loadYaml(text2, PROVENANCE_YAML_LIMITS);
+    doc = loadYaml(text4, PROVENANCE_YAML_LIMITS);
   } catch (e) {
     if (e instanceof YamlError) throw new ProvenanceError(e.message, e.line);
     throw e;
@@ -35749,10 +35847,10 @@ function parseProvenance(text2, kind) {
   }
   const top = doc.value;
   const problems = [];
-  const at3 = (path11, key3 = false) => doc.locate(path11, { key: key3 }).line;
-  const lines = text2.split("\n");
-  const raw = (path11) => {
-    const pos = doc.locate(path11);
+  const at3 = (path12, key3 = false) => doc.locate(path12, { key: key3 }).line;
+  const lines = text4.split("\n");
+  const raw = (path12) => {
+    const pos = doc.locate(path12);
     return /^(?:sha256:)?[0-9a-fA-F]{64}\b/.exec(lines[pos.line - 1]?.slice(pos.column - 1) ?? "")?.[0];
   };
   for (const key3 of Object.keys(top)) {
@@ -35795,19 +35893,19 @@ function readFields(obj, base, at3, raw, problems) {
   const placeholders = [];
   for (const field of PROVENANCE_FIELDS) {
     if (!(field in obj)) continue;
-    const value = field === "sha256" && typeof obj[field] === "number" ? raw([...base, field]) ?? obj[field] : obj[field];
+    const value2 = field === "sha256" && typeof obj[field] === "number" ? raw([...base, field]) ?? obj[field] : obj[field];
     const line = at3([...base, field]);
-    const list3 = Array.isArray(value) ? value : [value];
-    if (list3.some((v) => v !== null && typeof v === "object")) {
+    const list4 = Array.isArray(value2) ? value2 : [value2];
+    if (list4.some((v) => v !== null && typeof v === "object")) {
       problems.push({ message: `\`${field}\` must be text${field === "source" ? " or a list of URLs" : ""}`, line });
       continue;
     }
-    const values2 = list3.filter((v) => v !== null && v !== void 0).map((v) => String(v).trim()).filter((v) => !PLACEHOLDER.test(v));
+    const values2 = list4.filter((v) => v !== null && v !== void 0).map((v) => String(v).trim()).filter((v) => !PLACEHOLDER.test(v));
     if (values2.length === 0) {
       placeholders.push(field);
       continue;
     }
-    if (Array.isArray(value) && field !== "source") {
+    if (Array.isArray(value2) && field !== "source") {
       problems.push({ message: `\`${field}\` must be a single value`, line });
       continue;
     }
@@ -35820,10 +35918,10 @@ function readFields(obj, base, at3, raw, problems) {
   }
   return { stated, placeholders };
 }
-function valueProblem(field, value) {
-  if (field === "sha256" && !SHA256.test(value)) return "`sha256` must be 64 hexadecimal digits (the output of `sha256sum`)";
-  if (field === "collected" && !COLLECTED.test(value))
-    return `\`collected: ${value}\` is not a date or a date range; write e.g. 2026-05-02 or 2026-01-01/2026-03-31`;
+function valueProblem(field, value2) {
+  if (field === "sha256" && !SHA256.test(value2)) return "`sha256` must be 64 hexadecimal digits (the output of `sha256sum`)";
+  if (field === "collected" && !COLLECTED.test(value2))
+    return `\`collected: ${value2}\` is not a date or a date range; write e.g. 2026-05-02 or 2026-01-01/2026-03-31`;
   return void 0;
 }
 function normaliseRelative(p) {
@@ -35843,8 +35941,8 @@ var CARD_FILE = "README.md";
 var CROISSANT_FILE = "croissant.json";
 var DVC_SUFFIX = ".dvc";
 var NOT_DATA_NAMES = /* @__PURE__ */ new Set([PROVENANCE_FILE, CARD_FILE, CROISSANT_FILE, ".gitattributes", ".gitignore", ".gitkeep", ".keep", "dvc.yaml", "dvc.lock", ".dvcignore"]);
-function isRecordOrMetaFile(path11) {
-  const name2 = path11.slice(path11.lastIndexOf("/") + 1);
+function isRecordOrMetaFile(path12) {
+  const name2 = path12.slice(path12.lastIndexOf("/") + 1);
   return NOT_DATA_NAMES.has(name2) || name2.endsWith(SIDECAR_SUFFIX) || name2.endsWith(DVC_SUFFIX);
 }
 var globs = (description) => ({ type: "array", items: { type: "string", format: "glob" }, maxItems: 256, description });
@@ -35938,9 +36036,9 @@ async function run2(ctx) {
     return;
   }
   await ctx.guard(codeownersPath, async () => {
-    const text2 = await ctx.inventory.readText(codeownersPath, CODEOWNERS_MAX_BYTES);
-    if (text2.includes("\0")) throw new FileProblem(codeownersPath, `${codeownersPath} is not a text file`, "invalid-line");
-    const co = parseCodeowners(text2);
+    const text4 = await ctx.inventory.readText(codeownersPath, CODEOWNERS_MAX_BYTES);
+    if (text4.includes("\0")) throw new FileProblem(codeownersPath, `${codeownersPath} is not a text file`, "invalid-line");
+    const co = parseCodeowners(text4);
     if (whole) for (const p of co.problems) ctx.report({ code: "invalid-line", path: codeownersPath, line: p.line, message: `${codeownersPath}:${p.line}: ${p.message}` });
     const owns = (e) => e.owners.length > 0 && (required.length === 0 || e.owners.some((o) => required.includes(o.toLowerCase())));
     const byLine = /* @__PURE__ */ new Map();
@@ -36188,10 +36286,10 @@ async function md5File(absPath, legacy, signal) {
       if (lf && pos < BINARY_SNIFF_BYTES && chunk.subarray(0, BINARY_SNIFF_BYTES - pos).includes(0)) lf = void 0;
       raw.update(chunk);
       if (lf) {
-        let text2 = pendingCr ? Buffer.concat([Buffer.from("\r"), chunk]) : chunk;
-        pendingCr = text2[text2.length - 1] === 13;
-        if (pendingCr) text2 = text2.subarray(0, text2.length - 1);
-        lf.update(text2.includes(13) ? Buffer.from(text2.toString("latin1").replace(/\r\n/g, "\n"), "latin1") : text2);
+        let text4 = pendingCr ? Buffer.concat([Buffer.from("\r"), chunk]) : chunk;
+        pendingCr = text4[text4.length - 1] === 13;
+        if (pendingCr) text4 = text4.subarray(0, text4.length - 1);
+        lf.update(text4.includes(13) ? Buffer.from(text4.toString("latin1").replace(/\r\n/g, "\n"), "latin1") : text4);
       }
       pos += bytesRead;
     }
@@ -36208,8 +36306,8 @@ var CC0_URL = /^https?:\/\/(?:www\.)?creativecommons\.org\/publicdomain\/zero\/1
 var SPDX_URL = /^https?:\/\/(?:www\.)?spdx\.org\/licenses\/([A-Za-z0-9.+-]+?)(?:\.html|\.json)?\/?$/;
 var OSI_URL = /^https?:\/\/(?:www\.)?opensource\.org\/licenses?\/([A-Za-z0-9.+-]+?)(?:\.php|\.html)?\/?$/;
 var APACHE_URL = /^https?:\/\/(?:www\.)?apache\.org\/licenses\/LICENSE-2\.0\b/i;
-function spdxFromUrl(value) {
-  const v = value.trim();
+function spdxFromUrl(value2) {
+  const v = value2.trim();
   let m;
   if (m = CC_URL.exec(v)) return `CC-${m[1].toUpperCase()}-${m[2]}`;
   if (CC0_URL.test(v)) return "CC0-1.0";
@@ -36260,20 +36358,20 @@ function licenseAllowed(license, allowed) {
 }
 
 // node_modules/jsonc-parser/lib/esm/impl/scanner.js
-function createScanner(text2, ignoreTrivia = false) {
-  const len = text2.length;
-  let pos = 0, value = "", tokenOffset = 0, token = 16, lineNumber = 0, lineStartOffset = 0, tokenLineStartOffset = 0, prevTokenLineStartOffset = 0, scanError = 0;
+function createScanner(text4, ignoreTrivia = false) {
+  const len = text4.length;
+  let pos = 0, value2 = "", tokenOffset = 0, token = 16, lineNumber = 0, lineStartOffset = 0, tokenLineStartOffset = 0, prevTokenLineStartOffset = 0, scanError = 0;
   function scanHexDigits(count, exact) {
     let digits = 0;
-    let value2 = 0;
+    let value3 = 0;
     while (digits < count || !exact) {
-      let ch = text2.charCodeAt(pos);
+      let ch = text4.charCodeAt(pos);
       if (ch >= 48 && ch <= 57) {
-        value2 = value2 * 16 + ch - 48;
+        value3 = value3 * 16 + ch - 48;
       } else if (ch >= 65 && ch <= 70) {
-        value2 = value2 * 16 + ch - 65 + 10;
+        value3 = value3 * 16 + ch - 65 + 10;
       } else if (ch >= 97 && ch <= 102) {
-        value2 = value2 * 16 + ch - 97 + 10;
+        value3 = value3 * 16 + ch - 97 + 10;
       } else {
         break;
       }
@@ -36281,48 +36379,48 @@ function createScanner(text2, ignoreTrivia = false) {
       digits++;
     }
     if (digits < count) {
-      value2 = -1;
+      value3 = -1;
     }
-    return value2;
+    return value3;
   }
   function setPosition(newPosition) {
     pos = newPosition;
-    value = "";
+    value2 = "";
     tokenOffset = 0;
     token = 16;
     scanError = 0;
   }
   function scanNumber() {
     let start2 = pos;
-    if (text2.charCodeAt(pos) === 48) {
+    if (text4.charCodeAt(pos) === 48) {
       pos++;
     } else {
       pos++;
-      while (pos < text2.length && isDigit(text2.charCodeAt(pos))) {
+      while (pos < text4.length && isDigit(text4.charCodeAt(pos))) {
         pos++;
       }
     }
-    if (pos < text2.length && text2.charCodeAt(pos) === 46) {
+    if (pos < text4.length && text4.charCodeAt(pos) === 46) {
       pos++;
-      if (pos < text2.length && isDigit(text2.charCodeAt(pos))) {
+      if (pos < text4.length && isDigit(text4.charCodeAt(pos))) {
         pos++;
-        while (pos < text2.length && isDigit(text2.charCodeAt(pos))) {
+        while (pos < text4.length && isDigit(text4.charCodeAt(pos))) {
           pos++;
         }
       } else {
         scanError = 3;
-        return text2.substring(start2, pos);
+        return text4.substring(start2, pos);
       }
     }
     let end = pos;
-    if (pos < text2.length && (text2.charCodeAt(pos) === 69 || text2.charCodeAt(pos) === 101)) {
+    if (pos < text4.length && (text4.charCodeAt(pos) === 69 || text4.charCodeAt(pos) === 101)) {
       pos++;
-      if (pos < text2.length && text2.charCodeAt(pos) === 43 || text2.charCodeAt(pos) === 45) {
+      if (pos < text4.length && text4.charCodeAt(pos) === 43 || text4.charCodeAt(pos) === 45) {
         pos++;
       }
-      if (pos < text2.length && isDigit(text2.charCodeAt(pos))) {
+      if (pos < text4.length && isDigit(text4.charCodeAt(pos))) {
         pos++;
-        while (pos < text2.length && isDigit(text2.charCodeAt(pos))) {
+        while (pos < text4.length && isDigit(text4.charCodeAt(pos))) {
           pos++;
         }
         end = pos;
@@ -36330,30 +36428,30 @@ function createScanner(text2, ignoreTrivia = false) {
         scanError = 3;
       }
     }
-    return text2.substring(start2, end);
+    return text4.substring(start2, end);
   }
   function scanString() {
     let result = "", start2 = pos;
     while (true) {
       if (pos >= len) {
-        result += text2.substring(start2, pos);
+        result += text4.substring(start2, pos);
         scanError = 2;
         break;
       }
-      const ch = text2.charCodeAt(pos);
+      const ch = text4.charCodeAt(pos);
       if (ch === 34) {
-        result += text2.substring(start2, pos);
+        result += text4.substring(start2, pos);
         pos++;
         break;
       }
       if (ch === 92) {
-        result += text2.substring(start2, pos);
+        result += text4.substring(start2, pos);
         pos++;
         if (pos >= len) {
           scanError = 2;
           break;
         }
-        const ch2 = text2.charCodeAt(pos++);
+        const ch2 = text4.charCodeAt(pos++);
         switch (ch2) {
           case 34:
             result += '"';
@@ -36395,7 +36493,7 @@ function createScanner(text2, ignoreTrivia = false) {
       }
       if (ch >= 0 && ch <= 31) {
         if (isLineBreak(ch)) {
-          result += text2.substring(start2, pos);
+          result += text4.substring(start2, pos);
           scanError = 2;
           break;
         } else {
@@ -36407,7 +36505,7 @@ function createScanner(text2, ignoreTrivia = false) {
     return result;
   }
   function scanNext() {
-    value = "";
+    value2 = "";
     scanError = 0;
     tokenOffset = pos;
     lineStartOffset = lineNumber;
@@ -36416,21 +36514,21 @@ function createScanner(text2, ignoreTrivia = false) {
       tokenOffset = len;
       return token = 17;
     }
-    let code = text2.charCodeAt(pos);
+    let code = text4.charCodeAt(pos);
     if (isWhiteSpace2(code)) {
       do {
         pos++;
-        value += String.fromCharCode(code);
-        code = text2.charCodeAt(pos);
+        value2 += String.fromCharCode(code);
+        code = text4.charCodeAt(pos);
       } while (isWhiteSpace2(code));
       return token = 15;
     }
     if (isLineBreak(code)) {
       pos++;
-      value += String.fromCharCode(code);
-      if (code === 13 && text2.charCodeAt(pos) === 10) {
+      value2 += String.fromCharCode(code);
+      if (code === 13 && text4.charCodeAt(pos) === 10) {
         pos++;
-        value += "\n";
+        value2 += "\n";
       }
       lineNumber++;
       tokenLineStartOffset = pos;
@@ -36459,36 +36557,36 @@ function createScanner(text2, ignoreTrivia = false) {
       // strings
       case 34:
         pos++;
-        value = scanString();
+        value2 = scanString();
         return token = 10;
       // comments
       case 47:
         const start2 = pos - 1;
-        if (text2.charCodeAt(pos + 1) === 47) {
+        if (text4.charCodeAt(pos + 1) === 47) {
           pos += 2;
           while (pos < len) {
-            if (isLineBreak(text2.charCodeAt(pos))) {
+            if (isLineBreak(text4.charCodeAt(pos))) {
               break;
             }
             pos++;
           }
-          value = text2.substring(start2, pos);
+          value2 = text4.substring(start2, pos);
           return token = 12;
         }
-        if (text2.charCodeAt(pos + 1) === 42) {
+        if (text4.charCodeAt(pos + 1) === 42) {
           pos += 2;
           const safeLength = len - 1;
           let commentClosed = false;
           while (pos < safeLength) {
-            const ch = text2.charCodeAt(pos);
-            if (ch === 42 && text2.charCodeAt(pos + 1) === 47) {
+            const ch = text4.charCodeAt(pos);
+            if (ch === 42 && text4.charCodeAt(pos + 1) === 47) {
               pos += 2;
               commentClosed = true;
               break;
             }
             pos++;
             if (isLineBreak(ch)) {
-              if (ch === 13 && text2.charCodeAt(pos) === 10) {
+              if (ch === 13 && text4.charCodeAt(pos) === 10) {
                 pos++;
               }
               lineNumber++;
@@ -36499,17 +36597,17 @@ function createScanner(text2, ignoreTrivia = false) {
             pos++;
             scanError = 1;
           }
-          value = text2.substring(start2, pos);
+          value2 = text4.substring(start2, pos);
           return token = 13;
         }
-        value += String.fromCharCode(code);
+        value2 += String.fromCharCode(code);
         pos++;
         return token = 16;
       // numbers
       case 45:
-        value += String.fromCharCode(code);
+        value2 += String.fromCharCode(code);
         pos++;
-        if (pos === len || !isDigit(text2.charCodeAt(pos))) {
+        if (pos === len || !isDigit(text4.charCodeAt(pos))) {
           return token = 16;
         }
       // found a minus, followed by a number so
@@ -36525,17 +36623,17 @@ function createScanner(text2, ignoreTrivia = false) {
       case 55:
       case 56:
       case 57:
-        value += scanNumber();
+        value2 += scanNumber();
         return token = 11;
       // literals and unknown symbols
       default:
         while (pos < len && isUnknownContentCharacter(code)) {
           pos++;
-          code = text2.charCodeAt(pos);
+          code = text4.charCodeAt(pos);
         }
         if (tokenOffset !== pos) {
-          value = text2.substring(tokenOffset, pos);
-          switch (value) {
+          value2 = text4.substring(tokenOffset, pos);
+          switch (value2) {
             case "true":
               return token = 8;
             case "false":
@@ -36545,7 +36643,7 @@ function createScanner(text2, ignoreTrivia = false) {
           }
           return token = 16;
         }
-        value += String.fromCharCode(code);
+        value2 += String.fromCharCode(code);
         pos++;
         return token = 16;
     }
@@ -36579,7 +36677,7 @@ function createScanner(text2, ignoreTrivia = false) {
     getPosition: () => pos,
     scan: ignoreTrivia ? scanNextNonTrivia : scanNext,
     getToken: () => token,
-    getTokenValue: () => value,
+    getTokenValue: () => value2,
     getTokenOffset: () => tokenOffset,
     getTokenLength: () => pos - tokenOffset,
     getTokenStartLine: () => lineStartOffset,
@@ -36681,31 +36779,31 @@ var CharacterCodes;
 })(CharacterCodes || (CharacterCodes = {}));
 
 // node_modules/jsonc-parser/lib/esm/impl/string-intern.js
-var cachedSpaces = new Array(20).fill(0).map((_, index) => {
-  return " ".repeat(index);
+var cachedSpaces = new Array(20).fill(0).map((_, index2) => {
+  return " ".repeat(index2);
 });
 var maxCachedValues = 200;
 var cachedBreakLinesWithSpaces = {
   " ": {
-    "\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\n" + " ".repeat(index);
+    "\n": new Array(maxCachedValues).fill(0).map((_, index2) => {
+      return "\n" + " ".repeat(index2);
     }),
-    "\r": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r" + " ".repeat(index);
+    "\r": new Array(maxCachedValues).fill(0).map((_, index2) => {
+      return "\r" + " ".repeat(index2);
     }),
-    "\r\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r\n" + " ".repeat(index);
+    "\r\n": new Array(maxCachedValues).fill(0).map((_, index2) => {
+      return "\r\n" + " ".repeat(index2);
     })
   },
   "	": {
-    "\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\n" + "	".repeat(index);
+    "\n": new Array(maxCachedValues).fill(0).map((_, index2) => {
+      return "\n" + "	".repeat(index2);
     }),
-    "\r": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r" + "	".repeat(index);
+    "\r": new Array(maxCachedValues).fill(0).map((_, index2) => {
+      return "\r" + "	".repeat(index2);
     }),
-    "\r\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r\n" + "	".repeat(index);
+    "\r\n": new Array(maxCachedValues).fill(0).map((_, index2) => {
+      return "\r\n" + "	".repeat(index2);
     })
   }
 };
@@ -36717,7 +36815,7 @@ var ParseOptions;
     allowTrailingComma: false
   };
 })(ParseOptions || (ParseOptions = {}));
-function parseTree(text2, errors = [], options = ParseOptions.DEFAULT) {
+function parseTree(text4, errors = [], options = ParseOptions.DEFAULT) {
   let currentParent = { type: "array", offset: -1, length: -1, children: [], parent: void 0 };
   function ensurePropertyComplete(endOffset) {
     if (currentParent.type === "property") {
@@ -36751,8 +36849,8 @@ function parseTree(text2, errors = [], options = ParseOptions.DEFAULT) {
       currentParent = currentParent.parent;
       ensurePropertyComplete(offset + length);
     },
-    onLiteralValue: (value, offset, length) => {
-      onValue({ type: getNodeType(value), offset, length, parent: currentParent, value });
+    onLiteralValue: (value2, offset, length) => {
+      onValue({ type: getNodeType(value2), offset, length, parent: currentParent, value: value2 });
       ensurePropertyComplete(offset + length);
     },
     onSeparator: (sep2, offset, length) => {
@@ -36768,27 +36866,27 @@ function parseTree(text2, errors = [], options = ParseOptions.DEFAULT) {
       errors.push({ error, offset, length });
     }
   };
-  visit2(text2, visitor, options);
+  visit2(text4, visitor, options);
   const result = currentParent.children[0];
   if (result) {
     delete result.parent;
   }
   return result;
 }
-function findNodeAtLocation(root, path11) {
+function findNodeAtLocation(root, path12) {
   if (!root) {
     return void 0;
   }
-  let node = root;
-  for (let segment of path11) {
+  let node2 = root;
+  for (let segment of path12) {
     if (typeof segment === "string") {
-      if (node.type !== "object" || !Array.isArray(node.children)) {
+      if (node2.type !== "object" || !Array.isArray(node2.children)) {
         return void 0;
       }
       let found = false;
-      for (const propertyNode of node.children) {
+      for (const propertyNode of node2.children) {
         if (Array.isArray(propertyNode.children) && propertyNode.children[0].value === segment && propertyNode.children.length === 2) {
-          node = propertyNode.children[1];
+          node2 = propertyNode.children[1];
           found = true;
           break;
         }
@@ -36797,22 +36895,22 @@ function findNodeAtLocation(root, path11) {
         return void 0;
       }
     } else {
-      const index = segment;
-      if (node.type !== "array" || index < 0 || !Array.isArray(node.children) || index >= node.children.length) {
+      const index2 = segment;
+      if (node2.type !== "array" || index2 < 0 || !Array.isArray(node2.children) || index2 >= node2.children.length) {
         return void 0;
       }
-      node = node.children[index];
+      node2 = node2.children[index2];
     }
   }
-  return node;
+  return node2;
 }
-function getNodeValue(node) {
-  switch (node.type) {
+function getNodeValue(node2) {
+  switch (node2.type) {
     case "array":
-      return node.children.map(getNodeValue);
+      return node2.children.map(getNodeValue);
     case "object":
       const obj = /* @__PURE__ */ Object.create(null);
-      for (let prop of node.children) {
+      for (let prop of node2.children) {
         const valueNode = prop.children[1];
         if (valueNode) {
           obj[prop.children[0].value] = getNodeValue(valueNode);
@@ -36823,13 +36921,13 @@ function getNodeValue(node) {
     case "string":
     case "number":
     case "boolean":
-      return node.value;
+      return node2.value;
     default:
       return void 0;
   }
 }
-function visit2(text2, visitor, options = ParseOptions.DEFAULT) {
-  const _scanner = createScanner(text2, false);
+function visit2(text4, visitor, options = ParseOptions.DEFAULT) {
+  const _scanner = createScanner(text4, false);
   const _jsonPath = [];
   let suppressedCallbacks = 0;
   function toNoArgVisit(visitFunction) {
@@ -36951,12 +37049,12 @@ function visit2(text2, visitor, options = ParseOptions.DEFAULT) {
     }
   }
   function parseString2(isValue) {
-    const value = _scanner.getTokenValue();
+    const value2 = _scanner.getTokenValue();
     if (isValue) {
-      onLiteralValue(value);
+      onLiteralValue(value2);
     } else {
-      onObjectProperty(value);
-      _jsonPath.push(value);
+      onObjectProperty(value2);
+      _jsonPath.push(value2);
     }
     scanNext();
     return true;
@@ -36965,15 +37063,15 @@ function visit2(text2, visitor, options = ParseOptions.DEFAULT) {
     switch (_scanner.getToken()) {
       case 11:
         const tokenValue = _scanner.getTokenValue();
-        let value = Number(tokenValue);
-        if (isNaN(value)) {
+        let value2 = Number(tokenValue);
+        if (isNaN(value2)) {
           handleError(
             2
             /* ParseErrorCode.InvalidNumberFormat */
           );
-          value = 0;
+          value2 = 0;
         }
-        onLiteralValue(value);
+        onLiteralValue(value2);
         break;
       case 7:
         onLiteralValue(null);
@@ -37133,8 +37231,8 @@ function visit2(text2, visitor, options = ParseOptions.DEFAULT) {
   }
   return true;
 }
-function getNodeType(value) {
-  switch (typeof value) {
+function getNodeType(value2) {
+  switch (typeof value2) {
     case "boolean":
       return "boolean";
     case "number":
@@ -37142,9 +37240,9 @@ function getNodeType(value) {
     case "string":
       return "string";
     case "object": {
-      if (!value) {
+      if (!value2) {
         return "null";
-      } else if (Array.isArray(value)) {
+      } else if (Array.isArray(value2)) {
         return "array";
       }
       return "object";
@@ -37224,12 +37322,12 @@ var bare = (key3) => {
   for (const p of PREFIXES) if (key3.startsWith(p)) return key3.slice(p.length);
   return key3;
 };
-function jsonDepth(text2, stopAt = Infinity) {
+function jsonDepth(text4, stopAt = Infinity) {
   let depth = 0;
   let max = 0;
   let inString = false;
-  for (let i2 = 0; i2 < text2.length; i2++) {
-    const c = text2.charCodeAt(i2);
+  for (let i2 = 0; i2 < text4.length; i2++) {
+    const c = text4.charCodeAt(i2);
     if (inString) {
       if (c === 92) i2++;
       else if (c === 34) inString = false;
@@ -37243,11 +37341,11 @@ function jsonDepth(text2, stopAt = Infinity) {
   }
   return max;
 }
-function parseCroissant(text2) {
-  const lines = new LineIndex(text2);
-  if (jsonDepth(text2, CROISSANT_MAX_DEPTH) > CROISSANT_MAX_DEPTH) throw new CroissantError(`JSON nested deeper than ${CROISSANT_MAX_DEPTH} levels`);
+function parseCroissant(text4) {
+  const lines = new LineIndex(text4);
+  if (jsonDepth(text4, CROISSANT_MAX_DEPTH) > CROISSANT_MAX_DEPTH) throw new CroissantError(`JSON nested deeper than ${CROISSANT_MAX_DEPTH} levels`);
   const errors = [];
-  const root = parseTree2(text2.replace(/^\uFEFF/, ""), errors, { disallowComments: true, allowTrailingComma: false });
+  const root = parseTree2(text4.replace(/^\uFEFF/, ""), errors, { disallowComments: true, allowTrailingComma: false });
   if (errors.length > 0 || !root) throw new CroissantError("not valid JSON", errors[0] ? lines.position(errors[0].offset).line : 1);
   if (root.type !== "object") throw new CroissantError("a Croissant file must be a JSON object (a schema.org Dataset)", 1);
   const lineOf2 = (n) => lines.position(n.offset).line;
@@ -37270,9 +37368,9 @@ function parseCroissant(text2) {
   for (const item of items) {
     if (item.type !== "object") continue;
     const p = properties(item);
-    const content = p.get("contentUrl");
-    if (content?.type !== "string") continue;
-    const file = { contentUrl: content.value, line: lineOf2(item) };
+    const content3 = p.get("contentUrl");
+    if (content3?.type !== "string") continue;
+    const file = { contentUrl: content3.value, line: lineOf2(item) };
     for (const [algo, len] of [["sha256", 64], ["md5", 32]]) {
       const n = p.get(algo);
       if (!n) continue;
@@ -37293,9 +37391,9 @@ function properties(obj) {
   return out2;
 }
 function licenseValues(v) {
-  const list3 = Array.isArray(v) ? v : [v];
+  const list4 = Array.isArray(v) ? v : [v];
   const out2 = [];
-  for (const item of list3) {
+  for (const item of list4) {
     if (typeof item === "string" && item.trim()) out2.push(item.trim());
     else if (item && typeof item === "object") {
       const o = item;
@@ -37316,10 +37414,10 @@ var DvcError = class extends Error {
   name = "DvcError";
 };
 var DVC_LIMITS = { maxChars: 1024 * 1024, maxNodes: 5e4, maxDepth: 16, maxAliases: 50 };
-function parseDvcFile(text2) {
+function parseDvcFile(text4) {
   let doc;
   try {
-    doc = loadYaml(text2, DVC_LIMITS);
+    doc = loadYaml(text4, DVC_LIMITS);
   } catch (e) {
     if (e instanceof YamlError) throw new DvcError(e.message, e.line);
     throw e;
@@ -37375,11 +37473,11 @@ function readMeta(meta, base, line) {
   return out2;
 }
 var isMap = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
-function parseDvcConfig(text2) {
+function parseDvcConfig(text4) {
   const remotes = /* @__PURE__ */ new Map();
   let defaultRemote;
   let section = "";
-  for (const raw of text2.split(/\r?\n/).slice(0, 1e4)) {
+  for (const raw of text4.split(/\r?\n/).slice(0, 1e4)) {
     const l = raw.trim();
     if (l === "" || l.startsWith("#") || l.startsWith(";")) continue;
     const head = /^\[\s*'?(.*?)'?\s*\]$/.exec(l);
@@ -37389,75 +37487,7496 @@ function parseDvcConfig(text2) {
     }
     const kv = /^([A-Za-z_][\w.-]*)\s*=\s*(.*)$/.exec(l);
     if (!kv) continue;
-    const [, key3, value] = kv;
+    const [, key3, value2] = kv;
     const remote = /^remote\s+"(.+)"$/.exec(section);
-    if (remote && key3 === "url") remotes.set(remote[1], value.trim());
-    else if (section === "core" && key3 === "remote") defaultRemote = value.trim();
+    if (remote && key3 === "url") remotes.set(remote[1], value2.trim());
+    else if (section === "core" && key3 === "remote") defaultRemote = value2.trim();
   }
   return { remotes, defaultRemote };
 }
 
+// node_modules/mdast-util-to-string/lib/index.js
+var emptyOptions = {};
+function toString(value2, options) {
+  const settings = options || emptyOptions;
+  const includeImageAlt = typeof settings.includeImageAlt === "boolean" ? settings.includeImageAlt : true;
+  const includeHtml = typeof settings.includeHtml === "boolean" ? settings.includeHtml : true;
+  return one(value2, includeImageAlt, includeHtml);
+}
+function one(value2, includeImageAlt, includeHtml) {
+  if (node(value2)) {
+    if ("value" in value2) {
+      return value2.type === "html" && !includeHtml ? "" : value2.value;
+    }
+    if (includeImageAlt && "alt" in value2 && value2.alt) {
+      return value2.alt;
+    }
+    if ("children" in value2) {
+      return all(value2.children, includeImageAlt, includeHtml);
+    }
+  }
+  if (Array.isArray(value2)) {
+    return all(value2, includeImageAlt, includeHtml);
+  }
+  return "";
+}
+function all(values2, includeImageAlt, includeHtml) {
+  const result = [];
+  let index2 = -1;
+  while (++index2 < values2.length) {
+    result[index2] = one(values2[index2], includeImageAlt, includeHtml);
+  }
+  return result.join("");
+}
+function node(value2) {
+  return Boolean(value2 && typeof value2 === "object");
+}
+
+// node_modules/character-entities/index.js
+var characterEntities = {
+  AElig: "\xC6",
+  AMP: "&",
+  Aacute: "\xC1",
+  Abreve: "\u0102",
+  Acirc: "\xC2",
+  Acy: "\u0410",
+  Afr: "\u{1D504}",
+  Agrave: "\xC0",
+  Alpha: "\u0391",
+  Amacr: "\u0100",
+  And: "\u2A53",
+  Aogon: "\u0104",
+  Aopf: "\u{1D538}",
+  ApplyFunction: "\u2061",
+  Aring: "\xC5",
+  Ascr: "\u{1D49C}",
+  Assign: "\u2254",
+  Atilde: "\xC3",
+  Auml: "\xC4",
+  Backslash: "\u2216",
+  Barv: "\u2AE7",
+  Barwed: "\u2306",
+  Bcy: "\u0411",
+  Because: "\u2235",
+  Bernoullis: "\u212C",
+  Beta: "\u0392",
+  Bfr: "\u{1D505}",
+  Bopf: "\u{1D539}",
+  Breve: "\u02D8",
+  Bscr: "\u212C",
+  Bumpeq: "\u224E",
+  CHcy: "\u0427",
+  COPY: "\xA9",
+  Cacute: "\u0106",
+  Cap: "\u22D2",
+  CapitalDifferentialD: "\u2145",
+  Cayleys: "\u212D",
+  Ccaron: "\u010C",
+  Ccedil: "\xC7",
+  Ccirc: "\u0108",
+  Cconint: "\u2230",
+  Cdot: "\u010A",
+  Cedilla: "\xB8",
+  CenterDot: "\xB7",
+  Cfr: "\u212D",
+  Chi: "\u03A7",
+  CircleDot: "\u2299",
+  CircleMinus: "\u2296",
+  CirclePlus: "\u2295",
+  CircleTimes: "\u2297",
+  ClockwiseContourIntegral: "\u2232",
+  CloseCurlyDoubleQuote: "\u201D",
+  CloseCurlyQuote: "\u2019",
+  Colon: "\u2237",
+  Colone: "\u2A74",
+  Congruent: "\u2261",
+  Conint: "\u222F",
+  ContourIntegral: "\u222E",
+  Copf: "\u2102",
+  Coproduct: "\u2210",
+  CounterClockwiseContourIntegral: "\u2233",
+  Cross: "\u2A2F",
+  Cscr: "\u{1D49E}",
+  Cup: "\u22D3",
+  CupCap: "\u224D",
+  DD: "\u2145",
+  DDotrahd: "\u2911",
+  DJcy: "\u0402",
+  DScy: "\u0405",
+  DZcy: "\u040F",
+  Dagger: "\u2021",
+  Darr: "\u21A1",
+  Dashv: "\u2AE4",
+  Dcaron: "\u010E",
+  Dcy: "\u0414",
+  Del: "\u2207",
+  Delta: "\u0394",
+  Dfr: "\u{1D507}",
+  DiacriticalAcute: "\xB4",
+  DiacriticalDot: "\u02D9",
+  DiacriticalDoubleAcute: "\u02DD",
+  DiacriticalGrave: "`",
+  DiacriticalTilde: "\u02DC",
+  Diamond: "\u22C4",
+  DifferentialD: "\u2146",
+  Dopf: "\u{1D53B}",
+  Dot: "\xA8",
+  DotDot: "\u20DC",
+  DotEqual: "\u2250",
+  DoubleContourIntegral: "\u222F",
+  DoubleDot: "\xA8",
+  DoubleDownArrow: "\u21D3",
+  DoubleLeftArrow: "\u21D0",
+  DoubleLeftRightArrow: "\u21D4",
+  DoubleLeftTee: "\u2AE4",
+  DoubleLongLeftArrow: "\u27F8",
+  DoubleLongLeftRightArrow: "\u27FA",
+  DoubleLongRightArrow: "\u27F9",
+  DoubleRightArrow: "\u21D2",
+  DoubleRightTee: "\u22A8",
+  DoubleUpArrow: "\u21D1",
+  DoubleUpDownArrow: "\u21D5",
+  DoubleVerticalBar: "\u2225",
+  DownArrow: "\u2193",
+  DownArrowBar: "\u2913",
+  DownArrowUpArrow: "\u21F5",
+  DownBreve: "\u0311",
+  DownLeftRightVector: "\u2950",
+  DownLeftTeeVector: "\u295E",
+  DownLeftVector: "\u21BD",
+  DownLeftVectorBar: "\u2956",
+  DownRightTeeVector: "\u295F",
+  DownRightVector: "\u21C1",
+  DownRightVectorBar: "\u2957",
+  DownTee: "\u22A4",
+  DownTeeArrow: "\u21A7",
+  Downarrow: "\u21D3",
+  Dscr: "\u{1D49F}",
+  Dstrok: "\u0110",
+  ENG: "\u014A",
+  ETH: "\xD0",
+  Eacute: "\xC9",
+  Ecaron: "\u011A",
+  Ecirc: "\xCA",
+  Ecy: "\u042D",
+  Edot: "\u0116",
+  Efr: "\u{1D508}",
+  Egrave: "\xC8",
+  Element: "\u2208",
+  Emacr: "\u0112",
+  EmptySmallSquare: "\u25FB",
+  EmptyVerySmallSquare: "\u25AB",
+  Eogon: "\u0118",
+  Eopf: "\u{1D53C}",
+  Epsilon: "\u0395",
+  Equal: "\u2A75",
+  EqualTilde: "\u2242",
+  Equilibrium: "\u21CC",
+  Escr: "\u2130",
+  Esim: "\u2A73",
+  Eta: "\u0397",
+  Euml: "\xCB",
+  Exists: "\u2203",
+  ExponentialE: "\u2147",
+  Fcy: "\u0424",
+  Ffr: "\u{1D509}",
+  FilledSmallSquare: "\u25FC",
+  FilledVerySmallSquare: "\u25AA",
+  Fopf: "\u{1D53D}",
+  ForAll: "\u2200",
+  Fouriertrf: "\u2131",
+  Fscr: "\u2131",
+  GJcy: "\u0403",
+  GT: ">",
+  Gamma: "\u0393",
+  Gammad: "\u03DC",
+  Gbreve: "\u011E",
+  Gcedil: "\u0122",
+  Gcirc: "\u011C",
+  Gcy: "\u0413",
+  Gdot: "\u0120",
+  Gfr: "\u{1D50A}",
+  Gg: "\u22D9",
+  Gopf: "\u{1D53E}",
+  GreaterEqual: "\u2265",
+  GreaterEqualLess: "\u22DB",
+  GreaterFullEqual: "\u2267",
+  GreaterGreater: "\u2AA2",
+  GreaterLess: "\u2277",
+  GreaterSlantEqual: "\u2A7E",
+  GreaterTilde: "\u2273",
+  Gscr: "\u{1D4A2}",
+  Gt: "\u226B",
+  HARDcy: "\u042A",
+  Hacek: "\u02C7",
+  Hat: "^",
+  Hcirc: "\u0124",
+  Hfr: "\u210C",
+  HilbertSpace: "\u210B",
+  Hopf: "\u210D",
+  HorizontalLine: "\u2500",
+  Hscr: "\u210B",
+  Hstrok: "\u0126",
+  HumpDownHump: "\u224E",
+  HumpEqual: "\u224F",
+  IEcy: "\u0415",
+  IJlig: "\u0132",
+  IOcy: "\u0401",
+  Iacute: "\xCD",
+  Icirc: "\xCE",
+  Icy: "\u0418",
+  Idot: "\u0130",
+  Ifr: "\u2111",
+  Igrave: "\xCC",
+  Im: "\u2111",
+  Imacr: "\u012A",
+  ImaginaryI: "\u2148",
+  Implies: "\u21D2",
+  Int: "\u222C",
+  Integral: "\u222B",
+  Intersection: "\u22C2",
+  InvisibleComma: "\u2063",
+  InvisibleTimes: "\u2062",
+  Iogon: "\u012E",
+  Iopf: "\u{1D540}",
+  Iota: "\u0399",
+  Iscr: "\u2110",
+  Itilde: "\u0128",
+  Iukcy: "\u0406",
+  Iuml: "\xCF",
+  Jcirc: "\u0134",
+  Jcy: "\u0419",
+  Jfr: "\u{1D50D}",
+  Jopf: "\u{1D541}",
+  Jscr: "\u{1D4A5}",
+  Jsercy: "\u0408",
+  Jukcy: "\u0404",
+  KHcy: "\u0425",
+  KJcy: "\u040C",
+  Kappa: "\u039A",
+  Kcedil: "\u0136",
+  Kcy: "\u041A",
+  Kfr: "\u{1D50E}",
+  Kopf: "\u{1D542}",
+  Kscr: "\u{1D4A6}",
+  LJcy: "\u0409",
+  LT: "<",
+  Lacute: "\u0139",
+  Lambda: "\u039B",
+  Lang: "\u27EA",
+  Laplacetrf: "\u2112",
+  Larr: "\u219E",
+  Lcaron: "\u013D",
+  Lcedil: "\u013B",
+  Lcy: "\u041B",
+  LeftAngleBracket: "\u27E8",
+  LeftArrow: "\u2190",
+  LeftArrowBar: "\u21E4",
+  LeftArrowRightArrow: "\u21C6",
+  LeftCeiling: "\u2308",
+  LeftDoubleBracket: "\u27E6",
+  LeftDownTeeVector: "\u2961",
+  LeftDownVector: "\u21C3",
+  LeftDownVectorBar: "\u2959",
+  LeftFloor: "\u230A",
+  LeftRightArrow: "\u2194",
+  LeftRightVector: "\u294E",
+  LeftTee: "\u22A3",
+  LeftTeeArrow: "\u21A4",
+  LeftTeeVector: "\u295A",
+  LeftTriangle: "\u22B2",
+  LeftTriangleBar: "\u29CF",
+  LeftTriangleEqual: "\u22B4",
+  LeftUpDownVector: "\u2951",
+  LeftUpTeeVector: "\u2960",
+  LeftUpVector: "\u21BF",
+  LeftUpVectorBar: "\u2958",
+  LeftVector: "\u21BC",
+  LeftVectorBar: "\u2952",
+  Leftarrow: "\u21D0",
+  Leftrightarrow: "\u21D4",
+  LessEqualGreater: "\u22DA",
+  LessFullEqual: "\u2266",
+  LessGreater: "\u2276",
+  LessLess: "\u2AA1",
+  LessSlantEqual: "\u2A7D",
+  LessTilde: "\u2272",
+  Lfr: "\u{1D50F}",
+  Ll: "\u22D8",
+  Lleftarrow: "\u21DA",
+  Lmidot: "\u013F",
+  LongLeftArrow: "\u27F5",
+  LongLeftRightArrow: "\u27F7",
+  LongRightArrow: "\u27F6",
+  Longleftarrow: "\u27F8",
+  Longleftrightarrow: "\u27FA",
+  Longrightarrow: "\u27F9",
+  Lopf: "\u{1D543}",
+  LowerLeftArrow: "\u2199",
+  LowerRightArrow: "\u2198",
+  Lscr: "\u2112",
+  Lsh: "\u21B0",
+  Lstrok: "\u0141",
+  Lt: "\u226A",
+  Map: "\u2905",
+  Mcy: "\u041C",
+  MediumSpace: "\u205F",
+  Mellintrf: "\u2133",
+  Mfr: "\u{1D510}",
+  MinusPlus: "\u2213",
+  Mopf: "\u{1D544}",
+  Mscr: "\u2133",
+  Mu: "\u039C",
+  NJcy: "\u040A",
+  Nacute: "\u0143",
+  Ncaron: "\u0147",
+  Ncedil: "\u0145",
+  Ncy: "\u041D",
+  NegativeMediumSpace: "\u200B",
+  NegativeThickSpace: "\u200B",
+  NegativeThinSpace: "\u200B",
+  NegativeVeryThinSpace: "\u200B",
+  NestedGreaterGreater: "\u226B",
+  NestedLessLess: "\u226A",
+  NewLine: "\n",
+  Nfr: "\u{1D511}",
+  NoBreak: "\u2060",
+  NonBreakingSpace: "\xA0",
+  Nopf: "\u2115",
+  Not: "\u2AEC",
+  NotCongruent: "\u2262",
+  NotCupCap: "\u226D",
+  NotDoubleVerticalBar: "\u2226",
+  NotElement: "\u2209",
+  NotEqual: "\u2260",
+  NotEqualTilde: "\u2242\u0338",
+  NotExists: "\u2204",
+  NotGreater: "\u226F",
+  NotGreaterEqual: "\u2271",
+  NotGreaterFullEqual: "\u2267\u0338",
+  NotGreaterGreater: "\u226B\u0338",
+  NotGreaterLess: "\u2279",
+  NotGreaterSlantEqual: "\u2A7E\u0338",
+  NotGreaterTilde: "\u2275",
+  NotHumpDownHump: "\u224E\u0338",
+  NotHumpEqual: "\u224F\u0338",
+  NotLeftTriangle: "\u22EA",
+  NotLeftTriangleBar: "\u29CF\u0338",
+  NotLeftTriangleEqual: "\u22EC",
+  NotLess: "\u226E",
+  NotLessEqual: "\u2270",
+  NotLessGreater: "\u2278",
+  NotLessLess: "\u226A\u0338",
+  NotLessSlantEqual: "\u2A7D\u0338",
+  NotLessTilde: "\u2274",
+  NotNestedGreaterGreater: "\u2AA2\u0338",
+  NotNestedLessLess: "\u2AA1\u0338",
+  NotPrecedes: "\u2280",
+  NotPrecedesEqual: "\u2AAF\u0338",
+  NotPrecedesSlantEqual: "\u22E0",
+  NotReverseElement: "\u220C",
+  NotRightTriangle: "\u22EB",
+  NotRightTriangleBar: "\u29D0\u0338",
+  NotRightTriangleEqual: "\u22ED",
+  NotSquareSubset: "\u228F\u0338",
+  NotSquareSubsetEqual: "\u22E2",
+  NotSquareSuperset: "\u2290\u0338",
+  NotSquareSupersetEqual: "\u22E3",
+  NotSubset: "\u2282\u20D2",
+  NotSubsetEqual: "\u2288",
+  NotSucceeds: "\u2281",
+  NotSucceedsEqual: "\u2AB0\u0338",
+  NotSucceedsSlantEqual: "\u22E1",
+  NotSucceedsTilde: "\u227F\u0338",
+  NotSuperset: "\u2283\u20D2",
+  NotSupersetEqual: "\u2289",
+  NotTilde: "\u2241",
+  NotTildeEqual: "\u2244",
+  NotTildeFullEqual: "\u2247",
+  NotTildeTilde: "\u2249",
+  NotVerticalBar: "\u2224",
+  Nscr: "\u{1D4A9}",
+  Ntilde: "\xD1",
+  Nu: "\u039D",
+  OElig: "\u0152",
+  Oacute: "\xD3",
+  Ocirc: "\xD4",
+  Ocy: "\u041E",
+  Odblac: "\u0150",
+  Ofr: "\u{1D512}",
+  Ograve: "\xD2",
+  Omacr: "\u014C",
+  Omega: "\u03A9",
+  Omicron: "\u039F",
+  Oopf: "\u{1D546}",
+  OpenCurlyDoubleQuote: "\u201C",
+  OpenCurlyQuote: "\u2018",
+  Or: "\u2A54",
+  Oscr: "\u{1D4AA}",
+  Oslash: "\xD8",
+  Otilde: "\xD5",
+  Otimes: "\u2A37",
+  Ouml: "\xD6",
+  OverBar: "\u203E",
+  OverBrace: "\u23DE",
+  OverBracket: "\u23B4",
+  OverParenthesis: "\u23DC",
+  PartialD: "\u2202",
+  Pcy: "\u041F",
+  Pfr: "\u{1D513}",
+  Phi: "\u03A6",
+  Pi: "\u03A0",
+  PlusMinus: "\xB1",
+  Poincareplane: "\u210C",
+  Popf: "\u2119",
+  Pr: "\u2ABB",
+  Precedes: "\u227A",
+  PrecedesEqual: "\u2AAF",
+  PrecedesSlantEqual: "\u227C",
+  PrecedesTilde: "\u227E",
+  Prime: "\u2033",
+  Product: "\u220F",
+  Proportion: "\u2237",
+  Proportional: "\u221D",
+  Pscr: "\u{1D4AB}",
+  Psi: "\u03A8",
+  QUOT: '"',
+  Qfr: "\u{1D514}",
+  Qopf: "\u211A",
+  Qscr: "\u{1D4AC}",
+  RBarr: "\u2910",
+  REG: "\xAE",
+  Racute: "\u0154",
+  Rang: "\u27EB",
+  Rarr: "\u21A0",
+  Rarrtl: "\u2916",
+  Rcaron: "\u0158",
+  Rcedil: "\u0156",
+  Rcy: "\u0420",
+  Re: "\u211C",
+  ReverseElement: "\u220B",
+  ReverseEquilibrium: "\u21CB",
+  ReverseUpEquilibrium: "\u296F",
+  Rfr: "\u211C",
+  Rho: "\u03A1",
+  RightAngleBracket: "\u27E9",
+  RightArrow: "\u2192",
+  RightArrowBar: "\u21E5",
+  RightArrowLeftArrow: "\u21C4",
+  RightCeiling: "\u2309",
+  RightDoubleBracket: "\u27E7",
+  RightDownTeeVector: "\u295D",
+  RightDownVector: "\u21C2",
+  RightDownVectorBar: "\u2955",
+  RightFloor: "\u230B",
+  RightTee: "\u22A2",
+  RightTeeArrow: "\u21A6",
+  RightTeeVector: "\u295B",
+  RightTriangle: "\u22B3",
+  RightTriangleBar: "\u29D0",
+  RightTriangleEqual: "\u22B5",
+  RightUpDownVector: "\u294F",
+  RightUpTeeVector: "\u295C",
+  RightUpVector: "\u21BE",
+  RightUpVectorBar: "\u2954",
+  RightVector: "\u21C0",
+  RightVectorBar: "\u2953",
+  Rightarrow: "\u21D2",
+  Ropf: "\u211D",
+  RoundImplies: "\u2970",
+  Rrightarrow: "\u21DB",
+  Rscr: "\u211B",
+  Rsh: "\u21B1",
+  RuleDelayed: "\u29F4",
+  SHCHcy: "\u0429",
+  SHcy: "\u0428",
+  SOFTcy: "\u042C",
+  Sacute: "\u015A",
+  Sc: "\u2ABC",
+  Scaron: "\u0160",
+  Scedil: "\u015E",
+  Scirc: "\u015C",
+  Scy: "\u0421",
+  Sfr: "\u{1D516}",
+  ShortDownArrow: "\u2193",
+  ShortLeftArrow: "\u2190",
+  ShortRightArrow: "\u2192",
+  ShortUpArrow: "\u2191",
+  Sigma: "\u03A3",
+  SmallCircle: "\u2218",
+  Sopf: "\u{1D54A}",
+  Sqrt: "\u221A",
+  Square: "\u25A1",
+  SquareIntersection: "\u2293",
+  SquareSubset: "\u228F",
+  SquareSubsetEqual: "\u2291",
+  SquareSuperset: "\u2290",
+  SquareSupersetEqual: "\u2292",
+  SquareUnion: "\u2294",
+  Sscr: "\u{1D4AE}",
+  Star: "\u22C6",
+  Sub: "\u22D0",
+  Subset: "\u22D0",
+  SubsetEqual: "\u2286",
+  Succeeds: "\u227B",
+  SucceedsEqual: "\u2AB0",
+  SucceedsSlantEqual: "\u227D",
+  SucceedsTilde: "\u227F",
+  SuchThat: "\u220B",
+  Sum: "\u2211",
+  Sup: "\u22D1",
+  Superset: "\u2283",
+  SupersetEqual: "\u2287",
+  Supset: "\u22D1",
+  THORN: "\xDE",
+  TRADE: "\u2122",
+  TSHcy: "\u040B",
+  TScy: "\u0426",
+  Tab: "	",
+  Tau: "\u03A4",
+  Tcaron: "\u0164",
+  Tcedil: "\u0162",
+  Tcy: "\u0422",
+  Tfr: "\u{1D517}",
+  Therefore: "\u2234",
+  Theta: "\u0398",
+  ThickSpace: "\u205F\u200A",
+  ThinSpace: "\u2009",
+  Tilde: "\u223C",
+  TildeEqual: "\u2243",
+  TildeFullEqual: "\u2245",
+  TildeTilde: "\u2248",
+  Topf: "\u{1D54B}",
+  TripleDot: "\u20DB",
+  Tscr: "\u{1D4AF}",
+  Tstrok: "\u0166",
+  Uacute: "\xDA",
+  Uarr: "\u219F",
+  Uarrocir: "\u2949",
+  Ubrcy: "\u040E",
+  Ubreve: "\u016C",
+  Ucirc: "\xDB",
+  Ucy: "\u0423",
+  Udblac: "\u0170",
+  Ufr: "\u{1D518}",
+  Ugrave: "\xD9",
+  Umacr: "\u016A",
+  UnderBar: "_",
+  UnderBrace: "\u23DF",
+  UnderBracket: "\u23B5",
+  UnderParenthesis: "\u23DD",
+  Union: "\u22C3",
+  UnionPlus: "\u228E",
+  Uogon: "\u0172",
+  Uopf: "\u{1D54C}",
+  UpArrow: "\u2191",
+  UpArrowBar: "\u2912",
+  UpArrowDownArrow: "\u21C5",
+  UpDownArrow: "\u2195",
+  UpEquilibrium: "\u296E",
+  UpTee: "\u22A5",
+  UpTeeArrow: "\u21A5",
+  Uparrow: "\u21D1",
+  Updownarrow: "\u21D5",
+  UpperLeftArrow: "\u2196",
+  UpperRightArrow: "\u2197",
+  Upsi: "\u03D2",
+  Upsilon: "\u03A5",
+  Uring: "\u016E",
+  Uscr: "\u{1D4B0}",
+  Utilde: "\u0168",
+  Uuml: "\xDC",
+  VDash: "\u22AB",
+  Vbar: "\u2AEB",
+  Vcy: "\u0412",
+  Vdash: "\u22A9",
+  Vdashl: "\u2AE6",
+  Vee: "\u22C1",
+  Verbar: "\u2016",
+  Vert: "\u2016",
+  VerticalBar: "\u2223",
+  VerticalLine: "|",
+  VerticalSeparator: "\u2758",
+  VerticalTilde: "\u2240",
+  VeryThinSpace: "\u200A",
+  Vfr: "\u{1D519}",
+  Vopf: "\u{1D54D}",
+  Vscr: "\u{1D4B1}",
+  Vvdash: "\u22AA",
+  Wcirc: "\u0174",
+  Wedge: "\u22C0",
+  Wfr: "\u{1D51A}",
+  Wopf: "\u{1D54E}",
+  Wscr: "\u{1D4B2}",
+  Xfr: "\u{1D51B}",
+  Xi: "\u039E",
+  Xopf: "\u{1D54F}",
+  Xscr: "\u{1D4B3}",
+  YAcy: "\u042F",
+  YIcy: "\u0407",
+  YUcy: "\u042E",
+  Yacute: "\xDD",
+  Ycirc: "\u0176",
+  Ycy: "\u042B",
+  Yfr: "\u{1D51C}",
+  Yopf: "\u{1D550}",
+  Yscr: "\u{1D4B4}",
+  Yuml: "\u0178",
+  ZHcy: "\u0416",
+  Zacute: "\u0179",
+  Zcaron: "\u017D",
+  Zcy: "\u0417",
+  Zdot: "\u017B",
+  ZeroWidthSpace: "\u200B",
+  Zeta: "\u0396",
+  Zfr: "\u2128",
+  Zopf: "\u2124",
+  Zscr: "\u{1D4B5}",
+  aacute: "\xE1",
+  abreve: "\u0103",
+  ac: "\u223E",
+  acE: "\u223E\u0333",
+  acd: "\u223F",
+  acirc: "\xE2",
+  acute: "\xB4",
+  acy: "\u0430",
+  aelig: "\xE6",
+  af: "\u2061",
+  afr: "\u{1D51E}",
+  agrave: "\xE0",
+  alefsym: "\u2135",
+  aleph: "\u2135",
+  alpha: "\u03B1",
+  amacr: "\u0101",
+  amalg: "\u2A3F",
+  amp: "&",
+  and: "\u2227",
+  andand: "\u2A55",
+  andd: "\u2A5C",
+  andslope: "\u2A58",
+  andv: "\u2A5A",
+  ang: "\u2220",
+  ange: "\u29A4",
+  angle: "\u2220",
+  angmsd: "\u2221",
+  angmsdaa: "\u29A8",
+  angmsdab: "\u29A9",
+  angmsdac: "\u29AA",
+  angmsdad: "\u29AB",
+  angmsdae: "\u29AC",
+  angmsdaf: "\u29AD",
+  angmsdag: "\u29AE",
+  angmsdah: "\u29AF",
+  angrt: "\u221F",
+  angrtvb: "\u22BE",
+  angrtvbd: "\u299D",
+  angsph: "\u2222",
+  angst: "\xC5",
+  angzarr: "\u237C",
+  aogon: "\u0105",
+  aopf: "\u{1D552}",
+  ap: "\u2248",
+  apE: "\u2A70",
+  apacir: "\u2A6F",
+  ape: "\u224A",
+  apid: "\u224B",
+  apos: "'",
+  approx: "\u2248",
+  approxeq: "\u224A",
+  aring: "\xE5",
+  ascr: "\u{1D4B6}",
+  ast: "*",
+  asymp: "\u2248",
+  asympeq: "\u224D",
+  atilde: "\xE3",
+  auml: "\xE4",
+  awconint: "\u2233",
+  awint: "\u2A11",
+  bNot: "\u2AED",
+  backcong: "\u224C",
+  backepsilon: "\u03F6",
+  backprime: "\u2035",
+  backsim: "\u223D",
+  backsimeq: "\u22CD",
+  barvee: "\u22BD",
+  barwed: "\u2305",
+  barwedge: "\u2305",
+  bbrk: "\u23B5",
+  bbrktbrk: "\u23B6",
+  bcong: "\u224C",
+  bcy: "\u0431",
+  bdquo: "\u201E",
+  becaus: "\u2235",
+  because: "\u2235",
+  bemptyv: "\u29B0",
+  bepsi: "\u03F6",
+  bernou: "\u212C",
+  beta: "\u03B2",
+  beth: "\u2136",
+  between: "\u226C",
+  bfr: "\u{1D51F}",
+  bigcap: "\u22C2",
+  bigcirc: "\u25EF",
+  bigcup: "\u22C3",
+  bigodot: "\u2A00",
+  bigoplus: "\u2A01",
+  bigotimes: "\u2A02",
+  bigsqcup: "\u2A06",
+  bigstar: "\u2605",
+  bigtriangledown: "\u25BD",
+  bigtriangleup: "\u25B3",
+  biguplus: "\u2A04",
+  bigvee: "\u22C1",
+  bigwedge: "\u22C0",
+  bkarow: "\u290D",
+  blacklozenge: "\u29EB",
+  blacksquare: "\u25AA",
+  blacktriangle: "\u25B4",
+  blacktriangledown: "\u25BE",
+  blacktriangleleft: "\u25C2",
+  blacktriangleright: "\u25B8",
+  blank: "\u2423",
+  blk12: "\u2592",
+  blk14: "\u2591",
+  blk34: "\u2593",
+  block: "\u2588",
+  bne: "=\u20E5",
+  bnequiv: "\u2261\u20E5",
+  bnot: "\u2310",
+  bopf: "\u{1D553}",
+  bot: "\u22A5",
+  bottom: "\u22A5",
+  bowtie: "\u22C8",
+  boxDL: "\u2557",
+  boxDR: "\u2554",
+  boxDl: "\u2556",
+  boxDr: "\u2553",
+  boxH: "\u2550",
+  boxHD: "\u2566",
+  boxHU: "\u2569",
+  boxHd: "\u2564",
+  boxHu: "\u2567",
+  boxUL: "\u255D",
+  boxUR: "\u255A",
+  boxUl: "\u255C",
+  boxUr: "\u2559",
+  boxV: "\u2551",
+  boxVH: "\u256C",
+  boxVL: "\u2563",
+  boxVR: "\u2560",
+  boxVh: "\u256B",
+  boxVl: "\u2562",
+  boxVr: "\u255F",
+  boxbox: "\u29C9",
+  boxdL: "\u2555",
+  boxdR: "\u2552",
+  boxdl: "\u2510",
+  boxdr: "\u250C",
+  boxh: "\u2500",
+  boxhD: "\u2565",
+  boxhU: "\u2568",
+  boxhd: "\u252C",
+  boxhu: "\u2534",
+  boxminus: "\u229F",
+  boxplus: "\u229E",
+  boxtimes: "\u22A0",
+  boxuL: "\u255B",
+  boxuR: "\u2558",
+  boxul: "\u2518",
+  boxur: "\u2514",
+  boxv: "\u2502",
+  boxvH: "\u256A",
+  boxvL: "\u2561",
+  boxvR: "\u255E",
+  boxvh: "\u253C",
+  boxvl: "\u2524",
+  boxvr: "\u251C",
+  bprime: "\u2035",
+  breve: "\u02D8",
+  brvbar: "\xA6",
+  bscr: "\u{1D4B7}",
+  bsemi: "\u204F",
+  bsim: "\u223D",
+  bsime: "\u22CD",
+  bsol: "\\",
+  bsolb: "\u29C5",
+  bsolhsub: "\u27C8",
+  bull: "\u2022",
+  bullet: "\u2022",
+  bump: "\u224E",
+  bumpE: "\u2AAE",
+  bumpe: "\u224F",
+  bumpeq: "\u224F",
+  cacute: "\u0107",
+  cap: "\u2229",
+  capand: "\u2A44",
+  capbrcup: "\u2A49",
+  capcap: "\u2A4B",
+  capcup: "\u2A47",
+  capdot: "\u2A40",
+  caps: "\u2229\uFE00",
+  caret: "\u2041",
+  caron: "\u02C7",
+  ccaps: "\u2A4D",
+  ccaron: "\u010D",
+  ccedil: "\xE7",
+  ccirc: "\u0109",
+  ccups: "\u2A4C",
+  ccupssm: "\u2A50",
+  cdot: "\u010B",
+  cedil: "\xB8",
+  cemptyv: "\u29B2",
+  cent: "\xA2",
+  centerdot: "\xB7",
+  cfr: "\u{1D520}",
+  chcy: "\u0447",
+  check: "\u2713",
+  checkmark: "\u2713",
+  chi: "\u03C7",
+  cir: "\u25CB",
+  cirE: "\u29C3",
+  circ: "\u02C6",
+  circeq: "\u2257",
+  circlearrowleft: "\u21BA",
+  circlearrowright: "\u21BB",
+  circledR: "\xAE",
+  circledS: "\u24C8",
+  circledast: "\u229B",
+  circledcirc: "\u229A",
+  circleddash: "\u229D",
+  cire: "\u2257",
+  cirfnint: "\u2A10",
+  cirmid: "\u2AEF",
+  cirscir: "\u29C2",
+  clubs: "\u2663",
+  clubsuit: "\u2663",
+  colon: ":",
+  colone: "\u2254",
+  coloneq: "\u2254",
+  comma: ",",
+  commat: "@",
+  comp: "\u2201",
+  compfn: "\u2218",
+  complement: "\u2201",
+  complexes: "\u2102",
+  cong: "\u2245",
+  congdot: "\u2A6D",
+  conint: "\u222E",
+  copf: "\u{1D554}",
+  coprod: "\u2210",
+  copy: "\xA9",
+  copysr: "\u2117",
+  crarr: "\u21B5",
+  cross: "\u2717",
+  cscr: "\u{1D4B8}",
+  csub: "\u2ACF",
+  csube: "\u2AD1",
+  csup: "\u2AD0",
+  csupe: "\u2AD2",
+  ctdot: "\u22EF",
+  cudarrl: "\u2938",
+  cudarrr: "\u2935",
+  cuepr: "\u22DE",
+  cuesc: "\u22DF",
+  cularr: "\u21B6",
+  cularrp: "\u293D",
+  cup: "\u222A",
+  cupbrcap: "\u2A48",
+  cupcap: "\u2A46",
+  cupcup: "\u2A4A",
+  cupdot: "\u228D",
+  cupor: "\u2A45",
+  cups: "\u222A\uFE00",
+  curarr: "\u21B7",
+  curarrm: "\u293C",
+  curlyeqprec: "\u22DE",
+  curlyeqsucc: "\u22DF",
+  curlyvee: "\u22CE",
+  curlywedge: "\u22CF",
+  curren: "\xA4",
+  curvearrowleft: "\u21B6",
+  curvearrowright: "\u21B7",
+  cuvee: "\u22CE",
+  cuwed: "\u22CF",
+  cwconint: "\u2232",
+  cwint: "\u2231",
+  cylcty: "\u232D",
+  dArr: "\u21D3",
+  dHar: "\u2965",
+  dagger: "\u2020",
+  daleth: "\u2138",
+  darr: "\u2193",
+  dash: "\u2010",
+  dashv: "\u22A3",
+  dbkarow: "\u290F",
+  dblac: "\u02DD",
+  dcaron: "\u010F",
+  dcy: "\u0434",
+  dd: "\u2146",
+  ddagger: "\u2021",
+  ddarr: "\u21CA",
+  ddotseq: "\u2A77",
+  deg: "\xB0",
+  delta: "\u03B4",
+  demptyv: "\u29B1",
+  dfisht: "\u297F",
+  dfr: "\u{1D521}",
+  dharl: "\u21C3",
+  dharr: "\u21C2",
+  diam: "\u22C4",
+  diamond: "\u22C4",
+  diamondsuit: "\u2666",
+  diams: "\u2666",
+  die: "\xA8",
+  digamma: "\u03DD",
+  disin: "\u22F2",
+  div: "\xF7",
+  divide: "\xF7",
+  divideontimes: "\u22C7",
+  divonx: "\u22C7",
+  djcy: "\u0452",
+  dlcorn: "\u231E",
+  dlcrop: "\u230D",
+  dollar: "$",
+  dopf: "\u{1D555}",
+  dot: "\u02D9",
+  doteq: "\u2250",
+  doteqdot: "\u2251",
+  dotminus: "\u2238",
+  dotplus: "\u2214",
+  dotsquare: "\u22A1",
+  doublebarwedge: "\u2306",
+  downarrow: "\u2193",
+  downdownarrows: "\u21CA",
+  downharpoonleft: "\u21C3",
+  downharpoonright: "\u21C2",
+  drbkarow: "\u2910",
+  drcorn: "\u231F",
+  drcrop: "\u230C",
+  dscr: "\u{1D4B9}",
+  dscy: "\u0455",
+  dsol: "\u29F6",
+  dstrok: "\u0111",
+  dtdot: "\u22F1",
+  dtri: "\u25BF",
+  dtrif: "\u25BE",
+  duarr: "\u21F5",
+  duhar: "\u296F",
+  dwangle: "\u29A6",
+  dzcy: "\u045F",
+  dzigrarr: "\u27FF",
+  eDDot: "\u2A77",
+  eDot: "\u2251",
+  eacute: "\xE9",
+  easter: "\u2A6E",
+  ecaron: "\u011B",
+  ecir: "\u2256",
+  ecirc: "\xEA",
+  ecolon: "\u2255",
+  ecy: "\u044D",
+  edot: "\u0117",
+  ee: "\u2147",
+  efDot: "\u2252",
+  efr: "\u{1D522}",
+  eg: "\u2A9A",
+  egrave: "\xE8",
+  egs: "\u2A96",
+  egsdot: "\u2A98",
+  el: "\u2A99",
+  elinters: "\u23E7",
+  ell: "\u2113",
+  els: "\u2A95",
+  elsdot: "\u2A97",
+  emacr: "\u0113",
+  empty: "\u2205",
+  emptyset: "\u2205",
+  emptyv: "\u2205",
+  emsp13: "\u2004",
+  emsp14: "\u2005",
+  emsp: "\u2003",
+  eng: "\u014B",
+  ensp: "\u2002",
+  eogon: "\u0119",
+  eopf: "\u{1D556}",
+  epar: "\u22D5",
+  eparsl: "\u29E3",
+  eplus: "\u2A71",
+  epsi: "\u03B5",
+  epsilon: "\u03B5",
+  epsiv: "\u03F5",
+  eqcirc: "\u2256",
+  eqcolon: "\u2255",
+  eqsim: "\u2242",
+  eqslantgtr: "\u2A96",
+  eqslantless: "\u2A95",
+  equals: "=",
+  equest: "\u225F",
+  equiv: "\u2261",
+  equivDD: "\u2A78",
+  eqvparsl: "\u29E5",
+  erDot: "\u2253",
+  erarr: "\u2971",
+  escr: "\u212F",
+  esdot: "\u2250",
+  esim: "\u2242",
+  eta: "\u03B7",
+  eth: "\xF0",
+  euml: "\xEB",
+  euro: "\u20AC",
+  excl: "!",
+  exist: "\u2203",
+  expectation: "\u2130",
+  exponentiale: "\u2147",
+  fallingdotseq: "\u2252",
+  fcy: "\u0444",
+  female: "\u2640",
+  ffilig: "\uFB03",
+  fflig: "\uFB00",
+  ffllig: "\uFB04",
+  ffr: "\u{1D523}",
+  filig: "\uFB01",
+  fjlig: "fj",
+  flat: "\u266D",
+  fllig: "\uFB02",
+  fltns: "\u25B1",
+  fnof: "\u0192",
+  fopf: "\u{1D557}",
+  forall: "\u2200",
+  fork: "\u22D4",
+  forkv: "\u2AD9",
+  fpartint: "\u2A0D",
+  frac12: "\xBD",
+  frac13: "\u2153",
+  frac14: "\xBC",
+  frac15: "\u2155",
+  frac16: "\u2159",
+  frac18: "\u215B",
+  frac23: "\u2154",
+  frac25: "\u2156",
+  frac34: "\xBE",
+  frac35: "\u2157",
+  frac38: "\u215C",
+  frac45: "\u2158",
+  frac56: "\u215A",
+  frac58: "\u215D",
+  frac78: "\u215E",
+  frasl: "\u2044",
+  frown: "\u2322",
+  fscr: "\u{1D4BB}",
+  gE: "\u2267",
+  gEl: "\u2A8C",
+  gacute: "\u01F5",
+  gamma: "\u03B3",
+  gammad: "\u03DD",
+  gap: "\u2A86",
+  gbreve: "\u011F",
+  gcirc: "\u011D",
+  gcy: "\u0433",
+  gdot: "\u0121",
+  ge: "\u2265",
+  gel: "\u22DB",
+  geq: "\u2265",
+  geqq: "\u2267",
+  geqslant: "\u2A7E",
+  ges: "\u2A7E",
+  gescc: "\u2AA9",
+  gesdot: "\u2A80",
+  gesdoto: "\u2A82",
+  gesdotol: "\u2A84",
+  gesl: "\u22DB\uFE00",
+  gesles: "\u2A94",
+  gfr: "\u{1D524}",
+  gg: "\u226B",
+  ggg: "\u22D9",
+  gimel: "\u2137",
+  gjcy: "\u0453",
+  gl: "\u2277",
+  glE: "\u2A92",
+  gla: "\u2AA5",
+  glj: "\u2AA4",
+  gnE: "\u2269",
+  gnap: "\u2A8A",
+  gnapprox: "\u2A8A",
+  gne: "\u2A88",
+  gneq: "\u2A88",
+  gneqq: "\u2269",
+  gnsim: "\u22E7",
+  gopf: "\u{1D558}",
+  grave: "`",
+  gscr: "\u210A",
+  gsim: "\u2273",
+  gsime: "\u2A8E",
+  gsiml: "\u2A90",
+  gt: ">",
+  gtcc: "\u2AA7",
+  gtcir: "\u2A7A",
+  gtdot: "\u22D7",
+  gtlPar: "\u2995",
+  gtquest: "\u2A7C",
+  gtrapprox: "\u2A86",
+  gtrarr: "\u2978",
+  gtrdot: "\u22D7",
+  gtreqless: "\u22DB",
+  gtreqqless: "\u2A8C",
+  gtrless: "\u2277",
+  gtrsim: "\u2273",
+  gvertneqq: "\u2269\uFE00",
+  gvnE: "\u2269\uFE00",
+  hArr: "\u21D4",
+  hairsp: "\u200A",
+  half: "\xBD",
+  hamilt: "\u210B",
+  hardcy: "\u044A",
+  harr: "\u2194",
+  harrcir: "\u2948",
+  harrw: "\u21AD",
+  hbar: "\u210F",
+  hcirc: "\u0125",
+  hearts: "\u2665",
+  heartsuit: "\u2665",
+  hellip: "\u2026",
+  hercon: "\u22B9",
+  hfr: "\u{1D525}",
+  hksearow: "\u2925",
+  hkswarow: "\u2926",
+  hoarr: "\u21FF",
+  homtht: "\u223B",
+  hookleftarrow: "\u21A9",
+  hookrightarrow: "\u21AA",
+  hopf: "\u{1D559}",
+  horbar: "\u2015",
+  hscr: "\u{1D4BD}",
+  hslash: "\u210F",
+  hstrok: "\u0127",
+  hybull: "\u2043",
+  hyphen: "\u2010",
+  iacute: "\xED",
+  ic: "\u2063",
+  icirc: "\xEE",
+  icy: "\u0438",
+  iecy: "\u0435",
+  iexcl: "\xA1",
+  iff: "\u21D4",
+  ifr: "\u{1D526}",
+  igrave: "\xEC",
+  ii: "\u2148",
+  iiiint: "\u2A0C",
+  iiint: "\u222D",
+  iinfin: "\u29DC",
+  iiota: "\u2129",
+  ijlig: "\u0133",
+  imacr: "\u012B",
+  image: "\u2111",
+  imagline: "\u2110",
+  imagpart: "\u2111",
+  imath: "\u0131",
+  imof: "\u22B7",
+  imped: "\u01B5",
+  in: "\u2208",
+  incare: "\u2105",
+  infin: "\u221E",
+  infintie: "\u29DD",
+  inodot: "\u0131",
+  int: "\u222B",
+  intcal: "\u22BA",
+  integers: "\u2124",
+  intercal: "\u22BA",
+  intlarhk: "\u2A17",
+  intprod: "\u2A3C",
+  iocy: "\u0451",
+  iogon: "\u012F",
+  iopf: "\u{1D55A}",
+  iota: "\u03B9",
+  iprod: "\u2A3C",
+  iquest: "\xBF",
+  iscr: "\u{1D4BE}",
+  isin: "\u2208",
+  isinE: "\u22F9",
+  isindot: "\u22F5",
+  isins: "\u22F4",
+  isinsv: "\u22F3",
+  isinv: "\u2208",
+  it: "\u2062",
+  itilde: "\u0129",
+  iukcy: "\u0456",
+  iuml: "\xEF",
+  jcirc: "\u0135",
+  jcy: "\u0439",
+  jfr: "\u{1D527}",
+  jmath: "\u0237",
+  jopf: "\u{1D55B}",
+  jscr: "\u{1D4BF}",
+  jsercy: "\u0458",
+  jukcy: "\u0454",
+  kappa: "\u03BA",
+  kappav: "\u03F0",
+  kcedil: "\u0137",
+  kcy: "\u043A",
+  kfr: "\u{1D528}",
+  kgreen: "\u0138",
+  khcy: "\u0445",
+  kjcy: "\u045C",
+  kopf: "\u{1D55C}",
+  kscr: "\u{1D4C0}",
+  lAarr: "\u21DA",
+  lArr: "\u21D0",
+  lAtail: "\u291B",
+  lBarr: "\u290E",
+  lE: "\u2266",
+  lEg: "\u2A8B",
+  lHar: "\u2962",
+  lacute: "\u013A",
+  laemptyv: "\u29B4",
+  lagran: "\u2112",
+  lambda: "\u03BB",
+  lang: "\u27E8",
+  langd: "\u2991",
+  langle: "\u27E8",
+  lap: "\u2A85",
+  laquo: "\xAB",
+  larr: "\u2190",
+  larrb: "\u21E4",
+  larrbfs: "\u291F",
+  larrfs: "\u291D",
+  larrhk: "\u21A9",
+  larrlp: "\u21AB",
+  larrpl: "\u2939",
+  larrsim: "\u2973",
+  larrtl: "\u21A2",
+  lat: "\u2AAB",
+  latail: "\u2919",
+  late: "\u2AAD",
+  lates: "\u2AAD\uFE00",
+  lbarr: "\u290C",
+  lbbrk: "\u2772",
+  lbrace: "{",
+  lbrack: "[",
+  lbrke: "\u298B",
+  lbrksld: "\u298F",
+  lbrkslu: "\u298D",
+  lcaron: "\u013E",
+  lcedil: "\u013C",
+  lceil: "\u2308",
+  lcub: "{",
+  lcy: "\u043B",
+  ldca: "\u2936",
+  ldquo: "\u201C",
+  ldquor: "\u201E",
+  ldrdhar: "\u2967",
+  ldrushar: "\u294B",
+  ldsh: "\u21B2",
+  le: "\u2264",
+  leftarrow: "\u2190",
+  leftarrowtail: "\u21A2",
+  leftharpoondown: "\u21BD",
+  leftharpoonup: "\u21BC",
+  leftleftarrows: "\u21C7",
+  leftrightarrow: "\u2194",
+  leftrightarrows: "\u21C6",
+  leftrightharpoons: "\u21CB",
+  leftrightsquigarrow: "\u21AD",
+  leftthreetimes: "\u22CB",
+  leg: "\u22DA",
+  leq: "\u2264",
+  leqq: "\u2266",
+  leqslant: "\u2A7D",
+  les: "\u2A7D",
+  lescc: "\u2AA8",
+  lesdot: "\u2A7F",
+  lesdoto: "\u2A81",
+  lesdotor: "\u2A83",
+  lesg: "\u22DA\uFE00",
+  lesges: "\u2A93",
+  lessapprox: "\u2A85",
+  lessdot: "\u22D6",
+  lesseqgtr: "\u22DA",
+  lesseqqgtr: "\u2A8B",
+  lessgtr: "\u2276",
+  lesssim: "\u2272",
+  lfisht: "\u297C",
+  lfloor: "\u230A",
+  lfr: "\u{1D529}",
+  lg: "\u2276",
+  lgE: "\u2A91",
+  lhard: "\u21BD",
+  lharu: "\u21BC",
+  lharul: "\u296A",
+  lhblk: "\u2584",
+  ljcy: "\u0459",
+  ll: "\u226A",
+  llarr: "\u21C7",
+  llcorner: "\u231E",
+  llhard: "\u296B",
+  lltri: "\u25FA",
+  lmidot: "\u0140",
+  lmoust: "\u23B0",
+  lmoustache: "\u23B0",
+  lnE: "\u2268",
+  lnap: "\u2A89",
+  lnapprox: "\u2A89",
+  lne: "\u2A87",
+  lneq: "\u2A87",
+  lneqq: "\u2268",
+  lnsim: "\u22E6",
+  loang: "\u27EC",
+  loarr: "\u21FD",
+  lobrk: "\u27E6",
+  longleftarrow: "\u27F5",
+  longleftrightarrow: "\u27F7",
+  longmapsto: "\u27FC",
+  longrightarrow: "\u27F6",
+  looparrowleft: "\u21AB",
+  looparrowright: "\u21AC",
+  lopar: "\u2985",
+  lopf: "\u{1D55D}",
+  loplus: "\u2A2D",
+  lotimes: "\u2A34",
+  lowast: "\u2217",
+  lowbar: "_",
+  loz: "\u25CA",
+  lozenge: "\u25CA",
+  lozf: "\u29EB",
+  lpar: "(",
+  lparlt: "\u2993",
+  lrarr: "\u21C6",
+  lrcorner: "\u231F",
+  lrhar: "\u21CB",
+  lrhard: "\u296D",
+  lrm: "\u200E",
+  lrtri: "\u22BF",
+  lsaquo: "\u2039",
+  lscr: "\u{1D4C1}",
+  lsh: "\u21B0",
+  lsim: "\u2272",
+  lsime: "\u2A8D",
+  lsimg: "\u2A8F",
+  lsqb: "[",
+  lsquo: "\u2018",
+  lsquor: "\u201A",
+  lstrok: "\u0142",
+  lt: "<",
+  ltcc: "\u2AA6",
+  ltcir: "\u2A79",
+  ltdot: "\u22D6",
+  lthree: "\u22CB",
+  ltimes: "\u22C9",
+  ltlarr: "\u2976",
+  ltquest: "\u2A7B",
+  ltrPar: "\u2996",
+  ltri: "\u25C3",
+  ltrie: "\u22B4",
+  ltrif: "\u25C2",
+  lurdshar: "\u294A",
+  luruhar: "\u2966",
+  lvertneqq: "\u2268\uFE00",
+  lvnE: "\u2268\uFE00",
+  mDDot: "\u223A",
+  macr: "\xAF",
+  male: "\u2642",
+  malt: "\u2720",
+  maltese: "\u2720",
+  map: "\u21A6",
+  mapsto: "\u21A6",
+  mapstodown: "\u21A7",
+  mapstoleft: "\u21A4",
+  mapstoup: "\u21A5",
+  marker: "\u25AE",
+  mcomma: "\u2A29",
+  mcy: "\u043C",
+  mdash: "\u2014",
+  measuredangle: "\u2221",
+  mfr: "\u{1D52A}",
+  mho: "\u2127",
+  micro: "\xB5",
+  mid: "\u2223",
+  midast: "*",
+  midcir: "\u2AF0",
+  middot: "\xB7",
+  minus: "\u2212",
+  minusb: "\u229F",
+  minusd: "\u2238",
+  minusdu: "\u2A2A",
+  mlcp: "\u2ADB",
+  mldr: "\u2026",
+  mnplus: "\u2213",
+  models: "\u22A7",
+  mopf: "\u{1D55E}",
+  mp: "\u2213",
+  mscr: "\u{1D4C2}",
+  mstpos: "\u223E",
+  mu: "\u03BC",
+  multimap: "\u22B8",
+  mumap: "\u22B8",
+  nGg: "\u22D9\u0338",
+  nGt: "\u226B\u20D2",
+  nGtv: "\u226B\u0338",
+  nLeftarrow: "\u21CD",
+  nLeftrightarrow: "\u21CE",
+  nLl: "\u22D8\u0338",
+  nLt: "\u226A\u20D2",
+  nLtv: "\u226A\u0338",
+  nRightarrow: "\u21CF",
+  nVDash: "\u22AF",
+  nVdash: "\u22AE",
+  nabla: "\u2207",
+  nacute: "\u0144",
+  nang: "\u2220\u20D2",
+  nap: "\u2249",
+  napE: "\u2A70\u0338",
+  napid: "\u224B\u0338",
+  napos: "\u0149",
+  napprox: "\u2249",
+  natur: "\u266E",
+  natural: "\u266E",
+  naturals: "\u2115",
+  nbsp: "\xA0",
+  nbump: "\u224E\u0338",
+  nbumpe: "\u224F\u0338",
+  ncap: "\u2A43",
+  ncaron: "\u0148",
+  ncedil: "\u0146",
+  ncong: "\u2247",
+  ncongdot: "\u2A6D\u0338",
+  ncup: "\u2A42",
+  ncy: "\u043D",
+  ndash: "\u2013",
+  ne: "\u2260",
+  neArr: "\u21D7",
+  nearhk: "\u2924",
+  nearr: "\u2197",
+  nearrow: "\u2197",
+  nedot: "\u2250\u0338",
+  nequiv: "\u2262",
+  nesear: "\u2928",
+  nesim: "\u2242\u0338",
+  nexist: "\u2204",
+  nexists: "\u2204",
+  nfr: "\u{1D52B}",
+  ngE: "\u2267\u0338",
+  nge: "\u2271",
+  ngeq: "\u2271",
+  ngeqq: "\u2267\u0338",
+  ngeqslant: "\u2A7E\u0338",
+  nges: "\u2A7E\u0338",
+  ngsim: "\u2275",
+  ngt: "\u226F",
+  ngtr: "\u226F",
+  nhArr: "\u21CE",
+  nharr: "\u21AE",
+  nhpar: "\u2AF2",
+  ni: "\u220B",
+  nis: "\u22FC",
+  nisd: "\u22FA",
+  niv: "\u220B",
+  njcy: "\u045A",
+  nlArr: "\u21CD",
+  nlE: "\u2266\u0338",
+  nlarr: "\u219A",
+  nldr: "\u2025",
+  nle: "\u2270",
+  nleftarrow: "\u219A",
+  nleftrightarrow: "\u21AE",
+  nleq: "\u2270",
+  nleqq: "\u2266\u0338",
+  nleqslant: "\u2A7D\u0338",
+  nles: "\u2A7D\u0338",
+  nless: "\u226E",
+  nlsim: "\u2274",
+  nlt: "\u226E",
+  nltri: "\u22EA",
+  nltrie: "\u22EC",
+  nmid: "\u2224",
+  nopf: "\u{1D55F}",
+  not: "\xAC",
+  notin: "\u2209",
+  notinE: "\u22F9\u0338",
+  notindot: "\u22F5\u0338",
+  notinva: "\u2209",
+  notinvb: "\u22F7",
+  notinvc: "\u22F6",
+  notni: "\u220C",
+  notniva: "\u220C",
+  notnivb: "\u22FE",
+  notnivc: "\u22FD",
+  npar: "\u2226",
+  nparallel: "\u2226",
+  nparsl: "\u2AFD\u20E5",
+  npart: "\u2202\u0338",
+  npolint: "\u2A14",
+  npr: "\u2280",
+  nprcue: "\u22E0",
+  npre: "\u2AAF\u0338",
+  nprec: "\u2280",
+  npreceq: "\u2AAF\u0338",
+  nrArr: "\u21CF",
+  nrarr: "\u219B",
+  nrarrc: "\u2933\u0338",
+  nrarrw: "\u219D\u0338",
+  nrightarrow: "\u219B",
+  nrtri: "\u22EB",
+  nrtrie: "\u22ED",
+  nsc: "\u2281",
+  nsccue: "\u22E1",
+  nsce: "\u2AB0\u0338",
+  nscr: "\u{1D4C3}",
+  nshortmid: "\u2224",
+  nshortparallel: "\u2226",
+  nsim: "\u2241",
+  nsime: "\u2244",
+  nsimeq: "\u2244",
+  nsmid: "\u2224",
+  nspar: "\u2226",
+  nsqsube: "\u22E2",
+  nsqsupe: "\u22E3",
+  nsub: "\u2284",
+  nsubE: "\u2AC5\u0338",
+  nsube: "\u2288",
+  nsubset: "\u2282\u20D2",
+  nsubseteq: "\u2288",
+  nsubseteqq: "\u2AC5\u0338",
+  nsucc: "\u2281",
+  nsucceq: "\u2AB0\u0338",
+  nsup: "\u2285",
+  nsupE: "\u2AC6\u0338",
+  nsupe: "\u2289",
+  nsupset: "\u2283\u20D2",
+  nsupseteq: "\u2289",
+  nsupseteqq: "\u2AC6\u0338",
+  ntgl: "\u2279",
+  ntilde: "\xF1",
+  ntlg: "\u2278",
+  ntriangleleft: "\u22EA",
+  ntrianglelefteq: "\u22EC",
+  ntriangleright: "\u22EB",
+  ntrianglerighteq: "\u22ED",
+  nu: "\u03BD",
+  num: "#",
+  numero: "\u2116",
+  numsp: "\u2007",
+  nvDash: "\u22AD",
+  nvHarr: "\u2904",
+  nvap: "\u224D\u20D2",
+  nvdash: "\u22AC",
+  nvge: "\u2265\u20D2",
+  nvgt: ">\u20D2",
+  nvinfin: "\u29DE",
+  nvlArr: "\u2902",
+  nvle: "\u2264\u20D2",
+  nvlt: "<\u20D2",
+  nvltrie: "\u22B4\u20D2",
+  nvrArr: "\u2903",
+  nvrtrie: "\u22B5\u20D2",
+  nvsim: "\u223C\u20D2",
+  nwArr: "\u21D6",
+  nwarhk: "\u2923",
+  nwarr: "\u2196",
+  nwarrow: "\u2196",
+  nwnear: "\u2927",
+  oS: "\u24C8",
+  oacute: "\xF3",
+  oast: "\u229B",
+  ocir: "\u229A",
+  ocirc: "\xF4",
+  ocy: "\u043E",
+  odash: "\u229D",
+  odblac: "\u0151",
+  odiv: "\u2A38",
+  odot: "\u2299",
+  odsold: "\u29BC",
+  oelig: "\u0153",
+  ofcir: "\u29BF",
+  ofr: "\u{1D52C}",
+  ogon: "\u02DB",
+  ograve: "\xF2",
+  ogt: "\u29C1",
+  ohbar: "\u29B5",
+  ohm: "\u03A9",
+  oint: "\u222E",
+  olarr: "\u21BA",
+  olcir: "\u29BE",
+  olcross: "\u29BB",
+  oline: "\u203E",
+  olt: "\u29C0",
+  omacr: "\u014D",
+  omega: "\u03C9",
+  omicron: "\u03BF",
+  omid: "\u29B6",
+  ominus: "\u2296",
+  oopf: "\u{1D560}",
+  opar: "\u29B7",
+  operp: "\u29B9",
+  oplus: "\u2295",
+  or: "\u2228",
+  orarr: "\u21BB",
+  ord: "\u2A5D",
+  order: "\u2134",
+  orderof: "\u2134",
+  ordf: "\xAA",
+  ordm: "\xBA",
+  origof: "\u22B6",
+  oror: "\u2A56",
+  orslope: "\u2A57",
+  orv: "\u2A5B",
+  oscr: "\u2134",
+  oslash: "\xF8",
+  osol: "\u2298",
+  otilde: "\xF5",
+  otimes: "\u2297",
+  otimesas: "\u2A36",
+  ouml: "\xF6",
+  ovbar: "\u233D",
+  par: "\u2225",
+  para: "\xB6",
+  parallel: "\u2225",
+  parsim: "\u2AF3",
+  parsl: "\u2AFD",
+  part: "\u2202",
+  pcy: "\u043F",
+  percnt: "%",
+  period: ".",
+  permil: "\u2030",
+  perp: "\u22A5",
+  pertenk: "\u2031",
+  pfr: "\u{1D52D}",
+  phi: "\u03C6",
+  phiv: "\u03D5",
+  phmmat: "\u2133",
+  phone: "\u260E",
+  pi: "\u03C0",
+  pitchfork: "\u22D4",
+  piv: "\u03D6",
+  planck: "\u210F",
+  planckh: "\u210E",
+  plankv: "\u210F",
+  plus: "+",
+  plusacir: "\u2A23",
+  plusb: "\u229E",
+  pluscir: "\u2A22",
+  plusdo: "\u2214",
+  plusdu: "\u2A25",
+  pluse: "\u2A72",
+  plusmn: "\xB1",
+  plussim: "\u2A26",
+  plustwo: "\u2A27",
+  pm: "\xB1",
+  pointint: "\u2A15",
+  popf: "\u{1D561}",
+  pound: "\xA3",
+  pr: "\u227A",
+  prE: "\u2AB3",
+  prap: "\u2AB7",
+  prcue: "\u227C",
+  pre: "\u2AAF",
+  prec: "\u227A",
+  precapprox: "\u2AB7",
+  preccurlyeq: "\u227C",
+  preceq: "\u2AAF",
+  precnapprox: "\u2AB9",
+  precneqq: "\u2AB5",
+  precnsim: "\u22E8",
+  precsim: "\u227E",
+  prime: "\u2032",
+  primes: "\u2119",
+  prnE: "\u2AB5",
+  prnap: "\u2AB9",
+  prnsim: "\u22E8",
+  prod: "\u220F",
+  profalar: "\u232E",
+  profline: "\u2312",
+  profsurf: "\u2313",
+  prop: "\u221D",
+  propto: "\u221D",
+  prsim: "\u227E",
+  prurel: "\u22B0",
+  pscr: "\u{1D4C5}",
+  psi: "\u03C8",
+  puncsp: "\u2008",
+  qfr: "\u{1D52E}",
+  qint: "\u2A0C",
+  qopf: "\u{1D562}",
+  qprime: "\u2057",
+  qscr: "\u{1D4C6}",
+  quaternions: "\u210D",
+  quatint: "\u2A16",
+  quest: "?",
+  questeq: "\u225F",
+  quot: '"',
+  rAarr: "\u21DB",
+  rArr: "\u21D2",
+  rAtail: "\u291C",
+  rBarr: "\u290F",
+  rHar: "\u2964",
+  race: "\u223D\u0331",
+  racute: "\u0155",
+  radic: "\u221A",
+  raemptyv: "\u29B3",
+  rang: "\u27E9",
+  rangd: "\u2992",
+  range: "\u29A5",
+  rangle: "\u27E9",
+  raquo: "\xBB",
+  rarr: "\u2192",
+  rarrap: "\u2975",
+  rarrb: "\u21E5",
+  rarrbfs: "\u2920",
+  rarrc: "\u2933",
+  rarrfs: "\u291E",
+  rarrhk: "\u21AA",
+  rarrlp: "\u21AC",
+  rarrpl: "\u2945",
+  rarrsim: "\u2974",
+  rarrtl: "\u21A3",
+  rarrw: "\u219D",
+  ratail: "\u291A",
+  ratio: "\u2236",
+  rationals: "\u211A",
+  rbarr: "\u290D",
+  rbbrk: "\u2773",
+  rbrace: "}",
+  rbrack: "]",
+  rbrke: "\u298C",
+  rbrksld: "\u298E",
+  rbrkslu: "\u2990",
+  rcaron: "\u0159",
+  rcedil: "\u0157",
+  rceil: "\u2309",
+  rcub: "}",
+  rcy: "\u0440",
+  rdca: "\u2937",
+  rdldhar: "\u2969",
+  rdquo: "\u201D",
+  rdquor: "\u201D",
+  rdsh: "\u21B3",
+  real: "\u211C",
+  realine: "\u211B",
+  realpart: "\u211C",
+  reals: "\u211D",
+  rect: "\u25AD",
+  reg: "\xAE",
+  rfisht: "\u297D",
+  rfloor: "\u230B",
+  rfr: "\u{1D52F}",
+  rhard: "\u21C1",
+  rharu: "\u21C0",
+  rharul: "\u296C",
+  rho: "\u03C1",
+  rhov: "\u03F1",
+  rightarrow: "\u2192",
+  rightarrowtail: "\u21A3",
+  rightharpoondown: "\u21C1",
+  rightharpoonup: "\u21C0",
+  rightleftarrows: "\u21C4",
+  rightleftharpoons: "\u21CC",
+  rightrightarrows: "\u21C9",
+  rightsquigarrow: "\u219D",
+  rightthreetimes: "\u22CC",
+  ring: "\u02DA",
+  risingdotseq: "\u2253",
+  rlarr: "\u21C4",
+  rlhar: "\u21CC",
+  rlm: "\u200F",
+  rmoust: "\u23B1",
+  rmoustache: "\u23B1",
+  rnmid: "\u2AEE",
+  roang: "\u27ED",
+  roarr: "\u21FE",
+  robrk: "\u27E7",
+  ropar: "\u2986",
+  ropf: "\u{1D563}",
+  roplus: "\u2A2E",
+  rotimes: "\u2A35",
+  rpar: ")",
+  rpargt: "\u2994",
+  rppolint: "\u2A12",
+  rrarr: "\u21C9",
+  rsaquo: "\u203A",
+  rscr: "\u{1D4C7}",
+  rsh: "\u21B1",
+  rsqb: "]",
+  rsquo: "\u2019",
+  rsquor: "\u2019",
+  rthree: "\u22CC",
+  rtimes: "\u22CA",
+  rtri: "\u25B9",
+  rtrie: "\u22B5",
+  rtrif: "\u25B8",
+  rtriltri: "\u29CE",
+  ruluhar: "\u2968",
+  rx: "\u211E",
+  sacute: "\u015B",
+  sbquo: "\u201A",
+  sc: "\u227B",
+  scE: "\u2AB4",
+  scap: "\u2AB8",
+  scaron: "\u0161",
+  sccue: "\u227D",
+  sce: "\u2AB0",
+  scedil: "\u015F",
+  scirc: "\u015D",
+  scnE: "\u2AB6",
+  scnap: "\u2ABA",
+  scnsim: "\u22E9",
+  scpolint: "\u2A13",
+  scsim: "\u227F",
+  scy: "\u0441",
+  sdot: "\u22C5",
+  sdotb: "\u22A1",
+  sdote: "\u2A66",
+  seArr: "\u21D8",
+  searhk: "\u2925",
+  searr: "\u2198",
+  searrow: "\u2198",
+  sect: "\xA7",
+  semi: ";",
+  seswar: "\u2929",
+  setminus: "\u2216",
+  setmn: "\u2216",
+  sext: "\u2736",
+  sfr: "\u{1D530}",
+  sfrown: "\u2322",
+  sharp: "\u266F",
+  shchcy: "\u0449",
+  shcy: "\u0448",
+  shortmid: "\u2223",
+  shortparallel: "\u2225",
+  shy: "\xAD",
+  sigma: "\u03C3",
+  sigmaf: "\u03C2",
+  sigmav: "\u03C2",
+  sim: "\u223C",
+  simdot: "\u2A6A",
+  sime: "\u2243",
+  simeq: "\u2243",
+  simg: "\u2A9E",
+  simgE: "\u2AA0",
+  siml: "\u2A9D",
+  simlE: "\u2A9F",
+  simne: "\u2246",
+  simplus: "\u2A24",
+  simrarr: "\u2972",
+  slarr: "\u2190",
+  smallsetminus: "\u2216",
+  smashp: "\u2A33",
+  smeparsl: "\u29E4",
+  smid: "\u2223",
+  smile: "\u2323",
+  smt: "\u2AAA",
+  smte: "\u2AAC",
+  smtes: "\u2AAC\uFE00",
+  softcy: "\u044C",
+  sol: "/",
+  solb: "\u29C4",
+  solbar: "\u233F",
+  sopf: "\u{1D564}",
+  spades: "\u2660",
+  spadesuit: "\u2660",
+  spar: "\u2225",
+  sqcap: "\u2293",
+  sqcaps: "\u2293\uFE00",
+  sqcup: "\u2294",
+  sqcups: "\u2294\uFE00",
+  sqsub: "\u228F",
+  sqsube: "\u2291",
+  sqsubset: "\u228F",
+  sqsubseteq: "\u2291",
+  sqsup: "\u2290",
+  sqsupe: "\u2292",
+  sqsupset: "\u2290",
+  sqsupseteq: "\u2292",
+  squ: "\u25A1",
+  square: "\u25A1",
+  squarf: "\u25AA",
+  squf: "\u25AA",
+  srarr: "\u2192",
+  sscr: "\u{1D4C8}",
+  ssetmn: "\u2216",
+  ssmile: "\u2323",
+  sstarf: "\u22C6",
+  star: "\u2606",
+  starf: "\u2605",
+  straightepsilon: "\u03F5",
+  straightphi: "\u03D5",
+  strns: "\xAF",
+  sub: "\u2282",
+  subE: "\u2AC5",
+  subdot: "\u2ABD",
+  sube: "\u2286",
+  subedot: "\u2AC3",
+  submult: "\u2AC1",
+  subnE: "\u2ACB",
+  subne: "\u228A",
+  subplus: "\u2ABF",
+  subrarr: "\u2979",
+  subset: "\u2282",
+  subseteq: "\u2286",
+  subseteqq: "\u2AC5",
+  subsetneq: "\u228A",
+  subsetneqq: "\u2ACB",
+  subsim: "\u2AC7",
+  subsub: "\u2AD5",
+  subsup: "\u2AD3",
+  succ: "\u227B",
+  succapprox: "\u2AB8",
+  succcurlyeq: "\u227D",
+  succeq: "\u2AB0",
+  succnapprox: "\u2ABA",
+  succneqq: "\u2AB6",
+  succnsim: "\u22E9",
+  succsim: "\u227F",
+  sum: "\u2211",
+  sung: "\u266A",
+  sup1: "\xB9",
+  sup2: "\xB2",
+  sup3: "\xB3",
+  sup: "\u2283",
+  supE: "\u2AC6",
+  supdot: "\u2ABE",
+  supdsub: "\u2AD8",
+  supe: "\u2287",
+  supedot: "\u2AC4",
+  suphsol: "\u27C9",
+  suphsub: "\u2AD7",
+  suplarr: "\u297B",
+  supmult: "\u2AC2",
+  supnE: "\u2ACC",
+  supne: "\u228B",
+  supplus: "\u2AC0",
+  supset: "\u2283",
+  supseteq: "\u2287",
+  supseteqq: "\u2AC6",
+  supsetneq: "\u228B",
+  supsetneqq: "\u2ACC",
+  supsim: "\u2AC8",
+  supsub: "\u2AD4",
+  supsup: "\u2AD6",
+  swArr: "\u21D9",
+  swarhk: "\u2926",
+  swarr: "\u2199",
+  swarrow: "\u2199",
+  swnwar: "\u292A",
+  szlig: "\xDF",
+  target: "\u2316",
+  tau: "\u03C4",
+  tbrk: "\u23B4",
+  tcaron: "\u0165",
+  tcedil: "\u0163",
+  tcy: "\u0442",
+  tdot: "\u20DB",
+  telrec: "\u2315",
+  tfr: "\u{1D531}",
+  there4: "\u2234",
+  therefore: "\u2234",
+  theta: "\u03B8",
+  thetasym: "\u03D1",
+  thetav: "\u03D1",
+  thickapprox: "\u2248",
+  thicksim: "\u223C",
+  thinsp: "\u2009",
+  thkap: "\u2248",
+  thksim: "\u223C",
+  thorn: "\xFE",
+  tilde: "\u02DC",
+  times: "\xD7",
+  timesb: "\u22A0",
+  timesbar: "\u2A31",
+  timesd: "\u2A30",
+  tint: "\u222D",
+  toea: "\u2928",
+  top: "\u22A4",
+  topbot: "\u2336",
+  topcir: "\u2AF1",
+  topf: "\u{1D565}",
+  topfork: "\u2ADA",
+  tosa: "\u2929",
+  tprime: "\u2034",
+  trade: "\u2122",
+  triangle: "\u25B5",
+  triangledown: "\u25BF",
+  triangleleft: "\u25C3",
+  trianglelefteq: "\u22B4",
+  triangleq: "\u225C",
+  triangleright: "\u25B9",
+  trianglerighteq: "\u22B5",
+  tridot: "\u25EC",
+  trie: "\u225C",
+  triminus: "\u2A3A",
+  triplus: "\u2A39",
+  trisb: "\u29CD",
+  tritime: "\u2A3B",
+  trpezium: "\u23E2",
+  tscr: "\u{1D4C9}",
+  tscy: "\u0446",
+  tshcy: "\u045B",
+  tstrok: "\u0167",
+  twixt: "\u226C",
+  twoheadleftarrow: "\u219E",
+  twoheadrightarrow: "\u21A0",
+  uArr: "\u21D1",
+  uHar: "\u2963",
+  uacute: "\xFA",
+  uarr: "\u2191",
+  ubrcy: "\u045E",
+  ubreve: "\u016D",
+  ucirc: "\xFB",
+  ucy: "\u0443",
+  udarr: "\u21C5",
+  udblac: "\u0171",
+  udhar: "\u296E",
+  ufisht: "\u297E",
+  ufr: "\u{1D532}",
+  ugrave: "\xF9",
+  uharl: "\u21BF",
+  uharr: "\u21BE",
+  uhblk: "\u2580",
+  ulcorn: "\u231C",
+  ulcorner: "\u231C",
+  ulcrop: "\u230F",
+  ultri: "\u25F8",
+  umacr: "\u016B",
+  uml: "\xA8",
+  uogon: "\u0173",
+  uopf: "\u{1D566}",
+  uparrow: "\u2191",
+  updownarrow: "\u2195",
+  upharpoonleft: "\u21BF",
+  upharpoonright: "\u21BE",
+  uplus: "\u228E",
+  upsi: "\u03C5",
+  upsih: "\u03D2",
+  upsilon: "\u03C5",
+  upuparrows: "\u21C8",
+  urcorn: "\u231D",
+  urcorner: "\u231D",
+  urcrop: "\u230E",
+  uring: "\u016F",
+  urtri: "\u25F9",
+  uscr: "\u{1D4CA}",
+  utdot: "\u22F0",
+  utilde: "\u0169",
+  utri: "\u25B5",
+  utrif: "\u25B4",
+  uuarr: "\u21C8",
+  uuml: "\xFC",
+  uwangle: "\u29A7",
+  vArr: "\u21D5",
+  vBar: "\u2AE8",
+  vBarv: "\u2AE9",
+  vDash: "\u22A8",
+  vangrt: "\u299C",
+  varepsilon: "\u03F5",
+  varkappa: "\u03F0",
+  varnothing: "\u2205",
+  varphi: "\u03D5",
+  varpi: "\u03D6",
+  varpropto: "\u221D",
+  varr: "\u2195",
+  varrho: "\u03F1",
+  varsigma: "\u03C2",
+  varsubsetneq: "\u228A\uFE00",
+  varsubsetneqq: "\u2ACB\uFE00",
+  varsupsetneq: "\u228B\uFE00",
+  varsupsetneqq: "\u2ACC\uFE00",
+  vartheta: "\u03D1",
+  vartriangleleft: "\u22B2",
+  vartriangleright: "\u22B3",
+  vcy: "\u0432",
+  vdash: "\u22A2",
+  vee: "\u2228",
+  veebar: "\u22BB",
+  veeeq: "\u225A",
+  vellip: "\u22EE",
+  verbar: "|",
+  vert: "|",
+  vfr: "\u{1D533}",
+  vltri: "\u22B2",
+  vnsub: "\u2282\u20D2",
+  vnsup: "\u2283\u20D2",
+  vopf: "\u{1D567}",
+  vprop: "\u221D",
+  vrtri: "\u22B3",
+  vscr: "\u{1D4CB}",
+  vsubnE: "\u2ACB\uFE00",
+  vsubne: "\u228A\uFE00",
+  vsupnE: "\u2ACC\uFE00",
+  vsupne: "\u228B\uFE00",
+  vzigzag: "\u299A",
+  wcirc: "\u0175",
+  wedbar: "\u2A5F",
+  wedge: "\u2227",
+  wedgeq: "\u2259",
+  weierp: "\u2118",
+  wfr: "\u{1D534}",
+  wopf: "\u{1D568}",
+  wp: "\u2118",
+  wr: "\u2240",
+  wreath: "\u2240",
+  wscr: "\u{1D4CC}",
+  xcap: "\u22C2",
+  xcirc: "\u25EF",
+  xcup: "\u22C3",
+  xdtri: "\u25BD",
+  xfr: "\u{1D535}",
+  xhArr: "\u27FA",
+  xharr: "\u27F7",
+  xi: "\u03BE",
+  xlArr: "\u27F8",
+  xlarr: "\u27F5",
+  xmap: "\u27FC",
+  xnis: "\u22FB",
+  xodot: "\u2A00",
+  xopf: "\u{1D569}",
+  xoplus: "\u2A01",
+  xotime: "\u2A02",
+  xrArr: "\u27F9",
+  xrarr: "\u27F6",
+  xscr: "\u{1D4CD}",
+  xsqcup: "\u2A06",
+  xuplus: "\u2A04",
+  xutri: "\u25B3",
+  xvee: "\u22C1",
+  xwedge: "\u22C0",
+  yacute: "\xFD",
+  yacy: "\u044F",
+  ycirc: "\u0177",
+  ycy: "\u044B",
+  yen: "\xA5",
+  yfr: "\u{1D536}",
+  yicy: "\u0457",
+  yopf: "\u{1D56A}",
+  yscr: "\u{1D4CE}",
+  yucy: "\u044E",
+  yuml: "\xFF",
+  zacute: "\u017A",
+  zcaron: "\u017E",
+  zcy: "\u0437",
+  zdot: "\u017C",
+  zeetrf: "\u2128",
+  zeta: "\u03B6",
+  zfr: "\u{1D537}",
+  zhcy: "\u0436",
+  zigrarr: "\u21DD",
+  zopf: "\u{1D56B}",
+  zscr: "\u{1D4CF}",
+  zwj: "\u200D",
+  zwnj: "\u200C"
+};
+
+// node_modules/decode-named-character-reference/index.js
+var own = {}.hasOwnProperty;
+function decodeNamedCharacterReference(value2) {
+  return own.call(characterEntities, value2) ? characterEntities[value2] : false;
+}
+
+// node_modules/micromark-util-chunked/index.js
+function splice(list4, start2, remove, items) {
+  const end = list4.length;
+  let chunkStart = 0;
+  let parameters;
+  if (start2 < 0) {
+    start2 = -start2 > end ? 0 : end + start2;
+  } else {
+    start2 = start2 > end ? end : start2;
+  }
+  remove = remove > 0 ? remove : 0;
+  if (items.length < 1e4) {
+    parameters = Array.from(items);
+    parameters.unshift(start2, remove);
+    list4.splice(...parameters);
+  } else {
+    if (remove) list4.splice(start2, remove);
+    while (chunkStart < items.length) {
+      parameters = items.slice(chunkStart, chunkStart + 1e4);
+      parameters.unshift(start2, 0);
+      list4.splice(...parameters);
+      chunkStart += 1e4;
+      start2 += 1e4;
+    }
+  }
+}
+function push(list4, items) {
+  if (list4.length > 0) {
+    splice(list4, list4.length, 0, items);
+    return list4;
+  }
+  return items;
+}
+
+// node_modules/micromark-util-combine-extensions/index.js
+var hasOwnProperty = {}.hasOwnProperty;
+function combineExtensions(extensions) {
+  const all2 = {};
+  let index2 = -1;
+  while (++index2 < extensions.length) {
+    syntaxExtension(all2, extensions[index2]);
+  }
+  return all2;
+}
+function syntaxExtension(all2, extension2) {
+  let hook;
+  for (hook in extension2) {
+    const maybe = hasOwnProperty.call(all2, hook) ? all2[hook] : void 0;
+    const left = maybe || (all2[hook] = {});
+    const right = extension2[hook];
+    let code;
+    if (right) {
+      for (code in right) {
+        if (!hasOwnProperty.call(left, code)) left[code] = [];
+        const value2 = right[code];
+        constructs(
+          // @ts-expect-error Looks like a list.
+          left[code],
+          Array.isArray(value2) ? value2 : value2 ? [value2] : []
+        );
+      }
+    }
+  }
+}
+function constructs(existing, list4) {
+  let index2 = -1;
+  const before = [];
+  while (++index2 < list4.length) {
+    ;
+    (list4[index2].add === "after" ? existing : before).push(list4[index2]);
+  }
+  splice(existing, 0, 0, before);
+}
+
+// node_modules/micromark-util-decode-numeric-character-reference/index.js
+function decodeNumericCharacterReference(value2, base) {
+  const code = Number.parseInt(value2, base);
+  if (
+    // C0 except for HT, LF, FF, CR, space.
+    code < 9 || code === 11 || code > 13 && code < 32 || // Control character (DEL) of C0, and C1 controls.
+    code > 126 && code < 160 || // Lone high surrogates and low surrogates.
+    code > 55295 && code < 57344 || // Noncharacters.
+    code > 64975 && code < 65008 || /* eslint-disable no-bitwise */
+    (code & 65535) === 65535 || (code & 65535) === 65534 || /* eslint-enable no-bitwise */
+    // Out of range
+    code > 1114111
+  ) {
+    return "\uFFFD";
+  }
+  return String.fromCodePoint(code);
+}
+
+// node_modules/micromark-util-normalize-identifier/index.js
+function normalizeIdentifier(value2) {
+  return value2.replace(/[\t\n\r ]+/g, " ").replace(/^ | $/g, "").toLowerCase().toUpperCase();
+}
+
+// node_modules/micromark-util-character/index.js
+var asciiAlpha = regexCheck(/[A-Za-z]/);
+var asciiAlphanumeric = regexCheck(/[\dA-Za-z]/);
+var asciiAtext = regexCheck(/[#-'*+\--9=?A-Z^-~]/);
+function asciiControl(code) {
+  return (
+    // Special whitespace codes (which have negative values), C0 and Control
+    // character DEL
+    code !== null && (code < 32 || code === 127)
+  );
+}
+var asciiDigit = regexCheck(/\d/);
+var asciiHexDigit = regexCheck(/[\dA-Fa-f]/);
+var asciiPunctuation = regexCheck(/[!-/:-@[-`{-~]/);
+function markdownLineEnding(code) {
+  return code !== null && code < -2;
+}
+function markdownLineEndingOrSpace(code) {
+  return code !== null && (code < 0 || code === 32);
+}
+function markdownSpace(code) {
+  return code === -2 || code === -1 || code === 32;
+}
+var unicodePunctuation = regexCheck(new RegExp("\\p{P}|\\p{S}", "u"));
+var unicodeWhitespace = regexCheck(/\s/);
+function regexCheck(regex) {
+  return check;
+  function check(code) {
+    return code !== null && code > -1 && regex.test(String.fromCharCode(code));
+  }
+}
+
+// node_modules/micromark-factory-space/index.js
+function factorySpace(effects, ok2, type, max) {
+  const limit = max ? max - 1 : Infinity;
+  let size = 0;
+  return start2;
+  function start2(code) {
+    if (markdownSpace(code)) {
+      effects.enter(type);
+      return prefix2(code);
+    }
+    return ok2(code);
+  }
+  function prefix2(code) {
+    if (markdownSpace(code) && size++ < limit) {
+      effects.consume(code);
+      return prefix2;
+    }
+    effects.exit(type);
+    return ok2(code);
+  }
+}
+function factorySpaceMinMax(effects, ok2, nok, type, min, max) {
+  let size = 0;
+  return start2;
+  function start2(code) {
+    if (max > 0 && markdownSpace(code)) {
+      effects.enter(type);
+      return prefix2(code);
+    }
+    return after(code);
+  }
+  function prefix2(code) {
+    if (markdownSpace(code) && size < max) {
+      effects.consume(code);
+      size++;
+      return prefix2;
+    }
+    effects.exit(type);
+    return after(code);
+  }
+  function after(code) {
+    return size >= min ? ok2(code) : nok(code);
+  }
+}
+
+// node_modules/micromark/lib/initialize/content.js
+var content = {
+  tokenize: initializeContent
+};
+function initializeContent(effects) {
+  const contentStart = effects.attempt(this.parser.constructs.contentInitial, afterContentStartConstruct, paragraphInitial);
+  let previous2;
+  return contentStart;
+  function afterContentStartConstruct(code) {
+    if (code === null) {
+      effects.consume(code);
+      return;
+    }
+    effects.enter("lineEnding");
+    effects.consume(code);
+    effects.exit("lineEnding");
+    return factorySpace(effects, contentStart, "linePrefix");
+  }
+  function paragraphInitial(code) {
+    effects.enter("paragraph");
+    return lineStart(code);
+  }
+  function lineStart(code) {
+    const token = effects.enter("chunkText", {
+      contentType: "text",
+      previous: previous2
+    });
+    if (previous2) {
+      previous2.next = token;
+    }
+    previous2 = token;
+    return data(code);
+  }
+  function data(code) {
+    if (code === null) {
+      effects.exit("chunkText");
+      effects.exit("paragraph");
+      effects.consume(code);
+      return;
+    }
+    if (markdownLineEnding(code)) {
+      effects.consume(code);
+      effects.exit("chunkText");
+      return lineStart;
+    }
+    effects.consume(code);
+    return data;
+  }
+}
+
+// node_modules/micromark-util-edit-map/index.js
+var EditMap = class {
+  /**
+   * Create a new edit map.
+   *
+   * @returns
+   *   New instance.
+   */
+  constructor() {
+    this.index = /* @__PURE__ */ new Map();
+    this.map = [];
+  }
+  /**
+   * Create an edit: a remove and/or add at a certain place.
+   *
+   * @param {number} index
+   *   Index at which to apply the edit.
+   * @param {number} remove
+   *   Count of items to remove at the index.
+   * @param {Array<Event>} add
+   *   Items to add at the index.
+   * @returns {undefined}
+   *   Nothing.
+   */
+  add(index2, remove, add) {
+    addImplementation(this, index2, remove, add, false);
+  }
+  /**
+   * Create an edit: but insert `add` before existing additions, instead of
+   * after them.
+   *
+   * @param {number} index
+   *   Index at which to apply the edit.
+   * @param {number} remove
+   *   Count of items to remove at the index.
+   * @param {Array<Event>} add
+   *   Items to add at the index.
+   * @returns {undefined}
+   *   Nothing.
+   */
+  addBefore(index2, remove, add) {
+    addImplementation(this, index2, remove, add, true);
+  }
+  /**
+   * Done, change the events.
+   *
+   * @param {Array<Event>} events
+   *   List of events to apply the edits to.
+   * @returns {undefined}
+   *   Nothing.
+   */
+  consume(events) {
+    this.map.sort(function(a, b) {
+      return a[0] - b[0];
+    });
+    if (this.map.length === 0) {
+      return;
+    }
+    let index2 = this.map.length;
+    const vecs = [];
+    while (index2 > 0) {
+      index2 -= 1;
+      vecs.push(events.slice(this.map[index2][0] + this.map[index2][1]), this.map[index2][2]);
+      events.length = this.map[index2][0];
+    }
+    vecs.push(events.slice());
+    events.length = 0;
+    let slice = vecs.pop();
+    while (slice) {
+      for (const element of slice) {
+        events.push(element);
+      }
+      slice = vecs.pop();
+    }
+    this.map.length = 0;
+    this.index.clear();
+  }
+};
+function addImplementation(editMap, at3, remove, add, before) {
+  if (remove === 0 && add.length === 0) {
+    return;
+  }
+  const existing = editMap.index.get(at3);
+  if (existing) {
+    existing[1] += remove;
+    if (before) {
+      add.push(...existing[2]);
+      existing[2] = add;
+    } else {
+      existing[2].push(...add);
+    }
+    return;
+  }
+  const change = [at3, remove, add];
+  editMap.map.push(change);
+  editMap.index.set(at3, change);
+}
+
+// node_modules/micromark/lib/initialize/document.js
+var document = {
+  tokenize: initializeDocument
+};
+var containerConstruct = {
+  tokenize: tokenizeContainer
+};
+function initializeDocument(effects) {
+  const self = this;
+  const stack = [];
+  let continued = 0;
+  let childFlow;
+  let childToken;
+  let lineStartOffset;
+  return start2;
+  function start2(code) {
+    if (continued < stack.length) {
+      const item = stack[continued];
+      self.containerState = item[1];
+      return effects.attempt(item[0].continuation, documentContinue, checkNewContainers)(code);
+    }
+    return checkNewContainers(code);
+  }
+  function documentContinue(code) {
+    continued++;
+    if (self.containerState._closeFlow) {
+      self.containerState._closeFlow = void 0;
+      if (childFlow) {
+        closeFlow();
+      }
+      const indexBeforeExits = self.events.length;
+      let indexBeforeFlow = indexBeforeExits;
+      let point3;
+      while (indexBeforeFlow--) {
+        if (self.events[indexBeforeFlow][0] === "exit" && self.events[indexBeforeFlow][1].type === "chunkFlow") {
+          point3 = self.events[indexBeforeFlow][1].end;
+          break;
+        }
+      }
+      exitContainers(continued);
+      let index2 = indexBeforeExits;
+      while (index2 < self.events.length) {
+        self.events[index2][1].end = {
+          ...point3
+        };
+        index2++;
+      }
+      const editMap = new EditMap();
+      editMap.add(indexBeforeFlow + 1, 0, self.events.slice(indexBeforeExits));
+      editMap.add(indexBeforeExits, index2 - indexBeforeExits, []);
+      editMap.consume(self.events);
+      return checkNewContainers(code);
+    }
+    return start2(code);
+  }
+  function checkNewContainers(code) {
+    if (continued === stack.length) {
+      if (!childFlow) {
+        return documentContinued(code);
+      }
+      if (childFlow.currentConstruct && childFlow.currentConstruct.concrete) {
+        return flowStart(code);
+      }
+      self.interrupt = Boolean(childFlow.currentConstruct && !childFlow._gfmTableDynamicInterruptHack);
+    }
+    self.containerState = {};
+    return effects.check(containerConstruct, thereIsANewContainer, thereIsNoNewContainer)(code);
+  }
+  function thereIsANewContainer(code) {
+    if (childFlow) {
+      closeFlow();
+    }
+    exitContainers(continued);
+    return documentContinued(code);
+  }
+  function thereIsNoNewContainer(code) {
+    self.parser.lazy[self.now().line] = continued !== stack.length;
+    lineStartOffset = self.now().offset;
+    return flowStart(code);
+  }
+  function documentContinued(code) {
+    self.containerState = {};
+    return effects.attempt(containerConstruct, containerContinue, flowStart)(code);
+  }
+  function containerContinue(code) {
+    continued++;
+    stack.push([self.currentConstruct, self.containerState]);
+    return documentContinued(code);
+  }
+  function flowStart(code) {
+    if (code === null) {
+      if (childFlow) {
+        closeFlow();
+      }
+      exitContainers(0);
+      effects.consume(code);
+      return;
+    }
+    childFlow = childFlow || self.parser.flow(self.now());
+    effects.enter("chunkFlow", {
+      _tokenizer: childFlow,
+      contentType: "flow",
+      previous: childToken
+    });
+    return flowContinue(code);
+  }
+  function flowContinue(code) {
+    if (code === null) {
+      writeToChild(effects.exit("chunkFlow"), true);
+      exitContainers(0);
+      effects.consume(code);
+      return;
+    }
+    if (markdownLineEnding(code)) {
+      effects.consume(code);
+      writeToChild(effects.exit("chunkFlow"));
+      continued = 0;
+      self.interrupt = void 0;
+      return start2;
+    }
+    effects.consume(code);
+    return flowContinue;
+  }
+  function writeToChild(token, endOfFile) {
+    const stream = self.sliceStream(token);
+    if (endOfFile) {
+      stream.push(null);
+    }
+    token.previous = childToken;
+    if (childToken) {
+      childToken.next = token;
+    }
+    childToken = token;
+    childFlow.defineSkip(token.start);
+    childFlow.write(stream);
+    if (self.parser.lazy[token.start.line]) {
+      let index2 = childFlow.events.length;
+      while (index2--) {
+        if (
+          // The token starts before the line ending…
+          childFlow.events[index2][1].start.offset < lineStartOffset && // …and either is not ended yet…
+          (!childFlow.events[index2][1].end || // …or ends after it.
+          childFlow.events[index2][1].end.offset > lineStartOffset)
+        ) {
+          return;
+        }
+      }
+      const indexBeforeExits = self.events.length;
+      let indexBeforeFlow = indexBeforeExits;
+      let seen;
+      let point3;
+      while (indexBeforeFlow--) {
+        if (self.events[indexBeforeFlow][0] === "exit" && self.events[indexBeforeFlow][1].type === "chunkFlow") {
+          if (seen) {
+            point3 = self.events[indexBeforeFlow][1].end;
+            break;
+          }
+          seen = true;
+        }
+      }
+      exitContainers(continued);
+      index2 = indexBeforeExits;
+      while (index2 < self.events.length) {
+        self.events[index2][1].end = {
+          ...point3
+        };
+        index2++;
+      }
+      const editMap = new EditMap();
+      editMap.add(indexBeforeFlow + 1, 0, self.events.slice(indexBeforeExits));
+      editMap.add(indexBeforeExits, index2 - indexBeforeExits, []);
+      editMap.consume(self.events);
+    }
+  }
+  function exitContainers(size) {
+    let index2 = stack.length;
+    while (index2-- > size) {
+      const entry = stack[index2];
+      self.containerState = entry[1];
+      entry[0].exit.call(self, effects);
+    }
+    stack.length = size;
+  }
+  function closeFlow() {
+    childFlow.write([null]);
+    childToken = void 0;
+    childFlow = void 0;
+    self.containerState._closeFlow = void 0;
+  }
+}
+function tokenizeContainer(effects, ok2, nok) {
+  return factorySpace(effects, effects.attempt(this.parser.constructs.document, ok2, nok), "linePrefix", this.parser.constructs.disable.null.includes("codeIndented") ? void 0 : 4);
+}
+
+// node_modules/micromark-util-classify-character/index.js
+function classifyCharacter(code) {
+  if (code === null || markdownLineEndingOrSpace(code) || unicodeWhitespace(code)) {
+    return 1;
+  }
+  if (unicodePunctuation(code)) {
+    return 2;
+  }
+}
+
+// node_modules/micromark-util-resolve-all/index.js
+function resolveAll(constructs2, events, context) {
+  const called = [];
+  let index2 = -1;
+  while (++index2 < constructs2.length) {
+    const resolve2 = constructs2[index2].resolveAll;
+    if (resolve2 && !called.includes(resolve2)) {
+      events = resolve2(events, context);
+      called.push(resolve2);
+    }
+  }
+  return events;
+}
+
+// node_modules/micromark-core-commonmark/lib/attention.js
+var attention = {
+  name: "attention",
+  resolveAll: resolveAllAttention,
+  tokenize: tokenizeAttention
+};
+function resolveAllAttention(events, context) {
+  let index2 = -1;
+  let nextEvents;
+  while (++index2 < events.length) {
+    if (events[index2][0] === "enter" && events[index2][1].type === "attentionSequence" && events[index2][1]._close) {
+      let open5 = index2;
+      while (open5--) {
+        if (events[open5][0] === "exit" && events[open5][1].type === "attentionSequence" && events[open5][1]._open && // If the markers are the same:
+        context.sliceSerialize(events[open5][1]).charCodeAt(0) === context.sliceSerialize(events[index2][1]).charCodeAt(0)) {
+          if ((events[open5][1]._close || events[index2][1]._open) && (events[index2][1].end.offset - events[index2][1].start.offset) % 3 && !((events[open5][1].end.offset - events[open5][1].start.offset + events[index2][1].end.offset - events[index2][1].start.offset) % 3)) {
+            continue;
+          }
+          const use = events[open5][1].end.offset - events[open5][1].start.offset > 1 && events[index2][1].end.offset - events[index2][1].start.offset > 1 ? 2 : 1;
+          const start2 = {
+            ...events[open5][1].end
+          };
+          const end = {
+            ...events[index2][1].start
+          };
+          movePoint(start2, -use);
+          movePoint(end, use);
+          const openingSequence = {
+            type: use > 1 ? "strongSequence" : "emphasisSequence",
+            start: start2,
+            end: {
+              ...events[open5][1].end
+            }
+          };
+          const closingSequence = {
+            type: use > 1 ? "strongSequence" : "emphasisSequence",
+            start: {
+              ...events[index2][1].start
+            },
+            end
+          };
+          const text4 = {
+            type: use > 1 ? "strongText" : "emphasisText",
+            start: {
+              ...events[open5][1].end
+            },
+            end: {
+              ...events[index2][1].start
+            }
+          };
+          const group = {
+            type: use > 1 ? "strong" : "emphasis",
+            start: {
+              ...openingSequence.start
+            },
+            end: {
+              ...closingSequence.end
+            }
+          };
+          events[open5][1].end = {
+            ...openingSequence.start
+          };
+          events[index2][1].start = {
+            ...closingSequence.end
+          };
+          nextEvents = [];
+          if (events[open5][1].end.offset - events[open5][1].start.offset) {
+            nextEvents = push(nextEvents, [["enter", events[open5][1], context], ["exit", events[open5][1], context]]);
+          }
+          nextEvents = push(nextEvents, [["enter", group, context], ["enter", openingSequence, context], ["exit", openingSequence, context], ["enter", text4, context]]);
+          nextEvents = push(nextEvents, resolveAll(context.parser.constructs.insideSpan.null, events.slice(open5 + 1, index2), context));
+          nextEvents = push(nextEvents, [["exit", text4, context], ["enter", closingSequence, context], ["exit", closingSequence, context], ["exit", group, context]]);
+          let offset = 0;
+          if (events[index2][1].end.offset - events[index2][1].start.offset) {
+            offset = 2;
+            nextEvents = push(nextEvents, [["enter", events[index2][1], context], ["exit", events[index2][1], context]]);
+          }
+          splice(events, open5 - 1, index2 - open5 + 3, nextEvents);
+          index2 = open5 + nextEvents.length - offset - 2;
+          break;
+        }
+      }
+    }
+  }
+  index2 = -1;
+  while (++index2 < events.length) {
+    if (events[index2][1].type === "attentionSequence") {
+      events[index2][1].type = "data";
+    }
+  }
+  return events;
+}
+function tokenizeAttention(effects, ok2) {
+  const attentionMarkers2 = this.parser.constructs.attentionMarkers.null;
+  const previous2 = this.previous;
+  const before = classifyCharacter(previous2);
+  let marker;
+  return start2;
+  function start2(code) {
+    marker = code;
+    effects.enter("attentionSequence");
+    return inside(code);
+  }
+  function inside(code) {
+    if (code === marker) {
+      effects.consume(code);
+      return inside;
+    }
+    const token = effects.exit("attentionSequence");
+    const after = classifyCharacter(code);
+    const open5 = !after || after === 2 && before || attentionMarkers2.includes(code) && code !== 42 && code !== 95;
+    const close2 = !before || before === 2 && after || attentionMarkers2.includes(previous2) && previous2 !== 42 && previous2 !== 95;
+    token._open = Boolean(marker === 42 ? open5 : open5 && (before || !close2));
+    token._close = Boolean(marker === 42 ? close2 : close2 && (after || !open5));
+    return ok2(code);
+  }
+}
+function movePoint(point3, offset) {
+  point3.column += offset;
+  point3.offset += offset;
+  point3._bufferIndex += offset;
+}
+
+// node_modules/micromark-core-commonmark/lib/autolink.js
+var autolink = {
+  name: "autolink",
+  tokenize: tokenizeAutolink
+};
+function tokenizeAutolink(effects, ok2, nok) {
+  let size = 0;
+  return start2;
+  function start2(code) {
+    effects.enter("autolink");
+    effects.enter("autolinkMarker");
+    effects.consume(code);
+    effects.exit("autolinkMarker");
+    effects.enter("autolinkProtocol");
+    return open5;
+  }
+  function open5(code) {
+    if (asciiAlpha(code)) {
+      effects.consume(code);
+      return schemeOrEmailAtext;
+    }
+    if (code === 64) {
+      return nok(code);
+    }
+    return emailAtext(code);
+  }
+  function schemeOrEmailAtext(code) {
+    if (code === 43 || code === 45 || code === 46 || asciiAlphanumeric(code)) {
+      size = 1;
+      return schemeInsideOrEmailAtext(code);
+    }
+    return emailAtext(code);
+  }
+  function schemeInsideOrEmailAtext(code) {
+    if (code === 58) {
+      effects.consume(code);
+      size = 0;
+      return urlInside;
+    }
+    if ((code === 43 || code === 45 || code === 46 || asciiAlphanumeric(code)) && size++ < 32) {
+      effects.consume(code);
+      return schemeInsideOrEmailAtext;
+    }
+    size = 0;
+    return emailAtext(code);
+  }
+  function urlInside(code) {
+    if (code === 62) {
+      effects.exit("autolinkProtocol");
+      effects.enter("autolinkMarker");
+      effects.consume(code);
+      effects.exit("autolinkMarker");
+      effects.exit("autolink");
+      return ok2;
+    }
+    if (code === null || code === 32 || code === 60 || asciiControl(code)) {
+      return nok(code);
+    }
+    effects.consume(code);
+    return urlInside;
+  }
+  function emailAtext(code) {
+    if (code === 64) {
+      effects.consume(code);
+      return emailAtSignOrDot;
+    }
+    if (asciiAtext(code)) {
+      effects.consume(code);
+      return emailAtext;
+    }
+    return nok(code);
+  }
+  function emailAtSignOrDot(code) {
+    return asciiAlphanumeric(code) ? emailLabel(code) : nok(code);
+  }
+  function emailLabel(code) {
+    if (code === 46) {
+      effects.consume(code);
+      size = 0;
+      return emailAtSignOrDot;
+    }
+    if (code === 62) {
+      effects.exit("autolinkProtocol").type = "autolinkEmail";
+      effects.enter("autolinkMarker");
+      effects.consume(code);
+      effects.exit("autolinkMarker");
+      effects.exit("autolink");
+      return ok2;
+    }
+    return emailValue(code);
+  }
+  function emailValue(code) {
+    if ((code === 45 || asciiAlphanumeric(code)) && size++ < 63) {
+      const next = code === 45 ? emailValue : emailLabel;
+      effects.consume(code);
+      return next;
+    }
+    return nok(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/blank-line.js
+var blankLine = {
+  partial: true,
+  tokenize: tokenizeBlankLine
+};
+function tokenizeBlankLine(effects, ok2, nok) {
+  return start2;
+  function start2(code) {
+    return markdownSpace(code) ? factorySpace(effects, after, "linePrefix")(code) : after(code);
+  }
+  function after(code) {
+    return code === null || markdownLineEnding(code) ? ok2(code) : nok(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/block-quote.js
+var blockQuote = {
+  continuation: {
+    tokenize: tokenizeBlockQuoteContinuation
+  },
+  exit,
+  name: "blockQuote",
+  tokenize: tokenizeBlockQuoteStart
+};
+function tokenizeBlockQuoteStart(effects, ok2, nok) {
+  const self = this;
+  return start2;
+  function start2(code) {
+    if (code === 62) {
+      const state = self.containerState;
+      if (!state.open) {
+        effects.enter("blockQuote", {
+          _container: true
+        });
+        state.open = true;
+      }
+      effects.enter("blockQuotePrefix");
+      effects.enter("blockQuoteMarker");
+      effects.consume(code);
+      effects.exit("blockQuoteMarker");
+      return after;
+    }
+    return nok(code);
+  }
+  function after(code) {
+    if (markdownSpace(code)) {
+      effects.enter("blockQuotePrefixWhitespace");
+      effects.consume(code);
+      effects.exit("blockQuotePrefixWhitespace");
+      effects.exit("blockQuotePrefix");
+      return ok2;
+    }
+    effects.exit("blockQuotePrefix");
+    return ok2(code);
+  }
+}
+function tokenizeBlockQuoteContinuation(effects, ok2, nok) {
+  const self = this;
+  return contStart;
+  function contStart(code) {
+    if (markdownSpace(code)) {
+      return factorySpace(effects, contBefore, "linePrefix", self.parser.constructs.disable.null.includes("codeIndented") ? void 0 : 4)(code);
+    }
+    return contBefore(code);
+  }
+  function contBefore(code) {
+    return effects.attempt(blockQuote, ok2, nok)(code);
+  }
+}
+function exit(effects) {
+  effects.exit("blockQuote");
+}
+
+// node_modules/micromark-core-commonmark/lib/character-escape.js
+var characterEscape = {
+  name: "characterEscape",
+  tokenize: tokenizeCharacterEscape
+};
+function tokenizeCharacterEscape(effects, ok2, nok) {
+  return start2;
+  function start2(code) {
+    effects.enter("characterEscape");
+    effects.enter("escapeMarker");
+    effects.consume(code);
+    effects.exit("escapeMarker");
+    return inside;
+  }
+  function inside(code) {
+    if (asciiPunctuation(code)) {
+      effects.enter("characterEscapeValue");
+      effects.consume(code);
+      effects.exit("characterEscapeValue");
+      effects.exit("characterEscape");
+      return ok2;
+    }
+    return nok(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/character-reference.js
+var characterReference = {
+  name: "characterReference",
+  tokenize: tokenizeCharacterReference
+};
+function tokenizeCharacterReference(effects, ok2, nok) {
+  const self = this;
+  let size = 0;
+  let max;
+  let test;
+  return start2;
+  function start2(code) {
+    effects.enter("characterReference");
+    effects.enter("characterReferenceMarker");
+    effects.consume(code);
+    effects.exit("characterReferenceMarker");
+    return open5;
+  }
+  function open5(code) {
+    if (code === 35) {
+      effects.enter("characterReferenceMarkerNumeric");
+      effects.consume(code);
+      effects.exit("characterReferenceMarkerNumeric");
+      return numeric2;
+    }
+    effects.enter("characterReferenceValue");
+    max = 31;
+    test = asciiAlphanumeric;
+    return value2(code);
+  }
+  function numeric2(code) {
+    if (code === 88 || code === 120) {
+      effects.enter("characterReferenceMarkerHexadecimal");
+      effects.consume(code);
+      effects.exit("characterReferenceMarkerHexadecimal");
+      effects.enter("characterReferenceValue");
+      max = 6;
+      test = asciiHexDigit;
+      return value2;
+    }
+    effects.enter("characterReferenceValue");
+    max = 7;
+    test = asciiDigit;
+    return value2(code);
+  }
+  function value2(code) {
+    if (code === 59 && size) {
+      const token = effects.exit("characterReferenceValue");
+      if (test === asciiAlphanumeric && !decodeNamedCharacterReference(self.sliceSerialize(token))) {
+        return nok(code);
+      }
+      effects.enter("characterReferenceMarker");
+      effects.consume(code);
+      effects.exit("characterReferenceMarker");
+      effects.exit("characterReference");
+      return ok2;
+    }
+    if (test(code) && size++ < max) {
+      effects.consume(code);
+      return value2;
+    }
+    return nok(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/partial-non-lazy-continuation.js
+var nonLazyContinuation = {
+  partial: true,
+  tokenize: tokenizeNonLazyContinuation
+};
+function tokenizeNonLazyContinuation(effects, ok2, nok) {
+  const self = this;
+  return start2;
+  function start2(code) {
+    if (code === null) {
+      return nok(code);
+    }
+    effects.enter("lineEnding");
+    effects.consume(code);
+    effects.exit("lineEnding");
+    return after;
+  }
+  function after(code) {
+    return self.parser.lazy[self.now().line] ? nok(code) : ok2(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/code-fenced.js
+var codeFenced = {
+  concrete: true,
+  name: "codeFenced",
+  tokenize: tokenizeCodeFenced
+};
+function tokenizeCodeFenced(effects, ok2, nok) {
+  const self = this;
+  const closeStart = {
+    partial: true,
+    tokenize: tokenizeCloseStart
+  };
+  let initialPrefix = 0;
+  let sizeOpen = 0;
+  let marker;
+  return start2;
+  function start2(code) {
+    return beforeSequenceOpen(code);
+  }
+  function beforeSequenceOpen(code) {
+    const tail = self.events[self.events.length - 1];
+    initialPrefix = tail && tail[1].type === "linePrefix" ? tail[2].sliceSerialize(tail[1], true).length : 0;
+    marker = code;
+    effects.enter("codeFenced");
+    effects.enter("codeFencedFence");
+    effects.enter("codeFencedFenceSequence");
+    return sequenceOpen(code);
+  }
+  function sequenceOpen(code) {
+    if (code === marker) {
+      sizeOpen++;
+      effects.consume(code);
+      return sequenceOpen;
+    }
+    if (sizeOpen < 3) {
+      return nok(code);
+    }
+    effects.exit("codeFencedFenceSequence");
+    return markdownSpace(code) ? factorySpace(effects, infoBefore, "whitespace")(code) : infoBefore(code);
+  }
+  function infoBefore(code) {
+    if (code === null || markdownLineEnding(code)) {
+      effects.exit("codeFencedFence");
+      return self.interrupt ? ok2(code) : effects.check(nonLazyContinuation, atNonLazyBreak, after)(code);
+    }
+    effects.enter("codeFencedFenceInfo");
+    effects.enter("chunkString", {
+      contentType: "string"
+    });
+    return info2(code);
+  }
+  function info2(code) {
+    if (code === null || markdownLineEnding(code)) {
+      effects.exit("chunkString");
+      effects.exit("codeFencedFenceInfo");
+      return infoBefore(code);
+    }
+    if (markdownSpace(code)) {
+      effects.exit("chunkString");
+      effects.exit("codeFencedFenceInfo");
+      return factorySpace(effects, metaBefore, "whitespace")(code);
+    }
+    if (code === 96 && code === marker) {
+      return nok(code);
+    }
+    effects.consume(code);
+    return info2;
+  }
+  function metaBefore(code) {
+    if (code === null || markdownLineEnding(code)) {
+      return infoBefore(code);
+    }
+    effects.enter("codeFencedFenceMeta");
+    effects.enter("chunkString", {
+      contentType: "string"
+    });
+    return meta(code);
+  }
+  function meta(code) {
+    if (code === null || markdownLineEnding(code)) {
+      effects.exit("chunkString");
+      effects.exit("codeFencedFenceMeta");
+      return infoBefore(code);
+    }
+    if (code === 96 && code === marker) {
+      return nok(code);
+    }
+    effects.consume(code);
+    return meta;
+  }
+  function atNonLazyBreak(code) {
+    return effects.attempt(closeStart, after, contentBefore)(code);
+  }
+  function contentBefore(code) {
+    effects.enter("lineEnding");
+    effects.consume(code);
+    effects.exit("lineEnding");
+    return contentStart;
+  }
+  function contentStart(code) {
+    return initialPrefix > 0 && markdownSpace(code) ? factorySpace(effects, beforeContentChunk, "linePrefix", initialPrefix + 1)(code) : beforeContentChunk(code);
+  }
+  function beforeContentChunk(code) {
+    if (code === null || markdownLineEnding(code)) {
+      return effects.check(nonLazyContinuation, atNonLazyBreak, after)(code);
+    }
+    effects.enter("codeFlowValue");
+    return contentChunk(code);
+  }
+  function contentChunk(code) {
+    if (code === null || markdownLineEnding(code)) {
+      effects.exit("codeFlowValue");
+      return beforeContentChunk(code);
+    }
+    effects.consume(code);
+    return contentChunk;
+  }
+  function after(code) {
+    effects.exit("codeFenced");
+    return ok2(code);
+  }
+  function tokenizeCloseStart(effects2, ok3, nok2) {
+    let size = 0;
+    return startBefore;
+    function startBefore(code) {
+      effects2.enter("lineEnding");
+      effects2.consume(code);
+      effects2.exit("lineEnding");
+      return start3;
+    }
+    function start3(code) {
+      effects2.enter("codeFencedFence");
+      return markdownSpace(code) ? factorySpace(effects2, beforeSequenceClose, "linePrefix", self.parser.constructs.disable.null.includes("codeIndented") ? void 0 : 4)(code) : beforeSequenceClose(code);
+    }
+    function beforeSequenceClose(code) {
+      if (code === marker) {
+        effects2.enter("codeFencedFenceSequence");
+        return sequenceClose(code);
+      }
+      return nok2(code);
+    }
+    function sequenceClose(code) {
+      if (code === marker) {
+        size++;
+        effects2.consume(code);
+        return sequenceClose;
+      }
+      if (size >= sizeOpen) {
+        effects2.exit("codeFencedFenceSequence");
+        return markdownSpace(code) ? factorySpace(effects2, sequenceCloseAfter, "whitespace")(code) : sequenceCloseAfter(code);
+      }
+      return nok2(code);
+    }
+    function sequenceCloseAfter(code) {
+      if (code === null || markdownLineEnding(code)) {
+        effects2.exit("codeFencedFence");
+        return ok3(code);
+      }
+      return nok2(code);
+    }
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/code-indented.js
+var codeIndented = {
+  name: "codeIndented",
+  tokenize: tokenizeCodeIndented
+};
+var furtherStart = {
+  partial: true,
+  tokenize: tokenizeFurtherStart
+};
+function tokenizeCodeIndented(effects, ok2, nok) {
+  return start2;
+  function start2(code) {
+    effects.enter("codeIndented");
+    return factorySpaceMinMax(effects, atBreak, nok, "linePrefix", 4, 4)(code);
+  }
+  function atBreak(code) {
+    if (code === null) {
+      return after(code);
+    }
+    if (markdownLineEnding(code)) {
+      return effects.attempt(furtherStart, atBreak, after)(code);
+    }
+    effects.enter("codeFlowValue");
+    return inside(code);
+  }
+  function inside(code) {
+    if (code === null || markdownLineEnding(code)) {
+      effects.exit("codeFlowValue");
+      return atBreak(code);
+    }
+    effects.consume(code);
+    return inside;
+  }
+  function after(code) {
+    effects.exit("codeIndented");
+    return ok2(code);
+  }
+}
+function tokenizeFurtherStart(effects, ok2, nok) {
+  const self = this;
+  return furtherStart2;
+  function furtherStart2(code) {
+    if (self.parser.lazy[self.now().line]) {
+      return nok(code);
+    }
+    if (markdownLineEnding(code)) {
+      effects.enter("lineEnding");
+      effects.consume(code);
+      effects.exit("lineEnding");
+      return furtherStart2;
+    }
+    return factorySpaceMinMax(effects, ok2, onNotEnoughPrefix, "linePrefix", 4, 4)(code);
+  }
+  function onNotEnoughPrefix(code) {
+    return markdownLineEnding(code) ? furtherStart2(code) : nok(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/code-text.js
+var codeText = {
+  name: "codeText",
+  previous,
+  resolve: resolveCodeText,
+  tokenize: tokenizeCodeText
+};
+function resolveCodeText(events) {
+  let tailExitIndex = events.length - 4;
+  let headEnterIndex = 3;
+  let index2;
+  let enter;
+  if ((events[headEnterIndex][1].type === "lineEnding" || events[headEnterIndex][1].type === "space") && (events[tailExitIndex][1].type === "lineEnding" || events[tailExitIndex][1].type === "space")) {
+    index2 = headEnterIndex;
+    while (++index2 < tailExitIndex) {
+      if (events[index2][1].type === "codeTextData") {
+        events[headEnterIndex][1].type = "codeTextPadding";
+        events[tailExitIndex][1].type = "codeTextPadding";
+        headEnterIndex += 2;
+        tailExitIndex -= 2;
+        break;
+      }
+    }
+  }
+  index2 = headEnterIndex - 1;
+  tailExitIndex++;
+  while (++index2 <= tailExitIndex) {
+    if (enter === void 0) {
+      if (index2 !== tailExitIndex && events[index2][1].type !== "lineEnding") {
+        enter = index2;
+      }
+    } else if (index2 === tailExitIndex || events[index2][1].type === "lineEnding") {
+      events[enter][1].type = "codeTextData";
+      if (index2 !== enter + 2) {
+        events[enter][1].end = events[index2 - 1][1].end;
+        events.splice(enter + 2, index2 - enter - 2);
+        tailExitIndex -= index2 - enter - 2;
+        index2 = enter + 2;
+      }
+      enter = void 0;
+    }
+  }
+  return events;
+}
+function previous(code) {
+  return code !== 96 || this.events[this.events.length - 1][1].type === "characterEscape";
+}
+function tokenizeCodeText(effects, ok2, nok) {
+  const self = this;
+  let sizeOpen = 0;
+  let size;
+  let token;
+  return start2;
+  function start2(code) {
+    effects.enter("codeText");
+    effects.enter("codeTextSequence");
+    return sequenceOpen(code);
+  }
+  function sequenceOpen(code) {
+    if (code === 96) {
+      effects.consume(code);
+      sizeOpen++;
+      return sequenceOpen;
+    }
+    effects.exit("codeTextSequence");
+    return between(code);
+  }
+  function between(code) {
+    if (code === null) {
+      return nok(code);
+    }
+    if (code === 32) {
+      effects.enter("space");
+      effects.consume(code);
+      effects.exit("space");
+      return between;
+    }
+    if (code === 96) {
+      token = effects.enter("codeTextSequence");
+      size = 0;
+      return sequenceClose(code);
+    }
+    if (markdownLineEnding(code)) {
+      effects.enter("lineEnding");
+      effects.consume(code);
+      effects.exit("lineEnding");
+      return between;
+    }
+    effects.enter("codeTextData");
+    return data(code);
+  }
+  function data(code) {
+    if (code === null || code === 32 || code === 96 || markdownLineEnding(code)) {
+      effects.exit("codeTextData");
+      return between(code);
+    }
+    effects.consume(code);
+    return data;
+  }
+  function sequenceClose(code) {
+    if (code === 96) {
+      effects.consume(code);
+      size++;
+      return sequenceClose;
+    }
+    if (size === sizeOpen) {
+      effects.exit("codeTextSequence");
+      effects.exit("codeText");
+      return ok2(code);
+    }
+    token.type = "codeTextData";
+    return data(code);
+  }
+}
+
+// node_modules/micromark-util-subtokenize/lib/splice-buffer.js
+var SpliceBuffer = class {
+  /**
+   * @param {ReadonlyArray<T> | null | undefined} [initial]
+   *   Initial items (optional).
+   * @returns
+   *   Splice buffer.
+   */
+  constructor(initial) {
+    this.left = initial ? [...initial] : [];
+    this.right = [];
+  }
+  /**
+   * Array access;
+   * does not move the cursor.
+   *
+   * @param {number} index
+   *   Index.
+   * @return {T}
+   *   Item.
+   */
+  get(index2) {
+    if (index2 < 0 || index2 >= this.left.length + this.right.length) {
+      throw new RangeError("Cannot access index `" + index2 + "` in a splice buffer of size `" + (this.left.length + this.right.length) + "`");
+    }
+    if (index2 < this.left.length) return this.left[index2];
+    return this.right[this.right.length - index2 + this.left.length - 1];
+  }
+  /**
+   * The length of the splice buffer, one greater than the largest index in the
+   * array.
+   */
+  get length() {
+    return this.left.length + this.right.length;
+  }
+  /**
+   * Remove and return `list[0]`;
+   * moves the cursor to `0`.
+   *
+   * @returns {T | undefined}
+   *   Item, optional.
+   */
+  shift() {
+    this.setCursor(0);
+    return this.right.pop();
+  }
+  /**
+   * Slice the buffer to get an array;
+   * does not move the cursor.
+   *
+   * @param {number} start
+   *   Start.
+   * @param {number | null | undefined} [end]
+   *   End (optional).
+   * @returns {Array<T>}
+   *   Array of items.
+   */
+  slice(start2, end) {
+    const stop2 = end === null || end === void 0 ? Number.POSITIVE_INFINITY : end;
+    if (stop2 < this.left.length) {
+      return this.left.slice(start2, stop2);
+    }
+    if (start2 > this.left.length) {
+      return this.right.slice(this.right.length - stop2 + this.left.length, this.right.length - start2 + this.left.length).reverse();
+    }
+    return this.left.slice(start2).concat(this.right.slice(this.right.length - stop2 + this.left.length).reverse());
+  }
+  /**
+   * Mimics the behavior of Array.prototype.splice() except for the change of
+   * interface necessary to avoid segfaults when patching in very large arrays.
+   *
+   * This operation moves cursor is moved to `start` and results in the cursor
+   * placed after any inserted items.
+   *
+   * @param {number} start
+   *   Start;
+   *   zero-based index at which to start changing the array;
+   *   negative numbers count backwards from the end of the array and values
+   *   that are out-of bounds are clamped to the appropriate end of the array.
+   * @param {number | null | undefined} [deleteCount=0]
+   *   Delete count (default: `0`);
+   *   maximum number of elements to delete, starting from start.
+   * @param {Array<T> | null | undefined} [items=[]]
+   *   Items to include in place of the deleted items (default: `[]`).
+   * @return {Array<T>}
+   *   Any removed items.
+   */
+  splice(start2, deleteCount, items) {
+    const count = deleteCount || 0;
+    this.setCursor(Math.trunc(start2));
+    const removed = this.right.splice(this.right.length - count, Number.POSITIVE_INFINITY);
+    if (items) chunkedPush(this.left, items);
+    return removed.reverse();
+  }
+  /**
+   * Remove and return the highest-numbered item in the array, so
+   * `list[list.length - 1]`;
+   * Moves the cursor to `length`.
+   *
+   * @returns {T | undefined}
+   *   Item, optional.
+   */
+  pop() {
+    this.setCursor(Number.POSITIVE_INFINITY);
+    return this.left.pop();
+  }
+  /**
+   * Inserts a single item to the high-numbered side of the array;
+   * moves the cursor to `length`.
+   *
+   * @param {T} item
+   *   Item.
+   * @returns {undefined}
+   *   Nothing.
+   */
+  push(item) {
+    this.setCursor(Number.POSITIVE_INFINITY);
+    this.left.push(item);
+  }
+  /**
+   * Inserts many items to the high-numbered side of the array.
+   * Moves the cursor to `length`.
+   *
+   * @param {Array<T>} items
+   *   Items.
+   * @returns {undefined}
+   *   Nothing.
+   */
+  pushMany(items) {
+    this.setCursor(Number.POSITIVE_INFINITY);
+    chunkedPush(this.left, items);
+  }
+  /**
+   * Inserts a single item to the low-numbered side of the array;
+   * Moves the cursor to `0`.
+   *
+   * @param {T} item
+   *   Item.
+   * @returns {undefined}
+   *   Nothing.
+   */
+  unshift(item) {
+    this.setCursor(0);
+    this.right.push(item);
+  }
+  /**
+   * Inserts many items to the low-numbered side of the array;
+   * moves the cursor to `0`.
+   *
+   * @param {Array<T>} items
+   *   Items.
+   * @returns {undefined}
+   *   Nothing.
+   */
+  unshiftMany(items) {
+    this.setCursor(0);
+    chunkedPush(this.right, items.reverse());
+  }
+  /**
+   * Move the cursor to a specific position in the array. Requires
+   * time proportional to the distance moved.
+   *
+   * If `n < 0`, the cursor will end up at the beginning.
+   * If `n > length`, the cursor will end up at the end.
+   *
+   * @param {number} n
+   *   Position.
+   * @return {undefined}
+   *   Nothing.
+   */
+  setCursor(n) {
+    if (n === this.left.length || n > this.left.length && this.right.length === 0 || n < 0 && this.left.length === 0) return;
+    if (n < this.left.length) {
+      const removed = this.left.splice(n, Number.POSITIVE_INFINITY);
+      chunkedPush(this.right, removed.reverse());
+    } else {
+      const removed = this.right.splice(this.left.length + this.right.length - n, Number.POSITIVE_INFINITY);
+      chunkedPush(this.left, removed.reverse());
+    }
+  }
+};
+function chunkedPush(list4, right) {
+  let chunkStart = 0;
+  if (right.length < 1e4) {
+    list4.push(...right);
+  } else {
+    while (chunkStart < right.length) {
+      list4.push(...right.slice(chunkStart, chunkStart + 1e4));
+      chunkStart += 1e4;
+    }
+  }
+}
+
+// node_modules/micromark-util-subtokenize/index.js
+function subtokenize(eventsArray) {
+  const jumps = {};
+  let index2 = -1;
+  let event;
+  let lineIndex;
+  let otherIndex;
+  let otherEvent;
+  let parameters;
+  let subevents;
+  let more;
+  const events = new SpliceBuffer(eventsArray);
+  while (++index2 < events.length) {
+    while (index2 in jumps) {
+      index2 = jumps[index2];
+    }
+    event = events.get(index2);
+    if (index2 && event[1].type === "chunkFlow" && events.get(index2 - 1)[1].type === "listItemPrefix") {
+      subevents = event[1]._tokenizer.events;
+      otherIndex = 0;
+      if (otherIndex < subevents.length && subevents[otherIndex][1].type === "lineEndingBlank") {
+        otherIndex += 2;
+      }
+      if (otherIndex < subevents.length && subevents[otherIndex][1].type === "content") {
+        while (++otherIndex < subevents.length) {
+          if (subevents[otherIndex][1].type === "content") {
+            break;
+          }
+          if (subevents[otherIndex][1].type === "chunkText") {
+            subevents[otherIndex][1]._isInFirstContentOfListItem = true;
+            otherIndex++;
+          }
+        }
+      }
+    }
+    if (event[0] === "enter") {
+      if (event[1].contentType) {
+        Object.assign(jumps, subcontent(events, index2));
+        index2 = jumps[index2];
+        more = true;
+      }
+    } else if (event[1]._container) {
+      otherIndex = index2;
+      lineIndex = void 0;
+      while (otherIndex--) {
+        otherEvent = events.get(otherIndex);
+        if (otherEvent[1].type === "lineEnding" || otherEvent[1].type === "lineEndingBlank") {
+          if (otherEvent[0] === "enter") {
+            if (lineIndex) {
+              events.get(lineIndex)[1].type = "lineEndingBlank";
+            }
+            otherEvent[1].type = "lineEnding";
+            lineIndex = otherIndex;
+          }
+        } else if (otherEvent[1].type === "linePrefix" || otherEvent[1].type === "listItemIndent") {
+        } else {
+          break;
+        }
+      }
+      if (lineIndex) {
+        event[1].end = {
+          ...events.get(lineIndex)[1].start
+        };
+        parameters = events.slice(lineIndex, index2);
+        parameters.unshift(event);
+        events.splice(lineIndex, index2 - lineIndex + 1, parameters);
+      }
+    }
+  }
+  splice(eventsArray, 0, Number.POSITIVE_INFINITY, events.slice(0));
+  return !more;
+}
+function subcontent(events, eventIndex) {
+  const token = events.get(eventIndex)[1];
+  const context = events.get(eventIndex)[2];
+  let startPosition = eventIndex - 1;
+  const startPositions = [];
+  let tokenizer = token._tokenizer;
+  if (!tokenizer) {
+    tokenizer = context.parser[token.contentType](token.start);
+    if (token._contentTypeTextTrailing) {
+      tokenizer._contentTypeTextTrailing = true;
+    }
+  }
+  const childEvents = tokenizer.events;
+  const jumps = [];
+  const gaps = {};
+  let stream;
+  let previous2;
+  let index2 = -1;
+  let current = token;
+  let adjust = 0;
+  let start2 = 0;
+  const breaks = [start2];
+  while (current) {
+    while (events.get(++startPosition)[1] !== current) {
+    }
+    startPositions.push(startPosition);
+    if (!current._tokenizer) {
+      stream = context.sliceStream(current);
+      if (!current.next) {
+        stream.push(null);
+      }
+      if (previous2) {
+        tokenizer.defineSkip(current.start);
+      }
+      if (current._isInFirstContentOfListItem) {
+        tokenizer._gfmTasklistFirstContentOfListItem = true;
+      }
+      tokenizer.write(stream);
+      if (current._isInFirstContentOfListItem) {
+        tokenizer._gfmTasklistFirstContentOfListItem = void 0;
+      }
+    }
+    previous2 = current;
+    current = current.next;
+  }
+  current = token;
+  while (++index2 < childEvents.length) {
+    if (
+      // Find a void token that includes a break.
+      childEvents[index2][0] === "exit" && childEvents[index2 - 1][0] === "enter" && childEvents[index2][1].type === childEvents[index2 - 1][1].type && childEvents[index2][1].start.line !== childEvents[index2][1].end.line
+    ) {
+      start2 = index2 + 1;
+      breaks.push(start2);
+      current._tokenizer = void 0;
+      current.previous = void 0;
+      current = current.next;
+    }
+  }
+  tokenizer.events = [];
+  if (current) {
+    current._tokenizer = void 0;
+    current.previous = void 0;
+  } else {
+    breaks.pop();
+  }
+  index2 = breaks.length;
+  while (index2--) {
+    const slice = childEvents.slice(breaks[index2], breaks[index2 + 1]);
+    const start3 = startPositions.pop();
+    jumps.push([start3, start3 + slice.length - 1]);
+    events.splice(start3, 2, slice);
+  }
+  jumps.reverse();
+  index2 = -1;
+  while (++index2 < jumps.length) {
+    gaps[adjust + jumps[index2][0]] = adjust + jumps[index2][1];
+    adjust += jumps[index2][1] - jumps[index2][0] - 1;
+  }
+  return gaps;
+}
+
+// node_modules/micromark-core-commonmark/lib/content.js
+var content2 = {
+  resolve: resolveContent,
+  tokenize: tokenizeContent
+};
+var continuationConstruct = {
+  partial: true,
+  tokenize: tokenizeContinuation
+};
+function resolveContent(events) {
+  subtokenize(events);
+  return events;
+}
+function tokenizeContent(effects, ok2) {
+  let previous2;
+  return chunkStart;
+  function chunkStart(code) {
+    effects.enter("content");
+    previous2 = effects.enter("chunkContent", {
+      contentType: "content"
+    });
+    return chunkInside(code);
+  }
+  function chunkInside(code) {
+    if (code === null) {
+      return contentEnd(code);
+    }
+    if (markdownLineEnding(code)) {
+      return effects.check(continuationConstruct, contentContinue, contentEnd)(code);
+    }
+    effects.consume(code);
+    return chunkInside;
+  }
+  function contentEnd(code) {
+    effects.exit("chunkContent");
+    effects.exit("content");
+    return ok2(code);
+  }
+  function contentContinue(code) {
+    effects.consume(code);
+    effects.exit("chunkContent");
+    previous2.next = effects.enter("chunkContent", {
+      contentType: "content",
+      previous: previous2
+    });
+    previous2 = previous2.next;
+    return chunkInside;
+  }
+}
+function tokenizeContinuation(effects, ok2, nok) {
+  const self = this;
+  return startLookahead;
+  function startLookahead(code) {
+    effects.exit("chunkContent");
+    effects.enter("lineEnding");
+    effects.consume(code);
+    effects.exit("lineEnding");
+    return factorySpace(effects, prefixed, "linePrefix");
+  }
+  function prefixed(code) {
+    if (code === null || markdownLineEnding(code)) {
+      return nok(code);
+    }
+    const tail = self.events[self.events.length - 1];
+    if (!self.parser.constructs.disable.null.includes("codeIndented") && tail && tail[1].type === "linePrefix" && tail[2].sliceSerialize(tail[1], true).length >= 4) {
+      return ok2(code);
+    }
+    return effects.interrupt(self.parser.constructs.flow, nok, ok2)(code);
+  }
+}
+
+// node_modules/micromark-factory-destination/index.js
+function factoryDestination(effects, ok2, nok, type, literalType, literalMarkerType, rawType, stringType, max) {
+  const limit = max || Number.POSITIVE_INFINITY;
+  let balance = 0;
+  return start2;
+  function start2(code) {
+    if (code === 60) {
+      effects.enter(type);
+      effects.enter(literalType);
+      effects.enter(literalMarkerType);
+      effects.consume(code);
+      effects.exit(literalMarkerType);
+      return enclosedBefore;
+    }
+    if (code === null || code === 32 || code === 41 || asciiControl(code)) {
+      return nok(code);
+    }
+    effects.enter(type);
+    effects.enter(rawType);
+    effects.enter(stringType);
+    effects.enter("chunkString", {
+      contentType: "string"
+    });
+    return raw(code);
+  }
+  function enclosedBefore(code) {
+    if (code === 62) {
+      effects.enter(literalMarkerType);
+      effects.consume(code);
+      effects.exit(literalMarkerType);
+      effects.exit(literalType);
+      effects.exit(type);
+      return ok2;
+    }
+    effects.enter(stringType);
+    effects.enter("chunkString", {
+      contentType: "string"
+    });
+    return enclosed(code);
+  }
+  function enclosed(code) {
+    if (code === 62) {
+      effects.exit("chunkString");
+      effects.exit(stringType);
+      return enclosedBefore(code);
+    }
+    if (code === null || code === 60 || markdownLineEnding(code)) {
+      return nok(code);
+    }
+    effects.consume(code);
+    return code === 92 ? enclosedEscape : enclosed;
+  }
+  function enclosedEscape(code) {
+    if (code === 60 || code === 62 || code === 92) {
+      effects.consume(code);
+      return enclosed;
+    }
+    return enclosed(code);
+  }
+  function raw(code) {
+    if (!balance && (code === null || code === 41 || markdownLineEndingOrSpace(code))) {
+      effects.exit("chunkString");
+      effects.exit(stringType);
+      effects.exit(rawType);
+      effects.exit(type);
+      return ok2(code);
+    }
+    if (balance < limit && code === 40) {
+      effects.consume(code);
+      balance++;
+      return raw;
+    }
+    if (code === 41) {
+      effects.consume(code);
+      balance--;
+      return raw;
+    }
+    if (code === null || code === 32 || code === 40 || asciiControl(code)) {
+      return nok(code);
+    }
+    effects.consume(code);
+    return code === 92 ? rawEscape : raw;
+  }
+  function rawEscape(code) {
+    if (code === 40 || code === 41 || code === 92) {
+      effects.consume(code);
+      return raw;
+    }
+    return raw(code);
+  }
+}
+
+// node_modules/micromark-factory-label/index.js
+function factoryLabel(effects, ok2, nok, type, markerType, stringType) {
+  const self = this;
+  let size = 0;
+  let seen;
+  return start2;
+  function start2(code) {
+    effects.enter(type);
+    effects.enter(markerType);
+    effects.consume(code);
+    effects.exit(markerType);
+    effects.enter(stringType);
+    return atBreak;
+  }
+  function atBreak(code) {
+    if (size > 999 || code === null || code === 91 || code === 93 && !seen || // To do: remove in the future once we’ve switched from
+    // `micromark-extension-footnote` to `micromark-extension-gfm-footnote`,
+    // which doesn’t need this.
+    // Hidden footnotes hook.
+    /* c8 ignore next 3 */
+    code === 94 && !size && "_hiddenFootnoteSupport" in self.parser.constructs) {
+      return nok(code);
+    }
+    if (code === 93) {
+      effects.exit(stringType);
+      effects.enter(markerType);
+      effects.consume(code);
+      effects.exit(markerType);
+      effects.exit(type);
+      return ok2;
+    }
+    if (markdownLineEnding(code)) {
+      effects.enter("lineEnding");
+      effects.consume(code);
+      effects.exit("lineEnding");
+      return atBreak;
+    }
+    effects.enter("chunkString", {
+      contentType: "string"
+    });
+    return labelInside(code);
+  }
+  function labelInside(code) {
+    if (code === null || code === 91 || code === 93 || markdownLineEnding(code) || size++ > 999) {
+      effects.exit("chunkString");
+      return atBreak(code);
+    }
+    effects.consume(code);
+    if (!seen) seen = !markdownSpace(code);
+    return code === 92 ? labelEscape : labelInside;
+  }
+  function labelEscape(code) {
+    if (code === 91 || code === 92 || code === 93) {
+      effects.consume(code);
+      size++;
+      return labelInside;
+    }
+    return labelInside(code);
+  }
+}
+
+// node_modules/micromark-factory-title/index.js
+function factoryTitle(effects, ok2, nok, type, markerType, stringType) {
+  let marker;
+  return start2;
+  function start2(code) {
+    if (code === 34 || code === 39 || code === 40) {
+      effects.enter(type);
+      effects.enter(markerType);
+      effects.consume(code);
+      effects.exit(markerType);
+      marker = code === 40 ? 41 : code;
+      return begin;
+    }
+    return nok(code);
+  }
+  function begin(code) {
+    if (code === marker) {
+      effects.enter(markerType);
+      effects.consume(code);
+      effects.exit(markerType);
+      effects.exit(type);
+      return ok2;
+    }
+    effects.enter(stringType);
+    return atBreak(code);
+  }
+  function atBreak(code) {
+    if (code === marker) {
+      effects.exit(stringType);
+      return begin(marker);
+    }
+    if (code === null) {
+      return nok(code);
+    }
+    if (markdownLineEnding(code)) {
+      effects.enter("lineEnding");
+      effects.consume(code);
+      effects.exit("lineEnding");
+      return factorySpace(effects, atBreak, "linePrefix");
+    }
+    effects.enter("chunkString", {
+      contentType: "string"
+    });
+    return inside(code);
+  }
+  function inside(code) {
+    if (code === marker || code === null || markdownLineEnding(code)) {
+      effects.exit("chunkString");
+      return atBreak(code);
+    }
+    effects.consume(code);
+    return code === 92 ? escape3 : inside;
+  }
+  function escape3(code) {
+    if (code === marker || code === 92) {
+      effects.consume(code);
+      return inside;
+    }
+    return inside(code);
+  }
+}
+
+// node_modules/micromark-factory-whitespace/index.js
+function factoryWhitespace(effects, ok2) {
+  let seen;
+  return start2;
+  function start2(code) {
+    if (markdownLineEnding(code)) {
+      effects.enter("lineEnding");
+      effects.consume(code);
+      effects.exit("lineEnding");
+      seen = true;
+      return start2;
+    }
+    if (markdownSpace(code)) {
+      return factorySpace(effects, start2, seen ? "linePrefix" : "lineSuffix")(code);
+    }
+    return ok2(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/definition.js
+var definition = {
+  name: "definition",
+  tokenize: tokenizeDefinition
+};
+var titleBefore = {
+  partial: true,
+  tokenize: tokenizeTitleBefore
+};
+function tokenizeDefinition(effects, ok2, nok) {
+  const self = this;
+  let identifier;
+  return start2;
+  function start2(code) {
+    effects.enter("definition");
+    return before(code);
+  }
+  function before(code) {
+    return factoryLabel.call(
+      self,
+      effects,
+      labelAfter,
+      // Note: we don’t need to reset the way `markdown-rs` does.
+      nok,
+      "definitionLabel",
+      "definitionLabelMarker",
+      "definitionLabelString"
+    )(code);
+  }
+  function labelAfter(code) {
+    identifier = normalizeIdentifier(self.sliceSerialize(self.events[self.events.length - 1][1]).slice(1, -1));
+    if (code === 58) {
+      effects.enter("definitionMarker");
+      effects.consume(code);
+      effects.exit("definitionMarker");
+      return markerAfter;
+    }
+    return nok(code);
+  }
+  function markerAfter(code) {
+    return markdownLineEndingOrSpace(code) ? factoryWhitespace(effects, destinationBefore)(code) : destinationBefore(code);
+  }
+  function destinationBefore(code) {
+    return factoryDestination(
+      effects,
+      destinationAfter,
+      // Note: we don’t need to reset the way `markdown-rs` does.
+      nok,
+      "definitionDestination",
+      "definitionDestinationLiteral",
+      "definitionDestinationLiteralMarker",
+      "definitionDestinationRaw",
+      "definitionDestinationString"
+    )(code);
+  }
+  function destinationAfter(code) {
+    return effects.attempt(titleBefore, after, after)(code);
+  }
+  function after(code) {
+    return markdownSpace(code) ? factorySpace(effects, afterWhitespace, "whitespace")(code) : afterWhitespace(code);
+  }
+  function afterWhitespace(code) {
+    if (code === null || markdownLineEnding(code)) {
+      effects.exit("definition");
+      self.parser.defined.push(identifier);
+      return ok2(code);
+    }
+    return nok(code);
+  }
+}
+function tokenizeTitleBefore(effects, ok2, nok) {
+  return titleBefore2;
+  function titleBefore2(code) {
+    return markdownLineEndingOrSpace(code) ? factoryWhitespace(effects, beforeMarker)(code) : nok(code);
+  }
+  function beforeMarker(code) {
+    return factoryTitle(effects, titleAfter, nok, "definitionTitle", "definitionTitleMarker", "definitionTitleString")(code);
+  }
+  function titleAfter(code) {
+    return markdownSpace(code) ? factorySpace(effects, titleAfterOptionalWhitespace, "whitespace")(code) : titleAfterOptionalWhitespace(code);
+  }
+  function titleAfterOptionalWhitespace(code) {
+    return code === null || markdownLineEnding(code) ? ok2(code) : nok(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/hard-break-escape.js
+var hardBreakEscape = {
+  name: "hardBreakEscape",
+  tokenize: tokenizeHardBreakEscape
+};
+function tokenizeHardBreakEscape(effects, ok2, nok) {
+  return start2;
+  function start2(code) {
+    effects.enter("hardBreakEscape");
+    effects.consume(code);
+    return after;
+  }
+  function after(code) {
+    if (markdownLineEnding(code)) {
+      effects.exit("hardBreakEscape");
+      return ok2(code);
+    }
+    return nok(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/heading-atx.js
+var headingAtx = {
+  name: "headingAtx",
+  resolve: resolveHeadingAtx,
+  tokenize: tokenizeHeadingAtx
+};
+function resolveHeadingAtx(events, context) {
+  let contentEnd = events.length - 2;
+  let contentStart = 3;
+  if (events[contentStart][1].type === "whitespace") {
+    contentStart += 2;
+  }
+  if (contentEnd - 2 > contentStart && events[contentEnd][1].type === "whitespace") {
+    contentEnd -= 2;
+  }
+  if (events[contentEnd][1].type === "atxHeadingSequence" && (contentStart === contentEnd - 1 || contentEnd - 4 > contentStart && events[contentEnd - 2][1].type === "whitespace")) {
+    contentEnd -= contentStart + 1 === contentEnd ? 2 : 4;
+  }
+  if (contentEnd > contentStart) {
+    const content3 = {
+      type: "atxHeadingText",
+      start: events[contentStart][1].start,
+      end: events[contentEnd][1].end
+    };
+    const text4 = {
+      type: "chunkText",
+      start: events[contentStart][1].start,
+      end: events[contentEnd][1].end,
+      contentType: "text"
+    };
+    splice(events, contentStart, contentEnd - contentStart + 1, [["enter", content3, context], ["enter", text4, context], ["exit", text4, context], ["exit", content3, context]]);
+  }
+  return events;
+}
+function tokenizeHeadingAtx(effects, ok2, nok) {
+  let size = 0;
+  return start2;
+  function start2(code) {
+    effects.enter("atxHeading");
+    return before(code);
+  }
+  function before(code) {
+    effects.enter("atxHeadingSequence");
+    return sequenceOpen(code);
+  }
+  function sequenceOpen(code) {
+    if (code === 35 && size++ < 6) {
+      effects.consume(code);
+      return sequenceOpen;
+    }
+    if (code === null || markdownLineEndingOrSpace(code)) {
+      effects.exit("atxHeadingSequence");
+      return atBreak(code);
+    }
+    return nok(code);
+  }
+  function atBreak(code) {
+    if (code === 35) {
+      effects.enter("atxHeadingSequence");
+      return sequenceFurther(code);
+    }
+    if (code === null || markdownLineEnding(code)) {
+      effects.exit("atxHeading");
+      return ok2(code);
+    }
+    if (markdownSpace(code)) {
+      return factorySpace(effects, atBreak, "whitespace")(code);
+    }
+    effects.enter("atxHeadingText");
+    return data(code);
+  }
+  function sequenceFurther(code) {
+    if (code === 35) {
+      effects.consume(code);
+      return sequenceFurther;
+    }
+    effects.exit("atxHeadingSequence");
+    return atBreak(code);
+  }
+  function data(code) {
+    if (code === null || code === 35 || markdownLineEndingOrSpace(code)) {
+      effects.exit("atxHeadingText");
+      return atBreak(code);
+    }
+    effects.consume(code);
+    return data;
+  }
+}
+
+// node_modules/micromark-util-html-tag-name/index.js
+var htmlBlockNames = [
+  "address",
+  "article",
+  "aside",
+  "base",
+  "basefont",
+  "blockquote",
+  "body",
+  "caption",
+  "center",
+  "col",
+  "colgroup",
+  "dd",
+  "details",
+  "dialog",
+  "dir",
+  "div",
+  "dl",
+  "dt",
+  "fieldset",
+  "figcaption",
+  "figure",
+  "footer",
+  "form",
+  "frame",
+  "frameset",
+  "h1",
+  "h2",
+  "h3",
+  "h4",
+  "h5",
+  "h6",
+  "head",
+  "header",
+  "hr",
+  "html",
+  "iframe",
+  "legend",
+  "li",
+  "link",
+  "main",
+  "menu",
+  "menuitem",
+  "nav",
+  "noframes",
+  "ol",
+  "optgroup",
+  "option",
+  "p",
+  "param",
+  "search",
+  "section",
+  "summary",
+  "table",
+  "tbody",
+  "td",
+  "tfoot",
+  "th",
+  "thead",
+  "title",
+  "tr",
+  "track",
+  "ul"
+];
+var htmlRawNames = ["pre", "script", "style", "textarea"];
+
+// node_modules/micromark-core-commonmark/lib/html-flow.js
+var htmlFlow = {
+  concrete: true,
+  name: "htmlFlow",
+  resolveTo: resolveToHtmlFlow,
+  tokenize: tokenizeHtmlFlow
+};
+var blankLineBefore = {
+  partial: true,
+  tokenize: tokenizeBlankLineBefore
+};
+function resolveToHtmlFlow(events) {
+  let index2 = events.length;
+  while (index2--) {
+    if (events[index2][0] === "enter" && events[index2][1].type === "htmlFlow") {
+      break;
+    }
+  }
+  if (index2 > 1 && events[index2 - 2][1].type === "linePrefix") {
+    events[index2][1].start = events[index2 - 2][1].start;
+    events[index2 + 1][1].start = events[index2 - 2][1].start;
+    events.splice(index2 - 2, 2);
+  }
+  return events;
+}
+function tokenizeHtmlFlow(effects, ok2, nok) {
+  const self = this;
+  let marker;
+  let closingTag;
+  let buffer;
+  let index2;
+  let markerB;
+  return start2;
+  function start2(code) {
+    return before(code);
+  }
+  function before(code) {
+    effects.enter("htmlFlow");
+    effects.enter("htmlFlowData");
+    effects.consume(code);
+    return open5;
+  }
+  function open5(code) {
+    if (code === 33) {
+      effects.consume(code);
+      return declarationOpen;
+    }
+    if (code === 47) {
+      effects.consume(code);
+      closingTag = true;
+      return tagCloseStart;
+    }
+    if (code === 63) {
+      effects.consume(code);
+      marker = 3;
+      return self.interrupt ? ok2 : continuationDeclarationInside;
+    }
+    if (asciiAlpha(code)) {
+      effects.consume(code);
+      buffer = String.fromCharCode(code);
+      return tagName;
+    }
+    return nok(code);
+  }
+  function declarationOpen(code) {
+    if (code === 45) {
+      effects.consume(code);
+      marker = 2;
+      return commentOpenInside;
+    }
+    if (code === 91) {
+      effects.consume(code);
+      marker = 5;
+      index2 = 0;
+      return cdataOpenInside;
+    }
+    if (asciiAlpha(code)) {
+      effects.consume(code);
+      marker = 4;
+      return self.interrupt ? ok2 : continuationDeclarationInside;
+    }
+    return nok(code);
+  }
+  function commentOpenInside(code) {
+    if (code === 45) {
+      effects.consume(code);
+      return self.interrupt ? ok2 : continuationDeclarationInside;
+    }
+    return nok(code);
+  }
+  function cdataOpenInside(code) {
+    const value2 = "CDATA[";
+    if (code === value2.charCodeAt(index2++)) {
+      effects.consume(code);
+      if (index2 === value2.length) {
+        return self.interrupt ? ok2 : continuation;
+      }
+      return cdataOpenInside;
+    }
+    return nok(code);
+  }
+  function tagCloseStart(code) {
+    if (asciiAlpha(code)) {
+      effects.consume(code);
+      buffer = String.fromCharCode(code);
+      return tagName;
+    }
+    return nok(code);
+  }
+  function tagName(code) {
+    if (code === null || code === 47 || code === 62 || markdownLineEndingOrSpace(code)) {
+      const slash = code === 47;
+      const name2 = buffer.toLowerCase();
+      if (!slash && !closingTag && htmlRawNames.includes(name2)) {
+        marker = 1;
+        return self.interrupt ? ok2(code) : continuation(code);
+      }
+      if (htmlBlockNames.includes(buffer.toLowerCase())) {
+        marker = 6;
+        if (slash) {
+          effects.consume(code);
+          return basicSelfClosing;
+        }
+        return self.interrupt ? ok2(code) : continuation(code);
+      }
+      marker = 7;
+      return self.interrupt && !self.parser.lazy[self.now().line] ? nok(code) : closingTag ? completeClosingTagAfter(code) : completeAttributeNameBefore(code);
+    }
+    if (code === 45 || asciiAlphanumeric(code)) {
+      effects.consume(code);
+      buffer += String.fromCharCode(code);
+      return tagName;
+    }
+    return nok(code);
+  }
+  function basicSelfClosing(code) {
+    if (code === 62) {
+      effects.consume(code);
+      return self.interrupt ? ok2 : continuation;
+    }
+    return nok(code);
+  }
+  function completeClosingTagAfter(code) {
+    if (markdownSpace(code)) {
+      effects.consume(code);
+      return completeClosingTagAfter;
+    }
+    return completeEnd(code);
+  }
+  function completeAttributeNameBefore(code) {
+    if (code === 47) {
+      effects.consume(code);
+      return completeEnd;
+    }
+    if (code === 58 || code === 95 || asciiAlpha(code)) {
+      effects.consume(code);
+      return completeAttributeName;
+    }
+    if (markdownSpace(code)) {
+      effects.consume(code);
+      return completeAttributeNameBefore;
+    }
+    return completeEnd(code);
+  }
+  function completeAttributeName(code) {
+    if (code === 45 || code === 46 || code === 58 || code === 95 || asciiAlphanumeric(code)) {
+      effects.consume(code);
+      return completeAttributeName;
+    }
+    return completeAttributeNameAfter(code);
+  }
+  function completeAttributeNameAfter(code) {
+    if (code === 61) {
+      effects.consume(code);
+      return completeAttributeValueBefore;
+    }
+    if (markdownSpace(code)) {
+      effects.consume(code);
+      return completeAttributeNameAfter;
+    }
+    return completeAttributeNameBefore(code);
+  }
+  function completeAttributeValueBefore(code) {
+    if (code === null || code === 60 || code === 61 || code === 62 || code === 96) {
+      return nok(code);
+    }
+    if (code === 34 || code === 39) {
+      effects.consume(code);
+      markerB = code;
+      return completeAttributeValueQuoted;
+    }
+    if (markdownSpace(code)) {
+      effects.consume(code);
+      return completeAttributeValueBefore;
+    }
+    return completeAttributeValueUnquoted(code);
+  }
+  function completeAttributeValueQuoted(code) {
+    if (code === markerB) {
+      effects.consume(code);
+      markerB = null;
+      return completeAttributeValueQuotedAfter;
+    }
+    if (code === null || markdownLineEnding(code)) {
+      return nok(code);
+    }
+    effects.consume(code);
+    return completeAttributeValueQuoted;
+  }
+  function completeAttributeValueUnquoted(code) {
+    if (code === null || code === 34 || code === 39 || code === 47 || code === 60 || code === 61 || code === 62 || code === 96 || markdownLineEndingOrSpace(code)) {
+      return completeAttributeNameAfter(code);
+    }
+    effects.consume(code);
+    return completeAttributeValueUnquoted;
+  }
+  function completeAttributeValueQuotedAfter(code) {
+    if (code === 47 || code === 62 || markdownSpace(code)) {
+      return completeAttributeNameBefore(code);
+    }
+    return nok(code);
+  }
+  function completeEnd(code) {
+    if (code === 62) {
+      effects.consume(code);
+      return completeAfter;
+    }
+    return nok(code);
+  }
+  function completeAfter(code) {
+    if (code === null || markdownLineEnding(code)) {
+      return continuation(code);
+    }
+    if (markdownSpace(code)) {
+      effects.consume(code);
+      return completeAfter;
+    }
+    return nok(code);
+  }
+  function continuation(code) {
+    if (code === 45 && marker === 2) {
+      effects.consume(code);
+      return continuationCommentInside;
+    }
+    if (code === 60 && marker === 1) {
+      effects.consume(code);
+      return continuationRawTagOpen;
+    }
+    if (code === 62 && marker === 4) {
+      effects.consume(code);
+      return continuationClose;
+    }
+    if (code === 63 && marker === 3) {
+      effects.consume(code);
+      return continuationDeclarationInside;
+    }
+    if (code === 93 && marker === 5) {
+      effects.consume(code);
+      return continuationCdataInside;
+    }
+    if (markdownLineEnding(code) && (marker === 6 || marker === 7)) {
+      effects.exit("htmlFlowData");
+      return effects.check(blankLineBefore, continuationAfter, continuationStart)(code);
+    }
+    if (code === null || markdownLineEnding(code)) {
+      effects.exit("htmlFlowData");
+      return continuationStart(code);
+    }
+    effects.consume(code);
+    return continuation;
+  }
+  function continuationStart(code) {
+    return effects.check(nonLazyContinuation, continuationStartNonLazy, continuationAfter)(code);
+  }
+  function continuationStartNonLazy(code) {
+    effects.enter("lineEnding");
+    effects.consume(code);
+    effects.exit("lineEnding");
+    return continuationBefore;
+  }
+  function continuationBefore(code) {
+    if (code === null || markdownLineEnding(code)) {
+      return continuationStart(code);
+    }
+    effects.enter("htmlFlowData");
+    return continuation(code);
+  }
+  function continuationCommentInside(code) {
+    if (code === 45) {
+      effects.consume(code);
+      return continuationDeclarationInside;
+    }
+    return continuation(code);
+  }
+  function continuationRawTagOpen(code) {
+    if (code === 47) {
+      effects.consume(code);
+      buffer = "";
+      return continuationRawEndTag;
+    }
+    return continuation(code);
+  }
+  function continuationRawEndTag(code) {
+    if (code === 62) {
+      const name2 = buffer.toLowerCase();
+      if (htmlRawNames.includes(name2)) {
+        effects.consume(code);
+        return continuationClose;
+      }
+      return continuation(code);
+    }
+    if (asciiAlpha(code) && buffer.length < 8) {
+      effects.consume(code);
+      buffer += String.fromCharCode(code);
+      return continuationRawEndTag;
+    }
+    return continuation(code);
+  }
+  function continuationCdataInside(code) {
+    if (code === 93) {
+      effects.consume(code);
+      return continuationDeclarationInside;
+    }
+    return continuation(code);
+  }
+  function continuationDeclarationInside(code) {
+    if (code === 62) {
+      effects.consume(code);
+      return continuationClose;
+    }
+    if (code === 45 && marker === 2) {
+      effects.consume(code);
+      return continuationDeclarationInside;
+    }
+    return continuation(code);
+  }
+  function continuationClose(code) {
+    if (code === null || markdownLineEnding(code)) {
+      effects.exit("htmlFlowData");
+      return continuationAfter(code);
+    }
+    effects.consume(code);
+    return continuationClose;
+  }
+  function continuationAfter(code) {
+    effects.exit("htmlFlow");
+    return ok2(code);
+  }
+}
+function tokenizeBlankLineBefore(effects, ok2, nok) {
+  return start2;
+  function start2(code) {
+    effects.enter("lineEnding");
+    effects.consume(code);
+    effects.exit("lineEnding");
+    return effects.attempt(blankLine, ok2, nok);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/html-text.js
+var htmlText = {
+  name: "htmlText",
+  tokenize: tokenizeHtmlText
+};
+function tokenizeHtmlText(effects, ok2, nok) {
+  const self = this;
+  let marker;
+  let index2;
+  let returnState;
+  return start2;
+  function start2(code) {
+    effects.enter("htmlText");
+    effects.enter("htmlTextData");
+    effects.consume(code);
+    return open5;
+  }
+  function open5(code) {
+    if (code === 33) {
+      effects.consume(code);
+      return declarationOpen;
+    }
+    if (code === 47) {
+      effects.consume(code);
+      return tagCloseStart;
+    }
+    if (code === 63) {
+      effects.consume(code);
+      return instruction;
+    }
+    if (asciiAlpha(code)) {
+      effects.consume(code);
+      return tagOpen;
+    }
+    return nok(code);
+  }
+  function declarationOpen(code) {
+    if (code === 45) {
+      effects.consume(code);
+      return commentOpenInside;
+    }
+    if (code === 91) {
+      effects.consume(code);
+      index2 = 0;
+      return cdataOpenInside;
+    }
+    if (asciiAlpha(code)) {
+      effects.consume(code);
+      return declaration;
+    }
+    return nok(code);
+  }
+  function commentOpenInside(code) {
+    if (code === 45) {
+      effects.consume(code);
+      return commentEnd;
+    }
+    return nok(code);
+  }
+  function comment(code) {
+    if (code === null) {
+      return nok(code);
+    }
+    if (code === 45) {
+      effects.consume(code);
+      return commentClose;
+    }
+    if (markdownLineEnding(code)) {
+      returnState = comment;
+      return lineEndingBefore(code);
+    }
+    effects.consume(code);
+    return comment;
+  }
+  function commentClose(code) {
+    if (code === 45) {
+      effects.consume(code);
+      return commentEnd;
+    }
+    return comment(code);
+  }
+  function commentEnd(code) {
+    return code === 62 ? end(code) : code === 45 ? commentClose(code) : comment(code);
+  }
+  function cdataOpenInside(code) {
+    const value2 = "CDATA[";
+    if (code === value2.charCodeAt(index2++)) {
+      effects.consume(code);
+      return index2 === value2.length ? cdata : cdataOpenInside;
+    }
+    return nok(code);
+  }
+  function cdata(code) {
+    if (code === null) {
+      return nok(code);
+    }
+    if (code === 93) {
+      effects.consume(code);
+      return cdataClose;
+    }
+    if (markdownLineEnding(code)) {
+      returnState = cdata;
+      return lineEndingBefore(code);
+    }
+    effects.consume(code);
+    return cdata;
+  }
+  function cdataClose(code) {
+    if (code === 93) {
+      effects.consume(code);
+      return cdataEnd;
+    }
+    return cdata(code);
+  }
+  function cdataEnd(code) {
+    if (code === 62) {
+      return end(code);
+    }
+    if (code === 93) {
+      effects.consume(code);
+      return cdataEnd;
+    }
+    return cdata(code);
+  }
+  function declaration(code) {
+    if (code === null || code === 62) {
+      return end(code);
+    }
+    if (markdownLineEnding(code)) {
+      returnState = declaration;
+      return lineEndingBefore(code);
+    }
+    effects.consume(code);
+    return declaration;
+  }
+  function instruction(code) {
+    if (code === null) {
+      return nok(code);
+    }
+    if (code === 63) {
+      effects.consume(code);
+      return instructionClose;
+    }
+    if (markdownLineEnding(code)) {
+      returnState = instruction;
+      return lineEndingBefore(code);
+    }
+    effects.consume(code);
+    return instruction;
+  }
+  function instructionClose(code) {
+    return code === 62 ? end(code) : instruction(code);
+  }
+  function tagCloseStart(code) {
+    if (asciiAlpha(code)) {
+      effects.consume(code);
+      return tagClose;
+    }
+    return nok(code);
+  }
+  function tagClose(code) {
+    if (code === 45 || asciiAlphanumeric(code)) {
+      effects.consume(code);
+      return tagClose;
+    }
+    return tagCloseBetween(code);
+  }
+  function tagCloseBetween(code) {
+    if (markdownLineEnding(code)) {
+      returnState = tagCloseBetween;
+      return lineEndingBefore(code);
+    }
+    if (markdownSpace(code)) {
+      effects.consume(code);
+      return tagCloseBetween;
+    }
+    return end(code);
+  }
+  function tagOpen(code) {
+    if (code === 45 || asciiAlphanumeric(code)) {
+      effects.consume(code);
+      return tagOpen;
+    }
+    if (code === 47 || code === 62 || markdownLineEndingOrSpace(code)) {
+      return tagOpenBetween(code);
+    }
+    return nok(code);
+  }
+  function tagOpenBetween(code) {
+    if (code === 47) {
+      effects.consume(code);
+      return end;
+    }
+    if (code === 58 || code === 95 || asciiAlpha(code)) {
+      effects.consume(code);
+      return tagOpenAttributeName;
+    }
+    if (markdownLineEnding(code)) {
+      returnState = tagOpenBetween;
+      return lineEndingBefore(code);
+    }
+    if (markdownSpace(code)) {
+      effects.consume(code);
+      return tagOpenBetween;
+    }
+    return end(code);
+  }
+  function tagOpenAttributeName(code) {
+    if (code === 45 || code === 46 || code === 58 || code === 95 || asciiAlphanumeric(code)) {
+      effects.consume(code);
+      return tagOpenAttributeName;
+    }
+    return tagOpenAttributeNameAfter(code);
+  }
+  function tagOpenAttributeNameAfter(code) {
+    if (code === 61) {
+      effects.consume(code);
+      return tagOpenAttributeValueBefore;
+    }
+    if (markdownLineEnding(code)) {
+      returnState = tagOpenAttributeNameAfter;
+      return lineEndingBefore(code);
+    }
+    if (markdownSpace(code)) {
+      effects.consume(code);
+      return tagOpenAttributeNameAfter;
+    }
+    return tagOpenBetween(code);
+  }
+  function tagOpenAttributeValueBefore(code) {
+    if (code === null || code === 60 || code === 61 || code === 62 || code === 96) {
+      return nok(code);
+    }
+    if (code === 34 || code === 39) {
+      effects.consume(code);
+      marker = code;
+      return tagOpenAttributeValueQuoted;
+    }
+    if (markdownLineEnding(code)) {
+      returnState = tagOpenAttributeValueBefore;
+      return lineEndingBefore(code);
+    }
+    if (markdownSpace(code)) {
+      effects.consume(code);
+      return tagOpenAttributeValueBefore;
+    }
+    effects.consume(code);
+    return tagOpenAttributeValueUnquoted;
+  }
+  function tagOpenAttributeValueQuoted(code) {
+    if (code === marker) {
+      effects.consume(code);
+      marker = void 0;
+      return tagOpenAttributeValueQuotedAfter;
+    }
+    if (code === null) {
+      return nok(code);
+    }
+    if (markdownLineEnding(code)) {
+      returnState = tagOpenAttributeValueQuoted;
+      return lineEndingBefore(code);
+    }
+    effects.consume(code);
+    return tagOpenAttributeValueQuoted;
+  }
+  function tagOpenAttributeValueUnquoted(code) {
+    if (code === null || code === 34 || code === 39 || code === 60 || code === 61 || code === 96) {
+      return nok(code);
+    }
+    if (code === 47 || code === 62 || markdownLineEndingOrSpace(code)) {
+      return tagOpenBetween(code);
+    }
+    effects.consume(code);
+    return tagOpenAttributeValueUnquoted;
+  }
+  function tagOpenAttributeValueQuotedAfter(code) {
+    if (code === 47 || code === 62 || markdownLineEndingOrSpace(code)) {
+      return tagOpenBetween(code);
+    }
+    return nok(code);
+  }
+  function end(code) {
+    if (code === 62) {
+      effects.consume(code);
+      effects.exit("htmlTextData");
+      effects.exit("htmlText");
+      return ok2;
+    }
+    return nok(code);
+  }
+  function lineEndingBefore(code) {
+    effects.exit("htmlTextData");
+    effects.enter("lineEnding");
+    effects.consume(code);
+    effects.exit("lineEnding");
+    return lineEndingAfter;
+  }
+  function lineEndingAfter(code) {
+    return markdownSpace(code) ? factorySpace(effects, lineEndingAfterPrefix, "linePrefix", self.parser.constructs.disable.null.includes("codeIndented") ? void 0 : 4)(code) : lineEndingAfterPrefix(code);
+  }
+  function lineEndingAfterPrefix(code) {
+    effects.enter("htmlTextData");
+    return returnState(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/label-end.js
+var labelEnd = {
+  name: "labelEnd",
+  resolveAll: resolveAllLabelEnd,
+  resolveTo: resolveToLabelEnd,
+  tokenize: tokenizeLabelEnd
+};
+var resourceConstruct = {
+  tokenize: tokenizeResource
+};
+var referenceFullConstruct = {
+  tokenize: tokenizeReferenceFull
+};
+var referenceCollapsedConstruct = {
+  tokenize: tokenizeReferenceCollapsed
+};
+function resolveAllLabelEnd(events) {
+  let index2 = -1;
+  const newEvents = [];
+  while (++index2 < events.length) {
+    const token = events[index2][1];
+    newEvents.push(events[index2]);
+    if (token.type === "labelImage" || token.type === "labelLink" || token.type === "labelEnd") {
+      const offset = token.type === "labelImage" ? 4 : 2;
+      token.type = "data";
+      index2 += offset;
+    }
+  }
+  if (events.length !== newEvents.length) {
+    splice(events, 0, events.length, newEvents);
+  }
+  return events;
+}
+function resolveToLabelEnd(events, context) {
+  let index2 = events.length;
+  let offset = 0;
+  let open5;
+  let close2;
+  let media;
+  while (index2--) {
+    const token = events[index2][1];
+    if (open5) {
+      if (token.type === "link" || token.type === "labelLink" && token._inactive) {
+        break;
+      }
+      if (events[index2][0] === "enter" && token.type === "labelLink") {
+        token._inactive = true;
+      }
+    } else if (close2) {
+      if (events[index2][0] === "enter" && (token.type === "labelImage" || token.type === "labelLink") && !token._balanced) {
+        open5 = index2;
+        if (token.type !== "labelLink") {
+          offset = 2;
+          break;
+        }
+      }
+    } else if (token.type === "labelEnd") {
+      close2 = index2;
+    }
+  }
+  const group = {
+    type: events[open5][1].type === "labelLink" ? "link" : "image",
+    start: {
+      ...events[open5][1].start
+    },
+    end: {
+      ...events[events.length - 1][1].end
+    }
+  };
+  const label2 = {
+    type: "label",
+    start: {
+      ...events[open5][1].start
+    },
+    end: {
+      ...events[close2][1].end
+    }
+  };
+  const text4 = {
+    type: "labelText",
+    start: {
+      ...events[open5 + offset + 2][1].end
+    },
+    end: {
+      ...events[close2 - 2][1].start
+    }
+  };
+  media = [["enter", group, context], ["enter", label2, context]];
+  media = push(media, events.slice(open5 + 1, open5 + offset + 3));
+  media = push(media, [["enter", text4, context]]);
+  media = push(media, resolveAll(context.parser.constructs.insideSpan.null, events.slice(open5 + offset + 4, close2 - 3), context));
+  media = push(media, [["exit", text4, context], events[close2 - 2], events[close2 - 1], ["exit", label2, context]]);
+  media = push(media, events.slice(close2 + 1));
+  media = push(media, [["exit", group, context]]);
+  splice(events, open5, events.length, media);
+  return events;
+}
+function tokenizeLabelEnd(effects, ok2, nok) {
+  const self = this;
+  const labelStarts = self._labelStarts;
+  let labelStart;
+  let defined;
+  if (labelStarts) {
+    while (labelStarts.length > 0 && labelStarts[labelStarts.length - 1]._balanced) {
+      labelStarts.pop();
+    }
+    labelStart = labelStarts[labelStarts.length - 1];
+  }
+  return start2;
+  function start2(code) {
+    if (!labelStart) {
+      return nok(code);
+    }
+    if (labelStart._inactive) {
+      return labelEndNok(code);
+    }
+    defined = self.parser.defined.includes(normalizeIdentifier(self.sliceSerialize({
+      start: labelStart.end,
+      end: self.now()
+    })));
+    effects.enter("labelEnd");
+    effects.enter("labelMarker");
+    effects.consume(code);
+    effects.exit("labelMarker");
+    effects.exit("labelEnd");
+    return after;
+  }
+  function after(code) {
+    if (code === 40) {
+      return effects.attempt(resourceConstruct, labelEndOk, defined ? labelEndOk : labelEndNok)(code);
+    }
+    if (code === 91) {
+      return effects.attempt(referenceFullConstruct, labelEndOk, defined ? referenceNotFull : labelEndNok)(code);
+    }
+    return defined ? labelEndOk(code) : labelEndNok(code);
+  }
+  function referenceNotFull(code) {
+    return effects.attempt(referenceCollapsedConstruct, labelEndOk, labelEndNok)(code);
+  }
+  function labelEndOk(code) {
+    labelStarts.pop();
+    return ok2(code);
+  }
+  function labelEndNok(code) {
+    labelStart._balanced = true;
+    return nok(code);
+  }
+}
+function tokenizeResource(effects, ok2, nok) {
+  return resourceStart;
+  function resourceStart(code) {
+    effects.enter("resource");
+    effects.enter("resourceMarker");
+    effects.consume(code);
+    effects.exit("resourceMarker");
+    return resourceBefore;
+  }
+  function resourceBefore(code) {
+    return markdownLineEndingOrSpace(code) ? factoryWhitespace(effects, resourceOpen)(code) : resourceOpen(code);
+  }
+  function resourceOpen(code) {
+    if (code === 41) {
+      return resourceEnd(code);
+    }
+    return factoryDestination(effects, resourceDestinationAfter, resourceDestinationMissing, "resourceDestination", "resourceDestinationLiteral", "resourceDestinationLiteralMarker", "resourceDestinationRaw", "resourceDestinationString", 32)(code);
+  }
+  function resourceDestinationAfter(code) {
+    return markdownLineEndingOrSpace(code) ? factoryWhitespace(effects, resourceBetween)(code) : resourceEnd(code);
+  }
+  function resourceDestinationMissing(code) {
+    return nok(code);
+  }
+  function resourceBetween(code) {
+    if (code === 34 || code === 39 || code === 40) {
+      return factoryTitle(effects, resourceTitleAfter, nok, "resourceTitle", "resourceTitleMarker", "resourceTitleString")(code);
+    }
+    return resourceEnd(code);
+  }
+  function resourceTitleAfter(code) {
+    return markdownLineEndingOrSpace(code) ? factoryWhitespace(effects, resourceEnd)(code) : resourceEnd(code);
+  }
+  function resourceEnd(code) {
+    if (code === 41) {
+      effects.enter("resourceMarker");
+      effects.consume(code);
+      effects.exit("resourceMarker");
+      effects.exit("resource");
+      return ok2;
+    }
+    return nok(code);
+  }
+}
+function tokenizeReferenceFull(effects, ok2, nok) {
+  const self = this;
+  return referenceFull;
+  function referenceFull(code) {
+    return factoryLabel.call(self, effects, referenceFullAfter, referenceFullMissing, "reference", "referenceMarker", "referenceString")(code);
+  }
+  function referenceFullAfter(code) {
+    return self.parser.defined.includes(normalizeIdentifier(self.sliceSerialize(self.events[self.events.length - 1][1]).slice(1, -1))) ? ok2(code) : nok(code);
+  }
+  function referenceFullMissing(code) {
+    return nok(code);
+  }
+}
+function tokenizeReferenceCollapsed(effects, ok2, nok) {
+  return referenceCollapsedStart;
+  function referenceCollapsedStart(code) {
+    effects.enter("reference");
+    effects.enter("referenceMarker");
+    effects.consume(code);
+    effects.exit("referenceMarker");
+    return referenceCollapsedOpen;
+  }
+  function referenceCollapsedOpen(code) {
+    if (code === 93) {
+      effects.enter("referenceMarker");
+      effects.consume(code);
+      effects.exit("referenceMarker");
+      effects.exit("reference");
+      return ok2;
+    }
+    return nok(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/label-start-image.js
+var labelStartImage = {
+  name: "labelStartImage",
+  resolveAll: labelEnd.resolveAll,
+  tokenize: tokenizeLabelStartImage
+};
+function tokenizeLabelStartImage(effects, ok2, nok) {
+  const self = this;
+  let labelImage;
+  return start2;
+  function start2(code) {
+    effects.enter("labelImage");
+    effects.enter("labelImageMarker");
+    effects.consume(code);
+    effects.exit("labelImageMarker");
+    return open5;
+  }
+  function open5(code) {
+    if (code === 91) {
+      effects.enter("labelMarker");
+      effects.consume(code);
+      effects.exit("labelMarker");
+      labelImage = effects.exit("labelImage");
+      return after;
+    }
+    return nok(code);
+  }
+  function after(code) {
+    if (code === 94 && "_hiddenFootnoteSupport" in self.parser.constructs) {
+      return nok(code);
+    }
+    self._labelStarts = self._labelStarts || [];
+    self._labelStarts.push(labelImage);
+    return ok2(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/label-start-link.js
+var labelStartLink = {
+  name: "labelStartLink",
+  resolveAll: labelEnd.resolveAll,
+  tokenize: tokenizeLabelStartLink
+};
+function tokenizeLabelStartLink(effects, ok2, nok) {
+  const self = this;
+  let labelLink;
+  return start2;
+  function start2(code) {
+    effects.enter("labelLink");
+    effects.enter("labelMarker");
+    effects.consume(code);
+    effects.exit("labelMarker");
+    labelLink = effects.exit("labelLink");
+    return after;
+  }
+  function after(code) {
+    if (code === 94 && "_hiddenFootnoteSupport" in self.parser.constructs) {
+      return nok(code);
+    }
+    self._labelStarts = self._labelStarts || [];
+    self._labelStarts.push(labelLink);
+    return ok2(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/line-ending.js
+var lineEnding = {
+  name: "lineEnding",
+  tokenize: tokenizeLineEnding
+};
+function tokenizeLineEnding(effects, ok2) {
+  return start2;
+  function start2(code) {
+    effects.enter("lineEnding");
+    effects.consume(code);
+    effects.exit("lineEnding");
+    return factorySpace(effects, ok2, "linePrefix");
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/thematic-break.js
+var thematicBreak = {
+  name: "thematicBreak",
+  tokenize: tokenizeThematicBreak
+};
+function tokenizeThematicBreak(effects, ok2, nok) {
+  let size = 0;
+  let marker;
+  return start2;
+  function start2(code) {
+    effects.enter("thematicBreak");
+    return before(code);
+  }
+  function before(code) {
+    marker = code;
+    return atBreak(code);
+  }
+  function atBreak(code) {
+    if (code === marker) {
+      effects.enter("thematicBreakSequence");
+      return sequence(code);
+    }
+    if (size >= 3 && (code === null || markdownLineEnding(code))) {
+      effects.exit("thematicBreak");
+      return ok2(code);
+    }
+    return nok(code);
+  }
+  function sequence(code) {
+    if (code === marker) {
+      effects.consume(code);
+      size++;
+      return sequence;
+    }
+    effects.exit("thematicBreakSequence");
+    return markdownSpace(code) ? factorySpace(effects, atBreak, "whitespace")(code) : atBreak(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/list.js
+var list2 = {
+  continuation: {
+    tokenize: tokenizeListContinuation
+  },
+  exit: tokenizeListEnd,
+  name: "list",
+  tokenize: tokenizeListStart
+};
+var listItemPrefixWhitespaceConstruct = {
+  partial: true,
+  tokenize: tokenizeListItemPrefixWhitespace
+};
+var indentConstruct = {
+  partial: true,
+  tokenize: tokenizeIndent
+};
+function tokenizeListStart(effects, ok2, nok) {
+  const self = this;
+  const tail = self.events[self.events.length - 1];
+  let initialSize = tail && tail[1].type === "linePrefix" ? tail[2].sliceSerialize(tail[1], true).length : 0;
+  let size = 0;
+  return start2;
+  function start2(code) {
+    const kind = self.containerState.type || (code === 42 || code === 43 || code === 45 ? "listUnordered" : "listOrdered");
+    if (kind === "listUnordered" ? !self.containerState.marker || code === self.containerState.marker : asciiDigit(code)) {
+      if (!self.containerState.type) {
+        self.containerState.type = kind;
+        effects.enter(kind, {
+          _container: true
+        });
+      }
+      if (kind === "listUnordered") {
+        effects.enter("listItemPrefix");
+        return code === 42 || code === 45 ? effects.check(thematicBreak, nok, atMarker)(code) : atMarker(code);
+      }
+      if (!self.interrupt || code === 49) {
+        effects.enter("listItemPrefix");
+        effects.enter("listItemValue");
+        return inside(code);
+      }
+    }
+    return nok(code);
+  }
+  function inside(code) {
+    if (asciiDigit(code) && ++size < 10) {
+      effects.consume(code);
+      return inside;
+    }
+    if ((!self.interrupt || size < 2) && (self.containerState.marker ? code === self.containerState.marker : code === 41 || code === 46)) {
+      effects.exit("listItemValue");
+      return atMarker(code);
+    }
+    return nok(code);
+  }
+  function atMarker(code) {
+    effects.enter("listItemMarker");
+    effects.consume(code);
+    effects.exit("listItemMarker");
+    self.containerState.marker = self.containerState.marker || code;
+    return effects.check(
+      blankLine,
+      // Can’t be empty when interrupting.
+      self.interrupt ? nok : onBlank,
+      effects.attempt(listItemPrefixWhitespaceConstruct, endOfPrefix, otherPrefix)
+    );
+  }
+  function onBlank(code) {
+    self.containerState.initialBlankLine = true;
+    initialSize++;
+    return endOfPrefix(code);
+  }
+  function otherPrefix(code) {
+    if (markdownSpace(code)) {
+      effects.enter("listItemPrefixWhitespace");
+      effects.consume(code);
+      effects.exit("listItemPrefixWhitespace");
+      return endOfPrefix;
+    }
+    return nok(code);
+  }
+  function endOfPrefix(code) {
+    self.containerState.size = initialSize + self.sliceSerialize(effects.exit("listItemPrefix"), true).length;
+    return ok2(code);
+  }
+}
+function tokenizeListContinuation(effects, ok2, nok) {
+  const self = this;
+  self.containerState._closeFlow = void 0;
+  return effects.check(blankLine, onBlank, notBlank);
+  function onBlank(code) {
+    self.containerState.furtherBlankLines = self.containerState.furtherBlankLines || self.containerState.initialBlankLine;
+    return factorySpace(effects, ok2, "listItemIndent", self.containerState.size + 1)(code);
+  }
+  function notBlank(code) {
+    if (self.containerState.furtherBlankLines || !markdownSpace(code)) {
+      self.containerState.furtherBlankLines = void 0;
+      self.containerState.initialBlankLine = void 0;
+      return notInCurrentItem(code);
+    }
+    self.containerState.furtherBlankLines = void 0;
+    self.containerState.initialBlankLine = void 0;
+    return effects.attempt(indentConstruct, ok2, notInCurrentItem)(code);
+  }
+  function notInCurrentItem(code) {
+    self.containerState._closeFlow = true;
+    self.interrupt = void 0;
+    return factorySpace(effects, effects.attempt(list2, ok2, nok), "linePrefix", self.parser.constructs.disable.null.includes("codeIndented") ? void 0 : 4)(code);
+  }
+}
+function tokenizeIndent(effects, ok2, nok) {
+  const self = this;
+  return factorySpace(effects, afterPrefix, "listItemIndent", self.containerState.size + 1);
+  function afterPrefix(code) {
+    const tail = self.events[self.events.length - 1];
+    return tail && tail[1].type === "listItemIndent" && tail[2].sliceSerialize(tail[1], true).length === self.containerState.size ? ok2(code) : nok(code);
+  }
+}
+function tokenizeListEnd(effects) {
+  effects.exit(this.containerState.type);
+}
+function tokenizeListItemPrefixWhitespace(effects, ok2, nok) {
+  const self = this;
+  return factorySpace(effects, afterPrefix, "listItemPrefixWhitespace", self.parser.constructs.disable.null.includes("codeIndented") ? void 0 : 4 + 1);
+  function afterPrefix(code) {
+    const tail = self.events[self.events.length - 1];
+    return !markdownSpace(code) && tail && tail[1].type === "listItemPrefixWhitespace" ? ok2(code) : nok(code);
+  }
+}
+
+// node_modules/micromark-core-commonmark/lib/setext-underline.js
+var setextUnderline = {
+  name: "setextUnderline",
+  resolveTo: resolveToSetextUnderline,
+  tokenize: tokenizeSetextUnderline
+};
+function resolveToSetextUnderline(events, context) {
+  const editMap = new EditMap();
+  let index2 = events.length;
+  let content3;
+  let text4;
+  let definition2;
+  while (index2--) {
+    if (events[index2][0] === "enter") {
+      if (events[index2][1].type === "content") {
+        content3 = index2;
+        break;
+      }
+      if (events[index2][1].type === "paragraph") {
+        text4 = index2;
+      }
+    } else {
+      if (events[index2][1].type === "content") {
+        editMap.add(index2, 1, []);
+      }
+      if (!definition2 && events[index2][1].type === "definition") {
+        definition2 = index2;
+      }
+    }
+  }
+  const heading = {
+    type: "setextHeading",
+    start: {
+      ...events[content3][1].start
+    },
+    end: {
+      ...events[events.length - 1][1].end
+    }
+  };
+  events[text4][1].type = "setextHeadingText";
+  if (definition2) {
+    editMap.add(text4, 0, [["enter", heading, context]]);
+    editMap.add(definition2 + 1, 0, [["exit", events[content3][1], context]]);
+    events[content3][1].end = {
+      ...events[definition2][1].end
+    };
+  } else {
+    events[content3][1] = heading;
+  }
+  editMap.add(events.length, 0, [["exit", heading, context]]);
+  editMap.consume(events);
+  return events;
+}
+function tokenizeSetextUnderline(effects, ok2, nok) {
+  const self = this;
+  let marker;
+  return start2;
+  function start2(code) {
+    let index2 = self.events.length;
+    let paragraph;
+    while (index2--) {
+      if (self.events[index2][1].type !== "lineEnding" && self.events[index2][1].type !== "linePrefix" && self.events[index2][1].type !== "content") {
+        paragraph = self.events[index2][1].type === "paragraph";
+        break;
+      }
+    }
+    if (!self.parser.lazy[self.now().line] && (self.interrupt || paragraph)) {
+      effects.enter("setextHeadingLine");
+      marker = code;
+      return before(code);
+    }
+    return nok(code);
+  }
+  function before(code) {
+    effects.enter("setextHeadingLineSequence");
+    return inside(code);
+  }
+  function inside(code) {
+    if (code === marker) {
+      effects.consume(code);
+      return inside;
+    }
+    effects.exit("setextHeadingLineSequence");
+    return markdownSpace(code) ? factorySpace(effects, after, "lineSuffix")(code) : after(code);
+  }
+  function after(code) {
+    if (code === null || markdownLineEnding(code)) {
+      effects.exit("setextHeadingLine");
+      return ok2(code);
+    }
+    return nok(code);
+  }
+}
+
+// node_modules/micromark/lib/initialize/flow.js
+var flow = {
+  tokenize: initializeFlow
+};
+function initializeFlow(effects) {
+  const self = this;
+  const initial = effects.attempt(
+    // Try to parse a blank line.
+    blankLine,
+    atBlankEnding,
+    // Try to parse initial flow (essentially, only code).
+    effects.attempt(this.parser.constructs.flowInitial, afterConstruct, factorySpace(effects, effects.attempt(this.parser.constructs.flow, afterConstruct, effects.attempt(content2, afterConstruct)), "linePrefix"))
+  );
+  return initial;
+  function atBlankEnding(code) {
+    if (code === null) {
+      effects.consume(code);
+      return;
+    }
+    effects.enter("lineEndingBlank");
+    effects.consume(code);
+    effects.exit("lineEndingBlank");
+    self.currentConstruct = void 0;
+    return initial;
+  }
+  function afterConstruct(code) {
+    if (code === null) {
+      effects.consume(code);
+      return;
+    }
+    effects.enter("lineEnding");
+    effects.consume(code);
+    effects.exit("lineEnding");
+    self.currentConstruct = void 0;
+    return initial;
+  }
+}
+
+// node_modules/micromark/lib/initialize/text.js
+var resolver = {
+  resolveAll: createResolver()
+};
+var string = initializeFactory("string");
+var text = initializeFactory("text");
+function initializeFactory(field) {
+  return {
+    resolveAll: createResolver(field === "text" ? resolveAllLineSuffixes : void 0),
+    tokenize: initializeText
+  };
+  function initializeText(effects) {
+    const self = this;
+    const constructs2 = this.parser.constructs[field];
+    const text4 = effects.attempt(constructs2, start2, notText);
+    return start2;
+    function start2(code) {
+      return atBreak(code) ? text4(code) : notText(code);
+    }
+    function notText(code) {
+      if (code === null) {
+        effects.consume(code);
+        return;
+      }
+      effects.enter("data");
+      effects.consume(code);
+      return data;
+    }
+    function data(code) {
+      if (atBreak(code)) {
+        effects.exit("data");
+        return text4(code);
+      }
+      effects.consume(code);
+      return data;
+    }
+    function atBreak(code) {
+      if (code === null) {
+        return true;
+      }
+      const list4 = constructs2[code];
+      let index2 = -1;
+      if (list4) {
+        while (++index2 < list4.length) {
+          const item = list4[index2];
+          if (!item.previous || item.previous.call(self, self.previous)) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+  }
+}
+function createResolver(extraResolver) {
+  return resolveAllText;
+  function resolveAllText(events, context) {
+    let index2 = -1;
+    let enter;
+    while (++index2 <= events.length) {
+      if (enter === void 0) {
+        if (events[index2] && events[index2][1].type === "data") {
+          enter = index2;
+          index2++;
+        }
+      } else if (!events[index2] || events[index2][1].type !== "data") {
+        if (index2 !== enter + 2) {
+          events[enter][1].end = events[index2 - 1][1].end;
+          events.splice(enter + 2, index2 - enter - 2);
+          index2 = enter + 2;
+        }
+        enter = void 0;
+      }
+    }
+    return extraResolver ? extraResolver(events, context) : events;
+  }
+}
+function resolveAllLineSuffixes(events, context) {
+  const editMap = new EditMap();
+  let eventIndex = 0;
+  while (++eventIndex <= events.length) {
+    if ((eventIndex === events.length || events[eventIndex][1].type === "lineEnding") && events[eventIndex - 1][1].type === "data") {
+      const data = events[eventIndex - 1][1];
+      const chunks = context.sliceStream(data);
+      let index2 = chunks.length;
+      let bufferIndex = -1;
+      let size = 0;
+      let tabs;
+      while (index2--) {
+        const chunk = chunks[index2];
+        if (typeof chunk === "string") {
+          bufferIndex = chunk.length;
+          while (chunk.charCodeAt(bufferIndex - 1) === 32) {
+            size++;
+            bufferIndex--;
+          }
+          if (bufferIndex) {
+            break;
+          }
+          bufferIndex = -1;
+        } else if (chunk === -2) {
+          tabs = true;
+          size++;
+        } else if (chunk === -1) {
+        } else {
+          index2++;
+          break;
+        }
+      }
+      if (context._contentTypeTextTrailing && eventIndex === events.length) {
+        size = 0;
+      }
+      if (size) {
+        const token = {
+          type: eventIndex === events.length || tabs || size < 2 ? "lineSuffix" : "hardBreakTrailing",
+          start: {
+            _bufferIndex: index2 ? bufferIndex : data.start._bufferIndex + bufferIndex,
+            _index: data.start._index + index2,
+            line: data.end.line,
+            column: data.end.column - size,
+            offset: data.end.offset - size
+          },
+          end: {
+            ...data.end
+          }
+        };
+        data.end = {
+          ...token.start
+        };
+        if (data.start.offset === data.end.offset) {
+          Object.assign(data, token);
+        } else {
+          editMap.add(eventIndex, 0, [["enter", token, context], ["exit", token, context]]);
+        }
+      }
+      eventIndex++;
+    }
+  }
+  editMap.consume(events);
+  return events;
+}
+
+// node_modules/micromark/lib/constructs.js
+var constructs_exports = {};
+__export(constructs_exports, {
+  attentionMarkers: () => attentionMarkers,
+  contentInitial: () => contentInitial,
+  disable: () => disable,
+  document: () => document2,
+  flow: () => flow2,
+  flowInitial: () => flowInitial,
+  insideSpan: () => insideSpan,
+  string: () => string2,
+  text: () => text2
+});
+var document2 = {
+  [42]: list2,
+  [43]: list2,
+  [45]: list2,
+  [48]: list2,
+  [49]: list2,
+  [50]: list2,
+  [51]: list2,
+  [52]: list2,
+  [53]: list2,
+  [54]: list2,
+  [55]: list2,
+  [56]: list2,
+  [57]: list2,
+  [62]: blockQuote
+};
+var contentInitial = {
+  [91]: definition
+};
+var flowInitial = {
+  [-2]: codeIndented,
+  [-1]: codeIndented,
+  [32]: codeIndented
+};
+var flow2 = {
+  [35]: headingAtx,
+  [42]: thematicBreak,
+  [45]: [setextUnderline, thematicBreak],
+  [60]: htmlFlow,
+  [61]: setextUnderline,
+  [95]: thematicBreak,
+  [96]: codeFenced,
+  [126]: codeFenced
+};
+var string2 = {
+  [38]: characterReference,
+  [92]: characterEscape
+};
+var text2 = {
+  [-5]: lineEnding,
+  [-4]: lineEnding,
+  [-3]: lineEnding,
+  [33]: labelStartImage,
+  [38]: characterReference,
+  [42]: attention,
+  [60]: [autolink, htmlText],
+  [91]: labelStartLink,
+  [92]: [hardBreakEscape, characterEscape],
+  [93]: labelEnd,
+  [95]: attention,
+  [96]: codeText
+};
+var insideSpan = {
+  null: [attention, resolver]
+};
+var attentionMarkers = {
+  null: [42, 95]
+};
+var disable = {
+  null: []
+};
+
+// node_modules/micromark/lib/create-tokenizer.js
+function createTokenizer(parser, initialize, from) {
+  let point3 = {
+    _bufferIndex: -1,
+    _index: 0,
+    line: from && from.line || 1,
+    column: from && from.column || 1,
+    offset: from && from.offset || 0
+  };
+  const columnStart = {};
+  const resolveAllConstructs = [];
+  let chunks = [];
+  let stack = [];
+  let consumed = true;
+  const effects = {
+    attempt: constructFactory(onsuccessfulconstruct),
+    check: constructFactory(onsuccessfulcheck),
+    consume,
+    enter,
+    exit: exit2,
+    interrupt: constructFactory(onsuccessfulcheck, {
+      interrupt: true
+    })
+  };
+  const context = {
+    code: null,
+    containerState: {},
+    defineSkip,
+    events: [],
+    now,
+    parser,
+    previous: null,
+    sliceSerialize,
+    sliceStream,
+    write
+  };
+  let state = initialize.tokenize.call(context, effects);
+  let expectedCode;
+  if (initialize.resolveAll) {
+    resolveAllConstructs.push(initialize);
+  }
+  return context;
+  function write(slice) {
+    chunks = push(chunks, slice);
+    main2();
+    if (chunks[chunks.length - 1] !== null) {
+      return [];
+    }
+    addResult(initialize, 0);
+    context.events = resolveAll(resolveAllConstructs, context.events, context);
+    return context.events;
+  }
+  function sliceSerialize(token, expandTabs) {
+    return serializeChunks(sliceStream(token), expandTabs);
+  }
+  function sliceStream(token) {
+    return sliceChunks(chunks, token);
+  }
+  function now() {
+    const {
+      _bufferIndex,
+      _index,
+      line,
+      column,
+      offset
+    } = point3;
+    return {
+      _bufferIndex,
+      _index,
+      line,
+      column,
+      offset
+    };
+  }
+  function defineSkip(value2) {
+    columnStart[value2.line] = value2.column;
+    accountForPotentialSkip();
+  }
+  function main2() {
+    while (point3._index < chunks.length) {
+      const chunk = chunks[point3._index];
+      if (typeof chunk === "string") {
+        const chunkIndex = point3._index;
+        if (point3._bufferIndex < 0) {
+          point3._bufferIndex = 0;
+        }
+        while (point3._index === chunkIndex && point3._bufferIndex < chunk.length) {
+          go(chunk.charCodeAt(point3._bufferIndex));
+        }
+      } else {
+        go(chunk);
+      }
+    }
+  }
+  function go(code) {
+    consumed = void 0;
+    expectedCode = code;
+    state = state(code);
+  }
+  function consume(code) {
+    if (markdownLineEnding(code)) {
+      point3.line++;
+      point3.column = 1;
+      point3.offset += code === -3 ? 2 : 1;
+      accountForPotentialSkip();
+    } else if (code !== -1) {
+      point3.column++;
+      point3.offset++;
+    }
+    if (point3._bufferIndex < 0) {
+      point3._index++;
+    } else {
+      point3._bufferIndex++;
+      if (point3._bufferIndex === // Points w/ non-negative `_bufferIndex` reference
+      // strings.
+      /** @type {string} */
+      chunks[point3._index].length) {
+        point3._bufferIndex = -1;
+        point3._index++;
+      }
+    }
+    context.previous = code;
+    consumed = true;
+  }
+  function enter(type, fields) {
+    const token = fields || {};
+    token.type = type;
+    token.start = now();
+    context.events.push(["enter", token, context]);
+    stack.push(token);
+    return token;
+  }
+  function exit2(type) {
+    const token = stack.pop();
+    token.end = now();
+    context.events.push(["exit", token, context]);
+    return token;
+  }
+  function onsuccessfulconstruct(construct, info2) {
+    addResult(construct, info2.from);
+  }
+  function onsuccessfulcheck(_, info2) {
+    info2.restore();
+  }
+  function constructFactory(onreturn, fields) {
+    return hook;
+    function hook(constructs2, returnState, bogusState) {
+      let listOfConstructs;
+      let constructIndex;
+      let currentConstruct;
+      let info2;
+      return Array.isArray(constructs2) ? (
+        /* c8 ignore next 1 */
+        handleListOfConstructs(constructs2)
+      ) : "tokenize" in constructs2 ? (
+        // Looks like a construct.
+        handleListOfConstructs([
+          /** @type {Construct} */
+          constructs2
+        ])
+      ) : handleMapOfConstructs(constructs2);
+      function handleMapOfConstructs(map) {
+        return start2;
+        function start2(code) {
+          const left = code !== null && map[code];
+          const all2 = code !== null && map.null;
+          const list4 = [
+            // To do: add more extension tests.
+            /* c8 ignore next 2 */
+            ...Array.isArray(left) ? left : left ? [left] : [],
+            ...Array.isArray(all2) ? all2 : all2 ? [all2] : []
+          ];
+          return handleListOfConstructs(list4)(code);
+        }
+      }
+      function handleListOfConstructs(list4) {
+        listOfConstructs = list4;
+        constructIndex = 0;
+        if (list4.length === 0) {
+          return bogusState;
+        }
+        return handleConstruct(list4[constructIndex]);
+      }
+      function handleConstruct(construct) {
+        return start2;
+        function start2(code) {
+          info2 = store();
+          currentConstruct = construct;
+          if (!construct.partial) {
+            context.currentConstruct = construct;
+          }
+          if (construct.name && context.parser.constructs.disable.null.includes(construct.name)) {
+            return nok(code);
+          }
+          return construct.tokenize.call(
+            // If we do have fields, create an object w/ `context` as its
+            // prototype.
+            // This allows a “live binding”, which is needed for `interrupt`.
+            fields ? Object.assign(Object.create(context), fields) : context,
+            effects,
+            ok2,
+            nok
+          )(code);
+        }
+      }
+      function ok2(code) {
+        consumed = true;
+        onreturn(currentConstruct, info2);
+        return returnState;
+      }
+      function nok(code) {
+        consumed = true;
+        info2.restore();
+        if (++constructIndex < listOfConstructs.length) {
+          return handleConstruct(listOfConstructs[constructIndex]);
+        }
+        return bogusState;
+      }
+    }
+  }
+  function addResult(construct, from2) {
+    if (construct.resolveAll && !resolveAllConstructs.includes(construct)) {
+      resolveAllConstructs.push(construct);
+    }
+    if (construct.resolve) {
+      splice(context.events, from2, context.events.length - from2, construct.resolve(context.events.slice(from2), context));
+    }
+    if (construct.resolveTo) {
+      context.events = construct.resolveTo(context.events, context);
+    }
+  }
+  function store() {
+    const startPoint = now();
+    const startPrevious = context.previous;
+    const startCurrentConstruct = context.currentConstruct;
+    const startEventsIndex = context.events.length;
+    const startStack = Array.from(stack);
+    return {
+      from: startEventsIndex,
+      restore
+    };
+    function restore() {
+      point3 = startPoint;
+      context.previous = startPrevious;
+      context.currentConstruct = startCurrentConstruct;
+      context.events.length = startEventsIndex;
+      stack = startStack;
+      accountForPotentialSkip();
+    }
+  }
+  function accountForPotentialSkip() {
+    if (point3.line in columnStart && point3.column < 2) {
+      point3.column = columnStart[point3.line];
+      point3.offset += columnStart[point3.line] - 1;
+    }
+  }
+}
+function sliceChunks(chunks, token) {
+  const startIndex = token.start._index;
+  const startBufferIndex = token.start._bufferIndex;
+  const endIndex2 = token.end._index;
+  const endBufferIndex = token.end._bufferIndex;
+  let view2;
+  if (startIndex === endIndex2) {
+    view2 = [chunks[startIndex].slice(startBufferIndex, endBufferIndex)];
+  } else {
+    view2 = chunks.slice(startIndex, endIndex2);
+    if (startBufferIndex > -1) {
+      const head = view2[0];
+      if (typeof head === "string") {
+        view2[0] = head.slice(startBufferIndex);
+      } else {
+        view2.shift();
+      }
+    }
+    if (endBufferIndex > 0) {
+      view2.push(chunks[endIndex2].slice(0, endBufferIndex));
+    }
+  }
+  return view2;
+}
+function serializeChunks(chunks, expandTabs) {
+  let index2 = -1;
+  const result = [];
+  let atTab;
+  while (++index2 < chunks.length) {
+    const chunk = chunks[index2];
+    let value2;
+    if (typeof chunk === "string") {
+      value2 = chunk;
+    } else {
+      switch (chunk) {
+        case -5: {
+          value2 = "\r";
+          break;
+        }
+        case -4: {
+          value2 = "\n";
+          break;
+        }
+        case -3: {
+          value2 = "\r\n";
+          break;
+        }
+        case -2: {
+          value2 = expandTabs ? " " : "	";
+          break;
+        }
+        case -1: {
+          if (!expandTabs && atTab) {
+            continue;
+          }
+          value2 = " ";
+          break;
+        }
+        default: {
+          value2 = String.fromCharCode(chunk);
+        }
+      }
+    }
+    atTab = chunk === -2;
+    result.push(value2);
+  }
+  return result.join("");
+}
+
+// node_modules/micromark/lib/parse.js
+function parse2(options) {
+  const settings = options || {};
+  const constructs2 = (
+    /** @type {FullNormalizedExtension} */
+    combineExtensions([constructs_exports, ...settings.extensions || []])
+  );
+  const parser = {
+    constructs: constructs2,
+    content: create2(content),
+    defined: [],
+    document: create2(document),
+    flow: create2(flow),
+    lazy: {},
+    string: create2(string),
+    text: create2(text)
+  };
+  return parser;
+  function create2(initial) {
+    return creator;
+    function creator(from) {
+      return createTokenizer(parser, initial, from);
+    }
+  }
+}
+
+// node_modules/micromark/lib/postprocess.js
+function postprocess(events) {
+  while (!subtokenize(events)) {
+  }
+  return events;
+}
+
+// node_modules/micromark/lib/preprocess.js
+var search = /[\0\t\n\r]/g;
+function preprocess() {
+  let column = 1;
+  let buffer = "";
+  let start2 = true;
+  let atCarriageReturn;
+  return preprocessor;
+  function preprocessor(value2, encoding, end) {
+    value2 = buffer + (typeof value2 === "string" ? value2.toString() : new TextDecoder(encoding || void 0).decode(value2));
+    const chunks = [];
+    let startPosition = 0;
+    buffer = "";
+    if (start2) {
+      if (value2.charCodeAt(0) === 65279) {
+        startPosition++;
+      }
+      start2 = void 0;
+    }
+    while (startPosition < value2.length) {
+      search.lastIndex = startPosition;
+      const match2 = search.exec(value2);
+      const endPosition = match2 && match2.index !== void 0 ? match2.index : value2.length;
+      const code = value2.charCodeAt(endPosition);
+      if (!match2) {
+        buffer = value2.slice(startPosition);
+        break;
+      }
+      if (code === 10 && startPosition === endPosition && atCarriageReturn) {
+        chunks.push(-3);
+        atCarriageReturn = void 0;
+      } else {
+        if (atCarriageReturn) {
+          chunks.push(-5);
+          atCarriageReturn = void 0;
+        }
+        if (startPosition < endPosition) {
+          chunks.push(value2.slice(startPosition, endPosition));
+          column += endPosition - startPosition;
+        }
+        switch (code) {
+          case 0: {
+            chunks.push(65533);
+            column++;
+            break;
+          }
+          case 9: {
+            const next = Math.ceil(column / 4) * 4;
+            chunks.push(-2);
+            while (column++ < next) {
+              chunks.push(-1);
+            }
+            break;
+          }
+          case 10: {
+            chunks.push(-4);
+            column = 1;
+            break;
+          }
+          default: {
+            atCarriageReturn = true;
+            column = 1;
+          }
+        }
+      }
+      startPosition = endPosition + 1;
+    }
+    if (end) {
+      if (atCarriageReturn) {
+        chunks.push(-5);
+      }
+      if (buffer) {
+        chunks.push(buffer);
+      }
+      chunks.push(null);
+    }
+    return chunks;
+  }
+}
+
+// node_modules/micromark-util-decode-string/index.js
+var characterEscapeOrReference = /\\([!-/:-@[-`{-~])|&(#(?:\d{1,7}|x[\da-f]{1,6})|[\da-z]{1,31});/gi;
+function decodeString(value2) {
+  return value2.replace(characterEscapeOrReference, decode);
+}
+function decode($0, $1, $2) {
+  if ($1) {
+    return $1;
+  }
+  const head = $2.charCodeAt(0);
+  if (head === 35) {
+    const head2 = $2.charCodeAt(1);
+    const hex = head2 === 120 || head2 === 88;
+    return decodeNumericCharacterReference($2.slice(hex ? 2 : 1), hex ? 16 : 10);
+  }
+  return decodeNamedCharacterReference($2) || $0;
+}
+
+// node_modules/unist-util-stringify-position/lib/index.js
+function stringifyPosition(value2) {
+  if (!value2 || typeof value2 !== "object") {
+    return "";
+  }
+  if ("position" in value2 || "type" in value2) {
+    return position(value2.position);
+  }
+  if ("start" in value2 || "end" in value2) {
+    return position(value2);
+  }
+  if ("line" in value2 || "column" in value2) {
+    return point(value2);
+  }
+  return "";
+}
+function point(point3) {
+  return index(point3 && point3.line) + ":" + index(point3 && point3.column);
+}
+function position(pos) {
+  return point(pos && pos.start) + "-" + point(pos && pos.end);
+}
+function index(value2) {
+  return value2 && typeof value2 === "number" ? value2 : 1;
+}
+
+// node_modules/mdast-util-from-markdown/lib/index.js
+var own2 = {}.hasOwnProperty;
+function fromMarkdown(value2, encoding, options) {
+  if (encoding && typeof encoding === "object") {
+    options = encoding;
+    encoding = void 0;
+  }
+  return compiler(options)(postprocess(parse2(options).document().write(preprocess()(value2, encoding, true))));
+}
+function compiler(options) {
+  const config = {
+    afterExit: [],
+    beforeEnter: [],
+    transforms: [],
+    canContainEols: ["emphasis", "fragment", "heading", "paragraph", "strong"],
+    enter: {
+      autolink: opener2(link),
+      autolinkProtocol: onenterdata,
+      autolinkEmail: onenterdata,
+      atxHeading: opener2(heading),
+      blockQuote: opener2(blockQuote2),
+      characterEscape: onenterdata,
+      characterReference: onenterdata,
+      codeFenced: opener2(codeFlow),
+      codeFencedFenceInfo: buffer,
+      codeFencedFenceMeta: buffer,
+      codeIndented: opener2(codeFlow, buffer),
+      codeText: opener2(codeText2, buffer),
+      codeTextData: onenterdata,
+      data: onenterdata,
+      codeFlowValue: onenterdata,
+      definition: opener2(definition2),
+      definitionDestinationString: buffer,
+      definitionLabelString: buffer,
+      definitionTitleString: buffer,
+      emphasis: opener2(emphasis),
+      hardBreakEscape: opener2(hardBreak),
+      hardBreakTrailing: opener2(hardBreak),
+      htmlFlow: opener2(html, buffer),
+      htmlFlowData: onenterdata,
+      htmlText: opener2(html, buffer),
+      htmlTextData: onenterdata,
+      image: opener2(image),
+      label: buffer,
+      link: opener2(link),
+      listItem: opener2(listItem),
+      listItemValue: onenterlistitemvalue,
+      listOrdered: opener2(list4, onenterlistordered),
+      listUnordered: opener2(list4),
+      paragraph: opener2(paragraph),
+      reference: onenterreference,
+      referenceString: buffer,
+      resourceDestinationString: buffer,
+      resourceTitleString: buffer,
+      setextHeading: opener2(heading),
+      strong: opener2(strong),
+      thematicBreak: opener2(thematicBreak2)
+    },
+    exit: {
+      atxHeading: closer(),
+      atxHeadingSequence: onexitatxheadingsequence,
+      autolink: closer(),
+      autolinkEmail: onexitautolinkemail,
+      autolinkProtocol: onexitautolinkprotocol,
+      blockQuote: closer(),
+      characterEscapeValue: onexitdata,
+      characterReferenceMarkerHexadecimal: onexitcharacterreferencemarker,
+      characterReferenceMarkerNumeric: onexitcharacterreferencemarker,
+      characterReferenceValue: onexitcharacterreferencevalue,
+      characterReference: onexitcharacterreference,
+      codeFenced: closer(onexitcodefenced),
+      codeFencedFence: onexitcodefencedfence,
+      codeFencedFenceInfo: onexitcodefencedfenceinfo,
+      codeFencedFenceMeta: onexitcodefencedfencemeta,
+      codeFlowValue: onexitdata,
+      codeIndented: closer(onexitcodeindented),
+      codeText: closer(onexitcodetext),
+      codeTextData: onexitdata,
+      data: onexitdata,
+      definition: closer(),
+      definitionDestinationString: onexitdefinitiondestinationstring,
+      definitionLabelString: onexitdefinitionlabelstring,
+      definitionTitleString: onexitdefinitiontitlestring,
+      emphasis: closer(),
+      hardBreakEscape: closer(onexithardbreak),
+      hardBreakTrailing: closer(onexithardbreak),
+      htmlFlow: closer(onexithtmlflow),
+      htmlFlowData: onexitdata,
+      htmlText: closer(onexithtmltext),
+      htmlTextData: onexitdata,
+      image: closer(onexitimage),
+      label: onexitlabel,
+      labelText: onexitlabeltext,
+      lineEnding: onexitlineending,
+      link: closer(onexitlink),
+      listItem: closer(),
+      listOrdered: closer(),
+      listUnordered: closer(),
+      paragraph: closer(),
+      referenceString: onexitreferencestring,
+      resourceDestinationString: onexitresourcedestinationstring,
+      resourceTitleString: onexitresourcetitlestring,
+      resource: onexitresource,
+      setextHeading: closer(onexitsetextheading),
+      setextHeadingLineSequence: onexitsetextheadinglinesequence,
+      setextHeadingText: onexitsetextheadingtext,
+      strong: closer(),
+      thematicBreak: closer()
+    }
+  };
+  configure(config, (options || {}).mdastExtensions || []);
+  const data = {};
+  return compile2;
+  function compile2(events) {
+    let tree = {
+      type: "root",
+      children: [],
+      position: void 0
+    };
+    const context = {
+      stack: [tree],
+      tokenStack: [],
+      config,
+      enter,
+      exit: exit2,
+      buffer,
+      resume,
+      data
+    };
+    const listStack = [];
+    const prepared = [];
+    let index2 = -1;
+    while (++index2 < events.length) {
+      prepared.push(events[index2]);
+      if (events[index2][1].type === "listOrdered" || events[index2][1].type === "listUnordered") {
+        if (events[index2][0] === "enter") {
+          listStack.push(prepared.length - 1);
+        } else {
+          const tail = listStack.pop();
+          prepareList(prepared, tail);
+        }
+      }
+    }
+    events = prepared;
+    index2 = -1;
+    while (++index2 < events.length) {
+      const handler = config[events[index2][0]];
+      if (events[index2][0] === "enter" && config.beforeEnter.length > 0) {
+        callListeners(config.beforeEnter, {
+          ...context,
+          sliceSerialize: events[index2][2].sliceSerialize
+        }, events[index2][1]);
+      }
+      if (own2.call(handler, events[index2][1].type)) {
+        handler[events[index2][1].type].call({
+          ...context,
+          sliceSerialize: events[index2][2].sliceSerialize
+        }, events[index2][1]);
+      }
+      if (events[index2][0] === "exit" && config.afterExit.length > 0) {
+        callListeners(config.afterExit, {
+          ...context,
+          sliceSerialize: events[index2][2].sliceSerialize
+        }, events[index2][1]);
+      }
+    }
+    if (context.tokenStack.length > 0) {
+      const tail = context.tokenStack[context.tokenStack.length - 1];
+      const handler = tail[1] || defaultOnError;
+      handler.call(context, void 0, tail[0]);
+    }
+    tree.position = {
+      start: point2(events.length > 0 ? events[0][1].start : {
+        line: 1,
+        column: 1,
+        offset: 0
+      }),
+      end: point2(events.length > 0 ? events[events.length - 2][1].end : {
+        line: 1,
+        column: 1,
+        offset: 0
+      })
+    };
+    index2 = -1;
+    while (++index2 < config.transforms.length) {
+      tree = config.transforms[index2](tree) || tree;
+    }
+    return tree;
+  }
+  function callListeners(listeners, context, token) {
+    let index2 = -1;
+    while (++index2 < listeners.length) {
+      listeners[index2].call(context, token);
+    }
+  }
+  function prepareList(events, start2) {
+    const end = events.length - 1;
+    let index2 = start2 - 1;
+    let containerBalance = -1;
+    let listSpread = false;
+    let listItem2;
+    let lineIndex;
+    let firstBlankLineIndex;
+    let atMarker;
+    const insertions = [];
+    while (++index2 <= end) {
+      const event = events[index2];
+      switch (event[1].type) {
+        case "listUnordered":
+        case "listOrdered":
+        case "blockQuote": {
+          if (event[0] === "enter") {
+            containerBalance++;
+          } else {
+            containerBalance--;
+          }
+          atMarker = void 0;
+          break;
+        }
+        case "lineEndingBlank": {
+          if (event[0] === "enter") {
+            if (listItem2 && !atMarker && !containerBalance && !firstBlankLineIndex) {
+              firstBlankLineIndex = index2;
+            }
+            atMarker = void 0;
+          }
+          break;
+        }
+        case "linePrefix":
+        case "listItemValue":
+        case "listItemMarker":
+        case "listItemPrefix":
+        case "listItemPrefixWhitespace": {
+          break;
+        }
+        default: {
+          atMarker = void 0;
+        }
+      }
+      if (!containerBalance && event[0] === "enter" && event[1].type === "listItemPrefix" || containerBalance === -1 && event[0] === "exit" && (event[1].type === "listUnordered" || event[1].type === "listOrdered")) {
+        if (listItem2) {
+          let tailIndex = index2;
+          lineIndex = void 0;
+          while (tailIndex--) {
+            const tailEvent = events[tailIndex];
+            if (tailEvent[1].type === "lineEnding" || tailEvent[1].type === "lineEndingBlank") {
+              if (tailEvent[0] === "exit") continue;
+              if (lineIndex) {
+                events[lineIndex][1].type = "lineEndingBlank";
+                listSpread = true;
+              }
+              tailEvent[1].type = "lineEnding";
+              lineIndex = tailIndex;
+            } else if (tailEvent[1].type === "linePrefix" || tailEvent[1].type === "blockQuotePrefix" || tailEvent[1].type === "blockQuotePrefixWhitespace" || tailEvent[1].type === "blockQuoteMarker" || tailEvent[1].type === "listItemIndent") {
+            } else {
+              break;
+            }
+          }
+          if (firstBlankLineIndex && (!lineIndex || firstBlankLineIndex < lineIndex)) {
+            listItem2._spread = true;
+          }
+          listItem2.end = Object.assign({}, lineIndex ? events[lineIndex][1].start : event[1].end);
+          insertions.push({
+            at: lineIndex || index2,
+            event: ["exit", listItem2, event[2]]
+          });
+        }
+        if (event[1].type === "listItemPrefix") {
+          const item = {
+            type: "listItem",
+            _spread: false,
+            start: Object.assign({}, event[1].start),
+            // @ts-expect-error: we’ll add `end` in a second.
+            end: void 0
+          };
+          listItem2 = item;
+          insertions.push({
+            at: index2,
+            event: ["enter", item, event[2]]
+          });
+          firstBlankLineIndex = void 0;
+          atMarker = true;
+        }
+      }
+    }
+    const listEvents = events.splice(start2);
+    let insertion = 0;
+    index2 = -1;
+    while (++index2 < listEvents.length) {
+      while (insertion < insertions.length && insertions[insertion].at === start2 + index2) {
+        events.push(insertions[insertion++].event);
+      }
+      events.push(listEvents[index2]);
+    }
+    events[start2][1]._spread = listSpread;
+  }
+  function opener2(create2, and) {
+    return open5;
+    function open5(token) {
+      enter.call(this, create2(token), token);
+      if (and) and.call(this, token);
+    }
+  }
+  function buffer() {
+    this.stack.push({
+      type: "fragment",
+      children: []
+    });
+  }
+  function enter(node2, token, errorHandler) {
+    const parent = this.stack[this.stack.length - 1];
+    const siblings = parent.children;
+    siblings.push(node2);
+    this.stack.push(node2);
+    this.tokenStack.push([token, errorHandler || void 0]);
+    node2.position = {
+      start: point2(token.start),
+      // @ts-expect-error: `end` will be patched later.
+      end: void 0
+    };
+  }
+  function closer(and) {
+    return close2;
+    function close2(token) {
+      if (and) and.call(this, token);
+      exit2.call(this, token);
+    }
+  }
+  function exit2(token, onExitError) {
+    const node2 = this.stack.pop();
+    const open5 = this.tokenStack.pop();
+    if (!open5) {
+      throw new Error("Cannot close `" + token.type + "` (" + stringifyPosition({
+        start: token.start,
+        end: token.end
+      }) + "): it\u2019s not open");
+    }
+    if (open5[0].type !== token.type) {
+      if (onExitError) {
+        onExitError.call(this, token, open5[0]);
+      } else {
+        const handler = open5[1] || defaultOnError;
+        handler.call(this, token, open5[0]);
+      }
+    }
+    node2.position.end = point2(token.end);
+  }
+  function resume() {
+    return toString(this.stack.pop());
+  }
+  function onenterlistordered() {
+    this.data.expectingFirstListItemValue = true;
+  }
+  function onenterlistitemvalue(token) {
+    if (this.data.expectingFirstListItemValue) {
+      const ancestor = this.stack[this.stack.length - 2];
+      ancestor.start = Number.parseInt(this.sliceSerialize(token), 10);
+      this.data.expectingFirstListItemValue = void 0;
+    }
+  }
+  function onexitcodefencedfenceinfo() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.lang = data2;
+  }
+  function onexitcodefencedfencemeta() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.meta = data2;
+  }
+  function onexitcodefencedfence() {
+    if (this.data.flowCodeInside) return;
+    this.buffer();
+    this.data.flowCodeInside = true;
+  }
+  function onexitcodefenced() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.value = data2.replace(/^(\r?\n|\r)|(\r?\n|\r)$/g, "");
+    this.data.flowCodeInside = void 0;
+  }
+  function onexitcodeindented() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.value = data2.replace(/(\r?\n|\r)$/g, "");
+  }
+  function onexitdefinitionlabelstring(token) {
+    const label2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.label = label2;
+    node2.identifier = normalizeIdentifier(this.sliceSerialize(token)).toLowerCase();
+  }
+  function onexitdefinitiontitlestring() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.title = data2;
+  }
+  function onexitdefinitiondestinationstring() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.url = data2;
+  }
+  function onexitatxheadingsequence(token) {
+    const node2 = this.stack[this.stack.length - 1];
+    if (!node2.depth) {
+      const depth = this.sliceSerialize(token).length;
+      node2.depth = depth;
+    }
+  }
+  function onexitsetextheadingtext() {
+    this.data.setextHeadingSlurpLineEnding = true;
+  }
+  function onexitsetextheadinglinesequence(token) {
+    const node2 = this.stack[this.stack.length - 1];
+    node2.depth = this.sliceSerialize(token).codePointAt(0) === 61 ? 1 : 2;
+  }
+  function onexitsetextheading() {
+    this.data.setextHeadingSlurpLineEnding = void 0;
+  }
+  function onenterdata(token) {
+    const node2 = this.stack[this.stack.length - 1];
+    const siblings = node2.children;
+    let tail = siblings[siblings.length - 1];
+    if (!tail || tail.type !== "text") {
+      tail = text4();
+      tail.position = {
+        start: point2(token.start),
+        // @ts-expect-error: we’ll add `end` later.
+        end: void 0
+      };
+      siblings.push(tail);
+    }
+    this.stack.push(tail);
+  }
+  function onexitdata(token) {
+    const tail = this.stack.pop();
+    tail.value += this.sliceSerialize(token);
+    tail.position.end = point2(token.end);
+  }
+  function onexitlineending(token) {
+    const context = this.stack[this.stack.length - 1];
+    if (this.data.atHardBreak) {
+      const tail = context.children[context.children.length - 1];
+      tail.position.end = point2(token.end);
+      this.data.atHardBreak = void 0;
+      return;
+    }
+    if (!this.data.setextHeadingSlurpLineEnding && config.canContainEols.includes(context.type)) {
+      onenterdata.call(this, token);
+      onexitdata.call(this, token);
+    }
+  }
+  function onexithardbreak() {
+    this.data.atHardBreak = true;
+  }
+  function onexithtmlflow() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.value = data2;
+  }
+  function onexithtmltext() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.value = data2;
+  }
+  function onexitcodetext() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.value = data2;
+  }
+  function onexitlink() {
+    const node2 = this.stack[this.stack.length - 1];
+    if (this.data.inReference) {
+      const referenceType = this.data.referenceType || "shortcut";
+      node2.type += "Reference";
+      node2.referenceType = referenceType;
+      delete node2.url;
+      delete node2.title;
+    } else {
+      delete node2.identifier;
+      delete node2.label;
+    }
+    this.data.referenceType = void 0;
+  }
+  function onexitimage() {
+    const node2 = this.stack[this.stack.length - 1];
+    if (this.data.inReference) {
+      const referenceType = this.data.referenceType || "shortcut";
+      node2.type += "Reference";
+      node2.referenceType = referenceType;
+      delete node2.url;
+      delete node2.title;
+    } else {
+      delete node2.identifier;
+      delete node2.label;
+    }
+    this.data.referenceType = void 0;
+  }
+  function onexitlabeltext(token) {
+    const string3 = this.sliceSerialize(token);
+    const ancestor = this.stack[this.stack.length - 2];
+    ancestor.label = decodeString(string3);
+    ancestor.identifier = normalizeIdentifier(string3).toLowerCase();
+  }
+  function onexitlabel() {
+    const fragment = this.stack[this.stack.length - 1];
+    const value2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    this.data.inReference = true;
+    if (node2.type === "link") {
+      const children = fragment.children;
+      node2.children = children;
+    } else {
+      node2.alt = value2;
+    }
+  }
+  function onexitresourcedestinationstring() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.url = data2;
+  }
+  function onexitresourcetitlestring() {
+    const data2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.title = data2;
+  }
+  function onexitresource() {
+    this.data.inReference = void 0;
+  }
+  function onenterreference() {
+    this.data.referenceType = "collapsed";
+  }
+  function onexitreferencestring(token) {
+    const label2 = this.resume();
+    const node2 = this.stack[this.stack.length - 1];
+    node2.label = label2;
+    node2.identifier = normalizeIdentifier(this.sliceSerialize(token)).toLowerCase();
+    this.data.referenceType = "full";
+  }
+  function onexitcharacterreferencemarker(token) {
+    this.data.characterReferenceType = token.type;
+  }
+  function onexitcharacterreferencevalue(token) {
+    const data2 = this.sliceSerialize(token);
+    const type = this.data.characterReferenceType;
+    let value2;
+    if (type) {
+      value2 = decodeNumericCharacterReference(data2, type === "characterReferenceMarkerNumeric" ? 10 : 16);
+      this.data.characterReferenceType = void 0;
+    } else {
+      const result = decodeNamedCharacterReference(data2);
+      value2 = result;
+    }
+    const tail = this.stack[this.stack.length - 1];
+    tail.value += value2;
+  }
+  function onexitcharacterreference(token) {
+    const tail = this.stack.pop();
+    tail.position.end = point2(token.end);
+  }
+  function onexitautolinkprotocol(token) {
+    onexitdata.call(this, token);
+    const node2 = this.stack[this.stack.length - 1];
+    node2.url = this.sliceSerialize(token);
+  }
+  function onexitautolinkemail(token) {
+    onexitdata.call(this, token);
+    const node2 = this.stack[this.stack.length - 1];
+    node2.url = "mailto:" + this.sliceSerialize(token);
+  }
+  function blockQuote2() {
+    return {
+      type: "blockquote",
+      children: [],
+      position: void 0
+    };
+  }
+  function codeFlow() {
+    return {
+      type: "code",
+      lang: null,
+      meta: null,
+      value: "",
+      position: void 0
+    };
+  }
+  function codeText2() {
+    return {
+      type: "inlineCode",
+      value: "",
+      position: void 0
+    };
+  }
+  function definition2() {
+    return {
+      type: "definition",
+      identifier: "",
+      label: null,
+      title: null,
+      url: "",
+      position: void 0
+    };
+  }
+  function emphasis() {
+    return {
+      type: "emphasis",
+      children: [],
+      position: void 0
+    };
+  }
+  function heading() {
+    return {
+      type: "heading",
+      // @ts-expect-error `depth` will be set later.
+      depth: 0,
+      children: [],
+      position: void 0
+    };
+  }
+  function hardBreak() {
+    return {
+      type: "break",
+      position: void 0
+    };
+  }
+  function html() {
+    return {
+      type: "html",
+      value: "",
+      position: void 0
+    };
+  }
+  function image() {
+    return {
+      type: "image",
+      title: null,
+      url: "",
+      alt: null,
+      position: void 0
+    };
+  }
+  function link() {
+    return {
+      type: "link",
+      title: null,
+      url: "",
+      children: [],
+      position: void 0
+    };
+  }
+  function list4(token) {
+    return {
+      type: "list",
+      ordered: token.type === "listOrdered",
+      start: null,
+      spread: token._spread,
+      children: [],
+      position: void 0
+    };
+  }
+  function listItem(token) {
+    return {
+      type: "listItem",
+      spread: token._spread,
+      checked: null,
+      children: [],
+      position: void 0
+    };
+  }
+  function paragraph() {
+    return {
+      type: "paragraph",
+      children: [],
+      position: void 0
+    };
+  }
+  function strong() {
+    return {
+      type: "strong",
+      children: [],
+      position: void 0
+    };
+  }
+  function text4() {
+    return {
+      type: "text",
+      value: "",
+      position: void 0
+    };
+  }
+  function thematicBreak2() {
+    return {
+      type: "thematicBreak",
+      position: void 0
+    };
+  }
+}
+function point2(d) {
+  return {
+    line: d.line,
+    column: d.column,
+    offset: d.offset
+  };
+}
+function configure(combined, extensions) {
+  let index2 = -1;
+  while (++index2 < extensions.length) {
+    const value2 = extensions[index2];
+    if (Array.isArray(value2)) {
+      configure(combined, value2);
+    } else {
+      extension(combined, value2);
+    }
+  }
+}
+function extension(combined, extension2) {
+  let key3;
+  for (key3 in extension2) {
+    if (own2.call(extension2, key3)) {
+      switch (key3) {
+        case "canContainEols": {
+          const right = extension2[key3];
+          if (right) {
+            combined[key3].push(...right);
+          }
+          break;
+        }
+        case "transforms": {
+          const right = extension2[key3];
+          if (right) {
+            combined[key3].push(...right);
+          }
+          break;
+        }
+        case "afterExit":
+        case "beforeEnter": {
+          const right = extension2[key3];
+          if (right) {
+            combined[key3].push(right);
+          }
+          break;
+        }
+        case "enter":
+        case "exit": {
+          const right = extension2[key3];
+          if (right) {
+            Object.assign(combined[key3], right);
+          }
+          break;
+        }
+      }
+    }
+  }
+}
+function defaultOnError(left, right) {
+  if (left) {
+    throw new Error("Cannot close `" + left.type + "` (" + stringifyPosition({
+      start: left.start,
+      end: left.end
+    }) + "): a different token (`" + right.type + "`, " + stringifyPosition({
+      start: right.start,
+      end: right.end
+    }) + ") is open");
+  }
+  throw new Error("Cannot close document, a token (`" + right.type + "`, " + stringifyPosition({
+    start: right.start,
+    end: right.end
+  }) + ") is still open");
+}
+
+// node_modules/devlop/lib/default.js
+function ok() {
+}
+
+// node_modules/fault/index.js
+var import_format2 = __toESM(require_format3(), 1);
+var fault = Object.assign(create(Error), {
+  eval: create(EvalError),
+  range: create(RangeError),
+  reference: create(ReferenceError),
+  syntax: create(SyntaxError),
+  type: create(TypeError),
+  uri: create(URIError)
+});
+function create(Constructor) {
+  FormattedError.displayName = Constructor.displayName || Constructor.name;
+  return FormattedError;
+  function FormattedError(format2, ...values2) {
+    const reason = format2 ? (0, import_format2.default)(format2, ...values2) : format2;
+    return new Constructor(reason);
+  }
+}
+
+// node_modules/micromark-extension-frontmatter/lib/to-matters.js
+var own3 = {}.hasOwnProperty;
+var markers = {
+  yaml: "-",
+  toml: "+"
+};
+function toMatters(options) {
+  const result = [];
+  let index2 = -1;
+  const presetsOrMatters = Array.isArray(options) ? options : options ? [options] : ["yaml"];
+  while (++index2 < presetsOrMatters.length) {
+    result[index2] = matter(presetsOrMatters[index2]);
+  }
+  return result;
+}
+function matter(option) {
+  let result = option;
+  if (typeof result === "string") {
+    if (!own3.call(markers, result)) {
+      throw fault("Missing matter definition for `%s`", result);
+    }
+    result = {
+      type: result,
+      marker: markers[result]
+    };
+  } else if (typeof result !== "object") {
+    throw fault("Expected matter to be an object, not `%j`", result);
+  }
+  if (!own3.call(result, "type")) {
+    throw fault("Missing `type` in matter `%j`", result);
+  }
+  if (!own3.call(result, "fence") && !own3.call(result, "marker")) {
+    throw fault("Missing `marker` or `fence` in matter `%j`", result);
+  }
+  return result;
+}
+
+// node_modules/micromark-extension-frontmatter/lib/syntax.js
+function frontmatter(options) {
+  const matters = toMatters(options);
+  const flow3 = {};
+  let index2 = -1;
+  while (++index2 < matters.length) {
+    const matter2 = matters[index2];
+    const code = fence(matter2, "open").charCodeAt(0);
+    const construct = createConstruct(matter2);
+    const existing = flow3[code];
+    if (Array.isArray(existing)) {
+      existing.push(construct);
+    } else {
+      flow3[code] = [construct];
+    }
+  }
+  return {
+    flow: flow3
+  };
+}
+function createConstruct(matter2) {
+  const anywhere = matter2.anywhere;
+  const frontmatterType = (
+    /** @type {TokenType} */
+    matter2.type
+  );
+  const fenceType = (
+    /** @type {TokenType} */
+    frontmatterType + "Fence"
+  );
+  const sequenceType = (
+    /** @type {TokenType} */
+    fenceType + "Sequence"
+  );
+  const valueType = (
+    /** @type {TokenType} */
+    frontmatterType + "Value"
+  );
+  const closingFenceConstruct = {
+    tokenize: tokenizeClosingFence,
+    partial: true
+  };
+  let buffer;
+  let bufferIndex = 0;
+  return {
+    tokenize: tokenizeFrontmatter,
+    concrete: true
+  };
+  function tokenizeFrontmatter(effects, ok2, nok) {
+    const self = this;
+    return start2;
+    function start2(code) {
+      const position2 = self.now();
+      if (
+        // Indent not allowed.
+        position2.column === 1 && // Normally, only allowed in first line.
+        (position2.line === 1 || anywhere)
+      ) {
+        buffer = fence(matter2, "open");
+        bufferIndex = 0;
+        if (code === buffer.charCodeAt(bufferIndex)) {
+          effects.enter(frontmatterType);
+          effects.enter(fenceType);
+          effects.enter(sequenceType);
+          return openSequence(code);
+        }
+      }
+      return nok(code);
+    }
+    function openSequence(code) {
+      if (bufferIndex === buffer.length) {
+        effects.exit(sequenceType);
+        if (markdownSpace(code)) {
+          effects.enter("whitespace");
+          return openSequenceWhitespace(code);
+        }
+        return openAfter(code);
+      }
+      if (code === buffer.charCodeAt(bufferIndex++)) {
+        effects.consume(code);
+        return openSequence;
+      }
+      return nok(code);
+    }
+    function openSequenceWhitespace(code) {
+      if (markdownSpace(code)) {
+        effects.consume(code);
+        return openSequenceWhitespace;
+      }
+      effects.exit("whitespace");
+      return openAfter(code);
+    }
+    function openAfter(code) {
+      if (markdownLineEnding(code)) {
+        effects.exit(fenceType);
+        effects.enter("lineEnding");
+        effects.consume(code);
+        effects.exit("lineEnding");
+        buffer = fence(matter2, "close");
+        bufferIndex = 0;
+        return effects.attempt(closingFenceConstruct, after, contentStart);
+      }
+      return nok(code);
+    }
+    function contentStart(code) {
+      if (code === null || markdownLineEnding(code)) {
+        return contentEnd(code);
+      }
+      effects.enter(valueType);
+      return contentInside(code);
+    }
+    function contentInside(code) {
+      if (code === null || markdownLineEnding(code)) {
+        effects.exit(valueType);
+        return contentEnd(code);
+      }
+      effects.consume(code);
+      return contentInside;
+    }
+    function contentEnd(code) {
+      if (code === null) {
+        return nok(code);
+      }
+      effects.enter("lineEnding");
+      effects.consume(code);
+      effects.exit("lineEnding");
+      return effects.attempt(closingFenceConstruct, after, contentStart);
+    }
+    function after(code) {
+      effects.exit(frontmatterType);
+      return ok2(code);
+    }
+  }
+  function tokenizeClosingFence(effects, ok2, nok) {
+    let bufferIndex2 = 0;
+    return closeStart;
+    function closeStart(code) {
+      if (code === buffer.charCodeAt(bufferIndex2)) {
+        effects.enter(fenceType);
+        effects.enter(sequenceType);
+        return closeSequence(code);
+      }
+      return nok(code);
+    }
+    function closeSequence(code) {
+      if (bufferIndex2 === buffer.length) {
+        effects.exit(sequenceType);
+        if (markdownSpace(code)) {
+          effects.enter("whitespace");
+          return closeSequenceWhitespace(code);
+        }
+        return closeAfter(code);
+      }
+      if (code === buffer.charCodeAt(bufferIndex2++)) {
+        effects.consume(code);
+        return closeSequence;
+      }
+      return nok(code);
+    }
+    function closeSequenceWhitespace(code) {
+      if (markdownSpace(code)) {
+        effects.consume(code);
+        return closeSequenceWhitespace;
+      }
+      effects.exit("whitespace");
+      return closeAfter(code);
+    }
+    function closeAfter(code) {
+      if (code === null || markdownLineEnding(code)) {
+        effects.exit(fenceType);
+        return ok2(code);
+      }
+      return nok(code);
+    }
+  }
+}
+function fence(matter2, prop) {
+  return matter2.marker ? pick2(matter2.marker, prop).repeat(3) : (
+    // @ts-expect-error: They’re mutually exclusive.
+    pick2(matter2.fence, prop)
+  );
+}
+function pick2(schema, prop) {
+  return typeof schema === "string" ? schema : schema[prop];
+}
+
+// node_modules/mdast-util-frontmatter/lib/index.js
+function frontmatterFromMarkdown(options) {
+  const matters = toMatters(options);
+  const enter = {};
+  const exit2 = {};
+  let index2 = -1;
+  while (++index2 < matters.length) {
+    const matter2 = matters[index2];
+    enter[matter2.type] = opener(matter2);
+    exit2[matter2.type] = close;
+    exit2[matter2.type + "Value"] = value;
+  }
+  return { enter, exit: exit2 };
+}
+function opener(matter2) {
+  return open5;
+  function open5(token) {
+    this.enter({ type: matter2.type, value: "" }, token);
+    this.buffer();
+  }
+}
+function close(token) {
+  const data = this.resume();
+  const node2 = this.stack[this.stack.length - 1];
+  ok("value" in node2);
+  this.exit(token);
+  node2.value = data.replace(/^(\r?\n|\r)|(\r?\n|\r)$/g, "");
+}
+function value(token) {
+  this.config.enter.data.call(this, token);
+  this.config.exit.data.call(this, token);
+}
+
 // src/formats/markdown.ts
-var FrontMatterError = class extends Error {
+var MarkdownError = class extends Error {
   constructor(message, line) {
     super(message);
     this.line = line;
   }
   line;
+  name = "MarkdownError";
+};
+var FrontMatterError = class extends MarkdownError {
   name = "FrontMatterError";
 };
+var MARKDOWN_MAX_CHARS = 512 * 1024;
+var MARKDOWN_MAX_NESTING = 32;
+var HEADING_INLINE_MAX_CHARS = 4096;
 var FM_LIMITS = { maxChars: 256 * 1024, maxNodes: 2e4, maxAliases: 100, maxDepth: 32 };
-function parseMarkdown(text2) {
-  const src = text2.replace(/^\uFEFF/, "");
-  const lines = src.split(/\r?\n/);
+var MATTERS = ["yaml", { type: "yaml", fence: { open: "---", close: "..." } }];
+function parseFrontMatter(value2) {
+  try {
+    const loaded = loadYaml(value2, FM_LIMITS);
+    if (loaded.value !== null && (typeof loaded.value !== "object" || Array.isArray(loaded.value))) throw new FrontMatterError("front matter is not a YAML mapping", 2);
+    return { data: loaded.value ?? {}, locate: (key3) => loaded.locate([key3], { key: true }).line + 1 };
+  } catch (e) {
+    if (e instanceof FrontMatterError) throw e;
+    const line = e instanceof YamlError && e.line ? e.line + 1 : 1;
+    throw new FrontMatterError(`front matter: ${e instanceof Error ? e.message : String(e)}`, line);
+  }
+}
+function plainText(node2) {
+  let out2 = "";
+  const stack = [node2];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (n.type === "text" || n.type === "inlineCode") out2 += n.value;
+    else if (n.type === "image") out2 += n.alt ?? "";
+    else if (n.type === "break") out2 += " ";
+    else if ("children" in n) for (let i2 = n.children.length - 1; i2 >= 0; i2--) stack.push(n.children[i2]);
+  }
+  return out2.replace(/\s+/g, " ").trim();
+}
+function checkNesting(src) {
+  const marker = /^ {0,3}(?:>[ \t]?|(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$))/;
+  const window2 = 4 * (MARKDOWN_MAX_NESTING + 1) + 16;
+  let line = 0;
+  for (const { 0: text4 } of src.matchAll(/^.*$/gm)) {
+    line++;
+    let rest = text4.slice(0, window2);
+    for (let depth = 1, m = marker.exec(rest); m && m[0] !== ""; depth++, m = marker.exec(rest)) {
+      if (depth > MARKDOWN_MAX_NESTING) throw new MarkdownError(`line ${line} nests quotes or lists more than ${MARKDOWN_MAX_NESTING} deep, more than mlgate reads`, line);
+      rest = rest.slice(m[0].length);
+    }
+  }
+}
+var BLOCKS_ONLY = { disable: { null: ["attention", "autolink", "codeText", "htmlText", "labelStartImage", "labelStartLink", "labelEnd", "hardBreakEscape", "definition"] } };
+var INLINE_SYNTAX = /[[\]*_`<!]/;
+function headingTexts(src, nodes) {
+  const texts = nodes.map((n) => plainText(n));
+  const again = nodes.map((n, i2) => ({ i: i2, source: src.slice(n.position.start.offset, n.position.end.offset) })).filter(({ source }) => source.length <= HEADING_INLINE_MAX_CHARS && INLINE_SYNTAX.test(source));
+  if (again.length === 0) return texts;
+  const reread = fromMarkdown(again.map((a) => a.source).join("\n\n")).children;
+  if (reread.length !== again.length || reread.some((n) => n.type !== "heading")) return texts;
+  again.forEach((a, k) => texts[a.i] = plainText(reread[k]));
+  return texts;
+}
+function parseMarkdown(text4) {
+  const src = text4.replace(/^\uFEFF/, "");
+  if (src.length > MARKDOWN_MAX_CHARS) throw new MarkdownError(`the document is ${src.length} characters, more than the ${MARKDOWN_MAX_CHARS} mlgate reads as Markdown`);
+  checkNesting(src);
+  const tree = fromMarkdown(src, { extensions: [frontmatter(MATTERS), BLOCKS_ONLY], mdastExtensions: [frontmatterFromMarkdown(MATTERS)] });
   let frontMatter = null;
   let fmLines = 0;
   let locate;
-  if (lines[0]?.trim() === "---") {
-    const end = lines.findIndex((l, i2) => i2 > 0 && (l.trim() === "---" || l.trim() === "..."));
-    if (end > 0) {
-      const yamlText = lines.slice(1, end).join("\n");
-      try {
-        const loaded = loadYaml(yamlText, FM_LIMITS);
-        if (loaded.value !== null && (typeof loaded.value !== "object" || Array.isArray(loaded.value)))
-          throw new FrontMatterError("front matter is not a YAML mapping", 2);
-        frontMatter = loaded.value ?? {};
-        locate = (key3) => loaded.locate([key3], { key: true }).line + 1;
-      } catch (e) {
-        if (e instanceof FrontMatterError) throw e;
-        const line = e instanceof YamlError && e.line ? e.line + 1 : 1;
-        throw new FrontMatterError(`front matter: ${e instanceof Error ? e.message : String(e)}`, line);
-      }
-      fmLines = end + 1;
+  const nodes = [];
+  for (const node2 of tree.children) {
+    if (node2.type === "yaml" && node2.position) {
+      ({ data: frontMatter, locate } = parseFrontMatter(node2.value));
+      fmLines = node2.position.end.line;
+    } else if (node2.type === "heading" && node2.position?.start.offset !== void 0 && node2.position.end.offset !== void 0) {
+      nodes.push(node2);
     }
   }
-  const headings = [];
-  let fence = null;
-  for (let i2 = fmLines; i2 < lines.length; i2++) {
-    const line = lines[i2];
-    const f = /^ {0,3}(`{3,}|~{3,})/.exec(line);
-    if (f) {
-      if (fence === null) fence = f[1][0];
-      else if (f[1][0] === fence) fence = null;
-      continue;
-    }
-    if (fence !== null) continue;
-    const atx = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
-    if (atx) {
-      headings.push({ depth: atx[1].length, text: atx[2].trim(), line: i2 + 1 });
-      continue;
-    }
-    const next = lines[i2 + 1];
-    if (next !== void 0 && line.trim() !== "" && /^ {0,3}(=+|-+)\s*$/.test(next) && !/^\s*[-*+]\s/.test(line)) {
-      headings.push({ depth: next.trim().startsWith("=") ? 1 : 2, text: line.trim(), line: i2 + 1 });
-    }
-  }
+  const texts = headingTexts(src, nodes);
+  const headings = nodes.map((n, i2) => ({ depth: n.depth, text: texts[i2], line: n.position.start.line, endLine: n.position.end.line }));
   return {
     frontMatter,
     frontMatterLines: fmLines,
     frontMatterLine: (key3) => frontMatter && key3 in frontMatter ? locate?.(key3) : void 0,
     headings,
-    body: lines.slice(fmLines).join("\n")
+    body: src.split(/\r?\n/).slice(fmLines).join("\n")
   };
 }
 
@@ -37478,35 +44997,35 @@ var RecordStore = class {
   exists(p) {
     return this.ctx.inventory.get(p) !== void 0;
   }
-  load(path11, parse3, problems) {
-    let p = this.cache.get(path11);
+  load(path12, parse4, problems) {
+    let p = this.cache.get(path12);
     if (!p) {
       p = (async () => {
-        let value = null;
-        await this.ctx.guard(path11, async () => {
-          const text2 = await this.ctx.inventory.readText(path11, Math.min(RECORD_MAX_BYTES, this.ctx.maxFileBytes));
-          value = parse3(text2);
+        let value2 = null;
+        await this.ctx.guard(path12, async () => {
+          const text4 = await this.ctx.inventory.readText(path12, Math.min(RECORD_MAX_BYTES, this.ctx.maxFileBytes));
+          value2 = parse4(text4);
         });
-        if (value !== null && problems) {
-          for (const pr of problems(value)) this.ctx.report({ code: "invalid-record", path: path11, line: pr.line, message: `${path11}:${pr.line}: ${pr.message}` });
+        if (value2 !== null && problems) {
+          for (const pr of problems(value2)) this.ctx.report({ code: "invalid-record", path: path12, line: pr.line, message: `${path12}:${pr.line}: ${pr.message}` });
         }
-        return value;
+        return value2;
       })();
-      this.cache.set(path11, p);
+      this.cache.set(path12, p);
     }
     return p;
   }
-  provenance(path11, kind) {
-    return this.load(path11, (t) => wrap(path11, () => parseProvenance(t, kind), ProvenanceError), (r) => r.problems);
+  provenance(path12, kind) {
+    return this.load(path12, (t) => wrap(path12, () => parseProvenance(t, kind), ProvenanceError), (r) => r.problems);
   }
-  croissant(path11) {
-    return this.load(path11, (t) => wrap(path11, () => parseCroissant(t), CroissantError), (r) => r.problems);
+  croissant(path12) {
+    return this.load(path12, (t) => wrap(path12, () => parseCroissant(t), CroissantError), (r) => r.problems);
   }
-  card(path11) {
-    return this.load(path11, (t) => wrap(path11, () => parseMarkdown(t), FrontMatterError));
+  card(path12) {
+    return this.load(path12, (t) => wrap(path12, () => parseMarkdown(t), FrontMatterError));
   }
-  dvcFile(path11) {
-    return this.load(path11, (t) => wrap(path11, () => parseDvcFile(t), DvcError), (r) => r.problems);
+  dvcFile(path12) {
+    return this.load(path12, (t) => wrap(path12, () => parseDvcFile(t), DvcError), (r) => r.problems);
   }
   dvcConfig() {
     return this.exists(".dvc/config") ? this.load(".dvc/config", parseDvcConfig) : Promise.resolve(null);
@@ -37536,8 +45055,8 @@ var RecordStore = class {
   async resolve(dataset) {
     const views = [];
     const broken = [];
-    const add = (path11, view2, ok) => {
-      if (!ok) broken.push(path11);
+    const add = (path12, view2, ok2) => {
+      if (!ok2) broken.push(path12);
       else if (view2) views.push(view2);
     };
     const sidecar = dataset + SIDECAR_SUFFIX;
@@ -37592,9 +45111,9 @@ var RecordStore = class {
     }
   }
   async dvcFor(dataset) {
-    const index = await this.dvcIndex();
+    const index2 = await this.dvcIndex();
     for (let p = dataset; p; p = dirOf(p)) {
-      const t = index.get(p);
+      const t = index2.get(p);
       if (t && (p === dataset || t.out.isDir)) return t;
     }
     return void 0;
@@ -37617,15 +45136,15 @@ var RecordStore = class {
     return { kind: "dvc", path: t.file, fields, digests, placeholders: [] };
   }
 };
-function wrap(path11, fn, errorType) {
+function wrap(path12, fn, errorType) {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof errorType) throw new FileProblem(path11, `${path11}${e.line ? `:${e.line}` : ""}: ${e.message}`, "invalid-record", e.line);
+    if (e instanceof errorType) throw new FileProblem(path12, `${path12}${e.line ? `:${e.line}` : ""}: ${e.message}`, "invalid-record", e.line);
     throw e;
   }
 }
-function fromProvenance(path11, rec, entry, kind) {
+function fromProvenance(path12, rec, entry, kind) {
   const fields = {};
   const placeholders = /* @__PURE__ */ new Set();
   let digests = [];
@@ -37638,15 +45157,15 @@ function fromProvenance(path11, rec, entry, kind) {
   }
   for (const f of Object.keys(fields)) placeholders.delete(f);
   if (digests.length > 0) placeholders.delete("sha256");
-  return { kind, path: path11, fields, digests, placeholders: [...placeholders], digestAnchor: kind === "provenance" ? entry?.line ?? rec.filesLine : void 0 };
+  return { kind, path: path12, fields, digests, placeholders: [...placeholders], digestAnchor: kind === "provenance" ? entry?.line ?? rec.filesLine : void 0 };
 }
-function fromCroissant(path11, rec, dataset) {
+function fromCroissant(path12, rec, dataset) {
   const fields = {};
   if (rec.license) fields.license = { values: rec.license.value.map(spdxFromUrl), line: rec.license.line };
   if (rec.url) fields.source = { values: [rec.url.value], line: rec.url.line };
   if (rec.datePublished) fields.collected = { values: [rec.datePublished.value], line: rec.datePublished.line };
   const digests = [];
-  const base = dirOf(path11);
+  const base = dirOf(path12);
   for (const file of rec.files) {
     if (/^[a-z][a-z0-9+.-]*:/i.test(file.contentUrl)) continue;
     const target = normaliseRelative(join2(base, file.contentUrl.replace(/^\.\//, "")));
@@ -37654,7 +45173,7 @@ function fromCroissant(path11, rec, dataset) {
     if (file.sha256) digests.push({ algo: "sha256", hex: file.sha256.value, line: file.sha256.line });
     if (file.md5) digests.push({ algo: "md5", hex: file.md5.value, line: file.md5.line });
   }
-  return { kind: "croissant", path: path11, fields, digests, placeholders: [] };
+  return { kind: "croissant", path: path12, fields, digests, placeholders: [] };
 }
 function isDatasetCard(fm) {
   if (!fm) return false;
@@ -37662,7 +45181,7 @@ function isDatasetCard(fm) {
   return !NOT_DATASET_CARD_KEYS.some((k) => k in fm) && ("license" in fm || "source" in fm || "collected" in fm);
 }
 var strings = (v) => (Array.isArray(v) ? v : [v]).filter((x) => typeof x === "string" || typeof x === "number").map((x) => String(x).trim()).filter((x) => x && !isPlaceholder(x));
-function fromCard(path11, doc) {
+function fromCard(path12, doc) {
   const fm = doc.frontMatter ?? {};
   const fields = {};
   const claim = (key3, values2) => values2.length > 0 ? { values: values2, line: doc.frontMatterLine(key3) } : void 0;
@@ -37681,7 +45200,7 @@ function fromCard(path11, doc) {
   const creators = [...strings(fm.annotations_creators).map((c) => `annotations: ${c}`), ...strings(fm.language_creators).map((c) => `language: ${c}`)];
   const process2 = claim("collection-process", strings(fm["collection-process"])) ?? claim(fm.annotations_creators ? "annotations_creators" : "language_creators", creators);
   if (process2) fields["collection-process"] = process2;
-  return { kind: "hf-card", path: path11, fields, digests: [], placeholders: [] };
+  return { kind: "hf-card", path: path12, fields, digests: [], placeholders: [] };
 }
 
 // src/checks/dataset-provenance/sources.ts
@@ -37730,22 +45249,22 @@ var CARD_KEY = { source: "source", license: "license", collected: "collected", "
 function fixHint(field, view2, dataset, several) {
   const dir = dirOf(view2.path);
   const rel = dir ? dataset.slice(dir.length + 1) : dataset;
-  const value = FIELD_VALUE[field];
+  const value2 = FIELD_VALUE[field];
   const provenanceFile = dir ? `${dir}/${PROVENANCE_FILE}` : PROVENANCE_FILE;
   switch (view2.kind) {
     case "sidecar":
-      return `add \`${field}: ${value}\``;
+      return `add \`${field}: ${value2}\``;
     case "provenance":
-      return field === "sha256" ? `add \`${rel}: {sha256: ${value}}\`${several ? " (one per file)" : ""} under \`files:\`` : `add \`${field}: ${value}\``;
+      return field === "sha256" ? `add \`${rel}: {sha256: ${value2}}\`${several ? " (one per file)" : ""} under \`files:\`` : `add \`${field}: ${value2}\``;
     case "dvc":
-      return field === "sha256" ? "run `dvc commit` so the out records its md5" : `add \`meta: {${field}: ${value}}\` to the out`;
+      return field === "sha256" ? "run `dvc commit` so the out records its md5" : `add \`meta: {${field}: ${value2}}\` to the out`;
     case "croissant":
       return field === "sha256" ? `add a \`distribution\` FileObject with \`"contentUrl": "${rel}"\` and its \`"sha256"\`` : CROISSANT_KEY[field] ? `add \`"${CROISSANT_KEY[field]}"\`` : `write it in ${provenanceFile}`;
     case "hf-card":
-      return field === "sha256" ? `record the digests in ${provenanceFile} (\`files: {${rel}: {sha256: ${value}}}\`)` : `add \`${CARD_KEY[field] ?? field}: ${value}\` to the front matter`;
+      return field === "sha256" ? `record the digests in ${provenanceFile} (\`files: {${rel}: {sha256: ${value2}}}\`)` : `add \`${CARD_KEY[field] ?? field}: ${value2}\` to the front matter`;
   }
 }
-var list2 = (paths) => paths.length <= LISTED2 ? paths.join(", ") : `${paths.slice(0, LISTED2).join(", ")} and ${paths.length - LISTED2} more`;
+var list3 = (paths) => paths.length <= LISTED2 ? paths.join(", ") : `${paths.slice(0, LISTED2).join(", ")} and ${paths.length - LISTED2} more`;
 function groupBy(items, key3) {
   const out2 = /* @__PURE__ */ new Map();
   for (const it of items) {
@@ -37759,9 +45278,9 @@ function groupBy(items, key3) {
 async function findDatasets(ctx, globs3, store) {
   const out2 = /* @__PURE__ */ new Map();
   for (const f of ctx.inventory.match(globs3)) if (!isRecordOrMetaFile(f.path)) out2.set(f.path, { path: f.path, entry: f });
-  for (const [path11, t] of await store.dvcIndex()) {
-    if (out2.has(path11) || !(matchesAny(path11, globs3) || matchesAny(t.file, globs3))) continue;
-    out2.set(path11, { path: path11, entry: ctx.inventory.get(path11) });
+  for (const [path12, t] of await store.dvcIndex()) {
+    if (out2.has(path12) || !(matchesAny(path12, globs3) || matchesAny(t.file, globs3))) continue;
+    out2.set(path12, { path: path12, entry: ctx.inventory.get(path12) });
   }
   return out2;
 }
@@ -37814,7 +45333,7 @@ async function run3(ctx) {
     report2({
       code: "missing-record",
       path: group[0].path,
-      message: group.length === 1 ? `${group[0].path} has no provenance record: add ${group[0].path}${SIDECAR_SUFFIX} or ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and sha256 (\`mlgate init\` writes a starter)` : `${group.length} dataset files in ${where2} have no provenance record (${list2(group.map((d) => d.path))}): add ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and a sha256 per file (\`mlgate init\` writes a starter)`
+      message: group.length === 1 ? `${group[0].path} has no provenance record: add ${group[0].path}${SIDECAR_SUFFIX} or ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and sha256 (\`mlgate init\` writes a starter)` : `${group.length} dataset files in ${where2} have no provenance record (${list3(group.map((d) => d.path))}): add ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and a sha256 per file (\`mlgate init\` writes a starter)`
     });
   }
   for (const [, group] of groupBy(missing, (m) => `${m.field}|${m.primary.path}`)) {
@@ -37825,14 +45344,14 @@ async function run3(ctx) {
       code: "missing-field",
       path: primary.path,
       line: field === "sha256" ? primary.digestAnchor : void 0,
-      message: placeholder ? `\`${field}\` of ${list2(names4)} is still a placeholder in ${placeholder.path}: replace it with the real value (\`${field}: ${FIELD_VALUE[field]}\`)` : `no record of ${list2(names4)} states \`${field}\`: in ${primary.path} (${KIND_LABEL[primary.kind]}) ${fix}`
+      message: placeholder ? `\`${field}\` of ${list3(names4)} is still a placeholder in ${placeholder.path}: replace it with the real value (\`${field}: ${FIELD_VALUE[field]}\`)` : `no record of ${list3(names4)} states \`${field}\`: in ${primary.path} (${KIND_LABEL[primary.kind]}) ${fix}`
     });
   }
   for (const [, group] of groupBy(notUpdated, (d) => dirOf(d.path))) {
     report2({
       code: "record-not-updated",
       path: group[0].path,
-      message: `${list2(group.map((d) => d.path))} changed but none of ${group.length === 1 ? "its" : "their"} provenance records did: update the record (at least the sha256) in the same pull request so the data's origin stays answerable`
+      message: `${list3(group.map((d) => d.path))} changed but none of ${group.length === 1 ? "its" : "their"} provenance records did: update the record (at least the sha256) in the same pull request so the data's origin stays answerable`
     });
   }
   if (changed && requireUpdate) await deletedStillListed(ctx, store, globs3, report2);
@@ -37855,24 +45374,24 @@ async function run3(ctx) {
 function allowListFindings(v, allowedLicenses, allowedSources) {
   const out2 = [];
   const license = v.fields.license;
-  for (const value of allowedLicenses.length > 0 ? license?.values ?? [] : []) {
-    if (!licenseAllowed(value, allowedLicenses))
+  for (const value2 of allowedLicenses.length > 0 ? license?.values ?? [] : []) {
+    if (!licenseAllowed(value2, allowedLicenses))
       out2.push({
         code: "license-not-allowed",
         path: v.path,
         line: license.line,
-        message: `license \`${value}\` in ${v.path} is not allowed for datasets (allowed: ${allowedLicenses.join(", ")}); use data under an allowed license or request an exception`
+        message: `license \`${value2}\` in ${v.path} is not allowed for datasets (allowed: ${allowedLicenses.join(", ")}); use data under an allowed license or request an exception`
       });
   }
   const source = v.fields.source;
-  for (const value of allowedSources.length > 0 ? source?.values ?? [] : []) {
-    const host = sourceHost(value);
+  for (const value2 of allowedSources.length > 0 ? source?.values ?? [] : []) {
+    const host = sourceHost(value2);
     if (!host || !hostAllowed(host, allowedSources))
       out2.push({
         code: "source-not-allowed",
         path: v.path,
         line: source.line,
-        message: host ? `source host ${host} in ${v.path} is not an allowed dataset source (allowed: ${allowedSources.join(", ")})` : `source \`${value}\` in ${v.path} is not a URL, so its host cannot be checked against the allowed sources (${allowedSources.join(", ")}); write the URL the data came from`
+        message: host ? `source host ${host} in ${v.path} is not an allowed dataset source (allowed: ${allowedSources.join(", ")})` : `source \`${value2}\` in ${v.path} is not a URL, so its host cannot be checked against the allowed sources (${allowedSources.join(", ")}); write the URL the data came from`
       });
   }
   return out2;
@@ -38018,8 +45537,8 @@ var datasetProvenance = {
 
 // src/formats/conda.ts
 var isRecord = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
-function readCondaEnvironment(text2) {
-  const doc = loadYaml(text2);
+function readCondaEnvironment(text4) {
+  const doc = loadYaml(text4);
   const env = { isEnvironment: false, conda: [], pip: [] };
   const root = doc.value;
   if (!isRecord(root) || !Array.isArray(root.dependencies)) return env;
@@ -38065,9 +45584,9 @@ function isCondaLockName(name2) {
 // src/formats/dockerfile.ts
 var import_dockerfile_ast = __toESM(require_main(), 1);
 var VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
-function substitute(text2, vars) {
+function substitute(text4, vars) {
   let unresolved = false;
-  const value = text2.replace(VAR, (_m, braced, fallback, bare2) => {
+  const value2 = text4.replace(VAR, (_m, braced, fallback, bare2) => {
     const name2 = braced ?? bare2;
     const v = vars.get(name2);
     if (v !== void 0 && v !== "") return v;
@@ -38075,7 +45594,7 @@ function substitute(text2, vars) {
     unresolved = true;
     return "";
   });
-  return { value, unresolved };
+  return { value: value2, unresolved };
 }
 function argDefaults(instructions) {
   const vars = /* @__PURE__ */ new Map();
@@ -38086,8 +45605,8 @@ function argDefaults(instructions) {
   }
   return vars;
 }
-function continuedShell(content, escape3) {
-  const lines = content.split("\n");
+function continuedShell(content3, escape3) {
+  const lines = content3.split("\n");
   let continued = false;
   return lines.map((raw, k) => {
     let line = raw.replace(/\r$/, "");
@@ -38097,16 +45616,16 @@ function continuedShell(content, escape3) {
     return line;
   }).join("\n");
 }
-function readDockerfile(text2) {
-  const doc = import_dockerfile_ast.DockerfileParser.parse(text2);
+function readDockerfile(text4) {
+  const doc = import_dockerfile_ast.DockerfileParser.parse(text4);
   const globals = argDefaults(doc.getInitialARGs());
   const stages = /* @__PURE__ */ new Set(["scratch"]);
   const images = [];
   for (const from of doc.getFROMs()) {
     const args2 = from.getArguments().map((a) => a.getValue());
     const written = args2.find((a) => !a.startsWith("--")) ?? "";
-    const { value, unresolved } = substitute(written, globals);
-    const resolved = value.trim();
+    const { value: value2, unresolved } = substitute(written, globals);
+    const resolved = value2.trim();
     images.push({ line: from.getRange().start.line + 1, written, resolved, internal: stages.has(resolved.toLowerCase()), unresolved });
     const stage = from.getBuildStage();
     if (stage) stages.add(stage.toLowerCase());
@@ -38121,11 +45640,11 @@ function readDockerfile(text2) {
       continue;
     }
     const range2 = run7.getArgumentsRange();
-    const content = run7.getRawArgumentsContent();
-    if (!range2 || content === null) continue;
+    const content3 = run7.getRawArgumentsContent();
+    if (!range2 || content3 === null) continue;
     const first = range2.start.line + 1;
-    const text3 = continuedShell(content, doc.getEscapeCharacter());
-    runs.push({ form: "shell", text: text3, lines: text3.split("\n").map((_, k) => first + k) });
+    const text5 = continuedShell(content3, doc.getEscapeCharacter());
+    runs.push({ form: "shell", text: text5, lines: text5.split("\n").map((_, k) => first + k) });
   }
   return { images, runs };
 }
@@ -38145,7 +45664,7 @@ function pinnedForm(image) {
 var OPERATOR_CHARS = /* @__PURE__ */ new Set([";", "&", "|", "(", ")"]);
 var MAX_TOKENS2 = 5e5;
 var SPECIAL = /* @__PURE__ */ new Set(["\\", "\n", " ", "	", "\r", "'", '"', "$", "`", "<", ">", "&", ";", "|", "(", ")"]);
-function lexShell(text2, signal) {
+function lexShell(text4, signal) {
   const pipelines = [];
   let pipeline = [];
   let cmd = { words: [], redirects: [], heredocs: [], line: 0 };
@@ -38156,7 +45675,7 @@ function lexShell(text2, signal) {
   let line = 0;
   let tokens = 0;
   let i2 = 0;
-  const n = text2.length;
+  const n = text4.length;
   const startWord = () => {
     if (!word) word = { value: "", line, subs: [], quoted: false };
     return word;
@@ -38193,14 +45712,14 @@ function lexShell(text2, signal) {
     let depth = 1;
     let j = from;
     while (j < n) {
-      const c = text2[j];
+      const c = text4[j];
       if (c === "\\") j += 2;
       else if (c === "'") {
-        const k = text2.indexOf("'", j + 1);
+        const k = text4.indexOf("'", j + 1);
         j = k === -1 ? n : k + 1;
       } else if (c === '"') {
         j++;
-        while (j < n && text2[j] !== '"') j += text2[j] === "\\" ? 2 : 1;
+        while (j < n && text4[j] !== '"') j += text4[j] === "\\" ? 2 : 1;
         j++;
       } else {
         if (c === "(") depth++;
@@ -38212,13 +45731,13 @@ function lexShell(text2, signal) {
   };
   const countLines = (from, to) => {
     let c = 0;
-    for (let k = from; k < to && k < n; k++) if (text2.charCodeAt(k) === 10) c++;
+    for (let k = from; k < to && k < n; k++) if (text4.charCodeAt(k) === 10) c++;
     return c;
   };
   const readParenSub = (open5, kind, prefix2) => {
     const end = matchParen(open5 + 1);
     const w = startWord();
-    const body2 = text2.slice(open5 + 1, Math.max(open5 + 1, end - 1));
+    const body2 = text4.slice(open5 + 1, Math.max(open5 + 1, end - 1));
     w.subs.push({ text: body2, line, kind });
     w.value += `${prefix2}(${body2})`;
     line += countLines(open5, end);
@@ -38226,8 +45745,8 @@ function lexShell(text2, signal) {
   };
   const readBacktick = (open5) => {
     let j = open5 + 1;
-    while (j < n && text2[j] !== "`") j += text2[j] === "\\" ? 2 : 1;
-    const body2 = text2.slice(open5 + 1, Math.min(j, n));
+    while (j < n && text4[j] !== "`") j += text4[j] === "\\" ? 2 : 1;
+    const body2 = text4.slice(open5 + 1, Math.min(j, n));
     const w = startWord();
     w.subs.push({ text: body2, line, kind: "command" });
     w.value += `\`${body2}\``;
@@ -38236,12 +45755,12 @@ function lexShell(text2, signal) {
   };
   const readDollar = (at3) => {
     const w = startWord();
-    const next = text2[at3 + 1];
+    const next = text4[at3 + 1];
     if (next === "(") return readParenSub(at3 + 1, "command", "$");
     if (next === "{") {
-      const close = text2.indexOf("}", at3 + 2);
-      const end = close === -1 ? n : close + 1;
-      w.value += text2.slice(at3, end);
+      const close2 = text4.indexOf("}", at3 + 2);
+      const end = close2 === -1 ? n : close2 + 1;
+      w.value += text4.slice(at3, end);
       line += countLines(at3, end);
       return end;
     }
@@ -38253,14 +45772,14 @@ function lexShell(text2, signal) {
       const bodyLine = line;
       const parts2 = [];
       while (i2 < n) {
-        const eol = text2.indexOf("\n", i2);
+        const eol = text4.indexOf("\n", i2);
         const end = eol === -1 ? n : eol;
-        let content = text2.slice(i2, end).replace(/\r$/, "");
+        let content3 = text4.slice(i2, end).replace(/\r$/, "");
         i2 = eol === -1 ? n : eol + 1;
         line++;
-        if (h.stripTabs) content = content.replace(/^\t+/, "");
-        if (content === h.delimiter) break;
-        parts2.push(content);
+        if (h.stripTabs) content3 = content3.replace(/^\t+/, "");
+        if (content3 === h.delimiter) break;
+        parts2.push(content3);
       }
       h.command.heredocs.push({ body: parts2.join("\n"), line: bodyLine });
     }
@@ -38269,10 +45788,10 @@ function lexShell(text2, signal) {
   let steps = 0;
   while (i2 < n) {
     if ((++steps & 65535) === 0) signal?.throwIfAborted();
-    const c = text2[i2];
+    const c = text4[i2];
     if (c === "\\") {
-      const next = text2[i2 + 1];
-      if (next === "\n" || next === "\r" && text2[i2 + 2] === "\n") {
+      const next = text4[i2 + 1];
+      if (next === "\n" || next === "\r" && text4[i2 + 2] === "\n") {
         i2 += next === "\n" ? 2 : 3;
         line++;
         continue;
@@ -38294,16 +45813,16 @@ function lexShell(text2, signal) {
       continue;
     }
     if (c === "#" && !word) {
-      const eol = text2.indexOf("\n", i2);
+      const eol = text4.indexOf("\n", i2);
       i2 = eol === -1 ? n : eol;
       continue;
     }
     if (c === "'") {
-      const close = text2.indexOf("'", i2 + 1);
-      const end = close === -1 ? n : close;
+      const close2 = text4.indexOf("'", i2 + 1);
+      const end = close2 === -1 ? n : close2;
       const w = startWord();
       w.quoted = true;
-      w.value += text2.slice(i2 + 1, end);
+      w.value += text4.slice(i2 + 1, end);
       line += countLines(i2, end);
       i2 = end + 1;
       continue;
@@ -38312,10 +45831,10 @@ function lexShell(text2, signal) {
       const w = startWord();
       w.quoted = true;
       i2++;
-      while (i2 < n && text2[i2] !== '"') {
-        const d = text2[i2];
+      while (i2 < n && text4[i2] !== '"') {
+        const d = text4[i2];
         if (d === "\\" && i2 + 1 < n) {
-          const e = text2[i2 + 1];
+          const e = text4[i2 + 1];
           if (e === "\n") line++;
           else w.value += '$`"\\'.includes(e) ? e : `\\${e}`;
           i2 += 2;
@@ -38338,7 +45857,7 @@ function lexShell(text2, signal) {
       i2 = readBacktick(i2);
       continue;
     }
-    if ((c === "<" || c === ">") && text2[i2 + 1] === "(") {
+    if ((c === "<" || c === ">") && text4[i2 + 1] === "(") {
       i2 = readParenSub(i2 + 1, "process", c);
       continue;
     }
@@ -38346,20 +45865,20 @@ function lexShell(text2, signal) {
       const fdWord = word;
       if (fdWord && !fdWord.quoted && /^\d+$/.test(fdWord.value)) word = null;
       else endWord();
-      if (c === "<" && text2.startsWith("<<<", i2)) {
+      if (c === "<" && text4.startsWith("<<<", i2)) {
         pendingRedirect = { op: "<<<" };
         cmd.redirects.push(pendingRedirect);
         i2 += 3;
-      } else if (c === "<" && text2[i2 + 1] === "<") {
-        const stripTabs = text2[i2 + 2] === "-";
+      } else if (c === "<" && text4[i2 + 1] === "<") {
+        const stripTabs = text4[i2 + 2] === "-";
         expectHereDelimiter = { stripTabs };
         i2 += stripTabs ? 3 : 2;
       } else {
         let j2 = i2 + 1;
-        while (j2 < n && (text2[j2] === ">" || text2[j2] === "&" || text2[j2] === "|")) j2++;
-        const op = text2.slice(i2, j2);
-        if (op.endsWith("&") && /\d|-/.test(text2[j2] ?? "")) {
-          while (j2 < n && /[\d-]/.test(text2[j2])) j2++;
+        while (j2 < n && (text4[j2] === ">" || text4[j2] === "&" || text4[j2] === "|")) j2++;
+        const op = text4.slice(i2, j2);
+        if (op.endsWith("&") && /\d|-/.test(text4[j2] ?? "")) {
+          while (j2 < n && /[\d-]/.test(text4[j2])) j2++;
         } else {
           pendingRedirect = { op };
           cmd.redirects.push(pendingRedirect);
@@ -38369,27 +45888,27 @@ function lexShell(text2, signal) {
       if (cmd.words.length === 0 && cmd.redirects.length <= 1) cmd.line = line;
       continue;
     }
-    if (c === "&" && text2[i2 + 1] === ">") {
+    if (c === "&" && text4[i2 + 1] === ">") {
       endWord();
-      const op = text2[i2 + 2] === ">" ? "&>>" : "&>";
+      const op = text4[i2 + 2] === ">" ? "&>>" : "&>";
       pendingRedirect = { op };
       cmd.redirects.push(pendingRedirect);
       i2 += op.length;
       continue;
     }
     if (OPERATOR_CHARS.has(c)) {
-      if (c === "|" && text2[i2 + 1] !== "|") {
+      if (c === "|" && text4[i2 + 1] !== "|") {
         endCommand();
-        i2 += text2[i2 + 1] === "&" ? 2 : 1;
+        i2 += text4[i2 + 1] === "&" ? 2 : 1;
         continue;
       }
       endPipeline();
-      i2 += (c === "&" || c === "|" || c === ";") && text2[i2 + 1] === c ? 2 : 1;
+      i2 += (c === "&" || c === "|" || c === ";") && text4[i2 + 1] === c ? 2 : 1;
       continue;
     }
     let j = i2 + 1;
-    while (j < n && !SPECIAL.has(text2[j])) j++;
-    startWord().value += text2.slice(i2, j);
+    while (j < n && !SPECIAL.has(text4[j])) j++;
+    startWord().value += text4.slice(i2, j);
     i2 = j;
   }
   endPipeline();
@@ -38418,8 +45937,8 @@ function normalizeName(name2) {
   }
   return out2;
 }
-function isVariable(text2) {
-  return text2.startsWith("$") || text2.startsWith("%") || text2.startsWith("{{");
+function isVariable(text4) {
+  return text4.startsWith("$") || text4.startsWith("%") || text4.startsWith("{{");
 }
 function isExactSpecifier(specifier) {
   for (const raw of specifier.split(",")) {
@@ -38435,12 +45954,12 @@ function isExactSpecifier(specifier) {
   }
   return false;
 }
-function isLocalPath(text2) {
-  const lower = text2.toLowerCase();
+function isLocalPath(text4) {
+  const lower = text4.toLowerCase();
   if (lower.startsWith("file:")) return true;
-  if (text2.startsWith(".") || text2.startsWith("/") || text2.startsWith("~") || text2.includes("\\")) return true;
-  if (text2.includes("/") && !text2.includes("://")) return true;
-  return ARCHIVE_SUFFIXES.some((s) => lower.endsWith(s)) && !text2.includes("://");
+  if (text4.startsWith(".") || text4.startsWith("/") || text4.startsWith("~") || text4.includes("\\")) return true;
+  if (text4.includes("/") && !text4.includes("://")) return true;
+  return ARCHIVE_SUFFIXES.some((s) => lower.endsWith(s)) && !text4.includes("://");
 }
 function stripExtras(name2) {
   const i2 = name2.indexOf("[");
@@ -38458,21 +45977,21 @@ function urlSpec(name2, url) {
   if (VCS_PREFIXES.some((p) => lower.startsWith(p))) {
     const afterScheme = base.slice(base.indexOf("://") + 3);
     const slash = afterScheme.indexOf("/");
-    const path11 = slash === -1 ? "" : afterScheme.slice(slash);
-    const at3 = path11.lastIndexOf("@");
-    const ref = at3 === -1 ? "" : path11.slice(at3 + 1);
-    return { name: name2, kind: "vcs", pinned: HEX40.test(ref), specifier: url };
+    const path12 = slash === -1 ? "" : afterScheme.slice(slash);
+    const at3 = path12.lastIndexOf("@");
+    const ref2 = at3 === -1 ? "" : path12.slice(at3 + 1);
+    return { name: name2, kind: "vcs", pinned: HEX40.test(ref2), specifier: url };
   }
   if (lower.startsWith("file:")) return { name: name2, kind: "path", pinned: true, specifier: url };
   return { name: name2, kind: "url", pinned: HASH_FRAGMENT.test(fragment), specifier: url };
 }
 function parseRequirementSpec(input) {
-  const text2 = input.trim();
-  const scheme = text2.indexOf("://");
-  const lower = text2.toLowerCase();
+  const text4 = input.trim();
+  const scheme = text4.indexOf("://");
+  const lower = text4.toLowerCase();
   if (scheme !== -1 || VCS_PREFIXES.some((p) => lower.startsWith(p))) {
-    const markerAt = text2.indexOf(" ;");
-    const body3 = markerAt === -1 ? text2 : text2.slice(0, markerAt).trim();
+    const markerAt = text4.indexOf(" ;");
+    const body3 = markerAt === -1 ? text4 : text4.slice(0, markerAt).trim();
     const at3 = body3.indexOf("@");
     const schemeAt = body3.indexOf("://");
     if (at3 !== -1 && (schemeAt === -1 || at3 < schemeAt) && !VCS_PREFIXES.some((p) => lower.startsWith(p))) {
@@ -38483,16 +46002,16 @@ function parseRequirementSpec(input) {
     }
     return urlSpec(null, body3);
   }
-  const semi = text2.indexOf(";");
-  const body2 = (semi === -1 ? text2 : text2.slice(0, semi)).trim();
+  const semi = text4.indexOf(";");
+  const body2 = (semi === -1 ? text4 : text4.slice(0, semi)).trim();
   if (isLocalPath(body2)) return { name: null, kind: "path", pinned: true, specifier: body2 };
   let end = 0;
   while (end < body2.length && isNameChar(body2.charCodeAt(end))) end++;
   const name2 = body2.slice(0, end);
   let rest = body2.slice(end).trim();
   if (rest.startsWith("[")) {
-    const close = rest.indexOf("]");
-    rest = close === -1 ? rest : rest.slice(close + 1).trim();
+    const close2 = rest.indexOf("]");
+    rest = close2 === -1 ? rest : rest.slice(close2 + 1).trim();
   }
   if (rest.startsWith("(") && rest.endsWith(")")) rest = rest.slice(1, -1).trim();
   if (rest.startsWith("@")) return urlSpec(name2 || null, rest.slice(1).trim());
@@ -38502,23 +46021,23 @@ function parseRequirementSpec(input) {
   else spec.pinned = isExactSpecifier(rest);
   return spec;
 }
-function words(text2) {
+function words(text4) {
   const out2 = [];
   let start2 = -1;
   let quote3 = "";
-  for (let i2 = 0; i2 < text2.length; i2++) {
-    const ch = text2[i2];
+  for (let i2 = 0; i2 < text4.length; i2++) {
+    const ch = text4[i2];
     if (quote3) {
       if (ch === quote3) quote3 = "";
     } else if (ch === " " || ch === "	") {
-      if (start2 !== -1) out2.push(text2.slice(start2, i2));
+      if (start2 !== -1) out2.push(text4.slice(start2, i2));
       start2 = -1;
     } else {
       if (start2 === -1) start2 = i2;
       if (ch === '"' || ch === "'") quote3 = ch;
     }
   }
-  if (start2 !== -1) out2.push(text2.slice(start2));
+  if (start2 !== -1) out2.push(text4.slice(start2));
   return out2;
 }
 function stripComment(line) {
@@ -38539,19 +46058,19 @@ function optionEntry(ws, line, endLine) {
   const first = ws[0];
   const eq = first.indexOf("=");
   let opt = eq === -1 ? first : first.slice(0, eq);
-  let value = eq === -1 ? ws[1] : first.slice(eq + 1);
+  let value2 = eq === -1 ? ws[1] : first.slice(eq + 1);
   if (!first.startsWith("--") && first.length > 2 && eq === -1) {
     opt = first.slice(0, 2);
-    value = first.slice(2);
+    value2 = first.slice(2);
   }
   const kind = INCLUDE_OPTS[opt];
   if (!kind) return { line, endLine, kind: "option", hashes: [], target: opt };
-  const target = (value ?? "").trim();
+  const target = (value2 ?? "").trim();
   if (kind === "editable") return { line, endLine, kind, hashes: [], target, spec: parseRequirementSpec(target) };
   return { line, endLine, kind, hashes: [], target };
 }
-function parseRequirements(text2, signal) {
-  const physical = text2.split("\n");
+function parseRequirements(text4, signal) {
+  const physical = text4.split("\n");
   const entries = [];
   let requireHashes = false;
   for (let i2 = 0; i2 < physical.length; i2++) {
@@ -38986,8 +46505,8 @@ function readsStdin(cmd) {
   const firstPositional2 = args2.find((x) => !x.startsWith("-") || x === "-");
   return firstPositional2 === void 0 || firstPositional2 === "-" || args2.includes("-s");
 }
-function analyseText(a, text2, f) {
-  for (const pipeline of lexShell(text2, a.signal)) {
+function analyseText(a, text4, f) {
+  for (const pipeline of lexShell(text4, a.signal)) {
     a.signal?.throwIfAborted();
     const firstDownload = pipeline.findIndex((c) => DOWNLOADERS.has(program2(stripWrappers(c.words)[0])));
     if (firstDownload !== -1) {
@@ -38999,14 +46518,14 @@ function analyseText(a, text2, f) {
     for (const cmd of pipeline) analyseCommand(a, cmd, f);
   }
 }
-function analyseShell(text2, opts = {}) {
+function analyseShell(text4, opts = {}) {
   const a = { issues: [], state: opts.state ?? newShellState(), signal: opts.signal };
-  analyseText(a, text2, { lineOf: opts.lineOf ?? ((l) => l + 1), depth: 0 });
+  analyseText(a, text4, { lineOf: opts.lineOf ?? ((l) => l + 1), depth: 0 });
   return a.issues;
 }
 function analyseArgv(argv, line, opts = {}) {
   const a = { issues: [], state: opts.state ?? newShellState(), signal: opts.signal };
-  const words2 = argv.map((value) => ({ value, line: 0, subs: [], quoted: true }));
+  const words2 = argv.map((value2) => ({ value: value2, line: 0, subs: [], quoted: true }));
   analyseCommand(a, { words: words2, redirects: [], heredocs: [], line: 0 }, { lineOf: () => line, depth: 0 });
   return a.issues;
 }
@@ -39014,8 +46533,8 @@ function analyseArgv(argv, line, opts = {}) {
 // src/formats/workflow.ts
 var isRecord2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var BLOCK_INDICATOR = /:\s*([|>])[+-]?\d*[+-]?\s*(?:#.*)?$/;
-function scriptLines(source, doc, path11, value) {
-  const pos = doc.locate(path11);
+function scriptLines(source, doc, path12, value2) {
+  const pos = doc.locate(path12);
   const keyLine = source[pos.line - 2] ?? "";
   const indicator = BLOCK_INDICATOR.exec(keyLine);
   if (pos.column === 1 && indicator) {
@@ -39033,10 +46552,10 @@ function scriptLines(source, doc, path11, value) {
       }
       if (indent === -1) indent = lead;
       if (lead < indent) break;
-      const text2 = raw.slice(indent);
+      const text4 = raw.slice(indent);
       const prev = body2[body2.length - 1];
-      if (folded && prev && !prev.startsWith(" ") && !text2.startsWith(" ")) body2[body2.length - 1] = `${prev} \\`;
-      body2.push(text2);
+      if (folded && prev && !prev.startsWith(" ") && !text4.startsWith(" ")) body2[body2.length - 1] = `${prev} \\`;
+      body2.push(text4);
       lines.push(l + 1);
     }
     while (body2.length > 0 && body2[body2.length - 1] === "") {
@@ -39045,7 +46564,7 @@ function scriptLines(source, doc, path11, value) {
     }
     return { text: body2.join("\n"), lines };
   }
-  return { text: value, lines: value.split("\n").map((_, k) => pos.line + k) };
+  return { text: value2, lines: value2.split("\n").map((_, k) => pos.line + k) };
 }
 function collectSteps(deps, source, doc, steps, base, group, defaults2 = {}) {
   if (!Array.isArray(steps)) return;
@@ -39059,13 +46578,13 @@ function collectSteps(deps, source, doc, steps, base, group, defaults2 = {}) {
     }
   });
 }
-function collectImage(deps, doc, v, path11) {
-  if (typeof v === "string") deps.images.push({ value: v.trim(), line: doc.locate(path11).line });
-  else if (isRecord2(v) && typeof v.image === "string") deps.images.push({ value: v.image.trim(), line: doc.locate([...path11, "image"]).line });
+function collectImage(deps, doc, v, path12) {
+  if (typeof v === "string") deps.images.push({ value: v.trim(), line: doc.locate(path12).line });
+  else if (isRecord2(v) && typeof v.image === "string") deps.images.push({ value: v.image.trim(), line: doc.locate([...path12, "image"]).line });
 }
-function readWorkflow(text2) {
-  const doc = loadYaml(text2);
-  const source = text2.split("\n");
+function readWorkflow(text4) {
+  const doc = loadYaml(text4);
+  const source = text4.split("\n");
   const deps = { uses: [], images: [], runs: [] };
   const root = doc.value;
   if (!isRecord2(root)) return deps;
@@ -39094,12 +46613,12 @@ function readWorkflow(text2) {
   return deps;
 }
 var HEX403 = /^[0-9a-f]{40}$/i;
-function judgeUses(value) {
-  if (value.startsWith("./") || value.startsWith("../")) return "local";
-  if (value.includes("${{")) return "expression";
-  if (value.startsWith("docker://")) return /@sha256:[0-9a-f]{64}$/i.test(value) ? "pinned" : "unpinned";
-  const at3 = value.lastIndexOf("@");
-  return at3 !== -1 && HEX403.test(value.slice(at3 + 1)) ? "pinned" : "unpinned";
+function judgeUses(value2) {
+  if (value2.startsWith("./") || value2.startsWith("../")) return "local";
+  if (value2.includes("${{")) return "expression";
+  if (value2.startsWith("docker://")) return /@sha256:[0-9a-f]{64}$/i.test(value2) ? "pinned" : "unpinned";
+  const at3 = value2.lastIndexOf("@");
+  return at3 !== -1 && HEX403.test(value2.slice(at3 + 1)) ? "pinned" : "unpinned";
 }
 
 // src/checks/dependency-pinning/context.ts
@@ -39121,11 +46640,11 @@ var PinningContext = class {
   seen = /* @__PURE__ */ new Set();
   texts = /* @__PURE__ */ new Map();
   /** Full mode checks everything; changed mode only what the change added or modified. */
-  inScope(path11) {
-    return this.rule.changed === null || this.rule.changed.changed.has(path11);
+  inScope(path12) {
+    return this.rule.changed === null || this.rule.changed.changed.has(path12);
   }
-  exists(path11) {
-    return this.rule.inventory.get(path11) !== void 0;
+  exists(path12) {
+    return this.rule.inventory.get(path12) !== void 0;
   }
   byDir;
   /** File names directly inside a directory (`''` is the root), indexed once per run. */
@@ -39149,18 +46668,18 @@ var PinningContext = class {
     this.rule.report(f);
   }
   /** A repository file as strict UTF-8, refused (fail closed) when larger than `cap` or not UTF-8. */
-  read(path11, cap = MAX_TEXT_BYTES) {
-    let p = this.texts.get(path11);
+  read(path12, cap = MAX_TEXT_BYTES) {
+    let p = this.texts.get(path12);
     if (!p) {
       p = (async () => {
-        const bytes2 = await this.rule.inventory.readBytes(path11, Math.min(cap, this.rule.maxFileBytes));
+        const bytes2 = await this.rule.inventory.readBytes(path12, Math.min(cap, this.rule.maxFileBytes));
         try {
           return utf8.decode(bytes2);
         } catch {
-          throw new FileProblem(path11, `${path11} is not valid UTF-8 text, so its dependencies cannot be checked; save it as UTF-8`, "malformed");
+          throw new FileProblem(path12, `${path12} is not valid UTF-8 text, so its dependencies cannot be checked; save it as UTF-8`, "malformed");
         }
       })();
-      this.texts.set(path11, p);
+      this.texts.set(path12, p);
     }
     return p;
   }
@@ -39168,8 +46687,8 @@ var PinningContext = class {
    * Runs per-file work so that a failure becomes a finding on the file; outside
    * the changed set (changed mode) a failure is dropped, as its findings would be.
    */
-  async guard(path11, fn) {
-    if (this.inScope(path11)) return this.rule.guard(path11, fn);
+  async guard(path12, fn) {
+    if (this.inScope(path12)) return this.rule.guard(path12, fn);
     try {
       await fn();
     } catch (e) {
@@ -39177,9 +46696,9 @@ var PinningContext = class {
     }
   }
 };
-function dirOf2(path11) {
-  const i2 = path11.lastIndexOf("/");
-  return i2 === -1 ? "" : path11.slice(0, i2);
+function dirOf2(path12) {
+  const i2 = path12.lastIndexOf("/");
+  return i2 === -1 ? "" : path12.slice(0, i2);
 }
 function joinRepoPath(dir, rel) {
   if (rel.startsWith("/") || rel.includes("://") || rel.includes("$")) return null;
@@ -39205,14 +46724,14 @@ function resolve(d, file, baseDirs) {
   }
   return null;
 }
-async function judgePipFiles(d, loader, path11, issue, baseDirs) {
+async function judgePipFiles(d, loader, path12, issue, baseDirs) {
   const { line, command } = issue;
   for (const file of issue.requirementFiles) {
     const found = resolve(d, file, baseDirs);
     if (found === null) {
       d.report({
         code: "unpinned-install",
-        path: path11,
+        path: path12,
         line,
         maxLevel: "warning",
         message: `\`${command} -r ${file}\` installs from a file that is not in the repository, so its pins cannot be checked; commit a hash-locked requirements file and install it with \`${command} --require-hashes -r <file>\``
@@ -39229,7 +46748,7 @@ async function judgePipFiles(d, loader, path11, issue, baseDirs) {
     if (problems.length > 0) {
       d.report({
         code: "unpinned-install",
-        path: path11,
+        path: path12,
         line,
         message: `\`${command} -r ${file}\` installs requirements that are not all pinned (${problems.slice(0, 3).join(", ")}${problems.length > 3 ? ", \u2026" : ""}); pin every line with == (and hashes), or install a hash-locked file with \`${command} --require-hashes -r ${file}\``
       });
@@ -39247,43 +46766,43 @@ async function judgePipFiles(d, loader, path11, issue, baseDirs) {
   }
   for (const name2 of issue.unpinned) {
     if (pinned.has(normalizeName(name2))) continue;
-    d.report({ code: "unpinned-install", path: path11, line, message: `\`${command} ${name2}\` is not pinned (no constraint file pins it either); pin it: ${name2}==<version>` });
+    d.report({ code: "unpinned-install", path: path12, line, message: `\`${command} ${name2}\` is not pinned (no constraint file pins it either); pin it: ${name2}==<version>` });
   }
 }
-async function reportShellIssues(d, loader, path11, issues, baseDirs) {
+async function reportShellIssues(d, loader, path12, issues, baseDirs) {
   for (const issue of issues) {
-    if (issue.kind === "pip-files") await judgePipFiles(d, loader, path11, issue, baseDirs);
-    else d.report({ code: issue.kind, path: path11, line: issue.line, message: issue.message });
+    if (issue.kind === "pip-files") await judgePipFiles(d, loader, path12, issue, baseDirs);
+    else d.report({ code: issue.kind, path: path12, line: issue.line, message: issue.message });
   }
 }
 
 // src/checks/dependency-pinning/actions.ts
 var WORKFLOW_GLOBS = [".github/workflows/*.yml", ".github/workflows/*.yaml", "**/action.yml", "**/action.yaml"];
 var NON_SHELL = /^(python|node|perl|ruby|cmd)\b/;
-function usesFix(value) {
-  if (value.startsWith("docker://")) return `uses: ${pinnedForm(value)}`;
-  const at3 = value.lastIndexOf("@");
-  const name2 = at3 === -1 ? value : value.slice(0, at3);
-  const ref = at3 === -1 ? "" : value.slice(at3 + 1);
-  return `uses: ${name2}@<40-hex commit>${ref ? ` # ${ref}` : ""}`;
+function usesFix(value2) {
+  if (value2.startsWith("docker://")) return `uses: ${pinnedForm(value2)}`;
+  const at3 = value2.lastIndexOf("@");
+  const name2 = at3 === -1 ? value2 : value2.slice(0, at3);
+  const ref2 = at3 === -1 ? "" : value2.slice(at3 + 1);
+  return `uses: ${name2}@<40-hex commit>${ref2 ? ` # ${ref2}` : ""}`;
 }
-async function checkWorkflow(d, loader, path11) {
-  await d.guard(path11, async () => {
+async function checkWorkflow(d, loader, path12) {
+  await d.guard(path12, async () => {
     let wf;
     try {
-      wf = readWorkflow(await d.read(path11));
+      wf = readWorkflow(await d.read(path12));
     } catch (e) {
-      if (e instanceof YamlError) throw new FileProblem(path11, `${path11} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
+      if (e instanceof YamlError) throw new FileProblem(path12, `${path12} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
       throw e;
     }
     for (const u of wf.uses) {
       if (judgeUses(u.value) !== "unpinned") continue;
       const what = u.value.startsWith("docker://") ? "image is not pinned to a digest" : u.kind === "job" ? "reusable workflow is not pinned to a commit" : "action is not pinned to a commit";
-      d.report({ code: "unpinned-action", path: path11, line: u.line, message: `\`${u.value}\`: the ${what}, so a moved tag or branch changes what runs; pin it: ${usesFix(u.value)}` });
+      d.report({ code: "unpinned-action", path: path12, line: u.line, message: `\`${u.value}\`: the ${what}, so a moved tag or branch changes what runs; pin it: ${usesFix(u.value)}` });
     }
     for (const img of wf.images) {
       if (img.value.includes("${{") || isDigestPinned(img.value)) continue;
-      d.report({ code: "unpinned-image", path: path11, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
+      d.report({ code: "unpinned-image", path: path12, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
     }
     const states = /* @__PURE__ */ new Map();
     for (const run7 of wf.runs) {
@@ -39292,7 +46811,7 @@ async function checkWorkflow(d, loader, path11) {
       if (!state) states.set(run7.group, state = newShellState());
       const issues = analyseShell(run7.text, { state, signal: d.rule.signal, lineOf: (l) => run7.lines[l] ?? run7.lines[run7.lines.length - 1] });
       const wd = run7.workingDirectory?.replace(/^\.\/?/, "").replace(/\/$/, "");
-      await reportShellIssues(d, loader, path11, issues, wd ? [wd, ""] : [""]);
+      await reportShellIssues(d, loader, path12, issues, wd ? [wd, ""] : [""]);
     }
   });
 }
@@ -39302,67 +46821,67 @@ var CONDA_GLOBS = ["**/environment*.yml", "**/environment*.yaml", "**/conda*.yml
 function condaLocks(d, dir) {
   return d.namesIn(dir).filter(isCondaLockName).map((n) => dir ? `${dir}/${n}` : n);
 }
-async function checkPipSection(d, loader, path11, env) {
+async function checkPipSection(d, loader, path12, env) {
   for (const dep of env.pip) {
     for (const e of parseRequirements(dep.spec).entries) {
       if (e.kind === "include" && e.target !== void 0) {
-        const target = joinRepoPath(dirOf2(path11), e.target);
+        const target = joinRepoPath(dirOf2(path12), e.target);
         if (target === null || !d.exists(target)) {
-          d.report({ code: "unresolved-include", path: path11, line: dep.line, maxLevel: "warning", message: `\`-r ${e.target}\` names a file that is not in the repository, so its pins cannot be checked` });
+          d.report({ code: "unresolved-include", path: path12, line: dep.line, maxLevel: "warning", message: `\`-r ${e.target}\` names a file that is not in the repository, so its pins cannot be checked` });
           continue;
         }
         const tree = await loader.tree(target);
         const bad = tree.findings.filter((f) => f.code !== "missing-hash");
         if (bad.length > 0) {
-          d.report({ code: "unpinned-requirement", path: path11, line: dep.line, message: `the pip section installs ${target}, whose requirements are not all pinned (${bad.slice(0, 3).map((f) => `${f.path}:${f.line ?? 1}`).join(", ")}); pin them with ==` });
+          d.report({ code: "unpinned-requirement", path: path12, line: dep.line, message: `the pip section installs ${target}, whose requirements are not all pinned (${bad.slice(0, 3).map((f) => `${f.path}:${f.line ?? 1}`).join(", ")}); pin them with ==` });
         }
       } else if ((e.kind === "requirement" || e.kind === "editable") && e.spec && !e.spec.pinned) {
         const name2 = e.spec.name ?? dep.spec;
-        d.report({ code: "unpinned-requirement", path: path11, line: dep.line, message: `pip dependency \`${dep.spec}\` is not pinned; pin it: ${name2}==<version>, or commit a conda-lock.yml (conda-lock -f ${path11})` });
+        d.report({ code: "unpinned-requirement", path: path12, line: dep.line, message: `pip dependency \`${dep.spec}\` is not pinned; pin it: ${name2}==<version>, or commit a conda-lock.yml (conda-lock -f ${path12})` });
       }
     }
   }
 }
-async function checkCondaEnvironment(d, loader, path11) {
-  const locks = condaLocks(d, dirOf2(path11));
+async function checkCondaEnvironment(d, loader, path12) {
+  const locks = condaLocks(d, dirOf2(path12));
   const changed = d.rule.changed;
-  const inScope2 = d.inScope(path11) || changed !== null && locks.some((l) => changed.touches(l));
+  const inScope2 = d.inScope(path12) || changed !== null && locks.some((l) => changed.touches(l));
   if (!inScope2) return;
-  await d.rule.guard(path11, async () => {
+  await d.rule.guard(path12, async () => {
     let env;
     try {
-      env = readCondaEnvironment(await d.read(path11));
+      env = readCondaEnvironment(await d.read(path12));
     } catch (e) {
-      if (e instanceof YamlError) throw new FileProblem(path11, `${path11} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
+      if (e instanceof YamlError) throw new FileProblem(path12, `${path12} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
       throw e;
     }
     if (!env.isEnvironment) return;
     if (locks.length > 0) {
-      if (changed !== null && changed.changed.has(path11) && !locks.some((l) => changed.touches(l))) {
-        d.report({ code: "stale-lockfile", path: path11, line: env.conda[0]?.line ?? 1, maxLevel: "warning", message: `${path11} changed in this pull request but ${locks.join(", ")} did not; if the dependencies changed, re-run conda-lock -f ${path11} and commit the lock` });
+      if (changed !== null && changed.changed.has(path12) && !locks.some((l) => changed.touches(l))) {
+        d.report({ code: "stale-lockfile", path: path12, line: env.conda[0]?.line ?? 1, maxLevel: "warning", message: `${path12} changed in this pull request but ${locks.join(", ")} did not; if the dependencies changed, re-run conda-lock -f ${path12} and commit the lock` });
       }
       return;
     }
     for (const dep of env.conda) {
       if (isExactCondaSpec(dep.spec)) continue;
       const name2 = condaName(dep.spec);
-      d.report({ code: "unpinned-requirement", path: path11, line: dep.line, message: `conda dependency \`${dep.spec}\` is not pinned; pin it: ${name2}=<version> (or ${name2}==<version>=<build>), or commit a conda-lock.yml (conda-lock -f ${path11})` });
+      d.report({ code: "unpinned-requirement", path: path12, line: dep.line, message: `conda dependency \`${dep.spec}\` is not pinned; pin it: ${name2}=<version> (or ${name2}==<version>=<build>), or commit a conda-lock.yml (conda-lock -f ${path12})` });
     }
-    await checkPipSection(d, loader, path11, env);
+    await checkPipSection(d, loader, path12, env);
   });
 }
 
 // src/checks/dependency-pinning/docker.ts
 var DOCKERFILE_GLOBS = ["**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile", "**/*.dockerfile", "**/Containerfile", "**/Containerfile.*"];
-async function checkDockerfile(d, loader, path11) {
-  await d.guard(path11, async () => {
-    const df = readDockerfile(await d.read(path11, MAX_DOCKERFILE_BYTES));
+async function checkDockerfile(d, loader, path12) {
+  await d.guard(path12, async () => {
+    const df = readDockerfile(await d.read(path12, MAX_DOCKERFILE_BYTES));
     for (const img of df.images) {
       if (img.internal) continue;
       if (img.unresolved) {
         d.report({
           code: "unpinned-image",
-          path: path11,
+          path: path12,
           line: img.line,
           message: `\`FROM ${img.written}\` takes its image from a build argument with no pinned default; declare one before the first FROM: ARG <name>=${pinnedForm("<image>:<tag>")}`
         });
@@ -39370,7 +46889,7 @@ async function checkDockerfile(d, loader, path11) {
         const via = img.written === img.resolved ? "" : ` (resolved from ${img.written})`;
         d.report({
           code: "unpinned-image",
-          path: path11,
+          path: path12,
           line: img.line,
           message: `base image ${img.resolved || "(none)"}${via} is not pinned to a digest, so the build can pick up a different image; pin it: FROM ${pinnedForm(img.resolved)}`
         });
@@ -39380,18 +46899,18 @@ async function checkDockerfile(d, loader, path11) {
     const signal = d.rule.signal;
     for (const run7 of df.runs) {
       const issues = run7.form === "exec" ? analyseArgv(run7.argv, run7.line, { state, signal }) : analyseShell(run7.text, { state, signal, lineOf: (l) => run7.lines[l] ?? run7.lines[run7.lines.length - 1] });
-      await reportShellIssues(d, loader, path11, issues, [dirOf2(path11), ""]);
+      await reportShellIssues(d, loader, path12, issues, [dirOf2(path12), ""]);
     }
   });
 }
 
 // node_modules/smol-toml/dist/error.js
-function getLineColFromPtr(string, ptr) {
-  let lines = string.slice(0, ptr).split(/\r?\n/);
+function getLineColFromPtr(string3, ptr) {
+  let lines = string3.slice(0, ptr).split(/\r?\n/);
   return [lines.length, lines.pop().length + 1];
 }
-function makeCodeBlock(string, line, column) {
-  let lines = string.split(/\r?\n/);
+function makeCodeBlock(string3, line, column) {
+  let lines = string3.split(/\r?\n/);
   let codeblock = "";
   let numberLen = (Math.log10(line + 1) | 0) + 1;
   for (let i2 = line - 1; i2 <= line + 1; i2++) {
@@ -39472,7 +46991,7 @@ function parseString(ctx) {
     } else if (state === 1) {
       if (c === 120 || c === 117 || c === 85) {
         let errPtr = ctx.p++ - 1;
-        let value = 0;
+        let value2 = 0;
         let len = c === 120 ? 2 : c === 117 ? 4 : 8;
         for (let j = 0; j < len; j++, ctx.p++) {
           let hex = ctx.s.charCodeAt(ctx.p);
@@ -39488,12 +47007,12 @@ function parseString(ctx) {
           );
           if (digit2 < 0)
             TomlError.x("invalid non-hex character in unicode escape", ctx);
-          value = value << 4 | digit2;
+          value2 = value2 << 4 | digit2;
         }
-        if (value < 0 || value > 1114111 || value >= 55296 && value <= 57343) {
+        if (value2 < 0 || value2 > 1114111 || value2 >= 55296 && value2 <= 57343) {
           TomlError.x("invalid unicode escape", ctx, errPtr);
         }
-        parsed += String.fromCodePoint(value);
+        parsed += String.fromCodePoint(value2);
         sliceStart = ctx.p--;
         state = 0;
       } else if (isMultiline && (c === 32 || c === 9)) {
@@ -39659,9 +47178,9 @@ function extractValue(ctx, end) {
   let c = ctx.s.charCodeAt(ctx.p);
   if (c === 91 || c === 123) {
     ctx.d-- || TomlError.x("document contains excessively nested structures. aborting.", ctx);
-    let value = c === 91 ? parseArray(ctx) : parseInlineTable(ctx);
+    let value2 = c === 91 ? parseArray(ctx) : parseInlineTable(ctx);
     ctx.d++;
-    return value;
+    return value2;
   }
   if (c === 34 || c === 39) {
     return parseString(ctx);
@@ -39956,13 +47475,13 @@ function parseInlineTable(ctx) {
       TomlError.x("trying to redefine an already defined value", ctx, errPtr);
     }
     skipVoid(ctx, true, true);
-    let value = extractValue(
+    let value2 = extractValue(
       ctx,
       125
       /* } */
     );
-    if (t && typeof (t[k] = value) === "object")
-      seen.add(value);
+    if (t && typeof (t[k] = value2) === "object")
+      seen.add(value2);
     skipVoid(ctx);
     if ((c = ctx.s.charCodeAt(ctx.p++)) === 125) {
       return res;
@@ -40064,7 +47583,7 @@ function validateTablePeek(ctx, peek, ptr) {
   if (peek === null || ctx.uk === 2)
     TomlError.x(peek === null ? "trying to redefine an already defined table or value" : "document contains an unsafe property", ctx, ptr);
 }
-function parse2(toml, options = {}) {
+function parse3(toml, options = {}) {
   let ctx = {
     s: toml,
     p: 0,
@@ -40153,10 +47672,10 @@ var ManifestError = class extends Error {
   name = "ManifestError";
 };
 var isRecord3 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
-var get = (v, ...path11) => path11.reduce((o, k) => isRecord3(o) ? o[k] : void 0, v);
-function parseTomlDocument(text2) {
+var get = (v, ...path12) => path12.reduce((o, k) => isRecord3(o) ? o[k] : void 0, v);
+function parseTomlDocument(text4) {
   try {
-    return parse2(text2);
+    return parse3(text4);
   } catch (e) {
     if (e instanceof TomlError) throw new ManifestError(`invalid TOML: ${e.message.split("\n")[0]}`, e.line);
     throw new ManifestError(`invalid TOML: ${e instanceof Error ? e.message : String(e)}`);
@@ -40164,8 +47683,8 @@ function parseTomlDocument(text2) {
 }
 var LineFinder = class {
   lines;
-  constructor(text2) {
-    this.lines = text2.split("\n");
+  constructor(text4) {
+    this.lines = text4.split("\n");
   }
   header(table) {
     const i2 = this.lines.findIndex((l) => l.trim() === `[${table}]`);
@@ -40195,9 +47714,9 @@ function fromTable(out2, lf, table, from, skip = /* @__PURE__ */ new Set()) {
     out2.push({ name: name2, line: lf.find([`${name2} =`, `${name2}=`, `"${name2}"`], from) });
   }
 }
-function readPyproject(text2) {
-  const doc = parseTomlDocument(text2);
-  const lf = new LineFinder(text2);
+function readPyproject(text4) {
+  const doc = parseTomlDocument(text4);
+  const lf = new LineFinder(text4);
   const deps = [];
   fromArray(deps, lf, get(doc, "project", "dependencies"), lf.header("project"));
   const optional = get(doc, "project", "optional-dependencies");
@@ -40214,14 +47733,14 @@ function readPyproject(text2) {
   fromArray(deps, lf, get(doc, "tool", "uv", "dev-dependencies"), lf.header("tool.uv"));
   const pdmDev = get(doc, "tool", "pdm", "dev-dependencies");
   if (isRecord3(pdmDev)) for (const specs of Object.values(pdmDev)) fromArray(deps, lf, specs, lf.header("tool.pdm.dev-dependencies"));
-  const own = [get(doc, "project", "name"), get(doc, "tool", "poetry", "name")].filter((n) => typeof n === "string").map(normalizeName);
-  const external = deps.filter((dep) => !own.includes(normalizeName(dep.name)));
+  const own4 = [get(doc, "project", "name"), get(doc, "tool", "poetry", "name")].filter((n) => typeof n === "string").map(normalizeName);
+  const external = deps.filter((dep) => !own4.includes(normalizeName(dep.name)));
   const line = external.length > 0 ? Math.min(...external.map((d) => d.line)) : 1;
   return { dependencies: external, line };
 }
-function readPipfile(text2) {
-  const doc = parseTomlDocument(text2);
-  const lf = new LineFinder(text2);
+function readPipfile(text4) {
+  const doc = parseTomlDocument(text4);
+  const lf = new LineFinder(text4);
   const deps = [];
   fromTable(deps, lf, doc.packages, lf.header("packages"));
   fromTable(deps, lf, doc["dev-packages"], lf.header("dev-packages"));
@@ -40237,10 +47756,10 @@ var PYTHON_LOCKS = {
 function isPylockName(name2) {
   return name2 === "pylock.toml" || name2.startsWith("pylock.") && name2.endsWith(".toml");
 }
-function tomlLockNames(text2) {
+function tomlLockNames(text4) {
   const names4 = /* @__PURE__ */ new Set();
   let inPackage = false;
-  for (const raw of text2.split("\n")) {
+  for (const raw of text4.split("\n")) {
     const l = raw.trim();
     if (l.startsWith("[")) inPackage = l === "[[package]]" || l === "[[packages]]";
     else if (inPackage && l.startsWith("name")) {
@@ -40250,10 +47769,10 @@ function tomlLockNames(text2) {
   }
   return names4;
 }
-function pipfileLockNames(text2) {
+function pipfileLockNames(text4) {
   let doc;
   try {
-    doc = JSON.parse(text2);
+    doc = JSON.parse(text4);
   } catch (e) {
     throw new ManifestError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -40266,10 +47785,10 @@ function pipfileLockNames(text2) {
 }
 
 // src/checks/dependency-pinning/manifests.ts
-var asFileProblem = (path11, e) => e instanceof ManifestError ? new FileProblem(path11, `${path11}: ${e.message}; fix it so its dependencies can be checked`, "malformed", e.line) : e;
+var asFileProblem = (path12, e) => e instanceof ManifestError ? new FileProblem(path12, `${path12}: ${e.message}; fix it so its dependencies can be checked`, "malformed", e.line) : e;
 var join3 = (dir, name2) => dir ? `${dir}/${name2}` : name2;
-function pyprojectLock(d, path11) {
-  for (let dir = dirOf2(path11); ; dir = dirOf2(dir)) {
+function pyprojectLock(d, path12) {
+  for (let dir = dirOf2(path12); ; dir = dirOf2(dir)) {
     for (const name2 of Object.keys(PYTHON_LOCKS)) if (d.exists(join3(dir, name2))) return join3(dir, name2);
     const pylock = d.namesIn(dir).find(isPylockName);
     if (pylock) return join3(dir, pylock);
@@ -40278,25 +47797,25 @@ function pyprojectLock(d, path11) {
 }
 var lockTouched = (d, dir, names4) => d.rule.changed !== null && names4.some((n) => d.rule.changed.touches(join3(dir, n)));
 async function judge(d, m) {
-  const { path: path11, deps, lock } = m;
+  const { path: path12, deps, lock } = m;
   if (deps.dependencies.length === 0 || !m.inScope) return;
   if (lock === null) {
     d.report({
       code: "missing-lockfile",
-      path: path11,
+      path: path12,
       line: deps.line,
-      message: `${path11} declares ${deps.dependencies.length} dependencies but no lock file records the exact versions installed; generate and commit one: ${m.lockCommand}`
+      message: `${path12} declares ${deps.dependencies.length} dependencies but no lock file records the exact versions installed; generate and commit one: ${m.lockCommand}`
     });
     return;
   }
   const changed = d.rule.changed;
-  if (changed !== null && changed.changed.has(path11) && !changed.touches(lock)) {
+  if (changed !== null && changed.changed.has(path12) && !changed.touches(lock)) {
     d.report({
       code: "stale-lockfile",
-      path: path11,
+      path: path12,
       line: deps.line,
       maxLevel: "warning",
-      message: `${path11} changed in this pull request but ${lock} did not; if the dependencies changed, refresh the lock (${m.lockCommand}) and commit it`
+      message: `${path12} changed in this pull request but ${lock} did not; if the dependencies changed, refresh the lock (${m.lockCommand}) and commit it`
     });
   }
   let names4;
@@ -40308,54 +47827,54 @@ async function judge(d, m) {
     if (names4.has(normalizeName(dep.name))) continue;
     d.report({
       code: "stale-lockfile",
-      path: path11,
+      path: path12,
       line: dep.line,
-      message: `${dep.name} is declared in ${path11} but ${lock} has no entry for it, so the lock is out of date; refresh it (${m.lockCommand}) and commit it`
+      message: `${dep.name} is declared in ${path12} but ${lock} has no entry for it, so the lock is out of date; refresh it (${m.lockCommand}) and commit it`
     });
   }
 }
-function lockCommandFor(text2) {
-  if (text2.includes("[tool.poetry")) return "poetry lock";
-  if (text2.includes("[tool.pdm")) return "pdm lock";
+function lockCommandFor(text4) {
+  if (text4.includes("[tool.poetry")) return "poetry lock";
+  if (text4.includes("[tool.pdm")) return "pdm lock";
   return "uv lock";
 }
-async function checkPyproject(d, path11) {
-  const lock = pyprojectLock(d, path11);
-  const inScope2 = d.inScope(path11) || lock !== null && d.inScope(lock) || lockTouched(d, dirOf2(path11), Object.keys(PYTHON_LOCKS));
+async function checkPyproject(d, path12) {
+  const lock = pyprojectLock(d, path12);
+  const inScope2 = d.inScope(path12) || lock !== null && d.inScope(lock) || lockTouched(d, dirOf2(path12), Object.keys(PYTHON_LOCKS));
   if (!inScope2) return;
-  await d.rule.guard(path11, async () => {
-    const text2 = await d.read(path11);
+  await d.rule.guard(path12, async () => {
+    const text4 = await d.read(path12);
     let deps;
     try {
-      deps = readPyproject(text2);
+      deps = readPyproject(text4);
     } catch (e) {
-      throw asFileProblem(path11, e);
+      throw asFileProblem(path12, e);
     }
-    const lockCommand = lock ? PYTHON_LOCKS[lock.slice(lock.lastIndexOf("/") + 1)] ?? PYTHON_LOCKS["pylock.toml"] : lockCommandFor(text2);
-    await judge(d, { path: path11, deps, lock, lockCommand, lockNames: tomlLockNames, inScope: inScope2 });
+    const lockCommand = lock ? PYTHON_LOCKS[lock.slice(lock.lastIndexOf("/") + 1)] ?? PYTHON_LOCKS["pylock.toml"] : lockCommandFor(text4);
+    await judge(d, { path: path12, deps, lock, lockCommand, lockNames: tomlLockNames, inScope: inScope2 });
   });
 }
-async function checkPipfile(d, path11) {
-  const candidate = join3(dirOf2(path11), "Pipfile.lock");
+async function checkPipfile(d, path12) {
+  const candidate = join3(dirOf2(path12), "Pipfile.lock");
   const lock = d.exists(candidate) ? candidate : null;
-  const inScope2 = d.inScope(path11) || lockTouched(d, dirOf2(path11), ["Pipfile.lock"]);
+  const inScope2 = d.inScope(path12) || lockTouched(d, dirOf2(path12), ["Pipfile.lock"]);
   if (!inScope2) return;
-  await d.rule.guard(path11, async () => {
+  await d.rule.guard(path12, async () => {
     let deps;
     try {
-      deps = readPipfile(await d.read(path11));
+      deps = readPipfile(await d.read(path12));
     } catch (e) {
-      throw asFileProblem(path11, e);
+      throw asFileProblem(path12, e);
     }
     await judge(d, {
-      path: path11,
+      path: path12,
       deps,
       lock,
       lockCommand: "pipenv lock",
       inScope: inScope2,
-      lockNames: (text2) => {
+      lockNames: (text4) => {
         try {
-          return pipfileLockNames(text2);
+          return pipfileLockNames(text4);
         } catch (e) {
           throw asFileProblem(candidate, e);
         }
@@ -40379,17 +47898,17 @@ var RequirementsLoader = class {
   d;
   parsed = /* @__PURE__ */ new Map();
   trees = /* @__PURE__ */ new Map();
-  parsedFile(path11) {
-    let p = this.parsed.get(path11);
+  parsedFile(path12) {
+    let p = this.parsed.get(path12);
     if (!p) {
-      p = this.d.read(path11).then((text2) => parseRequirements(text2, this.d.rule.signal));
-      this.parsed.set(path11, p);
+      p = this.d.read(path12).then((text4) => parseRequirements(text4, this.d.rule.signal));
+      this.parsed.set(path12, p);
     }
     return p;
   }
   /** Normalised names a constraints file pins exactly. */
-  async pinnedNames(path11) {
-    const parsed = await this.parsedFile(path11);
+  async pinnedNames(path12) {
+    const parsed = await this.parsedFile(path12);
     const names4 = /* @__PURE__ */ new Set();
     for (const e of parsed.entries) if (e.kind === "requirement" && e.spec?.pinned && e.spec.name) names4.add(normalizeName(e.spec.name));
     return names4;
@@ -40406,31 +47925,31 @@ var RequirementsLoader = class {
     const findings = [];
     const files = [];
     const visited = /* @__PURE__ */ new Set();
-    const visit3 = async (path11, depth, constraint) => {
-      if (visited.has(path11)) return;
-      visited.add(path11);
+    const visit3 = async (path12, depth, constraint) => {
+      if (visited.has(path12)) return;
+      visited.add(path12);
       let parsed;
       try {
-        parsed = await this.parsedFile(path11);
+        parsed = await this.parsedFile(path12);
       } catch (e) {
-        if (path11 === root) throw e;
-        findings.push({ code: "malformed", path: path11, message: `${path11} could not be read: ${e instanceof Error ? e.message : String(e)}` });
+        if (path12 === root) throw e;
+        findings.push({ code: "malformed", path: path12, message: `${path12} could not be read: ${e instanceof Error ? e.message : String(e)}` });
         return;
       }
-      files.push({ path: path11, parsed, constraint });
+      files.push({ path: path12, parsed, constraint });
       for (const entry of parsed.entries) {
         if (entry.kind !== "include" && entry.kind !== "constraint" || entry.target === void 0) continue;
-        const target = joinRepoPath(dirOf2(path11), entry.target);
+        const target = joinRepoPath(dirOf2(path12), entry.target);
         if (target === null || !this.d.exists(target)) {
           findings.push({
             code: "unresolved-include",
-            path: path11,
+            path: path12,
             line: entry.line,
             maxLevel: "warning",
-            message: `\`${entry.kind === "include" ? "-r" : "-c"} ${entry.target}\` names a file that is not in the repository, so its pins cannot be checked; commit it next to ${path11}`
+            message: `\`${entry.kind === "include" ? "-r" : "-c"} ${entry.target}\` names a file that is not in the repository, so its pins cannot be checked; commit it next to ${path12}`
           });
         } else if (depth >= MAX_INCLUDE_DEPTH) {
-          findings.push({ code: "malformed", path: path11, line: entry.line, message: `requirement includes nest deeper than ${MAX_INCLUDE_DEPTH} levels at ${entry.target}; flatten them` });
+          findings.push({ code: "malformed", path: path12, line: entry.line, message: `requirement includes nest deeper than ${MAX_INCLUDE_DEPTH} levels at ${entry.target}; flatten them` });
         } else await visit3(target, depth + 1, constraint || entry.kind === "constraint");
       }
     };
@@ -40447,13 +47966,13 @@ var RequirementsLoader = class {
     }
     return { root, files: [...visited], findings };
   }
-  judge(out2, path11, e, constrained, hashMode) {
+  judge(out2, path12, e, constrained, hashMode) {
     const spec = e.spec;
     if (!spec || e.kind !== "requirement" && e.kind !== "editable") return;
     const raw = spec.specifier;
     const label2 = spec.name ? `${spec.name}${spec.kind === "named" ? raw : ""}` : raw;
     if (spec.invalid) {
-      out2.push({ code: "malformed", path: path11, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
+      out2.push({ code: "malformed", path: path12, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
       return;
     }
     if (spec.kind === "path") return;
@@ -40461,13 +47980,13 @@ var RequirementsLoader = class {
     if (!pinned) {
       const what = spec.kind === "vcs" ? "follows a branch or tag, not a commit" : spec.kind === "url" ? "downloads an archive with no digest to check" : "is not pinned to one version";
       const shown2 = spec.kind === "named" ? label2 : `${spec.name ? `${spec.name} @ ` : ""}${raw}`;
-      out2.push({ code: "unpinned-requirement", path: path11, line: e.line, endLine: e.endLine, message: `\`${shown2}\` ${what}; ${specFix(spec, raw)}` });
+      out2.push({ code: "unpinned-requirement", path: path12, line: e.line, endLine: e.endLine, message: `\`${shown2}\` ${what}; ${specFix(spec, raw)}` });
       return;
     }
     if (hashMode && e.kind === "requirement" && spec.kind === "named" && e.hashes.length === 0) {
       out2.push({
         code: "missing-hash",
-        path: path11,
+        path: path12,
         line: e.line,
         endLine: e.endLine,
         message: `\`${label2}\` has no --hash; add one: ${spec.name ?? raw}${spec.kind === "named" ? raw : ""} --hash=sha256:<digest> (pip-compile --generate-hashes or \`uv pip compile --generate-hashes\` writes them)`
@@ -40478,25 +47997,25 @@ var RequirementsLoader = class {
 async function checkRequirementFiles(d, loader, paths) {
   const included = /* @__PURE__ */ new Set();
   const covered = /* @__PURE__ */ new Set();
-  for (const path11 of paths) {
-    covered.add(path11);
-    await d.guard(path11, async () => {
-      const parsed = await loader.parsedFile(path11);
-      covered.delete(path11);
+  for (const path12 of paths) {
+    covered.add(path12);
+    await d.guard(path12, async () => {
+      const parsed = await loader.parsedFile(path12);
+      covered.delete(path12);
       for (const e of parsed.entries) {
         if (e.kind !== "include" && e.kind !== "constraint" || e.target === void 0) continue;
-        const target = joinRepoPath(dirOf2(path11), e.target);
-        if (target !== null && target !== path11) included.add(target);
+        const target = joinRepoPath(dirOf2(path12), e.target);
+        if (target !== null && target !== path12) included.add(target);
       }
     });
   }
-  const check = (path11) => d.guard(path11, async () => {
-    const tree = await loader.tree(path11);
+  const check = (path12) => d.guard(path12, async () => {
+    const tree = await loader.tree(path12);
     for (const f of tree.files) covered.add(f);
     for (const f of tree.findings) if (f.path && d.inScope(f.path)) d.report(f);
   });
-  for (const path11 of paths) if (!included.has(path11) && !covered.has(path11)) await check(path11);
-  for (const path11 of paths) if (!covered.has(path11)) await check(path11);
+  for (const path12 of paths) if (!included.has(path12) && !covered.has(path12)) await check(path12);
+  for (const path12 of paths) if (!covered.has(path12)) await check(path12);
 }
 
 // src/formats/notebook.ts
@@ -40508,15 +48027,15 @@ var NotebookError = class extends Error {
   line;
   name = "NotebookError";
 };
-function parseNotebook(text2) {
+function parseNotebook(text4) {
   const errors = [];
   let root;
   try {
-    root = parseTree2(text2, errors, { allowTrailingComma: false, disallowComments: true });
+    root = parseTree2(text4, errors, { allowTrailingComma: false, disallowComments: true });
   } catch (e) {
     throw new NotebookError(`notebook is not parseable JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  const lines = new LineIndex(text2);
+  const lines = new LineIndex(text4);
   if (errors.length > 0 || !root) {
     const at3 = errors[0] ? lines.position(errors[0].offset).line : void 0;
     throw new NotebookError("notebook is not valid JSON", at3);
@@ -40527,7 +48046,7 @@ function parseNotebook(text2) {
   const langNode = findNodeAtLocation2(root, ["metadata", "kernelspec", "language"]) ?? findNodeAtLocation2(root, ["metadata", "language_info", "name"]);
   const language = typeof langNode?.value === "string" ? langNode.value.toLowerCase() : "python";
   const cells2 = [];
-  (cellsNode.children ?? []).forEach((cell, index) => {
+  (cellsNode.children ?? []).forEach((cell, index2) => {
     if (cell.type !== "object") return;
     const typeNode = findNodeAtLocation2(cell, ["cell_type"]);
     const cellType = typeof typeNode?.value === "string" ? typeNode.value : "unknown";
@@ -40551,7 +48070,7 @@ function parseNotebook(text2) {
       source += part.text;
     }
     if (fileLines.length === 0) fileLines.push(lines.position(cell.offset).line);
-    cells2.push({ index, cellType, source, fileLines });
+    cells2.push({ index: index2, cellType, source, fileLines });
   });
   return { language, cells: cells2 };
 }
@@ -40559,10 +48078,10 @@ function parseNotebook(text2) {
 // src/checks/dependency-pinning/scripts.ts
 var SCRIPT_GLOBS = ["**/*.sh", "**/*.bash"];
 var NOTEBOOK_GLOBS = ["**/*.ipynb"];
-async function checkScript(d, loader, path11) {
-  await d.guard(path11, async () => {
-    const issues = analyseShell(await d.read(path11), { signal: d.rule.signal });
-    await reportShellIssues(d, loader, path11, issues, [dirOf2(path11), ""]);
+async function checkScript(d, loader, path12) {
+  await d.guard(path12, async () => {
+    const issues = analyseShell(await d.read(path12), { signal: d.rule.signal });
+    await reportShellIssues(d, loader, path12, issues, [dirOf2(path12), ""]);
   });
 }
 var MAGICS = ["%pip ", "%conda ", "%mamba ", "%micromamba ", "%uv ", "%npm ", "%system "];
@@ -40594,13 +48113,13 @@ ${lines[++k]}`;
   }
   return out2;
 }
-async function checkNotebook(d, loader, path11) {
-  await d.guard(path11, async () => {
+async function checkNotebook(d, loader, path12) {
+  await d.guard(path12, async () => {
     let nb;
     try {
-      nb = parseNotebook(await d.read(path11, MAX_NOTEBOOK_BYTES));
+      nb = parseNotebook(await d.read(path12, MAX_NOTEBOOK_BYTES));
     } catch (e) {
-      if (e instanceof NotebookError) throw new FileProblem(path11, `${path11} is not a valid notebook (${e.message}); fix it so its installs can be checked`, "malformed", e.line);
+      if (e instanceof NotebookError) throw new FileProblem(path12, `${path12} is not a valid notebook (${e.message}); fix it so its installs can be checked`, "malformed", e.line);
       throw e;
     }
     const state = newShellState();
@@ -40610,15 +48129,15 @@ async function checkNotebook(d, loader, path11) {
       for (const s of shellSnippets(cell.source, cell.fileLines)) {
         issues.push(...analyseShell(s.text, { state, signal: d.rule.signal, lineOf: (l) => s.lines[l] ?? s.lines[s.lines.length - 1] }));
       }
-      await reportShellIssues(d, loader, path11, issues, [dirOf2(path11), ""]);
+      await reportShellIssues(d, loader, path12, issues, [dirOf2(path12), ""]);
     }
   });
 }
 
 // src/checks/dependency-pinning.ts
-function mayMatter(path11, name2) {
+function mayMatter(path12, name2) {
   const lower = name2.toLowerCase();
-  return lower.endsWith(".txt") || lower.endsWith(".yml") || lower.endsWith(".yaml") || lower.endsWith(".sh") || lower.endsWith(".bash") || lower.endsWith(".ipynb") || lower.endsWith(".toml") || name2 === "Pipfile" || lower.includes("dockerfile") || lower.includes("containerfile") || path11.startsWith(".github/");
+  return lower.endsWith(".txt") || lower.endsWith(".yml") || lower.endsWith(".yaml") || lower.endsWith(".sh") || lower.endsWith(".bash") || lower.endsWith(".ipynb") || lower.endsWith(".toml") || name2 === "Pipfile" || lower.includes("dockerfile") || lower.includes("containerfile") || path12.startsWith(".github/");
 }
 var SHA = "b4ffde65f46336ab88eb53be808477a3936a8b4a";
 var DIGEST2 = "sha256:" + "a".repeat(64);
@@ -40696,18 +48215,18 @@ jobs:
     for (const file of ctx.inventory.files) {
       ctx.signal.throwIfAborted();
       if (file.lfs) continue;
-      const path11 = file.path;
-      const name2 = path11.slice(path11.lastIndexOf("/") + 1);
-      if (!mayMatter(path11, name2)) continue;
-      if (on("pip") && matchesAny(path11, REQUIREMENTS_GLOBS)) requirementFiles.push(path11);
-      if (on("pyproject") && name2 === "pyproject.toml") await checkPyproject(d, path11);
-      if (on("pyproject") && name2 === "Pipfile") await checkPipfile(d, path11);
-      if (on("conda") && matchesAny(path11, CONDA_GLOBS) && !isCondaLockName(name2)) await checkCondaEnvironment(d, loader, path11);
-      if (!d.inScope(path11)) continue;
-      if (on("docker") && matchesAny(path11, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path11);
-      if (on("github-actions") && matchesAny(path11, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path11);
-      if (on("shell") && matchesAny(path11, SCRIPT_GLOBS)) await checkScript(d, loader, path11);
-      if (on("notebooks") && matchesAny(path11, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path11);
+      const path12 = file.path;
+      const name2 = path12.slice(path12.lastIndexOf("/") + 1);
+      if (!mayMatter(path12, name2)) continue;
+      if (on("pip") && matchesAny(path12, REQUIREMENTS_GLOBS)) requirementFiles.push(path12);
+      if (on("pyproject") && name2 === "pyproject.toml") await checkPyproject(d, path12);
+      if (on("pyproject") && name2 === "Pipfile") await checkPipfile(d, path12);
+      if (on("conda") && matchesAny(path12, CONDA_GLOBS) && !isCondaLockName(name2)) await checkCondaEnvironment(d, loader, path12);
+      if (!d.inScope(path12)) continue;
+      if (on("docker") && matchesAny(path12, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path12);
+      if (on("github-actions") && matchesAny(path12, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path12);
+      if (on("shell") && matchesAny(path12, SCRIPT_GLOBS)) await checkScript(d, loader, path12);
+      if (on("notebooks") && matchesAny(path12, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path12);
     }
     if (requirementFiles.some((p) => d.inScope(p))) await checkRequirementFiles(d, loader, requirementFiles);
   }
@@ -40737,8 +48256,8 @@ function findCard(root, exists2) {
   }
   return void 0;
 }
-function headingWords(text2) {
-  return text2.toLowerCase().replace(/&/g, " and ").split(/[^\p{L}\p{N}]+/u).filter(Boolean).map((w) => w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w);
+function headingWords(text4) {
+  return text4.toLowerCase().replace(/&/g, " and ").split(/[^\p{L}\p{N}]+/u).filter(Boolean).map((w) => w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w);
 }
 var containsPhrase = (words2, phrase) => phrase.length > 0 && words2.some((_, i2) => phrase.every((p, j) => words2[i2 + j] === p));
 function findSection(doc, required) {
@@ -40750,8 +48269,8 @@ function findSection(doc, required) {
 }
 function sectionIsEmpty(lines, doc, heading) {
   const next = doc.headings.find((h) => h.line > heading.line && h.depth <= heading.depth);
-  const headingLines = new Set(doc.headings.map((h) => h.line));
-  const body2 = lines.slice(heading.line, (next?.line ?? lines.length + 1) - 1).filter((_, i2) => !headingLines.has(heading.line + 1 + i2)).join("\n").replace(TEMPLATE_FILLER, "").replace(/^\s*(=+|-+)\s*$/gm, "");
+  const headingLines = new Set(doc.headings.flatMap((h) => Array.from({ length: h.endLine - h.line + 1 }, (_, i2) => h.line + i2)));
+  const body2 = lines.slice(heading.endLine, (next?.line ?? lines.length + 1) - 1).filter((_, i2) => !headingLines.has(heading.endLine + 1 + i2)).join("\n").replace(TEMPLATE_FILLER, "").replace(/^\s*(=+|-+)\s*$/gm, "");
   return body2.trim() === "";
 }
 var present2 = (v) => v !== void 0 && v !== null && !(typeof v === "string" && isPlaceholder(v)) && !(Array.isArray(v) && v.length === 0) && !(typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0);
@@ -40764,12 +48283,13 @@ function touchedRoot(root, touched2) {
   return touched2.some((p) => p === root.path || dirOf3(p) === dir && /\.md$/i.test(p));
 }
 async function checkCard(ctx, root, card, fields, sections) {
-  const text2 = await ctx.inventory.readText(card, Math.min(CARD_MAX_BYTES, ctx.maxFileBytes));
+  const text4 = await ctx.inventory.readText(card, Math.min(CARD_MAX_BYTES, ctx.maxFileBytes));
   let doc;
   try {
-    doc = parseMarkdown(text2);
+    doc = parseMarkdown(text4);
   } catch (e) {
     if (e instanceof FrontMatterError) throw new FileProblem(card, `${card}:${e.line ?? 1}: ${e.message}; fix the YAML between the \`---\` lines`, "invalid-front-matter", e.line);
+    if (e instanceof MarkdownError) throw new FileProblem(card, `${card} was not read: ${e.message}; keep the model card a plain Markdown document`, "unreadable", e.line);
     throw e;
   }
   const label2 = root.path === "." ? "the repository root model" : root.path;
@@ -40792,7 +48312,7 @@ async function checkCard(ctx, root, card, fields, sections) {
       });
     }
   }
-  const lines = text2.replace(/^\uFEFF/, "").split(/\r?\n/);
+  const lines = text4.replace(/^\uFEFF/, "").split(/\r?\n/);
   for (const s of sections) {
     const heading = findSection(doc, s);
     const name2 = s.split("|")[0].trim();
@@ -40890,15 +48410,15 @@ function prefixTable(map) {
   for (const k of map.keys()) depth = Math.max(depth, k.split(".").length);
   return { map, depth };
 }
-function longestPrefix(table, path11) {
+function longestPrefix(table, path12) {
   let end = -1;
   for (let n = 0; n < table.depth; n++) {
-    end = path11.indexOf(".", end + 1);
+    end = path12.indexOf(".", end + 1);
     if (end < 0) break;
   }
-  for (let i2 = end < 0 ? path11.length : end; i2 > 0; i2 = path11.lastIndexOf(".", i2 - 1)) {
-    const value = table.map.get(path11.slice(0, i2));
-    if (value !== void 0) return { value, length: i2 };
+  for (let i2 = end < 0 ? path12.length : end; i2 > 0; i2 = path12.lastIndexOf(".", i2 - 1)) {
+    const value2 = table.map.get(path12.slice(0, i2));
+    if (value2 !== void 0) return { value: value2, length: i2 };
   }
   return void 0;
 }
@@ -40956,12 +48476,12 @@ function aliasGroups() {
   return ALIAS_GROUPS;
 }
 var TABLE = prefixTable(ALIASES);
-function rewriteOnce(path11) {
-  const hit = longestPrefix(TABLE, path11);
-  return hit === void 0 ? path11 : hit.value + path11.slice(hit.length);
+function rewriteOnce(path12) {
+  const hit = longestPrefix(TABLE, path12);
+  return hit === void 0 ? path12 : hit.value + path12.slice(hit.length);
 }
-function canonicalPath(path11) {
-  let p = path11;
+function canonicalPath(path12) {
+  let p = path12;
   for (let n = 0; n < 8; n++) {
     const next = rewriteOnce(p);
     if (next === p) return p;
@@ -41122,9 +48642,9 @@ var PYTHON2_EXCEPTIONS = [
 ];
 for (const e of PYTHON2_EXCEPTIONS) NAME_ENTRIES[`exceptions.${e}`] = `builtins.${e}`;
 for (const e of ["AuthenticationError", "BufferTooShort", "ProcessError", "TimeoutError"]) NAME_ENTRIES[`multiprocessing.${e}`] = `multiprocessing.context.${e}`;
-function split(path11) {
-  const dot = path11.lastIndexOf(".");
-  return { module: path11.slice(0, dot), name: path11.slice(dot + 1) };
+function split(path12) {
+  const dot = path12.lastIndexOf(".");
+  return { module: path12.slice(0, dot), name: path12.slice(dot + 1) };
 }
 var key = (module2, name2) => `${module2}
 ${name2}`;
@@ -41417,8 +48937,8 @@ function denyEntries() {
   return DENY;
 }
 var TABLE2 = prefixTable(DENY);
-function deniedPrefix(path11) {
-  return longestPrefix(TABLE2, path11)?.value;
+function deniedPrefix(path12) {
+  return longestPrefix(TABLE2, path12)?.value;
 }
 var DANGEROUS_LEAF = /* @__PURE__ */ new Map();
 function leaves(reason, ...names4) {
@@ -41571,20 +49091,20 @@ var NUMPY_DTYPE_CLASS = /^numpy\.dtypes\.[A-Za-z0-9]+DType$/;
 var LOOKUP_SEGMENTS = 32;
 var TABLE_ROOTS = new Set([...denyEntries().keys(), ...aliasGroups().flatMap(([, aliases]) => aliases)].map((p) => p.split(".")[0]));
 var MAX_SEGMENTS = 64;
-function countSegments(path11) {
+function countSegments(path12) {
   let n = 1;
-  for (let i2 = path11.indexOf("."); i2 >= 0 && n <= MAX_SEGMENTS; i2 = path11.indexOf(".", i2 + 1)) n++;
+  for (let i2 = path12.indexOf("."); i2 >= 0 && n <= MAX_SEGMENTS; i2 = path12.indexOf(".", i2 + 1)) n++;
   return n;
 }
 var EMPTY_ALLOW = { exact: /* @__PURE__ */ new Set(), prefixes: [] };
-function isSafe(path11) {
-  return SAFE_EXACT.has(path11) || NUMPY_DTYPE_CLASS.test(path11);
+function isSafe(path12) {
+  return SAFE_EXACT.has(path12) || NUMPY_DTYPE_CLASS.test(path12);
 }
-function underRoot(path11, root) {
-  return path11 === root || path11.startsWith(`${root}.`);
+function underRoot(path12, root) {
+  return path12 === root || path12.startsWith(`${root}.`);
 }
-function structuralReason(path11, attrsFrom) {
-  const segs = path11.split(".");
+function structuralReason(path12, attrsFrom) {
+  const segs = path12.split(".");
   const leaf = segs[segs.length - 1];
   const leafReason = DANGEROUS_LEAF.get(leaf);
   if (leafReason !== void 0) return `calls ${leaf}, a function that ${leafReason}`;
@@ -41598,7 +49118,7 @@ function structuralReason(path11, attrsFrom) {
     }
   }
   for (const rule of SEGMENT_RULES) {
-    if (!underRoot(path11, rule.under)) continue;
+    if (!underRoot(path12, rule.under)) continue;
     const hit = segs.slice(1).find((s) => rule.segment.test(s));
     if (hit !== void 0) return `uses ${rule.under}'s ${hit} (it ${rule.reason})`;
   }
@@ -41648,14 +49168,14 @@ function classifyGlobal(module2, name2, allow = EMPTY_ALLOW, proto = 0) {
   const renamed = python2Rename(module2, name2);
   const seen = /* @__PURE__ */ new Set();
   for (const g of [loaded, { module: module2, name: name2 }, renamed]) {
-    const path11 = `${g.module}.${g.name}`;
-    if (seen.has(path11)) continue;
-    seen.add(path11);
+    const path12 = `${g.module}.${g.name}`;
+    if (seen.has(path12)) continue;
+    seen.add(path12);
     const d = dangerReason(g.module, g.name);
     if (d === void 0) continue;
-    const loadedAs = path11 === `${module2}.${name2}` ? [] : [`loaded as ${path11}`];
+    const loadedAs = path12 === `${module2}.${name2}` ? [] : [`loaded as ${path12}`];
     const notes = [...loadedAs, ...d.via === void 0 ? [] : [`${loadedAs.length ? "which is" : "the same as"} ${d.via}`]];
-    return { verdict: "dangerous", qualified: path11, reason: notes.length ? `${d.why} (${notes.join(", ")})` : d.why };
+    return { verdict: "dangerous", qualified: path12, reason: notes.length ? `${d.why} (${notes.join(", ")})` : d.why };
   }
   const allowed = (p) => allow.exact.has(p) || allow.prefixes.some((x) => p.startsWith(x));
   if (allowed(qualified) || allowed(canonical)) return { verdict: "safe", qualified };
@@ -41941,9 +49461,9 @@ function isJoblibWrapper(inst) {
 function isWrapperClass(v) {
   return isGlobal(v) && JOBLIB_WRAPPERS.has(`${v.module}.${v.name}`);
 }
-function wrapperStateAfterBuild(previous, state) {
-  if (previous === null) return state;
-  const a = typeof previous === "object" && previous.k === "dict" ? previous.entries : null;
+function wrapperStateAfterBuild(previous2, state) {
+  if (previous2 === null) return state;
+  const a = typeof previous2 === "object" && previous2.k === "dict" ? previous2.entries : null;
   const b = typeof state === "object" && state.k === "dict" ? state.entries : null;
   return a && b ? { k: "dict", entries: [...a, ...b] } : OPAQUE;
 }
@@ -42184,17 +49704,17 @@ function decodeStringRepr(raw) {
 function decodeRawUnicodeEscape(raw) {
   if (!raw.includes("\\")) return raw;
   let bad = false;
-  const out2 = raw.replace(/(\\+)(u[0-9a-fA-F]{0,4}|U[0-9a-fA-F]{0,8})/g, (all, slashes, esc) => {
-    if (slashes.length % 2 === 0) return all;
+  const out2 = raw.replace(/(\\+)(u[0-9a-fA-F]{0,4}|U[0-9a-fA-F]{0,8})/g, (all2, slashes, esc) => {
+    if (slashes.length % 2 === 0) return all2;
     const want = esc[0] === "u" ? 5 : 9;
     if (esc.length !== want) {
       bad = true;
-      return all;
+      return all2;
     }
     const cp = parseInt(esc.slice(1), 16);
     if (cp > 1114111) {
       bad = true;
-      return all;
+      return all2;
     }
     return slashes.slice(1) + String.fromCodePoint(cp);
   });
@@ -43582,10 +51102,10 @@ var Window = class {
   ahead;
   /** Hands the buffer on to the next window of the same size; this window must not be used again. */
   release() {
-    const list3 = spare.get(this.size) ?? [];
-    if (this.buf.length === this.size && list3.length < SPARE_PER_SIZE) {
-      list3.push(this.buf);
-      spare.set(this.size, list3);
+    const list4 = spare.get(this.size) ?? [];
+    if (this.buf.length === this.size && list4.length < SPARE_PER_SIZE) {
+      list4.push(this.buf);
+      spare.set(this.size, list4);
     }
     this.buf = EMPTY;
     this.pos = this.end = 0;
@@ -43920,15 +51440,15 @@ async function readZip(ra, limits = DEFAULT_ZIP_LIMITS) {
     zipfile: at3.zipfile === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => zipfileView(ra, at3.zipfile, limits)),
     miniz: at3.miniz === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => minizView(ra, at3.miniz, limits))
   };
-  const ok = ["zipfile", "miniz"].filter((l) => !(views[l] instanceof ZipError)).map((l) => views[l]);
+  const ok2 = ["zipfile", "miniz"].filter((l) => !(views[l] instanceof ZipError)).map((l) => views[l]);
   const problems = [];
-  if (!ok.length) {
+  if (!ok2.length) {
     const [z, m] = [views.zipfile, views.miniz];
     problems.push(z.message === m.message ? z : new ZipError(`${LOADER_NAMES.miniz}: ${m.message}; ${LOADER_NAMES.zipfile}: ${z.message}`, z.budget || m.budget));
     return { entries: [], problems };
   }
   const byKey = /* @__PURE__ */ new Map();
-  for (const v of ok) {
+  for (const v of ok2) {
     for (const e of v.entries) {
       const prev = byKey.get(key2(e));
       if (prev) prev.seenBy.push(...e.seenBy.filter((l) => !prev.seenBy.includes(l)));
@@ -43940,7 +51460,7 @@ async function readZip(ra, limits = DEFAULT_ZIP_LIMITS) {
     const v = views[l];
     if (v instanceof ZipError) problems.push(new ZipError(`${LOADER_NAMES[l]} cannot read it (${v.message}) while ${LOADER_NAMES[l === "zipfile" ? "miniz" : "zipfile"]} can`, v.budget));
   }
-  for (const endAt of new Set(ok.map((v) => v.endAt))) {
+  for (const endAt of new Set(ok2.map((v) => v.endAt))) {
     const comment = declaredComment(tail, endAt);
     const after = ra.size - endAt - EOCD_SIZE;
     if (comment !== after) {
@@ -43949,9 +51469,9 @@ async function readZip(ra, limits = DEFAULT_ZIP_LIMITS) {
       problems.push(new ZipError(`its end-of-central-directory record at byte ${endAt} declares a ${comment}-byte comment but ${after} bytes follow it${other}`));
     }
   }
-  const [a, b] = ok;
+  const [a, b] = ok2;
   if (a && b && a.endAt !== b.endAt) problems.push(new ZipError(`${LOADER_NAMES[a.loader]} takes the end record at byte ${a.endAt}, ${LOADER_NAMES[b.loader]} the one at byte ${b.endAt}`));
-  for (const v of ok) {
+  for (const v of ok2) {
     if (v.loader === "zipfile" && v.shift !== 0) problems.push(new ZipError(`its central directory is ${Math.abs(v.shift)} bytes ${v.shift > 0 ? "after" : "before"} where its end record says: ${LOADER_NAMES.zipfile} shifts every offset to compensate, ${LOADER_NAMES.miniz} does not`));
     if (v.entries.length !== v.declaredCount) problems.push(new ZipError(`its end record lists ${v.declaredCount} members but its central directory holds ${v.entries.length} (${LOADER_NAMES.zipfile} reads by size, ${LOADER_NAMES.miniz} by count)`));
     const names4 = /* @__PURE__ */ new Map();
@@ -43960,7 +51480,7 @@ async function readZip(ra, limits = DEFAULT_ZIP_LIMITS) {
     if (dup.length) problems.push(new ZipError(`${LOADER_NAMES[v.loader]} sees the name${dup.length > 1 ? "s" : ""} ${dup.slice(0, 5).join(", ")} more than once, and loaders differ in which copy they load`));
   }
   if (a && b && !problems.length && entries.some((e) => e.seenBy.length < 2)) problems.push(new ZipError(`${LOADER_NAMES.zipfile} and ${LOADER_NAMES.miniz} see different members`));
-  const end = ok[0].endAt;
+  const end = ok2[0].endAt;
   return { entries, problems, endOfArchive: Math.min(ra.size, end + EOCD_SIZE + declaredComment(tail, end)) };
 }
 async function dataOffset(ra, e) {
@@ -44005,13 +51525,13 @@ var NAME2 = /[A-Za-z_][A-Za-z0-9_]*/y;
 var STRING_START = /(?:[rR][bBfF]?|[bBfF][rR]?|[uU])?(?=['"])/y;
 var IDENT_CHAR = /[A-Za-z0-9_]/;
 var HEX2 = /^[0-9a-fA-F]*$/;
-function parsePythonLiteral(text2, opts = {}) {
-  return new LiteralParser(text2, opts).parse();
+function parsePythonLiteral(text4, opts = {}) {
+  return new LiteralParser(text4, opts).parse();
 }
 var LiteralParser = class {
-  constructor(text2, opts) {
+  constructor(text4, opts) {
     this.opts = opts;
-    this.s = text2.replace(/^[ \t]+/, "").replace(/\r\n?/g, "\n");
+    this.s = text4.replace(/^[ \t]+/, "").replace(/\r\n?/g, "\n");
     this.maxDepth = opts.maxDepth ?? 32;
     this.maxNodes = opts.maxNodes ?? 1e5;
   }
@@ -44117,21 +51637,21 @@ var LiteralParser = class {
     let m = s[start2] === "0" ? RADIX.exec(s) : null;
     let v;
     if (m) {
-      const text2 = m[0].replace(/_/g, "").toLowerCase();
-      if (text2.length > MAX_NUMBER_CHARS) this.fail("an integer literal too long to read");
-      v = { k: "int", v: BigInt(text2) };
+      const text4 = m[0].replace(/_/g, "").toLowerCase();
+      if (text4.length > MAX_NUMBER_CHARS) this.fail("an integer literal too long to read");
+      v = { k: "int", v: BigInt(text4) };
     } else {
       DECIMAL.lastIndex = start2;
       m = DECIMAL.exec(s);
       if (!m) return this.fail("a malformed number");
-      const text2 = m[0].includes("_") ? m[0].replace(/_/g, "") : m[0];
-      if (text2.length > MAX_NUMBER_CHARS) this.fail("a number literal too long to read");
-      if (/[jJ]$/.test(text2)) v = { k: "complex", re: 0, im: Number(text2.slice(0, -1)) };
-      else if (/[.eE]/.test(text2)) v = { k: "float", v: Number(text2) };
+      const text4 = m[0].includes("_") ? m[0].replace(/_/g, "") : m[0];
+      if (text4.length > MAX_NUMBER_CHARS) this.fail("a number literal too long to read");
+      if (/[jJ]$/.test(text4)) v = { k: "complex", re: 0, im: Number(text4.slice(0, -1)) };
+      else if (/[.eE]/.test(text4)) v = { k: "float", v: Number(text4) };
       else {
-        if (/^0/.test(text2) && /[1-9]/.test(text2)) this.fail("leading zeros in a decimal integer");
-        if (text2.length > MAX_DECIMAL_DIGITS) this.fail(`an integer literal of over ${MAX_DECIMAL_DIGITS} digits`);
-        v = { k: "int", v: BigInt(text2) };
+        if (/^0/.test(text4) && /[1-9]/.test(text4)) this.fail("leading zeros in a decimal integer");
+        if (text4.length > MAX_DECIMAL_DIGITS) this.fail(`an integer literal of over ${MAX_DECIMAL_DIGITS} digits`);
+        v = { k: "int", v: BigInt(text4) };
       }
     }
     this.i = start2 + m[0].length;
@@ -44145,7 +51665,7 @@ var LiteralParser = class {
   }
   /** One string literal, or several adjacent ones concatenated. */
   strings() {
-    let text2 = "";
+    let text4 = "";
     let bytes2;
     let first = true;
     for (; ; ) {
@@ -44159,7 +51679,7 @@ var LiteralParser = class {
       this.i += pm[0].length;
       const part = this.stringBody(prefix2.includes("r"), isBytes);
       if (isBytes) (bytes2 ??= []).push(...part);
-      else text2 += part;
+      else text4 += part;
       first = false;
       const save = this.i;
       if (!this.skipSpace()) {
@@ -44167,7 +51687,7 @@ var LiteralParser = class {
         break;
       }
     }
-    return { t: "str", v: bytes2 ? { k: "bytes", v: Uint8Array.from(bytes2) } : { k: "str", v: text2 } };
+    return { t: "str", v: bytes2 ? { k: "bytes", v: Uint8Array.from(bytes2) } : { k: "str", v: text4 } };
   }
   stringBody(raw, isBytes) {
     const s = this.s;
@@ -44388,11 +51908,11 @@ function convert(e) {
       const entries = /* @__PURE__ */ new Map();
       for (let n = 0; n < e.keys.length; n++) {
         const key3 = convert(e.keys[n]);
-        const value = convert(e.values[n]);
+        const value2 = convert(e.values[n]);
         const h = hashKey(key3);
         const prev = entries.get(h);
-        if (prev) prev[1] = value;
-        else entries.set(h, [key3, value]);
+        if (prev) prev[1] = value2;
+        else entries.set(h, [key3, value2]);
       }
       const pairs = [...entries.values()];
       return { k: "dict", keys: pairs.map(([k]) => k), values: pairs.map(([, v]) => v) };
@@ -44507,22 +52027,22 @@ function parseNpyHeader(buf) {
   if (len > NPY_MAX_HEADER) throw new NpyError(`the .npy header is ${len} bytes, over the ${NPY_MAX_HEADER}-byte cap`);
   if (buf.length < prefix2 + len) throw new NpyError("the .npy header is truncated");
   const raw = buf.subarray(prefix2, prefix2 + len);
-  let text2;
+  let text4;
   try {
-    text2 = major === 3 ? new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw) : raw.toString("latin1");
+    text4 = major === 3 ? new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw) : raw.toString("latin1");
   } catch {
     throw new NpyError("the version 3 .npy header is not valid UTF-8");
   }
-  const d = headerDict(text2, major);
+  const d = headerDict(text4, major);
   return { dataOffset: prefix2 + len, descr: pyRepr(d.descr), hasObject: descrMayHoldObjects(d.descr, 0) };
 }
-function headerDict(text2, major) {
+function headerDict(text4, major) {
   let d;
   try {
-    d = parsePythonLiteral(text2, { filterHeader: major <= 2 });
+    d = parsePythonLiteral(text4, { filterHeader: major <= 2 });
   } catch (e) {
     if (!(e instanceof PyLiteralError)) throw e;
-    throw new NpyError(`its header is not a Python literal numpy can read (${e.message}): ${JSON.stringify(text2.slice(0, 120))}`);
+    throw new NpyError(`its header is not a Python literal numpy can read (${e.message}): ${JSON.stringify(text4.slice(0, 120))}`);
   }
   if (d.k !== "dict") throw new NpyError(`its header is ${pyRepr(d, 80)}, not a dict`);
   const keys = d.keys.map((k) => k.k === "str" ? k.v : pyRepr(k, 40));
@@ -44565,8 +52085,7 @@ function fieldMayHoldObjects(field, depth) {
 var LAMBDA_CLASSES = /* @__PURE__ */ new Set(["Lambda", "__lambda__"]);
 var MAX_DEPTH3 = 256;
 var MAX_NODES = 2e6;
-function findLambdaLayers(config) {
-  const out2 = [];
+function walkConfig(config, visit3) {
   let nodes = 0;
   const walk2 = (v, depth) => {
     if (++nodes > MAX_NODES) throw new RangeError(`the Keras config has over ${MAX_NODES} nodes`);
@@ -44577,16 +52096,21 @@ function findLambdaLayers(config) {
     }
     if (typeof v !== "object" || v === null) return;
     const o = v;
-    const cls = o.class_name;
-    if (typeof cls === "string" && LAMBDA_CLASSES.has(cls)) {
-      const cfg = o.config;
-      const name2 = typeof cfg?.name === "string" ? cfg.name : void 0;
-      if (cls === "Lambda" || !out2.length || out2[out2.length - 1].className !== "Lambda") out2.push({ name: name2, className: cls });
-      if (cls === "Lambda") return;
-    }
+    if (!visit3(o)) return;
     for (const x of Object.values(o)) walk2(x, depth + 1);
   };
   walk2(config, 0);
+}
+function findLambdaLayers(config) {
+  const out2 = [];
+  walkConfig(config, (o) => {
+    const cls = o.class_name;
+    if (typeof cls !== "string" || !LAMBDA_CLASSES.has(cls)) return true;
+    const cfg = o.config;
+    const name2 = typeof cfg?.name === "string" ? cfg.name : void 0;
+    if (cls === "Lambda" || !out2.length || out2[out2.length - 1].className !== "Lambda") out2.push({ name: name2, className: cls });
+    return cls !== "Lambda";
+  });
   return out2;
 }
 var HDF5_MAGIC = Buffer.from([137, 72, 68, 70, 13, 10, 26, 10]);
@@ -44594,30 +52118,19 @@ var KERAS_MODULE = /^(keras|tf_keras|tensorflow\.keras|tensorflow\.python\.keras
 var KERAS_DANGEROUS = /* @__PURE__ */ new Map([["get_file", "downloads and writes files (CVE-2025-8747)"]]);
 function findCustomObjects(config, allow) {
   const out2 = [];
-  let nodes = 0;
-  const walk2 = (v, depth) => {
-    if (++nodes > MAX_NODES) throw new RangeError(`the Keras config has over ${MAX_NODES} nodes`);
-    if (depth > MAX_DEPTH3) throw new RangeError(`the Keras config nests deeper than ${MAX_DEPTH3}`);
-    if (Array.isArray(v)) {
-      for (const x of v) walk2(x, depth + 1);
-      return;
-    }
-    if (typeof v !== "object" || v === null) return;
-    const o = v;
-    if (typeof o.class_name === "string" && typeof o.module === "string" && !LAMBDA_CLASSES.has(o.class_name)) {
-      const name2 = o.class_name === "function" && typeof o.config === "string" ? o.config : o.class_name;
-      const registeredName = typeof o.registered_name === "string" ? o.registered_name : void 0;
-      const c = classifyGlobal(o.module, name2, allow);
-      const target = `${o.module}.${name2}`;
-      if (c.verdict === "dangerous") out2.push({ target, className: o.class_name, registeredName, reason: c.reason });
-      else if (KERAS_MODULE.test(o.module)) {
-        const reason = KERAS_DANGEROUS.get(name2);
-        if (reason) out2.push({ target, className: o.class_name, registeredName, reason });
-      } else if (c.verdict !== "safe") out2.push({ target, className: o.class_name, registeredName });
-    }
-    for (const x of Object.values(o)) walk2(x, depth + 1);
-  };
-  walk2(config, 0);
+  walkConfig(config, (o) => {
+    if (typeof o.class_name !== "string" || typeof o.module !== "string" || LAMBDA_CLASSES.has(o.class_name)) return true;
+    const name2 = o.class_name === "function" && typeof o.config === "string" ? o.config : o.class_name;
+    const registeredName = typeof o.registered_name === "string" ? o.registered_name : void 0;
+    const c = classifyGlobal(o.module, name2, allow);
+    const target = `${o.module}.${name2}`;
+    if (c.verdict === "dangerous") out2.push({ target, className: o.class_name, registeredName, reason: c.reason });
+    else if (KERAS_MODULE.test(o.module)) {
+      const reason = KERAS_DANGEROUS.get(name2);
+      if (reason) out2.push({ target, className: o.class_name, registeredName, reason });
+    } else if (c.verdict !== "safe") out2.push({ target, className: o.class_name, registeredName });
+    return true;
+  });
   return out2;
 }
 function customObjectMessage(o) {
@@ -44671,22 +52184,22 @@ var JsonObjectFinder = class {
       }
       const b = chunk[i2];
       const rel = at3 + i2 - this.runAt;
-      let ok = true;
+      let ok2 = true;
       if (this.inString) {
         if (this.escape) this.escape = false;
         else if (b === 92) this.escape = true;
         else if (b === 34) this.inString = false;
-        else if (b < 32) ok = false;
+        else if (b < 32) ok2 = false;
       } else if (b === 34) this.inString = true;
       else if (b === 123 || b === 91) {
-        if (this.depth >= MAX_NESTING) ok = false;
+        if (this.depth >= MAX_NESTING) ok2 = false;
         else {
           this.curly[this.depth] = b === 123 ? 1 : 0;
           this.openAt[this.depth++] = rel;
         }
       } else if (b === 125 || b === 93) {
         const d = --this.depth;
-        if (this.curly[d] !== (b === 125 ? 1 : 0)) ok = false;
+        if (this.curly[d] !== (b === 125 ? 1 : 0)) ok2 = false;
         else if (b === 125) {
           const start2 = this.openAt[d];
           while (this.doneStart.length && this.doneStart[this.doneStart.length - 1] > start2) {
@@ -44703,9 +52216,9 @@ var JsonObjectFinder = class {
             continue;
           }
         }
-      } else if (!WS.has(b) && !BARE.has(b)) ok = false;
-      if (!ok || this.depth === 0) {
-        this.end(chunk, from, ok ? i2 + 1 : i2);
+      } else if (!WS.has(b) && !BARE.has(b)) ok2 = false;
+      if (!ok2 || this.depth === 0) {
+        this.end(chunk, from, ok2 ? i2 + 1 : i2);
         continue;
       }
       if (rel + 1 > this.maxRun) {
@@ -44725,12 +52238,12 @@ var JsonObjectFinder = class {
   }
   /** Ends the run, whose last bytes are `chunk[from, to)`, handing on its complete objects long enough to be a config. */
   end(chunk, from, to) {
-    let all;
+    let all2;
     for (let k = 0; k < this.doneStart.length; k++) {
       const s = this.doneStart[k];
       const e = this.doneEnd[k];
-      all ??= this.runLen ? Buffer.concat([...this.run, chunk.subarray(from, to)]) : chunk.subarray(from, to);
-      this.emit({ at: this.runAt + s, text: all.subarray(s, e) });
+      all2 ??= this.runLen ? Buffer.concat([...this.run, chunk.subarray(from, to)]) : chunk.subarray(from, to);
+      this.emit({ at: this.runAt + s, text: all2.subarray(s, e) });
     }
     this.reset();
   }
@@ -44755,9 +52268,9 @@ function unescape2(s) {
     return void 0;
   }
 }
-function lambdaSpellings(text2) {
+function lambdaSpellings(text4) {
   const out2 = [];
-  for (const m of text2.matchAll(PAIR)) {
+  for (const m of text4.matchAll(PAIR)) {
     if (unescape2(m[1]) !== "class_name") continue;
     const v = unescape2(m[2]);
     if (v !== void 0 && LAMBDA_CLASSES.has(v)) out2.push(m.index);
@@ -44765,9 +52278,9 @@ function lambdaSpellings(text2) {
   return out2;
 }
 var KERAS_MODULE_TEXT = /^(keras|tf_keras|tensorflow\.keras|tensorflow\.python\.keras)(\.|$)/;
-function foreignModuleSpellings(text2) {
+function foreignModuleSpellings(text4) {
   const out2 = [];
-  for (const m of text2.matchAll(PAIR)) {
+  for (const m of text4.matchAll(PAIR)) {
     if (unescape2(m[1]) !== "module") continue;
     const v = unescape2(m[2]);
     if (v !== void 0 && !KERAS_MODULE_TEXT.test(v)) out2.push({ at: m.index, module: v });
@@ -44808,9 +52321,9 @@ async function scanKerasH5(w, opts) {
       const chunk = w.buf.subarray(w.pos, end);
       finder.push(chunk.subarray(fed - w.offset), fed);
       fed = w.offset + chunk.length;
-      const text2 = chunk.toString("latin1");
-      for (const at3 of lambdaSpellings(text2)) if (looseLambda.size < MAX_LOOSE) looseLambda.add(w.offset + at3);
-      for (const m of foreignModuleSpellings(text2)) if (looseModule.size < MAX_LOOSE) looseModule.set(w.offset + m.at, m.module);
+      const text4 = chunk.toString("latin1");
+      for (const at3 of lambdaSpellings(text4)) if (looseLambda.size < MAX_LOOSE) looseLambda.add(w.offset + at3);
+      for (const m of foreignModuleSpellings(text4)) if (looseModule.size < MAX_LOOSE) looseModule.set(w.offset + m.at, m.module);
       if (fed >= stop2) break;
       const keep = Math.min(chunk.length, OVERLAP);
       w.pos = end - keep;
@@ -44863,7 +52376,7 @@ function nts(b) {
   const nul = b.indexOf(0);
   return nul === -1 ? b : b.subarray(0, nul);
 }
-var text = (b) => nts(b).toString("utf8");
+var text3 = (b) => nts(b).toString("utf8");
 function nti(b) {
   if (b[0] === 128 || b[0] === 255) {
     let n = 0n;
@@ -44930,11 +52443,11 @@ async function readTar(ra, limits = DEFAULT_LIMITS2) {
     if (h.every((c) => c === 0)) return "eof";
     if (!checksumOk(h)) throw new BadHeader("bad checksum");
     let type = String.fromCharCode(h[156]);
-    let name2 = text(h.subarray(0, 100));
+    let name2 = text3(h.subarray(0, 100));
     for (const [from, to] of [[100, 108], [108, 116], [116, 124], [136, 148], [329, 337], [337, 345]]) nti(h.subarray(from, to));
     const size = nti(h.subarray(124, 136));
-    const linkname = text(h.subarray(157, 257));
-    const prefix2 = text(h.subarray(345, 500));
+    const linkname = text3(h.subarray(157, 257));
+    const prefix2 = text3(h.subarray(345, 500));
     if (type === "\0" && name2.endsWith("/")) type = "5";
     let sparse;
     let origSize;
@@ -44955,8 +52468,8 @@ async function readTar(ra, limits = DEFAULT_LIMITS2) {
       const next = await member(cursor.next, cursor, depth + 1);
       if (next === "eof") throw new BadHeader("a GNU long-name header is the last one");
       next.offset = at3;
-      if (type === "L") next.name = text(data);
-      else next.linkname = text(data);
+      if (type === "L") next.name = text3(data);
+      else next.linkname = text3(data);
       if (next.type === "5") next.name = next.name.replace(/\/$/, "");
       return next;
     }
@@ -45201,7 +52714,7 @@ var Scan = class {
       this.add("budget-exceeded", "error", `${where2}is nested more than ${MAX_CONTAINER_DEPTH} archives or compressed streams deep; mlgate stops there, so the file fails closed`);
       return;
     }
-    const { source, access: access2, close } = await open5();
+    const { source, access: access2, close: close2 } = await open5();
     const w = this.window(source);
     try {
       await w.fill(TAR_BLOCK);
@@ -45233,7 +52746,7 @@ var Scan = class {
       this.add("malformed", "error", `${where2}cannot be decompressed (${e.message}); a loader would fail on it, so it fails closed`);
     } finally {
       w.release();
-      close?.();
+      close2?.();
     }
   }
   /** The file read from byte 0 as a pickle, besides what its tar listing held. */
@@ -45259,13 +52772,13 @@ var Scan = class {
     const issues = [];
     const importKeys = /* @__PURE__ */ new Set();
     const machine = new PickleMachine(w, {
-      onImport: (ref) => {
-        const key3 = `${ref.module}
-${ref.name}
-${ref.proto < 3}`;
+      onImport: (ref2) => {
+        const key3 = `${ref2.module}
+${ref2.name}
+${ref2.proto < 3}`;
         if (importKeys.has(key3) || imports.length >= 1e4) return;
         importKeys.add(key3);
-        imports.push(ref);
+        imports.push(ref2);
       },
       onIssue: (i2) => {
         if (issues.length < MAX_ISSUES) issues.push(i2);
@@ -45277,15 +52790,15 @@ ${ref.proto < 3}`;
     });
     const res = await machine.parse();
     const pickleLike = !res.ok && mode !== "tentative" && (mode === "strict" || startsWithProto || machine.opcodeCount >= PICKLE_LIKE_OPCODES);
-    const all = res.ok || pickleLike;
+    const all2 = res.ok || pickleLike;
     const everyImport = mode === "strict" || startsWithProto || res.ok && mode !== "sniff";
     const executed = machine.opcodeCount - (res.error && !res.error.truncated ? 1 : 0);
     const ranSomething = res.ok || mode !== "sniff" || executed >= 3;
-    for (const ref of imports) {
-      if (!ranSomething || !everyImport && !isPlausibleGlobal(ref.module, ref.name)) continue;
-      this.global(label2, ref);
+    for (const ref2 of imports) {
+      if (!ranSomething || !everyImport && !isPlausibleGlobal(ref2.module, ref2.name)) continue;
+      this.global(label2, ref2);
     }
-    if (all) {
+    if (all2) {
       for (const i2 of issues) this.add(i2.kind === "budget-exceeded" ? "budget-exceeded" : i2.kind, "error", `${label2}${i2.message}`);
     }
     if (pickleLike && !issues.some((i2) => i2.kind === "budget-exceeded")) {
@@ -45353,7 +52866,7 @@ ${ref.proto < 3}`;
   }
   /** Every member tarfile lists that a loader can extract, scanned by content; legacy torch members as torch reads them. */
   async tar(where2, access2, w, depth) {
-    const ra = access2 ?? await this.inMemory(within(where2, "the tar archive"), w);
+    const ra = access2 ?? await this.inMemory(within(where2, "the tar archive"), w, `is over ${NESTED_ZIP_MAX} bytes once decompressed, more than mlgate holds in memory to list it; store it uncompressed so it can be scanned`);
     if (!ra) return;
     let members;
     try {
@@ -45385,8 +52898,8 @@ ${ref.proto < 3}`;
       }
     }
   }
-  /** The rest of a stream in memory, for formats that need random access (a tar inside a compressed file); over the cap it fails closed. */
-  async inMemory(where2, w) {
+  /** The rest of a stream in memory, for formats that need random access (a tar or zip inside a compressed stream); over the cap it fails closed with `tooBig`. */
+  async inMemory(where2, w, tooBig) {
     const parts2 = [];
     let total = 0;
     while (await w.fill(1)) {
@@ -45394,17 +52907,17 @@ ${ref.proto < 3}`;
       w.pos = w.end;
       total += chunk.length;
       if (total > NESTED_ZIP_MAX) {
-        this.add("budget-exceeded", "error", `${where2}is over ${NESTED_ZIP_MAX} bytes once decompressed, more than mlgate holds in memory to list it; store it uncompressed so it can be scanned`);
+        this.add("budget-exceeded", "error", `${where2}${tooBig}`);
         return void 0;
       }
       parts2.push(chunk);
     }
     return bufferAccess(Buffer.concat(parts2));
   }
-  global(label2, ref) {
-    const c = classifyGlobal(ref.module, ref.name, this.opts.allow, ref.proto);
-    const what = `${ref.module}.${ref.name}`;
-    const at3 = `at byte ${ref.offset} (${ref.opcode})`;
+  global(label2, ref2) {
+    const c = classifyGlobal(ref2.module, ref2.name, this.opts.allow, ref2.proto);
+    const what = `${ref2.module}.${ref2.name}`;
+    const at3 = `at byte ${ref2.offset} (${ref2.opcode})`;
     if (c.verdict === "dangerous") {
       this.add("dangerous-global", "error", `${label2}imports ${what} ${at3}, which ${c.reason}; never load this file \u2014 replace it with safetensors or re-export it from trusted code`, `dangerous:${label2}:${what}`);
     } else if (c.verdict === "unknown") {
@@ -45523,19 +53036,8 @@ ${ref.proto < 3}`;
   }
   async zipFrom(where2, access2, w, depth) {
     if (!access2) {
-      const parts2 = [];
-      let total = 0;
-      while (await w.fill(1)) {
-        const chunk = Buffer.from(w.buf.subarray(w.pos, w.end));
-        w.pos = w.end;
-        total += chunk.length;
-        if (total > NESTED_ZIP_MAX) {
-          this.add("budget-exceeded", "error", `${where2}is a compressed zip inside a zip, over ${NESTED_ZIP_MAX} bytes; store the inner archive uncompressed so it can be scanned`);
-          return;
-        }
-        parts2.push(chunk);
-      }
-      access2 = bufferAccess(Buffer.concat(parts2));
+      access2 = await this.inMemory(where2, w, `is a compressed zip inside a zip, over ${NESTED_ZIP_MAX} bytes; store the inner archive uncompressed so it can be scanned`);
+      if (!access2) return;
     }
     const listing = await readZip(access2);
     if (!listing.entries.length && listing.problems.length) {
@@ -45584,19 +53086,19 @@ ${ref.proto < 3}`;
       return;
     }
     const m = await openMember(access2, e);
-    let text2;
+    let text4;
     const w = this.window(m.source);
     try {
       const data = await w.take(e.size);
       if (!data) throw new ZipError("the member is shorter than its declared size");
-      text2 = data.toString("utf8");
+      text4 = data.toString("utf8");
     } finally {
       w.release();
       m.close();
     }
     let config;
     try {
-      config = JSON.parse(text2);
+      config = JSON.parse(text4);
     } catch (err2) {
       this.add("malformed", "error", `${label2}is not valid JSON (${err2.message}); Keras could not load it and mlgate cannot check it`);
       return;
@@ -45694,17 +53196,17 @@ function container(h) {
   if (looksLikeTar(h)) return "a tar archive";
   return void 0;
 }
-function checkFormat(path11, head, size) {
+function checkFormat(path12, head, size) {
   if (size === 0) return void 0;
-  const signed = SIGNED.find((s) => s.ext.test(path11));
+  const signed = SIGNED.find((s) => s.ext.test(path12));
   if (signed) {
     if (signed.ok(head, size)) return void 0;
     const really = container(head);
     return `is named like ${signed.what} but does not start like one${really ? `; it starts like ${really}` : ""}. A loader that goes by content reads what is really there; rename the file to what it holds or re-export it in the format its name says`;
   }
-  if (UNSIGNED.test(path11)) {
+  if (UNSIGNED.test(path12)) {
     const really = container(head);
-    if (really) return `is named like a text or ${path11.slice(path11.lastIndexOf("."))} file but starts like ${really}, which a loader that goes by content would open as that; rename the file to what it holds`;
+    if (really) return `is named like a text or ${path12.slice(path12.lastIndexOf("."))} file but starts like ${really}, which a loader that goes by content would open as that; rename the file to what it holds`;
   }
   return void 0;
 }
@@ -45736,7 +53238,7 @@ async function run5(ctx) {
   const allow = compileAllowList(p["allow-globals"] ?? []);
   const submodules = ctx.inventory.submodules ?? [];
   const changedSubmodules = ctx.changed ? submodules.filter((s) => ctx.changed.changed.has(s.path)).map((s) => `${s.path}/`) : [];
-  const inScope2 = (path11) => !ctx.changed || ctx.changed.changed.has(path11) || changedSubmodules.some((d) => path11.startsWith(d));
+  const inScope2 = (path12) => !ctx.changed || ctx.changed.changed.has(path12) || changedSubmodules.some((d) => path12.startsWith(d));
   for (const s of submodules) {
     if (s.checkedOut || !inScope2(s.path)) continue;
     ctx.report({
@@ -45891,9 +53393,9 @@ function extractModule(tree) {
     cursor.delete();
   }
 }
-function dottedName(node) {
+function dottedName(node2) {
   const parts2 = [];
-  let n = node;
+  let n = node2;
   while (n?.type === "attribute") {
     const attr = n.childForFieldName("attribute");
     if (!attr) return null;
@@ -45904,8 +53406,8 @@ function dottedName(node) {
   parts2.push(n.text);
   return parts2.reverse().join(".");
 }
-function readCall(node) {
-  const fn = node.childForFieldName("function");
+function readCall(node2) {
+  const fn = node2.childForFieldName("function");
   const callee = dottedName(fn);
   let method = null;
   if (fn?.type === "identifier") method = fn.text;
@@ -45917,11 +53419,11 @@ function readCall(node) {
     keywords: /* @__PURE__ */ new Map(),
     starArgs: false,
     starKwargs: false,
-    row: node.startPosition.row,
-    column: node.startPosition.column,
-    endRow: node.endPosition.row
+    row: node2.startPosition.row,
+    column: node2.startPosition.column,
+    endRow: node2.endPosition.row
   };
-  const args2 = node.childForFieldName("arguments");
+  const args2 = node2.childForFieldName("arguments");
   if (args2?.type === "generator_expression") {
     call.positional.push(argAt(args2, { kind: "other" }));
     return call;
@@ -45939,8 +53441,8 @@ function readCall(node) {
         break;
       case "keyword_argument": {
         const name2 = arg.childForFieldName("name")?.text;
-        const value = arg.childForFieldName("value");
-        if (name2 && value) call.keywords.set(name2, argAt(value, readValue(value)));
+        const value2 = arg.childForFieldName("value");
+        if (name2 && value2) call.keywords.set(name2, argAt(value2, readValue(value2)));
         break;
       }
       default:
@@ -45951,14 +53453,14 @@ function readCall(node) {
 }
 function readDictFlag(pair2) {
   const key3 = pair2.childForFieldName("key");
-  const value = pair2.childForFieldName("value");
-  if (key3?.type !== "string" || value?.type !== "true" && value?.type !== "false") return null;
+  const value2 = pair2.childForFieldName("value");
+  if (key3?.type !== "string" || value2?.type !== "true" && value2?.type !== "false") return null;
   const name2 = stringValue(key3);
-  return name2 === null ? null : { key: name2, value: value.type === "true", row: value.startPosition.row, column: value.startPosition.column };
+  return name2 === null ? null : { key: name2, value: value2.type === "true", row: value2.startPosition.row, column: value2.startPosition.column };
 }
-var argAt = (node, value) => ({ value, row: node.startPosition.row, column: node.startPosition.column });
-function readValue(node) {
-  switch (node.type) {
+var argAt = (node2, value2) => ({ value: value2, row: node2.startPosition.row, column: node2.startPosition.column });
+function readValue(node2) {
+  switch (node2.type) {
     case "true":
       return { kind: "bool", value: true };
     case "false":
@@ -45966,25 +53468,25 @@ function readValue(node) {
     case "none":
       return { kind: "none" };
     case "parenthesized_expression": {
-      const inner = node.namedChildren.filter((c) => c?.type !== "comment");
+      const inner = node2.namedChildren.filter((c) => c?.type !== "comment");
       return inner.length === 1 && inner[0] ? readValue(inner[0]) : { kind: "other" };
     }
     case "string":
     case "concatenated_string": {
-      const value = stringValue(node);
-      return value === null ? { kind: "other" } : { kind: "string", value };
+      const value2 = stringValue(node2);
+      return value2 === null ? { kind: "other" } : { kind: "string", value: value2 };
     }
     default: {
-      const written = dottedName(node);
+      const written = dottedName(node2);
       return written === null ? { kind: "other" } : { kind: "name", written };
     }
   }
 }
 var SIMPLE_ESCAPES2 = { n: "\n", t: "	", r: "\r", "0": "\0", a: "\x07", b: "\b", f: "\f", v: "\v" };
-function stringValue(node) {
-  if (node.type === "concatenated_string") {
+function stringValue(node2) {
+  if (node2.type === "concatenated_string") {
     let joined = "";
-    for (const part of node.namedChildren) {
+    for (const part of node2.namedChildren) {
       if (part?.type !== "string") continue;
       const v = stringValue(part);
       if (v === null) return null;
@@ -45992,28 +53494,28 @@ function stringValue(node) {
     }
     return joined;
   }
-  const prefix2 = node.firstChild?.text.toLowerCase() ?? "";
+  const prefix2 = node2.firstChild?.text.toLowerCase() ?? "";
   const raw = prefix2.includes("r");
-  let value = "";
-  for (const child of node.namedChildren) {
+  let value2 = "";
+  for (const child of node2.namedChildren) {
     if (!child) continue;
     if (child.type === "interpolation") return null;
     if (child.type !== "string_content") continue;
-    value += raw ? child.text : unescape3(child);
+    value2 += raw ? child.text : unescape3(child);
   }
-  return value;
+  return value2;
 }
-function unescape3(content) {
-  const text2 = content.text;
+function unescape3(content3) {
+  const text4 = content3.text;
   let out2 = "";
-  let at3 = content.startIndex;
-  for (const esc of content.namedChildren) {
+  let at3 = content3.startIndex;
+  for (const esc of content3.namedChildren) {
     if (esc?.type !== "escape_sequence") continue;
-    out2 += text2.slice(at3 - content.startIndex, esc.startIndex - content.startIndex);
+    out2 += text4.slice(at3 - content3.startIndex, esc.startIndex - content3.startIndex);
     out2 += decodeEscape(esc.text);
     at3 = esc.endIndex;
   }
-  return out2 + text2.slice(at3 - content.startIndex);
+  return out2 + text4.slice(at3 - content3.startIndex);
 }
 function decodeEscape(esc) {
   const c = esc[1] ?? "";
@@ -46025,10 +53527,10 @@ function decodeEscape(esc) {
   if (c === "\n") return "";
   return esc.length === 2 && `\\'"`.includes(c) ? c : esc;
 }
-function readImport(node) {
+function readImport(node2) {
   const out2 = [];
-  if (node.type === "import_statement") {
-    for (const name2 of node.childrenForFieldName("name")) {
+  if (node2.type === "import_statement") {
+    for (const name2 of node2.childrenForFieldName("name")) {
       if (!name2) continue;
       if (name2.type === "aliased_import") {
         const target = name2.childForFieldName("name")?.text;
@@ -46041,13 +53543,13 @@ function readImport(node) {
     }
     return out2;
   }
-  const module2 = node.childForFieldName("module_name")?.text;
+  const module2 = node2.childForFieldName("module_name")?.text;
   if (!module2) return out2;
-  if (node.namedChildren.some((c) => c?.type === "wildcard_import")) {
+  if (node2.namedChildren.some((c) => c?.type === "wildcard_import")) {
     out2.push({ local: "*", target: module2 });
     return out2;
   }
-  for (const name2 of node.childrenForFieldName("name")) {
+  for (const name2 of node2.childrenForFieldName("name")) {
     if (!name2) continue;
     if (name2.type === "aliased_import") {
       const target = name2.childForFieldName("name")?.text;
@@ -46065,8 +53567,8 @@ var PYTHON_CELL_MAGICS = /* @__PURE__ */ new Set(["time", "timeit", "capture", "
 var PREFIX_MAGIC = /^(\s*%{1,2}(?:time|timeit|prun|debug)\b(?:\s+-[A-Za-z]\S*(?:\s+\d+)?)*)/;
 var IPYTHON_LINE = /^\s*(?:[!%]|[\w.,\s]+=\s*[!%]|\?{1,2}[\w.]|[\w.]+\?{1,2}\s*$)/;
 var blank = (s) => s.replace(/[^\s]/g, " ");
-function notebookUnits(text2) {
-  const nb = parseNotebook(text2);
+function notebookUnits(text4) {
+  const nb = parseNotebook(text4);
   if (!nb.language.startsWith("python") && nb.language !== "ipython") return [];
   const units = [];
   for (const cell of nb.cells) {
@@ -46107,7 +53609,7 @@ import { fileURLToPath } from "node:url";
 
 // node_modules/web-tree-sitter/web-tree-sitter.js
 var __defProp2 = Object.defineProperty;
-var __name = (target, value) => __defProp2(target, "name", { value, configurable: true });
+var __name = (target, value2) => __defProp2(target, "name", { value: value2, configurable: true });
 var Edit = class {
   static {
     __name(this, "Edit");
@@ -46146,15 +53648,15 @@ var Edit = class {
    * based on an edit operation. This is useful for editing points without
    * requiring a tree or node instance.
    */
-  editPoint(point, index) {
-    let newIndex = index;
-    const newPoint = { ...point };
-    if (index >= this.oldEndIndex) {
-      newIndex = this.newEndIndex + (index - this.oldEndIndex);
-      const originalRow = point.row;
-      newPoint.row = this.newEndPosition.row + (point.row - this.oldEndPosition.row);
-      newPoint.column = originalRow === this.oldEndPosition.row ? this.newEndPosition.column + (point.column - this.oldEndPosition.column) : point.column;
-    } else if (index > this.startIndex) {
+  editPoint(point3, index2) {
+    let newIndex = index2;
+    const newPoint = { ...point3 };
+    if (index2 >= this.oldEndIndex) {
+      newIndex = this.newEndIndex + (index2 - this.oldEndIndex);
+      const originalRow = point3.row;
+      newPoint.row = this.newEndPosition.row + (point3.row - this.oldEndPosition.row);
+      newPoint.column = originalRow === this.oldEndPosition.row ? this.newEndPosition.column + (point3.column - this.oldEndPosition.column) : point3.column;
+    } else if (index2 > this.startIndex) {
       newIndex = this.newEndIndex;
       newPoint.row = this.newEndPosition.row;
       newPoint.column = this.newEndPosition.column;
@@ -46220,8 +53722,8 @@ function assertInternal(x) {
   if (x !== INTERNAL) throw new Error("Illegal constructor");
 }
 __name(assertInternal, "assertInternal");
-function isPoint(point) {
-  return !!point && typeof point.row === "number" && typeof point.column === "number";
+function isPoint(point3) {
+  return !!point3 && typeof point3.row === "number" && typeof point3.column === "number";
 }
 __name(isPoint, "isPoint");
 function setModule(module2) {
@@ -46322,8 +53824,8 @@ var LookaheadIterator = class {
     return {
       next: /* @__PURE__ */ __name(() => {
         this.positioned = Boolean(C._ts_lookahead_iterator_next(this[0]));
-        const value = this.currentType;
-        return value === null ? { done: true, value: "" } : { done: false, value };
+        const value2 = this.currentType;
+        return value2 === null ? { done: true, value: "" } : { done: false, value: value2 };
       }, "next")
     };
   }
@@ -46334,10 +53836,10 @@ function getText(tree, startIndex, endIndex2, startPosition) {
   if (result) {
     startIndex += result.length;
     while (startIndex < endIndex2) {
-      const string = tree.textCallback(startIndex, startPosition);
-      if (string && string.length > 0) {
-        startIndex += string.length;
-        result += string;
+      const string3 = tree.textCallback(startIndex, startPosition);
+      if (string3 && string3.length > 0) {
+        startIndex += string3.length;
+        result += string3;
       } else {
         break;
       }
@@ -46717,12 +54219,12 @@ var TreeCursor = class _TreeCursor {
    * Re-initialize this tree cursor to start at the original node that the
    * cursor was constructed with.
    */
-  reset(node) {
-    marshalNode(node);
+  reset(node2) {
+    marshalNode(node2);
     marshalTreeCursor(this, TRANSFER_BUFFER + SIZE_OF_NODE);
-    C._ts_tree_cursor_reset_wasm(node.tree[0]);
+    C._ts_tree_cursor_reset_wasm(node2.tree[0]);
     unmarshalTreeCursor(this);
-    this.tree = node.tree;
+    this.tree = node2.tree;
   }
   /**
    * Re-initialize a tree cursor to the same position as another cursor.
@@ -46897,9 +54399,9 @@ var Node = class {
    * you might be iterating over a long list of children, you should use
    * {@link Node#children} instead.
    */
-  child(index) {
+  child(index2) {
     marshalNode(this);
-    C._ts_node_child_wasm(this.tree[0], index);
+    C._ts_node_child_wasm(this.tree[0], index2);
     return unmarshalNode(this.tree);
   }
   /**
@@ -46910,9 +54412,9 @@ var Node = class {
    * you might be iterating over a long list of children, you should use
    * {@link Node#namedChildren} instead.
    */
-  namedChild(index) {
+  namedChild(index2) {
     marshalNode(this);
-    C._ts_node_named_child_wasm(this.tree[0], index);
+    C._ts_node_named_child_wasm(this.tree[0], index2);
     return unmarshalNode(this.tree);
   }
   /**
@@ -46938,16 +54440,16 @@ var Node = class {
     return null;
   }
   /** Get the field name of this node's child at the given index. */
-  fieldNameForChild(index) {
+  fieldNameForChild(index2) {
     marshalNode(this);
-    const address = C._ts_node_field_name_for_child_wasm(this.tree[0], index);
+    const address = C._ts_node_field_name_for_child_wasm(this.tree[0], index2);
     if (!address) return null;
     return C.AsciiToString(address);
   }
   /** Get the field name of this node's named child at the given index. */
-  fieldNameForNamedChild(index) {
+  fieldNameForNamedChild(index2) {
     marshalNode(this);
-    const address = C._ts_node_field_name_for_named_child_wasm(this.tree[0], index);
+    const address = C._ts_node_field_name_for_named_child_wasm(this.tree[0], index2);
     if (!address) return null;
     return C.AsciiToString(address);
   }
@@ -46983,18 +54485,18 @@ var Node = class {
     return result;
   }
   /** Get the node's first child that contains or starts after the given byte offset. */
-  firstChildForIndex(index) {
+  firstChildForIndex(index2) {
     marshalNode(this);
     const address = TRANSFER_BUFFER + SIZE_OF_NODE;
-    C.setValue(address, index, "i32");
+    C.setValue(address, index2, "i32");
     C._ts_node_first_child_for_byte_wasm(this.tree[0]);
     return unmarshalNode(this.tree);
   }
   /** Get the node's first named child that contains or starts after the given byte offset. */
-  firstNamedChildForIndex(index) {
+  firstNamedChildForIndex(index2) {
     marshalNode(this);
     const address = TRANSFER_BUFFER + SIZE_OF_NODE;
-    C.setValue(address, index, "i32");
+    C.setValue(address, index2, "i32");
     C._ts_node_first_named_child_for_byte_wasm(this.tree[0]);
     return unmarshalNode(this.tree);
   }
@@ -47256,9 +54758,9 @@ var Node = class {
    * you want to keep and continue to use after an edit.
    */
   edit(edit) {
-    const { point, index } = edit.editPoint(this.startPosition, this.startIndex);
-    this.startPosition = point;
-    this.startIndex = index;
+    const { point: point3, index: index2 } = edit.editPoint(this.startPosition, this.startIndex);
+    this.startPosition = point3;
+    this.startIndex = index2;
   }
   /** Get the S-expression representation of this node. */
   toString() {
@@ -47273,31 +54775,31 @@ function unmarshalCaptures(query, tree, address, patternIndex, result) {
   for (let i2 = 0, n = result.length; i2 < n; i2++) {
     const captureIndex = C.getValue(address, "i32");
     address += SIZE_OF_INT;
-    const node = unmarshalNode(tree, address);
+    const node2 = unmarshalNode(tree, address);
     address += SIZE_OF_NODE;
-    result[i2] = { patternIndex, name: query.captureNames[captureIndex], node };
+    result[i2] = { patternIndex, name: query.captureNames[captureIndex], node: node2 };
   }
   return address;
 }
 __name(unmarshalCaptures, "unmarshalCaptures");
-function marshalNode(node, index = 0) {
-  let address = TRANSFER_BUFFER + index * SIZE_OF_NODE;
-  C.setValue(address, node.id, "i32");
+function marshalNode(node2, index2 = 0) {
+  let address = TRANSFER_BUFFER + index2 * SIZE_OF_NODE;
+  C.setValue(address, node2.id, "i32");
   address += SIZE_OF_INT;
-  C.setValue(address, node.startIndex, "i32");
+  C.setValue(address, node2.startIndex, "i32");
   address += SIZE_OF_INT;
-  C.setValue(address, node.startPosition.row, "i32");
+  C.setValue(address, node2.startPosition.row, "i32");
   address += SIZE_OF_INT;
-  C.setValue(address, node.startPosition.column, "i32");
+  C.setValue(address, node2.startPosition.column, "i32");
   address += SIZE_OF_INT;
-  C.setValue(address, node[0], "i32");
+  C.setValue(address, node2[0], "i32");
 }
 __name(marshalNode, "marshalNode");
 function unmarshalNode(tree, address = TRANSFER_BUFFER) {
   const id = C.getValue(address, "i32");
   address += SIZE_OF_INT;
   if (id === 0) return null;
-  const index = C.getValue(address, "i32");
+  const index2 = C.getValue(address, "i32");
   address += SIZE_OF_INT;
   const row = C.getValue(address, "i32");
   address += SIZE_OF_INT;
@@ -47307,7 +54809,7 @@ function unmarshalNode(tree, address = TRANSFER_BUFFER) {
   const result = new Node(INTERNAL, {
     id,
     tree,
-    startIndex: index,
+    startIndex: index2,
     startPosition: { row, column },
     other
   });
@@ -47328,9 +54830,9 @@ function unmarshalTreeCursor({ handles }) {
   handles[3] = C.getValue(TRANSFER_BUFFER + 3 * SIZE_OF_INT, "i32");
 }
 __name(unmarshalTreeCursor, "unmarshalTreeCursor");
-function marshalPoint(address, point) {
-  C.setValue(address, point.row, "i32");
-  C.setValue(address + SIZE_OF_INT, point.column, "i32");
+function marshalPoint(address, point3) {
+  C.setValue(address, point3.row, "i32");
+  C.setValue(address + SIZE_OF_INT, point3.column, "i32");
 }
 __name(marshalPoint, "marshalPoint");
 function unmarshalPoint(address) {
@@ -47648,11 +55150,11 @@ async function Module2(moduleArg = {}) {
   }, "quit_");
   var _scriptName = import.meta.url;
   var scriptDirectory = "";
-  function locateFile(path11) {
+  function locateFile(path12) {
     if (Module["locateFile"]) {
-      return Module["locateFile"](path11, scriptDirectory);
+      return Module["locateFile"](path12, scriptDirectory);
     }
-    return scriptDirectory + path11;
+    return scriptDirectory + path12;
   }
   __name(locateFile, "locateFile");
   var readAsync, readBinary;
@@ -47947,12 +55449,12 @@ async function Module2(moduleArg = {}) {
   var LE_HEAP_LOAD_I32 = /* @__PURE__ */ __name((byteOffset) => HEAP_DATA_VIEW.getInt32(byteOffset, true), "LE_HEAP_LOAD_I32");
   var LE_HEAP_LOAD_I64 = /* @__PURE__ */ __name((byteOffset) => HEAP_DATA_VIEW.getBigInt64(byteOffset, true), "LE_HEAP_LOAD_I64");
   var LE_HEAP_LOAD_U32 = /* @__PURE__ */ __name((byteOffset) => HEAP_DATA_VIEW.getUint32(byteOffset, true), "LE_HEAP_LOAD_U32");
-  var LE_HEAP_STORE_F32 = /* @__PURE__ */ __name((byteOffset, value) => HEAP_DATA_VIEW.setFloat32(byteOffset, value, true), "LE_HEAP_STORE_F32");
-  var LE_HEAP_STORE_F64 = /* @__PURE__ */ __name((byteOffset, value) => HEAP_DATA_VIEW.setFloat64(byteOffset, value, true), "LE_HEAP_STORE_F64");
-  var LE_HEAP_STORE_I16 = /* @__PURE__ */ __name((byteOffset, value) => HEAP_DATA_VIEW.setInt16(byteOffset, value, true), "LE_HEAP_STORE_I16");
-  var LE_HEAP_STORE_I32 = /* @__PURE__ */ __name((byteOffset, value) => HEAP_DATA_VIEW.setInt32(byteOffset, value, true), "LE_HEAP_STORE_I32");
-  var LE_HEAP_STORE_I64 = /* @__PURE__ */ __name((byteOffset, value) => HEAP_DATA_VIEW.setBigInt64(byteOffset, value, true), "LE_HEAP_STORE_I64");
-  var LE_HEAP_STORE_U32 = /* @__PURE__ */ __name((byteOffset, value) => HEAP_DATA_VIEW.setUint32(byteOffset, value, true), "LE_HEAP_STORE_U32");
+  var LE_HEAP_STORE_F32 = /* @__PURE__ */ __name((byteOffset, value2) => HEAP_DATA_VIEW.setFloat32(byteOffset, value2, true), "LE_HEAP_STORE_F32");
+  var LE_HEAP_STORE_F64 = /* @__PURE__ */ __name((byteOffset, value2) => HEAP_DATA_VIEW.setFloat64(byteOffset, value2, true), "LE_HEAP_STORE_F64");
+  var LE_HEAP_STORE_I16 = /* @__PURE__ */ __name((byteOffset, value2) => HEAP_DATA_VIEW.setInt16(byteOffset, value2, true), "LE_HEAP_STORE_I16");
+  var LE_HEAP_STORE_I32 = /* @__PURE__ */ __name((byteOffset, value2) => HEAP_DATA_VIEW.setInt32(byteOffset, value2, true), "LE_HEAP_STORE_I32");
+  var LE_HEAP_STORE_I64 = /* @__PURE__ */ __name((byteOffset, value2) => HEAP_DATA_VIEW.setBigInt64(byteOffset, value2, true), "LE_HEAP_STORE_I64");
+  var LE_HEAP_STORE_U32 = /* @__PURE__ */ __name((byteOffset, value2) => HEAP_DATA_VIEW.setUint32(byteOffset, value2, true), "LE_HEAP_STORE_U32");
   var callRuntimeCallbacks = /* @__PURE__ */ __name((callbacks) => {
     while (callbacks.length > 0) {
       callbacks.shift()(Module);
@@ -48299,18 +55801,18 @@ async function Module2(moduleArg = {}) {
       if (isInternalSym(symName)) {
         continue;
       }
-      var value = exports[symName];
+      var value2 = exports[symName];
       GOT[symName] ||= new WebAssembly.Global({
         "value": "i32",
         "mutable": true
       });
       if (replace || GOT[symName].value == 0) {
-        if (typeof value == "function") {
-          GOT[symName].value = addFunction(value);
-        } else if (typeof value == "number") {
-          GOT[symName].value = value;
+        if (typeof value2 == "function") {
+          GOT[symName].value = addFunction(value2);
+        } else if (typeof value2 == "number") {
+          GOT[symName].value = value2;
         } else {
-          err(`unhandled export type for '${symName}': ${typeof value}`);
+          err(`unhandled export type for '${symName}': ${typeof value2}`);
         }
       }
     }
@@ -48318,14 +55820,14 @@ async function Module2(moduleArg = {}) {
   var relocateExports = /* @__PURE__ */ __name((exports, memoryBase2, replace) => {
     var relocated = {};
     for (var e in exports) {
-      var value = exports[e];
-      if (typeof value == "object") {
-        value = value.value;
+      var value2 = exports[e];
+      if (typeof value2 == "object") {
+        value2 = value2.value;
       }
-      if (typeof value == "number") {
-        value += memoryBase2;
+      if (typeof value2 == "number") {
+        value2 += memoryBase2;
       }
-      relocated[e] = value;
+      relocated[e] = value2;
     }
     updateGOT(relocated, replace);
     return relocated;
@@ -48628,16 +56130,16 @@ async function Module2(moduleArg = {}) {
   var reportUndefinedSymbols = /* @__PURE__ */ __name(() => {
     for (var [symName, entry] of Object.entries(GOT)) {
       if (entry.value == 0) {
-        var value = resolveGlobalSymbol(symName, true).sym;
-        if (!value && !entry.required) {
+        var value2 = resolveGlobalSymbol(symName, true).sym;
+        if (!value2 && !entry.required) {
           continue;
         }
-        if (typeof value == "function") {
-          entry.value = addFunction(value, value.sig);
-        } else if (typeof value == "number") {
-          entry.value = value;
+        if (typeof value2 == "function") {
+          entry.value = addFunction(value2, value2.sig);
+        } else if (typeof value2 == "number") {
+          entry.value = value2;
         } else {
-          throw new Error(`bad export type for '${symName}': ${typeof value}`);
+          throw new Error(`bad export type for '${symName}': ${typeof value2}`);
         }
       }
     }
@@ -48677,32 +56179,32 @@ async function Module2(moduleArg = {}) {
     removeRunDependency("loadDylibs");
   }, "loadDylibs");
   var noExitRuntime = true;
-  function setValue(ptr, value, type = "i8") {
+  function setValue(ptr, value2, type = "i8") {
     if (type.endsWith("*")) type = "*";
     switch (type) {
       case "i1":
-        HEAP8[ptr] = value;
+        HEAP8[ptr] = value2;
         break;
       case "i8":
-        HEAP8[ptr] = value;
+        HEAP8[ptr] = value2;
         break;
       case "i16":
-        LE_HEAP_STORE_I16((ptr >> 1) * 2, value);
+        LE_HEAP_STORE_I16((ptr >> 1) * 2, value2);
         break;
       case "i32":
-        LE_HEAP_STORE_I32((ptr >> 2) * 4, value);
+        LE_HEAP_STORE_I32((ptr >> 2) * 4, value2);
         break;
       case "i64":
-        LE_HEAP_STORE_I64((ptr >> 3) * 8, BigInt(value));
+        LE_HEAP_STORE_I64((ptr >> 3) * 8, BigInt(value2));
         break;
       case "float":
-        LE_HEAP_STORE_F32((ptr >> 2) * 4, value);
+        LE_HEAP_STORE_F32((ptr >> 2) * 4, value2);
         break;
       case "double":
-        LE_HEAP_STORE_F64((ptr >> 3) * 8, value);
+        LE_HEAP_STORE_F64((ptr >> 3) * 8, value2);
         break;
       case "*":
-        LE_HEAP_STORE_U32((ptr >> 2) * 4, value);
+        LE_HEAP_STORE_U32((ptr >> 2) * 4, value2);
         break;
       default:
         abort(`invalid type for setValue: ${type}`);
@@ -48804,15 +56306,15 @@ async function Module2(moduleArg = {}) {
     }
   }
   __name(_tree_sitter_log_callback, "_tree_sitter_log_callback");
-  function _tree_sitter_parse_callback(inputBufferAddress, index, row, column, lengthAddress) {
+  function _tree_sitter_parse_callback(inputBufferAddress, index2, row, column, lengthAddress) {
     const INPUT_BUFFER_SIZE = 10 * 1024;
-    const string = Module.currentParseCallback(index, {
+    const string3 = Module.currentParseCallback(index2, {
       row,
       column
     });
-    if (typeof string === "string") {
-      setValue(lengthAddress, string.length, "i32");
-      stringToUTF16(string, inputBufferAddress, INPUT_BUFFER_SIZE);
+    if (typeof string3 === "string") {
+      setValue(lengthAddress, string3.length, "i32");
+      stringToUTF16(string3, inputBufferAddress, INPUT_BUFFER_SIZE);
     } else {
       setValue(lengthAddress, 0, "i32");
     }
@@ -49358,7 +56860,7 @@ var Parser3 = class {
    */
   parse(callback, oldTree, options) {
     if (typeof callback === "string") {
-      C.currentParseCallback = (index) => callback.slice(index);
+      C.currentParseCallback = (index2) => callback.slice(index2);
     } else if (typeof callback === "function") {
       C.currentParseCallback = callback;
     } else {
@@ -49473,11 +56975,11 @@ var QueryErrorKind = {
   PatternStructure: 5
 };
 var QueryError = class _QueryError extends Error {
-  constructor(kind, info2, index, length) {
+  constructor(kind, info2, index2, length) {
     super(_QueryError.formatMessage(kind, info2));
     this.kind = kind;
     this.info = info2;
-    this.index = index;
+    this.index = index2;
     this.length = length;
     this.name = "QueryError";
   }
@@ -49504,7 +57006,7 @@ var QueryError = class _QueryError extends Error {
     }
   }
 };
-function parseAnyPredicate(steps, index, operator, textPredicates) {
+function parseAnyPredicate(steps, index2, operator, textPredicates) {
   if (steps.length !== 3) {
     throw new Error(
       `Wrong number of arguments to \`#${operator}\` predicate. Expected 2, got ${steps.length - 1}`
@@ -49520,7 +57022,7 @@ function parseAnyPredicate(steps, index, operator, textPredicates) {
   if (isCaptureStep(steps[2])) {
     const captureName1 = steps[1].name;
     const captureName2 = steps[2].name;
-    textPredicates[index].push((captures) => {
+    textPredicates[index2].push((captures) => {
       const nodes1 = [];
       const nodes2 = [];
       for (const c of captures) {
@@ -49537,7 +57039,7 @@ function parseAnyPredicate(steps, index, operator, textPredicates) {
     const stringValue2 = steps[2].value;
     const matches = /* @__PURE__ */ __name((n) => n.text === stringValue2, "matches");
     const doesNotMatch = /* @__PURE__ */ __name((n) => n.text !== stringValue2, "doesNotMatch");
-    textPredicates[index].push((captures) => {
+    textPredicates[index2].push((captures) => {
       const nodes = [];
       for (const c of captures) {
         if (c.name === captureName) nodes.push(c.node);
@@ -49548,7 +57050,7 @@ function parseAnyPredicate(steps, index, operator, textPredicates) {
   }
 }
 __name(parseAnyPredicate, "parseAnyPredicate");
-function parseMatchPredicate(steps, index, operator, textPredicates) {
+function parseMatchPredicate(steps, index2, operator, textPredicates) {
   if (steps.length !== 3) {
     throw new Error(
       `Wrong number of arguments to \`#${operator}\` predicate. Expected 2, got ${steps.length - 1}.`
@@ -49568,20 +57070,20 @@ function parseMatchPredicate(steps, index, operator, textPredicates) {
   const matchAll = !operator.startsWith("any-");
   const captureName = steps[1].name;
   const regex = new RegExp(steps[2].value);
-  textPredicates[index].push((captures) => {
+  textPredicates[index2].push((captures) => {
     const nodes = [];
     for (const c of captures) {
       if (c.name === captureName) nodes.push(c.node.text);
     }
-    const test = /* @__PURE__ */ __name((text2, positive) => {
-      return positive ? regex.test(text2) : !regex.test(text2);
+    const test = /* @__PURE__ */ __name((text4, positive) => {
+      return positive ? regex.test(text4) : !regex.test(text4);
     }, "test");
     if (nodes.length === 0) return !isPositive;
-    return matchAll ? nodes.every((text2) => test(text2, isPositive)) : nodes.some((text2) => test(text2, isPositive));
+    return matchAll ? nodes.every((text4) => test(text4, isPositive)) : nodes.some((text4) => test(text4, isPositive));
   });
 }
 __name(parseMatchPredicate, "parseMatchPredicate");
-function parseAnyOfPredicate(steps, index, operator, textPredicates) {
+function parseAnyOfPredicate(steps, index2, operator, textPredicates) {
   if (steps.length < 2) {
     throw new Error(
       `Wrong number of arguments to \`#${operator}\` predicate. Expected at least 1. Got ${steps.length - 1}.`
@@ -49601,17 +57103,17 @@ function parseAnyOfPredicate(steps, index, operator, textPredicates) {
     );
   }
   const values2 = stringSteps.map((s) => s.value);
-  textPredicates[index].push((captures) => {
+  textPredicates[index2].push((captures) => {
     const nodes = [];
     for (const c of captures) {
       if (c.name === captureName) nodes.push(c.node.text);
     }
     if (nodes.length === 0) return !isPositive;
-    return nodes.every((text2) => values2.includes(text2)) === isPositive;
+    return nodes.every((text4) => values2.includes(text4)) === isPositive;
   });
 }
 __name(parseAnyOfPredicate, "parseAnyOfPredicate");
-function parseIsPredicate(steps, index, operator, assertedProperties, refutedProperties) {
+function parseIsPredicate(steps, index2, operator, assertedProperties, refutedProperties) {
   if (steps.length < 2 || steps.length > 3) {
     throw new Error(
       `Wrong number of arguments to \`#${operator}\` predicate. Expected 1 or 2. Got ${steps.length - 1}.`
@@ -49623,22 +57125,22 @@ function parseIsPredicate(steps, index, operator, assertedProperties, refutedPro
     );
   }
   const properties2 = operator === "is?" ? assertedProperties : refutedProperties;
-  if (!properties2[index]) properties2[index] = {};
-  properties2[index][steps[1].value] = steps[2]?.value ?? null;
+  if (!properties2[index2]) properties2[index2] = {};
+  properties2[index2][steps[1].value] = steps[2]?.value ?? null;
 }
 __name(parseIsPredicate, "parseIsPredicate");
-function parseSetDirective(steps, index, setProperties) {
+function parseSetDirective(steps, index2, setProperties) {
   if (steps.length < 2 || steps.length > 3) {
     throw new Error(`Wrong number of arguments to \`#set!\` predicate. Expected 1 or 2. Got ${steps.length - 1}.`);
   }
   if (!steps.every(isStringStep)) {
     throw new Error(`Arguments to \`#set!\` predicate must be strings.".`);
   }
-  if (!setProperties[index]) setProperties[index] = {};
-  setProperties[index][steps[1].value] = steps[2]?.value ?? null;
+  if (!setProperties[index2]) setProperties[index2] = {};
+  setProperties[index2][steps[1].value] = steps[2]?.value ?? null;
 }
 __name(parseSetDirective, "parseSetDirective");
-function parsePattern(index, stepType, stepValueId, captureNames, stringValues, steps, textPredicates, predicates, setProperties, assertedProperties, refutedProperties) {
+function parsePattern(index2, stepType, stepValueId, captureNames, stringValues, steps, textPredicates, predicates, setProperties, assertedProperties, refutedProperties) {
   if (stepType === PREDICATE_STEP_TYPE_CAPTURE) {
     const name2 = captureNames[stepValueId];
     steps.push({ type: "capture", name: name2 });
@@ -49654,27 +57156,27 @@ function parsePattern(index, stepType, stepValueId, captureNames, stringValues, 
       case "not-eq?":
       case "any-eq?":
       case "eq?":
-        parseAnyPredicate(steps, index, operator, textPredicates);
+        parseAnyPredicate(steps, index2, operator, textPredicates);
         break;
       case "any-not-match?":
       case "not-match?":
       case "any-match?":
       case "match?":
-        parseMatchPredicate(steps, index, operator, textPredicates);
+        parseMatchPredicate(steps, index2, operator, textPredicates);
         break;
       case "not-any-of?":
       case "any-of?":
-        parseAnyOfPredicate(steps, index, operator, textPredicates);
+        parseAnyOfPredicate(steps, index2, operator, textPredicates);
         break;
       case "is?":
       case "is-not?":
-        parseIsPredicate(steps, index, operator, assertedProperties, refutedProperties);
+        parseIsPredicate(steps, index2, operator, assertedProperties, refutedProperties);
         break;
       case "set!":
-        parseSetDirective(steps, index, setProperties);
+        parseSetDirective(steps, index2, setProperties);
         break;
       default:
-        predicates[index].push({ operator, operands: steps.slice(1) });
+        predicates[index2].push({ operator, operands: steps.slice(1) });
     }
     steps.length = 0;
   }
@@ -49864,7 +57366,7 @@ var Query = class {
    *
    * @param {QueryOptions} options - Options for query execution.
    */
-  matches(node, options = {}) {
+  matches(node2, options = {}) {
     const startPosition = options.startPosition ?? ZERO_POINT;
     const endPosition = options.endPosition ?? ZERO_POINT;
     const startIndex = options.startIndex ?? 0;
@@ -49895,10 +57397,10 @@ var Query = class {
     if (progressCallback) {
       C.currentQueryProgressCallback = progressCallback;
     }
-    marshalNode(node);
+    marshalNode(node2);
     C._ts_query_matches_wasm(
       this[0],
-      node.tree[0],
+      node2.tree[0],
       startPosition.row,
       startPosition.column,
       endPosition.row,
@@ -49927,7 +57429,7 @@ var Query = class {
       const captureCount = C.getValue(address, "i32");
       address += SIZE_OF_INT;
       const captures = new Array(captureCount);
-      address = unmarshalCaptures(this, node.tree, address, patternIndex, captures);
+      address = unmarshalCaptures(this, node2.tree, address, patternIndex, captures);
       if (this.textPredicates[patternIndex].every((p) => p(captures))) {
         result[filteredCount] = { patternIndex, captures };
         const setProperties = this.setProperties[patternIndex];
@@ -49955,7 +57457,7 @@ var Query = class {
    *
    * @param {QueryOptions} options - Options for query execution.
    */
-  captures(node, options = {}) {
+  captures(node2, options = {}) {
     const startPosition = options.startPosition ?? ZERO_POINT;
     const endPosition = options.endPosition ?? ZERO_POINT;
     const startIndex = options.startIndex ?? 0;
@@ -49986,10 +57488,10 @@ var Query = class {
     if (progressCallback) {
       C.currentQueryProgressCallback = progressCallback;
     }
-    marshalNode(node);
+    marshalNode(node2);
     C._ts_query_captures_wasm(
       this[0],
-      node.tree[0],
+      node2.tree[0],
       startPosition.row,
       startPosition.column,
       endPosition.row,
@@ -50020,7 +57522,7 @@ var Query = class {
       const captureIndex = C.getValue(address, "i32");
       address += SIZE_OF_INT;
       captures.length = captureCount;
-      address = unmarshalCaptures(this, node.tree, address, patternIndex, captures);
+      address = unmarshalCaptures(this, node2.tree, address, patternIndex, captures);
       if (this.textPredicates[patternIndex].every((p) => p(captures))) {
         const capture = captures[captureIndex];
         const setProperties = this.setProperties[patternIndex];
@@ -50117,8 +57619,8 @@ var Query = class {
    * A query step is 'definite' if its parent pattern will be guaranteed to
    * match successfully once it reaches the step.
    */
-  isPatternGuaranteedAtStep(index) {
-    const byteOffset = C.lengthBytesUTF8(this.source.slice(0, index));
+  isPatternGuaranteedAtStep(index2) {
+    const byteOffset = C.lengthBytesUTF8(this.source.slice(0, index2));
     return C._ts_query_is_pattern_guaranteed_at_step(this[0], byteOffset) === 1;
   }
 };
@@ -50168,17 +57670,17 @@ async function withPythonTree(source, use) {
 // src/formats/python/index.ts
 var UNPARSABLE_ERROR_SHARE = 0.5;
 var CONVENTIONAL_ALIASES = { np: "numpy", pd: "pandas", tf: "tensorflow" };
-function argument(call, position, keyword) {
-  return call.keywords.get(keyword) ?? (position === null ? void 0 : call.positional[position]);
+function argument(call, position2, keyword) {
+  return call.keywords.get(keyword) ?? (position2 === null ? void 0 : call.positional[position2]);
 }
 function isCallTo(call, qualified) {
   return call.names.some((n) => qualified.has(n));
 }
-function pythonUnitsOf(path11, text2) {
-  return path11.toLowerCase().endsWith(".ipynb") ? notebookUnits(text2) : [{ source: text2 }];
+function pythonUnitsOf(path12, text4) {
+  return path12.toLowerCase().endsWith(".ipynb") ? notebookUnits(text4) : [{ source: text4 }];
 }
-async function analysePython(path11, text2, signal) {
-  const units = pythonUnitsOf(path11, text2);
+async function analysePython(path12, text4, signal) {
+  const units = pythonUnitsOf(path12, text4);
   const rawCalls = [];
   const dictFlags = [];
   const imports = [];
@@ -50198,7 +57700,7 @@ async function analysePython(path11, text2, signal) {
     codeChars += unit.source.replace(/\s+/g, "").length;
     if (mod.firstErrorRow !== null) firstErrorLine ??= lineOf(unit, mod.firstErrorRow);
   }
-  const resolve2 = resolver(imports, definitions);
+  const resolve2 = resolver2(imports, definitions);
   const share = codeChars === 0 ? 0 : errorChars / codeChars;
   return {
     calls: rawCalls.map(({ call, unit }) => toCall(call, unit, resolve2)),
@@ -50207,7 +57709,7 @@ async function analysePython(path11, text2, signal) {
   };
 }
 var lineOf = (unit, row) => unit.fileLines?.[row] ?? unit.fileLines?.at(-1) ?? row + 1;
-function resolver(imports, definitions) {
+function resolver2(imports, definitions) {
   const bindings = /* @__PURE__ */ new Map();
   const stars = [];
   for (const { local, target } of imports) {
@@ -50258,24 +57760,24 @@ var PYTHON_FILES_PARAM = {
 var MAX_NOTEBOOK_BYTES2 = 32 * 1024 * 1024;
 var MAX_CACHED_CALLS = 5e4;
 var analysed = /* @__PURE__ */ new WeakMap();
-async function analyseEntry(ctx, path11) {
+async function analyseEntry(ctx, path12) {
   let done = analysed.get(ctx.inventory);
   if (!done) analysed.set(ctx.inventory, done = { files: /* @__PURE__ */ new Map(), calls: 0 });
-  const cached = done.files.get(path11);
+  const cached = done.files.get(path12);
   if (cached) return cached;
-  const notebook = path11.toLowerCase().endsWith(".ipynb");
+  const notebook = path12.toLowerCase().endsWith(".ipynb");
   const cap = Math.min(ctx.maxFileBytes, notebook ? MAX_NOTEBOOK_BYTES2 : MAX_PYTHON_SOURCE_CHARS);
-  const text2 = await ctx.inventory.readText(path11, cap);
+  const text4 = await ctx.inventory.readText(path12, cap);
   try {
-    const file = await analysePython(path11, text2, ctx.signal);
+    const file = await analysePython(path12, text4, ctx.signal);
     if (done.calls + file.calls.length <= MAX_CACHED_CALLS) {
-      done.files.set(path11, file);
+      done.files.set(path12, file);
       done.calls += file.calls.length;
     }
     return file;
   } catch (e) {
-    if (e instanceof NotebookError) throw new FileProblem(path11, `${path11} is not a readable notebook: ${e.message}`, "unparsable", e.line);
-    if (e instanceof PythonParseError) throw new FileProblem(path11, `${path11} was not analysed: ${e.message}`, "budget-exceeded");
+    if (e instanceof NotebookError) throw new FileProblem(path12, `${path12} is not a readable notebook: ${e.message}`, "unparsable", e.line);
+    if (e instanceof PythonParseError) throw new FileProblem(path12, `${path12} was not analysed: ${e.message}`, "budget-exceeded");
     throw e;
   }
 }
@@ -50416,17 +57918,17 @@ function torchHub(j) {
     };
   }
   const spec = repoArg.value.value;
-  const [repo = "", ref] = spec.split(":", 2);
+  const [repo = "", ref2] = spec.split(":", 2);
   if (j.isLocal(spec) || j.allowed(repo)) return null;
   const pinned = `${j.shown}("${repo}:${PIN}", \u2026)`;
-  if (ref === void 0 || ref === "") {
+  if (ref2 === void 0 || ref2 === "") {
     return {
       code: "unpinned",
       ...at(repoArg),
       message: `${j.shown} fetches and runs hubconf.py from the default branch of GitHub repository "${repo}", so a push there changes the code you run; pin the commit: ${pinned}`
     };
   }
-  return revisionProblem(j, ref, at(repoArg), pinned);
+  return revisionProblem(j, ref2, at(repoArg), pinned);
 }
 function timmCreate(j) {
   const { call } = j;
@@ -50437,13 +57939,13 @@ function timmCreate(j) {
     const name3 = nameArg.value.value;
     const hub = /^hf[-_]hub:(.*)$/.exec(name3);
     if (hub) {
-      const [repo = "", ref, ...more] = hub[1].split("@");
+      const [repo = "", ref2, ...more] = hub[1].split("@");
       if (j.allowed(repo) || more.length > 0) return null;
       const pinned = `${j.shown}("hf-hub:${repo}@${PIN}", pretrained=True)`;
-      if (ref === void 0 || ref === "") {
+      if (ref2 === void 0 || ref2 === "") {
         return { code: "unpinned", ...at(nameArg), message: `${j.shown} downloads hub model "${repo}" at its default branch; pin the commit: ${pinned} (${lookup("model", repo)})` };
       }
-      return revisionProblem(j, ref, at(nameArg), pinned);
+      return revisionProblem(j, ref2, at(nameArg), pinned);
     }
     if (name3.startsWith("local-dir:")) return null;
   }
@@ -50549,11 +58051,11 @@ var modelHubPinning = {
   async run(ctx) {
     const allow = (ctx.params["allow-unpinned"] ?? []).map((g) => new Minimatch(g, { dot: true }));
     const isLocal = localPathTest(ctx.inventory);
-    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path11, file) => {
+    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path12, file) => {
       for (const call of file.calls) {
         const shown2 = call.written ?? call.method ?? "this call";
         const problem = judgeCall({ call, shown: shown2, isLocal, allowed: (repo) => allow.some((m) => m.match(repo)), kind: "model" });
-        if (problem) ctx.report({ ...problem, path: path11 });
+        if (problem) ctx.report({ ...problem, path: path12 });
       }
     });
   }
@@ -50578,9 +58080,9 @@ var MEDIA_TYPES = /* @__PURE__ */ new Set([
 ]);
 var isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
-function base64(value, what) {
-  if (typeof value !== "string" || !BASE64.test(value.replace(/\s+/g, ""))) throw new OmsFormatError(`${what} is not base64 text`);
-  return Buffer2.from(value, "base64");
+function base64(value2, what) {
+  if (typeof value2 !== "string" || !BASE64.test(value2.replace(/\s+/g, ""))) throw new OmsFormatError(`${what} is not base64 text`);
+  return Buffer2.from(value2, "base64");
 }
 function parseMaterial(vm) {
   if (!isObject(vm)) throw new OmsFormatError("the bundle has no verificationMaterial");
@@ -50653,9 +58155,9 @@ function checkPath(p, name2) {
   }
   return p;
 }
-function hexDigest(value, name2) {
-  if (typeof value !== "string" || !HEX3.test(value) || value.length > 256) throw new OmsFormatError(`manifest digest of ${JSON.stringify(name2.slice(0, 200))} is not lower-case hex`);
-  return Buffer3.from(value, "hex");
+function hexDigest(value2, name2) {
+  if (typeof value2 !== "string" || !HEX3.test(value2) || value2.length > 256) throw new OmsFormatError(`manifest digest of ${JSON.stringify(name2.slice(0, 200))} is not lower-case hex`);
+  return Buffer3.from(value2, "hex");
 }
 function parseShardName(name2, shardSize) {
   const m = /^(.+):(\d{1,16}):(\d{1,16})$/s.exec(name2);
@@ -50690,8 +58192,8 @@ function parseV1(statement) {
     if (!isObject2(r) || typeof r.name !== "string") throw new OmsFormatError("a manifest resource has no name");
     const digest = hexDigest(r.digest, r.name);
     if (shardSize === void 0) return { name: r.name, path: checkPath(r.name, r.name), digest };
-    const { path: path11, start: start2, end } = parseShardName(r.name, shardSize);
-    return { name: r.name, path: path11, range: { start: start2, end }, digest };
+    const { path: path12, start: start2, end } = parseShardName(r.name, shardSize);
+    return { name: r.name, path: path12, range: { start: start2, end }, digest };
   });
   checkRootDigest(statement, entries);
   return {
@@ -50759,19 +58261,19 @@ var examples = {
 import { createHash as createHash4, createPublicKey, verify as verify2, X509Certificate } from "node:crypto";
 var CURVE_HASH = { prime256v1: "sha256", secp384r1: "sha384", secp521r1: "sha512" };
 var PEM_BLOCK = (label2) => new RegExp(`-----BEGIN ${label2}-----[\\s\\S]*?-----END ${label2}-----`, "g");
-function publicKeyFromPem(text2) {
-  const block = text2.match(PEM_BLOCK("PUBLIC KEY"))?.[0];
+function publicKeyFromPem(text4) {
+  const block = text4.match(PEM_BLOCK("PUBLIC KEY"))?.[0];
   if (!block) throw new Error("no -----BEGIN PUBLIC KEY----- block found");
   return createPublicKey(block);
 }
-function certificatesFromPem(text2) {
-  const blocks = text2.match(PEM_BLOCK("CERTIFICATE")) ?? [];
+function certificatesFromPem(text4) {
+  const blocks = text4.match(PEM_BLOCK("CERTIFICATE")) ?? [];
   if (blocks.length === 0) throw new Error("no -----BEGIN CERTIFICATE----- block found");
   return blocks.map((b) => new X509Certificate(b));
 }
 function publicKeyFromRawBytes(raw) {
-  const text2 = raw.toString("latin1");
-  if (text2.includes("-----BEGIN PUBLIC KEY-----")) return publicKeyFromPem(text2);
+  const text4 = raw.toString("latin1");
+  if (text4.includes("-----BEGIN PUBLIC KEY-----")) return publicKeyFromPem(text4);
   return createPublicKey({ key: raw, format: "der", type: "spki" });
 }
 function keyHint(key3) {
@@ -50930,10 +58432,10 @@ var public_good_trusted_root_default = {
 // src/checks/model-signing/sigstore.ts
 var TAMPERING = /* @__PURE__ */ new Set(["SIGNATURE_ERROR", "TLOG_BODY_ERROR", "TLOG_INCLUSION_PROOF_ERROR", "TLOG_INCLUSION_PROMISE_ERROR"]);
 function loadTrustMaterial(json) {
-  let value = public_good_trusted_root_default;
-  if (json !== void 0) value = JSON.parse(json);
-  if (typeof value !== "object" || value === null) throw new Error("the trusted root is not a JSON object");
-  const root = "trustedRoot" in value ? value.trustedRoot : value;
+  let value2 = public_good_trusted_root_default;
+  if (json !== void 0) value2 = JSON.parse(json);
+  if (typeof value2 !== "object" || value2 === null) throw new Error("the trusted root is not a JSON object");
+  const root = "trustedRoot" in value2 ? value2.trustedRoot : value2;
   return (0, import_verify.toTrustMaterial)(import_protobuf_specs.TrustedRoot.fromJSON(root));
 }
 function verifySigstore(bundleJson, trust, identity, issuer) {
@@ -51024,10 +58526,10 @@ var paramsSchema2 = {
     "ignore-unsigned-files": { type: "boolean", default: false, description: "Tolerate files present in the model but absent from its signature (model_signing --ignore_unsigned_files). Default false." }
   }
 };
-async function material(value, where2, inventory) {
-  if (value.includes("-----BEGIN") || value.trimStart().startsWith("{")) return value;
-  const p = value.replace(/^\.\//, "");
-  if (!inventory.get(p)) throw new ConfigurationError(`${where2}: ${value} is neither inline PEM/JSON nor a file of this repository`);
+async function material(value2, where2, inventory) {
+  if (value2.includes("-----BEGIN") || value2.trimStart().startsWith("{")) return value2;
+  const p = value2.replace(/^\.\//, "");
+  if (!inventory.get(p)) throw new ConfigurationError(`${where2}: ${value2} is neither inline PEM/JSON nor a file of this repository`);
   return inventory.readText(p, MATERIAL_MAX_BYTES);
 }
 function configError(where2, e) {
@@ -51046,9 +58548,9 @@ async function loadSigners(params2, inventory) {
         for (const [j, r] of s.roots.entries()) roots.push(...certificatesFromPem(await material(r, `${where2}.roots[${j}]`, inventory)));
         out2.push({ method: "certificate", roots });
       } else {
-        const text2 = s["trusted-root"] === void 0 ? void 0 : await material(s["trusted-root"], `${where2}.trusted-root`, inventory);
-        const key3 = text2 ?? "";
-        if (!trustCache.has(key3)) trustCache.set(key3, loadTrustMaterial(text2));
+        const text4 = s["trusted-root"] === void 0 ? void 0 : await material(s["trusted-root"], `${where2}.trusted-root`, inventory);
+        const key3 = text4 ?? "";
+        if (!trustCache.has(key3)) trustCache.set(key3, loadTrustMaterial(text4));
         out2.push({ method: "sigstore", identity: s.identity, issuer: s.issuer, trust: trustCache.get(key3) });
       }
     } catch (e) {
@@ -51193,19 +58695,28 @@ function verifyBundleSignature(bundle, signers) {
     if (s.method === "certificate") return tryCertificate(emb, s.roots);
     return trySigstore(bundle, emb, s);
   });
-  const ok = attempts.find((a) => a.ok);
-  if (ok) return ok;
+  const ok2 = attempts.find((a) => a.ok);
+  if (ok2) return ok2;
   const failures = attempts.filter((a) => !a.ok);
   const invalid = failures.find((a) => a.code === "invalid-signature");
   if (invalid) return invalid;
   return { ok: false, code: "untrusted-signer", message: `no configured signer trusts this signature: ${failures.map((f) => f.message).join("; ")}` };
 }
 
+// src/checks/model-signing/symlinks.ts
+import { readlink } from "node:fs/promises";
+import path5 from "node:path";
+
 // src/checks/model-signing/verify-files.ts
 var DEFAULT_IGNORED = [".git", ".github", ".gitignore", ".gitattributes"];
 var under = (rel, p) => rel === p || rel.startsWith(`${p}/`);
 var normalise = (p) => p.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
 var GLOB_CHARS = /[*?[\]{}]/;
+function policyIgnoreMatcher(ignorePaths) {
+  const globIgnores = ignorePaths.filter((p) => GLOB_CHARS.test(p));
+  const plainIgnores = ignorePaths.filter((p) => !GLOB_CHARS.test(p)).map(normalise);
+  return (rel) => plainIgnores.some((p) => under(rel, p)) || globIgnores.some((g) => minimatch(rel, g, { dot: true }));
+}
 function basename2(p) {
   return p.slice(p.lastIndexOf("/") + 1);
 }
@@ -51236,9 +58747,7 @@ function expectedShards(size, shardSize) {
 async function verifyFiles(input) {
   const { root, manifest, inventory, pool, signaturePath } = input;
   const findings = [];
-  const globIgnores = input.ignorePaths.filter((p) => GLOB_CHARS.test(p));
-  const plainIgnores = input.ignorePaths.filter((p) => !GLOB_CHARS.test(p)).map(normalise);
-  const isPolicyIgnored = (rel) => plainIgnores.some((p) => under(rel, p)) || globIgnores.some((g) => minimatch(rel, g, { dot: true }));
+  const isPolicyIgnored = policyIgnoreMatcher(input.ignorePaths);
   const disk = filesOnDisk(input, isPolicyIgnored);
   const hashName = manifest.hashType;
   const sha256 = manifest.nodeHash === "sha256";
@@ -51257,8 +58766,8 @@ async function verifyFiles(input) {
     seen.add(e.name);
     const rel = toRel(e);
     if (rel !== "." && isPolicyIgnored(rel)) continue;
-    const list3 = byPath.get(rel);
-    if (list3) list3.push(e);
+    const list4 = byPath.get(rel);
+    if (list4) list4.push(e);
     else byPath.set(rel, [e]);
   }
   const display = (rel) => rel === "." ? root.path : root.path === "." ? rel : `${root.path}/${rel}`;
@@ -51332,8 +58841,8 @@ async function verifyFiles(input) {
   });
   const extraByDigest = /* @__PURE__ */ new Map();
   for (const [rel, d] of [...extraDigests].reverse()) {
-    const list3 = extraByDigest.get(d);
-    if (list3) list3.push(rel);
+    const list4 = extraByDigest.get(d);
+    if (list4) list4.push(rel);
     else extraByDigest.set(d, [rel]);
   }
   const renamedTo = /* @__PURE__ */ new Set();
@@ -51344,8 +58853,8 @@ async function verifyFiles(input) {
       findings.push({ code: "renamed-file", path: display(target), message: `${display(target)} has the signed content of ${display(m.rel)}, which is gone: the file was renamed after signing. Rename it back, or re-sign the model` });
       continue;
     }
-    const symlinkHint = manifest.allowSymlinks ? " (mlgate does not follow symlinks: a symlinked file counts as absent)" : "";
-    findings.push({ code: "missing-file", path: signaturePath, message: `${display(m.rel)} is signed in ${basename2(signaturePath)} but missing from the model${symlinkHint}. Restore it, or re-sign the model without it` });
+    if ((input.links ?? []).some((l) => under(m.rel, l))) continue;
+    findings.push({ code: "missing-file", path: signaturePath, message: `${display(m.rel)} is signed in ${basename2(signaturePath)} but missing from the model. Restore it, or re-sign the model without it` });
   }
   if (!input.ignoreUnsigned) {
     for (const [rel] of extra) {
@@ -51356,11 +58865,54 @@ async function verifyFiles(input) {
   return findings;
 }
 
-// src/checks/model-signing.ts
+// src/checks/model-signing/symlinks.ts
+var TARGET_SHOWN_CHARS = 200;
 var dirname2 = (p) => p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : ".";
+var covers = (dir, p) => dir === "." || p === dir || p.startsWith(`${dir}/`);
+function withLinkedWeightRoots(roots, links, inv) {
+  const out2 = [...roots];
+  const dirs = links.filter((l) => matchesAny(l.slice(l.lastIndexOf("/") + 1), WEIGHT_FILE_GLOBS)).map(dirname2);
+  for (const d of [...new Set(dirs)].sort((a, b) => a.length - b.length || a.localeCompare(b))) {
+    if (out2.some((r) => r.kind === "dir" && covers(r.path, d))) continue;
+    out2.push({ path: d, kind: "dir", files: inv.files.filter((f) => covers(d, f.path)).map((f) => f.path) });
+  }
+  const all2 = out2.sort((a, b) => a.path.localeCompare(b.path));
+  return all2.filter((r) => !all2.some((o) => o !== r && o.kind === "dir" && o.path !== r.path && covers(o.path, r.path)));
+}
+function linksInRoot(root, links, isPolicyIgnored) {
+  if (root.kind !== "dir") return [];
+  const prefix2 = root.path === "." ? "" : `${root.path}/`;
+  return links.filter((l) => l.startsWith(prefix2)).map((l) => l.slice(prefix2.length)).filter((rel) => !DEFAULT_IGNORED.some((d) => rel === d || rel.startsWith(`${d}/`)) && !isPolicyIgnored(rel));
+}
+async function describeTarget(inv, p) {
+  try {
+    const target = await readlink(path5.join(inv.root, ...p.split("/")));
+    const shown2 = target.length > TARGET_SHOWN_CHARS ? `${target.slice(0, TARGET_SHOWN_CHARS)}\u2026` : target;
+    return `points to ${JSON.stringify(shown2)}`;
+  } catch {
+    return "points to a target that could not be read";
+  }
+}
+async function symlinkFindings(root, rels, inv, signaturePath, allowedBySigner) {
+  const sig = signaturePath.slice(signaturePath.lastIndexOf("/") + 1);
+  const findings = [];
+  for (const rel of rels) {
+    const p = root.path === "." ? rel : `${root.path}/${rel}`;
+    const why = allowedBySigner ? `the signer allowed symlinks, but mlgate never follows links, so what the model loads from it cannot be verified` : `a signed model may not contain links (model_signing refuses them), and whatever it points to is not covered by the signature, yet would be loaded with the model`;
+    findings.push({
+      code: "symlink",
+      path: p,
+      message: `${p} is a symbolic link inside the signed model ${root.path} and ${await describeTarget(inv, p)}: ${why}. Replace the link with the file itself (or remove it) and re-sign the model, then commit the new ${sig}`
+    });
+  }
+  return findings;
+}
+
+// src/checks/model-signing.ts
+var dirname3 = (p) => p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : ".";
 var join4 = (dir, name2) => dir === "." ? name2 : `${dir}/${name2}`;
 function signaturePathOf(root, name2) {
-  return join4(root.kind === "dir" ? root.path : dirname2(root.path), name2);
+  return join4(root.kind === "dir" ? root.path : dirname3(root.path), name2);
 }
 function anchorFile(root) {
   const weight = root.files.find((f) => matchesAny(f.slice(f.lastIndexOf("/") + 1), WEIGHT_FILE_GLOBS));
@@ -51369,31 +58921,37 @@ function anchorFile(root) {
 function touched(changed, root, signaturePath) {
   return changed.all().some((p) => p === signaturePath || p === root.path || root.path === "." || p.startsWith(`${root.path}/`));
 }
-async function verifyRoot(ctx, root, signaturePath, pool, signers) {
+async function readManifest(ctx, signaturePath, signers) {
   const bytes2 = await ctx.inventory.readBytes(signaturePath, BUNDLE_MAX_BYTES);
-  let bundle;
-  let manifest;
   try {
-    bundle = parseBundle(bytes2);
+    const bundle = parseBundle(bytes2);
     const verdict = verifyBundleSignature(bundle, signers);
     if (!verdict.ok) {
       ctx.report({ code: verdict.code, path: signaturePath, message: `${signaturePath}: ${verdict.message}` });
-      if (verdict.code === "invalid-signature") return;
+      if (verdict.code === "invalid-signature") return void 0;
     }
-    manifest = parseStatement(bundle.envelope.payload);
+    return parseStatement(bundle.envelope.payload);
   } catch (e) {
     if (!(e instanceof OmsFormatError)) throw e;
     ctx.report({ code: e.code, path: signaturePath, message: `${signaturePath} is not a usable OMS signature: ${e.message}. Re-sign the model with model_signing (https://github.com/sigstore/model-transparency)` });
-    return;
+    return void 0;
   }
+}
+async function verifyRoot(ctx, root, signaturePath, pool, signers) {
+  const ignorePaths = ctx.params["ignore-paths"] ?? [];
+  const links = linksInRoot(root, ctx.symlinks, policyIgnoreMatcher(ignorePaths));
+  const manifest = await readManifest(ctx, signaturePath, signers);
+  for (const f of await symlinkFindings(root, links, ctx.inventory, signaturePath, manifest?.allowSymlinks ?? false)) ctx.report(f);
+  if (!manifest) return;
   const findings = await verifyFiles({
     root,
     signaturePath,
     manifest,
     inventory: ctx.inventory,
     pool,
-    ignorePaths: ctx.params["ignore-paths"] ?? [],
-    ignoreUnsigned: ctx.params["ignore-unsigned-files"] ?? false
+    ignorePaths,
+    ignoreUnsigned: ctx.params["ignore-unsigned-files"] ?? false,
+    links
   });
   for (const f of findings) ctx.report(f);
 }
@@ -51417,7 +58975,9 @@ var modelSigning = {
     const p = ctx.params;
     const name2 = p.signature ?? DEFAULT_SIGNATURE;
     const signers = await loadSigners(p.signers ?? [], ctx.inventory);
-    const roots = discoverModelRoots(ctx.inventory, p.models && p.models.length > 0 ? p.models : void 0);
+    const globs3 = p.models && p.models.length > 0 ? p.models : void 0;
+    const discovered = discoverModelRoots(ctx.inventory, globs3);
+    const roots = globs3 ? discovered : withLinkedWeightRoots(discovered, ctx.symlinks, ctx.inventory);
     const pool = new HashPool(void 0, ctx.signal);
     try {
       for (const root of roots) {
@@ -51674,13 +59234,13 @@ var TECHNIQUES = atlas_default.techniques;
 var MITIGATIONS = atlas_default.mitigations;
 var ATLAS_ID = /\bAML\.(T\d{4}(?:\.\d{3})?|M\d{4})\b/g;
 var DAY_MS3 = 864e5;
-var normaliseHeading = (text2) => text2.toLowerCase().replace(/^[\d.)\s]+/, "").replace(/[:.\s]+$/, "").trim();
+var normaliseHeading = (text4) => text4.toLowerCase().replace(/^[\d.)\s]+/, "").replace(/[:.\s]+$/, "").trim();
 function hasSection(headings, section) {
   const want = section.toLowerCase().trim();
   return headings.some((h) => h === want || h.startsWith(`${want} `) || h.startsWith(`${want}:`));
 }
-function parseDay(value) {
-  const s = value instanceof Date ? value.toISOString().slice(0, 10) : typeof value === "string" ? value.trim() : "";
+function parseDay(value2) {
+  const s = value2 instanceof Date ? value2.toISOString().slice(0, 10) : typeof value2 === "string" ? value2.trim() : "";
   if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return void 0;
   const d = /* @__PURE__ */ new Date(`${s}T00:00:00Z`);
   return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== s ? void 0 : d;
@@ -51738,12 +59298,13 @@ var threatModel = {
     }
     for (const doc of docs) {
       await ctx.guard(doc.path, async () => {
-        const text2 = await ctx.inventory.readText(doc.path, ctx.maxFileBytes);
+        const text4 = await ctx.inventory.readText(doc.path, ctx.maxFileBytes);
         let md;
         try {
-          md = parseMarkdown(text2);
+          md = parseMarkdown(text4);
         } catch (e) {
           if (e instanceof FrontMatterError) throw new FileProblem(doc.path, `${doc.path}: ${e.message}`, "invalid-front-matter", e.line);
+          if (e instanceof MarkdownError) throw new FileProblem(doc.path, `${doc.path} was not read: ${e.message}; keep the threat model a plain Markdown document`, "unreadable", e.line);
           throw e;
         }
         const firstBodyLine = md.frontMatterLines + 1;
@@ -51754,7 +59315,7 @@ var threatModel = {
           }
         }
         let validTechniques = 0;
-        const lines = text2.split("\n");
+        const lines = text4.split("\n");
         for (let i2 = md.frontMatterLines; i2 < lines.length; i2++) {
           for (const m of lines[i2].matchAll(ATLAS_ID)) {
             const id = m[0];
@@ -51840,8 +59401,8 @@ function torchLoad(call) {
 function pickleFamily(loads, code, library, fix) {
   return (call) => isCallTo(call, loads) ? { code, ...atCall2(call), message: `${shown(call)} unpickles its input with ${library}, which runs any code the data names; load only data you produced and verified, or ${fix}` } : null;
 }
-function flag(call, position, keyword, dangerous, code, fix) {
-  const arg = argument(call, position, keyword);
+function flag(call, position2, keyword, dangerous, code, fix) {
+  const arg = argument(call, position2, keyword);
   if (!arg) return null;
   const v = arg.value;
   if (v.kind === "bool") {
@@ -51936,19 +59497,19 @@ var unsafeDeserialization = {
   },
   async run(ctx) {
     const ignore = new Set(ctx.params.ignore ?? []);
-    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path11, file) => {
+    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path12, file) => {
       for (const call of file.calls) {
         if (call.names.some((n) => ignore.has(n)) || call.written !== null && ignore.has(call.written)) continue;
         for (const detect of DETECTORS) {
           const problem = detect(call);
-          if (problem) ctx.report({ ...problem, path: path11 });
+          if (problem) ctx.report({ ...problem, path: path12 });
         }
       }
       for (const flag2 of file.dictFlags) {
         if (flag2.key !== "trust_remote_code" || !flag2.value) continue;
         ctx.report({
           code: "trust-remote-code",
-          path: path11,
+          path: path12,
           line: flag2.line,
           column: flag2.column,
           message: `"trust_remote_code": True makes the call it reaches download and run Python code from the model repository; ${REMOTE_CODE_FIX}`
@@ -51962,28 +59523,28 @@ var unsafeDeserialization = {
 var RULES = [datasetProvenance, modelSigning, modelFileSafety, unsafeDeserialization, dependencyPinning, modelHubPinning, threatModel, modelCard, artifactOwnership];
 
 // src/inventory/changed.ts
-function createChangedSet(list3) {
-  const added = new Set(list3.added ?? []);
-  const deleted = new Set(list3.deleted ?? []);
-  const renamed = new Map(list3.renamed ?? []);
-  const changed = /* @__PURE__ */ new Set([...added, ...list3.modified ?? [], ...renamed.keys()]);
-  const all = /* @__PURE__ */ new Set([...changed, ...deleted, ...renamed.values()]);
+function createChangedSet(list4) {
+  const added = new Set(list4.added ?? []);
+  const deleted = new Set(list4.deleted ?? []);
+  const renamed = new Map(list4.renamed ?? []);
+  const changed = /* @__PURE__ */ new Set([...added, ...list4.modified ?? [], ...renamed.keys()]);
+  const all2 = /* @__PURE__ */ new Set([...changed, ...deleted, ...renamed.values()]);
   return {
     changed,
     added,
     deleted,
     renamed,
-    touches: (p) => all.has(p),
-    touchesAny: (globs3) => [...all].some((p) => matchesAny(p, globs3)),
-    all: () => [...all].sort()
+    touches: (p) => all2.has(p),
+    touchesAny: (globs3) => [...all2].some((p) => matchesAny(p, globs3)),
+    all: () => [...all2].sort()
   };
 }
 
 // src/core/fingerprint.ts
 import { createHash as createHash5 } from "node:crypto";
-function fingerprint(rule, code, path11, message) {
+function fingerprint(rule, code, path12, message) {
   const normalised = message.toLowerCase().replace(/\d+/g, "#").replace(/\s+/g, " ").trim();
-  return createHash5("sha256").update([rule, code ?? "", path11 ?? "", normalised].join("\0")).digest("hex").slice(0, 32);
+  return createHash5("sha256").update([rule, code ?? "", path12 ?? "", normalised].join("\0")).digest("hex").slice(0, 32);
 }
 
 // src/core/rule-context.ts
@@ -52002,6 +59563,7 @@ async function runRule(input) {
   const ctx = {
     params: input.params,
     inventory: input.inventory,
+    symlinks: input.symlinks ?? [],
     changed: input.changed,
     now: input.now,
     policyPath: input.policyPath,
@@ -52011,16 +59573,16 @@ async function runRule(input) {
     report: (f) => {
       findings.push(f);
     },
-    guard: async (path11, fn) => {
-      current = path11;
+    guard: async (path12, fn) => {
+      current = path12;
       try {
         await fn();
       } catch (e) {
         if (isAbort(e) || controller.signal.aborted) throw e;
         if (e instanceof FileProblem) {
-          findings.push({ code: e.code, path: e.path || path11, line: e.line, message: e.message });
+          findings.push({ code: e.code, path: e.path || path12, line: e.line, message: e.message });
         } else {
-          findings.push({ code: "unreadable", path: path11, message: `${path11} could not be analysed: ${e instanceof Error ? e.message : String(e)}` });
+          findings.push({ code: "unreadable", path: path12, message: `${path12} could not be analysed: ${e instanceof Error ? e.message : String(e)}` });
         }
       } finally {
         current = void 0;
@@ -52162,6 +59724,7 @@ async function run6(opts, registry, policy, progress, ctx) {
   const findings = [];
   const idle = nothingEvaluated(scan.inventory.files, policy.exclude, changed);
   if (idle) findings.push(makeFinding("inventory", "inventory/nothing-evaluated", "warning", { message: idle }, [], version));
+  const links = scan.notes.flatMap((n) => n.code === "symlink" && n.path !== void 0 ? [n.path] : []);
   for (const note of scan.notes) {
     if (note.path && matchesAny(note.path, policy.exclude)) continue;
     const code = `inventory/${note.code}`;
@@ -52190,9 +59753,10 @@ async function run6(opts, registry, policy, progress, ctx) {
       const exclude = policy.excludeFor(rule.id);
       const listed = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s) => !matchesAny(s.path, exclude))) : scan.inventory;
       const inventory = opts.progress ? countingReads(listed, progress.opened) : listed;
+      const symlinks = links.filter((p) => !matchesAny(p, exclude));
       let raw;
       try {
-        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
+        raw = await runRule({ rule, params: resolved.params, inventory, symlinks, changed, now, logger: opts.logger, policyPath: policy.policyPath });
       } catch (e) {
         if (e instanceof ConfigurationError) throw e;
         opts.logger.error(`internal error in rule ${rule.id}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
@@ -52269,12 +59833,12 @@ function parseNameStatus(out2) {
 async function gitChanges(root, base, head) {
   const mergeBase = (await git(root, ["merge-base", base, head ?? "HEAD"])).trim();
   const range2 = head ? [mergeBase, head] : [mergeBase];
-  const list3 = parseNameStatus(await git(root, ["diff", "--name-status", "-z", "-M", "--relative", "--no-ext-diff", "--no-textconv", ...range2, "--", "."]));
+  const list4 = parseNameStatus(await git(root, ["diff", "--name-status", "-z", "-M", "--relative", "--no-ext-diff", "--no-textconv", ...range2, "--", "."]));
   if (!head) {
     const untracked = (await git(root, ["ls-files", "-z", "--others", "--exclude-standard"])).split("\0").filter(Boolean);
-    list3.added.push(...untracked);
+    list4.added.push(...untracked);
   }
-  return list3;
+  return list4;
 }
 
 // src/report/json.ts
@@ -52312,8 +59876,48 @@ function renderJson(report2) {
 }
 
 // src/report/escape.ts
-function escapeMarkdown(text2) {
-  return text2.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1").replace(/\r?\n/g, " ");
+var LINE_BREAKING = /[\n\f\r\u2028\u2029]/u;
+var UNSHOWABLE = /[\0-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff]/u;
+var CODE_SAFE_RUN = /[^\s\0-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff`|]+/gu;
+var LINKISH = /www\.|:\/\/|@|mailto:|xmpp:/i;
+var INLINE_SYNTAX2 = /[\\`*_~[\](){}!#+$]/;
+var ref = (ch) => `&#${ch.codePointAt(0)};`;
+function escapeText(text4, atStart, atEnd) {
+  let out2 = "";
+  for (const ch of text4) {
+    if (ch === "&") out2 += "&amp;";
+    else if (ch === "<") out2 += "&lt;";
+    else if (ch === ">") out2 += "&gt;";
+    else if (ch === "|") out2 += "&#124;";
+    else if (UNSHOWABLE.test(ch)) out2 += "\uFFFD";
+    else if (LINE_BREAKING.test(ch)) out2 += ref(ch);
+    else if (INLINE_SYNTAX2.test(ch)) out2 += `\\${ch}`;
+    else out2 += ch;
+  }
+  if (atStart) {
+    out2 = out2.replace(/^[ \t]/, ref).replace(/^[-=]/, "\\$&").replace(/^(\d{1,9})\./, "$1\\.");
+  }
+  if (atEnd) out2 = out2.replace(/[ \t]$/, ref);
+  return out2;
+}
+function escapeMarkdown(text4) {
+  let out2 = "";
+  let last = 0;
+  const flush = (end) => {
+    if (end > last) out2 += escapeText(text4.slice(last, end), last === 0, end === text4.length);
+  };
+  for (const m of text4.matchAll(CODE_SAFE_RUN)) {
+    if (!LINKISH.test(m[0])) continue;
+    flush(m.index);
+    out2 += `\`${m[0]}\``;
+    last = m.index + m[0].length;
+  }
+  flush(text4.length);
+  return out2;
+}
+function inlineCode(text4) {
+  const whole = text4.match(CODE_SAFE_RUN);
+  return whole?.length === 1 && whole[0] === text4 ? `\`${text4}\`` : escapeMarkdown(text4);
 }
 function countsTitle(counts) {
   const plural2 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -52330,7 +59934,7 @@ function location(f) {
   return escapeMarkdown(f.line ? `${f.path}:${f.line}` : f.path);
 }
 function findingLine(f) {
-  const code = f.code ? ` \`${f.code.replace(/`/g, "")}\`` : ` \`${f.rule}\``;
+  const code = ` ${inlineCode(f.code ?? f.rule)}`;
   const waived = f.waived ? ` \u2014 _waived until ${escapeMarkdown(f.waived.expires)} (${escapeMarkdown(f.waived.owner)}: ${escapeMarkdown(f.waived.reason)})_` : "";
   return `- ${ICON[f.level]} **${f.level}**${code} ${location(f)}: ${escapeMarkdown(f.message)} ([how to fix](${f.help}))${waived}`;
 }
@@ -52402,7 +60006,7 @@ function renderSarif(report2, rules = RULES) {
     ...rules.map((r) => ({ id: r.id, title: r.title, summary: r.summary, level: r.defaultLevel, refs: r.references.map((x) => x.id) })),
     ...ENGINE_FAMILIES.map((f) => ({ ...f, level: "warning", refs: [] }))
   ];
-  const index = new Map(descriptors.map((d, i2) => [d.id, i2]));
+  const index2 = new Map(descriptors.map((d, i2) => [d.id, i2]));
   return {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
     version: "2.1.0",
@@ -52428,7 +60032,7 @@ function renderSarif(report2, rules = RULES) {
         },
         results: report2.findings.map((f) => ({
           ruleId: f.rule,
-          ...index.has(f.rule) ? { ruleIndex: index.get(f.rule) } : {},
+          ...index2.has(f.rule) ? { ruleIndex: index2.get(f.rule) } : {},
           level: SARIF_LEVEL[f.level],
           message: { text: f.code ? `${f.message} (${f.code})` : f.message },
           ...f.path ? {
@@ -52453,10 +60057,10 @@ function renderSarif(report2, rules = RULES) {
 }
 
 // src/report/wrap.ts
-function wrap2(text2, width, indent) {
+function wrap2(text4, width, indent) {
   const room = Math.max(20, width - [...indent].length);
   const lines = [];
-  for (const paragraph of text2.split("\n")) {
+  for (const paragraph of text4.split("\n")) {
     let line = "";
     for (const word of paragraph.split(/\s+/).filter(Boolean)) {
       if (line === "") line = word;
@@ -52521,7 +60125,7 @@ function renderText(report2, opts) {
 
 // src/cli/provider.ts
 import { readFile as readFile2, stat } from "node:fs/promises";
-import path5 from "node:path";
+import path6 from "node:path";
 async function readSmall(abs) {
   let st;
   try {
@@ -52536,25 +60140,25 @@ async function readSmall(abs) {
 function cliPolicyProvider(root, policyDir, overrides = /* @__PURE__ */ new Map()) {
   return {
     async readLocal(rel) {
-      return readSmall(overrides.get(rel) ?? path5.join(root, ...rel.split("/")));
+      return readSmall(overrides.get(rel) ?? path6.join(root, ...rel.split("/")));
     },
-    async readRemote(ref, file) {
-      const shown2 = formatRemoteRef(ref, file ?? ref.path);
+    async readRemote(ref2, file) {
+      const shown2 = formatRemoteRef(ref2, file ?? ref2.path);
       if (!policyDir) {
-        throw new ConfigurationError(`${shown2}: remote policies are read from --policy-dir DIR (as DIR/${ref.owner}/${ref.repo}/${file ?? ref.path}); pass --policy-dir`);
+        throw new ConfigurationError(`${shown2}: remote policies are read from --policy-dir DIR (as DIR/${ref2.owner}/${ref2.repo}/${file ?? ref2.path}); pass --policy-dir`);
       }
-      const text2 = await readSmall(path5.join(policyDir, ref.owner, ref.repo, ...(file ?? ref.path).split("/")));
-      if (text2 === void 0) throw new ConfigurationError(`${shown2}: not found under --policy-dir ${policyDir} (expected ${path5.join(policyDir, ref.owner, ref.repo, file ?? ref.path)})`);
-      return text2;
+      const text4 = await readSmall(path6.join(policyDir, ref2.owner, ref2.repo, ...(file ?? ref2.path).split("/")));
+      if (text4 === void 0) throw new ConfigurationError(`${shown2}: not found under --policy-dir ${policyDir} (expected ${path6.join(policyDir, ref2.owner, ref2.repo, file ?? ref2.path)})`);
+      return text4;
     },
-    describeLocal: (rel) => overrides.has(rel) ? path5.relative(process.cwd(), overrides.get(rel)) || rel : rel
+    describeLocal: (rel) => overrides.has(rel) ? path6.relative(process.cwd(), overrides.get(rel)) || rel : rel
   };
 }
 
 // src/cli/targets.ts
 import { realpath, stat as stat2 } from "node:fs/promises";
-import path6 from "node:path";
-var posix = (p) => p.split(path6.sep).join("/");
+import path7 from "node:path";
+var posix = (p) => p.split(path7.sep).join("/");
 async function kindOf(target) {
   let abs;
   try {
@@ -52570,7 +60174,7 @@ async function kindOf(target) {
 function commonAncestor(dirs) {
   let common = dirs[0];
   for (const d of dirs.slice(1)) {
-    while (common !== path6.dirname(common) && path6.relative(common, d).startsWith("..")) common = path6.dirname(common);
+    while (common !== path7.dirname(common) && path7.relative(common, d).startsWith("..")) common = path7.dirname(common);
   }
   return common;
 }
@@ -52583,14 +60187,14 @@ async function resolveScope(targets, rootOption) {
   }
   const given = targets.length > 0 ? targets : [rootOption ?? "."];
   const kinds = await Promise.all(given.map(kindOf));
-  const dirs = kinds.map((k) => k.dir ? k.abs : path6.dirname(k.abs));
+  const dirs = kinds.map((k) => k.dir ? k.abs : path7.dirname(k.abs));
   const found = await findRepositoryRoot(forced ?? dirs[0]);
   const root = forced ?? (found.fromGit ? await realpath(found.root) : commonAncestor(dirs));
-  const outside = given.filter((_, i2) => path6.relative(root, kinds[i2].abs).startsWith("..") || path6.isAbsolute(path6.relative(root, kinds[i2].abs)));
+  const outside = given.filter((_, i2) => path7.relative(root, kinds[i2].abs).startsWith("..") || path7.isAbsolute(path7.relative(root, kinds[i2].abs)));
   if (outside.length > 0) {
     throw new ConfigurationError(`${outside.join(", ")}: outside the repository ${root}; run mlgate check once per repository`);
   }
-  const named = kinds.map((k) => posix(path6.relative(root, k.abs)));
+  const named = kinds.map((k) => posix(path7.relative(root, k.abs)));
   if (named.includes("")) return { root, fromGit: found.fromGit, named: [] };
   const files = /* @__PURE__ */ new Set();
   for (let i2 = 0; i2 < kinds.length; i2++) {
@@ -52609,19 +60213,19 @@ function inScope(scope, p) {
   if (scope.files === void 0) return true;
   return scope.named.some((n) => p === n || p.startsWith(`${n}/`));
 }
-function restrictChanges(scope, list3) {
+function restrictChanges(scope, list4) {
   const keep = (ps) => [...ps ?? []].filter((p) => inScope(scope, p));
   return {
-    added: keep(list3.added),
-    modified: keep(list3.modified),
-    deleted: keep(list3.deleted),
-    renamed: [...list3.renamed ?? []].filter(([to, from]) => inScope(scope, to) || inScope(scope, from))
+    added: keep(list4.added),
+    modified: keep(list4.modified),
+    deleted: keep(list4.deleted),
+    renamed: [...list4.renamed ?? []].filter(([to, from]) => inScope(scope, to) || inScope(scope, from))
   };
 }
 
 // src/cli/check.ts
 var FORMATS = ["text", "json", "sarif", "markdown"];
-function render(report2, format2, text2) {
+function render(report2, format2, text4) {
   switch (format2) {
     case "json":
       return renderJson(report2);
@@ -52632,23 +60236,23 @@ function render(report2, format2, text2) {
       return `${renderMarkdown(report2)}
 `;
     case "text":
-      return renderText(report2, text2);
+      return renderText(report2, text4);
   }
 }
 async function changesFromFile(file, root) {
-  const text2 = await readFile3(file, "utf8").catch(() => {
+  const text4 = await readFile3(file, "utf8").catch(() => {
     throw new ConfigurationError(`--changed-files ${file}: cannot read the file`);
   });
   const modified = [];
   const outside = [];
-  for (const line of text2.split(/\r?\n/)) {
+  for (const line of text4.split(/\r?\n/)) {
     const p = line.trim();
     if (p === "") continue;
     const inside = (abs) => {
-      const rel = path7.relative(root, abs);
-      return path7.isAbsolute(rel) ? void 0 : normaliseRepoPath(rel.split(path7.sep).join("/"));
+      const rel = path8.relative(root, abs);
+      return path8.isAbsolute(rel) ? void 0 : normaliseRepoPath(rel.split(path8.sep).join("/"));
     };
-    const norm = path7.isAbsolute(p) ? inside(p) ?? inside(await realpath2(p).catch(() => p)) : normaliseRepoPath(p);
+    const norm = path8.isAbsolute(p) ? inside(p) ?? inside(await realpath2(p).catch(() => p)) : normaliseRepoPath(p);
     if (norm) modified.push(norm);
     else outside.push(p);
   }
@@ -52669,26 +60273,26 @@ var isFile = (abs) => stat3(abs).then(
 async function choosePolicyFile(scope, policy) {
   const overrides = /* @__PURE__ */ new Map();
   if (policy === void 0) {
-    const choice = await locatePolicy((p) => isFile(path7.join(scope.root, ...p.split("/"))), { option: "--policy" });
+    const choice = await locatePolicy((p) => isFile(path8.join(scope.root, ...p.split("/"))), { option: "--policy" });
     return { policyPath: choice.path ?? DEFAULT_POLICY_PATH, overrides, note: choice.note };
   }
-  const abs = path7.resolve(policy);
+  const abs = path8.resolve(policy);
   await locatePolicy(() => isFile(abs), { explicit: policy, option: "--policy" });
-  const rel = path7.relative(scope.root, abs).split(path7.sep).join("/");
-  const inside = rel.startsWith("..") || path7.isAbsolute(rel) ? void 0 : normaliseRepoPath(rel);
+  const rel = path8.relative(scope.root, abs).split(path8.sep).join("/");
+  const inside = rel.startsWith("..") || path8.isAbsolute(rel) ? void 0 : normaliseRepoPath(rel);
   if (inside) return { policyPath: inside, overrides, note: void 0 };
   overrides.set(abs, abs);
   return { policyPath: abs, overrides, note: void 0 };
 }
 async function changesFor(args2, scope) {
-  let list3;
+  let list4;
   if (args2.base) {
-    list3 = await gitChanges(scope.root, args2.base, args2.head).catch((e) => {
+    list4 = await gitChanges(scope.root, args2.base, args2.head).catch((e) => {
       throw new ConfigurationError(`--base ${args2.base}: ${e.message}`);
     });
-  } else if (args2.changedFiles) list3 = await changesFromFile(args2.changedFiles, scope.root);
-  if (scope.files === void 0) return list3;
-  return list3 ? restrictChanges(scope, list3) : { modified: scope.files };
+  } else if (args2.changedFiles) list4 = await changesFromFile(args2.changedFiles, scope.root);
+  if (scope.files === void 0) return list4;
+  return list4 ? restrictChanges(scope, list4) : { modified: scope.files };
 }
 function scopeNote(scope) {
   if (scope.files === void 0) return void 0;
@@ -52702,7 +60306,7 @@ async function runCheck(args2, logger, stdout) {
   const report2 = await evaluate({
     root: scope.root,
     policyPath,
-    provider: cliPolicyProvider(scope.root, args2.policyDir ? path7.resolve(args2.policyDir) : void 0, overrides),
+    provider: cliPolicyProvider(scope.root, args2.policyDir ? path8.resolve(args2.policyDir) : void 0, overrides),
     mode: changes ? "changed" : "full",
     changes,
     failOn: args2.failOn,
@@ -52716,24 +60320,24 @@ async function runCheck(args2, logger, stdout) {
   }
   const notes = [note, scopeNote(scope)].filter((n) => n !== void 0);
   const cwd = args2.cwd ?? process.cwd();
-  const related = !path7.relative(scope.root, cwd).startsWith("..") || !path7.relative(cwd, scope.root).startsWith("..");
+  const related = !path8.relative(scope.root, cwd).startsWith("..") || !path8.relative(cwd, scope.root).startsWith("..");
   const displayPath = (p) => {
-    const abs = path7.join(scope.root, ...p.split("/"));
-    return related ? path7.relative(cwd, abs).split(path7.sep).join("/") || p : abs;
+    const abs = path8.join(scope.root, ...p.split("/"));
+    return related ? path8.relative(cwd, abs).split(path8.sep).join("/") || p : abs;
   };
   for (let i2 = 0; i2 < args2.formats.length; i2++) {
     const format2 = args2.formats[i2];
     const out2 = args2.outputs[i2];
-    const text2 = render(report2, format2, out2 ? { ...args2.text, color: false, width: 80, notes } : { ...args2.text, notes, displayPath });
-    if (out2) await writeFile(out2, text2);
-    else stdout(text2);
+    const text4 = render(report2, format2, out2 ? { ...args2.text, color: false, width: 80, notes } : { ...args2.text, notes, displayPath });
+    if (out2) await writeFile(out2, text4);
+    else stdout(text4);
   }
   return report2.conclusion === "failure" ? 1 : 0;
 }
 
 // src/cli/commands.ts
 import { access, mkdir, writeFile as writeFile2 } from "node:fs/promises";
-import path8 from "node:path";
+import path9 from "node:path";
 
 // src/checks/dataset-provenance/starter.ts
 function starterDatasets(inventory, globs3 = DEFAULT_DATASET_GLOBS) {
@@ -52754,8 +60358,8 @@ function starterProvenance(inventory, hashes = /* @__PURE__ */ new Map(), globs3
   }
   const out2 = [];
   for (const [dir, files] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-    const path11 = dir ? `${dir}/${PROVENANCE_FILE}` : PROVENANCE_FILE;
-    if (inventory.get(path11)) continue;
+    const path12 = dir ? `${dir}/${PROVENANCE_FILE}` : PROVENANCE_FILE;
+    if (inventory.get(path12)) continue;
     const lines = [
       `# Provenance of the datasets under ${dir || "the repository root"}, checked by mlgate's dataset-provenance rule.`,
       "# Replace every TODO, and update the digests whenever the data changes.",
@@ -52770,7 +60374,7 @@ function starterProvenance(inventory, hashes = /* @__PURE__ */ new Map(), globs3
       }),
       ""
     ];
-    out2.push({ path: path11, text: lines.join("\n") });
+    out2.push({ path: path12, text: lines.join("\n") });
   }
   return out2;
 }
@@ -52786,11 +60390,11 @@ async function starterHashes(inventory, paths, maxBytes = DEFAULT_MAX_HASH_BYTES
 
 // src/cli/commands.ts
 async function resolvePolicyFile(file, dir, policyDir, now) {
-  const root = path8.resolve(dir);
+  const root = path9.resolve(dir);
   const overrides = /* @__PURE__ */ new Map();
   let policyPath = DEFAULT_POLICY_PATH;
   if (file) {
-    const abs = path8.resolve(file);
+    const abs = path9.resolve(file);
     try {
       await access(abs);
     } catch {
@@ -52799,7 +60403,7 @@ async function resolvePolicyFile(file, dir, policyDir, now) {
     policyPath = abs;
     overrides.set(abs, abs);
   }
-  const provider = cliPolicyProvider(root, policyDir ? path8.resolve(policyDir) : void 0, overrides);
+  const provider = cliPolicyProvider(root, policyDir ? path9.resolve(policyDir) : void 0, overrides);
   return loadPolicy({ provider, rules: RULES, now, policyPath });
 }
 async function showPolicy(file, dir, policyDir, now) {
@@ -52851,17 +60455,17 @@ var exists = (p) => access(p).then(
   () => false
 );
 async function initPolicy(dir, force) {
-  const root = path8.resolve(dir);
-  const target = path8.join(root, ...DEFAULT_POLICY_PATH.split("/"));
+  const root = path9.resolve(dir);
+  const target = path9.join(root, ...DEFAULT_POLICY_PATH.split("/"));
   if (!force && await exists(target)) throw new ConfigurationError(`${DEFAULT_POLICY_PATH} already exists; pass --force to overwrite it`);
-  await mkdir(path8.dirname(target), { recursive: true });
+  await mkdir(path9.dirname(target), { recursive: true });
   await writeFile2(target, STARTER_POLICY);
   const written = [DEFAULT_POLICY_PATH];
   const { inventory } = await scanRepository(root);
   const datasets = starterDatasets(inventory);
   const starters = starterProvenance(inventory, await starterHashes(inventory, datasets));
   for (const file of starters) {
-    const abs = path8.join(root, ...file.path.split("/"));
+    const abs = path9.join(root, ...file.path.split("/"));
     if (!force && await exists(abs)) continue;
     await writeFile2(abs, file.text);
     written.push(file.path);
@@ -52935,12 +60539,12 @@ function terminalProgress(stream, opts = {}) {
 
 // src/cli/rule-docs.ts
 import { readFile as readFile4, readdir as readdir2 } from "node:fs/promises";
-import path9 from "node:path";
+import path10 from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 var ENGINE_PAGES = ["policy", "inventory"];
 async function docsDir() {
-  const here = path9.dirname(fileURLToPath2(import.meta.url));
-  for (const dir of [path9.join(here, "..", "docs", "rules"), path9.join(here, "..", "..", "docs", "rules")]) {
+  const here = path10.dirname(fileURLToPath2(import.meta.url));
+  for (const dir of [path10.join(here, "..", "docs", "rules"), path10.join(here, "..", "..", "docs", "rules")]) {
     try {
       await readdir2(dir);
       return dir;
@@ -52951,11 +60555,11 @@ async function docsDir() {
 }
 async function readPage(id) {
   const dir = await docsDir();
-  return dir === void 0 ? void 0 : readFile4(path9.join(dir, `${id}.md`), "utf8").catch(() => void 0);
+  return dir === void 0 ? void 0 : readFile4(path10.join(dir, `${id}.md`), "utf8").catch(() => void 0);
 }
 var cells = (line) => line.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
-function codesOfPage(page, text2) {
-  const lines = text2.split("\n");
+function codesOfPage(page, text4) {
+  const lines = text4.split("\n");
   const out2 = [];
   for (let i2 = 0; i2 + 1 < lines.length; i2++) {
     if (!lines[i2].trimStart().startsWith("|") || !/^\s*\|[\s:|-]+\|?\s*$/.test(lines[i2 + 1])) continue;
@@ -52992,8 +60596,8 @@ function codeSection(docs) {
 async function describeRule(id) {
   const pages = [...RULES.map((r) => r.id), ...ENGINE_PAGES];
   if (pages.includes(id)) {
-    const text2 = await readPage(id);
-    if (text2 !== void 0) return text2;
+    const text4 = await readPage(id);
+    if (text4 !== void 0) return text4;
     const rule = RULES.find((r) => r.id === id);
     return rule ? `${rule.id}: ${rule.title}
 
@@ -53052,17 +60656,17 @@ var processIO = () => ({
 var FAIL_ON = ["error", "warning", "never"];
 var LEVELS = ["info", "warning", "error"];
 function oneOf(allowed) {
-  return (value) => {
-    const v = value.toLowerCase();
+  return (value2) => {
+    const v = value2.toLowerCase();
     if (allowed.includes(v)) return v;
-    throw new InvalidArgumentError(`Expected one of ${allowed.join(", ")}${didYouMean(value, allowed)}.`);
+    throw new InvalidArgumentError(`Expected one of ${allowed.join(", ")}${didYouMean(value2, allowed)}.`);
   };
 }
-function formats(value, previous) {
-  const parse3 = oneOf(FORMATS);
-  return [...previous ?? [], ...value.split(",").map((f) => parse3(f.trim()))];
+function formats(value2, previous2) {
+  const parse4 = oneOf(FORMATS);
+  return [...previous2 ?? [], ...value2.split(",").map((f) => parse4(f.trim()))];
 }
-var collect = (value, previous) => [...previous ?? [], value];
+var collect = (value2, previous2) => [...previous2 ?? [], value2];
 var MlgateCommand = class _MlgateCommand extends Command {
   createCommand(name2) {
     return new _MlgateCommand(name2);
@@ -53180,7 +60784,7 @@ ${EXIT_CODES}`
   });
   policy.command("show").description("Print the fully resolved policy after extends, with the layer that set each rule.").argument("[file]", "the policy file (default: .github/mlgate.yml, else mlgate:recommended)").option("--policy <file>", "the policy file (same as FILE)").option("--policy-dir <dir>", "read remote extends owner/repo/path@ref as DIR/owner/repo/path").addHelpText("after", "\nExamples:\n  mlgate policy show\n  mlgate policy show policies/ml.yml").action(async (file, o) => {
     const { root } = await findRepositoryRoot(".");
-    if ((o.policy ?? file) === void 0) await locatePolicy((p) => isFile(path10.join(root, ...p.split("/"))), { option: "--policy" });
+    if ((o.policy ?? file) === void 0) await locatePolicy((p) => isFile(path11.join(root, ...p.split("/"))), { option: "--policy" });
     io.out(await showPolicy(o.policy ?? file, root, o.policyDir, /* @__PURE__ */ new Date()));
     setCode(0);
   });
