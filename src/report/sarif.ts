@@ -104,6 +104,9 @@ function descriptorProperties(family: Family, sev: ReturnType<typeof severityOf>
   };
 }
 
+/** Each segment percent-encoded: `encodeURI` would leave `#` and `?`, which turn the rest of a file name into a fragment or a query. */
+const pathToUri = (p: string) => p.split('/').map(encodeURIComponent).join('/');
+
 /** Most severe first, then the report's order: what is kept when a run must be cut. */
 function mostSevereFirst(findings: readonly Finding[]): Finding[] {
   return findings
@@ -139,7 +142,8 @@ export function renderSarif(report: Report, options: SarifOptions = {}): Record<
   const result = (f: Finding) => {
     const ruleId = f.code !== undefined && index.has(f.code) ? f.code : f.rule;
     const at = f.path ?? repositoryLevelPath(f, policyPath);
-    const text = f.code ? `${f.message} (${f.code})` : f.message.replace(/\.$/, '');
+    const message = f.message.replace(/\.$/, '');
+    const text = f.code ? `${message} (${f.code})` : message;
     return {
       ruleId,
       ...(index.has(ruleId) ? { ruleIndex: index.get(ruleId) } : {}),
@@ -150,7 +154,7 @@ export function renderSarif(report: Report, options: SarifOptions = {}): Record<
       locations: [
         {
           physicalLocation: {
-            artifactLocation: { uri: encodeURI(at), uriBaseId: '%SRCROOT%' },
+            artifactLocation: { uri: pathToUri(at), uriBaseId: '%SRCROOT%' },
             region: f.path && f.line ? { startLine: f.line, ...(f.column ? { startColumn: f.column } : {}), ...(f.endLine ? { endLine: f.endLine } : {}) } : { startLine: 1 },
           },
         },
