@@ -159,8 +159,12 @@ describe('the code catalogue (docs/rules tables)', () => {
   it('gives every code row an HTML anchor named after the sub-code, the helpUri fragment', async () => {
     expect(codes.length).toBeGreaterThan(80);
     for (const c of codes) expect(c.anchor, c.code).toBe(c.code.slice(c.page.length + 1));
-    // The anchor is not part of the row that `mlgate rules CODE` prints.
+    // The anchors are for links into the rendered page: `mlgate rules` prints neither a page nor a row with them.
     expect(codes.every((c) => !c.row.includes('<a '))).toBe(true);
+    const page = runCli(['rules', 'model-signing']);
+    expect(page.stdout).toContain('| `model-signing/digest-mismatch` | the changed file |');
+    expect(page.stdout).not.toContain('<a id=');
+    expect(runCli(['rules', 'model-hub-pinning/budget-exceeded']).stdout).toContain('\n| `unparsable`, `budget-exceeded` | the file could not be analysed');
     const two = codesOfPage('x', '| code | meaning |\n| --- | --- |\n| <a id="a"></a><a id="b"></a>`a`, `x/b` | m |\n');
     expect(two.map((c) => [c.code, c.anchor, c.row])).toEqual([
       ['x/a', 'a', '| `a`, `x/b` | m |'],

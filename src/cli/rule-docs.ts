@@ -2,7 +2,7 @@ import { RULES } from '../checks/registry.js';
 import { ConfigurationError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { helpUrl } from '../core/version.js';
-import type { CodeDoc } from '../report/code-docs.js';
+import { stripAnchors, type CodeDoc } from '../report/code-docs.js';
 import { ENGINE_PAGES, allCodes, readPage } from '../report/rule-pages.js';
 
 function codeSection(docs: CodeDoc[]): string {
@@ -28,7 +28,8 @@ export async function describeRule(id: string): Promise<string> {
   const pages: readonly string[] = [...RULES.map((r) => r.id), ...ENGINE_PAGES];
   if (pages.includes(id)) {
     const text = await readPage(id);
-    if (text !== undefined) return text;
+    // The rows' HTML anchors are for links into the rendered page, noise in a terminal.
+    if (text !== undefined) return stripAnchors(text);
     const rule = RULES.find((r) => r.id === id);
     return rule ? `${rule.id}: ${rule.title}\n\n${rule.summary}\n` : `${id}\n`;
   }

@@ -19,6 +19,8 @@ export interface CodeDoc {
 
 const ANCHOR = /<a id="([^"]*)"><\/a>\s*/g;
 
+export const stripAnchors = (markdown: string) => markdown.replace(ANCHOR, '');
+
 export const tableCells = (line: string) => line.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim());
 
 /**
@@ -35,7 +37,7 @@ export function codesOfPage(page: string, text: string): CodeDoc[] {
     const header = [lines[i]!, lines[i + 1]!];
     for (let j = i + 2; j < lines.length && lines[j]!.trimStart().startsWith('|'); j++) {
       const anchors = [...lines[j]!.matchAll(ANCHOR)].map((m) => m[1]!);
-      const row = lines[j]!.replace(ANCHOR, '');
+      const row = stripAnchors(lines[j]!);
       for (const m of (tableCells(row)[0] ?? '').matchAll(/`([^`]+)`/g)) {
         const name = m[1]!;
         const sub = name.startsWith(`${page}/`) ? name.slice(page.length + 1) : name;
