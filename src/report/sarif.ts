@@ -107,10 +107,10 @@ function descriptorProperties(family: Family, sev: ReturnType<typeof severityOf>
 /** Each segment percent-encoded: `encodeURI` would leave `#` and `?`, which turn the rest of a file name into a fragment or a query. */
 const pathToUri = (p: string) => p.split('/').map(encodeURIComponent).join('/');
 
-/** Most severe first, then the report's order: what is kept when a run must be cut. */
+/** What is kept when a run must be cut: unwaived before waived, then by level, then by security-severity, then the report's order. */
 function mostSevereFirst(findings: readonly Finding[]): Finding[] {
   return findings
-    .map((f, i) => ({ f, i, rank: severityOf(f.code, SARIF_LEVEL[f.level]).score + LEVEL_RANK[f.level] * 10 }))
+    .map((f, i) => ({ f, i, rank: (f.waived ? 0 : 100) + LEVEL_RANK[f.level] * 10 + severityOf(f.code, SARIF_LEVEL[f.level]).score }))
     .sort((a, b) => b.rank - a.rank || a.i - b.i)
     .map((x) => x.f);
 }
