@@ -184,6 +184,8 @@ async function writeTorchZip(file, dataBytes) {
   const loc = Buffer.alloc(20);
   loc.writeUInt32LE(0x07064b50, 0);
   loc.writeBigUInt64LE(BigInt(cdAt + cd.length), 8);
+  // Total number of disks: 1, as zipfile and PyTorch write it; miniz refuses any other value.
+  loc.writeUInt32LE(1, 16);
   const eocd = Buffer.alloc(22);
   eocd.writeUInt32LE(0x06054b50, 0);
   eocd.fill(0xff, 8, 20);

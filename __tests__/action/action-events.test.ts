@@ -65,9 +65,12 @@ describe('the action on other events and errors', () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.outputs).toMatchObject({ conclusion: 'success', errors: '1' });
     expect(run.outputs.sarif).toBe(path.join(pr.workspace, 'results/mlgate.sarif'));
-    const sarif = JSON.parse(await readFile(run.outputs.sarif!, 'utf8')) as { version: string; runs: Array<{ results: unknown[] }> };
+    const sarif = JSON.parse(await readFile(run.outputs.sarif!, 'utf8')) as { version: string; runs: Array<{ results: Array<{ ruleId: string; locations?: unknown[] }>; automationDetails: { id: string } }> };
     expect(sarif.version).toBe('2.1.0');
     expect(sarif.runs[0]!.results.length).toBeGreaterThan(0);
+    // The action names the code-scanning category after its check and mode, and every result has a location and a per-code rule.
+    expect(sarif.runs[0]!.automationDetails.id).toBe('mlgate/full/');
+    expect(sarif.runs[0]!.results.every((r) => r.locations?.length === 1 && r.ruleId.includes('/'))).toBe(true);
     expect(onlyCheckRun()).toMatchObject({ head_sha: pr.mergeSha, conclusion: 'success' });
     expect((await readReport(run)).mode).toBe('full');
   });

@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.js';
 import type { Finding } from '../core/types.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
+import { allCodes } from '../report/rule-pages.js';
 import { renderSarif } from '../report/sarif.js';
 import type { Report } from '../report/types.js';
 import { annotatable, toAnnotations, truncateBytes } from '../github/annotations.js';
@@ -54,7 +55,8 @@ export async function publish(opts: PublishOptions): Promise<void> {
   const dir = opts.tempDir ? path.join(opts.tempDir, 'mlgate') : opts.root;
   await writeOutputFile('report', path.join(dir, REPORT_FILE), () => renderJson(report), logger);
   if (inputs.sarif) {
-    await writeOutputFile('sarif', path.resolve(opts.root, inputs.sarif), () => `${JSON.stringify(renderSarif(report), null, 2)}\n`, logger);
+    const sarif = { codes: await allCodes(), checkName: inputs.checkName, policyPath: inputs.policy };
+    await writeOutputFile('sarif', path.resolve(opts.root, inputs.sarif), () => `${JSON.stringify(renderSarif(report, sarif), null, 2)}\n`, logger);
   }
 
   try {

@@ -13,7 +13,8 @@ import { DEFAULT_POLICY_PATH } from '../policies/load.js';
 import { locatePolicy } from '../policies/locate.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
-import { renderSarif } from '../report/sarif.js';
+import { allCodes } from '../report/rule-pages.js';
+import { renderSarif, type SarifOptions } from '../report/sarif.js';
 import { renderText, type TextOptions } from '../report/text.js';
 import type { Report } from '../report/types.js';
 import { cliPolicyProvider } from './provider.js';
@@ -42,12 +43,12 @@ export interface CheckArgs {
   now?: Date;
 }
 
-export function render(report: Report, format: Format, text: TextOptions): string {
+export function render(report: Report, format: Format, text: TextOptions, sarif: SarifOptions = {}): string {
   switch (format) {
     case 'json':
       return renderJson(report);
     case 'sarif':
-      return `${JSON.stringify(renderSarif(report), null, 2)}\n`;
+      return `${JSON.stringify(renderSarif(report, sarif), null, 2)}\n`;
     case 'markdown':
       return `${renderMarkdown(report)}\n`;
     case 'text':
@@ -158,11 +159,13 @@ export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: stri
     const abs = path.join(scope.root, ...p.split('/'));
     return related ? path.relative(cwd, abs).split(path.sep).join('/') || p : abs;
   };
+  // SARIF describes each code from the rule pages; a policy outside the repository cannot be pointed at, so the default path stands in.
+  const sarif: SarifOptions = args.formats.includes('sarif') ? { codes: await allCodes(), ...(path.isAbsolute(policyPath) ? {} : { policyPath }) } : {};
   for (let i = 0; i < args.formats.length; i++) {
     const format = args.formats[i]!;
     const out = args.outputs[i];
     // A file gets the plain report whatever the terminal: no colour, the default width, repository paths.
-    const text = render(report, format, out ? { ...args.text, color: false, width: 80, notes } : { ...args.text, notes, displayPath });
+    const text = render(report, format, out ? { ...args.text, color: false, width: 80, notes } : { ...args.text, notes, displayPath }, sarif);
     if (out) await writeFile(out, text);
     else stdout(text);
   }

@@ -1,72 +1,9 @@
-import { readFile, readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RULES } from '../checks/registry.js';
 import { ConfigurationError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { helpUrl } from '../core/version.js';
-
-/** Finding families the engine reports itself, documented like rules. */
-export const ENGINE_PAGES = ['policy', 'inventory'] as const;
-
-/** One documented finding code: the table it is listed in and its row. */
-export interface CodeDoc {
-  /** Full code, `rule/sub-code`. */
-  code: string;
-  page: string;
-  /** The table's header and separator lines. */
-  header: string[];
-  row: string;
-}
-
-/** Rule pages ship beside the bundle (dist/../docs/rules) and the sources (src/cli/../../docs/rules). */
-async function docsDir(): Promise<string | undefined> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const dir of [path.join(here, '..', 'docs', 'rules'), path.join(here, '..', '..', 'docs', 'rules')]) {
-    try {
-      await readdir(dir);
-      return dir;
-    } catch {
-      // try the next location
-    }
-  }
-  return undefined;
-}
-
-export async function readPage(id: string): Promise<string | undefined> {
-  const dir = await docsDir();
-  return dir === undefined ? undefined : readFile(path.join(dir, `${id}.md`), 'utf8').catch(() => undefined);
-}
-
-const cells = (line: string) => line.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim());
-
-/**
- * The codes a page documents: rows of its tables whose first header cell is
- * `code` or `sub-code`; each backquoted name in a row's first cell is a code
- * (written with or without the `rule/` prefix).
- */
-export function codesOfPage(page: string, text: string): CodeDoc[] {
-  const lines = text.split('\n');
-  const out: CodeDoc[] = [];
-  for (let i = 0; i + 1 < lines.length; i++) {
-    if (!lines[i]!.trimStart().startsWith('|') || !/^\s*\|[\s:|-]+\|?\s*$/.test(lines[i + 1]!)) continue;
-    if (!/^(sub-)?code$/i.test(cells(lines[i]!)[0] ?? '')) continue;
-    const header = [lines[i]!, lines[i + 1]!];
-    for (let j = i + 2; j < lines.length && lines[j]!.trimStart().startsWith('|'); j++) {
-      for (const m of (cells(lines[j]!)[0] ?? '').matchAll(/`([^`]+)`/g)) {
-        const name = m[1]!;
-        out.push({ code: name.startsWith(`${page}/`) ? name : `${page}/${name}`, page, header, row: lines[j]! });
-      }
-    }
-  }
-  return out;
-}
-
-export async function allCodes(): Promise<CodeDoc[]> {
-  const pages = [...RULES.map((r) => r.id), ...ENGINE_PAGES];
-  const texts = await Promise.all(pages.map(async (p) => [p, await readPage(p)] as const));
-  return texts.flatMap(([p, t]) => (t === undefined ? [] : codesOfPage(p, t)));
-}
+import { stripAnchors, type CodeDoc } from '../report/code-docs.js';
+import { ENGINE_PAGES, allCodes, readPage } from '../report/rule-pages.js';
 
 function codeSection(docs: CodeDoc[]): string {
   const byPage = new Map<string, CodeDoc[]>();
@@ -91,7 +28,8 @@ export async function describeRule(id: string): Promise<string> {
   const pages: readonly string[] = [...RULES.map((r) => r.id), ...ENGINE_PAGES];
   if (pages.includes(id)) {
     const text = await readPage(id);
-    if (text !== undefined) return text;
+    // The rows' HTML anchors are for links into the rendered page, noise in a terminal.
+    if (text !== undefined) return stripAnchors(text);
     const rule = RULES.find((r) => r.id === id);
     return rule ? `${rule.id}: ${rule.title}\n\n${rule.summary}\n` : `${id}\n`;
   }
