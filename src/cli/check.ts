@@ -16,10 +16,11 @@ import { renderMarkdown } from '../report/markdown.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderText, type TextOptions } from '../report/text.js';
 import type { Report } from '../report/types.js';
+import { renderWorkflowCommands } from '../report/workflow-commands.js';
 import { cliPolicyProvider } from './provider.js';
 import { resolveScope, restrictChanges, type Scope } from './targets.js';
 
-export const FORMATS = ['text', 'json', 'sarif', 'markdown'] as const;
+export const FORMATS = ['text', 'json', 'sarif', 'markdown', 'github'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface CheckArgs {
@@ -52,6 +53,8 @@ export function render(report: Report, format: Format, text: TextOptions): strin
       return `${renderMarkdown(report)}\n`;
     case 'text':
       return renderText(report, text);
+    case 'github':
+      return renderWorkflowCommands(report.findings);
   }
 }
 
