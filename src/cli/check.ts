@@ -43,14 +43,14 @@ export interface CheckArgs {
   now?: Date;
 }
 
-export function render(report: Report, format: Format, text: TextOptions): string {
+export function render(report: Report, format: Format, text: TextOptions, now?: Date): string {
   switch (format) {
     case 'json':
       return renderJson(report);
     case 'sarif':
       return `${JSON.stringify(renderSarif(report), null, 2)}\n`;
     case 'markdown':
-      return `${renderMarkdown(report)}\n`;
+      return `${renderMarkdown(report, { now })}\n`;
     case 'text':
       return renderText(report, text);
     case 'github':
@@ -165,7 +165,7 @@ export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: stri
     const format = args.formats[i]!;
     const out = args.outputs[i];
     // A file gets the plain report whatever the terminal: no colour, the default width, repository paths.
-    const text = render(report, format, out ? { ...args.text, color: false, width: 80, notes } : { ...args.text, notes, displayPath });
+    const text = render(report, format, out ? { ...args.text, color: false, width: 80, notes } : { ...args.text, notes, displayPath }, args.now);
     if (out) await writeFile(out, text);
     else stdout(text);
   }
