@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import type { Nodes } from 'mdast';
 import { describe, expect, it } from 'vitest';
-import { publish } from '../src/action/publish.js';
+import { fit, publish } from '../src/action/publish.js';
 import { runCheck } from '../src/cli/check.js';
 import { cliPolicyProvider } from '../src/cli/provider.js';
 import { evaluate } from '../src/core/evaluate.js';
@@ -219,9 +219,24 @@ describe('the summary stays well formed', () => {
       const shown = read(md).listItems;
       // Left-out findings are always said: counted, or (when even the tables do not fit) the whole summary marked as cut.
       if (md.includes('more finding')) expect(md).toContain(`**${findings.length - shown} more finding`);
-      else if (shown < findings.length) expect(md).toMatch(/> \*\*Summary truncated\.\*\*$/);
+      else if (shown < findings.length) expect(md).toMatch(/> \*\*Summary truncated\.\*\* See the full JSON report\.$/);
       notes.push(md.includes('more finding') ? 'counted' : shown < findings.length ? 'cut' : 'all');
     }
     expect(notes).toEqual(['cut', 'counted', 'counted', 'counted', 'counted', 'counted']);
+  });
+
+  it('when the action fits it to the check run’s byte limit, with multi-byte text', () => {
+    const wide = '数据集/模型|</details>';
+    const findings = Array.from({ length: 60 }, (_, i) => finding({ path: `${wide}${i}.pkl`, level: i % 3 === 0 ? 'error' : 'warning', message: wide.repeat(8) }));
+    const exceptions = Array.from({ length: 30 }, (_, i) => ({ rule: wide, paths: [`${wide}${i}`], reason: wide.repeat(4), owner: '@数据', expires: '2027-01-01', matched: 0 }));
+    const r = report(findings, { exceptions });
+    for (const limit of [700, 2_000, 5_000, 12_000, 40_000]) {
+      const md = fit(r, limit, 'The job summary has them all.');
+      expect(Buffer.byteLength(md)).toBeLessThanOrEqual(limit);
+      // Whatever was left out, the reader is told where the rest is.
+      if (read(md).listItems < findings.length || !md.includes('### Exceptions in force') || md.split('\n').filter((l) => l.startsWith('| 数据')).length < 30) expect(md).toContain('The job summary has them all.');
+      else expect(md).not.toContain('The job summary has them all.');
+      expectWellFormed(md);
+    }
   });
 });

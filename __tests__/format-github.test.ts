@@ -138,6 +138,24 @@ describe('one code path for the CLI and the action’s fallback', () => {
     expect(runnerLines(written).map((l) => parseCommand(l)!.props.file + ':' + parseCommand(l)!.props.line)).toEqual(['a:1', 'a:9', 'b:2', 'c:undefined']);
   });
 
+  it('the CLI reaches no @actions package: the writer is plain code both front doors share', async () => {
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const visit = async (file: string): Promise<void> => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = await readFile(file, 'utf8');
+      for (const m of source.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]/gm)) {
+        const spec = m[1]!;
+        if (spec.startsWith('.')) await visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
+        else packages.add(spec);
+      }
+    };
+    await visit(path.resolve(__dirname, '../src/cli.ts'));
+    expect(seen.has(path.resolve(__dirname, '../src/report/workflow-commands.ts'))).toBe(true);
+    expect([...packages].filter((p) => p.startsWith('@actions/'))).toEqual([]);
+  });
+
   it('the bundled CLI annotates with --format github, alone or beside other formats', async () => {
     const dir = await makeRepo({ 'train.py': 'import torch\nimport pickle\nm = pickle.load(open("m", "rb"))\n', 'requirements.txt': 'numpy\n' });
     const r = runCli(['check', dir, '--format', 'github']);

@@ -140,7 +140,7 @@ export function renderMarkdown(report: Report, opts: MarkdownOptions = {}): stri
   const out = [...head, ...groups.flatMap(render), ...table, ...rest.flatMap(render), ...(left > 0 ? note(left) : []), ...tail];
   while (out.at(-1) === '') out.pop();
   const text = out.join('\n');
-  return text.length > max ? cut(text, max) : text;
+  return text.length > max ? cut(text, max, esc(opts.overflowNote ?? 'See the full JSON report.')) : text;
 }
 
 /**
@@ -148,8 +148,8 @@ export function renderMarkdown(report: Report, opts: MarkdownOptions = {}): stri
  * exceptions; no finding is kept then, so no `<details>` is open): whole lines
  * only, so no table row is split.
  */
-function cut(text: string, max: number): string {
-  const mark = '\n\n> **Summary truncated.**';
+function cut(text: string, max: number, where: string): string {
+  const mark = `\n\n> **Summary truncated.** ${where}`;
   const lines = text.slice(0, Math.max(0, max - mark.length)).split('\n');
   return `${lines.slice(0, -1).join('\n')}${mark}`;
 }
