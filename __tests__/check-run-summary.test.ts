@@ -192,11 +192,11 @@ describe('the summary stays well formed', () => {
     expectWellFormed(warn);
     expect(warn).toContain('these 2 findings block');
     expect(warn.split('### Findings')[0]).toContain('b.txt');
-    expect(warn).toContain('<details><summary>ℹ️ 1 info that do not block this PR</summary>');
+    expect(warn).toContain('<details><summary>ℹ️ 1 info that does not block this PR</summary>');
     const never = renderMarkdown(report(findings, { failOn: 'never', conclusion: 'success' }));
     expectWellFormed(never);
     expect(never).not.toContain('What blocks');
-    expect(never).toContain('<details><summary>❌ 1 error that do not block this PR</summary>');
+    expect(never).toContain('<details><summary>❌ 1 error that does not block this PR</summary>');
   });
 
   it('whatever the repository text, and however hard it is truncated', () => {

@@ -111,7 +111,7 @@ export function renderMarkdown(report: Report, opts: MarkdownOptions = {}): stri
   const rest: Group[] = [];
   for (const level of ['error', 'warning', 'info'] as const) {
     const these = findings.filter((f) => !f.waived && f.level === level && !isBlocking(f, report.failOn));
-    if (these.length > 0) rest.push(collapsed(`${ICON[level]} ${LEVEL_NAMES[level](these.length)} that do not block this PR`, these));
+    if (these.length > 0) rest.push(collapsed(`${ICON[level]} ${LEVEL_NAMES[level](these.length)} that ${these.length === 1 ? 'does' : 'do'} not block this PR`, these));
   }
   const waived = findings.filter((f) => f.waived);
   if (waived.length > 0) rest.push(collapsed(`${plural(waived.length, 'waived finding')} (an exception in force covers ${waived.length === 1 ? 'it' : 'them'})`, waived));
