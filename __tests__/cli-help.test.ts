@@ -88,8 +88,8 @@ describe('did you mean', () => {
   });
 
   it.each([
-    ['--format', 'jsn', 'Expected one of text, json, sarif, markdown (did you mean "json"?)'],
-    ['--format', 'json,sarf', 'Expected one of text, json, sarif, markdown (did you mean "sarif"?)'],
+    ['--format', 'jsn', 'Expected one of text, json, sarif, markdown, github (did you mean "json"?)'],
+    ['--format', 'json,sarf', 'Expected one of text, json, sarif, markdown, github (did you mean "sarif"?)'],
     ['--fail-on', 'warn', 'Expected one of error, warning, never (did you mean "warning"?)'],
     ['--color', 'alway', 'Expected one of auto, always, never (did you mean "always"?)'],
     ['--min-level', 'eror', 'Expected one of info, warning, error (did you mean "error"?)'],

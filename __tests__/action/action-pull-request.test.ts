@@ -26,7 +26,9 @@ describe('the action on a pull request', () => {
     ]);
     const bogus = check.annotations.find((a) => a.start_line === 11)!;
     expect(bogus.start_column).toBe(6);
-    expect(bogus.message).toMatch(/AML\.T9999[\s\S]*How to fix: https:\/\/\S+threat-model\.md/);
+    expect(bogus.message).toMatch(/AML\.T9999/);
+    expect(bogus.title).toBe('threat-model/unknown-atlas-id');
+    expect(bogus.raw_details).toMatch(/^How to fix: https:\/\/\S+threat-model\.md/);
 
     // Created in progress first, completed afterwards.
     const writes = api().requests.filter((r) => r.operationId?.startsWith('checks/'));
@@ -88,7 +90,7 @@ describe('the action on a pull request', () => {
     const check = onlyCheckRun();
     expect(check.conclusion).toBe('failure');
     const byLevel = check.annotations.map((a) => `${a.annotation_level}:${a.path}:${a.start_line}:${String(a.title)}`).sort();
-    expect(byLevel).toContain('failure:THREAT_MODEL.md:11:mlgate threat-model/unknown-atlas-id');
+    expect(byLevel).toContain('failure:THREAT_MODEL.md:11:threat-model/unknown-atlas-id');
     expect(byLevel.some((a) => a.startsWith('notice:.github/mlgate.yml:') && a.includes('policy/changed-in-pr'))).toBe(true);
   });
 

@@ -23,8 +23,11 @@ describe('toAnnotations', () => {
       ['notice', 'c.md', 3, 3, undefined],
       ['notice', 'w.md', 1, 1, undefined],
     ]);
-    expect(out[1]!.title).toBe('mlgate threat-model/unknown-atlas-id');
-    expect(out[1]!.message).toBe('msg\nHow to fix: https://example.test/docs/rules/threat-model.md');
+    // The title is the sub-code; the message ends with the fix; the details hold where it is documented.
+    expect(out[1]!.title).toBe('threat-model/unknown-atlas-id');
+    expect(out[0]!.title).toBe('threat-model');
+    expect(out[1]!.message).toBe('msg');
+    expect(out[1]!.raw_details).toBe('How to fix: https://example.test/docs/rules/threat-model.md');
     expect(out[4]!.title).toContain('(waived)');
     expect(out[4]!.message).toContain('Waived until 2027-01-31 (owner @acme/ml): legacy');
   });
@@ -37,9 +40,15 @@ describe('toAnnotations', () => {
     expect(b).toMatchObject({ start_line: 5, end_line: 5 });
   });
 
-  it('keeps messages and titles within the API limits', () => {
-    const [a] = toAnnotations([finding({ path: 'x', message: 'é'.repeat(70_000), code: 'c'.repeat(300) })]);
+  it('lists the references after the remediation page', () => {
+    const [a] = toAnnotations([finding({ path: 'x', references: [{ id: 'AML.M0014', url: 'https://atlas.mitre.org/mitigations/AML.M0014' }, { id: 'LLM03', url: 'https://genai.owasp.org/llmrisk/llm03' }] })]);
+    expect(a!.raw_details).toBe('How to fix: https://example.test/docs/rules/threat-model.md\nReferences: AML.M0014 https://atlas.mitre.org/mitigations/AML.M0014, LLM03 https://genai.owasp.org/llmrisk/llm03');
+  });
+
+  it('keeps messages, details and titles within the API limits', () => {
+    const [a] = toAnnotations([finding({ path: 'x', message: 'é'.repeat(70_000), code: 'c'.repeat(300), help: `https://x/${'h'.repeat(70_000)}` })]);
     expect(Buffer.byteLength(a!.message)).toBeLessThanOrEqual(64 * 1024);
+    expect(Buffer.byteLength(a!.raw_details)).toBeLessThanOrEqual(64 * 1024);
     expect([...a!.title].length).toBeLessThanOrEqual(255);
   });
 });

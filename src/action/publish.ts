@@ -119,7 +119,7 @@ function count(findings: readonly Finding[], level: Finding['level']): number {
 /**
  * The Markdown report within `limit` UTF-8 bytes. The renderer truncates by
  * characters, so it is asked again with a smaller budget until the bytes fit
- * (multi-byte file names); a final cut guarantees the limit.
+ * (multi-byte file names); a final cut on a line boundary guarantees the limit.
  */
 export function fit(report: Report, limit: number, overflowNote: string): string {
   let maxChars = limit - 256;
@@ -130,5 +130,10 @@ export function fit(report: Report, limit: number, overflowNote: string): string
     if (bytes <= limit) return text;
     maxChars = Math.floor((maxChars * limit) / bytes) - 256;
   }
-  return truncateBytes(text, limit, `\n\n${overflowNote}\n`);
+  // Whole lines, and a collapsed section closed, so the cut neither splits a table row nor swallows the note.
+  const tail = `\n\n</details>\n\n${overflowNote}\n`;
+  const kept = truncateBytes(text, limit - Buffer.byteLength(tail), '');
+  const lines = kept.slice(0, kept.lastIndexOf('\n') + 1);
+  const open = (lines.match(/^<details>/gm) ?? []).length > (lines.match(/^<\/details>$/gm) ?? []).length;
+  return `${lines}${open ? tail : `\n\n${overflowNote}\n`}`;
 }

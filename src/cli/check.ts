@@ -17,10 +17,11 @@ import { allCodes } from '../report/rule-pages.js';
 import { renderSarif, type SarifOptions } from '../report/sarif.js';
 import { renderText, type TextOptions } from '../report/text.js';
 import type { Report } from '../report/types.js';
+import { renderWorkflowCommands } from '../report/workflow-commands.js';
 import { cliPolicyProvider } from './provider.js';
 import { resolveScope, restrictChanges, type Scope } from './targets.js';
 
-export const FORMATS = ['text', 'json', 'sarif', 'markdown'] as const;
+export const FORMATS = ['text', 'json', 'sarif', 'markdown', 'github'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface CheckArgs {
@@ -43,16 +44,18 @@ export interface CheckArgs {
   now?: Date;
 }
 
-export function render(report: Report, format: Format, text: TextOptions, sarif: SarifOptions = {}): string {
+export function render(report: Report, format: Format, text: TextOptions, sarif: SarifOptions = {}, now?: Date): string {
   switch (format) {
     case 'json':
       return renderJson(report);
     case 'sarif':
       return `${JSON.stringify(renderSarif(report, sarif), null, 2)}\n`;
     case 'markdown':
-      return `${renderMarkdown(report)}\n`;
+      return `${renderMarkdown(report, { now })}\n`;
     case 'text':
       return renderText(report, text);
+    case 'github':
+      return renderWorkflowCommands(report.findings);
   }
 }
 
@@ -165,7 +168,7 @@ export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: stri
     const format = args.formats[i]!;
     const out = args.outputs[i];
     // A file gets the plain report whatever the terminal: no colour, the default width, repository paths.
-    const text = render(report, format, out ? { ...args.text, color: false, width: 80, notes } : { ...args.text, notes, displayPath }, sarif);
+    const text = render(report, format, out ? { ...args.text, color: false, width: 80, notes } : { ...args.text, notes, displayPath }, sarif, args.now);
     if (out) await writeFile(out, text);
     else stdout(text);
   }

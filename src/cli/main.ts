@@ -165,6 +165,7 @@ Examples:
   mlgate check models/ train.py     # just these paths (pre-commit, editors)
   mlgate check --base origin/main   # what this branch changed
   mlgate check --format sarif --output mlgate.sarif --format text
+  mlgate check --base origin/main --format github   # annotate the PR from any workflow step
   mlgate check --policy policies/ml.yml --fail-on warning
 
 ${EXIT_CODES}`,
