@@ -2956,9 +2956,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
       _excessArguments(receivedArgs) {
         if (this._allowExcessArguments) return;
         const expected = this.registeredArguments.length;
-        const s = expected === 1 ? "" : "s";
+        const s2 = expected === 1 ? "" : "s";
         const forSubcommand = this.parent ? ` for '${this.name()}'` : "";
-        const message = `error: too many arguments${forSubcommand}. Expected ${expected} argument${s} but got ${receivedArgs.length}.`;
+        const message = `error: too many arguments${forSubcommand}. Expected ${expected} argument${s2} but got ${receivedArgs.length}.`;
         this.error(message, { code: "commander.excessArguments" });
       }
       /**
@@ -3486,11 +3486,11 @@ var require_code = __commonJS({
     exports._CodeOrName = _CodeOrName;
     exports.IDENTIFIER = /^[a-z$_][a-z$_0-9]*$/i;
     var Name = class extends _CodeOrName {
-      constructor(s) {
+      constructor(s2) {
         super();
-        if (!exports.IDENTIFIER.test(s))
+        if (!exports.IDENTIFIER.test(s2))
           throw new Error("CodeGen: name must be a valid identifier");
-        this.str = s;
+        this.str = s2;
       }
       toString() {
         return this.str;
@@ -3519,7 +3519,7 @@ var require_code = __commonJS({
       }
       get str() {
         var _a;
-        return (_a = this._str) !== null && _a !== void 0 ? _a : this._str = this._items.reduce((s, c) => `${s}${c}`, "");
+        return (_a = this._str) !== null && _a !== void 0 ? _a : this._str = this._items.reduce((s2, c) => `${s2}${c}`, "");
       }
       get names() {
         var _a;
@@ -3718,9 +3718,9 @@ var require_scope = __commonJS({
           vs = this._values[prefix2] = /* @__PURE__ */ new Map();
         }
         vs.set(valueKey, name2);
-        const s = this._scope[prefix2] || (this._scope[prefix2] = []);
-        const itemIndex = s.length;
-        s[itemIndex] = value2.ref;
+        const s2 = this._scope[prefix2] || (this._scope[prefix2] = []);
+        const itemIndex = s2.length;
+        s2[itemIndex] = value2.ref;
         name2.setValue(value2, { property: prefix2, itemIndex });
         return name2;
       }
@@ -5699,7 +5699,7 @@ var require_resolve = __commonJS({
       return resolver3.resolve(baseId, id);
     }
     exports.resolveUrl = resolveUrl;
-    var ANCHOR = /^[a-z_][-a-z0-9._]*$/i;
+    var ANCHOR2 = /^[a-z_][-a-z0-9._]*$/i;
     function getSchemaRefs(schema, baseId) {
       if (typeof schema == "boolean")
         return {};
@@ -5742,7 +5742,7 @@ var require_resolve = __commonJS({
         }
         function addAnchor(anchor) {
           if (typeof anchor == "string") {
-            if (!ANCHOR.test(anchor))
+            if (!ANCHOR2.test(anchor))
               throw new Error(`invalid anchor "${anchor}"`);
             addRef.call(this, `#${anchor}`);
           }
@@ -7461,17 +7461,17 @@ var require_fast_uri = __commonJS({
         }
       }
       if (component.path !== void 0) {
-        let s = component.path;
+        let s2 = component.path;
         if (!options.absolutePath && (!schemeHandler || !schemeHandler.absolutePath)) {
-          s = schemelessReference && s[0] !== "/" ? removeDotSegmentsRelative(s) : removeDotSegments(s);
+          s2 = schemelessReference && s2[0] !== "/" ? removeDotSegmentsRelative(s2) : removeDotSegments(s2);
         }
         if (schemelessReference) {
-          s = serializePathEncoding(s, true);
+          s2 = serializePathEncoding(s2, true);
         }
-        if (authority === void 0 && s[0] === "/" && s[1] === "/") {
-          s = "/%2F" + s.slice(2);
+        if (authority === void 0 && s2[0] === "/" && s2[1] === "/") {
+          s2 = "/%2F" + s2.slice(2);
         }
-        uriTokens.push(s);
+        uriTokens.push(s2);
       }
       if (component.query !== void 0) {
         uriTokens.push("?", encodeQuery(component.query));
@@ -7813,17 +7813,17 @@ var require_core = __commonJS({
     var MAX_EXPRESSION = 200;
     function requiredOptions(o) {
       var _a, _b, _c, _d, _e, _f, _g, _h, _j, _k, _l, _m, _o, _p, _q, _r, _s, _t, _u, _v, _w, _x, _y, _z, _0;
-      const s = o.strict;
+      const s2 = o.strict;
       const _optz = (_a = o.code) === null || _a === void 0 ? void 0 : _a.optimize;
       const optimize = _optz === true || _optz === void 0 ? 1 : _optz || 0;
       const regExp = (_c = (_b = o.code) === null || _b === void 0 ? void 0 : _b.regExp) !== null && _c !== void 0 ? _c : defaultRegExp;
       const uriResolver = (_d = o.uriResolver) !== null && _d !== void 0 ? _d : uri_1.default;
       return {
-        strictSchema: (_f = (_e = o.strictSchema) !== null && _e !== void 0 ? _e : s) !== null && _f !== void 0 ? _f : true,
-        strictNumbers: (_h = (_g = o.strictNumbers) !== null && _g !== void 0 ? _g : s) !== null && _h !== void 0 ? _h : true,
-        strictTypes: (_k = (_j = o.strictTypes) !== null && _j !== void 0 ? _j : s) !== null && _k !== void 0 ? _k : "log",
-        strictTuples: (_m = (_l = o.strictTuples) !== null && _l !== void 0 ? _l : s) !== null && _m !== void 0 ? _m : "log",
-        strictRequired: (_p = (_o = o.strictRequired) !== null && _o !== void 0 ? _o : s) !== null && _p !== void 0 ? _p : false,
+        strictSchema: (_f = (_e = o.strictSchema) !== null && _e !== void 0 ? _e : s2) !== null && _f !== void 0 ? _f : true,
+        strictNumbers: (_h = (_g = o.strictNumbers) !== null && _g !== void 0 ? _g : s2) !== null && _h !== void 0 ? _h : true,
+        strictTypes: (_k = (_j = o.strictTypes) !== null && _j !== void 0 ? _j : s2) !== null && _k !== void 0 ? _k : "log",
+        strictTuples: (_m = (_l = o.strictTuples) !== null && _l !== void 0 ? _l : s2) !== null && _m !== void 0 ? _m : "log",
+        strictRequired: (_p = (_o = o.strictRequired) !== null && _o !== void 0 ? _o : s2) !== null && _p !== void 0 ? _p : false,
         code: o.code ? { ...o.code, optimize, regExp } : { optimize, regExp },
         loopRequired: (_q = o.loopRequired) !== null && _q !== void 0 ? _q : MAX_EXPRESSION,
         loopEnum: (_r = o.loopEnum) !== null && _r !== void 0 ? _r : MAX_EXPRESSION,
@@ -10386,8 +10386,8 @@ var require_formats = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.formatNames = exports.fastFormats = exports.fullFormats = void 0;
-    function fmtDef(validate, compare) {
-      return { validate, compare };
+    function fmtDef(validate, compare2) {
+      return { validate, compare: compare2 };
     }
     exports.fullFormats = {
       // date: http://tools.ietf.org/html/rfc3339#section-5.6
@@ -11818,8 +11818,8 @@ var init_main = __esm({
       CompletionList2.create = create2;
     })(CompletionList || (CompletionList = {}));
     (function(MarkedString2) {
-      function fromPlainText(plainText2) {
-        return plainText2.replace(/[\\`*_{}[\]()#+\-.!]/g, "\\$&");
+      function fromPlainText(plainText3) {
+        return plainText3.replace(/[\\`*_{}[\]()#+\-.!]/g, "\\$&");
       }
       MarkedString2.fromPlainText = fromPlainText;
       function is(value2) {
@@ -12261,20 +12261,20 @@ var init_main = __esm({
         return text4;
       }
       TextDocument3.applyEdits = applyEdits;
-      function mergeSort2(data, compare) {
+      function mergeSort2(data, compare2) {
         if (data.length <= 1) {
           return data;
         }
         const p = data.length / 2 | 0;
         const left = data.slice(0, p);
         const right = data.slice(p);
-        mergeSort2(left, compare);
-        mergeSort2(right, compare);
+        mergeSort2(left, compare2);
+        mergeSort2(right, compare2);
         let leftIdx = 0;
         let rightIdx = 0;
         let i2 = 0;
         while (leftIdx < left.length && rightIdx < right.length) {
-          const ret = compare(left[leftIdx], right[rightIdx]);
+          const ret = compare2(left[leftIdx], right[rightIdx]);
           if (ret <= 0) {
             data[i2++] = left[leftIdx++];
           } else {
@@ -12614,20 +12614,20 @@ var main_exports2 = {};
 __export(main_exports2, {
   TextDocument: () => TextDocument2
 });
-function mergeSort(data, compare) {
+function mergeSort(data, compare2) {
   if (data.length <= 1) {
     return data;
   }
   const p = data.length / 2 | 0;
   const left = data.slice(0, p);
   const right = data.slice(p);
-  mergeSort(left, compare);
-  mergeSort(right, compare);
+  mergeSort(left, compare2);
+  mergeSort(right, compare2);
   let leftIdx = 0;
   let rightIdx = 0;
   let i2 = 0;
   while (leftIdx < left.length && rightIdx < right.length) {
-    const ret = compare(left[leftIdx], right[rightIdx]);
+    const ret = compare2(left[leftIdx], right[rightIdx]);
     if (ret <= 0) {
       data[i2++] = left[leftIdx++];
     } else {
@@ -16801,7 +16801,7 @@ var require_operator = __commonJS({
   "node_modules/@renovatebot/pep440/lib/operator.js"(exports, module2) {
     var { parse: parse4 } = require_version();
     module2.exports = {
-      compare,
+      compare: compare2,
       rcompare,
       lt,
       le,
@@ -16818,27 +16818,27 @@ var require_operator = __commonJS({
       "===": arbitrary
     };
     function lt(version, other) {
-      return compare(version, other) < 0;
+      return compare2(version, other) < 0;
     }
     function le(version, other) {
-      return compare(version, other) <= 0;
+      return compare2(version, other) <= 0;
     }
     function eq(version, other) {
-      return compare(version, other) === 0;
+      return compare2(version, other) === 0;
     }
     function ne(version, other) {
-      return compare(version, other) !== 0;
+      return compare2(version, other) !== 0;
     }
     function ge(version, other) {
-      return compare(version, other) >= 0;
+      return compare2(version, other) >= 0;
     }
     function gt(version, other) {
-      return compare(version, other) > 0;
+      return compare2(version, other) > 0;
     }
     function arbitrary(version, other) {
       return version.toLowerCase() === other.toLowerCase();
     }
-    function compare(version, other) {
+    function compare2(version, other) {
       const parsedVersion = parse4(version);
       const parsedOther = parse4(other);
       const keyVersion = calculateKey(parsedVersion);
@@ -16846,7 +16846,7 @@ var require_operator = __commonJS({
       return pyCompare(keyVersion, keyOther);
     }
     function rcompare(version, other) {
-      return -compare(version, other);
+      return -compare2(version, other);
     }
     function pyCompare(elemIn, otherIn) {
       let elem = elemIn;
@@ -17215,7 +17215,7 @@ var require_semantic = __commonJS({
 var require_pep440 = __commonJS({
   "node_modules/@renovatebot/pep440/index.js"(exports, module2) {
     var { valid, clean: clean2, explain, parse: parse4 } = require_version();
-    var { lt, le, eq, ne, ge, gt, compare, rcompare } = require_operator();
+    var { lt, le, eq, ne, ge, gt, compare: compare2, rcompare } = require_operator();
     var {
       filter: filter2,
       maxSatisfying,
@@ -17241,7 +17241,7 @@ var require_pep440 = __commonJS({
       ge,
       gte: ge,
       gt,
-      compare,
+      compare: compare2,
       rcompare,
       // range
       filter: filter2,
@@ -22462,7 +22462,7 @@ function expand_(str, max, maxLength, maxDepth, depth, maxRewrites, budget, isTo
 
 // node_modules/@isaacs/nonrecursive-glob-match/dist/esm/numeric-range.js
 var digit = (a, b) => a === b ? { t: "lit", ch: String(a) } : { t: "class", re: new RegExp(`^[${a}-${b}]$`) };
-var prefix = (d, alts) => alts.map((s) => [digit(d, d), ...s]);
+var prefix = (d, alts) => alts.map((s2) => [digit(d, d), ...s2]);
 var fixed = (a, b) => {
   if (!a)
     return [[]];
@@ -22508,7 +22508,7 @@ var numericRange = (loStr, hiStr) => {
   const out2 = [];
   if (lo < 0) {
     const neg = nonneg(Math.max(-hi, 1), -lo, width && width - 1);
-    out2.push(...neg.map((s) => [{ t: "lit", ch: "-" }, ...s]));
+    out2.push(...neg.map((s2) => [{ t: "lit", ch: "-" }, ...s2]));
   }
   if (hi >= 0)
     out2.push(...nonneg(Math.max(lo, 0), hi, width));
@@ -22532,7 +22532,7 @@ var posixClasses = {
   "[:word:]": ["\\p{L}\\p{Nl}\\p{Nd}\\p{Pc}"],
   "[:xdigit:]": ["A-Fa-f0-9"]
 };
-var braceEscape = (s) => s.replace(/[[\]\\-]/g, "\\$&");
+var braceEscape = (s2) => s2.replace(/[[\]\\-]/g, "\\$&");
 var noMatch = /$./;
 var parseClass = (glob, position2, nocase = false, form) => {
   const norm = (c) => {
@@ -22626,8 +22626,8 @@ var parseClass = (glob, position2, nocase = false, form) => {
 var MATCH = { t: "match", id: 0 };
 var extTypes = "!?+*@";
 var lit = (ch) => ({ t: "lit", ch });
-var reEscape = (s) => s.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
-var newFoldRe = (s) => new RegExp(`^${reEscape(s)}$`, "iu");
+var reEscape = (s2) => s2.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+var newFoldRe = (s2) => new RegExp(`^${reEscape(s2)}$`, "iu");
 var foldCache = /* @__PURE__ */ new Map();
 var foldRe = (ch) => {
   let re = foldCache.get(ch);
@@ -23112,10 +23112,10 @@ var hasAffix = (lits, chars, start2) => {
 };
 var slashOrSurrogate = /[/\ud800-\udfff]/;
 var surrogate = /[\ud800-\udfff]/;
-var codePoints = (s) => surrogate.test(s) ? [...s] : s;
-var noSlash = (s) => {
-  if (s.includes("/")) {
-    throw new Error("can only match a single path portion, got: " + s);
+var codePoints = (s2) => surrogate.test(s2) ? [...s2] : s2;
+var noSlash = (s2) => {
+  if (s2.includes("/")) {
+    throw new Error("can only match a single path portion, got: " + s2);
   }
 };
 var Matcher = class {
@@ -23199,16 +23199,16 @@ var Matcher = class {
       this.#max = max;
     }
   }
-  test(s) {
+  test(s2) {
     if (this.#form) {
-      noSlash(s);
-      return this.#test(s.normalize(this.#form));
+      noSlash(s2);
+      return this.#test(s2.normalize(this.#form));
     }
-    if (slashOrSurrogate.test(s)) {
-      noSlash(s);
-      return this.#test(s, [...s]);
+    if (slashOrSurrogate.test(s2)) {
+      noSlash(s2);
+      return this.#test(s2, [...s2]);
     }
-    return this.#test(s, s);
+    return this.#test(s2, s2);
   }
   /**
    * The same as {@link Matcher#test}, but the string is not checked
@@ -23218,24 +23218,24 @@ var Matcher = class {
    * be faster, because some patterns do not need to look at each char
    * of the string.
    */
-  testUnchecked(s) {
-    return this.#test(this.#form ? s.normalize(this.#form) : s);
+  testUnchecked(s2) {
+    return this.#test(this.#form ? s2.normalize(this.#form) : s2);
   }
   // Test a string that has no `/`. `chars` indexes it by code point.
   // If it is not given, it is only found if a step needs it.
-  #test(s, chars) {
+  #test(s2, chars) {
     if (this.#literal !== void 0) {
-      return this.#literalFold ? (this.#literalRe ??= newFoldRe(this.#literal)).test(s) : s === this.#literal;
+      return this.#literalFold ? (this.#literalRe ??= newFoldRe(this.#literal)).test(s2) : s2 === this.#literal;
     }
     const min = this.#min;
     const max = this.#max;
     if (chars === void 0) {
-      const most = s.length;
+      const most = s2.length;
       const least = most + 1 >> 1;
       if (most < min || least > max)
         return false;
       if (least < min || most > max)
-        chars = codePoints(s);
+        chars = codePoints(s2);
     }
     if (chars !== void 0 && (chars.length < min || chars.length > max)) {
       return false;
@@ -23243,31 +23243,31 @@ var Matcher = class {
     const prefix2 = this.#prefix.length;
     if (this.#affix) {
       if (this.#prefixStr !== void 0 && this.#suffixStr !== void 0) {
-        if (!s.startsWith(this.#prefixStr) || !s.endsWith(this.#suffixStr)) {
+        if (!s2.startsWith(this.#prefixStr) || !s2.endsWith(this.#suffixStr)) {
           return false;
         }
       } else {
-        chars ??= codePoints(s);
+        chars ??= codePoints(s2);
         const end = chars.length - this.#suffix.length;
         if (!hasAffix(this.#prefix, chars, 0) || !hasAffix(this.#suffix, chars, end)) {
           return false;
         }
       }
     }
-    const dotStart = !this.options.dot && s.startsWith(".");
+    const dotStart = !this.options.dot && s2.startsWith(".");
     if (this.#linear) {
-      if (s === "." || s === "..")
+      if (s2 === "." || s2 === "..")
         return false;
       if (dotStart && !prefix2)
         return false;
       if (this.#wild)
         return true;
-      chars ??= codePoints(s);
+      chars ??= codePoints(s2);
       const end = chars.length - this.#suffix.length;
       return testLinear(this.#linear, chars, prefix2, end);
     }
-    chars ??= codePoints(s);
-    if (s === "." || s === "..") {
+    chars ??= codePoints(s2);
+    if (s2 === "." || s2 === "..") {
       this.#marks ??= marks(this.#size);
       const sim = this.#dotsSim ??= new Sim(true, false, this.#marks);
       const start2 = sim.state();
@@ -23281,11 +23281,11 @@ var Matcher = class {
     this.#marks ??= marks(this.#size);
     const dfa = this.#dfa ??= new Dfa(this.#start, this.#marks);
     let d = dfa.start(dotStart);
-    const str = chars === s;
+    const str = chars === s2;
     for (let i2 = 0; i2 < chars.length; i2++) {
       if (d.dead)
         return false;
-      const code = str ? s.charCodeAt(i2) : chars[i2].charCodeAt(0);
+      const code = str ? s2.charCodeAt(i2) : chars[i2].charCodeAt(0);
       d = d.ascii?.[code] ?? dfa.next(d, chars[i2]);
     }
     return d.match;
@@ -23308,8 +23308,8 @@ var assertValidPattern = (pattern) => {
 };
 
 // node_modules/minimatch/dist/esm/escape.js
-var escape2 = (s, { windowsPathsNoEscape = false, magicalBraces = false } = {}) => {
-  const e = magicalBraces ? windowsPathsNoEscape ? s.replace(/[?*()[\]{}]/g, "[$&]") : s.replace(/[?*()[\]\\{}]/g, "\\$&") : windowsPathsNoEscape ? s.replace(/[?*()[\]]/g, "[$&]") : s.replace(/[?*()[\]\\]/g, "\\$&");
+var escape2 = (s2, { windowsPathsNoEscape = false, magicalBraces = false } = {}) => {
+  const e = magicalBraces ? windowsPathsNoEscape ? s2.replace(/[?*()[\]{}]/g, "[$&]") : s2.replace(/[?*()[\]\\{}]/g, "\\$&") : windowsPathsNoEscape ? s2.replace(/[?*()[\]]/g, "[$&]") : s2.replace(/[?*()[\]\\]/g, "\\$&");
   const c = e.charAt(0);
   if (c === "#") {
     return (windowsPathsNoEscape ? "[#]" : "\\#") + e.slice(1);
@@ -23321,14 +23321,14 @@ var escape2 = (s, { windowsPathsNoEscape = false, magicalBraces = false } = {}) 
 };
 
 // node_modules/minimatch/dist/esm/unescape.js
-var unescape = (s, { windowsPathsNoEscape = false, magicalBraces = true } = {}) => {
-  if (windowsPathsNoEscape && s.startsWith("@(!)")) {
-    return "!" + unescape(s.slice(4), { windowsPathsNoEscape, magicalBraces });
+var unescape = (s2, { windowsPathsNoEscape = false, magicalBraces = true } = {}) => {
+  if (windowsPathsNoEscape && s2.startsWith("@(!)")) {
+    return "!" + unescape(s2.slice(4), { windowsPathsNoEscape, magicalBraces });
   }
   if (magicalBraces) {
-    return windowsPathsNoEscape ? s.replace(/\[([^/\\])\]/g, "$1") : s.replace(/((?!\\).|^)\[([^/\\])\]/g, "$1$2").replace(/\\([^/])/g, "$1");
+    return windowsPathsNoEscape ? s2.replace(/\[([^/\\])\]/g, "$1") : s2.replace(/((?!\\).|^)\[([^/\\])\]/g, "$1$2").replace(/\\([^/])/g, "$1");
   }
-  return windowsPathsNoEscape ? s.replace(/\[([^/\\{}])\]/g, "$1") : s.replace(/((?!\\).|^)\[([^/\\{}])\]/g, "$1$2").replace(/\\([^/{}])/g, "$1");
+  return windowsPathsNoEscape ? s2.replace(/\[([^/\\{}])\]/g, "$1") : s2.replace(/((?!\\).|^)\[([^/\\{}])\]/g, "$1$2").replace(/\\([^/{}])/g, "$1");
 };
 
 // node_modules/minimatch/dist/esm/index.js
@@ -23351,8 +23351,8 @@ var cacheMaxWeight = 1 << 15;
 var cacheMaxEntryWeight = 1 << 12;
 var cacheWeight = (mm) => {
   let w = mm.pattern.length;
-  for (const s of mm.globSet) {
-    w += s.length + 1;
+  for (const s2 of mm.globSet) {
+    w += s2.length + 1;
     if (w > cacheMaxEntryWeight)
       break;
   }
@@ -23442,10 +23442,10 @@ var cachedMinimatch = (pattern, options) => {
   if (mm)
     return mm;
   mm = oldCache.get(key3)?.get(pattern) ?? new Minimatch(pattern, copyOptions(options));
-  const weight = cacheWeight(mm);
-  if (weight > cacheMaxEntryWeight)
+  const weight2 = cacheWeight(mm);
+  if (weight2 > cacheMaxEntryWeight)
     return mm;
-  if (cacheSize >= cacheMax || cacheTotalWeight + weight > cacheMaxWeight) {
+  if (cacheSize >= cacheMax || cacheTotalWeight + weight2 > cacheMaxWeight) {
     oldCache = cache;
     cache = /* @__PURE__ */ new Map();
     cacheSize = 0;
@@ -23456,7 +23456,7 @@ var cachedMinimatch = (pattern, options) => {
     cache.set(key3, byPattern = /* @__PURE__ */ new Map());
   byPattern.set(pattern, mm);
   cacheSize++;
-  cacheTotalWeight += weight;
+  cacheTotalWeight += weight2;
   return mm;
 };
 var defaultPlatform = typeof process === "object" && process ? process.env?.__MINIMATCH_TESTING_PLATFORM__ || process.platform : "posix";
@@ -23489,8 +23489,8 @@ var defaults = (def) => {
         return orig.defaults(ext(def, options)).Minimatch;
       }
     },
-    unescape: (s, options = {}) => orig.unescape(s, ext(def, options)),
-    escape: (s, options = {}) => orig.escape(s, ext(def, options)),
+    unescape: (s2, options = {}) => orig.unescape(s2, ext(def, options)),
+    escape: (s2, options = {}) => orig.escape(s2, ext(def, options)),
     filter: (pattern, options = {}) => orig.filter(pattern, ext(def, options)),
     defaults: (options) => orig.defaults(ext(def, options)),
     braceExpand: (pattern, options = {}) => orig.braceExpand(pattern, ext(def, options)),
@@ -23658,10 +23658,10 @@ var dotPortion = (f, start2, end, dot, sep2) => {
       if (n >= end || isSep(f.charCodeAt(n), sep2))
         return true;
     }
-    const s = nextSep(f, k, sep2);
-    if (s === -1)
+    const s2 = nextSep(f, k, sep2);
+    if (s2 === -1)
       return false;
-    k = s + 1;
+    k = s2 + 1;
     while (k < end && isSep(f.charCodeAt(k), sep2))
       k++;
   }
@@ -23671,9 +23671,9 @@ var isSep = (c, sep2) => sep2 === "/" ? c === 47 : sep2 === "\\" ? c === 92 : c 
 var nextSep = (f, from, sep2) => {
   if (sep2 !== "both")
     return f.indexOf(sep2, from);
-  const s = f.indexOf("/", from);
+  const s2 = f.indexOf("/", from);
   const b = f.indexOf("\\", from);
-  return s === -1 ? b : b === -1 ? s : Math.min(s, b);
+  return s2 === -1 ? b : b === -1 ? s2 : Math.min(s2, b);
 };
 var lastSep = (f, from, sep2) => sep2 !== "both" ? f.lastIndexOf(sep2, from) : Math.max(f.lastIndexOf("/", from), f.lastIndexOf("\\", from));
 var PENDING = {};
@@ -23819,29 +23819,29 @@ var Minimatch = class {
     }
     this.parseNegate();
     this.globSet = [...new Set(this.#expandBraces())];
-    const rawGlobParts = this.globSet.map((s) => this.#slashSplit(s));
+    const rawGlobParts = this.globSet.map((s2) => this.#slashSplit(s2));
     this.globParts = this.preprocess(rawGlobParts);
     this.#pending = true;
-    let set = this.globParts.map((s, _, __) => {
+    let set = this.globParts.map((s2, _, __) => {
       if (this.isWindows && this.windowsNoMagicRoot) {
-        const n = s[2] === "?" && isLongUNC(s[3]) ? 6 : 4;
-        const isUNC = s[0] === "" && s[1] === "" && (s[2] === "?" || !globMagic.test(s[2])) && s.slice(3, n).every((p) => !globMagic.test(p));
-        const isDrive2 = /^[a-z]:/i.test(s[0]);
+        const n = s2[2] === "?" && isLongUNC(s2[3]) ? 6 : 4;
+        const isUNC = s2[0] === "" && s2[1] === "" && (s2[2] === "?" || !globMagic.test(s2[2])) && s2.slice(3, n).every((p) => !globMagic.test(p));
+        const isDrive2 = /^[a-z]:/i.test(s2[0]);
         if (isUNC) {
           return [
-            ...s.slice(0, n).map((p) => this.#norm(p)),
-            ...s.slice(n).map((ss) => this.parse(ss))
+            ...s2.slice(0, n).map((p) => this.#norm(p)),
+            ...s2.slice(n).map((ss) => this.parse(ss))
           ];
         } else if (isDrive2) {
           return [
-            this.#norm(s[0]),
-            ...s.slice(1).map((ss) => this.parse(ss))
+            this.#norm(s2[0]),
+            ...s2.slice(1).map((ss) => this.parse(ss))
           ];
         }
       }
-      return s.map((ss) => this.parse(ss));
+      return s2.map((ss) => this.parse(ss));
     });
-    this.set = set.filter((s) => s.indexOf(false) === -1);
+    this.set = set.filter((s2) => s2.indexOf(false) === -1);
     if (this.isWindows) {
       for (let i2 = 0; i2 < this.set.length; i2++) {
         const p = this.set[i2];
@@ -23922,10 +23922,10 @@ var Minimatch = class {
   // the rows, where joining the whole row for every k was quadratic.
   #mergeKeys() {
     const partIds = /* @__PURE__ */ new Map();
-    const ids = this.globParts.map((parts2) => parts2.map((s) => {
-      let id = partIds.get(s);
+    const ids = this.globParts.map((parts2) => parts2.map((s2) => {
+      let id = partIds.get(s2);
       if (id === void 0)
-        partIds.set(s, id = partIds.size);
+        partIds.set(s2, id = partIds.size);
       return id;
     }));
     const P = partIds.size;
@@ -24168,17 +24168,17 @@ var Minimatch = class {
     if (this.#level2 && dotPortion(f, 0, f.length, true, sep2))
       return "maybe";
     const x = row[head ? 0 : 1];
-    let s = 0;
-    for (let e = nextSep(f, s, sep2); e !== -1; e = nextSep(f, s, sep2)) {
+    let s2 = 0;
+    for (let e = nextSep(f, s2, sep2); e !== -1; e = nextSep(f, s2, sep2)) {
       let next = e + 1;
       while (next < f.length && isSep(f.charCodeAt(next), sep2))
         next++;
-      const hit = typeof x === "string" ? e - s === x.length && f.startsWith(x, s) : e > s && x.testUnchecked(f.slice(s, e));
+      const hit = typeof x === "string" ? e - s2 === x.length && f.startsWith(x, s2) : e > s2 && x.testUnchecked(f.slice(s2, e));
       if (hit && !dotPortion(f, next, f.length, dot, sep2))
         return "yes";
-      if (head || dotPortion(f, s, next, dot, sep2))
+      if (head || dotPortion(f, s2, next, dot, sep2))
         return "no";
-      s = next;
+      s2 = next;
     }
     return "no";
   }
@@ -24342,25 +24342,25 @@ var Minimatch = class {
     });
     const stars = /* @__PURE__ */ new Map();
     for (const parts2 of rows) {
-      const s = [];
+      const s2 = [];
       for (let i2 = 0; i2 < parts2.length; i2++) {
         if (parts2[i2] === "*")
-          s.push(i2);
+          s2.push(i2);
       }
-      if (s.length)
-        stars.set(s.join(","), s);
+      if (s2.length)
+        stars.set(s2.join(","), s2);
     }
     if (!stars.size || rows.length * stars.size > 1e5)
       return rows;
     const { dot } = this.options;
     return rows.filter((parts2) => {
-      for (const s of stars.values()) {
-        if (s[s.length - 1] >= parts2.length)
+      for (const s2 of stars.values()) {
+        if (s2[s2.length - 1] >= parts2.length)
           continue;
         const c = [...parts2];
         let ok2 = true;
         let changed = false;
-        for (const i2 of s) {
+        for (const i2 of s2) {
           const p = parts2[i2];
           if (p === "*")
             continue;
@@ -28143,8 +28143,8 @@ var DEFAULT_MAX_FILES = 2e5;
 function normaliseRepoPath(p) {
   if (p.includes("\0") || p.includes("\\")) return void 0;
   if (p.startsWith("/")) return void 0;
-  const segs = p.split("/").filter((s) => s !== "" && s !== ".");
-  if (segs.length === 0 || segs.some((s) => s === "..")) return void 0;
+  const segs = p.split("/").filter((s2) => s2 !== "" && s2 !== ".");
+  if (segs.length === 0 || segs.some((s2) => s2 === "..")) return void 0;
   return segs.join("/");
 }
 async function walk(root, limit, start2 = "") {
@@ -28453,7 +28453,7 @@ function validatorFor(rules) {
   if (!v) {
     const ajv = new import_ajv.Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true });
     addFormats(ajv, ["date", "uri", "email", "hostname"]);
-    ajv.addFormat("glob", { type: "string", validate: (s) => globProblem(s) === void 0 });
+    ajv.addFormat("glob", { type: "string", validate: (s2) => globProblem(s2) === void 0 });
     v = ajv.compile(buildPolicySchema(rules));
     compiled.set(rules, v);
   }
@@ -28471,9 +28471,9 @@ function toPath(pointer, root) {
   return out2;
 }
 function dottedKey(path12) {
-  let s = "";
-  for (const p of path12) s += typeof p === "number" ? `[${p}]` : s === "" ? p : `.${p}`;
-  return s;
+  let s2 = "";
+  for (const p of path12) s2 += typeof p === "number" ? `[${p}]` : s2 === "" ? p : `.${p}`;
+  return s2;
 }
 function suggestOrList(input, candidates, label2 = "expected one of") {
   const hint = didYouMean(input, candidates);
@@ -28592,14 +28592,14 @@ function ownResolution(layer) {
   return out2;
 }
 function overrideMerge(rule, cfgs) {
-  const s = { level: rule.defaultLevel, codeLevels: {}, params: {} };
+  const s2 = { level: rule.defaultLevel, codeLevels: {}, params: {} };
   for (const cfg of cfgs) {
-    if (cfg.level !== void 0) s.level = cfg.level;
-    if (cfg["enforce-from"] !== void 0) s.enforceFrom = cfg["enforce-from"];
-    Object.assign(s.codeLevels, cfg["code-levels"] ?? {});
-    for (const [key3, value2] of Object.entries(cfg)) if (!COMMON_KEYS.has(key3)) s.params[key3] = value2;
+    if (cfg.level !== void 0) s2.level = cfg.level;
+    if (cfg["enforce-from"] !== void 0) s2.enforceFrom = cfg["enforce-from"];
+    Object.assign(s2.codeLevels, cfg["code-levels"] ?? {});
+    for (const [key3, value2] of Object.entries(cfg)) if (!COMMON_KEYS.has(key3)) s2.params[key3] = value2;
   }
-  return s;
+  return s2;
 }
 function locksOf(ruleId, rule, layers) {
   return layers.filter((l) => l.doc.rules?.[ruleId]?.locked === true).map((layer) => {
@@ -28802,7 +28802,7 @@ function parseRemoteRef(entry) {
   const m = REMOTE.exec(entry);
   if (!m) return void 0;
   const [, owner, repo, path12, ref2] = m;
-  if (path12.split("/").some((s) => s === ".." || s === "")) return void 0;
+  if (path12.split("/").some((s2) => s2 === ".." || s2 === "")) return void 0;
   return { owner, repo, path: path12, ref: ref2 };
 }
 function formatRemoteRef(ref2, path12 = ref2.path) {
@@ -29006,8 +29006,8 @@ async function locatePolicy(exists2, input) {
 }
 
 // src/cli/check.ts
-import { readFile as readFile3, realpath as realpath2, stat as stat3, writeFile } from "node:fs/promises";
-import path8 from "node:path";
+import { readFile as readFile4, realpath as realpath2, stat as stat3, writeFile } from "node:fs/promises";
+import path9 from "node:path";
 
 // src/core/evaluate.ts
 import { performance } from "node:perf_hooks";
@@ -29118,23 +29118,23 @@ var Codepoint = class {
   });
   static toUpperCase(codepoint) {
     if (codepoint < ASCII_SIZE) return ASCII_TO_UPPER[codepoint];
-    const s = String.fromCodePoint(codepoint).toUpperCase();
-    const expectedLen = s.codePointAt(0) > MAX_BMP ? 2 : 1;
-    if (s.length > expectedLen) return codepoint;
-    const sOrigin = String.fromCodePoint(s.codePointAt(0)).toLowerCase();
+    const s2 = String.fromCodePoint(codepoint).toUpperCase();
+    const expectedLen = s2.codePointAt(0) > MAX_BMP ? 2 : 1;
+    if (s2.length > expectedLen) return codepoint;
+    const sOrigin = String.fromCodePoint(s2.codePointAt(0)).toLowerCase();
     const originExpectedLen = sOrigin.codePointAt(0) > MAX_BMP ? 2 : 1;
     if (sOrigin.length > originExpectedLen || sOrigin.codePointAt(0) !== codepoint) return codepoint;
-    return s.codePointAt(0);
+    return s2.codePointAt(0);
   }
   static toLowerCase(codepoint) {
     if (codepoint < ASCII_SIZE) return ASCII_TO_LOWER[codepoint];
-    const s = String.fromCodePoint(codepoint).toLowerCase();
-    const expectedLen = s.codePointAt(0) > MAX_BMP ? 2 : 1;
-    if (s.length > expectedLen) return codepoint;
-    const sOrigin = String.fromCodePoint(s.codePointAt(0)).toUpperCase();
+    const s2 = String.fromCodePoint(codepoint).toLowerCase();
+    const expectedLen = s2.codePointAt(0) > MAX_BMP ? 2 : 1;
+    if (s2.length > expectedLen) return codepoint;
+    const sOrigin = String.fromCodePoint(s2.codePointAt(0)).toUpperCase();
     const originExpectedLen = sOrigin.codePointAt(0) > MAX_BMP ? 2 : 1;
     if (sOrigin.length > originExpectedLen || sOrigin.codePointAt(0) !== codepoint) return codepoint;
-    return s.codePointAt(0);
+    return s2.codePointAt(0);
   }
 };
 var UnicodeRangeTable = class {
@@ -29691,12 +29691,12 @@ var Utils = class Utils2 {
         out2 += "\\f";
         break;
       default: {
-        let s = rune.toString(16);
+        let s2 = rune.toString(16);
         if (rune < 256) {
           out2 += "\\x";
-          if (s.length === 1) out2 += "0";
-          out2 += s;
-        } else out2 += `\\x{${s}}`;
+          if (s2.length === 1) out2 += "0";
+          out2 += s2;
+        } else out2 += `\\x{${s2}}`;
         break;
       }
     }
@@ -29737,9 +29737,9 @@ var Utils = class Utils2 {
   * @returns {string}
   */
   static quoteMeta(str) {
-    return str.split("").map((s) => {
-      if (Utils2.METACHARACTERS.indexOf(s) >= 0) return `\\${s}`;
-      return s;
+    return str.split("").map((s2) => {
+      if (Utils2.METACHARACTERS.indexOf(s2) >= 0) return `\\${s2}`;
+      return s2;
     }).join("");
   }
   static charCount(codePoint) {
@@ -30132,16 +30132,16 @@ var Matcher2 = class Matcher3 {
   static quoteReplacement(str, javaMode = false) {
     if (javaMode) {
       if (str.indexOf("\\") < 0 && str.indexOf("$") < 0) return str;
-      return str.split("").map((s) => {
-        const c = s.codePointAt(0);
-        if (c === Codepoint.CODES["\\"] || c === Codepoint.CODES["$"]) return `\\${s}`;
-        return s;
+      return str.split("").map((s2) => {
+        const c = s2.codePointAt(0);
+        if (c === Codepoint.CODES["\\"] || c === Codepoint.CODES["$"]) return `\\${s2}`;
+        return s2;
       }).join("");
     }
     if (str.indexOf("$") < 0) return str;
-    return str.split("").map((s) => {
-      if (s.codePointAt(0) === Codepoint.CODES["$"]) return "$$";
-      return s;
+    return str.split("").map((s2) => {
+      if (s2.codePointAt(0) === Codepoint.CODES["$"]) return "$$";
+      return s2;
     }).join("");
   }
   /**
@@ -30391,9 +30391,9 @@ var Matcher2 = class Matcher3 {
   */
   appendReplacement(replacement, javaMode = false) {
     let res = "";
-    const s = this.start();
+    const s2 = this.start();
     const e = this.end();
-    if (this.appendPos < s) res += this.substring(this.appendPos, s);
+    if (this.appendPos < s2) res += this.substring(this.appendPos, s2);
     this.appendPos = e;
     res += javaMode ? this.appendReplacementInternalJava(replacement) : this.appendReplacementInternalJs(replacement);
     return res;
@@ -30585,12 +30585,12 @@ var Matcher2 = class Matcher3 {
   */
   appendReplacementFunc(replacer, originalInput) {
     let res = "";
-    const s = this.start();
+    const s2 = this.start();
     const e = this.end();
-    if (this.appendPos < s) res += this.substring(this.appendPos, s);
+    if (this.appendPos < s2) res += this.substring(this.appendPos, s2);
     this.appendPos = e;
     const args2 = this.matchArray();
-    args2.push(s, originalInput);
+    args2.push(s2, originalInput);
     if (this.hasNamedGroups) args2.push(this.namedGroupsObject());
     res += String(replacer(...args2));
     return res;
@@ -32437,9 +32437,9 @@ var Prefilter = class Prefilter2 {
   }
   automaton16() {
     if (this.ac16 === null) {
-      const words2 = this.subs.map((s) => {
-        const arr = new Array(s.str.length);
-        for (let i2 = 0; i2 < s.str.length; i2++) arr[i2] = s.str.charCodeAt(i2);
+      const words2 = this.subs.map((s2) => {
+        const arr = new Array(s2.str.length);
+        for (let i2 = 0; i2 < s2.str.length; i2++) arr[i2] = s2.str.charCodeAt(i2);
         return arr;
       });
       this.ac16 = new AhoCorasick(words2, 65536);
@@ -32447,7 +32447,7 @@ var Prefilter = class Prefilter2 {
     return this.ac16;
   }
   automaton8() {
-    if (this.ac8 === null) this.ac8 = new AhoCorasick(this.subs.map((s) => s.bytes), 256);
+    if (this.ac8 === null) this.ac8 = new AhoCorasick(this.subs.map((s2) => s2.bytes), 256);
     return this.ac8;
   }
   eval(input, pos) {
@@ -32514,29 +32514,29 @@ var PrefilterTree = class PrefilterTree2 {
         return { result: new Prefilter(Prefilter.Type.NONE) };
     }
   }
-  static child(re, state, s) {
+  static child(re, state, s2) {
     if (state.subs === void 0) {
-      state.sub = s;
+      state.sub = s2;
       return;
     }
     if (state.pf.type === Prefilter.Type.AND) {
-      if (s.type === Prefilter.Type.NONE) return;
-      if (s.type === Prefilter.Type.AND) {
-        for (let j = 0; j < s.subs.length; j++) state.subs.push(s.subs[j]);
+      if (s2.type === Prefilter.Type.NONE) return;
+      if (s2.type === Prefilter.Type.AND) {
+        for (let j = 0; j < s2.subs.length; j++) state.subs.push(s2.subs[j]);
         return;
       }
-      state.subs.push(s);
+      state.subs.push(s2);
       return;
     }
-    if (s.type === Prefilter.Type.NONE) {
+    if (s2.type === Prefilter.Type.NONE) {
       state.result = new Prefilter(Prefilter.Type.NONE);
       return;
     }
-    if (s.type === Prefilter.Type.OR) {
-      for (let j = 0; j < s.subs.length; j++) state.subs.push(s.subs[j]);
+    if (s2.type === Prefilter.Type.OR) {
+      for (let j = 0; j < s2.subs.length; j++) state.subs.push(s2.subs[j]);
       return;
     }
-    state.subs.push(s);
+    state.subs.push(s2);
   }
   static leave(re, state) {
     if (state.subs === void 0) return state.sub;
@@ -33481,16 +33481,16 @@ var StringIterator = class {
   skip(n) {
     this.position += n;
   }
-  skipString(s) {
-    this.position += s.length;
+  skipString(s2) {
+    this.position += s2.length;
   }
   pop() {
     const r = this.str.codePointAt(this.position);
     this.position += Utils.charCount(r);
     return r;
   }
-  lookingAt(s) {
-    return this.str.startsWith(s, this.position);
+  lookingAt(s2) {
+    return this.str.startsWith(s2, this.position);
   }
   rest() {
     return this.str.substring(this.position);
@@ -33592,10 +33592,10 @@ var Parser = class Parser2 {
     }
     return re;
   }
-  static literalRegexp(s, flags2) {
+  static literalRegexp(s2, flags2) {
     const re = new Regexp(Regexp.Op.LITERAL);
     re.flags = flags2;
-    re.runes = Utils.stringToRunes(s);
+    re.runes = Utils.stringToRunes(s2);
     return re;
   }
   /**
@@ -34012,7 +34012,7 @@ var Parser = class Parser2 {
   }
   factor(array) {
     if (array.length < 2) return array;
-    let s = 0;
+    let s2 = 0;
     let lensub = array.length;
     let lenout = 0;
     let str = null;
@@ -34024,7 +34024,7 @@ var Parser = class Parser2 {
       let istrlen = 0;
       let iflags = 0;
       if (i2 < lensub) {
-        let re = array[s + i2];
+        let re = array[s2 + i2];
         if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) re = re.subs[0];
         if (re.op === Regexp.Op.LITERAL) {
           istr = re.runes;
@@ -34041,16 +34041,16 @@ var Parser = class Parser2 {
         }
       }
       if (i2 === start2) {
-      } else if (i2 === start2 + 1) array[lenout++] = array[s + start2];
+      } else if (i2 === start2 + 1) array[lenout++] = array[s2 + start2];
       else {
         const prefix2 = this.newRegexp(Regexp.Op.LITERAL);
         prefix2.flags = strflags;
         prefix2.runes = str.slice(0, strlen);
         for (let j = start2; j < i2; j++) {
-          array[s + j] = this.removeLeadingString(array[s + j], strlen);
-          this.checkLimits(array[s + j]);
+          array[s2 + j] = this.removeLeadingString(array[s2 + j], strlen);
+          this.checkLimits(array[s2 + j]);
         }
-        const suffix = this.collapse(array.slice(s + start2, s + i2), Regexp.Op.ALTERNATE);
+        const suffix = this.collapse(array.slice(s2 + start2, s2 + i2), Regexp.Op.ALTERNATE);
         const re = this.newRegexp(Regexp.Op.CONCAT);
         re.subs = [prefix2, suffix];
         array[lenout++] = re;
@@ -34061,26 +34061,26 @@ var Parser = class Parser2 {
       strflags = iflags;
     }
     lensub = lenout;
-    s = 0;
+    s2 = 0;
     start2 = 0;
     lenout = 0;
     let first = null;
     for (let i2 = 0; i2 <= lensub; i2++) {
       let ifirst = null;
       if (i2 < lensub) {
-        ifirst = Parser2.leadingRegexp(array[s + i2]);
+        ifirst = Parser2.leadingRegexp(array[s2 + i2]);
         if (first !== null && first.equals(ifirst) && (Parser2.isCharClass(first) || first.op === Regexp.Op.REPEAT && first.min === first.max && Parser2.isCharClass(first.subs[0]))) continue;
       }
       if (i2 === start2) {
-      } else if (i2 === start2 + 1) array[lenout++] = array[s + start2];
+      } else if (i2 === start2 + 1) array[lenout++] = array[s2 + start2];
       else {
         const prefix2 = first;
         for (let j = start2; j < i2; j++) {
           const reuse = j !== start2;
-          array[s + j] = this.removeLeadingRegexp(array[s + j], reuse);
-          this.checkLimits(array[s + j]);
+          array[s2 + j] = this.removeLeadingRegexp(array[s2 + j], reuse);
+          this.checkLimits(array[s2 + j]);
         }
-        const suffix = this.collapse(array.slice(s + start2, s + i2), Regexp.Op.ALTERNATE);
+        const suffix = this.collapse(array.slice(s2 + start2, s2 + i2), Regexp.Op.ALTERNATE);
         const re = this.newRegexp(Regexp.Op.CONCAT);
         re.subs = [prefix2, suffix];
         array[lenout++] = re;
@@ -34089,44 +34089,44 @@ var Parser = class Parser2 {
       first = ifirst;
     }
     lensub = lenout;
-    s = 0;
+    s2 = 0;
     start2 = 0;
     lenout = 0;
     for (let i2 = 0; i2 <= lensub; i2++) {
-      if (i2 < lensub && Parser2.isCharClass(array[s + i2])) continue;
+      if (i2 < lensub && Parser2.isCharClass(array[s2 + i2])) continue;
       if (i2 === start2) {
-      } else if (i2 === start2 + 1) array[lenout++] = array[s + start2];
+      } else if (i2 === start2 + 1) array[lenout++] = array[s2 + start2];
       else {
         let max = start2;
         for (let j = start2 + 1; j < i2; j++) {
-          const subMax = array[s + max];
-          const subJ = array[s + j];
+          const subMax = array[s2 + max];
+          const subJ = array[s2 + j];
           if (subMax.op < subJ.op || subMax.op === subJ.op && (subMax.runes !== null ? subMax.runes.length : 0) < (subJ.runes !== null ? subJ.runes.length : 0)) max = j;
         }
-        const tmp = array[s + start2];
-        array[s + start2] = array[s + max];
-        array[s + max] = tmp;
+        const tmp = array[s2 + start2];
+        array[s2 + start2] = array[s2 + max];
+        array[s2 + max] = tmp;
         for (let j = start2 + 1; j < i2; j++) {
-          Parser2.mergeCharClass(array[s + start2], array[s + j]);
-          this.reuse(array[s + j]);
+          Parser2.mergeCharClass(array[s2 + start2], array[s2 + j]);
+          this.reuse(array[s2 + j]);
         }
-        this.cleanAlt(array[s + start2]);
-        array[lenout++] = array[s + start2];
+        this.cleanAlt(array[s2 + start2]);
+        array[lenout++] = array[s2 + start2];
       }
-      if (i2 < lensub) array[lenout++] = array[s + i2];
+      if (i2 < lensub) array[lenout++] = array[s2 + i2];
       start2 = i2 + 1;
     }
     lensub = lenout;
-    s = 0;
+    s2 = 0;
     start2 = 0;
     lenout = 0;
     for (let i2 = 0; i2 < lensub; ++i2) {
-      if (i2 + 1 < lensub && array[s + i2].op === Regexp.Op.EMPTY_MATCH && array[s + i2 + 1].op === Regexp.Op.EMPTY_MATCH) continue;
-      array[lenout++] = array[s + i2];
+      if (i2 + 1 < lensub && array[s2 + i2].op === Regexp.Op.EMPTY_MATCH && array[s2 + i2 + 1].op === Regexp.Op.EMPTY_MATCH) continue;
+      array[lenout++] = array[s2 + i2];
     }
     lensub = lenout;
-    s = 0;
-    return array.slice(s, lensub);
+    s2 = 0;
+    return array.slice(s2, lensub);
   }
   removeLeadingString(re, n) {
     if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) {
@@ -34339,15 +34339,15 @@ var Parser = class Parser2 {
   }
   parsePerlFlags(t) {
     const startPos = t.pos();
-    const s = t.rest();
-    if (s.startsWith("(?P<") || s.startsWith("(?<")) {
-      const begin = s.charAt(2) === "P" ? 4 : 3;
-      const end = s.indexOf(">");
-      if (end < 0) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_NAMED_CAPTURE, s);
-      const name2 = s.substring(begin, end);
+    const s2 = t.rest();
+    if (s2.startsWith("(?P<") || s2.startsWith("(?<")) {
+      const begin = s2.charAt(2) === "P" ? 4 : 3;
+      const end = s2.indexOf(">");
+      if (end < 0) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_NAMED_CAPTURE, s2);
+      const name2 = s2.substring(begin, end);
       t.skipString(name2);
       t.skip(begin + 1);
-      if (!Parser2.isValidCaptureName(name2)) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_NAMED_CAPTURE, s.substring(0, end + 1));
+      if (!Parser2.isValidCaptureName(name2)) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_NAMED_CAPTURE, s2.substring(0, end + 1));
       const re = this.op(Regexp.Op.LEFT_PAREN);
       re.cap = ++this.numCap;
       if (this.namedGroups[name2]) throw new RE2JSSyntaxException(Parser2.ERR_DUPLICATE_NAMED_CAPTURE, name2);
@@ -34544,8 +34544,8 @@ var Parser = class Parser2 {
     let first = true;
     while (!t.more() || t.peek() !== Codepoint.CODES["]"] || first) {
       if (t.more() && t.lookingAt("-") && (this.flags & RE2Flags.PERL_X) === 0 && !first) {
-        const s = t.rest();
-        if (s === "-" || !s.startsWith("-]")) {
+        const s2 = t.rest();
+        if (s2 === "-" || !s2.startsWith("-]")) {
           t.rewindTo(startPos);
           throw new RE2JSSyntaxException(Parser2.ERR_INVALID_CHAR_RANGE, t.rest());
         }
@@ -34646,8 +34646,8 @@ var RE2 = class RE22 {
   *
   * More complicated queries need to use {@link #compile} and the full {@code RE2} interface.
   */
-  static match(pattern, s) {
-    return RE22.compile(pattern).match(s);
+  static match(pattern, s2) {
+    return RE22.compile(pattern).match(s2);
   }
   constructor(expr, prog, numSubexp = 0, longest = 0) {
     this.expr = expr;
@@ -34750,8 +34750,8 @@ var RE2 = class RE22 {
     this.put(m);
     return cap;
   }
-  match(s) {
-    return this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, 0) !== null;
+  match(s2) {
+    return this.executeEngine(MachineInput.fromUTF16(s2), 0, RE2Flags.UNANCHORED, 0) !== null;
   }
   /**
   * Matches the regular expression against input starting at position start and ending at position
@@ -34902,10 +34902,10 @@ var RE2 = class RE22 {
   * regular expression successfully matches an empty string. Use {@link #findIndex} or
   * {@link #findSubmatch} if it is necessary to distinguish these cases.
   */
-  find(s) {
-    const a = this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, 2);
+  find(s2) {
+    const a = this.executeEngine(MachineInput.fromUTF16(s2), 0, RE2Flags.UNANCHORED, 2);
     if (a === null) return "";
-    return s.substring(a[0], a[1]);
+    return s2.substring(a[0], a[1]);
   }
   /**
   * Returns a two-element array of integers defining the location of the leftmost match in
@@ -34914,8 +34914,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findIndex(s) {
-    return this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, 2);
+  findIndex(s2) {
+    return this.executeEngine(MachineInput.fromUTF16(s2), 0, RE2Flags.UNANCHORED, 2);
   }
   /**
   * Returns an array of arrays the text of the leftmost match of the regular expression in
@@ -34948,11 +34948,11 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findSubmatch(s) {
-    const a = this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, this.prog.numCap);
+  findSubmatch(s2) {
+    const a = this.executeEngine(MachineInput.fromUTF16(s2), 0, RE2Flags.UNANCHORED, this.prog.numCap);
     if (a === null) return null;
     const ret = new Array(1 + this.numSubexp).fill(null);
-    for (let i2 = 0; i2 < ret.length; i2++) if (2 * i2 < a.length && a[2 * i2] >= 0) ret[i2] = s.substring(a[2 * i2], a[2 * i2 + 1]);
+    for (let i2 = 0; i2 < ret.length; i2++) if (2 * i2 < a.length && a[2 * i2] >= 0) ret[i2] = s2.substring(a[2 * i2], a[2 * i2 + 1]);
     return ret;
   }
   /**
@@ -34962,8 +34962,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findSubmatchIndex(s) {
-    return this.pad(this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, this.prog.numCap));
+  findSubmatchIndex(s2) {
+    return this.pad(this.executeEngine(MachineInput.fromUTF16(s2), 0, RE2Flags.UNANCHORED, this.prog.numCap));
   }
   /**
   * {@code findAllUTF8()} is the <a href='#all'>All</a> version of {@link #findUTF8}; it returns a
@@ -34999,8 +34999,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAll(s, n) {
-    const result = this.allMatches(MachineInput.fromUTF16(s), n, (match2) => s.substring(match2[0], match2[1]));
+  findAll(s2, n) {
+    const result = this.allMatches(MachineInput.fromUTF16(s2), n, (match2) => s2.substring(match2[0], match2[1]));
     if (result.length === 0) return null;
     return result;
   }
@@ -35011,8 +35011,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAllIndex(s, n) {
-    const result = this.allMatches(MachineInput.fromUTF16(s), n, (match2) => match2.slice(0, 2));
+  findAllIndex(s2, n) {
+    const result = this.allMatches(MachineInput.fromUTF16(s2), n, (match2) => match2.slice(0, 2));
     if (result.length === 0) return null;
     return result;
   }
@@ -35051,10 +35051,10 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAllSubmatch(s, n) {
-    const result = this.allMatches(MachineInput.fromUTF16(s), n, (match2) => {
+  findAllSubmatch(s2, n) {
+    const result = this.allMatches(MachineInput.fromUTF16(s2), n, (match2) => {
       let slice = new Array(match2.length / 2 | 0).fill(null);
-      for (let j = 0; j < slice.length; j++) if (match2[2 * j] >= 0) slice[j] = s.substring(match2[2 * j], match2[2 * j + 1]);
+      for (let j = 0; j < slice.length; j++) if (match2[2 * j] >= 0) slice[j] = s2.substring(match2[2 * j], match2[2 * j + 1]);
       return slice;
     });
     if (result.length === 0) return null;
@@ -35067,8 +35067,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAllSubmatchIndex(s, n) {
-    const result = this.allMatches(MachineInput.fromUTF16(s), n);
+  findAllSubmatchIndex(s2, n) {
+    const result = this.allMatches(MachineInput.fromUTF16(s2), n);
     if (result.length === 0) return null;
     return result;
   }
@@ -35732,8 +35732,8 @@ function patternProblem(pattern) {
   if (pattern === "/") return "a lone `/` matches nothing; write `*` for every file";
   return void 0;
 }
-var clip = (s) => s.length > 80 ? `${s.slice(0, 77)}...` : s;
-var quote = (s) => s.replace(/[.+^${}()|\\?*[\]]/g, "\\$&");
+var clip = (s2) => s2.length > 80 ? `${s2.slice(0, 77)}...` : s2;
+var quote = (s2) => s2.replace(/[.+^${}()|\\?*[\]]/g, "\\$&");
 function segmentRegex(seg) {
   let out2 = "";
   for (const ch of seg) out2 += ch === "*" ? "[^/]*" : ch === "?" ? "[^/]" : quote(ch);
@@ -35926,8 +35926,8 @@ function valueProblem(field, value2) {
 }
 function normaliseRelative(p) {
   if (p.includes("\0") || p.includes("\\") || p.startsWith("/")) return void 0;
-  const segs = p.split("/").filter((s) => s !== "" && s !== ".");
-  if (segs.length === 0 || segs.some((s) => s === "..")) return void 0;
+  const segs = p.split("/").filter((s2) => s2 !== "" && s2 !== ".");
+  if (segs.length === 0 || segs.some((s2) => s2 === "..")) return void 0;
   return segs.join("/");
 }
 
@@ -36228,12 +36228,12 @@ var HashPool = class {
     this.closed = true;
     const reason = this.signal?.aborted ? this.signal.reason : new Error("hash pool closed");
     for (const p of this.queue.splice(0)) p.reject(reason instanceof Error ? reason : new Error(String(reason)));
-    for (const s of this.slots) s.busy?.reject(reason instanceof Error ? reason : new Error(String(reason)));
-    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+    for (const s2 of this.slots) s2.busy?.reject(reason instanceof Error ? reason : new Error(String(reason)));
+    await Promise.all(this.slots.splice(0).map((s2) => s2.worker.terminate()));
   }
   pump() {
     while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => !s.busy);
+      let slot = this.slots.find((s2) => !s2.busy);
       if (!slot && this.slots.length < this.size) slot = this.spawn();
       if (!slot) return;
       const next = this.queue.shift();
@@ -37397,8 +37397,8 @@ function licenseValues(v) {
     if (typeof item === "string" && item.trim()) out2.push(item.trim());
     else if (item && typeof item === "object") {
       const o = item;
-      const s = o["@id"] ?? o.url ?? o["sc:url"] ?? o.identifier ?? o.name;
-      if (typeof s === "string" && s.trim()) out2.push(s.trim());
+      const s2 = o["@id"] ?? o.url ?? o["sc:url"] ?? o.identifier ?? o.name;
+      if (typeof s2 === "string" && s2.trim()) out2.push(s2.trim());
     }
   }
   return out2;
@@ -45189,8 +45189,8 @@ function fromCard(path12, doc) {
   if (license) fields.license = license;
   const source = claim("source", strings(fm.source)) ?? claim(
     "source_datasets",
-    strings(fm.source_datasets).map((s) => {
-      const id = s.replace(/^extended\|/, "");
+    strings(fm.source_datasets).map((s2) => {
+      const id = s2.replace(/^extended\|/, "");
       return id === "original" || /^[a-z]+:\/\//i.test(id) ? id : `https://huggingface.co/datasets/${id}`;
     })
   );
@@ -45556,10 +45556,10 @@ function readCondaEnvironment(text4) {
 }
 function condaName(spec) {
   const channel = spec.lastIndexOf("::");
-  const s = channel === -1 ? spec : spec.slice(channel + 2);
+  const s2 = channel === -1 ? spec : spec.slice(channel + 2);
   let end = 0;
-  while (end < s.length && /[A-Za-z0-9._-]/.test(s[end])) end++;
-  return end > 0 ? s.slice(0, end) : spec;
+  while (end < s2.length && /[A-Za-z0-9._-]/.test(s2[end])) end++;
+  return end > 0 ? s2.slice(0, end) : spec;
 }
 function isExactCondaSpec(spec) {
   const trimmed = spec.trim();
@@ -45959,7 +45959,7 @@ function isLocalPath(text4) {
   if (lower.startsWith("file:")) return true;
   if (text4.startsWith(".") || text4.startsWith("/") || text4.startsWith("~") || text4.includes("\\")) return true;
   if (text4.includes("/") && !text4.includes("://")) return true;
-  return ARCHIVE_SUFFIXES.some((s) => lower.endsWith(s)) && !text4.includes("://");
+  return ARCHIVE_SUFFIXES.some((s2) => lower.endsWith(s2)) && !text4.includes("://");
 }
 function stripExtras(name2) {
   const i2 = name2.indexOf("[");
@@ -46309,9 +46309,9 @@ function analyseNpm(a, sub, args2, line) {
     report(a, line, "unpinned-install", "`npm install` may update package-lock.json and install newer versions; use `npm ci` to install exactly what the lock file records");
     return;
   }
-  const loose = p.positional.filter((s) => !isExactNpmSpec(s));
+  const loose = p.positional.filter((s2) => !isExactNpmSpec(s2));
   if (loose.length > 0) {
-    const pins = loose.map((s) => `${npmName(s)}@<version>`).join(" ");
+    const pins = loose.map((s2) => `${npmName(s2)}@<version>`).join(" ");
     report(a, line, "unpinned-install", `\`npm install ${loose.join(" ")}\` is not pinned; pin it: npm install ${pins} (exact x.y.z versions), or add it to package.json and run \`npm ci\``);
   }
 }
@@ -46355,16 +46355,16 @@ function analyseConda(a, tool, args2, line) {
   const p = parseArgs(args2, CONDA_VALUED);
   const [sub, ...specs] = p.positional;
   if (sub !== "install" && sub !== "create") return;
-  const loose = specs.filter((s) => !isExactCondaSpec(s));
+  const loose = specs.filter((s2) => !isExactCondaSpec(s2));
   if (loose.length > 0) {
-    const pins = loose.map((s) => `${condaName(s)}=<version>`).join(" ");
+    const pins = loose.map((s2) => `${condaName(s2)}=<version>`).join(" ");
     report(a, line, "unpinned-install", `\`${tool} ${sub} ${loose.join(" ")}\` is not pinned; pin it: ${tool} ${sub} ${pins} (or ==<version>=<build>), or install from a conda-lock file`);
   }
 }
 function analyseSpecList(a, line, label2, specs) {
-  for (const s of specs) {
-    const spec = parseRequirementSpec(s);
-    if (!spec.pinned) report(a, line, "unpinned-install", `\`${label2} ${s}\` is not pinned; pin it: ${label2} ${spec.name ?? s}==<version>`);
+  for (const s2 of specs) {
+    const spec = parseRequirementSpec(s2);
+    if (!spec.pinned) report(a, line, "unpinned-install", `\`${label2} ${s2}\` is not pinned; pin it: ${label2} ${spec.name ?? s2}==<version>`);
   }
 }
 function analyseUv(a, args2, line) {
@@ -46412,11 +46412,11 @@ function analysePipx(a, args2, line) {
 function analysePoetry(a, args2, line) {
   if (args2[0] !== "add") return;
   const p = parseArgs(args2.slice(1), POETRY_VALUED);
-  for (const s of p.positional) {
-    const at3 = s.indexOf("@");
-    const version = at3 > 0 ? s.slice(at3 + 1) : "";
-    const exact = version ? EXACT_SEMVER.test(version) || /^==?\d/.test(version) || isVariable(version) : parseRequirementSpec(s).pinned;
-    if (!exact) report(a, line, "unpinned-install", `\`poetry add ${s}\` records a version range; pin it: poetry add ${at3 > 0 ? s.slice(0, at3) : parseRequirementSpec(s).name ?? s}==<version>`);
+  for (const s2 of p.positional) {
+    const at3 = s2.indexOf("@");
+    const version = at3 > 0 ? s2.slice(at3 + 1) : "";
+    const exact = version ? EXACT_SEMVER.test(version) || /^==?\d/.test(version) || isVariable(version) : parseRequirementSpec(s2).pinned;
+    if (!exact) report(a, line, "unpinned-install", `\`poetry add ${s2}\` records a version range; pin it: poetry add ${at3 > 0 ? s2.slice(0, at3) : parseRequirementSpec(s2).name ?? s2}==<version>`);
   }
 }
 function downloadTargets(prog, args2, cmd) {
@@ -46439,7 +46439,7 @@ function downloadTargets(prog, args2, cmd) {
 }
 function subsDownload(words2, a) {
   return words2.some(
-    (w) => w.subs.some((s) => lexShell(s.text, a.signal).some((pl) => pl.some((c) => DOWNLOADERS.has(program2(stripWrappers(c.words)[0])))))
+    (w) => w.subs.some((s2) => lexShell(s2.text, a.signal).some((pl) => pl.some((c) => DOWNLOADERS.has(program2(stripWrappers(c.words)[0])))))
   );
 }
 function analyseCommand(a, cmd, f) {
@@ -46448,7 +46448,7 @@ function analyseCommand(a, cmd, f) {
   const prog = program2(words2[0]);
   const args2 = words2.slice(1).map((w) => w.value);
   if (f.depth < MAX_DEPTH2) {
-    for (const w of cmd.words) for (const s of w.subs) analyseText(a, s.text, { lineOf: (l) => f.lineOf(s.line + l), depth: f.depth + 1 });
+    for (const w of cmd.words) for (const s2 of w.subs) analyseText(a, s2.text, { lineOf: (l) => f.lineOf(s2.line + l), depth: f.depth + 1 });
     for (let k = 0; k < words2.length - 1; k++) {
       const flag2 = words2[k + 1].value;
       if (SHELLS.has(program2(words2[k])) && /^-[a-z]*c[a-z]*$/.test(flag2) && words2[k + 2]) {
@@ -46588,8 +46588,8 @@ function readWorkflow(text4) {
   const deps = { uses: [], images: [], runs: [] };
   const root = doc.value;
   if (!isRecord2(root)) return deps;
-  const runDefaults = (s, key3) => {
-    const v = isRecord2(s) && isRecord2(s.defaults) && isRecord2(s.defaults.run) ? s.defaults.run[key3] : void 0;
+  const runDefaults = (s2, key3) => {
+    const v = isRecord2(s2) && isRecord2(s2.defaults) && isRecord2(s2.defaults.run) ? s2.defaults.run[key3] : void 0;
     return typeof v === "string" ? v : void 0;
   };
   if (isRecord2(root.jobs)) {
@@ -46978,8 +46978,8 @@ function parseString(ctx) {
           ctx.p++;
       }
       if (!state) {
-        let s = ctx.s.slice(sliceStart, ctx.p);
-        parsed = parsed ? parsed + s : s;
+        let s2 = ctx.s.slice(sliceStart, ctx.p);
+        parsed = parsed ? parsed + s2 : s2;
       }
       ctx.p += isMultiline ? 3 : 1;
       return parsed;
@@ -47700,11 +47700,11 @@ var LineFinder = class {
 };
 function fromArray(out2, lf, specs, from) {
   if (!Array.isArray(specs)) return;
-  for (const s of specs) {
-    if (typeof s !== "string") continue;
-    const spec = parseRequirementSpec(s);
+  for (const s2 of specs) {
+    if (typeof s2 !== "string") continue;
+    const spec = parseRequirementSpec(s2);
     if (!spec.name) continue;
-    out2.push({ name: spec.name, line: lf.find([`"${s}"`, `'${s}'`, `"${spec.name}`, `'${spec.name}`], from) });
+    out2.push({ name: spec.name, line: lf.find([`"${s2}"`, `'${s2}'`, `"${spec.name}`, `'${spec.name}`], from) });
   }
 }
 function fromTable(out2, lf, table, from, skip = /* @__PURE__ */ new Set()) {
@@ -48045,7 +48045,7 @@ function parseNotebook(text4) {
   if (!cellsNode || cellsNode.type !== "array") throw new NotebookError('notebook has no "cells" array', 1);
   const langNode = findNodeAtLocation2(root, ["metadata", "kernelspec", "language"]) ?? findNodeAtLocation2(root, ["metadata", "language_info", "name"]);
   const language = typeof langNode?.value === "string" ? langNode.value.toLowerCase() : "python";
-  const cells2 = [];
+  const cells = [];
   (cellsNode.children ?? []).forEach((cell, index2) => {
     if (cell.type !== "object") return;
     const typeNode = findNodeAtLocation2(cell, ["cell_type"]);
@@ -48070,9 +48070,9 @@ function parseNotebook(text4) {
       source += part.text;
     }
     if (fileLines.length === 0) fileLines.push(lines.position(cell.offset).line);
-    cells2.push({ index: index2, cellType, source, fileLines });
+    cells.push({ index: index2, cellType, source, fileLines });
   });
-  return { language, cells: cells2 };
+  return { language, cells };
 }
 
 // src/checks/dependency-pinning/scripts.ts
@@ -48126,8 +48126,8 @@ async function checkNotebook(d, loader, path12) {
     for (const cell of nb.cells) {
       if (cell.cellType !== "code") continue;
       const issues = [];
-      for (const s of shellSnippets(cell.source, cell.fileLines)) {
-        issues.push(...analyseShell(s.text, { state, signal: d.rule.signal, lineOf: (l) => s.lines[l] ?? s.lines[s.lines.length - 1] }));
+      for (const s2 of shellSnippets(cell.source, cell.fileLines)) {
+        issues.push(...analyseShell(s2.text, { state, signal: d.rule.signal, lineOf: (l) => s2.lines[l] ?? s2.lines[s2.lines.length - 1] }));
       }
       await reportShellIssues(d, loader, path12, issues, [dirOf2(path12), ""]);
     }
@@ -48313,9 +48313,9 @@ async function checkCard(ctx, root, card, fields, sections) {
     }
   }
   const lines = text4.replace(/^\uFEFF/, "").split(/\r?\n/);
-  for (const s of sections) {
-    const heading = findSection(doc, s);
-    const name2 = s.split("|")[0].trim();
+  for (const s2 of sections) {
+    const heading = findSection(doc, s2);
+    const name2 = s2.split("|")[0].trim();
     if (!heading) {
       ctx.report({ code: "missing-section", path: card, line: doc.frontMatterLines + 1, message: `${card} (model card of ${label2}) has no "${name2}" section: add a \`## ${capitalise(name2)}\` heading with its content` });
     } else if (sectionIsEmpty(lines, doc, heading)) {
@@ -48323,7 +48323,7 @@ async function checkCard(ctx, root, card, fields, sections) {
     }
   }
 }
-var capitalise = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+var capitalise = (s2) => s2.charAt(0).toUpperCase() + s2.slice(1);
 async function run4(ctx) {
   const params2 = ctx.params ?? {};
   const fields = params2["require-fields"] ?? DEFAULT_REQUIRE_FIELDS;
@@ -48340,7 +48340,7 @@ async function run4(ctx) {
       ctx.report({
         code: "missing-card",
         path: representative(root),
-        message: `model ${root.path} has no model card: add ${where2} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split("|").join(" or ")).join(", ")}) and sections ${sections.map((s) => capitalise(s.split("|")[0])).join(", ")}`
+        message: `model ${root.path} has no model card: add ${where2} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split("|").join(" or ")).join(", ")}) and sections ${sections.map((s2) => capitalise(s2.split("|")[0])).join(", ")}`
       });
       continue;
     }
@@ -49083,9 +49083,9 @@ var TORCH_DTYPES = [
 ];
 var TORCH_STORAGES = ["Double", "Float", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool", "ComplexDouble", "ComplexFloat", "QUInt8", "QInt8", "QInt32", "QUInt4x2", "QUInt2x4"];
 for (const d of TORCH_DTYPES) SAFE_EXACT.add(`torch.${d}`);
-for (const s of TORCH_STORAGES) {
-  SAFE_EXACT.add(`torch.${s}Storage`);
-  SAFE_EXACT.add(`torch.cuda.${s}Storage`);
+for (const s2 of TORCH_STORAGES) {
+  SAFE_EXACT.add(`torch.${s2}Storage`);
+  SAFE_EXACT.add(`torch.cuda.${s2}Storage`);
 }
 var NUMPY_DTYPE_CLASS = /^numpy\.dtypes\.[A-Za-z0-9]+DType$/;
 var LOOKUP_SEGMENTS = 32;
@@ -49110,16 +49110,16 @@ function structuralReason(path12, attrsFrom) {
   if (leafReason !== void 0) return `calls ${leaf}, a function that ${leafReason}`;
   if (DANGEROUS_LEAF_PREFIX.test(leaf)) return `calls ${leaf}, a function that runs a command or code`;
   for (let i2 = 1; i2 < segs.length; i2++) {
-    const s = segs[i2];
-    if (s.startsWith("__") && s.endsWith("__") && s.length > 4) return `walks the attribute ${s}, a route to arbitrary objects`;
-    if (i2 >= attrsFrom && DANGEROUS_INNER.has(s)) {
+    const s2 = segs[i2];
+    if (s2.startsWith("__") && s2.endsWith("__") && s2.length > 4) return `walks the attribute ${s2}, a route to arbitrary objects`;
+    if (i2 >= attrsFrom && DANGEROUS_INNER.has(s2)) {
       const inner = deniedPrefix(canonicalPath(segs.slice(i2, i2 + LOOKUP_SEGMENTS).join(".").replace(/^_+(?=[a-z])/, "")));
-      return `reaches the module ${s} through an attribute${inner ? ` (a module that ${inner})` : ""}`;
+      return `reaches the module ${s2} through an attribute${inner ? ` (a module that ${inner})` : ""}`;
     }
   }
   for (const rule of SEGMENT_RULES) {
     if (!underRoot(path12, rule.under)) continue;
-    const hit = segs.slice(1).find((s) => rule.segment.test(s));
+    const hit = segs.slice(1).find((s2) => rule.segment.test(s2));
     if (hit !== void 0) return `uses ${rule.under}'s ${hit} (it ${rule.reason})`;
   }
   return void 0;
@@ -49651,11 +49651,11 @@ function parseMemoIndexArg(buf, a, b) {
 var FLOAT_TEXT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)$/i;
 function isFloatArg(buf, a, b) {
   if (b <= a) return false;
-  const s = buf.toString("latin1", a, cEnd(buf, a, b));
-  if (!FLOAT_TEXT.test(s)) return false;
-  const c = s.charCodeAt(s.length - 1) | 32;
+  const s2 = buf.toString("latin1", a, cEnd(buf, a, b));
+  if (!FLOAT_TEXT.test(s2)) return false;
+  const c = s2.charCodeAt(s2.length - 1) | 32;
   if (c === 102 || c === 121 || c === 110) return true;
-  return Number.isFinite(Number(s));
+  return Number.isFinite(Number(s2));
 }
 
 // src/formats/pickle/text.ts
@@ -49676,25 +49676,25 @@ var SIMPLE = { "\\": "\\", "'": "'", '"': '"', n: "\n", r: "\r", t: "	", a: "\x0
 function decodeStringRepr(raw) {
   const q = raw[0];
   if (raw.length < 2 || q !== "'" && q !== '"' || raw[raw.length - 1] !== q) return void 0;
-  const s = raw.slice(1, -1);
-  if (!s.includes("\\")) return s;
+  const s2 = raw.slice(1, -1);
+  if (!s2.includes("\\")) return s2;
   let out2 = "";
-  for (let i2 = 0; i2 < s.length; i2++) {
-    const c = s[i2];
+  for (let i2 = 0; i2 < s2.length; i2++) {
+    const c = s2[i2];
     if (c !== "\\") {
       out2 += c;
       continue;
     }
-    const d = s[++i2];
+    const d = s2[++i2];
     if (d === void 0) return void 0;
     if (d in SIMPLE) out2 += SIMPLE[d];
     else if (d === "x") {
-      const h = s.slice(i2 + 1, i2 + 3);
+      const h = s2.slice(i2 + 1, i2 + 3);
       if (!/^[0-9a-fA-F]{2}$/.test(h)) return void 0;
       out2 += String.fromCharCode(parseInt(h, 16));
       i2 += 2;
     } else if (d >= "0" && d <= "7") {
-      const m = /^[0-7]{1,3}/.exec(s.slice(i2))[0];
+      const m = /^[0-7]{1,3}/.exec(s2.slice(i2))[0];
       out2 += String.fromCharCode(parseInt(m, 8) & 255);
       i2 += m.length - 1;
     } else out2 += `\\${d}`;
@@ -49753,14 +49753,14 @@ var StringCache = class {
     const way = this.recent[pair2] ^ 1;
     const slot = first + way;
     this.recent[pair2] = way;
-    const s = decodeUtf8(buf, at3, n);
-    if (s === void 0) return void 0;
+    const s2 = decodeUtf8(buf, at3, n);
+    if (s2 === void 0) return void 0;
     const keys = this.keys;
     const base = slot * KEY_MAX;
     for (let i2 = 0; i2 < n; i2++) keys[base + i2] = buf[at3 + i2];
     this.lens[slot] = n;
-    this.values[slot] = s;
-    return s;
+    this.values[slot] = s2;
+    return s2;
   }
   matches(slot, buf, at3, n) {
     if (this.lens[slot] !== n) return false;
@@ -49807,8 +49807,8 @@ function isValidRawUnicodeEscape(buf, a, b) {
   return true;
 }
 function decodeUtf8(buf, at3, n) {
-  const s = buf.toString("utf8", at3, at3 + n);
-  return s.includes("\uFFFD") && !isUtf8SurrogatePass(buf, at3, at3 + n) ? void 0 : s;
+  const s2 = buf.toString("utf8", at3, at3 + n);
+  return s2.includes("\uFFFD") && !isUtf8SurrogatePass(buf, at3, at3 + n) ? void 0 : s2;
 }
 function isUtf8SurrogatePass(buf, a, b) {
   let i2 = a;
@@ -50441,9 +50441,9 @@ var PickleMachine = class {
             const n = buf[pos + 1];
             if (pos + 2 + n > end) return this.need(pos, 2 + n);
             if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
-            const s = STRINGS.decode(buf, pos + 2, n);
-            if (s === void 0) throw this.notUtf8(pos);
-            stack.push(s);
+            const s2 = STRINGS.decode(buf, pos + 2, n);
+            if (s2 === void 0) throw this.notUtf8(pos);
+            stack.push(s2);
             pos += 2 + n;
             break;
           }
@@ -50461,9 +50461,9 @@ var PickleMachine = class {
             if (n <= STR_RETAIN) {
               if (pos + 5 + n > end) return this.need(pos, 5 + n);
               if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
-              const s = STRINGS.decode(buf, pos + 5, n);
-              if (s === void 0) throw this.notUtf8(pos);
-              stack.push(s);
+              const s2 = STRINGS.decode(buf, pos + 5, n);
+              if (s2 === void 0) throw this.notUtf8(pos);
+              stack.push(s2);
               pos += 5 + n;
               break;
             }
@@ -50506,9 +50506,9 @@ var PickleMachine = class {
               this.pushValue(LSTR);
             } else {
               const raw = buf.toString("latin1", pos + 1, nl);
-              const s = op === OP.UNICODE ? decodeRawUnicodeEscape(raw) : decodeStringRepr(raw);
-              if (s === void 0) throw this.malformed(pos, "has a malformed argument");
-              this.pushValue(s.length <= STR_RETAIN ? s : LSTR);
+              const s2 = op === OP.UNICODE ? decodeRawUnicodeEscape(raw) : decodeStringRepr(raw);
+              if (s2 === void 0) throw this.malformed(pos, "has a malformed argument");
+              this.pushValue(s2.length <= STR_RETAIN ? s2 : LSTR);
             }
             pos = nl + 1;
             break;
@@ -50830,9 +50830,9 @@ var PickleMachine = class {
     if (this.frameEnd >= 0 && off + head + n > this.frameEnd) throw this.straddle(pos, head + n);
     if (isStr && n <= STR_RETAIN) {
       if (at3 + n > w.end) return this.need(pos, head + n);
-      const s = STRINGS.decode(buf, at3, n);
-      if (s === void 0) throw this.notUtf8(pos);
-      this.pushValue(s);
+      const s2 = STRINGS.decode(buf, at3, n);
+      if (s2 === void 0) throw this.notUtf8(pos);
+      this.pushValue(s2);
       w.pos = at3 + n;
       return void 0;
     }
@@ -51582,16 +51582,16 @@ var LiteralParser = class {
   }
   /** Whitespace, comments, continuations; newlines only inside brackets. Returns false at a top-level newline. */
   skipSpace() {
-    const s = this.s;
+    const s2 = this.s;
     for (; ; ) {
-      const c = s[this.i];
+      const c = s2[this.i];
       if (c === " " || c === "	" || c === "\f") this.i++;
       else if (c === "#") {
-        while (this.i < s.length && s[this.i] !== "\n") this.i++;
+        while (this.i < s2.length && s2[this.i] !== "\n") this.i++;
       } else if (c === "\\") {
-        if (s[this.i + 1] !== "\n") this.fail("a backslash outside a string that does not end the line");
+        if (s2[this.i + 1] !== "\n") this.fail("a backslash outside a string that does not end the line");
         this.i += 2;
-        if (this.i >= s.length) this.fail("the text ends after a line continuation");
+        if (this.i >= s2.length) this.fail("the text ends after a line continuation");
       } else if (c === "\n") {
         if (this.brackets === 0) return false;
         this.i++;
@@ -51605,10 +51605,10 @@ var LiteralParser = class {
       this.i = this.s.length;
       return { t: "end" };
     }
-    const s = this.s;
-    if (this.i >= s.length) return { t: "end" };
-    const c = s[this.i];
-    if (c >= "0" && c <= "9" || c === "." && /[0-9]/.test(s[this.i + 1] ?? "")) return this.number();
+    const s2 = this.s;
+    if (this.i >= s2.length) return { t: "end" };
+    const c = s2[this.i];
+    if (c >= "0" && c <= "9" || c === "." && /[0-9]/.test(s2[this.i + 1] ?? "")) return this.number();
     if ("()[]{},:+-".includes(c)) {
       this.i++;
       if (c === "(" || c === "[" || c === "{") this.brackets++;
@@ -51616,25 +51616,25 @@ var LiteralParser = class {
       return { t: "op", v: c };
     }
     STRING_START.lastIndex = this.i;
-    const sm = STRING_START.exec(s);
+    const sm = STRING_START.exec(s2);
     if (sm) return this.strings();
     NAME2.lastIndex = this.i;
-    const nm = NAME2.exec(s);
+    const nm = NAME2.exec(s2);
     if (nm) {
       this.i += nm[0].length;
       return { t: "name", v: nm[0] };
     }
-    if (s.startsWith("...", this.i)) {
+    if (s2.startsWith("...", this.i)) {
       this.i += 3;
       return { t: "op", v: "..." };
     }
     return this.fail(`unexpected character ${JSON.stringify(c)}`);
   }
   number() {
-    const s = this.s;
+    const s2 = this.s;
     const start2 = this.i;
     RADIX.lastIndex = start2;
-    let m = s[start2] === "0" ? RADIX.exec(s) : null;
+    let m = s2[start2] === "0" ? RADIX.exec(s2) : null;
     let v;
     if (m) {
       const text4 = m[0].replace(/_/g, "").toLowerCase();
@@ -51642,7 +51642,7 @@ var LiteralParser = class {
       v = { k: "int", v: BigInt(text4) };
     } else {
       DECIMAL.lastIndex = start2;
-      m = DECIMAL.exec(s);
+      m = DECIMAL.exec(s2);
       if (!m) return this.fail("a malformed number");
       const text4 = m[0].includes("_") ? m[0].replace(/_/g, "") : m[0];
       if (text4.length > MAX_NUMBER_CHARS) this.fail("a number literal too long to read");
@@ -51657,9 +51657,9 @@ var LiteralParser = class {
     this.i = start2 + m[0].length;
     if (this.opts.filterHeader) {
       const l = /[ \t\f]*L/y;
-      for (l.lastIndex = this.i; l.exec(s) && !IDENT_CHAR.test(s[l.lastIndex] ?? ""); ) this.i = l.lastIndex;
+      for (l.lastIndex = this.i; l.exec(s2) && !IDENT_CHAR.test(s2[l.lastIndex] ?? ""); ) this.i = l.lastIndex;
     }
-    const after = s[this.i] ?? "";
+    const after = s2[this.i] ?? "";
     if (IDENT_CHAR.test(after) || after === ".") this.fail("a malformed number");
     return { t: "num", v };
   }
@@ -51690,9 +51690,9 @@ var LiteralParser = class {
     return { t: "str", v: bytes2 ? { k: "bytes", v: Uint8Array.from(bytes2) } : { k: "str", v: text4 } };
   }
   stringBody(raw, isBytes) {
-    const s = this.s;
-    const q = s[this.i];
-    const triple = s.startsWith(q.repeat(3), this.i);
+    const s2 = this.s;
+    const q = s2[this.i];
+    const triple = s2.startsWith(q.repeat(3), this.i);
     this.i += triple ? 3 : 1;
     const out2 = [];
     const units = [];
@@ -51701,23 +51701,23 @@ var LiteralParser = class {
       else units.push(String.fromCodePoint(code));
     };
     for (; ; ) {
-      if (this.i >= s.length) this.fail("an unterminated string");
-      const c = s[this.i];
-      if (triple ? s.startsWith(q.repeat(3), this.i) : c === q) {
+      if (this.i >= s2.length) this.fail("an unterminated string");
+      const c = s2[this.i];
+      if (triple ? s2.startsWith(q.repeat(3), this.i) : c === q) {
         this.i += triple ? 3 : 1;
         break;
       }
       if (c === "\n" && !triple) this.fail("an unterminated string");
-      const code = s.codePointAt(this.i);
+      const code = s2.codePointAt(this.i);
       if (isBytes && code > 127) this.fail("a non-ASCII character in a bytes literal");
       if (c !== "\\") {
         put(code);
         this.i += code > 65535 ? 2 : 1;
         continue;
       }
-      const d = s[this.i + 1];
+      const d = s2[this.i + 1];
       if (d === void 0) this.fail("an unterminated string");
-      const dc = s.codePointAt(this.i + 1);
+      const dc = s2.codePointAt(this.i + 1);
       if (isBytes && dc > 127) this.fail("a non-ASCII character in a bytes literal");
       if (raw) {
         put(92);
@@ -51731,21 +51731,21 @@ var LiteralParser = class {
     return isBytes ? out2 : units.join("");
   }
   escape(d, isBytes, put) {
-    const s = this.s;
+    const s2 = this.s;
     if (d === "\n") return;
     const simple = SIMPLE_ESCAPES[d];
     if (simple !== void 0) return put(simple);
     if (d >= "0" && d <= "7") {
       const m = /[0-7]{0,2}/y;
       m.lastIndex = this.i;
-      const more = m.exec(s)[0];
+      const more = m.exec(s2)[0];
       this.i += more.length;
       const v = parseInt(d + more, 8);
       return put(isBytes ? v & 255 : v);
     }
     const hexLen = d === "x" ? 2 : !isBytes && d === "u" ? 4 : !isBytes && d === "U" ? 8 : 0;
     if (hexLen) {
-      const h = s.slice(this.i, this.i + hexLen);
+      const h = s2.slice(this.i, this.i + hexLen);
       if (h.length !== hexLen || !HEX2.test(h)) this.fail(`a truncated \\${d} escape`);
       const v = parseInt(h, 16);
       if (v > 1114111) this.fail("an escape beyond the last Unicode character");
@@ -51753,7 +51753,7 @@ var LiteralParser = class {
       return put(v);
     }
     if (!isBytes && d === "N") this.fail("a \\N{\u2026} escape, which needs the Unicode name database");
-    const cp = s.codePointAt(this.i - 1);
+    const cp = s2.codePointAt(this.i - 1);
     put(92);
     put(cp);
     if (cp > 65535) this.i++;
@@ -52240,10 +52240,10 @@ var JsonObjectFinder = class {
   end(chunk, from, to) {
     let all2;
     for (let k = 0; k < this.doneStart.length; k++) {
-      const s = this.doneStart[k];
+      const s2 = this.doneStart[k];
       const e = this.doneEnd[k];
       all2 ??= this.runLen ? Buffer.concat([...this.run, chunk.subarray(from, to)]) : chunk.subarray(from, to);
-      this.emit({ at: this.runAt + s, text: all2.subarray(s, e) });
+      this.emit({ at: this.runAt + s2, text: all2.subarray(s2, e) });
     }
     this.reset();
   }
@@ -52261,9 +52261,9 @@ var JsonObjectFinder = class {
   }
 };
 var PAIR = /"((?:[^"\\\x00-\x1f]|\\[^\x00-\x1f]){1,100})"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\\x00-\x1f]|\\[^\x00-\x1f]){1,100})"/g;
-function unescape2(s) {
+function unescape2(s2) {
   try {
-    return JSON.parse(`"${s}"`);
+    return JSON.parse(`"${s2}"`);
   } catch {
     return void 0;
   }
@@ -52332,7 +52332,7 @@ async function scanKerasH5(w, opts) {
     finder.finish();
     if (finder.oversized) found.overflow = `a JSON object in it is over ${opts.maxObject} bytes`;
   }
-  const covered = (at3) => parsed.some(([s, e]) => at3 >= s && at3 < e);
+  const covered = (at3) => parsed.some(([s2, e]) => at3 >= s2 && at3 < e);
   found.looseLambdas = [...looseLambda].filter((at3) => !covered(at3));
   found.looseModules = [...looseModule].filter(([at3]) => !covered(at3)).map(([at3, module2]) => ({ at: at3, module: module2 }));
   return found;
@@ -52387,17 +52387,17 @@ function nti(b) {
   }
   const raw = nts(b);
   if (raw.some((c) => c > 127)) throw new BadHeader("a number field is not ASCII");
-  const s = raw.toString("latin1").replace(PY_SPACE, "");
-  if (s === "") return 0;
-  if (!OCTAL.test(s)) throw new BadHeader("a number field is not octal");
-  const v = parseInt(s.replace(/_/g, "").replace(/^([+-]?)0[oO]/, "$1"), 8);
+  const s2 = raw.toString("latin1").replace(PY_SPACE, "");
+  if (s2 === "") return 0;
+  if (!OCTAL.test(s2)) throw new BadHeader("a number field is not octal");
+  const v = parseInt(s2.replace(/_/g, "").replace(/^([+-]?)0[oO]/, "$1"), 8);
   if (!Number.isSafeInteger(v)) throw new BadHeader("a number field is out of range");
   return v;
 }
 function paxInt(v) {
-  const s = v.replace(PY_SPACE, "");
-  if (!DECIMAL2.test(s)) return 0;
-  const n = Number(s.replace(/_/g, ""));
+  const s2 = v.replace(PY_SPACE, "");
+  if (!DECIMAL2.test(s2)) return 0;
+  const n = Number(s2.replace(/_/g, ""));
   return Number.isSafeInteger(n) ? n : 0;
 }
 function checksumOk(h) {
@@ -53198,7 +53198,7 @@ function container(h) {
 }
 function checkFormat(path12, head, size) {
   if (size === 0) return void 0;
-  const signed = SIGNED.find((s) => s.ext.test(path12));
+  const signed = SIGNED.find((s2) => s2.ext.test(path12));
   if (signed) {
     if (signed.ok(head, size)) return void 0;
     const really = container(head);
@@ -53237,14 +53237,14 @@ async function run5(ctx) {
   const denyNew = p["deny-new-pickle"] ?? true;
   const allow = compileAllowList(p["allow-globals"] ?? []);
   const submodules = ctx.inventory.submodules ?? [];
-  const changedSubmodules = ctx.changed ? submodules.filter((s) => ctx.changed.changed.has(s.path)).map((s) => `${s.path}/`) : [];
+  const changedSubmodules = ctx.changed ? submodules.filter((s2) => ctx.changed.changed.has(s2.path)).map((s2) => `${s2.path}/`) : [];
   const inScope2 = (path12) => !ctx.changed || ctx.changed.changed.has(path12) || changedSubmodules.some((d) => path12.startsWith(d));
-  for (const s of submodules) {
-    if (s.checkedOut || !inScope2(s.path)) continue;
+  for (const s2 of submodules) {
+    if (s2.checkedOut || !inScope2(s2.path)) continue;
     ctx.report({
       code: "submodule-not-scanned",
-      path: s.path,
-      message: `${s.path} is a git submodule that is not checked out, so mlgate could not look inside it and any model file it holds was not scanned: check submodules out in this job (actions/checkout with submodules: true) so they are scanned like the rest of the repository, or run mlgate on that repository itself`
+      path: s2.path,
+      message: `${s2.path} is a git submodule that is not checked out, so mlgate could not look inside it and any model file it holds was not scanned: check submodules out in this job (actions/checkout with submodules: true) so they are scanned like the rest of the repository, or run mlgate on that repository itself`
     });
   }
   let sniffed = 0;
@@ -53566,7 +53566,7 @@ function readImport(node2) {
 var PYTHON_CELL_MAGICS = /* @__PURE__ */ new Set(["time", "timeit", "capture", "prun", "debug", "python", "python3", "pypy"]);
 var PREFIX_MAGIC = /^(\s*%{1,2}(?:time|timeit|prun|debug)\b(?:\s+-[A-Za-z]\S*(?:\s+\d+)?)*)/;
 var IPYTHON_LINE = /^\s*(?:[!%]|[\w.,\s]+=\s*[!%]|\?{1,2}[\w.]|[\w.]+\?{1,2}\s*$)/;
-var blank = (s) => s.replace(/[^\s]/g, " ");
+var blank = (s2) => s2.replace(/[^\s]/g, " ");
 function notebookUnits(text4) {
   const nb = parseNotebook(text4);
   if (!nb.language.startsWith("python") && nb.language !== "ipython") return [];
@@ -57029,10 +57029,10 @@ function parseAnyPredicate(steps, index2, operator, textPredicates) {
         if (c.name === captureName1) nodes1.push(c.node);
         if (c.name === captureName2) nodes2.push(c.node);
       }
-      const compare = /* @__PURE__ */ __name((n1, n2, positive) => {
-        return positive ? n1.text === n2.text : n1.text !== n2.text;
+      const compare2 = /* @__PURE__ */ __name((n1, n2, positive2) => {
+        return positive2 ? n1.text === n2.text : n1.text !== n2.text;
       }, "compare");
-      return matchAll ? nodes1.every((n1) => nodes2.some((n2) => compare(n1, n2, isPositive))) : nodes1.some((n1) => nodes2.some((n2) => compare(n1, n2, isPositive)));
+      return matchAll ? nodes1.every((n1) => nodes2.some((n2) => compare2(n1, n2, isPositive))) : nodes1.some((n1) => nodes2.some((n2) => compare2(n1, n2, isPositive)));
     });
   } else {
     const captureName = steps[1].name;
@@ -57075,8 +57075,8 @@ function parseMatchPredicate(steps, index2, operator, textPredicates) {
     for (const c of captures) {
       if (c.name === captureName) nodes.push(c.node.text);
     }
-    const test = /* @__PURE__ */ __name((text4, positive) => {
-      return positive ? regex.test(text4) : !regex.test(text4);
+    const test = /* @__PURE__ */ __name((text4, positive2) => {
+      return positive2 ? regex.test(text4) : !regex.test(text4);
     }, "test");
     if (nodes.length === 0) return !isPositive;
     return matchAll ? nodes.every((text4) => test(text4, isPositive)) : nodes.some((text4) => test(text4, isPositive));
@@ -57102,7 +57102,7 @@ function parseAnyOfPredicate(steps, index2, operator, textPredicates) {
       `Arguments to \`#${operator}\` predicate must be strings.".`
     );
   }
-  const values2 = stringSteps.map((s) => s.value);
+  const values2 = stringSteps.map((s2) => s2.value);
   textPredicates[index2].push((captures) => {
     const nodes = [];
     for (const c of captures) {
@@ -57879,7 +57879,7 @@ function unverifiableRevisionFromKwargs(j, example) {
     message: `${j.shown} may get its revision from **kwargs, which mlgate cannot verify; pass it explicitly, e.g. ${example}`
   };
 }
-var quote2 = (s) => JSON.stringify(s);
+var quote2 = (s2) => JSON.stringify(s2);
 function fromPretrained(j) {
   const { call } = j;
   const peft = call.written !== null && /(?:^|\.)PeftModel\w*\.from_pretrained$/.test(call.written);
@@ -58114,9 +58114,9 @@ function parseEnvelope(env) {
   return {
     payloadType: env.payloadType,
     payload: base64(env.payload, "dsseEnvelope.payload"),
-    signatures: sigs.map((s, i2) => {
-      if (!isObject(s)) throw new OmsFormatError(`dsseEnvelope.signatures[${i2}] is not an object`);
-      return { sig: base64(s.sig, `dsseEnvelope.signatures[${i2}].sig`), keyid: typeof s.keyid === "string" ? s.keyid : null };
+    signatures: sigs.map((s2, i2) => {
+      if (!isObject(s2)) throw new OmsFormatError(`dsseEnvelope.signatures[${i2}] is not an object`);
+      return { sig: base64(s2.sig, `dsseEnvelope.signatures[${i2}].sig`), keyid: typeof s2.keyid === "string" ? s2.keyid : null };
     })
   };
 }
@@ -58150,7 +58150,7 @@ var HEX3 = /^(?:[0-9a-f]{2})+$/;
 function checkPath(p, name2) {
   if (p === ".") return p;
   const parts2 = p.split("/");
-  if (p.length > 4096 || p.includes("\0") || parts2.some((s) => s === "" || s === "." || s === "..")) {
+  if (p.length > 4096 || p.includes("\0") || parts2.some((s2) => s2 === "" || s2 === "." || s2 === "..")) {
     throw new OmsFormatError(`manifest resource name ${JSON.stringify(name2.slice(0, 200))} is not a relative path inside the model`);
   }
   return p;
@@ -58221,11 +58221,11 @@ function parseDigestsV01(statement) {
   const subjects = statement.subject;
   if (!Array.isArray(subjects)) throw new OmsFormatError("the statement has no subject list");
   if (subjects.length > MAX_RESOURCES) throw new OmsFormatError(`the statement lists ${subjects.length} subjects, over the ${MAX_RESOURCES} limit`);
-  const entries = subjects.map((s) => {
-    if (!isObject2(s) || typeof s.name !== "string" || !isObject2(s.digest)) throw new OmsFormatError("a statement subject has no name or digest");
-    const algo = isObject2(s.annotations) ? s.annotations.actual_hash_algorithm : void 0;
+  const entries = subjects.map((s2) => {
+    if (!isObject2(s2) || typeof s2.name !== "string" || !isObject2(s2.digest)) throw new OmsFormatError("a statement subject has no name or digest");
+    const algo = isObject2(s2.annotations) ? s2.annotations.actual_hash_algorithm : void 0;
     if (algo !== void 0 && algo !== "file-sha256") throw new OmsFormatError(`subject hash algorithm ${JSON.stringify(String(algo).slice(0, 50))} is not supported (file-sha256)`, "unsupported-format");
-    return { name: s.name, path: checkPath(s.name, s.name), digest: hexDigest(s.digest.sha256, s.name) };
+    return { name: s2.name, path: checkPath(s2.name, s2.name), digest: hexDigest(s2.digest.sha256, s2.name) };
   });
   return { predicateType: PREDICATE_DIGESTS_V01, method: "files", hashType: "sha256", nodeHash: "sha256", allowSymlinks: false, ignorePaths: [], entries };
 }
@@ -58538,20 +58538,20 @@ function configError(where2, e) {
 async function loadSigners(params2, inventory) {
   const trustCache = /* @__PURE__ */ new Map();
   const out2 = [];
-  for (const [i2, s] of params2.entries()) {
+  for (const [i2, s2] of params2.entries()) {
     const where2 = `rules.model-signing.signers[${i2}]`;
     try {
-      if (s.method === "key") {
-        out2.push({ method: "key", key: publicKeyFromPem(await material(s["public-key"], `${where2}.public-key`, inventory)) });
-      } else if (s.method === "certificate") {
+      if (s2.method === "key") {
+        out2.push({ method: "key", key: publicKeyFromPem(await material(s2["public-key"], `${where2}.public-key`, inventory)) });
+      } else if (s2.method === "certificate") {
         const roots = [];
-        for (const [j, r] of s.roots.entries()) roots.push(...certificatesFromPem(await material(r, `${where2}.roots[${j}]`, inventory)));
+        for (const [j, r] of s2.roots.entries()) roots.push(...certificatesFromPem(await material(r, `${where2}.roots[${j}]`, inventory)));
         out2.push({ method: "certificate", roots });
       } else {
-        const text4 = s["trusted-root"] === void 0 ? void 0 : await material(s["trusted-root"], `${where2}.trusted-root`, inventory);
+        const text4 = s2["trusted-root"] === void 0 ? void 0 : await material(s2["trusted-root"], `${where2}.trusted-root`, inventory);
         const key3 = text4 ?? "";
         if (!trustCache.has(key3)) trustCache.set(key3, loadTrustMaterial(text4));
-        out2.push({ method: "sigstore", identity: s.identity, issuer: s.issuer, trust: trustCache.get(key3) });
+        out2.push({ method: "sigstore", identity: s2.identity, issuer: s2.issuer, trust: trustCache.get(key3) });
       }
     } catch (e) {
       if (e instanceof ConfigurationError) throw e;
@@ -58672,10 +58672,10 @@ function tryCertificate(emb, roots) {
   const why = checkChain(emb.certs[0], emb.certs.slice(1), roots);
   return why ? { ok: false, code: "untrusted-signer", message: why } : { ok: true, signer: emb.who };
 }
-function trySigstore(bundle, emb, s) {
+function trySigstore(bundle, emb, s2) {
   if (!emb.certs) return { ok: false, code: "untrusted-signer", message: "signed with a bare key, not a Sigstore certificate" };
-  const r = verifySigstore(bundle.json, s.trust, s.identity, s.issuer);
-  return r.ok ? { ok: true, signer: `${s.identity} (issuer ${s.issuer})` } : { ok: false, code: r.code, message: `Sigstore identity ${s.identity} (issuer ${s.issuer}): ${r.reason}` };
+  const r = verifySigstore(bundle.json, s2.trust, s2.identity, s2.issuer);
+  return r.ok ? { ok: true, signer: `${s2.identity} (issuer ${s2.issuer})` } : { ok: false, code: r.code, message: `Sigstore identity ${s2.identity} (issuer ${s2.issuer}): ${r.reason}` };
 }
 function verifyBundleSignature(bundle, signers) {
   let emb;
@@ -58690,10 +58690,10 @@ function verifyBundleSignature(bundle, signers) {
   if (signers.length === 0) {
     return { ok: false, code: "untrusted-signer", message: `signed by ${emb.who}, but the policy lists no signers; add this signer under \`signers\` if you trust it` };
   }
-  const attempts = signers.map((s) => {
-    if (s.method === "key") return tryKey(bundle, emb, s.key);
-    if (s.method === "certificate") return tryCertificate(emb, s.roots);
-    return trySigstore(bundle, emb, s);
+  const attempts = signers.map((s2) => {
+    if (s2.method === "key") return tryKey(bundle, emb, s2.key);
+    if (s2.method === "certificate") return tryCertificate(emb, s2.roots);
+    return trySigstore(bundle, emb, s2);
   });
   const ok2 = attempts.find((a) => a.ok);
   if (ok2) return ok2;
@@ -58733,7 +58733,7 @@ function filesOnDisk(input, isPolicyIgnored) {
   for (const p of root.files) {
     if (p === signaturePath) continue;
     const rel = p.slice(prefix2.length);
-    if (skipped.some((s) => under(rel, s)) || isPolicyIgnored(rel)) continue;
+    if (skipped.some((s2) => under(rel, s2)) || isPolicyIgnored(rel)) continue;
     const entry = inventory.get(p);
     if (entry) disk.set(rel, entry);
   }
@@ -58801,7 +58801,7 @@ async function verifyFiles(input) {
     }
     const size = file.lfs ? file.lfs.size : file.size;
     const shards = [...entries].sort((a, b) => a.range.start - b.range.start);
-    const signedRanges = shards.map((s) => `${s.range.start}:${s.range.end}`);
+    const signedRanges = shards.map((s2) => `${s2.range.start}:${s2.range.end}`);
     const count = Math.ceil(size / manifest.shardSize);
     if (count !== shards.length || signedRanges.join(",") !== expectedShards(size, manifest.shardSize).join(",")) {
       mismatch(rel, `is ${size} bytes but its signed shards cover ${shards.length > 0 ? shards.at(-1).range.end : 0} bytes in ${shards.length} shard(s)`);
@@ -58816,9 +58816,9 @@ async function verifyFiles(input) {
       }
       continue;
     }
-    for (const s of shards) {
-      const { start: start2, end } = s.range;
-      jobs.push({ entry: file, start: start2, end, check: (hex) => void (hex !== s.digest.toString("hex") && mismatch(rel, `does not match its signed digest for bytes ${start2}\u2013${end} (shard ${s.name})`)) });
+    for (const s2 of shards) {
+      const { start: start2, end } = s2.range;
+      jobs.push({ entry: file, start: start2, end, check: (hex) => void (hex !== s2.digest.toString("hex") && mismatch(rel, `does not match its signed digest for bytes ${start2}\u2013${end} (shard ${s2.name})`)) });
     }
   }
   const extra = [...disk.entries()].filter(([rel, f]) => !byPath.has(rel) && !(manifest.method === "shards" && !f.lfs && f.size === 0));
@@ -58915,8 +58915,8 @@ function signaturePathOf(root, name2) {
   return join4(root.kind === "dir" ? root.path : dirname3(root.path), name2);
 }
 function anchorFile(root) {
-  const weight = root.files.find((f) => matchesAny(f.slice(f.lastIndexOf("/") + 1), WEIGHT_FILE_GLOBS));
-  return weight ?? root.files[0] ?? root.path;
+  const weight2 = root.files.find((f) => matchesAny(f.slice(f.lastIndexOf("/") + 1), WEIGHT_FILE_GLOBS));
+  return weight2 ?? root.files[0] ?? root.path;
 }
 function touched(changed, root, signaturePath) {
   return changed.all().some((p) => p === signaturePath || p === root.path || root.path === "." || p.startsWith(`${root.path}/`));
@@ -59240,10 +59240,10 @@ function hasSection(headings, section) {
   return headings.some((h) => h === want || h.startsWith(`${want} `) || h.startsWith(`${want}:`));
 }
 function parseDay(value2) {
-  const s = value2 instanceof Date ? value2.toISOString().slice(0, 10) : typeof value2 === "string" ? value2.trim() : "";
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return void 0;
-  const d = /* @__PURE__ */ new Date(`${s}T00:00:00Z`);
-  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== s ? void 0 : d;
+  const s2 = value2 instanceof Date ? value2.toISOString().slice(0, 10) : typeof value2 === "string" ? value2.trim() : "";
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s2)) return void 0;
+  const d = /* @__PURE__ */ new Date(`${s2}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== s2 ? void 0 : d;
 }
 var threatModel = {
   id: "threat-model",
@@ -59751,7 +59751,7 @@ async function run6(opts, registry, policy, progress, ctx) {
     enabled.map(async (rule) => {
       const resolved = policy.rules.get(rule.id);
       const exclude = policy.excludeFor(rule.id);
-      const listed = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s) => !matchesAny(s.path, exclude))) : scan.inventory;
+      const listed = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s2) => !matchesAny(s2.path, exclude))) : scan.inventory;
       const inventory = opts.progress ? countingReads(listed, progress.opened) : listed;
       const symlinks = links.filter((p) => !matchesAny(p, exclude));
       let raw;
@@ -59875,6 +59875,50 @@ function renderJson(report2) {
 `;
 }
 
+// src/report/annotation-text.ts
+var MAX_TITLE_CHARS = 255;
+var MAX_TEXT_BYTES2 = 60 * 1024;
+function bySeverity(a, b) {
+  return weight(b) - weight(a) || compare(a.path ?? "", b.path ?? "") || (a.line ?? 0) - (b.line ?? 0) || compare(a.rule, b.rule) || compare(a.message, b.message);
+}
+function weight(f) {
+  return f.waived ? 0 : LEVEL_RANK[f.level];
+}
+var compare = (a, b) => a === b ? 0 : a < b ? -1 : 1;
+function annotationTitle(f) {
+  return truncateChars(`${f.code ?? f.rule}${f.waived ? " (waived)" : ""}`, MAX_TITLE_CHARS);
+}
+function annotationMessage(f) {
+  const parts2 = [f.message];
+  if (f.waived) parts2.push(`Waived until ${f.waived.expires} (owner ${f.waived.owner}): ${f.waived.reason}`);
+  return truncateBytes(parts2.join("\n"), MAX_TEXT_BYTES2);
+}
+function remediation(f) {
+  const lines = [`How to fix: ${f.help}`];
+  if (f.references.length > 0) lines.push(`References: ${f.references.map((r) => `${r.id} ${r.url}`).join(", ")}`);
+  return truncateBytes(lines.join("\n"), MAX_TEXT_BYTES2);
+}
+function positive(n) {
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : void 0;
+}
+function truncateChars(s2, max) {
+  const chars = [...s2];
+  return chars.length <= max ? s2 : `${chars.slice(0, max - 1).join("")}\u2026`;
+}
+function truncateBytes(s2, max, note = "\u2026") {
+  if (Buffer.byteLength(s2) <= max) return s2;
+  const budget = max - Buffer.byteLength(note);
+  let bytes2 = 0;
+  let out2 = "";
+  for (const ch of s2) {
+    const n = Buffer.byteLength(ch);
+    if (bytes2 + n > budget) break;
+    bytes2 += n;
+    out2 += ch;
+  }
+  return out2 + note;
+}
+
 // src/report/escape.ts
 var LINE_BREAKING = /[\n\f\r\u2028\u2029]/u;
 var UNSHOWABLE = /[\0-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff]/u;
@@ -59920,8 +59964,8 @@ function inlineCode(text4) {
   return whole?.length === 1 && whole[0] === text4 ? `\`${text4}\`` : escapeMarkdown(text4);
 }
 function countsTitle(counts) {
-  const plural2 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-  const parts2 = [plural2(counts.error, "error"), plural2(counts.warning, "warning")];
+  const plural3 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const parts2 = [plural3(counts.error, "error"), plural3(counts.warning, "warning")];
   if (counts.info > 0) parts2.push(`${counts.info} info`);
   if (counts.waived > 0) parts2.push(`${counts.waived} waived`);
   return parts2.join(", ");
@@ -59929,6 +59973,7 @@ function countsTitle(counts) {
 
 // src/report/markdown.ts
 var ICON = { error: "\u274C", warning: "\u26A0\uFE0F", info: "\u2139\uFE0F" };
+var DAY_MS4 = 864e5;
 function location(f) {
   if (!f.path) return "repository";
   return escapeMarkdown(f.line ? `${f.path}:${f.line}` : f.path);
@@ -59938,8 +59983,26 @@ function findingLine(f) {
   const waived = f.waived ? ` \u2014 _waived until ${escapeMarkdown(f.waived.expires)} (${escapeMarkdown(f.waived.owner)}: ${escapeMarkdown(f.waived.reason)})_` : "";
   return `- ${ICON[f.level]} **${f.level}**${code} ${location(f)}: ${escapeMarkdown(f.message)} ([how to fix](${f.help}))${waived}`;
 }
+function isBlocking(f, failOn) {
+  return !f.waived && failOn !== "never" && LEVEL_RANK[f.level] >= LEVEL_RANK[failOn];
+}
+function daysLeft(expires, now) {
+  const end = /^\d{4}-\d{2}-\d{2}$/.test(expires) ? Date.parse(`${expires}T00:00:00Z`) : NaN;
+  if (Number.isNaN(end)) return "\u2014";
+  const days = Math.round((end - Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00Z`)) / DAY_MS4);
+  return days < 0 ? "expired" : days === 0 ? "last day" : `${days} day${days === 1 ? "" : "s"}`;
+}
+var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+var LEVEL_NAMES = {
+  error: (n) => plural(n, "error"),
+  warning: (n) => plural(n, "warning"),
+  info: (n) => `${n} info`
+};
 function renderMarkdown(report2, opts = {}) {
   const max = opts.maxChars ?? Number.POSITIVE_INFINITY;
+  const now = opts.now ?? /* @__PURE__ */ new Date();
+  const findings = [...report2.findings].sort(bySeverity);
+  const blocking = findings.filter((f) => isBlocking(f, report2.failOn));
   const verdict = report2.conclusion === "failure" ? "\u274C **Gate failed**" : "\u2705 **Gate passed**";
   const head = [
     `## mlgate ${report2.tool.version}`,
@@ -59947,8 +60010,16 @@ function renderMarkdown(report2, opts = {}) {
     `${verdict} \u2014 ${countsTitle(report2.counts)} (${report2.mode} evaluation of ${report2.stats.files} files, fails on: ${report2.failOn})`,
     ""
   ];
+  const groups = [];
+  if (blocking.length > 0) {
+    const what = blocking.length === 1 ? "this finding blocks" : `these ${blocking.length} findings block`;
+    groups.push({ open: [`**What blocks this PR** \u2014 ${what} the merge: fix each, or add an owned, expiring exception to the policy.`, ""], close: [""], findings: blocking });
+  }
+  const table = [];
+  if (findings.length > 0) table.push("### Findings", "");
+  else table.push("No findings.", "");
   const byRule = /* @__PURE__ */ new Map();
-  for (const f of report2.findings) {
+  for (const f of findings) {
     const row = byRule.get(f.rule) ?? { error: 0, warning: 0, info: 0, waived: 0 };
     if (f.waived) row.waived++;
     else row[f.level]++;
@@ -59957,98 +60028,384 @@ function renderMarkdown(report2, opts = {}) {
   const evaluated = report2.rules.filter((r) => r.evaluated);
   const ruleIds = [.../* @__PURE__ */ new Set([...evaluated.map((r) => r.id), ...byRule.keys()])];
   if (ruleIds.length > 0) {
-    head.push("| Rule | Level | Errors | Warnings | Info | Waived |", "| --- | --- | ---: | ---: | ---: | ---: |");
+    table.push("| Rule | Level | Errors | Warnings | Info | Waived |", "| --- | --- | ---: | ---: | ---: | ---: |");
     for (const id of ruleIds) {
       const row = byRule.get(id) ?? { error: 0, warning: 0, info: 0, waived: 0 };
       const level = report2.rules.find((r) => r.id === id)?.level ?? "\u2014";
-      head.push(`| [${escapeMarkdown(id)}](${helpUrl(id, report2.tool.version)}) | ${level} | ${row.error} | ${row.warning} | ${row.info} | ${row.waived} |`);
+      table.push(`| [${escapeMarkdown(id)}](${helpUrl(id, report2.tool.version)}) | ${level} | ${row.error} | ${row.warning} | ${row.info} | ${row.waived} |`);
     }
-    head.push("");
+    table.push("");
   }
-  const tail = [];
-  if (report2.exceptions.length > 0) {
-    tail.push("", "### Exceptions in force", "", "| Rule | Paths | Owner | Expires | Reason | Waived here |", "| --- | --- | --- | --- | --- | ---: |");
-    for (const ex of report2.exceptions) {
-      tail.push(`| ${escapeMarkdown(ex.rule)} | ${escapeMarkdown(ex.paths.join(", "))} | ${escapeMarkdown(ex.owner)} | ${escapeMarkdown(ex.expires)} | ${escapeMarkdown(ex.reason)} | ${ex.matched} |`);
+  const rest = [];
+  for (const level of ["error", "warning", "info"]) {
+    const these = findings.filter((f) => !f.waived && f.level === level && !isBlocking(f, report2.failOn));
+    if (these.length > 0) rest.push(collapsed(`${ICON[level]} ${LEVEL_NAMES[level](these.length)} that ${these.length === 1 ? "does" : "do"} not block this PR`, these));
+  }
+  const waived = findings.filter((f) => f.waived);
+  if (waived.length > 0) rest.push(collapsed(`${plural(waived.length, "waived finding")} (an exception in force covers ${waived.length === 1 ? "it" : "them"})`, waived));
+  const tail = exceptionsTable(report2.exceptions, now);
+  const note = (left2) => [`> **${left2} more finding${left2 === 1 ? "" : "s"} not shown here.** ${escapeMarkdown(opts.overflowNote ?? "See the full JSON report.")}`, ""];
+  const frame = [...head, ...table, ...tail, ...[...groups, ...rest].flatMap((g) => [...g.open, ...g.close])];
+  let size = frame.join("\n").length + note(findings.length).join("\n").length + 2;
+  let left = 0;
+  const kept = /* @__PURE__ */ new Map();
+  for (const g of [...groups, ...rest]) {
+    const lines = [];
+    for (const f of g.findings) {
+      const line = findingLine(f);
+      if (left > 0 || size + line.length + 1 > max) left++;
+      else {
+        lines.push(line);
+        size += line.length + 1;
+      }
     }
+    kept.set(g, lines);
   }
-  const body2 = [];
-  if (report2.findings.length > 0) body2.push("### Findings", "");
-  else body2.push("No findings.");
-  const note = (left) => `
-> **${left} more finding${left === 1 ? "" : "s"} not shown here.** ${escapeMarkdown(opts.overflowNote ?? "See the full JSON report.")}`;
-  let size = head.join("\n").length + tail.join("\n").length + body2.join("\n").length + 2;
-  const reserve = note(report2.findings.length).length + 2;
-  for (let i2 = 0; i2 < report2.findings.length; i2++) {
-    const line = findingLine(report2.findings[i2]);
-    if (size + line.length + 1 + reserve > max) {
-      body2.push(note(report2.findings.length - i2));
-      break;
-    }
-    body2.push(line);
-    size += line.length + 1;
-  }
-  let out2 = [...head, ...body2, ...tail].join("\n");
-  if (out2.length > max) out2 = `${out2.slice(0, Math.max(0, max - 40))}
+  const render2 = (g) => kept.get(g).length > 0 ? [...g.open, ...kept.get(g), ...g.close] : [];
+  const out2 = [...head, ...groups.flatMap(render2), ...table, ...rest.flatMap(render2), ...left > 0 ? note(left) : [], ...tail];
+  while (out2.at(-1) === "") out2.pop();
+  const text4 = out2.join("\n");
+  return text4.length > max ? cut(text4, max, escapeMarkdown(opts.overflowNote ?? "See the full JSON report.")) : text4;
+}
+function cut(text4, max, where2) {
+  const mark = `
 
-> **Summary truncated.**`;
+> **Summary truncated.** ${where2}`;
+  const lines = text4.slice(0, Math.max(0, max - mark.length)).split("\n");
+  return `${lines.slice(0, -1).join("\n")}${mark}`;
+}
+function collapsed(summary, findings) {
+  return { open: [`<details><summary>${summary}</summary>`, ""], close: ["", "</details>", ""], findings };
+}
+function exceptionsTable(exceptions, now) {
+  if (exceptions.length === 0) return [];
+  const out2 = ["### Exceptions in force", "", "| Rule | Paths | Owner | Expires | Reason | Waived here | Days left |", "| --- | --- | --- | --- | --- | ---: | ---: |"];
+  for (const ex of exceptions) {
+    out2.push(`| ${escapeMarkdown(ex.rule)} | ${escapeMarkdown(ex.paths.join(", "))} | ${escapeMarkdown(ex.owner)} | ${escapeMarkdown(ex.expires)} | ${escapeMarkdown(ex.reason)} | ${ex.matched} | ${daysLeft(ex.expires, now)} |`);
+  }
   return out2;
+}
+
+// src/report/rule-pages.ts
+import { readFile as readFile2, readdir as readdir2 } from "node:fs/promises";
+import path6 from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+
+// src/report/code-docs.ts
+var ANCHOR = /<a id="([^"]*)"><\/a>\s*/g;
+var stripAnchors = (markdown) => markdown.replace(ANCHOR, "");
+var tableCells = (line) => line.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
+function codesOfPage(page, text4) {
+  const lines = text4.split("\n");
+  const out2 = [];
+  for (let i2 = 0; i2 + 1 < lines.length; i2++) {
+    if (!lines[i2].trimStart().startsWith("|") || !/^\s*\|[\s:|-]+\|?\s*$/.test(lines[i2 + 1])) continue;
+    if (!/^(sub-)?code$/i.test(tableCells(lines[i2])[0] ?? "")) continue;
+    const header = [lines[i2], lines[i2 + 1]];
+    for (let j = i2 + 2; j < lines.length && lines[j].trimStart().startsWith("|"); j++) {
+      const anchors = [...lines[j].matchAll(ANCHOR)].map((m) => m[1]);
+      const row = stripAnchors(lines[j]);
+      for (const m of (tableCells(row)[0] ?? "").matchAll(/`([^`]+)`/g)) {
+        const name2 = m[1];
+        const sub = name2.startsWith(`${page}/`) ? name2.slice(page.length + 1) : name2;
+        const anchor = anchors.find((a) => a === sub);
+        out2.push({ code: `${page}/${sub}`, page, header, row, ...anchor !== void 0 ? { anchor } : {} });
+      }
+    }
+  }
+  return out2;
+}
+function rowAsText(doc) {
+  const names4 = tableCells(doc.header[0]);
+  return tableCells(doc.row).slice(1).map((cell, i2) => `${capitalise2(names4[i2 + 1] ?? "")}: ${plainText2(cell)}`.replace(/^: /, "")).filter((line) => !/:\s*$/.test(line));
+}
+var capitalise2 = (s2) => s2.charAt(0).toUpperCase() + s2.slice(1);
+function rowColumn(doc, name2) {
+  const at3 = tableCells(doc.header[0]).findIndex((h) => name2.test(h));
+  return at3 < 1 ? void 0 : plainText2(tableCells(doc.row)[at3] ?? "") || void 0;
+}
+function plainText2(markdown) {
+  return markdown.replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/`([^`]*)`/g, "$1").replace(/\*\*([^*]*)\*\*/g, "$1").replace(/\\\|/g, "|").trim();
+}
+
+// src/report/rule-pages.ts
+var ENGINE_PAGES = ["policy", "inventory"];
+async function docsDir() {
+  const here = path6.dirname(fileURLToPath2(import.meta.url));
+  for (const dir of [path6.join(here, "..", "docs", "rules"), path6.join(here, "..", "..", "docs", "rules")]) {
+    try {
+      await readdir2(dir);
+      return dir;
+    } catch {
+    }
+  }
+  return void 0;
+}
+async function readPage(id) {
+  const dir = await docsDir();
+  return dir === void 0 ? void 0 : readFile2(path6.join(dir, `${id}.md`), "utf8").catch(() => void 0);
+}
+async function allCodes() {
+  const pages = [...RULES.map((r) => r.id), ...ENGINE_PAGES];
+  const texts = await Promise.all(pages.map(async (p) => [p, await readPage(p)]));
+  return texts.flatMap(([p, t]) => t === void 0 ? [] : codesOfPage(p, t));
+}
+
+// src/report/repository-locations.ts
+var CODEOWNERS_PATH = ".github/CODEOWNERS";
+var THREAT_MODEL_PATH = "THREAT_MODEL.md";
+var POLICY_PATH = ".github/mlgate.yml";
+function repositoryLevelPath(finding, policyPath) {
+  if (finding.code === "artifact-ownership/no-codeowners") return CODEOWNERS_PATH;
+  if (finding.code === "threat-model/missing") return THREAT_MODEL_PATH;
+  return policyPath;
+}
+
+// src/report/severity.ts
+var s = (score, precision = "high") => ({ score, precision });
+var CODE_SEVERITY = {
+  // Tampering: the bytes are not the ones signed or recorded.
+  "model-signing/digest-mismatch": s(9.5, "very-high"),
+  "model-signing/invalid-signature": s(9.1, "very-high"),
+  "model-signing/renamed-file": s(9, "very-high"),
+  // A link inside a signed model points the loader at bytes nobody signed.
+  "model-signing/symlink": s(9, "very-high"),
+  "model-signing/missing-file": s(8, "very-high"),
+  "model-signing/extra-file": s(7.5, "very-high"),
+  "model-signing/untrusted-signer": s(8.5, "very-high"),
+  "model-signing/unsupported-format": s(6),
+  "model-signing/unsigned": s(6, "very-high"),
+  "model-signing/lfs-shard-unverifiable": s(4),
+  "model-signing/lfs-unverifiable": s(4),
+  "model-signing/unreadable": s(7),
+  "dataset-provenance/digest-mismatch": s(9, "very-high"),
+  "dataset-provenance/source-not-allowed": s(6.5),
+  "dataset-provenance/license-not-allowed": s(4.5),
+  "dataset-provenance/missing-record": s(4),
+  "dataset-provenance/missing-field": s(3),
+  "dataset-provenance/record-not-updated": s(4, "medium"),
+  "dataset-provenance/invalid-record": s(5),
+  "dataset-provenance/stale-entry": s(2),
+  "dataset-provenance/budget-exceeded": s(7),
+  "dataset-provenance/digest-unverifiable": s(2),
+  // Malicious model files: loading them runs code.
+  "model-file-safety/dangerous-global": s(9.8, "very-high"),
+  "model-file-safety/dynamic-import": s(9.3, "high"),
+  "model-file-safety/global-mutation": s(9.3, "high"),
+  "model-file-safety/lambda-layer": s(9, "high"),
+  "model-file-safety/keras-custom-object": s(9, "high"),
+  "model-file-safety/format-mismatch": s(9, "high"),
+  "model-file-safety/malformed": s(8, "medium"),
+  "model-file-safety/unscannable": s(8, "medium"),
+  "model-file-safety/budget-exceeded": s(8, "medium"),
+  "model-file-safety/submodule-not-scanned": s(7.5, "medium"),
+  "model-file-safety/lfs-pointer-not-scanned": s(7.5, "medium"),
+  "model-file-safety/unknown-global": s(7, "medium"),
+  "model-file-safety/new-pickle": s(5, "medium"),
+  // Unsafe loads in code.
+  "unsafe-deserialization/torch-load": s(9),
+  "unsafe-deserialization/pickle-load": s(9),
+  "unsafe-deserialization/dill-load": s(9),
+  "unsafe-deserialization/joblib-load": s(9),
+  "unsafe-deserialization/pandas-read-pickle": s(9),
+  "unsafe-deserialization/numpy-allow-pickle": s(9),
+  "unsafe-deserialization/yaml-unsafe-load": s(9),
+  "unsafe-deserialization/keras-unsafe-mode": s(9),
+  "unsafe-deserialization/trust-remote-code": s(9.3),
+  "unsafe-deserialization/unparsable": s(3, "medium"),
+  "unsafe-deserialization/budget-exceeded": s(5, "medium"),
+  // Unpinned supply chain.
+  "dependency-pinning/download-and-run": s(8),
+  "dependency-pinning/unpinned-action": s(6.5, "very-high"),
+  "dependency-pinning/unpinned-requirement": s(6, "very-high"),
+  "dependency-pinning/unpinned-install": s(6),
+  "dependency-pinning/unpinned-image": s(5.5, "very-high"),
+  "dependency-pinning/missing-lockfile": s(5.5),
+  "dependency-pinning/stale-lockfile": s(5),
+  "dependency-pinning/missing-hash": s(5, "very-high"),
+  "dependency-pinning/unresolved-include": s(4),
+  "dependency-pinning/malformed": s(4, "medium"),
+  "dependency-pinning/budget-exceeded": s(5, "medium"),
+  "model-hub-pinning/unpinned": s(6),
+  "model-hub-pinning/mutable-revision": s(5.5),
+  "model-hub-pinning/unverifiable-revision": s(3, "low"),
+  "model-hub-pinning/unverifiable-repo": s(2, "low"),
+  "model-hub-pinning/unparsable": s(2, "medium"),
+  "model-hub-pinning/budget-exceeded": s(4, "medium"),
+  // Ownership.
+  "artifact-ownership/no-codeowners": s(4.5, "very-high"),
+  "artifact-ownership/unowned": s(4.5),
+  "artifact-ownership/wrong-owner": s(5),
+  "artifact-ownership/invalid-line": s(3),
+  // Documentation and hygiene.
+  "threat-model/missing": s(3, "very-high"),
+  "threat-model/missing-section": s(2),
+  "threat-model/unknown-atlas-id": s(1.5),
+  "threat-model/missing-atlas": s(2),
+  "threat-model/missing-review-date": s(2),
+  "threat-model/invalid-review-date": s(2),
+  "threat-model/stale-review": s(2.5),
+  "threat-model/not-updated": s(3, "medium"),
+  "threat-model/invalid-front-matter": s(2),
+  "threat-model/unreadable": s(2),
+  "model-card/missing-card": s(3),
+  "model-card/missing-field": s(2),
+  "model-card/missing-section": s(2),
+  "model-card/invalid-front-matter": s(2),
+  "model-card/unreadable": s(2),
+  // The policy and the run itself.
+  "policy/expired-exception": s(5, "very-high"),
+  "policy/unpinned-extends": s(5.5),
+  "policy/expiring-exception": s(2, "very-high"),
+  "policy/unused-exception": s(1),
+  "policy/changed-in-pr": s(1),
+  "inventory/truncated": s(7, "very-high"),
+  "inventory/symlink": s(4),
+  "inventory/submodule-not-checked-out": s(4),
+  "inventory/unsafe-path": s(4),
+  "inventory/nothing-evaluated": s(3),
+  "inventory/full-evaluation": s(1),
+  "inventory/changed-files-capped": s(1)
+};
+var BY_LEVEL = { error: s(7, "medium"), warning: s(5, "medium"), note: s(2, "medium") };
+function severityOf(code, level) {
+  return (code !== void 0 ? CODE_SEVERITY[code] : void 0) ?? BY_LEVEL[level];
 }
 
 // src/report/sarif.ts
 var SARIF_LEVEL = { error: "error", warning: "warning", info: "note" };
+var PROBLEM_SEVERITY = { error: "error", warning: "warning", note: "recommendation" };
+var MAX_SARIF_RESULTS = 25e3;
 var ENGINE_FAMILIES = [
   { id: "policy", title: "Policy", summary: "Findings about the policy itself: expired or unused exceptions, unpinned extends, policy changes in a PR." },
   { id: "inventory", title: "Inventory", summary: "Findings about the repository listing: symlinks, truncated inventories, unsafe paths." }
 ];
-function renderSarif(report2, rules = RULES) {
+var pascalCase = (code) => code.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+function documentedLevel(doc, fallback) {
+  const cell = rowColumn(doc, /^level$/i);
+  const word = cell?.match(/^(error|warning|info)\b/)?.[1];
+  return word ?? fallback;
+}
+function codeDescriptor(doc, family, version) {
+  const level = SARIF_LEVEL[documentedLevel(doc, family.level)];
+  const sev = severityOf(doc.code, level);
+  const page = helpUrl(doc.page, version);
+  const uri = doc.anchor ? `${page}#${doc.anchor}` : page;
+  const meaning = rowColumn(doc, /^(meaning|reported for)$/i) ?? plainText2(doc.row);
+  return {
+    id: doc.code,
+    name: pascalCase(doc.code),
+    shortDescription: { text: `${family.title}: ${meaning}`.slice(0, 1024) },
+    fullDescription: { text: `${family.title}. ${rowAsText(doc).join(". ")}.`.replace(/\.\.$/, ".") },
+    helpUri: uri,
+    help: {
+      text: [`${doc.code}: ${family.summary}`, "", ...rowAsText(doc), "", `Documentation: ${uri}`].join("\n"),
+      markdown: [`**${doc.code}** \u2014 ${family.summary}`, "", doc.header[0], doc.header[1], doc.row, "", `[Documentation of ${doc.code}](${uri})`].join("\n")
+    },
+    defaultConfiguration: { level },
+    properties: descriptorProperties(family, sev, level)
+  };
+}
+function familyDescriptor(family, version) {
+  const level = SARIF_LEVEL[family.level];
+  const uri = helpUrl(family.id, version);
+  return {
+    id: family.id,
+    name: pascalCase(family.id),
+    shortDescription: { text: family.title },
+    fullDescription: { text: family.summary },
+    helpUri: uri,
+    help: { text: `${family.summary}
+
+Documentation: ${uri}`, markdown: `**${family.id}** \u2014 ${family.summary}
+
+[Documentation of ${family.id}](${uri})` },
+    defaultConfiguration: { level },
+    properties: descriptorProperties(family, severityOf(void 0, level), level)
+  };
+}
+function descriptorProperties(family, sev, level) {
+  return {
+    // Code scanning keeps 10 tags per rule and rejects more than 20.
+    tags: [.../* @__PURE__ */ new Set(["security", "ml", ...family.tags])].slice(0, 10),
+    precision: sev.precision,
+    "problem.severity": PROBLEM_SEVERITY[level],
+    "security-severity": sev.score.toFixed(1)
+  };
+}
+var pathToUri = (p) => p.split("/").map(encodeURIComponent).join("/");
+function mostSevereFirst(findings) {
+  return findings.map((f, i2) => ({ f, i: i2, rank: (f.waived ? 0 : 100) + LEVEL_RANK[f.level] * 10 + severityOf(f.code, SARIF_LEVEL[f.level]).score })).sort((a, b) => b.rank - a.rank || a.i - b.i).map((x) => x.f);
+}
+function renderSarif(report2, options = {}) {
+  const version = report2.tool.version;
+  const families = [
+    ...(options.rules ?? RULES).map((r) => ({ id: r.id, title: r.title, summary: r.summary, level: r.defaultLevel, tags: r.references.map((x) => x.id) })),
+    ...ENGINE_FAMILIES.map((f) => ({ ...f, level: "warning", tags: [] }))
+  ];
+  const familyById = new Map(families.map((f) => [f.id, f]));
+  const codes = (options.codes ?? []).filter((c) => familyById.has(c.page));
+  const seen = /* @__PURE__ */ new Set();
   const descriptors = [
-    ...rules.map((r) => ({ id: r.id, title: r.title, summary: r.summary, level: r.defaultLevel, refs: r.references.map((x) => x.id) })),
-    ...ENGINE_FAMILIES.map((f) => ({ ...f, level: "warning", refs: [] }))
+    ...families.map((f) => familyDescriptor(f, version)),
+    ...codes.filter((c) => !seen.has(c.code) && seen.add(c.code)).map((c) => codeDescriptor(c, familyById.get(c.page), version))
   ];
   const index2 = new Map(descriptors.map((d, i2) => [d.id, i2]));
+  const policyPath = options.policyPath ?? POLICY_PATH;
+  const kept = report2.findings.length > MAX_SARIF_RESULTS ? mostSevereFirst(report2.findings).slice(0, MAX_SARIF_RESULTS) : report2.findings;
+  const left = report2.findings.length - kept.length;
+  const result = (f) => {
+    const ruleId = f.code !== void 0 && index2.has(f.code) ? f.code : f.rule;
+    const at3 = f.path ?? repositoryLevelPath(f, policyPath);
+    const message = f.message.replace(/\.$/, "");
+    const text4 = f.code ? `${message} (${f.code})` : message;
+    return {
+      ruleId,
+      ...index2.has(ruleId) ? { ruleIndex: index2.get(ruleId) } : {},
+      level: SARIF_LEVEL[f.level],
+      message: {
+        text: f.path ? text4 : `${text4}. This is about the repository as a whole, so it is shown on ${at3}, the file that would fix it.`
+      },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: pathToUri(at3), uriBaseId: "%SRCROOT%" },
+            region: f.path && f.line ? { startLine: f.line, ...f.column ? { startColumn: f.column } : {}, ...f.endLine ? { endLine: f.endLine } : {} } : { startLine: 1 }
+          }
+        }
+      ],
+      partialFingerprints: { "mlgateFingerprint/v1": f.fingerprint },
+      ...f.waived ? { suppressions: [{ kind: "external", status: "accepted", justification: `${f.waived.reason} (owner ${f.waived.owner}, expires ${f.waived.expires})` }] } : {},
+      properties: { ...f.code ? { code: f.code } : {}, help: f.help }
+    };
+  };
   return {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
     version: "2.1.0",
     runs: [
       {
         tool: {
-          driver: {
-            name: "mlgate",
-            version: report2.tool.version,
-            semanticVersion: report2.tool.version,
-            informationUri: REPOSITORY_URL,
-            rules: descriptors.map((d) => ({
-              id: d.id,
-              name: d.title.replace(/[^A-Za-z0-9]+/g, ""),
-              shortDescription: { text: d.title },
-              fullDescription: { text: d.summary },
-              helpUri: helpUrl(d.id, report2.tool.version),
-              help: { text: `${d.summary} See ${helpUrl(d.id, report2.tool.version)}` },
-              defaultConfiguration: { level: SARIF_LEVEL[d.level] },
-              properties: { tags: ["security", "ml", ...d.refs] }
-            }))
-          }
+          driver: { name: "mlgate", version, semanticVersion: version, informationUri: REPOSITORY_URL, rules: descriptors }
         },
-        results: report2.findings.map((f) => ({
-          ruleId: f.rule,
-          ...index2.has(f.rule) ? { ruleIndex: index2.get(f.rule) } : {},
-          level: SARIF_LEVEL[f.level],
-          message: { text: f.code ? `${f.message} (${f.code})` : f.message },
-          ...f.path ? {
-            locations: [
-              {
-                physicalLocation: {
-                  artifactLocation: { uri: encodeURI(f.path), uriBaseId: "%SRCROOT%" },
-                  ...f.line ? { region: { startLine: f.line, ...f.column ? { startColumn: f.column } : {}, ...f.endLine ? { endLine: f.endLine } : {} } } : {}
+        // Code scanning keeps the alerts of each category apart: a changed-mode upload must not close a full run's alerts.
+        // An id that ends with "/" is all category, as the CodeQL action writes it.
+        automationDetails: { id: `${options.checkName ?? "mlgate"}/${report2.mode}/` },
+        invocations: [
+          {
+            executionSuccessful: true,
+            ...left > 0 ? {
+              toolExecutionNotifications: [
+                {
+                  level: "warning",
+                  message: {
+                    text: `${report2.findings.length} findings, more than the ${MAX_SARIF_RESULTS} results GitHub code scanning accepts in one run: the ${left} least severe are left out of this file; the JSON report lists every finding.`
+                  }
                 }
-              }
-            ]
-          } : {},
-          partialFingerprints: { "mlgateFingerprint/v1": f.fingerprint },
-          ...f.waived ? { suppressions: [{ kind: "external", status: "accepted", justification: `${f.waived.reason} (owner ${f.waived.owner}, expires ${f.waived.expires})` }] } : {},
-          properties: { ...f.code ? { code: f.code } : {}, help: f.help }
-        })),
+              ]
+            } : {}
+          }
+        ],
+        results: kept.map(result),
         columnKind: "unicodeCodePoints",
         originalUriBaseIds: { "%SRCROOT%": { description: { text: "The repository root." } } }
       }
@@ -60077,7 +60434,7 @@ function wrap2(text4, width, indent) {
 
 // src/report/text.ts
 var SGR = { error: 31, warning: 33, info: 36, dim: 2, bold: 1, green: 32 };
-var clean = (s) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
+var clean = (s2) => s2.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
 function location2(f, display) {
   if (!f.path) return "(repository)";
   return `${clean(display(f.path))}${f.line ? `:${f.line}${f.column ? `:${f.column}` : ""}` : ""}`;
@@ -60087,9 +60444,9 @@ function readingOrder(a, b) {
   const pb = b.path ?? "";
   return (pa === pb ? 0 : pa === "" ? -1 : pb === "" ? 1 : pa < pb ? -1 : 1) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || LEVEL_RANK[b.level] - LEVEL_RANK[a.level];
 }
-var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+var plural2 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 function renderText(report2, opts) {
-  const paint = (code, s) => opts.color ? `\x1B[${code}m${s}\x1B[0m` : s;
+  const paint = (code, s2) => opts.color ? `\x1B[${code}m${s2}\x1B[0m` : s2;
   const floor = LEVEL_RANK[opts.quiet ? "error" : opts.minLevel ?? "info"];
   const shown2 = report2.findings.filter((f) => LEVEL_RANK[f.level] >= floor && !(opts.quiet && f.waived)).sort(readingOrder);
   const out2 = [];
@@ -60114,18 +60471,44 @@ function renderText(report2, opts) {
     for (const f of report2.findings) byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
     const ranked = [...byRule].sort(([a, n], [b, m]) => m - n || (a < b ? -1 : 1));
     const hidden = report2.findings.length - shown2.length;
-    const summary = `${plural(report2.findings.length, "finding")}${hidden > 0 ? ` (${hidden} below ${opts.minLevel} not shown)` : ""} by rule: ${ranked.map(([r, n]) => `${r} ${n}`).join(", ")}`;
+    const summary = `${plural2(report2.findings.length, "finding")}${hidden > 0 ? ` (${hidden} below ${opts.minLevel} not shown)` : ""} by rule: ${ranked.map(([r, n]) => `${r} ${n}`).join(", ")}`;
     out2.push("", ...wrap2(summary, opts.width, ""));
   }
   const verdict = report2.conclusion === "failure" ? paint(SGR.error, "\u2716 gate failed") : paint(SGR.green, "\u2714 gate passed");
-  out2.push(`${verdict}: ${countsTitle(report2.counts)} (${report2.mode}, ${plural(report2.stats.files, "file")}, ${report2.stats.durationMs} ms)`);
+  out2.push(`${verdict}: ${countsTitle(report2.counts)} (${report2.mode}, ${plural2(report2.stats.files, "file")}, ${report2.stats.durationMs} ms)`);
   return `${out2.join("\n")}
 `;
 }
 
+// src/report/workflow-commands.ts
+var escapeData = (s2) => s2.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+var escapeProperty = (s2) => escapeData(s2).replace(/:/g, "%3A").replace(/,/g, "%2C");
+function workflowCommand(f) {
+  const props = [];
+  if (f.path) {
+    props.push(["file", f.path]);
+    const line = positive(f.line);
+    if (line !== void 0) {
+      props.push(["line", line]);
+      const end = positive(f.endLine);
+      if (end !== void 0 && end > line) props.push(["endLine", end]);
+      else if (positive(f.column) !== void 0) props.push(["col", f.column]);
+    }
+  }
+  props.push(["title", annotationTitle(f)]);
+  const command = f.waived || f.level === "info" ? "notice" : f.level;
+  const data = truncateBytes(`${annotationMessage(f)}
+${remediation(f)}`, MAX_TEXT_BYTES2);
+  return `::${command} ${props.map(([k, v]) => `${k}=${escapeProperty(String(v))}`).join(",")}::${escapeData(data)}`;
+}
+function renderWorkflowCommands(findings) {
+  return [...findings].sort(bySeverity).map((f) => `${workflowCommand(f)}
+`).join("");
+}
+
 // src/cli/provider.ts
-import { readFile as readFile2, stat } from "node:fs/promises";
-import path6 from "node:path";
+import { readFile as readFile3, stat } from "node:fs/promises";
+import path7 from "node:path";
 async function readSmall(abs) {
   let st;
   try {
@@ -60135,30 +60518,30 @@ async function readSmall(abs) {
   }
   if (!st.isFile()) return void 0;
   if (st.size > MAX_POLICY_BYTES * 4) return "x".repeat(MAX_POLICY_BYTES + 1);
-  return readFile2(abs, "utf8");
+  return readFile3(abs, "utf8");
 }
 function cliPolicyProvider(root, policyDir, overrides = /* @__PURE__ */ new Map()) {
   return {
     async readLocal(rel) {
-      return readSmall(overrides.get(rel) ?? path6.join(root, ...rel.split("/")));
+      return readSmall(overrides.get(rel) ?? path7.join(root, ...rel.split("/")));
     },
     async readRemote(ref2, file) {
       const shown2 = formatRemoteRef(ref2, file ?? ref2.path);
       if (!policyDir) {
         throw new ConfigurationError(`${shown2}: remote policies are read from --policy-dir DIR (as DIR/${ref2.owner}/${ref2.repo}/${file ?? ref2.path}); pass --policy-dir`);
       }
-      const text4 = await readSmall(path6.join(policyDir, ref2.owner, ref2.repo, ...(file ?? ref2.path).split("/")));
-      if (text4 === void 0) throw new ConfigurationError(`${shown2}: not found under --policy-dir ${policyDir} (expected ${path6.join(policyDir, ref2.owner, ref2.repo, file ?? ref2.path)})`);
+      const text4 = await readSmall(path7.join(policyDir, ref2.owner, ref2.repo, ...(file ?? ref2.path).split("/")));
+      if (text4 === void 0) throw new ConfigurationError(`${shown2}: not found under --policy-dir ${policyDir} (expected ${path7.join(policyDir, ref2.owner, ref2.repo, file ?? ref2.path)})`);
       return text4;
     },
-    describeLocal: (rel) => overrides.has(rel) ? path6.relative(process.cwd(), overrides.get(rel)) || rel : rel
+    describeLocal: (rel) => overrides.has(rel) ? path7.relative(process.cwd(), overrides.get(rel)) || rel : rel
   };
 }
 
 // src/cli/targets.ts
 import { realpath, stat as stat2 } from "node:fs/promises";
-import path7 from "node:path";
-var posix = (p) => p.split(path7.sep).join("/");
+import path8 from "node:path";
+var posix = (p) => p.split(path8.sep).join("/");
 async function kindOf(target) {
   let abs;
   try {
@@ -60174,7 +60557,7 @@ async function kindOf(target) {
 function commonAncestor(dirs) {
   let common = dirs[0];
   for (const d of dirs.slice(1)) {
-    while (common !== path7.dirname(common) && path7.relative(common, d).startsWith("..")) common = path7.dirname(common);
+    while (common !== path8.dirname(common) && path8.relative(common, d).startsWith("..")) common = path8.dirname(common);
   }
   return common;
 }
@@ -60187,14 +60570,14 @@ async function resolveScope(targets, rootOption) {
   }
   const given = targets.length > 0 ? targets : [rootOption ?? "."];
   const kinds = await Promise.all(given.map(kindOf));
-  const dirs = kinds.map((k) => k.dir ? k.abs : path7.dirname(k.abs));
+  const dirs = kinds.map((k) => k.dir ? k.abs : path8.dirname(k.abs));
   const found = await findRepositoryRoot(forced ?? dirs[0]);
   const root = forced ?? (found.fromGit ? await realpath(found.root) : commonAncestor(dirs));
-  const outside = given.filter((_, i2) => path7.relative(root, kinds[i2].abs).startsWith("..") || path7.isAbsolute(path7.relative(root, kinds[i2].abs)));
+  const outside = given.filter((_, i2) => path8.relative(root, kinds[i2].abs).startsWith("..") || path8.isAbsolute(path8.relative(root, kinds[i2].abs)));
   if (outside.length > 0) {
     throw new ConfigurationError(`${outside.join(", ")}: outside the repository ${root}; run mlgate check once per repository`);
   }
-  const named = kinds.map((k) => posix(path7.relative(root, k.abs)));
+  const named = kinds.map((k) => posix(path8.relative(root, k.abs)));
   if (named.includes("")) return { root, fromGit: found.fromGit, named: [] };
   const files = /* @__PURE__ */ new Set();
   for (let i2 = 0; i2 < kinds.length; i2++) {
@@ -60224,23 +60607,25 @@ function restrictChanges(scope, list4) {
 }
 
 // src/cli/check.ts
-var FORMATS = ["text", "json", "sarif", "markdown"];
-function render(report2, format2, text4) {
+var FORMATS = ["text", "json", "sarif", "markdown", "github"];
+function render(report2, format2, text4, sarif = {}, now) {
   switch (format2) {
     case "json":
       return renderJson(report2);
     case "sarif":
-      return `${JSON.stringify(renderSarif(report2), null, 2)}
+      return `${JSON.stringify(renderSarif(report2, sarif), null, 2)}
 `;
     case "markdown":
-      return `${renderMarkdown(report2)}
+      return `${renderMarkdown(report2, { now })}
 `;
     case "text":
       return renderText(report2, text4);
+    case "github":
+      return renderWorkflowCommands(report2.findings);
   }
 }
 async function changesFromFile(file, root) {
-  const text4 = await readFile3(file, "utf8").catch(() => {
+  const text4 = await readFile4(file, "utf8").catch(() => {
     throw new ConfigurationError(`--changed-files ${file}: cannot read the file`);
   });
   const modified = [];
@@ -60249,10 +60634,10 @@ async function changesFromFile(file, root) {
     const p = line.trim();
     if (p === "") continue;
     const inside = (abs) => {
-      const rel = path8.relative(root, abs);
-      return path8.isAbsolute(rel) ? void 0 : normaliseRepoPath(rel.split(path8.sep).join("/"));
+      const rel = path9.relative(root, abs);
+      return path9.isAbsolute(rel) ? void 0 : normaliseRepoPath(rel.split(path9.sep).join("/"));
     };
-    const norm = path8.isAbsolute(p) ? inside(p) ?? inside(await realpath2(p).catch(() => p)) : normaliseRepoPath(p);
+    const norm = path9.isAbsolute(p) ? inside(p) ?? inside(await realpath2(p).catch(() => p)) : normaliseRepoPath(p);
     if (norm) modified.push(norm);
     else outside.push(p);
   }
@@ -60267,19 +60652,19 @@ ${shown2.join("\n")}`
   return { modified };
 }
 var isFile = (abs) => stat3(abs).then(
-  (s) => s.isFile(),
+  (s2) => s2.isFile(),
   () => false
 );
 async function choosePolicyFile(scope, policy) {
   const overrides = /* @__PURE__ */ new Map();
   if (policy === void 0) {
-    const choice = await locatePolicy((p) => isFile(path8.join(scope.root, ...p.split("/"))), { option: "--policy" });
+    const choice = await locatePolicy((p) => isFile(path9.join(scope.root, ...p.split("/"))), { option: "--policy" });
     return { policyPath: choice.path ?? DEFAULT_POLICY_PATH, overrides, note: choice.note };
   }
-  const abs = path8.resolve(policy);
+  const abs = path9.resolve(policy);
   await locatePolicy(() => isFile(abs), { explicit: policy, option: "--policy" });
-  const rel = path8.relative(scope.root, abs).split(path8.sep).join("/");
-  const inside = rel.startsWith("..") || path8.isAbsolute(rel) ? void 0 : normaliseRepoPath(rel);
+  const rel = path9.relative(scope.root, abs).split(path9.sep).join("/");
+  const inside = rel.startsWith("..") || path9.isAbsolute(rel) ? void 0 : normaliseRepoPath(rel);
   if (inside) return { policyPath: inside, overrides, note: void 0 };
   overrides.set(abs, abs);
   return { policyPath: abs, overrides, note: void 0 };
@@ -60306,7 +60691,7 @@ async function runCheck(args2, logger, stdout) {
   const report2 = await evaluate({
     root: scope.root,
     policyPath,
-    provider: cliPolicyProvider(scope.root, args2.policyDir ? path8.resolve(args2.policyDir) : void 0, overrides),
+    provider: cliPolicyProvider(scope.root, args2.policyDir ? path9.resolve(args2.policyDir) : void 0, overrides),
     mode: changes ? "changed" : "full",
     changes,
     failOn: args2.failOn,
@@ -60320,15 +60705,16 @@ async function runCheck(args2, logger, stdout) {
   }
   const notes = [note, scopeNote(scope)].filter((n) => n !== void 0);
   const cwd = args2.cwd ?? process.cwd();
-  const related = !path8.relative(scope.root, cwd).startsWith("..") || !path8.relative(cwd, scope.root).startsWith("..");
+  const related = !path9.relative(scope.root, cwd).startsWith("..") || !path9.relative(cwd, scope.root).startsWith("..");
   const displayPath = (p) => {
-    const abs = path8.join(scope.root, ...p.split("/"));
-    return related ? path8.relative(cwd, abs).split(path8.sep).join("/") || p : abs;
+    const abs = path9.join(scope.root, ...p.split("/"));
+    return related ? path9.relative(cwd, abs).split(path9.sep).join("/") || p : abs;
   };
+  const sarif = args2.formats.includes("sarif") ? { codes: await allCodes(), ...path9.isAbsolute(policyPath) ? {} : { policyPath } } : {};
   for (let i2 = 0; i2 < args2.formats.length; i2++) {
     const format2 = args2.formats[i2];
     const out2 = args2.outputs[i2];
-    const text4 = render(report2, format2, out2 ? { ...args2.text, color: false, width: 80, notes } : { ...args2.text, notes, displayPath });
+    const text4 = render(report2, format2, out2 ? { ...args2.text, color: false, width: 80, notes } : { ...args2.text, notes, displayPath }, sarif, args2.now);
     if (out2) await writeFile(out2, text4);
     else stdout(text4);
   }
@@ -60337,7 +60723,7 @@ async function runCheck(args2, logger, stdout) {
 
 // src/cli/commands.ts
 import { access, mkdir, writeFile as writeFile2 } from "node:fs/promises";
-import path9 from "node:path";
+import path10 from "node:path";
 
 // src/checks/dataset-provenance/starter.ts
 function starterDatasets(inventory, globs3 = DEFAULT_DATASET_GLOBS) {
@@ -60390,11 +60776,11 @@ async function starterHashes(inventory, paths, maxBytes = DEFAULT_MAX_HASH_BYTES
 
 // src/cli/commands.ts
 async function resolvePolicyFile(file, dir, policyDir, now) {
-  const root = path9.resolve(dir);
+  const root = path10.resolve(dir);
   const overrides = /* @__PURE__ */ new Map();
   let policyPath = DEFAULT_POLICY_PATH;
   if (file) {
-    const abs = path9.resolve(file);
+    const abs = path10.resolve(file);
     try {
       await access(abs);
     } catch {
@@ -60403,7 +60789,7 @@ async function resolvePolicyFile(file, dir, policyDir, now) {
     policyPath = abs;
     overrides.set(abs, abs);
   }
-  const provider = cliPolicyProvider(root, policyDir ? path9.resolve(policyDir) : void 0, overrides);
+  const provider = cliPolicyProvider(root, policyDir ? path10.resolve(policyDir) : void 0, overrides);
   return loadPolicy({ provider, rules: RULES, now, policyPath });
 }
 async function showPolicy(file, dir, policyDir, now) {
@@ -60455,17 +60841,17 @@ var exists = (p) => access(p).then(
   () => false
 );
 async function initPolicy(dir, force) {
-  const root = path9.resolve(dir);
-  const target = path9.join(root, ...DEFAULT_POLICY_PATH.split("/"));
+  const root = path10.resolve(dir);
+  const target = path10.join(root, ...DEFAULT_POLICY_PATH.split("/"));
   if (!force && await exists(target)) throw new ConfigurationError(`${DEFAULT_POLICY_PATH} already exists; pass --force to overwrite it`);
-  await mkdir(path9.dirname(target), { recursive: true });
+  await mkdir(path10.dirname(target), { recursive: true });
   await writeFile2(target, STARTER_POLICY);
   const written = [DEFAULT_POLICY_PATH];
   const { inventory } = await scanRepository(root);
   const datasets = starterDatasets(inventory);
   const starters = starterProvenance(inventory, await starterHashes(inventory, datasets));
   for (const file of starters) {
-    const abs = path9.join(root, ...file.path.split("/"));
+    const abs = path10.join(root, ...file.path.split("/"));
     if (!force && await exists(abs)) continue;
     await writeFile2(abs, file.text);
     written.push(file.path);
@@ -60538,47 +60924,6 @@ function terminalProgress(stream, opts = {}) {
 }
 
 // src/cli/rule-docs.ts
-import { readFile as readFile4, readdir as readdir2 } from "node:fs/promises";
-import path10 from "node:path";
-import { fileURLToPath as fileURLToPath2 } from "node:url";
-var ENGINE_PAGES = ["policy", "inventory"];
-async function docsDir() {
-  const here = path10.dirname(fileURLToPath2(import.meta.url));
-  for (const dir of [path10.join(here, "..", "docs", "rules"), path10.join(here, "..", "..", "docs", "rules")]) {
-    try {
-      await readdir2(dir);
-      return dir;
-    } catch {
-    }
-  }
-  return void 0;
-}
-async function readPage(id) {
-  const dir = await docsDir();
-  return dir === void 0 ? void 0 : readFile4(path10.join(dir, `${id}.md`), "utf8").catch(() => void 0);
-}
-var cells = (line) => line.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
-function codesOfPage(page, text4) {
-  const lines = text4.split("\n");
-  const out2 = [];
-  for (let i2 = 0; i2 + 1 < lines.length; i2++) {
-    if (!lines[i2].trimStart().startsWith("|") || !/^\s*\|[\s:|-]+\|?\s*$/.test(lines[i2 + 1])) continue;
-    if (!/^(sub-)?code$/i.test(cells(lines[i2])[0] ?? "")) continue;
-    const header = [lines[i2], lines[i2 + 1]];
-    for (let j = i2 + 2; j < lines.length && lines[j].trimStart().startsWith("|"); j++) {
-      for (const m of (cells(lines[j])[0] ?? "").matchAll(/`([^`]+)`/g)) {
-        const name2 = m[1];
-        out2.push({ code: name2.startsWith(`${page}/`) ? name2 : `${page}/${name2}`, page, header, row: lines[j] });
-      }
-    }
-  }
-  return out2;
-}
-async function allCodes() {
-  const pages = [...RULES.map((r) => r.id), ...ENGINE_PAGES];
-  const texts = await Promise.all(pages.map(async (p) => [p, await readPage(p)]));
-  return texts.flatMap(([p, t]) => t === void 0 ? [] : codesOfPage(p, t));
-}
 function codeSection(docs) {
   const byPage = /* @__PURE__ */ new Map();
   for (const d of docs) byPage.set(d.page, [...byPage.get(d.page) ?? [], d]);
@@ -60597,7 +60942,7 @@ async function describeRule(id) {
   const pages = [...RULES.map((r) => r.id), ...ENGINE_PAGES];
   if (pages.includes(id)) {
     const text4 = await readPage(id);
-    if (text4 !== void 0) return text4;
+    if (text4 !== void 0) return stripAnchors(text4);
     const rule = RULES.find((r) => r.id === id);
     return rule ? `${rule.id}: ${rule.title}
 
@@ -60647,8 +60992,8 @@ function outputWidth(env, columns) {
 
 // src/cli/main.ts
 var processIO = () => ({
-  out: (s) => void process.stdout.write(s),
-  err: (s) => void process.stderr.write(s),
+  out: (s2) => void process.stdout.write(s2),
+  err: (s2) => void process.stderr.write(s2),
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env
@@ -60713,7 +61058,7 @@ var stderrLogger = (io, verbose) => ({
 });
 function buildProgram(io, setCode) {
   const program3 = new MlgateCommand("mlgate");
-  program3.description("Gate ML pull requests on security policy: model files, signatures, data provenance, pinning, threat model.").version(VERSION, "-V, --version", "print the version").helpOption("-h, --help", "show help").helpCommand("help [command]", "show help for a command").configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (s, write) => write(`mlgate: ${s.replace(/^error: /, "")}`) }).showSuggestionAfterError(false).exitOverride().addHelpText("after", `
+  program3.description("Gate ML pull requests on security policy: model files, signatures, data provenance, pinning, threat model.").version(VERSION, "-V, --version", "print the version").helpOption("-h, --help", "show help").helpCommand("help [command]", "show help for a command").configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (s2, write) => write(`mlgate: ${s2.replace(/^error: /, "")}`) }).showSuggestionAfterError(false).exitOverride().addHelpText("after", `
 ${EXIT_CODES}
 
 Documentation: https://github.com/mlgate/mlgate#readme`);
@@ -60727,6 +61072,7 @@ Examples:
   mlgate check models/ train.py     # just these paths (pre-commit, editors)
   mlgate check --base origin/main   # what this branch changed
   mlgate check --format sarif --output mlgate.sarif --format text
+  mlgate check --base origin/main --format github   # annotate the PR from any workflow step
   mlgate check --policy policies/ml.yml --fail-on warning
 
 ${EXIT_CODES}`

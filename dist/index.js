@@ -1087,14 +1087,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path8 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path9 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path8 && path8[0] !== "/") {
-          path8 = `/${path8}`;
+        if (path9 && path9[0] !== "/") {
+          path9 = `/${path9}`;
         }
-        return new URL(`${origin}${path8}`);
+        return new URL(`${origin}${path9}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1545,39 +1545,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin }
+          request: { method, path: path9, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path8);
+        debuglog("sending request to %s %s/%s", method, origin, path9);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin },
+          request: { method, path: path9, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path8,
+          path9,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin }
+          request: { method, path: path9, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path8);
+        debuglog("trailers received from %s %s/%s", method, origin, path9);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin },
+          request: { method, path: path9, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path8,
+          path9,
           error2.message
         );
       });
@@ -1626,9 +1626,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path8, origin }
+            request: { method, path: path9, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path8);
+          debuglog("sending request to %s %s/%s", method, origin, path9);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1691,7 +1691,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path8,
+        path: path9,
         method,
         body: body2,
         headers,
@@ -1706,11 +1706,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path8 !== "string") {
+        if (typeof path9 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path8[0] !== "/" && !(path8.startsWith("http://") || path8.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path9[0] !== "/" && !(path9.startsWith("http://") || path9.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path8)) {
+        } else if (invalidPathRegex.test(path9)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1776,7 +1776,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path8, query) : path8;
+        this.path = query ? buildURL(path9, query) : path9;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -3681,8 +3681,8 @@ var require_webidl = __commonJS({
       return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(context2) {
-      const plural2 = context2.types.length === 1 ? "" : " one of";
-      const message = `${context2.argument} could not be converted to${plural2}: ${context2.types.join(", ")}.`;
+      const plural3 = context2.types.length === 1 ? "" : " one of";
+      const message = `${context2.argument} could not be converted to${plural3}: ${context2.types.join(", ")}.`;
       return webidl.errors.exception({
         header: context2.prefix,
         message
@@ -6469,7 +6469,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path8, host, upgrade, blocking, reset } = request2;
+      const { method, path: path9, host, upgrade, blocking, reset } = request2;
       let { body: body2, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body2)) {
@@ -6550,7 +6550,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path8} HTTP/1.1\r
+      let header = `${method} ${path9} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7079,7 +7079,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path8, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path9, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body: body2 } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7176,7 +7176,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path8;
+      headers[HTTP2_HEADER_PATH] = path9;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body2 && typeof body2.read === "function") {
@@ -7529,9 +7529,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search: search2 } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path8 = search2 ? `${pathname}${search2}` : pathname;
+        const path9 = search2 ? `${pathname}${search2}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path8;
+        this.opts.path = path9;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8770,10 +8770,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path8 = "/",
+          path: path9 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path8;
+        opts.path = origin + path9;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10745,20 +10745,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path8) {
-      if (typeof path8 !== "string") {
-        return path8;
+    function safeUrl(path9) {
+      if (typeof path9 !== "string") {
+        return path9;
       }
-      const pathSegments = path8.split("?");
+      const pathSegments = path9.split("?");
       if (pathSegments.length !== 2) {
-        return path8;
+        return path9;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path8, method, body: body2, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path8);
+    function matchKey(mockDispatch2, { path: path9, method, body: body2, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path9);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body2) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10780,7 +10780,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key3) {
       const basePath = key3.query ? buildURL(key3.path, key3.query) : key3.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path8 }) => matchValue(safeUrl(path8), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path9 }) => matchValue(safeUrl(path9), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10818,9 +10818,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path8, method, body: body2, headers, query } = opts;
+      const { path: path9, method, body: body2, headers, query } = opts;
       return {
-        path: path8,
+        path: path9,
         method,
         body: body2,
         headers,
@@ -11245,9 +11245,9 @@ var require_pluralizer = __commonJS({
       this: "these"
     };
     module2.exports = class Pluralizer {
-      constructor(singular, plural2) {
+      constructor(singular, plural3) {
         this.singular = singular;
-        this.plural = plural2;
+        this.plural = plural3;
       }
       pluralize(count2) {
         const one2 = count2 === 1;
@@ -11283,10 +11283,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path8, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path9, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path8,
+            Path: path9,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16165,9 +16165,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path8) {
-      for (let i2 = 0; i2 < path8.length; ++i2) {
-        const code = path8.charCodeAt(i2);
+    function validateCookiePath(path9) {
+      for (let i2 = 0; i2 < path9.length; ++i2) {
+        const code = path9.charCodeAt(i2);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -19087,11 +19087,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path8 = opts.path;
+          let path9 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path8 = `/${path8}`;
+            path9 = `/${path9}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path8);
+          url = new URL(util.parseOrigin(url).origin + path9);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -20283,8 +20283,8 @@ var init_main = __esm({
       CompletionList2.create = create2;
     })(CompletionList || (CompletionList = {}));
     (function(MarkedString2) {
-      function fromPlainText(plainText2) {
-        return plainText2.replace(/[\\`*_{}[\]()#+\-.!]/g, "\\$&");
+      function fromPlainText(plainText3) {
+        return plainText3.replace(/[\\`*_{}[\]()#+\-.!]/g, "\\$&");
       }
       MarkedString2.fromPlainText = fromPlainText;
       function is(value2) {
@@ -20726,20 +20726,20 @@ var init_main = __esm({
         return text4;
       }
       TextDocument3.applyEdits = applyEdits;
-      function mergeSort2(data, compare) {
+      function mergeSort2(data, compare2) {
         if (data.length <= 1) {
           return data;
         }
         const p = data.length / 2 | 0;
         const left = data.slice(0, p);
         const right = data.slice(p);
-        mergeSort2(left, compare);
-        mergeSort2(right, compare);
+        mergeSort2(left, compare2);
+        mergeSort2(right, compare2);
         let leftIdx = 0;
         let rightIdx = 0;
         let i2 = 0;
         while (leftIdx < left.length && rightIdx < right.length) {
-          const ret = compare(left[leftIdx], right[rightIdx]);
+          const ret = compare2(left[leftIdx], right[rightIdx]);
           if (ret <= 0) {
             data[i2++] = left[leftIdx++];
           } else {
@@ -21079,20 +21079,20 @@ var main_exports2 = {};
 __export(main_exports2, {
   TextDocument: () => TextDocument2
 });
-function mergeSort(data, compare) {
+function mergeSort(data, compare2) {
   if (data.length <= 1) {
     return data;
   }
   const p = data.length / 2 | 0;
   const left = data.slice(0, p);
   const right = data.slice(p);
-  mergeSort(left, compare);
-  mergeSort(right, compare);
+  mergeSort(left, compare2);
+  mergeSort(right, compare2);
   let leftIdx = 0;
   let rightIdx = 0;
   let i2 = 0;
   while (leftIdx < left.length && rightIdx < right.length) {
-    const ret = compare(left[leftIdx], right[rightIdx]);
+    const ret = compare2(left[leftIdx], right[rightIdx]);
     if (ret <= 0) {
       data[i2++] = left[leftIdx++];
     } else {
@@ -23965,9 +23965,9 @@ var require_workdir = __commonJS({
        *         found
        */
       getAbsolutePath() {
-        const path8 = this.getPath();
-        if (path8 === null || path8.startsWith("/")) {
-          return path8;
+        const path9 = this.getPath();
+        if (path9 === null || path9.startsWith("/")) {
+          return path9;
         }
         const startLine = this.getRange().start.line;
         const hierarchy = this.dockerfile.getStageHierarchy(startLine);
@@ -23979,7 +23979,7 @@ var require_workdir = __commonJS({
               if (parent === void 0 || parent === null) {
                 return void 0;
               }
-              return parent.endsWith("/") ? parent + path8 : parent + "/" + path8;
+              return parent.endsWith("/") ? parent + path9 : parent + "/" + path9;
             }
           }
         }
@@ -25266,7 +25266,7 @@ var require_operator = __commonJS({
   "node_modules/@renovatebot/pep440/lib/operator.js"(exports, module2) {
     var { parse: parse6 } = require_version();
     module2.exports = {
-      compare,
+      compare: compare2,
       rcompare,
       lt,
       le,
@@ -25283,27 +25283,27 @@ var require_operator = __commonJS({
       "===": arbitrary
     };
     function lt(version, other) {
-      return compare(version, other) < 0;
+      return compare2(version, other) < 0;
     }
     function le(version, other) {
-      return compare(version, other) <= 0;
+      return compare2(version, other) <= 0;
     }
     function eq(version, other) {
-      return compare(version, other) === 0;
+      return compare2(version, other) === 0;
     }
     function ne(version, other) {
-      return compare(version, other) !== 0;
+      return compare2(version, other) !== 0;
     }
     function ge(version, other) {
-      return compare(version, other) >= 0;
+      return compare2(version, other) >= 0;
     }
     function gt(version, other) {
-      return compare(version, other) > 0;
+      return compare2(version, other) > 0;
     }
     function arbitrary(version, other) {
       return version.toLowerCase() === other.toLowerCase();
     }
-    function compare(version, other) {
+    function compare2(version, other) {
       const parsedVersion = parse6(version);
       const parsedOther = parse6(other);
       const keyVersion = calculateKey(parsedVersion);
@@ -25311,7 +25311,7 @@ var require_operator = __commonJS({
       return pyCompare(keyVersion, keyOther);
     }
     function rcompare(version, other) {
-      return -compare(version, other);
+      return -compare2(version, other);
     }
     function pyCompare(elemIn, otherIn) {
       let elem = elemIn;
@@ -25680,7 +25680,7 @@ var require_semantic = __commonJS({
 var require_pep440 = __commonJS({
   "node_modules/@renovatebot/pep440/index.js"(exports, module2) {
     var { valid, clean, explain, parse: parse6 } = require_version();
-    var { lt, le, eq, ne, ge, gt, compare, rcompare } = require_operator();
+    var { lt, le, eq, ne, ge, gt, compare: compare2, rcompare } = require_operator();
     var {
       filter: filter2,
       maxSatisfying,
@@ -25706,7 +25706,7 @@ var require_pep440 = __commonJS({
       ge,
       gte: ge,
       gt,
-      compare,
+      compare: compare2,
       rcompare,
       // range
       filter: filter2,
@@ -28897,15 +28897,15 @@ var require_certificate = __commonJS({
       sort() {
         const leafCert = this.untrustedCert;
         let paths = this.buildPaths(leafCert);
-        paths = paths.filter((path9) => path9.some((cert) => this.trustedCerts.includes(cert)));
+        paths = paths.filter((path10) => path10.some((cert) => this.trustedCerts.includes(cert)));
         if (paths.length === 0) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "no trusted certificate path found"
           });
         }
-        const path8 = paths.reduce((prev, curr) => prev.length < curr.length ? prev : curr);
-        return [leafCert, ...path8].slice(0, -1);
+        const path9 = paths.reduce((prev, curr) => prev.length < curr.length ? prev : curr);
+        return [leafCert, ...path9].slice(0, -1);
       }
       // Recursively build all possible paths from the leaf to the root
       buildPaths(certificate) {
@@ -28964,30 +28964,30 @@ var require_certificate = __commonJS({
         });
         return issuers;
       }
-      checkPath(path8) {
-        if (path8.length < 1) {
+      checkPath(path9) {
+        if (path9.length < 1) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "certificate chain must contain at least one certificate"
           });
         }
-        const validCAs = path8.slice(1).every((cert) => cert.isCA);
+        const validCAs = path9.slice(1).every((cert) => cert.isCA);
         if (!validCAs) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "intermediate certificate is not a CA"
           });
         }
-        for (let i2 = path8.length - 2; i2 >= 0; i2--) {
-          if (!path8[i2].issuer.equals(path8[i2 + 1].subject)) {
+        for (let i2 = path9.length - 2; i2 >= 0; i2--) {
+          if (!path9[i2].issuer.equals(path9[i2 + 1].subject)) {
             throw new error_1.VerificationError({
               code: "CERTIFICATE_ERROR",
               message: "incorrect certificate name chaining"
             });
           }
         }
-        for (let i2 = 0; i2 < path8.length; i2++) {
-          const cert = path8[i2];
+        for (let i2 = 0; i2 < path9.length; i2++) {
+          const cert = path9[i2];
           if (cert.extBasicConstraints?.isCA) {
             const pathLength = cert.extBasicConstraints.pathLenConstraint;
             if (pathLength !== void 0 && pathLength < i2 - 1) {
@@ -29091,13 +29091,13 @@ var require_key = __commonJS({
       return { key: key3.publicKey };
     }
     function verifyCertificate(leaf, timestamps, trustMaterial) {
-      let path8 = [];
+      let path9 = [];
       timestamps.forEach((timestamp) => {
-        path8 = (0, certificate_1.verifyCertificateChain)(timestamp, leaf, trustMaterial.certificateAuthorities);
+        path9 = (0, certificate_1.verifyCertificateChain)(timestamp, leaf, trustMaterial.certificateAuthorities);
       });
       return {
-        scts: (0, sct_1.verifySCTs)(path8[0], path8[1], trustMaterial.ctlogs),
-        signer: getSigner(path8[0])
+        scts: (0, sct_1.verifySCTs)(path9[0], path9[1], trustMaterial.ctlogs),
+        signer: getSigner(path9[0])
       };
     }
     function getSigner(cert) {
@@ -30221,11 +30221,11 @@ var require_code = __commonJS({
     exports._CodeOrName = _CodeOrName;
     exports.IDENTIFIER = /^[a-z$_][a-z$_0-9]*$/i;
     var Name = class extends _CodeOrName {
-      constructor(s) {
+      constructor(s2) {
         super();
-        if (!exports.IDENTIFIER.test(s))
+        if (!exports.IDENTIFIER.test(s2))
           throw new Error("CodeGen: name must be a valid identifier");
-        this.str = s;
+        this.str = s2;
       }
       toString() {
         return this.str;
@@ -30254,7 +30254,7 @@ var require_code = __commonJS({
       }
       get str() {
         var _a;
-        return (_a = this._str) !== null && _a !== void 0 ? _a : this._str = this._items.reduce((s, c) => `${s}${c}`, "");
+        return (_a = this._str) !== null && _a !== void 0 ? _a : this._str = this._items.reduce((s2, c) => `${s2}${c}`, "");
       }
       get names() {
         var _a;
@@ -30453,9 +30453,9 @@ var require_scope = __commonJS({
           vs = this._values[prefix2] = /* @__PURE__ */ new Map();
         }
         vs.set(valueKey, name2);
-        const s = this._scope[prefix2] || (this._scope[prefix2] = []);
-        const itemIndex = s.length;
-        s[itemIndex] = value2.ref;
+        const s2 = this._scope[prefix2] || (this._scope[prefix2] = []);
+        const itemIndex = s2.length;
+        s2[itemIndex] = value2.ref;
         name2.setValue(value2, { property: prefix2, itemIndex });
         return name2;
       }
@@ -32434,7 +32434,7 @@ var require_resolve = __commonJS({
       return resolver3.resolve(baseId, id);
     }
     exports.resolveUrl = resolveUrl;
-    var ANCHOR = /^[a-z_][-a-z0-9._]*$/i;
+    var ANCHOR2 = /^[a-z_][-a-z0-9._]*$/i;
     function getSchemaRefs(schema, baseId) {
       if (typeof schema == "boolean")
         return {};
@@ -32477,7 +32477,7 @@ var require_resolve = __commonJS({
         }
         function addAnchor(anchor) {
           if (typeof anchor == "string") {
-            if (!ANCHOR.test(anchor))
+            if (!ANCHOR2.test(anchor))
               throw new Error(`invalid anchor "${anchor}"`);
             addRef.call(this, `#${anchor}`);
           }
@@ -33439,8 +33439,8 @@ var require_utils2 = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path8) {
-      let input = path8;
+    function removeDotSegments(path9) {
+      let input = path9;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -33514,11 +33514,11 @@ var require_utils2 = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path8) {
-      if (path8 === "" || path8[0] === "/") {
-        return removeDotSegments(path8);
+    function removeDotSegmentsRelative(path9) {
+      if (path9 === "" || path9[0] === "/") {
+        return removeDotSegments(path9);
       }
-      const segments = path8.split("/");
+      const segments = path9.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -33881,8 +33881,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path8 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path8 && path8 !== "/" ? path8 : void 0;
+        const path9 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path9 && path9 !== "/" ? path9 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -34196,17 +34196,17 @@ var require_fast_uri = __commonJS({
         }
       }
       if (component.path !== void 0) {
-        let s = component.path;
+        let s2 = component.path;
         if (!options.absolutePath && (!schemeHandler || !schemeHandler.absolutePath)) {
-          s = schemelessReference && s[0] !== "/" ? removeDotSegmentsRelative(s) : removeDotSegments(s);
+          s2 = schemelessReference && s2[0] !== "/" ? removeDotSegmentsRelative(s2) : removeDotSegments(s2);
         }
         if (schemelessReference) {
-          s = serializePathEncoding(s, true);
+          s2 = serializePathEncoding(s2, true);
         }
-        if (authority === void 0 && s[0] === "/" && s[1] === "/") {
-          s = "/%2F" + s.slice(2);
+        if (authority === void 0 && s2[0] === "/" && s2[1] === "/") {
+          s2 = "/%2F" + s2.slice(2);
         }
-        uriTokens.push(s);
+        uriTokens.push(s2);
       }
       if (component.query !== void 0) {
         uriTokens.push("?", encodeQuery(component.query));
@@ -34548,17 +34548,17 @@ var require_core = __commonJS({
     var MAX_EXPRESSION = 200;
     function requiredOptions(o) {
       var _a, _b, _c, _d, _e, _f, _g, _h, _j, _k, _l, _m, _o, _p, _q, _r, _s, _t, _u, _v, _w, _x, _y, _z, _0;
-      const s = o.strict;
+      const s2 = o.strict;
       const _optz = (_a = o.code) === null || _a === void 0 ? void 0 : _a.optimize;
       const optimize = _optz === true || _optz === void 0 ? 1 : _optz || 0;
       const regExp = (_c = (_b = o.code) === null || _b === void 0 ? void 0 : _b.regExp) !== null && _c !== void 0 ? _c : defaultRegExp;
       const uriResolver = (_d = o.uriResolver) !== null && _d !== void 0 ? _d : uri_1.default;
       return {
-        strictSchema: (_f = (_e = o.strictSchema) !== null && _e !== void 0 ? _e : s) !== null && _f !== void 0 ? _f : true,
-        strictNumbers: (_h = (_g = o.strictNumbers) !== null && _g !== void 0 ? _g : s) !== null && _h !== void 0 ? _h : true,
-        strictTypes: (_k = (_j = o.strictTypes) !== null && _j !== void 0 ? _j : s) !== null && _k !== void 0 ? _k : "log",
-        strictTuples: (_m = (_l = o.strictTuples) !== null && _l !== void 0 ? _l : s) !== null && _m !== void 0 ? _m : "log",
-        strictRequired: (_p = (_o = o.strictRequired) !== null && _o !== void 0 ? _o : s) !== null && _p !== void 0 ? _p : false,
+        strictSchema: (_f = (_e = o.strictSchema) !== null && _e !== void 0 ? _e : s2) !== null && _f !== void 0 ? _f : true,
+        strictNumbers: (_h = (_g = o.strictNumbers) !== null && _g !== void 0 ? _g : s2) !== null && _h !== void 0 ? _h : true,
+        strictTypes: (_k = (_j = o.strictTypes) !== null && _j !== void 0 ? _j : s2) !== null && _k !== void 0 ? _k : "log",
+        strictTuples: (_m = (_l = o.strictTuples) !== null && _l !== void 0 ? _l : s2) !== null && _m !== void 0 ? _m : "log",
+        strictRequired: (_p = (_o = o.strictRequired) !== null && _o !== void 0 ? _o : s2) !== null && _p !== void 0 ? _p : false,
         code: o.code ? { ...o.code, optimize, regExp } : { optimize, regExp },
         loopRequired: (_q = o.loopRequired) !== null && _q !== void 0 ? _q : MAX_EXPRESSION,
         loopEnum: (_r = o.loopEnum) !== null && _r !== void 0 ? _r : MAX_EXPRESSION,
@@ -37121,8 +37121,8 @@ var require_formats = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.formatNames = exports.fastFormats = exports.fullFormats = void 0;
-    function fmtDef(validate, compare) {
-      return { validate, compare };
+    function fmtDef(validate, compare2) {
+      return { validate, compare: compare2 };
     }
     exports.fullFormats = {
       // date: http://tools.ietf.org/html/rfc3339#section-5.6
@@ -38812,8 +38812,8 @@ var init_context = __esm({
           if (existsSync3(process.env.GITHUB_EVENT_PATH)) {
             this.payload = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
           } else {
-            const path8 = process.env.GITHUB_EVENT_PATH;
-            process.stdout.write(`GITHUB_EVENT_PATH ${path8} does not exist${EOL6}`);
+            const path9 = process.env.GITHUB_EVENT_PATH;
+            process.stdout.write(`GITHUB_EVENT_PATH ${path9} does not exist${EOL6}`);
           }
         }
         this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -43884,11 +43884,11 @@ var Command = class {
     return cmdStr;
   }
 };
-function escapeData(s) {
-  return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+function escapeData(s2) {
+  return toCommandValue(s2).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 }
-function escapeProperty(s) {
-  return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
+function escapeProperty(s2) {
+  return toCommandValue(s2).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
 }
 
 // node_modules/@actions/core/lib/file-command.js
@@ -44314,16 +44314,13 @@ function error(message, properties2 = {}) {
 function warning(message, properties2 = {}) {
   issueCommand("warning", toCommandProperties(properties2), message instanceof Error ? message.toString() : message);
 }
-function notice(message, properties2 = {}) {
-  issueCommand("notice", toCommandProperties(properties2), message instanceof Error ? message.toString() : message);
-}
 function info2(message) {
   process.stdout.write(message + os4.EOL);
 }
 
 // src/action/main.ts
-import { lstat as lstat3, readFile as readFile3 } from "node:fs/promises";
-import path7 from "node:path";
+import { lstat as lstat3, readFile as readFile4 } from "node:fs/promises";
+import path8 from "node:path";
 
 // src/core/errors.ts
 var ConfigurationError = class extends Error {
@@ -44335,9 +44332,9 @@ var ConfigurationError = class extends Error {
   name = "ConfigurationError";
 };
 var FileProblem = class extends Error {
-  constructor(path8, message, code = "unreadable", line) {
+  constructor(path9, message, code = "unreadable", line) {
     super(message);
-    this.path = path8;
+    this.path = path9;
     this.code = code;
     this.line = line;
   }
@@ -44460,23 +44457,23 @@ var Codepoint = class {
   });
   static toUpperCase(codepoint) {
     if (codepoint < ASCII_SIZE) return ASCII_TO_UPPER[codepoint];
-    const s = String.fromCodePoint(codepoint).toUpperCase();
-    const expectedLen = s.codePointAt(0) > MAX_BMP ? 2 : 1;
-    if (s.length > expectedLen) return codepoint;
-    const sOrigin = String.fromCodePoint(s.codePointAt(0)).toLowerCase();
+    const s2 = String.fromCodePoint(codepoint).toUpperCase();
+    const expectedLen = s2.codePointAt(0) > MAX_BMP ? 2 : 1;
+    if (s2.length > expectedLen) return codepoint;
+    const sOrigin = String.fromCodePoint(s2.codePointAt(0)).toLowerCase();
     const originExpectedLen = sOrigin.codePointAt(0) > MAX_BMP ? 2 : 1;
     if (sOrigin.length > originExpectedLen || sOrigin.codePointAt(0) !== codepoint) return codepoint;
-    return s.codePointAt(0);
+    return s2.codePointAt(0);
   }
   static toLowerCase(codepoint) {
     if (codepoint < ASCII_SIZE) return ASCII_TO_LOWER[codepoint];
-    const s = String.fromCodePoint(codepoint).toLowerCase();
-    const expectedLen = s.codePointAt(0) > MAX_BMP ? 2 : 1;
-    if (s.length > expectedLen) return codepoint;
-    const sOrigin = String.fromCodePoint(s.codePointAt(0)).toUpperCase();
+    const s2 = String.fromCodePoint(codepoint).toLowerCase();
+    const expectedLen = s2.codePointAt(0) > MAX_BMP ? 2 : 1;
+    if (s2.length > expectedLen) return codepoint;
+    const sOrigin = String.fromCodePoint(s2.codePointAt(0)).toUpperCase();
     const originExpectedLen = sOrigin.codePointAt(0) > MAX_BMP ? 2 : 1;
     if (sOrigin.length > originExpectedLen || sOrigin.codePointAt(0) !== codepoint) return codepoint;
-    return s.codePointAt(0);
+    return s2.codePointAt(0);
   }
 };
 var UnicodeRangeTable = class {
@@ -45033,12 +45030,12 @@ var Utils = class Utils2 {
         out2 += "\\f";
         break;
       default: {
-        let s = rune.toString(16);
+        let s2 = rune.toString(16);
         if (rune < 256) {
           out2 += "\\x";
-          if (s.length === 1) out2 += "0";
-          out2 += s;
-        } else out2 += `\\x{${s}}`;
+          if (s2.length === 1) out2 += "0";
+          out2 += s2;
+        } else out2 += `\\x{${s2}}`;
         break;
       }
     }
@@ -45079,9 +45076,9 @@ var Utils = class Utils2 {
   * @returns {string}
   */
   static quoteMeta(str) {
-    return str.split("").map((s) => {
-      if (Utils2.METACHARACTERS.indexOf(s) >= 0) return `\\${s}`;
-      return s;
+    return str.split("").map((s2) => {
+      if (Utils2.METACHARACTERS.indexOf(s2) >= 0) return `\\${s2}`;
+      return s2;
     }).join("");
   }
   static charCount(codePoint) {
@@ -45474,16 +45471,16 @@ var Matcher = class Matcher2 {
   static quoteReplacement(str, javaMode = false) {
     if (javaMode) {
       if (str.indexOf("\\") < 0 && str.indexOf("$") < 0) return str;
-      return str.split("").map((s) => {
-        const c = s.codePointAt(0);
-        if (c === Codepoint.CODES["\\"] || c === Codepoint.CODES["$"]) return `\\${s}`;
-        return s;
+      return str.split("").map((s2) => {
+        const c = s2.codePointAt(0);
+        if (c === Codepoint.CODES["\\"] || c === Codepoint.CODES["$"]) return `\\${s2}`;
+        return s2;
       }).join("");
     }
     if (str.indexOf("$") < 0) return str;
-    return str.split("").map((s) => {
-      if (s.codePointAt(0) === Codepoint.CODES["$"]) return "$$";
-      return s;
+    return str.split("").map((s2) => {
+      if (s2.codePointAt(0) === Codepoint.CODES["$"]) return "$$";
+      return s2;
     }).join("");
   }
   /**
@@ -45733,9 +45730,9 @@ var Matcher = class Matcher2 {
   */
   appendReplacement(replacement, javaMode = false) {
     let res = "";
-    const s = this.start();
+    const s2 = this.start();
     const e = this.end();
-    if (this.appendPos < s) res += this.substring(this.appendPos, s);
+    if (this.appendPos < s2) res += this.substring(this.appendPos, s2);
     this.appendPos = e;
     res += javaMode ? this.appendReplacementInternalJava(replacement) : this.appendReplacementInternalJs(replacement);
     return res;
@@ -45927,12 +45924,12 @@ var Matcher = class Matcher2 {
   */
   appendReplacementFunc(replacer, originalInput) {
     let res = "";
-    const s = this.start();
+    const s2 = this.start();
     const e = this.end();
-    if (this.appendPos < s) res += this.substring(this.appendPos, s);
+    if (this.appendPos < s2) res += this.substring(this.appendPos, s2);
     this.appendPos = e;
     const args2 = this.matchArray();
-    args2.push(s, originalInput);
+    args2.push(s2, originalInput);
     if (this.hasNamedGroups) args2.push(this.namedGroupsObject());
     res += String(replacer(...args2));
     return res;
@@ -47779,9 +47776,9 @@ var Prefilter = class Prefilter2 {
   }
   automaton16() {
     if (this.ac16 === null) {
-      const words2 = this.subs.map((s) => {
-        const arr = new Array(s.str.length);
-        for (let i2 = 0; i2 < s.str.length; i2++) arr[i2] = s.str.charCodeAt(i2);
+      const words2 = this.subs.map((s2) => {
+        const arr = new Array(s2.str.length);
+        for (let i2 = 0; i2 < s2.str.length; i2++) arr[i2] = s2.str.charCodeAt(i2);
         return arr;
       });
       this.ac16 = new AhoCorasick(words2, 65536);
@@ -47789,7 +47786,7 @@ var Prefilter = class Prefilter2 {
     return this.ac16;
   }
   automaton8() {
-    if (this.ac8 === null) this.ac8 = new AhoCorasick(this.subs.map((s) => s.bytes), 256);
+    if (this.ac8 === null) this.ac8 = new AhoCorasick(this.subs.map((s2) => s2.bytes), 256);
     return this.ac8;
   }
   eval(input, pos) {
@@ -47856,29 +47853,29 @@ var PrefilterTree = class PrefilterTree2 {
         return { result: new Prefilter(Prefilter.Type.NONE) };
     }
   }
-  static child(re, state, s) {
+  static child(re, state, s2) {
     if (state.subs === void 0) {
-      state.sub = s;
+      state.sub = s2;
       return;
     }
     if (state.pf.type === Prefilter.Type.AND) {
-      if (s.type === Prefilter.Type.NONE) return;
-      if (s.type === Prefilter.Type.AND) {
-        for (let j = 0; j < s.subs.length; j++) state.subs.push(s.subs[j]);
+      if (s2.type === Prefilter.Type.NONE) return;
+      if (s2.type === Prefilter.Type.AND) {
+        for (let j = 0; j < s2.subs.length; j++) state.subs.push(s2.subs[j]);
         return;
       }
-      state.subs.push(s);
+      state.subs.push(s2);
       return;
     }
-    if (s.type === Prefilter.Type.NONE) {
+    if (s2.type === Prefilter.Type.NONE) {
       state.result = new Prefilter(Prefilter.Type.NONE);
       return;
     }
-    if (s.type === Prefilter.Type.OR) {
-      for (let j = 0; j < s.subs.length; j++) state.subs.push(s.subs[j]);
+    if (s2.type === Prefilter.Type.OR) {
+      for (let j = 0; j < s2.subs.length; j++) state.subs.push(s2.subs[j]);
       return;
     }
-    state.subs.push(s);
+    state.subs.push(s2);
   }
   static leave(re, state) {
     if (state.subs === void 0) return state.sub;
@@ -48823,16 +48820,16 @@ var StringIterator = class {
   skip(n) {
     this.position += n;
   }
-  skipString(s) {
-    this.position += s.length;
+  skipString(s2) {
+    this.position += s2.length;
   }
   pop() {
     const r = this.str.codePointAt(this.position);
     this.position += Utils.charCount(r);
     return r;
   }
-  lookingAt(s) {
-    return this.str.startsWith(s, this.position);
+  lookingAt(s2) {
+    return this.str.startsWith(s2, this.position);
   }
   rest() {
     return this.str.substring(this.position);
@@ -48934,10 +48931,10 @@ var Parser = class Parser2 {
     }
     return re;
   }
-  static literalRegexp(s, flags2) {
+  static literalRegexp(s2, flags2) {
     const re = new Regexp(Regexp.Op.LITERAL);
     re.flags = flags2;
-    re.runes = Utils.stringToRunes(s);
+    re.runes = Utils.stringToRunes(s2);
     return re;
   }
   /**
@@ -49354,7 +49351,7 @@ var Parser = class Parser2 {
   }
   factor(array) {
     if (array.length < 2) return array;
-    let s = 0;
+    let s2 = 0;
     let lensub = array.length;
     let lenout = 0;
     let str = null;
@@ -49366,7 +49363,7 @@ var Parser = class Parser2 {
       let istrlen = 0;
       let iflags = 0;
       if (i2 < lensub) {
-        let re = array[s + i2];
+        let re = array[s2 + i2];
         if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) re = re.subs[0];
         if (re.op === Regexp.Op.LITERAL) {
           istr = re.runes;
@@ -49383,16 +49380,16 @@ var Parser = class Parser2 {
         }
       }
       if (i2 === start2) {
-      } else if (i2 === start2 + 1) array[lenout++] = array[s + start2];
+      } else if (i2 === start2 + 1) array[lenout++] = array[s2 + start2];
       else {
         const prefix2 = this.newRegexp(Regexp.Op.LITERAL);
         prefix2.flags = strflags;
         prefix2.runes = str.slice(0, strlen);
         for (let j = start2; j < i2; j++) {
-          array[s + j] = this.removeLeadingString(array[s + j], strlen);
-          this.checkLimits(array[s + j]);
+          array[s2 + j] = this.removeLeadingString(array[s2 + j], strlen);
+          this.checkLimits(array[s2 + j]);
         }
-        const suffix = this.collapse(array.slice(s + start2, s + i2), Regexp.Op.ALTERNATE);
+        const suffix = this.collapse(array.slice(s2 + start2, s2 + i2), Regexp.Op.ALTERNATE);
         const re = this.newRegexp(Regexp.Op.CONCAT);
         re.subs = [prefix2, suffix];
         array[lenout++] = re;
@@ -49403,26 +49400,26 @@ var Parser = class Parser2 {
       strflags = iflags;
     }
     lensub = lenout;
-    s = 0;
+    s2 = 0;
     start2 = 0;
     lenout = 0;
     let first = null;
     for (let i2 = 0; i2 <= lensub; i2++) {
       let ifirst = null;
       if (i2 < lensub) {
-        ifirst = Parser2.leadingRegexp(array[s + i2]);
+        ifirst = Parser2.leadingRegexp(array[s2 + i2]);
         if (first !== null && first.equals(ifirst) && (Parser2.isCharClass(first) || first.op === Regexp.Op.REPEAT && first.min === first.max && Parser2.isCharClass(first.subs[0]))) continue;
       }
       if (i2 === start2) {
-      } else if (i2 === start2 + 1) array[lenout++] = array[s + start2];
+      } else if (i2 === start2 + 1) array[lenout++] = array[s2 + start2];
       else {
         const prefix2 = first;
         for (let j = start2; j < i2; j++) {
           const reuse = j !== start2;
-          array[s + j] = this.removeLeadingRegexp(array[s + j], reuse);
-          this.checkLimits(array[s + j]);
+          array[s2 + j] = this.removeLeadingRegexp(array[s2 + j], reuse);
+          this.checkLimits(array[s2 + j]);
         }
-        const suffix = this.collapse(array.slice(s + start2, s + i2), Regexp.Op.ALTERNATE);
+        const suffix = this.collapse(array.slice(s2 + start2, s2 + i2), Regexp.Op.ALTERNATE);
         const re = this.newRegexp(Regexp.Op.CONCAT);
         re.subs = [prefix2, suffix];
         array[lenout++] = re;
@@ -49431,44 +49428,44 @@ var Parser = class Parser2 {
       first = ifirst;
     }
     lensub = lenout;
-    s = 0;
+    s2 = 0;
     start2 = 0;
     lenout = 0;
     for (let i2 = 0; i2 <= lensub; i2++) {
-      if (i2 < lensub && Parser2.isCharClass(array[s + i2])) continue;
+      if (i2 < lensub && Parser2.isCharClass(array[s2 + i2])) continue;
       if (i2 === start2) {
-      } else if (i2 === start2 + 1) array[lenout++] = array[s + start2];
+      } else if (i2 === start2 + 1) array[lenout++] = array[s2 + start2];
       else {
         let max = start2;
         for (let j = start2 + 1; j < i2; j++) {
-          const subMax = array[s + max];
-          const subJ = array[s + j];
+          const subMax = array[s2 + max];
+          const subJ = array[s2 + j];
           if (subMax.op < subJ.op || subMax.op === subJ.op && (subMax.runes !== null ? subMax.runes.length : 0) < (subJ.runes !== null ? subJ.runes.length : 0)) max = j;
         }
-        const tmp = array[s + start2];
-        array[s + start2] = array[s + max];
-        array[s + max] = tmp;
+        const tmp = array[s2 + start2];
+        array[s2 + start2] = array[s2 + max];
+        array[s2 + max] = tmp;
         for (let j = start2 + 1; j < i2; j++) {
-          Parser2.mergeCharClass(array[s + start2], array[s + j]);
-          this.reuse(array[s + j]);
+          Parser2.mergeCharClass(array[s2 + start2], array[s2 + j]);
+          this.reuse(array[s2 + j]);
         }
-        this.cleanAlt(array[s + start2]);
-        array[lenout++] = array[s + start2];
+        this.cleanAlt(array[s2 + start2]);
+        array[lenout++] = array[s2 + start2];
       }
-      if (i2 < lensub) array[lenout++] = array[s + i2];
+      if (i2 < lensub) array[lenout++] = array[s2 + i2];
       start2 = i2 + 1;
     }
     lensub = lenout;
-    s = 0;
+    s2 = 0;
     start2 = 0;
     lenout = 0;
     for (let i2 = 0; i2 < lensub; ++i2) {
-      if (i2 + 1 < lensub && array[s + i2].op === Regexp.Op.EMPTY_MATCH && array[s + i2 + 1].op === Regexp.Op.EMPTY_MATCH) continue;
-      array[lenout++] = array[s + i2];
+      if (i2 + 1 < lensub && array[s2 + i2].op === Regexp.Op.EMPTY_MATCH && array[s2 + i2 + 1].op === Regexp.Op.EMPTY_MATCH) continue;
+      array[lenout++] = array[s2 + i2];
     }
     lensub = lenout;
-    s = 0;
-    return array.slice(s, lensub);
+    s2 = 0;
+    return array.slice(s2, lensub);
   }
   removeLeadingString(re, n) {
     if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) {
@@ -49681,15 +49678,15 @@ var Parser = class Parser2 {
   }
   parsePerlFlags(t) {
     const startPos = t.pos();
-    const s = t.rest();
-    if (s.startsWith("(?P<") || s.startsWith("(?<")) {
-      const begin = s.charAt(2) === "P" ? 4 : 3;
-      const end = s.indexOf(">");
-      if (end < 0) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_NAMED_CAPTURE, s);
-      const name2 = s.substring(begin, end);
+    const s2 = t.rest();
+    if (s2.startsWith("(?P<") || s2.startsWith("(?<")) {
+      const begin = s2.charAt(2) === "P" ? 4 : 3;
+      const end = s2.indexOf(">");
+      if (end < 0) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_NAMED_CAPTURE, s2);
+      const name2 = s2.substring(begin, end);
       t.skipString(name2);
       t.skip(begin + 1);
-      if (!Parser2.isValidCaptureName(name2)) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_NAMED_CAPTURE, s.substring(0, end + 1));
+      if (!Parser2.isValidCaptureName(name2)) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_NAMED_CAPTURE, s2.substring(0, end + 1));
       const re = this.op(Regexp.Op.LEFT_PAREN);
       re.cap = ++this.numCap;
       if (this.namedGroups[name2]) throw new RE2JSSyntaxException(Parser2.ERR_DUPLICATE_NAMED_CAPTURE, name2);
@@ -49886,8 +49883,8 @@ var Parser = class Parser2 {
     let first = true;
     while (!t.more() || t.peek() !== Codepoint.CODES["]"] || first) {
       if (t.more() && t.lookingAt("-") && (this.flags & RE2Flags.PERL_X) === 0 && !first) {
-        const s = t.rest();
-        if (s === "-" || !s.startsWith("-]")) {
+        const s2 = t.rest();
+        if (s2 === "-" || !s2.startsWith("-]")) {
           t.rewindTo(startPos);
           throw new RE2JSSyntaxException(Parser2.ERR_INVALID_CHAR_RANGE, t.rest());
         }
@@ -49988,8 +49985,8 @@ var RE2 = class RE22 {
   *
   * More complicated queries need to use {@link #compile} and the full {@code RE2} interface.
   */
-  static match(pattern, s) {
-    return RE22.compile(pattern).match(s);
+  static match(pattern, s2) {
+    return RE22.compile(pattern).match(s2);
   }
   constructor(expr, prog, numSubexp = 0, longest = 0) {
     this.expr = expr;
@@ -50092,8 +50089,8 @@ var RE2 = class RE22 {
     this.put(m);
     return cap;
   }
-  match(s) {
-    return this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, 0) !== null;
+  match(s2) {
+    return this.executeEngine(MachineInput.fromUTF16(s2), 0, RE2Flags.UNANCHORED, 0) !== null;
   }
   /**
   * Matches the regular expression against input starting at position start and ending at position
@@ -50244,10 +50241,10 @@ var RE2 = class RE22 {
   * regular expression successfully matches an empty string. Use {@link #findIndex} or
   * {@link #findSubmatch} if it is necessary to distinguish these cases.
   */
-  find(s) {
-    const a = this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, 2);
+  find(s2) {
+    const a = this.executeEngine(MachineInput.fromUTF16(s2), 0, RE2Flags.UNANCHORED, 2);
     if (a === null) return "";
-    return s.substring(a[0], a[1]);
+    return s2.substring(a[0], a[1]);
   }
   /**
   * Returns a two-element array of integers defining the location of the leftmost match in
@@ -50256,8 +50253,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findIndex(s) {
-    return this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, 2);
+  findIndex(s2) {
+    return this.executeEngine(MachineInput.fromUTF16(s2), 0, RE2Flags.UNANCHORED, 2);
   }
   /**
   * Returns an array of arrays the text of the leftmost match of the regular expression in
@@ -50290,11 +50287,11 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findSubmatch(s) {
-    const a = this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, this.prog.numCap);
+  findSubmatch(s2) {
+    const a = this.executeEngine(MachineInput.fromUTF16(s2), 0, RE2Flags.UNANCHORED, this.prog.numCap);
     if (a === null) return null;
     const ret = new Array(1 + this.numSubexp).fill(null);
-    for (let i2 = 0; i2 < ret.length; i2++) if (2 * i2 < a.length && a[2 * i2] >= 0) ret[i2] = s.substring(a[2 * i2], a[2 * i2 + 1]);
+    for (let i2 = 0; i2 < ret.length; i2++) if (2 * i2 < a.length && a[2 * i2] >= 0) ret[i2] = s2.substring(a[2 * i2], a[2 * i2 + 1]);
     return ret;
   }
   /**
@@ -50304,8 +50301,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findSubmatchIndex(s) {
-    return this.pad(this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, this.prog.numCap));
+  findSubmatchIndex(s2) {
+    return this.pad(this.executeEngine(MachineInput.fromUTF16(s2), 0, RE2Flags.UNANCHORED, this.prog.numCap));
   }
   /**
   * {@code findAllUTF8()} is the <a href='#all'>All</a> version of {@link #findUTF8}; it returns a
@@ -50341,8 +50338,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAll(s, n) {
-    const result = this.allMatches(MachineInput.fromUTF16(s), n, (match2) => s.substring(match2[0], match2[1]));
+  findAll(s2, n) {
+    const result = this.allMatches(MachineInput.fromUTF16(s2), n, (match2) => s2.substring(match2[0], match2[1]));
     if (result.length === 0) return null;
     return result;
   }
@@ -50353,8 +50350,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAllIndex(s, n) {
-    const result = this.allMatches(MachineInput.fromUTF16(s), n, (match2) => match2.slice(0, 2));
+  findAllIndex(s2, n) {
+    const result = this.allMatches(MachineInput.fromUTF16(s2), n, (match2) => match2.slice(0, 2));
     if (result.length === 0) return null;
     return result;
   }
@@ -50393,10 +50390,10 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAllSubmatch(s, n) {
-    const result = this.allMatches(MachineInput.fromUTF16(s), n, (match2) => {
+  findAllSubmatch(s2, n) {
+    const result = this.allMatches(MachineInput.fromUTF16(s2), n, (match2) => {
       let slice = new Array(match2.length / 2 | 0).fill(null);
-      for (let j = 0; j < slice.length; j++) if (match2[2 * j] >= 0) slice[j] = s.substring(match2[2 * j], match2[2 * j + 1]);
+      for (let j = 0; j < slice.length; j++) if (match2[2 * j] >= 0) slice[j] = s2.substring(match2[2 * j], match2[2 * j + 1]);
       return slice;
     });
     if (result.length === 0) return null;
@@ -50409,8 +50406,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAllSubmatchIndex(s, n) {
-    const result = this.allMatches(MachineInput.fromUTF16(s), n);
+  findAllSubmatchIndex(s2, n) {
+    const result = this.allMatches(MachineInput.fromUTF16(s2), n);
     if (result.length === 0) return null;
     return result;
   }
@@ -51060,8 +51057,8 @@ function parseCodeowners(text4) {
   return {
     entries,
     problems,
-    ownerOf(path8) {
-      for (let i2 = entries.length - 1; i2 >= 0; i2--) if (entries[i2].matches(path8)) return entries[i2];
+    ownerOf(path9) {
+      for (let i2 = entries.length - 1; i2 >= 0; i2--) if (entries[i2].matches(path9)) return entries[i2];
       return void 0;
     }
   };
@@ -51074,8 +51071,8 @@ function patternProblem(pattern) {
   if (pattern === "/") return "a lone `/` matches nothing; write `*` for every file";
   return void 0;
 }
-var clip = (s) => s.length > 80 ? `${s.slice(0, 77)}...` : s;
-var quote = (s) => s.replace(/[.+^${}()|\\?*[\]]/g, "\\$&");
+var clip = (s2) => s2.length > 80 ? `${s2.slice(0, 77)}...` : s2;
+var quote = (s2) => s2.replace(/[.+^${}()|\\?*[\]]/g, "\\$&");
 function segmentRegex(seg) {
   let out2 = "";
   for (const ch of seg) out2 += ch === "*" ? "[^/]*" : ch === "?" ? "[^/]" : quote(ch);
@@ -51486,7 +51483,7 @@ function expand_(str, max, maxLength, maxDepth, depth, maxRewrites, budget, isTo
 
 // node_modules/@isaacs/nonrecursive-glob-match/dist/esm/numeric-range.js
 var digit = (a, b) => a === b ? { t: "lit", ch: String(a) } : { t: "class", re: new RegExp(`^[${a}-${b}]$`) };
-var prefix = (d, alts) => alts.map((s) => [digit(d, d), ...s]);
+var prefix = (d, alts) => alts.map((s2) => [digit(d, d), ...s2]);
 var fixed = (a, b) => {
   if (!a)
     return [[]];
@@ -51532,7 +51529,7 @@ var numericRange = (loStr, hiStr) => {
   const out2 = [];
   if (lo < 0) {
     const neg = nonneg(Math.max(-hi, 1), -lo, width && width - 1);
-    out2.push(...neg.map((s) => [{ t: "lit", ch: "-" }, ...s]));
+    out2.push(...neg.map((s2) => [{ t: "lit", ch: "-" }, ...s2]));
   }
   if (hi >= 0)
     out2.push(...nonneg(Math.max(lo, 0), hi, width));
@@ -51556,7 +51553,7 @@ var posixClasses = {
   "[:word:]": ["\\p{L}\\p{Nl}\\p{Nd}\\p{Pc}"],
   "[:xdigit:]": ["A-Fa-f0-9"]
 };
-var braceEscape = (s) => s.replace(/[[\]\\-]/g, "\\$&");
+var braceEscape = (s2) => s2.replace(/[[\]\\-]/g, "\\$&");
 var noMatch = /$./;
 var parseClass = (glob, position2, nocase = false, form) => {
   const norm = (c) => {
@@ -51650,8 +51647,8 @@ var parseClass = (glob, position2, nocase = false, form) => {
 var MATCH = { t: "match", id: 0 };
 var extTypes = "!?+*@";
 var lit = (ch) => ({ t: "lit", ch });
-var reEscape = (s) => s.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
-var newFoldRe = (s) => new RegExp(`^${reEscape(s)}$`, "iu");
+var reEscape = (s2) => s2.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+var newFoldRe = (s2) => new RegExp(`^${reEscape(s2)}$`, "iu");
 var foldCache = /* @__PURE__ */ new Map();
 var foldRe = (ch) => {
   let re = foldCache.get(ch);
@@ -52136,10 +52133,10 @@ var hasAffix = (lits, chars, start2) => {
 };
 var slashOrSurrogate = /[/\ud800-\udfff]/;
 var surrogate = /[\ud800-\udfff]/;
-var codePoints = (s) => surrogate.test(s) ? [...s] : s;
-var noSlash = (s) => {
-  if (s.includes("/")) {
-    throw new Error("can only match a single path portion, got: " + s);
+var codePoints = (s2) => surrogate.test(s2) ? [...s2] : s2;
+var noSlash = (s2) => {
+  if (s2.includes("/")) {
+    throw new Error("can only match a single path portion, got: " + s2);
   }
 };
 var Matcher3 = class {
@@ -52223,16 +52220,16 @@ var Matcher3 = class {
       this.#max = max;
     }
   }
-  test(s) {
+  test(s2) {
     if (this.#form) {
-      noSlash(s);
-      return this.#test(s.normalize(this.#form));
+      noSlash(s2);
+      return this.#test(s2.normalize(this.#form));
     }
-    if (slashOrSurrogate.test(s)) {
-      noSlash(s);
-      return this.#test(s, [...s]);
+    if (slashOrSurrogate.test(s2)) {
+      noSlash(s2);
+      return this.#test(s2, [...s2]);
     }
-    return this.#test(s, s);
+    return this.#test(s2, s2);
   }
   /**
    * The same as {@link Matcher#test}, but the string is not checked
@@ -52242,24 +52239,24 @@ var Matcher3 = class {
    * be faster, because some patterns do not need to look at each char
    * of the string.
    */
-  testUnchecked(s) {
-    return this.#test(this.#form ? s.normalize(this.#form) : s);
+  testUnchecked(s2) {
+    return this.#test(this.#form ? s2.normalize(this.#form) : s2);
   }
   // Test a string that has no `/`. `chars` indexes it by code point.
   // If it is not given, it is only found if a step needs it.
-  #test(s, chars) {
+  #test(s2, chars) {
     if (this.#literal !== void 0) {
-      return this.#literalFold ? (this.#literalRe ??= newFoldRe(this.#literal)).test(s) : s === this.#literal;
+      return this.#literalFold ? (this.#literalRe ??= newFoldRe(this.#literal)).test(s2) : s2 === this.#literal;
     }
     const min = this.#min;
     const max = this.#max;
     if (chars === void 0) {
-      const most = s.length;
+      const most = s2.length;
       const least = most + 1 >> 1;
       if (most < min || least > max)
         return false;
       if (least < min || most > max)
-        chars = codePoints(s);
+        chars = codePoints(s2);
     }
     if (chars !== void 0 && (chars.length < min || chars.length > max)) {
       return false;
@@ -52267,31 +52264,31 @@ var Matcher3 = class {
     const prefix2 = this.#prefix.length;
     if (this.#affix) {
       if (this.#prefixStr !== void 0 && this.#suffixStr !== void 0) {
-        if (!s.startsWith(this.#prefixStr) || !s.endsWith(this.#suffixStr)) {
+        if (!s2.startsWith(this.#prefixStr) || !s2.endsWith(this.#suffixStr)) {
           return false;
         }
       } else {
-        chars ??= codePoints(s);
+        chars ??= codePoints(s2);
         const end = chars.length - this.#suffix.length;
         if (!hasAffix(this.#prefix, chars, 0) || !hasAffix(this.#suffix, chars, end)) {
           return false;
         }
       }
     }
-    const dotStart = !this.options.dot && s.startsWith(".");
+    const dotStart = !this.options.dot && s2.startsWith(".");
     if (this.#linear) {
-      if (s === "." || s === "..")
+      if (s2 === "." || s2 === "..")
         return false;
       if (dotStart && !prefix2)
         return false;
       if (this.#wild)
         return true;
-      chars ??= codePoints(s);
+      chars ??= codePoints(s2);
       const end = chars.length - this.#suffix.length;
       return testLinear(this.#linear, chars, prefix2, end);
     }
-    chars ??= codePoints(s);
-    if (s === "." || s === "..") {
+    chars ??= codePoints(s2);
+    if (s2 === "." || s2 === "..") {
       this.#marks ??= marks(this.#size);
       const sim = this.#dotsSim ??= new Sim(true, false, this.#marks);
       const start2 = sim.state();
@@ -52305,11 +52302,11 @@ var Matcher3 = class {
     this.#marks ??= marks(this.#size);
     const dfa = this.#dfa ??= new Dfa(this.#start, this.#marks);
     let d = dfa.start(dotStart);
-    const str = chars === s;
+    const str = chars === s2;
     for (let i2 = 0; i2 < chars.length; i2++) {
       if (d.dead)
         return false;
-      const code = str ? s.charCodeAt(i2) : chars[i2].charCodeAt(0);
+      const code = str ? s2.charCodeAt(i2) : chars[i2].charCodeAt(0);
       d = d.ascii?.[code] ?? dfa.next(d, chars[i2]);
     }
     return d.match;
@@ -52332,8 +52329,8 @@ var assertValidPattern = (pattern) => {
 };
 
 // node_modules/minimatch/dist/esm/escape.js
-var escape2 = (s, { windowsPathsNoEscape = false, magicalBraces = false } = {}) => {
-  const e = magicalBraces ? windowsPathsNoEscape ? s.replace(/[?*()[\]{}]/g, "[$&]") : s.replace(/[?*()[\]\\{}]/g, "\\$&") : windowsPathsNoEscape ? s.replace(/[?*()[\]]/g, "[$&]") : s.replace(/[?*()[\]\\]/g, "\\$&");
+var escape2 = (s2, { windowsPathsNoEscape = false, magicalBraces = false } = {}) => {
+  const e = magicalBraces ? windowsPathsNoEscape ? s2.replace(/[?*()[\]{}]/g, "[$&]") : s2.replace(/[?*()[\]\\{}]/g, "\\$&") : windowsPathsNoEscape ? s2.replace(/[?*()[\]]/g, "[$&]") : s2.replace(/[?*()[\]\\]/g, "\\$&");
   const c = e.charAt(0);
   if (c === "#") {
     return (windowsPathsNoEscape ? "[#]" : "\\#") + e.slice(1);
@@ -52345,14 +52342,14 @@ var escape2 = (s, { windowsPathsNoEscape = false, magicalBraces = false } = {}) 
 };
 
 // node_modules/minimatch/dist/esm/unescape.js
-var unescape = (s, { windowsPathsNoEscape = false, magicalBraces = true } = {}) => {
-  if (windowsPathsNoEscape && s.startsWith("@(!)")) {
-    return "!" + unescape(s.slice(4), { windowsPathsNoEscape, magicalBraces });
+var unescape = (s2, { windowsPathsNoEscape = false, magicalBraces = true } = {}) => {
+  if (windowsPathsNoEscape && s2.startsWith("@(!)")) {
+    return "!" + unescape(s2.slice(4), { windowsPathsNoEscape, magicalBraces });
   }
   if (magicalBraces) {
-    return windowsPathsNoEscape ? s.replace(/\[([^/\\])\]/g, "$1") : s.replace(/((?!\\).|^)\[([^/\\])\]/g, "$1$2").replace(/\\([^/])/g, "$1");
+    return windowsPathsNoEscape ? s2.replace(/\[([^/\\])\]/g, "$1") : s2.replace(/((?!\\).|^)\[([^/\\])\]/g, "$1$2").replace(/\\([^/])/g, "$1");
   }
-  return windowsPathsNoEscape ? s.replace(/\[([^/\\{}])\]/g, "$1") : s.replace(/((?!\\).|^)\[([^/\\{}])\]/g, "$1$2").replace(/\\([^/{}])/g, "$1");
+  return windowsPathsNoEscape ? s2.replace(/\[([^/\\{}])\]/g, "$1") : s2.replace(/((?!\\).|^)\[([^/\\{}])\]/g, "$1$2").replace(/\\([^/{}])/g, "$1");
 };
 
 // node_modules/minimatch/dist/esm/index.js
@@ -52375,8 +52372,8 @@ var cacheMaxWeight = 1 << 15;
 var cacheMaxEntryWeight = 1 << 12;
 var cacheWeight = (mm) => {
   let w = mm.pattern.length;
-  for (const s of mm.globSet) {
-    w += s.length + 1;
+  for (const s2 of mm.globSet) {
+    w += s2.length + 1;
     if (w > cacheMaxEntryWeight)
       break;
   }
@@ -52513,8 +52510,8 @@ var defaults = (def) => {
         return orig.defaults(ext(def, options)).Minimatch;
       }
     },
-    unescape: (s, options = {}) => orig.unescape(s, ext(def, options)),
-    escape: (s, options = {}) => orig.escape(s, ext(def, options)),
+    unescape: (s2, options = {}) => orig.unescape(s2, ext(def, options)),
+    escape: (s2, options = {}) => orig.escape(s2, ext(def, options)),
     filter: (pattern, options = {}) => orig.filter(pattern, ext(def, options)),
     defaults: (options) => orig.defaults(ext(def, options)),
     braceExpand: (pattern, options = {}) => orig.braceExpand(pattern, ext(def, options)),
@@ -52682,10 +52679,10 @@ var dotPortion = (f, start2, end, dot, sep3) => {
       if (n >= end || isSep(f.charCodeAt(n), sep3))
         return true;
     }
-    const s = nextSep(f, k, sep3);
-    if (s === -1)
+    const s2 = nextSep(f, k, sep3);
+    if (s2 === -1)
       return false;
-    k = s + 1;
+    k = s2 + 1;
     while (k < end && isSep(f.charCodeAt(k), sep3))
       k++;
   }
@@ -52695,9 +52692,9 @@ var isSep = (c, sep3) => sep3 === "/" ? c === 47 : sep3 === "\\" ? c === 92 : c 
 var nextSep = (f, from, sep3) => {
   if (sep3 !== "both")
     return f.indexOf(sep3, from);
-  const s = f.indexOf("/", from);
+  const s2 = f.indexOf("/", from);
   const b = f.indexOf("\\", from);
-  return s === -1 ? b : b === -1 ? s : Math.min(s, b);
+  return s2 === -1 ? b : b === -1 ? s2 : Math.min(s2, b);
 };
 var lastSep = (f, from, sep3) => sep3 !== "both" ? f.lastIndexOf(sep3, from) : Math.max(f.lastIndexOf("/", from), f.lastIndexOf("\\", from));
 var PENDING = {};
@@ -52843,29 +52840,29 @@ var Minimatch = class {
     }
     this.parseNegate();
     this.globSet = [...new Set(this.#expandBraces())];
-    const rawGlobParts = this.globSet.map((s) => this.#slashSplit(s));
+    const rawGlobParts = this.globSet.map((s2) => this.#slashSplit(s2));
     this.globParts = this.preprocess(rawGlobParts);
     this.#pending = true;
-    let set = this.globParts.map((s, _, __) => {
+    let set = this.globParts.map((s2, _, __) => {
       if (this.isWindows && this.windowsNoMagicRoot) {
-        const n = s[2] === "?" && isLongUNC(s[3]) ? 6 : 4;
-        const isUNC = s[0] === "" && s[1] === "" && (s[2] === "?" || !globMagic.test(s[2])) && s.slice(3, n).every((p) => !globMagic.test(p));
-        const isDrive2 = /^[a-z]:/i.test(s[0]);
+        const n = s2[2] === "?" && isLongUNC(s2[3]) ? 6 : 4;
+        const isUNC = s2[0] === "" && s2[1] === "" && (s2[2] === "?" || !globMagic.test(s2[2])) && s2.slice(3, n).every((p) => !globMagic.test(p));
+        const isDrive2 = /^[a-z]:/i.test(s2[0]);
         if (isUNC) {
           return [
-            ...s.slice(0, n).map((p) => this.#norm(p)),
-            ...s.slice(n).map((ss) => this.parse(ss))
+            ...s2.slice(0, n).map((p) => this.#norm(p)),
+            ...s2.slice(n).map((ss) => this.parse(ss))
           ];
         } else if (isDrive2) {
           return [
-            this.#norm(s[0]),
-            ...s.slice(1).map((ss) => this.parse(ss))
+            this.#norm(s2[0]),
+            ...s2.slice(1).map((ss) => this.parse(ss))
           ];
         }
       }
-      return s.map((ss) => this.parse(ss));
+      return s2.map((ss) => this.parse(ss));
     });
-    this.set = set.filter((s) => s.indexOf(false) === -1);
+    this.set = set.filter((s2) => s2.indexOf(false) === -1);
     if (this.isWindows) {
       for (let i2 = 0; i2 < this.set.length; i2++) {
         const p = this.set[i2];
@@ -52946,10 +52943,10 @@ var Minimatch = class {
   // the rows, where joining the whole row for every k was quadratic.
   #mergeKeys() {
     const partIds = /* @__PURE__ */ new Map();
-    const ids = this.globParts.map((parts2) => parts2.map((s) => {
-      let id = partIds.get(s);
+    const ids = this.globParts.map((parts2) => parts2.map((s2) => {
+      let id = partIds.get(s2);
       if (id === void 0)
-        partIds.set(s, id = partIds.size);
+        partIds.set(s2, id = partIds.size);
       return id;
     }));
     const P = partIds.size;
@@ -53192,17 +53189,17 @@ var Minimatch = class {
     if (this.#level2 && dotPortion(f, 0, f.length, true, sep3))
       return "maybe";
     const x = row[head ? 0 : 1];
-    let s = 0;
-    for (let e = nextSep(f, s, sep3); e !== -1; e = nextSep(f, s, sep3)) {
+    let s2 = 0;
+    for (let e = nextSep(f, s2, sep3); e !== -1; e = nextSep(f, s2, sep3)) {
       let next = e + 1;
       while (next < f.length && isSep(f.charCodeAt(next), sep3))
         next++;
-      const hit = typeof x === "string" ? e - s === x.length && f.startsWith(x, s) : e > s && x.testUnchecked(f.slice(s, e));
+      const hit = typeof x === "string" ? e - s2 === x.length && f.startsWith(x, s2) : e > s2 && x.testUnchecked(f.slice(s2, e));
       if (hit && !dotPortion(f, next, f.length, dot, sep3))
         return "yes";
-      if (head || dotPortion(f, s, next, dot, sep3))
+      if (head || dotPortion(f, s2, next, dot, sep3))
         return "no";
-      s = next;
+      s2 = next;
     }
     return "no";
   }
@@ -53366,25 +53363,25 @@ var Minimatch = class {
     });
     const stars = /* @__PURE__ */ new Map();
     for (const parts2 of rows) {
-      const s = [];
+      const s2 = [];
       for (let i2 = 0; i2 < parts2.length; i2++) {
         if (parts2[i2] === "*")
-          s.push(i2);
+          s2.push(i2);
       }
-      if (s.length)
-        stars.set(s.join(","), s);
+      if (s2.length)
+        stars.set(s2.join(","), s2);
     }
     if (!stars.size || rows.length * stars.size > 1e5)
       return rows;
     const { dot } = this.options;
     return rows.filter((parts2) => {
-      for (const s of stars.values()) {
-        if (s[s.length - 1] >= parts2.length)
+      for (const s2 of stars.values()) {
+        if (s2[s2.length - 1] >= parts2.length)
           continue;
         const c = [...parts2];
         let ok2 = true;
         let changed = false;
-        for (const i2 of s) {
+        for (const i2 of s2) {
           const p = parts2[i2];
           if (p === "*")
             continue;
@@ -56965,7 +56962,7 @@ var YamlError = class extends Error {
   column;
   name = "YamlError";
 };
-var pathKey = (path8) => JSON.stringify(path8);
+var pathKey = (path9) => JSON.stringify(path9);
 function loadYaml(text4, limits = {}) {
   const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
   if (text4.length > lim.maxChars) throw new YamlError(`YAML is ${text4.length} characters, over the limit of ${lim.maxChars}`, 1, 1);
@@ -56997,9 +56994,9 @@ function loadYaml(text4, limits = {}) {
     if (!top) return [];
     if (top.kind === "doc") return [];
     if (top.kind === "seq") {
-      const path9 = [...top.path, top.index++];
-      valuePos.set(pathKey(path9), offset);
-      return path9;
+      const path10 = [...top.path, top.index++];
+      valuePos.set(pathKey(path10), offset);
+      return path10;
     }
     if (top.expectingKey) {
       top.expectingKey = false;
@@ -57008,9 +57005,9 @@ function loadYaml(text4, limits = {}) {
       return void 0;
     }
     top.expectingKey = true;
-    const path8 = [...top.path, top.pendingKey];
-    valuePos.set(pathKey(path8), offset);
-    return path8;
+    const path9 = [...top.path, top.pendingKey];
+    valuePos.set(pathKey(path9), offset);
+    return path9;
   };
   for (const ev of events) {
     switch (ev.type) {
@@ -57020,9 +57017,9 @@ function loadYaml(text4, limits = {}) {
         break;
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE: {
-        const path8 = place(ev.start, void 0) ?? [...stack[stack.length - 1]?.path ?? [], "<complex key>"];
+        const path9 = place(ev.start, void 0) ?? [...stack[stack.length - 1]?.path ?? [], "<complex key>"];
         const anchor = ev.anchorStart >= 0 ? text4.slice(ev.anchorStart, ev.anchorEnd) : void 0;
-        stack.push({ kind: ev.type === EVENT_ID.MAPPING ? "map" : "seq", path: path8, index: 0, expectingKey: true, pendingKey: "", nodes: 0, anchor });
+        stack.push({ kind: ev.type === EVENT_ID.MAPPING ? "map" : "seq", path: path9, index: 0, expectingKey: true, pendingKey: "", nodes: 0, anchor });
         break;
       }
       case EVENT_ID.SCALAR: {
@@ -57063,10 +57060,10 @@ function loadYaml(text4, limits = {}) {
   const value2 = docs.length === 0 ? null : docs[0];
   return {
     value: value2,
-    locate(path8, opts) {
-      for (let n = path8.length; n >= 0; n--) {
-        const k = pathKey(path8.slice(0, n));
-        const off = (opts?.key && n === path8.length ? keyPos.get(k) : void 0) ?? valuePos.get(k) ?? keyPos.get(k);
+    locate(path9, opts) {
+      for (let n = path9.length; n >= 0; n--) {
+        const k = pathKey(path9.slice(0, n));
+        const off = (opts?.key && n === path9.length ? keyPos.get(k) : void 0) ?? valuePos.get(k) ?? keyPos.get(k);
         if (off !== void 0) return lines.position(off);
       }
       return { line: 1, column: 1 };
@@ -57111,10 +57108,10 @@ function parseProvenance(text4, kind) {
   }
   const top = doc.value;
   const problems = [];
-  const at3 = (path8, key3 = false) => doc.locate(path8, { key: key3 }).line;
+  const at3 = (path9, key3 = false) => doc.locate(path9, { key: key3 }).line;
   const lines = text4.split("\n");
-  const raw = (path8) => {
-    const pos = doc.locate(path8);
+  const raw = (path9) => {
+    const pos = doc.locate(path9);
     return /^(?:sha256:)?[0-9a-fA-F]{64}\b/.exec(lines[pos.line - 1]?.slice(pos.column - 1) ?? "")?.[0];
   };
   for (const key3 of Object.keys(top)) {
@@ -57190,8 +57187,8 @@ function valueProblem(field, value2) {
 }
 function normaliseRelative(p) {
   if (p.includes("\0") || p.includes("\\") || p.startsWith("/")) return void 0;
-  const segs = p.split("/").filter((s) => s !== "" && s !== ".");
-  if (segs.length === 0 || segs.some((s) => s === "..")) return void 0;
+  const segs = p.split("/").filter((s2) => s2 !== "" && s2 !== ".");
+  if (segs.length === 0 || segs.some((s2) => s2 === "..")) return void 0;
   return segs.join("/");
 }
 
@@ -57205,8 +57202,8 @@ var CARD_FILE = "README.md";
 var CROISSANT_FILE = "croissant.json";
 var DVC_SUFFIX = ".dvc";
 var NOT_DATA_NAMES = /* @__PURE__ */ new Set([PROVENANCE_FILE, CARD_FILE, CROISSANT_FILE, ".gitattributes", ".gitignore", ".gitkeep", ".keep", "dvc.yaml", "dvc.lock", ".dvcignore"]);
-function isRecordOrMetaFile(path8) {
-  const name2 = path8.slice(path8.lastIndexOf("/") + 1);
+function isRecordOrMetaFile(path9) {
+  const name2 = path9.slice(path9.lastIndexOf("/") + 1);
   return NOT_DATA_NAMES.has(name2) || name2.endsWith(SIDECAR_SUFFIX) || name2.endsWith(DVC_SUFFIX);
 }
 var globs = (description) => ({ type: "array", items: { type: "string", format: "glob" }, maxItems: 256, description });
@@ -57470,12 +57467,12 @@ var HashPool = class {
     this.closed = true;
     const reason = this.signal?.aborted ? this.signal.reason : new Error("hash pool closed");
     for (const p of this.queue.splice(0)) p.reject(reason instanceof Error ? reason : new Error(String(reason)));
-    for (const s of this.slots) s.busy?.reject(reason instanceof Error ? reason : new Error(String(reason)));
-    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+    for (const s2 of this.slots) s2.busy?.reject(reason instanceof Error ? reason : new Error(String(reason)));
+    await Promise.all(this.slots.splice(0).map((s2) => s2.worker.terminate()));
   }
   pump() {
     while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => !s.busy);
+      let slot = this.slots.find((s2) => !s2.busy);
       if (!slot && this.slots.length < this.size) slot = this.spawn();
       if (!slot) return;
       const next = this.queue.shift();
@@ -58183,12 +58180,12 @@ function parseTree(text4, errors = [], options = ParseOptions.DEFAULT) {
   }
   return result;
 }
-function findNodeAtLocation(root, path8) {
+function findNodeAtLocation(root, path9) {
   if (!root) {
     return void 0;
   }
   let node2 = root;
-  for (let segment of path8) {
+  for (let segment of path9) {
     if (typeof segment === "string") {
       if (node2.type !== "object" || !Array.isArray(node2.children)) {
         return void 0;
@@ -58707,8 +58704,8 @@ function licenseValues(v) {
     if (typeof item === "string" && item.trim()) out2.push(item.trim());
     else if (item && typeof item === "object") {
       const o = item;
-      const s = o["@id"] ?? o.url ?? o["sc:url"] ?? o.identifier ?? o.name;
-      if (typeof s === "string" && s.trim()) out2.push(s.trim());
+      const s2 = o["@id"] ?? o.url ?? o["sc:url"] ?? o.identifier ?? o.name;
+      if (typeof s2 === "string" && s2.trim()) out2.push(s2.trim());
     }
   }
   return out2;
@@ -66307,35 +66304,35 @@ var RecordStore = class {
   exists(p) {
     return this.ctx.inventory.get(p) !== void 0;
   }
-  load(path8, parse6, problems) {
-    let p = this.cache.get(path8);
+  load(path9, parse6, problems) {
+    let p = this.cache.get(path9);
     if (!p) {
       p = (async () => {
         let value2 = null;
-        await this.ctx.guard(path8, async () => {
-          const text4 = await this.ctx.inventory.readText(path8, Math.min(RECORD_MAX_BYTES, this.ctx.maxFileBytes));
+        await this.ctx.guard(path9, async () => {
+          const text4 = await this.ctx.inventory.readText(path9, Math.min(RECORD_MAX_BYTES, this.ctx.maxFileBytes));
           value2 = parse6(text4);
         });
         if (value2 !== null && problems) {
-          for (const pr of problems(value2)) this.ctx.report({ code: "invalid-record", path: path8, line: pr.line, message: `${path8}:${pr.line}: ${pr.message}` });
+          for (const pr of problems(value2)) this.ctx.report({ code: "invalid-record", path: path9, line: pr.line, message: `${path9}:${pr.line}: ${pr.message}` });
         }
         return value2;
       })();
-      this.cache.set(path8, p);
+      this.cache.set(path9, p);
     }
     return p;
   }
-  provenance(path8, kind) {
-    return this.load(path8, (t) => wrap(path8, () => parseProvenance(t, kind), ProvenanceError), (r) => r.problems);
+  provenance(path9, kind) {
+    return this.load(path9, (t) => wrap(path9, () => parseProvenance(t, kind), ProvenanceError), (r) => r.problems);
   }
-  croissant(path8) {
-    return this.load(path8, (t) => wrap(path8, () => parseCroissant(t), CroissantError), (r) => r.problems);
+  croissant(path9) {
+    return this.load(path9, (t) => wrap(path9, () => parseCroissant(t), CroissantError), (r) => r.problems);
   }
-  card(path8) {
-    return this.load(path8, (t) => wrap(path8, () => parseMarkdown(t), FrontMatterError));
+  card(path9) {
+    return this.load(path9, (t) => wrap(path9, () => parseMarkdown(t), FrontMatterError));
   }
-  dvcFile(path8) {
-    return this.load(path8, (t) => wrap(path8, () => parseDvcFile(t), DvcError), (r) => r.problems);
+  dvcFile(path9) {
+    return this.load(path9, (t) => wrap(path9, () => parseDvcFile(t), DvcError), (r) => r.problems);
   }
   dvcConfig() {
     return this.exists(".dvc/config") ? this.load(".dvc/config", parseDvcConfig) : Promise.resolve(null);
@@ -66365,8 +66362,8 @@ var RecordStore = class {
   async resolve(dataset) {
     const views = [];
     const broken = [];
-    const add = (path8, view2, ok2) => {
-      if (!ok2) broken.push(path8);
+    const add = (path9, view2, ok2) => {
+      if (!ok2) broken.push(path9);
       else if (view2) views.push(view2);
     };
     const sidecar = dataset + SIDECAR_SUFFIX;
@@ -66446,15 +66443,15 @@ var RecordStore = class {
     return { kind: "dvc", path: t.file, fields, digests, placeholders: [] };
   }
 };
-function wrap(path8, fn, errorType) {
+function wrap(path9, fn, errorType) {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof errorType) throw new FileProblem(path8, `${path8}${e.line ? `:${e.line}` : ""}: ${e.message}`, "invalid-record", e.line);
+    if (e instanceof errorType) throw new FileProblem(path9, `${path9}${e.line ? `:${e.line}` : ""}: ${e.message}`, "invalid-record", e.line);
     throw e;
   }
 }
-function fromProvenance(path8, rec, entry, kind) {
+function fromProvenance(path9, rec, entry, kind) {
   const fields = {};
   const placeholders = /* @__PURE__ */ new Set();
   let digests = [];
@@ -66467,15 +66464,15 @@ function fromProvenance(path8, rec, entry, kind) {
   }
   for (const f of Object.keys(fields)) placeholders.delete(f);
   if (digests.length > 0) placeholders.delete("sha256");
-  return { kind, path: path8, fields, digests, placeholders: [...placeholders], digestAnchor: kind === "provenance" ? entry?.line ?? rec.filesLine : void 0 };
+  return { kind, path: path9, fields, digests, placeholders: [...placeholders], digestAnchor: kind === "provenance" ? entry?.line ?? rec.filesLine : void 0 };
 }
-function fromCroissant(path8, rec, dataset) {
+function fromCroissant(path9, rec, dataset) {
   const fields = {};
   if (rec.license) fields.license = { values: rec.license.value.map(spdxFromUrl), line: rec.license.line };
   if (rec.url) fields.source = { values: [rec.url.value], line: rec.url.line };
   if (rec.datePublished) fields.collected = { values: [rec.datePublished.value], line: rec.datePublished.line };
   const digests = [];
-  const base = dirOf(path8);
+  const base = dirOf(path9);
   for (const file of rec.files) {
     if (/^[a-z][a-z0-9+.-]*:/i.test(file.contentUrl)) continue;
     const target = normaliseRelative(join(base, file.contentUrl.replace(/^\.\//, "")));
@@ -66483,7 +66480,7 @@ function fromCroissant(path8, rec, dataset) {
     if (file.sha256) digests.push({ algo: "sha256", hex: file.sha256.value, line: file.sha256.line });
     if (file.md5) digests.push({ algo: "md5", hex: file.md5.value, line: file.md5.line });
   }
-  return { kind: "croissant", path: path8, fields, digests, placeholders: [] };
+  return { kind: "croissant", path: path9, fields, digests, placeholders: [] };
 }
 function isDatasetCard(fm) {
   if (!fm) return false;
@@ -66491,7 +66488,7 @@ function isDatasetCard(fm) {
   return !NOT_DATASET_CARD_KEYS.some((k) => k in fm) && ("license" in fm || "source" in fm || "collected" in fm);
 }
 var strings = (v) => (Array.isArray(v) ? v : [v]).filter((x) => typeof x === "string" || typeof x === "number").map((x) => String(x).trim()).filter((x) => x && !isPlaceholder(x));
-function fromCard(path8, doc) {
+function fromCard(path9, doc) {
   const fm = doc.frontMatter ?? {};
   const fields = {};
   const claim = (key3, values2) => values2.length > 0 ? { values: values2, line: doc.frontMatterLine(key3) } : void 0;
@@ -66499,8 +66496,8 @@ function fromCard(path8, doc) {
   if (license) fields.license = license;
   const source = claim("source", strings(fm.source)) ?? claim(
     "source_datasets",
-    strings(fm.source_datasets).map((s) => {
-      const id = s.replace(/^extended\|/, "");
+    strings(fm.source_datasets).map((s2) => {
+      const id = s2.replace(/^extended\|/, "");
       return id === "original" || /^[a-z]+:\/\//i.test(id) ? id : `https://huggingface.co/datasets/${id}`;
     })
   );
@@ -66510,7 +66507,7 @@ function fromCard(path8, doc) {
   const creators = [...strings(fm.annotations_creators).map((c) => `annotations: ${c}`), ...strings(fm.language_creators).map((c) => `language: ${c}`)];
   const process2 = claim("collection-process", strings(fm["collection-process"])) ?? claim(fm.annotations_creators ? "annotations_creators" : "language_creators", creators);
   if (process2) fields["collection-process"] = process2;
-  return { kind: "hf-card", path: path8, fields, digests: [], placeholders: [] };
+  return { kind: "hf-card", path: path9, fields, digests: [], placeholders: [] };
 }
 
 // src/checks/dataset-provenance/sources.ts
@@ -66588,9 +66585,9 @@ function groupBy(items, key3) {
 async function findDatasets(ctx, globs3, store) {
   const out2 = /* @__PURE__ */ new Map();
   for (const f of ctx.inventory.match(globs3)) if (!isRecordOrMetaFile(f.path)) out2.set(f.path, { path: f.path, entry: f });
-  for (const [path8, t] of await store.dvcIndex()) {
-    if (out2.has(path8) || !(matchesAny(path8, globs3) || matchesAny(t.file, globs3))) continue;
-    out2.set(path8, { path: path8, entry: ctx.inventory.get(path8) });
+  for (const [path9, t] of await store.dvcIndex()) {
+    if (out2.has(path9) || !(matchesAny(path9, globs3) || matchesAny(t.file, globs3))) continue;
+    out2.set(path9, { path: path9, entry: ctx.inventory.get(path9) });
   }
   return out2;
 }
@@ -66866,10 +66863,10 @@ function readCondaEnvironment(text4) {
 }
 function condaName(spec) {
   const channel = spec.lastIndexOf("::");
-  const s = channel === -1 ? spec : spec.slice(channel + 2);
+  const s2 = channel === -1 ? spec : spec.slice(channel + 2);
   let end = 0;
-  while (end < s.length && /[A-Za-z0-9._-]/.test(s[end])) end++;
-  return end > 0 ? s.slice(0, end) : spec;
+  while (end < s2.length && /[A-Za-z0-9._-]/.test(s2[end])) end++;
+  return end > 0 ? s2.slice(0, end) : spec;
 }
 function isExactCondaSpec(spec) {
   const trimmed = spec.trim();
@@ -67269,7 +67266,7 @@ function isLocalPath(text4) {
   if (lower.startsWith("file:")) return true;
   if (text4.startsWith(".") || text4.startsWith("/") || text4.startsWith("~") || text4.includes("\\")) return true;
   if (text4.includes("/") && !text4.includes("://")) return true;
-  return ARCHIVE_SUFFIXES.some((s) => lower.endsWith(s)) && !text4.includes("://");
+  return ARCHIVE_SUFFIXES.some((s2) => lower.endsWith(s2)) && !text4.includes("://");
 }
 function stripExtras(name2) {
   const i2 = name2.indexOf("[");
@@ -67287,9 +67284,9 @@ function urlSpec(name2, url) {
   if (VCS_PREFIXES.some((p) => lower.startsWith(p))) {
     const afterScheme = base.slice(base.indexOf("://") + 3);
     const slash = afterScheme.indexOf("/");
-    const path8 = slash === -1 ? "" : afterScheme.slice(slash);
-    const at3 = path8.lastIndexOf("@");
-    const ref2 = at3 === -1 ? "" : path8.slice(at3 + 1);
+    const path9 = slash === -1 ? "" : afterScheme.slice(slash);
+    const at3 = path9.lastIndexOf("@");
+    const ref2 = at3 === -1 ? "" : path9.slice(at3 + 1);
     return { name: name2, kind: "vcs", pinned: HEX40.test(ref2), specifier: url };
   }
   if (lower.startsWith("file:")) return { name: name2, kind: "path", pinned: true, specifier: url };
@@ -67619,9 +67616,9 @@ function analyseNpm(a, sub, args2, line) {
     report(a, line, "unpinned-install", "`npm install` may update package-lock.json and install newer versions; use `npm ci` to install exactly what the lock file records");
     return;
   }
-  const loose = p.positional.filter((s) => !isExactNpmSpec(s));
+  const loose = p.positional.filter((s2) => !isExactNpmSpec(s2));
   if (loose.length > 0) {
-    const pins = loose.map((s) => `${npmName(s)}@<version>`).join(" ");
+    const pins = loose.map((s2) => `${npmName(s2)}@<version>`).join(" ");
     report(a, line, "unpinned-install", `\`npm install ${loose.join(" ")}\` is not pinned; pin it: npm install ${pins} (exact x.y.z versions), or add it to package.json and run \`npm ci\``);
   }
 }
@@ -67665,16 +67662,16 @@ function analyseConda(a, tool, args2, line) {
   const p = parseArgs(args2, CONDA_VALUED);
   const [sub, ...specs] = p.positional;
   if (sub !== "install" && sub !== "create") return;
-  const loose = specs.filter((s) => !isExactCondaSpec(s));
+  const loose = specs.filter((s2) => !isExactCondaSpec(s2));
   if (loose.length > 0) {
-    const pins = loose.map((s) => `${condaName(s)}=<version>`).join(" ");
+    const pins = loose.map((s2) => `${condaName(s2)}=<version>`).join(" ");
     report(a, line, "unpinned-install", `\`${tool} ${sub} ${loose.join(" ")}\` is not pinned; pin it: ${tool} ${sub} ${pins} (or ==<version>=<build>), or install from a conda-lock file`);
   }
 }
 function analyseSpecList(a, line, label2, specs) {
-  for (const s of specs) {
-    const spec = parseRequirementSpec(s);
-    if (!spec.pinned) report(a, line, "unpinned-install", `\`${label2} ${s}\` is not pinned; pin it: ${label2} ${spec.name ?? s}==<version>`);
+  for (const s2 of specs) {
+    const spec = parseRequirementSpec(s2);
+    if (!spec.pinned) report(a, line, "unpinned-install", `\`${label2} ${s2}\` is not pinned; pin it: ${label2} ${spec.name ?? s2}==<version>`);
   }
 }
 function analyseUv(a, args2, line) {
@@ -67722,11 +67719,11 @@ function analysePipx(a, args2, line) {
 function analysePoetry(a, args2, line) {
   if (args2[0] !== "add") return;
   const p = parseArgs(args2.slice(1), POETRY_VALUED);
-  for (const s of p.positional) {
-    const at3 = s.indexOf("@");
-    const version = at3 > 0 ? s.slice(at3 + 1) : "";
-    const exact = version ? EXACT_SEMVER.test(version) || /^==?\d/.test(version) || isVariable(version) : parseRequirementSpec(s).pinned;
-    if (!exact) report(a, line, "unpinned-install", `\`poetry add ${s}\` records a version range; pin it: poetry add ${at3 > 0 ? s.slice(0, at3) : parseRequirementSpec(s).name ?? s}==<version>`);
+  for (const s2 of p.positional) {
+    const at3 = s2.indexOf("@");
+    const version = at3 > 0 ? s2.slice(at3 + 1) : "";
+    const exact = version ? EXACT_SEMVER.test(version) || /^==?\d/.test(version) || isVariable(version) : parseRequirementSpec(s2).pinned;
+    if (!exact) report(a, line, "unpinned-install", `\`poetry add ${s2}\` records a version range; pin it: poetry add ${at3 > 0 ? s2.slice(0, at3) : parseRequirementSpec(s2).name ?? s2}==<version>`);
   }
 }
 function downloadTargets(prog, args2, cmd) {
@@ -67749,7 +67746,7 @@ function downloadTargets(prog, args2, cmd) {
 }
 function subsDownload(words2, a) {
   return words2.some(
-    (w) => w.subs.some((s) => lexShell(s.text, a.signal).some((pl) => pl.some((c) => DOWNLOADERS.has(program(stripWrappers(c.words)[0])))))
+    (w) => w.subs.some((s2) => lexShell(s2.text, a.signal).some((pl) => pl.some((c) => DOWNLOADERS.has(program(stripWrappers(c.words)[0])))))
   );
 }
 function analyseCommand(a, cmd, f) {
@@ -67758,7 +67755,7 @@ function analyseCommand(a, cmd, f) {
   const prog = program(words2[0]);
   const args2 = words2.slice(1).map((w) => w.value);
   if (f.depth < MAX_DEPTH) {
-    for (const w of cmd.words) for (const s of w.subs) analyseText(a, s.text, { lineOf: (l) => f.lineOf(s.line + l), depth: f.depth + 1 });
+    for (const w of cmd.words) for (const s2 of w.subs) analyseText(a, s2.text, { lineOf: (l) => f.lineOf(s2.line + l), depth: f.depth + 1 });
     for (let k = 0; k < words2.length - 1; k++) {
       const flag2 = words2[k + 1].value;
       if (SHELLS.has(program(words2[k])) && /^-[a-z]*c[a-z]*$/.test(flag2) && words2[k + 2]) {
@@ -67843,8 +67840,8 @@ function analyseArgv(argv, line, opts = {}) {
 // src/formats/workflow.ts
 var isRecord2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var BLOCK_INDICATOR = /:\s*([|>])[+-]?\d*[+-]?\s*(?:#.*)?$/;
-function scriptLines(source, doc, path8, value2) {
-  const pos = doc.locate(path8);
+function scriptLines(source, doc, path9, value2) {
+  const pos = doc.locate(path9);
   const keyLine = source[pos.line - 2] ?? "";
   const indicator = BLOCK_INDICATOR.exec(keyLine);
   if (pos.column === 1 && indicator) {
@@ -67888,9 +67885,9 @@ function collectSteps(deps, source, doc, steps, base, group, defaults3 = {}) {
     }
   });
 }
-function collectImage(deps, doc, v, path8) {
-  if (typeof v === "string") deps.images.push({ value: v.trim(), line: doc.locate(path8).line });
-  else if (isRecord2(v) && typeof v.image === "string") deps.images.push({ value: v.image.trim(), line: doc.locate([...path8, "image"]).line });
+function collectImage(deps, doc, v, path9) {
+  if (typeof v === "string") deps.images.push({ value: v.trim(), line: doc.locate(path9).line });
+  else if (isRecord2(v) && typeof v.image === "string") deps.images.push({ value: v.image.trim(), line: doc.locate([...path9, "image"]).line });
 }
 function readWorkflow(text4) {
   const doc = loadYaml(text4);
@@ -67898,8 +67895,8 @@ function readWorkflow(text4) {
   const deps = { uses: [], images: [], runs: [] };
   const root = doc.value;
   if (!isRecord2(root)) return deps;
-  const runDefaults = (s, key3) => {
-    const v = isRecord2(s) && isRecord2(s.defaults) && isRecord2(s.defaults.run) ? s.defaults.run[key3] : void 0;
+  const runDefaults = (s2, key3) => {
+    const v = isRecord2(s2) && isRecord2(s2.defaults) && isRecord2(s2.defaults.run) ? s2.defaults.run[key3] : void 0;
     return typeof v === "string" ? v : void 0;
   };
   if (isRecord2(root.jobs)) {
@@ -67950,11 +67947,11 @@ var PinningContext = class {
   seen = /* @__PURE__ */ new Set();
   texts = /* @__PURE__ */ new Map();
   /** Full mode checks everything; changed mode only what the change added or modified. */
-  inScope(path8) {
-    return this.rule.changed === null || this.rule.changed.changed.has(path8);
+  inScope(path9) {
+    return this.rule.changed === null || this.rule.changed.changed.has(path9);
   }
-  exists(path8) {
-    return this.rule.inventory.get(path8) !== void 0;
+  exists(path9) {
+    return this.rule.inventory.get(path9) !== void 0;
   }
   byDir;
   /** File names directly inside a directory (`''` is the root), indexed once per run. */
@@ -67978,18 +67975,18 @@ var PinningContext = class {
     this.rule.report(f);
   }
   /** A repository file as strict UTF-8, refused (fail closed) when larger than `cap` or not UTF-8. */
-  read(path8, cap = MAX_TEXT_BYTES) {
-    let p = this.texts.get(path8);
+  read(path9, cap = MAX_TEXT_BYTES) {
+    let p = this.texts.get(path9);
     if (!p) {
       p = (async () => {
-        const bytes = await this.rule.inventory.readBytes(path8, Math.min(cap, this.rule.maxFileBytes));
+        const bytes = await this.rule.inventory.readBytes(path9, Math.min(cap, this.rule.maxFileBytes));
         try {
           return utf8.decode(bytes);
         } catch {
-          throw new FileProblem(path8, `${path8} is not valid UTF-8 text, so its dependencies cannot be checked; save it as UTF-8`, "malformed");
+          throw new FileProblem(path9, `${path9} is not valid UTF-8 text, so its dependencies cannot be checked; save it as UTF-8`, "malformed");
         }
       })();
-      this.texts.set(path8, p);
+      this.texts.set(path9, p);
     }
     return p;
   }
@@ -67997,8 +67994,8 @@ var PinningContext = class {
    * Runs per-file work so that a failure becomes a finding on the file; outside
    * the changed set (changed mode) a failure is dropped, as its findings would be.
    */
-  async guard(path8, fn) {
-    if (this.inScope(path8)) return this.rule.guard(path8, fn);
+  async guard(path9, fn) {
+    if (this.inScope(path9)) return this.rule.guard(path9, fn);
     try {
       await fn();
     } catch (e) {
@@ -68006,9 +68003,9 @@ var PinningContext = class {
     }
   }
 };
-function dirOf2(path8) {
-  const i2 = path8.lastIndexOf("/");
-  return i2 === -1 ? "" : path8.slice(0, i2);
+function dirOf2(path9) {
+  const i2 = path9.lastIndexOf("/");
+  return i2 === -1 ? "" : path9.slice(0, i2);
 }
 function joinRepoPath(dir, rel) {
   if (rel.startsWith("/") || rel.includes("://") || rel.includes("$")) return null;
@@ -68034,14 +68031,14 @@ function resolve(d, file, baseDirs) {
   }
   return null;
 }
-async function judgePipFiles(d, loader, path8, issue2, baseDirs) {
+async function judgePipFiles(d, loader, path9, issue2, baseDirs) {
   const { line, command } = issue2;
   for (const file of issue2.requirementFiles) {
     const found = resolve(d, file, baseDirs);
     if (found === null) {
       d.report({
         code: "unpinned-install",
-        path: path8,
+        path: path9,
         line,
         maxLevel: "warning",
         message: `\`${command} -r ${file}\` installs from a file that is not in the repository, so its pins cannot be checked; commit a hash-locked requirements file and install it with \`${command} --require-hashes -r <file>\``
@@ -68058,7 +68055,7 @@ async function judgePipFiles(d, loader, path8, issue2, baseDirs) {
     if (problems.length > 0) {
       d.report({
         code: "unpinned-install",
-        path: path8,
+        path: path9,
         line,
         message: `\`${command} -r ${file}\` installs requirements that are not all pinned (${problems.slice(0, 3).join(", ")}${problems.length > 3 ? ", \u2026" : ""}); pin every line with == (and hashes), or install a hash-locked file with \`${command} --require-hashes -r ${file}\``
       });
@@ -68076,13 +68073,13 @@ async function judgePipFiles(d, loader, path8, issue2, baseDirs) {
   }
   for (const name2 of issue2.unpinned) {
     if (pinned.has(normalizeName(name2))) continue;
-    d.report({ code: "unpinned-install", path: path8, line, message: `\`${command} ${name2}\` is not pinned (no constraint file pins it either); pin it: ${name2}==<version>` });
+    d.report({ code: "unpinned-install", path: path9, line, message: `\`${command} ${name2}\` is not pinned (no constraint file pins it either); pin it: ${name2}==<version>` });
   }
 }
-async function reportShellIssues(d, loader, path8, issues, baseDirs) {
+async function reportShellIssues(d, loader, path9, issues, baseDirs) {
   for (const issue2 of issues) {
-    if (issue2.kind === "pip-files") await judgePipFiles(d, loader, path8, issue2, baseDirs);
-    else d.report({ code: issue2.kind, path: path8, line: issue2.line, message: issue2.message });
+    if (issue2.kind === "pip-files") await judgePipFiles(d, loader, path9, issue2, baseDirs);
+    else d.report({ code: issue2.kind, path: path9, line: issue2.line, message: issue2.message });
   }
 }
 
@@ -68096,23 +68093,23 @@ function usesFix(value2) {
   const ref2 = at3 === -1 ? "" : value2.slice(at3 + 1);
   return `uses: ${name2}@<40-hex commit>${ref2 ? ` # ${ref2}` : ""}`;
 }
-async function checkWorkflow(d, loader, path8) {
-  await d.guard(path8, async () => {
+async function checkWorkflow(d, loader, path9) {
+  await d.guard(path9, async () => {
     let wf;
     try {
-      wf = readWorkflow(await d.read(path8));
+      wf = readWorkflow(await d.read(path9));
     } catch (e) {
-      if (e instanceof YamlError) throw new FileProblem(path8, `${path8} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
+      if (e instanceof YamlError) throw new FileProblem(path9, `${path9} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
       throw e;
     }
     for (const u of wf.uses) {
       if (judgeUses(u.value) !== "unpinned") continue;
       const what = u.value.startsWith("docker://") ? "image is not pinned to a digest" : u.kind === "job" ? "reusable workflow is not pinned to a commit" : "action is not pinned to a commit";
-      d.report({ code: "unpinned-action", path: path8, line: u.line, message: `\`${u.value}\`: the ${what}, so a moved tag or branch changes what runs; pin it: ${usesFix(u.value)}` });
+      d.report({ code: "unpinned-action", path: path9, line: u.line, message: `\`${u.value}\`: the ${what}, so a moved tag or branch changes what runs; pin it: ${usesFix(u.value)}` });
     }
     for (const img of wf.images) {
       if (img.value.includes("${{") || isDigestPinned(img.value)) continue;
-      d.report({ code: "unpinned-image", path: path8, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
+      d.report({ code: "unpinned-image", path: path9, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
     }
     const states = /* @__PURE__ */ new Map();
     for (const run8 of wf.runs) {
@@ -68121,7 +68118,7 @@ async function checkWorkflow(d, loader, path8) {
       if (!state) states.set(run8.group, state = newShellState());
       const issues = analyseShell(run8.text, { state, signal: d.rule.signal, lineOf: (l) => run8.lines[l] ?? run8.lines[run8.lines.length - 1] });
       const wd = run8.workingDirectory?.replace(/^\.\/?/, "").replace(/\/$/, "");
-      await reportShellIssues(d, loader, path8, issues, wd ? [wd, ""] : [""]);
+      await reportShellIssues(d, loader, path9, issues, wd ? [wd, ""] : [""]);
     }
   });
 }
@@ -68131,67 +68128,67 @@ var CONDA_GLOBS = ["**/environment*.yml", "**/environment*.yaml", "**/conda*.yml
 function condaLocks(d, dir) {
   return d.namesIn(dir).filter(isCondaLockName).map((n) => dir ? `${dir}/${n}` : n);
 }
-async function checkPipSection(d, loader, path8, env) {
+async function checkPipSection(d, loader, path9, env) {
   for (const dep of env.pip) {
     for (const e of parseRequirements(dep.spec).entries) {
       if (e.kind === "include" && e.target !== void 0) {
-        const target = joinRepoPath(dirOf2(path8), e.target);
+        const target = joinRepoPath(dirOf2(path9), e.target);
         if (target === null || !d.exists(target)) {
-          d.report({ code: "unresolved-include", path: path8, line: dep.line, maxLevel: "warning", message: `\`-r ${e.target}\` names a file that is not in the repository, so its pins cannot be checked` });
+          d.report({ code: "unresolved-include", path: path9, line: dep.line, maxLevel: "warning", message: `\`-r ${e.target}\` names a file that is not in the repository, so its pins cannot be checked` });
           continue;
         }
         const tree = await loader.tree(target);
         const bad = tree.findings.filter((f) => f.code !== "missing-hash");
         if (bad.length > 0) {
-          d.report({ code: "unpinned-requirement", path: path8, line: dep.line, message: `the pip section installs ${target}, whose requirements are not all pinned (${bad.slice(0, 3).map((f) => `${f.path}:${f.line ?? 1}`).join(", ")}); pin them with ==` });
+          d.report({ code: "unpinned-requirement", path: path9, line: dep.line, message: `the pip section installs ${target}, whose requirements are not all pinned (${bad.slice(0, 3).map((f) => `${f.path}:${f.line ?? 1}`).join(", ")}); pin them with ==` });
         }
       } else if ((e.kind === "requirement" || e.kind === "editable") && e.spec && !e.spec.pinned) {
         const name2 = e.spec.name ?? dep.spec;
-        d.report({ code: "unpinned-requirement", path: path8, line: dep.line, message: `pip dependency \`${dep.spec}\` is not pinned; pin it: ${name2}==<version>, or commit a conda-lock.yml (conda-lock -f ${path8})` });
+        d.report({ code: "unpinned-requirement", path: path9, line: dep.line, message: `pip dependency \`${dep.spec}\` is not pinned; pin it: ${name2}==<version>, or commit a conda-lock.yml (conda-lock -f ${path9})` });
       }
     }
   }
 }
-async function checkCondaEnvironment(d, loader, path8) {
-  const locks = condaLocks(d, dirOf2(path8));
+async function checkCondaEnvironment(d, loader, path9) {
+  const locks = condaLocks(d, dirOf2(path9));
   const changed = d.rule.changed;
-  const inScope = d.inScope(path8) || changed !== null && locks.some((l) => changed.touches(l));
+  const inScope = d.inScope(path9) || changed !== null && locks.some((l) => changed.touches(l));
   if (!inScope) return;
-  await d.rule.guard(path8, async () => {
+  await d.rule.guard(path9, async () => {
     let env;
     try {
-      env = readCondaEnvironment(await d.read(path8));
+      env = readCondaEnvironment(await d.read(path9));
     } catch (e) {
-      if (e instanceof YamlError) throw new FileProblem(path8, `${path8} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
+      if (e instanceof YamlError) throw new FileProblem(path9, `${path9} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
       throw e;
     }
     if (!env.isEnvironment) return;
     if (locks.length > 0) {
-      if (changed !== null && changed.changed.has(path8) && !locks.some((l) => changed.touches(l))) {
-        d.report({ code: "stale-lockfile", path: path8, line: env.conda[0]?.line ?? 1, maxLevel: "warning", message: `${path8} changed in this pull request but ${locks.join(", ")} did not; if the dependencies changed, re-run conda-lock -f ${path8} and commit the lock` });
+      if (changed !== null && changed.changed.has(path9) && !locks.some((l) => changed.touches(l))) {
+        d.report({ code: "stale-lockfile", path: path9, line: env.conda[0]?.line ?? 1, maxLevel: "warning", message: `${path9} changed in this pull request but ${locks.join(", ")} did not; if the dependencies changed, re-run conda-lock -f ${path9} and commit the lock` });
       }
       return;
     }
     for (const dep of env.conda) {
       if (isExactCondaSpec(dep.spec)) continue;
       const name2 = condaName(dep.spec);
-      d.report({ code: "unpinned-requirement", path: path8, line: dep.line, message: `conda dependency \`${dep.spec}\` is not pinned; pin it: ${name2}=<version> (or ${name2}==<version>=<build>), or commit a conda-lock.yml (conda-lock -f ${path8})` });
+      d.report({ code: "unpinned-requirement", path: path9, line: dep.line, message: `conda dependency \`${dep.spec}\` is not pinned; pin it: ${name2}=<version> (or ${name2}==<version>=<build>), or commit a conda-lock.yml (conda-lock -f ${path9})` });
     }
-    await checkPipSection(d, loader, path8, env);
+    await checkPipSection(d, loader, path9, env);
   });
 }
 
 // src/checks/dependency-pinning/docker.ts
 var DOCKERFILE_GLOBS = ["**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile", "**/*.dockerfile", "**/Containerfile", "**/Containerfile.*"];
-async function checkDockerfile(d, loader, path8) {
-  await d.guard(path8, async () => {
-    const df = readDockerfile(await d.read(path8, MAX_DOCKERFILE_BYTES));
+async function checkDockerfile(d, loader, path9) {
+  await d.guard(path9, async () => {
+    const df = readDockerfile(await d.read(path9, MAX_DOCKERFILE_BYTES));
     for (const img of df.images) {
       if (img.internal) continue;
       if (img.unresolved) {
         d.report({
           code: "unpinned-image",
-          path: path8,
+          path: path9,
           line: img.line,
           message: `\`FROM ${img.written}\` takes its image from a build argument with no pinned default; declare one before the first FROM: ARG <name>=${pinnedForm("<image>:<tag>")}`
         });
@@ -68199,7 +68196,7 @@ async function checkDockerfile(d, loader, path8) {
         const via = img.written === img.resolved ? "" : ` (resolved from ${img.written})`;
         d.report({
           code: "unpinned-image",
-          path: path8,
+          path: path9,
           line: img.line,
           message: `base image ${img.resolved || "(none)"}${via} is not pinned to a digest, so the build can pick up a different image; pin it: FROM ${pinnedForm(img.resolved)}`
         });
@@ -68209,7 +68206,7 @@ async function checkDockerfile(d, loader, path8) {
     const signal = d.rule.signal;
     for (const run8 of df.runs) {
       const issues = run8.form === "exec" ? analyseArgv(run8.argv, run8.line, { state, signal }) : analyseShell(run8.text, { state, signal, lineOf: (l) => run8.lines[l] ?? run8.lines[run8.lines.length - 1] });
-      await reportShellIssues(d, loader, path8, issues, [dirOf2(path8), ""]);
+      await reportShellIssues(d, loader, path9, issues, [dirOf2(path9), ""]);
     }
   });
 }
@@ -68288,8 +68285,8 @@ function parseString(ctx) {
           ctx.p++;
       }
       if (!state) {
-        let s = ctx.s.slice(sliceStart, ctx.p);
-        parsed = parsed ? parsed + s : s;
+        let s2 = ctx.s.slice(sliceStart, ctx.p);
+        parsed = parsed ? parsed + s2 : s2;
       }
       ctx.p += isMultiline ? 3 : 1;
       return parsed;
@@ -68982,7 +68979,7 @@ var ManifestError = class extends Error {
   name = "ManifestError";
 };
 var isRecord3 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
-var get = (v, ...path8) => path8.reduce((o, k) => isRecord3(o) ? o[k] : void 0, v);
+var get = (v, ...path9) => path9.reduce((o, k) => isRecord3(o) ? o[k] : void 0, v);
 function parseTomlDocument(text4) {
   try {
     return parse3(text4);
@@ -69010,11 +69007,11 @@ var LineFinder = class {
 };
 function fromArray(out2, lf, specs, from) {
   if (!Array.isArray(specs)) return;
-  for (const s of specs) {
-    if (typeof s !== "string") continue;
-    const spec = parseRequirementSpec(s);
+  for (const s2 of specs) {
+    if (typeof s2 !== "string") continue;
+    const spec = parseRequirementSpec(s2);
     if (!spec.name) continue;
-    out2.push({ name: spec.name, line: lf.find([`"${s}"`, `'${s}'`, `"${spec.name}`, `'${spec.name}`], from) });
+    out2.push({ name: spec.name, line: lf.find([`"${s2}"`, `'${s2}'`, `"${spec.name}`, `'${spec.name}`], from) });
   }
 }
 function fromTable(out2, lf, table, from, skip = /* @__PURE__ */ new Set()) {
@@ -69095,10 +69092,10 @@ function pipfileLockNames(text4) {
 }
 
 // src/checks/dependency-pinning/manifests.ts
-var asFileProblem = (path8, e) => e instanceof ManifestError ? new FileProblem(path8, `${path8}: ${e.message}; fix it so its dependencies can be checked`, "malformed", e.line) : e;
+var asFileProblem = (path9, e) => e instanceof ManifestError ? new FileProblem(path9, `${path9}: ${e.message}; fix it so its dependencies can be checked`, "malformed", e.line) : e;
 var join2 = (dir, name2) => dir ? `${dir}/${name2}` : name2;
-function pyprojectLock(d, path8) {
-  for (let dir = dirOf2(path8); ; dir = dirOf2(dir)) {
+function pyprojectLock(d, path9) {
+  for (let dir = dirOf2(path9); ; dir = dirOf2(dir)) {
     for (const name2 of Object.keys(PYTHON_LOCKS)) if (d.exists(join2(dir, name2))) return join2(dir, name2);
     const pylock = d.namesIn(dir).find(isPylockName);
     if (pylock) return join2(dir, pylock);
@@ -69107,25 +69104,25 @@ function pyprojectLock(d, path8) {
 }
 var lockTouched = (d, dir, names4) => d.rule.changed !== null && names4.some((n) => d.rule.changed.touches(join2(dir, n)));
 async function judge(d, m) {
-  const { path: path8, deps, lock } = m;
+  const { path: path9, deps, lock } = m;
   if (deps.dependencies.length === 0 || !m.inScope) return;
   if (lock === null) {
     d.report({
       code: "missing-lockfile",
-      path: path8,
+      path: path9,
       line: deps.line,
-      message: `${path8} declares ${deps.dependencies.length} dependencies but no lock file records the exact versions installed; generate and commit one: ${m.lockCommand}`
+      message: `${path9} declares ${deps.dependencies.length} dependencies but no lock file records the exact versions installed; generate and commit one: ${m.lockCommand}`
     });
     return;
   }
   const changed = d.rule.changed;
-  if (changed !== null && changed.changed.has(path8) && !changed.touches(lock)) {
+  if (changed !== null && changed.changed.has(path9) && !changed.touches(lock)) {
     d.report({
       code: "stale-lockfile",
-      path: path8,
+      path: path9,
       line: deps.line,
       maxLevel: "warning",
-      message: `${path8} changed in this pull request but ${lock} did not; if the dependencies changed, refresh the lock (${m.lockCommand}) and commit it`
+      message: `${path9} changed in this pull request but ${lock} did not; if the dependencies changed, refresh the lock (${m.lockCommand}) and commit it`
     });
   }
   let names4;
@@ -69137,9 +69134,9 @@ async function judge(d, m) {
     if (names4.has(normalizeName(dep.name))) continue;
     d.report({
       code: "stale-lockfile",
-      path: path8,
+      path: path9,
       line: dep.line,
-      message: `${dep.name} is declared in ${path8} but ${lock} has no entry for it, so the lock is out of date; refresh it (${m.lockCommand}) and commit it`
+      message: `${dep.name} is declared in ${path9} but ${lock} has no entry for it, so the lock is out of date; refresh it (${m.lockCommand}) and commit it`
     });
   }
 }
@@ -69148,36 +69145,36 @@ function lockCommandFor(text4) {
   if (text4.includes("[tool.pdm")) return "pdm lock";
   return "uv lock";
 }
-async function checkPyproject(d, path8) {
-  const lock = pyprojectLock(d, path8);
-  const inScope = d.inScope(path8) || lock !== null && d.inScope(lock) || lockTouched(d, dirOf2(path8), Object.keys(PYTHON_LOCKS));
+async function checkPyproject(d, path9) {
+  const lock = pyprojectLock(d, path9);
+  const inScope = d.inScope(path9) || lock !== null && d.inScope(lock) || lockTouched(d, dirOf2(path9), Object.keys(PYTHON_LOCKS));
   if (!inScope) return;
-  await d.rule.guard(path8, async () => {
-    const text4 = await d.read(path8);
+  await d.rule.guard(path9, async () => {
+    const text4 = await d.read(path9);
     let deps;
     try {
       deps = readPyproject(text4);
     } catch (e) {
-      throw asFileProblem(path8, e);
+      throw asFileProblem(path9, e);
     }
     const lockCommand = lock ? PYTHON_LOCKS[lock.slice(lock.lastIndexOf("/") + 1)] ?? PYTHON_LOCKS["pylock.toml"] : lockCommandFor(text4);
-    await judge(d, { path: path8, deps, lock, lockCommand, lockNames: tomlLockNames, inScope });
+    await judge(d, { path: path9, deps, lock, lockCommand, lockNames: tomlLockNames, inScope });
   });
 }
-async function checkPipfile(d, path8) {
-  const candidate = join2(dirOf2(path8), "Pipfile.lock");
+async function checkPipfile(d, path9) {
+  const candidate = join2(dirOf2(path9), "Pipfile.lock");
   const lock = d.exists(candidate) ? candidate : null;
-  const inScope = d.inScope(path8) || lockTouched(d, dirOf2(path8), ["Pipfile.lock"]);
+  const inScope = d.inScope(path9) || lockTouched(d, dirOf2(path9), ["Pipfile.lock"]);
   if (!inScope) return;
-  await d.rule.guard(path8, async () => {
+  await d.rule.guard(path9, async () => {
     let deps;
     try {
-      deps = readPipfile(await d.read(path8));
+      deps = readPipfile(await d.read(path9));
     } catch (e) {
-      throw asFileProblem(path8, e);
+      throw asFileProblem(path9, e);
     }
     await judge(d, {
-      path: path8,
+      path: path9,
       deps,
       lock,
       lockCommand: "pipenv lock",
@@ -69208,17 +69205,17 @@ var RequirementsLoader = class {
   d;
   parsed = /* @__PURE__ */ new Map();
   trees = /* @__PURE__ */ new Map();
-  parsedFile(path8) {
-    let p = this.parsed.get(path8);
+  parsedFile(path9) {
+    let p = this.parsed.get(path9);
     if (!p) {
-      p = this.d.read(path8).then((text4) => parseRequirements(text4, this.d.rule.signal));
-      this.parsed.set(path8, p);
+      p = this.d.read(path9).then((text4) => parseRequirements(text4, this.d.rule.signal));
+      this.parsed.set(path9, p);
     }
     return p;
   }
   /** Normalised names a constraints file pins exactly. */
-  async pinnedNames(path8) {
-    const parsed = await this.parsedFile(path8);
+  async pinnedNames(path9) {
+    const parsed = await this.parsedFile(path9);
     const names4 = /* @__PURE__ */ new Set();
     for (const e of parsed.entries) if (e.kind === "requirement" && e.spec?.pinned && e.spec.name) names4.add(normalizeName(e.spec.name));
     return names4;
@@ -69235,31 +69232,31 @@ var RequirementsLoader = class {
     const findings = [];
     const files = [];
     const visited = /* @__PURE__ */ new Set();
-    const visit3 = async (path8, depth, constraint) => {
-      if (visited.has(path8)) return;
-      visited.add(path8);
+    const visit3 = async (path9, depth, constraint) => {
+      if (visited.has(path9)) return;
+      visited.add(path9);
       let parsed;
       try {
-        parsed = await this.parsedFile(path8);
+        parsed = await this.parsedFile(path9);
       } catch (e) {
-        if (path8 === root) throw e;
-        findings.push({ code: "malformed", path: path8, message: `${path8} could not be read: ${e instanceof Error ? e.message : String(e)}` });
+        if (path9 === root) throw e;
+        findings.push({ code: "malformed", path: path9, message: `${path9} could not be read: ${e instanceof Error ? e.message : String(e)}` });
         return;
       }
-      files.push({ path: path8, parsed, constraint });
+      files.push({ path: path9, parsed, constraint });
       for (const entry of parsed.entries) {
         if (entry.kind !== "include" && entry.kind !== "constraint" || entry.target === void 0) continue;
-        const target = joinRepoPath(dirOf2(path8), entry.target);
+        const target = joinRepoPath(dirOf2(path9), entry.target);
         if (target === null || !this.d.exists(target)) {
           findings.push({
             code: "unresolved-include",
-            path: path8,
+            path: path9,
             line: entry.line,
             maxLevel: "warning",
-            message: `\`${entry.kind === "include" ? "-r" : "-c"} ${entry.target}\` names a file that is not in the repository, so its pins cannot be checked; commit it next to ${path8}`
+            message: `\`${entry.kind === "include" ? "-r" : "-c"} ${entry.target}\` names a file that is not in the repository, so its pins cannot be checked; commit it next to ${path9}`
           });
         } else if (depth >= MAX_INCLUDE_DEPTH) {
-          findings.push({ code: "malformed", path: path8, line: entry.line, message: `requirement includes nest deeper than ${MAX_INCLUDE_DEPTH} levels at ${entry.target}; flatten them` });
+          findings.push({ code: "malformed", path: path9, line: entry.line, message: `requirement includes nest deeper than ${MAX_INCLUDE_DEPTH} levels at ${entry.target}; flatten them` });
         } else await visit3(target, depth + 1, constraint || entry.kind === "constraint");
       }
     };
@@ -69276,13 +69273,13 @@ var RequirementsLoader = class {
     }
     return { root, files: [...visited], findings };
   }
-  judge(out2, path8, e, constrained, hashMode) {
+  judge(out2, path9, e, constrained, hashMode) {
     const spec = e.spec;
     if (!spec || e.kind !== "requirement" && e.kind !== "editable") return;
     const raw = spec.specifier;
     const label2 = spec.name ? `${spec.name}${spec.kind === "named" ? raw : ""}` : raw;
     if (spec.invalid) {
-      out2.push({ code: "malformed", path: path8, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
+      out2.push({ code: "malformed", path: path9, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
       return;
     }
     if (spec.kind === "path") return;
@@ -69290,13 +69287,13 @@ var RequirementsLoader = class {
     if (!pinned) {
       const what = spec.kind === "vcs" ? "follows a branch or tag, not a commit" : spec.kind === "url" ? "downloads an archive with no digest to check" : "is not pinned to one version";
       const shown2 = spec.kind === "named" ? label2 : `${spec.name ? `${spec.name} @ ` : ""}${raw}`;
-      out2.push({ code: "unpinned-requirement", path: path8, line: e.line, endLine: e.endLine, message: `\`${shown2}\` ${what}; ${specFix(spec, raw)}` });
+      out2.push({ code: "unpinned-requirement", path: path9, line: e.line, endLine: e.endLine, message: `\`${shown2}\` ${what}; ${specFix(spec, raw)}` });
       return;
     }
     if (hashMode && e.kind === "requirement" && spec.kind === "named" && e.hashes.length === 0) {
       out2.push({
         code: "missing-hash",
-        path: path8,
+        path: path9,
         line: e.line,
         endLine: e.endLine,
         message: `\`${label2}\` has no --hash; add one: ${spec.name ?? raw}${spec.kind === "named" ? raw : ""} --hash=sha256:<digest> (pip-compile --generate-hashes or \`uv pip compile --generate-hashes\` writes them)`
@@ -69307,25 +69304,25 @@ var RequirementsLoader = class {
 async function checkRequirementFiles(d, loader, paths) {
   const included = /* @__PURE__ */ new Set();
   const covered = /* @__PURE__ */ new Set();
-  for (const path8 of paths) {
-    covered.add(path8);
-    await d.guard(path8, async () => {
-      const parsed = await loader.parsedFile(path8);
-      covered.delete(path8);
+  for (const path9 of paths) {
+    covered.add(path9);
+    await d.guard(path9, async () => {
+      const parsed = await loader.parsedFile(path9);
+      covered.delete(path9);
       for (const e of parsed.entries) {
         if (e.kind !== "include" && e.kind !== "constraint" || e.target === void 0) continue;
-        const target = joinRepoPath(dirOf2(path8), e.target);
-        if (target !== null && target !== path8) included.add(target);
+        const target = joinRepoPath(dirOf2(path9), e.target);
+        if (target !== null && target !== path9) included.add(target);
       }
     });
   }
-  const check = (path8) => d.guard(path8, async () => {
-    const tree = await loader.tree(path8);
+  const check = (path9) => d.guard(path9, async () => {
+    const tree = await loader.tree(path9);
     for (const f of tree.files) covered.add(f);
     for (const f of tree.findings) if (f.path && d.inScope(f.path)) d.report(f);
   });
-  for (const path8 of paths) if (!included.has(path8) && !covered.has(path8)) await check(path8);
-  for (const path8 of paths) if (!covered.has(path8)) await check(path8);
+  for (const path9 of paths) if (!included.has(path9) && !covered.has(path9)) await check(path9);
+  for (const path9 of paths) if (!covered.has(path9)) await check(path9);
 }
 
 // src/formats/notebook.ts
@@ -69388,10 +69385,10 @@ function parseNotebook(text4) {
 // src/checks/dependency-pinning/scripts.ts
 var SCRIPT_GLOBS = ["**/*.sh", "**/*.bash"];
 var NOTEBOOK_GLOBS = ["**/*.ipynb"];
-async function checkScript(d, loader, path8) {
-  await d.guard(path8, async () => {
-    const issues = analyseShell(await d.read(path8), { signal: d.rule.signal });
-    await reportShellIssues(d, loader, path8, issues, [dirOf2(path8), ""]);
+async function checkScript(d, loader, path9) {
+  await d.guard(path9, async () => {
+    const issues = analyseShell(await d.read(path9), { signal: d.rule.signal });
+    await reportShellIssues(d, loader, path9, issues, [dirOf2(path9), ""]);
   });
 }
 var MAGICS = ["%pip ", "%conda ", "%mamba ", "%micromamba ", "%uv ", "%npm ", "%system "];
@@ -69423,31 +69420,31 @@ ${lines[++k]}`;
   }
   return out2;
 }
-async function checkNotebook(d, loader, path8) {
-  await d.guard(path8, async () => {
+async function checkNotebook(d, loader, path9) {
+  await d.guard(path9, async () => {
     let nb;
     try {
-      nb = parseNotebook(await d.read(path8, MAX_NOTEBOOK_BYTES));
+      nb = parseNotebook(await d.read(path9, MAX_NOTEBOOK_BYTES));
     } catch (e) {
-      if (e instanceof NotebookError) throw new FileProblem(path8, `${path8} is not a valid notebook (${e.message}); fix it so its installs can be checked`, "malformed", e.line);
+      if (e instanceof NotebookError) throw new FileProblem(path9, `${path9} is not a valid notebook (${e.message}); fix it so its installs can be checked`, "malformed", e.line);
       throw e;
     }
     const state = newShellState();
     for (const cell of nb.cells) {
       if (cell.cellType !== "code") continue;
       const issues = [];
-      for (const s of shellSnippets(cell.source, cell.fileLines)) {
-        issues.push(...analyseShell(s.text, { state, signal: d.rule.signal, lineOf: (l) => s.lines[l] ?? s.lines[s.lines.length - 1] }));
+      for (const s2 of shellSnippets(cell.source, cell.fileLines)) {
+        issues.push(...analyseShell(s2.text, { state, signal: d.rule.signal, lineOf: (l) => s2.lines[l] ?? s2.lines[s2.lines.length - 1] }));
       }
-      await reportShellIssues(d, loader, path8, issues, [dirOf2(path8), ""]);
+      await reportShellIssues(d, loader, path9, issues, [dirOf2(path9), ""]);
     }
   });
 }
 
 // src/checks/dependency-pinning.ts
-function mayMatter(path8, name2) {
+function mayMatter(path9, name2) {
   const lower = name2.toLowerCase();
-  return lower.endsWith(".txt") || lower.endsWith(".yml") || lower.endsWith(".yaml") || lower.endsWith(".sh") || lower.endsWith(".bash") || lower.endsWith(".ipynb") || lower.endsWith(".toml") || name2 === "Pipfile" || lower.includes("dockerfile") || lower.includes("containerfile") || path8.startsWith(".github/");
+  return lower.endsWith(".txt") || lower.endsWith(".yml") || lower.endsWith(".yaml") || lower.endsWith(".sh") || lower.endsWith(".bash") || lower.endsWith(".ipynb") || lower.endsWith(".toml") || name2 === "Pipfile" || lower.includes("dockerfile") || lower.includes("containerfile") || path9.startsWith(".github/");
 }
 var SHA = "b4ffde65f46336ab88eb53be808477a3936a8b4a";
 var DIGEST2 = "sha256:" + "a".repeat(64);
@@ -69525,18 +69522,18 @@ jobs:
     for (const file of ctx.inventory.files) {
       ctx.signal.throwIfAborted();
       if (file.lfs) continue;
-      const path8 = file.path;
-      const name2 = path8.slice(path8.lastIndexOf("/") + 1);
-      if (!mayMatter(path8, name2)) continue;
-      if (on("pip") && matchesAny(path8, REQUIREMENTS_GLOBS)) requirementFiles.push(path8);
-      if (on("pyproject") && name2 === "pyproject.toml") await checkPyproject(d, path8);
-      if (on("pyproject") && name2 === "Pipfile") await checkPipfile(d, path8);
-      if (on("conda") && matchesAny(path8, CONDA_GLOBS) && !isCondaLockName(name2)) await checkCondaEnvironment(d, loader, path8);
-      if (!d.inScope(path8)) continue;
-      if (on("docker") && matchesAny(path8, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path8);
-      if (on("github-actions") && matchesAny(path8, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path8);
-      if (on("shell") && matchesAny(path8, SCRIPT_GLOBS)) await checkScript(d, loader, path8);
-      if (on("notebooks") && matchesAny(path8, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path8);
+      const path9 = file.path;
+      const name2 = path9.slice(path9.lastIndexOf("/") + 1);
+      if (!mayMatter(path9, name2)) continue;
+      if (on("pip") && matchesAny(path9, REQUIREMENTS_GLOBS)) requirementFiles.push(path9);
+      if (on("pyproject") && name2 === "pyproject.toml") await checkPyproject(d, path9);
+      if (on("pyproject") && name2 === "Pipfile") await checkPipfile(d, path9);
+      if (on("conda") && matchesAny(path9, CONDA_GLOBS) && !isCondaLockName(name2)) await checkCondaEnvironment(d, loader, path9);
+      if (!d.inScope(path9)) continue;
+      if (on("docker") && matchesAny(path9, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path9);
+      if (on("github-actions") && matchesAny(path9, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path9);
+      if (on("shell") && matchesAny(path9, SCRIPT_GLOBS)) await checkScript(d, loader, path9);
+      if (on("notebooks") && matchesAny(path9, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path9);
     }
     if (requirementFiles.some((p) => d.inScope(p))) await checkRequirementFiles(d, loader, requirementFiles);
   }
@@ -69623,9 +69620,9 @@ async function checkCard(ctx, root, card, fields, sections) {
     }
   }
   const lines = text4.replace(/^\uFEFF/, "").split(/\r?\n/);
-  for (const s of sections) {
-    const heading = findSection(doc, s);
-    const name2 = s.split("|")[0].trim();
+  for (const s2 of sections) {
+    const heading = findSection(doc, s2);
+    const name2 = s2.split("|")[0].trim();
     if (!heading) {
       ctx.report({ code: "missing-section", path: card, line: doc.frontMatterLines + 1, message: `${card} (model card of ${label2}) has no "${name2}" section: add a \`## ${capitalise(name2)}\` heading with its content` });
     } else if (sectionIsEmpty(lines, doc, heading)) {
@@ -69633,7 +69630,7 @@ async function checkCard(ctx, root, card, fields, sections) {
     }
   }
 }
-var capitalise = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+var capitalise = (s2) => s2.charAt(0).toUpperCase() + s2.slice(1);
 async function run4(ctx) {
   const params2 = ctx.params ?? {};
   const fields = params2["require-fields"] ?? DEFAULT_REQUIRE_FIELDS;
@@ -69650,7 +69647,7 @@ async function run4(ctx) {
       ctx.report({
         code: "missing-card",
         path: representative(root),
-        message: `model ${root.path} has no model card: add ${where2} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split("|").join(" or ")).join(", ")}) and sections ${sections.map((s) => capitalise(s.split("|")[0])).join(", ")}`
+        message: `model ${root.path} has no model card: add ${where2} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split("|").join(" or ")).join(", ")}) and sections ${sections.map((s2) => capitalise(s2.split("|")[0])).join(", ")}`
       });
       continue;
     }
@@ -69720,14 +69717,14 @@ function prefixTable(map) {
   for (const k of map.keys()) depth = Math.max(depth, k.split(".").length);
   return { map, depth };
 }
-function longestPrefix(table, path8) {
+function longestPrefix(table, path9) {
   let end = -1;
   for (let n = 0; n < table.depth; n++) {
-    end = path8.indexOf(".", end + 1);
+    end = path9.indexOf(".", end + 1);
     if (end < 0) break;
   }
-  for (let i2 = end < 0 ? path8.length : end; i2 > 0; i2 = path8.lastIndexOf(".", i2 - 1)) {
-    const value2 = table.map.get(path8.slice(0, i2));
+  for (let i2 = end < 0 ? path9.length : end; i2 > 0; i2 = path9.lastIndexOf(".", i2 - 1)) {
+    const value2 = table.map.get(path9.slice(0, i2));
     if (value2 !== void 0) return { value: value2, length: i2 };
   }
   return void 0;
@@ -69786,12 +69783,12 @@ function aliasGroups() {
   return ALIAS_GROUPS;
 }
 var TABLE = prefixTable(ALIASES);
-function rewriteOnce(path8) {
-  const hit = longestPrefix(TABLE, path8);
-  return hit === void 0 ? path8 : hit.value + path8.slice(hit.length);
+function rewriteOnce(path9) {
+  const hit = longestPrefix(TABLE, path9);
+  return hit === void 0 ? path9 : hit.value + path9.slice(hit.length);
 }
-function canonicalPath(path8) {
-  let p = path8;
+function canonicalPath(path9) {
+  let p = path9;
   for (let n = 0; n < 8; n++) {
     const next = rewriteOnce(p);
     if (next === p) return p;
@@ -69952,9 +69949,9 @@ var PYTHON2_EXCEPTIONS = [
 ];
 for (const e of PYTHON2_EXCEPTIONS) NAME_ENTRIES[`exceptions.${e}`] = `builtins.${e}`;
 for (const e of ["AuthenticationError", "BufferTooShort", "ProcessError", "TimeoutError"]) NAME_ENTRIES[`multiprocessing.${e}`] = `multiprocessing.context.${e}`;
-function split(path8) {
-  const dot = path8.lastIndexOf(".");
-  return { module: path8.slice(0, dot), name: path8.slice(dot + 1) };
+function split(path9) {
+  const dot = path9.lastIndexOf(".");
+  return { module: path9.slice(0, dot), name: path9.slice(dot + 1) };
 }
 var key = (module2, name2) => `${module2}
 ${name2}`;
@@ -70247,8 +70244,8 @@ function denyEntries() {
   return DENY;
 }
 var TABLE2 = prefixTable(DENY);
-function deniedPrefix(path8) {
-  return longestPrefix(TABLE2, path8)?.value;
+function deniedPrefix(path9) {
+  return longestPrefix(TABLE2, path9)?.value;
 }
 var DANGEROUS_LEAF = /* @__PURE__ */ new Map();
 function leaves(reason, ...names4) {
@@ -70393,43 +70390,43 @@ var TORCH_DTYPES = [
 ];
 var TORCH_STORAGES = ["Double", "Float", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool", "ComplexDouble", "ComplexFloat", "QUInt8", "QInt8", "QInt32", "QUInt4x2", "QUInt2x4"];
 for (const d of TORCH_DTYPES) SAFE_EXACT.add(`torch.${d}`);
-for (const s of TORCH_STORAGES) {
-  SAFE_EXACT.add(`torch.${s}Storage`);
-  SAFE_EXACT.add(`torch.cuda.${s}Storage`);
+for (const s2 of TORCH_STORAGES) {
+  SAFE_EXACT.add(`torch.${s2}Storage`);
+  SAFE_EXACT.add(`torch.cuda.${s2}Storage`);
 }
 var NUMPY_DTYPE_CLASS = /^numpy\.dtypes\.[A-Za-z0-9]+DType$/;
 var LOOKUP_SEGMENTS = 32;
 var TABLE_ROOTS = new Set([...denyEntries().keys(), ...aliasGroups().flatMap(([, aliases]) => aliases)].map((p) => p.split(".")[0]));
 var MAX_SEGMENTS = 64;
-function countSegments(path8) {
+function countSegments(path9) {
   let n = 1;
-  for (let i2 = path8.indexOf("."); i2 >= 0 && n <= MAX_SEGMENTS; i2 = path8.indexOf(".", i2 + 1)) n++;
+  for (let i2 = path9.indexOf("."); i2 >= 0 && n <= MAX_SEGMENTS; i2 = path9.indexOf(".", i2 + 1)) n++;
   return n;
 }
 var EMPTY_ALLOW = { exact: /* @__PURE__ */ new Set(), prefixes: [] };
-function isSafe(path8) {
-  return SAFE_EXACT.has(path8) || NUMPY_DTYPE_CLASS.test(path8);
+function isSafe(path9) {
+  return SAFE_EXACT.has(path9) || NUMPY_DTYPE_CLASS.test(path9);
 }
-function underRoot(path8, root) {
-  return path8 === root || path8.startsWith(`${root}.`);
+function underRoot(path9, root) {
+  return path9 === root || path9.startsWith(`${root}.`);
 }
-function structuralReason(path8, attrsFrom) {
-  const segs = path8.split(".");
+function structuralReason(path9, attrsFrom) {
+  const segs = path9.split(".");
   const leaf = segs[segs.length - 1];
   const leafReason = DANGEROUS_LEAF.get(leaf);
   if (leafReason !== void 0) return `calls ${leaf}, a function that ${leafReason}`;
   if (DANGEROUS_LEAF_PREFIX.test(leaf)) return `calls ${leaf}, a function that runs a command or code`;
   for (let i2 = 1; i2 < segs.length; i2++) {
-    const s = segs[i2];
-    if (s.startsWith("__") && s.endsWith("__") && s.length > 4) return `walks the attribute ${s}, a route to arbitrary objects`;
-    if (i2 >= attrsFrom && DANGEROUS_INNER.has(s)) {
+    const s2 = segs[i2];
+    if (s2.startsWith("__") && s2.endsWith("__") && s2.length > 4) return `walks the attribute ${s2}, a route to arbitrary objects`;
+    if (i2 >= attrsFrom && DANGEROUS_INNER.has(s2)) {
       const inner = deniedPrefix(canonicalPath(segs.slice(i2, i2 + LOOKUP_SEGMENTS).join(".").replace(/^_+(?=[a-z])/, "")));
-      return `reaches the module ${s} through an attribute${inner ? ` (a module that ${inner})` : ""}`;
+      return `reaches the module ${s2} through an attribute${inner ? ` (a module that ${inner})` : ""}`;
     }
   }
   for (const rule of SEGMENT_RULES) {
-    if (!underRoot(path8, rule.under)) continue;
-    const hit = segs.slice(1).find((s) => rule.segment.test(s));
+    if (!underRoot(path9, rule.under)) continue;
+    const hit = segs.slice(1).find((s2) => rule.segment.test(s2));
     if (hit !== void 0) return `uses ${rule.under}'s ${hit} (it ${rule.reason})`;
   }
   return void 0;
@@ -70478,14 +70475,14 @@ function classifyGlobal(module2, name2, allow = EMPTY_ALLOW, proto = 0) {
   const renamed = python2Rename(module2, name2);
   const seen = /* @__PURE__ */ new Set();
   for (const g of [loaded, { module: module2, name: name2 }, renamed]) {
-    const path8 = `${g.module}.${g.name}`;
-    if (seen.has(path8)) continue;
-    seen.add(path8);
+    const path9 = `${g.module}.${g.name}`;
+    if (seen.has(path9)) continue;
+    seen.add(path9);
     const d = dangerReason(g.module, g.name);
     if (d === void 0) continue;
-    const loadedAs = path8 === `${module2}.${name2}` ? [] : [`loaded as ${path8}`];
+    const loadedAs = path9 === `${module2}.${name2}` ? [] : [`loaded as ${path9}`];
     const notes = [...loadedAs, ...d.via === void 0 ? [] : [`${loadedAs.length ? "which is" : "the same as"} ${d.via}`]];
-    return { verdict: "dangerous", qualified: path8, reason: notes.length ? `${d.why} (${notes.join(", ")})` : d.why };
+    return { verdict: "dangerous", qualified: path9, reason: notes.length ? `${d.why} (${notes.join(", ")})` : d.why };
   }
   const allowed = (p) => allow.exact.has(p) || allow.prefixes.some((x) => p.startsWith(x));
   if (allowed(qualified) || allowed(canonical)) return { verdict: "safe", qualified };
@@ -70961,11 +70958,11 @@ function parseMemoIndexArg(buf, a, b) {
 var FLOAT_TEXT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)$/i;
 function isFloatArg(buf, a, b) {
   if (b <= a) return false;
-  const s = buf.toString("latin1", a, cEnd(buf, a, b));
-  if (!FLOAT_TEXT.test(s)) return false;
-  const c = s.charCodeAt(s.length - 1) | 32;
+  const s2 = buf.toString("latin1", a, cEnd(buf, a, b));
+  if (!FLOAT_TEXT.test(s2)) return false;
+  const c = s2.charCodeAt(s2.length - 1) | 32;
   if (c === 102 || c === 121 || c === 110) return true;
-  return Number.isFinite(Number(s));
+  return Number.isFinite(Number(s2));
 }
 
 // src/formats/pickle/text.ts
@@ -70986,25 +70983,25 @@ var SIMPLE = { "\\": "\\", "'": "'", '"': '"', n: "\n", r: "\r", t: "	", a: "\x0
 function decodeStringRepr(raw) {
   const q = raw[0];
   if (raw.length < 2 || q !== "'" && q !== '"' || raw[raw.length - 1] !== q) return void 0;
-  const s = raw.slice(1, -1);
-  if (!s.includes("\\")) return s;
+  const s2 = raw.slice(1, -1);
+  if (!s2.includes("\\")) return s2;
   let out2 = "";
-  for (let i2 = 0; i2 < s.length; i2++) {
-    const c = s[i2];
+  for (let i2 = 0; i2 < s2.length; i2++) {
+    const c = s2[i2];
     if (c !== "\\") {
       out2 += c;
       continue;
     }
-    const d = s[++i2];
+    const d = s2[++i2];
     if (d === void 0) return void 0;
     if (d in SIMPLE) out2 += SIMPLE[d];
     else if (d === "x") {
-      const h = s.slice(i2 + 1, i2 + 3);
+      const h = s2.slice(i2 + 1, i2 + 3);
       if (!/^[0-9a-fA-F]{2}$/.test(h)) return void 0;
       out2 += String.fromCharCode(parseInt(h, 16));
       i2 += 2;
     } else if (d >= "0" && d <= "7") {
-      const m = /^[0-7]{1,3}/.exec(s.slice(i2))[0];
+      const m = /^[0-7]{1,3}/.exec(s2.slice(i2))[0];
       out2 += String.fromCharCode(parseInt(m, 8) & 255);
       i2 += m.length - 1;
     } else out2 += `\\${d}`;
@@ -71063,14 +71060,14 @@ var StringCache = class {
     const way = this.recent[pair2] ^ 1;
     const slot = first + way;
     this.recent[pair2] = way;
-    const s = decodeUtf8(buf, at3, n);
-    if (s === void 0) return void 0;
+    const s2 = decodeUtf8(buf, at3, n);
+    if (s2 === void 0) return void 0;
     const keys = this.keys;
     const base = slot * KEY_MAX;
     for (let i2 = 0; i2 < n; i2++) keys[base + i2] = buf[at3 + i2];
     this.lens[slot] = n;
-    this.values[slot] = s;
-    return s;
+    this.values[slot] = s2;
+    return s2;
   }
   matches(slot, buf, at3, n) {
     if (this.lens[slot] !== n) return false;
@@ -71117,8 +71114,8 @@ function isValidRawUnicodeEscape(buf, a, b) {
   return true;
 }
 function decodeUtf8(buf, at3, n) {
-  const s = buf.toString("utf8", at3, at3 + n);
-  return s.includes("\uFFFD") && !isUtf8SurrogatePass(buf, at3, at3 + n) ? void 0 : s;
+  const s2 = buf.toString("utf8", at3, at3 + n);
+  return s2.includes("\uFFFD") && !isUtf8SurrogatePass(buf, at3, at3 + n) ? void 0 : s2;
 }
 function isUtf8SurrogatePass(buf, a, b) {
   let i2 = a;
@@ -71751,9 +71748,9 @@ var PickleMachine = class {
             const n = buf[pos + 1];
             if (pos + 2 + n > end) return this.need(pos, 2 + n);
             if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
-            const s = STRINGS.decode(buf, pos + 2, n);
-            if (s === void 0) throw this.notUtf8(pos);
-            stack.push(s);
+            const s2 = STRINGS.decode(buf, pos + 2, n);
+            if (s2 === void 0) throw this.notUtf8(pos);
+            stack.push(s2);
             pos += 2 + n;
             break;
           }
@@ -71771,9 +71768,9 @@ var PickleMachine = class {
             if (n <= STR_RETAIN) {
               if (pos + 5 + n > end) return this.need(pos, 5 + n);
               if (stack.length >= limits.maxStack) throw this.budget(`the stack holds over ${limits.maxStack} values`);
-              const s = STRINGS.decode(buf, pos + 5, n);
-              if (s === void 0) throw this.notUtf8(pos);
-              stack.push(s);
+              const s2 = STRINGS.decode(buf, pos + 5, n);
+              if (s2 === void 0) throw this.notUtf8(pos);
+              stack.push(s2);
               pos += 5 + n;
               break;
             }
@@ -71816,9 +71813,9 @@ var PickleMachine = class {
               this.pushValue(LSTR);
             } else {
               const raw = buf.toString("latin1", pos + 1, nl);
-              const s = op === OP.UNICODE ? decodeRawUnicodeEscape(raw) : decodeStringRepr(raw);
-              if (s === void 0) throw this.malformed(pos, "has a malformed argument");
-              this.pushValue(s.length <= STR_RETAIN ? s : LSTR);
+              const s2 = op === OP.UNICODE ? decodeRawUnicodeEscape(raw) : decodeStringRepr(raw);
+              if (s2 === void 0) throw this.malformed(pos, "has a malformed argument");
+              this.pushValue(s2.length <= STR_RETAIN ? s2 : LSTR);
             }
             pos = nl + 1;
             break;
@@ -72140,9 +72137,9 @@ var PickleMachine = class {
     if (this.frameEnd >= 0 && off + head + n > this.frameEnd) throw this.straddle(pos, head + n);
     if (isStr && n <= STR_RETAIN) {
       if (at3 + n > w.end) return this.need(pos, head + n);
-      const s = STRINGS.decode(buf, at3, n);
-      if (s === void 0) throw this.notUtf8(pos);
-      this.pushValue(s);
+      const s2 = STRINGS.decode(buf, at3, n);
+      if (s2 === void 0) throw this.notUtf8(pos);
+      this.pushValue(s2);
       w.pos = at3 + n;
       return void 0;
     }
@@ -72892,16 +72889,16 @@ var LiteralParser = class {
   }
   /** Whitespace, comments, continuations; newlines only inside brackets. Returns false at a top-level newline. */
   skipSpace() {
-    const s = this.s;
+    const s2 = this.s;
     for (; ; ) {
-      const c = s[this.i];
+      const c = s2[this.i];
       if (c === " " || c === "	" || c === "\f") this.i++;
       else if (c === "#") {
-        while (this.i < s.length && s[this.i] !== "\n") this.i++;
+        while (this.i < s2.length && s2[this.i] !== "\n") this.i++;
       } else if (c === "\\") {
-        if (s[this.i + 1] !== "\n") this.fail("a backslash outside a string that does not end the line");
+        if (s2[this.i + 1] !== "\n") this.fail("a backslash outside a string that does not end the line");
         this.i += 2;
-        if (this.i >= s.length) this.fail("the text ends after a line continuation");
+        if (this.i >= s2.length) this.fail("the text ends after a line continuation");
       } else if (c === "\n") {
         if (this.brackets === 0) return false;
         this.i++;
@@ -72915,10 +72912,10 @@ var LiteralParser = class {
       this.i = this.s.length;
       return { t: "end" };
     }
-    const s = this.s;
-    if (this.i >= s.length) return { t: "end" };
-    const c = s[this.i];
-    if (c >= "0" && c <= "9" || c === "." && /[0-9]/.test(s[this.i + 1] ?? "")) return this.number();
+    const s2 = this.s;
+    if (this.i >= s2.length) return { t: "end" };
+    const c = s2[this.i];
+    if (c >= "0" && c <= "9" || c === "." && /[0-9]/.test(s2[this.i + 1] ?? "")) return this.number();
     if ("()[]{},:+-".includes(c)) {
       this.i++;
       if (c === "(" || c === "[" || c === "{") this.brackets++;
@@ -72926,25 +72923,25 @@ var LiteralParser = class {
       return { t: "op", v: c };
     }
     STRING_START.lastIndex = this.i;
-    const sm = STRING_START.exec(s);
+    const sm = STRING_START.exec(s2);
     if (sm) return this.strings();
     NAME2.lastIndex = this.i;
-    const nm = NAME2.exec(s);
+    const nm = NAME2.exec(s2);
     if (nm) {
       this.i += nm[0].length;
       return { t: "name", v: nm[0] };
     }
-    if (s.startsWith("...", this.i)) {
+    if (s2.startsWith("...", this.i)) {
       this.i += 3;
       return { t: "op", v: "..." };
     }
     return this.fail(`unexpected character ${JSON.stringify(c)}`);
   }
   number() {
-    const s = this.s;
+    const s2 = this.s;
     const start2 = this.i;
     RADIX.lastIndex = start2;
-    let m = s[start2] === "0" ? RADIX.exec(s) : null;
+    let m = s2[start2] === "0" ? RADIX.exec(s2) : null;
     let v;
     if (m) {
       const text4 = m[0].replace(/_/g, "").toLowerCase();
@@ -72952,7 +72949,7 @@ var LiteralParser = class {
       v = { k: "int", v: BigInt(text4) };
     } else {
       DECIMAL.lastIndex = start2;
-      m = DECIMAL.exec(s);
+      m = DECIMAL.exec(s2);
       if (!m) return this.fail("a malformed number");
       const text4 = m[0].includes("_") ? m[0].replace(/_/g, "") : m[0];
       if (text4.length > MAX_NUMBER_CHARS) this.fail("a number literal too long to read");
@@ -72967,9 +72964,9 @@ var LiteralParser = class {
     this.i = start2 + m[0].length;
     if (this.opts.filterHeader) {
       const l = /[ \t\f]*L/y;
-      for (l.lastIndex = this.i; l.exec(s) && !IDENT_CHAR.test(s[l.lastIndex] ?? ""); ) this.i = l.lastIndex;
+      for (l.lastIndex = this.i; l.exec(s2) && !IDENT_CHAR.test(s2[l.lastIndex] ?? ""); ) this.i = l.lastIndex;
     }
-    const after = s[this.i] ?? "";
+    const after = s2[this.i] ?? "";
     if (IDENT_CHAR.test(after) || after === ".") this.fail("a malformed number");
     return { t: "num", v };
   }
@@ -73000,9 +72997,9 @@ var LiteralParser = class {
     return { t: "str", v: bytes ? { k: "bytes", v: Uint8Array.from(bytes) } : { k: "str", v: text4 } };
   }
   stringBody(raw, isBytes) {
-    const s = this.s;
-    const q = s[this.i];
-    const triple = s.startsWith(q.repeat(3), this.i);
+    const s2 = this.s;
+    const q = s2[this.i];
+    const triple = s2.startsWith(q.repeat(3), this.i);
     this.i += triple ? 3 : 1;
     const out2 = [];
     const units = [];
@@ -73011,23 +73008,23 @@ var LiteralParser = class {
       else units.push(String.fromCodePoint(code));
     };
     for (; ; ) {
-      if (this.i >= s.length) this.fail("an unterminated string");
-      const c = s[this.i];
-      if (triple ? s.startsWith(q.repeat(3), this.i) : c === q) {
+      if (this.i >= s2.length) this.fail("an unterminated string");
+      const c = s2[this.i];
+      if (triple ? s2.startsWith(q.repeat(3), this.i) : c === q) {
         this.i += triple ? 3 : 1;
         break;
       }
       if (c === "\n" && !triple) this.fail("an unterminated string");
-      const code = s.codePointAt(this.i);
+      const code = s2.codePointAt(this.i);
       if (isBytes && code > 127) this.fail("a non-ASCII character in a bytes literal");
       if (c !== "\\") {
         put(code);
         this.i += code > 65535 ? 2 : 1;
         continue;
       }
-      const d = s[this.i + 1];
+      const d = s2[this.i + 1];
       if (d === void 0) this.fail("an unterminated string");
-      const dc = s.codePointAt(this.i + 1);
+      const dc = s2.codePointAt(this.i + 1);
       if (isBytes && dc > 127) this.fail("a non-ASCII character in a bytes literal");
       if (raw) {
         put(92);
@@ -73041,21 +73038,21 @@ var LiteralParser = class {
     return isBytes ? out2 : units.join("");
   }
   escape(d, isBytes, put) {
-    const s = this.s;
+    const s2 = this.s;
     if (d === "\n") return;
     const simple = SIMPLE_ESCAPES[d];
     if (simple !== void 0) return put(simple);
     if (d >= "0" && d <= "7") {
       const m = /[0-7]{0,2}/y;
       m.lastIndex = this.i;
-      const more = m.exec(s)[0];
+      const more = m.exec(s2)[0];
       this.i += more.length;
       const v = parseInt(d + more, 8);
       return put(isBytes ? v & 255 : v);
     }
     const hexLen = d === "x" ? 2 : !isBytes && d === "u" ? 4 : !isBytes && d === "U" ? 8 : 0;
     if (hexLen) {
-      const h = s.slice(this.i, this.i + hexLen);
+      const h = s2.slice(this.i, this.i + hexLen);
       if (h.length !== hexLen || !HEX2.test(h)) this.fail(`a truncated \\${d} escape`);
       const v = parseInt(h, 16);
       if (v > 1114111) this.fail("an escape beyond the last Unicode character");
@@ -73063,7 +73060,7 @@ var LiteralParser = class {
       return put(v);
     }
     if (!isBytes && d === "N") this.fail("a \\N{\u2026} escape, which needs the Unicode name database");
-    const cp = s.codePointAt(this.i - 1);
+    const cp = s2.codePointAt(this.i - 1);
     put(92);
     put(cp);
     if (cp > 65535) this.i++;
@@ -73550,10 +73547,10 @@ var JsonObjectFinder = class {
   end(chunk, from, to) {
     let all2;
     for (let k = 0; k < this.doneStart.length; k++) {
-      const s = this.doneStart[k];
+      const s2 = this.doneStart[k];
       const e = this.doneEnd[k];
       all2 ??= this.runLen ? Buffer.concat([...this.run, chunk.subarray(from, to)]) : chunk.subarray(from, to);
-      this.emit({ at: this.runAt + s, text: all2.subarray(s, e) });
+      this.emit({ at: this.runAt + s2, text: all2.subarray(s2, e) });
     }
     this.reset();
   }
@@ -73571,9 +73568,9 @@ var JsonObjectFinder = class {
   }
 };
 var PAIR = /"((?:[^"\\\x00-\x1f]|\\[^\x00-\x1f]){1,100})"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\\x00-\x1f]|\\[^\x00-\x1f]){1,100})"/g;
-function unescape2(s) {
+function unescape2(s2) {
   try {
-    return JSON.parse(`"${s}"`);
+    return JSON.parse(`"${s2}"`);
   } catch {
     return void 0;
   }
@@ -73642,7 +73639,7 @@ async function scanKerasH5(w, opts) {
     finder.finish();
     if (finder.oversized) found.overflow = `a JSON object in it is over ${opts.maxObject} bytes`;
   }
-  const covered = (at3) => parsed.some(([s, e]) => at3 >= s && at3 < e);
+  const covered = (at3) => parsed.some(([s2, e]) => at3 >= s2 && at3 < e);
   found.looseLambdas = [...looseLambda].filter((at3) => !covered(at3));
   found.looseModules = [...looseModule].filter(([at3]) => !covered(at3)).map(([at3, module2]) => ({ at: at3, module: module2 }));
   return found;
@@ -73697,17 +73694,17 @@ function nti(b) {
   }
   const raw = nts(b);
   if (raw.some((c) => c > 127)) throw new BadHeader("a number field is not ASCII");
-  const s = raw.toString("latin1").replace(PY_SPACE, "");
-  if (s === "") return 0;
-  if (!OCTAL.test(s)) throw new BadHeader("a number field is not octal");
-  const v = parseInt(s.replace(/_/g, "").replace(/^([+-]?)0[oO]/, "$1"), 8);
+  const s2 = raw.toString("latin1").replace(PY_SPACE, "");
+  if (s2 === "") return 0;
+  if (!OCTAL.test(s2)) throw new BadHeader("a number field is not octal");
+  const v = parseInt(s2.replace(/_/g, "").replace(/^([+-]?)0[oO]/, "$1"), 8);
   if (!Number.isSafeInteger(v)) throw new BadHeader("a number field is out of range");
   return v;
 }
 function paxInt(v) {
-  const s = v.replace(PY_SPACE, "");
-  if (!DECIMAL2.test(s)) return 0;
-  const n = Number(s.replace(/_/g, ""));
+  const s2 = v.replace(PY_SPACE, "");
+  if (!DECIMAL2.test(s2)) return 0;
+  const n = Number(s2.replace(/_/g, ""));
   return Number.isSafeInteger(n) ? n : 0;
 }
 function checksumOk(h) {
@@ -74506,17 +74503,17 @@ function container(h) {
   if (looksLikeTar(h)) return "a tar archive";
   return void 0;
 }
-function checkFormat(path8, head, size) {
+function checkFormat(path9, head, size) {
   if (size === 0) return void 0;
-  const signed = SIGNED.find((s) => s.ext.test(path8));
+  const signed = SIGNED.find((s2) => s2.ext.test(path9));
   if (signed) {
     if (signed.ok(head, size)) return void 0;
     const really = container(head);
     return `is named like ${signed.what} but does not start like one${really ? `; it starts like ${really}` : ""}. A loader that goes by content reads what is really there; rename the file to what it holds or re-export it in the format its name says`;
   }
-  if (UNSIGNED.test(path8)) {
+  if (UNSIGNED.test(path9)) {
     const really = container(head);
-    if (really) return `is named like a text or ${path8.slice(path8.lastIndexOf("."))} file but starts like ${really}, which a loader that goes by content would open as that; rename the file to what it holds`;
+    if (really) return `is named like a text or ${path9.slice(path9.lastIndexOf("."))} file but starts like ${really}, which a loader that goes by content would open as that; rename the file to what it holds`;
   }
   return void 0;
 }
@@ -74547,14 +74544,14 @@ async function run5(ctx) {
   const denyNew = p["deny-new-pickle"] ?? true;
   const allow = compileAllowList(p["allow-globals"] ?? []);
   const submodules = ctx.inventory.submodules ?? [];
-  const changedSubmodules = ctx.changed ? submodules.filter((s) => ctx.changed.changed.has(s.path)).map((s) => `${s.path}/`) : [];
-  const inScope = (path8) => !ctx.changed || ctx.changed.changed.has(path8) || changedSubmodules.some((d) => path8.startsWith(d));
-  for (const s of submodules) {
-    if (s.checkedOut || !inScope(s.path)) continue;
+  const changedSubmodules = ctx.changed ? submodules.filter((s2) => ctx.changed.changed.has(s2.path)).map((s2) => `${s2.path}/`) : [];
+  const inScope = (path9) => !ctx.changed || ctx.changed.changed.has(path9) || changedSubmodules.some((d) => path9.startsWith(d));
+  for (const s2 of submodules) {
+    if (s2.checkedOut || !inScope(s2.path)) continue;
     ctx.report({
       code: "submodule-not-scanned",
-      path: s.path,
-      message: `${s.path} is a git submodule that is not checked out, so mlgate could not look inside it and any model file it holds was not scanned: check submodules out in this job (actions/checkout with submodules: true) so they are scanned like the rest of the repository, or run mlgate on that repository itself`
+      path: s2.path,
+      message: `${s2.path} is a git submodule that is not checked out, so mlgate could not look inside it and any model file it holds was not scanned: check submodules out in this job (actions/checkout with submodules: true) so they are scanned like the rest of the repository, or run mlgate on that repository itself`
     });
   }
   let sniffed = 0;
@@ -74876,7 +74873,7 @@ function readImport(node2) {
 var PYTHON_CELL_MAGICS = /* @__PURE__ */ new Set(["time", "timeit", "capture", "prun", "debug", "python", "python3", "pypy"]);
 var PREFIX_MAGIC = /^(\s*%{1,2}(?:time|timeit|prun|debug)\b(?:\s+-[A-Za-z]\S*(?:\s+\d+)?)*)/;
 var IPYTHON_LINE = /^\s*(?:[!%]|[\w.,\s]+=\s*[!%]|\?{1,2}[\w.]|[\w.]+\?{1,2}\s*$)/;
-var blank = (s) => s.replace(/[^\s]/g, " ");
+var blank = (s2) => s2.replace(/[^\s]/g, " ");
 function notebookUnits(text4) {
   const nb = parseNotebook(text4);
   if (!nb.language.startsWith("python") && nb.language !== "ipython") return [];
@@ -76460,11 +76457,11 @@ async function Module2(moduleArg = {}) {
   }, "quit_");
   var _scriptName = import.meta.url;
   var scriptDirectory = "";
-  function locateFile(path8) {
+  function locateFile(path9) {
     if (Module["locateFile"]) {
-      return Module["locateFile"](path8, scriptDirectory);
+      return Module["locateFile"](path9, scriptDirectory);
     }
-    return scriptDirectory + path8;
+    return scriptDirectory + path9;
   }
   __name(locateFile, "locateFile");
   var readAsync, readBinary;
@@ -78339,10 +78336,10 @@ function parseAnyPredicate(steps, index2, operator, textPredicates) {
         if (c.name === captureName1) nodes1.push(c.node);
         if (c.name === captureName2) nodes2.push(c.node);
       }
-      const compare = /* @__PURE__ */ __name((n1, n2, positive2) => {
+      const compare2 = /* @__PURE__ */ __name((n1, n2, positive2) => {
         return positive2 ? n1.text === n2.text : n1.text !== n2.text;
       }, "compare");
-      return matchAll ? nodes1.every((n1) => nodes2.some((n2) => compare(n1, n2, isPositive))) : nodes1.some((n1) => nodes2.some((n2) => compare(n1, n2, isPositive)));
+      return matchAll ? nodes1.every((n1) => nodes2.some((n2) => compare2(n1, n2, isPositive))) : nodes1.some((n1) => nodes2.some((n2) => compare2(n1, n2, isPositive)));
     });
   } else {
     const captureName = steps[1].name;
@@ -78412,7 +78409,7 @@ function parseAnyOfPredicate(steps, index2, operator, textPredicates) {
       `Arguments to \`#${operator}\` predicate must be strings.".`
     );
   }
-  const values2 = stringSteps.map((s) => s.value);
+  const values2 = stringSteps.map((s2) => s2.value);
   textPredicates[index2].push((captures) => {
     const nodes = [];
     for (const c of captures) {
@@ -78986,11 +78983,11 @@ function argument(call, position2, keyword) {
 function isCallTo(call, qualified) {
   return call.names.some((n) => qualified.has(n));
 }
-function pythonUnitsOf(path8, text4) {
-  return path8.toLowerCase().endsWith(".ipynb") ? notebookUnits(text4) : [{ source: text4 }];
+function pythonUnitsOf(path9, text4) {
+  return path9.toLowerCase().endsWith(".ipynb") ? notebookUnits(text4) : [{ source: text4 }];
 }
-async function analysePython(path8, text4, signal) {
-  const units = pythonUnitsOf(path8, text4);
+async function analysePython(path9, text4, signal) {
+  const units = pythonUnitsOf(path9, text4);
   const rawCalls = [];
   const dictFlags = [];
   const imports = [];
@@ -79070,24 +79067,24 @@ var PYTHON_FILES_PARAM = {
 var MAX_NOTEBOOK_BYTES2 = 32 * 1024 * 1024;
 var MAX_CACHED_CALLS = 5e4;
 var analysed = /* @__PURE__ */ new WeakMap();
-async function analyseEntry(ctx, path8) {
+async function analyseEntry(ctx, path9) {
   let done = analysed.get(ctx.inventory);
   if (!done) analysed.set(ctx.inventory, done = { files: /* @__PURE__ */ new Map(), calls: 0 });
-  const cached = done.files.get(path8);
+  const cached = done.files.get(path9);
   if (cached) return cached;
-  const notebook = path8.toLowerCase().endsWith(".ipynb");
+  const notebook = path9.toLowerCase().endsWith(".ipynb");
   const cap = Math.min(ctx.maxFileBytes, notebook ? MAX_NOTEBOOK_BYTES2 : MAX_PYTHON_SOURCE_CHARS);
-  const text4 = await ctx.inventory.readText(path8, cap);
+  const text4 = await ctx.inventory.readText(path9, cap);
   try {
-    const file = await analysePython(path8, text4, ctx.signal);
+    const file = await analysePython(path9, text4, ctx.signal);
     if (done.calls + file.calls.length <= MAX_CACHED_CALLS) {
-      done.files.set(path8, file);
+      done.files.set(path9, file);
       done.calls += file.calls.length;
     }
     return file;
   } catch (e) {
-    if (e instanceof NotebookError) throw new FileProblem(path8, `${path8} is not a readable notebook: ${e.message}`, "unparsable", e.line);
-    if (e instanceof PythonParseError) throw new FileProblem(path8, `${path8} was not analysed: ${e.message}`, "budget-exceeded");
+    if (e instanceof NotebookError) throw new FileProblem(path9, `${path9} is not a readable notebook: ${e.message}`, "unparsable", e.line);
+    if (e instanceof PythonParseError) throw new FileProblem(path9, `${path9} was not analysed: ${e.message}`, "budget-exceeded");
     throw e;
   }
 }
@@ -79189,7 +79186,7 @@ function unverifiableRevisionFromKwargs(j, example) {
     message: `${j.shown} may get its revision from **kwargs, which mlgate cannot verify; pass it explicitly, e.g. ${example}`
   };
 }
-var quote2 = (s) => JSON.stringify(s);
+var quote2 = (s2) => JSON.stringify(s2);
 function fromPretrained(j) {
   const { call } = j;
   const peft = call.written !== null && /(?:^|\.)PeftModel\w*\.from_pretrained$/.test(call.written);
@@ -79361,11 +79358,11 @@ var modelHubPinning = {
   async run(ctx) {
     const allow = (ctx.params["allow-unpinned"] ?? []).map((g) => new Minimatch(g, { dot: true }));
     const isLocal = localPathTest(ctx.inventory);
-    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path8, file) => {
+    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path9, file) => {
       for (const call of file.calls) {
         const shown2 = call.written ?? call.method ?? "this call";
         const problem = judgeCall({ call, shown: shown2, isLocal, allowed: (repo) => allow.some((m) => m.match(repo)), kind: "model" });
-        if (problem) ctx.report({ ...problem, path: path8 });
+        if (problem) ctx.report({ ...problem, path: path9 });
       }
     });
   }
@@ -79424,9 +79421,9 @@ function parseEnvelope(env) {
   return {
     payloadType: env.payloadType,
     payload: base64(env.payload, "dsseEnvelope.payload"),
-    signatures: sigs.map((s, i2) => {
-      if (!isObject(s)) throw new OmsFormatError(`dsseEnvelope.signatures[${i2}] is not an object`);
-      return { sig: base64(s.sig, `dsseEnvelope.signatures[${i2}].sig`), keyid: typeof s.keyid === "string" ? s.keyid : null };
+    signatures: sigs.map((s2, i2) => {
+      if (!isObject(s2)) throw new OmsFormatError(`dsseEnvelope.signatures[${i2}] is not an object`);
+      return { sig: base64(s2.sig, `dsseEnvelope.signatures[${i2}].sig`), keyid: typeof s2.keyid === "string" ? s2.keyid : null };
     })
   };
 }
@@ -79460,7 +79457,7 @@ var HEX3 = /^(?:[0-9a-f]{2})+$/;
 function checkPath(p, name2) {
   if (p === ".") return p;
   const parts2 = p.split("/");
-  if (p.length > 4096 || p.includes("\0") || parts2.some((s) => s === "" || s === "." || s === "..")) {
+  if (p.length > 4096 || p.includes("\0") || parts2.some((s2) => s2 === "" || s2 === "." || s2 === "..")) {
     throw new OmsFormatError(`manifest resource name ${JSON.stringify(name2.slice(0, 200))} is not a relative path inside the model`);
   }
   return p;
@@ -79502,8 +79499,8 @@ function parseV1(statement) {
     if (!isObject2(r) || typeof r.name !== "string") throw new OmsFormatError("a manifest resource has no name");
     const digest = hexDigest(r.digest, r.name);
     if (shardSize === void 0) return { name: r.name, path: checkPath(r.name, r.name), digest };
-    const { path: path8, start: start2, end } = parseShardName(r.name, shardSize);
-    return { name: r.name, path: path8, range: { start: start2, end }, digest };
+    const { path: path9, start: start2, end } = parseShardName(r.name, shardSize);
+    return { name: r.name, path: path9, range: { start: start2, end }, digest };
   });
   checkRootDigest(statement, entries);
   return {
@@ -79531,11 +79528,11 @@ function parseDigestsV01(statement) {
   const subjects = statement.subject;
   if (!Array.isArray(subjects)) throw new OmsFormatError("the statement has no subject list");
   if (subjects.length > MAX_RESOURCES) throw new OmsFormatError(`the statement lists ${subjects.length} subjects, over the ${MAX_RESOURCES} limit`);
-  const entries = subjects.map((s) => {
-    if (!isObject2(s) || typeof s.name !== "string" || !isObject2(s.digest)) throw new OmsFormatError("a statement subject has no name or digest");
-    const algo = isObject2(s.annotations) ? s.annotations.actual_hash_algorithm : void 0;
+  const entries = subjects.map((s2) => {
+    if (!isObject2(s2) || typeof s2.name !== "string" || !isObject2(s2.digest)) throw new OmsFormatError("a statement subject has no name or digest");
+    const algo = isObject2(s2.annotations) ? s2.annotations.actual_hash_algorithm : void 0;
     if (algo !== void 0 && algo !== "file-sha256") throw new OmsFormatError(`subject hash algorithm ${JSON.stringify(String(algo).slice(0, 50))} is not supported (file-sha256)`, "unsupported-format");
-    return { name: s.name, path: checkPath(s.name, s.name), digest: hexDigest(s.digest.sha256, s.name) };
+    return { name: s2.name, path: checkPath(s2.name, s2.name), digest: hexDigest(s2.digest.sha256, s2.name) };
   });
   return { predicateType: PREDICATE_DIGESTS_V01, method: "files", hashType: "sha256", nodeHash: "sha256", allowSymlinks: false, ignorePaths: [], entries };
 }
@@ -79848,20 +79845,20 @@ function configError(where2, e) {
 async function loadSigners(params2, inventory) {
   const trustCache = /* @__PURE__ */ new Map();
   const out2 = [];
-  for (const [i2, s] of params2.entries()) {
+  for (const [i2, s2] of params2.entries()) {
     const where2 = `rules.model-signing.signers[${i2}]`;
     try {
-      if (s.method === "key") {
-        out2.push({ method: "key", key: publicKeyFromPem(await material(s["public-key"], `${where2}.public-key`, inventory)) });
-      } else if (s.method === "certificate") {
+      if (s2.method === "key") {
+        out2.push({ method: "key", key: publicKeyFromPem(await material(s2["public-key"], `${where2}.public-key`, inventory)) });
+      } else if (s2.method === "certificate") {
         const roots = [];
-        for (const [j, r] of s.roots.entries()) roots.push(...certificatesFromPem(await material(r, `${where2}.roots[${j}]`, inventory)));
+        for (const [j, r] of s2.roots.entries()) roots.push(...certificatesFromPem(await material(r, `${where2}.roots[${j}]`, inventory)));
         out2.push({ method: "certificate", roots });
       } else {
-        const text4 = s["trusted-root"] === void 0 ? void 0 : await material(s["trusted-root"], `${where2}.trusted-root`, inventory);
+        const text4 = s2["trusted-root"] === void 0 ? void 0 : await material(s2["trusted-root"], `${where2}.trusted-root`, inventory);
         const key3 = text4 ?? "";
         if (!trustCache.has(key3)) trustCache.set(key3, loadTrustMaterial(text4));
-        out2.push({ method: "sigstore", identity: s.identity, issuer: s.issuer, trust: trustCache.get(key3) });
+        out2.push({ method: "sigstore", identity: s2.identity, issuer: s2.issuer, trust: trustCache.get(key3) });
       }
     } catch (e) {
       if (e instanceof ConfigurationError) throw e;
@@ -79982,10 +79979,10 @@ function tryCertificate(emb, roots) {
   const why = checkChain(emb.certs[0], emb.certs.slice(1), roots);
   return why ? { ok: false, code: "untrusted-signer", message: why } : { ok: true, signer: emb.who };
 }
-function trySigstore(bundle, emb, s) {
+function trySigstore(bundle, emb, s2) {
   if (!emb.certs) return { ok: false, code: "untrusted-signer", message: "signed with a bare key, not a Sigstore certificate" };
-  const r = verifySigstore(bundle.json, s.trust, s.identity, s.issuer);
-  return r.ok ? { ok: true, signer: `${s.identity} (issuer ${s.issuer})` } : { ok: false, code: r.code, message: `Sigstore identity ${s.identity} (issuer ${s.issuer}): ${r.reason}` };
+  const r = verifySigstore(bundle.json, s2.trust, s2.identity, s2.issuer);
+  return r.ok ? { ok: true, signer: `${s2.identity} (issuer ${s2.issuer})` } : { ok: false, code: r.code, message: `Sigstore identity ${s2.identity} (issuer ${s2.issuer}): ${r.reason}` };
 }
 function verifyBundleSignature(bundle, signers) {
   let emb;
@@ -80000,10 +79997,10 @@ function verifyBundleSignature(bundle, signers) {
   if (signers.length === 0) {
     return { ok: false, code: "untrusted-signer", message: `signed by ${emb.who}, but the policy lists no signers; add this signer under \`signers\` if you trust it` };
   }
-  const attempts = signers.map((s) => {
-    if (s.method === "key") return tryKey(bundle, emb, s.key);
-    if (s.method === "certificate") return tryCertificate(emb, s.roots);
-    return trySigstore(bundle, emb, s);
+  const attempts = signers.map((s2) => {
+    if (s2.method === "key") return tryKey(bundle, emb, s2.key);
+    if (s2.method === "certificate") return tryCertificate(emb, s2.roots);
+    return trySigstore(bundle, emb, s2);
   });
   const ok2 = attempts.find((a) => a.ok);
   if (ok2) return ok2;
@@ -80043,7 +80040,7 @@ function filesOnDisk(input, isPolicyIgnored) {
   for (const p of root.files) {
     if (p === signaturePath) continue;
     const rel = p.slice(prefix2.length);
-    if (skipped.some((s) => under(rel, s)) || isPolicyIgnored(rel)) continue;
+    if (skipped.some((s2) => under(rel, s2)) || isPolicyIgnored(rel)) continue;
     const entry = inventory.get(p);
     if (entry) disk.set(rel, entry);
   }
@@ -80111,7 +80108,7 @@ async function verifyFiles(input) {
     }
     const size = file.lfs ? file.lfs.size : file.size;
     const shards = [...entries].sort((a, b) => a.range.start - b.range.start);
-    const signedRanges = shards.map((s) => `${s.range.start}:${s.range.end}`);
+    const signedRanges = shards.map((s2) => `${s2.range.start}:${s2.range.end}`);
     const count2 = Math.ceil(size / manifest.shardSize);
     if (count2 !== shards.length || signedRanges.join(",") !== expectedShards(size, manifest.shardSize).join(",")) {
       mismatch(rel, `is ${size} bytes but its signed shards cover ${shards.length > 0 ? shards.at(-1).range.end : 0} bytes in ${shards.length} shard(s)`);
@@ -80126,9 +80123,9 @@ async function verifyFiles(input) {
       }
       continue;
     }
-    for (const s of shards) {
-      const { start: start2, end } = s.range;
-      jobs.push({ entry: file, start: start2, end, check: (hex) => void (hex !== s.digest.toString("hex") && mismatch(rel, `does not match its signed digest for bytes ${start2}\u2013${end} (shard ${s.name})`)) });
+    for (const s2 of shards) {
+      const { start: start2, end } = s2.range;
+      jobs.push({ entry: file, start: start2, end, check: (hex) => void (hex !== s2.digest.toString("hex") && mismatch(rel, `does not match its signed digest for bytes ${start2}\u2013${end} (shard ${s2.name})`)) });
     }
   }
   const extra = [...disk.entries()].filter(([rel, f]) => !byPath.has(rel) && !(manifest.method === "shards" && !f.lfs && f.size === 0));
@@ -80550,10 +80547,10 @@ function hasSection(headings, section) {
   return headings.some((h) => h === want || h.startsWith(`${want} `) || h.startsWith(`${want}:`));
 }
 function parseDay(value2) {
-  const s = value2 instanceof Date ? value2.toISOString().slice(0, 10) : typeof value2 === "string" ? value2.trim() : "";
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return void 0;
-  const d = /* @__PURE__ */ new Date(`${s}T00:00:00Z`);
-  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== s ? void 0 : d;
+  const s2 = value2 instanceof Date ? value2.toISOString().slice(0, 10) : typeof value2 === "string" ? value2.trim() : "";
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s2)) return void 0;
+  const d = /* @__PURE__ */ new Date(`${s2}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== s2 ? void 0 : d;
 }
 var threatModel = {
   id: "threat-model",
@@ -80807,19 +80804,19 @@ var unsafeDeserialization = {
   },
   async run(ctx) {
     const ignore = new Set(ctx.params.ignore ?? []);
-    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path8, file) => {
+    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path9, file) => {
       for (const call of file.calls) {
         if (call.names.some((n) => ignore.has(n)) || call.written !== null && ignore.has(call.written)) continue;
         for (const detect of DETECTORS) {
           const problem = detect(call);
-          if (problem) ctx.report({ ...problem, path: path8 });
+          if (problem) ctx.report({ ...problem, path: path9 });
         }
       }
       for (const flag2 of file.dictFlags) {
         if (flag2.key !== "trust_remote_code" || !flag2.value) continue;
         ctx.report({
           code: "trust-remote-code",
-          path: path8,
+          path: path9,
           line: flag2.line,
           column: flag2.column,
           message: `"trust_remote_code": True makes the call it reaches download and run Python code from the model repository; ${REMOTE_CODE_FIX}`
@@ -80913,8 +80910,8 @@ var DEFAULT_MAX_FILES = 2e5;
 function normaliseRepoPath(p) {
   if (p.includes("\0") || p.includes("\\")) return void 0;
   if (p.startsWith("/")) return void 0;
-  const segs = p.split("/").filter((s) => s !== "" && s !== ".");
-  if (segs.length === 0 || segs.some((s) => s === "..")) return void 0;
+  const segs = p.split("/").filter((s2) => s2 !== "" && s2 !== ".");
+  if (segs.length === 0 || segs.some((s2) => s2 === "..")) return void 0;
   return segs.join("/");
 }
 async function walk(root, limit, start2 = "") {
@@ -81457,7 +81454,7 @@ function validatorFor(rules) {
   if (!v) {
     const ajv = new import_ajv.Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true });
     addFormats(ajv, ["date", "uri", "email", "hostname"]);
-    ajv.addFormat("glob", { type: "string", validate: (s) => globProblem(s) === void 0 });
+    ajv.addFormat("glob", { type: "string", validate: (s2) => globProblem(s2) === void 0 });
     v = ajv.compile(buildPolicySchema(rules));
     compiled.set(rules, v);
   }
@@ -81474,10 +81471,10 @@ function toPath(pointer, root) {
   }
   return out2;
 }
-function dottedKey(path8) {
-  let s = "";
-  for (const p of path8) s += typeof p === "number" ? `[${p}]` : s === "" ? p : `.${p}`;
-  return s;
+function dottedKey(path9) {
+  let s2 = "";
+  for (const p of path9) s2 += typeof p === "number" ? `[${p}]` : s2 === "" ? p : `.${p}`;
+  return s2;
 }
 function suggestOrList(input, candidates, label2 = "expected one of") {
   const hint = didYouMean(input, candidates);
@@ -81546,9 +81543,9 @@ function unknownCodes(value2, yaml, file, rules) {
     if (!rule.codes || levels === null || typeof levels !== "object") continue;
     for (const code of Object.keys(levels)) {
       if (rule.codes.includes(code) || !/^[a-z0-9][a-z0-9-]*$/.test(code)) continue;
-      const path8 = ["rules", rule.id, "code-levels", code];
-      const pos = yaml.locate(path8, { key: true });
-      out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path8), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, "its codes")}`) });
+      const path9 = ["rules", rule.id, "code-levels", code];
+      const pos = yaml.locate(path9, { key: true });
+      out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path9), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, "its codes")}`) });
     }
   }
   return out2;
@@ -81569,12 +81566,12 @@ function validatePolicy(value2, yaml, file, rules) {
     if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
     const base = toPath(e.instancePath, value2);
     const { extra, message, atKey } = describe2(e, rules);
-    const path8 = extra !== void 0 ? [...base, extra] : base;
-    const id = `${dottedKey(path8)}|${message}`;
+    const path9 = extra !== void 0 ? [...base, extra] : base;
+    const id = `${dottedKey(path9)}|${message}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    const pos = yaml.locate(atKey ? path8 : base, { key: atKey === true });
-    messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path8), message) });
+    const pos = yaml.locate(atKey ? path9 : base, { key: atKey === true });
+    messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path9), message) });
   }
   messages.sort((a, b) => a.line - b.line || a.column - b.column);
   const texts = messages.map((m) => m.text);
@@ -81596,14 +81593,14 @@ function ownResolution(layer) {
   return out2;
 }
 function overrideMerge(rule, cfgs) {
-  const s = { level: rule.defaultLevel, codeLevels: {}, params: {} };
+  const s2 = { level: rule.defaultLevel, codeLevels: {}, params: {} };
   for (const cfg of cfgs) {
-    if (cfg.level !== void 0) s.level = cfg.level;
-    if (cfg["enforce-from"] !== void 0) s.enforceFrom = cfg["enforce-from"];
-    Object.assign(s.codeLevels, cfg["code-levels"] ?? {});
-    for (const [key3, value2] of Object.entries(cfg)) if (!COMMON_KEYS.has(key3)) s.params[key3] = value2;
+    if (cfg.level !== void 0) s2.level = cfg.level;
+    if (cfg["enforce-from"] !== void 0) s2.enforceFrom = cfg["enforce-from"];
+    Object.assign(s2.codeLevels, cfg["code-levels"] ?? {});
+    for (const [key3, value2] of Object.entries(cfg)) if (!COMMON_KEYS.has(key3)) s2.params[key3] = value2;
   }
-  return s;
+  return s2;
 }
 function locksOf(ruleId, rule, layers) {
   return layers.filter((l) => l.doc.rules?.[ruleId]?.locked === true).map((layer) => {
@@ -81805,12 +81802,12 @@ function parseRemoteRef(entry) {
   if (entry.startsWith("./") || entry.startsWith("/") || entry.startsWith("mlgate:")) return void 0;
   const m = REMOTE.exec(entry);
   if (!m) return void 0;
-  const [, owner, repo, path8, ref2] = m;
-  if (path8.split("/").some((s) => s === ".." || s === "")) return void 0;
-  return { owner, repo, path: path8, ref: ref2 };
+  const [, owner, repo, path9, ref2] = m;
+  if (path9.split("/").some((s2) => s2 === ".." || s2 === "")) return void 0;
+  return { owner, repo, path: path9, ref: ref2 };
 }
-function formatRemoteRef(ref2, path8 = ref2.path) {
-  return `${ref2.owner}/${ref2.repo}/${path8}@${ref2.ref}`;
+function formatRemoteRef(ref2, path9 = ref2.path) {
+  return `${ref2.owner}/${ref2.repo}/${path9}@${ref2.ref}`;
 }
 function isPinnedRef(ref2) {
   return /^[0-9a-f]{40}$/.test(ref2) || /^[0-9a-f]{64}$/.test(ref2) || ref2.startsWith("refs/tags/") || /^v?\d+(\.\d+){0,3}([-+][0-9A-Za-z.-]+)?$/.test(ref2);
@@ -81822,7 +81819,7 @@ var MAX_POLICY_BYTES = 256 * 1024;
 var MAX_LAYERS = 32;
 var MAX_DEPTH4 = 8;
 var DAY_MS2 = 864e5;
-function parsePolicyLayer(text4, name2, path8, origin, rules) {
+function parsePolicyLayer(text4, name2, path9, origin, rules) {
   if (text4.length > MAX_POLICY_BYTES) {
     throw new ConfigurationError(formatLocated(name2, 1, 1, "", `the policy is ${text4.length} bytes, over the ${MAX_POLICY_BYTES}-byte limit for a policy file`));
   }
@@ -81834,7 +81831,7 @@ function parsePolicyLayer(text4, name2, path8, origin, rules) {
     throw e;
   }
   const doc = validatePolicy(yaml.value, yaml, name2, rules);
-  return { name: name2, path: path8, origin, doc, yaml };
+  return { name: name2, path: path9, origin, doc, yaml };
 }
 var isoDay = (d) => d.toISOString().slice(0, 10);
 function builtinHint(entry) {
@@ -82023,9 +82020,9 @@ function applyExceptions(findings, exceptions, now, fullMode) {
 
 // src/core/fingerprint.ts
 import { createHash as createHash4 } from "node:crypto";
-function fingerprint(rule, code, path8, message) {
+function fingerprint(rule, code, path9, message) {
   const normalised = message.toLowerCase().replace(/\d+/g, "#").replace(/\s+/g, " ").trim();
-  return createHash4("sha256").update([rule, code ?? "", path8 ?? "", normalised].join("\0")).digest("hex").slice(0, 32);
+  return createHash4("sha256").update([rule, code ?? "", path9 ?? "", normalised].join("\0")).digest("hex").slice(0, 32);
 }
 
 // src/core/rule-context.ts
@@ -82054,16 +82051,16 @@ async function runRule(input) {
     report: (f) => {
       findings.push(f);
     },
-    guard: async (path8, fn) => {
-      current = path8;
+    guard: async (path9, fn) => {
+      current = path9;
       try {
         await fn();
       } catch (e) {
         if (isAbort(e) || controller.signal.aborted) throw e;
         if (e instanceof FileProblem) {
-          findings.push({ code: e.code, path: e.path || path8, line: e.line, message: e.message });
+          findings.push({ code: e.code, path: e.path || path9, line: e.line, message: e.message });
         } else {
-          findings.push({ code: "unreadable", path: path8, message: `${path8} could not be analysed: ${e instanceof Error ? e.message : String(e)}` });
+          findings.push({ code: "unreadable", path: path9, message: `${path9} could not be analysed: ${e instanceof Error ? e.message : String(e)}` });
         }
       } finally {
         current = void 0;
@@ -82232,7 +82229,7 @@ async function run6(opts, registry, policy, progress, ctx) {
     enabled.map(async (rule) => {
       const resolved = policy.rules.get(rule.id);
       const exclude = policy.excludeFor(rule.id);
-      const listed = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s) => !matchesAny(s.path, exclude))) : scan.inventory;
+      const listed = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s2) => !matchesAny(s2.path, exclude))) : scan.inventory;
       const inventory = opts.progress ? countingReads(listed, progress.opened) : listed;
       const symlinks = links.filter((p) => !matchesAny(p, exclude));
       let raw;
@@ -82284,26 +82281,53 @@ async function run6(opts, registry, policy, progress, ctx) {
   };
 }
 
-// src/github/annotations.ts
-var ANNOTATIONS_PER_REQUEST = 50;
-var MAX_MESSAGE_BYTES = 60 * 1024;
+// src/report/annotation-text.ts
 var MAX_TITLE_CHARS = 255;
+var MAX_TEXT_BYTES2 = 60 * 1024;
 function bySeverity(a, b) {
-  return weight(b) - weight(a) || (a.path ?? "").localeCompare(b.path ?? "") || (a.line ?? 0) - (b.line ?? 0) || a.rule.localeCompare(b.rule) || a.message.localeCompare(b.message);
+  return weight(b) - weight(a) || compare(a.path ?? "", b.path ?? "") || (a.line ?? 0) - (b.line ?? 0) || compare(a.rule, b.rule) || compare(a.message, b.message);
 }
 function weight(f) {
   return f.waived ? 0 : LEVEL_RANK[f.level];
 }
-function findingTitle(f) {
-  const title = `mlgate ${f.code ?? f.rule}${f.waived ? " (waived)" : ""}`;
-  return truncateChars(title, MAX_TITLE_CHARS);
+var compare = (a, b) => a === b ? 0 : a < b ? -1 : 1;
+function annotationTitle(f) {
+  return truncateChars(`${f.code ?? f.rule}${f.waived ? " (waived)" : ""}`, MAX_TITLE_CHARS);
 }
-function findingMessage(f) {
+function annotationMessage(f) {
   const parts2 = [f.message];
   if (f.waived) parts2.push(`Waived until ${f.waived.expires} (owner ${f.waived.owner}): ${f.waived.reason}`);
-  if (f.help) parts2.push(`How to fix: ${f.help}`);
-  return parts2.join("\n");
+  return truncateBytes(parts2.join("\n"), MAX_TEXT_BYTES2);
 }
+function remediation(f) {
+  const lines = [`How to fix: ${f.help}`];
+  if (f.references.length > 0) lines.push(`References: ${f.references.map((r) => `${r.id} ${r.url}`).join(", ")}`);
+  return truncateBytes(lines.join("\n"), MAX_TEXT_BYTES2);
+}
+function positive(n) {
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : void 0;
+}
+function truncateChars(s2, max) {
+  const chars = [...s2];
+  return chars.length <= max ? s2 : `${chars.slice(0, max - 1).join("")}\u2026`;
+}
+function truncateBytes(s2, max, note = "\u2026") {
+  if (Buffer.byteLength(s2) <= max) return s2;
+  const budget = max - Buffer.byteLength(note);
+  let bytes = 0;
+  let out2 = "";
+  for (const ch of s2) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > budget) break;
+    bytes += n;
+    out2 += ch;
+  }
+  return out2 + note;
+}
+
+// src/github/annotations.ts
+var ANNOTATIONS_PER_REQUEST = 50;
+var LEVELS = { error: "failure", warning: "warning", info: "notice" };
 function annotatable(findings) {
   return findings.filter((f) => f.path).sort(bySeverity);
 }
@@ -82318,9 +82342,10 @@ function toAnnotations(findings) {
       end_line: end,
       // The API accepts columns only on a single line.
       ...column !== void 0 && start2 === end ? { start_column: column } : {},
-      annotation_level: f.waived ? "notice" : f.level === "error" ? "failure" : f.level === "warning" ? "warning" : "notice",
-      message: truncateBytes(findingMessage(f), MAX_MESSAGE_BYTES),
-      title: findingTitle(f)
+      annotation_level: f.waived ? "notice" : LEVELS[f.level],
+      message: annotationMessage(f),
+      title: annotationTitle(f),
+      raw_details: remediation(f)
     };
   });
 }
@@ -82328,26 +82353,6 @@ function batches(items, size = ANNOTATIONS_PER_REQUEST) {
   const out2 = [];
   for (let i2 = 0; i2 < items.length; i2 += size) out2.push(items.slice(i2, i2 + size));
   return out2;
-}
-function positive(n) {
-  return typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : void 0;
-}
-function truncateChars(s, max) {
-  const chars = [...s];
-  return chars.length <= max ? s : `${chars.slice(0, max - 1).join("")}\u2026`;
-}
-function truncateBytes(s, max, note = "\u2026") {
-  if (Buffer.byteLength(s) <= max) return s;
-  const budget = max - Buffer.byteLength(note);
-  let bytes = 0;
-  let out2 = "";
-  for (const ch of s) {
-    const n = Buffer.byteLength(ch);
-    if (bytes + n > budget) break;
-    bytes += n;
-    out2 += ch;
-  }
-  return out2 + note;
 }
 
 // src/github/check-run.ts
@@ -82566,7 +82571,7 @@ var triggers_notification_paths_default = [
 ];
 function routeMatcher(paths) {
   const regexes = paths.map(
-    (path8) => path8.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+    (path9) => path9.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
   const regex2 = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})[^/]*$`;
   return new RegExp(regex2, "i");
@@ -82777,11 +82782,11 @@ function parseEvent(name2, payloadText, envSha, repo) {
   } catch (err2) {
     throw new ConfigurationError(`The ${name2} event payload (GITHUB_EVENT_PATH) is not valid JSON: ${err2.message}`);
   }
-  const field = (path8) => path8.split(".").reduce((o, k) => isObject3(o) ? o[k] : void 0, payload);
-  const sha = (path8) => {
-    const value2 = field(path8);
+  const field = (path9) => path9.split(".").reduce((o, k) => isObject3(o) ? o[k] : void 0, payload);
+  const sha = (path9) => {
+    const value2 = field(path9);
     if (typeof value2 !== "string" || !SHA2.test(value2)) {
-      throw new ConfigurationError(`The ${name2} event payload has no commit SHA at \`${path8}\`; mlgate cannot tell which commit to judge.`);
+      throw new ConfigurationError(`The ${name2} event payload has no commit SHA at \`${path9}\`; mlgate cannot tell which commit to judge.`);
     }
     return value2;
   };
@@ -83130,7 +83135,7 @@ var actionLogger = {
 
 // src/action/publish.ts
 import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
-import path6 from "node:path";
+import path7 from "node:path";
 
 // src/report/json.ts
 function renderJson(report2) {
@@ -83211,8 +83216,8 @@ function inlineCode(text4) {
   return whole?.length === 1 && whole[0] === text4 ? `\`${text4}\`` : escapeMarkdown(text4);
 }
 function countsTitle(counts) {
-  const plural2 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-  const parts2 = [plural2(counts.error, "error"), plural2(counts.warning, "warning")];
+  const plural3 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const parts2 = [plural3(counts.error, "error"), plural3(counts.warning, "warning")];
   if (counts.info > 0) parts2.push(`${counts.info} info`);
   if (counts.waived > 0) parts2.push(`${counts.waived} waived`);
   return parts2.join(", ");
@@ -83220,6 +83225,7 @@ function countsTitle(counts) {
 
 // src/report/markdown.ts
 var ICON = { error: "\u274C", warning: "\u26A0\uFE0F", info: "\u2139\uFE0F" };
+var DAY_MS4 = 864e5;
 function location(f) {
   if (!f.path) return "repository";
   return escapeMarkdown(f.line ? `${f.path}:${f.line}` : f.path);
@@ -83229,8 +83235,26 @@ function findingLine(f) {
   const waived = f.waived ? ` \u2014 _waived until ${escapeMarkdown(f.waived.expires)} (${escapeMarkdown(f.waived.owner)}: ${escapeMarkdown(f.waived.reason)})_` : "";
   return `- ${ICON[f.level]} **${f.level}**${code} ${location(f)}: ${escapeMarkdown(f.message)} ([how to fix](${f.help}))${waived}`;
 }
+function isBlocking(f, failOn) {
+  return !f.waived && failOn !== "never" && LEVEL_RANK[f.level] >= LEVEL_RANK[failOn];
+}
+function daysLeft(expires, now) {
+  const end = /^\d{4}-\d{2}-\d{2}$/.test(expires) ? Date.parse(`${expires}T00:00:00Z`) : NaN;
+  if (Number.isNaN(end)) return "\u2014";
+  const days = Math.round((end - Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00Z`)) / DAY_MS4);
+  return days < 0 ? "expired" : days === 0 ? "last day" : `${days} day${days === 1 ? "" : "s"}`;
+}
+var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+var LEVEL_NAMES = {
+  error: (n) => plural(n, "error"),
+  warning: (n) => plural(n, "warning"),
+  info: (n) => `${n} info`
+};
 function renderMarkdown(report2, opts = {}) {
   const max = opts.maxChars ?? Number.POSITIVE_INFINITY;
+  const now = opts.now ?? /* @__PURE__ */ new Date();
+  const findings = [...report2.findings].sort(bySeverity);
+  const blocking = findings.filter((f) => isBlocking(f, report2.failOn));
   const verdict = report2.conclusion === "failure" ? "\u274C **Gate failed**" : "\u2705 **Gate passed**";
   const head = [
     `## mlgate ${report2.tool.version}`,
@@ -83238,8 +83262,16 @@ function renderMarkdown(report2, opts = {}) {
     `${verdict} \u2014 ${countsTitle(report2.counts)} (${report2.mode} evaluation of ${report2.stats.files} files, fails on: ${report2.failOn})`,
     ""
   ];
+  const groups2 = [];
+  if (blocking.length > 0) {
+    const what = blocking.length === 1 ? "this finding blocks" : `these ${blocking.length} findings block`;
+    groups2.push({ open: [`**What blocks this PR** \u2014 ${what} the merge: fix each, or add an owned, expiring exception to the policy.`, ""], close: [""], findings: blocking });
+  }
+  const table = [];
+  if (findings.length > 0) table.push("### Findings", "");
+  else table.push("No findings.", "");
   const byRule = /* @__PURE__ */ new Map();
-  for (const f of report2.findings) {
+  for (const f of findings) {
     const row = byRule.get(f.rule) ?? { error: 0, warning: 0, info: 0, waived: 0 };
     if (f.waived) row.waived++;
     else row[f.level]++;
@@ -83248,98 +83280,384 @@ function renderMarkdown(report2, opts = {}) {
   const evaluated = report2.rules.filter((r) => r.evaluated);
   const ruleIds = [.../* @__PURE__ */ new Set([...evaluated.map((r) => r.id), ...byRule.keys()])];
   if (ruleIds.length > 0) {
-    head.push("| Rule | Level | Errors | Warnings | Info | Waived |", "| --- | --- | ---: | ---: | ---: | ---: |");
+    table.push("| Rule | Level | Errors | Warnings | Info | Waived |", "| --- | --- | ---: | ---: | ---: | ---: |");
     for (const id of ruleIds) {
       const row = byRule.get(id) ?? { error: 0, warning: 0, info: 0, waived: 0 };
       const level = report2.rules.find((r) => r.id === id)?.level ?? "\u2014";
-      head.push(`| [${escapeMarkdown(id)}](${helpUrl(id, report2.tool.version)}) | ${level} | ${row.error} | ${row.warning} | ${row.info} | ${row.waived} |`);
+      table.push(`| [${escapeMarkdown(id)}](${helpUrl(id, report2.tool.version)}) | ${level} | ${row.error} | ${row.warning} | ${row.info} | ${row.waived} |`);
     }
-    head.push("");
+    table.push("");
   }
-  const tail = [];
-  if (report2.exceptions.length > 0) {
-    tail.push("", "### Exceptions in force", "", "| Rule | Paths | Owner | Expires | Reason | Waived here |", "| --- | --- | --- | --- | --- | ---: |");
-    for (const ex of report2.exceptions) {
-      tail.push(`| ${escapeMarkdown(ex.rule)} | ${escapeMarkdown(ex.paths.join(", "))} | ${escapeMarkdown(ex.owner)} | ${escapeMarkdown(ex.expires)} | ${escapeMarkdown(ex.reason)} | ${ex.matched} |`);
+  const rest = [];
+  for (const level of ["error", "warning", "info"]) {
+    const these = findings.filter((f) => !f.waived && f.level === level && !isBlocking(f, report2.failOn));
+    if (these.length > 0) rest.push(collapsed(`${ICON[level]} ${LEVEL_NAMES[level](these.length)} that ${these.length === 1 ? "does" : "do"} not block this PR`, these));
+  }
+  const waived = findings.filter((f) => f.waived);
+  if (waived.length > 0) rest.push(collapsed(`${plural(waived.length, "waived finding")} (an exception in force covers ${waived.length === 1 ? "it" : "them"})`, waived));
+  const tail = exceptionsTable(report2.exceptions, now);
+  const note = (left2) => [`> **${left2} more finding${left2 === 1 ? "" : "s"} not shown here.** ${escapeMarkdown(opts.overflowNote ?? "See the full JSON report.")}`, ""];
+  const frame = [...head, ...table, ...tail, ...[...groups2, ...rest].flatMap((g) => [...g.open, ...g.close])];
+  let size = frame.join("\n").length + note(findings.length).join("\n").length + 2;
+  let left = 0;
+  const kept = /* @__PURE__ */ new Map();
+  for (const g of [...groups2, ...rest]) {
+    const lines = [];
+    for (const f of g.findings) {
+      const line = findingLine(f);
+      if (left > 0 || size + line.length + 1 > max) left++;
+      else {
+        lines.push(line);
+        size += line.length + 1;
+      }
     }
+    kept.set(g, lines);
   }
-  const body2 = [];
-  if (report2.findings.length > 0) body2.push("### Findings", "");
-  else body2.push("No findings.");
-  const note = (left) => `
-> **${left} more finding${left === 1 ? "" : "s"} not shown here.** ${escapeMarkdown(opts.overflowNote ?? "See the full JSON report.")}`;
-  let size = head.join("\n").length + tail.join("\n").length + body2.join("\n").length + 2;
-  const reserve = note(report2.findings.length).length + 2;
-  for (let i2 = 0; i2 < report2.findings.length; i2++) {
-    const line = findingLine(report2.findings[i2]);
-    if (size + line.length + 1 + reserve > max) {
-      body2.push(note(report2.findings.length - i2));
-      break;
-    }
-    body2.push(line);
-    size += line.length + 1;
-  }
-  let out2 = [...head, ...body2, ...tail].join("\n");
-  if (out2.length > max) out2 = `${out2.slice(0, Math.max(0, max - 40))}
+  const render = (g) => kept.get(g).length > 0 ? [...g.open, ...kept.get(g), ...g.close] : [];
+  const out2 = [...head, ...groups2.flatMap(render), ...table, ...rest.flatMap(render), ...left > 0 ? note(left) : [], ...tail];
+  while (out2.at(-1) === "") out2.pop();
+  const text4 = out2.join("\n");
+  return text4.length > max ? cut(text4, max, escapeMarkdown(opts.overflowNote ?? "See the full JSON report.")) : text4;
+}
+function cut(text4, max, where2) {
+  const mark = `
 
-> **Summary truncated.**`;
+> **Summary truncated.** ${where2}`;
+  const lines = text4.slice(0, Math.max(0, max - mark.length)).split("\n");
+  return `${lines.slice(0, -1).join("\n")}${mark}`;
+}
+function collapsed(summary2, findings) {
+  return { open: [`<details><summary>${summary2}</summary>`, ""], close: ["", "</details>", ""], findings };
+}
+function exceptionsTable(exceptions, now) {
+  if (exceptions.length === 0) return [];
+  const out2 = ["### Exceptions in force", "", "| Rule | Paths | Owner | Expires | Reason | Waived here | Days left |", "| --- | --- | --- | --- | --- | ---: | ---: |"];
+  for (const ex of exceptions) {
+    out2.push(`| ${escapeMarkdown(ex.rule)} | ${escapeMarkdown(ex.paths.join(", "))} | ${escapeMarkdown(ex.owner)} | ${escapeMarkdown(ex.expires)} | ${escapeMarkdown(ex.reason)} | ${ex.matched} | ${daysLeft(ex.expires, now)} |`);
+  }
   return out2;
+}
+
+// src/report/rule-pages.ts
+import { readFile as readFile3, readdir as readdir3 } from "node:fs/promises";
+import path6 from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+
+// src/report/code-docs.ts
+var ANCHOR = /<a id="([^"]*)"><\/a>\s*/g;
+var stripAnchors = (markdown) => markdown.replace(ANCHOR, "");
+var tableCells = (line) => line.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
+function codesOfPage(page, text4) {
+  const lines = text4.split("\n");
+  const out2 = [];
+  for (let i2 = 0; i2 + 1 < lines.length; i2++) {
+    if (!lines[i2].trimStart().startsWith("|") || !/^\s*\|[\s:|-]+\|?\s*$/.test(lines[i2 + 1])) continue;
+    if (!/^(sub-)?code$/i.test(tableCells(lines[i2])[0] ?? "")) continue;
+    const header = [lines[i2], lines[i2 + 1]];
+    for (let j = i2 + 2; j < lines.length && lines[j].trimStart().startsWith("|"); j++) {
+      const anchors = [...lines[j].matchAll(ANCHOR)].map((m) => m[1]);
+      const row = stripAnchors(lines[j]);
+      for (const m of (tableCells(row)[0] ?? "").matchAll(/`([^`]+)`/g)) {
+        const name2 = m[1];
+        const sub = name2.startsWith(`${page}/`) ? name2.slice(page.length + 1) : name2;
+        const anchor = anchors.find((a) => a === sub);
+        out2.push({ code: `${page}/${sub}`, page, header, row, ...anchor !== void 0 ? { anchor } : {} });
+      }
+    }
+  }
+  return out2;
+}
+function rowAsText(doc) {
+  const names4 = tableCells(doc.header[0]);
+  return tableCells(doc.row).slice(1).map((cell, i2) => `${capitalise2(names4[i2 + 1] ?? "")}: ${plainText2(cell)}`.replace(/^: /, "")).filter((line) => !/:\s*$/.test(line));
+}
+var capitalise2 = (s2) => s2.charAt(0).toUpperCase() + s2.slice(1);
+function rowColumn(doc, name2) {
+  const at3 = tableCells(doc.header[0]).findIndex((h) => name2.test(h));
+  return at3 < 1 ? void 0 : plainText2(tableCells(doc.row)[at3] ?? "") || void 0;
+}
+function plainText2(markdown) {
+  return markdown.replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/`([^`]*)`/g, "$1").replace(/\*\*([^*]*)\*\*/g, "$1").replace(/\\\|/g, "|").trim();
+}
+
+// src/report/rule-pages.ts
+var ENGINE_PAGES = ["policy", "inventory"];
+async function docsDir() {
+  const here = path6.dirname(fileURLToPath2(import.meta.url));
+  for (const dir of [path6.join(here, "..", "docs", "rules"), path6.join(here, "..", "..", "docs", "rules")]) {
+    try {
+      await readdir3(dir);
+      return dir;
+    } catch {
+    }
+  }
+  return void 0;
+}
+async function readPage(id) {
+  const dir = await docsDir();
+  return dir === void 0 ? void 0 : readFile3(path6.join(dir, `${id}.md`), "utf8").catch(() => void 0);
+}
+async function allCodes() {
+  const pages = [...RULES.map((r) => r.id), ...ENGINE_PAGES];
+  const texts = await Promise.all(pages.map(async (p) => [p, await readPage(p)]));
+  return texts.flatMap(([p, t]) => t === void 0 ? [] : codesOfPage(p, t));
+}
+
+// src/report/repository-locations.ts
+var CODEOWNERS_PATH = ".github/CODEOWNERS";
+var THREAT_MODEL_PATH = "THREAT_MODEL.md";
+var POLICY_PATH = ".github/mlgate.yml";
+function repositoryLevelPath(finding, policyPath) {
+  if (finding.code === "artifact-ownership/no-codeowners") return CODEOWNERS_PATH;
+  if (finding.code === "threat-model/missing") return THREAT_MODEL_PATH;
+  return policyPath;
+}
+
+// src/report/severity.ts
+var s = (score, precision = "high") => ({ score, precision });
+var CODE_SEVERITY = {
+  // Tampering: the bytes are not the ones signed or recorded.
+  "model-signing/digest-mismatch": s(9.5, "very-high"),
+  "model-signing/invalid-signature": s(9.1, "very-high"),
+  "model-signing/renamed-file": s(9, "very-high"),
+  // A link inside a signed model points the loader at bytes nobody signed.
+  "model-signing/symlink": s(9, "very-high"),
+  "model-signing/missing-file": s(8, "very-high"),
+  "model-signing/extra-file": s(7.5, "very-high"),
+  "model-signing/untrusted-signer": s(8.5, "very-high"),
+  "model-signing/unsupported-format": s(6),
+  "model-signing/unsigned": s(6, "very-high"),
+  "model-signing/lfs-shard-unverifiable": s(4),
+  "model-signing/lfs-unverifiable": s(4),
+  "model-signing/unreadable": s(7),
+  "dataset-provenance/digest-mismatch": s(9, "very-high"),
+  "dataset-provenance/source-not-allowed": s(6.5),
+  "dataset-provenance/license-not-allowed": s(4.5),
+  "dataset-provenance/missing-record": s(4),
+  "dataset-provenance/missing-field": s(3),
+  "dataset-provenance/record-not-updated": s(4, "medium"),
+  "dataset-provenance/invalid-record": s(5),
+  "dataset-provenance/stale-entry": s(2),
+  "dataset-provenance/budget-exceeded": s(7),
+  "dataset-provenance/digest-unverifiable": s(2),
+  // Malicious model files: loading them runs code.
+  "model-file-safety/dangerous-global": s(9.8, "very-high"),
+  "model-file-safety/dynamic-import": s(9.3, "high"),
+  "model-file-safety/global-mutation": s(9.3, "high"),
+  "model-file-safety/lambda-layer": s(9, "high"),
+  "model-file-safety/keras-custom-object": s(9, "high"),
+  "model-file-safety/format-mismatch": s(9, "high"),
+  "model-file-safety/malformed": s(8, "medium"),
+  "model-file-safety/unscannable": s(8, "medium"),
+  "model-file-safety/budget-exceeded": s(8, "medium"),
+  "model-file-safety/submodule-not-scanned": s(7.5, "medium"),
+  "model-file-safety/lfs-pointer-not-scanned": s(7.5, "medium"),
+  "model-file-safety/unknown-global": s(7, "medium"),
+  "model-file-safety/new-pickle": s(5, "medium"),
+  // Unsafe loads in code.
+  "unsafe-deserialization/torch-load": s(9),
+  "unsafe-deserialization/pickle-load": s(9),
+  "unsafe-deserialization/dill-load": s(9),
+  "unsafe-deserialization/joblib-load": s(9),
+  "unsafe-deserialization/pandas-read-pickle": s(9),
+  "unsafe-deserialization/numpy-allow-pickle": s(9),
+  "unsafe-deserialization/yaml-unsafe-load": s(9),
+  "unsafe-deserialization/keras-unsafe-mode": s(9),
+  "unsafe-deserialization/trust-remote-code": s(9.3),
+  "unsafe-deserialization/unparsable": s(3, "medium"),
+  "unsafe-deserialization/budget-exceeded": s(5, "medium"),
+  // Unpinned supply chain.
+  "dependency-pinning/download-and-run": s(8),
+  "dependency-pinning/unpinned-action": s(6.5, "very-high"),
+  "dependency-pinning/unpinned-requirement": s(6, "very-high"),
+  "dependency-pinning/unpinned-install": s(6),
+  "dependency-pinning/unpinned-image": s(5.5, "very-high"),
+  "dependency-pinning/missing-lockfile": s(5.5),
+  "dependency-pinning/stale-lockfile": s(5),
+  "dependency-pinning/missing-hash": s(5, "very-high"),
+  "dependency-pinning/unresolved-include": s(4),
+  "dependency-pinning/malformed": s(4, "medium"),
+  "dependency-pinning/budget-exceeded": s(5, "medium"),
+  "model-hub-pinning/unpinned": s(6),
+  "model-hub-pinning/mutable-revision": s(5.5),
+  "model-hub-pinning/unverifiable-revision": s(3, "low"),
+  "model-hub-pinning/unverifiable-repo": s(2, "low"),
+  "model-hub-pinning/unparsable": s(2, "medium"),
+  "model-hub-pinning/budget-exceeded": s(4, "medium"),
+  // Ownership.
+  "artifact-ownership/no-codeowners": s(4.5, "very-high"),
+  "artifact-ownership/unowned": s(4.5),
+  "artifact-ownership/wrong-owner": s(5),
+  "artifact-ownership/invalid-line": s(3),
+  // Documentation and hygiene.
+  "threat-model/missing": s(3, "very-high"),
+  "threat-model/missing-section": s(2),
+  "threat-model/unknown-atlas-id": s(1.5),
+  "threat-model/missing-atlas": s(2),
+  "threat-model/missing-review-date": s(2),
+  "threat-model/invalid-review-date": s(2),
+  "threat-model/stale-review": s(2.5),
+  "threat-model/not-updated": s(3, "medium"),
+  "threat-model/invalid-front-matter": s(2),
+  "threat-model/unreadable": s(2),
+  "model-card/missing-card": s(3),
+  "model-card/missing-field": s(2),
+  "model-card/missing-section": s(2),
+  "model-card/invalid-front-matter": s(2),
+  "model-card/unreadable": s(2),
+  // The policy and the run itself.
+  "policy/expired-exception": s(5, "very-high"),
+  "policy/unpinned-extends": s(5.5),
+  "policy/expiring-exception": s(2, "very-high"),
+  "policy/unused-exception": s(1),
+  "policy/changed-in-pr": s(1),
+  "inventory/truncated": s(7, "very-high"),
+  "inventory/symlink": s(4),
+  "inventory/submodule-not-checked-out": s(4),
+  "inventory/unsafe-path": s(4),
+  "inventory/nothing-evaluated": s(3),
+  "inventory/full-evaluation": s(1),
+  "inventory/changed-files-capped": s(1)
+};
+var BY_LEVEL = { error: s(7, "medium"), warning: s(5, "medium"), note: s(2, "medium") };
+function severityOf(code, level) {
+  return (code !== void 0 ? CODE_SEVERITY[code] : void 0) ?? BY_LEVEL[level];
 }
 
 // src/report/sarif.ts
 var SARIF_LEVEL = { error: "error", warning: "warning", info: "note" };
+var PROBLEM_SEVERITY = { error: "error", warning: "warning", note: "recommendation" };
+var MAX_SARIF_RESULTS = 25e3;
 var ENGINE_FAMILIES = [
   { id: "policy", title: "Policy", summary: "Findings about the policy itself: expired or unused exceptions, unpinned extends, policy changes in a PR." },
   { id: "inventory", title: "Inventory", summary: "Findings about the repository listing: symlinks, truncated inventories, unsafe paths." }
 ];
-function renderSarif(report2, rules = RULES) {
+var pascalCase = (code) => code.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+function documentedLevel(doc, fallback) {
+  const cell = rowColumn(doc, /^level$/i);
+  const word = cell?.match(/^(error|warning|info)\b/)?.[1];
+  return word ?? fallback;
+}
+function codeDescriptor(doc, family, version) {
+  const level = SARIF_LEVEL[documentedLevel(doc, family.level)];
+  const sev = severityOf(doc.code, level);
+  const page = helpUrl(doc.page, version);
+  const uri = doc.anchor ? `${page}#${doc.anchor}` : page;
+  const meaning = rowColumn(doc, /^(meaning|reported for)$/i) ?? plainText2(doc.row);
+  return {
+    id: doc.code,
+    name: pascalCase(doc.code),
+    shortDescription: { text: `${family.title}: ${meaning}`.slice(0, 1024) },
+    fullDescription: { text: `${family.title}. ${rowAsText(doc).join(". ")}.`.replace(/\.\.$/, ".") },
+    helpUri: uri,
+    help: {
+      text: [`${doc.code}: ${family.summary}`, "", ...rowAsText(doc), "", `Documentation: ${uri}`].join("\n"),
+      markdown: [`**${doc.code}** \u2014 ${family.summary}`, "", doc.header[0], doc.header[1], doc.row, "", `[Documentation of ${doc.code}](${uri})`].join("\n")
+    },
+    defaultConfiguration: { level },
+    properties: descriptorProperties(family, sev, level)
+  };
+}
+function familyDescriptor(family, version) {
+  const level = SARIF_LEVEL[family.level];
+  const uri = helpUrl(family.id, version);
+  return {
+    id: family.id,
+    name: pascalCase(family.id),
+    shortDescription: { text: family.title },
+    fullDescription: { text: family.summary },
+    helpUri: uri,
+    help: { text: `${family.summary}
+
+Documentation: ${uri}`, markdown: `**${family.id}** \u2014 ${family.summary}
+
+[Documentation of ${family.id}](${uri})` },
+    defaultConfiguration: { level },
+    properties: descriptorProperties(family, severityOf(void 0, level), level)
+  };
+}
+function descriptorProperties(family, sev, level) {
+  return {
+    // Code scanning keeps 10 tags per rule and rejects more than 20.
+    tags: [.../* @__PURE__ */ new Set(["security", "ml", ...family.tags])].slice(0, 10),
+    precision: sev.precision,
+    "problem.severity": PROBLEM_SEVERITY[level],
+    "security-severity": sev.score.toFixed(1)
+  };
+}
+var pathToUri = (p) => p.split("/").map(encodeURIComponent).join("/");
+function mostSevereFirst(findings) {
+  return findings.map((f, i2) => ({ f, i: i2, rank: (f.waived ? 0 : 100) + LEVEL_RANK[f.level] * 10 + severityOf(f.code, SARIF_LEVEL[f.level]).score })).sort((a, b) => b.rank - a.rank || a.i - b.i).map((x) => x.f);
+}
+function renderSarif(report2, options = {}) {
+  const version = report2.tool.version;
+  const families = [
+    ...(options.rules ?? RULES).map((r) => ({ id: r.id, title: r.title, summary: r.summary, level: r.defaultLevel, tags: r.references.map((x) => x.id) })),
+    ...ENGINE_FAMILIES.map((f) => ({ ...f, level: "warning", tags: [] }))
+  ];
+  const familyById = new Map(families.map((f) => [f.id, f]));
+  const codes = (options.codes ?? []).filter((c) => familyById.has(c.page));
+  const seen = /* @__PURE__ */ new Set();
   const descriptors = [
-    ...rules.map((r) => ({ id: r.id, title: r.title, summary: r.summary, level: r.defaultLevel, refs: r.references.map((x) => x.id) })),
-    ...ENGINE_FAMILIES.map((f) => ({ ...f, level: "warning", refs: [] }))
+    ...families.map((f) => familyDescriptor(f, version)),
+    ...codes.filter((c) => !seen.has(c.code) && seen.add(c.code)).map((c) => codeDescriptor(c, familyById.get(c.page), version))
   ];
   const index2 = new Map(descriptors.map((d, i2) => [d.id, i2]));
+  const policyPath = options.policyPath ?? POLICY_PATH;
+  const kept = report2.findings.length > MAX_SARIF_RESULTS ? mostSevereFirst(report2.findings).slice(0, MAX_SARIF_RESULTS) : report2.findings;
+  const left = report2.findings.length - kept.length;
+  const result = (f) => {
+    const ruleId = f.code !== void 0 && index2.has(f.code) ? f.code : f.rule;
+    const at3 = f.path ?? repositoryLevelPath(f, policyPath);
+    const message = f.message.replace(/\.$/, "");
+    const text4 = f.code ? `${message} (${f.code})` : message;
+    return {
+      ruleId,
+      ...index2.has(ruleId) ? { ruleIndex: index2.get(ruleId) } : {},
+      level: SARIF_LEVEL[f.level],
+      message: {
+        text: f.path ? text4 : `${text4}. This is about the repository as a whole, so it is shown on ${at3}, the file that would fix it.`
+      },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: pathToUri(at3), uriBaseId: "%SRCROOT%" },
+            region: f.path && f.line ? { startLine: f.line, ...f.column ? { startColumn: f.column } : {}, ...f.endLine ? { endLine: f.endLine } : {} } : { startLine: 1 }
+          }
+        }
+      ],
+      partialFingerprints: { "mlgateFingerprint/v1": f.fingerprint },
+      ...f.waived ? { suppressions: [{ kind: "external", status: "accepted", justification: `${f.waived.reason} (owner ${f.waived.owner}, expires ${f.waived.expires})` }] } : {},
+      properties: { ...f.code ? { code: f.code } : {}, help: f.help }
+    };
+  };
   return {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
     version: "2.1.0",
     runs: [
       {
         tool: {
-          driver: {
-            name: "mlgate",
-            version: report2.tool.version,
-            semanticVersion: report2.tool.version,
-            informationUri: REPOSITORY_URL,
-            rules: descriptors.map((d) => ({
-              id: d.id,
-              name: d.title.replace(/[^A-Za-z0-9]+/g, ""),
-              shortDescription: { text: d.title },
-              fullDescription: { text: d.summary },
-              helpUri: helpUrl(d.id, report2.tool.version),
-              help: { text: `${d.summary} See ${helpUrl(d.id, report2.tool.version)}` },
-              defaultConfiguration: { level: SARIF_LEVEL[d.level] },
-              properties: { tags: ["security", "ml", ...d.refs] }
-            }))
-          }
+          driver: { name: "mlgate", version, semanticVersion: version, informationUri: REPOSITORY_URL, rules: descriptors }
         },
-        results: report2.findings.map((f) => ({
-          ruleId: f.rule,
-          ...index2.has(f.rule) ? { ruleIndex: index2.get(f.rule) } : {},
-          level: SARIF_LEVEL[f.level],
-          message: { text: f.code ? `${f.message} (${f.code})` : f.message },
-          ...f.path ? {
-            locations: [
-              {
-                physicalLocation: {
-                  artifactLocation: { uri: encodeURI(f.path), uriBaseId: "%SRCROOT%" },
-                  ...f.line ? { region: { startLine: f.line, ...f.column ? { startColumn: f.column } : {}, ...f.endLine ? { endLine: f.endLine } : {} } } : {}
+        // Code scanning keeps the alerts of each category apart: a changed-mode upload must not close a full run's alerts.
+        // An id that ends with "/" is all category, as the CodeQL action writes it.
+        automationDetails: { id: `${options.checkName ?? "mlgate"}/${report2.mode}/` },
+        invocations: [
+          {
+            executionSuccessful: true,
+            ...left > 0 ? {
+              toolExecutionNotifications: [
+                {
+                  level: "warning",
+                  message: {
+                    text: `${report2.findings.length} findings, more than the ${MAX_SARIF_RESULTS} results GitHub code scanning accepts in one run: the ${left} least severe are left out of this file; the JSON report lists every finding.`
+                  }
                 }
-              }
-            ]
-          } : {},
-          partialFingerprints: { "mlgateFingerprint/v1": f.fingerprint },
-          ...f.waived ? { suppressions: [{ kind: "external", status: "accepted", justification: `${f.waived.reason} (owner ${f.waived.owner}, expires ${f.waived.expires})` }] } : {},
-          properties: { ...f.code ? { code: f.code } : {}, help: f.help }
-        })),
+              ]
+            } : {}
+          }
+        ],
+        results: kept.map(result),
         columnKind: "unicodeCodePoints",
         originalUriBaseIds: { "%SRCROOT%": { description: { text: "The repository root." } } }
       }
@@ -83347,25 +83665,36 @@ function renderSarif(report2, rules = RULES) {
   };
 }
 
-// src/action/fallback-annotations.ts
-function emitWorkflowAnnotations(findings) {
-  const sorted = [...findings].sort(bySeverity);
-  for (const f of sorted) {
-    const props = { title: findingTitle(f) };
-    if (f.path) {
-      props.file = f.path;
-      if (f.line) {
-        props.startLine = f.line;
-        if (f.endLine && f.endLine >= f.line) props.endLine = f.endLine;
-        if (f.column && (!f.endLine || f.endLine === f.line)) props.startColumn = f.column;
-      }
+// src/report/workflow-commands.ts
+var escapeData2 = (s2) => s2.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+var escapeProperty2 = (s2) => escapeData2(s2).replace(/:/g, "%3A").replace(/,/g, "%2C");
+function workflowCommand(f) {
+  const props = [];
+  if (f.path) {
+    props.push(["file", f.path]);
+    const line = positive(f.line);
+    if (line !== void 0) {
+      props.push(["line", line]);
+      const end = positive(f.endLine);
+      if (end !== void 0 && end > line) props.push(["endLine", end]);
+      else if (positive(f.column) !== void 0) props.push(["col", f.column]);
     }
-    const message = findingMessage(f);
-    if (f.waived || f.level === "info") notice(message, props);
-    else if (f.level === "warning") warning(message, props);
-    else error(message, props);
   }
-  return sorted.length;
+  props.push(["title", annotationTitle(f)]);
+  const command = f.waived || f.level === "info" ? "notice" : f.level;
+  const data = truncateBytes(`${annotationMessage(f)}
+${remediation(f)}`, MAX_TEXT_BYTES2);
+  return `::${command} ${props.map(([k, v]) => `${k}=${escapeProperty2(String(v))}`).join(",")}::${escapeData2(data)}`;
+}
+function renderWorkflowCommands(findings) {
+  return [...findings].sort(bySeverity).map((f) => `${workflowCommand(f)}
+`).join("");
+}
+
+// src/action/fallback-annotations.ts
+function emitWorkflowAnnotations(findings, write = (s2) => void process.stdout.write(s2)) {
+  write(renderWorkflowCommands(findings));
+  return findings.length;
 }
 
 // src/action/publish.ts
@@ -83380,10 +83709,11 @@ async function publish(opts) {
   setOutput("conclusion", report2.conclusion);
   setOutput("errors", String(errors));
   setOutput("warnings", String(warnings));
-  const dir = opts.tempDir ? path6.join(opts.tempDir, "mlgate") : opts.root;
-  await writeOutputFile("report", path6.join(dir, REPORT_FILE), () => renderJson(report2), logger);
+  const dir = opts.tempDir ? path7.join(opts.tempDir, "mlgate") : opts.root;
+  await writeOutputFile("report", path7.join(dir, REPORT_FILE), () => renderJson(report2), logger);
   if (inputs.sarif) {
-    await writeOutputFile("sarif", path6.resolve(opts.root, inputs.sarif), () => `${JSON.stringify(renderSarif(report2), null, 2)}
+    const sarif = { codes: await allCodes(), checkName: inputs.checkName, policyPath: inputs.policy };
+    await writeOutputFile("sarif", path7.resolve(opts.root, inputs.sarif), () => `${JSON.stringify(renderSarif(report2, sarif), null, 2)}
 `, logger);
   }
   try {
@@ -83419,7 +83749,7 @@ async function publish(opts) {
 }
 async function writeOutputFile(output, file, render, logger) {
   try {
-    await mkdir2(path6.dirname(file), { recursive: true });
+    await mkdir2(path7.dirname(file), { recursive: true });
     await writeFile2(file, render());
     setOutput(output, file);
   } catch (err2) {
@@ -83427,11 +83757,11 @@ async function writeOutputFile(output, file, render, logger) {
   }
 }
 function titleOf(errors, warnings, waived) {
-  const parts2 = [plural(errors, "error"), plural(warnings, "warning")];
+  const parts2 = [plural2(errors, "error"), plural2(warnings, "warning")];
   if (waived) parts2.push(`${waived} waived`);
   return parts2.join(", ");
 }
-function plural(n, word) {
+function plural2(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 function count(findings, level) {
@@ -83446,10 +83776,19 @@ function fit(report2, limit, overflowNote) {
     if (bytes <= limit) return text4;
     maxChars = Math.floor(maxChars * limit / bytes) - 256;
   }
-  return truncateBytes(text4, limit, `
+  const tail = `
+
+</details>
 
 ${overflowNote}
-`);
+`;
+  const kept = truncateBytes(text4, limit - Buffer.byteLength(tail), "");
+  const lines = kept.slice(0, kept.lastIndexOf("\n") + 1);
+  const open5 = (lines.match(/^<details>/gm) ?? []).length > (lines.match(/^<\/details>$/gm) ?? []).length;
+  return `${lines}${open5 ? tail : `
+
+${overflowNote}
+`}`;
 }
 
 // src/action/main.ts
@@ -83474,7 +83813,7 @@ async function gate() {
   const env = process.env;
   const repo = parseRepository(env.GITHUB_REPOSITORY);
   const eventName = env.GITHUB_EVENT_NAME ?? "";
-  const payload = env.GITHUB_EVENT_PATH ? await readFile3(env.GITHUB_EVENT_PATH, "utf8") : "";
+  const payload = env.GITHUB_EVENT_PATH ? await readFile4(env.GITHUB_EVENT_PATH, "utf8") : "";
   const event = parseEvent(eventName, payload, env.GITHUB_SHA, repo);
   const root = env.GITHUB_WORKSPACE || process.cwd();
   const client = await createGitHubClient({ token: inputs.token, logger: actionLogger });
@@ -83534,8 +83873,8 @@ async function judge2(inputs, event, root, repo, client) {
     notices: scope.notices
   });
 }
-var isFileIn = (root, rel) => lstat3(path7.join(root, ...rel.split("/"))).then(
-  (s) => s.isFile(),
+var isFileIn = (root, rel) => lstat3(path8.join(root, ...rel.split("/"))).then(
+  (s2) => s2.isFile(),
   () => false
 );
 function rememberLocalReads(inner) {
