@@ -5,6 +5,7 @@ import { silentLogger } from '../src/core/logger.js';
 import { commentStyle, findWaiverComments } from '../src/formats/waiver-comments.js';
 import { gitBaseFile } from '../src/inventory/git-base-file.js';
 import type { Report } from '../src/report/types.js';
+import { runCli } from './helpers/cli.js';
 import { configError, memoryProvider } from './helpers/policy.js';
 import { gitIn, makeRepo, writeTree } from './helpers/repo.js';
 
@@ -188,5 +189,22 @@ describe('on a change, only waivers already in the base commit count', () => {
     expect(await read('train.py')).toBe(before['train.py']);
     expect(await read('missing.py')).toBeUndefined();
     expect(await gitBaseFile(root, 'feature')('train.py')).toBe(after['train.py']);
+  });
+
+  it('mlgate check --base judges a branch like a pull request; without --base the checked-out waiver counts', async () => {
+    // Real dates: the bundled CLI runs at today's date.
+    const expires = new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10);
+    const policy = { '.github/mlgate.yml': ALLOWED };
+    const root = await makeRepo({ ...policy, ...before }, { git: true });
+    gitIn(root, 'checkout', '-q', '-b', 'feature');
+    await writeTree(root, { 'train.py': after['train.py'].replace('2027-03-01', expires) });
+    gitIn(root, 'commit', '-qam', 'waive my own finding');
+    const codes = (out: string) => (JSON.parse(out) as Report).findings.filter((f) => f.path === 'train.py').map((f) => `${f.code}:${f.waived ? 'waived' : 'counts'}`).sort();
+    const branch = runCli(['check', '--base', 'main', '--format', 'json'], { cwd: root });
+    expect(branch.code, branch.stderr).toBe(1);
+    expect(codes(branch.stdout)).toEqual(['policy/inline-waiver-pending:counts', 'unsafe-deserialization/pickle-load:counts']);
+    const full = runCli(['check', '--format', 'json'], { cwd: root });
+    expect(full.code, full.stderr).toBe(0);
+    expect(codes(full.stdout)).toEqual(['unsafe-deserialization/pickle-load:waived']);
   });
 });
