@@ -152,6 +152,18 @@ describe('inline waivers in the engine', () => {
   });
 });
 
+describe('hostile comments', () => {
+  it('thousands of broken comments, NUL bytes and an unterminated quote are findings in bounded time, never a crash', async () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => (i % 2 ? `# mlgate: ignore[${'['.repeat(i % 7)}] reason="${'\\'.repeat(i % 5)}` : `x${i} = 1  # mlgate:\u0000ignore[unsafe-deserialization] owner=@a`));
+    const started = Date.now();
+    const r = await run({ 'junk.py': `${lines.join('\n')}\n`, 'train.py': `${LOAD}    ${WAIVER}\n    m = pickle.load(f)\n` });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.findings.filter((f) => f.code === 'policy/invalid-inline-waiver' && f.path === 'junk.py')).toHaveLength(5000);
+    // The valid waiver elsewhere still works.
+    expect(r.findings.find((f) => f.code === 'unsafe-deserialization/pickle-load')!.waived).not.toBeNull();
+  });
+});
+
 describe('on a change, only waivers already in the base commit count', () => {
   const before = { 'train.py': `${LOAD}    m = pickle.load(f)\n` };
   const after = { 'train.py': `${LOAD}    ${WAIVER}\n    m = pickle.load(f)\n` };

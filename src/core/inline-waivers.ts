@@ -123,7 +123,14 @@ async function inBase(w: ValidWaiver, opts: InlineWaiverOptions, cache: Map<stri
 export async function applyInlineWaivers(findings: Finding[], opts: InlineWaiverOptions): Promise<{ inForce: ExceptionInForce[]; notices: ExceptionNotice[] }> {
   const notices: ExceptionNotice[] = [];
   const inForce: ExceptionInForce[] = [];
-  const located = new Set(findings.flatMap((f) => (!f.waived && f.path !== undefined && f.line !== undefined ? [f.path] : [])));
+  // Per file, so that a file of many comments costs comments × its own findings, not × the repository's.
+  const located = new Map<string, Finding[]>();
+  for (const f of findings) {
+    if (f.waived || f.path === undefined || f.line === undefined) continue;
+    const list = located.get(f.path);
+    if (list) list.push(f);
+    else located.set(f.path, [f]);
+  }
   // With waivers off only the files with findings are read, to say why a comment there waives nothing;
   // on a change, the files it touches too (a broken comment it adds is its business, an old one elsewhere is not).
   const read = (p: string) => located.has(p) || (opts.allowed && (!opts.changed || opts.changed.changed.has(p)));
@@ -140,9 +147,10 @@ export async function applyInlineWaivers(findings: Finding[], opts: InlineWaiver
       text = undefined;
     }
     if (text === undefined) continue;
+    const here = located.get(path) ?? [];
     for (const c of findWaiverComments(path, text)) {
       if (!opts.allowed) {
-        if (findings.some((f) => !f.waived && f.path === path && f.line !== undefined && c.covers.includes(f.line))) {
+        if (here.some((f) => c.covers.includes(f.line!))) {
           notices.push({ code: 'policy/inline-waivers-disabled', level: 'info', message: `this mlgate comment waives nothing: the policy does not set \`inline-exceptions: allowed\`. Fix the finding, or add an exception to the policy`, ...at(path, c) });
         }
         continue;
@@ -157,7 +165,7 @@ export async function applyInlineWaivers(findings: Finding[], opts: InlineWaiver
         notices.push({ code: 'policy/expired-inline-waiver', level: 'error', message: `the ${label} expired on ${waiver.expires}: fix the finding it covered or renew it with a new reason and date`, ...at(path, c) });
         continue;
       }
-      const targets = findings.filter((f) => covers(waiver, f));
+      const targets = here.filter((f) => covers(waiver, f));
       if (targets.length === 0) {
         if (opts.fullMode) notices.push({ code: 'policy/unused-exception', level: 'warning', message: `the ${label} matches no finding on its line or the next: remove it`, ...at(path, c) });
         continue;
