@@ -105,6 +105,8 @@ async function judge(inputs: ActionInputs, event: GitHubEvent, root: string, rep
     logger: actionLogger,
     toolVersion: VERSION,
     notices: scope.notices,
+    // A pull request's own inline waivers apply after merge: only comments already in its base commit count.
+    ...(event.policyCommit ? { baseFile: (p: string) => github.readLocal(p) } : {}),
   });
 }
 

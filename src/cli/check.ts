@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.js';
 import type { FailOn } from '../core/types.js';
 import { VERSION } from '../core/version.js';
 import type { ChangeList } from '../inventory/changed.js';
+import { gitBaseFile } from '../inventory/git-base-file.js';
 import { gitChanges } from '../inventory/git-changes.js';
 import { normaliseRepoPath } from '../inventory/scan.js';
 import { DEFAULT_POLICY_PATH } from '../policies/load.js';
@@ -144,6 +145,8 @@ export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: stri
     provider: cliPolicyProvider(scope.root, args.policyDir ? path.resolve(args.policyDir) : undefined, overrides),
     mode: changes ? 'changed' : 'full',
     changes,
+    // Inline waivers the branch adds itself apply after merge, as on a pull request.
+    ...(args.base ? { baseFile: gitBaseFile(scope.root, args.base, args.head) } : {}),
     failOn: args.failOn,
     now: args.now,
     logger,

@@ -43,6 +43,13 @@ export interface EvaluateOptions {
    * when the PR is too large to list); they count like any other finding.
    */
   notices?: Notice[];
+  /**
+   * On a pull request (or `--base`), a file as it is in the base commit;
+   * undefined when the base does not have it. When given, an inline waiver
+   * counts only if its comment is already in the base: a change cannot waive
+   * its own findings. Absent (full mode), the checked-out comments count.
+   */
+  baseFile?: (path: string) => Promise<string | undefined>;
   /** Where a front door follows a long run (the CLI's progress line); the core only answers polls. */
   progress?: ProgressPort;
 }

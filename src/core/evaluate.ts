@@ -12,6 +12,7 @@ import { ConfigurationError } from './errors.js';
 import { applyExceptions } from './exceptions.js';
 import type { EvaluateOptions } from './evaluate-types.js';
 import { fingerprint } from './fingerprint.js';
+import { applyInlineWaivers, MAX_WAIVER_FILE_BYTES } from './inline-waivers.js';
 import { bytesHashed } from './hash.js';
 import { runRule } from './rule-context.js';
 import { LEVEL_RANK, minLevel, type Finding, type Level, type Reference } from './types.js';
@@ -195,6 +196,20 @@ async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: Res
 
   const { inForce, notices } = applyExceptions(findings, policy.exceptions, now, opts.mode === 'full');
   for (const n of notices) findings.push(makeFinding('policy', n.code, n.level, n, [], version));
+  const inline = await applyInlineWaivers(findings, {
+    allowed: policy.inlineExceptions,
+    registry,
+    rules: policy.rules,
+    maxExceptionDays: policy.maxExceptionDays,
+    now,
+    fullMode: opts.mode === 'full',
+    files: scan.inventory.files.filter((f) => !matchesAny(f.path, policy.exclude)).map((f) => f.path),
+    readText: (p) => scan.inventory.readText(p, MAX_WAIVER_FILE_BYTES),
+    ...(opts.baseFile ? { baseFile: opts.baseFile } : {}),
+    changed,
+  });
+  for (const n of inline.notices) findings.push(makeFinding('policy', n.code, n.level, n, [], version));
+  inForce.push(...inline.inForce);
 
   const seen = new Set<string>();
   const unique = findings.filter((f) => {

@@ -160,6 +160,7 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
     exclude: merged.exclude,
     excludeFor: merged.excludeFor,
     maxExceptionDays: merged.maxExceptionDays,
+    inlineExceptions: merged.inlineExceptions,
     exceptions: merged.exceptions,
     notices,
     policyPath: rootText === undefined ? undefined : policyPath,

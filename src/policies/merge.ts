@@ -11,6 +11,7 @@ export interface MergedPolicy {
   rules: Map<string, ResolvedRule>;
   exceptions: ResolvedException[];
   maxExceptionDays: number;
+  inlineExceptions: boolean;
   /** Every `paths.exclude` glob of every layer. */
   exclude: string[];
   excludeFor(ruleId: string): string[];
@@ -40,6 +41,32 @@ function maxDaysProblems(layers: readonly PolicyLayer[], locks: readonly Lock[])
           pos.column,
           'max-exception-days',
           `raises the limit from ${limit} to ${days} days, but ${locker.name} locks ${rules.join(', ')} and allows exceptions of at most ${limit} days; remove this setting or ask the owners of ${locker.name}`,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * `inline-exceptions` is the last layer's that sets it (default denied); a
+ * policy that locks a rule and says `denied` is a floor, so no layer outside it
+ * may say `allowed`: repository comments must not reopen what it closed.
+ */
+function inlineProblems(layers: readonly PolicyLayer[], locks: readonly Lock[]): string[] {
+  const out: string[] = [];
+  const deniers = new Map(locks.filter((l) => l.layer.doc['inline-exceptions'] === 'denied').map((l) => [l.layer, l.own]));
+  for (const [locker, own] of deniers) {
+    for (const layer of layers) {
+      if (layer.doc['inline-exceptions'] !== 'allowed' || own.has(layer) || layer.origin.kind === 'builtin') continue;
+      const pos = layer.yaml.locate(['inline-exceptions'], { key: true });
+      out.push(
+        formatLocated(
+          layer.name,
+          pos.line,
+          pos.column,
+          'inline-exceptions',
+          `allows inline waivers, but ${locker.name} locks rules and sets \`inline-exceptions: denied\`: remove this setting, or ask the owners of ${locker.name}`,
         ),
       );
     }
@@ -118,7 +145,7 @@ export function mergeLayers(layers: readonly PolicyLayer[], registry: readonly R
   }
 
   const allLocks = [...locksById.values()].flat();
-  problems.push(...maxDaysProblems(layers, allLocks));
+  problems.push(...maxDaysProblems(layers, allLocks), ...inlineProblems(layers, allLocks));
   if (problems.length > 0) throw new ConfigurationError(problems[0]!, problems);
 
   const declared = layers.flatMap((layer) => (layer.doc.paths?.exclude ?? []).map((glob) => ({ glob, layer })));
@@ -128,6 +155,7 @@ export function mergeLayers(layers: readonly PolicyLayer[], registry: readonly R
     rules,
     exceptions,
     maxExceptionDays: Math.min(DEFAULT_MAX_EXCEPTION_DAYS, ...maxDays),
+    inlineExceptions: layers.reduce<boolean>((on, l) => (l.doc['inline-exceptions'] === undefined ? on : l.doc['inline-exceptions'] === 'allowed'), false),
     exclude: unique(declared.map((d) => d.glob)),
     // An exclusion from outside the locking policies would take files away from the locked rule: it does not apply to it.
     excludeFor: (ruleId) => {

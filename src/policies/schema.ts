@@ -65,6 +65,7 @@ export function buildPolicySchema(rules: readonly Rule[]): Record<string, unknow
         properties: { exclude: globList('Files no rule evaluates.') },
       },
       'max-exception-days': { type: 'integer', minimum: 1, maximum: 3650, description: 'How far ahead an exception may expire (default 365).' },
+      'inline-exceptions': { enum: ['allowed', 'denied'], description: 'Whether `# mlgate: ignore[rule] reason=… owner=… expires=…` comments in the repository may waive findings (default denied). A policy that locks a rule and says denied cannot be overridden.' },
       rules: { type: 'object', additionalProperties: false, properties: ruleProps },
       exceptions: { type: 'array', maxItems: 1000, items: exceptionSchema },
     },

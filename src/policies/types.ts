@@ -28,6 +28,7 @@ export interface PolicyDoc {
   extends?: string[];
   paths?: { exclude?: string[] };
   'max-exception-days'?: number;
+  'inline-exceptions'?: 'allowed' | 'denied';
   rules?: Record<string, RuleConfig>;
   exceptions?: ExceptionDecl[];
 }
@@ -99,6 +100,8 @@ export interface ResolvedPolicy {
   /** The exclusions that apply to a rule: a locked rule only honours those of the policies that lock it (and what they extend). */
   excludeFor(ruleId: string): string[];
   maxExceptionDays: number;
+  /** `inline-exceptions: allowed` after merging: `# mlgate: ignore[…]` comments may waive findings. */
+  inlineExceptions: boolean;
   exceptions: ResolvedException[];
   /** Findings about the policy itself (e.g. `policy/unpinned-extends`). */
   notices: PolicyNoticeDecl[];
