@@ -21,6 +21,8 @@ export interface Waiver {
   reason: string;
   owner: string;
   expires: string;
+  /** Where it was written: a policy's `exceptions` (the default when absent) or the baseline file. */
+  source?: 'policy' | 'baseline';
 }
 
 /** A finding as reported (DESIGN §5, JSON report §7). */
