@@ -169,7 +169,7 @@ export function resolveException(
     return ex;
   }
   for (const code of ex.codes ?? []) {
-    if (rule.codes && !rule.codes.includes(code)) at(['codes'], `${rule.id} reports no finding with the code ${JSON.stringify(code)}, so the exception would never apply${didYouMean(code, rule.codes)}`);
+    if (rule.codes && !rule.codes.includes(code)) at(['codes'], `${rule.id} reports no finding with the code ${JSON.stringify(code)}, so the exception would never apply${didYouMean(code, rule.codes) || ` (its codes: ${rule.codes.join(', ')})`}`);
   }
   const tampering = tamperingCodes(rule.id);
   const outside = (locksById.get(rule.id) ?? []).filter((l) => !(site.layer && l.own.has(site.layer)));
