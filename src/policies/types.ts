@@ -127,4 +127,6 @@ export interface ResolvedPolicy {
   notices: PolicyNoticeDecl[];
   /** Repository-relative path of the root policy file when it exists in this repository. */
   policyPath?: string;
+  /** Repository-relative path of the baseline file the root policy names. */
+  baselinePath?: string;
 }
