@@ -2,7 +2,10 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { evaluate } from '../src/core/evaluate.js';
+import { silentLogger } from '../src/core/logger.js';
 import { runCli } from './helpers/cli.js';
+import { configError, memoryProvider } from './helpers/policy.js';
 import { makeRepo } from './helpers/repo.js';
 import { callPickle } from './pickle-fixtures.js';
 
@@ -126,5 +129,47 @@ describe('mlgate baseline, end to end through the CLI', () => {
     const expired = r.findings.filter((f) => f.code === 'policy/expired-exception');
     expect(expired).toHaveLength(1);
     expect(expired[0]!.path).toBe('.github/mlgate-baseline.yml');
+  });
+});
+
+describe('a pull request cannot baseline its own findings', () => {
+  it('the baseline is read from the base commit; an entry the change adds is reported as pending and the finding still counts', async () => {
+    const policy = 'version: 1\nextends:\n  - mlgate:recommended\nbaseline: .github/mlgate-baseline.yml\n';
+    const empty = 'version: 1\nentries: []\n';
+    const head = { ...LEGACY, '.github/mlgate.yml': policy, '.github/mlgate-baseline.yml': empty };
+    const dir = await makeRepo(head);
+    const now = new Date();
+    const opts = { root: dir, mode: 'changed' as const, changes: { added: ['train.py'], modified: ['.github/mlgate-baseline.yml'] }, logger: silentLogger, toolVersion: '1.0.0', now };
+    const first = await evaluate({ ...opts, provider: memoryProvider({ '.github/mlgate.yml': policy, '.github/mlgate-baseline.yml': empty }) });
+    const load = first.findings.find((f) => f.code === 'unsafe-deserialization/pickle-load')!;
+    expect(load.waived).toBeNull();
+    // The change writes an entry for its own new finding into the baseline.
+    const entry = `version: 1\nentries:\n  - fingerprint: ${load.fingerprint}\n    rule: unsafe-deserialization\n    code: pickle-load\n    path: train.py\n    message: m\n    owner: "@me"\n    reason: mine\n    expires: ${inDays(30)}\n`;
+    await writeFile(path.join(dir, '.github/mlgate-baseline.yml'), entry);
+    const r = await evaluate({ ...opts, provider: memoryProvider({ '.github/mlgate.yml': policy, '.github/mlgate-baseline.yml': empty }) });
+    expect(r.conclusion).toBe('failure');
+    expect(r.findings.find((f) => f.code === 'unsafe-deserialization/pickle-load')!.waived).toBeNull();
+    expect(r.findings.filter((f) => f.code === 'policy/pending-baseline-entry')).toEqual([
+      expect.objectContaining({ level: 'info', path: '.github/mlgate-baseline.yml', line: 3, message: expect.stringContaining('adds a baseline entry for unsafe-deserialization/pickle-load on train.py') }),
+    ]);
+    // After merge (the base has the entry) it waives the finding.
+    const merged = await evaluate({ ...opts, provider: memoryProvider({ '.github/mlgate.yml': policy, '.github/mlgate-baseline.yml': entry }) });
+    expect(merged.findings.find((f) => f.code === 'unsafe-deserialization/pickle-load')!.waived).toEqual(expect.objectContaining({ source: 'baseline', owner: '@me' }));
+    expect(merged.findings.map((f) => f.code)).not.toContain('policy/pending-baseline-entry');
+  });
+
+  it('a policy naming a baseline that does not exist is a located configuration error', async () => {
+    const dir = await makeRepo(LEGACY);
+    const policy = 'version: 1\nextends:\n  - mlgate:recommended\nbaseline: .github/baseline.yml\n';
+    const errors = await configError(() => evaluate({ root: dir, mode: 'full', provider: memoryProvider({ '.github/mlgate.yml': policy }), logger: silentLogger, toolVersion: '1.0.0' }));
+    expect(errors[0]).toMatch(/^\.github\/mlgate\.yml:4:11: baseline: \.github\/baseline\.yml does not exist; write it with `mlgate baseline/);
+  });
+
+  it('a malformed baseline entry is a located error in the baseline file', async () => {
+    const dir = await makeRepo(LEGACY);
+    const policy = 'version: 1\nextends:\n  - mlgate:recommended\nbaseline: b.yml\n';
+    const bad = `version: 1\nentries:\n  - fingerprint: xyz\n    rule: model-signing\n    message: m\n    owner: "@me"\n    reason: r\n    expires: ${inDays(30)}\n`;
+    const errors = await configError(() => evaluate({ root: dir, mode: 'full', provider: memoryProvider({ '.github/mlgate.yml': policy, 'b.yml': bad }), logger: silentLogger, toolVersion: '1.0.0' }));
+    expect(errors[0]).toMatch(/^b\.yml:3:18: entries\[0\]\.fingerprint: does not match/);
   });
 });

@@ -4,6 +4,7 @@ import { ConfigurationError, formatLocated } from '../core/errors.js';
 import { loadYaml, YamlError, type LoadedYaml } from '../formats/yaml.js';
 import type { Lock } from './lock.js';
 import { resolveException } from './merge.js';
+import type { Finding } from '../core/types.js';
 import type { ResolvedException } from './types.js';
 import { locatedSchemaErrors, policyAjv } from './validate.js';
 
@@ -115,5 +116,37 @@ export function baselineExceptions(
       column: pos.column,
       localPath: path,
     };
+  });
+}
+
+/**
+ * On a pull request the baseline is read from the base commit, so an entry the
+ * change adds does not waive anything yet. Each unwaived finding that such an
+ * entry names gets an info notice saying so; the finding itself still counts.
+ * `headText` is the baseline as the change leaves it; unreadable text says nothing.
+ */
+export function pendingBaselineNotices(headText: string | undefined, file: string, findings: readonly Finding[], rules: readonly Rule[]): { code: string; level: 'info'; message: string; path: string; line: number; column: number }[] {
+  if (headText === undefined) return [];
+  let parsed: { doc: BaselineDoc; yaml: LoadedYaml };
+  try {
+    parsed = parseBaseline(headText, file, rules);
+  } catch {
+    return [];
+  }
+  const live = new Map(findings.filter((f) => !f.waived).map((f) => [f.fingerprint, f]));
+  return parsed.doc.entries.flatMap((entry, i) => {
+    const f = live.get(entry.fingerprint);
+    if (!f) return [];
+    const pos = parsed.yaml.locate(['entries', i]);
+    return [
+      {
+        code: 'policy/pending-baseline-entry',
+        level: 'info' as const,
+        message: `this change adds a baseline entry for ${f.code ?? f.rule} on ${f.path ?? 'the repository'}; the baseline is read from the base commit, so a change cannot accept its own findings: the entry applies after merge, and until then the finding counts`,
+        path: file,
+        line: pos.line,
+        column: pos.column,
+      },
+    ];
   });
 }
