@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { load } from 'js-yaml';
+import { dump, load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../src/core/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -171,5 +171,62 @@ describe('a pull request cannot baseline its own findings', () => {
     const bad = `version: 1\nentries:\n  - fingerprint: xyz\n    rule: model-signing\n    message: m\n    owner: "@me"\n    reason: r\n    expires: ${inDays(30)}\n`;
     const errors = await configError(() => evaluate({ root: dir, mode: 'full', provider: memoryProvider({ '.github/mlgate.yml': policy, 'b.yml': bad }), logger: silentLogger, toolVersion: '1.0.0' }));
     expect(errors[0]).toMatch(/^b\.yml:3:18: entries\[0\]\.fingerprint: does not match/);
+  });
+});
+
+describe('fingerprints survive the edits a baselined repository goes through', () => {
+  const TRAIN = [
+    'import torch',
+    'from transformers import AutoModel',
+    '',
+    "model = AutoModel.from_pretrained('bert-base-uncased')",
+    "state = torch.load('ckpt.pt')",
+    '',
+  ].join('\n');
+  const REPO = {
+    'models/legacy/old.pkl': callPickle('mylib.nets', 'Net'),
+    'train.py': TRAIN,
+    'requirements.txt': 'torch>=2.0\ntransformers==4.40.0\nnumpy\n',
+    'Dockerfile': 'FROM python:3.11\nRUN pip install -r requirements.txt\n',
+  };
+  const POLICY = 'version: 1\nextends:\n  - mlgate:recommended\nbaseline: .github/mlgate-baseline.yml\n';
+  const now = new Date('2026-11-28T12:00:00Z');
+  const run = async (files: Record<string, string | Uint8Array>, baseline: string) =>
+    evaluate({ root: await makeRepo(files), mode: 'full', provider: memoryProvider({ '.github/mlgate.yml': POLICY, '.github/mlgate-baseline.yml': baseline }), logger: silentLogger, toolVersion: '1.0.0', now });
+  const live = (r: Awaited<ReturnType<typeof run>>) => r.findings.filter((f) => !f.waived && f.rule !== 'policy').map((f) => `${f.code}@${f.path ?? '.'}`).sort();
+
+  /** Each edit, applied alone to the baselined repository, and the findings it leaves unbaselined. */
+  const EDITS: { name: string; edit: (files: Record<string, string | Uint8Array>) => void; unbaselined: string[] }[] = [
+    { name: 'lines inserted above the findings', edit: (f) => (f['train.py'] = `"""Training entry point."""\nimport os\nimport sys\n\nSEED = 1234\n${TRAIN}`), unbaselined: [] },
+    {
+      name: 'the file reformatted (quotes, wrapping, blank lines)',
+      edit: (f) => (f['train.py'] = 'import torch\nfrom transformers import AutoModel\n\n\nmodel = AutoModel.from_pretrained(\n    "bert-base-uncased",\n)\nstate = torch.load(\n    "ckpt.pt"\n)\n'),
+      unbaselined: [],
+    },
+    { name: 'a variable renamed elsewhere', edit: (f) => (f['train.py'] = TRAIN.replace('model =', 'encoder =').replace('state =', 'weights =')), unbaselined: [] },
+    { name: 'comments added to requirements and Dockerfile', edit: (f) => ((f['requirements.txt'] = `# runtime\n\n${f['requirements.txt'] as string}`), (f['Dockerfile'] = `# syntax=docker/dockerfile:1\n# build image\n${f['Dockerfile'] as string}`)), unbaselined: [] },
+    { name: 'requirements reordered', edit: (f) => (f['requirements.txt'] = 'numpy\ntransformers==4.40.0\ntorch>=2.0\n'), unbaselined: [] },
+    { name: 'the pickle rewritten with its GLOBAL at another offset', edit: (f) => (f['models/legacy/old.pkl'] = Buffer.concat([Buffer.from([0x80, 0x02, 0x4e, 0x30]), (f['models/legacy/old.pkl'] as Buffer).subarray(2)])), unbaselined: [] },
+    { name: 'an unrelated file added', edit: (f) => (f['docs/usage.md'] = '# Usage\n\nRun `python train.py`.\n'), unbaselined: [] },
+    {
+      name: 'train.py moved to src/ (a moved file is a new finding)',
+      edit: (f) => ((f['src/train.py'] = TRAIN), delete f['train.py']),
+      unbaselined: ['model-hub-pinning/unpinned@src/train.py', 'unsafe-deserialization/torch-load@src/train.py'],
+    },
+    { name: 'another hub model loaded instead', edit: (f) => (f['train.py'] = TRAIN.replace('bert-base-uncased', 'roberta-base')), unbaselined: ['model-hub-pinning/unpinned@train.py'] },
+    { name: 'a second torch.load pasted in', edit: (f) => (f['train.py'] = `${TRAIN}extra = torch.load('other.pt')\n`), unbaselined: ['unsafe-deserialization/torch-load@train.py'] },
+  ];
+
+  it('ten realistic edits: only moved files and new code are new findings', async () => {
+    const first = await run(REPO, 'version: 1\nentries: []\n');
+    const entries = first.findings.filter((f) => f.rule !== 'policy').map((f) => ({ fingerprint: f.fingerprint, rule: f.rule, code: f.code!.split('/')[1], message: f.message, owner: '@acme/ml', reason: 'adopted', expires: '2027-03-01' }));
+    expect(entries.length).toBeGreaterThanOrEqual(8);
+    const baseline = dump({ version: 1, entries });
+    expect(live(await run(REPO, baseline))).toEqual([]);
+    for (const { name, edit, unbaselined } of EDITS) {
+      const files = { ...REPO };
+      edit(files);
+      expect([name, live(await run(files, baseline))]).toEqual([name, unbaselined]);
+    }
   });
 });

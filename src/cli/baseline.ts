@@ -71,6 +71,14 @@ function refusal(f: Finding, policy: ResolvedPolicy): string | undefined {
   return undefined;
 }
 
+/** Takes one from the count of `key`; false when none is left. */
+function take(counts: Map<string, number>, key: string): boolean {
+  const n = counts.get(key) ?? 0;
+  if (n === 0) return false;
+  counts.set(key, n - 1);
+  return true;
+}
+
 const order = (a: BaselineEntry, b: BaselineEntry): number =>
   (a.path ?? '').localeCompare(b.path ?? '') || a.rule.localeCompare(b.rule) || (a.code ?? '').localeCompare(b.code ?? '') || a.fingerprint.localeCompare(b.fingerprint);
 
@@ -134,22 +142,25 @@ export async function runBaseline(args: BaselineArgs): Promise<BaselineResult> {
     throw e;
   }
   const ruleIds = new Set(RULES.map((r) => r.id));
-  const present = new Set(report.findings.map((f) => f.fingerprint));
 
-  const kept = args.prune ? existing.filter((e) => present.has(e.fingerprint)) : existing;
-  const known = new Set(existing.map((e) => e.fingerprint));
+  // Entries and findings are counted per fingerprint: one entry stands for one finding.
+  const present = new Map<string, number>();
+  for (const f of report.findings) present.set(f.fingerprint, (present.get(f.fingerprint) ?? 0) + 1);
+  const kept = args.prune ? existing.filter((e) => take(present, e.fingerprint)) : existing;
+  const today = args.now.toISOString().slice(0, 10);
+  // An expired entry is renewed by editing it, on purpose, never by running baseline again.
+  const expired = new Set(existing.filter((e) => e.expires < today).map((e) => e.fingerprint));
   const added: BaselineEntry[] = [];
   const refused: BaselineResult['refused'] = [];
   if (!args.prune) {
     const who = checkOptions(args, policy.maxExceptionDays);
     for (const f of report.findings) {
-      if (f.waived || !ruleIds.has(f.rule) || known.has(f.fingerprint)) continue;
+      if (f.waived || !ruleIds.has(f.rule) || expired.has(f.fingerprint)) continue;
       const why = refusal(f, policy);
       if (why) {
         refused.push({ finding: f, why });
         continue;
       }
-      known.add(f.fingerprint);
       const code = sub(f);
       added.push({ fingerprint: f.fingerprint, rule: f.rule, ...(code !== undefined ? { code } : {}), ...(f.path !== undefined ? { path: f.path } : {}), message: f.message, ...who });
     }

@@ -85,6 +85,8 @@ export function applyExceptions(
       if (f.waived || !covers(ex, f)) continue;
       f.waived = { reason: ex.reason, owner: ex.owner, expires: ex.expires, ...(ex.source === 'baseline' ? { source: 'baseline' as const } : {}) };
       matched++;
+      // A baseline entry stands for one finding: a second one just like it (the same call pasted again) is new.
+      if (ex.source === 'baseline') break;
     }
     if (ex.source === 'baseline') {
       const key = JSON.stringify([ex.rule, ex.owner, ex.reason, ex.expires]);
