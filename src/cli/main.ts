@@ -256,7 +256,7 @@ ${EXIT_CODES}`,
 
   program
     .command('baseline')
-    .summary('accept the current findings, each with an owner, a reason and an expiry, to adopt mlgate on an existing repository')
+    .summary("accept today's findings (owner, reason, expiry) to adopt mlgate on an existing repository")
     .description(
       'Write (or update) the baseline file: one entry per current unwaived finding (fingerprint, rule, code, path, message, owner, reason, expiry). Entries waive exactly those findings until they expire; a new finding still fails. The policy gains `baseline: <file>` when it has none. Tampering codes (dangerous-global, invalid-signature, digest-mismatch, …) and findings of rules a lock closes to exceptions are never baselined: they are listed, and the exit code is 1.',
     )
@@ -265,7 +265,7 @@ ${EXIT_CODES}`,
     .option('--reason <text>', 'why they are accepted, e.g. "findings before mlgate was adopted; burn-down in ML-123"')
     .option('--expires <YYYY-MM-DD>', 'last day the entries apply (at most max-exception-days ahead)')
     .option('--prune', 'only remove the entries whose finding is gone (fixed, or its file moved); adds nothing')
-    .option('--file <path>', `the baseline file, relative to the repository (default: the policy's baseline key, else ${'.github/mlgate-baseline.yml'})`)
+    .option('--file <path>', "the baseline file, relative to the repository (default: the policy's baseline key, else .github/mlgate-baseline.yml)")
     .option('--policy-dir <dir>', 'read remote extends owner/repo/path@ref as DIR/owner/repo/path')
     .option('-v, --verbose', 'log progress to standard error')
     .addHelpText(
