@@ -69,6 +69,9 @@ describe('mlgate baseline, end to end through the CLI', () => {
     for (const f of adopted.findings) expect(f.waived).toEqual({ owner: '@acme/ml-platform', reason: 'findings from before mlgate; burn-down in ML-123', expires: EXPIRES, source: 'baseline' });
     const text = runCli(['check', dir]);
     expect(text.stdout).toMatch(/gate passed: 0 errors, 0 warnings, \d+ waived/);
+    // The summary lists the baseline by rule, as a count of entries rather than every path.
+    const md = runCli(['check', dir, '--format', 'markdown']).stdout;
+    expect(md).toMatch(/\| unsafe-deserialization \| baseline: 1 entry on 1 path \| `@acme\/ml-platform` \| /);
 
     // A new finding fails the gate, and it alone.
     await writeFile(path.join(dir, 'evaluate.py'), 'import torch\n\nmodel = torch.load("ckpt.pt")\n');
