@@ -102,7 +102,7 @@ describe('mlgate baseline, end to end through the CLI', () => {
     const r = runCli(['baseline', dir, ...ADOPT]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('.github/mlgate.yml: added baseline: .github/mlgate-baseline.yml');
-    expect(r.stdout).toMatch(/1 finding was not baselined and still fails the gate:\n {2}models\/legacy\/evil\.pkl: model-file-safety\/dangerous-global: .*never accepts it/);
+    expect(r.stdout).toMatch(/1 finding was not baselined and still counts:\n {2}models\/legacy\/evil\.pkl: error model-file-safety\/dangerous-global: .*never accepts it/);
     const policy = await readFile(path.join(dir, '.github/mlgate.yml'), 'utf8');
     expect(policy).toMatch(/^# mlgate policy.*\nversion: 1\nextends:\n {2}- mlgate:recommended\n/);
     const after = check(dir);
@@ -132,6 +132,26 @@ describe('mlgate baseline, end to end through the CLI', () => {
     const expired = r.findings.filter((f) => f.code === 'policy/expired-exception');
     expect(expired).toHaveLength(1);
     expect(expired[0]!.path).toBe('.github/mlgate-baseline.yml');
+    // Running baseline again does not quietly renew it.
+    const again = runCli(['baseline', dir, ...ADOPT]);
+    expect(again.stdout).toMatch(/: 0 added, 0 removed, \d+ kept\n1 finding has an expired entry, left as it is: .*\n {2}(train\.py|models\/legacy\/old\.pkl|\(repository\)): \w+ [a-z-]+\/[a-z-]+\n$/);
+    expect(check(dir).findings.filter((f) => f.code === 'policy/expired-exception')).toHaveLength(1);
+  });
+});
+
+describe('a hostile or broken baseline file fails closed with a located error', () => {
+  const policy = 'version: 1\nextends:\n  - mlgate:recommended\nbaseline: b.yml\n';
+  const go = async (text: string) => configError(async () => evaluate({ root: await makeRepo(LEGACY), mode: 'full', provider: memoryProvider({ '.github/mlgate.yml': policy, 'b.yml': text }), logger: silentLogger, toolVersion: '1.0.0' }));
+  it.each([
+    ['over the size limit', `version: 1\nentries: []\n#${'x'.repeat(1024 * 1024)}\n`, /^b\.yml:1:1: the baseline is \d+ bytes, over the 1048576-byte limit/],
+    ['YAML aliases', 'version: 1\nentries: &a []\nother: *a\n', /^b\.yml:3:\d+: invalid YAML: more than 0 YAML aliases/],
+    ['another version', 'version: 2\nentries: []\n', /^b\.yml:1:\d+: version: must be 1/],
+    ['not a list', 'version: 1\nentries: {a: 1}\n', /^b\.yml:2:\d+: entries: must be a list/],
+    ['an unknown rule', `version: 1\nentries:\n  - {fingerprint: ${'a'.repeat(32)}, rule: model-sign, message: m, owner: o, reason: r, expires: 2027-01-01}\n`, /^b\.yml:3:\d+: entries\[0\]\.rule: unknown rule id "model-sign"/],
+    ['an expiry past max-exception-days', `version: 1\nentries:\n  - {fingerprint: ${'a'.repeat(32)}, rule: model-signing, message: m, owner: o, reason: r, expires: 2999-01-01}\n`, /^b\.yml:3:\d+: entries\[0\]\.expires: expires 2999-01-01, more than 365 days ahead/],
+  ])('%s', async (_name, text, want) => {
+    const errors = await go(text);
+    expect(errors[0]).toMatch(want);
   });
 });
 

@@ -11,7 +11,7 @@ import { VERSION } from '../core/version.js';
 import { loadYaml } from '../formats/yaml.js';
 import { normaliseRepoPath } from '../inventory/scan.js';
 import { DEFAULT_BASELINE_PATH, parseBaseline, type BaselineEntry } from '../policies/baseline.js';
-import { DEFAULT_POLICY_PATH, loadPolicy } from '../policies/load.js';
+import { DEFAULT_POLICY_PATH, loadPolicy, MAX_POLICY_BYTES } from '../policies/load.js';
 import { locatePolicy } from '../policies/locate.js';
 import { tamperingCodes } from '../policies/tampering.js';
 import type { ResolvedPolicy } from '../policies/types.js';
@@ -42,6 +42,8 @@ export interface BaselineResult {
   policyEdited?: string;
   /** Unwaived findings the baseline may not accept, with why. */
   refused: { finding: Finding; why: string }[];
+  /** Findings whose entry has expired: renewing one is an edit made on purpose, never a side effect. */
+  expired: Finding[];
 }
 
 const EMPTY_BASELINE = 'version: 1\nentries: []\n';
@@ -108,8 +110,14 @@ export async function runBaseline(args: BaselineArgs): Promise<BaselineResult> {
   const policyText = choice.path ? await readFile(policyAbs, 'utf8') : undefined;
   let named: string | undefined;
   if (policyText !== undefined) {
-    const value = loadYaml(policyText, { maxChars: 1024 * 1024 }).value as { baseline?: unknown } | null;
-    if (value && typeof value === 'object' && typeof value.baseline === 'string') named = value.baseline;
+    let value: unknown;
+    try {
+      value = loadYaml(policyText, { maxChars: MAX_POLICY_BYTES }).value;
+    } catch {
+      // The policy loader reports a broken policy, located in the file as it is.
+      await loadPolicy({ provider: cliPolicyProvider(root, args.policyDir ? path.resolve(args.policyDir) : undefined), rules: RULES, now: args.now, policyPath });
+    }
+    if (value !== null && typeof value === 'object' && typeof (value as { baseline?: unknown }).baseline === 'string') named = (value as { baseline: string }).baseline;
   }
   const wanted = args.file !== undefined ? normaliseRepoPath(args.file) : undefined;
   if (args.file !== undefined && !wanted) throw new ConfigurationError(`--file ${args.file}: must be a path inside the repository`);
@@ -152,11 +160,16 @@ export async function runBaseline(args: BaselineArgs): Promise<BaselineResult> {
   const expired = new Set(existing.filter((e) => e.expires < today).map((e) => e.fingerprint));
   const added: BaselineEntry[] = [];
   const refused: BaselineResult['refused'] = [];
+  const stale: Finding[] = [];
   if (!args.prune) {
     const who = checkOptions(args, policy.maxExceptionDays);
     for (const f of report.findings) {
-      if (f.waived || !ruleIds.has(f.rule) || expired.has(f.fingerprint)) continue;
-      const why = refusal(f, policy);
+      if (f.waived || f.rule === 'policy') continue;
+      if (expired.has(f.fingerprint)) {
+        stale.push(f);
+        continue;
+      }
+      const why = ruleIds.has(f.rule) ? refusal(f, policy) : `${f.code ?? f.rule} is about the repository's file listing, not a rule; fix it (see mlgate rules ${f.code ?? f.rule})`;
       if (why) {
         refused.push({ finding: f, why });
         continue;
@@ -168,5 +181,5 @@ export async function runBaseline(args: BaselineArgs): Promise<BaselineResult> {
   const entries = [...kept, ...added].sort(order);
   await mkdir(path.dirname(abs), { recursive: true });
   await writeFile(abs, `${HEADER}${dump({ version: 1, entries }, { lineWidth: -1, noRefs: true })}`);
-  return { file: rel, added: added.length, kept: kept.length, removed: existing.length - kept.length, ...(newPolicy !== undefined ? { policyEdited: policyPath } : {}), refused };
+  return { file: rel, added: added.length, kept: kept.length, removed: existing.length - kept.length, ...(newPolicy !== undefined ? { policyEdited: policyPath } : {}), refused, expired: stale };
 }

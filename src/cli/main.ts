@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigurationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { didYouMean } from '../core/suggest.js';
-import type { FailOn, Level } from '../core/types.js';
+import type { FailOn, Finding, Level } from '../core/types.js';
 import { VERSION } from '../core/version.js';
 import path from 'node:path';
 import { findRepositoryRoot } from '../inventory/root.js';
@@ -258,7 +258,7 @@ ${EXIT_CODES}`,
     .command('baseline')
     .summary("accept today's findings (owner, reason, expiry) to adopt mlgate on an existing repository")
     .description(
-      'Write (or update) the baseline file: one entry per current unwaived finding (fingerprint, rule, code, path, message, owner, reason, expiry). Entries waive exactly those findings until they expire; a new finding still fails. The policy gains `baseline: <file>` when it has none. Tampering codes (dangerous-global, invalid-signature, digest-mismatch, …) and findings of rules a lock closes to exceptions are never baselined: they are listed, and the exit code is 1.',
+      'Write (or update) the baseline file: one entry per current unwaived finding (fingerprint, rule, code, path, message, owner, reason, expiry). Entries waive exactly those findings until they expire; a new finding still fails. The policy gains `baseline: <file>` when it has none. Tampering codes (dangerous-global, invalid-signature, digest-mismatch, …) and findings of rules a lock closes to exceptions are never baselined, nor are findings whose entry has expired re-added: they are listed, and the exit code is 1 when one of them is an error.',
     )
     .argument('[dir]', 'the repository (default: the git top level of the current directory)')
     .option('--owner <team>', 'who answers for the accepted findings, e.g. @acme/ml-platform')
@@ -277,12 +277,18 @@ ${EXIT_CODES}`,
       const r = await runBaseline({ root, ...o, prune: o.prune ?? false, now: new Date(), logger: stderrLogger(io, o.verbose ?? false) });
       const lines = [`${r.file}: ${r.added} added, ${r.removed} removed, ${r.kept} kept`];
       if (r.policyEdited) lines.push(`${r.policyEdited}: added baseline: ${r.file}`);
+      const where = (f: Finding) => `${f.path ?? '(repository)'}: ${f.level} ${f.code ?? f.rule}`;
       if (r.refused.length > 0) {
-        lines.push(`${r.refused.length} finding${r.refused.length === 1 ? ' was' : 's were'} not baselined and still fail${r.refused.length === 1 ? 's' : ''} the gate:`);
-        for (const { finding: f, why } of r.refused) lines.push(`  ${f.path ?? '(repository)'}: ${f.code ?? f.rule}: ${why}`);
+        lines.push(`${r.refused.length} finding${r.refused.length === 1 ? ' was' : 's were'} not baselined and still count${r.refused.length === 1 ? 's' : ''}:`);
+        for (const { finding: f, why } of r.refused) lines.push(`  ${where(f)}: ${why}`);
+      }
+      if (r.expired.length > 0) {
+        lines.push(`${r.expired.length} finding${r.expired.length === 1 ? ' has' : 's have'} an expired entry, left as it is: fix ${r.expired.length === 1 ? 'it' : 'them'}, or edit the entry's expires and reason on purpose:`);
+        for (const f of r.expired) lines.push(`  ${where(f)}`);
       }
       io.out(`${lines.join('\n')}\n`);
-      setCode(r.refused.length > 0 ? 1 : 0);
+      // Exit 1 when the gate would still fail on something the baseline could not take.
+      setCode([...r.refused.map((x) => x.finding), ...r.expired].some((f) => f.level === 'error') ? 1 : 0);
     });
 
   program
