@@ -183,6 +183,24 @@ describe('locks restrict what other layers may waive', () => {
     expect(errors[0]).toMatch(/rules\.model-file-safety\.exceptions: allows exceptions for dangerous-global \(the lock allows them for unknown-global only\)/);
   });
 
+  it('the restriction holds wherever the lock sits in the merge order', async () => {
+    const legacy = `version: 1\nexceptions:\n${exception('rule: model-file-safety\npaths: ["**"]')}`;
+    for (const order of [['./policies/legacy.yml', ORG], [ORG, './policies/legacy.yml']]) {
+      const policy = `version: 1\nextends:\n  - mlgate:recommended\n${order.map((e) => `  - ${e}\n`).join('')}`;
+      const r = await evaluate({
+        root,
+        // The lock opens only dangerous-global, and a path-only exception never covers that: nothing is waived.
+        provider: memoryProvider({ '.github/mlgate.yml': policy, 'policies/legacy.yml': legacy }, { [ORG]: lockWith('{allowed: true, codes: [dangerous-global]}') }),
+        mode: 'full',
+        logger: silentLogger,
+        toolVersion: '1.0.0',
+        now,
+      });
+      expect([order[0], waived(r)]).toEqual([order[0], []]);
+      expect(r.findings.map((f) => f.code)).toContain('policy/unused-exception');
+    }
+  });
+
   it('the locking policy itself may waive a tampering code by naming it', async () => {
     const org = `${lockWith('denied')}exceptions:\n${exception('rule: model-file-safety/dangerous-global\npaths: ["models/legacy/evil.pkl"]')}`;
     const r = await run([], { org });
