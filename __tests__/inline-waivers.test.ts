@@ -4,6 +4,7 @@ import type { EvaluateOptions } from '../src/core/evaluate-types.js';
 import { silentLogger } from '../src/core/logger.js';
 import { commentStyle, findWaiverComments } from '../src/formats/waiver-comments.js';
 import { gitBaseFile } from '../src/inventory/git-base-file.js';
+import { renderSarif } from '../src/report/sarif.js';
 import type { Report } from '../src/report/types.js';
 import { runCli } from './helpers/cli.js';
 import { configError, memoryProvider } from './helpers/policy.js';
@@ -70,9 +71,13 @@ describe('inline waivers in the engine', () => {
   it('a waiver on the line above waives the finding, marked with its reason, owner and expiry, and is listed among exceptions', async () => {
     const r = await run({ 'train.py': `${LOAD}    ${WAIVER}\n    m = pickle.load(f)\n` });
     const f = r.findings.find((x) => x.code === 'unsafe-deserialization/pickle-load')!;
-    expect(f.waived).toEqual({ reason: 'legacy checkpoint, SEC-12', owner: '@ml-platform', expires: '2027-03-01' });
+    expect(f.waived).toEqual({ reason: 'legacy checkpoint, SEC-12', owner: '@ml-platform', expires: '2027-03-01', source: 'inline' });
     expect(r.conclusion).toBe('success');
-    expect(r.exceptions).toContainEqual({ rule: 'unsafe-deserialization', paths: ['train.py:3'], reason: 'legacy checkpoint, SEC-12', owner: '@ml-platform', expires: '2027-03-01', matched: 1 });
+    expect(r.exceptions).toContainEqual({ rule: 'unsafe-deserialization', source: 'inline', paths: ['train.py:3'], reason: 'legacy checkpoint, SEC-12', owner: '@ml-platform', expires: '2027-03-01', matched: 1 });
+    // Code scanning tells a waiver in the source from one kept elsewhere (SARIF suppression kinds).
+    const sarif = renderSarif(r) as { runs: Array<{ results: Array<{ ruleId: string; suppressions?: Array<{ kind: string }> }> }> };
+    const result = sarif.runs[0]!.results.find((x) => x.ruleId.startsWith('unsafe-deserialization'))!;
+    expect(result.suppressions).toMatchObject([{ kind: 'inSource', status: 'accepted' }]);
   });
 
   it('on the same line it waives too; two lines above, or in another file, it does not', async () => {

@@ -46,7 +46,7 @@ describe('policy errors say what was probably meant', () => {
   });
 
   it.each([
-    ['a key', 'version: 1\nbanana: 1\n', /^\.github\/mlgate\.yml:2:1: banana: unknown key \(expected one of: version, extends, paths, max-exception-days, inline-exceptions, rules, exceptions\)$/],
+    ['a key', 'version: 1\nbanana: 1\n', /^\.github\/mlgate\.yml:2:1: banana: unknown key \(expected one of: version, extends, paths, max-exception-days, inline-exceptions, rules, exceptions, baseline\)$/],
     ['a rule id', 'version: 1\nrules:\n  banana: {}\n', /: rules\.banana: unknown rule id \(known rules: dataset-provenance, model-signing, .*artifact-ownership\)$/],
     ['a level', 'version: 1\nrules:\n  threat-model:\n    level: fatal\n', /: rules\.threat-model\.level: must be one of: off, info, warning, error$/],
     ['a built-in set', 'version: 1\nextends: [mlgate:lenient]\n', /: extends\[0\]: unknown built-in policy "mlgate:lenient" \(known: mlgate:recommended, mlgate:strict\)$/],

@@ -30,12 +30,13 @@ export async function resolvePolicyFile(file: string | undefined, dir: string, p
 export async function showPolicy(file: string | undefined, dir: string, policyDir: string | undefined, now: Date): Promise<string> {
   const policy = await resolvePolicyFile(file, dir, policyDir, now);
   const rules: Record<string, unknown> = {};
+  const declared = policy.exceptions.filter((e) => e.source === 'policy');
   for (const [id, r] of policy.rules) {
     rules[id] = {
       level: r.level,
       ...(r.enforceFrom ? { 'enforce-from': r.enforceFrom } : {}),
       ...(Object.keys(r.codeLevels).length ? { 'code-levels': r.codeLevels } : {}),
-      ...(r.lockedBy ? { 'locked-by': r.lockedBy, exceptions: r.exceptionsAllowed ? 'allowed' : 'denied' } : {}),
+      ...(r.lockedBy ? { 'locked-by': r.lockedBy, exceptions: r.exceptionsAllowed ? (r.waivableCodes ? { allowed: true, codes: r.waivableCodes } : 'allowed') : 'denied' } : {}),
       ...r.params,
       'set-by': r.layers,
     };
@@ -45,9 +46,22 @@ export async function showPolicy(file: string | undefined, dir: string, policyDi
     ...(policy.exclude.length ? { paths: { exclude: policy.exclude } } : {}),
     'max-exception-days': policy.maxExceptionDays,
     rules,
-    ...(policy.exceptions.length
-      ? { exceptions: policy.exceptions.map(({ rule, paths, reason, owner, expires, layer }) => ({ rule, paths, reason, owner, expires, 'declared-in': layer })) }
+    ...(declared.length
+      ? {
+          exceptions: declared.map(({ rule, paths, codes, fingerprints, reason, owner, expires, layer }) => ({
+            rule,
+            paths,
+            ...(codes ? { codes } : {}),
+            ...(fingerprints ? { fingerprints } : {}),
+            reason,
+            owner,
+            expires,
+            'declared-in': layer,
+          })),
+        }
       : {}),
+    // The baseline can hold thousands of entries: its path and size, not its contents.
+    ...(policy.baselinePath ? { baseline: { file: policy.baselinePath, entries: policy.exceptions.length - declared.length } } : {}),
   };
   return `# resolved policy (after extends)\n${dump(doc, { lineWidth: 120, noRefs: true })}`;
 }

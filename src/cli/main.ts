@@ -2,12 +2,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigurationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { didYouMean } from '../core/suggest.js';
-import type { FailOn, Level } from '../core/types.js';
+import type { FailOn, Finding, Level } from '../core/types.js';
 import { VERSION } from '../core/version.js';
 import path from 'node:path';
 import { findRepositoryRoot } from '../inventory/root.js';
 import { policyDiagnostics, type PolicyDiagnostic } from '../policies/diagnostics.js';
 import { locatePolicy } from '../policies/locate.js';
+import { runBaseline } from './baseline.js';
 import { FORMATS, isFile, runCheck, type Format } from './check.js';
 import { initPolicy, resolvePolicyFile, showPolicy } from './commands.js';
 import { terminalProgress } from './progress.js';
@@ -251,6 +252,43 @@ ${EXIT_CODES}`,
     .action(async (id: string | undefined) => {
       io.out(id === undefined ? listRules() : await describeRule(id));
       setCode(0);
+    });
+
+  program
+    .command('baseline')
+    .summary("accept today's findings (owner, reason, expiry) to adopt mlgate on an existing repository")
+    .description(
+      'Write (or update) the baseline file: one entry per current unwaived finding (fingerprint, rule, code, path, message, owner, reason, expiry). Entries waive exactly those findings until they expire; a new finding still fails. The policy gains `baseline: <file>` when it has none. Tampering codes (dangerous-global, invalid-signature, digest-mismatch, …) and findings of rules a lock closes to exceptions are never baselined, nor are findings whose entry has expired re-added: they are listed, and the exit code is 1 when one of them is an error.',
+    )
+    .argument('[dir]', 'the repository (default: the git top level of the current directory)')
+    .option('--owner <team>', 'who answers for the accepted findings, e.g. @acme/ml-platform')
+    .option('--reason <text>', 'why they are accepted, e.g. "findings before mlgate was adopted; burn-down in ML-123"')
+    .option('--expires <YYYY-MM-DD>', 'last day the entries apply (at most max-exception-days ahead)')
+    .option('--prune', 'only remove the entries whose finding is gone (fixed, or its file moved); adds nothing')
+    .option('--file <path>', "the baseline file, relative to the repository (default: the policy's baseline key, else .github/mlgate-baseline.yml)")
+    .option('--policy-dir <dir>', 'read remote extends owner/repo/path@ref as DIR/owner/repo/path')
+    .option('-v, --verbose', 'log progress to standard error')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  mlgate baseline --owner @acme/ml-platform --reason "pre-existing findings, burn-down in ML-123" --expires 2027-06-30\n  mlgate baseline --prune',
+    )
+    .action(async (dir: string | undefined, o: { owner?: string; reason?: string; expires?: string; prune?: boolean; file?: string; policyDir?: string; verbose?: boolean }) => {
+      const root = (await findRepositoryRoot(dir ?? '.')).root;
+      const r = await runBaseline({ root, ...o, prune: o.prune ?? false, now: new Date(), logger: stderrLogger(io, o.verbose ?? false) });
+      const lines = [`${r.file}: ${r.added} added, ${r.removed} removed, ${r.kept} kept`];
+      if (r.policyEdited) lines.push(`${r.policyEdited}: added baseline: ${r.file}`);
+      const where = (f: Finding) => `${f.path ?? '(repository)'}: ${f.level} ${f.code ?? f.rule}`;
+      if (r.refused.length > 0) {
+        lines.push(`${r.refused.length} finding${r.refused.length === 1 ? ' was' : 's were'} not baselined and still count${r.refused.length === 1 ? 's' : ''}:`);
+        for (const { finding: f, why } of r.refused) lines.push(`  ${where(f)}: ${why}`);
+      }
+      if (r.expired.length > 0) {
+        lines.push(`${r.expired.length} finding${r.expired.length === 1 ? ' has' : 's have'} an expired entry, left as it is: fix ${r.expired.length === 1 ? 'it' : 'them'}, or edit the entry's expires and reason on purpose:`);
+        for (const f of r.expired) lines.push(`  ${where(f)}`);
+      }
+      io.out(`${lines.join('\n')}\n`);
+      // Exit 1 when the gate would still fail on something the baseline could not take.
+      setCode([...r.refused.map((x) => x.finding), ...r.expired].some((f) => f.level === 'error') ? 1 : 0);
     });
 
   program

@@ -5,6 +5,7 @@ import { createChangedSet } from '../inventory/changed.js';
 import { createInventory, matchesAny } from '../inventory/inventory.js';
 import { scanRepository } from '../inventory/scan.js';
 import type { ChangedSet, Inventory } from '../inventory/types.js';
+import { MAX_BASELINE_BYTES, pendingBaselineNotices } from '../policies/baseline.js';
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../policies/load.js';
 import type { ResolvedPolicy, ResolvedRule } from '../policies/types.js';
 import type { Report } from '../report/types.js';
@@ -196,6 +197,10 @@ async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: Res
 
   const { inForce, notices } = applyExceptions(findings, policy.exceptions, now, opts.mode === 'full');
   for (const n of notices) findings.push(makeFinding('policy', n.code, n.level, n, [], version));
+  if (changed && policy.baselinePath && changed.touches(policy.baselinePath)) {
+    const head = await scan.inventory.readText(policy.baselinePath, MAX_BASELINE_BYTES + 1).catch(() => undefined);
+    for (const n of pendingBaselineNotices(head, policy.baselinePath, findings, registry)) findings.push(makeFinding('policy', n.code, n.level, n, [], version));
+  }
   const inline = await applyInlineWaivers(findings, {
     allowed: policy.inlineExceptions,
     registry,

@@ -179,9 +179,9 @@ export async function applyInlineWaivers(findings: Finding[], opts: InlineWaiver
         notices.push({ code: 'policy/inline-waiver-pending', level: 'info', message: `the ${label} applies after merge: ${why}, so the finding still counts here`, ...at(path, c) });
         continue;
       }
-      for (const f of targets) f.waived = { reason: waiver.reason, owner: waiver.owner, expires: waiver.expires };
+      for (const f of targets) f.waived = { reason: waiver.reason, owner: waiver.owner, expires: waiver.expires, source: 'inline' };
       for (const rule of new Set(targets.map((f) => f.rule))) {
-        inForce.push({ rule, paths: [`${path}:${c.line}`], reason: waiver.reason, owner: waiver.owner, expires: waiver.expires, matched: targets.filter((f) => f.rule === rule).length });
+        inForce.push({ rule, source: 'inline', paths: [`${path}:${c.line}`], reason: waiver.reason, owner: waiver.owner, expires: waiver.expires, matched: targets.filter((f) => f.rule === rule).length });
       }
       if (waiver.expires <= soon) {
         notices.push({ code: 'policy/expiring-exception', level: 'warning', message: `the ${label} expires on ${waiver.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...at(path, c) });

@@ -21,6 +21,8 @@ export interface Waiver {
   reason: string;
   owner: string;
   expires: string;
+  /** Where it was written: a policy's `exceptions` (the default when absent), the baseline file, or an inline comment on the finding's line. */
+  source?: 'policy' | 'baseline' | 'inline';
 }
 
 /** A finding as reported (DESIGN §5, JSON report §7). */

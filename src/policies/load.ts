@@ -4,6 +4,7 @@ import type { PolicyProvider, RemotePolicyRef } from '../core/evaluate-types.js'
 import { closest, didYouMean } from '../core/suggest.js';
 import { loadYaml, YamlError } from '../formats/yaml.js';
 import { normaliseRepoPath } from '../inventory/scan.js';
+import { baselineExceptions, parseBaseline } from './baseline.js';
 import { BUILTIN_NAMES, builtinPolicyText } from './builtin/index.js';
 import { mergeLayers } from './merge.js';
 import { formatRemoteRef, isPinnedRef, parseRemoteRef } from './remote.js';
@@ -142,14 +143,18 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
   for (const layer of layers) await inlinePolicyFiles(layer, rules, provider);
   const merged = mergeLayers(layers, rules);
 
-  // Exceptions must be time-boxed: at most max-exception-days ahead.
   const problems: string[] = [];
+  const baseline = await loadBaseline(root, provider, rules, merged.locksById, problems);
+  const exceptions = [...merged.exceptions, ...(baseline?.exceptions ?? [])];
+
+  // Exceptions must be time-boxed: at most max-exception-days ahead.
   const limit = isoDay(new Date(now.getTime() + merged.maxExceptionDays * DAY_MS));
-  for (const ex of merged.exceptions) {
+  for (const ex of exceptions) {
     if (ex.expires > limit) {
-      const layer = layers.find((l) => l.name === ex.layer)!;
-      const pos = layer.yaml.locate(['exceptions', ex.index, 'expires']);
-      problems.push(formatLocated(ex.layer, pos.line, pos.column, dottedKey(['exceptions', ex.index, 'expires']), `expires ${ex.expires}, more than ${merged.maxExceptionDays} days ahead (max-exception-days); the latest allowed date is ${limit}`));
+      const yaml = ex.source === 'baseline' ? baseline!.yaml : layers.find((l) => l.name === ex.layer)!.yaml;
+      const key = [ex.source === 'baseline' ? 'entries' : 'exceptions', ex.index, 'expires'];
+      const pos = yaml.locate(key);
+      problems.push(formatLocated(ex.layer, pos.line, pos.column, dottedKey(key), `expires ${ex.expires}, more than ${merged.maxExceptionDays} days ahead (max-exception-days); the latest allowed date is ${limit}`));
     }
   }
   if (problems.length > 0) throw new ConfigurationError(problems[0]!, problems);
@@ -161,10 +166,33 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
     excludeFor: merged.excludeFor,
     maxExceptionDays: merged.maxExceptionDays,
     inlineExceptions: merged.inlineExceptions,
-    exceptions: merged.exceptions,
+    exceptions,
     notices,
     policyPath: rootText === undefined ? undefined : policyPath,
+    ...(baseline ? { baselinePath: baseline.path } : {}),
   };
+}
+
+/**
+ * The baseline file the root policy names, read like the policy (from the base
+ * commit on a pull request, so a change cannot accept its own findings). Only
+ * the root policy's key counts: a shared policy cannot know each repository's file.
+ */
+async function loadBaseline(root: PolicyLayer, provider: PolicyProvider, rules: readonly Rule[], locksById: Parameters<typeof baselineExceptions>[5], problems: string[]) {
+  const named = root.doc.baseline;
+  if (named === undefined || root.origin.kind !== 'local') return undefined;
+  const pos = root.yaml.locate(['baseline']);
+  const rel = normaliseRepoPath(named);
+  if (!rel) throw new ConfigurationError(formatLocated(root.name, pos.line, pos.column, 'baseline', 'must be a path inside the repository, e.g. .github/mlgate-baseline.yml'));
+  const text = await provider.readLocal(rel);
+  if (text === undefined) {
+    throw new ConfigurationError(
+      formatLocated(root.name, pos.line, pos.column, 'baseline', `${rel} does not exist; write it with \`mlgate baseline --owner … --reason … --expires …\`, or remove this key`),
+    );
+  }
+  const name = provider.describeLocal?.(rel) ?? rel;
+  const { doc, yaml } = parseBaseline(text, name, rules);
+  return { path: rel, yaml, exceptions: baselineExceptions(doc, yaml, name, rel, rules, locksById, problems) };
 }
 
 /** Dotted parameter paths with `*` wildcards (e.g. `signers.*.public-key`) → every concrete location in `params`. */

@@ -2,7 +2,7 @@ import type { Rule } from '../checks/rule.js';
 import { formatLocated } from '../core/errors.js';
 import { LEVEL_RANK, type RuleLevel } from '../core/types.js';
 import { loosening, tightenKind, tighter, unsetParam } from './tighten.js';
-import type { PolicyLayer, RuleConfig, RuleSettings } from './types.js';
+import type { ExceptionsSetting, PolicyLayer, RuleConfig, RuleSettings } from './types.js';
 import { dottedKey } from './validate.js';
 
 export const COMMON_KEYS: ReadonlySet<string> = new Set(['level', 'enforce-from', 'locked', 'exceptions', 'code-levels']);
@@ -19,7 +19,12 @@ export interface Lock {
   floor: RuleSettings;
   /** Only the locking layer's own `exceptions: allowed` opens the rule to exceptions; nothing inherited does. */
   allowsExceptions: boolean;
+  /** `exceptions: {allowed: true, codes: [...]}`: the only sub-codes other layers may waive. */
+  codes?: string[];
 }
+
+/** Whether an `exceptions` setting opens the rule to exceptions. */
+export const allowsExceptions = (s: ExceptionsSetting | undefined): boolean => s === 'allowed' || (typeof s === 'object' && s !== null && s.allowed === true);
 
 /** The layers a policy resolves to by itself: its extends depth first, then itself (as if it were the root). */
 export function ownResolution(layer: PolicyLayer): PolicyLayer[] {
@@ -53,7 +58,9 @@ export function locksOf(ruleId: string, rule: Rule, layers: readonly PolicyLayer
     .map((layer) => {
       const own = ownResolution(layer);
       const cfgs = own.map((l) => l.doc.rules?.[ruleId]).filter((c): c is RuleConfig => c !== undefined);
-      return { layer, own: new Set(own), floor: overrideMerge(rule, cfgs), allowsExceptions: layer.doc.rules![ruleId]!.exceptions === 'allowed' };
+      const setting = layer.doc.rules![ruleId]!.exceptions;
+      const codes = typeof setting === 'object' && allowsExceptions(setting) ? setting.codes : undefined;
+      return { layer, own: new Set(own), floor: overrideMerge(rule, cfgs), allowsExceptions: allowsExceptions(setting), ...(codes ? { codes } : {}) };
     });
 }
 
@@ -135,7 +142,11 @@ export function looseningsOf(rule: Rule, lock: Lock, layer: PolicyLayer, cfg: Ru
       complain(['enforce-from'], floor.enforceFrom === undefined ? `postpones enforcement to ${from} (the lock enforces it now)` : `postpones enforcement from ${floor.enforceFrom} to ${from}`);
     }
     if (cfg.locked === false) complain(['locked'], 'unlocks it');
-    if (cfg.exceptions === 'allowed' && !lock.allowsExceptions) complain(['exceptions'], 'allows exceptions');
+    if (allowsExceptions(cfg.exceptions) && !lock.allowsExceptions) complain(['exceptions'], 'allows exceptions');
+    else if (allowsExceptions(cfg.exceptions) && lock.codes) {
+      const wider = typeof cfg.exceptions === 'object' ? (cfg.exceptions.codes ?? ['any code']).filter((c) => !lock.codes!.includes(c)) : ['any code'];
+      if (wider.length > 0) complain(['exceptions'], `allows exceptions for ${wider.join(', ')} (the lock allows them for ${lock.codes.join(', ')} only)`);
+    }
     for (const [code, lvl] of Object.entries(cfg['code-levels'] ?? {})) {
       const before = floor.codeLevels[code] ?? floor.level;
       if (LEVEL_RANK[lvl] < LEVEL_RANK[before]) complain(['code-levels', code], `lowers ${code} from ${before} to ${lvl}`);

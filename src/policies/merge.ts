@@ -2,12 +2,15 @@ import type { Rule } from '../checks/rule.js';
 import { ConfigurationError, formatLocated } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { lockedSettings, locksOf, looseningsOf, overrideMerge, type Lock } from './lock.js';
-import type { PolicyLayer, ResolvedException, ResolvedRule, RuleConfig } from './types.js';
+import { tamperingCodes } from './tampering.js';
+import type { ExceptionDecl, PolicyLayer, ResolvedException, ResolvedRule, RuleConfig } from './types.js';
 import { dottedKey } from './validate.js';
 
 export const DEFAULT_MAX_EXCEPTION_DAYS = 365;
 
 export interface MergedPolicy {
+  /** The locks of each locked rule, for exceptions declared outside the policy layers (the baseline). */
+  locksById: Map<string, Lock[]>;
   rules: Map<string, ResolvedRule>;
   exceptions: ResolvedException[];
   maxExceptionDays: number;
@@ -116,6 +119,7 @@ export function mergeLayers(layers: readonly PolicyLayer[], registry: readonly R
       lockedBy: locks[0]!.layer.name,
       locks: locks.map((l) => l.layer.name),
       exceptionsAllowed: locks.every((l) => l.allowsExceptions),
+      ...(locks.some((l) => l.codes) ? { waivableCodes: intersect(locks.flatMap((l) => (l.codes ? [l.codes] : []))) } : {}),
       layers: names,
     });
   }
@@ -124,23 +128,8 @@ export function mergeLayers(layers: readonly PolicyLayer[], registry: readonly R
   for (const layer of layers) {
     (layer.doc.exceptions ?? []).forEach((ex, i) => {
       const pos = layer.yaml.locate(['exceptions', i]);
-      if (!byId.has(ex.rule)) {
-        const p = layer.yaml.locate(['exceptions', i, 'rule']);
-        problems.push(formatLocated(layer.name, p.line, p.column, dottedKey(['exceptions', i, 'rule']), `unknown rule id ${JSON.stringify(ex.rule)}${didYouMean(ex.rule, byId.keys())}`));
-      }
-      for (const lock of locksById.get(ex.rule) ?? []) {
-        if (lock.own.has(layer) || lock.allowsExceptions) continue;
-        problems.push(
-          formatLocated(
-            layer.name,
-            pos.line,
-            pos.column,
-            dottedKey(['exceptions', i]),
-            `${lock.layer.name} locks rule ${ex.rule} without \`exceptions: allowed\`, so exceptions to it cannot be added here; fix the findings, or ask the owners of ${lock.layer.name} to allow exceptions to it`,
-          ),
-        );
-      }
-      exceptions.push({ ...ex, layer: layer.name, index: i, line: pos.line, column: pos.column, localPath: layer.origin.kind === 'local' ? layer.path : undefined });
+      const resolved = resolveException(ex, { name: layer.name, path: ['exceptions', i], yaml: layer.yaml, layer }, byId, locksById, problems);
+      exceptions.push({ ...resolved, source: 'policy', layer: layer.name, index: i, line: pos.line, column: pos.column, localPath: layer.origin.kind === 'local' ? layer.path : undefined });
     });
   }
 
@@ -152,6 +141,7 @@ export function mergeLayers(layers: readonly PolicyLayer[], registry: readonly R
   const unique = (globs: string[]) => [...new Set(globs)];
   const maxDays = layers.map((l) => l.doc['max-exception-days']).filter((n): n is number => n !== undefined);
   return {
+    locksById,
     rules,
     exceptions,
     maxExceptionDays: Math.min(DEFAULT_MAX_EXCEPTION_DAYS, ...maxDays),
@@ -163,4 +153,72 @@ export function mergeLayers(layers: readonly PolicyLayer[], registry: readonly R
       return unique(declared.filter((d) => locks.every((l) => l.own.has(d.layer))).map((d) => d.glob));
     },
   };
+}
+
+const intersect = (lists: readonly (readonly string[])[]): string[] => lists[0]!.filter((c) => lists.every((l) => l.includes(c)));
+
+/** Where an exception was written, for located messages. */
+export interface ExceptionSite {
+  name: string;
+  path: (string | number)[];
+  yaml: PolicyLayer['yaml'];
+  /** The declaring policy layer; undefined for a baseline entry (outside every lock). */
+  layer?: PolicyLayer;
+}
+
+/**
+ * Reads `rule: model-signing/unsigned` as the rule plus `codes: [unsigned]`,
+ * checks the codes and the locks, and works out what the exception may not
+ * waive: a path-only exception never covers a tampering code, and an exception
+ * from outside a lock covers only what the lock lists (tampering codes only
+ * when listed). Problems are pushed as located messages.
+ */
+export function resolveException(
+  decl: ExceptionDecl,
+  site: ExceptionSite,
+  byId: ReadonlyMap<string, Rule>,
+  locksById: ReadonlyMap<string, Lock[]>,
+  problems: string[],
+): Omit<ResolvedException, 'source' | 'layer' | 'index' | 'line' | 'column' | 'localPath'> {
+  const at = (key: (string | number)[], message: string) => {
+    const p = site.yaml.locate([...site.path, ...key]);
+    problems.push(formatLocated(site.name, p.line, p.column, dottedKey([...site.path, ...key]), message));
+  };
+  let ex: ExceptionDecl = decl;
+  const slash = decl.rule.indexOf('/');
+  if (slash > 0 && byId.has(decl.rule.slice(0, slash))) {
+    const code = decl.rule.slice(slash + 1);
+    if (decl.codes) at(['rule'], `names the code ${code} and the exception also lists codes: write either rule: ${decl.rule.slice(0, slash)} with codes, or the rule/code shorthand alone`);
+    ex = { ...decl, rule: decl.rule.slice(0, slash), codes: [code] };
+  }
+  const rule = byId.get(ex.rule);
+  if (!rule) {
+    at(['rule'], `unknown rule id ${JSON.stringify(decl.rule)}${didYouMean(ex.rule, byId.keys())}`);
+    return ex;
+  }
+  for (const code of ex.codes ?? []) {
+    if (rule.codes && !rule.codes.includes(code)) at(['codes'], `${rule.id} reports no finding with the code ${JSON.stringify(code)}, so the exception would never apply${didYouMean(code, rule.codes) || ` (its codes: ${rule.codes.join(', ')})`}`);
+  }
+  const tampering = tamperingCodes(rule.id);
+  const outside = (locksById.get(rule.id) ?? []).filter((l) => !(site.layer && l.own.has(site.layer)));
+  let withheld: string[] = ex.codes || ex.fingerprints ? [] : [...tampering];
+  let onlyCodes: string[] | undefined;
+  for (const lock of outside) {
+    if (!lock.allowsExceptions) {
+      at(
+        [],
+        `${lock.layer.name} locks rule ${rule.id} without \`exceptions: allowed\`, so exceptions to it cannot be added here; fix the findings, or ask the owners of ${lock.layer.name} to allow exceptions to it`,
+      );
+      continue;
+    }
+    const listed = lock.codes ?? [];
+    onlyCodes = lock.codes ? (onlyCodes ? onlyCodes.filter((c) => listed.includes(c)) : [...listed]) : onlyCodes;
+    withheld = [...new Set([...withheld, ...tampering.filter((c) => !listed.includes(c))])];
+    const refused = (ex.codes ?? []).filter((c) => (lock.codes ? !lock.codes.includes(c) : tampering.includes(c)));
+    if (refused.length > 0) {
+      const allowed = lock.codes ? `it allows exceptions for ${lock.codes.join(', ')} only` : `${refused.join(', ')} ${refused.length === 1 ? 'is a tampering code' : 'are tampering codes'}, which only a lock that lists ${refused.length === 1 ? 'it' : 'them'} in exceptions.codes lets another policy waive`;
+      at(['codes'], `${lock.layer.name} locks rule ${rule.id}, and ${allowed}; fix the findings, or ask the owners of ${lock.layer.name}`);
+    }
+  }
+  return { ...ex, ...(withheld.length ? { withheld } : {}), ...(onlyCodes ? { onlyCodes } : {}) };
 }

@@ -2,6 +2,7 @@ import type { Rule } from '../checks/rule.js';
 import { REPOSITORY_URL } from '../core/version.js';
 
 const levelSchema = { enum: ['off', 'info', 'warning', 'error'], description: 'off | info | warning | error' };
+const codeSchema = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$', description: 'a sub-code without the rule prefix, e.g. unsigned' };
 const globList = (description: string) => ({ type: 'array', items: { type: 'string', format: 'glob' }, maxItems: 1000, description });
 
 /** Keys every rule takes besides its parameters (DESIGN §3). */
@@ -9,7 +10,21 @@ export const COMMON_RULE_PROPERTIES: Record<string, unknown> = {
   level: { ...levelSchema, description: 'Level of the findings of this rule; omitted: the rule\'s default level.' },
   'enforce-from': { type: 'string', format: 'date', description: 'Until this date (YYYY-MM-DD) findings are warnings at most; from it, `level` applies.' },
   locked: { type: 'boolean', description: 'Other policy files, before or after this one in extends, may tighten this rule but not loosen it.' },
-  exceptions: { enum: ['allowed', 'denied'], description: 'On a locked rule: whether other policy files may add exceptions to it.' },
+  exceptions: {
+    description: 'On a locked rule: whether other policy files may add exceptions to it: allowed, denied, or {allowed: true, codes: [...]} to allow them for these sub-codes only.',
+    anyOf: [
+      { enum: ['allowed', 'denied'] },
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['allowed'],
+        properties: {
+          allowed: { type: 'boolean', description: 'Whether other policy files may add exceptions to this rule.' },
+          codes: { type: 'array', maxItems: 100, items: codeSchema, description: 'The only sub-codes their exceptions may waive.' },
+        },
+      },
+    ],
+  },
   'code-levels': {
     type: 'object',
     description: 'Level per finding sub-code, e.g. {unsigned: warning}.',
@@ -23,8 +38,16 @@ const exceptionSchema = {
   additionalProperties: false,
   required: ['rule', 'paths', 'reason', 'owner', 'expires'],
   properties: {
-    rule: { type: 'string', description: 'Rule id the exception applies to.' },
-    paths: { ...globList('Files the exception covers.'), minItems: 1 },
+    rule: { type: 'string', description: 'Rule id the exception applies to; rule/code (model-signing/unsigned) is short for the rule with codes: [code].' },
+    paths: { ...globList('Files the exception covers; "**" also covers findings on the repository as a whole.'), minItems: 1 },
+    codes: { type: 'array', minItems: 1, maxItems: 100, items: codeSchema, description: 'Only findings with one of these sub-codes of the rule.' },
+    fingerprints: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 10000,
+      items: { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'a finding fingerprint from the JSON or SARIF report (32 hex digits)' },
+      description: 'Only these findings, by the fingerprint the JSON and SARIF reports give them.',
+    },
     reason: { type: 'string', minLength: 1, maxLength: 2000, description: 'Why the finding is accepted.' },
     owner: { type: 'string', minLength: 1, maxLength: 200, description: 'Who answers for it (team or person).' },
     expires: { type: 'string', format: 'date', description: 'Last day it applies (YYYY-MM-DD), at most max-exception-days ahead.' },
@@ -68,6 +91,12 @@ export function buildPolicySchema(rules: readonly Rule[]): Record<string, unknow
       'inline-exceptions': { enum: ['allowed', 'denied'], description: 'Whether `# mlgate: ignore[rule] reason=… owner=… expires=…` comments in the repository may waive findings (default denied). A policy that locks a rule and says denied cannot be overridden.' },
       rules: { type: 'object', additionalProperties: false, properties: ruleProps },
       exceptions: { type: 'array', maxItems: 1000, items: exceptionSchema },
+      baseline: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 512,
+        description: 'Repository-relative path of the baseline file written by `mlgate baseline` (e.g. .github/mlgate-baseline.yml); read from the root policy only.',
+      },
     },
   };
 }

@@ -9,14 +9,22 @@ export interface RuleConfig {
   level?: RuleLevel;
   'enforce-from'?: string;
   locked?: boolean;
-  exceptions?: 'allowed' | 'denied';
+  exceptions?: ExceptionsSetting;
   'code-levels'?: Record<string, RuleLevel>;
   [param: string]: unknown;
 }
 
+/** On a locked rule: whether other layers may waive its findings, optionally only those of some sub-codes. */
+export type ExceptionsSetting = 'allowed' | 'denied' | { allowed: boolean; codes?: string[] };
+
 export interface ExceptionDecl {
+  /** A rule id, or `rule/code` as shorthand for that rule with `codes: [code]`. */
   rule: string;
   paths: string[];
+  /** Sub-codes of the rule (without its prefix); the finding's code must be one of them. */
+  codes?: string[];
+  /** Finding fingerprints from a report; the finding's must be one of them. */
+  fingerprints?: string[];
   reason: string;
   owner: string;
   expires: string;
@@ -31,6 +39,8 @@ export interface PolicyDoc {
   'inline-exceptions'?: 'allowed' | 'denied';
   rules?: Record<string, RuleConfig>;
   exceptions?: ExceptionDecl[];
+  /** Repository-relative path of the baseline file (`mlgate baseline`); read from the root policy only. */
+  baseline?: string;
 }
 
 export type LayerOrigin = { kind: 'builtin' } | { kind: 'local' } | { kind: 'remote'; ref: RemotePolicyRef };
@@ -53,6 +63,17 @@ export interface PolicyLayer {
 }
 
 export interface ResolvedException extends ExceptionDecl {
+  /** Where the waiver was written: a policy's `exceptions`, or an entry of the baseline file. */
+  source: 'policy' | 'baseline';
+  /**
+   * Sub-codes a path-only exception may not waive: the tampering codes, or
+   * those a lock does not list. Computed when layers are merged.
+   */
+  withheld?: string[];
+  /** A baseline entry's recorded path (its `paths` is `**`: the fingerprint already names the file). */
+  entryPath?: string;
+  /** A lock's list of waivable sub-codes: the exception waives nothing else. */
+  onlyCodes?: string[];
   /** Layer that declared it, its index in that layer's `exceptions`, and where. */
   layer: string;
   index: number;
@@ -78,6 +99,8 @@ export interface ResolvedRule extends RuleSettings {
   /** Every layer that locks it: each one's settings are a floor. */
   locks?: string[];
   exceptionsAllowed: boolean;
+  /** Sub-codes the locks let other layers waive (every lock's list, intersected); undefined: no lock lists codes. */
+  waivableCodes?: string[];
   /** Layers that configured it, in order. */
   layers: string[];
 }
@@ -107,4 +130,6 @@ export interface ResolvedPolicy {
   notices: PolicyNoticeDecl[];
   /** Repository-relative path of the root policy file when it exists in this repository. */
   policyPath?: string;
+  /** Repository-relative path of the baseline file the root policy names. */
+  baselinePath?: string;
 }

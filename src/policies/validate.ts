@@ -13,13 +13,18 @@ const addFormats = ((addFormatsImport as unknown as { default?: unknown }).defau
 
 const compiled = new WeakMap<readonly Rule[], ValidateFunction>();
 
+/** An ajv instance with the formats policies use (date, glob, …). */
+export function policyAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true });
+  addFormats(ajv, ['date', 'uri', 'email', 'hostname']);
+  ajv.addFormat('glob', { type: 'string', validate: (s: string) => globProblem(s) === undefined });
+  return ajv;
+}
+
 function validatorFor(rules: readonly Rule[]): ValidateFunction {
   let v = compiled.get(rules);
   if (!v) {
-    const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true });
-    addFormats(ajv, ['date', 'uri', 'email', 'hostname']);
-    ajv.addFormat('glob', { type: 'string', validate: (s: string) => globProblem(s) === undefined });
-    v = ajv.compile(buildPolicySchema(rules));
+    v = policyAjv().compile(buildPolicySchema(rules));
     compiled.set(rules, v);
   }
   return v;
@@ -132,6 +137,25 @@ function unknownCodes(value: Record<string, unknown>, yaml: LoadedYaml, file: st
   return out;
 }
 
+/** Schema errors as `file:line:col key: message`, combinator noise dropped (policies, and the baseline file). */
+export function locatedSchemaErrors(errors: readonly ErrorObject[], value: unknown, yaml: LoadedYaml, file: string, rules: readonly Rule[]): { line: number; column: number; text: string }[] {
+  const out: { line: number; column: number; text: string }[] = [];
+  const seen = new Set<string>();
+  const hasSpecific = (e: ErrorObject) => errors.some((o) => o !== e && !NOISE.has(o.keyword) && o.instancePath.startsWith(e.instancePath));
+  for (const e of errors) {
+    if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
+    const base = toPath(e.instancePath, value);
+    const { extra, message, atKey } = describe(e, rules);
+    const path = extra !== undefined ? [...base, extra] : base;
+    const id = `${dottedKey(path)}|${message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const pos = yaml.locate(atKey ? path : base, { key: atKey === true });
+    out.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path), message) });
+  }
+  return out;
+}
+
 /** Combinator errors only summarise the branch errors that follow them. */
 const NOISE = new Set(['oneOf', 'anyOf', 'if', 'not', 'propertyNames']);
 
@@ -147,20 +171,7 @@ export function validatePolicy(value: unknown, yaml: LoadedYaml, file: string, r
   const valid = validate(value);
   const messages = unknownCodes(value as Record<string, unknown>, yaml, file, rules);
   if (valid && messages.length === 0) return value as PolicyDoc;
-  const seen = new Set<string>();
-  const errors = valid ? [] : (validate.errors ?? []);
-  const hasSpecific = (e: ErrorObject) => errors.some((o) => o !== e && !NOISE.has(o.keyword) && o.instancePath.startsWith(e.instancePath));
-  for (const e of errors) {
-    if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
-    const base = toPath(e.instancePath, value);
-    const { extra, message, atKey } = describe(e, rules);
-    const path = extra !== undefined ? [...base, extra] : base;
-    const id = `${dottedKey(path)}|${message}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const pos = yaml.locate(atKey ? path : base, { key: atKey === true });
-    messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path), message) });
-  }
+  messages.push(...locatedSchemaErrors(valid ? [] : (validate.errors ?? []), value, yaml, file, rules));
   messages.sort((a, b) => a.line - b.line || a.column - b.column);
   const texts = messages.map((m) => m.text);
   throw new ConfigurationError(texts[0] ?? `${file}: invalid policy`, texts);

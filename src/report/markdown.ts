@@ -163,7 +163,9 @@ function exceptionsTable(exceptions: readonly ExceptionInForce[], now: Date): st
   if (exceptions.length === 0) return [];
   const out = ['### Exceptions in force', '', '| Rule | Paths | Owner | Expires | Reason | Waived here | Days left |', '| --- | --- | --- | --- | --- | ---: | ---: |'];
   for (const ex of exceptions) {
-    out.push(`| ${esc(ex.rule)} | ${esc(ex.paths.join(', '))} | ${esc(ex.owner)} | ${esc(ex.expires)} | ${esc(ex.reason)} | ${ex.matched} | ${daysLeft(ex.expires, now)} |`);
+    // Baseline entries are one per finding: their count, not hundreds of paths.
+    const where = ex.source === 'baseline' ? `baseline: ${ex.fingerprints ?? 0} ${ex.fingerprints === 1 ? 'entry' : 'entries'} on ${ex.paths.length} ${ex.paths.length === 1 ? 'path' : 'paths'}` : ex.paths.join(', ');
+    out.push(`| ${esc(ex.rule)}${ex.codes ? ` (${esc(ex.codes.join(', '))})` : ''} | ${esc(where)} | ${esc(ex.owner)} | ${esc(ex.expires)} | ${esc(ex.reason)} | ${ex.matched} | ${daysLeft(ex.expires, now)} |`);
   }
   return out;
 }

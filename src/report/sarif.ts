@@ -160,7 +160,7 @@ export function renderSarif(report: Report, options: SarifOptions = {}): Record<
         },
       ],
       partialFingerprints: { 'mlgateFingerprint/v1': f.fingerprint },
-      ...(f.waived ? { suppressions: [{ kind: 'external', status: 'accepted', justification: `${f.waived.reason} (owner ${f.waived.owner}, expires ${f.waived.expires})` }] } : {}),
+      ...(f.waived ? { suppressions: [{ kind: f.waived.source === 'inline' ? 'inSource' : 'external', status: 'accepted', justification: `${f.waived.reason} (owner ${f.waived.owner}, expires ${f.waived.expires})` }] } : {}),
       properties: { ...(f.code ? { code: f.code } : {}), help: f.help },
     };
   };

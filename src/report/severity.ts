@@ -126,6 +126,7 @@ export const CODE_SEVERITY: Readonly<Record<string, CodeSeverity>> = {
   'policy/inline-waiver-pending': s(1.0),
   'policy/inline-waivers-disabled': s(1.0),
   'policy/changed-in-pr': s(1.0),
+  'policy/pending-baseline-entry': s(1.0),
   'inventory/truncated': s(7.0, 'very-high'),
   'inventory/symlink': s(4.0),
   'inventory/submodule-not-checked-out': s(4.0),

@@ -10,6 +10,10 @@ export interface RuleStatus {
 export interface ExceptionInForce extends Waiver {
   rule: string;
   paths: string[];
+  /** The sub-codes it is limited to, when it names some. */
+  codes?: string[];
+  /** How many finding fingerprints it names (a baseline's entries with the same owner, reason and expiry are counted together). */
+  fingerprints?: number;
   /** How many findings it waived in this run. */
   matched: number;
 }
