@@ -626,13 +626,13 @@ var require_help = __commonJS({
         const commandGroups = this.groupItems(
           cmd.commands,
           helper.visibleCommands(cmd),
-          (sub) => sub.helpGroup() || "Commands:"
+          (sub2) => sub2.helpGroup() || "Commands:"
         );
         commandGroups.forEach((commands, group) => {
-          const commandList = commands.map((sub) => {
+          const commandList = commands.map((sub2) => {
             return callFormatItem(
-              helper.styleSubcommandTerm(helper.subcommandTerm(sub)),
-              helper.styleSubcommandDescription(helper.subcommandDescription(sub))
+              helper.styleSubcommandTerm(helper.subcommandTerm(sub2)),
+              helper.styleSubcommandDescription(helper.subcommandDescription(sub2))
             );
           });
           output = output.concat(this.formatItemList(group, commandList, helper));
@@ -1212,7 +1212,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path12 = __require("node:path");
+    var path13 = __require("node:path");
     var fs2 = __require("node:fs");
     var process2 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -2225,9 +2225,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName2) {
-          const localBin = path12.resolve(baseDir, baseName2);
+          const localBin = path13.resolve(baseDir, baseName2);
           if (fs2.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path12.extname(baseName2))) return void 0;
+          if (sourceExt.includes(path13.extname(baseName2))) return void 0;
           const foundExt = sourceExt.find(
             (ext2) => fs2.existsSync(`${localBin}${ext2}`)
           );
@@ -2245,17 +2245,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path12.resolve(
-            path12.dirname(resolvedScriptPath),
+          executableDir = path13.resolve(
+            path13.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path12.basename(
+            const legacyName = path13.basename(
               this._scriptPath,
-              path12.extname(this._scriptPath)
+              path13.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -2266,7 +2266,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path12.extname(executableFile));
+        launchWithNode = sourceExt.includes(path13.extname(executableFile));
         let proc;
         if (process2.platform !== "win32") {
           if (launchWithNode) {
@@ -3181,7 +3181,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path12.basename(filename, path12.extname(filename));
+        this._name = path13.basename(filename, path13.extname(filename));
         return this;
       }
       /**
@@ -3195,9 +3195,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path13) {
-        if (path13 === void 0) return this._executableDir;
-        this._executableDir = path13;
+      executableDir(path14) {
+        if (path14 === void 0) return this._executableDir;
+        this._executableDir = path14;
         return this;
       }
       /**
@@ -5312,8 +5312,8 @@ var require_keyword = __commonJS({
       var _a;
       const { gen, keyword, schema, parentSchema, $data, it } = cxt;
       checkAsyncKeyword(it, def);
-      const validate = !$data && def.compile ? def.compile.call(it.self, schema, parentSchema, it) : def.validate;
-      const validateRef = useKeyword(gen, keyword, validate);
+      const validate2 = !$data && def.compile ? def.compile.call(it.self, schema, parentSchema, it) : def.validate;
+      const validateRef = useKeyword(gen, keyword, validate2);
       const valid = gen.let("valid");
       cxt.block$data(valid, validateKeyword);
       cxt.ok((_a = def.valid) !== null && _a !== void 0 ? _a : valid);
@@ -6386,28 +6386,28 @@ var require_compile = __commonJS({
         if (this.opts.code.process)
           sourceCode = this.opts.code.process(sourceCode, sch);
         const makeValidate = new Function(`${names_1.default.self}`, `${names_1.default.scope}`, sourceCode);
-        const validate = makeValidate(this, this.scope.get());
-        this.scope.value(validateName, { ref: validate });
-        validate.errors = null;
-        validate.schema = sch.schema;
-        validate.schemaEnv = sch;
+        const validate2 = makeValidate(this, this.scope.get());
+        this.scope.value(validateName, { ref: validate2 });
+        validate2.errors = null;
+        validate2.schema = sch.schema;
+        validate2.schemaEnv = sch;
         if (sch.$async)
-          validate.$async = true;
+          validate2.$async = true;
         if (this.opts.code.source === true) {
-          validate.source = { validateName, validateCode, scopeValues: gen._values };
+          validate2.source = { validateName, validateCode, scopeValues: gen._values };
         }
         if (this.opts.unevaluated) {
           const { props, items } = schemaCxt;
-          validate.evaluated = {
+          validate2.evaluated = {
             props: props instanceof codegen_1.Name ? void 0 : props,
             items: items instanceof codegen_1.Name ? void 0 : items,
             dynamicProps: props instanceof codegen_1.Name,
             dynamicItems: items instanceof codegen_1.Name
           };
-          if (validate.source)
-            validate.source.evaluated = (0, codegen_1.stringify)(validate.evaluated);
+          if (validate2.source)
+            validate2.source.evaluated = (0, codegen_1.stringify)(validate2.evaluated);
         }
-        sch.validate = validate;
+        sch.validate = validate2;
         return sch;
       } catch (e) {
         delete sch.validate;
@@ -6704,8 +6704,8 @@ var require_utils = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path12) {
-      let input = path12;
+    function removeDotSegments(path13) {
+      let input = path13;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -6779,11 +6779,11 @@ var require_utils = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path12) {
-      if (path12 === "" || path12[0] === "/") {
-        return removeDotSegments(path12);
+    function removeDotSegmentsRelative(path13) {
+      if (path13 === "" || path13[0] === "/") {
+        return removeDotSegments(path13);
       }
-      const segments = path12.split("/");
+      const segments = path13.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -7146,8 +7146,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path12 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path12 && path12 !== "/" ? path12 : void 0;
+        const path13 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path13 && path13 !== "/" ? path13 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -7854,8 +7854,8 @@ var require_core = __commonJS({
         const formatOpt = opts.validateFormats;
         opts.validateFormats = false;
         this.RULES = (0, rules_1.getRules)();
-        checkOptions.call(this, removedOptions, opts, "NOT SUPPORTED");
-        checkOptions.call(this, deprecatedOptions, opts, "DEPRECATED", "warn");
+        checkOptions2.call(this, removedOptions, opts, "NOT SUPPORTED");
+        checkOptions2.call(this, deprecatedOptions, opts, "DEPRECATED", "warn");
         this._metaOpts = getMetaSchemaOptions.call(this);
         if (opts.formats)
           addInitialFormats.call(this);
@@ -8212,7 +8212,7 @@ var require_core = __commonJS({
     Ajv2.ValidationError = validation_error_1.default;
     Ajv2.MissingRefError = ref_error_1.default;
     exports.default = Ajv2;
-    function checkOptions(checkOpts, options, msg, log = "error") {
+    function checkOptions2(checkOpts, options, msg, log = "error") {
       for (const key3 in checkOpts) {
         const opt = key3;
         if (opt in options)
@@ -10386,8 +10386,8 @@ var require_formats = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.formatNames = exports.fastFormats = exports.fullFormats = void 0;
-    function fmtDef(validate, compare2) {
-      return { validate, compare: compare2 };
+    function fmtDef(validate2, compare2) {
+      return { validate: validate2, compare: compare2 };
     }
     exports.fullFormats = {
       // date: http://tools.ietf.org/html/rfc3339#section-5.6
@@ -15500,9 +15500,9 @@ var require_workdir = __commonJS({
        *         found
        */
       getAbsolutePath() {
-        const path12 = this.getPath();
-        if (path12 === null || path12.startsWith("/")) {
-          return path12;
+        const path13 = this.getPath();
+        if (path13 === null || path13.startsWith("/")) {
+          return path13;
         }
         const startLine = this.getRange().start.line;
         const hierarchy = this.dockerfile.getStageHierarchy(startLine);
@@ -15514,7 +15514,7 @@ var require_workdir = __commonJS({
               if (parent === void 0 || parent === null) {
                 return void 0;
               }
-              return parent.endsWith("/") ? parent + path12 : parent + "/" + path12;
+              return parent.endsWith("/") ? parent + path13 : parent + "/" + path13;
             }
           }
         }
@@ -18937,8 +18937,8 @@ var require_obj = __commonJS({
       toDER() {
         const valueStream = new stream_1.ByteStream();
         if (this.subs.length > 0) {
-          for (const sub of this.subs) {
-            valueStream.appendView(sub.toDER());
+          for (const sub2 of this.subs) {
+            valueStream.appendView(sub2.toDER());
           }
         } else {
           valueStream.appendView(this.value);
@@ -19459,7 +19459,7 @@ var require_timestamp2 = __commonJS({
       }
       // https://www.rfc-editor.org/rfc/rfc5652#section-3
       get signedDataObj() {
-        const obj = this.timeStampTokenObj.subs.find((sub) => sub.tag.isContextSpecific(0));
+        const obj = this.timeStampTokenObj.subs.find((sub2) => sub2.tag.isContextSpecific(0));
         return obj.subs[0];
       }
       // https://datatracker.ietf.org/doc/html/rfc5652#section-5.1
@@ -19485,12 +19485,12 @@ var require_timestamp2 = __commonJS({
       }
       // https://datatracker.ietf.org/doc/html/rfc5652#section-5.3
       get signedAttrsObj() {
-        const signedAttrs = this.signerInfoObj.subs.find((sub) => sub.tag.isContextSpecific(0));
+        const signedAttrs = this.signerInfoObj.subs.find((sub2) => sub2.tag.isContextSpecific(0));
         return signedAttrs;
       }
       // https://datatracker.ietf.org/doc/html/rfc5652#section-5.3
       get messageDigestAttributeObj() {
-        const messageDigest = this.signedAttrsObj.subs.find((sub) => sub.subs[0].tag.isOID() && sub.subs[0].toOID() === OID_PKCS9_MESSAGE_DIGEST_KEY);
+        const messageDigest = this.signedAttrsObj.subs.find((sub2) => sub2.subs[0].tag.isOID() && sub2.subs[0].toOID() === OID_PKCS9_MESSAGE_DIGEST_KEY);
         return messageDigest;
       }
       // https://datatracker.ietf.org/doc/html/rfc5652#section-5.3
@@ -20012,7 +20012,7 @@ var require_cert = __commonJS({
       // we need to find the extensions context specific tag
       // https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.9
       get extensionsObj() {
-        return this.tbsCertificateObj.subs.find((sub) => sub.tag.isContextSpecific(3));
+        return this.tbsCertificateObj.subs.find((sub2) => sub2.tag.isContextSpecific(3));
       }
     };
     exports.X509Certificate = X509Certificate3;
@@ -20432,15 +20432,15 @@ var require_certificate = __commonJS({
       sort() {
         const leafCert = this.untrustedCert;
         let paths = this.buildPaths(leafCert);
-        paths = paths.filter((path13) => path13.some((cert) => this.trustedCerts.includes(cert)));
+        paths = paths.filter((path14) => path14.some((cert) => this.trustedCerts.includes(cert)));
         if (paths.length === 0) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "no trusted certificate path found"
           });
         }
-        const path12 = paths.reduce((prev, curr) => prev.length < curr.length ? prev : curr);
-        return [leafCert, ...path12].slice(0, -1);
+        const path13 = paths.reduce((prev, curr) => prev.length < curr.length ? prev : curr);
+        return [leafCert, ...path13].slice(0, -1);
       }
       // Recursively build all possible paths from the leaf to the root
       buildPaths(certificate) {
@@ -20499,30 +20499,30 @@ var require_certificate = __commonJS({
         });
         return issuers;
       }
-      checkPath(path12) {
-        if (path12.length < 1) {
+      checkPath(path13) {
+        if (path13.length < 1) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "certificate chain must contain at least one certificate"
           });
         }
-        const validCAs = path12.slice(1).every((cert) => cert.isCA);
+        const validCAs = path13.slice(1).every((cert) => cert.isCA);
         if (!validCAs) {
           throw new error_1.VerificationError({
             code: "CERTIFICATE_ERROR",
             message: "intermediate certificate is not a CA"
           });
         }
-        for (let i2 = path12.length - 2; i2 >= 0; i2--) {
-          if (!path12[i2].issuer.equals(path12[i2 + 1].subject)) {
+        for (let i2 = path13.length - 2; i2 >= 0; i2--) {
+          if (!path13[i2].issuer.equals(path13[i2 + 1].subject)) {
             throw new error_1.VerificationError({
               code: "CERTIFICATE_ERROR",
               message: "incorrect certificate name chaining"
             });
           }
         }
-        for (let i2 = 0; i2 < path12.length; i2++) {
-          const cert = path12[i2];
+        for (let i2 = 0; i2 < path13.length; i2++) {
+          const cert = path13[i2];
           if (cert.extBasicConstraints?.isCA) {
             const pathLength = cert.extBasicConstraints.pathLenConstraint;
             if (pathLength !== void 0 && pathLength < i2 - 1) {
@@ -20626,13 +20626,13 @@ var require_key = __commonJS({
       return { key: key3.publicKey };
     }
     function verifyCertificate(leaf, timestamps, trustMaterial) {
-      let path12 = [];
+      let path13 = [];
       timestamps.forEach((timestamp) => {
-        path12 = (0, certificate_1.verifyCertificateChain)(timestamp, leaf, trustMaterial.certificateAuthorities);
+        path13 = (0, certificate_1.verifyCertificateChain)(timestamp, leaf, trustMaterial.certificateAuthorities);
       });
       return {
-        scts: (0, sct_1.verifySCTs)(path12[0], path12[1], trustMaterial.ctlogs),
-        signer: getSigner(path12[0])
+        scts: (0, sct_1.verifySCTs)(path13[0], path13[1], trustMaterial.ctlogs),
+        signer: getSigner(path13[0])
       };
     }
     function getSigner(cert) {
@@ -21772,9 +21772,9 @@ var ConfigurationError = class extends Error {
   name = "ConfigurationError";
 };
 var FileProblem = class extends Error {
-  constructor(path12, message, code = "unreadable", line) {
+  constructor(path13, message, code = "unreadable", line) {
     super(message);
-    this.path = path12;
+    this.path = path13;
     this.code = code;
     this.line = line;
   }
@@ -22023,7 +22023,7 @@ function helpUrl(ruleId, version = VERSION) {
 }
 
 // src/cli/main.ts
-import path11 from "node:path";
+import path12 from "node:path";
 
 // src/inventory/root.ts
 import path from "node:path";
@@ -22190,9 +22190,9 @@ function maskUnmatchedOpens(masked, budget) {
   let out2 = "";
   let last = 0;
   for (let i2 = 0; i2 < open5.length; i2++) {
-    const at3 = open5[i2];
-    out2 += masked.slice(last, at3) + "\0";
-    last = at3 + 1;
+    const at4 = open5[i2];
+    out2 += masked.slice(last, at4) + "\0";
+    last = at4 + 1;
   }
   return out2 + masked.slice(last);
 }
@@ -22712,8 +22712,8 @@ var build = (toks, pairs, start2, end, top) => {
     const tok = toks[i2];
     const close2 = pairs.get(i2);
     if (tok.t === "open" && close2 !== void 0) {
-      const sub = build(toks, pairs, i2 + 1, close2, false);
-      seq.push({ t: "ext", type: tok.type, alts: sub });
+      const sub2 = build(toks, pairs, i2 + 1, close2, false);
+      seq.push({ t: "ext", type: tok.type, alts: sub2 });
       i2 = close2;
     } else if (tok.t === "bar" && !top) {
       alts.push(seq = []);
@@ -22899,10 +22899,10 @@ var Sim = class {
       case "neg":
         if (!this.#visit(state, node2))
           return;
-        const sub = this.state();
-        this.add(sub, node2.sub, i2, false);
-        this.done(sub);
-        return this.addRun(state, { t: "run", neg: node2, state: sub }, i2, top);
+        const sub2 = this.state();
+        this.add(sub2, node2.sub, i2, false);
+        this.done(sub2);
+        return this.addRun(state, { t: "run", neg: node2, state: sub2 }, i2, top);
       case "star":
         if (this.restricted(i2, top))
           return;
@@ -22956,8 +22956,8 @@ var Sim = class {
           this.addRun(next, run7, i2 + 1, top);
           continue;
         }
-        const sub = this.step(run7.state, c, i2, false);
-        this.addRun(next, { t: "run", neg: run7.neg, state: sub }, i2 + 1, top);
+        const sub2 = this.step(run7.state, c, i2, false);
+        this.addRun(next, { t: "run", neg: run7.neg, state: sub2 }, i2 + 1, top);
       }
     }
     return this.done(next);
@@ -24543,9 +24543,9 @@ var Minimatch = class {
       tried.add(key3);
       const m = this.#matchOne(file, body2, partial2, fileIndex, 0, fileIndex + body2.length);
       if (m && globStarDepth < this.maxGlobstarRecursion) {
-        const sub = this.#matchGlobStarBodySections(file, bodySegments, fileLength, fileIndex + body2.length, bodyIndex + 1, partial2, globStarDepth + 1, sawTail, tried);
-        if (sub !== false) {
-          return sub;
+        const sub2 = this.#matchGlobStarBodySections(file, bodySegments, fileLength, fileIndex + body2.length, bodyIndex + 1, partial2, globStarDepth + 1, sawTail, tried);
+        if (sub2 !== false) {
+          return sub2;
         }
       }
       if (fileIndex === after)
@@ -24790,7 +24790,7 @@ function createInventory(root, entries, submodules = []) {
 var DAY_MS = 864e5;
 var EXPIRY_WARNING_DAYS = 14;
 var where = (ex) => ({ path: ex.localPath, line: ex.localPath ? ex.line : void 0, column: ex.localPath ? ex.column : void 0 });
-var label = (ex) => `exception for ${ex.rule} on ${ex.paths.join(", ")} (owner ${ex.owner}${ex.localPath ? "" : `, declared in ${ex.layer}`})`;
+var label = (ex) => ex.source === "baseline" ? `baseline entry for ${ex.rule}${ex.codes ? `/${ex.codes.join(",")}` : ""} on ${ex.entryPath ?? "the repository"} (owner ${ex.owner})` : `exception for ${ex.rule}${ex.codes ? ` (${ex.codes.join(", ")})` : ""} on ${ex.paths.join(", ")} (owner ${ex.owner}${ex.localPath ? "" : `, declared in ${ex.layer}`})`;
 function expiryNotices(ex, now) {
   const today = now.toISOString().slice(0, 10);
   const soon = new Date(now.getTime() + EXPIRY_WARNING_DAYS * DAY_MS).toISOString().slice(0, 10);
@@ -24802,8 +24802,20 @@ function expiryNotices(ex, now) {
   }
   return [];
 }
+var subCode = (f) => f.code?.startsWith(`${f.rule}/`) ? f.code.slice(f.rule.length + 1) : f.code;
+function covers(ex, f) {
+  if (f.rule !== ex.rule) return false;
+  const code = subCode(f);
+  if (f.path ? !matchesAny(f.path, ex.paths) : !ex.paths.some((p) => p === "." || p === "**")) return false;
+  if (ex.codes && (code === void 0 || !ex.codes.includes(code))) return false;
+  if (ex.fingerprints && !ex.fingerprints.includes(f.fingerprint)) return false;
+  if (code !== void 0 && ex.withheld?.includes(code)) return false;
+  if (ex.onlyCodes && (code === void 0 || !ex.onlyCodes.includes(code))) return false;
+  return true;
+}
 function applyExceptions(findings, exceptions, now, fullMode) {
   const inForce = [];
+  const grouped = /* @__PURE__ */ new Map();
   const notices = [];
   for (const ex of exceptions) {
     const dated = expiryNotices(ex, now);
@@ -24813,14 +24825,39 @@ function applyExceptions(findings, exceptions, now, fullMode) {
     }
     let matched = 0;
     for (const f of findings) {
-      const covered = f.path ? matchesAny(f.path, ex.paths) : ex.paths.includes(".");
-      if (f.waived || f.rule !== ex.rule || !covered) continue;
-      f.waived = { reason: ex.reason, owner: ex.owner, expires: ex.expires };
+      if (f.waived || !covers(ex, f)) continue;
+      f.waived = { reason: ex.reason, owner: ex.owner, expires: ex.expires, ...ex.source === "baseline" ? { source: "baseline" } : {} };
       matched++;
+      if (ex.source === "baseline") break;
     }
-    inForce.push({ rule: ex.rule, paths: ex.paths, reason: ex.reason, owner: ex.owner, expires: ex.expires, matched });
+    if (ex.source === "baseline") {
+      const key3 = JSON.stringify([ex.rule, ex.owner, ex.reason, ex.expires]);
+      const group = grouped.get(key3);
+      if (group) {
+        const shown2 = ex.entryPath ?? ".";
+        if (!group.paths.includes(shown2)) group.paths.push(shown2);
+        group.fingerprints = (group.fingerprints ?? 0) + (ex.fingerprints?.length ?? 0);
+        group.matched += matched;
+      } else {
+        const entry = { rule: ex.rule, paths: [ex.entryPath ?? "."], reason: ex.reason, owner: ex.owner, expires: ex.expires, source: "baseline", fingerprints: ex.fingerprints?.length ?? 0, matched };
+        grouped.set(key3, entry);
+        inForce.push(entry);
+      }
+    } else {
+      inForce.push({
+        rule: ex.rule,
+        paths: ex.paths,
+        ...ex.codes ? { codes: ex.codes } : {},
+        ...ex.fingerprints ? { fingerprints: ex.fingerprints.length } : {},
+        reason: ex.reason,
+        owner: ex.owner,
+        expires: ex.expires,
+        matched
+      });
+    }
     if (matched === 0 && fullMode) {
-      notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label(ex)} matched no finding: remove it`, ...where(ex) });
+      const fix = ex.source === "baseline" ? "the finding it recorded is gone (fixed, or its file moved); run `mlgate baseline --prune` to remove it" : "remove it";
+      notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label(ex)} matched no finding: ${fix}`, ...where(ex) });
     }
     notices.push(...dated);
   }
@@ -28002,7 +28039,7 @@ var YamlError = class extends Error {
   column;
   name = "YamlError";
 };
-var pathKey = (path12) => JSON.stringify(path12);
+var pathKey = (path13) => JSON.stringify(path13);
 function loadYaml(text4, limits = {}) {
   const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
   if (text4.length > lim.maxChars) throw new YamlError(`YAML is ${text4.length} characters, over the limit of ${lim.maxChars}`, 1, 1);
@@ -28034,9 +28071,9 @@ function loadYaml(text4, limits = {}) {
     if (!top) return [];
     if (top.kind === "doc") return [];
     if (top.kind === "seq") {
-      const path13 = [...top.path, top.index++];
-      valuePos.set(pathKey(path13), offset);
-      return path13;
+      const path14 = [...top.path, top.index++];
+      valuePos.set(pathKey(path14), offset);
+      return path14;
     }
     if (top.expectingKey) {
       top.expectingKey = false;
@@ -28045,9 +28082,9 @@ function loadYaml(text4, limits = {}) {
       return void 0;
     }
     top.expectingKey = true;
-    const path12 = [...top.path, top.pendingKey];
-    valuePos.set(pathKey(path12), offset);
-    return path12;
+    const path13 = [...top.path, top.pendingKey];
+    valuePos.set(pathKey(path13), offset);
+    return path13;
   };
   for (const ev of events) {
     switch (ev.type) {
@@ -28057,9 +28094,9 @@ function loadYaml(text4, limits = {}) {
         break;
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE: {
-        const path12 = place(ev.start, void 0) ?? [...stack[stack.length - 1]?.path ?? [], "<complex key>"];
+        const path13 = place(ev.start, void 0) ?? [...stack[stack.length - 1]?.path ?? [], "<complex key>"];
         const anchor = ev.anchorStart >= 0 ? text4.slice(ev.anchorStart, ev.anchorEnd) : void 0;
-        stack.push({ kind: ev.type === EVENT_ID.MAPPING ? "map" : "seq", path: path12, index: 0, expectingKey: true, pendingKey: "", nodes: 0, anchor });
+        stack.push({ kind: ev.type === EVENT_ID.MAPPING ? "map" : "seq", path: path13, index: 0, expectingKey: true, pendingKey: "", nodes: 0, anchor });
         break;
       }
       case EVENT_ID.SCALAR: {
@@ -28100,10 +28137,10 @@ function loadYaml(text4, limits = {}) {
   const value2 = docs.length === 0 ? null : docs[0];
   return {
     value: value2,
-    locate(path12, opts) {
-      for (let n = path12.length; n >= 0; n--) {
-        const k = pathKey(path12.slice(0, n));
-        const off = (opts?.key && n === path12.length ? keyPos.get(k) : void 0) ?? valuePos.get(k) ?? keyPos.get(k);
+    locate(path13, opts) {
+      for (let n = path13.length; n >= 0; n--) {
+        const k = pathKey(path13.slice(0, n));
+        const off = (opts?.key && n === path13.length ? keyPos.get(k) : void 0) ?? valuePos.get(k) ?? keyPos.get(k);
         if (off !== void 0) return lines.position(off);
       }
       return { line: 1, column: 1 };
@@ -28232,16 +28269,16 @@ async function scanRepository(root, opts = {}) {
       continue;
     }
     if (st.isDirectory() && fromGit) {
-      const sub = await walk(root, Math.max(0, maxFiles - queue.length), p);
-      submodules.push({ path: p, checkedOut: sub.paths.length > 0 });
-      if (sub.paths.length === 0) {
+      const sub2 = await walk(root, Math.max(0, maxFiles - queue.length), p);
+      submodules.push({ path: p, checkedOut: sub2.paths.length > 0 });
+      if (sub2.paths.length === 0) {
         notes.push({ code: "submodule-not-checked-out", path: p, message: `${p} is a git submodule that is not checked out, so nothing inside it was evaluated; check submodules out in this job (actions/checkout with submodules: true)` });
       }
-      if (sub.truncated && !truncated) {
+      if (sub2.truncated && !truncated) {
         truncated = true;
         notes.push({ code: "truncated", message: `the repository has more than ${maxFiles} files with its submodules; only the first ${maxFiles} were evaluated` });
       }
-      for (const inner of sub.paths) queue.push({ r: inner, inSubmodule: true });
+      for (const inner of sub2.paths) queue.push({ r: inner, inSubmodule: true });
       continue;
     }
     if (!st.isFile()) continue;
@@ -28257,34 +28294,6 @@ async function scanRepository(root, opts = {}) {
   }
   notes.sort((a, b) => (a.path ?? "").localeCompare(b.path ?? ""));
   return { inventory: createInventory(root, entries, submodules), notes, fromGit };
-}
-
-// src/policies/builtin/index.ts
-var BUILTIN_NAMES = ["mlgate:recommended", "mlgate:strict"];
-var RECOMMENDED_CODE_LEVELS = {
-  "model-signing": { unsigned: "warning" },
-  // A digest that does not match the data is tampering or a broken record, not hygiene.
-  "dataset-provenance": { "digest-mismatch": "error" }
-};
-function builtinPolicyText(name2, rules) {
-  let doc;
-  if (name2 === "mlgate:recommended") {
-    doc = {
-      version: 1,
-      rules: Object.fromEntries(
-        rules.map((r) => {
-          const codeLevels = RECOMMENDED_CODE_LEVELS[r.id];
-          return [r.id, codeLevels ? { level: r.defaultLevel, "code-levels": codeLevels } : { level: r.defaultLevel }];
-        })
-      )
-    };
-  } else if (name2 === "mlgate:strict") {
-    doc = { version: 1, rules: Object.fromEntries(rules.map((r) => [r.id, { level: "error" }])) };
-  } else {
-    return void 0;
-  }
-  return `# ${name2} (built in)
-${dump(doc, { lineWidth: 120 })}`;
 }
 
 // src/core/types.ts
@@ -28381,12 +28390,27 @@ function globProblem(glob) {
 
 // src/policies/schema.ts
 var levelSchema = { enum: ["off", "info", "warning", "error"], description: "off | info | warning | error" };
+var codeSchema = { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$", description: "a sub-code without the rule prefix, e.g. unsigned" };
 var globList = (description) => ({ type: "array", items: { type: "string", format: "glob" }, maxItems: 1e3, description });
 var COMMON_RULE_PROPERTIES = {
   level: { ...levelSchema, description: "Level of the findings of this rule; omitted: the rule's default level." },
   "enforce-from": { type: "string", format: "date", description: "Until this date (YYYY-MM-DD) findings are warnings at most; from it, `level` applies." },
   locked: { type: "boolean", description: "Other policy files, before or after this one in extends, may tighten this rule but not loosen it." },
-  exceptions: { enum: ["allowed", "denied"], description: "On a locked rule: whether other policy files may add exceptions to it." },
+  exceptions: {
+    description: "On a locked rule: whether other policy files may add exceptions to it: allowed, denied, or {allowed: true, codes: [...]} to allow them for these sub-codes only.",
+    anyOf: [
+      { enum: ["allowed", "denied"] },
+      {
+        type: "object",
+        additionalProperties: false,
+        required: ["allowed"],
+        properties: {
+          allowed: { type: "boolean", description: "Whether other policy files may add exceptions to this rule." },
+          codes: { type: "array", maxItems: 100, items: codeSchema, description: "The only sub-codes their exceptions may waive." }
+        }
+      }
+    ]
+  },
   "code-levels": {
     type: "object",
     description: "Level per finding sub-code, e.g. {unsigned: warning}.",
@@ -28399,8 +28423,16 @@ var exceptionSchema = {
   additionalProperties: false,
   required: ["rule", "paths", "reason", "owner", "expires"],
   properties: {
-    rule: { type: "string", description: "Rule id the exception applies to." },
-    paths: { ...globList("Files the exception covers."), minItems: 1 },
+    rule: { type: "string", description: "Rule id the exception applies to; rule/code (model-signing/unsigned) is short for the rule with codes: [code]." },
+    paths: { ...globList('Files the exception covers; "**" also covers findings on the repository as a whole.'), minItems: 1 },
+    codes: { type: "array", minItems: 1, maxItems: 100, items: codeSchema, description: "Only findings with one of these sub-codes of the rule." },
+    fingerprints: {
+      type: "array",
+      minItems: 1,
+      maxItems: 1e4,
+      items: { type: "string", pattern: "^[0-9a-f]{32}$", description: "a finding fingerprint from the JSON or SARIF report (32 hex digits)" },
+      description: "Only these findings, by the fingerprint the JSON and SARIF reports give them."
+    },
     reason: { type: "string", minLength: 1, maxLength: 2e3, description: "Why the finding is accepted." },
     owner: { type: "string", minLength: 1, maxLength: 200, description: "Who answers for it (team or person)." },
     expires: { type: "string", format: "date", description: "Last day it applies (YYYY-MM-DD), at most max-exception-days ahead." }
@@ -28439,8 +28471,15 @@ function buildPolicySchema(rules) {
         properties: { exclude: globList("Files no rule evaluates.") }
       },
       "max-exception-days": { type: "integer", minimum: 1, maximum: 3650, description: "How far ahead an exception may expire (default 365)." },
+      "inline-exceptions": { enum: ["allowed", "denied"], description: "Whether `# mlgate: ignore[rule] reason=\u2026 owner=\u2026 expires=\u2026` comments in the repository may waive findings (default denied). A policy that locks a rule and says denied cannot be overridden." },
       rules: { type: "object", additionalProperties: false, properties: ruleProps },
-      exceptions: { type: "array", maxItems: 1e3, items: exceptionSchema }
+      exceptions: { type: "array", maxItems: 1e3, items: exceptionSchema },
+      baseline: {
+        type: "string",
+        minLength: 1,
+        maxLength: 512,
+        description: "Repository-relative path of the baseline file written by `mlgate baseline` (e.g. .github/mlgate-baseline.yml); read from the root policy only."
+      }
     }
   };
 }
@@ -28448,13 +28487,16 @@ function buildPolicySchema(rules) {
 // src/policies/validate.ts
 var addFormats = import_ajv_formats.default.default ?? import_ajv_formats.default;
 var compiled = /* @__PURE__ */ new WeakMap();
+function policyAjv() {
+  const ajv = new import_ajv.Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true });
+  addFormats(ajv, ["date", "uri", "email", "hostname"]);
+  ajv.addFormat("glob", { type: "string", validate: (s2) => globProblem(s2) === void 0 });
+  return ajv;
+}
 function validatorFor(rules) {
   let v = compiled.get(rules);
   if (!v) {
-    const ajv = new import_ajv.Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true });
-    addFormats(ajv, ["date", "uri", "email", "hostname"]);
-    ajv.addFormat("glob", { type: "string", validate: (s2) => globProblem(s2) === void 0 });
-    v = ajv.compile(buildPolicySchema(rules));
+    v = policyAjv().compile(buildPolicySchema(rules));
     compiled.set(rules, v);
   }
   return v;
@@ -28470,9 +28512,9 @@ function toPath(pointer, root) {
   }
   return out2;
 }
-function dottedKey(path12) {
+function dottedKey(path13) {
   let s2 = "";
-  for (const p of path12) s2 += typeof p === "number" ? `[${p}]` : s2 === "" ? p : `.${p}`;
+  for (const p of path13) s2 += typeof p === "number" ? `[${p}]` : s2 === "" ? p : `.${p}`;
   return s2;
 }
 function suggestOrList(input, candidates, label2 = "expected one of") {
@@ -28542,10 +28584,27 @@ function unknownCodes(value2, yaml, file, rules) {
     if (!rule.codes || levels === null || typeof levels !== "object") continue;
     for (const code of Object.keys(levels)) {
       if (rule.codes.includes(code) || !/^[a-z0-9][a-z0-9-]*$/.test(code)) continue;
-      const path12 = ["rules", rule.id, "code-levels", code];
-      const pos = yaml.locate(path12, { key: true });
-      out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path12), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, "its codes")}`) });
+      const path13 = ["rules", rule.id, "code-levels", code];
+      const pos = yaml.locate(path13, { key: true });
+      out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path13), `${rule.id} reports no finding with this code, so the level would never apply${suggestOrList(code, rule.codes, "its codes")}`) });
     }
+  }
+  return out2;
+}
+function locatedSchemaErrors(errors, value2, yaml, file, rules) {
+  const out2 = [];
+  const seen = /* @__PURE__ */ new Set();
+  const hasSpecific = (e) => errors.some((o) => o !== e && !NOISE.has(o.keyword) && o.instancePath.startsWith(e.instancePath));
+  for (const e of errors) {
+    if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
+    const base = toPath(e.instancePath, value2);
+    const { extra, message, atKey } = describe(e, rules);
+    const path13 = extra !== void 0 ? [...base, extra] : base;
+    const id = `${dottedKey(path13)}|${message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const pos = yaml.locate(atKey ? path13 : base, { key: atKey === true });
+    out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path13), message) });
   }
   return out2;
 }
@@ -28554,24 +28613,11 @@ function validatePolicy(value2, yaml, file, rules) {
   if (value2 === null || typeof value2 !== "object" || Array.isArray(value2)) {
     throw new ConfigurationError(formatLocated(file, 1, 1, "", "a policy must be a YAML mapping with `version: 1`"));
   }
-  const validate = validatorFor(rules);
-  const valid = validate(value2);
+  const validate2 = validatorFor(rules);
+  const valid = validate2(value2);
   const messages = unknownCodes(value2, yaml, file, rules);
   if (valid && messages.length === 0) return value2;
-  const seen = /* @__PURE__ */ new Set();
-  const errors = valid ? [] : validate.errors ?? [];
-  const hasSpecific = (e) => errors.some((o) => o !== e && !NOISE.has(o.keyword) && o.instancePath.startsWith(e.instancePath));
-  for (const e of errors) {
-    if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
-    const base = toPath(e.instancePath, value2);
-    const { extra, message, atKey } = describe(e, rules);
-    const path12 = extra !== void 0 ? [...base, extra] : base;
-    const id = `${dottedKey(path12)}|${message}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const pos = yaml.locate(atKey ? path12 : base, { key: atKey === true });
-    messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path12), message) });
-  }
+  messages.push(...locatedSchemaErrors(valid ? [] : validate2.errors ?? [], value2, yaml, file, rules));
   messages.sort((a, b) => a.line - b.line || a.column - b.column);
   const texts = messages.map((m) => m.text);
   throw new ConfigurationError(texts[0] ?? `${file}: invalid policy`, texts);
@@ -28579,6 +28625,7 @@ function validatePolicy(value2, yaml, file, rules) {
 
 // src/policies/lock.ts
 var COMMON_KEYS = /* @__PURE__ */ new Set(["level", "enforce-from", "locked", "exceptions", "code-levels"]);
+var allowsExceptions = (s2) => s2 === "allowed" || typeof s2 === "object" && s2 !== null && s2.allowed === true;
 function ownResolution(layer) {
   const out2 = [];
   const seen = /* @__PURE__ */ new Set();
@@ -28605,7 +28652,9 @@ function locksOf(ruleId, rule, layers) {
   return layers.filter((l) => l.doc.rules?.[ruleId]?.locked === true).map((layer) => {
     const own4 = ownResolution(layer);
     const cfgs = own4.map((l) => l.doc.rules?.[ruleId]).filter((c) => c !== void 0);
-    return { layer, own: new Set(own4), floor: overrideMerge(rule, cfgs), allowsExceptions: layer.doc.rules[ruleId].exceptions === "allowed" };
+    const setting = layer.doc.rules[ruleId].exceptions;
+    const codes = typeof setting === "object" && allowsExceptions(setting) ? setting.codes : void 0;
+    return { layer, own: new Set(own4), floor: overrideMerge(rule, cfgs), allowsExceptions: allowsExceptions(setting), ...codes ? { codes } : {} };
   });
 }
 var maxLevel = (a, b) => LEVEL_RANK[b] > LEVEL_RANK[a] ? b : a;
@@ -28668,7 +28717,11 @@ function looseningsOf(rule, lock, layer, cfg) {
       complain(["enforce-from"], floor.enforceFrom === void 0 ? `postpones enforcement to ${from} (the lock enforces it now)` : `postpones enforcement from ${floor.enforceFrom} to ${from}`);
     }
     if (cfg.locked === false) complain(["locked"], "unlocks it");
-    if (cfg.exceptions === "allowed" && !lock.allowsExceptions) complain(["exceptions"], "allows exceptions");
+    if (allowsExceptions(cfg.exceptions) && !lock.allowsExceptions) complain(["exceptions"], "allows exceptions");
+    else if (allowsExceptions(cfg.exceptions) && lock.codes) {
+      const wider = typeof cfg.exceptions === "object" ? (cfg.exceptions.codes ?? ["any code"]).filter((c) => !lock.codes.includes(c)) : ["any code"];
+      if (wider.length > 0) complain(["exceptions"], `allows exceptions for ${wider.join(", ")} (the lock allows them for ${lock.codes.join(", ")} only)`);
+    }
     for (const [code, lvl] of Object.entries(cfg["code-levels"] ?? {})) {
       const before = floor.codeLevels[code] ?? floor.level;
       if (LEVEL_RANK[lvl] < LEVEL_RANK[before]) complain(["code-levels", code], `lowers ${code} from ${before} to ${lvl}`);
@@ -28688,6 +28741,17 @@ function looseningsOf(rule, lock, layer, cfg) {
   }
   return out2;
 }
+
+// src/policies/tampering.ts
+var TAMPERING_CODES = {
+  // Pickle opcodes that would run code on load, or files that lie about their format.
+  "model-file-safety": ["dangerous-global", "dynamic-import", "global-mutation", "format-mismatch"],
+  // The signature does not verify, or the signed manifest no longer matches the files.
+  "model-signing": ["invalid-signature", "digest-mismatch", "untrusted-signer", "missing-file", "extra-file", "renamed-file"],
+  // A dataset's bytes no longer match the digest its provenance record pins.
+  "dataset-provenance": ["digest-mismatch"]
+};
+var tamperingCodes = (ruleId) => TAMPERING_CODES[ruleId] ?? [];
 
 // src/policies/merge.ts
 var DEFAULT_MAX_EXCEPTION_DAYS = 365;
@@ -28710,6 +28774,26 @@ function maxDaysProblems(layers, locks) {
           pos.column,
           "max-exception-days",
           `raises the limit from ${limit} to ${days} days, but ${locker.name} locks ${rules.join(", ")} and allows exceptions of at most ${limit} days; remove this setting or ask the owners of ${locker.name}`
+        )
+      );
+    }
+  }
+  return out2;
+}
+function inlineProblems(layers, locks) {
+  const out2 = [];
+  const deniers = new Map(locks.filter((l) => l.layer.doc["inline-exceptions"] === "denied").map((l) => [l.layer, l.own]));
+  for (const [locker, own4] of deniers) {
+    for (const layer of layers) {
+      if (layer.doc["inline-exceptions"] !== "allowed" || own4.has(layer) || layer.origin.kind === "builtin") continue;
+      const pos = layer.yaml.locate(["inline-exceptions"], { key: true });
+      out2.push(
+        formatLocated(
+          layer.name,
+          pos.line,
+          pos.column,
+          "inline-exceptions",
+          `allows inline waivers, but ${locker.name} locks rules and sets \`inline-exceptions: denied\`: remove this setting, or ask the owners of ${locker.name}`
         )
       );
     }
@@ -28750,6 +28834,7 @@ function mergeLayers(layers, registry) {
       lockedBy: locks[0].layer.name,
       locks: locks.map((l) => l.layer.name),
       exceptionsAllowed: locks.every((l) => l.allowsExceptions),
+      ...locks.some((l) => l.codes) ? { waivableCodes: intersect(locks.flatMap((l) => l.codes ? [l.codes] : [])) } : {},
       layers: names4
     });
   }
@@ -28757,35 +28842,22 @@ function mergeLayers(layers, registry) {
   for (const layer of layers) {
     (layer.doc.exceptions ?? []).forEach((ex, i2) => {
       const pos = layer.yaml.locate(["exceptions", i2]);
-      if (!byId.has(ex.rule)) {
-        const p = layer.yaml.locate(["exceptions", i2, "rule"]);
-        problems.push(formatLocated(layer.name, p.line, p.column, dottedKey(["exceptions", i2, "rule"]), `unknown rule id ${JSON.stringify(ex.rule)}${didYouMean(ex.rule, byId.keys())}`));
-      }
-      for (const lock of locksById.get(ex.rule) ?? []) {
-        if (lock.own.has(layer) || lock.allowsExceptions) continue;
-        problems.push(
-          formatLocated(
-            layer.name,
-            pos.line,
-            pos.column,
-            dottedKey(["exceptions", i2]),
-            `${lock.layer.name} locks rule ${ex.rule} without \`exceptions: allowed\`, so exceptions to it cannot be added here; fix the findings, or ask the owners of ${lock.layer.name} to allow exceptions to it`
-          )
-        );
-      }
-      exceptions.push({ ...ex, layer: layer.name, index: i2, line: pos.line, column: pos.column, localPath: layer.origin.kind === "local" ? layer.path : void 0 });
+      const resolved = resolveException(ex, { name: layer.name, path: ["exceptions", i2], yaml: layer.yaml, layer }, byId, locksById, problems);
+      exceptions.push({ ...resolved, source: "policy", layer: layer.name, index: i2, line: pos.line, column: pos.column, localPath: layer.origin.kind === "local" ? layer.path : void 0 });
     });
   }
   const allLocks = [...locksById.values()].flat();
-  problems.push(...maxDaysProblems(layers, allLocks));
+  problems.push(...maxDaysProblems(layers, allLocks), ...inlineProblems(layers, allLocks));
   if (problems.length > 0) throw new ConfigurationError(problems[0], problems);
   const declared = layers.flatMap((layer) => (layer.doc.paths?.exclude ?? []).map((glob) => ({ glob, layer })));
   const unique = (globs3) => [...new Set(globs3)];
   const maxDays = layers.map((l) => l.doc["max-exception-days"]).filter((n) => n !== void 0);
   return {
+    locksById,
     rules,
     exceptions,
     maxExceptionDays: Math.min(DEFAULT_MAX_EXCEPTION_DAYS, ...maxDays),
+    inlineExceptions: layers.reduce((on, l) => l.doc["inline-exceptions"] === void 0 ? on : l.doc["inline-exceptions"] === "allowed", false),
     exclude: unique(declared.map((d) => d.glob)),
     // An exclusion from outside the locking policies would take files away from the locked rule: it does not apply to it.
     excludeFor: (ruleId) => {
@@ -28794,6 +28866,173 @@ function mergeLayers(layers, registry) {
     }
   };
 }
+var intersect = (lists) => lists[0].filter((c) => lists.every((l) => l.includes(c)));
+function resolveException(decl, site, byId, locksById, problems) {
+  const at4 = (key3, message) => {
+    const p = site.yaml.locate([...site.path, ...key3]);
+    problems.push(formatLocated(site.name, p.line, p.column, dottedKey([...site.path, ...key3]), message));
+  };
+  let ex = decl;
+  const slash = decl.rule.indexOf("/");
+  if (slash > 0 && byId.has(decl.rule.slice(0, slash))) {
+    const code = decl.rule.slice(slash + 1);
+    if (decl.codes) at4(["rule"], `names the code ${code} and the exception also lists codes: write either rule: ${decl.rule.slice(0, slash)} with codes, or the rule/code shorthand alone`);
+    ex = { ...decl, rule: decl.rule.slice(0, slash), codes: [code] };
+  }
+  const rule = byId.get(ex.rule);
+  if (!rule) {
+    at4(["rule"], `unknown rule id ${JSON.stringify(decl.rule)}${didYouMean(ex.rule, byId.keys())}`);
+    return ex;
+  }
+  for (const code of ex.codes ?? []) {
+    if (rule.codes && !rule.codes.includes(code)) at4(["codes"], `${rule.id} reports no finding with the code ${JSON.stringify(code)}, so the exception would never apply${didYouMean(code, rule.codes) || ` (its codes: ${rule.codes.join(", ")})`}`);
+  }
+  const tampering = tamperingCodes(rule.id);
+  const outside = (locksById.get(rule.id) ?? []).filter((l) => !(site.layer && l.own.has(site.layer)));
+  let withheld = ex.codes || ex.fingerprints ? [] : [...tampering];
+  let onlyCodes;
+  for (const lock of outside) {
+    if (!lock.allowsExceptions) {
+      at4(
+        [],
+        `${lock.layer.name} locks rule ${rule.id} without \`exceptions: allowed\`, so exceptions to it cannot be added here; fix the findings, or ask the owners of ${lock.layer.name} to allow exceptions to it`
+      );
+      continue;
+    }
+    const listed = lock.codes ?? [];
+    onlyCodes = lock.codes ? onlyCodes ? onlyCodes.filter((c) => listed.includes(c)) : [...listed] : onlyCodes;
+    withheld = [.../* @__PURE__ */ new Set([...withheld, ...tampering.filter((c) => !listed.includes(c))])];
+    const refused = (ex.codes ?? []).filter((c) => lock.codes ? !lock.codes.includes(c) : tampering.includes(c));
+    if (refused.length > 0) {
+      const allowed = lock.codes ? `it allows exceptions for ${lock.codes.join(", ")} only` : `${refused.join(", ")} ${refused.length === 1 ? "is a tampering code" : "are tampering codes"}, which only a lock that lists ${refused.length === 1 ? "it" : "them"} in exceptions.codes lets another policy waive`;
+      at4(["codes"], `${lock.layer.name} locks rule ${rule.id}, and ${allowed}; fix the findings, or ask the owners of ${lock.layer.name}`);
+    }
+  }
+  return { ...ex, ...withheld.length ? { withheld } : {}, ...onlyCodes ? { onlyCodes } : {} };
+}
+
+// src/policies/baseline.ts
+var DEFAULT_BASELINE_PATH = ".github/mlgate-baseline.yml";
+var MAX_BASELINE_BYTES = 1024 * 1024;
+var MAX_BASELINE_ENTRIES = 1e4;
+var BASELINE_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["version", "entries"],
+  properties: {
+    version: { const: 1 },
+    entries: {
+      type: "array",
+      maxItems: MAX_BASELINE_ENTRIES,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["fingerprint", "rule", "message", "owner", "reason", "expires"],
+        properties: {
+          fingerprint: { type: "string", pattern: "^[0-9a-f]{32}$", description: "the finding fingerprint (32 hex digits)" },
+          rule: { type: "string", pattern: "^[a-z][a-z0-9-]*$" },
+          code: { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$" },
+          path: { type: "string", minLength: 1, maxLength: 4096 },
+          message: { type: "string", maxLength: 4e3 },
+          owner: { type: "string", minLength: 1, maxLength: 200 },
+          reason: { type: "string", minLength: 1, maxLength: 2e3 },
+          expires: { type: "string", format: "date" }
+        }
+      }
+    }
+  }
+};
+var validator;
+function parseBaseline(text4, name2, rules) {
+  if (text4.length > MAX_BASELINE_BYTES) {
+    throw new ConfigurationError(formatLocated(name2, 1, 1, "", `the baseline is ${text4.length} bytes, over the ${MAX_BASELINE_BYTES}-byte limit; fix or prune findings (mlgate baseline --prune) rather than accept more`));
+  }
+  let yaml;
+  try {
+    yaml = loadYaml(text4, { maxChars: MAX_BASELINE_BYTES, maxNodes: 20 * MAX_BASELINE_ENTRIES, maxAliases: 0, maxDepth: 8 });
+  } catch (e) {
+    if (e instanceof YamlError) throw new ConfigurationError(formatLocated(name2, e.line ?? 1, e.column ?? 1, "", `invalid YAML: ${e.message}`));
+    throw e;
+  }
+  validator ??= policyAjv().compile(BASELINE_SCHEMA);
+  if (!validator(yaml.value)) {
+    const messages = locatedSchemaErrors(validator.errors ?? [], yaml.value, yaml, name2, rules).sort((a, b) => a.line - b.line || a.column - b.column);
+    const texts = messages.map((m) => m.text);
+    throw new ConfigurationError(texts[0] ?? `${name2}: invalid baseline`, texts);
+  }
+  return { doc: yaml.value, yaml };
+}
+function baselineExceptions(doc, yaml, name2, path13, registry, locksById, problems) {
+  const byId = new Map(registry.map((r) => [r.id, r]));
+  return doc.entries.map((entry, i2) => {
+    const site = { name: name2, path: ["entries", i2], yaml };
+    const decl = { rule: entry.rule, paths: ["**"], ...entry.code ? { codes: [entry.code] } : {}, fingerprints: [entry.fingerprint], reason: entry.reason, owner: entry.owner, expires: entry.expires };
+    const pos = yaml.locate(["entries", i2]);
+    return {
+      ...resolveException(decl, site, byId, locksById, problems),
+      source: "baseline",
+      ...entry.path !== void 0 ? { entryPath: entry.path } : {},
+      layer: name2,
+      index: i2,
+      line: pos.line,
+      column: pos.column,
+      localPath: path13
+    };
+  });
+}
+function pendingBaselineNotices(headText, file, findings, rules) {
+  if (headText === void 0) return [];
+  let parsed;
+  try {
+    parsed = parseBaseline(headText, file, rules);
+  } catch {
+    return [];
+  }
+  const live = new Map(findings.filter((f) => !f.waived).map((f) => [f.fingerprint, f]));
+  return parsed.doc.entries.flatMap((entry, i2) => {
+    const f = live.get(entry.fingerprint);
+    if (!f) return [];
+    const pos = parsed.yaml.locate(["entries", i2]);
+    return [
+      {
+        code: "policy/pending-baseline-entry",
+        level: "info",
+        message: `this change adds a baseline entry for ${f.code ?? f.rule} on ${f.path ?? "the repository"}; the baseline is read from the base commit, so a change cannot accept its own findings: the entry applies after merge, and until then the finding counts`,
+        path: file,
+        line: pos.line,
+        column: pos.column
+      }
+    ];
+  });
+}
+
+// src/policies/builtin/index.ts
+var BUILTIN_NAMES = ["mlgate:recommended", "mlgate:strict"];
+var RECOMMENDED_CODE_LEVELS = {
+  "model-signing": { unsigned: "warning" },
+  // A digest that does not match the data is tampering or a broken record, not hygiene.
+  "dataset-provenance": { "digest-mismatch": "error" }
+};
+function builtinPolicyText(name2, rules) {
+  let doc;
+  if (name2 === "mlgate:recommended") {
+    doc = {
+      version: 1,
+      rules: Object.fromEntries(
+        rules.map((r) => {
+          const codeLevels = RECOMMENDED_CODE_LEVELS[r.id];
+          return [r.id, codeLevels ? { level: r.defaultLevel, "code-levels": codeLevels } : { level: r.defaultLevel }];
+        })
+      )
+    };
+  } else if (name2 === "mlgate:strict") {
+    doc = { version: 1, rules: Object.fromEntries(rules.map((r) => [r.id, { level: "error" }])) };
+  } else {
+    return void 0;
+  }
+  return `# ${name2} (built in)
+${dump(doc, { lineWidth: 120 })}`;
+}
 
 // src/policies/remote.ts
 var REMOTE = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})\/([^@\s]+)@([^@\s]+)$/;
@@ -28801,12 +29040,12 @@ function parseRemoteRef(entry) {
   if (entry.startsWith("./") || entry.startsWith("/") || entry.startsWith("mlgate:")) return void 0;
   const m = REMOTE.exec(entry);
   if (!m) return void 0;
-  const [, owner, repo, path12, ref2] = m;
-  if (path12.split("/").some((s2) => s2 === ".." || s2 === "")) return void 0;
-  return { owner, repo, path: path12, ref: ref2 };
+  const [, owner, repo, path13, ref2] = m;
+  if (path13.split("/").some((s2) => s2 === ".." || s2 === "")) return void 0;
+  return { owner, repo, path: path13, ref: ref2 };
 }
-function formatRemoteRef(ref2, path12 = ref2.path) {
-  return `${ref2.owner}/${ref2.repo}/${path12}@${ref2.ref}`;
+function formatRemoteRef(ref2, path13 = ref2.path) {
+  return `${ref2.owner}/${ref2.repo}/${path13}@${ref2.ref}`;
 }
 function isPinnedRef(ref2) {
   return /^[0-9a-f]{40}$/.test(ref2) || /^[0-9a-f]{64}$/.test(ref2) || ref2.startsWith("refs/tags/") || /^v?\d+(\.\d+){0,3}([-+][0-9A-Za-z.-]+)?$/.test(ref2);
@@ -28818,7 +29057,7 @@ var MAX_POLICY_BYTES = 256 * 1024;
 var MAX_LAYERS = 32;
 var MAX_DEPTH = 8;
 var DAY_MS2 = 864e5;
-function parsePolicyLayer(text4, name2, path12, origin, rules) {
+function parsePolicyLayer(text4, name2, path13, origin, rules) {
   if (text4.length > MAX_POLICY_BYTES) {
     throw new ConfigurationError(formatLocated(name2, 1, 1, "", `the policy is ${text4.length} bytes, over the ${MAX_POLICY_BYTES}-byte limit for a policy file`));
   }
@@ -28830,7 +29069,7 @@ function parsePolicyLayer(text4, name2, path12, origin, rules) {
     throw e;
   }
   const doc = validatePolicy(yaml.value, yaml, name2, rules);
-  return { name: name2, path: path12, origin, doc, yaml };
+  return { name: name2, path: path13, origin, doc, yaml };
 }
 var isoDay = (d) => d.toISOString().slice(0, 10);
 function builtinHint(entry) {
@@ -28920,12 +29159,15 @@ async function loadPolicy(opts) {
   for (const layer of layers) await inlinePolicyFiles(layer, rules, provider);
   const merged = mergeLayers(layers, rules);
   const problems = [];
+  const baseline = await loadBaseline(root, provider, rules, merged.locksById, problems);
+  const exceptions = [...merged.exceptions, ...baseline?.exceptions ?? []];
   const limit = isoDay(new Date(now.getTime() + merged.maxExceptionDays * DAY_MS2));
-  for (const ex of merged.exceptions) {
+  for (const ex of exceptions) {
     if (ex.expires > limit) {
-      const layer = layers.find((l) => l.name === ex.layer);
-      const pos = layer.yaml.locate(["exceptions", ex.index, "expires"]);
-      problems.push(formatLocated(ex.layer, pos.line, pos.column, dottedKey(["exceptions", ex.index, "expires"]), `expires ${ex.expires}, more than ${merged.maxExceptionDays} days ahead (max-exception-days); the latest allowed date is ${limit}`));
+      const yaml = ex.source === "baseline" ? baseline.yaml : layers.find((l) => l.name === ex.layer).yaml;
+      const key3 = [ex.source === "baseline" ? "entries" : "exceptions", ex.index, "expires"];
+      const pos = yaml.locate(key3);
+      problems.push(formatLocated(ex.layer, pos.line, pos.column, dottedKey(key3), `expires ${ex.expires}, more than ${merged.maxExceptionDays} days ahead (max-exception-days); the latest allowed date is ${limit}`));
     }
   }
   if (problems.length > 0) throw new ConfigurationError(problems[0], problems);
@@ -28935,10 +29177,28 @@ async function loadPolicy(opts) {
     exclude: merged.exclude,
     excludeFor: merged.excludeFor,
     maxExceptionDays: merged.maxExceptionDays,
-    exceptions: merged.exceptions,
+    inlineExceptions: merged.inlineExceptions,
+    exceptions,
     notices,
-    policyPath: rootText === void 0 ? void 0 : policyPath
+    policyPath: rootText === void 0 ? void 0 : policyPath,
+    ...baseline ? { baselinePath: baseline.path } : {}
   };
+}
+async function loadBaseline(root, provider, rules, locksById, problems) {
+  const named = root.doc.baseline;
+  if (named === void 0 || root.origin.kind !== "local") return void 0;
+  const pos = root.yaml.locate(["baseline"]);
+  const rel = normaliseRepoPath(named);
+  if (!rel) throw new ConfigurationError(formatLocated(root.name, pos.line, pos.column, "baseline", "must be a path inside the repository, e.g. .github/mlgate-baseline.yml"));
+  const text4 = await provider.readLocal(rel);
+  if (text4 === void 0) {
+    throw new ConfigurationError(
+      formatLocated(root.name, pos.line, pos.column, "baseline", `${rel} does not exist; write it with \`mlgate baseline --owner \u2026 --reason \u2026 --expires \u2026\`, or remove this key`)
+    );
+  }
+  const name2 = provider.describeLocal?.(rel) ?? rel;
+  const { doc, yaml } = parseBaseline(text4, name2, rules);
+  return { path: rel, yaml, exceptions: baselineExceptions(doc, yaml, name2, rel, rules, locksById, problems) };
 }
 function expandParamPath(params2, parts2, prefix2 = []) {
   if (parts2.length === 0) return [prefix2];
@@ -29005,12 +29265,9 @@ async function locatePolicy(exists2, input) {
   return choosePolicy({ ...input, present: found.filter((p) => p !== void 0) });
 }
 
-// src/cli/check.ts
-import { readFile as readFile4, realpath as realpath2, stat as stat3, writeFile } from "node:fs/promises";
-import path9 from "node:path";
-
-// src/core/evaluate.ts
-import { performance } from "node:perf_hooks";
+// src/cli/baseline.ts
+import { mkdir, readFile as readFile5, rm, writeFile as writeFile2 } from "node:fs/promises";
+import path10 from "node:path";
 
 // src/checks/artifact-ownership.ts
 import { setImmediate } from "node:timers/promises";
@@ -32121,9 +32378,9 @@ var Regexp = class Regexp2 {
       case Regexp2.Op.PLUS:
       case Regexp2.Op.QUEST:
       case Regexp2.Op.REPEAT: {
-        const sub = this.subs[0];
-        if (sub.op > Regexp2.Op.CAPTURE || sub.op === Regexp2.Op.LITERAL && sub.runes.length > 1) out2 += `(?:${sub.appendTo()})`;
-        else out2 += sub.appendTo();
+        const sub2 = this.subs[0];
+        if (sub2.op > Regexp2.Op.CAPTURE || sub2.op === Regexp2.Op.LITERAL && sub2.runes.length > 1) out2 += `(?:${sub2.appendTo()})`;
+        else out2 += sub2.appendTo();
         switch (this.op) {
           case Regexp2.Op.STAR:
             out2 += "*";
@@ -32146,15 +32403,15 @@ var Regexp = class Regexp2 {
         break;
       }
       case Regexp2.Op.CONCAT:
-        for (let sub of this.subs) if (sub.op === Regexp2.Op.ALTERNATE) out2 += `(?:${sub.appendTo()})`;
-        else out2 += sub.appendTo();
+        for (let sub2 of this.subs) if (sub2.op === Regexp2.Op.ALTERNATE) out2 += `(?:${sub2.appendTo()})`;
+        else out2 += sub2.appendTo();
         break;
       case Regexp2.Op.ALTERNATE: {
         let sep2 = "";
-        for (let sub of this.subs) {
+        for (let sub2 of this.subs) {
           out2 += sep2;
           sep2 = "|";
-          out2 += sub.appendTo();
+          out2 += sub2.appendTo();
         }
         break;
       }
@@ -32241,8 +32498,8 @@ var Regexp = class Regexp2 {
   maxCap() {
     let m = 0;
     if (this.op === Regexp2.Op.CAPTURE) m = this.cap;
-    if (this.subs !== null) for (let sub of this.subs) {
-      const n = sub.maxCap();
+    if (this.subs !== null) for (let sub2 of this.subs) {
+      const n = sub2.maxCap();
       if (m < n) m = n;
     }
     return m;
@@ -32543,20 +32800,20 @@ var PrefilterTree = class PrefilterTree2 {
     const pf = state.pf;
     const seen = /* @__PURE__ */ new Set();
     const subs = [];
-    for (const sub of state.subs) {
-      if (sub.type === Prefilter.Type.EXACT) {
-        if (seen.has(sub.str)) continue;
-        seen.add(sub.str);
+    for (const sub2 of state.subs) {
+      if (sub2.type === Prefilter.Type.EXACT) {
+        if (seen.has(sub2.str)) continue;
+        seen.add(sub2.str);
       }
-      subs.push(sub);
+      subs.push(sub2);
     }
     if (pf.type === Prefilter.Type.AND) {
       const kept = [];
       let cost2 = 0;
-      for (const sub of subs) {
-        if (cost2 + sub.cost > Prefilter.MAX_SCANS) continue;
-        kept.push(sub);
-        cost2 += sub.cost;
+      for (const sub2 of subs) {
+        if (cost2 + sub2.cost > Prefilter.MAX_SCANS) continue;
+        kept.push(sub2);
+        cost2 += sub2.cost;
       }
       if (kept.length === 0) return new Prefilter(Prefilter.Type.NONE);
       if (kept.length === 1) return kept[0];
@@ -32570,10 +32827,10 @@ var PrefilterTree = class PrefilterTree2 {
     let allExact = true;
     let cost = 0;
     let units = 0;
-    for (const sub of subs) {
-      if (sub.type !== Prefilter.Type.EXACT) allExact = false;
-      else units += sub.bytes.length;
-      cost += sub.cost;
+    for (const sub2 of subs) {
+      if (sub2.type !== Prefilter.Type.EXACT) allExact = false;
+      else units += sub2.bytes.length;
+      cost += sub2.cost;
     }
     if (allExact) {
       if (units > Prefilter.MAX_AC_UNITS) return new Prefilter(Prefilter.Type.NONE);
@@ -33063,11 +33320,11 @@ var Simplify = class Simplify2 {
       case Regexp.Op.PLB:
       case Regexp.Op.NLB:
       case Regexp.Op.CAPTURE: {
-        const sub = state.sub;
-        if (sub !== re.subs[0]) {
+        const sub2 = state.sub;
+        if (sub2 !== re.subs[0]) {
           const nre = Regexp.fromRegexp(re);
           nre.runes = /* @__PURE__ */ new Int32Array(0);
-          nre.subs = [sub];
+          nre.subs = [sub2];
           return nre;
         }
         return re;
@@ -33094,24 +33351,24 @@ var Simplify = class Simplify2 {
         return re;
     }
   }
-  static simplifyRepeat(re, sub) {
+  static simplifyRepeat(re, sub2) {
     if (re.max === -1) {
-      if (re.min === 0) return Simplify2.simplify1(Regexp.Op.STAR, re.flags, sub, null);
-      if (re.min === 1) return Simplify2.simplify1(Regexp.Op.PLUS, re.flags, sub, null);
+      if (re.min === 0) return Simplify2.simplify1(Regexp.Op.STAR, re.flags, sub2, null);
+      if (re.min === 1) return Simplify2.simplify1(Regexp.Op.PLUS, re.flags, sub2, null);
       const subs = [];
-      for (let i2 = 0; i2 < re.min - 1; i2++) subs.push(sub);
-      subs.push(Simplify2.simplify1(Regexp.Op.PLUS, re.flags, sub, null));
+      for (let i2 = 0; i2 < re.min - 1; i2++) subs.push(sub2);
+      subs.push(Simplify2.simplify1(Regexp.Op.PLUS, re.flags, sub2, null));
       return Simplify2.concat(subs);
     }
-    if (re.min === 1 && re.max === 1) return sub;
+    if (re.min === 1 && re.max === 1) return sub2;
     let prefixSubs = null;
     if (re.min > 0) {
       prefixSubs = [];
-      for (let i2 = 0; i2 < re.min; i2++) prefixSubs.push(sub);
+      for (let i2 = 0; i2 < re.min; i2++) prefixSubs.push(sub2);
     }
     if (re.max > re.min) {
-      let suffix = Simplify2.simplify1(Regexp.Op.QUEST, re.flags, sub, null);
-      for (let i2 = re.min + 1; i2 < re.max; i2++) suffix = Simplify2.simplify1(Regexp.Op.QUEST, re.flags, Simplify2.concat([sub, suffix]), null);
+      let suffix = Simplify2.simplify1(Regexp.Op.QUEST, re.flags, sub2, null);
+      for (let i2 = re.min + 1; i2 < re.max; i2++) suffix = Simplify2.simplify1(Regexp.Op.QUEST, re.flags, Simplify2.concat([sub2, suffix]), null);
       if (prefixSubs === null) return suffix;
       prefixSubs.push(suffix);
     }
@@ -33121,14 +33378,14 @@ var Simplify = class Simplify2 {
   static concat(subs) {
     const newSubs = [];
     for (let i2 = 0; i2 < subs.length; i2++) {
-      const sub = subs[i2];
-      if (sub.op === Regexp.Op.NO_MATCH) return new Regexp(Regexp.Op.NO_MATCH);
-      if (sub.op === Regexp.Op.EMPTY_MATCH) continue;
-      if (sub.op === Regexp.Op.CONCAT) {
-        for (let j = 0; j < sub.subs.length; j++) newSubs.push(sub.subs[j]);
+      const sub2 = subs[i2];
+      if (sub2.op === Regexp.Op.NO_MATCH) return new Regexp(Regexp.Op.NO_MATCH);
+      if (sub2.op === Regexp.Op.EMPTY_MATCH) continue;
+      if (sub2.op === Regexp.Op.CONCAT) {
+        for (let j = 0; j < sub2.subs.length; j++) newSubs.push(sub2.subs[j]);
         continue;
       }
-      newSubs.push(sub);
+      newSubs.push(sub2);
     }
     if (newSubs.length === 0) return new Regexp(Regexp.Op.EMPTY_MATCH);
     if (newSubs.length === 1) return newSubs[0];
@@ -33136,17 +33393,17 @@ var Simplify = class Simplify2 {
     nre.subs = newSubs;
     return nre;
   }
-  static simplify1(op, flags2, sub, re) {
-    if (sub.op === Regexp.Op.EMPTY_MATCH) return sub;
-    if (sub.op === Regexp.Op.NO_MATCH) {
-      if (op === Regexp.Op.PLUS) return sub;
+  static simplify1(op, flags2, sub2, re) {
+    if (sub2.op === Regexp.Op.EMPTY_MATCH) return sub2;
+    if (sub2.op === Regexp.Op.NO_MATCH) {
+      if (op === Regexp.Op.PLUS) return sub2;
       return new Regexp(Regexp.Op.EMPTY_MATCH);
     }
-    if (op === sub.op && (flags2 & RE2Flags.NON_GREEDY) === (sub.flags & RE2Flags.NON_GREEDY)) return sub;
-    if (re !== null && re.op === op && (re.flags & RE2Flags.NON_GREEDY) === (flags2 & RE2Flags.NON_GREEDY) && sub === re.subs[0]) return re;
+    if (op === sub2.op && (flags2 & RE2Flags.NON_GREEDY) === (sub2.flags & RE2Flags.NON_GREEDY)) return sub2;
+    if (re !== null && re.op === op && (re.flags & RE2Flags.NON_GREEDY) === (flags2 & RE2Flags.NON_GREEDY) && sub2 === re.subs[0]) return re;
     const nre = new Regexp(op);
     nre.flags = flags2;
-    nre.subs = [sub];
+    nre.subs = [sub2];
     return nre;
   }
 };
@@ -33294,13 +33551,13 @@ var CharClass = class CharClass2 {
   }
   static sortRanges(array, len) {
     const n = len >> 1;
-    const order = new Array(n);
-    for (let i2 = 0; i2 < n; i2++) order[i2] = i2;
-    order.sort((a, b) => array[2 * a] - array[2 * b] || array[2 * b + 1] - array[2 * a + 1]);
+    const order2 = new Array(n);
+    for (let i2 = 0; i2 < n; i2++) order2[i2] = i2;
+    order2.sort((a, b) => array[2 * a] - array[2 * b] || array[2 * b + 1] - array[2 * a + 1]);
     const sorted = array.slice(0, len);
     for (let i2 = 0; i2 < n; i2++) {
-      array[2 * i2] = sorted[2 * order[i2]];
-      array[2 * i2 + 1] = sorted[2 * order[i2] + 1];
+      array[2 * i2] = sorted[2 * order2[i2]];
+      array[2 * i2 + 1] = sorted[2 * order2[i2] + 1];
     }
   }
   /**
@@ -33586,9 +33843,9 @@ var Parser = class Parser2 {
   static leadingRegexp(re) {
     if (re.op === Regexp.Op.EMPTY_MATCH) return null;
     if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) {
-      const sub = re.subs[0];
-      if (sub.op === Regexp.Op.EMPTY_MATCH) return null;
-      return sub;
+      const sub2 = re.subs[0];
+      if (sub2.op === Regexp.Op.EMPTY_MATCH) return null;
+      return sub2;
     }
     return re;
   }
@@ -33754,7 +34011,7 @@ var Parser = class Parser2 {
     if (re === null) return false;
     if (re.op === Regexp.Op.CAPTURE) return true;
     if (re.subs) {
-      for (let sub of re.subs) if (Parser2.hasCapture(sub)) return true;
+      for (let sub2 of re.subs) if (Parser2.hasCapture(sub2)) return true;
     }
     return false;
   }
@@ -33830,20 +34087,20 @@ var Parser = class Parser2 {
         size = 1 + this.calcSize(re.subs[0]);
         break;
       case Regexp.Op.CONCAT:
-        for (let sub of re.subs) size = size + this.calcSize(sub);
+        for (let sub2 of re.subs) size = size + this.calcSize(sub2);
         break;
       case Regexp.Op.ALTERNATE:
-        for (let sub of re.subs) size = size + this.calcSize(sub);
+        for (let sub2 of re.subs) size = size + this.calcSize(sub2);
         if (re.subs.length > 1) size = size + re.subs.length - 1;
         break;
       case Regexp.Op.REPEAT: {
-        let sub = this.calcSize(re.subs[0]);
+        let sub2 = this.calcSize(re.subs[0]);
         if (re.max === -1) {
-          if (re.min === 0) size = 2 + sub;
-          else size = 1 + re.min * sub;
+          if (re.min === 0) size = 2 + sub2;
+          else size = 1 + re.min * sub2;
           break;
         }
-        size = re.max * sub + (re.max - re.min);
+        size = re.max * sub2 + (re.max - re.min);
         break;
       }
     }
@@ -33865,8 +34122,8 @@ var Parser = class Parser2 {
       if (this.height.has(re)) return this.height.get(re);
     }
     let h = 1;
-    for (let sub of re.subs) {
-      const hsub = this.calcHeight(sub);
+    for (let sub2 of re.subs) {
+      const hsub = this.calcHeight(sub2);
       if (h < 1 + hsub) h = 1 + hsub;
     }
     if (this.height === null) this.height = /* @__PURE__ */ new Map();
@@ -33942,13 +34199,13 @@ var Parser = class Parser2 {
     }
     const n = this.stack.length;
     if (n === 0) throw new RE2JSSyntaxException(Parser2.ERR_MISSING_REPEAT_ARGUMENT, t.from(beforePos));
-    const sub = this.stack[n - 1];
-    if (Regexp.isPseudoOp(sub.op)) throw new RE2JSSyntaxException(Parser2.ERR_MISSING_REPEAT_ARGUMENT, t.from(beforePos));
+    const sub2 = this.stack[n - 1];
+    if (Regexp.isPseudoOp(sub2.op)) throw new RE2JSSyntaxException(Parser2.ERR_MISSING_REPEAT_ARGUMENT, t.from(beforePos));
     const re = this.newRegexp(op);
     re.min = min;
     re.max = max;
     re.flags = flags2;
-    re.subs = [sub];
+    re.subs = [sub2];
     this.stack[n - 1] = re;
     this.checkLimits(re);
     if (op === Regexp.Op.REPEAT && (min >= 2 || max >= 2) && !this.repeatIsValid(re, 1e3)) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_REPEAT_SIZE, t.from(beforePos));
@@ -33961,7 +34218,7 @@ var Parser = class Parser2 {
       if (m > n) return false;
       if (m > 0) n = Math.trunc(n / m);
     }
-    for (let sub of re.subs) if (!this.repeatIsValid(sub, n)) return false;
+    for (let sub2 of re.subs) if (!this.repeatIsValid(sub2, n)) return false;
     return true;
   }
   concat() {
@@ -33991,13 +34248,13 @@ var Parser = class Parser2 {
   collapse(subs, op) {
     if (subs.length === 1) return subs[0];
     let len = 0;
-    for (let sub of subs) len += sub.op === op ? sub.subs.length : 1;
+    for (let sub2 of subs) len += sub2.op === op ? sub2.subs.length : 1;
     let newsubs = new Array(len).fill(null);
     let i2 = 0;
-    for (let sub of subs) if (sub.op === op) {
-      for (let j = 0; j < sub.subs.length; j++) newsubs[i2++] = sub.subs[j];
-      this.reuse(sub);
-    } else newsubs[i2++] = sub;
+    for (let sub2 of subs) if (sub2.op === op) {
+      for (let j = 0; j < sub2.subs.length; j++) newsubs[i2++] = sub2.subs[j];
+      this.reuse(sub2);
+    } else newsubs[i2++] = sub2;
     let re = this.newRegexp(op);
     re.subs = newsubs;
     if (op === Regexp.Op.ALTERNATE) {
@@ -34130,10 +34387,10 @@ var Parser = class Parser2 {
   }
   removeLeadingString(re, n) {
     if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) {
-      const sub = this.removeLeadingString(re.subs[0], n);
-      re.subs[0] = sub;
-      if (sub.op === Regexp.Op.EMPTY_MATCH) {
-        this.reuse(sub);
+      const sub2 = this.removeLeadingString(re.subs[0], n);
+      re.subs[0] = sub2;
+      if (sub2.op === Regexp.Op.EMPTY_MATCH) {
+        this.reuse(sub2);
         switch (re.subs.length) {
           case 0:
           case 1:
@@ -35718,8 +35975,8 @@ function parseCodeowners(text4) {
   return {
     entries,
     problems,
-    ownerOf(path12) {
-      for (let i2 = entries.length - 1; i2 >= 0; i2--) if (entries[i2].matches(path12)) return entries[i2];
+    ownerOf(path13) {
+      for (let i2 = entries.length - 1; i2 >= 0; i2--) if (entries[i2].matches(path13)) return entries[i2];
       return void 0;
     }
   };
@@ -35847,28 +36104,28 @@ function parseProvenance(text4, kind) {
   }
   const top = doc.value;
   const problems = [];
-  const at3 = (path12, key3 = false) => doc.locate(path12, { key: key3 }).line;
+  const at4 = (path13, key3 = false) => doc.locate(path13, { key: key3 }).line;
   const lines = text4.split("\n");
-  const raw = (path12) => {
-    const pos = doc.locate(path12);
+  const raw = (path13) => {
+    const pos = doc.locate(path13);
     return /^(?:sha256:)?[0-9a-fA-F]{64}\b/.exec(lines[pos.line - 1]?.slice(pos.column - 1) ?? "")?.[0];
   };
   for (const key3 of Object.keys(top)) {
     if (PROVENANCE_FIELDS.includes(key3) || EXTRA_KEYS.has(key3) || key3.startsWith("x-")) continue;
-    problems.push({ message: `unknown key \`${key3}\` (expected ${PROVENANCE_FIELDS.join(", ")}, files)`, line: at3([key3], true) });
+    problems.push({ message: `unknown key \`${key3}\` (expected ${PROVENANCE_FIELDS.join(", ")}, files)`, line: at4([key3], true) });
   }
-  if (kind === "sidecar" && "files" in top) problems.push({ message: "`files:` belongs in a PROVENANCE.yml; a sidecar describes one file (use `sha256:`)", line: at3(["files"], true) });
-  if (kind === "directory" && "sha256" in top) problems.push({ message: "a PROVENANCE.yml covers several files: put each digest under `files: {<path>: {sha256: \u2026}}`", line: at3(["sha256"], true) });
-  const fields = readFields(top, [], at3, raw, problems);
+  if (kind === "sidecar" && "files" in top) problems.push({ message: "`files:` belongs in a PROVENANCE.yml; a sidecar describes one file (use `sha256:`)", line: at4(["files"], true) });
+  if (kind === "directory" && "sha256" in top) problems.push({ message: "a PROVENANCE.yml covers several files: put each digest under `files: {<path>: {sha256: \u2026}}`", line: at4(["sha256"], true) });
+  const fields = readFields(top, [], at4, raw, problems);
   const files = /* @__PURE__ */ new Map();
   let filesLine;
   if (kind === "directory" && top.files !== void 0 && top.files !== null) {
-    filesLine = at3(["files"], true);
+    filesLine = at4(["files"], true);
     if (typeof top.files !== "object" || Array.isArray(top.files)) {
       problems.push({ message: "`files:` must map relative paths to `{sha256: \u2026}`", line: filesLine });
     } else {
       for (const [rel, entry] of Object.entries(top.files)) {
-        const line = at3(["files", rel], true);
+        const line = at4(["files", rel], true);
         const norm = normaliseRelative(rel);
         if (!norm) {
           problems.push({ message: `\`${rel}\` is not a relative path inside this directory`, line });
@@ -35880,21 +36137,21 @@ function parseProvenance(text4, kind) {
         }
         for (const k of Object.keys(entry)) {
           if (!PROVENANCE_FIELDS.includes(k) && !k.startsWith("x-"))
-            problems.push({ message: `unknown key \`${k}\` in the entry for ${rel}`, line: at3(["files", rel, k], true) });
+            problems.push({ message: `unknown key \`${k}\` in the entry for ${rel}`, line: at4(["files", rel, k], true) });
         }
-        files.set(norm, { ...readFields(entry, ["files", rel], at3, raw, problems), line });
+        files.set(norm, { ...readFields(entry, ["files", rel], at4, raw, problems), line });
       }
     }
   }
   return { ...fields, files, filesLine, problems };
 }
-function readFields(obj, base, at3, raw, problems) {
+function readFields(obj, base, at4, raw, problems) {
   const stated = {};
   const placeholders = [];
   for (const field of PROVENANCE_FIELDS) {
     if (!(field in obj)) continue;
     const value2 = field === "sha256" && typeof obj[field] === "number" ? raw([...base, field]) ?? obj[field] : obj[field];
-    const line = at3([...base, field]);
+    const line = at4([...base, field]);
     const list4 = Array.isArray(value2) ? value2 : [value2];
     if (list4.some((v) => v !== null && typeof v === "object")) {
       problems.push({ message: `\`${field}\` must be text${field === "source" ? " or a list of URLs" : ""}`, line });
@@ -35941,8 +36198,8 @@ var CARD_FILE = "README.md";
 var CROISSANT_FILE = "croissant.json";
 var DVC_SUFFIX = ".dvc";
 var NOT_DATA_NAMES = /* @__PURE__ */ new Set([PROVENANCE_FILE, CARD_FILE, CROISSANT_FILE, ".gitattributes", ".gitignore", ".gitkeep", ".keep", "dvc.yaml", "dvc.lock", ".dvcignore"]);
-function isRecordOrMetaFile(path12) {
-  const name2 = path12.slice(path12.lastIndexOf("/") + 1);
+function isRecordOrMetaFile(path13) {
+  const name2 = path13.slice(path13.lastIndexOf("/") + 1);
   return NOT_DATA_NAMES.has(name2) || name2.endsWith(SIDECAR_SUFFIX) || name2.endsWith(DVC_SUFFIX);
 }
 var globs = (description) => ({ type: "array", items: { type: "string", format: "glob" }, maxItems: 256, description });
@@ -36873,12 +37130,12 @@ function parseTree(text4, errors = [], options = ParseOptions.DEFAULT) {
   }
   return result;
 }
-function findNodeAtLocation(root, path12) {
+function findNodeAtLocation(root, path13) {
   if (!root) {
     return void 0;
   }
   let node2 = root;
-  for (let segment of path12) {
+  for (let segment of path13) {
     if (typeof segment === "string") {
       if (node2.type !== "object" || !Array.isArray(node2.children)) {
         return void 0;
@@ -39969,11 +40226,11 @@ var EditMap = class {
     this.index.clear();
   }
 };
-function addImplementation(editMap, at3, remove, add, before) {
+function addImplementation(editMap, at4, remove, add, before) {
   if (remove === 0 && add.length === 0) {
     return;
   }
-  const existing = editMap.index.get(at3);
+  const existing = editMap.index.get(at4);
   if (existing) {
     existing[1] += remove;
     if (before) {
@@ -39984,9 +40241,9 @@ function addImplementation(editMap, at3, remove, add, before) {
     }
     return;
   }
-  const change = [at3, remove, add];
+  const change = [at4, remove, add];
   editMap.map.push(change);
-  editMap.index.set(at3, change);
+  editMap.index.set(at4, change);
 }
 
 // node_modules/micromark/lib/initialize/document.js
@@ -44997,35 +45254,35 @@ var RecordStore = class {
   exists(p) {
     return this.ctx.inventory.get(p) !== void 0;
   }
-  load(path12, parse4, problems) {
-    let p = this.cache.get(path12);
+  load(path13, parse4, problems) {
+    let p = this.cache.get(path13);
     if (!p) {
       p = (async () => {
         let value2 = null;
-        await this.ctx.guard(path12, async () => {
-          const text4 = await this.ctx.inventory.readText(path12, Math.min(RECORD_MAX_BYTES, this.ctx.maxFileBytes));
+        await this.ctx.guard(path13, async () => {
+          const text4 = await this.ctx.inventory.readText(path13, Math.min(RECORD_MAX_BYTES, this.ctx.maxFileBytes));
           value2 = parse4(text4);
         });
         if (value2 !== null && problems) {
-          for (const pr of problems(value2)) this.ctx.report({ code: "invalid-record", path: path12, line: pr.line, message: `${path12}:${pr.line}: ${pr.message}` });
+          for (const pr of problems(value2)) this.ctx.report({ code: "invalid-record", path: path13, line: pr.line, message: `${path13}:${pr.line}: ${pr.message}` });
         }
         return value2;
       })();
-      this.cache.set(path12, p);
+      this.cache.set(path13, p);
     }
     return p;
   }
-  provenance(path12, kind) {
-    return this.load(path12, (t) => wrap(path12, () => parseProvenance(t, kind), ProvenanceError), (r) => r.problems);
+  provenance(path13, kind) {
+    return this.load(path13, (t) => wrap(path13, () => parseProvenance(t, kind), ProvenanceError), (r) => r.problems);
   }
-  croissant(path12) {
-    return this.load(path12, (t) => wrap(path12, () => parseCroissant(t), CroissantError), (r) => r.problems);
+  croissant(path13) {
+    return this.load(path13, (t) => wrap(path13, () => parseCroissant(t), CroissantError), (r) => r.problems);
   }
-  card(path12) {
-    return this.load(path12, (t) => wrap(path12, () => parseMarkdown(t), FrontMatterError));
+  card(path13) {
+    return this.load(path13, (t) => wrap(path13, () => parseMarkdown(t), FrontMatterError));
   }
-  dvcFile(path12) {
-    return this.load(path12, (t) => wrap(path12, () => parseDvcFile(t), DvcError), (r) => r.problems);
+  dvcFile(path13) {
+    return this.load(path13, (t) => wrap(path13, () => parseDvcFile(t), DvcError), (r) => r.problems);
   }
   dvcConfig() {
     return this.exists(".dvc/config") ? this.load(".dvc/config", parseDvcConfig) : Promise.resolve(null);
@@ -45055,8 +45312,8 @@ var RecordStore = class {
   async resolve(dataset) {
     const views = [];
     const broken = [];
-    const add = (path12, view2, ok2) => {
-      if (!ok2) broken.push(path12);
+    const add = (path13, view2, ok2) => {
+      if (!ok2) broken.push(path13);
       else if (view2) views.push(view2);
     };
     const sidecar = dataset + SIDECAR_SUFFIX;
@@ -45136,15 +45393,15 @@ var RecordStore = class {
     return { kind: "dvc", path: t.file, fields, digests, placeholders: [] };
   }
 };
-function wrap(path12, fn, errorType) {
+function wrap(path13, fn, errorType) {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof errorType) throw new FileProblem(path12, `${path12}${e.line ? `:${e.line}` : ""}: ${e.message}`, "invalid-record", e.line);
+    if (e instanceof errorType) throw new FileProblem(path13, `${path13}${e.line ? `:${e.line}` : ""}: ${e.message}`, "invalid-record", e.line);
     throw e;
   }
 }
-function fromProvenance(path12, rec, entry, kind) {
+function fromProvenance(path13, rec, entry, kind) {
   const fields = {};
   const placeholders = /* @__PURE__ */ new Set();
   let digests = [];
@@ -45157,15 +45414,15 @@ function fromProvenance(path12, rec, entry, kind) {
   }
   for (const f of Object.keys(fields)) placeholders.delete(f);
   if (digests.length > 0) placeholders.delete("sha256");
-  return { kind, path: path12, fields, digests, placeholders: [...placeholders], digestAnchor: kind === "provenance" ? entry?.line ?? rec.filesLine : void 0 };
+  return { kind, path: path13, fields, digests, placeholders: [...placeholders], digestAnchor: kind === "provenance" ? entry?.line ?? rec.filesLine : void 0 };
 }
-function fromCroissant(path12, rec, dataset) {
+function fromCroissant(path13, rec, dataset) {
   const fields = {};
   if (rec.license) fields.license = { values: rec.license.value.map(spdxFromUrl), line: rec.license.line };
   if (rec.url) fields.source = { values: [rec.url.value], line: rec.url.line };
   if (rec.datePublished) fields.collected = { values: [rec.datePublished.value], line: rec.datePublished.line };
   const digests = [];
-  const base = dirOf(path12);
+  const base = dirOf(path13);
   for (const file of rec.files) {
     if (/^[a-z][a-z0-9+.-]*:/i.test(file.contentUrl)) continue;
     const target = normaliseRelative(join2(base, file.contentUrl.replace(/^\.\//, "")));
@@ -45173,7 +45430,7 @@ function fromCroissant(path12, rec, dataset) {
     if (file.sha256) digests.push({ algo: "sha256", hex: file.sha256.value, line: file.sha256.line });
     if (file.md5) digests.push({ algo: "md5", hex: file.md5.value, line: file.md5.line });
   }
-  return { kind: "croissant", path: path12, fields, digests, placeholders: [] };
+  return { kind: "croissant", path: path13, fields, digests, placeholders: [] };
 }
 function isDatasetCard(fm) {
   if (!fm) return false;
@@ -45181,7 +45438,7 @@ function isDatasetCard(fm) {
   return !NOT_DATASET_CARD_KEYS.some((k) => k in fm) && ("license" in fm || "source" in fm || "collected" in fm);
 }
 var strings = (v) => (Array.isArray(v) ? v : [v]).filter((x) => typeof x === "string" || typeof x === "number").map((x) => String(x).trim()).filter((x) => x && !isPlaceholder(x));
-function fromCard(path12, doc) {
+function fromCard(path13, doc) {
   const fm = doc.frontMatter ?? {};
   const fields = {};
   const claim = (key3, values2) => values2.length > 0 ? { values: values2, line: doc.frontMatterLine(key3) } : void 0;
@@ -45200,7 +45457,7 @@ function fromCard(path12, doc) {
   const creators = [...strings(fm.annotations_creators).map((c) => `annotations: ${c}`), ...strings(fm.language_creators).map((c) => `language: ${c}`)];
   const process2 = claim("collection-process", strings(fm["collection-process"])) ?? claim(fm.annotations_creators ? "annotations_creators" : "language_creators", creators);
   if (process2) fields["collection-process"] = process2;
-  return { kind: "hf-card", path: path12, fields, digests: [], placeholders: [] };
+  return { kind: "hf-card", path: path13, fields, digests: [], placeholders: [] };
 }
 
 // src/checks/dataset-provenance/sources.ts
@@ -45278,9 +45535,9 @@ function groupBy(items, key3) {
 async function findDatasets(ctx, globs3, store) {
   const out2 = /* @__PURE__ */ new Map();
   for (const f of ctx.inventory.match(globs3)) if (!isRecordOrMetaFile(f.path)) out2.set(f.path, { path: f.path, entry: f });
-  for (const [path12, t] of await store.dvcIndex()) {
-    if (out2.has(path12) || !(matchesAny(path12, globs3) || matchesAny(t.file, globs3))) continue;
-    out2.set(path12, { path: path12, entry: ctx.inventory.get(path12) });
+  for (const [path13, t] of await store.dvcIndex()) {
+    if (out2.has(path13) || !(matchesAny(path13, globs3) || matchesAny(t.file, globs3))) continue;
+    out2.set(path13, { path: path13, entry: ctx.inventory.get(path13) });
   }
   return out2;
 }
@@ -45653,8 +45910,8 @@ function isDigestPinned(image) {
   return DIGEST.test(image);
 }
 function pinnedForm(image) {
-  const at3 = image.indexOf("@");
-  const base = at3 === -1 ? image : image.slice(0, at3);
+  const at4 = image.indexOf("@");
+  const base = at4 === -1 ? image : image.slice(0, at4);
   const lastSlash = base.lastIndexOf("/");
   const hasTag = base.indexOf(":", lastSlash + 1) !== -1;
   return `${hasTag ? base : `${base}:<tag>`}@sha256:<digest>`;
@@ -45753,19 +46010,19 @@ function lexShell(text4, signal) {
     line += countLines(open5, j);
     return Math.min(j + 1, n);
   };
-  const readDollar = (at3) => {
+  const readDollar = (at4) => {
     const w = startWord();
-    const next = text4[at3 + 1];
-    if (next === "(") return readParenSub(at3 + 1, "command", "$");
+    const next = text4[at4 + 1];
+    if (next === "(") return readParenSub(at4 + 1, "command", "$");
     if (next === "{") {
-      const close2 = text4.indexOf("}", at3 + 2);
+      const close2 = text4.indexOf("}", at4 + 2);
       const end = close2 === -1 ? n : close2 + 1;
-      w.value += text4.slice(at3, end);
-      line += countLines(at3, end);
+      w.value += text4.slice(at4, end);
+      line += countLines(at4, end);
       return end;
     }
     w.value += "$";
-    return at3 + 1;
+    return at4 + 1;
   };
   const readHereDocBodies = () => {
     for (const h of pendingHereDocs) {
@@ -45977,9 +46234,9 @@ function urlSpec(name2, url) {
   if (VCS_PREFIXES.some((p) => lower.startsWith(p))) {
     const afterScheme = base.slice(base.indexOf("://") + 3);
     const slash = afterScheme.indexOf("/");
-    const path12 = slash === -1 ? "" : afterScheme.slice(slash);
-    const at3 = path12.lastIndexOf("@");
-    const ref2 = at3 === -1 ? "" : path12.slice(at3 + 1);
+    const path13 = slash === -1 ? "" : afterScheme.slice(slash);
+    const at4 = path13.lastIndexOf("@");
+    const ref2 = at4 === -1 ? "" : path13.slice(at4 + 1);
     return { name: name2, kind: "vcs", pinned: HEX40.test(ref2), specifier: url };
   }
   if (lower.startsWith("file:")) return { name: name2, kind: "path", pinned: true, specifier: url };
@@ -45992,11 +46249,11 @@ function parseRequirementSpec(input) {
   if (scheme !== -1 || VCS_PREFIXES.some((p) => lower.startsWith(p))) {
     const markerAt = text4.indexOf(" ;");
     const body3 = markerAt === -1 ? text4 : text4.slice(0, markerAt).trim();
-    const at3 = body3.indexOf("@");
+    const at4 = body3.indexOf("@");
     const schemeAt = body3.indexOf("://");
-    if (at3 !== -1 && (schemeAt === -1 || at3 < schemeAt) && !VCS_PREFIXES.some((p) => lower.startsWith(p))) {
-      const name3 = stripExtras(body3.slice(0, at3));
-      const spec2 = urlSpec(name3 || null, body3.slice(at3 + 1).trim());
+    if (at4 !== -1 && (schemeAt === -1 || at4 < schemeAt) && !VCS_PREFIXES.some((p) => lower.startsWith(p))) {
+      const name3 = stripExtras(body3.slice(0, at4));
+      const spec2 = urlSpec(name3 || null, body3.slice(at4 + 1).trim());
       if (name3 && !NAME.test(name3)) spec2.invalid = `"${name3}" is not a valid distribution name`;
       return spec2;
     }
@@ -46255,16 +46512,16 @@ function isExactNpmSpec(spec) {
     return hash !== -1 && HEX402.test(spec.slice(hash + 1));
   }
   if (spec.includes("://")) return false;
-  const at3 = spec.lastIndexOf("@");
-  if (at3 <= 0) return false;
-  const version = spec.slice(at3 + 1);
+  const at4 = spec.lastIndexOf("@");
+  if (at4 <= 0) return false;
+  const version = spec.slice(at4 + 1);
   const alias = spec.indexOf("@npm:");
   if (alias > 0) return isExactNpmSpec(spec.slice(alias + 5));
   return EXACT_SEMVER.test(version) || isVariable(version);
 }
 var npmName = (spec) => {
-  const at3 = spec.lastIndexOf("@");
-  return at3 > 0 ? spec.slice(0, at3) : spec;
+  const at4 = spec.lastIndexOf("@");
+  return at4 > 0 ? spec.slice(0, at4) : spec;
 };
 function report(a, line, kind, message) {
   a.issues.push({ kind, line, message });
@@ -46294,16 +46551,16 @@ function analysePip(a, args2, line, tool) {
     report(a, line, "unpinned-install", `\`${tool} install ${unpinned.join(" ")}\` installs whatever versions are newest at build time; pin them: ${tool} install ${pins} (or install a hash-locked file: ${tool} install --require-hashes -r requirements.txt)`);
   }
 }
-function analyseNpm(a, sub, args2, line) {
-  if (["ci", "clean-install", "ic", "install-clean", "install-ci-test", "cit"].includes(sub)) {
+function analyseNpm(a, sub2, args2, line) {
+  if (["ci", "clean-install", "ic", "install-clean", "install-ci-test", "cit"].includes(sub2)) {
     a.state.npmLocked = true;
     return;
   }
-  if (sub === "exec" || sub === "x") {
+  if (sub2 === "exec" || sub2 === "x") {
     analyseNpx(a, args2, line, "npm exec");
     return;
   }
-  if (!["install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "isntall", "add"].includes(sub)) return;
+  if (!["install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "isntall", "add"].includes(sub2)) return;
   const p = parseArgs(args2, NPM_VALUED);
   if (p.positional.length === 0) {
     report(a, line, "unpinned-install", "`npm install` may update package-lock.json and install newer versions; use `npm ci` to install exactly what the lock file records");
@@ -46327,10 +46584,10 @@ function analyseNpx(a, args2, line, tool) {
 }
 function analyseYarnPnpm(a, tool, args2, line) {
   const p = parseArgs(args2, NPM_VALUED);
-  const [sub, ...rest] = p.positional;
+  const [sub2, ...rest] = p.positional;
   const frozen = has(p, "--frozen-lockfile", "--immutable");
-  if (sub === void 0 || sub === "install" || sub === "i") {
-    if (tool === "pnpm" && (sub === "i" || sub === "install") && rest.length > 0) {
+  if (sub2 === void 0 || sub2 === "install" || sub2 === "i") {
+    if (tool === "pnpm" && (sub2 === "i" || sub2 === "install") && rest.length > 0) {
       for (const spec of rest) if (!isExactNpmSpec(spec)) report(a, line, "unpinned-install", `\`pnpm add ${spec}\` is not pinned; pin it: pnpm add ${npmName(spec)}@<version>`);
       return;
     }
@@ -46341,24 +46598,24 @@ function analyseYarnPnpm(a, tool, args2, line) {
     }
     return;
   }
-  const adds = sub === "add" ? rest : sub === "global" && rest[0] === "add" ? rest.slice(1) : null;
+  const adds = sub2 === "add" ? rest : sub2 === "global" && rest[0] === "add" ? rest.slice(1) : null;
   if (adds) {
     for (const spec of adds) if (!isExactNpmSpec(spec)) report(a, line, "unpinned-install", `\`${tool} add ${spec}\` is not pinned; pin it: ${tool} add ${npmName(spec)}@<version>`);
     return;
   }
-  if (sub === "dlx") {
+  if (sub2 === "dlx") {
     const spec = values(p, "-p", "--package")[0] ?? rest[0];
     if (spec && !isExactNpmSpec(spec)) report(a, line, "unpinned-install", `\`${tool} dlx ${spec}\` downloads and runs the newest ${npmName(spec)}; pin it: ${tool} dlx ${npmName(spec)}@<version>`);
   }
 }
 function analyseConda(a, tool, args2, line) {
   const p = parseArgs(args2, CONDA_VALUED);
-  const [sub, ...specs] = p.positional;
-  if (sub !== "install" && sub !== "create") return;
+  const [sub2, ...specs] = p.positional;
+  if (sub2 !== "install" && sub2 !== "create") return;
   const loose = specs.filter((s2) => !isExactCondaSpec(s2));
   if (loose.length > 0) {
     const pins = loose.map((s2) => `${condaName(s2)}=<version>`).join(" ");
-    report(a, line, "unpinned-install", `\`${tool} ${sub} ${loose.join(" ")}\` is not pinned; pin it: ${tool} ${sub} ${pins} (or ==<version>=<build>), or install from a conda-lock file`);
+    report(a, line, "unpinned-install", `\`${tool} ${sub2} ${loose.join(" ")}\` is not pinned; pin it: ${tool} ${sub2} ${pins} (or ==<version>=<build>), or install from a conda-lock file`);
   }
 }
 function analyseSpecList(a, line, label2, specs) {
@@ -46368,40 +46625,40 @@ function analyseSpecList(a, line, label2, specs) {
   }
 }
 function analyseUv(a, args2, line) {
-  const [sub, ...rest] = args2;
-  if (sub === "pip") {
+  const [sub2, ...rest] = args2;
+  if (sub2 === "pip") {
     analysePip(a, rest, line, "uv pip");
     return;
   }
-  if (sub === "sync") {
+  if (sub2 === "sync") {
     const p = parseArgs(rest, UV_TOOL_VALUED);
     if (!has(p, "--locked", "--frozen")) report(a, line, "unpinned-install", "`uv sync` re-resolves when uv.lock is out of date; install exactly what the lock records: uv sync --locked (or --frozen)");
     return;
   }
-  if (sub === "add") {
+  if (sub2 === "add") {
     const p = parseArgs(rest, UV_TOOL_VALUED);
     analyseSpecList(a, line, "uv add", p.positional);
     return;
   }
-  if (sub === "tool" && (rest[0] === "install" || rest[0] === "run")) analyseUvTool(a, rest.slice(1), line, `uv tool ${rest[0]}`);
+  if (sub2 === "tool" && (rest[0] === "install" || rest[0] === "run")) analyseUvTool(a, rest.slice(1), line, `uv tool ${rest[0]}`);
 }
 function analyseUvTool(a, args2, line, label2) {
   const p = parseArgs(args2, UV_TOOL_VALUED);
   const from = values(p, "--from");
   const target = from[0] ?? p.positional[0];
   if (!target) return;
-  const at3 = target.indexOf("@");
-  if (at3 > 0 && !target.includes("://") && (EXACT_SEMVER.test(target.slice(at3 + 1)) || isVariable(target.slice(at3 + 1)))) return;
+  const at4 = target.indexOf("@");
+  if (at4 > 0 && !target.includes("://") && (EXACT_SEMVER.test(target.slice(at4 + 1)) || isVariable(target.slice(at4 + 1)))) return;
   const spec = parseRequirementSpec(target);
   if (!spec.pinned) report(a, line, "unpinned-install", `\`${label2} ${target}\` installs the newest ${spec.name ?? target}; pin it: ${label2} ${spec.name ?? target}@<version> (or --from ${spec.name ?? target}==<version>)`);
 }
 function analysePipx(a, args2, line) {
-  const [sub, ...rest] = args2;
+  const [sub2, ...rest] = args2;
   const p = parseArgs(rest, PIPX_VALUED);
-  if (sub === "install" || sub === "inject") {
+  if (sub2 === "install" || sub2 === "inject") {
     const specs = values(p, "--spec");
-    analyseSpecList(a, line, `pipx ${sub}`, specs.length > 0 ? specs : sub === "inject" ? p.positional.slice(1) : p.positional);
-  } else if (sub === "run") {
+    analyseSpecList(a, line, `pipx ${sub2}`, specs.length > 0 ? specs : sub2 === "inject" ? p.positional.slice(1) : p.positional);
+  } else if (sub2 === "run") {
     const spec = values(p, "--spec")[0] ?? p.positional[0];
     if (spec && !parseRequirementSpec(spec).pinned) {
       const name2 = parseRequirementSpec(spec).name ?? spec;
@@ -46413,10 +46670,10 @@ function analysePoetry(a, args2, line) {
   if (args2[0] !== "add") return;
   const p = parseArgs(args2.slice(1), POETRY_VALUED);
   for (const s2 of p.positional) {
-    const at3 = s2.indexOf("@");
-    const version = at3 > 0 ? s2.slice(at3 + 1) : "";
+    const at4 = s2.indexOf("@");
+    const version = at4 > 0 ? s2.slice(at4 + 1) : "";
     const exact = version ? EXACT_SEMVER.test(version) || /^==?\d/.test(version) || isVariable(version) : parseRequirementSpec(s2).pinned;
-    if (!exact) report(a, line, "unpinned-install", `\`poetry add ${s2}\` records a version range; pin it: poetry add ${at3 > 0 ? s2.slice(0, at3) : parseRequirementSpec(s2).name ?? s2}==<version>`);
+    if (!exact) report(a, line, "unpinned-install", `\`poetry add ${s2}\` records a version range; pin it: poetry add ${at4 > 0 ? s2.slice(0, at4) : parseRequirementSpec(s2).name ?? s2}==<version>`);
   }
 }
 function downloadTargets(prog, args2, cmd) {
@@ -46470,9 +46727,9 @@ function analyseCommand(a, cmd, f) {
   else {
     const script = SHELLS.has(prog) || isPython(prog) || prog === "source" || prog === "." ? args2.find((x) => !x.startsWith("-")) : words2[0].value;
     const key3 = script?.replace(/^\.\//, "");
-    const at3 = key3 !== void 0 ? a.state.downloads.get(key3) : void 0;
-    if (key3 !== void 0 && at3 !== void 0) {
-      report(a, line, "download-and-run", `runs ${key3}, downloaded on line ${at3}, without verifying it; check its checksum first: echo "<sha256>  ${key3}" | sha256sum -c -`);
+    const at4 = key3 !== void 0 ? a.state.downloads.get(key3) : void 0;
+    if (key3 !== void 0 && at4 !== void 0) {
+      report(a, line, "download-and-run", `runs ${key3}, downloaded on line ${at4}, without verifying it; check its checksum first: echo "<sha256>  ${key3}" | sha256sum -c -`);
       a.state.downloads.delete(key3);
     }
   }
@@ -46491,8 +46748,8 @@ function analyseCommand(a, cmd, f) {
   else if (prog === "poetry") analysePoetry(a, args2, line);
   else if (prog === "conda" || prog === "mamba" || prog === "micromamba") analyseConda(a, prog, args2, line);
   else if (prog === "npm") {
-    const at3 = firstPositional(args2, NPM_VALUED);
-    if (at3 !== -1) analyseNpm(a, args2[at3], args2.slice(at3 + 1), line);
+    const at4 = firstPositional(args2, NPM_VALUED);
+    if (at4 !== -1) analyseNpm(a, args2[at4], args2.slice(at4 + 1), line);
   } else if (prog === "npx") analyseNpx(a, args2, line, "npx");
   else if (prog === "yarn" || prog === "pnpm") analyseYarnPnpm(a, prog, args2, line);
 }
@@ -46533,8 +46790,8 @@ function analyseArgv(argv, line, opts = {}) {
 // src/formats/workflow.ts
 var isRecord2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var BLOCK_INDICATOR = /:\s*([|>])[+-]?\d*[+-]?\s*(?:#.*)?$/;
-function scriptLines(source, doc, path12, value2) {
-  const pos = doc.locate(path12);
+function scriptLines(source, doc, path13, value2) {
+  const pos = doc.locate(path13);
   const keyLine = source[pos.line - 2] ?? "";
   const indicator = BLOCK_INDICATOR.exec(keyLine);
   if (pos.column === 1 && indicator) {
@@ -46578,9 +46835,9 @@ function collectSteps(deps, source, doc, steps, base, group, defaults2 = {}) {
     }
   });
 }
-function collectImage(deps, doc, v, path12) {
-  if (typeof v === "string") deps.images.push({ value: v.trim(), line: doc.locate(path12).line });
-  else if (isRecord2(v) && typeof v.image === "string") deps.images.push({ value: v.image.trim(), line: doc.locate([...path12, "image"]).line });
+function collectImage(deps, doc, v, path13) {
+  if (typeof v === "string") deps.images.push({ value: v.trim(), line: doc.locate(path13).line });
+  else if (isRecord2(v) && typeof v.image === "string") deps.images.push({ value: v.image.trim(), line: doc.locate([...path13, "image"]).line });
 }
 function readWorkflow(text4) {
   const doc = loadYaml(text4);
@@ -46617,8 +46874,8 @@ function judgeUses(value2) {
   if (value2.startsWith("./") || value2.startsWith("../")) return "local";
   if (value2.includes("${{")) return "expression";
   if (value2.startsWith("docker://")) return /@sha256:[0-9a-f]{64}$/i.test(value2) ? "pinned" : "unpinned";
-  const at3 = value2.lastIndexOf("@");
-  return at3 !== -1 && HEX403.test(value2.slice(at3 + 1)) ? "pinned" : "unpinned";
+  const at4 = value2.lastIndexOf("@");
+  return at4 !== -1 && HEX403.test(value2.slice(at4 + 1)) ? "pinned" : "unpinned";
 }
 
 // src/checks/dependency-pinning/context.ts
@@ -46640,11 +46897,11 @@ var PinningContext = class {
   seen = /* @__PURE__ */ new Set();
   texts = /* @__PURE__ */ new Map();
   /** Full mode checks everything; changed mode only what the change added or modified. */
-  inScope(path12) {
-    return this.rule.changed === null || this.rule.changed.changed.has(path12);
+  inScope(path13) {
+    return this.rule.changed === null || this.rule.changed.changed.has(path13);
   }
-  exists(path12) {
-    return this.rule.inventory.get(path12) !== void 0;
+  exists(path13) {
+    return this.rule.inventory.get(path13) !== void 0;
   }
   byDir;
   /** File names directly inside a directory (`''` is the root), indexed once per run. */
@@ -46668,18 +46925,18 @@ var PinningContext = class {
     this.rule.report(f);
   }
   /** A repository file as strict UTF-8, refused (fail closed) when larger than `cap` or not UTF-8. */
-  read(path12, cap = MAX_TEXT_BYTES) {
-    let p = this.texts.get(path12);
+  read(path13, cap = MAX_TEXT_BYTES) {
+    let p = this.texts.get(path13);
     if (!p) {
       p = (async () => {
-        const bytes2 = await this.rule.inventory.readBytes(path12, Math.min(cap, this.rule.maxFileBytes));
+        const bytes2 = await this.rule.inventory.readBytes(path13, Math.min(cap, this.rule.maxFileBytes));
         try {
           return utf8.decode(bytes2);
         } catch {
-          throw new FileProblem(path12, `${path12} is not valid UTF-8 text, so its dependencies cannot be checked; save it as UTF-8`, "malformed");
+          throw new FileProblem(path13, `${path13} is not valid UTF-8 text, so its dependencies cannot be checked; save it as UTF-8`, "malformed");
         }
       })();
-      this.texts.set(path12, p);
+      this.texts.set(path13, p);
     }
     return p;
   }
@@ -46687,8 +46944,8 @@ var PinningContext = class {
    * Runs per-file work so that a failure becomes a finding on the file; outside
    * the changed set (changed mode) a failure is dropped, as its findings would be.
    */
-  async guard(path12, fn) {
-    if (this.inScope(path12)) return this.rule.guard(path12, fn);
+  async guard(path13, fn) {
+    if (this.inScope(path13)) return this.rule.guard(path13, fn);
     try {
       await fn();
     } catch (e) {
@@ -46696,9 +46953,9 @@ var PinningContext = class {
     }
   }
 };
-function dirOf2(path12) {
-  const i2 = path12.lastIndexOf("/");
-  return i2 === -1 ? "" : path12.slice(0, i2);
+function dirOf2(path13) {
+  const i2 = path13.lastIndexOf("/");
+  return i2 === -1 ? "" : path13.slice(0, i2);
 }
 function joinRepoPath(dir, rel) {
   if (rel.startsWith("/") || rel.includes("://") || rel.includes("$")) return null;
@@ -46724,14 +46981,14 @@ function resolve(d, file, baseDirs) {
   }
   return null;
 }
-async function judgePipFiles(d, loader, path12, issue, baseDirs) {
+async function judgePipFiles(d, loader, path13, issue, baseDirs) {
   const { line, command } = issue;
   for (const file of issue.requirementFiles) {
     const found = resolve(d, file, baseDirs);
     if (found === null) {
       d.report({
         code: "unpinned-install",
-        path: path12,
+        path: path13,
         line,
         maxLevel: "warning",
         message: `\`${command} -r ${file}\` installs from a file that is not in the repository, so its pins cannot be checked; commit a hash-locked requirements file and install it with \`${command} --require-hashes -r <file>\``
@@ -46748,7 +47005,7 @@ async function judgePipFiles(d, loader, path12, issue, baseDirs) {
     if (problems.length > 0) {
       d.report({
         code: "unpinned-install",
-        path: path12,
+        path: path13,
         line,
         message: `\`${command} -r ${file}\` installs requirements that are not all pinned (${problems.slice(0, 3).join(", ")}${problems.length > 3 ? ", \u2026" : ""}); pin every line with == (and hashes), or install a hash-locked file with \`${command} --require-hashes -r ${file}\``
       });
@@ -46766,13 +47023,13 @@ async function judgePipFiles(d, loader, path12, issue, baseDirs) {
   }
   for (const name2 of issue.unpinned) {
     if (pinned.has(normalizeName(name2))) continue;
-    d.report({ code: "unpinned-install", path: path12, line, message: `\`${command} ${name2}\` is not pinned (no constraint file pins it either); pin it: ${name2}==<version>` });
+    d.report({ code: "unpinned-install", path: path13, line, message: `\`${command} ${name2}\` is not pinned (no constraint file pins it either); pin it: ${name2}==<version>` });
   }
 }
-async function reportShellIssues(d, loader, path12, issues, baseDirs) {
+async function reportShellIssues(d, loader, path13, issues, baseDirs) {
   for (const issue of issues) {
-    if (issue.kind === "pip-files") await judgePipFiles(d, loader, path12, issue, baseDirs);
-    else d.report({ code: issue.kind, path: path12, line: issue.line, message: issue.message });
+    if (issue.kind === "pip-files") await judgePipFiles(d, loader, path13, issue, baseDirs);
+    else d.report({ code: issue.kind, path: path13, line: issue.line, message: issue.message });
   }
 }
 
@@ -46781,28 +47038,28 @@ var WORKFLOW_GLOBS = [".github/workflows/*.yml", ".github/workflows/*.yaml", "**
 var NON_SHELL = /^(python|node|perl|ruby|cmd)\b/;
 function usesFix(value2) {
   if (value2.startsWith("docker://")) return `uses: ${pinnedForm(value2)}`;
-  const at3 = value2.lastIndexOf("@");
-  const name2 = at3 === -1 ? value2 : value2.slice(0, at3);
-  const ref2 = at3 === -1 ? "" : value2.slice(at3 + 1);
+  const at4 = value2.lastIndexOf("@");
+  const name2 = at4 === -1 ? value2 : value2.slice(0, at4);
+  const ref2 = at4 === -1 ? "" : value2.slice(at4 + 1);
   return `uses: ${name2}@<40-hex commit>${ref2 ? ` # ${ref2}` : ""}`;
 }
-async function checkWorkflow(d, loader, path12) {
-  await d.guard(path12, async () => {
+async function checkWorkflow(d, loader, path13) {
+  await d.guard(path13, async () => {
     let wf;
     try {
-      wf = readWorkflow(await d.read(path12));
+      wf = readWorkflow(await d.read(path13));
     } catch (e) {
-      if (e instanceof YamlError) throw new FileProblem(path12, `${path12} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
+      if (e instanceof YamlError) throw new FileProblem(path13, `${path13} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
       throw e;
     }
     for (const u of wf.uses) {
       if (judgeUses(u.value) !== "unpinned") continue;
       const what = u.value.startsWith("docker://") ? "image is not pinned to a digest" : u.kind === "job" ? "reusable workflow is not pinned to a commit" : "action is not pinned to a commit";
-      d.report({ code: "unpinned-action", path: path12, line: u.line, message: `\`${u.value}\`: the ${what}, so a moved tag or branch changes what runs; pin it: ${usesFix(u.value)}` });
+      d.report({ code: "unpinned-action", path: path13, line: u.line, message: `\`${u.value}\`: the ${what}, so a moved tag or branch changes what runs; pin it: ${usesFix(u.value)}` });
     }
     for (const img of wf.images) {
       if (img.value.includes("${{") || isDigestPinned(img.value)) continue;
-      d.report({ code: "unpinned-image", path: path12, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
+      d.report({ code: "unpinned-image", path: path13, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
     }
     const states = /* @__PURE__ */ new Map();
     for (const run7 of wf.runs) {
@@ -46811,7 +47068,7 @@ async function checkWorkflow(d, loader, path12) {
       if (!state) states.set(run7.group, state = newShellState());
       const issues = analyseShell(run7.text, { state, signal: d.rule.signal, lineOf: (l) => run7.lines[l] ?? run7.lines[run7.lines.length - 1] });
       const wd = run7.workingDirectory?.replace(/^\.\/?/, "").replace(/\/$/, "");
-      await reportShellIssues(d, loader, path12, issues, wd ? [wd, ""] : [""]);
+      await reportShellIssues(d, loader, path13, issues, wd ? [wd, ""] : [""]);
     }
   });
 }
@@ -46821,67 +47078,67 @@ var CONDA_GLOBS = ["**/environment*.yml", "**/environment*.yaml", "**/conda*.yml
 function condaLocks(d, dir) {
   return d.namesIn(dir).filter(isCondaLockName).map((n) => dir ? `${dir}/${n}` : n);
 }
-async function checkPipSection(d, loader, path12, env) {
+async function checkPipSection(d, loader, path13, env) {
   for (const dep of env.pip) {
     for (const e of parseRequirements(dep.spec).entries) {
       if (e.kind === "include" && e.target !== void 0) {
-        const target = joinRepoPath(dirOf2(path12), e.target);
+        const target = joinRepoPath(dirOf2(path13), e.target);
         if (target === null || !d.exists(target)) {
-          d.report({ code: "unresolved-include", path: path12, line: dep.line, maxLevel: "warning", message: `\`-r ${e.target}\` names a file that is not in the repository, so its pins cannot be checked` });
+          d.report({ code: "unresolved-include", path: path13, line: dep.line, maxLevel: "warning", message: `\`-r ${e.target}\` names a file that is not in the repository, so its pins cannot be checked` });
           continue;
         }
         const tree = await loader.tree(target);
         const bad = tree.findings.filter((f) => f.code !== "missing-hash");
         if (bad.length > 0) {
-          d.report({ code: "unpinned-requirement", path: path12, line: dep.line, message: `the pip section installs ${target}, whose requirements are not all pinned (${bad.slice(0, 3).map((f) => `${f.path}:${f.line ?? 1}`).join(", ")}); pin them with ==` });
+          d.report({ code: "unpinned-requirement", path: path13, line: dep.line, message: `the pip section installs ${target}, whose requirements are not all pinned (${bad.slice(0, 3).map((f) => `${f.path}:${f.line ?? 1}`).join(", ")}); pin them with ==` });
         }
       } else if ((e.kind === "requirement" || e.kind === "editable") && e.spec && !e.spec.pinned) {
         const name2 = e.spec.name ?? dep.spec;
-        d.report({ code: "unpinned-requirement", path: path12, line: dep.line, message: `pip dependency \`${dep.spec}\` is not pinned; pin it: ${name2}==<version>, or commit a conda-lock.yml (conda-lock -f ${path12})` });
+        d.report({ code: "unpinned-requirement", path: path13, line: dep.line, message: `pip dependency \`${dep.spec}\` is not pinned; pin it: ${name2}==<version>, or commit a conda-lock.yml (conda-lock -f ${path13})` });
       }
     }
   }
 }
-async function checkCondaEnvironment(d, loader, path12) {
-  const locks = condaLocks(d, dirOf2(path12));
+async function checkCondaEnvironment(d, loader, path13) {
+  const locks = condaLocks(d, dirOf2(path13));
   const changed = d.rule.changed;
-  const inScope2 = d.inScope(path12) || changed !== null && locks.some((l) => changed.touches(l));
+  const inScope2 = d.inScope(path13) || changed !== null && locks.some((l) => changed.touches(l));
   if (!inScope2) return;
-  await d.rule.guard(path12, async () => {
+  await d.rule.guard(path13, async () => {
     let env;
     try {
-      env = readCondaEnvironment(await d.read(path12));
+      env = readCondaEnvironment(await d.read(path13));
     } catch (e) {
-      if (e instanceof YamlError) throw new FileProblem(path12, `${path12} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
+      if (e instanceof YamlError) throw new FileProblem(path13, `${path13} is not valid YAML (${e.message}); fix it so its dependencies can be checked`, "malformed", e.line);
       throw e;
     }
     if (!env.isEnvironment) return;
     if (locks.length > 0) {
-      if (changed !== null && changed.changed.has(path12) && !locks.some((l) => changed.touches(l))) {
-        d.report({ code: "stale-lockfile", path: path12, line: env.conda[0]?.line ?? 1, maxLevel: "warning", message: `${path12} changed in this pull request but ${locks.join(", ")} did not; if the dependencies changed, re-run conda-lock -f ${path12} and commit the lock` });
+      if (changed !== null && changed.changed.has(path13) && !locks.some((l) => changed.touches(l))) {
+        d.report({ code: "stale-lockfile", path: path13, line: env.conda[0]?.line ?? 1, maxLevel: "warning", message: `${path13} changed in this pull request but ${locks.join(", ")} did not; if the dependencies changed, re-run conda-lock -f ${path13} and commit the lock` });
       }
       return;
     }
     for (const dep of env.conda) {
       if (isExactCondaSpec(dep.spec)) continue;
       const name2 = condaName(dep.spec);
-      d.report({ code: "unpinned-requirement", path: path12, line: dep.line, message: `conda dependency \`${dep.spec}\` is not pinned; pin it: ${name2}=<version> (or ${name2}==<version>=<build>), or commit a conda-lock.yml (conda-lock -f ${path12})` });
+      d.report({ code: "unpinned-requirement", path: path13, line: dep.line, message: `conda dependency \`${dep.spec}\` is not pinned; pin it: ${name2}=<version> (or ${name2}==<version>=<build>), or commit a conda-lock.yml (conda-lock -f ${path13})` });
     }
-    await checkPipSection(d, loader, path12, env);
+    await checkPipSection(d, loader, path13, env);
   });
 }
 
 // src/checks/dependency-pinning/docker.ts
 var DOCKERFILE_GLOBS = ["**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile", "**/*.dockerfile", "**/Containerfile", "**/Containerfile.*"];
-async function checkDockerfile(d, loader, path12) {
-  await d.guard(path12, async () => {
-    const df = readDockerfile(await d.read(path12, MAX_DOCKERFILE_BYTES));
+async function checkDockerfile(d, loader, path13) {
+  await d.guard(path13, async () => {
+    const df = readDockerfile(await d.read(path13, MAX_DOCKERFILE_BYTES));
     for (const img of df.images) {
       if (img.internal) continue;
       if (img.unresolved) {
         d.report({
           code: "unpinned-image",
-          path: path12,
+          path: path13,
           line: img.line,
           message: `\`FROM ${img.written}\` takes its image from a build argument with no pinned default; declare one before the first FROM: ARG <name>=${pinnedForm("<image>:<tag>")}`
         });
@@ -46889,7 +47146,7 @@ async function checkDockerfile(d, loader, path12) {
         const via = img.written === img.resolved ? "" : ` (resolved from ${img.written})`;
         d.report({
           code: "unpinned-image",
-          path: path12,
+          path: path13,
           line: img.line,
           message: `base image ${img.resolved || "(none)"}${via} is not pinned to a digest, so the build can pick up a different image; pin it: FROM ${pinnedForm(img.resolved)}`
         });
@@ -46899,7 +47156,7 @@ async function checkDockerfile(d, loader, path12) {
     const signal = d.rule.signal;
     for (const run7 of df.runs) {
       const issues = run7.form === "exec" ? analyseArgv(run7.argv, run7.line, { state, signal }) : analyseShell(run7.text, { state, signal, lineOf: (l) => run7.lines[l] ?? run7.lines[run7.lines.length - 1] });
-      await reportShellIssues(d, loader, path12, issues, [dirOf2(path12), ""]);
+      await reportShellIssues(d, loader, path13, issues, [dirOf2(path13), ""]);
     }
   });
 }
@@ -47672,7 +47929,7 @@ var ManifestError = class extends Error {
   name = "ManifestError";
 };
 var isRecord3 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
-var get = (v, ...path12) => path12.reduce((o, k) => isRecord3(o) ? o[k] : void 0, v);
+var get = (v, ...path13) => path13.reduce((o, k) => isRecord3(o) ? o[k] : void 0, v);
 function parseTomlDocument(text4) {
   try {
     return parse3(text4);
@@ -47785,10 +48042,10 @@ function pipfileLockNames(text4) {
 }
 
 // src/checks/dependency-pinning/manifests.ts
-var asFileProblem = (path12, e) => e instanceof ManifestError ? new FileProblem(path12, `${path12}: ${e.message}; fix it so its dependencies can be checked`, "malformed", e.line) : e;
+var asFileProblem = (path13, e) => e instanceof ManifestError ? new FileProblem(path13, `${path13}: ${e.message}; fix it so its dependencies can be checked`, "malformed", e.line) : e;
 var join3 = (dir, name2) => dir ? `${dir}/${name2}` : name2;
-function pyprojectLock(d, path12) {
-  for (let dir = dirOf2(path12); ; dir = dirOf2(dir)) {
+function pyprojectLock(d, path13) {
+  for (let dir = dirOf2(path13); ; dir = dirOf2(dir)) {
     for (const name2 of Object.keys(PYTHON_LOCKS)) if (d.exists(join3(dir, name2))) return join3(dir, name2);
     const pylock = d.namesIn(dir).find(isPylockName);
     if (pylock) return join3(dir, pylock);
@@ -47797,25 +48054,25 @@ function pyprojectLock(d, path12) {
 }
 var lockTouched = (d, dir, names4) => d.rule.changed !== null && names4.some((n) => d.rule.changed.touches(join3(dir, n)));
 async function judge(d, m) {
-  const { path: path12, deps, lock } = m;
+  const { path: path13, deps, lock } = m;
   if (deps.dependencies.length === 0 || !m.inScope) return;
   if (lock === null) {
     d.report({
       code: "missing-lockfile",
-      path: path12,
+      path: path13,
       line: deps.line,
-      message: `${path12} declares ${deps.dependencies.length} dependencies but no lock file records the exact versions installed; generate and commit one: ${m.lockCommand}`
+      message: `${path13} declares ${deps.dependencies.length} dependencies but no lock file records the exact versions installed; generate and commit one: ${m.lockCommand}`
     });
     return;
   }
   const changed = d.rule.changed;
-  if (changed !== null && changed.changed.has(path12) && !changed.touches(lock)) {
+  if (changed !== null && changed.changed.has(path13) && !changed.touches(lock)) {
     d.report({
       code: "stale-lockfile",
-      path: path12,
+      path: path13,
       line: deps.line,
       maxLevel: "warning",
-      message: `${path12} changed in this pull request but ${lock} did not; if the dependencies changed, refresh the lock (${m.lockCommand}) and commit it`
+      message: `${path13} changed in this pull request but ${lock} did not; if the dependencies changed, refresh the lock (${m.lockCommand}) and commit it`
     });
   }
   let names4;
@@ -47827,9 +48084,9 @@ async function judge(d, m) {
     if (names4.has(normalizeName(dep.name))) continue;
     d.report({
       code: "stale-lockfile",
-      path: path12,
+      path: path13,
       line: dep.line,
-      message: `${dep.name} is declared in ${path12} but ${lock} has no entry for it, so the lock is out of date; refresh it (${m.lockCommand}) and commit it`
+      message: `${dep.name} is declared in ${path13} but ${lock} has no entry for it, so the lock is out of date; refresh it (${m.lockCommand}) and commit it`
     });
   }
 }
@@ -47838,36 +48095,36 @@ function lockCommandFor(text4) {
   if (text4.includes("[tool.pdm")) return "pdm lock";
   return "uv lock";
 }
-async function checkPyproject(d, path12) {
-  const lock = pyprojectLock(d, path12);
-  const inScope2 = d.inScope(path12) || lock !== null && d.inScope(lock) || lockTouched(d, dirOf2(path12), Object.keys(PYTHON_LOCKS));
+async function checkPyproject(d, path13) {
+  const lock = pyprojectLock(d, path13);
+  const inScope2 = d.inScope(path13) || lock !== null && d.inScope(lock) || lockTouched(d, dirOf2(path13), Object.keys(PYTHON_LOCKS));
   if (!inScope2) return;
-  await d.rule.guard(path12, async () => {
-    const text4 = await d.read(path12);
+  await d.rule.guard(path13, async () => {
+    const text4 = await d.read(path13);
     let deps;
     try {
       deps = readPyproject(text4);
     } catch (e) {
-      throw asFileProblem(path12, e);
+      throw asFileProblem(path13, e);
     }
     const lockCommand = lock ? PYTHON_LOCKS[lock.slice(lock.lastIndexOf("/") + 1)] ?? PYTHON_LOCKS["pylock.toml"] : lockCommandFor(text4);
-    await judge(d, { path: path12, deps, lock, lockCommand, lockNames: tomlLockNames, inScope: inScope2 });
+    await judge(d, { path: path13, deps, lock, lockCommand, lockNames: tomlLockNames, inScope: inScope2 });
   });
 }
-async function checkPipfile(d, path12) {
-  const candidate = join3(dirOf2(path12), "Pipfile.lock");
+async function checkPipfile(d, path13) {
+  const candidate = join3(dirOf2(path13), "Pipfile.lock");
   const lock = d.exists(candidate) ? candidate : null;
-  const inScope2 = d.inScope(path12) || lockTouched(d, dirOf2(path12), ["Pipfile.lock"]);
+  const inScope2 = d.inScope(path13) || lockTouched(d, dirOf2(path13), ["Pipfile.lock"]);
   if (!inScope2) return;
-  await d.rule.guard(path12, async () => {
+  await d.rule.guard(path13, async () => {
     let deps;
     try {
-      deps = readPipfile(await d.read(path12));
+      deps = readPipfile(await d.read(path13));
     } catch (e) {
-      throw asFileProblem(path12, e);
+      throw asFileProblem(path13, e);
     }
     await judge(d, {
-      path: path12,
+      path: path13,
       deps,
       lock,
       lockCommand: "pipenv lock",
@@ -47898,17 +48155,17 @@ var RequirementsLoader = class {
   d;
   parsed = /* @__PURE__ */ new Map();
   trees = /* @__PURE__ */ new Map();
-  parsedFile(path12) {
-    let p = this.parsed.get(path12);
+  parsedFile(path13) {
+    let p = this.parsed.get(path13);
     if (!p) {
-      p = this.d.read(path12).then((text4) => parseRequirements(text4, this.d.rule.signal));
-      this.parsed.set(path12, p);
+      p = this.d.read(path13).then((text4) => parseRequirements(text4, this.d.rule.signal));
+      this.parsed.set(path13, p);
     }
     return p;
   }
   /** Normalised names a constraints file pins exactly. */
-  async pinnedNames(path12) {
-    const parsed = await this.parsedFile(path12);
+  async pinnedNames(path13) {
+    const parsed = await this.parsedFile(path13);
     const names4 = /* @__PURE__ */ new Set();
     for (const e of parsed.entries) if (e.kind === "requirement" && e.spec?.pinned && e.spec.name) names4.add(normalizeName(e.spec.name));
     return names4;
@@ -47925,31 +48182,31 @@ var RequirementsLoader = class {
     const findings = [];
     const files = [];
     const visited = /* @__PURE__ */ new Set();
-    const visit3 = async (path12, depth, constraint) => {
-      if (visited.has(path12)) return;
-      visited.add(path12);
+    const visit3 = async (path13, depth, constraint) => {
+      if (visited.has(path13)) return;
+      visited.add(path13);
       let parsed;
       try {
-        parsed = await this.parsedFile(path12);
+        parsed = await this.parsedFile(path13);
       } catch (e) {
-        if (path12 === root) throw e;
-        findings.push({ code: "malformed", path: path12, message: `${path12} could not be read: ${e instanceof Error ? e.message : String(e)}` });
+        if (path13 === root) throw e;
+        findings.push({ code: "malformed", path: path13, message: `${path13} could not be read: ${e instanceof Error ? e.message : String(e)}` });
         return;
       }
-      files.push({ path: path12, parsed, constraint });
+      files.push({ path: path13, parsed, constraint });
       for (const entry of parsed.entries) {
         if (entry.kind !== "include" && entry.kind !== "constraint" || entry.target === void 0) continue;
-        const target = joinRepoPath(dirOf2(path12), entry.target);
+        const target = joinRepoPath(dirOf2(path13), entry.target);
         if (target === null || !this.d.exists(target)) {
           findings.push({
             code: "unresolved-include",
-            path: path12,
+            path: path13,
             line: entry.line,
             maxLevel: "warning",
-            message: `\`${entry.kind === "include" ? "-r" : "-c"} ${entry.target}\` names a file that is not in the repository, so its pins cannot be checked; commit it next to ${path12}`
+            message: `\`${entry.kind === "include" ? "-r" : "-c"} ${entry.target}\` names a file that is not in the repository, so its pins cannot be checked; commit it next to ${path13}`
           });
         } else if (depth >= MAX_INCLUDE_DEPTH) {
-          findings.push({ code: "malformed", path: path12, line: entry.line, message: `requirement includes nest deeper than ${MAX_INCLUDE_DEPTH} levels at ${entry.target}; flatten them` });
+          findings.push({ code: "malformed", path: path13, line: entry.line, message: `requirement includes nest deeper than ${MAX_INCLUDE_DEPTH} levels at ${entry.target}; flatten them` });
         } else await visit3(target, depth + 1, constraint || entry.kind === "constraint");
       }
     };
@@ -47966,13 +48223,13 @@ var RequirementsLoader = class {
     }
     return { root, files: [...visited], findings };
   }
-  judge(out2, path12, e, constrained, hashMode) {
+  judge(out2, path13, e, constrained, hashMode) {
     const spec = e.spec;
     if (!spec || e.kind !== "requirement" && e.kind !== "editable") return;
     const raw = spec.specifier;
     const label2 = spec.name ? `${spec.name}${spec.kind === "named" ? raw : ""}` : raw;
     if (spec.invalid) {
-      out2.push({ code: "malformed", path: path12, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
+      out2.push({ code: "malformed", path: path13, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
       return;
     }
     if (spec.kind === "path") return;
@@ -47980,13 +48237,13 @@ var RequirementsLoader = class {
     if (!pinned) {
       const what = spec.kind === "vcs" ? "follows a branch or tag, not a commit" : spec.kind === "url" ? "downloads an archive with no digest to check" : "is not pinned to one version";
       const shown2 = spec.kind === "named" ? label2 : `${spec.name ? `${spec.name} @ ` : ""}${raw}`;
-      out2.push({ code: "unpinned-requirement", path: path12, line: e.line, endLine: e.endLine, message: `\`${shown2}\` ${what}; ${specFix(spec, raw)}` });
+      out2.push({ code: "unpinned-requirement", path: path13, line: e.line, endLine: e.endLine, message: `\`${shown2}\` ${what}; ${specFix(spec, raw)}` });
       return;
     }
     if (hashMode && e.kind === "requirement" && spec.kind === "named" && e.hashes.length === 0) {
       out2.push({
         code: "missing-hash",
-        path: path12,
+        path: path13,
         line: e.line,
         endLine: e.endLine,
         message: `\`${label2}\` has no --hash; add one: ${spec.name ?? raw}${spec.kind === "named" ? raw : ""} --hash=sha256:<digest> (pip-compile --generate-hashes or \`uv pip compile --generate-hashes\` writes them)`
@@ -47997,25 +48254,25 @@ var RequirementsLoader = class {
 async function checkRequirementFiles(d, loader, paths) {
   const included = /* @__PURE__ */ new Set();
   const covered = /* @__PURE__ */ new Set();
-  for (const path12 of paths) {
-    covered.add(path12);
-    await d.guard(path12, async () => {
-      const parsed = await loader.parsedFile(path12);
-      covered.delete(path12);
+  for (const path13 of paths) {
+    covered.add(path13);
+    await d.guard(path13, async () => {
+      const parsed = await loader.parsedFile(path13);
+      covered.delete(path13);
       for (const e of parsed.entries) {
         if (e.kind !== "include" && e.kind !== "constraint" || e.target === void 0) continue;
-        const target = joinRepoPath(dirOf2(path12), e.target);
-        if (target !== null && target !== path12) included.add(target);
+        const target = joinRepoPath(dirOf2(path13), e.target);
+        if (target !== null && target !== path13) included.add(target);
       }
     });
   }
-  const check = (path12) => d.guard(path12, async () => {
-    const tree = await loader.tree(path12);
+  const check = (path13) => d.guard(path13, async () => {
+    const tree = await loader.tree(path13);
     for (const f of tree.files) covered.add(f);
     for (const f of tree.findings) if (f.path && d.inScope(f.path)) d.report(f);
   });
-  for (const path12 of paths) if (!included.has(path12) && !covered.has(path12)) await check(path12);
-  for (const path12 of paths) if (!covered.has(path12)) await check(path12);
+  for (const path13 of paths) if (!included.has(path13) && !covered.has(path13)) await check(path13);
+  for (const path13 of paths) if (!covered.has(path13)) await check(path13);
 }
 
 // src/formats/notebook.ts
@@ -48037,8 +48294,8 @@ function parseNotebook(text4) {
   }
   const lines = new LineIndex(text4);
   if (errors.length > 0 || !root) {
-    const at3 = errors[0] ? lines.position(errors[0].offset).line : void 0;
-    throw new NotebookError("notebook is not valid JSON", at3);
+    const at4 = errors[0] ? lines.position(errors[0].offset).line : void 0;
+    throw new NotebookError("notebook is not valid JSON", at4);
   }
   if (root.type !== "object") throw new NotebookError("notebook JSON is not an object", 1);
   const cellsNode = findNodeAtLocation2(root, ["cells"]);
@@ -48078,20 +48335,20 @@ function parseNotebook(text4) {
 // src/checks/dependency-pinning/scripts.ts
 var SCRIPT_GLOBS = ["**/*.sh", "**/*.bash"];
 var NOTEBOOK_GLOBS = ["**/*.ipynb"];
-async function checkScript(d, loader, path12) {
-  await d.guard(path12, async () => {
-    const issues = analyseShell(await d.read(path12), { signal: d.rule.signal });
-    await reportShellIssues(d, loader, path12, issues, [dirOf2(path12), ""]);
+async function checkScript(d, loader, path13) {
+  await d.guard(path13, async () => {
+    const issues = analyseShell(await d.read(path13), { signal: d.rule.signal });
+    await reportShellIssues(d, loader, path13, issues, [dirOf2(path13), ""]);
   });
 }
 var MAGICS = ["%pip ", "%conda ", "%mamba ", "%micromamba ", "%uv ", "%npm ", "%system "];
 var CELL_SHELLS = ["%%bash", "%%sh", "%%script bash", "%%script sh", "%%system"];
 function shellSnippets(source, fileLines) {
   const lines = source.split("\n");
-  const at3 = (k) => fileLines[k] ?? fileLines[fileLines.length - 1] ?? 1;
+  const at4 = (k) => fileLines[k] ?? fileLines[fileLines.length - 1] ?? 1;
   const first = (lines[0] ?? "").trim();
   if (CELL_SHELLS.some((m) => first === m || first.startsWith(`${m} `))) {
-    return [{ text: lines.slice(1).join("\n"), lines: lines.slice(1).map((_, k) => at3(k + 1)) }];
+    return [{ text: lines.slice(1).join("\n"), lines: lines.slice(1).map((_, k) => at4(k + 1)) }];
   }
   const out2 = [];
   for (let k = 0; k < lines.length; k++) {
@@ -48103,23 +48360,23 @@ function shellSnippets(source, fileLines) {
       if (magic) cmd = magic === "%system " ? t.slice(magic.length) : t.slice(1);
     }
     if (cmd === void 0) continue;
-    const snippet = { text: cmd.replaceAll("{sys.executable}", "python"), lines: [at3(k)] };
+    const snippet = { text: cmd.replaceAll("{sys.executable}", "python"), lines: [at4(k)] };
     while (snippet.text.endsWith("\\") && k + 1 < lines.length) {
       snippet.text += `
 ${lines[++k]}`;
-      snippet.lines.push(at3(k));
+      snippet.lines.push(at4(k));
     }
     out2.push(snippet);
   }
   return out2;
 }
-async function checkNotebook(d, loader, path12) {
-  await d.guard(path12, async () => {
+async function checkNotebook(d, loader, path13) {
+  await d.guard(path13, async () => {
     let nb;
     try {
-      nb = parseNotebook(await d.read(path12, MAX_NOTEBOOK_BYTES));
+      nb = parseNotebook(await d.read(path13, MAX_NOTEBOOK_BYTES));
     } catch (e) {
-      if (e instanceof NotebookError) throw new FileProblem(path12, `${path12} is not a valid notebook (${e.message}); fix it so its installs can be checked`, "malformed", e.line);
+      if (e instanceof NotebookError) throw new FileProblem(path13, `${path13} is not a valid notebook (${e.message}); fix it so its installs can be checked`, "malformed", e.line);
       throw e;
     }
     const state = newShellState();
@@ -48129,15 +48386,15 @@ async function checkNotebook(d, loader, path12) {
       for (const s2 of shellSnippets(cell.source, cell.fileLines)) {
         issues.push(...analyseShell(s2.text, { state, signal: d.rule.signal, lineOf: (l) => s2.lines[l] ?? s2.lines[s2.lines.length - 1] }));
       }
-      await reportShellIssues(d, loader, path12, issues, [dirOf2(path12), ""]);
+      await reportShellIssues(d, loader, path13, issues, [dirOf2(path13), ""]);
     }
   });
 }
 
 // src/checks/dependency-pinning.ts
-function mayMatter(path12, name2) {
+function mayMatter(path13, name2) {
   const lower = name2.toLowerCase();
-  return lower.endsWith(".txt") || lower.endsWith(".yml") || lower.endsWith(".yaml") || lower.endsWith(".sh") || lower.endsWith(".bash") || lower.endsWith(".ipynb") || lower.endsWith(".toml") || name2 === "Pipfile" || lower.includes("dockerfile") || lower.includes("containerfile") || path12.startsWith(".github/");
+  return lower.endsWith(".txt") || lower.endsWith(".yml") || lower.endsWith(".yaml") || lower.endsWith(".sh") || lower.endsWith(".bash") || lower.endsWith(".ipynb") || lower.endsWith(".toml") || name2 === "Pipfile" || lower.includes("dockerfile") || lower.includes("containerfile") || path13.startsWith(".github/");
 }
 var SHA = "b4ffde65f46336ab88eb53be808477a3936a8b4a";
 var DIGEST2 = "sha256:" + "a".repeat(64);
@@ -48215,18 +48472,18 @@ jobs:
     for (const file of ctx.inventory.files) {
       ctx.signal.throwIfAborted();
       if (file.lfs) continue;
-      const path12 = file.path;
-      const name2 = path12.slice(path12.lastIndexOf("/") + 1);
-      if (!mayMatter(path12, name2)) continue;
-      if (on("pip") && matchesAny(path12, REQUIREMENTS_GLOBS)) requirementFiles.push(path12);
-      if (on("pyproject") && name2 === "pyproject.toml") await checkPyproject(d, path12);
-      if (on("pyproject") && name2 === "Pipfile") await checkPipfile(d, path12);
-      if (on("conda") && matchesAny(path12, CONDA_GLOBS) && !isCondaLockName(name2)) await checkCondaEnvironment(d, loader, path12);
-      if (!d.inScope(path12)) continue;
-      if (on("docker") && matchesAny(path12, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path12);
-      if (on("github-actions") && matchesAny(path12, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path12);
-      if (on("shell") && matchesAny(path12, SCRIPT_GLOBS)) await checkScript(d, loader, path12);
-      if (on("notebooks") && matchesAny(path12, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path12);
+      const path13 = file.path;
+      const name2 = path13.slice(path13.lastIndexOf("/") + 1);
+      if (!mayMatter(path13, name2)) continue;
+      if (on("pip") && matchesAny(path13, REQUIREMENTS_GLOBS)) requirementFiles.push(path13);
+      if (on("pyproject") && name2 === "pyproject.toml") await checkPyproject(d, path13);
+      if (on("pyproject") && name2 === "Pipfile") await checkPipfile(d, path13);
+      if (on("conda") && matchesAny(path13, CONDA_GLOBS) && !isCondaLockName(name2)) await checkCondaEnvironment(d, loader, path13);
+      if (!d.inScope(path13)) continue;
+      if (on("docker") && matchesAny(path13, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path13);
+      if (on("github-actions") && matchesAny(path13, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path13);
+      if (on("shell") && matchesAny(path13, SCRIPT_GLOBS)) await checkScript(d, loader, path13);
+      if (on("notebooks") && matchesAny(path13, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path13);
     }
     if (requirementFiles.some((p) => d.inScope(p))) await checkRequirementFiles(d, loader, requirementFiles);
   }
@@ -48410,14 +48667,14 @@ function prefixTable(map) {
   for (const k of map.keys()) depth = Math.max(depth, k.split(".").length);
   return { map, depth };
 }
-function longestPrefix(table, path12) {
+function longestPrefix(table, path13) {
   let end = -1;
   for (let n = 0; n < table.depth; n++) {
-    end = path12.indexOf(".", end + 1);
+    end = path13.indexOf(".", end + 1);
     if (end < 0) break;
   }
-  for (let i2 = end < 0 ? path12.length : end; i2 > 0; i2 = path12.lastIndexOf(".", i2 - 1)) {
-    const value2 = table.map.get(path12.slice(0, i2));
+  for (let i2 = end < 0 ? path13.length : end; i2 > 0; i2 = path13.lastIndexOf(".", i2 - 1)) {
+    const value2 = table.map.get(path13.slice(0, i2));
     if (value2 !== void 0) return { value: value2, length: i2 };
   }
   return void 0;
@@ -48476,12 +48733,12 @@ function aliasGroups() {
   return ALIAS_GROUPS;
 }
 var TABLE = prefixTable(ALIASES);
-function rewriteOnce(path12) {
-  const hit = longestPrefix(TABLE, path12);
-  return hit === void 0 ? path12 : hit.value + path12.slice(hit.length);
+function rewriteOnce(path13) {
+  const hit = longestPrefix(TABLE, path13);
+  return hit === void 0 ? path13 : hit.value + path13.slice(hit.length);
 }
-function canonicalPath(path12) {
-  let p = path12;
+function canonicalPath(path13) {
+  let p = path13;
   for (let n = 0; n < 8; n++) {
     const next = rewriteOnce(p);
     if (next === p) return p;
@@ -48642,9 +48899,9 @@ var PYTHON2_EXCEPTIONS = [
 ];
 for (const e of PYTHON2_EXCEPTIONS) NAME_ENTRIES[`exceptions.${e}`] = `builtins.${e}`;
 for (const e of ["AuthenticationError", "BufferTooShort", "ProcessError", "TimeoutError"]) NAME_ENTRIES[`multiprocessing.${e}`] = `multiprocessing.context.${e}`;
-function split(path12) {
-  const dot = path12.lastIndexOf(".");
-  return { module: path12.slice(0, dot), name: path12.slice(dot + 1) };
+function split(path13) {
+  const dot = path13.lastIndexOf(".");
+  return { module: path13.slice(0, dot), name: path13.slice(dot + 1) };
 }
 var key = (module2, name2) => `${module2}
 ${name2}`;
@@ -48937,8 +49194,8 @@ function denyEntries() {
   return DENY;
 }
 var TABLE2 = prefixTable(DENY);
-function deniedPrefix(path12) {
-  return longestPrefix(TABLE2, path12)?.value;
+function deniedPrefix(path13) {
+  return longestPrefix(TABLE2, path13)?.value;
 }
 var DANGEROUS_LEAF = /* @__PURE__ */ new Map();
 function leaves(reason, ...names4) {
@@ -49091,20 +49348,20 @@ var NUMPY_DTYPE_CLASS = /^numpy\.dtypes\.[A-Za-z0-9]+DType$/;
 var LOOKUP_SEGMENTS = 32;
 var TABLE_ROOTS = new Set([...denyEntries().keys(), ...aliasGroups().flatMap(([, aliases]) => aliases)].map((p) => p.split(".")[0]));
 var MAX_SEGMENTS = 64;
-function countSegments(path12) {
+function countSegments(path13) {
   let n = 1;
-  for (let i2 = path12.indexOf("."); i2 >= 0 && n <= MAX_SEGMENTS; i2 = path12.indexOf(".", i2 + 1)) n++;
+  for (let i2 = path13.indexOf("."); i2 >= 0 && n <= MAX_SEGMENTS; i2 = path13.indexOf(".", i2 + 1)) n++;
   return n;
 }
 var EMPTY_ALLOW = { exact: /* @__PURE__ */ new Set(), prefixes: [] };
-function isSafe(path12) {
-  return SAFE_EXACT.has(path12) || NUMPY_DTYPE_CLASS.test(path12);
+function isSafe(path13) {
+  return SAFE_EXACT.has(path13) || NUMPY_DTYPE_CLASS.test(path13);
 }
-function underRoot(path12, root) {
-  return path12 === root || path12.startsWith(`${root}.`);
+function underRoot(path13, root) {
+  return path13 === root || path13.startsWith(`${root}.`);
 }
-function structuralReason(path12, attrsFrom) {
-  const segs = path12.split(".");
+function structuralReason(path13, attrsFrom) {
+  const segs = path13.split(".");
   const leaf = segs[segs.length - 1];
   const leafReason = DANGEROUS_LEAF.get(leaf);
   if (leafReason !== void 0) return `calls ${leaf}, a function that ${leafReason}`;
@@ -49118,7 +49375,7 @@ function structuralReason(path12, attrsFrom) {
     }
   }
   for (const rule of SEGMENT_RULES) {
-    if (!underRoot(path12, rule.under)) continue;
+    if (!underRoot(path13, rule.under)) continue;
     const hit = segs.slice(1).find((s2) => rule.segment.test(s2));
     if (hit !== void 0) return `uses ${rule.under}'s ${hit} (it ${rule.reason})`;
   }
@@ -49168,14 +49425,14 @@ function classifyGlobal(module2, name2, allow = EMPTY_ALLOW, proto = 0) {
   const renamed = python2Rename(module2, name2);
   const seen = /* @__PURE__ */ new Set();
   for (const g of [loaded, { module: module2, name: name2 }, renamed]) {
-    const path12 = `${g.module}.${g.name}`;
-    if (seen.has(path12)) continue;
-    seen.add(path12);
+    const path13 = `${g.module}.${g.name}`;
+    if (seen.has(path13)) continue;
+    seen.add(path13);
     const d = dangerReason(g.module, g.name);
     if (d === void 0) continue;
-    const loadedAs = path12 === `${module2}.${name2}` ? [] : [`loaded as ${path12}`];
+    const loadedAs = path13 === `${module2}.${name2}` ? [] : [`loaded as ${path13}`];
     const notes = [...loadedAs, ...d.via === void 0 ? [] : [`${loadedAs.length ? "which is" : "the same as"} ${d.via}`]];
-    return { verdict: "dangerous", qualified: path12, reason: notes.length ? `${d.why} (${notes.join(", ")})` : d.why };
+    return { verdict: "dangerous", qualified: path13, reason: notes.length ? `${d.why} (${notes.join(", ")})` : d.why };
   }
   const allowed = (p) => allow.exact.has(p) || allow.prefixes.some((x) => p.startsWith(x));
   if (allowed(qualified) || allowed(canonical)) return { verdict: "safe", qualified };
@@ -49523,9 +49780,9 @@ function dtypeInfo(dtype, depth) {
   if (Math.abs(flags2) % 2 === 1) return OBJECT;
   if (version < 3 && flags2 !== 0) return OBJECT;
   if (!isNone(subarray)) {
-    const sub = tupleItems(subarray);
-    if (!sub || sub.length !== 2) return unknown("a sub-array that is not a (dtype, shape) pair");
-    const base = dtypeInfo(sub[0], depth + 1);
+    const sub2 = tupleItems(subarray);
+    if (!sub2 || sub2.length !== 2) return unknown("a sub-array that is not a (dtype, shape) pair");
+    const base = dtypeInfo(sub2[0], depth + 1);
     if (base.kind !== "plain") return base;
   }
   if (!isNone(fields)) {
@@ -49733,41 +49990,41 @@ var StringCache = class {
    * decoder takes it (BINUNICODE and friends): the loader fails there. Only
    * a miss is checked; a hit matched bytes checked before.
    */
-  decode(buf, at3, n) {
-    if (n > KEY_MAX) return decodeUtf8(buf, at3, n);
+  decode(buf, at4, n) {
+    if (n > KEY_MAX) return decodeUtf8(buf, at4, n);
     let h = 2166136261 ^ n;
-    for (let i2 = 0; i2 < n; i2++) h = Math.imul(h ^ buf[at3 + i2], 16777619);
+    for (let i2 = 0; i2 < n; i2++) h = Math.imul(h ^ buf[at4 + i2], 16777619);
     h ^= h >>> 15;
     h = Math.imul(h, 739982445);
     h ^= h >>> 12;
     const pair2 = h & SLOTS / 2 - 1;
     const first = pair2 * 2;
-    if (this.matches(first, buf, at3, n)) {
+    if (this.matches(first, buf, at4, n)) {
       this.recent[pair2] = 0;
       return this.values[first];
     }
-    if (this.matches(first + 1, buf, at3, n)) {
+    if (this.matches(first + 1, buf, at4, n)) {
       this.recent[pair2] = 1;
       return this.values[first + 1];
     }
     const way = this.recent[pair2] ^ 1;
     const slot = first + way;
     this.recent[pair2] = way;
-    const s2 = decodeUtf8(buf, at3, n);
+    const s2 = decodeUtf8(buf, at4, n);
     if (s2 === void 0) return void 0;
     const keys = this.keys;
     const base = slot * KEY_MAX;
-    for (let i2 = 0; i2 < n; i2++) keys[base + i2] = buf[at3 + i2];
+    for (let i2 = 0; i2 < n; i2++) keys[base + i2] = buf[at4 + i2];
     this.lens[slot] = n;
     this.values[slot] = s2;
     return s2;
   }
-  matches(slot, buf, at3, n) {
+  matches(slot, buf, at4, n) {
     if (this.lens[slot] !== n) return false;
     const keys = this.keys;
     const base = slot * KEY_MAX;
     let i2 = 0;
-    while (i2 < n && keys[base + i2] === buf[at3 + i2]) i2++;
+    while (i2 < n && keys[base + i2] === buf[at4 + i2]) i2++;
     return i2 === n;
   }
 };
@@ -49806,9 +50063,9 @@ function isValidRawUnicodeEscape(buf, a, b) {
   }
   return true;
 }
-function decodeUtf8(buf, at3, n) {
-  const s2 = buf.toString("utf8", at3, at3 + n);
-  return s2.includes("\uFFFD") && !isUtf8SurrogatePass(buf, at3, at3 + n) ? void 0 : s2;
+function decodeUtf8(buf, at4, n) {
+  const s2 = buf.toString("utf8", at4, at4 + n);
+  return s2.includes("\uFFFD") && !isUtf8SurrogatePass(buf, at4, at4 + n) ? void 0 : s2;
 }
 function isUtf8SurrogatePass(buf, a, b) {
   let i2 = a;
@@ -49886,10 +50143,10 @@ var MEMO_TUPLE = { k: "tuple", items: null };
 var MEMO_LIST = { k: "list", items: null };
 var MEMO_DICT = { k: "dict", entries: null };
 var MEMO_INST = { k: "inst", cls: OPAQUE, args: null, state: null };
-function isNestedCandidate(b, at3, n) {
+function isNestedCandidate(b, at4, n) {
   if (n < 2) return false;
-  const b0 = b[at3];
-  const b1 = b[at3 + 1];
+  const b0 = b[at4];
+  const b1 = b[at4 + 1];
   if (b0 === OP.PROTO) return b1 <= HIGHEST_PROTOCOL;
   if (b0 === 80 && b1 === 75) return true;
   return b0 === 147 && b1 === 78;
@@ -50051,8 +50308,8 @@ var PickleMachine = class {
       pad = w.buf[w.pos];
       w.pos++;
     }
-    const at3 = w.offset;
-    if (!await w.skip(pad + reqLen)) throw new ParseError(at3, `the stream ends inside the ${reqLen}-byte joblib array that starts at byte ${at3} (truncated file)`, true);
+    const at4 = w.offset;
+    if (!await w.skip(pad + reqLen)) throw new ParseError(at4, `the stream ends inside the ${reqLen}-byte joblib array that starts at byte ${at4} (truncated file)`, true);
   }
   pushValue(v) {
     if (this.stack.length >= this.limits.maxStack) throw this.budget(`the stack holds over ${this.limits.maxStack} values`);
@@ -50823,42 +51080,42 @@ var PickleMachine = class {
   payload(pos, head, n, op) {
     const w = this.w;
     const buf = w.buf;
-    const at3 = pos + head;
+    const at4 = pos + head;
     const off = w.base + pos;
     const isStr = op === OP.SHORT_BINUNICODE || op === OP.BINUNICODE || op === OP.BINUNICODE8;
     const isLegacyStr = op === OP.SHORT_BINSTRING || op === OP.BINSTRING;
     if (this.frameEnd >= 0 && off + head + n > this.frameEnd) throw this.straddle(pos, head + n);
     if (isStr && n <= STR_RETAIN) {
-      if (at3 + n > w.end) return this.need(pos, head + n);
-      const s2 = STRINGS.decode(buf, at3, n);
+      if (at4 + n > w.end) return this.need(pos, head + n);
+      const s2 = STRINGS.decode(buf, at4, n);
       if (s2 === void 0) throw this.notUtf8(pos);
       this.pushValue(s2);
-      w.pos = at3 + n;
+      w.pos = at4 + n;
       return void 0;
     }
     const peek = Math.min(n, 4);
-    if (at3 + peek > w.end) return this.need(pos, head + peek);
-    if (!isStr && n <= this.limits.maxNestedBytes && isNestedCandidate(buf, at3, peek) && this.hooks.onNested) {
-      w.pos = at3;
-      this.reqOffset = w.base + at3;
+    if (at4 + peek > w.end) return this.need(pos, head + peek);
+    if (!isStr && n <= this.limits.maxNestedBytes && isNestedCandidate(buf, at4, peek) && this.hooks.onNested) {
+      w.pos = at4;
+      this.reqOffset = w.base + at4;
       this.reqLen = n;
       this.reqValueBytes = !isLegacyStr;
       return 4 /* Take */;
     }
     if (isLegacyStr && n <= STR_RETAIN) {
-      if (at3 + n > w.end) return this.need(pos, head + n);
-      this.pushValue(buf.toString("latin1", at3, at3 + n));
-      w.pos = at3 + n;
+      if (at4 + n > w.end) return this.need(pos, head + n);
+      this.pushValue(buf.toString("latin1", at4, at4 + n));
+      w.pos = at4 + n;
       return void 0;
     }
     this.pushValue(isStr || isLegacyStr ? LSTR : BYTES);
-    w.pos = at3;
-    if (isStr && at3 + n <= w.end && !isUtf8(buf.subarray(at3, at3 + n)) && !isUtf8SurrogatePass(buf, at3, at3 + n)) throw this.notUtf8(pos);
-    if (at3 + n <= w.end) {
-      w.pos = at3 + n;
+    w.pos = at4;
+    if (isStr && at4 + n <= w.end && !isUtf8(buf.subarray(at4, at4 + n)) && !isUtf8SurrogatePass(buf, at4, at4 + n)) throw this.notUtf8(pos);
+    if (at4 + n <= w.end) {
+      w.pos = at4 + n;
       return void 0;
     }
-    return this.skip(w.base + at3, n);
+    return this.skip(w.base + at4, n);
   }
   /** After BUILD on a joblib NumpyArrayWrapper: its array bytes (or an inline pickle) follow in the stream. */
   joblib(inst, off) {
@@ -51209,12 +51466,12 @@ async function readTail(ra) {
   const len = Math.min(ra.size, ZIPFILE_WINDOW + MINIZ_CHUNK);
   return { buf: await readRange(ra, ra.size - len, len), start: ra.size - len, size: ra.size };
 }
-function eocdAt(t, at3) {
-  const i2 = at3 - t.start;
+function eocdAt(t, at4) {
+  const i2 = at4 - t.start;
   return i2 >= 0 && i2 + 4 <= t.buf.length && t.buf.readUInt32LE(i2) === SIG_EOCD;
 }
-function declaredComment(t, at3) {
-  const i2 = at3 - t.start + 20;
+function declaredComment(t, at4) {
+  const i2 = at4 - t.start + 20;
   return i2 + 2 <= t.buf.length ? t.buf.readUInt16LE(i2) : 0;
 }
 function zipfileEndAt(t) {
@@ -51229,17 +51486,17 @@ function minizEndAt(t) {
   if (t.size < EOCD_SIZE) return void 0;
   let low = Math.max(t.size - MINIZ_CHUNK, 0);
   while (low > 0 && t.size - low < MINIZ_REACH) low = Math.max(low - (MINIZ_CHUNK - 3), 0);
-  for (let at3 = t.size - EOCD_SIZE; at3 >= low; at3--) if (eocdAt(t, at3)) return at3;
+  for (let at4 = t.size - EOCD_SIZE; at4 >= low; at4--) if (eocdAt(t, at4)) return at4;
   return void 0;
 }
 function fittingEndAt(t) {
-  for (let at3 = t.size - EOCD_SIZE; at3 >= Math.max(t.start, t.size - ZIPFILE_WINDOW); at3--) {
-    if (eocdAt(t, at3) && at3 + EOCD_SIZE + declaredComment(t, at3) <= t.size) return at3;
+  for (let at4 = t.size - EOCD_SIZE; at4 >= Math.max(t.start, t.size - ZIPFILE_WINDOW); at4--) {
+    if (eocdAt(t, at4) && at4 + EOCD_SIZE + declaredComment(t, at4) <= t.size) return at4;
   }
   return void 0;
 }
-function u64(b, at3) {
-  const v = Number(b.readBigUInt64LE(at3));
+function u64(b, at4) {
+  const v = Number(b.readBigUInt64LE(at4));
   if (!Number.isSafeInteger(v)) throw new ZipError("a ZIP64 field is larger than any file");
   return v;
 }
@@ -51262,18 +51519,18 @@ function zipfileName(raw, flags2) {
   const nul = name2.indexOf("\0");
   return nul >= 0 ? name2.slice(0, nul) : name2;
 }
-async function zipfileView(ra, at3, limits) {
-  const rec = await readRange(ra, at3, EOCD_SIZE);
+async function zipfileView(ra, at4, limits) {
+  const rec = await readRange(ra, at4, EOCD_SIZE);
   let count = rec.readUInt16LE(10);
   let cdSize = rec.readUInt32LE(12);
   let cdOffset = rec.readUInt32LE(16);
   let zip64 = false;
-  if (at3 >= LOCATOR_SIZE) {
-    const loc = await readRange(ra, at3 - LOCATOR_SIZE, LOCATOR_SIZE);
+  if (at4 >= LOCATOR_SIZE) {
+    const loc = await readRange(ra, at4 - LOCATOR_SIZE, LOCATOR_SIZE);
     if (loc.readUInt32LE(0) === SIG_LOCATOR64) {
       if (loc.readUInt32LE(4) !== 0 || loc.readUInt32LE(16) > 1) throw new ZipError("it claims to span several disks");
-      if (at3 >= LOCATOR_SIZE + EOCD64_SIZE) {
-        const r = await readRange(ra, at3 - LOCATOR_SIZE - EOCD64_SIZE, EOCD64_SIZE);
+      if (at4 >= LOCATOR_SIZE + EOCD64_SIZE) {
+        const r = await readRange(ra, at4 - LOCATOR_SIZE - EOCD64_SIZE, EOCD64_SIZE);
         if (r.readUInt32LE(0) === SIG_EOCD64) {
           count = u64(r, 32);
           cdSize = u64(r, 40);
@@ -51284,7 +51541,7 @@ async function zipfileView(ra, at3, limits) {
     }
   }
   if (cdSize > limits.maxCentralDirectoryBytes) throw new ZipError(`the central directory is ${cdSize} bytes, over the cap of ${limits.maxCentralDirectoryBytes}`, true);
-  const shift = at3 - cdSize - cdOffset - (zip64 ? LOCATOR_SIZE + EOCD64_SIZE : 0);
+  const shift = at4 - cdSize - cdOffset - (zip64 ? LOCATOR_SIZE + EOCD64_SIZE : 0);
   const start2 = cdOffset + shift;
   if (start2 < 0) throw new ZipError("its central directory would start before the file does");
   const cd = await readRange(ra, start2, cdSize);
@@ -51312,32 +51569,32 @@ async function zipfileView(ra, at3, limits) {
       if (len + 4 > extra.length) throw new ZipError(`member ${JSON.stringify(name2)} has a corrupt extra field`);
       if (id === 1) {
         let f = 4;
-        const take = (what) => {
+        const take2 = (what) => {
           if (f + 8 > 4 + len) throw new ZipError(`member ${JSON.stringify(name2)} lacks its ZIP64 ${what}`);
           f += 8;
           return u64(extra, f - 8);
         };
-        if (size === U32_MAX) size = take("size");
-        if (compressedSize === U32_MAX) compressedSize = take("compressed size");
-        if (offset === U32_MAX) offset = take("header offset");
+        if (size === U32_MAX) size = take2("size");
+        if (compressedSize === U32_MAX) compressedSize = take2("compressed size");
+        if (offset === U32_MAX) offset = take2("header offset");
       }
       extra = extra.subarray(4 + len);
     }
     entries.push({ name: name2, method: cd.readUInt16LE(p + 10), flags: flags2, compressedSize, size, localHeaderOffset: offset + shift, seenBy: ["zipfile"] });
     p += CENTRAL_SIZE + nameLen + extraLen + commentLen;
   }
-  return { loader: "zipfile", endAt: at3, entries, declaredCount: count, shift };
+  return { loader: "zipfile", endAt: at4, entries, declaredCount: count, shift };
 }
-async function minizView(ra, at3, limits) {
-  const rec = await readRange(ra, at3, EOCD_SIZE);
+async function minizView(ra, at4, limits) {
+  const rec = await readRange(ra, at4, EOCD_SIZE);
   let count = rec.readUInt16LE(10);
   let onDisk = rec.readUInt16LE(8);
   let disk = rec.readUInt16LE(4);
   let cdDisk = rec.readUInt16LE(6);
   let cdSize = rec.readUInt32LE(12);
   let cdOffset = rec.readUInt32LE(16);
-  if (at3 >= LOCATOR_SIZE + EOCD64_SIZE) {
-    const loc = await readRange(ra, at3 - LOCATOR_SIZE, LOCATOR_SIZE);
+  if (at4 >= LOCATOR_SIZE + EOCD64_SIZE) {
+    const loc = await readRange(ra, at4 - LOCATOR_SIZE, LOCATOR_SIZE);
     if (loc.readUInt32LE(0) === SIG_LOCATOR64) {
       const where2 = u64(loc, 8);
       if (where2 > ra.size - EOCD64_SIZE) throw new ZipError("its ZIP64 locator points past the end of the file");
@@ -51402,21 +51659,21 @@ async function minizView(ra, at3, limits) {
         if (cd.readUInt16LE(x) !== 1) continue;
         let f = x + 4;
         const fEnd = Math.min(f + cd.readUInt16LE(x + 2), xEnd);
-        const take = () => {
+        const take2 = () => {
           if (f + 8 > fEnd) throw new ZipError(`member ${JSON.stringify(name2)} lacks a ZIP64 field it needs`);
           f += 8;
           return u64(cd, f - 8);
         };
-        if (size === U32_MAX) size = take();
-        if (compressedSize === U32_MAX) compressedSize = take();
-        if (offset === U32_MAX) offset = take();
+        if (size === U32_MAX) size = take2();
+        if (compressedSize === U32_MAX) compressedSize = take2();
+        if (offset === U32_MAX) offset = take2();
         break;
       }
     }
     entries.push({ name: name2, method, flags: flags2, compressedSize, size, localHeaderOffset: offset, seenBy: ["miniz"] });
     p = next;
   }
-  return { loader: "miniz", endAt: at3, entries, declaredCount: count, shift: 0 };
+  return { loader: "miniz", endAt: at4, entries, declaredCount: count, shift: 0 };
 }
 
 // src/formats/zip.ts
@@ -51435,10 +51692,10 @@ async function view(load) {
 }
 async function readZip(ra, limits = DEFAULT_ZIP_LIMITS) {
   const tail = await readTail(ra);
-  const at3 = { zipfile: zipfileEndAt(tail), miniz: minizEndAt(tail) };
+  const at4 = { zipfile: zipfileEndAt(tail), miniz: minizEndAt(tail) };
   const views = {
-    zipfile: at3.zipfile === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => zipfileView(ra, at3.zipfile, limits)),
-    miniz: at3.miniz === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => minizView(ra, at3.miniz, limits))
+    zipfile: at4.zipfile === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => zipfileView(ra, at4.zipfile, limits)),
+    miniz: at4.miniz === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => minizView(ra, at4.miniz, limits))
   };
   const ok2 = ["zipfile", "miniz"].filter((l) => !(views[l] instanceof ZipError)).map((l) => views[l]);
   const problems = [];
@@ -52169,13 +52426,13 @@ var JsonObjectFinder = class {
   /** Set when a run grew past `maxRun` bytes or held too many objects: its objects could not be isolated. */
   oversized = false;
   /** Feeds the next bytes of the file, which start at file offset `at`. */
-  push(chunk, at3) {
+  push(chunk, at4) {
     let from = 0;
     for (let i2 = 0; i2 < chunk.length; i2++) {
       if (this.runAt < 0) {
         i2 = chunk.indexOf(123, i2);
         if (i2 < 0) return;
-        this.runAt = at3 + i2;
+        this.runAt = at4 + i2;
         from = i2;
         this.curly[0] = 1;
         this.openAt[0] = 0;
@@ -52183,7 +52440,7 @@ var JsonObjectFinder = class {
         continue;
       }
       const b = chunk[i2];
-      const rel = at3 + i2 - this.runAt;
+      const rel = at4 + i2 - this.runAt;
       let ok2 = true;
       if (this.inString) {
         if (this.escape) this.escape = false;
@@ -52322,7 +52579,7 @@ async function scanKerasH5(w, opts) {
       finder.push(chunk.subarray(fed - w.offset), fed);
       fed = w.offset + chunk.length;
       const text4 = chunk.toString("latin1");
-      for (const at3 of lambdaSpellings(text4)) if (looseLambda.size < MAX_LOOSE) looseLambda.add(w.offset + at3);
+      for (const at4 of lambdaSpellings(text4)) if (looseLambda.size < MAX_LOOSE) looseLambda.add(w.offset + at4);
       for (const m of foreignModuleSpellings(text4)) if (looseModule.size < MAX_LOOSE) looseModule.set(w.offset + m.at, m.module);
       if (fed >= stop2) break;
       const keep = Math.min(chunk.length, OVERLAP);
@@ -52332,9 +52589,9 @@ async function scanKerasH5(w, opts) {
     finder.finish();
     if (finder.oversized) found.overflow = `a JSON object in it is over ${opts.maxObject} bytes`;
   }
-  const covered = (at3) => parsed.some(([s2, e]) => at3 >= s2 && at3 < e);
-  found.looseLambdas = [...looseLambda].filter((at3) => !covered(at3));
-  found.looseModules = [...looseModule].filter(([at3]) => !covered(at3)).map(([at3, module2]) => ({ at: at3, module: module2 }));
+  const covered = (at4) => parsed.some(([s2, e]) => at4 >= s2 && at4 < e);
+  found.looseLambdas = [...looseLambda].filter((at4) => !covered(at4));
+  found.looseModules = [...looseModule].filter(([at4]) => !covered(at4)).map(([at4, module2]) => ({ at: at4, module: module2 }));
   return found;
 }
 
@@ -52348,10 +52605,10 @@ async function isNestedPayload(ra, start2, end) {
   if (start2 < 2 || len <= 0 || len > DEFAULT_LIMITS.maxNestedBytes) return false;
   const from = Math.max(0, start2 - 9);
   const h = await readRange(ra, from, start2 - from);
-  const at3 = (back) => h.length - back;
-  if (at3(2) >= 0 && (h[at3(2)] === 67 || h[at3(2)] === 85) && h[at3(1)] === len) return true;
-  if (at3(5) >= 0 && (h[at3(5)] === 66 || h[at3(5)] === 84) && h.readUInt32LE(at3(4)) === len) return true;
-  return at3(9) >= 0 && (h[at3(9)] === 142 || h[at3(9)] === 150) && h.readBigUInt64LE(at3(8)) === BigInt(len);
+  const at4 = (back) => h.length - back;
+  if (at4(2) >= 0 && (h[at4(2)] === 67 || h[at4(2)] === 85) && h[at4(1)] === len) return true;
+  if (at4(5) >= 0 && (h[at4(5)] === 66 || h[at4(5)] === 84) && h.readUInt32LE(at4(4)) === len) return true;
+  return at4(9) >= 0 && (h[at4(9)] === 142 || h[at4(9)] === 150) && h.readBigUInt64LE(at4(8)) === BigInt(len);
 }
 
 // src/formats/tar.ts
@@ -52430,14 +52687,14 @@ async function readTar(ra, limits = DEFAULT_LIMITS2) {
   const globalPax = /* @__PURE__ */ new Map();
   let pos = 0;
   let stopped;
-  const block = async (at3) => readRange(ra, at3, TAR_BLOCK);
-  const meta = async (at3, size) => {
-    if (size > limits.maxMetaBytes) throw new TarError(`a pax or GNU long-name header at byte ${at3} is ${size} bytes, over the ${limits.maxMetaBytes}-byte cap`, true);
-    return readRange(ra, at3, roundUp(size));
+  const block = async (at4) => readRange(ra, at4, TAR_BLOCK);
+  const meta = async (at4, size) => {
+    if (size > limits.maxMetaBytes) throw new TarError(`a pax or GNU long-name header at byte ${at4} is ${size} bytes, over the ${limits.maxMetaBytes}-byte cap`, true);
+    return readRange(ra, at4, roundUp(size));
   };
-  const member = async (at3, cursor, depth) => {
+  const member = async (at4, cursor, depth) => {
     if (depth > 64) throw new BadHeader("too many chained pax or GNU headers");
-    const h = await block(at3);
+    const h = await block(at4);
     if (h.length === 0) return "eof";
     if (h.length < TAR_BLOCK) throw new BadHeader("truncated header");
     if (h.every((c) => c === 0)) return "eof";
@@ -52460,14 +52717,14 @@ async function readTar(ra, limits = DEFAULT_LIMITS2) {
     }
     if (type === "5") name2 = name2.replace(/\/+$/, "");
     if (prefix2 && !GNU_TYPES.has(type)) name2 = `${prefix2}/${name2}`;
-    const hdr = { name: name2, type, size, linkname, offset: at3, dataOffset: at3 + TAR_BLOCK };
-    let after = at3 + TAR_BLOCK;
+    const hdr = { name: name2, type, size, linkname, offset: at4, dataOffset: at4 + TAR_BLOCK };
+    let after = at4 + TAR_BLOCK;
     if (type === "L" || type === "K") {
       const data = await meta(after, size);
       cursor.next = after + data.length;
       const next = await member(cursor.next, cursor, depth + 1);
       if (next === "eof") throw new BadHeader("a GNU long-name header is the last one");
-      next.offset = at3;
+      next.offset = at4;
       if (type === "L") next.name = text3(data);
       else next.linkname = text3(data);
       if (next.type === "5") next.name = next.name.replace(/\/$/, "");
@@ -52535,7 +52792,7 @@ async function readTar(ra, limits = DEFAULT_LIMITS2) {
       }
       if (type === "x" || type === "X") {
         applyPax(next, pax);
-        next.offset = at3;
+        next.offset = at4;
         if (pax.has("size") && (REGULAR.has(next.type) || !SUPPORTED.has(next.type))) cursor.next = next.dataOffset + roundUp(Math.max(0, next.size));
         else if (pax.has("size")) cursor.next = next.dataOffset;
       }
@@ -52855,11 +53112,11 @@ ${ref2.proto < 3}`;
         this.add("malformed", "error", `${label2}names the storage class torch.${storage.name}, whose element size mlgate does not know, so it cannot tell where the next pickle starts; the file fails closed`);
         return;
       }
-      const at3 = w.offset;
+      const at4 = w.offset;
       const countBytes = await w.take(8);
       const elements = countBytes?.readBigUInt64LE(0);
       if (elements === void 0 || !await w.skip(Number(elements) * size)) {
-        this.add("malformed", "error", `${label2}ends inside the raw storage that starts at byte ${at3}; torch would fail to load it`);
+        this.add("malformed", "error", `${label2}ends inside the raw storage that starts at byte ${at4}; torch would fail to load it`);
         return;
       }
     }
@@ -52917,11 +53174,11 @@ ${ref2.proto < 3}`;
   global(label2, ref2) {
     const c = classifyGlobal(ref2.module, ref2.name, this.opts.allow, ref2.proto);
     const what = `${ref2.module}.${ref2.name}`;
-    const at3 = `at byte ${ref2.offset} (${ref2.opcode})`;
+    const at4 = `at byte ${ref2.offset} (${ref2.opcode})`;
     if (c.verdict === "dangerous") {
-      this.add("dangerous-global", "error", `${label2}imports ${what} ${at3}, which ${c.reason}; never load this file \u2014 replace it with safetensors or re-export it from trusted code`, `dangerous:${label2}:${what}`);
+      this.add("dangerous-global", "error", `${label2}imports ${what} ${at4}, which ${c.reason}; never load this file \u2014 replace it with safetensors or re-export it from trusted code`, `dangerous:${label2}:${what}`);
     } else if (c.verdict === "unknown") {
-      this.add("unknown-global", "warning", `${label2}imports ${what} ${at3}, which is not on the allow-list; loading it imports that module and calls it. If you reviewed it, add "${c.qualified}" to allow-globals; better, save the weights as safetensors`, `unknown:${label2}:${what}`);
+      this.add("unknown-global", "warning", `${label2}imports ${what} ${at4}, which is not on the allow-list; loading it imports that module and calls it. If you reviewed it, add "${c.qualified}" to allow-globals; better, save the weights as safetensors`, `unknown:${label2}:${what}`);
     }
   }
   async nested(where2, offset, data, depth) {
@@ -53196,17 +53453,17 @@ function container(h) {
   if (looksLikeTar(h)) return "a tar archive";
   return void 0;
 }
-function checkFormat(path12, head, size) {
+function checkFormat(path13, head, size) {
   if (size === 0) return void 0;
-  const signed = SIGNED.find((s2) => s2.ext.test(path12));
+  const signed = SIGNED.find((s2) => s2.ext.test(path13));
   if (signed) {
     if (signed.ok(head, size)) return void 0;
     const really = container(head);
     return `is named like ${signed.what} but does not start like one${really ? `; it starts like ${really}` : ""}. A loader that goes by content reads what is really there; rename the file to what it holds or re-export it in the format its name says`;
   }
-  if (UNSIGNED.test(path12)) {
+  if (UNSIGNED.test(path13)) {
     const really = container(head);
-    if (really) return `is named like a text or ${path12.slice(path12.lastIndexOf("."))} file but starts like ${really}, which a loader that goes by content would open as that; rename the file to what it holds`;
+    if (really) return `is named like a text or ${path13.slice(path13.lastIndexOf("."))} file but starts like ${really}, which a loader that goes by content would open as that; rename the file to what it holds`;
   }
   return void 0;
 }
@@ -53238,7 +53495,7 @@ async function run5(ctx) {
   const allow = compileAllowList(p["allow-globals"] ?? []);
   const submodules = ctx.inventory.submodules ?? [];
   const changedSubmodules = ctx.changed ? submodules.filter((s2) => ctx.changed.changed.has(s2.path)).map((s2) => `${s2.path}/`) : [];
-  const inScope2 = (path12) => !ctx.changed || ctx.changed.changed.has(path12) || changedSubmodules.some((d) => path12.startsWith(d));
+  const inScope2 = (path13) => !ctx.changed || ctx.changed.changed.has(path13) || changedSubmodules.some((d) => path13.startsWith(d));
   for (const s2 of submodules) {
     if (s2.checkedOut || !inScope2(s2.path)) continue;
     ctx.report({
@@ -53508,14 +53765,14 @@ function stringValue(node2) {
 function unescape3(content3) {
   const text4 = content3.text;
   let out2 = "";
-  let at3 = content3.startIndex;
+  let at4 = content3.startIndex;
   for (const esc of content3.namedChildren) {
     if (esc?.type !== "escape_sequence") continue;
-    out2 += text4.slice(at3 - content3.startIndex, esc.startIndex - content3.startIndex);
+    out2 += text4.slice(at4 - content3.startIndex, esc.startIndex - content3.startIndex);
     out2 += decodeEscape(esc.text);
-    at3 = esc.endIndex;
+    at4 = esc.endIndex;
   }
-  return out2 + text4.slice(at3 - content3.startIndex);
+  return out2 + text4.slice(at4 - content3.startIndex);
 }
 function decodeEscape(esc) {
   const c = esc[1] ?? "";
@@ -55150,11 +55407,11 @@ async function Module2(moduleArg = {}) {
   }, "quit_");
   var _scriptName = import.meta.url;
   var scriptDirectory = "";
-  function locateFile(path12) {
+  function locateFile(path13) {
     if (Module["locateFile"]) {
-      return Module["locateFile"](path12, scriptDirectory);
+      return Module["locateFile"](path13, scriptDirectory);
     }
-    return scriptDirectory + path12;
+    return scriptDirectory + path13;
   }
   __name(locateFile, "locateFile");
   var readAsync, readBinary;
@@ -57676,11 +57933,11 @@ function argument(call, position2, keyword) {
 function isCallTo(call, qualified) {
   return call.names.some((n) => qualified.has(n));
 }
-function pythonUnitsOf(path12, text4) {
-  return path12.toLowerCase().endsWith(".ipynb") ? notebookUnits(text4) : [{ source: text4 }];
+function pythonUnitsOf(path13, text4) {
+  return path13.toLowerCase().endsWith(".ipynb") ? notebookUnits(text4) : [{ source: text4 }];
 }
-async function analysePython(path12, text4, signal) {
-  const units = pythonUnitsOf(path12, text4);
+async function analysePython(path13, text4, signal) {
+  const units = pythonUnitsOf(path13, text4);
   const rawCalls = [];
   const dictFlags = [];
   const imports = [];
@@ -57760,24 +58017,24 @@ var PYTHON_FILES_PARAM = {
 var MAX_NOTEBOOK_BYTES2 = 32 * 1024 * 1024;
 var MAX_CACHED_CALLS = 5e4;
 var analysed = /* @__PURE__ */ new WeakMap();
-async function analyseEntry(ctx, path12) {
+async function analyseEntry(ctx, path13) {
   let done = analysed.get(ctx.inventory);
   if (!done) analysed.set(ctx.inventory, done = { files: /* @__PURE__ */ new Map(), calls: 0 });
-  const cached = done.files.get(path12);
+  const cached = done.files.get(path13);
   if (cached) return cached;
-  const notebook = path12.toLowerCase().endsWith(".ipynb");
+  const notebook = path13.toLowerCase().endsWith(".ipynb");
   const cap = Math.min(ctx.maxFileBytes, notebook ? MAX_NOTEBOOK_BYTES2 : MAX_PYTHON_SOURCE_CHARS);
-  const text4 = await ctx.inventory.readText(path12, cap);
+  const text4 = await ctx.inventory.readText(path13, cap);
   try {
-    const file = await analysePython(path12, text4, ctx.signal);
+    const file = await analysePython(path13, text4, ctx.signal);
     if (done.calls + file.calls.length <= MAX_CACHED_CALLS) {
-      done.files.set(path12, file);
+      done.files.set(path13, file);
       done.calls += file.calls.length;
     }
     return file;
   } catch (e) {
-    if (e instanceof NotebookError) throw new FileProblem(path12, `${path12} is not a readable notebook: ${e.message}`, "unparsable", e.line);
-    if (e instanceof PythonParseError) throw new FileProblem(path12, `${path12} was not analysed: ${e.message}`, "budget-exceeded");
+    if (e instanceof NotebookError) throw new FileProblem(path13, `${path13} is not a readable notebook: ${e.message}`, "unparsable", e.line);
+    if (e instanceof PythonParseError) throw new FileProblem(path13, `${path13} was not analysed: ${e.message}`, "budget-exceeded");
     throw e;
   }
 }
@@ -58051,11 +58308,11 @@ var modelHubPinning = {
   async run(ctx) {
     const allow = (ctx.params["allow-unpinned"] ?? []).map((g) => new Minimatch(g, { dot: true }));
     const isLocal = localPathTest(ctx.inventory);
-    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path12, file) => {
+    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path13, file) => {
       for (const call of file.calls) {
         const shown2 = call.written ?? call.method ?? "this call";
         const problem = judgeCall({ call, shown: shown2, isLocal, allowed: (repo) => allow.some((m) => m.match(repo)), kind: "model" });
-        if (problem) ctx.report({ ...problem, path: path12 });
+        if (problem) ctx.report({ ...problem, path: path13 });
       }
     });
   }
@@ -58192,8 +58449,8 @@ function parseV1(statement) {
     if (!isObject2(r) || typeof r.name !== "string") throw new OmsFormatError("a manifest resource has no name");
     const digest = hexDigest(r.digest, r.name);
     if (shardSize === void 0) return { name: r.name, path: checkPath(r.name, r.name), digest };
-    const { path: path12, start: start2, end } = parseShardName(r.name, shardSize);
-    return { name: r.name, path: path12, range: { start: start2, end }, digest };
+    const { path: path13, start: start2, end } = parseShardName(r.name, shardSize);
+    return { name: r.name, path: path13, range: { start: start2, end }, digest };
   });
   checkRootDigest(statement, entries);
   return {
@@ -58592,7 +58849,7 @@ function pythonBytesRepr(bytes2) {
 var CODE_SIGNING = "1.3.6.1.5.5.7.3.3";
 var MAX_DEPTH4 = 8;
 var subjectOf = (c) => (c.subject ?? "").replace(/\n/g, ", ") || "(empty subject)";
-var validAt = (c, at3) => new Date(c.validFrom) <= at3 && at3 <= new Date(c.validTo);
+var validAt = (c, at4) => new Date(c.validFrom) <= at4 && at4 <= new Date(c.validTo);
 var selfSigned = (c) => c.checkIssued(c) && safeVerify(c, c);
 function safeVerify(cert, issuer) {
   try {
@@ -58602,12 +58859,12 @@ function safeVerify(cert, issuer) {
   }
 }
 function checkChain(leaf, intermediates, roots) {
-  const at3 = new Date(leaf.validFrom);
+  const at4 = new Date(leaf.validFrom);
   if (!(leaf.keyUsage ?? []).includes(CODE_SIGNING)) return `the leaf certificate (${subjectOf(leaf)}) does not allow code signing (extended key usage ${CODE_SIGNING})`;
   const isRoot = (c) => roots.some((r) => r.fingerprint256 === c.fingerprint256);
   let current = leaf;
   for (let depth = 0; depth < MAX_DEPTH4; depth++) {
-    if (!validAt(current, at3)) return `certificate ${subjectOf(current)} is not valid at the signing time ${at3.toISOString()}`;
+    if (!validAt(current, at4)) return `certificate ${subjectOf(current)} is not valid at the signing time ${at4.toISOString()}`;
     if (isRoot(current) && selfSigned(current)) return void 0;
     const issuer = [...roots, ...intermediates].find((c) => c.fingerprint256 !== current.fingerprint256 && current.checkIssued(c) && safeVerify(current, c));
     if (!issuer) return `the chain from ${subjectOf(leaf)} does not reach a configured root certificate (no issuer for ${subjectOf(current)})`;
@@ -58868,16 +59125,16 @@ async function verifyFiles(input) {
 // src/checks/model-signing/symlinks.ts
 var TARGET_SHOWN_CHARS = 200;
 var dirname2 = (p) => p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : ".";
-var covers = (dir, p) => dir === "." || p === dir || p.startsWith(`${dir}/`);
+var covers2 = (dir, p) => dir === "." || p === dir || p.startsWith(`${dir}/`);
 function withLinkedWeightRoots(roots, links, inv) {
   const out2 = [...roots];
   const dirs = links.filter((l) => matchesAny(l.slice(l.lastIndexOf("/") + 1), WEIGHT_FILE_GLOBS)).map(dirname2);
   for (const d of [...new Set(dirs)].sort((a, b) => a.length - b.length || a.localeCompare(b))) {
-    if (out2.some((r) => r.kind === "dir" && covers(r.path, d))) continue;
-    out2.push({ path: d, kind: "dir", files: inv.files.filter((f) => covers(d, f.path)).map((f) => f.path) });
+    if (out2.some((r) => r.kind === "dir" && covers2(r.path, d))) continue;
+    out2.push({ path: d, kind: "dir", files: inv.files.filter((f) => covers2(d, f.path)).map((f) => f.path) });
   }
   const all2 = out2.sort((a, b) => a.path.localeCompare(b.path));
-  return all2.filter((r) => !all2.some((o) => o !== r && o.kind === "dir" && o.path !== r.path && covers(o.path, r.path)));
+  return all2.filter((r) => !all2.some((o) => o !== r && o.kind === "dir" && o.path !== r.path && covers2(o.path, r.path)));
 }
 function linksInRoot(root, links, isPolicyIgnored) {
   if (root.kind !== "dir") return [];
@@ -59497,19 +59754,19 @@ var unsafeDeserialization = {
   },
   async run(ctx) {
     const ignore = new Set(ctx.params.ignore ?? []);
-    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path12, file) => {
+    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path13, file) => {
       for (const call of file.calls) {
         if (call.names.some((n) => ignore.has(n)) || call.written !== null && ignore.has(call.written)) continue;
         for (const detect of DETECTORS) {
           const problem = detect(call);
-          if (problem) ctx.report({ ...problem, path: path12 });
+          if (problem) ctx.report({ ...problem, path: path13 });
         }
       }
       for (const flag2 of file.dictFlags) {
         if (flag2.key !== "trust_remote_code" || !flag2.value) continue;
         ctx.report({
           code: "trust-remote-code",
-          path: path12,
+          path: path13,
           line: flag2.line,
           column: flag2.column,
           message: `"trust_remote_code": True makes the call it reaches download and run Python code from the model repository; ${REMOTE_CODE_FIX}`
@@ -59521,6 +59778,9 @@ var unsafeDeserialization = {
 
 // src/checks/registry.ts
 var RULES = [datasetProvenance, modelSigning, modelFileSafety, unsafeDeserialization, dependencyPinning, modelHubPinning, threatModel, modelCard, artifactOwnership];
+
+// src/core/evaluate.ts
+import { performance } from "node:perf_hooks";
 
 // src/inventory/changed.ts
 function createChangedSet(list4) {
@@ -59542,9 +59802,222 @@ function createChangedSet(list4) {
 
 // src/core/fingerprint.ts
 import { createHash as createHash5 } from "node:crypto";
-function fingerprint(rule, code, path12, message) {
+function fingerprint(rule, code, path13, message) {
   const normalised = message.toLowerCase().replace(/\d+/g, "#").replace(/\s+/g, " ").trim();
-  return createHash5("sha256").update([rule, code ?? "", path12 ?? "", normalised].join("\0")).digest("hex").slice(0, 32);
+  return createHash5("sha256").update([rule, code ?? "", path13 ?? "", normalised].join("\0")).digest("hex").slice(0, 32);
+}
+
+// src/formats/waiver-comments.ts
+var HASH_NAMES = /(^|\/)(Dockerfile|Containerfile)([.-][^/]*)?$|(^|\/)requirements[^/]*\.(txt|in)$|\.(py|pyi|sh|bash|zsh|ya?ml|toml|cfg|ini|txt|in|r|R|jl|mk)$|(^|\/)(Makefile|\.gitattributes|CODEOWNERS|\.env)$/;
+function commentStyle(path13) {
+  if (/\.ipynb$/i.test(path13)) return "notebook";
+  if (/\.(md|markdown)$/i.test(path13)) return "markdown";
+  return HASH_NAMES.test(path13) ? "hash" : void 0;
+}
+var MAX_DIRECTIVE = 4e3;
+var HASH_DIRECTIVE = /#\s*mlgate:/;
+var MD_DIRECTIVE = /<!--\s*mlgate:/;
+function parseAttrs(rest) {
+  const attrs = {};
+  let i2 = 0;
+  while (i2 < rest.length) {
+    while (i2 < rest.length && /\s/.test(rest[i2])) i2++;
+    if (i2 >= rest.length) break;
+    const key3 = /^([a-z][a-z-]*)=/.exec(rest.slice(i2));
+    if (!key3) return { attrs, problem: `expected key=value at ${JSON.stringify(rest.slice(i2, i2 + 30))}` };
+    i2 += key3[0].length;
+    let value2 = "";
+    if (rest[i2] === '"') {
+      i2++;
+      let closed = false;
+      while (i2 < rest.length) {
+        const c = rest[i2++];
+        if (c === "\\" && i2 < rest.length) value2 += rest[i2++];
+        else if (c === '"') {
+          closed = true;
+          break;
+        } else value2 += c;
+      }
+      if (!closed) return { attrs, problem: `the quoted value of ${key3[1]} is not closed` };
+    } else {
+      while (i2 < rest.length && !/\s/.test(rest[i2])) value2 += rest[i2++];
+    }
+    if (key3[1] in attrs) return { attrs, problem: `${key3[1]} is given twice` };
+    attrs[key3[1]] = value2;
+  }
+  return { attrs };
+}
+function directiveAt(lineText, style, line, next) {
+  const m = (style === "markdown" ? MD_DIRECTIVE : HASH_DIRECTIVE).exec(lineText);
+  if (!m) return void 0;
+  let body2 = lineText.slice(m.index + m[0].length);
+  if (style === "markdown") {
+    const end = body2.indexOf("-->");
+    body2 = end >= 0 ? body2.slice(0, end) : body2;
+  }
+  const text4 = `mlgate:${body2.replace(/\s+/g, " ").trimEnd()}`;
+  const out2 = { line, column: m.index + 1, covers: [line, next], text: text4, selectors: [], attrs: {} };
+  if (body2.length > MAX_DIRECTIVE) return { ...out2, problem: `the comment is longer than ${MAX_DIRECTIVE} characters` };
+  const head = /^\s*ignore\[([^\]]*)\]/.exec(body2);
+  if (!head) return { ...out2, problem: 'an mlgate comment must read `mlgate: ignore[rule/code] reason="\u2026" owner=@team expires=YYYY-MM-DD`' };
+  const selectors = head[1].split(",").map((s2) => s2.trim()).filter(Boolean);
+  const { attrs, problem } = parseAttrs(body2.slice(head[0].length));
+  return { ...out2, selectors, attrs, ...problem ? { problem } : {} };
+}
+function scanLines(source, style, fileLine) {
+  const out2 = [];
+  const lines = source.split("\n");
+  lines.forEach((l, i2) => {
+    if (!l.includes("mlgate:")) return;
+    const found = directiveAt(l, style, fileLine(i2), fileLine(i2 + 1));
+    if (found) out2.push(found);
+  });
+  return out2;
+}
+function findWaiverComments(path13, text4) {
+  const style = commentStyle(path13);
+  if (!style || !text4.includes("mlgate:")) return [];
+  if (style !== "notebook") return scanLines(text4, style, (i2) => i2 + 1);
+  let cells;
+  try {
+    cells = parseNotebook(text4).cells;
+  } catch (e) {
+    if (e instanceof NotebookError) return [];
+    throw e;
+  }
+  return cells.flatMap((cell) => {
+    const last = cell.fileLines[cell.fileLines.length - 1];
+    const at4 = (i2) => cell.fileLines[i2] ?? last;
+    const found = cell.cellType === "code" ? scanLines(cell.source, "hash", at4) : cell.cellType === "markdown" ? scanLines(cell.source, "markdown", at4) : [];
+    return found.map(({ column: _column, ...w }) => w);
+  });
+}
+
+// src/core/inline-waivers.ts
+var DAY_MS4 = 864e5;
+var MAX_WAIVER_FILE_BYTES = 2 * 1024 * 1024;
+var ATTRS = ["reason", "owner", "expires"];
+var USAGE = 'write it as `# mlgate: ignore[rule/code] reason="why" owner=@team expires=YYYY-MM-DD`';
+var isoDay2 = (d) => d.toISOString().slice(0, 10);
+var isDate = (s2) => /^\d{4}-\d{2}-\d{2}$/.test(s2) && !Number.isNaN(Date.parse(`${s2}T00:00:00Z`)) && isoDay2(/* @__PURE__ */ new Date(`${s2}T00:00:00Z`)) === s2;
+var at3 = (path13, c) => ({ path: path13, line: c.line, ...c.column !== void 0 ? { column: c.column } : {} });
+function validate(path13, c, opts) {
+  const problems = [];
+  if (c.problem) return { problems: [c.problem] };
+  if (c.selectors.length === 0) problems.push("`ignore[]` names no rule");
+  const byId = new Map(opts.registry.map((r) => [r.id, r]));
+  const selectors = [];
+  for (const s2 of c.selectors) {
+    const [ruleId, code, extra] = s2.split("/");
+    const rule = byId.get(ruleId);
+    if (!rule || extra !== void 0) {
+      problems.push(`${JSON.stringify(s2)} is not a rule id${didYouMean(ruleId, byId.keys())}`);
+      continue;
+    }
+    if (code !== void 0 && rule.codes && !rule.codes.includes(code)) {
+      problems.push(`${rule.id} reports no finding with the code ${JSON.stringify(code)}${didYouMean(code, rule.codes)}`);
+      continue;
+    }
+    const resolved = opts.rules.get(rule.id);
+    if (resolved && !resolved.exceptionsAllowed) {
+      problems.push(`${resolved.lockedBy ?? "the organisation policy"} locks ${rule.id} without \`exceptions: allowed\`, so no exception to it can be granted here, inline or in the policy`);
+      continue;
+    }
+    selectors.push({ rule: rule.id, ...code !== void 0 ? { code } : {} });
+  }
+  for (const key3 of Object.keys(c.attrs)) {
+    if (!ATTRS.includes(key3)) problems.push(`unknown key ${key3}${didYouMean(key3, ATTRS)}`);
+  }
+  const missing = ATTRS.filter((k) => !c.attrs[k]?.trim());
+  if (missing.length) problems.push(`${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing: every waiver needs a reason, an owner and an expiry date`);
+  const expires = c.attrs.expires;
+  if (expires && !isDate(expires)) problems.push(`expires=${expires} is not a date YYYY-MM-DD`);
+  else if (expires) {
+    const limit = isoDay2(new Date(opts.now.getTime() + opts.maxExceptionDays * DAY_MS4));
+    if (expires > limit) problems.push(`expires ${expires}, more than ${opts.maxExceptionDays} days ahead (max-exception-days); the latest allowed date is ${limit}`);
+  }
+  if (problems.length) return { problems };
+  return { waiver: { comment: c, path: path13, selectors, reason: c.attrs.reason, owner: c.attrs.owner, expires }, problems };
+}
+var covers3 = (w, f) => !f.waived && f.path === w.path && f.line !== void 0 && w.comment.covers.includes(f.line) && w.selectors.some((s2) => s2.rule === f.rule && (s2.code === void 0 || f.code === `${s2.rule}/${s2.code}`));
+async function inBase(w, opts, cache2) {
+  if (!opts.baseFile) return true;
+  const changed = opts.changed;
+  if (changed && !changed.touches(w.path)) return true;
+  const basePath = changed?.renamed.get(w.path) ?? w.path;
+  let texts = cache2.get(basePath);
+  if (!texts) {
+    texts = opts.baseFile(basePath).then(
+      (t) => new Set(t === void 0 ? [] : findWaiverComments(basePath, t).map((c) => c.text)),
+      () => void 0
+    );
+    cache2.set(basePath, texts);
+  }
+  const set = await texts;
+  return set === void 0 ? void 0 : set.has(w.comment.text);
+}
+async function applyInlineWaivers(findings, opts) {
+  const notices = [];
+  const inForce = [];
+  const located = /* @__PURE__ */ new Map();
+  for (const f of findings) {
+    if (f.waived || f.path === void 0 || f.line === void 0) continue;
+    const list4 = located.get(f.path);
+    if (list4) list4.push(f);
+    else located.set(f.path, [f]);
+  }
+  const read = (p) => located.has(p) || opts.allowed && (!opts.changed || opts.changed.changed.has(p));
+  const files = opts.files.filter((p) => read(p) && commentStyle(p) !== void 0);
+  const today = isoDay2(opts.now);
+  const soon = isoDay2(new Date(opts.now.getTime() + EXPIRY_WARNING_DAYS * DAY_MS4));
+  const base = /* @__PURE__ */ new Map();
+  for (const path13 of files) {
+    let text4;
+    try {
+      text4 = await opts.readText(path13);
+    } catch {
+      text4 = void 0;
+    }
+    if (text4 === void 0) continue;
+    const here = located.get(path13) ?? [];
+    for (const c of findWaiverComments(path13, text4)) {
+      if (!opts.allowed) {
+        if (here.some((f) => c.covers.includes(f.line))) {
+          notices.push({ code: "policy/inline-waivers-disabled", level: "info", message: `this mlgate comment waives nothing: the policy does not set \`inline-exceptions: allowed\`. Fix the finding, or add an exception to the policy`, ...at3(path13, c) });
+        }
+        continue;
+      }
+      const { waiver, problems } = validate(path13, c, opts);
+      if (!waiver) {
+        notices.push({ code: "policy/invalid-inline-waiver", level: "error", message: `this mlgate waiver comment cannot be used, so it waives nothing: ${problems.join("; ")}. ${USAGE}`, ...at3(path13, c) });
+        continue;
+      }
+      const label2 = `inline waiver of ${waiver.selectors.map((s2) => s2.code ? `${s2.rule}/${s2.code}` : s2.rule).join(", ")} (owner ${waiver.owner})`;
+      if (waiver.expires < today) {
+        notices.push({ code: "policy/expired-inline-waiver", level: "error", message: `the ${label2} expired on ${waiver.expires}: fix the finding it covered or renew it with a new reason and date`, ...at3(path13, c) });
+        continue;
+      }
+      const targets = here.filter((f) => covers3(waiver, f));
+      if (targets.length === 0) {
+        if (opts.fullMode) notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label2} matches no finding on its line or the next: remove it`, ...at3(path13, c) });
+        continue;
+      }
+      const trusted = await inBase(waiver, opts, base);
+      if (trusted !== true) {
+        const why = trusted === false ? "this pull request adds it, and a change cannot waive its own findings" : "the base commit of this pull request could not be read to confirm it was already there";
+        notices.push({ code: "policy/inline-waiver-pending", level: "info", message: `the ${label2} applies after merge: ${why}, so the finding still counts here`, ...at3(path13, c) });
+        continue;
+      }
+      for (const f of targets) f.waived = { reason: waiver.reason, owner: waiver.owner, expires: waiver.expires, source: "inline" };
+      for (const rule of new Set(targets.map((f) => f.rule))) {
+        inForce.push({ rule, source: "inline", paths: [`${path13}:${c.line}`], reason: waiver.reason, owner: waiver.owner, expires: waiver.expires, matched: targets.filter((f) => f.rule === rule).length });
+      }
+      if (waiver.expires <= soon) {
+        notices.push({ code: "policy/expiring-exception", level: "warning", message: `the ${label2} expires on ${waiver.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...at3(path13, c) });
+      }
+    }
+  }
+  return { inForce, notices };
 }
 
 // src/core/rule-context.ts
@@ -59573,16 +60046,16 @@ async function runRule(input) {
     report: (f) => {
       findings.push(f);
     },
-    guard: async (path12, fn) => {
-      current = path12;
+    guard: async (path13, fn) => {
+      current = path13;
       try {
         await fn();
       } catch (e) {
         if (isAbort(e) || controller.signal.aborted) throw e;
         if (e instanceof FileProblem) {
-          findings.push({ code: e.code, path: e.path || path12, line: e.line, message: e.message });
+          findings.push({ code: e.code, path: e.path || path13, line: e.line, message: e.message });
         } else {
-          findings.push({ code: "unreadable", path: path12, message: `${path12} could not be analysed: ${e instanceof Error ? e.message : String(e)}` });
+          findings.push({ code: "unreadable", path: path13, message: `${path13} could not be analysed: ${e instanceof Error ? e.message : String(e)}` });
         }
       } finally {
         current = void 0;
@@ -59777,6 +60250,24 @@ async function run6(opts, registry, policy, progress, ctx) {
   for (const r of ruleResults) findings.push(...r);
   const { inForce, notices } = applyExceptions(findings, policy.exceptions, now, opts.mode === "full");
   for (const n of notices) findings.push(makeFinding("policy", n.code, n.level, n, [], version));
+  if (changed && policy.baselinePath && changed.touches(policy.baselinePath)) {
+    const head = await scan.inventory.readText(policy.baselinePath, MAX_BASELINE_BYTES + 1).catch(() => void 0);
+    for (const n of pendingBaselineNotices(head, policy.baselinePath, findings, registry)) findings.push(makeFinding("policy", n.code, n.level, n, [], version));
+  }
+  const inline = await applyInlineWaivers(findings, {
+    allowed: policy.inlineExceptions,
+    registry,
+    rules: policy.rules,
+    maxExceptionDays: policy.maxExceptionDays,
+    now,
+    fullMode: opts.mode === "full",
+    files: scan.inventory.files.filter((f) => !matchesAny(f.path, policy.exclude)).map((f) => f.path),
+    readText: (p) => scan.inventory.readText(p, MAX_WAIVER_FILE_BYTES),
+    ...opts.baseFile ? { baseFile: opts.baseFile } : {},
+    changed
+  });
+  for (const n of inline.notices) findings.push(makeFinding("policy", n.code, n.level, n, [], version));
+  inForce.push(...inline.inForce);
   const seen = /* @__PURE__ */ new Set();
   const unique = findings.filter((f) => {
     const key3 = `${f.rule}|${f.code ?? ""}|${f.path ?? ""}|${f.line ?? ""}|${f.column ?? ""}|${f.message}`;
@@ -59800,6 +60291,30 @@ async function run6(opts, registry, policy, progress, ctx) {
     stats: { files: scan.inventory.files.length, bytesHashed: bytesHashed() - hashedBefore, durationMs: Math.round(performance.now() - started) },
     exceptions: inForce,
     failOn
+  };
+}
+
+// src/cli/check.ts
+import { readFile as readFile4, realpath as realpath2, stat as stat3, writeFile } from "node:fs/promises";
+import path9 from "node:path";
+
+// src/inventory/git-base-file.ts
+var MAX_BASE_BYTES = 2 * 1024 * 1024;
+function gitBaseFile(root, rev, head) {
+  let base;
+  return async (file) => {
+    base ??= git(root, ["merge-base", rev, head ?? "HEAD"]).then((s2) => s2.trim());
+    const spec = `${await base}:${file}`;
+    let type;
+    try {
+      type = (await git(root, ["cat-file", "-t", spec])).trim();
+    } catch {
+      return void 0;
+    }
+    if (type !== "blob") return void 0;
+    const size = Number((await git(root, ["cat-file", "-s", spec])).trim());
+    if (!(size <= MAX_BASE_BYTES)) throw new Error(`${file} at ${rev} is larger than ${MAX_BASE_BYTES} bytes`);
+    return git(root, ["cat-file", "blob", spec], MAX_BASE_BYTES + 1024);
   };
 }
 
@@ -59973,7 +60488,7 @@ function countsTitle(counts) {
 
 // src/report/markdown.ts
 var ICON = { error: "\u274C", warning: "\u26A0\uFE0F", info: "\u2139\uFE0F" };
-var DAY_MS4 = 864e5;
+var DAY_MS5 = 864e5;
 function location(f) {
   if (!f.path) return "repository";
   return escapeMarkdown(f.line ? `${f.path}:${f.line}` : f.path);
@@ -59989,7 +60504,7 @@ function isBlocking(f, failOn) {
 function daysLeft(expires, now) {
   const end = /^\d{4}-\d{2}-\d{2}$/.test(expires) ? Date.parse(`${expires}T00:00:00Z`) : NaN;
   if (Number.isNaN(end)) return "\u2014";
-  const days = Math.round((end - Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00Z`)) / DAY_MS4);
+  const days = Math.round((end - Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00Z`)) / DAY_MS5);
   return days < 0 ? "expired" : days === 0 ? "last day" : `${days} day${days === 1 ? "" : "s"}`;
 }
 var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -60081,7 +60596,8 @@ function exceptionsTable(exceptions, now) {
   if (exceptions.length === 0) return [];
   const out2 = ["### Exceptions in force", "", "| Rule | Paths | Owner | Expires | Reason | Waived here | Days left |", "| --- | --- | --- | --- | --- | ---: | ---: |"];
   for (const ex of exceptions) {
-    out2.push(`| ${escapeMarkdown(ex.rule)} | ${escapeMarkdown(ex.paths.join(", "))} | ${escapeMarkdown(ex.owner)} | ${escapeMarkdown(ex.expires)} | ${escapeMarkdown(ex.reason)} | ${ex.matched} | ${daysLeft(ex.expires, now)} |`);
+    const where2 = ex.source === "baseline" ? `baseline: ${ex.fingerprints ?? 0} ${ex.fingerprints === 1 ? "entry" : "entries"} on ${ex.paths.length} ${ex.paths.length === 1 ? "path" : "paths"}` : ex.paths.join(", ");
+    out2.push(`| ${escapeMarkdown(ex.rule)}${ex.codes ? ` (${escapeMarkdown(ex.codes.join(", "))})` : ""} | ${escapeMarkdown(where2)} | ${escapeMarkdown(ex.owner)} | ${escapeMarkdown(ex.expires)} | ${escapeMarkdown(ex.reason)} | ${ex.matched} | ${daysLeft(ex.expires, now)} |`);
   }
   return out2;
 }
@@ -60107,9 +60623,9 @@ function codesOfPage(page, text4) {
       const row = stripAnchors(lines[j]);
       for (const m of (tableCells(row)[0] ?? "").matchAll(/`([^`]+)`/g)) {
         const name2 = m[1];
-        const sub = name2.startsWith(`${page}/`) ? name2.slice(page.length + 1) : name2;
-        const anchor = anchors.find((a) => a === sub);
-        out2.push({ code: `${page}/${sub}`, page, header, row, ...anchor !== void 0 ? { anchor } : {} });
+        const sub2 = name2.startsWith(`${page}/`) ? name2.slice(page.length + 1) : name2;
+        const anchor = anchors.find((a) => a === sub2);
+        out2.push({ code: `${page}/${sub2}`, page, header, row, ...anchor !== void 0 ? { anchor } : {} });
       }
     }
   }
@@ -60121,8 +60637,8 @@ function rowAsText(doc) {
 }
 var capitalise2 = (s2) => s2.charAt(0).toUpperCase() + s2.slice(1);
 function rowColumn(doc, name2) {
-  const at3 = tableCells(doc.header[0]).findIndex((h) => name2.test(h));
-  return at3 < 1 ? void 0 : plainText2(tableCells(doc.row)[at3] ?? "") || void 0;
+  const at4 = tableCells(doc.header[0]).findIndex((h) => name2.test(h));
+  return at4 < 1 ? void 0 : plainText2(tableCells(doc.row)[at4] ?? "") || void 0;
 }
 function plainText2(markdown) {
   return markdown.replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/`([^`]*)`/g, "$1").replace(/\*\*([^*]*)\*\*/g, "$1").replace(/\\\|/g, "|").trim();
@@ -60258,7 +60774,12 @@ var CODE_SEVERITY = {
   "policy/unpinned-extends": s(5.5),
   "policy/expiring-exception": s(2, "very-high"),
   "policy/unused-exception": s(1),
+  "policy/invalid-inline-waiver": s(5, "very-high"),
+  "policy/expired-inline-waiver": s(5, "very-high"),
+  "policy/inline-waiver-pending": s(1),
+  "policy/inline-waivers-disabled": s(1),
   "policy/changed-in-pr": s(1),
+  "policy/pending-baseline-entry": s(1),
   "inventory/truncated": s(7, "very-high"),
   "inventory/symlink": s(4),
   "inventory/submodule-not-checked-out": s(4),
@@ -60356,7 +60877,7 @@ function renderSarif(report2, options = {}) {
   const left = report2.findings.length - kept.length;
   const result = (f) => {
     const ruleId = f.code !== void 0 && index2.has(f.code) ? f.code : f.rule;
-    const at3 = f.path ?? repositoryLevelPath(f, policyPath);
+    const at4 = f.path ?? repositoryLevelPath(f, policyPath);
     const message = f.message.replace(/\.$/, "");
     const text4 = f.code ? `${message} (${f.code})` : message;
     return {
@@ -60364,18 +60885,18 @@ function renderSarif(report2, options = {}) {
       ...index2.has(ruleId) ? { ruleIndex: index2.get(ruleId) } : {},
       level: SARIF_LEVEL[f.level],
       message: {
-        text: f.path ? text4 : `${text4}. This is about the repository as a whole, so it is shown on ${at3}, the file that would fix it.`
+        text: f.path ? text4 : `${text4}. This is about the repository as a whole, so it is shown on ${at4}, the file that would fix it.`
       },
       locations: [
         {
           physicalLocation: {
-            artifactLocation: { uri: pathToUri(at3), uriBaseId: "%SRCROOT%" },
+            artifactLocation: { uri: pathToUri(at4), uriBaseId: "%SRCROOT%" },
             region: f.path && f.line ? { startLine: f.line, ...f.column ? { startColumn: f.column } : {}, ...f.endLine ? { endLine: f.endLine } : {} } : { startLine: 1 }
           }
         }
       ],
       partialFingerprints: { "mlgateFingerprint/v1": f.fingerprint },
-      ...f.waived ? { suppressions: [{ kind: "external", status: "accepted", justification: `${f.waived.reason} (owner ${f.waived.owner}, expires ${f.waived.expires})` }] } : {},
+      ...f.waived ? { suppressions: [{ kind: f.waived.source === "inline" ? "inSource" : "external", status: "accepted", justification: `${f.waived.reason} (owner ${f.waived.owner}, expires ${f.waived.expires})` }] } : {},
       properties: { ...f.code ? { code: f.code } : {}, help: f.help }
     };
   };
@@ -60694,6 +61215,8 @@ async function runCheck(args2, logger, stdout) {
     provider: cliPolicyProvider(scope.root, args2.policyDir ? path9.resolve(args2.policyDir) : void 0, overrides),
     mode: changes ? "changed" : "full",
     changes,
+    // Inline waivers the branch adds itself apply after merge, as on a pull request.
+    ...args2.base ? { baseFile: gitBaseFile(scope.root, args2.base, args2.head) } : {},
     failOn: args2.failOn,
     now: args2.now,
     logger,
@@ -60721,9 +61244,126 @@ async function runCheck(args2, logger, stdout) {
   return report2.conclusion === "failure" ? 1 : 0;
 }
 
+// src/cli/baseline.ts
+var EMPTY_BASELINE = "version: 1\nentries: []\n";
+var MINIMAL_POLICY = "# mlgate policy: https://github.com/mlgate/mlgate#policy\nversion: 1\nextends:\n  - mlgate:recommended\n";
+var HEADER = `# mlgate baseline: findings accepted when mlgate was switched on, one entry each.
+# Written by \`mlgate baseline\`; each entry waives the one finding with its fingerprint until it expires.
+# Fix a finding and run \`mlgate baseline --prune\` to drop its entry. See docs/adopting.md.
+`;
+function withBaselineKey(policyText, rel) {
+  const text4 = policyText ?? MINIMAL_POLICY;
+  return `${text4}${text4.endsWith("\n") || text4 === "" ? "" : "\n"}# Findings accepted when mlgate was adopted; each has an owner, a reason and an expiry (mlgate baseline).
+baseline: ${rel}
+`;
+}
+var sub = (f) => f.code?.startsWith(`${f.rule}/`) ? f.code.slice(f.rule.length + 1) : f.code;
+function refusal(f, policy) {
+  const code = sub(f);
+  const rule = policy.rules.get(f.rule);
+  if (code !== void 0 && tamperingCodes(f.rule).includes(code)) {
+    return `${f.code} means the file may be malicious or was changed after it was vouched for; a baseline never accepts it: fix it, or write an exception naming the code with its own reason`;
+  }
+  if (rule?.lockedBy && !rule.exceptionsAllowed) return `${rule.lockedBy} locks ${f.rule} without exceptions: allowed`;
+  if (rule?.waivableCodes && (code === void 0 || !rule.waivableCodes.includes(code))) return `${rule.lockedBy} locks ${f.rule} and allows exceptions for ${rule.waivableCodes.join(", ")} only`;
+  return void 0;
+}
+function take(counts, key3) {
+  const n = counts.get(key3) ?? 0;
+  if (n === 0) return false;
+  counts.set(key3, n - 1);
+  return true;
+}
+var order = (a, b) => (a.path ?? "").localeCompare(b.path ?? "") || a.rule.localeCompare(b.rule) || (a.code ?? "").localeCompare(b.code ?? "") || a.fingerprint.localeCompare(b.fingerprint);
+function checkOptions(args2, maxDays) {
+  const missing = ["owner", "reason", "expires"].filter((k) => !args2[k]?.trim());
+  if (missing.length > 0) throw new ConfigurationError(`mlgate baseline needs ${missing.map((k) => `--${k}`).join(", ")}: every accepted finding has an owner, a reason and an expiry`);
+  const expires = args2.expires;
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(expires) ? /* @__PURE__ */ new Date(`${expires}T00:00:00Z`) : void 0;
+  if (!day || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== expires) throw new ConfigurationError(`--expires ${expires}: expected a date YYYY-MM-DD`);
+  const today = args2.now.toISOString().slice(0, 10);
+  const latest = new Date(args2.now.getTime() + maxDays * 864e5).toISOString().slice(0, 10);
+  if (expires < today) throw new ConfigurationError(`--expires ${expires} is in the past`);
+  if (expires > latest) throw new ConfigurationError(`--expires ${expires} is more than ${maxDays} days ahead (max-exception-days); the latest allowed date is ${latest}`);
+  return { owner: args2.owner.trim(), reason: args2.reason.trim(), expires };
+}
+async function runBaseline(args2) {
+  const { root } = args2;
+  const choice = await locatePolicy((p) => isFile(path10.join(root, ...p.split("/"))), { option: "--policy" });
+  const policyPath = choice.path ?? DEFAULT_POLICY_PATH;
+  const policyAbs = path10.join(root, ...policyPath.split("/"));
+  const policyText = choice.path ? await readFile5(policyAbs, "utf8") : void 0;
+  let named;
+  if (policyText !== void 0) {
+    let value2;
+    try {
+      value2 = loadYaml(policyText, { maxChars: MAX_POLICY_BYTES }).value;
+    } catch {
+      await loadPolicy({ provider: cliPolicyProvider(root, args2.policyDir ? path10.resolve(args2.policyDir) : void 0), rules: RULES, now: args2.now, policyPath });
+    }
+    if (value2 !== null && typeof value2 === "object" && typeof value2.baseline === "string") named = value2.baseline;
+  }
+  const wanted = args2.file !== void 0 ? normaliseRepoPath(args2.file) : void 0;
+  if (args2.file !== void 0 && !wanted) throw new ConfigurationError(`--file ${args2.file}: must be a path inside the repository`);
+  if (wanted && named && normaliseRepoPath(named) !== wanted) {
+    throw new ConfigurationError(`--file ${wanted}: the policy ${policyPath} names the baseline ${named}; drop --file, or change the policy's baseline key first`);
+  }
+  const rel = wanted ?? (named ? normaliseRepoPath(named) : void 0) ?? DEFAULT_BASELINE_PATH;
+  const abs = path10.join(root, ...rel.split("/"));
+  const existingText = await isFile(abs) ? await readFile5(abs, "utf8") : void 0;
+  const existing = existingText !== void 0 ? parseBaseline(existingText, rel, RULES).doc.entries : [];
+  const newPolicy = named === void 0 ? withBaselineKey(policyText, rel) : void 0;
+  const provider = cliPolicyProvider(root, args2.policyDir ? path10.resolve(args2.policyDir) : void 0);
+  const reading = { ...provider, readLocal: async (p) => p === rel && existingText === void 0 ? EMPTY_BASELINE : provider.readLocal(p) };
+  if (newPolicy !== void 0) {
+    await mkdir(path10.dirname(policyAbs), { recursive: true });
+    await writeFile2(policyAbs, newPolicy);
+  }
+  let policy;
+  let report2;
+  try {
+    policy = await loadPolicy({ provider: reading, rules: RULES, now: args2.now, policyPath });
+    report2 = await evaluate({ root, policyPath, provider: reading, mode: "full", logger: args2.logger, toolVersion: VERSION, now: args2.now });
+    if (!args2.prune) checkOptions(args2, policy.maxExceptionDays);
+  } catch (e) {
+    if (newPolicy !== void 0) await (policyText === void 0 ? rm(policyAbs, { force: true }) : writeFile2(policyAbs, policyText));
+    throw e;
+  }
+  const ruleIds = new Set(RULES.map((r) => r.id));
+  const present3 = /* @__PURE__ */ new Map();
+  for (const f of report2.findings) present3.set(f.fingerprint, (present3.get(f.fingerprint) ?? 0) + 1);
+  const kept = args2.prune ? existing.filter((e) => take(present3, e.fingerprint)) : existing;
+  const today = args2.now.toISOString().slice(0, 10);
+  const expired = new Set(existing.filter((e) => e.expires < today).map((e) => e.fingerprint));
+  const added = [];
+  const refused = [];
+  const stale = [];
+  if (!args2.prune) {
+    const who = checkOptions(args2, policy.maxExceptionDays);
+    for (const f of report2.findings) {
+      if (f.waived || f.rule === "policy") continue;
+      if (expired.has(f.fingerprint)) {
+        stale.push(f);
+        continue;
+      }
+      const why = ruleIds.has(f.rule) ? refusal(f, policy) : `${f.code ?? f.rule} is about the repository's file listing, not a rule; fix it (see mlgate rules ${f.code ?? f.rule})`;
+      if (why) {
+        refused.push({ finding: f, why });
+        continue;
+      }
+      const code = sub(f);
+      added.push({ fingerprint: f.fingerprint, rule: f.rule, ...code !== void 0 ? { code } : {}, ...f.path !== void 0 ? { path: f.path } : {}, message: f.message, ...who });
+    }
+  }
+  const entries = [...kept, ...added].sort(order);
+  await mkdir(path10.dirname(abs), { recursive: true });
+  await writeFile2(abs, `${HEADER}${dump({ version: 1, entries }, { lineWidth: -1, noRefs: true })}`);
+  return { file: rel, added: added.length, kept: kept.length, removed: existing.length - kept.length, ...newPolicy !== void 0 ? { policyEdited: policyPath } : {}, refused, expired: stale };
+}
+
 // src/cli/commands.ts
-import { access, mkdir, writeFile as writeFile2 } from "node:fs/promises";
-import path10 from "node:path";
+import { access, mkdir as mkdir2, writeFile as writeFile3 } from "node:fs/promises";
+import path11 from "node:path";
 
 // src/checks/dataset-provenance/starter.ts
 function starterDatasets(inventory, globs3 = DEFAULT_DATASET_GLOBS) {
@@ -60744,8 +61384,8 @@ function starterProvenance(inventory, hashes = /* @__PURE__ */ new Map(), globs3
   }
   const out2 = [];
   for (const [dir, files] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-    const path12 = dir ? `${dir}/${PROVENANCE_FILE}` : PROVENANCE_FILE;
-    if (inventory.get(path12)) continue;
+    const path13 = dir ? `${dir}/${PROVENANCE_FILE}` : PROVENANCE_FILE;
+    if (inventory.get(path13)) continue;
     const lines = [
       `# Provenance of the datasets under ${dir || "the repository root"}, checked by mlgate's dataset-provenance rule.`,
       "# Replace every TODO, and update the digests whenever the data changes.",
@@ -60760,7 +61400,7 @@ function starterProvenance(inventory, hashes = /* @__PURE__ */ new Map(), globs3
       }),
       ""
     ];
-    out2.push({ path: path12, text: lines.join("\n") });
+    out2.push({ path: path13, text: lines.join("\n") });
   }
   return out2;
 }
@@ -60776,11 +61416,11 @@ async function starterHashes(inventory, paths, maxBytes = DEFAULT_MAX_HASH_BYTES
 
 // src/cli/commands.ts
 async function resolvePolicyFile(file, dir, policyDir, now) {
-  const root = path10.resolve(dir);
+  const root = path11.resolve(dir);
   const overrides = /* @__PURE__ */ new Map();
   let policyPath = DEFAULT_POLICY_PATH;
   if (file) {
-    const abs = path10.resolve(file);
+    const abs = path11.resolve(file);
     try {
       await access(abs);
     } catch {
@@ -60789,18 +61429,19 @@ async function resolvePolicyFile(file, dir, policyDir, now) {
     policyPath = abs;
     overrides.set(abs, abs);
   }
-  const provider = cliPolicyProvider(root, policyDir ? path10.resolve(policyDir) : void 0, overrides);
+  const provider = cliPolicyProvider(root, policyDir ? path11.resolve(policyDir) : void 0, overrides);
   return loadPolicy({ provider, rules: RULES, now, policyPath });
 }
 async function showPolicy(file, dir, policyDir, now) {
   const policy = await resolvePolicyFile(file, dir, policyDir, now);
   const rules = {};
+  const declared = policy.exceptions.filter((e) => e.source === "policy");
   for (const [id, r] of policy.rules) {
     rules[id] = {
       level: r.level,
       ...r.enforceFrom ? { "enforce-from": r.enforceFrom } : {},
       ...Object.keys(r.codeLevels).length ? { "code-levels": r.codeLevels } : {},
-      ...r.lockedBy ? { "locked-by": r.lockedBy, exceptions: r.exceptionsAllowed ? "allowed" : "denied" } : {},
+      ...r.lockedBy ? { "locked-by": r.lockedBy, exceptions: r.exceptionsAllowed ? r.waivableCodes ? { allowed: true, codes: r.waivableCodes } : "allowed" : "denied" } : {},
       ...r.params,
       "set-by": r.layers
     };
@@ -60810,7 +61451,20 @@ async function showPolicy(file, dir, policyDir, now) {
     ...policy.exclude.length ? { paths: { exclude: policy.exclude } } : {},
     "max-exception-days": policy.maxExceptionDays,
     rules,
-    ...policy.exceptions.length ? { exceptions: policy.exceptions.map(({ rule, paths, reason, owner, expires, layer }) => ({ rule, paths, reason, owner, expires, "declared-in": layer })) } : {}
+    ...declared.length ? {
+      exceptions: declared.map(({ rule, paths, codes, fingerprints, reason, owner, expires, layer }) => ({
+        rule,
+        paths,
+        ...codes ? { codes } : {},
+        ...fingerprints ? { fingerprints } : {},
+        reason,
+        owner,
+        expires,
+        "declared-in": layer
+      }))
+    } : {},
+    // The baseline can hold thousands of entries: its path and size, not its contents.
+    ...policy.baselinePath ? { baseline: { file: policy.baselinePath, entries: policy.exceptions.length - declared.length } } : {}
   };
   return `# resolved policy (after extends)
 ${dump(doc, { lineWidth: 120, noRefs: true })}`;
@@ -60841,19 +61495,19 @@ var exists = (p) => access(p).then(
   () => false
 );
 async function initPolicy(dir, force) {
-  const root = path10.resolve(dir);
-  const target = path10.join(root, ...DEFAULT_POLICY_PATH.split("/"));
+  const root = path11.resolve(dir);
+  const target = path11.join(root, ...DEFAULT_POLICY_PATH.split("/"));
   if (!force && await exists(target)) throw new ConfigurationError(`${DEFAULT_POLICY_PATH} already exists; pass --force to overwrite it`);
-  await mkdir(path10.dirname(target), { recursive: true });
-  await writeFile2(target, STARTER_POLICY);
+  await mkdir2(path11.dirname(target), { recursive: true });
+  await writeFile3(target, STARTER_POLICY);
   const written = [DEFAULT_POLICY_PATH];
   const { inventory } = await scanRepository(root);
   const datasets = starterDatasets(inventory);
   const starters = starterProvenance(inventory, await starterHashes(inventory, datasets));
   for (const file of starters) {
-    const abs = path10.join(root, ...file.path.split("/"));
+    const abs = path11.join(root, ...file.path.split("/"));
     if (!force && await exists(abs)) continue;
-    await writeFile2(abs, file.text);
+    await writeFile3(abs, file.text);
     written.push(file.path);
   }
   return written;
@@ -61130,13 +61784,36 @@ ${EXIT_CODES}`
   });
   policy.command("show").description("Print the fully resolved policy after extends, with the layer that set each rule.").argument("[file]", "the policy file (default: .github/mlgate.yml, else mlgate:recommended)").option("--policy <file>", "the policy file (same as FILE)").option("--policy-dir <dir>", "read remote extends owner/repo/path@ref as DIR/owner/repo/path").addHelpText("after", "\nExamples:\n  mlgate policy show\n  mlgate policy show policies/ml.yml").action(async (file, o) => {
     const { root } = await findRepositoryRoot(".");
-    if ((o.policy ?? file) === void 0) await locatePolicy((p) => isFile(path11.join(root, ...p.split("/"))), { option: "--policy" });
+    if ((o.policy ?? file) === void 0) await locatePolicy((p) => isFile(path12.join(root, ...p.split("/"))), { option: "--policy" });
     io.out(await showPolicy(o.policy ?? file, root, o.policyDir, /* @__PURE__ */ new Date()));
     setCode(0);
   });
   program3.command("rules").summary("list the rules, or show a rule's or a finding code's documentation").description("List the rules, or show one rule's page; a finding code (model-signing/unsigned, policy/expired-exception) or a prefix shows that part of the page.").argument("[id]", "a rule id, a finding code, or a prefix of either").addHelpText("after", "\nExamples:\n  mlgate rules\n  mlgate rules model-file-safety\n  mlgate rules model-signing/unsigned\n  mlgate rules inventory/symlink").action(async (id) => {
     io.out(id === void 0 ? listRules() : await describeRule(id));
     setCode(0);
+  });
+  program3.command("baseline").summary("accept today's findings (owner, reason, expiry) to adopt mlgate on an existing repository").description(
+    "Write (or update) the baseline file: one entry per current unwaived finding (fingerprint, rule, code, path, message, owner, reason, expiry). Entries waive exactly those findings until they expire; a new finding still fails. The policy gains `baseline: <file>` when it has none. Tampering codes (dangerous-global, invalid-signature, digest-mismatch, \u2026) and findings of rules a lock closes to exceptions are never baselined, nor are findings whose entry has expired re-added: they are listed, and the exit code is 1 when one of them is an error."
+  ).argument("[dir]", "the repository (default: the git top level of the current directory)").option("--owner <team>", "who answers for the accepted findings, e.g. @acme/ml-platform").option("--reason <text>", 'why they are accepted, e.g. "findings before mlgate was adopted; burn-down in ML-123"').option("--expires <YYYY-MM-DD>", "last day the entries apply (at most max-exception-days ahead)").option("--prune", "only remove the entries whose finding is gone (fixed, or its file moved); adds nothing").option("--file <path>", "the baseline file, relative to the repository (default: the policy's baseline key, else .github/mlgate-baseline.yml)").option("--policy-dir <dir>", "read remote extends owner/repo/path@ref as DIR/owner/repo/path").option("-v, --verbose", "log progress to standard error").addHelpText(
+    "after",
+    '\nExamples:\n  mlgate baseline --owner @acme/ml-platform --reason "pre-existing findings, burn-down in ML-123" --expires 2027-06-30\n  mlgate baseline --prune'
+  ).action(async (dir, o) => {
+    const root = (await findRepositoryRoot(dir ?? ".")).root;
+    const r = await runBaseline({ root, ...o, prune: o.prune ?? false, now: /* @__PURE__ */ new Date(), logger: stderrLogger(io, o.verbose ?? false) });
+    const lines = [`${r.file}: ${r.added} added, ${r.removed} removed, ${r.kept} kept`];
+    if (r.policyEdited) lines.push(`${r.policyEdited}: added baseline: ${r.file}`);
+    const where2 = (f) => `${f.path ?? "(repository)"}: ${f.level} ${f.code ?? f.rule}`;
+    if (r.refused.length > 0) {
+      lines.push(`${r.refused.length} finding${r.refused.length === 1 ? " was" : "s were"} not baselined and still count${r.refused.length === 1 ? "s" : ""}:`);
+      for (const { finding: f, why } of r.refused) lines.push(`  ${where2(f)}: ${why}`);
+    }
+    if (r.expired.length > 0) {
+      lines.push(`${r.expired.length} finding${r.expired.length === 1 ? " has" : "s have"} an expired entry, left as it is: fix ${r.expired.length === 1 ? "it" : "them"}, or edit the entry's expires and reason on purpose:`);
+      for (const f of r.expired) lines.push(`  ${where2(f)}`);
+    }
+    io.out(`${lines.join("\n")}
+`);
+    setCode([...r.refused.map((x) => x.finding), ...r.expired].some((f) => f.level === "error") ? 1 : 0);
   });
   program3.command("init").summary("write a starter .github/mlgate.yml (and PROVENANCE.yml for datasets)").description("Write a starter .github/mlgate.yml, and a starter PROVENANCE.yml with real digests for each dataset directory without one.").argument("[dir]", "the repository (default: the git top level of the current directory, else .)").option("--force", "overwrite existing files").addHelpText("after", "\nExamples:\n  mlgate init\n  mlgate init ../my-model-repo --force").action(async (dir, o) => {
     const written = await initPolicy(dir ?? (await findRepositoryRoot(".")).root, o.force ?? false);
@@ -61178,8 +61855,8 @@ Please report this at https://github.com/mlgate/mlgate/issues
   }
 }
 function formatDiagnostic(d) {
-  const at3 = [d.path, d.line, d.column].filter((x) => x !== void 0).join(":");
-  return `${at3 ? `${at3}: ` : ""}${d.level} ${d.code}: ${d.message}`;
+  const at4 = [d.path, d.line, d.column].filter((x) => x !== void 0).join(":");
+  return `${at4 ? `${at4}: ` : ""}${d.level} ${d.code}: ${d.message}`;
 }
 
 // src/cli.ts

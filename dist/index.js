@@ -5818,35 +5818,35 @@ var require_client_h1 = __commonJS({
       return await WebAssembly.instantiate(mod, {
         env: {
           /* eslint-disable camelcase */
-          wasm_on_url: (p, at3, len) => {
+          wasm_on_url: (p, at4, len) => {
             return 0;
           },
-          wasm_on_status: (p, at3, len) => {
+          wasm_on_status: (p, at4, len) => {
             assert(currentParser.ptr === p);
-            const start2 = at3 - currentBufferPtr + currentBufferRef.byteOffset;
+            const start2 = at4 - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onStatus(new FastBuffer(currentBufferRef.buffer, start2, len)) || 0;
           },
           wasm_on_message_begin: (p) => {
             assert(currentParser.ptr === p);
             return currentParser.onMessageBegin() || 0;
           },
-          wasm_on_header_field: (p, at3, len) => {
+          wasm_on_header_field: (p, at4, len) => {
             assert(currentParser.ptr === p);
-            const start2 = at3 - currentBufferPtr + currentBufferRef.byteOffset;
+            const start2 = at4 - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onHeaderField(new FastBuffer(currentBufferRef.buffer, start2, len)) || 0;
           },
-          wasm_on_header_value: (p, at3, len) => {
+          wasm_on_header_value: (p, at4, len) => {
             assert(currentParser.ptr === p);
-            const start2 = at3 - currentBufferPtr + currentBufferRef.byteOffset;
+            const start2 = at4 - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onHeaderValue(new FastBuffer(currentBufferRef.buffer, start2, len)) || 0;
           },
           wasm_on_headers_complete: (p, statusCode, upgrade, shouldKeepAlive) => {
             assert(currentParser.ptr === p);
             return currentParser.onHeadersComplete(statusCode, Boolean(upgrade), Boolean(shouldKeepAlive)) || 0;
           },
-          wasm_on_body: (p, at3, len) => {
+          wasm_on_body: (p, at4, len) => {
             assert(currentParser.ptr === p);
-            const start2 = at3 - currentBufferPtr + currentBufferRef.byteOffset;
+            const start2 = at4 - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onBody(new FastBuffer(currentBufferRef.buffer, start2, len)) || 0;
           },
           wasm_on_message_complete: (p) => {
@@ -32047,8 +32047,8 @@ var require_keyword = __commonJS({
       var _a;
       const { gen, keyword, schema, parentSchema, $data, it } = cxt;
       checkAsyncKeyword(it, def);
-      const validate = !$data && def.compile ? def.compile.call(it.self, schema, parentSchema, it) : def.validate;
-      const validateRef = useKeyword(gen, keyword, validate);
+      const validate2 = !$data && def.compile ? def.compile.call(it.self, schema, parentSchema, it) : def.validate;
+      const validateRef = useKeyword(gen, keyword, validate2);
       const valid = gen.let("valid");
       cxt.block$data(valid, validateKeyword);
       cxt.ok((_a = def.valid) !== null && _a !== void 0 ? _a : valid);
@@ -33121,28 +33121,28 @@ var require_compile = __commonJS({
         if (this.opts.code.process)
           sourceCode = this.opts.code.process(sourceCode, sch);
         const makeValidate = new Function(`${names_1.default.self}`, `${names_1.default.scope}`, sourceCode);
-        const validate = makeValidate(this, this.scope.get());
-        this.scope.value(validateName, { ref: validate });
-        validate.errors = null;
-        validate.schema = sch.schema;
-        validate.schemaEnv = sch;
+        const validate2 = makeValidate(this, this.scope.get());
+        this.scope.value(validateName, { ref: validate2 });
+        validate2.errors = null;
+        validate2.schema = sch.schema;
+        validate2.schemaEnv = sch;
         if (sch.$async)
-          validate.$async = true;
+          validate2.$async = true;
         if (this.opts.code.source === true) {
-          validate.source = { validateName, validateCode, scopeValues: gen._values };
+          validate2.source = { validateName, validateCode, scopeValues: gen._values };
         }
         if (this.opts.unevaluated) {
           const { props, items } = schemaCxt;
-          validate.evaluated = {
+          validate2.evaluated = {
             props: props instanceof codegen_1.Name ? void 0 : props,
             items: items instanceof codegen_1.Name ? void 0 : items,
             dynamicProps: props instanceof codegen_1.Name,
             dynamicItems: items instanceof codegen_1.Name
           };
-          if (validate.source)
-            validate.source.evaluated = (0, codegen_1.stringify)(validate.evaluated);
+          if (validate2.source)
+            validate2.source.evaluated = (0, codegen_1.stringify)(validate2.evaluated);
         }
-        sch.validate = validate;
+        sch.validate = validate2;
         return sch;
       } catch (e) {
         delete sch.validate;
@@ -37121,8 +37121,8 @@ var require_formats = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.formatNames = exports.fastFormats = exports.fullFormats = void 0;
-    function fmtDef(validate, compare2) {
-      return { validate, compare: compare2 };
+    function fmtDef(validate2, compare2) {
+      return { validate: validate2, compare: compare2 };
     }
     exports.fullFormats = {
       // date: http://tools.ietf.org/html/rfc3339#section-5.6
@@ -38520,12 +38520,12 @@ var require_light = __commonJS({
           stop(options = {}) {
             var done, waitForExecuting;
             options = parser$5.load(options, this.stopDefaults);
-            waitForExecuting = (at3) => {
+            waitForExecuting = (at4) => {
               var finished;
               finished = () => {
                 var counts;
                 counts = this._states.counts;
-                return counts[0] + counts[1] + counts[2] + counts[3] === at3;
+                return counts[0] + counts[1] + counts[2] + counts[3] === at4;
               };
               return new this.Promise((resolve2, reject) => {
                 if (finished()) {
@@ -51211,9 +51211,9 @@ function maskUnmatchedOpens(masked, budget) {
   let out2 = "";
   let last = 0;
   for (let i2 = 0; i2 < open5.length; i2++) {
-    const at3 = open5[i2];
-    out2 += masked.slice(last, at3) + "\0";
-    last = at3 + 1;
+    const at4 = open5[i2];
+    out2 += masked.slice(last, at4) + "\0";
+    last = at4 + 1;
   }
   return out2 + masked.slice(last);
 }
@@ -57108,7 +57108,7 @@ function parseProvenance(text4, kind) {
   }
   const top = doc.value;
   const problems = [];
-  const at3 = (path9, key3 = false) => doc.locate(path9, { key: key3 }).line;
+  const at4 = (path9, key3 = false) => doc.locate(path9, { key: key3 }).line;
   const lines = text4.split("\n");
   const raw = (path9) => {
     const pos = doc.locate(path9);
@@ -57116,20 +57116,20 @@ function parseProvenance(text4, kind) {
   };
   for (const key3 of Object.keys(top)) {
     if (PROVENANCE_FIELDS.includes(key3) || EXTRA_KEYS.has(key3) || key3.startsWith("x-")) continue;
-    problems.push({ message: `unknown key \`${key3}\` (expected ${PROVENANCE_FIELDS.join(", ")}, files)`, line: at3([key3], true) });
+    problems.push({ message: `unknown key \`${key3}\` (expected ${PROVENANCE_FIELDS.join(", ")}, files)`, line: at4([key3], true) });
   }
-  if (kind === "sidecar" && "files" in top) problems.push({ message: "`files:` belongs in a PROVENANCE.yml; a sidecar describes one file (use `sha256:`)", line: at3(["files"], true) });
-  if (kind === "directory" && "sha256" in top) problems.push({ message: "a PROVENANCE.yml covers several files: put each digest under `files: {<path>: {sha256: \u2026}}`", line: at3(["sha256"], true) });
-  const fields = readFields(top, [], at3, raw, problems);
+  if (kind === "sidecar" && "files" in top) problems.push({ message: "`files:` belongs in a PROVENANCE.yml; a sidecar describes one file (use `sha256:`)", line: at4(["files"], true) });
+  if (kind === "directory" && "sha256" in top) problems.push({ message: "a PROVENANCE.yml covers several files: put each digest under `files: {<path>: {sha256: \u2026}}`", line: at4(["sha256"], true) });
+  const fields = readFields(top, [], at4, raw, problems);
   const files = /* @__PURE__ */ new Map();
   let filesLine;
   if (kind === "directory" && top.files !== void 0 && top.files !== null) {
-    filesLine = at3(["files"], true);
+    filesLine = at4(["files"], true);
     if (typeof top.files !== "object" || Array.isArray(top.files)) {
       problems.push({ message: "`files:` must map relative paths to `{sha256: \u2026}`", line: filesLine });
     } else {
       for (const [rel, entry] of Object.entries(top.files)) {
-        const line = at3(["files", rel], true);
+        const line = at4(["files", rel], true);
         const norm = normaliseRelative(rel);
         if (!norm) {
           problems.push({ message: `\`${rel}\` is not a relative path inside this directory`, line });
@@ -57141,21 +57141,21 @@ function parseProvenance(text4, kind) {
         }
         for (const k of Object.keys(entry)) {
           if (!PROVENANCE_FIELDS.includes(k) && !k.startsWith("x-"))
-            problems.push({ message: `unknown key \`${k}\` in the entry for ${rel}`, line: at3(["files", rel, k], true) });
+            problems.push({ message: `unknown key \`${k}\` in the entry for ${rel}`, line: at4(["files", rel, k], true) });
         }
-        files.set(norm, { ...readFields(entry, ["files", rel], at3, raw, problems), line });
+        files.set(norm, { ...readFields(entry, ["files", rel], at4, raw, problems), line });
       }
     }
   }
   return { ...fields, files, filesLine, problems };
 }
-function readFields(obj, base, at3, raw, problems) {
+function readFields(obj, base, at4, raw, problems) {
   const stated = {};
   const placeholders = [];
   for (const field of PROVENANCE_FIELDS) {
     if (!(field in obj)) continue;
     const value2 = field === "sha256" && typeof obj[field] === "number" ? raw([...base, field]) ?? obj[field] : obj[field];
-    const line = at3([...base, field]);
+    const line = at4([...base, field]);
     const list4 = Array.isArray(value2) ? value2 : [value2];
     if (list4.some((v) => v !== null && typeof v === "object")) {
       problems.push({ message: `\`${field}\` must be text${field === "source" ? " or a list of URLs" : ""}`, line });
@@ -61276,11 +61276,11 @@ var EditMap = class {
     this.index.clear();
   }
 };
-function addImplementation(editMap, at3, remove, add, before) {
+function addImplementation(editMap, at4, remove, add, before) {
   if (remove === 0 && add.length === 0) {
     return;
   }
-  const existing = editMap.index.get(at3);
+  const existing = editMap.index.get(at4);
   if (existing) {
     existing[1] += remove;
     if (before) {
@@ -61291,9 +61291,9 @@ function addImplementation(editMap, at3, remove, add, before) {
     }
     return;
   }
-  const change = [at3, remove, add];
+  const change = [at4, remove, add];
   editMap.map.push(change);
-  editMap.index.set(at3, change);
+  editMap.index.set(at4, change);
 }
 
 // node_modules/micromark/lib/initialize/document.js
@@ -66960,8 +66960,8 @@ function isDigestPinned(image) {
   return DIGEST.test(image);
 }
 function pinnedForm(image) {
-  const at3 = image.indexOf("@");
-  const base = at3 === -1 ? image : image.slice(0, at3);
+  const at4 = image.indexOf("@");
+  const base = at4 === -1 ? image : image.slice(0, at4);
   const lastSlash = base.lastIndexOf("/");
   const hasTag = base.indexOf(":", lastSlash + 1) !== -1;
   return `${hasTag ? base : `${base}:<tag>`}@sha256:<digest>`;
@@ -67060,19 +67060,19 @@ function lexShell(text4, signal) {
     line += countLines(open5, j);
     return Math.min(j + 1, n);
   };
-  const readDollar = (at3) => {
+  const readDollar = (at4) => {
     const w = startWord();
-    const next = text4[at3 + 1];
-    if (next === "(") return readParenSub(at3 + 1, "command", "$");
+    const next = text4[at4 + 1];
+    if (next === "(") return readParenSub(at4 + 1, "command", "$");
     if (next === "{") {
-      const close2 = text4.indexOf("}", at3 + 2);
+      const close2 = text4.indexOf("}", at4 + 2);
       const end = close2 === -1 ? n : close2 + 1;
-      w.value += text4.slice(at3, end);
-      line += countLines(at3, end);
+      w.value += text4.slice(at4, end);
+      line += countLines(at4, end);
       return end;
     }
     w.value += "$";
-    return at3 + 1;
+    return at4 + 1;
   };
   const readHereDocBodies = () => {
     for (const h of pendingHereDocs) {
@@ -67285,8 +67285,8 @@ function urlSpec(name2, url) {
     const afterScheme = base.slice(base.indexOf("://") + 3);
     const slash = afterScheme.indexOf("/");
     const path9 = slash === -1 ? "" : afterScheme.slice(slash);
-    const at3 = path9.lastIndexOf("@");
-    const ref2 = at3 === -1 ? "" : path9.slice(at3 + 1);
+    const at4 = path9.lastIndexOf("@");
+    const ref2 = at4 === -1 ? "" : path9.slice(at4 + 1);
     return { name: name2, kind: "vcs", pinned: HEX40.test(ref2), specifier: url };
   }
   if (lower.startsWith("file:")) return { name: name2, kind: "path", pinned: true, specifier: url };
@@ -67299,11 +67299,11 @@ function parseRequirementSpec(input) {
   if (scheme !== -1 || VCS_PREFIXES.some((p) => lower.startsWith(p))) {
     const markerAt = text4.indexOf(" ;");
     const body3 = markerAt === -1 ? text4 : text4.slice(0, markerAt).trim();
-    const at3 = body3.indexOf("@");
+    const at4 = body3.indexOf("@");
     const schemeAt = body3.indexOf("://");
-    if (at3 !== -1 && (schemeAt === -1 || at3 < schemeAt) && !VCS_PREFIXES.some((p) => lower.startsWith(p))) {
-      const name3 = stripExtras(body3.slice(0, at3));
-      const spec2 = urlSpec(name3 || null, body3.slice(at3 + 1).trim());
+    if (at4 !== -1 && (schemeAt === -1 || at4 < schemeAt) && !VCS_PREFIXES.some((p) => lower.startsWith(p))) {
+      const name3 = stripExtras(body3.slice(0, at4));
+      const spec2 = urlSpec(name3 || null, body3.slice(at4 + 1).trim());
       if (name3 && !NAME.test(name3)) spec2.invalid = `"${name3}" is not a valid distribution name`;
       return spec2;
     }
@@ -67562,16 +67562,16 @@ function isExactNpmSpec(spec) {
     return hash !== -1 && HEX402.test(spec.slice(hash + 1));
   }
   if (spec.includes("://")) return false;
-  const at3 = spec.lastIndexOf("@");
-  if (at3 <= 0) return false;
-  const version = spec.slice(at3 + 1);
+  const at4 = spec.lastIndexOf("@");
+  if (at4 <= 0) return false;
+  const version = spec.slice(at4 + 1);
   const alias = spec.indexOf("@npm:");
   if (alias > 0) return isExactNpmSpec(spec.slice(alias + 5));
   return EXACT_SEMVER.test(version) || isVariable(version);
 }
 var npmName = (spec) => {
-  const at3 = spec.lastIndexOf("@");
-  return at3 > 0 ? spec.slice(0, at3) : spec;
+  const at4 = spec.lastIndexOf("@");
+  return at4 > 0 ? spec.slice(0, at4) : spec;
 };
 function report(a, line, kind, message) {
   a.issues.push({ kind, line, message });
@@ -67697,8 +67697,8 @@ function analyseUvTool(a, args2, line, label2) {
   const from = values(p, "--from");
   const target = from[0] ?? p.positional[0];
   if (!target) return;
-  const at3 = target.indexOf("@");
-  if (at3 > 0 && !target.includes("://") && (EXACT_SEMVER.test(target.slice(at3 + 1)) || isVariable(target.slice(at3 + 1)))) return;
+  const at4 = target.indexOf("@");
+  if (at4 > 0 && !target.includes("://") && (EXACT_SEMVER.test(target.slice(at4 + 1)) || isVariable(target.slice(at4 + 1)))) return;
   const spec = parseRequirementSpec(target);
   if (!spec.pinned) report(a, line, "unpinned-install", `\`${label2} ${target}\` installs the newest ${spec.name ?? target}; pin it: ${label2} ${spec.name ?? target}@<version> (or --from ${spec.name ?? target}==<version>)`);
 }
@@ -67720,10 +67720,10 @@ function analysePoetry(a, args2, line) {
   if (args2[0] !== "add") return;
   const p = parseArgs(args2.slice(1), POETRY_VALUED);
   for (const s2 of p.positional) {
-    const at3 = s2.indexOf("@");
-    const version = at3 > 0 ? s2.slice(at3 + 1) : "";
+    const at4 = s2.indexOf("@");
+    const version = at4 > 0 ? s2.slice(at4 + 1) : "";
     const exact = version ? EXACT_SEMVER.test(version) || /^==?\d/.test(version) || isVariable(version) : parseRequirementSpec(s2).pinned;
-    if (!exact) report(a, line, "unpinned-install", `\`poetry add ${s2}\` records a version range; pin it: poetry add ${at3 > 0 ? s2.slice(0, at3) : parseRequirementSpec(s2).name ?? s2}==<version>`);
+    if (!exact) report(a, line, "unpinned-install", `\`poetry add ${s2}\` records a version range; pin it: poetry add ${at4 > 0 ? s2.slice(0, at4) : parseRequirementSpec(s2).name ?? s2}==<version>`);
   }
 }
 function downloadTargets(prog, args2, cmd) {
@@ -67777,9 +67777,9 @@ function analyseCommand(a, cmd, f) {
   else {
     const script = SHELLS.has(prog) || isPython(prog) || prog === "source" || prog === "." ? args2.find((x) => !x.startsWith("-")) : words2[0].value;
     const key3 = script?.replace(/^\.\//, "");
-    const at3 = key3 !== void 0 ? a.state.downloads.get(key3) : void 0;
-    if (key3 !== void 0 && at3 !== void 0) {
-      report(a, line, "download-and-run", `runs ${key3}, downloaded on line ${at3}, without verifying it; check its checksum first: echo "<sha256>  ${key3}" | sha256sum -c -`);
+    const at4 = key3 !== void 0 ? a.state.downloads.get(key3) : void 0;
+    if (key3 !== void 0 && at4 !== void 0) {
+      report(a, line, "download-and-run", `runs ${key3}, downloaded on line ${at4}, without verifying it; check its checksum first: echo "<sha256>  ${key3}" | sha256sum -c -`);
       a.state.downloads.delete(key3);
     }
   }
@@ -67798,8 +67798,8 @@ function analyseCommand(a, cmd, f) {
   else if (prog === "poetry") analysePoetry(a, args2, line);
   else if (prog === "conda" || prog === "mamba" || prog === "micromamba") analyseConda(a, prog, args2, line);
   else if (prog === "npm") {
-    const at3 = firstPositional(args2, NPM_VALUED);
-    if (at3 !== -1) analyseNpm(a, args2[at3], args2.slice(at3 + 1), line);
+    const at4 = firstPositional(args2, NPM_VALUED);
+    if (at4 !== -1) analyseNpm(a, args2[at4], args2.slice(at4 + 1), line);
   } else if (prog === "npx") analyseNpx(a, args2, line, "npx");
   else if (prog === "yarn" || prog === "pnpm") analyseYarnPnpm(a, prog, args2, line);
 }
@@ -67924,8 +67924,8 @@ function judgeUses(value2) {
   if (value2.startsWith("./") || value2.startsWith("../")) return "local";
   if (value2.includes("${{")) return "expression";
   if (value2.startsWith("docker://")) return /@sha256:[0-9a-f]{64}$/i.test(value2) ? "pinned" : "unpinned";
-  const at3 = value2.lastIndexOf("@");
-  return at3 !== -1 && HEX403.test(value2.slice(at3 + 1)) ? "pinned" : "unpinned";
+  const at4 = value2.lastIndexOf("@");
+  return at4 !== -1 && HEX403.test(value2.slice(at4 + 1)) ? "pinned" : "unpinned";
 }
 
 // src/checks/dependency-pinning/context.ts
@@ -68088,9 +68088,9 @@ var WORKFLOW_GLOBS = [".github/workflows/*.yml", ".github/workflows/*.yaml", "**
 var NON_SHELL = /^(python|node|perl|ruby|cmd)\b/;
 function usesFix(value2) {
   if (value2.startsWith("docker://")) return `uses: ${pinnedForm(value2)}`;
-  const at3 = value2.lastIndexOf("@");
-  const name2 = at3 === -1 ? value2 : value2.slice(0, at3);
-  const ref2 = at3 === -1 ? "" : value2.slice(at3 + 1);
+  const at4 = value2.lastIndexOf("@");
+  const name2 = at4 === -1 ? value2 : value2.slice(0, at4);
+  const ref2 = at4 === -1 ? "" : value2.slice(at4 + 1);
   return `uses: ${name2}@<40-hex commit>${ref2 ? ` # ${ref2}` : ""}`;
 }
 async function checkWorkflow(d, loader, path9) {
@@ -69344,8 +69344,8 @@ function parseNotebook(text4) {
   }
   const lines = new LineIndex(text4);
   if (errors.length > 0 || !root) {
-    const at3 = errors[0] ? lines.position(errors[0].offset).line : void 0;
-    throw new NotebookError("notebook is not valid JSON", at3);
+    const at4 = errors[0] ? lines.position(errors[0].offset).line : void 0;
+    throw new NotebookError("notebook is not valid JSON", at4);
   }
   if (root.type !== "object") throw new NotebookError("notebook JSON is not an object", 1);
   const cellsNode = findNodeAtLocation2(root, ["cells"]);
@@ -69395,10 +69395,10 @@ var MAGICS = ["%pip ", "%conda ", "%mamba ", "%micromamba ", "%uv ", "%npm ", "%
 var CELL_SHELLS = ["%%bash", "%%sh", "%%script bash", "%%script sh", "%%system"];
 function shellSnippets(source, fileLines) {
   const lines = source.split("\n");
-  const at3 = (k) => fileLines[k] ?? fileLines[fileLines.length - 1] ?? 1;
+  const at4 = (k) => fileLines[k] ?? fileLines[fileLines.length - 1] ?? 1;
   const first = (lines[0] ?? "").trim();
   if (CELL_SHELLS.some((m) => first === m || first.startsWith(`${m} `))) {
-    return [{ text: lines.slice(1).join("\n"), lines: lines.slice(1).map((_, k) => at3(k + 1)) }];
+    return [{ text: lines.slice(1).join("\n"), lines: lines.slice(1).map((_, k) => at4(k + 1)) }];
   }
   const out2 = [];
   for (let k = 0; k < lines.length; k++) {
@@ -69410,11 +69410,11 @@ function shellSnippets(source, fileLines) {
       if (magic) cmd = magic === "%system " ? t.slice(magic.length) : t.slice(1);
     }
     if (cmd === void 0) continue;
-    const snippet = { text: cmd.replaceAll("{sys.executable}", "python"), lines: [at3(k)] };
+    const snippet = { text: cmd.replaceAll("{sys.executable}", "python"), lines: [at4(k)] };
     while (snippet.text.endsWith("\\") && k + 1 < lines.length) {
       snippet.text += `
 ${lines[++k]}`;
-      snippet.lines.push(at3(k));
+      snippet.lines.push(at4(k));
     }
     out2.push(snippet);
   }
@@ -71040,41 +71040,41 @@ var StringCache = class {
    * decoder takes it (BINUNICODE and friends): the loader fails there. Only
    * a miss is checked; a hit matched bytes checked before.
    */
-  decode(buf, at3, n) {
-    if (n > KEY_MAX) return decodeUtf8(buf, at3, n);
+  decode(buf, at4, n) {
+    if (n > KEY_MAX) return decodeUtf8(buf, at4, n);
     let h = 2166136261 ^ n;
-    for (let i2 = 0; i2 < n; i2++) h = Math.imul(h ^ buf[at3 + i2], 16777619);
+    for (let i2 = 0; i2 < n; i2++) h = Math.imul(h ^ buf[at4 + i2], 16777619);
     h ^= h >>> 15;
     h = Math.imul(h, 739982445);
     h ^= h >>> 12;
     const pair2 = h & SLOTS / 2 - 1;
     const first = pair2 * 2;
-    if (this.matches(first, buf, at3, n)) {
+    if (this.matches(first, buf, at4, n)) {
       this.recent[pair2] = 0;
       return this.values[first];
     }
-    if (this.matches(first + 1, buf, at3, n)) {
+    if (this.matches(first + 1, buf, at4, n)) {
       this.recent[pair2] = 1;
       return this.values[first + 1];
     }
     const way = this.recent[pair2] ^ 1;
     const slot = first + way;
     this.recent[pair2] = way;
-    const s2 = decodeUtf8(buf, at3, n);
+    const s2 = decodeUtf8(buf, at4, n);
     if (s2 === void 0) return void 0;
     const keys = this.keys;
     const base = slot * KEY_MAX;
-    for (let i2 = 0; i2 < n; i2++) keys[base + i2] = buf[at3 + i2];
+    for (let i2 = 0; i2 < n; i2++) keys[base + i2] = buf[at4 + i2];
     this.lens[slot] = n;
     this.values[slot] = s2;
     return s2;
   }
-  matches(slot, buf, at3, n) {
+  matches(slot, buf, at4, n) {
     if (this.lens[slot] !== n) return false;
     const keys = this.keys;
     const base = slot * KEY_MAX;
     let i2 = 0;
-    while (i2 < n && keys[base + i2] === buf[at3 + i2]) i2++;
+    while (i2 < n && keys[base + i2] === buf[at4 + i2]) i2++;
     return i2 === n;
   }
 };
@@ -71113,9 +71113,9 @@ function isValidRawUnicodeEscape(buf, a, b) {
   }
   return true;
 }
-function decodeUtf8(buf, at3, n) {
-  const s2 = buf.toString("utf8", at3, at3 + n);
-  return s2.includes("\uFFFD") && !isUtf8SurrogatePass(buf, at3, at3 + n) ? void 0 : s2;
+function decodeUtf8(buf, at4, n) {
+  const s2 = buf.toString("utf8", at4, at4 + n);
+  return s2.includes("\uFFFD") && !isUtf8SurrogatePass(buf, at4, at4 + n) ? void 0 : s2;
 }
 function isUtf8SurrogatePass(buf, a, b) {
   let i2 = a;
@@ -71193,10 +71193,10 @@ var MEMO_TUPLE = { k: "tuple", items: null };
 var MEMO_LIST = { k: "list", items: null };
 var MEMO_DICT = { k: "dict", entries: null };
 var MEMO_INST = { k: "inst", cls: OPAQUE, args: null, state: null };
-function isNestedCandidate(b, at3, n) {
+function isNestedCandidate(b, at4, n) {
   if (n < 2) return false;
-  const b0 = b[at3];
-  const b1 = b[at3 + 1];
+  const b0 = b[at4];
+  const b1 = b[at4 + 1];
   if (b0 === OP.PROTO) return b1 <= HIGHEST_PROTOCOL;
   if (b0 === 80 && b1 === 75) return true;
   return b0 === 147 && b1 === 78;
@@ -71358,8 +71358,8 @@ var PickleMachine = class {
       pad = w.buf[w.pos];
       w.pos++;
     }
-    const at3 = w.offset;
-    if (!await w.skip(pad + reqLen)) throw new ParseError(at3, `the stream ends inside the ${reqLen}-byte joblib array that starts at byte ${at3} (truncated file)`, true);
+    const at4 = w.offset;
+    if (!await w.skip(pad + reqLen)) throw new ParseError(at4, `the stream ends inside the ${reqLen}-byte joblib array that starts at byte ${at4} (truncated file)`, true);
   }
   pushValue(v) {
     if (this.stack.length >= this.limits.maxStack) throw this.budget(`the stack holds over ${this.limits.maxStack} values`);
@@ -72130,42 +72130,42 @@ var PickleMachine = class {
   payload(pos, head, n, op) {
     const w = this.w;
     const buf = w.buf;
-    const at3 = pos + head;
+    const at4 = pos + head;
     const off = w.base + pos;
     const isStr = op === OP.SHORT_BINUNICODE || op === OP.BINUNICODE || op === OP.BINUNICODE8;
     const isLegacyStr = op === OP.SHORT_BINSTRING || op === OP.BINSTRING;
     if (this.frameEnd >= 0 && off + head + n > this.frameEnd) throw this.straddle(pos, head + n);
     if (isStr && n <= STR_RETAIN) {
-      if (at3 + n > w.end) return this.need(pos, head + n);
-      const s2 = STRINGS.decode(buf, at3, n);
+      if (at4 + n > w.end) return this.need(pos, head + n);
+      const s2 = STRINGS.decode(buf, at4, n);
       if (s2 === void 0) throw this.notUtf8(pos);
       this.pushValue(s2);
-      w.pos = at3 + n;
+      w.pos = at4 + n;
       return void 0;
     }
     const peek = Math.min(n, 4);
-    if (at3 + peek > w.end) return this.need(pos, head + peek);
-    if (!isStr && n <= this.limits.maxNestedBytes && isNestedCandidate(buf, at3, peek) && this.hooks.onNested) {
-      w.pos = at3;
-      this.reqOffset = w.base + at3;
+    if (at4 + peek > w.end) return this.need(pos, head + peek);
+    if (!isStr && n <= this.limits.maxNestedBytes && isNestedCandidate(buf, at4, peek) && this.hooks.onNested) {
+      w.pos = at4;
+      this.reqOffset = w.base + at4;
       this.reqLen = n;
       this.reqValueBytes = !isLegacyStr;
       return 4 /* Take */;
     }
     if (isLegacyStr && n <= STR_RETAIN) {
-      if (at3 + n > w.end) return this.need(pos, head + n);
-      this.pushValue(buf.toString("latin1", at3, at3 + n));
-      w.pos = at3 + n;
+      if (at4 + n > w.end) return this.need(pos, head + n);
+      this.pushValue(buf.toString("latin1", at4, at4 + n));
+      w.pos = at4 + n;
       return void 0;
     }
     this.pushValue(isStr || isLegacyStr ? LSTR : BYTES);
-    w.pos = at3;
-    if (isStr && at3 + n <= w.end && !isUtf8(buf.subarray(at3, at3 + n)) && !isUtf8SurrogatePass(buf, at3, at3 + n)) throw this.notUtf8(pos);
-    if (at3 + n <= w.end) {
-      w.pos = at3 + n;
+    w.pos = at4;
+    if (isStr && at4 + n <= w.end && !isUtf8(buf.subarray(at4, at4 + n)) && !isUtf8SurrogatePass(buf, at4, at4 + n)) throw this.notUtf8(pos);
+    if (at4 + n <= w.end) {
+      w.pos = at4 + n;
       return void 0;
     }
-    return this.skip(w.base + at3, n);
+    return this.skip(w.base + at4, n);
   }
   /** After BUILD on a joblib NumpyArrayWrapper: its array bytes (or an inline pickle) follow in the stream. */
   joblib(inst, off) {
@@ -72516,12 +72516,12 @@ async function readTail(ra) {
   const len = Math.min(ra.size, ZIPFILE_WINDOW + MINIZ_CHUNK);
   return { buf: await readRange(ra, ra.size - len, len), start: ra.size - len, size: ra.size };
 }
-function eocdAt(t, at3) {
-  const i2 = at3 - t.start;
+function eocdAt(t, at4) {
+  const i2 = at4 - t.start;
   return i2 >= 0 && i2 + 4 <= t.buf.length && t.buf.readUInt32LE(i2) === SIG_EOCD;
 }
-function declaredComment(t, at3) {
-  const i2 = at3 - t.start + 20;
+function declaredComment(t, at4) {
+  const i2 = at4 - t.start + 20;
   return i2 + 2 <= t.buf.length ? t.buf.readUInt16LE(i2) : 0;
 }
 function zipfileEndAt(t) {
@@ -72536,17 +72536,17 @@ function minizEndAt(t) {
   if (t.size < EOCD_SIZE) return void 0;
   let low = Math.max(t.size - MINIZ_CHUNK, 0);
   while (low > 0 && t.size - low < MINIZ_REACH) low = Math.max(low - (MINIZ_CHUNK - 3), 0);
-  for (let at3 = t.size - EOCD_SIZE; at3 >= low; at3--) if (eocdAt(t, at3)) return at3;
+  for (let at4 = t.size - EOCD_SIZE; at4 >= low; at4--) if (eocdAt(t, at4)) return at4;
   return void 0;
 }
 function fittingEndAt(t) {
-  for (let at3 = t.size - EOCD_SIZE; at3 >= Math.max(t.start, t.size - ZIPFILE_WINDOW); at3--) {
-    if (eocdAt(t, at3) && at3 + EOCD_SIZE + declaredComment(t, at3) <= t.size) return at3;
+  for (let at4 = t.size - EOCD_SIZE; at4 >= Math.max(t.start, t.size - ZIPFILE_WINDOW); at4--) {
+    if (eocdAt(t, at4) && at4 + EOCD_SIZE + declaredComment(t, at4) <= t.size) return at4;
   }
   return void 0;
 }
-function u64(b, at3) {
-  const v = Number(b.readBigUInt64LE(at3));
+function u64(b, at4) {
+  const v = Number(b.readBigUInt64LE(at4));
   if (!Number.isSafeInteger(v)) throw new ZipError("a ZIP64 field is larger than any file");
   return v;
 }
@@ -72569,18 +72569,18 @@ function zipfileName(raw, flags2) {
   const nul = name2.indexOf("\0");
   return nul >= 0 ? name2.slice(0, nul) : name2;
 }
-async function zipfileView(ra, at3, limits) {
-  const rec = await readRange(ra, at3, EOCD_SIZE);
+async function zipfileView(ra, at4, limits) {
+  const rec = await readRange(ra, at4, EOCD_SIZE);
   let count2 = rec.readUInt16LE(10);
   let cdSize = rec.readUInt32LE(12);
   let cdOffset = rec.readUInt32LE(16);
   let zip64 = false;
-  if (at3 >= LOCATOR_SIZE) {
-    const loc = await readRange(ra, at3 - LOCATOR_SIZE, LOCATOR_SIZE);
+  if (at4 >= LOCATOR_SIZE) {
+    const loc = await readRange(ra, at4 - LOCATOR_SIZE, LOCATOR_SIZE);
     if (loc.readUInt32LE(0) === SIG_LOCATOR64) {
       if (loc.readUInt32LE(4) !== 0 || loc.readUInt32LE(16) > 1) throw new ZipError("it claims to span several disks");
-      if (at3 >= LOCATOR_SIZE + EOCD64_SIZE) {
-        const r = await readRange(ra, at3 - LOCATOR_SIZE - EOCD64_SIZE, EOCD64_SIZE);
+      if (at4 >= LOCATOR_SIZE + EOCD64_SIZE) {
+        const r = await readRange(ra, at4 - LOCATOR_SIZE - EOCD64_SIZE, EOCD64_SIZE);
         if (r.readUInt32LE(0) === SIG_EOCD64) {
           count2 = u64(r, 32);
           cdSize = u64(r, 40);
@@ -72591,7 +72591,7 @@ async function zipfileView(ra, at3, limits) {
     }
   }
   if (cdSize > limits.maxCentralDirectoryBytes) throw new ZipError(`the central directory is ${cdSize} bytes, over the cap of ${limits.maxCentralDirectoryBytes}`, true);
-  const shift = at3 - cdSize - cdOffset - (zip64 ? LOCATOR_SIZE + EOCD64_SIZE : 0);
+  const shift = at4 - cdSize - cdOffset - (zip64 ? LOCATOR_SIZE + EOCD64_SIZE : 0);
   const start2 = cdOffset + shift;
   if (start2 < 0) throw new ZipError("its central directory would start before the file does");
   const cd = await readRange(ra, start2, cdSize);
@@ -72633,18 +72633,18 @@ async function zipfileView(ra, at3, limits) {
     entries.push({ name: name2, method: cd.readUInt16LE(p + 10), flags: flags2, compressedSize, size, localHeaderOffset: offset + shift, seenBy: ["zipfile"] });
     p += CENTRAL_SIZE + nameLen + extraLen + commentLen;
   }
-  return { loader: "zipfile", endAt: at3, entries, declaredCount: count2, shift };
+  return { loader: "zipfile", endAt: at4, entries, declaredCount: count2, shift };
 }
-async function minizView(ra, at3, limits) {
-  const rec = await readRange(ra, at3, EOCD_SIZE);
+async function minizView(ra, at4, limits) {
+  const rec = await readRange(ra, at4, EOCD_SIZE);
   let count2 = rec.readUInt16LE(10);
   let onDisk = rec.readUInt16LE(8);
   let disk = rec.readUInt16LE(4);
   let cdDisk = rec.readUInt16LE(6);
   let cdSize = rec.readUInt32LE(12);
   let cdOffset = rec.readUInt32LE(16);
-  if (at3 >= LOCATOR_SIZE + EOCD64_SIZE) {
-    const loc = await readRange(ra, at3 - LOCATOR_SIZE, LOCATOR_SIZE);
+  if (at4 >= LOCATOR_SIZE + EOCD64_SIZE) {
+    const loc = await readRange(ra, at4 - LOCATOR_SIZE, LOCATOR_SIZE);
     if (loc.readUInt32LE(0) === SIG_LOCATOR64) {
       const where2 = u64(loc, 8);
       if (where2 > ra.size - EOCD64_SIZE) throw new ZipError("its ZIP64 locator points past the end of the file");
@@ -72723,7 +72723,7 @@ async function minizView(ra, at3, limits) {
     entries.push({ name: name2, method, flags: flags2, compressedSize, size, localHeaderOffset: offset, seenBy: ["miniz"] });
     p = next;
   }
-  return { loader: "miniz", endAt: at3, entries, declaredCount: count2, shift: 0 };
+  return { loader: "miniz", endAt: at4, entries, declaredCount: count2, shift: 0 };
 }
 
 // src/formats/zip.ts
@@ -72742,10 +72742,10 @@ async function view(load) {
 }
 async function readZip(ra, limits = DEFAULT_ZIP_LIMITS) {
   const tail = await readTail(ra);
-  const at3 = { zipfile: zipfileEndAt(tail), miniz: minizEndAt(tail) };
+  const at4 = { zipfile: zipfileEndAt(tail), miniz: minizEndAt(tail) };
   const views = {
-    zipfile: at3.zipfile === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => zipfileView(ra, at3.zipfile, limits)),
-    miniz: at3.miniz === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => minizView(ra, at3.miniz, limits))
+    zipfile: at4.zipfile === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => zipfileView(ra, at4.zipfile, limits)),
+    miniz: at4.miniz === void 0 ? new ZipError("no end-of-central-directory record") : await view(() => minizView(ra, at4.miniz, limits))
   };
   const ok2 = ["zipfile", "miniz"].filter((l) => !(views[l] instanceof ZipError)).map((l) => views[l]);
   const problems = [];
@@ -73476,13 +73476,13 @@ var JsonObjectFinder = class {
   /** Set when a run grew past `maxRun` bytes or held too many objects: its objects could not be isolated. */
   oversized = false;
   /** Feeds the next bytes of the file, which start at file offset `at`. */
-  push(chunk, at3) {
+  push(chunk, at4) {
     let from = 0;
     for (let i2 = 0; i2 < chunk.length; i2++) {
       if (this.runAt < 0) {
         i2 = chunk.indexOf(123, i2);
         if (i2 < 0) return;
-        this.runAt = at3 + i2;
+        this.runAt = at4 + i2;
         from = i2;
         this.curly[0] = 1;
         this.openAt[0] = 0;
@@ -73490,7 +73490,7 @@ var JsonObjectFinder = class {
         continue;
       }
       const b = chunk[i2];
-      const rel = at3 + i2 - this.runAt;
+      const rel = at4 + i2 - this.runAt;
       let ok2 = true;
       if (this.inString) {
         if (this.escape) this.escape = false;
@@ -73629,7 +73629,7 @@ async function scanKerasH5(w, opts) {
       finder.push(chunk.subarray(fed - w.offset), fed);
       fed = w.offset + chunk.length;
       const text4 = chunk.toString("latin1");
-      for (const at3 of lambdaSpellings(text4)) if (looseLambda.size < MAX_LOOSE) looseLambda.add(w.offset + at3);
+      for (const at4 of lambdaSpellings(text4)) if (looseLambda.size < MAX_LOOSE) looseLambda.add(w.offset + at4);
       for (const m of foreignModuleSpellings(text4)) if (looseModule.size < MAX_LOOSE) looseModule.set(w.offset + m.at, m.module);
       if (fed >= stop2) break;
       const keep = Math.min(chunk.length, OVERLAP);
@@ -73639,9 +73639,9 @@ async function scanKerasH5(w, opts) {
     finder.finish();
     if (finder.oversized) found.overflow = `a JSON object in it is over ${opts.maxObject} bytes`;
   }
-  const covered = (at3) => parsed.some(([s2, e]) => at3 >= s2 && at3 < e);
-  found.looseLambdas = [...looseLambda].filter((at3) => !covered(at3));
-  found.looseModules = [...looseModule].filter(([at3]) => !covered(at3)).map(([at3, module2]) => ({ at: at3, module: module2 }));
+  const covered = (at4) => parsed.some(([s2, e]) => at4 >= s2 && at4 < e);
+  found.looseLambdas = [...looseLambda].filter((at4) => !covered(at4));
+  found.looseModules = [...looseModule].filter(([at4]) => !covered(at4)).map(([at4, module2]) => ({ at: at4, module: module2 }));
   return found;
 }
 
@@ -73655,10 +73655,10 @@ async function isNestedPayload(ra, start2, end) {
   if (start2 < 2 || len <= 0 || len > DEFAULT_LIMITS.maxNestedBytes) return false;
   const from = Math.max(0, start2 - 9);
   const h = await readRange(ra, from, start2 - from);
-  const at3 = (back) => h.length - back;
-  if (at3(2) >= 0 && (h[at3(2)] === 67 || h[at3(2)] === 85) && h[at3(1)] === len) return true;
-  if (at3(5) >= 0 && (h[at3(5)] === 66 || h[at3(5)] === 84) && h.readUInt32LE(at3(4)) === len) return true;
-  return at3(9) >= 0 && (h[at3(9)] === 142 || h[at3(9)] === 150) && h.readBigUInt64LE(at3(8)) === BigInt(len);
+  const at4 = (back) => h.length - back;
+  if (at4(2) >= 0 && (h[at4(2)] === 67 || h[at4(2)] === 85) && h[at4(1)] === len) return true;
+  if (at4(5) >= 0 && (h[at4(5)] === 66 || h[at4(5)] === 84) && h.readUInt32LE(at4(4)) === len) return true;
+  return at4(9) >= 0 && (h[at4(9)] === 142 || h[at4(9)] === 150) && h.readBigUInt64LE(at4(8)) === BigInt(len);
 }
 
 // src/formats/tar.ts
@@ -73737,14 +73737,14 @@ async function readTar(ra, limits = DEFAULT_LIMITS2) {
   const globalPax = /* @__PURE__ */ new Map();
   let pos = 0;
   let stopped;
-  const block = async (at3) => readRange(ra, at3, TAR_BLOCK);
-  const meta = async (at3, size) => {
-    if (size > limits.maxMetaBytes) throw new TarError(`a pax or GNU long-name header at byte ${at3} is ${size} bytes, over the ${limits.maxMetaBytes}-byte cap`, true);
-    return readRange(ra, at3, roundUp(size));
+  const block = async (at4) => readRange(ra, at4, TAR_BLOCK);
+  const meta = async (at4, size) => {
+    if (size > limits.maxMetaBytes) throw new TarError(`a pax or GNU long-name header at byte ${at4} is ${size} bytes, over the ${limits.maxMetaBytes}-byte cap`, true);
+    return readRange(ra, at4, roundUp(size));
   };
-  const member = async (at3, cursor, depth) => {
+  const member = async (at4, cursor, depth) => {
     if (depth > 64) throw new BadHeader("too many chained pax or GNU headers");
-    const h = await block(at3);
+    const h = await block(at4);
     if (h.length === 0) return "eof";
     if (h.length < TAR_BLOCK) throw new BadHeader("truncated header");
     if (h.every((c) => c === 0)) return "eof";
@@ -73767,14 +73767,14 @@ async function readTar(ra, limits = DEFAULT_LIMITS2) {
     }
     if (type === "5") name2 = name2.replace(/\/+$/, "");
     if (prefix2 && !GNU_TYPES.has(type)) name2 = `${prefix2}/${name2}`;
-    const hdr = { name: name2, type, size, linkname, offset: at3, dataOffset: at3 + TAR_BLOCK };
-    let after = at3 + TAR_BLOCK;
+    const hdr = { name: name2, type, size, linkname, offset: at4, dataOffset: at4 + TAR_BLOCK };
+    let after = at4 + TAR_BLOCK;
     if (type === "L" || type === "K") {
       const data = await meta(after, size);
       cursor.next = after + data.length;
       const next = await member(cursor.next, cursor, depth + 1);
       if (next === "eof") throw new BadHeader("a GNU long-name header is the last one");
-      next.offset = at3;
+      next.offset = at4;
       if (type === "L") next.name = text3(data);
       else next.linkname = text3(data);
       if (next.type === "5") next.name = next.name.replace(/\/$/, "");
@@ -73842,7 +73842,7 @@ async function readTar(ra, limits = DEFAULT_LIMITS2) {
       }
       if (type === "x" || type === "X") {
         applyPax(next, pax);
-        next.offset = at3;
+        next.offset = at4;
         if (pax.has("size") && (REGULAR.has(next.type) || !SUPPORTED.has(next.type))) cursor.next = next.dataOffset + roundUp(Math.max(0, next.size));
         else if (pax.has("size")) cursor.next = next.dataOffset;
       }
@@ -74162,11 +74162,11 @@ ${ref2.proto < 3}`;
         this.add("malformed", "error", `${label2}names the storage class torch.${storage.name}, whose element size mlgate does not know, so it cannot tell where the next pickle starts; the file fails closed`);
         return;
       }
-      const at3 = w.offset;
+      const at4 = w.offset;
       const countBytes = await w.take(8);
       const elements = countBytes?.readBigUInt64LE(0);
       if (elements === void 0 || !await w.skip(Number(elements) * size)) {
-        this.add("malformed", "error", `${label2}ends inside the raw storage that starts at byte ${at3}; torch would fail to load it`);
+        this.add("malformed", "error", `${label2}ends inside the raw storage that starts at byte ${at4}; torch would fail to load it`);
         return;
       }
     }
@@ -74224,11 +74224,11 @@ ${ref2.proto < 3}`;
   global(label2, ref2) {
     const c = classifyGlobal(ref2.module, ref2.name, this.opts.allow, ref2.proto);
     const what = `${ref2.module}.${ref2.name}`;
-    const at3 = `at byte ${ref2.offset} (${ref2.opcode})`;
+    const at4 = `at byte ${ref2.offset} (${ref2.opcode})`;
     if (c.verdict === "dangerous") {
-      this.add("dangerous-global", "error", `${label2}imports ${what} ${at3}, which ${c.reason}; never load this file \u2014 replace it with safetensors or re-export it from trusted code`, `dangerous:${label2}:${what}`);
+      this.add("dangerous-global", "error", `${label2}imports ${what} ${at4}, which ${c.reason}; never load this file \u2014 replace it with safetensors or re-export it from trusted code`, `dangerous:${label2}:${what}`);
     } else if (c.verdict === "unknown") {
-      this.add("unknown-global", "warning", `${label2}imports ${what} ${at3}, which is not on the allow-list; loading it imports that module and calls it. If you reviewed it, add "${c.qualified}" to allow-globals; better, save the weights as safetensors`, `unknown:${label2}:${what}`);
+      this.add("unknown-global", "warning", `${label2}imports ${what} ${at4}, which is not on the allow-list; loading it imports that module and calls it. If you reviewed it, add "${c.qualified}" to allow-globals; better, save the weights as safetensors`, `unknown:${label2}:${what}`);
     }
   }
   async nested(where2, offset, data, depth) {
@@ -74815,14 +74815,14 @@ function stringValue(node2) {
 function unescape3(content3) {
   const text4 = content3.text;
   let out2 = "";
-  let at3 = content3.startIndex;
+  let at4 = content3.startIndex;
   for (const esc of content3.namedChildren) {
     if (esc?.type !== "escape_sequence") continue;
-    out2 += text4.slice(at3 - content3.startIndex, esc.startIndex - content3.startIndex);
+    out2 += text4.slice(at4 - content3.startIndex, esc.startIndex - content3.startIndex);
     out2 += decodeEscape(esc.text);
-    at3 = esc.endIndex;
+    at4 = esc.endIndex;
   }
-  return out2 + text4.slice(at3 - content3.startIndex);
+  return out2 + text4.slice(at4 - content3.startIndex);
 }
 function decodeEscape(esc) {
   const c = esc[1] ?? "";
@@ -79899,7 +79899,7 @@ function pythonBytesRepr(bytes) {
 var CODE_SIGNING = "1.3.6.1.5.5.7.3.3";
 var MAX_DEPTH3 = 8;
 var subjectOf = (c) => (c.subject ?? "").replace(/\n/g, ", ") || "(empty subject)";
-var validAt = (c, at3) => new Date(c.validFrom) <= at3 && at3 <= new Date(c.validTo);
+var validAt = (c, at4) => new Date(c.validFrom) <= at4 && at4 <= new Date(c.validTo);
 var selfSigned = (c) => c.checkIssued(c) && safeVerify(c, c);
 function safeVerify(cert, issuer) {
   try {
@@ -79909,12 +79909,12 @@ function safeVerify(cert, issuer) {
   }
 }
 function checkChain(leaf, intermediates, roots) {
-  const at3 = new Date(leaf.validFrom);
+  const at4 = new Date(leaf.validFrom);
   if (!(leaf.keyUsage ?? []).includes(CODE_SIGNING)) return `the leaf certificate (${subjectOf(leaf)}) does not allow code signing (extended key usage ${CODE_SIGNING})`;
   const isRoot = (c) => roots.some((r) => r.fingerprint256 === c.fingerprint256);
   let current = leaf;
   for (let depth = 0; depth < MAX_DEPTH3; depth++) {
-    if (!validAt(current, at3)) return `certificate ${subjectOf(current)} is not valid at the signing time ${at3.toISOString()}`;
+    if (!validAt(current, at4)) return `certificate ${subjectOf(current)} is not valid at the signing time ${at4.toISOString()}`;
     if (isRoot(current) && selfSigned(current)) return void 0;
     const issuer = [...roots, ...intermediates].find((c) => c.fingerprint256 !== current.fingerprint256 && current.checkIssued(c) && safeVerify(current, c));
     if (!issuer) return `the chain from ${subjectOf(leaf)} does not reach a configured root certificate (no issuer for ${subjectOf(current)})`;
@@ -81177,34 +81177,6 @@ function didYouMean(input, candidates) {
   return c === void 0 ? "" : ` (did you mean "${c}"?)`;
 }
 
-// src/policies/builtin/index.ts
-var BUILTIN_NAMES = ["mlgate:recommended", "mlgate:strict"];
-var RECOMMENDED_CODE_LEVELS = {
-  "model-signing": { unsigned: "warning" },
-  // A digest that does not match the data is tampering or a broken record, not hygiene.
-  "dataset-provenance": { "digest-mismatch": "error" }
-};
-function builtinPolicyText(name2, rules) {
-  let doc;
-  if (name2 === "mlgate:recommended") {
-    doc = {
-      version: 1,
-      rules: Object.fromEntries(
-        rules.map((r) => {
-          const codeLevels = RECOMMENDED_CODE_LEVELS[r.id];
-          return [r.id, codeLevels ? { level: r.defaultLevel, "code-levels": codeLevels } : { level: r.defaultLevel }];
-        })
-      )
-    };
-  } else if (name2 === "mlgate:strict") {
-    doc = { version: 1, rules: Object.fromEntries(rules.map((r) => [r.id, { level: "error" }])) };
-  } else {
-    return void 0;
-  }
-  return `# ${name2} (built in)
-${dump(doc, { lineWidth: 120 })}`;
-}
-
 // src/core/types.ts
 var LEVEL_RANK = { off: 0, info: 1, warning: 2, error: 3 };
 function minLevel(a, b) {
@@ -81382,12 +81354,27 @@ function helpUrl(ruleId, version = VERSION) {
 
 // src/policies/schema.ts
 var levelSchema = { enum: ["off", "info", "warning", "error"], description: "off | info | warning | error" };
+var codeSchema = { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$", description: "a sub-code without the rule prefix, e.g. unsigned" };
 var globList = (description) => ({ type: "array", items: { type: "string", format: "glob" }, maxItems: 1e3, description });
 var COMMON_RULE_PROPERTIES = {
   level: { ...levelSchema, description: "Level of the findings of this rule; omitted: the rule's default level." },
   "enforce-from": { type: "string", format: "date", description: "Until this date (YYYY-MM-DD) findings are warnings at most; from it, `level` applies." },
   locked: { type: "boolean", description: "Other policy files, before or after this one in extends, may tighten this rule but not loosen it." },
-  exceptions: { enum: ["allowed", "denied"], description: "On a locked rule: whether other policy files may add exceptions to it." },
+  exceptions: {
+    description: "On a locked rule: whether other policy files may add exceptions to it: allowed, denied, or {allowed: true, codes: [...]} to allow them for these sub-codes only.",
+    anyOf: [
+      { enum: ["allowed", "denied"] },
+      {
+        type: "object",
+        additionalProperties: false,
+        required: ["allowed"],
+        properties: {
+          allowed: { type: "boolean", description: "Whether other policy files may add exceptions to this rule." },
+          codes: { type: "array", maxItems: 100, items: codeSchema, description: "The only sub-codes their exceptions may waive." }
+        }
+      }
+    ]
+  },
   "code-levels": {
     type: "object",
     description: "Level per finding sub-code, e.g. {unsigned: warning}.",
@@ -81400,8 +81387,16 @@ var exceptionSchema = {
   additionalProperties: false,
   required: ["rule", "paths", "reason", "owner", "expires"],
   properties: {
-    rule: { type: "string", description: "Rule id the exception applies to." },
-    paths: { ...globList("Files the exception covers."), minItems: 1 },
+    rule: { type: "string", description: "Rule id the exception applies to; rule/code (model-signing/unsigned) is short for the rule with codes: [code]." },
+    paths: { ...globList('Files the exception covers; "**" also covers findings on the repository as a whole.'), minItems: 1 },
+    codes: { type: "array", minItems: 1, maxItems: 100, items: codeSchema, description: "Only findings with one of these sub-codes of the rule." },
+    fingerprints: {
+      type: "array",
+      minItems: 1,
+      maxItems: 1e4,
+      items: { type: "string", pattern: "^[0-9a-f]{32}$", description: "a finding fingerprint from the JSON or SARIF report (32 hex digits)" },
+      description: "Only these findings, by the fingerprint the JSON and SARIF reports give them."
+    },
     reason: { type: "string", minLength: 1, maxLength: 2e3, description: "Why the finding is accepted." },
     owner: { type: "string", minLength: 1, maxLength: 200, description: "Who answers for it (team or person)." },
     expires: { type: "string", format: "date", description: "Last day it applies (YYYY-MM-DD), at most max-exception-days ahead." }
@@ -81440,8 +81435,15 @@ function buildPolicySchema(rules) {
         properties: { exclude: globList("Files no rule evaluates.") }
       },
       "max-exception-days": { type: "integer", minimum: 1, maximum: 3650, description: "How far ahead an exception may expire (default 365)." },
+      "inline-exceptions": { enum: ["allowed", "denied"], description: "Whether `# mlgate: ignore[rule] reason=\u2026 owner=\u2026 expires=\u2026` comments in the repository may waive findings (default denied). A policy that locks a rule and says denied cannot be overridden." },
       rules: { type: "object", additionalProperties: false, properties: ruleProps },
-      exceptions: { type: "array", maxItems: 1e3, items: exceptionSchema }
+      exceptions: { type: "array", maxItems: 1e3, items: exceptionSchema },
+      baseline: {
+        type: "string",
+        minLength: 1,
+        maxLength: 512,
+        description: "Repository-relative path of the baseline file written by `mlgate baseline` (e.g. .github/mlgate-baseline.yml); read from the root policy only."
+      }
     }
   };
 }
@@ -81449,13 +81451,16 @@ function buildPolicySchema(rules) {
 // src/policies/validate.ts
 var addFormats = import_ajv_formats.default.default ?? import_ajv_formats.default;
 var compiled = /* @__PURE__ */ new WeakMap();
+function policyAjv() {
+  const ajv = new import_ajv.Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true });
+  addFormats(ajv, ["date", "uri", "email", "hostname"]);
+  ajv.addFormat("glob", { type: "string", validate: (s2) => globProblem(s2) === void 0 });
+  return ajv;
+}
 function validatorFor(rules) {
   let v = compiled.get(rules);
   if (!v) {
-    const ajv = new import_ajv.Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true });
-    addFormats(ajv, ["date", "uri", "email", "hostname"]);
-    ajv.addFormat("glob", { type: "string", validate: (s2) => globProblem(s2) === void 0 });
-    v = ajv.compile(buildPolicySchema(rules));
+    v = policyAjv().compile(buildPolicySchema(rules));
     compiled.set(rules, v);
   }
   return v;
@@ -81550,17 +81555,9 @@ function unknownCodes(value2, yaml, file, rules) {
   }
   return out2;
 }
-var NOISE = /* @__PURE__ */ new Set(["oneOf", "anyOf", "if", "not", "propertyNames"]);
-function validatePolicy(value2, yaml, file, rules) {
-  if (value2 === null || typeof value2 !== "object" || Array.isArray(value2)) {
-    throw new ConfigurationError(formatLocated(file, 1, 1, "", "a policy must be a YAML mapping with `version: 1`"));
-  }
-  const validate = validatorFor(rules);
-  const valid = validate(value2);
-  const messages = unknownCodes(value2, yaml, file, rules);
-  if (valid && messages.length === 0) return value2;
+function locatedSchemaErrors(errors, value2, yaml, file, rules) {
+  const out2 = [];
   const seen = /* @__PURE__ */ new Set();
-  const errors = valid ? [] : validate.errors ?? [];
   const hasSpecific = (e) => errors.some((o) => o !== e && !NOISE.has(o.keyword) && o.instancePath.startsWith(e.instancePath));
   for (const e of errors) {
     if (NOISE.has(e.keyword) && hasSpecific(e)) continue;
@@ -81571,8 +81568,20 @@ function validatePolicy(value2, yaml, file, rules) {
     if (seen.has(id)) continue;
     seen.add(id);
     const pos = yaml.locate(atKey ? path9 : base, { key: atKey === true });
-    messages.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path9), message) });
+    out2.push({ ...pos, text: formatLocated(file, pos.line, pos.column, dottedKey(path9), message) });
   }
+  return out2;
+}
+var NOISE = /* @__PURE__ */ new Set(["oneOf", "anyOf", "if", "not", "propertyNames"]);
+function validatePolicy(value2, yaml, file, rules) {
+  if (value2 === null || typeof value2 !== "object" || Array.isArray(value2)) {
+    throw new ConfigurationError(formatLocated(file, 1, 1, "", "a policy must be a YAML mapping with `version: 1`"));
+  }
+  const validate2 = validatorFor(rules);
+  const valid = validate2(value2);
+  const messages = unknownCodes(value2, yaml, file, rules);
+  if (valid && messages.length === 0) return value2;
+  messages.push(...locatedSchemaErrors(valid ? [] : validate2.errors ?? [], value2, yaml, file, rules));
   messages.sort((a, b) => a.line - b.line || a.column - b.column);
   const texts = messages.map((m) => m.text);
   throw new ConfigurationError(texts[0] ?? `${file}: invalid policy`, texts);
@@ -81580,6 +81589,7 @@ function validatePolicy(value2, yaml, file, rules) {
 
 // src/policies/lock.ts
 var COMMON_KEYS = /* @__PURE__ */ new Set(["level", "enforce-from", "locked", "exceptions", "code-levels"]);
+var allowsExceptions = (s2) => s2 === "allowed" || typeof s2 === "object" && s2 !== null && s2.allowed === true;
 function ownResolution(layer) {
   const out2 = [];
   const seen = /* @__PURE__ */ new Set();
@@ -81606,7 +81616,9 @@ function locksOf(ruleId, rule, layers) {
   return layers.filter((l) => l.doc.rules?.[ruleId]?.locked === true).map((layer) => {
     const own4 = ownResolution(layer);
     const cfgs = own4.map((l) => l.doc.rules?.[ruleId]).filter((c) => c !== void 0);
-    return { layer, own: new Set(own4), floor: overrideMerge(rule, cfgs), allowsExceptions: layer.doc.rules[ruleId].exceptions === "allowed" };
+    const setting = layer.doc.rules[ruleId].exceptions;
+    const codes = typeof setting === "object" && allowsExceptions(setting) ? setting.codes : void 0;
+    return { layer, own: new Set(own4), floor: overrideMerge(rule, cfgs), allowsExceptions: allowsExceptions(setting), ...codes ? { codes } : {} };
   });
 }
 var maxLevel = (a, b) => LEVEL_RANK[b] > LEVEL_RANK[a] ? b : a;
@@ -81669,7 +81681,11 @@ function looseningsOf(rule, lock, layer, cfg) {
       complain(["enforce-from"], floor.enforceFrom === void 0 ? `postpones enforcement to ${from} (the lock enforces it now)` : `postpones enforcement from ${floor.enforceFrom} to ${from}`);
     }
     if (cfg.locked === false) complain(["locked"], "unlocks it");
-    if (cfg.exceptions === "allowed" && !lock.allowsExceptions) complain(["exceptions"], "allows exceptions");
+    if (allowsExceptions(cfg.exceptions) && !lock.allowsExceptions) complain(["exceptions"], "allows exceptions");
+    else if (allowsExceptions(cfg.exceptions) && lock.codes) {
+      const wider = typeof cfg.exceptions === "object" ? (cfg.exceptions.codes ?? ["any code"]).filter((c) => !lock.codes.includes(c)) : ["any code"];
+      if (wider.length > 0) complain(["exceptions"], `allows exceptions for ${wider.join(", ")} (the lock allows them for ${lock.codes.join(", ")} only)`);
+    }
     for (const [code, lvl] of Object.entries(cfg["code-levels"] ?? {})) {
       const before = floor.codeLevels[code] ?? floor.level;
       if (LEVEL_RANK[lvl] < LEVEL_RANK[before]) complain(["code-levels", code], `lowers ${code} from ${before} to ${lvl}`);
@@ -81689,6 +81705,17 @@ function looseningsOf(rule, lock, layer, cfg) {
   }
   return out2;
 }
+
+// src/policies/tampering.ts
+var TAMPERING_CODES = {
+  // Pickle opcodes that would run code on load, or files that lie about their format.
+  "model-file-safety": ["dangerous-global", "dynamic-import", "global-mutation", "format-mismatch"],
+  // The signature does not verify, or the signed manifest no longer matches the files.
+  "model-signing": ["invalid-signature", "digest-mismatch", "untrusted-signer", "missing-file", "extra-file", "renamed-file"],
+  // A dataset's bytes no longer match the digest its provenance record pins.
+  "dataset-provenance": ["digest-mismatch"]
+};
+var tamperingCodes = (ruleId) => TAMPERING_CODES[ruleId] ?? [];
 
 // src/policies/merge.ts
 var DEFAULT_MAX_EXCEPTION_DAYS = 365;
@@ -81711,6 +81738,26 @@ function maxDaysProblems(layers, locks) {
           pos.column,
           "max-exception-days",
           `raises the limit from ${limit} to ${days} days, but ${locker.name} locks ${rules.join(", ")} and allows exceptions of at most ${limit} days; remove this setting or ask the owners of ${locker.name}`
+        )
+      );
+    }
+  }
+  return out2;
+}
+function inlineProblems(layers, locks) {
+  const out2 = [];
+  const deniers = new Map(locks.filter((l) => l.layer.doc["inline-exceptions"] === "denied").map((l) => [l.layer, l.own]));
+  for (const [locker, own4] of deniers) {
+    for (const layer of layers) {
+      if (layer.doc["inline-exceptions"] !== "allowed" || own4.has(layer) || layer.origin.kind === "builtin") continue;
+      const pos = layer.yaml.locate(["inline-exceptions"], { key: true });
+      out2.push(
+        formatLocated(
+          layer.name,
+          pos.line,
+          pos.column,
+          "inline-exceptions",
+          `allows inline waivers, but ${locker.name} locks rules and sets \`inline-exceptions: denied\`: remove this setting, or ask the owners of ${locker.name}`
         )
       );
     }
@@ -81751,6 +81798,7 @@ function mergeLayers(layers, registry) {
       lockedBy: locks[0].layer.name,
       locks: locks.map((l) => l.layer.name),
       exceptionsAllowed: locks.every((l) => l.allowsExceptions),
+      ...locks.some((l) => l.codes) ? { waivableCodes: intersect(locks.flatMap((l) => l.codes ? [l.codes] : [])) } : {},
       layers: names4
     });
   }
@@ -81758,35 +81806,22 @@ function mergeLayers(layers, registry) {
   for (const layer of layers) {
     (layer.doc.exceptions ?? []).forEach((ex, i2) => {
       const pos = layer.yaml.locate(["exceptions", i2]);
-      if (!byId.has(ex.rule)) {
-        const p = layer.yaml.locate(["exceptions", i2, "rule"]);
-        problems.push(formatLocated(layer.name, p.line, p.column, dottedKey(["exceptions", i2, "rule"]), `unknown rule id ${JSON.stringify(ex.rule)}${didYouMean(ex.rule, byId.keys())}`));
-      }
-      for (const lock of locksById.get(ex.rule) ?? []) {
-        if (lock.own.has(layer) || lock.allowsExceptions) continue;
-        problems.push(
-          formatLocated(
-            layer.name,
-            pos.line,
-            pos.column,
-            dottedKey(["exceptions", i2]),
-            `${lock.layer.name} locks rule ${ex.rule} without \`exceptions: allowed\`, so exceptions to it cannot be added here; fix the findings, or ask the owners of ${lock.layer.name} to allow exceptions to it`
-          )
-        );
-      }
-      exceptions.push({ ...ex, layer: layer.name, index: i2, line: pos.line, column: pos.column, localPath: layer.origin.kind === "local" ? layer.path : void 0 });
+      const resolved = resolveException(ex, { name: layer.name, path: ["exceptions", i2], yaml: layer.yaml, layer }, byId, locksById, problems);
+      exceptions.push({ ...resolved, source: "policy", layer: layer.name, index: i2, line: pos.line, column: pos.column, localPath: layer.origin.kind === "local" ? layer.path : void 0 });
     });
   }
   const allLocks = [...locksById.values()].flat();
-  problems.push(...maxDaysProblems(layers, allLocks));
+  problems.push(...maxDaysProblems(layers, allLocks), ...inlineProblems(layers, allLocks));
   if (problems.length > 0) throw new ConfigurationError(problems[0], problems);
   const declared = layers.flatMap((layer) => (layer.doc.paths?.exclude ?? []).map((glob) => ({ glob, layer })));
   const unique = (globs3) => [...new Set(globs3)];
   const maxDays = layers.map((l) => l.doc["max-exception-days"]).filter((n) => n !== void 0);
   return {
+    locksById,
     rules,
     exceptions,
     maxExceptionDays: Math.min(DEFAULT_MAX_EXCEPTION_DAYS, ...maxDays),
+    inlineExceptions: layers.reduce((on, l) => l.doc["inline-exceptions"] === void 0 ? on : l.doc["inline-exceptions"] === "allowed", false),
     exclude: unique(declared.map((d) => d.glob)),
     // An exclusion from outside the locking policies would take files away from the locked rule: it does not apply to it.
     excludeFor: (ruleId) => {
@@ -81794,6 +81829,172 @@ function mergeLayers(layers, registry) {
       return unique(declared.filter((d) => locks.every((l) => l.own.has(d.layer))).map((d) => d.glob));
     }
   };
+}
+var intersect = (lists) => lists[0].filter((c) => lists.every((l) => l.includes(c)));
+function resolveException(decl, site, byId, locksById, problems) {
+  const at4 = (key3, message) => {
+    const p = site.yaml.locate([...site.path, ...key3]);
+    problems.push(formatLocated(site.name, p.line, p.column, dottedKey([...site.path, ...key3]), message));
+  };
+  let ex = decl;
+  const slash = decl.rule.indexOf("/");
+  if (slash > 0 && byId.has(decl.rule.slice(0, slash))) {
+    const code = decl.rule.slice(slash + 1);
+    if (decl.codes) at4(["rule"], `names the code ${code} and the exception also lists codes: write either rule: ${decl.rule.slice(0, slash)} with codes, or the rule/code shorthand alone`);
+    ex = { ...decl, rule: decl.rule.slice(0, slash), codes: [code] };
+  }
+  const rule = byId.get(ex.rule);
+  if (!rule) {
+    at4(["rule"], `unknown rule id ${JSON.stringify(decl.rule)}${didYouMean(ex.rule, byId.keys())}`);
+    return ex;
+  }
+  for (const code of ex.codes ?? []) {
+    if (rule.codes && !rule.codes.includes(code)) at4(["codes"], `${rule.id} reports no finding with the code ${JSON.stringify(code)}, so the exception would never apply${didYouMean(code, rule.codes) || ` (its codes: ${rule.codes.join(", ")})`}`);
+  }
+  const tampering = tamperingCodes(rule.id);
+  const outside = (locksById.get(rule.id) ?? []).filter((l) => !(site.layer && l.own.has(site.layer)));
+  let withheld = ex.codes || ex.fingerprints ? [] : [...tampering];
+  let onlyCodes;
+  for (const lock of outside) {
+    if (!lock.allowsExceptions) {
+      at4(
+        [],
+        `${lock.layer.name} locks rule ${rule.id} without \`exceptions: allowed\`, so exceptions to it cannot be added here; fix the findings, or ask the owners of ${lock.layer.name} to allow exceptions to it`
+      );
+      continue;
+    }
+    const listed = lock.codes ?? [];
+    onlyCodes = lock.codes ? onlyCodes ? onlyCodes.filter((c) => listed.includes(c)) : [...listed] : onlyCodes;
+    withheld = [.../* @__PURE__ */ new Set([...withheld, ...tampering.filter((c) => !listed.includes(c))])];
+    const refused = (ex.codes ?? []).filter((c) => lock.codes ? !lock.codes.includes(c) : tampering.includes(c));
+    if (refused.length > 0) {
+      const allowed = lock.codes ? `it allows exceptions for ${lock.codes.join(", ")} only` : `${refused.join(", ")} ${refused.length === 1 ? "is a tampering code" : "are tampering codes"}, which only a lock that lists ${refused.length === 1 ? "it" : "them"} in exceptions.codes lets another policy waive`;
+      at4(["codes"], `${lock.layer.name} locks rule ${rule.id}, and ${allowed}; fix the findings, or ask the owners of ${lock.layer.name}`);
+    }
+  }
+  return { ...ex, ...withheld.length ? { withheld } : {}, ...onlyCodes ? { onlyCodes } : {} };
+}
+
+// src/policies/baseline.ts
+var MAX_BASELINE_BYTES = 1024 * 1024;
+var MAX_BASELINE_ENTRIES = 1e4;
+var BASELINE_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["version", "entries"],
+  properties: {
+    version: { const: 1 },
+    entries: {
+      type: "array",
+      maxItems: MAX_BASELINE_ENTRIES,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["fingerprint", "rule", "message", "owner", "reason", "expires"],
+        properties: {
+          fingerprint: { type: "string", pattern: "^[0-9a-f]{32}$", description: "the finding fingerprint (32 hex digits)" },
+          rule: { type: "string", pattern: "^[a-z][a-z0-9-]*$" },
+          code: { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$" },
+          path: { type: "string", minLength: 1, maxLength: 4096 },
+          message: { type: "string", maxLength: 4e3 },
+          owner: { type: "string", minLength: 1, maxLength: 200 },
+          reason: { type: "string", minLength: 1, maxLength: 2e3 },
+          expires: { type: "string", format: "date" }
+        }
+      }
+    }
+  }
+};
+var validator;
+function parseBaseline(text4, name2, rules) {
+  if (text4.length > MAX_BASELINE_BYTES) {
+    throw new ConfigurationError(formatLocated(name2, 1, 1, "", `the baseline is ${text4.length} bytes, over the ${MAX_BASELINE_BYTES}-byte limit; fix or prune findings (mlgate baseline --prune) rather than accept more`));
+  }
+  let yaml;
+  try {
+    yaml = loadYaml(text4, { maxChars: MAX_BASELINE_BYTES, maxNodes: 20 * MAX_BASELINE_ENTRIES, maxAliases: 0, maxDepth: 8 });
+  } catch (e) {
+    if (e instanceof YamlError) throw new ConfigurationError(formatLocated(name2, e.line ?? 1, e.column ?? 1, "", `invalid YAML: ${e.message}`));
+    throw e;
+  }
+  validator ??= policyAjv().compile(BASELINE_SCHEMA);
+  if (!validator(yaml.value)) {
+    const messages = locatedSchemaErrors(validator.errors ?? [], yaml.value, yaml, name2, rules).sort((a, b) => a.line - b.line || a.column - b.column);
+    const texts = messages.map((m) => m.text);
+    throw new ConfigurationError(texts[0] ?? `${name2}: invalid baseline`, texts);
+  }
+  return { doc: yaml.value, yaml };
+}
+function baselineExceptions(doc, yaml, name2, path9, registry, locksById, problems) {
+  const byId = new Map(registry.map((r) => [r.id, r]));
+  return doc.entries.map((entry, i2) => {
+    const site = { name: name2, path: ["entries", i2], yaml };
+    const decl = { rule: entry.rule, paths: ["**"], ...entry.code ? { codes: [entry.code] } : {}, fingerprints: [entry.fingerprint], reason: entry.reason, owner: entry.owner, expires: entry.expires };
+    const pos = yaml.locate(["entries", i2]);
+    return {
+      ...resolveException(decl, site, byId, locksById, problems),
+      source: "baseline",
+      ...entry.path !== void 0 ? { entryPath: entry.path } : {},
+      layer: name2,
+      index: i2,
+      line: pos.line,
+      column: pos.column,
+      localPath: path9
+    };
+  });
+}
+function pendingBaselineNotices(headText, file, findings, rules) {
+  if (headText === void 0) return [];
+  let parsed;
+  try {
+    parsed = parseBaseline(headText, file, rules);
+  } catch {
+    return [];
+  }
+  const live = new Map(findings.filter((f) => !f.waived).map((f) => [f.fingerprint, f]));
+  return parsed.doc.entries.flatMap((entry, i2) => {
+    const f = live.get(entry.fingerprint);
+    if (!f) return [];
+    const pos = parsed.yaml.locate(["entries", i2]);
+    return [
+      {
+        code: "policy/pending-baseline-entry",
+        level: "info",
+        message: `this change adds a baseline entry for ${f.code ?? f.rule} on ${f.path ?? "the repository"}; the baseline is read from the base commit, so a change cannot accept its own findings: the entry applies after merge, and until then the finding counts`,
+        path: file,
+        line: pos.line,
+        column: pos.column
+      }
+    ];
+  });
+}
+
+// src/policies/builtin/index.ts
+var BUILTIN_NAMES = ["mlgate:recommended", "mlgate:strict"];
+var RECOMMENDED_CODE_LEVELS = {
+  "model-signing": { unsigned: "warning" },
+  // A digest that does not match the data is tampering or a broken record, not hygiene.
+  "dataset-provenance": { "digest-mismatch": "error" }
+};
+function builtinPolicyText(name2, rules) {
+  let doc;
+  if (name2 === "mlgate:recommended") {
+    doc = {
+      version: 1,
+      rules: Object.fromEntries(
+        rules.map((r) => {
+          const codeLevels = RECOMMENDED_CODE_LEVELS[r.id];
+          return [r.id, codeLevels ? { level: r.defaultLevel, "code-levels": codeLevels } : { level: r.defaultLevel }];
+        })
+      )
+    };
+  } else if (name2 === "mlgate:strict") {
+    doc = { version: 1, rules: Object.fromEntries(rules.map((r) => [r.id, { level: "error" }])) };
+  } else {
+    return void 0;
+  }
+  return `# ${name2} (built in)
+${dump(doc, { lineWidth: 120 })}`;
 }
 
 // src/policies/remote.ts
@@ -81921,12 +82122,15 @@ async function loadPolicy(opts) {
   for (const layer of layers) await inlinePolicyFiles(layer, rules, provider);
   const merged = mergeLayers(layers, rules);
   const problems = [];
+  const baseline = await loadBaseline(root, provider, rules, merged.locksById, problems);
+  const exceptions = [...merged.exceptions, ...baseline?.exceptions ?? []];
   const limit = isoDay(new Date(now.getTime() + merged.maxExceptionDays * DAY_MS2));
-  for (const ex of merged.exceptions) {
+  for (const ex of exceptions) {
     if (ex.expires > limit) {
-      const layer = layers.find((l) => l.name === ex.layer);
-      const pos = layer.yaml.locate(["exceptions", ex.index, "expires"]);
-      problems.push(formatLocated(ex.layer, pos.line, pos.column, dottedKey(["exceptions", ex.index, "expires"]), `expires ${ex.expires}, more than ${merged.maxExceptionDays} days ahead (max-exception-days); the latest allowed date is ${limit}`));
+      const yaml = ex.source === "baseline" ? baseline.yaml : layers.find((l) => l.name === ex.layer).yaml;
+      const key3 = [ex.source === "baseline" ? "entries" : "exceptions", ex.index, "expires"];
+      const pos = yaml.locate(key3);
+      problems.push(formatLocated(ex.layer, pos.line, pos.column, dottedKey(key3), `expires ${ex.expires}, more than ${merged.maxExceptionDays} days ahead (max-exception-days); the latest allowed date is ${limit}`));
     }
   }
   if (problems.length > 0) throw new ConfigurationError(problems[0], problems);
@@ -81936,10 +82140,28 @@ async function loadPolicy(opts) {
     exclude: merged.exclude,
     excludeFor: merged.excludeFor,
     maxExceptionDays: merged.maxExceptionDays,
-    exceptions: merged.exceptions,
+    inlineExceptions: merged.inlineExceptions,
+    exceptions,
     notices,
-    policyPath: rootText === void 0 ? void 0 : policyPath
+    policyPath: rootText === void 0 ? void 0 : policyPath,
+    ...baseline ? { baselinePath: baseline.path } : {}
   };
+}
+async function loadBaseline(root, provider, rules, locksById, problems) {
+  const named = root.doc.baseline;
+  if (named === void 0 || root.origin.kind !== "local") return void 0;
+  const pos = root.yaml.locate(["baseline"]);
+  const rel = normaliseRepoPath(named);
+  if (!rel) throw new ConfigurationError(formatLocated(root.name, pos.line, pos.column, "baseline", "must be a path inside the repository, e.g. .github/mlgate-baseline.yml"));
+  const text4 = await provider.readLocal(rel);
+  if (text4 === void 0) {
+    throw new ConfigurationError(
+      formatLocated(root.name, pos.line, pos.column, "baseline", `${rel} does not exist; write it with \`mlgate baseline --owner \u2026 --reason \u2026 --expires \u2026\`, or remove this key`)
+    );
+  }
+  const name2 = provider.describeLocal?.(rel) ?? rel;
+  const { doc, yaml } = parseBaseline(text4, name2, rules);
+  return { path: rel, yaml, exceptions: baselineExceptions(doc, yaml, name2, rel, rules, locksById, problems) };
 }
 function expandParamPath(params2, parts2, prefix2 = []) {
   if (parts2.length === 0) return [prefix2];
@@ -81981,7 +82203,7 @@ async function inlinePolicyFiles(layer, rules, provider) {
 var DAY_MS3 = 864e5;
 var EXPIRY_WARNING_DAYS = 14;
 var where = (ex) => ({ path: ex.localPath, line: ex.localPath ? ex.line : void 0, column: ex.localPath ? ex.column : void 0 });
-var label = (ex) => `exception for ${ex.rule} on ${ex.paths.join(", ")} (owner ${ex.owner}${ex.localPath ? "" : `, declared in ${ex.layer}`})`;
+var label = (ex) => ex.source === "baseline" ? `baseline entry for ${ex.rule}${ex.codes ? `/${ex.codes.join(",")}` : ""} on ${ex.entryPath ?? "the repository"} (owner ${ex.owner})` : `exception for ${ex.rule}${ex.codes ? ` (${ex.codes.join(", ")})` : ""} on ${ex.paths.join(", ")} (owner ${ex.owner}${ex.localPath ? "" : `, declared in ${ex.layer}`})`;
 function expiryNotices(ex, now) {
   const today = now.toISOString().slice(0, 10);
   const soon = new Date(now.getTime() + EXPIRY_WARNING_DAYS * DAY_MS3).toISOString().slice(0, 10);
@@ -81993,8 +82215,20 @@ function expiryNotices(ex, now) {
   }
   return [];
 }
+var subCode = (f) => f.code?.startsWith(`${f.rule}/`) ? f.code.slice(f.rule.length + 1) : f.code;
+function covers2(ex, f) {
+  if (f.rule !== ex.rule) return false;
+  const code = subCode(f);
+  if (f.path ? !matchesAny(f.path, ex.paths) : !ex.paths.some((p) => p === "." || p === "**")) return false;
+  if (ex.codes && (code === void 0 || !ex.codes.includes(code))) return false;
+  if (ex.fingerprints && !ex.fingerprints.includes(f.fingerprint)) return false;
+  if (code !== void 0 && ex.withheld?.includes(code)) return false;
+  if (ex.onlyCodes && (code === void 0 || !ex.onlyCodes.includes(code))) return false;
+  return true;
+}
 function applyExceptions(findings, exceptions, now, fullMode) {
   const inForce = [];
+  const grouped = /* @__PURE__ */ new Map();
   const notices = [];
   for (const ex of exceptions) {
     const dated = expiryNotices(ex, now);
@@ -82004,14 +82238,39 @@ function applyExceptions(findings, exceptions, now, fullMode) {
     }
     let matched = 0;
     for (const f of findings) {
-      const covered = f.path ? matchesAny(f.path, ex.paths) : ex.paths.includes(".");
-      if (f.waived || f.rule !== ex.rule || !covered) continue;
-      f.waived = { reason: ex.reason, owner: ex.owner, expires: ex.expires };
+      if (f.waived || !covers2(ex, f)) continue;
+      f.waived = { reason: ex.reason, owner: ex.owner, expires: ex.expires, ...ex.source === "baseline" ? { source: "baseline" } : {} };
       matched++;
+      if (ex.source === "baseline") break;
     }
-    inForce.push({ rule: ex.rule, paths: ex.paths, reason: ex.reason, owner: ex.owner, expires: ex.expires, matched });
+    if (ex.source === "baseline") {
+      const key3 = JSON.stringify([ex.rule, ex.owner, ex.reason, ex.expires]);
+      const group = grouped.get(key3);
+      if (group) {
+        const shown2 = ex.entryPath ?? ".";
+        if (!group.paths.includes(shown2)) group.paths.push(shown2);
+        group.fingerprints = (group.fingerprints ?? 0) + (ex.fingerprints?.length ?? 0);
+        group.matched += matched;
+      } else {
+        const entry = { rule: ex.rule, paths: [ex.entryPath ?? "."], reason: ex.reason, owner: ex.owner, expires: ex.expires, source: "baseline", fingerprints: ex.fingerprints?.length ?? 0, matched };
+        grouped.set(key3, entry);
+        inForce.push(entry);
+      }
+    } else {
+      inForce.push({
+        rule: ex.rule,
+        paths: ex.paths,
+        ...ex.codes ? { codes: ex.codes } : {},
+        ...ex.fingerprints ? { fingerprints: ex.fingerprints.length } : {},
+        reason: ex.reason,
+        owner: ex.owner,
+        expires: ex.expires,
+        matched
+      });
+    }
     if (matched === 0 && fullMode) {
-      notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label(ex)} matched no finding: remove it`, ...where(ex) });
+      const fix = ex.source === "baseline" ? "the finding it recorded is gone (fixed, or its file moved); run `mlgate baseline --prune` to remove it" : "remove it";
+      notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label(ex)} matched no finding: ${fix}`, ...where(ex) });
     }
     notices.push(...dated);
   }
@@ -82023,6 +82282,219 @@ import { createHash as createHash4 } from "node:crypto";
 function fingerprint(rule, code, path9, message) {
   const normalised = message.toLowerCase().replace(/\d+/g, "#").replace(/\s+/g, " ").trim();
   return createHash4("sha256").update([rule, code ?? "", path9 ?? "", normalised].join("\0")).digest("hex").slice(0, 32);
+}
+
+// src/formats/waiver-comments.ts
+var HASH_NAMES = /(^|\/)(Dockerfile|Containerfile)([.-][^/]*)?$|(^|\/)requirements[^/]*\.(txt|in)$|\.(py|pyi|sh|bash|zsh|ya?ml|toml|cfg|ini|txt|in|r|R|jl|mk)$|(^|\/)(Makefile|\.gitattributes|CODEOWNERS|\.env)$/;
+function commentStyle(path9) {
+  if (/\.ipynb$/i.test(path9)) return "notebook";
+  if (/\.(md|markdown)$/i.test(path9)) return "markdown";
+  return HASH_NAMES.test(path9) ? "hash" : void 0;
+}
+var MAX_DIRECTIVE = 4e3;
+var HASH_DIRECTIVE = /#\s*mlgate:/;
+var MD_DIRECTIVE = /<!--\s*mlgate:/;
+function parseAttrs(rest) {
+  const attrs = {};
+  let i2 = 0;
+  while (i2 < rest.length) {
+    while (i2 < rest.length && /\s/.test(rest[i2])) i2++;
+    if (i2 >= rest.length) break;
+    const key3 = /^([a-z][a-z-]*)=/.exec(rest.slice(i2));
+    if (!key3) return { attrs, problem: `expected key=value at ${JSON.stringify(rest.slice(i2, i2 + 30))}` };
+    i2 += key3[0].length;
+    let value2 = "";
+    if (rest[i2] === '"') {
+      i2++;
+      let closed = false;
+      while (i2 < rest.length) {
+        const c = rest[i2++];
+        if (c === "\\" && i2 < rest.length) value2 += rest[i2++];
+        else if (c === '"') {
+          closed = true;
+          break;
+        } else value2 += c;
+      }
+      if (!closed) return { attrs, problem: `the quoted value of ${key3[1]} is not closed` };
+    } else {
+      while (i2 < rest.length && !/\s/.test(rest[i2])) value2 += rest[i2++];
+    }
+    if (key3[1] in attrs) return { attrs, problem: `${key3[1]} is given twice` };
+    attrs[key3[1]] = value2;
+  }
+  return { attrs };
+}
+function directiveAt(lineText, style, line, next) {
+  const m = (style === "markdown" ? MD_DIRECTIVE : HASH_DIRECTIVE).exec(lineText);
+  if (!m) return void 0;
+  let body2 = lineText.slice(m.index + m[0].length);
+  if (style === "markdown") {
+    const end = body2.indexOf("-->");
+    body2 = end >= 0 ? body2.slice(0, end) : body2;
+  }
+  const text4 = `mlgate:${body2.replace(/\s+/g, " ").trimEnd()}`;
+  const out2 = { line, column: m.index + 1, covers: [line, next], text: text4, selectors: [], attrs: {} };
+  if (body2.length > MAX_DIRECTIVE) return { ...out2, problem: `the comment is longer than ${MAX_DIRECTIVE} characters` };
+  const head = /^\s*ignore\[([^\]]*)\]/.exec(body2);
+  if (!head) return { ...out2, problem: 'an mlgate comment must read `mlgate: ignore[rule/code] reason="\u2026" owner=@team expires=YYYY-MM-DD`' };
+  const selectors = head[1].split(",").map((s2) => s2.trim()).filter(Boolean);
+  const { attrs, problem } = parseAttrs(body2.slice(head[0].length));
+  return { ...out2, selectors, attrs, ...problem ? { problem } : {} };
+}
+function scanLines(source, style, fileLine) {
+  const out2 = [];
+  const lines = source.split("\n");
+  lines.forEach((l, i2) => {
+    if (!l.includes("mlgate:")) return;
+    const found = directiveAt(l, style, fileLine(i2), fileLine(i2 + 1));
+    if (found) out2.push(found);
+  });
+  return out2;
+}
+function findWaiverComments(path9, text4) {
+  const style = commentStyle(path9);
+  if (!style || !text4.includes("mlgate:")) return [];
+  if (style !== "notebook") return scanLines(text4, style, (i2) => i2 + 1);
+  let cells;
+  try {
+    cells = parseNotebook(text4).cells;
+  } catch (e) {
+    if (e instanceof NotebookError) return [];
+    throw e;
+  }
+  return cells.flatMap((cell) => {
+    const last = cell.fileLines[cell.fileLines.length - 1];
+    const at4 = (i2) => cell.fileLines[i2] ?? last;
+    const found = cell.cellType === "code" ? scanLines(cell.source, "hash", at4) : cell.cellType === "markdown" ? scanLines(cell.source, "markdown", at4) : [];
+    return found.map(({ column: _column, ...w }) => w);
+  });
+}
+
+// src/core/inline-waivers.ts
+var DAY_MS4 = 864e5;
+var MAX_WAIVER_FILE_BYTES = 2 * 1024 * 1024;
+var ATTRS = ["reason", "owner", "expires"];
+var USAGE = 'write it as `# mlgate: ignore[rule/code] reason="why" owner=@team expires=YYYY-MM-DD`';
+var isoDay2 = (d) => d.toISOString().slice(0, 10);
+var isDate = (s2) => /^\d{4}-\d{2}-\d{2}$/.test(s2) && !Number.isNaN(Date.parse(`${s2}T00:00:00Z`)) && isoDay2(/* @__PURE__ */ new Date(`${s2}T00:00:00Z`)) === s2;
+var at3 = (path9, c) => ({ path: path9, line: c.line, ...c.column !== void 0 ? { column: c.column } : {} });
+function validate(path9, c, opts) {
+  const problems = [];
+  if (c.problem) return { problems: [c.problem] };
+  if (c.selectors.length === 0) problems.push("`ignore[]` names no rule");
+  const byId = new Map(opts.registry.map((r) => [r.id, r]));
+  const selectors = [];
+  for (const s2 of c.selectors) {
+    const [ruleId, code, extra] = s2.split("/");
+    const rule = byId.get(ruleId);
+    if (!rule || extra !== void 0) {
+      problems.push(`${JSON.stringify(s2)} is not a rule id${didYouMean(ruleId, byId.keys())}`);
+      continue;
+    }
+    if (code !== void 0 && rule.codes && !rule.codes.includes(code)) {
+      problems.push(`${rule.id} reports no finding with the code ${JSON.stringify(code)}${didYouMean(code, rule.codes)}`);
+      continue;
+    }
+    const resolved = opts.rules.get(rule.id);
+    if (resolved && !resolved.exceptionsAllowed) {
+      problems.push(`${resolved.lockedBy ?? "the organisation policy"} locks ${rule.id} without \`exceptions: allowed\`, so no exception to it can be granted here, inline or in the policy`);
+      continue;
+    }
+    selectors.push({ rule: rule.id, ...code !== void 0 ? { code } : {} });
+  }
+  for (const key3 of Object.keys(c.attrs)) {
+    if (!ATTRS.includes(key3)) problems.push(`unknown key ${key3}${didYouMean(key3, ATTRS)}`);
+  }
+  const missing = ATTRS.filter((k) => !c.attrs[k]?.trim());
+  if (missing.length) problems.push(`${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing: every waiver needs a reason, an owner and an expiry date`);
+  const expires = c.attrs.expires;
+  if (expires && !isDate(expires)) problems.push(`expires=${expires} is not a date YYYY-MM-DD`);
+  else if (expires) {
+    const limit = isoDay2(new Date(opts.now.getTime() + opts.maxExceptionDays * DAY_MS4));
+    if (expires > limit) problems.push(`expires ${expires}, more than ${opts.maxExceptionDays} days ahead (max-exception-days); the latest allowed date is ${limit}`);
+  }
+  if (problems.length) return { problems };
+  return { waiver: { comment: c, path: path9, selectors, reason: c.attrs.reason, owner: c.attrs.owner, expires }, problems };
+}
+var covers3 = (w, f) => !f.waived && f.path === w.path && f.line !== void 0 && w.comment.covers.includes(f.line) && w.selectors.some((s2) => s2.rule === f.rule && (s2.code === void 0 || f.code === `${s2.rule}/${s2.code}`));
+async function inBase(w, opts, cache2) {
+  if (!opts.baseFile) return true;
+  const changed = opts.changed;
+  if (changed && !changed.touches(w.path)) return true;
+  const basePath = changed?.renamed.get(w.path) ?? w.path;
+  let texts = cache2.get(basePath);
+  if (!texts) {
+    texts = opts.baseFile(basePath).then(
+      (t) => new Set(t === void 0 ? [] : findWaiverComments(basePath, t).map((c) => c.text)),
+      () => void 0
+    );
+    cache2.set(basePath, texts);
+  }
+  const set = await texts;
+  return set === void 0 ? void 0 : set.has(w.comment.text);
+}
+async function applyInlineWaivers(findings, opts) {
+  const notices = [];
+  const inForce = [];
+  const located = /* @__PURE__ */ new Map();
+  for (const f of findings) {
+    if (f.waived || f.path === void 0 || f.line === void 0) continue;
+    const list4 = located.get(f.path);
+    if (list4) list4.push(f);
+    else located.set(f.path, [f]);
+  }
+  const read = (p) => located.has(p) || opts.allowed && (!opts.changed || opts.changed.changed.has(p));
+  const files = opts.files.filter((p) => read(p) && commentStyle(p) !== void 0);
+  const today = isoDay2(opts.now);
+  const soon = isoDay2(new Date(opts.now.getTime() + EXPIRY_WARNING_DAYS * DAY_MS4));
+  const base = /* @__PURE__ */ new Map();
+  for (const path9 of files) {
+    let text4;
+    try {
+      text4 = await opts.readText(path9);
+    } catch {
+      text4 = void 0;
+    }
+    if (text4 === void 0) continue;
+    const here = located.get(path9) ?? [];
+    for (const c of findWaiverComments(path9, text4)) {
+      if (!opts.allowed) {
+        if (here.some((f) => c.covers.includes(f.line))) {
+          notices.push({ code: "policy/inline-waivers-disabled", level: "info", message: `this mlgate comment waives nothing: the policy does not set \`inline-exceptions: allowed\`. Fix the finding, or add an exception to the policy`, ...at3(path9, c) });
+        }
+        continue;
+      }
+      const { waiver, problems } = validate(path9, c, opts);
+      if (!waiver) {
+        notices.push({ code: "policy/invalid-inline-waiver", level: "error", message: `this mlgate waiver comment cannot be used, so it waives nothing: ${problems.join("; ")}. ${USAGE}`, ...at3(path9, c) });
+        continue;
+      }
+      const label2 = `inline waiver of ${waiver.selectors.map((s2) => s2.code ? `${s2.rule}/${s2.code}` : s2.rule).join(", ")} (owner ${waiver.owner})`;
+      if (waiver.expires < today) {
+        notices.push({ code: "policy/expired-inline-waiver", level: "error", message: `the ${label2} expired on ${waiver.expires}: fix the finding it covered or renew it with a new reason and date`, ...at3(path9, c) });
+        continue;
+      }
+      const targets = here.filter((f) => covers3(waiver, f));
+      if (targets.length === 0) {
+        if (opts.fullMode) notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label2} matches no finding on its line or the next: remove it`, ...at3(path9, c) });
+        continue;
+      }
+      const trusted = await inBase(waiver, opts, base);
+      if (trusted !== true) {
+        const why = trusted === false ? "this pull request adds it, and a change cannot waive its own findings" : "the base commit of this pull request could not be read to confirm it was already there";
+        notices.push({ code: "policy/inline-waiver-pending", level: "info", message: `the ${label2} applies after merge: ${why}, so the finding still counts here`, ...at3(path9, c) });
+        continue;
+      }
+      for (const f of targets) f.waived = { reason: waiver.reason, owner: waiver.owner, expires: waiver.expires, source: "inline" };
+      for (const rule of new Set(targets.map((f) => f.rule))) {
+        inForce.push({ rule, source: "inline", paths: [`${path9}:${c.line}`], reason: waiver.reason, owner: waiver.owner, expires: waiver.expires, matched: targets.filter((f) => f.rule === rule).length });
+      }
+      if (waiver.expires <= soon) {
+        notices.push({ code: "policy/expiring-exception", level: "warning", message: `the ${label2} expires on ${waiver.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...at3(path9, c) });
+      }
+    }
+  }
+  return { inForce, notices };
 }
 
 // src/core/rule-context.ts
@@ -82255,6 +82727,24 @@ async function run6(opts, registry, policy, progress, ctx) {
   for (const r of ruleResults) findings.push(...r);
   const { inForce, notices } = applyExceptions(findings, policy.exceptions, now, opts.mode === "full");
   for (const n of notices) findings.push(makeFinding("policy", n.code, n.level, n, [], version));
+  if (changed && policy.baselinePath && changed.touches(policy.baselinePath)) {
+    const head = await scan.inventory.readText(policy.baselinePath, MAX_BASELINE_BYTES + 1).catch(() => void 0);
+    for (const n of pendingBaselineNotices(head, policy.baselinePath, findings, registry)) findings.push(makeFinding("policy", n.code, n.level, n, [], version));
+  }
+  const inline = await applyInlineWaivers(findings, {
+    allowed: policy.inlineExceptions,
+    registry,
+    rules: policy.rules,
+    maxExceptionDays: policy.maxExceptionDays,
+    now,
+    fullMode: opts.mode === "full",
+    files: scan.inventory.files.filter((f) => !matchesAny(f.path, policy.exclude)).map((f) => f.path),
+    readText: (p) => scan.inventory.readText(p, MAX_WAIVER_FILE_BYTES),
+    ...opts.baseFile ? { baseFile: opts.baseFile } : {},
+    changed
+  });
+  for (const n of inline.notices) findings.push(makeFinding("policy", n.code, n.level, n, [], version));
+  inForce.push(...inline.inForce);
   const seen = /* @__PURE__ */ new Set();
   const unique = findings.filter((f) => {
     const key3 = `${f.rule}|${f.code ?? ""}|${f.path ?? ""}|${f.line ?? ""}|${f.column ?? ""}|${f.message}`;
@@ -83225,7 +83715,7 @@ function countsTitle(counts) {
 
 // src/report/markdown.ts
 var ICON = { error: "\u274C", warning: "\u26A0\uFE0F", info: "\u2139\uFE0F" };
-var DAY_MS4 = 864e5;
+var DAY_MS5 = 864e5;
 function location(f) {
   if (!f.path) return "repository";
   return escapeMarkdown(f.line ? `${f.path}:${f.line}` : f.path);
@@ -83241,7 +83731,7 @@ function isBlocking(f, failOn) {
 function daysLeft(expires, now) {
   const end = /^\d{4}-\d{2}-\d{2}$/.test(expires) ? Date.parse(`${expires}T00:00:00Z`) : NaN;
   if (Number.isNaN(end)) return "\u2014";
-  const days = Math.round((end - Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00Z`)) / DAY_MS4);
+  const days = Math.round((end - Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00Z`)) / DAY_MS5);
   return days < 0 ? "expired" : days === 0 ? "last day" : `${days} day${days === 1 ? "" : "s"}`;
 }
 var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -83333,7 +83823,8 @@ function exceptionsTable(exceptions, now) {
   if (exceptions.length === 0) return [];
   const out2 = ["### Exceptions in force", "", "| Rule | Paths | Owner | Expires | Reason | Waived here | Days left |", "| --- | --- | --- | --- | --- | ---: | ---: |"];
   for (const ex of exceptions) {
-    out2.push(`| ${escapeMarkdown(ex.rule)} | ${escapeMarkdown(ex.paths.join(", "))} | ${escapeMarkdown(ex.owner)} | ${escapeMarkdown(ex.expires)} | ${escapeMarkdown(ex.reason)} | ${ex.matched} | ${daysLeft(ex.expires, now)} |`);
+    const where2 = ex.source === "baseline" ? `baseline: ${ex.fingerprints ?? 0} ${ex.fingerprints === 1 ? "entry" : "entries"} on ${ex.paths.length} ${ex.paths.length === 1 ? "path" : "paths"}` : ex.paths.join(", ");
+    out2.push(`| ${escapeMarkdown(ex.rule)}${ex.codes ? ` (${escapeMarkdown(ex.codes.join(", "))})` : ""} | ${escapeMarkdown(where2)} | ${escapeMarkdown(ex.owner)} | ${escapeMarkdown(ex.expires)} | ${escapeMarkdown(ex.reason)} | ${ex.matched} | ${daysLeft(ex.expires, now)} |`);
   }
   return out2;
 }
@@ -83373,8 +83864,8 @@ function rowAsText(doc) {
 }
 var capitalise2 = (s2) => s2.charAt(0).toUpperCase() + s2.slice(1);
 function rowColumn(doc, name2) {
-  const at3 = tableCells(doc.header[0]).findIndex((h) => name2.test(h));
-  return at3 < 1 ? void 0 : plainText2(tableCells(doc.row)[at3] ?? "") || void 0;
+  const at4 = tableCells(doc.header[0]).findIndex((h) => name2.test(h));
+  return at4 < 1 ? void 0 : plainText2(tableCells(doc.row)[at4] ?? "") || void 0;
 }
 function plainText2(markdown) {
   return markdown.replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/`([^`]*)`/g, "$1").replace(/\*\*([^*]*)\*\*/g, "$1").replace(/\\\|/g, "|").trim();
@@ -83510,7 +84001,12 @@ var CODE_SEVERITY = {
   "policy/unpinned-extends": s(5.5),
   "policy/expiring-exception": s(2, "very-high"),
   "policy/unused-exception": s(1),
+  "policy/invalid-inline-waiver": s(5, "very-high"),
+  "policy/expired-inline-waiver": s(5, "very-high"),
+  "policy/inline-waiver-pending": s(1),
+  "policy/inline-waivers-disabled": s(1),
   "policy/changed-in-pr": s(1),
+  "policy/pending-baseline-entry": s(1),
   "inventory/truncated": s(7, "very-high"),
   "inventory/symlink": s(4),
   "inventory/submodule-not-checked-out": s(4),
@@ -83608,7 +84104,7 @@ function renderSarif(report2, options = {}) {
   const left = report2.findings.length - kept.length;
   const result = (f) => {
     const ruleId = f.code !== void 0 && index2.has(f.code) ? f.code : f.rule;
-    const at3 = f.path ?? repositoryLevelPath(f, policyPath);
+    const at4 = f.path ?? repositoryLevelPath(f, policyPath);
     const message = f.message.replace(/\.$/, "");
     const text4 = f.code ? `${message} (${f.code})` : message;
     return {
@@ -83616,18 +84112,18 @@ function renderSarif(report2, options = {}) {
       ...index2.has(ruleId) ? { ruleIndex: index2.get(ruleId) } : {},
       level: SARIF_LEVEL[f.level],
       message: {
-        text: f.path ? text4 : `${text4}. This is about the repository as a whole, so it is shown on ${at3}, the file that would fix it.`
+        text: f.path ? text4 : `${text4}. This is about the repository as a whole, so it is shown on ${at4}, the file that would fix it.`
       },
       locations: [
         {
           physicalLocation: {
-            artifactLocation: { uri: pathToUri(at3), uriBaseId: "%SRCROOT%" },
+            artifactLocation: { uri: pathToUri(at4), uriBaseId: "%SRCROOT%" },
             region: f.path && f.line ? { startLine: f.line, ...f.column ? { startColumn: f.column } : {}, ...f.endLine ? { endLine: f.endLine } : {} } : { startLine: 1 }
           }
         }
       ],
       partialFingerprints: { "mlgateFingerprint/v1": f.fingerprint },
-      ...f.waived ? { suppressions: [{ kind: "external", status: "accepted", justification: `${f.waived.reason} (owner ${f.waived.owner}, expires ${f.waived.expires})` }] } : {},
+      ...f.waived ? { suppressions: [{ kind: f.waived.source === "inline" ? "inSource" : "external", status: "accepted", justification: `${f.waived.reason} (owner ${f.waived.owner}, expires ${f.waived.expires})` }] } : {},
       properties: { ...f.code ? { code: f.code } : {}, help: f.help }
     };
   };
@@ -83870,7 +84366,9 @@ async function judge2(inputs, event, root, repo, client) {
     failOn: inputs.failOn,
     logger: actionLogger,
     toolVersion: VERSION,
-    notices: scope.notices
+    notices: scope.notices,
+    // A pull request's own inline waivers apply after merge: only comments already in its base commit count.
+    ...event.policyCommit ? { baseFile: (p) => github.readLocal(p) } : {}
   });
 }
 var isFileIn = (root, rel) => lstat3(path8.join(root, ...rel.split("/"))).then(
