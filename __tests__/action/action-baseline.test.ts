@@ -47,4 +47,22 @@ describe('the action and the baseline', () => {
     expect(report.findings.find((f) => f.code === 'unsafe-deserialization/torch-load')).toMatchObject({ waived: { owner: '@acme/ml', source: 'baseline', expires } });
     expect(report.findings.map((f) => f.code)).not.toContain('policy/pending-baseline-entry');
   });
+
+  it('a PR that grants its own new finding both an inline waiver and a baseline entry still fails, and both are pending until merge', async () => {
+    const withEntry = await entryForTrain();
+    const policy = `${POLICY}inline-exceptions: allowed\n`;
+    const waived = `import torch\n\n# mlgate: ignore[unsafe-deserialization/torch-load] reason="trusted checkpoint" owner=@acme/ml expires=${expires}\nstate = torch.load("ckpt.pt")\n`;
+    const pr = await pullRequestRepo({ '.github/mlgate.yml': policy, '.github/mlgate-baseline.yml': EMPTY }, { 'train.py': waived, '.github/mlgate-baseline.yml': withEntry });
+    const run = await runAction({ workspace: pr.workspace, apiUrl: api().url, eventName: 'pull_request', event: pullRequestEvent({ ...pr, changedFiles: 2 }), sha: pr.mergeSha });
+
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const check = onlyCheckRunOf(api());
+    expect(check.conclusion).toBe('failure');
+    const titles = check.annotations.map((a) => `${a.annotation_level}:${a.path}:${String(a.title)}`);
+    expect(titles).toContain('failure:train.py:unsafe-deserialization/torch-load');
+    expect(titles).toContain('notice:.github/mlgate-baseline.yml:policy/pending-baseline-entry');
+    expect(titles).toContain('notice:train.py:policy/inline-waiver-pending');
+    const report = await readReport(run);
+    expect(report.findings.find((f) => f.code === 'unsafe-deserialization/torch-load')).toMatchObject({ level: 'error', waived: null });
+  });
 });
