@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { choosePolicy } from '../src/policies/locate.js';
-import { runCli } from './helpers/cli.js';
+import { CLI, runCli } from './helpers/cli.js';
 import { gitIn, makeRepo, writeTree } from './helpers/repo.js';
 
 // `mlgate check` fails closed on every wrong input (issue 10): each case through the bundled CLI.
@@ -272,5 +272,20 @@ describe('mlgate policy validate', () => {
     const r = runCli(['policy', 'validate', 'p.yml'], { cwd: dir });
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toBe('p.yml: valid (1 rule from p.yml)\n');
+  });
+});
+
+describe('mlgate check | head', () => {
+  it('a reader that closes the pipe early neither crashes the CLI nor changes its exit code', async () => {
+    // Hundreds of KiB of report, so the pipe is closed while the CLI is still writing.
+    const reqs = Array.from({ length: 1500 }, (_, i) => `package-${i}>=1.0`).join('\n');
+    const dir = await makeRepo({ 'requirements.txt': `${reqs}\n`, 'serve.py': PICKLE_PY, 'THREAT_MODEL.md': GOOD_TM, '.github/mlgate.yml': POLICY.replace('rules:\n', 'rules:\n  dependency-pinning: {}\n') });
+    const child = spawn(process.execPath, [CLI, 'check', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+    expect(code).toBe(1);
   });
 });

@@ -61860,6 +61860,11 @@ function formatDiagnostic(d) {
 }
 
 // src/cli.ts
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e) => {
+    if (e.code !== "EPIPE") throw e;
+  });
+}
 void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });
