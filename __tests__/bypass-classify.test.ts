@@ -1,17 +1,14 @@
 // Issue 19, global classification: public aliases of denied callables,
 // CPython's exact Python 2 name mapping under protocols < 3, and the globals
 // the peers' advisories name. Pickles are assembled opcode by opcode.
+import { runGate } from './helpers/gate.js';
 import { describe, expect, it } from 'vitest';
 import { aliasGroups, canonicalPath } from '../src/formats/pickle/aliases.js';
 import { classifyGlobal, compileAllowList, type Verdict } from '../src/formats/pickle/classify.js';
 import { compatTables, resolveGlobal } from '../src/formats/pickle/compat-pickle.js';
 import { denyEntries } from '../src/formats/pickle/deny-list.js';
 import { scanModelBytes, type ModelIssue } from '../src/formats/pickle/model-file.js';
-import { evaluate } from '../src/core/evaluate.js';
-import { silentLogger } from '../src/core/logger.js';
-import { memoryProvider } from './helpers/policy.js';
 import { pythonBatch } from './helpers/python-stdlib.js';
-import { makeRepo } from './helpers/repo.js';
 import { callPickle, joblibWrapper, p, torchDataPkl } from './pickle-fixtures.js';
 
 /** Splits a dotted path the way GLOBAL usually names it: everything before the last dot is the module. */
@@ -316,8 +313,7 @@ describe('benign near-misses stay safe', () => {
 
 describe('the gate under mlgate:recommended', () => {
   async function gate(files: Record<string, Buffer>) {
-    const root = await makeRepo(files);
-    const report = await evaluate({ root, provider: memoryProvider({}), mode: 'full', logger: silentLogger, toolVersion: '1.0.0', now: new Date('2026-12-01T12:00:00Z') });
+    const report = await runGate(files);
     const model = report.findings.filter((f) => f.code?.startsWith('model-file-safety/'));
     return { conclusion: report.conclusion, model: model.map((f) => `${f.level}:${f.code}${f.waived ? ':waived' : ''}`), messages: model.map((f) => f.message) };
   }

@@ -1,19 +1,17 @@
 // Issue 19, containers and coverage: each bypass passed the gate under mlgate:recommended before; each
 // now fails it with an unwaived error, and a near miss of the same shape still passes.
+import { runGate } from './helpers/gate.js';
 import { execFileSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SNIFF_LIMIT, modelFileSafety } from '../src/checks/model-file-safety.js';
-import { evaluate } from '../src/core/evaluate.js';
-import { silentLogger } from '../src/core/logger.js';
 import type { Finding } from '../src/core/types.js';
 import { compileAllowList } from '../src/formats/pickle/classify.js';
 import { scanModelBytes } from '../src/formats/pickle/model-file.js';
 import { scanRepository } from '../src/inventory/scan.js';
 import { gitIn, makeRepo, runRuleOn, summarise, type FileTree } from './helpers/repo.js';
-import { memoryProvider } from './helpers/policy.js';
 import { pythonBatch } from './helpers/python-stdlib.js';
 import { callPickle, p, torchDataPkl, torchZip } from './pickle-fixtures.js';
 import { tar, type TarEntry } from './tar-fixtures.js';
@@ -23,15 +21,7 @@ const EVIL0 = Buffer.from("cos\nsystem\n(S'echo pwned'\ntR.", 'latin1');
 const BENIGN = torchDataPkl();
 
 async function gate(files: FileTree, opts: { git?: boolean; root?: string } = {}): Promise<{ conclusion: string; errors: string[]; all: Finding[] }> {
-  const root = opts.root ?? (await makeRepo(files, { git: opts.git }));
-  const report = await evaluate({
-    root,
-    provider: memoryProvider({ '.github/mlgate.yml': 'version: 1\nextends: [mlgate:recommended]\n' }),
-    mode: 'full',
-    logger: silentLogger,
-    toolVersion: '1.0.0',
-    now: new Date('2026-11-28T12:00:00Z'),
-  });
+  const report = await runGate(files, { ...opts, policy: 'version: 1\nextends: [mlgate:recommended]\n', now: new Date('2026-11-28T12:00:00Z') });
   const errors = report.findings.filter((f) => f.level === 'error' && !f.waived).map((f) => `${f.code}@${f.path ?? ''}`);
   return { conclusion: report.conclusion, errors: [...new Set(errors)].sort(), all: report.findings };
 }

@@ -1,17 +1,14 @@
 // Issue 19, items 3 and 4: object arrays that .npy/.npz headers and joblib
 // wrappers hid from the scan. Every file is assembled here byte by byte and
 // opcode by opcode; each bypass passed `mlgate:recommended` before the fix.
+import { runGate } from './helpers/gate.js';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../src/core/evaluate.js';
-import { silentLogger } from '../src/core/logger.js';
 import { compileAllowList } from '../src/formats/pickle/classify.js';
 import { scanModelBytes } from '../src/formats/pickle/model-file.js';
 import { DEFAULT_LIMITS, PickleMachine, type ScanIssue } from '../src/formats/pickle/scanner.js';
 import { bufferAccess, rangeSource } from '../src/formats/pickle/source.js';
 import { Window } from '../src/formats/pickle/window.js';
 import type { Report } from '../src/report/types.js';
-import { makeRepo } from './helpers/repo.js';
-import { memoryProvider } from './helpers/policy.js';
 import { makeZip, p, type P } from './pickle-fixtures.js';
 
 const floats = (n: number): Buffer => Buffer.from(new Float64Array(n).fill(0.25).buffer);
@@ -89,10 +86,7 @@ const joblibFile = (wrap: (b: P) => P, stream: Buffer, rest: (b: P) => P = (b) =
 
 // --- running the rule under mlgate:recommended
 
-async function gate(files: Record<string, Buffer>): Promise<Report> {
-  const root = await makeRepo(files);
-  return evaluate({ root, provider: memoryProvider({}), mode: 'full', logger: silentLogger, toolVersion: '1.0.0', now: new Date('2026-12-01T00:00:00Z') });
-}
+const gate = (files: Record<string, Buffer>): Promise<Report> => runGate(files, { now: new Date('2026-12-01T00:00:00Z') });
 const modelFindings = (r: Report, path: string) => r.findings.filter((f) => f.rule === 'model-file-safety' && f.path === path);
 
 async function expectBlocked(path: string, data: Buffer, code = 'dangerous-global'): Promise<void> {

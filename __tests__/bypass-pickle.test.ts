@@ -1,9 +1,8 @@
 // Issue 19, the pickle machine's part: crafted files that slipped past the
 // scanner, each paired with the benign file it imitates. Every byte is
 // assembled here; nothing is unpickled.
+import { runGate } from './helpers/gate.js';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../src/core/evaluate.js';
-import { silentLogger } from '../src/core/logger.js';
 import { compileAllowList } from '../src/formats/pickle/classify.js';
 import { scanModelBytes, type ModelIssue } from '../src/formats/pickle/model-file.js';
 import { isFloatArg, parseIntArg, parseLongArg, parseMemoIndexArg } from '../src/formats/pickle/numbers.js';
@@ -12,8 +11,6 @@ import { bufferAccess, rangeSource } from '../src/formats/pickle/source.js';
 import { describe as describeValue, OPAQUE, type Value } from '../src/formats/pickle/values.js';
 import { Window } from '../src/formats/pickle/window.js';
 import type { Report } from '../src/report/types.js';
-import { memoryProvider } from './helpers/policy.js';
-import { makeRepo } from './helpers/repo.js';
 import { joblibWrapper, legacyTorchFile, legacyWholeModel, p, torchDataPkl, type P } from './pickle-fixtures.js';
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -39,10 +36,7 @@ async function machine(data: Buffer, windowSize = 1 << 20): Promise<{ res: Pickl
 const NOW = new Date('2026-11-28T12:00:00Z');
 
 /** The whole engine under mlgate:recommended (no policy file, or one extending it) over a fresh repository. */
-async function gate(files: Record<string, Buffer | string>, policy?: string): Promise<Report> {
-  const root = await makeRepo(files);
-  return evaluate({ root, provider: memoryProvider(policy ? { '.github/mlgate.yml': policy } : {}), mode: 'full', logger: silentLogger, toolVersion: '1.0.0', now: NOW });
-}
+const gate = (files: Record<string, Buffer | string>, policy?: string): Promise<Report> => runGate(files, { policy, now: NOW });
 const fileErrors = (r: Report, path: string) => r.findings.filter((f) => f.rule === 'model-file-safety' && f.path === path && f.level === 'error' && !f.waived);
 const fileFindings = (r: Report, path: string) => r.findings.filter((f) => f.rule === 'model-file-safety' && f.path === path);
 

