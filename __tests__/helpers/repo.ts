@@ -56,13 +56,12 @@ export interface RunRuleOptions {
 
 /** Runs one rule on a directory the way the engine does (inventory, budgets, guard), without a policy. */
 export async function runRuleOnDir(rule: Rule, dir: string, opts: RunRuleOptions = {}): Promise<RuleFinding[]> {
-  const { inventory, notes } = await scanRepository(dir);
+  const { inventory } = await scanRepository(dir);
   const changed = opts.changed === undefined ? null : createChangedSet(Array.isArray(opts.changed) ? { modified: opts.changed } : opts.changed);
   return runRule({
     rule,
     params: opts.params ?? {},
     inventory,
-    symlinks: notes.flatMap((n) => (n.code === 'symlink' && n.path !== undefined ? [n.path] : [])),
     changed,
     now: opts.now ?? new Date('2026-11-28T12:00:00Z'),
     logger: silentLogger,

@@ -51,7 +51,7 @@ async function readManifest(ctx: RuleContext<ModelSigningParams>, signaturePath:
 
 async function verifyRoot(ctx: RuleContext<ModelSigningParams>, root: ModelRoot, signaturePath: string, pool: HashPool, signers: Awaited<ReturnType<typeof loadSigners>>): Promise<void> {
   const ignorePaths = ctx.params['ignore-paths'] ?? [];
-  const links = linksInRoot(root, ctx.symlinks, policyIgnoreMatcher(ignorePaths));
+  const links = linksInRoot(root, ctx.inventory.symlinks ?? [], policyIgnoreMatcher(ignorePaths));
   const manifest = await readManifest(ctx, signaturePath, signers);
   // Whatever the signature says: a link is never verified, and never followed.
   for (const f of await symlinkFindings(root, links, ctx.inventory, signaturePath, manifest?.allowSymlinks ?? false)) ctx.report(f);
@@ -91,7 +91,7 @@ export const modelSigning: Rule<ModelSigningParams> = {
     const signers = await loadSigners(p.signers ?? [], ctx.inventory);
     const globs = p.models && p.models.length > 0 ? p.models : undefined;
     const discovered = discoverModelRoots(ctx.inventory, globs);
-    const roots = globs ? discovered : withLinkedWeightRoots(discovered, ctx.symlinks, ctx.inventory);
+    const roots = globs ? discovered : withLinkedWeightRoots(discovered, ctx.inventory.symlinks ?? [], ctx.inventory);
     const pool = new HashPool(undefined, ctx.signal);
     try {
       for (const root of roots) {

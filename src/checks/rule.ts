@@ -22,8 +22,6 @@ export interface RuleContext<P> {
   /** Parameters as written in the policy (validated against `paramsSchema`; defaults are the rule's to apply). */
   readonly params: P;
   readonly inventory: Inventory;
-  /** Repository paths of the symbolic links the inventory left out (never followed; `paths.exclude` applied). */
-  readonly symlinks: readonly string[];
   /** The change under review; null in full mode (evaluate everything). */
   readonly changed: ChangedSet | null;
   /** Evaluation time (tests pin it). */

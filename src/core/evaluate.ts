@@ -138,7 +138,6 @@ async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: Res
   const findings: Finding[] = [];
   const idle = nothingEvaluated(scan.inventory.files, policy.exclude, changed);
   if (idle) findings.push(makeFinding('inventory', 'inventory/nothing-evaluated', 'warning', { message: idle }, [], version));
-  const links = scan.notes.flatMap((n) => (n.code === 'symlink' && n.path !== undefined ? [n.path] : []));
 
   for (const note of scan.notes) {
     // A symlink under `paths.exclude` (vendored trees) is nobody's concern.
@@ -168,12 +167,13 @@ async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: Res
     enabled.map(async (rule) => {
       const resolved = policy.rules.get(rule.id)!;
       const exclude = policy.excludeFor(rule.id);
-      const listed = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s) => !matchesAny(s.path, exclude))) : scan.inventory;
+      const kept = (p: string): boolean => !matchesAny(p, exclude);
+      const { root, files, submodules = [], symlinks = [] } = scan.inventory;
+      const listed = exclude.length > 0 ? createInventory(root, files.filter((f) => kept(f.path)), submodules.filter((s) => kept(s.path)), symlinks.filter(kept)) : scan.inventory;
       const inventory = opts.progress ? countingReads(listed, progress.opened) : listed;
-      const symlinks = links.filter((p) => !matchesAny(p, exclude));
       let raw: RuleFinding[];
       try {
-        raw = await runRule({ rule, params: resolved.params, inventory, symlinks, changed, now, logger: opts.logger, policyPath: policy.policyPath });
+        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
       } catch (e) {
         // Signer keys and trust roots are checked when the rule reads them: still the policy's fault.
         if (e instanceof ConfigurationError) throw e;

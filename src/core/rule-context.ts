@@ -10,8 +10,6 @@ export interface RuleRunInput {
   rule: Rule;
   params: Record<string, unknown>;
   inventory: Inventory;
-  /** Symbolic links of the repository (see RuleContext.symlinks); none when omitted. */
-  symlinks?: readonly string[];
   changed: ChangedSet | null;
   now: Date;
   logger: Logger;
@@ -39,7 +37,6 @@ export async function runRule(input: RuleRunInput): Promise<RuleFinding[]> {
   const ctx: RuleContext<Record<string, unknown>> = {
     params: input.params,
     inventory: input.inventory,
-    symlinks: input.symlinks ?? [],
     changed: input.changed,
     now: input.now,
     policyPath: input.policyPath,

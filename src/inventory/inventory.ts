@@ -48,7 +48,7 @@ export function matchesAny(p: string, globs: readonly string[]): boolean {
 }
 
 /** An inventory over already-listed files (see `listFiles`); reads refuse to follow symlinks. */
-export function createInventory(root: string, entries: FileEntry[], submodules: readonly SubmoduleEntry[] = []): Inventory {
+export function createInventory(root: string, entries: FileEntry[], submodules: readonly SubmoduleEntry[] = [], symlinks: readonly string[] = []): Inventory {
   const files = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const byPath = new Map(files.map((f) => [f.path, f]));
   const abs = (p: string): string => {
@@ -76,6 +76,7 @@ export function createInventory(root: string, entries: FileEntry[], submodules: 
     root,
     files,
     submodules: [...submodules].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    symlinks: [...symlinks].sort(),
     get: (p) => byPath.get(p),
     match: (globs) => (globs.length === 0 ? [] : files.filter((f) => matchesAny(f.path, globs))),
     abs,

@@ -162,5 +162,6 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
   }
   // Directories under a symlinked directory never appear: git lists the link itself.
   notes.sort((a, b) => (a.path ?? '').localeCompare(b.path ?? ''));
-  return { inventory: createInventory(root, entries, submodules), notes, fromGit };
+  const symlinks = notes.flatMap((n) => (n.code === 'symlink' && n.path !== undefined ? [n.path] : []));
+  return { inventory: createInventory(root, entries, submodules, symlinks), notes, fromGit };
 }

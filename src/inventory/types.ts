@@ -33,6 +33,8 @@ export interface Inventory {
   readonly files: readonly FileEntry[];
   /** Git submodules (gitlinks and nested repositories), sorted by path; a checked-out one's files are in `files`. */
   readonly submodules?: readonly SubmoduleEntry[];
+  /** Repository paths of the symbolic links left out of `files` (never followed), sorted. */
+  readonly symlinks?: readonly string[];
   get(path: string): FileEntry | undefined;
   /** Files matching any of the globs (minimatch, `dot: true`). */
   match(globs: readonly string[]): FileEntry[];
