@@ -3,7 +3,7 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { classifyGlobal, isPlausibleGlobal, type AllowList } from './classify.js';
 import { IS_OPCODE, OP, HIGHEST_PROTOCOL } from './opcodes.js';
 import { PickleMachine, type ImportRef, type ScanIssue } from './scanner.js';
-import { DecompressError, InflateSource, bufferAccess, fileAccess, prefixedSource, rangeSource, readRange, sparseSource, subAccess, type ByteSource, type RandomAccess } from './source.js';
+import { DecompressError, InflateSource, bufferAccess, fileAccess, prefixedSource, rangeSource, sparseSource, subAccess, type ByteSource, type RandomAccess } from './source.js';
 import { Window } from './window.js';
 import { LOADER_NAMES, ZipError, looksLikeZipStart, openMember, readZip, type ZipEntry, type ZipListing } from '../zip.js';
 import { NPY_MAX_HEADER, NpyError, looksLikeNpy, parseNpyHeader, npyPrefixLength } from '../npy.js';
@@ -653,16 +653,5 @@ export function readHeadSync(absPath: string, n: number): Buffer {
     return buf.subarray(0, got);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** The first bytes of a file, for deciding whether to scan it at all. */
-export async function readHead(absPath: string, n = 16): Promise<Buffer> {
-  const handle = await open(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const { size } = await handle.stat();
-    return await readRange(fileAccess(handle, size), 0, Math.min(n, size));
-  } finally {
-    await handle.close();
   }
 }
