@@ -2,10 +2,11 @@ import type { Rule } from '../checks/rule.js';
 import { formatLocated } from '../core/errors.js';
 import { LEVEL_RANK, type RuleLevel } from '../core/types.js';
 import { loosening, tightenKind, tighter, unsetParam } from './tighten.js';
-import type { ExceptionsSetting, PolicyLayer, RuleConfig, RuleSettings } from './types.js';
+import { COMMON_RULE_KEYS, type ExceptionsSetting, type PolicyLayer, type RuleConfig, type RuleSettings } from './types.js';
 import { dottedKey } from './validate.js';
 
-export const COMMON_KEYS: ReadonlySet<string> = new Set(['level', 'enforce-from', 'locked', 'exceptions', 'code-levels']);
+/** Keys every rule takes; the rest of a rule's settings are its parameters. */
+const COMMON_KEYS: ReadonlySet<string> = new Set(COMMON_RULE_KEYS);
 
 /**
  * A layer's `locked: true` on one rule. What the locking policy means on its

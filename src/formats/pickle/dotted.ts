@@ -28,13 +28,3 @@ export function longestPrefix<T>(table: PrefixTable<T>, path: string): { value: 
   }
   return undefined;
 }
-
-/** The first `n` segments of a dotted path (all of it when shorter). */
-export function headSegments(path: string, n: number): string {
-  let end = -1;
-  for (let k = 0; k < n; k++) {
-    end = path.indexOf('.', end + 1);
-    if (end < 0) return path;
-  }
-  return path.slice(0, end);
-}
