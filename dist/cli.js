@@ -24750,7 +24750,7 @@ function compileGlob(glob) {
 function matchesAny(p, globs3) {
   return globs3.some((g) => compileGlob(g).match(p));
 }
-function createInventory(root, entries, submodules = []) {
+function createInventory(root, entries, submodules = [], symlinks = []) {
   const files = [...entries].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   const byPath = new Map(files.map((f) => [f.path, f]));
   const abs = (p) => {
@@ -24778,6 +24778,7 @@ function createInventory(root, entries, submodules = []) {
     root,
     files,
     submodules: [...submodules].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+    symlinks: [...symlinks].sort(),
     get: (p) => byPath.get(p),
     match: (globs3) => globs3.length === 0 ? [] : files.filter((f) => matchesAny(f.path, globs3)),
     abs,
@@ -28293,7 +28294,8 @@ async function scanRepository(root, opts = {}) {
     entries.push(entry);
   }
   notes.sort((a, b) => (a.path ?? "").localeCompare(b.path ?? ""));
-  return { inventory: createInventory(root, entries, submodules), notes, fromGit };
+  const symlinks = notes.flatMap((n) => n.code === "symlink" && n.path !== void 0 ? [n.path] : []);
+  return { inventory: createInventory(root, entries, submodules, symlinks), notes, fromGit };
 }
 
 // src/core/types.ts
@@ -28364,6 +28366,9 @@ function tighter(kind, a, b) {
       return b;
   }
 }
+
+// src/policies/types.ts
+var COMMON_RULE_KEYS = ["level", "enforce-from", "locked", "exceptions", "code-levels"];
 
 // src/policies/validate.ts
 var import_ajv = __toESM(require_ajv(), 1);
@@ -28624,7 +28629,7 @@ function validatePolicy(value2, yaml, file, rules) {
 }
 
 // src/policies/lock.ts
-var COMMON_KEYS = /* @__PURE__ */ new Set(["level", "enforce-from", "locked", "exceptions", "code-levels"]);
+var COMMON_KEYS = new Set(COMMON_RULE_KEYS);
 var allowsExceptions = (s2) => s2 === "allowed" || typeof s2 === "object" && s2 !== null && s2.allowed === true;
 function ownResolution(layer) {
   const out2 = [];
@@ -59196,7 +59201,7 @@ async function readManifest(ctx, signaturePath, signers) {
 }
 async function verifyRoot(ctx, root, signaturePath, pool, signers) {
   const ignorePaths = ctx.params["ignore-paths"] ?? [];
-  const links = linksInRoot(root, ctx.symlinks, policyIgnoreMatcher(ignorePaths));
+  const links = linksInRoot(root, ctx.inventory.symlinks ?? [], policyIgnoreMatcher(ignorePaths));
   const manifest = await readManifest(ctx, signaturePath, signers);
   for (const f of await symlinkFindings(root, links, ctx.inventory, signaturePath, manifest?.allowSymlinks ?? false)) ctx.report(f);
   if (!manifest) return;
@@ -59234,7 +59239,7 @@ var modelSigning = {
     const signers = await loadSigners(p.signers ?? [], ctx.inventory);
     const globs3 = p.models && p.models.length > 0 ? p.models : void 0;
     const discovered = discoverModelRoots(ctx.inventory, globs3);
-    const roots = globs3 ? discovered : withLinkedWeightRoots(discovered, ctx.symlinks, ctx.inventory);
+    const roots = globs3 ? discovered : withLinkedWeightRoots(discovered, ctx.inventory.symlinks ?? [], ctx.inventory);
     const pool = new HashPool(void 0, ctx.signal);
     try {
       for (const root of roots) {
@@ -60036,7 +60041,6 @@ async function runRule(input) {
   const ctx = {
     params: input.params,
     inventory: input.inventory,
-    symlinks: input.symlinks ?? [],
     changed: input.changed,
     now: input.now,
     policyPath: input.policyPath,
@@ -60150,13 +60154,13 @@ function countingReads(inv, opened) {
 }
 function nothingEvaluated(files, exclude, changed) {
   if (files.length === 0) return void 0;
-  const kept = files.filter((f) => !matchesAny(f.path, exclude));
+  const kept = (f) => !matchesAny(f.path, exclude);
   if (!changed) {
-    if (kept.length > 0) return void 0;
+    if (files.some(kept)) return void 0;
     return `none of the repository's ${files.length} files was evaluated: paths.exclude in the policy (${exclude.join(", ")}) matches every one of them, so the gate checked nothing. Narrow the exclude globs to the generated or vendored trees they are meant for.`;
   }
   const asked = [...changed.changed];
-  if (asked.length === 0 || kept.some((f) => changed.changed.has(f.path))) return void 0;
+  if (asked.length === 0 || files.some((f) => changed.changed.has(f.path) && kept(f))) return void 0;
   const listed = new Set(files.map((f) => f.path));
   const excluded = asked.filter((p) => listed.has(p));
   const unlisted = asked.filter((p) => !listed.has(p));
@@ -60197,7 +60201,6 @@ async function run6(opts, registry, policy, progress, ctx) {
   const findings = [];
   const idle = nothingEvaluated(scan.inventory.files, policy.exclude, changed);
   if (idle) findings.push(makeFinding("inventory", "inventory/nothing-evaluated", "warning", { message: idle }, [], version));
-  const links = scan.notes.flatMap((n) => n.code === "symlink" && n.path !== void 0 ? [n.path] : []);
   for (const note of scan.notes) {
     if (note.path && matchesAny(note.path, policy.exclude)) continue;
     const code = `inventory/${note.code}`;
@@ -60224,12 +60227,13 @@ async function run6(opts, registry, policy, progress, ctx) {
     enabled.map(async (rule) => {
       const resolved = policy.rules.get(rule.id);
       const exclude = policy.excludeFor(rule.id);
-      const listed = exclude.length > 0 ? createInventory(scan.inventory.root, scan.inventory.files.filter((f) => !matchesAny(f.path, exclude)), scan.inventory.submodules?.filter((s2) => !matchesAny(s2.path, exclude))) : scan.inventory;
+      const kept = (p) => !matchesAny(p, exclude);
+      const { root, files, submodules = [], symlinks = [] } = scan.inventory;
+      const listed = exclude.length > 0 ? createInventory(root, files.filter((f) => kept(f.path)), submodules.filter((s2) => kept(s2.path)), symlinks.filter(kept)) : scan.inventory;
       const inventory = opts.progress ? countingReads(listed, progress.opened) : listed;
-      const symlinks = links.filter((p) => !matchesAny(p, exclude));
       let raw;
       try {
-        raw = await runRule({ rule, params: resolved.params, inventory, symlinks, changed, now, logger: opts.logger, policyPath: policy.policyPath });
+        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
       } catch (e) {
         if (e instanceof ConfigurationError) throw e;
         opts.logger.error(`internal error in rule ${rule.id}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
