@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dump, load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../src/core/evaluate.js';
+import { evaluate } from '../src/engine/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
 import { runCli } from './helpers/cli.js';
 import { configError, memoryProvider } from './helpers/policy.js';

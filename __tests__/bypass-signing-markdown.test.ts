@@ -7,7 +7,7 @@ import { fromMarkdown } from 'mdast-util-from-markdown';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publish } from '../src/action/publish.js';
 import { modelSigning } from '../src/checks/model-signing.js';
-import { evaluate } from '../src/core/evaluate.js';
+import { evaluate } from '../src/engine/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { CheckResult, CheckRun } from '../src/github/check-run.js';
 import { escapeMarkdown, inlineCode } from '../src/report/escape.js';

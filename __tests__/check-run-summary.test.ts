@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { fit, publish } from '../src/action/publish.js';
 import { runCheck } from '../src/cli/check.js';
 import { cliPolicyProvider } from '../src/cli/provider.js';
-import { evaluate } from '../src/core/evaluate.js';
+import { evaluate } from '../src/engine/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { Finding } from '../src/core/types.js';
 import type { CheckResult, CheckRun } from '../src/github/check-run.js';

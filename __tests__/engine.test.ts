@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Rule } from '../src/checks/rule.js';
 import { FileProblem } from '../src/core/errors.js';
-import { evaluate, findingLevel } from '../src/core/evaluate.js';
+import { evaluate, findingLevel } from '../src/engine/evaluate.js';
 import { fingerprint } from '../src/core/fingerprint.js';
 import { silentLogger } from '../src/core/logger.js';
-import { runRule } from '../src/core/rule-context.js';
+import { runRule } from '../src/engine/rule-context.js';
 import { scanRepository } from '../src/inventory/scan.js';
 import { renderMarkdown } from '../src/report/markdown.js';
 import { makeRepo } from './helpers/repo.js';

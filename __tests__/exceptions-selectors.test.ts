@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Rule } from '../src/checks/rule.js';
-import { evaluate } from '../src/core/evaluate.js';
+import { evaluate } from '../src/engine/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { Finding } from '../src/core/types.js';
 import type { Report } from '../src/report/types.js';

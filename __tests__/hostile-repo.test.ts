@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../src/core/evaluate.js';
+import { evaluate } from '../src/engine/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
 import { makeRepo } from './helpers/repo.js';
 import { memoryProvider } from './helpers/policy.js';

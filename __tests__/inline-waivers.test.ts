@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../src/core/evaluate.js';
-import type { EvaluateOptions } from '../src/core/evaluate-types.js';
+import { evaluate } from '../src/engine/evaluate.js';
+import type { EvaluateOptions } from '../src/engine/options.js';
 import { silentLogger } from '../src/core/logger.js';
 import { commentStyle, findWaiverComments } from '../src/formats/waiver-comments.js';
 import { gitBaseFile } from '../src/inventory/git-base-file.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../src/checks/registry.js';
-import { evaluate } from '../src/core/evaluate.js';
+import { evaluate } from '../src/engine/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
 import { policyDiagnostics } from '../src/policies/diagnostics.js';
 import { loadPolicy } from '../src/policies/load.js';

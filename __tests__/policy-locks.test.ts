@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../src/checks/registry.js';
 import { ConfigurationError } from '../src/core/errors.js';
-import { evaluate } from '../src/core/evaluate.js';
+import { evaluate } from '../src/engine/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
 import { loadPolicy } from '../src/policies/load.js';
 import type { Report } from '../src/report/types.js';

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { modelHubPinning } from '../src/checks/model-hub-pinning.js';
 import { unsafeDeserialization } from '../src/checks/unsafe-deserialization.js';
 import { silentLogger } from '../src/core/logger.js';
-import { runRule } from '../src/core/rule-context.js';
+import { runRule } from '../src/engine/rule-context.js';
 import { scanRepository } from '../src/inventory/scan.js';
 import { makeRepo, summarise } from './helpers/repo.js';
 

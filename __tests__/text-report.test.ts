@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { runCheck } from '../src/cli/check.js';
 import { renderProgress, terminalProgress, type ProgressTimers } from '../src/cli/progress.js';
 import { outputWidth, useColor } from '../src/cli/terminal.js';
-import type { EvaluateProgress } from '../src/core/evaluate-types.js';
+import type { EvaluateProgress } from '../src/engine/options.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { Finding } from '../src/core/types.js';
 import { renderText, type TextOptions } from '../src/report/text.js';

@@ -14670,11 +14670,11 @@ var require_progressevent = __commonJS({
 var require_encoding = __commonJS({
   "node_modules/undici/lib/web/fileapi/encoding.js"(exports, module2) {
     "use strict";
-    function getEncoding(label2) {
-      if (!label2) {
+    function getEncoding(label) {
+      if (!label) {
         return "failure";
       }
-      switch (label2.trim().toLowerCase()) {
+      switch (label.trim().toLowerCase()) {
         case "unicode-1-1-utf-8":
         case "unicode11utf8":
         case "unicode20utf8":
@@ -19530,9 +19530,9 @@ var init_main = __esm({
       ColorInformation2.is = is;
     })(ColorInformation || (ColorInformation = {}));
     (function(ColorPresentation2) {
-      function create2(label2, textEdit, additionalTextEdits) {
+      function create2(label, textEdit, additionalTextEdits) {
         return {
-          label: label2,
+          label,
           textEdit,
           additionalTextEdits
         };
@@ -19681,8 +19681,8 @@ var init_main = __esm({
       TextEdit2.is = is;
     })(TextEdit || (TextEdit = {}));
     (function(ChangeAnnotation2) {
-      function create2(label2, needsConfirmation, description) {
-        const result = { label: label2 };
+      function create2(label, needsConfirmation, description) {
+        const result = { label };
         if (needsConfirmation !== void 0) {
           result.needsConfirmation = needsConfirmation;
         }
@@ -20271,8 +20271,8 @@ var init_main = __esm({
       CompletionItemLabelDetails2.is = is;
     })(CompletionItemLabelDetails || (CompletionItemLabelDetails = {}));
     (function(CompletionItem2) {
-      function create2(label2) {
-        return { label: label2 };
+      function create2(label) {
+        return { label };
       }
       CompletionItem2.create = create2;
     })(CompletionItem || (CompletionItem = {}));
@@ -20301,14 +20301,14 @@ var init_main = __esm({
       Hover2.is = is;
     })(Hover || (Hover = {}));
     (function(ParameterInformation2) {
-      function create2(label2, documentation) {
-        return documentation ? { label: label2, documentation } : { label: label2 };
+      function create2(label, documentation) {
+        return documentation ? { label, documentation } : { label };
       }
       ParameterInformation2.create = create2;
     })(ParameterInformation || (ParameterInformation = {}));
     (function(SignatureInformation2) {
-      function create2(label2, documentation, ...parameters) {
-        const result = { label: label2 };
+      function create2(label, documentation, ...parameters) {
+        const result = { label };
         if (Is.defined(documentation)) {
           result.documentation = documentation;
         }
@@ -20631,8 +20631,8 @@ var init_main = __esm({
       InlayHintLabelPart2.is = is;
     })(InlayHintLabelPart || (InlayHintLabelPart = {}));
     (function(InlayHint2) {
-      function create2(position2, label2, kind) {
-        const result = { position: position2, label: label2 };
+      function create2(position2, label, kind) {
+        const result = { position: position2, label };
         if (kind !== void 0) {
           result.kind = kind;
         }
@@ -30629,9 +30629,9 @@ var require_codegen = __commonJS({
       }
     };
     var Label = class extends Node2 {
-      constructor(label2) {
+      constructor(label) {
         super();
-        this.label = label2;
+        this.label = label;
         this.names = {};
       }
       render({ _n }) {
@@ -30639,14 +30639,14 @@ var require_codegen = __commonJS({
       }
     };
     var Break = class extends Node2 {
-      constructor(label2) {
+      constructor(label) {
         super();
-        this.label = label2;
+        this.label = label;
         this.names = {};
       }
       render({ _n }) {
-        const label2 = this.label ? ` ${this.label}` : "";
-        return `break${label2};` + _n;
+        const label = this.label ? ` ${this.label}` : "";
+        return `break${label};` + _n;
       }
     };
     var Throw = class extends Node2 {
@@ -31058,12 +31058,12 @@ var require_codegen = __commonJS({
         return this._endBlockNode(For);
       }
       // `label` statement
-      label(label2) {
-        return this._leafNode(new Label(label2));
+      label(label) {
+        return this._leafNode(new Label(label));
       }
       // `break` statement
-      break(label2) {
-        return this._leafNode(new Break(label2));
+      break(label) {
+        return this._leafNode(new Break(label));
       }
       // `return` statement
       return(value2) {
@@ -44182,8 +44182,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addDetails(label2, content3) {
-    const element = this.wrap("details", this.wrap("summary", label2) + content3);
+  addDetails(label, content3) {
+    const element = this.wrap("details", this.wrap("summary", label) + content3);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -44344,11 +44344,11 @@ var FileProblem = class extends Error {
   name = "FileProblem";
 };
 function formatLocated(file, line, column, key3, message) {
-  const where2 = line ? `${file}:${line}:${column ?? 1}` : file;
-  return key3 ? `${where2}: ${key3}: ${message}` : `${where2}: ${message}`;
+  const where = line ? `${file}:${line}:${column ?? 1}` : file;
+  return key3 ? `${where}: ${key3}: ${message}` : `${where}: ${message}`;
 }
 
-// src/core/evaluate.ts
+// src/engine/evaluate.ts
 import { performance as performance2 } from "node:perf_hooks";
 
 // src/checks/artifact-ownership.ts
@@ -54692,14 +54692,14 @@ ${result}`;
   return result.replace(/\n$/, "");
 }
 function formatError(exception, compact) {
-  let where2 = "";
+  let where = "";
   if (!exception.mark) return exception.reason;
-  if (exception.mark.name) where2 += `in "${exception.mark.name}" `;
-  where2 += `(${exception.mark.line + 1}:${exception.mark.column + 1})`;
-  if (!compact && exception.mark.snippet) where2 += `
+  if (exception.mark.name) where += `in "${exception.mark.name}" `;
+  where += `(${exception.mark.line + 1}:${exception.mark.column + 1})`;
+  if (!compact && exception.mark.snippet) where += `
 
 ${exception.mark.snippet}`;
-  return `${exception.reason} ${where2}`;
+  return `${exception.reason} ${where}`;
 }
 var YAMLException = class YAMLException2 extends Error {
   reason;
@@ -57252,10 +57252,10 @@ function protectedGroups(ctx, codeowners) {
   const inv = ctx.inventory;
   const groups2 = [];
   const claimed = /* @__PURE__ */ new Set();
-  const add = (label2, pattern, files) => {
+  const add = (label, pattern, files) => {
     const fresh = files.filter((f) => !claimed.has(f));
     for (const f of fresh) claimed.add(f);
-    if (fresh.length > 0) groups2.push({ label: label2, pattern, files: fresh });
+    if (fresh.length > 0) groups2.push({ label, pattern, files: fresh });
   };
   const configured = ctx.params?.protected;
   if (configured) {
@@ -63909,7 +63909,7 @@ function resolveToLabelEnd(events, context2) {
       ...events[events.length - 1][1].end
     }
   };
-  const label2 = {
+  const label = {
     type: "label",
     start: {
       ...events[open5][1].start
@@ -63927,11 +63927,11 @@ function resolveToLabelEnd(events, context2) {
       ...events[close2 - 2][1].start
     }
   };
-  media = [["enter", group, context2], ["enter", label2, context2]];
+  media = [["enter", group, context2], ["enter", label, context2]];
   media = push(media, events.slice(open5 + 1, open5 + offset + 3));
   media = push(media, [["enter", text4, context2]]);
   media = push(media, resolveAll(context2.parser.constructs.insideSpan.null, events.slice(open5 + offset + 4, close2 - 3), context2));
-  media = push(media, [["exit", text4, context2], events[close2 - 2], events[close2 - 1], ["exit", label2, context2]]);
+  media = push(media, [["exit", text4, context2], events[close2 - 2], events[close2 - 1], ["exit", label, context2]]);
   media = push(media, events.slice(close2 + 1));
   media = push(media, [["exit", group, context2]]);
   splice(events, open5, events.length, media);
@@ -65534,9 +65534,9 @@ function compiler(options) {
     node2.value = data2.replace(/(\r?\n|\r)$/g, "");
   }
   function onexitdefinitionlabelstring(token) {
-    const label2 = this.resume();
+    const label = this.resume();
     const node2 = this.stack[this.stack.length - 1];
-    node2.label = label2;
+    node2.label = label;
     node2.identifier = normalizeIdentifier(this.sliceSerialize(token)).toLowerCase();
   }
   function onexitdefinitiontitlestring() {
@@ -65680,9 +65680,9 @@ function compiler(options) {
     this.data.referenceType = "collapsed";
   }
   function onexitreferencestring(token) {
-    const label2 = this.resume();
+    const label = this.resume();
     const node2 = this.stack[this.stack.length - 1];
-    node2.label = label2;
+    node2.label = label;
     node2.identifier = normalizeIdentifier(this.sliceSerialize(token)).toLowerCase();
     this.data.referenceType = "full";
   }
@@ -66637,11 +66637,11 @@ async function run3(ctx) {
     if (d.entry && claims.length > 0) toVerify.push({ dataset: d, entry: d.entry, claims });
   }
   for (const [dir, group] of groupBy(unrecorded, (d) => dirOf(d.path))) {
-    const where2 = dir || "the repository root";
+    const where = dir || "the repository root";
     report2({
       code: "missing-record",
       path: group[0].path,
-      message: group.length === 1 ? `${group[0].path} has no provenance record: add ${group[0].path}${SIDECAR_SUFFIX} or ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and sha256 (\`mlgate init\` writes a starter)` : `${group.length} dataset files in ${where2} have no provenance record (${list3(group.map((d) => d.path))}): add ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and a sha256 per file (\`mlgate init\` writes a starter)`
+      message: group.length === 1 ? `${group[0].path} has no provenance record: add ${group[0].path}${SIDECAR_SUFFIX} or ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and sha256 (\`mlgate init\` writes a starter)` : `${group.length} dataset files in ${where} have no provenance record (${list3(group.map((d) => d.path))}): add ${dir ? `${dir}/` : ""}${PROVENANCE_FILE} with source, license, collected and a sha256 per file (\`mlgate init\` writes a starter)`
     });
   }
   for (const [, group] of groupBy(missing, (m) => `${m.field}|${m.primary.path}`)) {
@@ -67669,10 +67669,10 @@ function analyseConda(a, tool, args2, line) {
     report(a, line, "unpinned-install", `\`${tool} ${sub} ${loose.join(" ")}\` is not pinned; pin it: ${tool} ${sub} ${pins} (or ==<version>=<build>), or install from a conda-lock file`);
   }
 }
-function analyseSpecList(a, line, label2, specs) {
+function analyseSpecList(a, line, label, specs) {
   for (const s2 of specs) {
     const spec = parseRequirementSpec(s2);
-    if (!spec.pinned) report(a, line, "unpinned-install", `\`${label2} ${s2}\` is not pinned; pin it: ${label2} ${spec.name ?? s2}==<version>`);
+    if (!spec.pinned) report(a, line, "unpinned-install", `\`${label} ${s2}\` is not pinned; pin it: ${label} ${spec.name ?? s2}==<version>`);
   }
 }
 function analyseUv(a, args2, line) {
@@ -67693,7 +67693,7 @@ function analyseUv(a, args2, line) {
   }
   if (sub === "tool" && (rest[0] === "install" || rest[0] === "run")) analyseUvTool(a, rest.slice(1), line, `uv tool ${rest[0]}`);
 }
-function analyseUvTool(a, args2, line, label2) {
+function analyseUvTool(a, args2, line, label) {
   const p = parseArgs(args2, UV_TOOL_VALUED);
   const from = values(p, "--from");
   const target = from[0] ?? p.positional[0];
@@ -67701,7 +67701,7 @@ function analyseUvTool(a, args2, line, label2) {
   const at4 = target.indexOf("@");
   if (at4 > 0 && !target.includes("://") && (EXACT_SEMVER.test(target.slice(at4 + 1)) || isVariable(target.slice(at4 + 1)))) return;
   const spec = parseRequirementSpec(target);
-  if (!spec.pinned) report(a, line, "unpinned-install", `\`${label2} ${target}\` installs the newest ${spec.name ?? target}; pin it: ${label2} ${spec.name ?? target}@<version> (or --from ${spec.name ?? target}==<version>)`);
+  if (!spec.pinned) report(a, line, "unpinned-install", `\`${label} ${target}\` installs the newest ${spec.name ?? target}; pin it: ${label} ${spec.name ?? target}@<version> (or --from ${spec.name ?? target}==<version>)`);
 }
 function analysePipx(a, args2, line) {
   const [sub, ...rest] = args2;
@@ -69278,7 +69278,7 @@ var RequirementsLoader = class {
     const spec = e.spec;
     if (!spec || e.kind !== "requirement" && e.kind !== "editable") return;
     const raw = spec.specifier;
-    const label2 = spec.name ? `${spec.name}${spec.kind === "named" ? raw : ""}` : raw;
+    const label = spec.name ? `${spec.name}${spec.kind === "named" ? raw : ""}` : raw;
     if (spec.invalid) {
       out2.push({ code: "malformed", path: path9, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
       return;
@@ -69287,7 +69287,7 @@ var RequirementsLoader = class {
     const pinned = spec.pinned || spec.name !== null && constrained.has(normalizeName(spec.name));
     if (!pinned) {
       const what = spec.kind === "vcs" ? "follows a branch or tag, not a commit" : spec.kind === "url" ? "downloads an archive with no digest to check" : "is not pinned to one version";
-      const shown2 = spec.kind === "named" ? label2 : `${spec.name ? `${spec.name} @ ` : ""}${raw}`;
+      const shown2 = spec.kind === "named" ? label : `${spec.name ? `${spec.name} @ ` : ""}${raw}`;
       out2.push({ code: "unpinned-requirement", path: path9, line: e.line, endLine: e.endLine, message: `\`${shown2}\` ${what}; ${specFix(spec, raw)}` });
       return;
     }
@@ -69297,7 +69297,7 @@ var RequirementsLoader = class {
         path: path9,
         line: e.line,
         endLine: e.endLine,
-        message: `\`${label2}\` has no --hash; add one: ${spec.name ?? raw}${spec.kind === "named" ? raw : ""} --hash=sha256:<digest> (pip-compile --generate-hashes or \`uv pip compile --generate-hashes\` writes them)`
+        message: `\`${label}\` has no --hash; add one: ${spec.name ?? raw}${spec.kind === "named" ? raw : ""} --hash=sha256:<digest> (pip-compile --generate-hashes or \`uv pip compile --generate-hashes\` writes them)`
       });
     }
   }
@@ -69600,7 +69600,7 @@ async function checkCard(ctx, root, card, fields, sections) {
     if (e instanceof MarkdownError) throw new FileProblem(card, `${card} was not read: ${e.message}; keep the model card a plain Markdown document`, "unreadable", e.line);
     throw e;
   }
-  const label2 = root.path === "." ? "the repository root model" : root.path;
+  const label = root.path === "." ? "the repository root model" : root.path;
   const missingFields = fields.filter((f) => !f.split("|").some((alt) => present2(doc.frontMatter?.[alt.trim()])));
   const say = (f) => f.split("|").map((a) => `\`${a.trim()}\``).join(" or ");
   if (!doc.frontMatter && missingFields.length > 0) {
@@ -69608,7 +69608,7 @@ async function checkCard(ctx, root, card, fields, sections) {
       code: "missing-field",
       path: card,
       line: 1,
-      message: `${card}, the model card of ${label2}, has no YAML front matter: start it with a \`---\` block holding ${missingFields.map(say).join(", ")} (Hugging Face card metadata)`
+      message: `${card}, the model card of ${label}, has no YAML front matter: start it with a \`---\` block holding ${missingFields.map(say).join(", ")} (Hugging Face card metadata)`
     });
   } else {
     for (const f of missingFields) {
@@ -69616,7 +69616,7 @@ async function checkCard(ctx, root, card, fields, sections) {
         code: "missing-field",
         path: card,
         line: doc.frontMatterLines || 1,
-        message: `the front matter of ${card} (model card of ${label2}) has no ${say(f)}: add it before the closing \`---\``
+        message: `the front matter of ${card} (model card of ${label}) has no ${say(f)}: add it before the closing \`---\``
       });
     }
   }
@@ -69625,7 +69625,7 @@ async function checkCard(ctx, root, card, fields, sections) {
     const heading = findSection(doc, s2);
     const name2 = s2.split("|")[0].trim();
     if (!heading) {
-      ctx.report({ code: "missing-section", path: card, line: doc.frontMatterLines + 1, message: `${card} (model card of ${label2}) has no "${name2}" section: add a \`## ${capitalise(name2)}\` heading with its content` });
+      ctx.report({ code: "missing-section", path: card, line: doc.frontMatterLines + 1, message: `${card} (model card of ${label}) has no "${name2}" section: add a \`## ${capitalise(name2)}\` heading with its content` });
     } else if (sectionIsEmpty(lines, doc, heading)) {
       ctx.report({ code: "missing-section", path: card, line: heading.line, message: `the "${heading.text}" section of ${card} is empty (or template filler only): describe the model's ${name2}` });
     }
@@ -69644,11 +69644,11 @@ async function run4(ctx) {
     if (ctx.changed && !touchedRoot(root, touched2)) continue;
     const card = findCard(root, exists2);
     if (!card) {
-      const where2 = root.kind === "dir" ? `${root.path === "." ? "" : `${root.path}/`}README.md` : `${root.path.replace(/\.[^./]+$/, "")}.md`;
+      const where = root.kind === "dir" ? `${root.path === "." ? "" : `${root.path}/`}README.md` : `${root.path.replace(/\.[^./]+$/, "")}.md`;
       ctx.report({
         code: "missing-card",
         path: representative(root),
-        message: `model ${root.path} has no model card: add ${where2} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split("|").join(" or ")).join(", ")}) and sections ${sections.map((s2) => capitalise(s2.split("|")[0])).join(", ")}`
+        message: `model ${root.path} has no model card: add ${where} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split("|").join(" or ")).join(", ")}) and sections ${sections.map((s2) => capitalise(s2.split("|")[0])).join(", ")}`
       });
       continue;
     }
@@ -72647,9 +72647,9 @@ async function minizView(ra, at4, limits) {
   if (at4 >= LOCATOR_SIZE + EOCD64_SIZE) {
     const loc = await readRange(ra, at4 - LOCATOR_SIZE, LOCATOR_SIZE);
     if (loc.readUInt32LE(0) === SIG_LOCATOR64) {
-      const where2 = u64(loc, 8);
-      if (where2 > ra.size - EOCD64_SIZE) throw new ZipError("its ZIP64 locator points past the end of the file");
-      const r = await readRange(ra, where2, EOCD64_SIZE);
+      const where = u64(loc, 8);
+      if (where > ra.size - EOCD64_SIZE) throw new ZipError("its ZIP64 locator points past the end of the file");
+      const r = await readRange(ra, where, EOCD64_SIZE);
       if (r.readUInt32LE(0) === SIG_EOCD64) {
         if (u64(r, 4) < EOCD64_SIZE - 12) throw new ZipError("its ZIP64 end record is too short");
         if (loc.readUInt32LE(16) !== 1) throw new ZipError("it claims to span several disks");
@@ -73968,8 +73968,8 @@ function counted(src, state) {
 function isPickleStart(head) {
   return head.length >= 2 && head[0] === OP.PROTO && head[1] <= HIGHEST_PROTOCOL;
 }
-function within(where2, phrase) {
-  return where2.endsWith(": ") ? `${where2.slice(0, -2)}, ${phrase}: ` : `${where2}${phrase}: `;
+function within(where, phrase) {
+  return where.endsWith(": ") ? `${where.slice(0, -2)}, ${phrase}: ` : `${where}${phrase}: `;
 }
 function ordinal(n) {
   const tens = n % 100;
@@ -74016,10 +74016,10 @@ var Scan = class {
     return new Window(counted(src, this.budget), 4 * 1024 * 1024, 16 * 1024 * 1024);
   }
   /** Scans a blob by content. `access` gives random access (zip, tar); `where` is used in messages. */
-  async blob(where2, open5, mode, depth) {
+  async blob(where, open5, mode, depth) {
     this.check();
     if (depth > MAX_CONTAINER_DEPTH) {
-      this.add("budget-exceeded", "error", `${where2}is nested more than ${MAX_CONTAINER_DEPTH} archives or compressed streams deep; mlgate stops there, so the file fails closed`);
+      this.add("budget-exceeded", "error", `${where}is nested more than ${MAX_CONTAINER_DEPTH} archives or compressed streams deep; mlgate stops there, so the file fails closed`);
       return;
     }
     const { source, access: access2, close: close2 } = await open5();
@@ -74028,40 +74028,40 @@ var Scan = class {
       await w.fill(TAR_BLOCK);
       const head = w.buf.subarray(w.pos, Math.min(w.end, w.pos + TAR_BLOCK));
       if (head.length === 0) {
-        if (mode === "strict") this.add("malformed", "error", `${where2}is empty, not a pickle`);
+        if (mode === "strict") this.add("malformed", "error", `${where}is empty, not a pickle`);
         return;
       }
-      if (looksLikeZipStart(head)) return await this.zipFrom(where2, access2, w, depth);
-      if (looksLikeNpy(head)) return await this.npy(where2, w, depth);
-      if (head.subarray(0, 8).equals(HDF5_MAGIC)) return await this.h5(where2, w, access2?.size);
+      if (looksLikeZipStart(head)) return await this.zipFrom(where, access2, w, depth);
+      if (looksLikeNpy(head)) return await this.npy(where, w, depth);
+      if (head.subarray(0, 8).equals(HDF5_MAGIC)) return await this.h5(where, w, access2?.size);
       const packed = compressionOf(head, mode === "strict");
-      if (packed) return await this.compressed(where2, w, packed, mode, depth);
+      if (packed) return await this.compressed(where, w, packed, mode, depth);
       if (looksLikeTar(head)) {
-        await this.tar(where2, access2, w, depth);
-        if (depth === 0 && access2 && IS_OPCODE[head[0]]) await this.rawStart(where2, access2, depth);
+        await this.tar(where, access2, w, depth);
+        if (depth === 0 && access2 && IS_OPCODE[head[0]]) await this.rawStart(where, access2, depth);
         return;
       }
       let pickleMode;
       if (isPickleStart(head)) pickleMode = mode === "sniff" ? "strict" : mode;
       else if (IS_OPCODE[head[0]]) pickleMode = mode;
       else if (mode === "strict") {
-        this.add("malformed", "error", `${where2}does not start with a pickle opcode (first byte 0x${head[0].toString(16).padStart(2, "0")}) nor with the signature of a zip, tar, compressed stream, .npy or HDF5 file`);
+        this.add("malformed", "error", `${where}does not start with a pickle opcode (first byte 0x${head[0].toString(16).padStart(2, "0")}) nor with the signature of a zip, tar, compressed stream, .npy or HDF5 file`);
       }
-      if (pickleMode) await this.pickles(where2, w, pickleMode, depth);
-      if (depth === 0 && access2) await this.zipTail(where2, access2, depth);
+      if (pickleMode) await this.pickles(where, w, pickleMode, depth);
+      if (depth === 0 && access2) await this.zipTail(where, access2, depth);
     } catch (e) {
       if (!(e instanceof DecompressError)) throw e;
-      this.add("malformed", "error", `${where2}cannot be decompressed (${e.message}); a loader would fail on it, so it fails closed`);
+      this.add("malformed", "error", `${where}cannot be decompressed (${e.message}); a loader would fail on it, so it fails closed`);
     } finally {
       w.release();
       close2?.();
     }
   }
   /** The file read from byte 0 as a pickle, besides what its tar listing held. */
-  async rawStart(where2, access2, depth) {
+  async rawStart(where, access2, depth) {
     const w = this.window(rangeSource(access2, 0, access2.size));
     try {
-      await this.pickles(within(where2, "read as a raw pickle from byte 0"), w, "sniff", depth, 1);
+      await this.pickles(within(where, "read as a raw pickle from byte 0"), w, "sniff", depth, 1);
     } finally {
       w.release();
     }
@@ -74072,7 +74072,7 @@ var Scan = class {
    * and as `malformed` when unexplained bytes read as pickle opcodes for long
    * enough (or open with PROTO) that a loader would treat them as one.
    */
-  async onePickle(label2, w, mode, depth, where2 = label2) {
+  async onePickle(label, w, mode, depth, where = label) {
     const start2 = w.offset;
     await w.fill(2);
     const startsWithProto = isPickleStart(w.buf.subarray(w.pos, Math.min(w.end, w.pos + 2)));
@@ -74091,7 +74091,7 @@ ${ref2.proto < 3}`;
       onIssue: (i2) => {
         if (issues.length < MAX_ISSUES) issues.push(i2);
       },
-      onNested: depth < (this.opts.maxDepth ?? 3) ? (offset, data) => this.nested(label2, offset, data, depth + 1) : void 0,
+      onNested: depth < (this.opts.maxDepth ?? 3) ? (offset, data) => this.nested(label, offset, data, depth + 1) : void 0,
       signal: this.opts.signal,
       // Unexplained bytes may be gigabytes of data after a stray STRING opcode; a sniffed file is read as far as the loader would.
       boundedLines: mode === "tentative" || mode === "after"
@@ -74104,16 +74104,16 @@ ${ref2.proto < 3}`;
     const ranSomething = res.ok || mode !== "sniff" || executed >= 3;
     for (const ref2 of imports) {
       if (!ranSomething || !everyImport && !isPlausibleGlobal(ref2.module, ref2.name)) continue;
-      this.global(label2, ref2);
+      this.global(label, ref2);
     }
     if (all2) {
-      for (const i2 of issues) this.add(i2.kind === "budget-exceeded" ? "budget-exceeded" : i2.kind, "error", `${label2}${i2.message}`);
+      for (const i2 of issues) this.add(i2.kind === "budget-exceeded" ? "budget-exceeded" : i2.kind, "error", `${label}${i2.message}`);
     }
     if (pickleLike && !issues.some((i2) => i2.kind === "budget-exceeded")) {
       this.add(
         "malformed",
         "error",
-        mode === "after" ? `${where2}the bytes from byte ${start2}, after the pickle before them, read as pickle opcodes but do not parse: ${res.error.message}. Nothing in the file's format says they are data, and a second pickle.load would run them, so the file fails closed; remove them or store the data elsewhere` : `${label2}does not parse as a pickle: ${res.error.message}; the loader would fail there, possibly after running what came before, so the file fails closed`
+        mode === "after" ? `${where}the bytes from byte ${start2}, after the pickle before them, read as pickle opcodes but do not parse: ${res.error.message}. Nothing in the file's format says they are data, and a second pickle.load would run them, so the file fails closed; remove them or store the data elsewhere` : `${label}does not parse as a pickle: ${res.error.message}; the loader would fail there, possibly after running what came before, so the file fails closed`
       );
     }
     return { ok: res.ok, imports, end: res.end };
@@ -74124,16 +74124,16 @@ ${ref2.proto < 3}`;
    * other streams what follows the first STOP is scanned too, and reported
    * when it parses or reads as pickle opcodes.
    */
-  async pickles(where2, w, firstMode, depth, count2) {
+  async pickles(where, w, firstMode, depth, count2) {
     let limit = count2;
     for (let n = 0; limit === void 0 || n < limit; n++) {
       this.check();
       if (n > 0 && !await w.fill(1)) return;
       const start2 = w.offset;
       const mode = n === 0 ? firstMode : limit !== void 0 ? "strict" : "after";
-      const label2 = n === 0 ? where2 : within(where2, `the ${ordinal(n + 1)} pickle (from byte ${start2})`);
+      const label = n === 0 ? where : within(where, `the ${ordinal(n + 1)} pickle (from byte ${start2})`);
       const headBytes = n === 0 && start2 >= w.base ? Buffer.from(w.buf.subarray(start2 - w.base, Math.min(w.end, start2 - w.base + 64))) : void 0;
-      const r = await this.onePickle(label2, w, mode, depth, where2);
+      const r = await this.onePickle(label, w, mode, depth, where);
       if (!r.ok) return;
       this.sawPickle = true;
       if (n === 0 && limit === void 0 && headBytes && r.end - start2 <= 64) {
@@ -74147,41 +74147,41 @@ ${ref2.proto < 3}`;
    * storage a pickled (key, location, storage class) and its raw bytes (an
    * int64 element count, then the elements), then the pickled storage views.
    */
-  async legacyStorages(label2, w, depth) {
-    const first = await this.onePickle(label2, w, "strict", depth);
+  async legacyStorages(label, w, depth) {
+    const first = await this.onePickle(label, w, "strict", depth);
     if (!first.ok) return;
     this.sawPickle = true;
     for (let n = 1; ; n++) {
       this.check();
       if (!await w.fill(1)) return;
-      const r = await this.onePickle(within(label2, `the ${ordinal(n + 1)} pickle (from byte ${w.offset})`), w, "strict", depth);
+      const r = await this.onePickle(within(label, `the ${ordinal(n + 1)} pickle (from byte ${w.offset})`), w, "strict", depth);
       if (!r.ok) return;
       const storage = r.imports.find((i2) => i2.module === "torch" && i2.name.endsWith("Storage"));
       if (!storage) return;
       const size = STORAGE_ELEMENT_SIZE[storage.name];
       if (size === void 0) {
-        this.add("malformed", "error", `${label2}names the storage class torch.${storage.name}, whose element size mlgate does not know, so it cannot tell where the next pickle starts; the file fails closed`);
+        this.add("malformed", "error", `${label}names the storage class torch.${storage.name}, whose element size mlgate does not know, so it cannot tell where the next pickle starts; the file fails closed`);
         return;
       }
       const at4 = w.offset;
       const countBytes = await w.take(8);
       const elements = countBytes?.readBigUInt64LE(0);
       if (elements === void 0 || !await w.skip(Number(elements) * size)) {
-        this.add("malformed", "error", `${label2}ends inside the raw storage that starts at byte ${at4}; torch would fail to load it`);
+        this.add("malformed", "error", `${label}ends inside the raw storage that starts at byte ${at4}; torch would fail to load it`);
         return;
       }
     }
   }
   /** Every member tarfile lists that a loader can extract, scanned by content; legacy torch members as torch reads them. */
-  async tar(where2, access2, w, depth) {
-    const ra = access2 ?? await this.inMemory(within(where2, "the tar archive"), w, `is over ${NESTED_ZIP_MAX} bytes once decompressed, more than mlgate holds in memory to list it; store it uncompressed so it can be scanned`);
+  async tar(where, access2, w, depth) {
+    const ra = access2 ?? await this.inMemory(within(where, "the tar archive"), w, `is over ${NESTED_ZIP_MAX} bytes once decompressed, more than mlgate holds in memory to list it; store it uncompressed so it can be scanned`);
     if (!ra) return;
     let members;
     try {
       ({ members } = await readTar(ra));
     } catch (e) {
       if (!(e instanceof TarError)) throw e;
-      this.add(e.budget ? "budget-exceeded" : "malformed", "error", `${where2}starts like a tar archive but cannot be listed the way Python's tarfile lists it: ${e.message}`);
+      this.add(e.budget ? "budget-exceeded" : "malformed", "error", `${where}starts like a tar archive but cannot be listed the way Python's tarfile lists it: ${e.message}`);
       return;
     }
     const names4 = new Set(members.map((m) => m.name));
@@ -74189,25 +74189,25 @@ ${ref2.proto < 3}`;
     for (const m of members) {
       this.check();
       if (!m.isFile) continue;
-      const label2 = within(where2, `tar member ${JSON.stringify(m.name)}`);
+      const label = within(where, `tar member ${JSON.stringify(m.name)}`);
       const role = legacyRole(m.name, isLegacy);
       const open5 = async () => m.sparse ? { source: sparseSource(ra, m.dataOffset, m.sparse, m.size) } : { source: rangeSource(ra, m.dataOffset, m.size), access: subAccess(ra, m.dataOffset, m.size) };
       if (!role) {
-        await this.blob(label2, open5, PICKLE_MEMBER.test(m.name) ? "strict" : "sniff", depth + 1);
+        await this.blob(label, open5, PICKLE_MEMBER.test(m.name) ? "strict" : "sniff", depth + 1);
         continue;
       }
       const mw = this.window((await open5()).source);
       try {
-        if (!await mw.fill(1)) this.add("malformed", "error", `${label2}is empty; a legacy PyTorch checkpoint needs a pickle there`);
-        else if (role === "storages") await this.legacyStorages(label2, mw, depth + 1);
-        else await this.pickles(label2, mw, "strict", depth + 1, 1);
+        if (!await mw.fill(1)) this.add("malformed", "error", `${label}is empty; a legacy PyTorch checkpoint needs a pickle there`);
+        else if (role === "storages") await this.legacyStorages(label, mw, depth + 1);
+        else await this.pickles(label, mw, "strict", depth + 1, 1);
       } finally {
         mw.release();
       }
     }
   }
   /** The rest of a stream in memory, for formats that need random access (a tar or zip inside a compressed stream); over the cap it fails closed with `tooBig`. */
-  async inMemory(where2, w, tooBig) {
+  async inMemory(where, w, tooBig) {
     const parts2 = [];
     let total = 0;
     while (await w.fill(1)) {
@@ -74215,35 +74215,35 @@ ${ref2.proto < 3}`;
       w.pos = w.end;
       total += chunk.length;
       if (total > NESTED_ZIP_MAX) {
-        this.add("budget-exceeded", "error", `${where2}${tooBig}`);
+        this.add("budget-exceeded", "error", `${where}${tooBig}`);
         return void 0;
       }
       parts2.push(chunk);
     }
     return bufferAccess(Buffer.concat(parts2));
   }
-  global(label2, ref2) {
+  global(label, ref2) {
     const c = classifyGlobal(ref2.module, ref2.name, this.opts.allow, ref2.proto);
     const what = `${ref2.module}.${ref2.name}`;
     const at4 = `at byte ${ref2.offset} (${ref2.opcode})`;
     if (c.verdict === "dangerous") {
-      this.add("dangerous-global", "error", `${label2}imports ${what} ${at4}, which ${c.reason}; never load this file \u2014 replace it with safetensors or re-export it from trusted code`, `dangerous:${label2}:${what}`);
+      this.add("dangerous-global", "error", `${label}imports ${what} ${at4}, which ${c.reason}; never load this file \u2014 replace it with safetensors or re-export it from trusted code`, `dangerous:${label}:${what}`);
     } else if (c.verdict === "unknown") {
-      this.add("unknown-global", "warning", `${label2}imports ${what} ${at4}, which is not on the allow-list; loading it imports that module and calls it. If you reviewed it, add "${c.qualified}" to allow-globals; better, save the weights as safetensors`, `unknown:${label2}:${what}`);
+      this.add("unknown-global", "warning", `${label}imports ${what} ${at4}, which is not on the allow-list; loading it imports that module and calls it. If you reviewed it, add "${c.qualified}" to allow-globals; better, save the weights as safetensors`, `unknown:${label}:${what}`);
     }
   }
-  async nested(where2, offset, data, depth) {
+  async nested(where, offset, data, depth) {
     const ra = bufferAccess(data);
-    await this.blob(within(where2, `the byte string embedded at byte ${offset}`), async () => ({ source: rangeSource(ra, 0, data.length), access: ra }), "tentative", depth);
+    await this.blob(within(where, `the byte string embedded at byte ${offset}`), async () => ({ source: rangeSource(ra, 0, data.length), access: ra }), "tentative", depth);
   }
   /**
    * Loaders pick the decompressor by the first bytes, not the name (joblib,
    * `gzip.open` wrappers): whatever the extension, a compressed stream is
    * opened, or fails closed when mlgate has no decoder for it.
    */
-  async compressed(where2, w, kind, mode, depth) {
+  async compressed(where, w, kind, mode, depth) {
     if (kind !== "gzip" && kind !== "zlib") {
-      this.add("unscannable", "error", `${where2}is compressed with ${kind}, which mlgate cannot decompress, so what it holds (a loader such as joblib decompresses it by its first bytes) cannot be checked; store it uncompressed or gzip-compressed, or save the weights as safetensors`);
+      this.add("unscannable", "error", `${where}is compressed with ${kind}, which mlgate cannot decompress, so what it holds (a loader such as joblib decompresses it by its first bytes) cannot be checked; store it uncompressed or gzip-compressed, or save the weights as safetensors`);
       return;
     }
     const input = prefixedSource(Buffer.from(w.buf.subarray(w.pos, w.end)), w.src);
@@ -74273,17 +74273,17 @@ ${ref2.proto < 3}`;
     const issuesBefore = this.issues.length;
     const pickleBefore = this.sawPickle;
     try {
-      await this.blob(within(where2, `the ${kind}-decompressed content`), async () => ({ source: guarded }), mode, depth + 1);
-      if (src.overflow) this.add("budget-exceeded", "error", `${where2}decompresses to over ${this.opts.maxBytes} bytes; the scan stopped there, so the file fails closed`);
+      await this.blob(within(where, `the ${kind}-decompressed content`), async () => ({ source: guarded }), mode, depth + 1);
+      if (src.overflow) this.add("budget-exceeded", "error", `${where}decompresses to over ${this.opts.maxBytes} bytes; the scan stopped there, so the file fails closed`);
       const heldSomething = this.issues.length > issuesBefore || this.sawPickle && !pickleBefore;
       if (failure !== void 0 && (mode === "strict" || kind === "gzip" || heldSomething)) {
-        this.add("malformed", "error", `${where2}cannot be decompressed as ${kind} (${failure}); a loader would fail on it, possibly after running what came before, so it fails closed`);
+        this.add("malformed", "error", `${where}cannot be decompressed as ${kind} (${failure}); a loader would fail on it, possibly after running what came before, so it fails closed`);
       }
     } finally {
       src.close();
     }
   }
-  async npy(where2, w, depth) {
+  async npy(where, w, depth) {
     try {
       if (!await w.fill(12)) throw new NpyError("the .npy header is truncated");
       const prefix2 = npyPrefixLength(w.buf.subarray(w.pos, w.end));
@@ -74293,43 +74293,43 @@ ${ref2.proto < 3}`;
       const header = parseNpyHeader(w.buf.subarray(w.pos, w.pos + prefix2 + len));
       if (!header.hasObject) return;
       w.pos += header.dataOffset;
-      await this.pickles(`${where2}object array (dtype ${header.descr}) `, w, "strict", depth);
+      await this.pickles(`${where}object array (dtype ${header.descr}) `, w, "strict", depth);
     } catch (e) {
       if (!(e instanceof NpyError)) throw e;
-      this.add("malformed", "error", `${where2}is not a valid .npy file: ${e.message}. numpy would refuse to load it, and mlgate cannot tell whether its data is a pickle, so it fails closed; re-save the array with numpy.save`);
+      this.add("malformed", "error", `${where}is not a valid .npy file: ${e.message}. numpy would refuse to load it, and mlgate cannot tell whether its data is a pickle, so it fails closed; re-save the array with numpy.save`);
     }
   }
   /**
    * Keras writes model_config before the weights, so it sits near the start of
    * the file: the first H5_HEAD bytes are searched, and the last H5_TAIL.
    */
-  async h5(where2, w, size) {
+  async h5(where, w, size) {
     const ranges = [[0, H5_HEAD]];
     if (size !== void 0 && size > H5_HEAD + H5_TAIL) ranges.push([size - H5_TAIL, size]);
     const f = await scanKerasH5(w, { ranges, allow: this.opts.allow, maxObject: CONFIG_JSON_MAX, check: () => this.check() });
     for (const l of f.lambdas) {
-      this.add("lambda-layer", "error", `${where2}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ""} in its model_config (JSON at byte ${l.at}); a Lambda layer carries Python bytecode that runs when the model is loaded. Replace it with a built-in or registered custom layer`);
+      this.add("lambda-layer", "error", `${where}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ""} in its model_config (JSON at byte ${l.at}); a Lambda layer carries Python bytecode that runs when the model is loaded. Replace it with a built-in or registered custom layer`);
     }
-    for (const o of f.custom) this.add("keras-custom-object", "error", `${where2}${customObjectMessage(o)} (JSON at byte ${o.at})`);
+    for (const o of f.custom) this.add("keras-custom-object", "error", `${where}${customObjectMessage(o)} (JSON at byte ${o.at})`);
     const [firstLoose] = f.looseLambdas;
     if (firstLoose !== void 0) {
       const more = f.looseLambdas.length > 1 ? ` (and ${f.looseLambdas.length - 1} more places)` : "";
-      this.add("lambda-layer", "error", `${where2}spells a Keras Lambda layer at byte ${firstLoose}${more} in JSON that mlgate could not parse as a whole; a Lambda layer carries Python bytecode that runs when the model is loaded, so the file fails closed. Replace it with a built-in or registered custom layer`);
+      this.add("lambda-layer", "error", `${where}spells a Keras Lambda layer at byte ${firstLoose}${more} in JSON that mlgate could not parse as a whole; a Lambda layer carries Python bytecode that runs when the model is loaded, so the file fails closed. Replace it with a built-in or registered custom layer`);
     }
     const modules = [...new Set(f.looseModules.map((m) => m.module))];
     if (modules.length) {
       const named = modules.slice(0, 5).map((m) => JSON.stringify(m)).join(", ") + (modules.length > 5 ? ` and ${modules.length - 5} more` : "");
-      this.add("keras-custom-object", "error", `${where2}names the module${modules.length > 1 ? "s" : ""} ${named} (first at byte ${f.looseModules[0].at}) in JSON that mlgate could not parse as a whole; Keras imports the module a config names, so the file fails closed. Use only built-in Keras layers, or review the module and add it to allow-globals`);
+      this.add("keras-custom-object", "error", `${where}names the module${modules.length > 1 ? "s" : ""} ${named} (first at byte ${f.looseModules[0].at}) in JSON that mlgate could not parse as a whole; Keras imports the module a config names, so the file fails closed. Use only built-in Keras layers, or review the module and add it to allow-globals`);
     }
-    if (f.overflow) this.add("budget-exceeded", "error", `${where2}could not be checked for Keras layers: ${f.overflow}; the scan is incomplete, so the file fails closed`);
+    if (f.overflow) this.add("budget-exceeded", "error", `${where}could not be checked for Keras layers: ${f.overflow}; the scan is incomplete, so the file fails closed`);
   }
-  async zipTail(where2, access2, depth) {
+  async zipTail(where, access2, depth) {
     const listing = await readZip(access2);
     if (!listing.entries.length) return;
     const span = archiveSpan(listing, access2.size);
     if (await isNestedPayload(access2, span.start, span.end)) return;
-    this.zipProblems(`${where2}ends in a zip that `, listing);
-    await this.zipEntries(`${where2}(as a zip) `, access2, listing.entries, depth);
+    this.zipProblems(`${where}ends in a zip that `, listing);
+    await this.zipEntries(`${where}(as a zip) `, access2, listing.entries, depth);
   }
   /** One finding for all the ways an archive is ambiguous: loaders would disagree on what it holds. */
   zipProblems(subject, listing) {
@@ -74342,38 +74342,38 @@ ${ref2.proto < 3}`;
       `${subject}is ambiguous: ${why}. Different loaders would see different members, which can hide a payload from a scanner; mlgate scanned every member any of them sees and fails the file closed. Re-create the archive with a standard zip tool (or re-save the model) so it has one central directory that matches its end record`
     );
   }
-  async zipFrom(where2, access2, w, depth) {
+  async zipFrom(where, access2, w, depth) {
     if (!access2) {
-      access2 = await this.inMemory(where2, w, `is a compressed zip inside a zip, over ${NESTED_ZIP_MAX} bytes; store the inner archive uncompressed so it can be scanned`);
+      access2 = await this.inMemory(where, w, `is a compressed zip inside a zip, over ${NESTED_ZIP_MAX} bytes; store the inner archive uncompressed so it can be scanned`);
       if (!access2) return;
     }
     const listing = await readZip(access2);
     if (!listing.entries.length && listing.problems.length) {
       const e = listing.problems[0];
-      this.add(e.budget ? "budget-exceeded" : "malformed", "error", `${where2}cannot be read as a zip the way PyTorch reads it, nor the way Python's zipfile does: ${e.message}`);
+      this.add(e.budget ? "budget-exceeded" : "malformed", "error", `${where}cannot be read as a zip the way PyTorch reads it, nor the way Python's zipfile does: ${e.message}`);
       return;
     }
-    this.zipProblems(`${where2}is a zip that `, listing);
-    await this.zipEntries(where2, access2, listing.entries, depth);
+    this.zipProblems(`${where}is a zip that `, listing);
+    await this.zipEntries(where, access2, listing.entries, depth);
   }
-  async zipEntries(where2, access2, entries, depth) {
+  async zipEntries(where, access2, entries, depth) {
     const isKeras2 = entries.some((e) => e.name === "config.json");
     const loaders = new Set(entries.flatMap((e) => e.seenBy));
     for (const e of entries) {
       this.check();
       if (e.name.endsWith("/") && e.size === 0) continue;
       const only = e.seenBy.length === 1 && loaders.size > 1 ? ` (only ${LOADER_NAMES[e.seenBy[0]]} sees it)` : "";
-      const label2 = `${where2}member ${JSON.stringify(e.name)}${only}: `;
+      const label = `${where}member ${JSON.stringify(e.name)}${only}: `;
       try {
         if (isKeras2 && e.name === "config.json") {
-          await this.kerasConfig(label2, access2, e);
+          await this.kerasConfig(label, access2, e);
           continue;
         }
         if (isKeras2 && e.name.endsWith(".h5")) continue;
         const mode = PICKLE_MEMBER.test(e.name) ? "strict" : "tentative";
         let member;
         await this.blob(
-          label2,
+          label,
           async () => {
             member = await openMember(access2, e);
             return member;
@@ -74381,16 +74381,16 @@ ${ref2.proto < 3}`;
           mode,
           depth + 1
         );
-        if (member?.overflowed()) this.add("malformed", "error", `${label2}inflates to more than its declared ${e.size} bytes`);
+        if (member?.overflowed()) this.add("malformed", "error", `${label}inflates to more than its declared ${e.size} bytes`);
       } catch (err2) {
         if (!(err2 instanceof ZipError)) throw err2;
-        this.add(err2.budget ? "budget-exceeded" : "malformed", "error", `${label2}${err2.message}`);
+        this.add(err2.budget ? "budget-exceeded" : "malformed", "error", `${label}${err2.message}`);
       }
     }
   }
-  async kerasConfig(label2, access2, e) {
+  async kerasConfig(label, access2, e) {
     if (e.size > CONFIG_JSON_MAX) {
-      this.add("budget-exceeded", "error", `${label2}is ${e.size} bytes, over the ${CONFIG_JSON_MAX}-byte cap for a Keras config`);
+      this.add("budget-exceeded", "error", `${label}is ${e.size} bytes, over the ${CONFIG_JSON_MAX}-byte cap for a Keras config`);
       return;
     }
     const m = await openMember(access2, e);
@@ -74408,7 +74408,7 @@ ${ref2.proto < 3}`;
     try {
       config = JSON.parse(text4);
     } catch (err2) {
-      this.add("malformed", "error", `${label2}is not valid JSON (${err2.message}); Keras could not load it and mlgate cannot check it`);
+      this.add("malformed", "error", `${label}is not valid JSON (${err2.message}); Keras could not load it and mlgate cannot check it`);
       return;
     }
     let layers;
@@ -74417,13 +74417,13 @@ ${ref2.proto < 3}`;
       layers = findLambdaLayers(config);
       custom = findCustomObjects(config, this.opts.allow);
     } catch (err2) {
-      this.add("budget-exceeded", "error", `${label2}${err2.message}`);
+      this.add("budget-exceeded", "error", `${label}${err2.message}`);
       return;
     }
     for (const l of layers) {
-      this.add("lambda-layer", "error", `${label2}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ""}; a Lambda layer carries Python bytecode that runs when the model is loaded with safe_mode off. Replace it with a built-in or registered custom layer`);
+      this.add("lambda-layer", "error", `${label}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ""}; a Lambda layer carries Python bytecode that runs when the model is loaded with safe_mode off. Replace it with a built-in or registered custom layer`);
     }
-    for (const o of custom) this.add("keras-custom-object", "error", `${label2}${customObjectMessage(o)}`);
+    for (const o of custom) this.add("keras-custom-object", "error", `${label}${customObjectMessage(o)}`);
   }
 };
 async function scanModelFile(absPath, mode, opts) {
@@ -79057,7 +79057,7 @@ function toValue(v, resolve2) {
   return v.kind === "name" ? { kind: "name", written: v.written, names: resolve2(v.written) } : v;
 }
 
-// src/formats/python/files.ts
+// src/checks/python-files.ts
 var DEFAULT_PYTHON_GLOBS = ["**/*.py", "**/*.ipynb"];
 var PYTHON_FILES_PARAM = {
   type: "array",
@@ -79142,10 +79142,10 @@ var SENTENCE_TRANSFORMERS = /* @__PURE__ */ new Set(["SentenceTransformer", "Cro
 var atCall = (call) => ({ line: call.line, endLine: call.endLine, column: call.column });
 var at = (arg) => ({ line: arg.line, column: arg.column });
 var lookup = (kind, repo) => `the commit is on the repository's history page or in huggingface_hub.HfApi().${kind}_info("${repo}").sha`;
-function revisionProblem(j, revision, where2, pinned) {
+function revisionProblem(j, revision, where, pinned) {
   if (FULL_COMMIT.test(revision)) return null;
   const why = SHORT_COMMIT.test(revision) ? `"${revision}" is an abbreviated commit, which the hub does not resolve reliably` : `"${revision}" is a branch or tag, which its owner can move to different files at any time`;
-  return { code: "mutable-revision", ...where2, message: `${j.shown} downloads revision ${why}; write the full commit: ${pinned}` };
+  return { code: "mutable-revision", ...where, message: `${j.shown} downloads revision ${why}; write the full commit: ${pinned}` };
 }
 function judgeRevisionKeyword(j, repoArg, pinned) {
   const { call } = j;
@@ -79568,7 +79568,7 @@ var examples = {
 // src/checks/model-signing/keys.ts
 import { createHash as createHash3, createPublicKey, verify as verify2, X509Certificate } from "node:crypto";
 var CURVE_HASH = { prime256v1: "sha256", secp384r1: "sha384", secp521r1: "sha512" };
-var PEM_BLOCK = (label2) => new RegExp(`-----BEGIN ${label2}-----[\\s\\S]*?-----END ${label2}-----`, "g");
+var PEM_BLOCK = (label) => new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`, "g");
 function publicKeyFromPem(text4) {
   const block = text4.match(PEM_BLOCK("PUBLIC KEY"))?.[0];
   if (!block) throw new Error("no -----BEGIN PUBLIC KEY----- block found");
@@ -79834,36 +79834,36 @@ var paramsSchema2 = {
     "ignore-unsigned-files": { type: "boolean", default: false, description: "Tolerate files present in the model but absent from its signature (model_signing --ignore_unsigned_files). Default false." }
   }
 };
-async function material(value2, where2, inventory) {
+async function material(value2, where, inventory) {
   if (value2.includes("-----BEGIN") || value2.trimStart().startsWith("{")) return value2;
   const p = value2.replace(/^\.\//, "");
-  if (!inventory.get(p)) throw new ConfigurationError(`${where2}: ${value2} is neither inline PEM/JSON nor a file of this repository`);
+  if (!inventory.get(p)) throw new ConfigurationError(`${where}: ${value2} is neither inline PEM/JSON nor a file of this repository`);
   return inventory.readText(p, MATERIAL_MAX_BYTES);
 }
-function configError(where2, e) {
-  throw new ConfigurationError(`${where2}: ${e instanceof Error ? e.message : String(e)}`);
+function configError(where, e) {
+  throw new ConfigurationError(`${where}: ${e instanceof Error ? e.message : String(e)}`);
 }
 async function loadSigners(params2, inventory) {
   const trustCache = /* @__PURE__ */ new Map();
   const out2 = [];
   for (const [i2, s2] of params2.entries()) {
-    const where2 = `rules.model-signing.signers[${i2}]`;
+    const where = `rules.model-signing.signers[${i2}]`;
     try {
       if (s2.method === "key") {
-        out2.push({ method: "key", key: publicKeyFromPem(await material(s2["public-key"], `${where2}.public-key`, inventory)) });
+        out2.push({ method: "key", key: publicKeyFromPem(await material(s2["public-key"], `${where}.public-key`, inventory)) });
       } else if (s2.method === "certificate") {
         const roots = [];
-        for (const [j, r] of s2.roots.entries()) roots.push(...certificatesFromPem(await material(r, `${where2}.roots[${j}]`, inventory)));
+        for (const [j, r] of s2.roots.entries()) roots.push(...certificatesFromPem(await material(r, `${where}.roots[${j}]`, inventory)));
         out2.push({ method: "certificate", roots });
       } else {
-        const text4 = s2["trusted-root"] === void 0 ? void 0 : await material(s2["trusted-root"], `${where2}.trusted-root`, inventory);
+        const text4 = s2["trusted-root"] === void 0 ? void 0 : await material(s2["trusted-root"], `${where}.trusted-root`, inventory);
         const key3 = text4 ?? "";
         if (!trustCache.has(key3)) trustCache.set(key3, loadTrustMaterial(text4));
         out2.push({ method: "sigstore", identity: s2.identity, issuer: s2.issuer, trust: trustCache.get(key3) });
       }
     } catch (e) {
       if (e instanceof ConfigurationError) throw e;
-      configError(where2, e);
+      configError(where, e);
     }
   }
   return out2;
@@ -81486,10 +81486,10 @@ function dottedKey(path9) {
   for (const p of path9) s2 += typeof p === "number" ? `[${p}]` : s2 === "" ? p : `.${p}`;
   return s2;
 }
-function suggestOrList(input, candidates, label2 = "expected one of") {
+function suggestOrList(input, candidates, label = "expected one of") {
   const hint = didYouMean(input, candidates);
   if (hint) return hint;
-  return candidates.length ? ` (${label2}: ${candidates.join(", ")})` : "";
+  return candidates.length ? ` (${label}: ${candidates.join(", ")})` : "";
 }
 function subCodeHint(name2) {
   const code = name2.slice(name2.lastIndexOf("/") + 1).toLowerCase();
@@ -82204,22 +82204,24 @@ async function inlinePolicyFiles(layer, rules, provider) {
   }
 }
 
-// src/core/exceptions.ts
+// src/policies/expiry.ts
 var DAY_MS3 = 864e5;
 var EXPIRY_WARNING_DAYS = 14;
-var where = (ex) => ({ path: ex.localPath, line: ex.localPath ? ex.line : void 0, column: ex.localPath ? ex.column : void 0 });
-var label = (ex) => ex.source === "baseline" ? `baseline entry for ${ex.rule}${ex.codes ? `/${ex.codes.join(",")}` : ""} on ${ex.entryPath ?? "the repository"} (owner ${ex.owner})` : `exception for ${ex.rule}${ex.codes ? ` (${ex.codes.join(", ")})` : ""} on ${ex.paths.join(", ")} (owner ${ex.owner}${ex.localPath ? "" : `, declared in ${ex.layer}`})`;
+var exceptionLocation = (ex) => ({ path: ex.localPath, line: ex.localPath ? ex.line : void 0, column: ex.localPath ? ex.column : void 0 });
+var describeException = (ex) => ex.source === "baseline" ? `baseline entry for ${ex.rule}${ex.codes ? `/${ex.codes.join(",")}` : ""} on ${ex.entryPath ?? "the repository"} (owner ${ex.owner})` : `exception for ${ex.rule}${ex.codes ? ` (${ex.codes.join(", ")})` : ""} on ${ex.paths.join(", ")} (owner ${ex.owner}${ex.localPath ? "" : `, declared in ${ex.layer}`})`;
 function expiryNotices(ex, now) {
   const today = now.toISOString().slice(0, 10);
   const soon = new Date(now.getTime() + EXPIRY_WARNING_DAYS * DAY_MS3).toISOString().slice(0, 10);
   if (ex.expires < today) {
-    return [{ code: "policy/expired-exception", level: "error", message: `the ${label(ex)} expired on ${ex.expires}: fix the findings it covered or renew it with a new reason and date`, ...where(ex) }];
+    return [{ code: "policy/expired-exception", level: "error", message: `the ${describeException(ex)} expired on ${ex.expires}: fix the findings it covered or renew it with a new reason and date`, ...exceptionLocation(ex) }];
   }
   if (ex.expires <= soon) {
-    return [{ code: "policy/expiring-exception", level: "warning", message: `the ${label(ex)} expires on ${ex.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...where(ex) }];
+    return [{ code: "policy/expiring-exception", level: "warning", message: `the ${describeException(ex)} expires on ${ex.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...exceptionLocation(ex) }];
   }
   return [];
 }
+
+// src/engine/exceptions.ts
 var subCode = (f) => f.code?.startsWith(`${f.rule}/`) ? f.code.slice(f.rule.length + 1) : f.code;
 function covers2(ex, f) {
   if (f.rule !== ex.rule) return false;
@@ -82275,7 +82277,7 @@ function applyExceptions(findings, exceptions, now, fullMode) {
     }
     if (matched === 0 && fullMode) {
       const fix = ex.source === "baseline" ? "the finding it recorded is gone (fixed, or its file moved); run `mlgate baseline --prune` to remove it" : "remove it";
-      notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label(ex)} matched no finding: ${fix}`, ...where(ex) });
+      notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${describeException(ex)} matched no finding: ${fix}`, ...exceptionLocation(ex) });
     }
     notices.push(...dated);
   }
@@ -82375,7 +82377,7 @@ function findWaiverComments(path9, text4) {
   });
 }
 
-// src/core/inline-waivers.ts
+// src/engine/inline-waivers.ts
 var DAY_MS4 = 864e5;
 var MAX_WAIVER_FILE_BYTES = 2 * 1024 * 1024;
 var ATTRS = ["reason", "owner", "expires"];
@@ -82474,20 +82476,20 @@ async function applyInlineWaivers(findings, opts) {
         notices.push({ code: "policy/invalid-inline-waiver", level: "error", message: `this mlgate waiver comment cannot be used, so it waives nothing: ${problems.join("; ")}. ${USAGE}`, ...at3(path9, c) });
         continue;
       }
-      const label2 = `inline waiver of ${waiver.selectors.map((s2) => s2.code ? `${s2.rule}/${s2.code}` : s2.rule).join(", ")} (owner ${waiver.owner})`;
+      const label = `inline waiver of ${waiver.selectors.map((s2) => s2.code ? `${s2.rule}/${s2.code}` : s2.rule).join(", ")} (owner ${waiver.owner})`;
       if (waiver.expires < today) {
-        notices.push({ code: "policy/expired-inline-waiver", level: "error", message: `the ${label2} expired on ${waiver.expires}: fix the finding it covered or renew it with a new reason and date`, ...at3(path9, c) });
+        notices.push({ code: "policy/expired-inline-waiver", level: "error", message: `the ${label} expired on ${waiver.expires}: fix the finding it covered or renew it with a new reason and date`, ...at3(path9, c) });
         continue;
       }
       const targets = here.filter((f) => covers3(waiver, f));
       if (targets.length === 0) {
-        if (opts.fullMode) notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label2} matches no finding on its line or the next: remove it`, ...at3(path9, c) });
+        if (opts.fullMode) notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label} matches no finding on its line or the next: remove it`, ...at3(path9, c) });
         continue;
       }
       const trusted = await inBase(waiver, opts, base);
       if (trusted !== true) {
         const why = trusted === false ? "this pull request adds it, and a change cannot waive its own findings" : "the base commit of this pull request could not be read to confirm it was already there";
-        notices.push({ code: "policy/inline-waiver-pending", level: "info", message: `the ${label2} applies after merge: ${why}, so the finding still counts here`, ...at3(path9, c) });
+        notices.push({ code: "policy/inline-waiver-pending", level: "info", message: `the ${label} applies after merge: ${why}, so the finding still counts here`, ...at3(path9, c) });
         continue;
       }
       for (const f of targets) f.waived = { reason: waiver.reason, owner: waiver.owner, expires: waiver.expires, source: "inline" };
@@ -82495,14 +82497,14 @@ async function applyInlineWaivers(findings, opts) {
         inForce.push({ rule, source: "inline", paths: [`${path9}:${c.line}`], reason: waiver.reason, owner: waiver.owner, expires: waiver.expires, matched: targets.filter((f) => f.rule === rule).length });
       }
       if (waiver.expires <= soon) {
-        notices.push({ code: "policy/expiring-exception", level: "warning", message: `the ${label2} expires on ${waiver.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...at3(path9, c) });
+        notices.push({ code: "policy/expiring-exception", level: "warning", message: `the ${label} expires on ${waiver.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...at3(path9, c) });
       }
     }
   }
   return { inForce, notices };
 }
 
-// src/core/rule-context.ts
+// src/engine/rule-context.ts
 var DEFAULT_RULE_MS = 6e4;
 var DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
 var isAbort = (e) => e instanceof Error && (e.name === "AbortError" || e.name === "TimeoutError");
@@ -82566,7 +82568,7 @@ async function runRule(input) {
   return findings;
 }
 
-// src/core/verdict.ts
+// src/engine/verdict.ts
 function countFindings(findings) {
   const counts = { error: 0, warning: 0, info: 0, waived: 0 };
   for (const f of findings) {
@@ -82586,7 +82588,7 @@ function sortFindings(findings) {
   );
 }
 
-// src/core/evaluate.ts
+// src/engine/evaluate.ts
 var INVENTORY_LEVELS = { symlink: "warning", truncated: "error", "unsafe-path": "warning", "submodule-not-checked-out": "warning" };
 function findingLevel(rule, f, now) {
   const configured = (f.code !== void 0 ? rule.codeLevels[f.code] : void 0) ?? rule.level;
@@ -83524,11 +83526,11 @@ async function readAtCommit(root, commit, rel) {
 var MISNAMED_POLICY_PATHS = [".github/mlgate.yaml", "mlgate.yml", "mlgate.yaml", ".mlgate.yml", ".mlgate.yaml"];
 var POLICY_CANDIDATES = [DEFAULT_POLICY_PATH2, ...MISNAMED_POLICY_PATHS];
 function choosePolicy(input) {
-  const where2 = input.where ? ` ${input.where}` : "";
+  const where = input.where ? ` ${input.where}` : "";
   if (input.explicit !== void 0) {
     if (!input.explicitExists) {
       throw new ConfigurationError(
-        `${input.option} ${input.explicit}: no such policy file${where2}. Only the default ${DEFAULT_POLICY_PATH2} may be absent (then the built-in mlgate:recommended applies); fix the path or drop ${input.option}.`
+        `${input.option} ${input.explicit}: no such policy file${where}. Only the default ${DEFAULT_POLICY_PATH2} may be absent (then the built-in mlgate:recommended applies); fix the path or drop ${input.option}.`
       );
     }
     return { path: input.explicit };
@@ -83538,10 +83540,10 @@ function choosePolicy(input) {
   if (others.length > 0) {
     const found = [...hasDefault ? [DEFAULT_POLICY_PATH2] : [], ...others].join(", ");
     const what = hasDefault ? `mlgate reads ${DEFAULT_POLICY_PATH2} only, so the rules in ${others.join(", ")} would silently not apply. Merge ${others.length === 1 ? "it" : "them"} into ${DEFAULT_POLICY_PATH2} and delete ${others.length === 1 ? "it" : "them"}` : `mlgate reads ${DEFAULT_POLICY_PATH2}, which does not exist, so the rules in ${others.join(", ")} would silently not apply and mlgate:recommended would. Rename ${others.length === 1 ? "it" : "one of them"} to ${DEFAULT_POLICY_PATH2}`;
-    throw new ConfigurationError(`found policy file${hasDefault || others.length > 1 ? "s" : ""} ${found}${where2}: ${what}, or name the policy to use with ${input.option}.`);
+    throw new ConfigurationError(`found policy file${hasDefault || others.length > 1 ? "s" : ""} ${found}${where}: ${what}, or name the policy to use with ${input.option}.`);
   }
   if (hasDefault) return { path: DEFAULT_POLICY_PATH2 };
-  return { path: void 0, note: `no ${DEFAULT_POLICY_PATH2}${where2}: the built-in mlgate:recommended policy applies` };
+  return { path: void 0, note: `no ${DEFAULT_POLICY_PATH2}${where}: the built-in mlgate:recommended policy applies` };
 }
 
 // src/action/changes.ts
@@ -83813,10 +83815,10 @@ function renderMarkdown(report2, opts = {}) {
   const text4 = out2.join("\n");
   return text4.length > max ? cut(text4, max, escapeMarkdown(opts.overflowNote ?? "See the full JSON report.")) : text4;
 }
-function cut(text4, max, where2) {
+function cut(text4, max, where) {
   const mark = `
 
-> **Summary truncated.** ${where2}`;
+> **Summary truncated.** ${where}`;
   const lines = text4.slice(0, Math.max(0, max - mark.length)).split("\n");
   return `${lines.slice(0, -1).join("\n")}${mark}`;
 }
@@ -83827,8 +83829,8 @@ function exceptionsTable(exceptions, now) {
   if (exceptions.length === 0) return [];
   const out2 = ["### Exceptions in force", "", "| Rule | Paths | Owner | Expires | Reason | Waived here | Days left |", "| --- | --- | --- | --- | --- | ---: | ---: |"];
   for (const ex of exceptions) {
-    const where2 = ex.source === "baseline" ? `baseline: ${ex.fingerprints ?? 0} ${ex.fingerprints === 1 ? "entry" : "entries"} on ${ex.paths.length} ${ex.paths.length === 1 ? "path" : "paths"}` : ex.paths.join(", ");
-    out2.push(`| ${escapeMarkdown(ex.rule)}${ex.codes ? ` (${escapeMarkdown(ex.codes.join(", "))})` : ""} | ${escapeMarkdown(where2)} | ${escapeMarkdown(ex.owner)} | ${escapeMarkdown(ex.expires)} | ${escapeMarkdown(ex.reason)} | ${ex.matched} | ${daysLeft(ex.expires, now)} |`);
+    const where = ex.source === "baseline" ? `baseline: ${ex.fingerprints ?? 0} ${ex.fingerprints === 1 ? "entry" : "entries"} on ${ex.paths.length} ${ex.paths.length === 1 ? "path" : "paths"}` : ex.paths.join(", ");
+    out2.push(`| ${escapeMarkdown(ex.rule)}${ex.codes ? ` (${escapeMarkdown(ex.codes.join(", "))})` : ""} | ${escapeMarkdown(where)} | ${escapeMarkdown(ex.owner)} | ${escapeMarkdown(ex.expires)} | ${escapeMarkdown(ex.reason)} | ${ex.matched} | ${daysLeft(ex.expires, now)} |`);
   }
   return out2;
 }
@@ -84225,16 +84227,16 @@ async function publish(opts) {
   info2(`mlgate: ${report2.conclusion} (${title}).`);
   let fallback;
   if (opts.check) {
-    const where2 = opts.links.run ? `the job summary of this run (${opts.links.run})` : "the job summary of this run";
+    const where = opts.links.run ? `the job summary of this run (${opts.links.run})` : "the job summary of this run";
     const all2 = toAnnotations(report2.findings);
     const annotations = all2.slice(0, MAX_CHECK_ANNOTATIONS);
     const left = all2.length - annotations.length;
     const leftNote = left > 0 ? `
 
-> Only the ${MAX_CHECK_ANNOTATIONS} most severe findings are annotated on the diff; the other ${left} are listed in ${where2} and the JSON report.
+> Only the ${MAX_CHECK_ANNOTATIONS} most severe findings are annotated on the diff; the other ${left} are listed in ${where} and the JSON report.
 ` : "";
     if (left > 0) logger.warning(`${all2.length} findings on files: annotating the ${MAX_CHECK_ANNOTATIONS} most severe; the rest are in the job summary and the JSON report.`);
-    const summary2 = fit(report2, CHECK_OUTPUT_LIMIT - Buffer.byteLength(leftNote), `Truncated to fit the check run: see ${where2} and the JSON report (\`${REPORT_FILE}\`, the \`report\` output) for every finding.`) + leftNote;
+    const summary2 = fit(report2, CHECK_OUTPUT_LIMIT - Buffer.byteLength(leftNote), `Truncated to fit the check run: see ${where} and the JSON report (\`${REPORT_FILE}\`, the \`report\` output) for every finding.`) + leftNote;
     try {
       await opts.check.complete({ conclusion: report2.conclusion, title, summary: summary2, annotations }, logger);
     } catch (err2) {

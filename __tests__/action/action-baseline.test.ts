@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../../src/core/evaluate.js';
+import { evaluate } from '../../src/engine/evaluate.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { memoryProvider } from '../helpers/policy.js';
 import { makeRepo } from '../helpers/repo.js';

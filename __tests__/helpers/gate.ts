@@ -1,4 +1,4 @@
-import { evaluate } from '../../src/core/evaluate.js';
+import { evaluate } from '../../src/engine/evaluate.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { Report } from '../../src/report/types.js';
 import { memoryProvider } from './policy.js';

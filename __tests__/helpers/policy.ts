@@ -1,4 +1,4 @@
-import type { PolicyProvider } from '../../src/core/evaluate-types.js';
+import type { PolicyProvider } from '../../src/policies/provider.js';
 import { ConfigurationError } from '../../src/core/errors.js';
 
 /** A provider over in-memory files: `local` by repository path, `remote` by `owner/repo/path@ref`. */

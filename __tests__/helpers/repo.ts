@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll } from 'vitest';
 import type { Rule, RuleFinding } from '../../src/checks/rule.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { runRule } from '../../src/core/rule-context.js';
+import { runRule } from '../../src/engine/rule-context.js';
 import { createChangedSet, type ChangeList } from '../../src/inventory/changed.js';
 import { scanRepository } from '../../src/inventory/scan.js';
 

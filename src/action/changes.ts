@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../core/errors.js';
-import type { Notice } from '../core/evaluate-types.js';
+import type { Notice } from '../engine/options.js';
 import type { Logger } from '../core/logger.js';
 import type { Mode } from '../core/types.js';
 import type { ChangeList } from '../inventory/changed.js';

@@ -1,5 +1,5 @@
 import { Minimatch } from 'minimatch';
-import { DEFAULT_PYTHON_GLOBS, forEachPythonFile, PYTHON_FILES_PARAM } from '../formats/python/files.js';
+import { DEFAULT_PYTHON_GLOBS, forEachPythonFile, PYTHON_FILES_PARAM } from './python-files.js';
 import { argument, isCallTo, type PythonArg, type PythonCall } from '../formats/python/index.js';
 import type { Inventory } from '../inventory/types.js';
 import { atlas, type Rule, type RuleFinding } from './rule.js';

@@ -1,4 +1,4 @@
-import { DEFAULT_PYTHON_GLOBS, forEachPythonFile, PYTHON_FILES_PARAM } from '../formats/python/files.js';
+import { DEFAULT_PYTHON_GLOBS, forEachPythonFile, PYTHON_FILES_PARAM } from './python-files.js';
 import { argument, isCallTo, type PythonArg, type PythonCall } from '../formats/python/index.js';
 import { atlas, owaspLlm, type Rule, type RuleFinding } from './rule.js';
 

@@ -1,8 +1,8 @@
 import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
-import { evaluate } from '../core/evaluate.js';
-import type { ProgressPort } from '../core/evaluate-types.js';
+import { evaluate } from '../engine/evaluate.js';
+import type { ProgressPort } from '../engine/options.js';
 import type { Logger } from '../core/logger.js';
 import type { FailOn } from '../core/types.js';
 import { VERSION } from '../core/version.js';

@@ -1,4 +1,4 @@
-import type { EvaluateProgress, ProgressPort } from '../core/evaluate-types.js';
+import type { EvaluateProgress, ProgressPort } from '../engine/options.js';
 
 function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
-import type { PolicyProvider, RemotePolicyRef } from '../core/evaluate-types.js';
+import type { PolicyProvider, RemotePolicyRef } from '../policies/provider.js';
 import { MAX_POLICY_BYTES } from '../policies/load.js';
 import { formatRemoteRef } from '../policies/remote.js';
 

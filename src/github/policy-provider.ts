@@ -1,7 +1,7 @@
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
-import type { PolicyProvider, RemotePolicyRef } from '../core/evaluate-types.js';
+import type { PolicyProvider, RemotePolicyRef } from '../policies/provider.js';
 import { git } from '../inventory/git.js';
 import { normaliseRepoPath } from '../inventory/scan.js';
 import { hasCommit } from './changed-files.js';

@@ -1,4 +1,4 @@
-import { expiryNotices, type ExceptionNotice } from '../core/exceptions.js';
+import { expiryNotices, type ExceptionNotice } from './expiry.js';
 import type { PolicyNoticeDecl, ResolvedPolicy } from './types.js';
 
 export type PolicyDiagnostic = PolicyNoticeDecl | ExceptionNotice;

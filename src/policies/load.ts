@@ -1,6 +1,6 @@
 import type { Rule } from '../checks/rule.js';
 import { ConfigurationError, formatLocated } from '../core/errors.js';
-import type { PolicyProvider, RemotePolicyRef } from '../core/evaluate-types.js';
+import type { PolicyProvider, RemotePolicyRef } from './provider.js';
 import { closest, didYouMean } from '../core/suggest.js';
 import { loadYaml, YamlError } from '../formats/yaml.js';
 import { normaliseRepoPath } from '../inventory/scan.js';

@@ -1,4 +1,4 @@
-import type { RemotePolicyRef } from '../core/evaluate-types.js';
+import type { RemotePolicyRef } from './provider.js';
 
 const REMOTE = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})\/([^@\s]+)@([^@\s]+)$/;
 

@@ -1,5 +1,5 @@
 import type { RuleLevel } from '../core/types.js';
-import type { RemotePolicyRef } from '../core/evaluate-types.js';
+import type { RemotePolicyRef } from './provider.js';
 import type { LoadedYaml } from '../formats/yaml.js';
 
 /** Keys every rule accepts besides its own parameters. */

@@ -3,9 +3,9 @@ import { commentStyle, findWaiverComments, type WaiverComment } from '../formats
 import type { ChangedSet } from '../inventory/types.js';
 import type { ResolvedRule } from '../policies/types.js';
 import type { ExceptionInForce } from '../report/types.js';
-import { EXPIRY_WARNING_DAYS, type ExceptionNotice } from './exceptions.js';
-import { didYouMean } from './suggest.js';
-import type { Finding } from './types.js';
+import { EXPIRY_WARNING_DAYS, type ExceptionNotice } from '../policies/expiry.js';
+import { didYouMean } from '../core/suggest.js';
+import type { Finding } from '../core/types.js';
 
 const DAY_MS = 86_400_000;
 /** A waiver comment in a file larger than this is not read: the findings it would cover still count. */

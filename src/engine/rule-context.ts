@@ -1,5 +1,5 @@
-import { FileProblem } from './errors.js';
-import type { Logger } from './logger.js';
+import { FileProblem } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import type { Rule, RuleContext, RuleFinding } from '../checks/rule.js';
 import type { ChangedSet, Inventory } from '../inventory/types.js';
 

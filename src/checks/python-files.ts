@@ -1,8 +1,8 @@
-import type { RuleContext } from '../../checks/rule.js';
-import { FileProblem } from '../../core/errors.js';
-import type { Inventory } from '../../inventory/types.js';
-import { NotebookError } from '../notebook.js';
-import { analysePython, MAX_PYTHON_SOURCE_CHARS, PythonParseError, type PythonFile } from './index.js';
+import type { RuleContext } from './rule.js';
+import { FileProblem } from '../core/errors.js';
+import type { Inventory } from '../inventory/types.js';
+import { NotebookError } from '../formats/notebook.js';
+import { analysePython, MAX_PYTHON_SOURCE_CHARS, PythonParseError, type PythonFile } from '../formats/python/index.js';
 
 export const DEFAULT_PYTHON_GLOBS = ['**/*.py', '**/*.ipynb'];
 

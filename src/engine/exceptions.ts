@@ -1,42 +1,8 @@
 import { matchesAny } from '../inventory/inventory.js';
 import type { ResolvedException } from '../policies/types.js';
 import type { ExceptionInForce } from '../report/types.js';
-import type { Finding, Level } from './types.js';
-
-export interface ExceptionNotice {
-  code: string;
-  level: Level;
-  message: string;
-  path?: string;
-  line?: number;
-  column?: number;
-}
-
-const DAY_MS = 86_400_000;
-/** An exception this close to its end gets a warning so its owner renews or fixes in time. */
-export const EXPIRY_WARNING_DAYS = 14;
-
-const where = (ex: ResolvedException) => ({ path: ex.localPath, line: ex.localPath ? ex.line : undefined, column: ex.localPath ? ex.column : undefined });
-const label = (ex: ResolvedException) =>
-  ex.source === 'baseline'
-    ? `baseline entry for ${ex.rule}${ex.codes ? `/${ex.codes.join(',')}` : ''} on ${ex.entryPath ?? 'the repository'} (owner ${ex.owner})`
-    : `exception for ${ex.rule}${ex.codes ? ` (${ex.codes.join(', ')})` : ''} on ${ex.paths.join(', ')} (owner ${ex.owner}${ex.localPath ? '' : `, declared in ${ex.layer}`})`;
-
-/**
- * What an exception's date alone says, findings aside (so `policy validate`
- * can say it too): expired is an error, within 14 days of its end a warning.
- */
-export function expiryNotices(ex: ResolvedException, now: Date): ExceptionNotice[] {
-  const today = now.toISOString().slice(0, 10);
-  const soon = new Date(now.getTime() + EXPIRY_WARNING_DAYS * DAY_MS).toISOString().slice(0, 10);
-  if (ex.expires < today) {
-    return [{ code: 'policy/expired-exception', level: 'error', message: `the ${label(ex)} expired on ${ex.expires}: fix the findings it covered or renew it with a new reason and date`, ...where(ex) }];
-  }
-  if (ex.expires <= soon) {
-    return [{ code: 'policy/expiring-exception', level: 'warning', message: `the ${label(ex)} expires on ${ex.expires}, within ${EXPIRY_WARNING_DAYS} days`, ...where(ex) }];
-  }
-  return [];
-}
+import type { Finding } from '../core/types.js';
+import { describeException, exceptionLocation, expiryNotices, type ExceptionNotice } from '../policies/expiry.js';
 
 /** The sub-code of a finding (`model-signing/unsigned` → `unsigned`). */
 const subCode = (f: Finding): string | undefined => (f.code?.startsWith(`${f.rule}/`) ? f.code.slice(f.rule.length + 1) : f.code);
@@ -115,7 +81,7 @@ export function applyExceptions(
     }
     if (matched === 0 && fullMode) {
       const fix = ex.source === 'baseline' ? 'the finding it recorded is gone (fixed, or its file moved); run `mlgate baseline --prune` to remove it' : 'remove it';
-      notices.push({ code: 'policy/unused-exception', level: 'warning', message: `the ${label(ex)} matched no finding: ${fix}`, ...where(ex) });
+      notices.push({ code: 'policy/unused-exception', level: 'warning', message: `the ${describeException(ex)} matched no finding: ${fix}`, ...exceptionLocation(ex) });
     }
     notices.push(...dated);
   }

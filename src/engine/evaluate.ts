@@ -9,16 +9,16 @@ import { MAX_BASELINE_BYTES, pendingBaselineNotices } from '../policies/baseline
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../policies/load.js';
 import type { ResolvedPolicy, ResolvedRule } from '../policies/types.js';
 import type { Report } from '../report/types.js';
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../core/errors.js';
 import { applyExceptions } from './exceptions.js';
-import type { EvaluateOptions } from './evaluate-types.js';
-import { fingerprint } from './fingerprint.js';
+import type { EvaluateOptions } from './options.js';
+import { fingerprint } from '../core/fingerprint.js';
 import { applyInlineWaivers, MAX_WAIVER_FILE_BYTES } from './inline-waivers.js';
-import { bytesHashed } from './hash.js';
+import { bytesHashed } from '../core/hash.js';
 import { runRule } from './rule-context.js';
-import { LEVEL_RANK, minLevel, type Finding, type Level, type Reference } from './types.js';
+import { LEVEL_RANK, minLevel, type Finding, type Level, type Reference } from '../core/types.js';
 import { conclude, countFindings, sortFindings } from './verdict.js';
-import { helpUrl } from './version.js';
+import { helpUrl } from '../core/version.js';
 
 const INVENTORY_LEVELS: Record<string, Level> = { symlink: 'warning', truncated: 'error', 'unsafe-path': 'warning', 'submodule-not-checked-out': 'warning' };
 

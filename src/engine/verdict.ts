@@ -1,4 +1,4 @@
-import { LEVEL_RANK, type FailOn, type Finding, type Level } from './types.js';
+import { LEVEL_RANK, type FailOn, type Finding, type Level } from '../core/types.js';
 
 export function countFindings(findings: readonly Finding[]): Record<Level, number> & { waived: number } {
   const counts = { error: 0, warning: 0, info: 0, waived: 0 };
