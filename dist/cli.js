@@ -18726,10 +18726,17 @@ var require_length = __commonJS({
       }
       let len = 0;
       for (let i2 = 0; i2 < byteCount; i2++) {
-        len = len * 256 + stream.getUint8();
+        const byte = stream.getUint8();
+        if (i2 === 0 && byte === 0) {
+          throw new error_1.ASN1ParseError("non-minimal length encoding");
+        }
+        len = len * 256 + byte;
       }
       if (len === 0) {
         throw new error_1.ASN1ParseError("indefinite length encoding not supported");
+      }
+      if (len < 128) {
+        throw new error_1.ASN1ParseError("non-minimal length encoding");
       }
       return len;
     }
@@ -18759,6 +18766,7 @@ var require_parse = __commonJS({
     exports.parseOID = parseOID;
     exports.parseBoolean = parseBoolean;
     exports.parseBitString = parseBitString;
+    var error_1 = require_error2();
     var RE_TIME_SHORT_YEAR = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d{3})?Z$/;
     var RE_TIME_LONG_YEAR = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d{3})?Z$/;
     function parseInteger2(buf) {
@@ -18803,22 +18811,35 @@ var require_parse = __commonJS({
       const first = Math.floor(n / 40);
       const second = n % 40;
       let oid = `${first}.${second}`;
-      let val = 0;
+      let val = 0n;
       for (; pos < end; ++pos) {
         n = buf[pos];
-        val = (val << 7) + (n & 127);
+        val = (val << 7n) + BigInt(n & 127);
         if ((n & 128) === 0) {
           oid += `.${val}`;
-          val = 0;
+          val = 0n;
         }
       }
       return oid;
     }
     function parseBoolean(buf) {
-      return buf[0] !== 0;
+      if (buf.length !== 1) {
+        throw new error_1.ASN1ParseError("invalid boolean");
+      }
+      switch (buf[0]) {
+        case 0:
+          return false;
+        case 255:
+          return true;
+        default:
+          throw new error_1.ASN1ParseError("invalid boolean");
+      }
     }
     function parseBitString(buf) {
       const unused = buf[0];
+      if (unused > 7) {
+        throw new error_1.ASN1ParseError("invalid bit string");
+      }
       const start2 = 1;
       const end = buf.length;
       const bits = [];
@@ -18932,7 +18953,12 @@ var require_obj = __commonJS({
       }
       // Constructs an ASN.1 object from a Buffer of DER-encoded bytes.
       static parseBuffer(buf) {
-        return parseStream(new stream_1.ByteStream(buf));
+        const stream = new stream_1.ByteStream(buf);
+        const obj = parseStream(stream);
+        if (stream.position !== stream.length) {
+          throw new error_1.ASN1ParseError("invalid trailing data");
+        }
+        return obj;
       }
       toDER() {
         const valueStream = new stream_1.ByteStream();
@@ -18999,17 +19025,21 @@ var require_obj = __commonJS({
       }
     };
     exports.ASN1Obj = ASN1Obj;
-    function parseStream(stream) {
+    var MAX_DEPTH5 = 100;
+    function parseStream(stream, depth = 0) {
+      if (depth > MAX_DEPTH5) {
+        throw new error_1.ASN1ParseError("maximum nesting depth exceeded");
+      }
       const tag = new tag_1.ASN1Tag(stream.getUint8());
       const len = (0, length_1.decodeLength)(stream);
       const value2 = stream.slice(stream.position, len);
       const start2 = stream.position;
       let subs = [];
       if (tag.constructed) {
-        subs = collectSubs(stream, len);
+        subs = collectSubs(stream, len, depth);
       } else if (tag.isOctetString()) {
         try {
-          subs = collectSubs(stream, len);
+          subs = collectSubs(stream, len, depth);
         } catch (e) {
         }
       }
@@ -19018,14 +19048,14 @@ var require_obj = __commonJS({
       }
       return new ASN1Obj(tag, value2, subs);
     }
-    function collectSubs(stream, len) {
+    function collectSubs(stream, len, depth) {
       const end = stream.position + len;
       if (end > stream.length) {
         throw new error_1.ASN1ParseError("invalid length");
       }
       const subs = [];
       while (stream.position < end) {
-        subs.push(parseStream(stream));
+        subs.push(parseStream(stream, depth + 1));
       }
       if (stream.position !== end) {
         throw new error_1.ASN1ParseError("invalid length");
@@ -20127,6 +20157,12 @@ var require_dsse2 = __commonJS({
       compareDigest(digest) {
         return core_1.crypto.bufferEqual(digest, core_1.crypto.digest("sha256", this.env.payload));
       }
+      // For a DSSE envelope the signature is computed over the pre-authentication
+      // encoding (PAE), so the digest of the signed bytes is the digest of the PAE.
+      // This is what a Rekor v2 hashedrekord entry records for a DSSE envelope.
+      compareSignedDigest(digest) {
+        return core_1.crypto.bufferEqual(digest, core_1.crypto.digest("sha256", this.preAuthEncoding));
+      }
       compareSignature(signature) {
         return core_1.crypto.bufferEqual(signature, this.signature);
       }
@@ -20178,6 +20214,11 @@ var require_message = __commonJS({
       }
       compareDigest(digest) {
         return core_1.crypto.bufferEqual(digest, this.messageDigest);
+      }
+      // For a message signature the signature is computed over the artifact, so the
+      // digest of the signed bytes is the artifact's message digest.
+      compareSignedDigest(digest) {
+        return this.compareDigest(digest);
       }
       verifySignature(key3) {
         return core_1.crypto.verify(this.artifact, key3, this.signature, this.hashAlgorithm);
@@ -21204,7 +21245,7 @@ var require_hashedrekord2 = __commonJS({
         });
       }
       const tlogDigest = tlogEntry.spec.data.hash?.value || "";
-      if (!content3.compareDigest(Buffer.from(tlogDigest, "hex"))) {
+      if (!content3.compareSignedDigest(Buffer.from(tlogDigest, "hex"))) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "digest mismatch"
@@ -21220,7 +21261,7 @@ var require_hashedrekord2 = __commonJS({
         });
       }
       const tlogHash = spec.data?.digest || Buffer.from("");
-      if (!content3.compareDigest(tlogHash)) {
+      if (!content3.compareSignedDigest(tlogHash)) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
           message: "digest mismatch"
@@ -21302,10 +21343,10 @@ var require_checkpoint = __commonJS({
     function verifySignedNote(signedNote, tlogs) {
       const data = Buffer.from(signedNote.note, "utf-8");
       return signedNote.signatures.some((signature) => {
-        const tlog = tlogs.find(
-          (tlog2) => core_1.crypto.bufferEqual(tlog2.logID.subarray(0, 4), signature.keyHint) && tlog2.baseURL.match(signature.name)
-          // Match the name to the base URL of the tlog
-        );
+        const tlog = tlogs.find((tlog2) => core_1.crypto.bufferEqual(tlog2.logID.subarray(0, 4), signature.keyHint) && // Match the signature name to the base URL of the tlog. The name is
+        // attacker-controlled, so it MUST be compared as a literal substring
+        // and never coerced into a RegExp (as String.prototype.match would).
+        tlog2.baseURL.includes(signature.name));
         if (!tlog) {
           return false;
         }
@@ -21375,7 +21416,15 @@ var require_checkpoint = __commonJS({
           });
         }
         const origin = lines[0];
-        const logSize = BigInt(lines[1]);
+        let logSize;
+        try {
+          logSize = BigInt(lines[1]);
+        } catch {
+          throw new error_1.VerificationError({
+            code: "TLOG_INCLUSION_PROOF_ERROR",
+            message: "invalid checkpoint log size"
+          });
+        }
         const rootHash = Buffer.from(lines[2], "base64");
         const rest = lines.slice(3);
         return new _LogCheckpoint(origin, logSize, rootHash, rest);
@@ -21397,7 +21446,15 @@ var require_merkle = __commonJS({
     var RFC6962_NODE_HASH_PREFIX = Buffer.from([1]);
     function verifyMerkleInclusion(entry, checkpoint) {
       const inclusionProof = entry.inclusionProof;
-      const logIndex = BigInt(inclusionProof.logIndex);
+      let logIndex;
+      try {
+        logIndex = BigInt(inclusionProof.logIndex);
+      } catch {
+        throw new error_1.VerificationError({
+          code: "TLOG_INCLUSION_PROOF_ERROR",
+          message: "invalid inclusion proof log index"
+        });
+      }
       const treeSize = BigInt(checkpoint.logSize);
       if (logIndex < 0n || logIndex >= treeSize) {
         throw new error_1.VerificationError({
@@ -21517,7 +21574,15 @@ var require_tlog = __commonJS({
     var set_1 = require_set();
     function verifyTLogBody(entry, sigContent) {
       const { kind, version } = entry.kindVersion;
-      const body2 = JSON.parse(entry.canonicalizedBody.toString("utf8"));
+      let body2;
+      try {
+        body2 = JSON.parse(entry.canonicalizedBody.toString("utf8"));
+      } catch {
+        throw new error_1.VerificationError({
+          code: "TLOG_BODY_ERROR",
+          message: "invalid canonicalized body"
+        });
+      }
       if (kind !== body2.kind || version !== body2.apiVersion) {
         throw new error_1.VerificationError({
           code: "TLOG_BODY_ERROR",
@@ -21556,7 +21621,8 @@ var require_tlog = __commonJS({
         inclusionVerified = true;
       }
       if (isTLogEntryWithInclusionProof(entry)) {
-        const checkpoint = (0, checkpoint_1.verifyCheckpoint)(entry, tlogAuthorities);
+        const matchingAuthorities = tlogAuthorities.filter((tlog) => tlog.logID.equals(entry.logId.keyId));
+        const checkpoint = (0, checkpoint_1.verifyCheckpoint)(entry, matchingAuthorities);
         (0, merkle_1.verifyMerkleInclusion)(entry, checkpoint);
         inclusionVerified = true;
       }
@@ -21669,16 +21735,25 @@ var require_verifier2 = __commonJS({
       }
       // Checks that the tlog entries are valid for the supplied content
       verifyTLogs({ signature: content3, tlogEntries }) {
-        let tlogCount = 0;
+        const entryIDs = [];
         tlogEntries.forEach((entry) => {
-          tlogCount++;
           (0, tlog_1.verifyTLogInclusion)(entry, this.trustMaterial.tlogs);
           (0, tlog_1.verifyTLogBody)(entry, content3);
+          entryIDs.push({
+            logID: entry.logId.keyId,
+            body: entry.canonicalizedBody
+          });
         });
-        if (tlogCount < this.options.tlogThreshold) {
+        if (containsDupes(entryIDs)) {
           throw new error_1.VerificationError({
             code: "TLOG_ERROR",
-            message: `expected ${this.options.tlogThreshold} tlog entries, got ${tlogCount}`
+            message: "duplicate tlog entry"
+          });
+        }
+        if (entryIDs.length < this.options.tlogThreshold) {
+          throw new error_1.VerificationError({
+            code: "TLOG_ERROR",
+            message: `expected ${this.options.tlogThreshold} tlog entries, got ${entryIDs.length}`
           });
         }
       }
@@ -21965,13 +22040,16 @@ var package_default = {
   dependencies: {
     "@actions/core": "^3.0.1",
     "@actions/github": "^9.1.1",
+    "@huggingface/jinja": "^0.5.13",
     "@octokit/plugin-retry": "^8.1.1",
     "@octokit/plugin-throttling": "^11.0.5",
     "@octokit/rest": "^22.0.1",
     "@renovatebot/pep440": "^4.2.4",
-    "@sigstore/core": "^3.2.1",
+    "@sigstore/bundle": "^5.0.1",
+    "@sigstore/core": "^4.0.1",
     "@sigstore/protobuf-specs": "^0.5.2",
-    "@sigstore/verify": "^3.1.1",
+    "@sigstore/sign": "^5.1.0",
+    "@sigstore/verify": "^4.1.3",
     ajv: "^8.20.0",
     "ajv-formats": "^3.0.1",
     commander: "^14.0.3",
@@ -21983,20 +22061,24 @@ var package_default = {
     "mdast-util-frontmatter": "^2.0.1",
     "micromark-extension-frontmatter": "^2.0.0",
     minimatch: "^11.0.9",
+    protobufjs: "^8.8.1",
     re2js: "^2.10.0",
     "smol-toml": "^1.9.1",
     "tree-sitter-python": "^0.25.0",
-    "web-tree-sitter": "^0.27.2"
+    "web-tree-sitter": "^0.27.2",
+    yaml: "^2.9.1"
   },
   devDependencies: {
     "@eslint/js": "^10.0.1",
     "@microsoft/jest-sarif": "^1.0.0-beta.0",
     "@octokit/openapi": "^23.0.2",
+    "@sigstore/mock": "^0.12.1",
     "@types/node": "^20.19.43",
     "ajv-draft-04": "^1.0.0",
     esbuild: "^0.28.2",
     eslint: "^10.15.0",
     "fast-check": "^4.11.0",
+    "puppeteer-core": "^24.43.1",
     tsx: "^4.23.15",
     typescript: "^6.0.3",
     "typescript-eslint": "^8.74.0",
