@@ -43,6 +43,14 @@ describe('merge order', () => {
     expect(r.conclusion).toBe('success');
   });
 
+  it('mlgate:recommended leaves out the hub findings that only say "cannot tell"; mlgate:strict keeps them', async () => {
+    const files = { 'THREAT_MODEL.md': '# Threat model\n', 'load.py': 'from transformers import AutoModel\nAutoModel.from_pretrained(args.model)\nAutoModel.from_pretrained("acme/m", revision=rev)\nAutoModel.from_pretrained("acme/m")\n' };
+    const rec = await run(files, {});
+    expect(codes(rec).filter((c) => c.includes('model-hub-pinning'))).toEqual(['warning:model-hub-pinning/unpinned']);
+    const strict = await run(files, { '.github/mlgate.yml': 'version: 1\nextends: [mlgate:strict]\n' });
+    expect(codes(strict).filter((c) => c.includes('model-hub-pinning')).sort()).toEqual(['error:model-hub-pinning/unpinned', 'info:model-hub-pinning/unverifiable-repo', 'info:model-hub-pinning/unverifiable-revision']);
+  });
+
   it('mlgate:strict puts every rule at error', async () => {
     const r = await run({ 'a.txt': 'x' }, { '.github/mlgate.yml': 'version: 1\nextends: [mlgate:strict]\n' });
     expect(codes(r)).toEqual(['error:threat-model/missing']);

@@ -96,7 +96,15 @@ describe('renderText', () => {
     expect(warn).toContain('b: warning');
     expect(warn).not.toContain('c: info');
     expect(warn).toContain('note: a note');
-    expect(warn).toContain('3 findings (1 below warning not shown) by rule: model-signing 3');
+    const oneLine = (t: string) => t.replace(/\n(?!\n)/g, ' ');
+    expect(oneLine(warn)).toContain('3 findings (1 below warning not shown: --min-level info shows them) by rule: model-signing 3');
+    // Info is hidden by default: a terminal shows what needs doing; the JSON and SARIF reports keep everything.
+    expect(renderText(r, plain)).not.toContain('c: info');
+    expect(renderText(r, { ...plain, minLevel: 'info' })).toContain('c: info');
+    const errOnly = renderText(r, { ...plain, minLevel: 'error' });
+    expect(oneLine(errOnly)).toContain('3 findings (2 below error not shown: --min-level info shows them)');
+    const onlyInfo = renderText(report([finding({ path: 'c', level: 'info', message: 'fyi' })], 'success'), { ...plain, width: 200 });
+    expect(onlyInfo).toBe('1 finding (1 below warning not shown: --min-level info shows them) by rule: model-signing 1\n✔ gate passed: 0 errors, 0 warnings, 1 info (full, 3 files, 12 ms)\n');
     expect(warn).toMatch(/✖ gate failed: 1 error, 1 warning, 1 info/);
     expect(renderText(r, { ...plain, quiet: true, notes: ['a note'] })).toBe('a: error model-signing\n    bad\n✖ gate failed: 1 error, 1 warning, 1 info (full, 3 files, 12 ms)\n');
   });

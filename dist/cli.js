@@ -29037,7 +29037,10 @@ var BUILTIN_NAMES = ["mlgate:recommended", "mlgate:strict"];
 var RECOMMENDED_CODE_LEVELS = {
   "model-signing": { unsigned: "warning" },
   // A digest that does not match the data is tampering or a broken record, not hygiene.
-  "dataset-provenance": { "digest-mismatch": "error" }
+  "dataset-provenance": { "digest-mismatch": "error" },
+  // "Cannot tell" about an expression is thousands of findings in a large library and no action for its
+  // maintainers; `mlgate:strict` (or a `code-levels` entry) turns them back on.
+  "model-hub-pinning": { "unverifiable-revision": "off", "unverifiable-repo": "off" }
 };
 function builtinPolicyText(name2, rules) {
   let doc;
@@ -61056,7 +61059,7 @@ function readingOrder(a, b) {
 var plural2 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 function renderText(report2, opts) {
   const paint = (code, s2) => opts.color ? `\x1B[${code}m${s2}\x1B[0m` : s2;
-  const floor = LEVEL_RANK[opts.quiet ? "error" : opts.minLevel ?? "info"];
+  const floor = LEVEL_RANK[opts.quiet ? "error" : opts.minLevel ?? "warning"];
   const shown2 = report2.findings.filter((f) => LEVEL_RANK[f.level] >= floor && !(opts.quiet && f.waived)).sort(readingOrder);
   const out2 = [];
   if (!opts.quiet) for (const n of opts.notes ?? []) out2.push(...wrap2(`note: ${clean(n)}`, opts.width, "").map((l) => paint(SGR.dim, l)));
@@ -61076,12 +61079,16 @@ function renderText(report2, opts) {
       const url = paint(SGR.dim, helpUrl(r, report2.tool.version));
       out2.push(...fits ? [`  ${r.padEnd(pad)}  ${url}`] : [`  ${r}`, `    ${url}`]);
     }
+  }
+  if (!opts.quiet && report2.findings.length > 0) {
     const byRule = /* @__PURE__ */ new Map();
     for (const f of report2.findings) byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
     const ranked = [...byRule].sort(([a, n], [b, m]) => m - n || (a < b ? -1 : 1));
     const hidden = report2.findings.length - shown2.length;
-    const summary = `${plural2(report2.findings.length, "finding")}${hidden > 0 ? ` (${hidden} below ${opts.minLevel} not shown)` : ""} by rule: ${ranked.map(([r, n]) => `${r} ${n}`).join(", ")}`;
-    out2.push("", ...wrap2(summary, opts.width, ""));
+    const lowest = ["info", "warning"].find((l) => LEVEL_RANK[l] < floor && report2.findings.some((f) => f.level === l));
+    const note = hidden > 0 ? ` (${hidden} below ${opts.minLevel ?? "warning"} not shown: --min-level ${lowest ?? "info"} shows them)` : "";
+    const summary = `${plural2(report2.findings.length, "finding")}${note} by rule: ${ranked.map(([r, n]) => `${r} ${n}`).join(", ")}`;
+    out2.push(...shown2.length > 0 ? [""] : [], ...wrap2(summary, opts.width, ""));
   }
   const verdict = report2.conclusion === "failure" ? paint(SGR.error, "\u2716 gate failed") : paint(SGR.green, "\u2714 gate passed");
   out2.push(`${verdict}: ${countsTitle(report2.counts)} (${report2.mode}, ${plural2(report2.stats.files, "file")}, ${report2.stats.durationMs} ms)`);
@@ -61806,7 +61813,7 @@ ${EXIT_CODES}
 Documentation: https://github.com/mlgate/mlgate#readme`);
   program3.command("check").summary("evaluate a repository, or some of its files, against its policy").description(
     "Evaluate the repository that holds PATH (default .) against its policy. The repository root is the git top level; a subdirectory or files restrict the run to them, evaluated as a change that touches just them (what pre-commit hooks and editors pass)."
-  ).argument("[path...]", "a directory of the repository, or files in it (default .)").option("--policy <file>", "policy file (default: .github/mlgate.yml in the repository, else the built-in mlgate:recommended); a named file must exist").option("--root <dir>", "take DIR as the repository root instead of the git top level").option("--base <rev>", "changed mode: evaluate what changed since the merge base with REV (git)").option("--head <rev>", "with --base: compare REV with HEAD instead of the work tree").option("--changed-files <file>", "changed mode from a list of paths, one a line (relative to the root, or absolute inside it)").addOption(new Option("--format <format>", `report format: ${FORMATS.join(", ")} (default text; repeat, or separate with commas, with an --output each)`).argParser(formats)).option("--output <file>", "write the report to FILE (pairs with --format in order)", collect).addOption(new Option("--fail-on <level>", "the level at which the gate fails: error, warning or never").argParser(oneOf(FAIL_ON)).default("error")).option("--policy-dir <dir>", "read remote extends owner/repo/path@ref as DIR/owner/repo/path").addOption(new Option("--color <when>", "colour the text report: auto, always or never (NO_COLOR and FORCE_COLOR are honoured with auto)").argParser(oneOf(COLOR_CHOICES)).default("auto")).option("--no-color", "same as --color never").addOption(new Option("--min-level <level>", "show findings at or above LEVEL: info, warning or error (the verdict is unchanged)").argParser(oneOf(LEVELS)).default("info")).option("-q, --quiet", "print only error findings and the verdict line").option("--verbose", "log what mlgate does on standard error").addHelpText(
+  ).argument("[path...]", "a directory of the repository, or files in it (default .)").option("--policy <file>", "policy file (default: .github/mlgate.yml in the repository, else the built-in mlgate:recommended); a named file must exist").option("--root <dir>", "take DIR as the repository root instead of the git top level").option("--base <rev>", "changed mode: evaluate what changed since the merge base with REV (git)").option("--head <rev>", "with --base: compare REV with HEAD instead of the work tree").option("--changed-files <file>", "changed mode from a list of paths, one a line (relative to the root, or absolute inside it)").addOption(new Option("--format <format>", `report format: ${FORMATS.join(", ")} (default text; repeat, or separate with commas, with an --output each)`).argParser(formats)).option("--output <file>", "write the report to FILE (pairs with --format in order)", collect).addOption(new Option("--fail-on <level>", "the level at which the gate fails: error, warning or never").argParser(oneOf(FAIL_ON)).default("error")).option("--policy-dir <dir>", "read remote extends owner/repo/path@ref as DIR/owner/repo/path").addOption(new Option("--color <when>", "colour the text report: auto, always or never (NO_COLOR and FORCE_COLOR are honoured with auto)").argParser(oneOf(COLOR_CHOICES)).default("auto")).option("--no-color", "same as --color never").addOption(new Option("--min-level <level>", "show findings at or above LEVEL in the text report: info, warning or error (the other formats hold every finding; the verdict is unchanged)").argParser(oneOf(LEVELS)).default("warning")).option("-q, --quiet", "print only error findings and the verdict line").option("--verbose", "log what mlgate does on standard error").addHelpText(
     "after",
     `
 Examples:

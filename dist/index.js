@@ -82061,7 +82061,10 @@ var BUILTIN_NAMES = ["mlgate:recommended", "mlgate:strict"];
 var RECOMMENDED_CODE_LEVELS = {
   "model-signing": { unsigned: "warning" },
   // A digest that does not match the data is tampering or a broken record, not hygiene.
-  "dataset-provenance": { "digest-mismatch": "error" }
+  "dataset-provenance": { "digest-mismatch": "error" },
+  // "Cannot tell" about an expression is thousands of findings in a large library and no action for its
+  // maintainers; `mlgate:strict` (or a `code-levels` entry) turns them back on.
+  "model-hub-pinning": { "unverifiable-revision": "off", "unverifiable-repo": "off" }
 };
 function builtinPolicyText(name2, rules) {
   let doc;

@@ -155,7 +155,7 @@ function buildProgram(io: CliIO, setCode: (n: number) => void): MlgateCommand {
     .option('--policy-dir <dir>', 'read remote extends owner/repo/path@ref as DIR/owner/repo/path')
     .addOption(new Option('--color <when>', 'colour the text report: auto, always or never (NO_COLOR and FORCE_COLOR are honoured with auto)').argParser(oneOf(COLOR_CHOICES)).default('auto'))
     .option('--no-color', 'same as --color never')
-    .addOption(new Option('--min-level <level>', 'show findings at or above LEVEL: info, warning or error (the verdict is unchanged)').argParser(oneOf(LEVELS)).default('info'))
+    .addOption(new Option('--min-level <level>', 'show findings at or above LEVEL in the text report: info, warning or error (the other formats hold every finding; the verdict is unchanged)').argParser(oneOf(LEVELS)).default('warning'))
     .option('-q, --quiet', 'print only error findings and the verdict line')
     .option('--verbose', 'log what mlgate does on standard error')
     .addHelpText(

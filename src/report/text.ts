@@ -48,7 +48,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  */
 export function renderText(report: Report, opts: TextOptions): string {
   const paint = (code: number, s: string) => (opts.color ? `\u001b[${code}m${s}\u001b[0m` : s);
-  const floor = LEVEL_RANK[opts.quiet ? 'error' : (opts.minLevel ?? 'info')];
+  const floor = LEVEL_RANK[opts.quiet ? 'error' : (opts.minLevel ?? 'warning')];
   const shown = report.findings.filter((f) => LEVEL_RANK[f.level] >= floor && !(opts.quiet && f.waived)).sort(readingOrder);
   const out: string[] = [];
 
@@ -72,12 +72,16 @@ export function renderText(report: Report, opts: TextOptions): string {
       const url = paint(SGR.dim, helpUrl(r, report.tool.version));
       out.push(...(fits ? [`  ${r.padEnd(pad)}  ${url}`] : [`  ${r}`, `    ${url}`]));
     }
+  }
+  if (!opts.quiet && report.findings.length > 0) {
     const byRule = new Map<string, number>();
     for (const f of report.findings) byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
     const ranked = [...byRule].sort(([a, n], [b, m]) => m - n || (a < b ? -1 : 1));
     const hidden = report.findings.length - shown.length;
-    const summary = `${plural(report.findings.length, 'finding')}${hidden > 0 ? ` (${hidden} below ${opts.minLevel} not shown)` : ''} by rule: ${ranked.map(([r, n]) => `${r} ${n}`).join(', ')}`;
-    out.push('', ...wrap(summary, opts.width, ''));
+    const lowest = (['info', 'warning'] as const).find((l) => LEVEL_RANK[l] < floor && report.findings.some((f) => f.level === l));
+    const note = hidden > 0 ? ` (${hidden} below ${opts.minLevel ?? 'warning'} not shown: --min-level ${lowest ?? 'info'} shows them)` : '';
+    const summary = `${plural(report.findings.length, 'finding')}${note} by rule: ${ranked.map(([r, n]) => `${r} ${n}`).join(', ')}`;
+    out.push(...(shown.length > 0 ? [''] : []), ...wrap(summary, opts.width, ''));
   }
 
   const verdict = report.conclusion === 'failure' ? paint(SGR.error, '✖ gate failed') : paint(SGR.green, '✔ gate passed');
