@@ -56,6 +56,18 @@ describe('model-file-safety rule', () => {
     expect(summarise(await runRuleOnDir(modelFileSafety, dir, { changed, params: { 'deny-new-pickle': false } }))).toEqual([]);
   });
 
+  it('reports the LFS shards of one model once, listing them; each model directory on its own', async () => {
+    const shards = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`models/llm/model-0000${i + 1}-of-00007.bin`, LFS]));
+    const found = await runRuleOn(modelFileSafety, { ...shards, 'models/other/model.pt': LFS, 'top.pt': LFS, 'big.bin': LFS });
+    expect(summarise(found)).toEqual(['lfs-pointer-not-scanned@big.bin', 'lfs-pointer-not-scanned@models/llm/model-00001-of-00007.bin', 'lfs-pointer-not-scanned@models/other/model.pt']);
+    const llm = found.find((f) => f.path?.startsWith('models/llm/'))!;
+    expect(llm.message).toContain('7 files of model models/llm are stored in Git LFS');
+    expect(llm.message).toContain('models/llm/model-00005-of-00007.bin and 2 more');
+    expect(llm.message).toContain(`their ${7 * 123456} bytes`);
+    expect(found.find((f) => f.path === 'models/other/model.pt')!.message).toMatch(/^models\/other\/model.pt is stored in Git LFS .* 123456-byte content/);
+    expect(found.find((f) => f.path === 'big.bin')!.message).toContain('2 files of the model at the repository root');
+  });
+
   it('a file over the read budget fails closed', async () => {
     const big = p().proto(2).mark();
     for (let i = 0; i < 20_000; i++) big.int(i);

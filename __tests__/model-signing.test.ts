@@ -135,6 +135,12 @@ describe('model-signing: model roots, placement and changed mode', () => {
     expect(f[0]?.message).toMatch(/models\/a\/model\.sig/);
   });
 
+  it('names a model at the repository root as such, never "model ."', async () => {
+    const f = await runRuleOn(modelSigning, { 'config.json': '{}', 'model.safetensors': 'x' }, withKey());
+    expect(summarise(f)).toEqual(['unsigned@model.safetensors']);
+    expect(f[0]?.message).toMatch(/^the model at the repository root has no signature \(model\.sig\)/);
+  });
+
   it('verifies a single-file root against the signature beside it (resource name ".")', async () => {
     const content = 'a single weight file';
     const tree = { 'ckpt/w.safetensors': content, 'ckpt/model.sig': signModel({ key: p256, files: { '.': content } }), 'ckpt/readme.md': 'not part of the model' };

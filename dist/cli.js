@@ -36069,6 +36069,10 @@ var WEIGHT_FILE_GLOBS = [
   "*.tflite",
   "saved_model.pb"
 ];
+function modelName(path13, adjective) {
+  const a = adjective ? `${adjective} ` : "";
+  return path13 === "." ? `the ${a}model at the repository root` : `${adjective ? `the ${a}` : ""}model ${path13}`;
+}
 var WEIGHT_FILE = new RegExp(
   `^(?:${WEIGHT_FILE_GLOBS.map((g) => g.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")).join("|")})$`,
   "i"
@@ -36292,7 +36296,7 @@ function protectedGroups(ctx, codeowners) {
   if (codeowners) add("CODEOWNERS itself", `/${codeowners}`, [codeowners]);
   for (const g of THREAT_MODEL_GLOBS) add(`the threat model (${g})`, patternForGlob(g), inv.match([g]).map((f) => f.path));
   for (const root of discoverModelRoots(inv)) {
-    add(`model ${root.path}`, root.kind === "dir" ? root.path === "." ? "*" : `/${root.path}/` : `/${root.path}`, root.files);
+    add(modelName(root.path), root.kind === "dir" ? root.path === "." ? "*" : `/${root.path}/` : `/${root.path}`, root.files);
   }
   for (const g of DEFAULT_DATASET_GLOBS) add(`datasets (${g})`, patternForGlob(g), inv.match([g]).map((f) => f.path));
   return groups;
@@ -48626,7 +48630,7 @@ async function run4(ctx) {
       ctx.report({
         code: "missing-card",
         path: representative(root),
-        message: `model ${root.path} has no model card: add ${where} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split("|").join(" or ")).join(", ")}) and sections ${sections.map((s2) => capitalise(s2.split("|")[0])).join(", ")}`
+        message: `${modelName(root.path)} has no model card: add ${where} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split("|").join(" or ")).join(", ")}) and sections ${sections.map((s2) => capitalise(s2.split("|")[0])).join(", ")}`
       });
       continue;
     }
@@ -48688,6 +48692,37 @@ var modelCard = {
     }
   },
   run: run4
+};
+
+// src/checks/model-file/lfs-pointers.ts
+var FIX = "fetch LFS content in this job (actions/checkout with lfs: true) so it is scanned, or store the weights as safetensors in the repository";
+var LISTED3 = 5;
+var dirOf4 = (p) => p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : ".";
+var LfsPointers = class {
+  byDir = /* @__PURE__ */ new Map();
+  add(path13, size) {
+    const dir = dirOf4(path13);
+    const list4 = this.byDir.get(dir);
+    if (list4) list4.push({ path: path13, size });
+    else this.byDir.set(dir, [{ path: path13, size }]);
+  }
+  findings() {
+    return [...this.byDir].map(([dir, files]) => {
+      files.sort((a, b) => a.path < b.path ? -1 : 1);
+      const first = files[0];
+      if (files.length === 1) {
+        return { code: "lfs-pointer-not-scanned", path: first.path, message: `${first.path} is stored in Git LFS and only its pointer is checked out, so its ${first.size}-byte content was not scanned and could be any pickle: ${FIX}` };
+      }
+      const bytes2 = files.reduce((n, f) => n + f.size, 0);
+      const names4 = files.slice(0, LISTED3).map((f) => f.path);
+      const more = files.length > LISTED3 ? ` and ${files.length - LISTED3} more` : "";
+      return {
+        code: "lfs-pointer-not-scanned",
+        path: first.path,
+        message: `${files.length} files of ${modelName(dir)} are stored in Git LFS and only their pointers are checked out (${names4.join(", ")}${more}), so their ${bytes2} bytes of content were not scanned and could be any pickle: ${FIX}`
+      };
+    });
+  }
 };
 
 // src/formats/pickle/dotted.ts
@@ -53534,18 +53569,13 @@ async function run5(ctx) {
     });
   }
   let sniffed = 0;
+  const lfsPointers = new LfsPointers();
   for (const f of ctx.inventory.files) {
     if (!inScope2(f.path)) continue;
     ctx.signal.throwIfAborted();
     const matched = matchesAny(f.path, globs3);
     if (f.lfs) {
-      if (matched || WEIGHT_EXT.test(f.path)) {
-        ctx.report({
-          code: "lfs-pointer-not-scanned",
-          path: f.path,
-          message: `${f.path} is stored in Git LFS and only its pointer is checked out, so its ${f.lfs.size}-byte content was not scanned and could be any pickle: fetch LFS content in this job (actions/checkout with lfs: true) so it is scanned, or store the weights as safetensors in the repository`
-        });
-      }
+      if (matched || WEIGHT_EXT.test(f.path)) lfsPointers.add(f.path, f.lfs.size);
       continue;
     }
     if (!matched && (!sniffOthers || f.size < 2)) continue;
@@ -53579,6 +53609,7 @@ async function run5(ctx) {
       }
     });
   }
+  for (const finding of lfsPointers.findings()) ctx.report(finding);
   if (sniffed > SNIFF_LIMIT.files) {
     ctx.report({
       code: "budget-exceeded",
@@ -59188,7 +59219,7 @@ async function symlinkFindings(root, rels, inv, signaturePath, allowedBySigner) 
     findings.push({
       code: "symlink",
       path: p,
-      message: `${p} is a symbolic link inside the signed model ${root.path} and ${await describeTarget(inv, p)}: ${why}. Replace the link with the file itself (or remove it) and re-sign the model, then commit the new ${sig}`
+      message: `${p} is a symbolic link inside ${modelName(root.path, "signed")} and ${await describeTarget(inv, p)}: ${why}. Replace the link with the file itself (or remove it) and re-sign the model, then commit the new ${sig}`
     });
   }
   return findings;
@@ -59275,7 +59306,7 @@ var modelSigning = {
           ctx.report({
             code: "unsigned",
             path: anchor,
-            message: `model ${root.path} has no signature (${signaturePath}). Sign it with model_signing (\`model_signing sign ${root.path} --signature ${signaturePath}\`, or \`sign key \u2026\`) and commit the signature`
+            message: `${modelName(root.path)} has no signature (${signaturePath}). Sign it with model_signing (\`model_signing sign ${root.path} --signature ${signaturePath}\`, or \`sign key \u2026\`) and commit the signature`
           });
           continue;
         }

@@ -1,6 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import { CODEOWNERS_LOCATIONS, CODEOWNERS_MAX_BYTES, parseCodeowners, type CodeownersEntry } from '../formats/codeowners.js';
-import { discoverModelRoots } from '../inventory/model-roots.js';
+import { discoverModelRoots, modelName } from '../inventory/model-roots.js';
 import { FileProblem } from '../core/errors.js';
 import { DEFAULT_DATASET_GLOBS } from './dataset-provenance/params.js';
 import { atlas, type Rule, type RuleContext } from './rule.js';
@@ -51,7 +51,7 @@ function protectedGroups(ctx: RuleContext<ArtifactOwnershipParams>, codeowners: 
   if (codeowners) add('CODEOWNERS itself', `/${codeowners}`, [codeowners]);
   for (const g of THREAT_MODEL_GLOBS) add(`the threat model (${g})`, patternForGlob(g), inv.match([g]).map((f) => f.path));
   for (const root of discoverModelRoots(inv)) {
-    add(`model ${root.path}`, root.kind === 'dir' ? (root.path === '.' ? '*' : `/${root.path}/`) : `/${root.path}`, root.files);
+    add(modelName(root.path), root.kind === 'dir' ? (root.path === '.' ? '*' : `/${root.path}/`) : `/${root.path}`, root.files);
   }
   for (const g of DEFAULT_DATASET_GLOBS) add(`datasets (${g})`, patternForGlob(g), inv.match([g]).map((f) => f.path));
   return groups;

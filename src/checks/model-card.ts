@@ -1,6 +1,6 @@
 import { FrontMatterError, MarkdownError, parseMarkdown, type MarkdownDoc } from '../formats/markdown.js';
 import { isPlaceholder } from '../formats/provenance.js';
-import { discoverModelRoots, WEIGHT_FILE_GLOBS, type ModelRoot } from '../inventory/model-roots.js';
+import { discoverModelRoots, modelName, WEIGHT_FILE_GLOBS, type ModelRoot } from '../inventory/model-roots.js';
 import { matchesAny } from '../inventory/inventory.js';
 import { FileProblem } from '../core/errors.js';
 import type { Rule, RuleContext } from './rule.js';
@@ -155,7 +155,7 @@ async function run(ctx: RuleContext<ModelCardParams>): Promise<void> {
       ctx.report({
         code: 'missing-card',
         path: representative(root),
-        message: `model ${root.path} has no model card: add ${where} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split('|').join(' or ')).join(', ')}) and sections ${sections.map((s) => capitalise(s.split('|')[0]!)).join(', ')}`,
+        message: `${modelName(root.path)} has no model card: add ${where} (or MODEL_CARD.md) with front matter (${fields.map((f) => f.split('|').join(' or ')).join(', ')}) and sections ${sections.map((s) => capitalise(s.split('|')[0]!)).join(', ')}`,
       });
       continue;
     }

@@ -1,3 +1,4 @@
+import { LfsPointers } from './model-file/lfs-pointers.js';
 import { atlas, type Rule, type RuleContext } from './rule.js';
 import { matchesAny } from '../inventory/inventory.js';
 import { compileAllowList } from '../formats/pickle/classify.js';
@@ -80,19 +81,14 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
     });
   }
   let sniffed = 0;
+  const lfsPointers = new LfsPointers();
   for (const f of ctx.inventory.files) {
     if (!inScope(f.path)) continue;
     ctx.signal.throwIfAborted();
     const matched = matchesAny(f.path, globs);
     if (f.lfs) {
       // Only the pointer is checked out: the content is unknown, so the file fails closed.
-      if (matched || WEIGHT_EXT.test(f.path)) {
-        ctx.report({
-          code: 'lfs-pointer-not-scanned',
-          path: f.path,
-          message: `${f.path} is stored in Git LFS and only its pointer is checked out, so its ${f.lfs.size}-byte content was not scanned and could be any pickle: fetch LFS content in this job (actions/checkout with lfs: true) so it is scanned, or store the weights as safetensors in the repository`,
-        });
-      }
+      if (matched || WEIGHT_EXT.test(f.path)) lfsPointers.add(f.path, f.lfs.size);
       continue;
     }
     if (!matched && (!sniffOthers || f.size < 2)) continue;
@@ -127,6 +123,7 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       }
     });
   }
+  for (const finding of lfsPointers.findings()) ctx.report(finding);
   if (sniffed > SNIFF_LIMIT.files) {
     ctx.report({
       code: 'budget-exceeded',

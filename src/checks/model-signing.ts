@@ -2,7 +2,7 @@ import { HashPool } from '../core/hash-pool.js';
 import { FileProblem } from '../core/errors.js';
 import { BUNDLE_MAX_BYTES, OmsFormatError, parseBundle } from '../formats/oms/bundle.js';
 import { parseStatement, type Manifest } from '../formats/oms/manifest.js';
-import { discoverModelRoots, WEIGHT_FILE_GLOBS, type ModelRoot } from '../inventory/model-roots.js';
+import { discoverModelRoots, modelName, WEIGHT_FILE_GLOBS, type ModelRoot } from '../inventory/model-roots.js';
 import { matchesAny } from '../inventory/inventory.js';
 import type { ChangedSet } from '../inventory/types.js';
 import { examples } from './model-signing/examples.js';
@@ -103,7 +103,7 @@ export const modelSigning: Rule<ModelSigningParams> = {
           ctx.report({
             code: 'unsigned',
             path: anchor,
-            message: `model ${root.path} has no signature (${signaturePath}). Sign it with model_signing (\`model_signing sign ${root.path} --signature ${signaturePath}\`, or \`sign key …\`) and commit the signature`,
+            message: `${modelName(root.path)} has no signature (${signaturePath}). Sign it with model_signing (\`model_signing sign ${root.path} --signature ${signaturePath}\`, or \`sign key …\`) and commit the signature`,
           });
           continue;
         }

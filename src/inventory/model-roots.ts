@@ -15,6 +15,12 @@ export interface ModelRoot {
   files: string[];
 }
 
+/** How a message names a model root: `.` is "the model at the repository root", never "model .". */
+export function modelName(path: string, adjective?: string): string {
+  const a = adjective ? `${adjective} ` : '';
+  return path === '.' ? `the ${a}model at the repository root` : `${adjective ? `the ${a}` : ''}model ${path}`;
+}
+
 /** The globs above as one expression: this runs on every file of the repository, for several rules. */
 const WEIGHT_FILE = new RegExp(
   `^(?:${WEIGHT_FILE_GLOBS.map((g) => g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')).join('|')})$`,

@@ -1,6 +1,6 @@
 import { readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { WEIGHT_FILE_GLOBS, type ModelRoot } from '../../inventory/model-roots.js';
+import { modelName, WEIGHT_FILE_GLOBS, type ModelRoot } from '../../inventory/model-roots.js';
 import { matchesAny } from '../../inventory/inventory.js';
 import type { Inventory } from '../../inventory/types.js';
 import type { RuleFinding } from '../rule.js';
@@ -63,7 +63,7 @@ export async function symlinkFindings(root: ModelRoot, rels: readonly string[], 
     findings.push({
       code: 'symlink',
       path: p,
-      message: `${p} is a symbolic link inside the signed model ${root.path} and ${await describeTarget(inv, p)}: ${why}. Replace the link with the file itself (or remove it) and re-sign the model, then commit the new ${sig}`,
+      message: `${p} is a symbolic link inside ${modelName(root.path, 'signed')} and ${await describeTarget(inv, p)}: ${why}. Replace the link with the file itself (or remove it) and re-sign the model, then commit the new ${sig}`,
     });
   }
   return findings;
