@@ -122,6 +122,20 @@ describe('paths.exclude', () => {
   });
 });
 
+describe('repository-wide notes in changed mode', () => {
+  it('reports a symlink only when the change touches it', async () => {
+    const root = await makeRepo({ 'THREAT_MODEL.md': GOOD_TM, 'src/a.py': '' });
+    await symlink('/etc/passwd', path.join(root, 'old-link'));
+    await symlink('/etc/passwd', path.join(root, 'new-link'));
+    const provider = memoryProvider({});
+    const base = { root, provider, logger: silentLogger, toolVersion: '1.0.0', now } as const;
+    const links = (r: Report) => r.findings.filter((f) => f.code === 'inventory/symlink').map((f) => `${f.code}@${f.path}`).sort();
+    expect(links(await evaluate({ ...base, mode: 'full' }))).toEqual(['inventory/symlink@new-link', 'inventory/symlink@old-link']);
+    expect(links(await evaluate({ ...base, mode: 'changed', changes: { modified: ['src/a.py'] } }))).toEqual([]);
+    expect(links(await evaluate({ ...base, mode: 'changed', changes: { added: ['new-link'] } }))).toEqual(['inventory/symlink@new-link']);
+  });
+});
+
 describe('exceptions', () => {
   const policy = (expires: string, paths = '["THREAT_MODEL.md"]') =>
     `version: 1\nrules:\n  threat-model:\n    level: error\nexceptions:\n  - rule: threat-model\n    paths: ${paths}\n    reason: rewrite tracked in SEC-1\n    owner: "@acme/ml"\n    expires: ${expires}\n`;

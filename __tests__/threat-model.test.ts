@@ -59,6 +59,18 @@ describe('threat-model', () => {
       changed: ['docs/intro.md'],
       expect: [],
     },
+    // Changed mode: repository-wide findings only when the change touches what they are about.
+    { name: 'absent, and the change touches nothing it covers', files: { 'README.md': '# x', 'src/a.py': '' }, changed: ['src/a.py'], expect: [] },
+    { name: 'absent, and the change touches a path it covers', files: { 'README.md': '# x', 'data/train.csv': 'a' }, changed: ['data/train.csv'], expect: ['missing@'] },
+    { name: 'deleted by the change', files: { 'README.md': '# x' }, changed: ['THREAT_MODEL.md'], expect: ['missing@'] },
+    { name: 'stale, and the change is elsewhere', files: { 'THREAT_MODEL.md': tm('last-reviewed: 2025-01-10', FULL), 'src/a.py': '' }, changed: ['src/a.py'], expect: [] },
+    { name: 'stale, and the change edits it', files: { 'THREAT_MODEL.md': tm('last-reviewed: 2025-01-10', FULL) }, changed: ['THREAT_MODEL.md'], expect: ['stale-review@THREAT_MODEL.md:2'] },
+    {
+      name: 'stale, and the change touches a path it covers',
+      files: { 'THREAT_MODEL.md': tm('last-reviewed: 2025-01-10', FULL), 'serving/app.py': '' },
+      changed: ['serving/app.py'],
+      expect: ['not-updated@THREAT_MODEL.md:1', 'stale-review@THREAT_MODEL.md:2'],
+    },
     {
       name: 'front matter that is an alias bomb',
       files: { 'THREAT_MODEL.md': tm(`a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [${'*a,'.repeat(9)}*a]\nc: &c [${'*b,'.repeat(9)}*b]\nd: &d [${'*c,'.repeat(9)}*c]\ne: &e [${'*d,'.repeat(9)}*d]\nf: [${'*e,'.repeat(9)}*e]`, FULL) },

@@ -80703,7 +80703,10 @@ var threatModel = {
     const maxAge = p["max-age-days"] ?? DEFAULTS.maxAgeDays;
     const risky = p["review-when-changed"] ?? DEFAULTS.reviewWhenChanged;
     const docs = ctx.inventory.match(paths);
+    const riskyTouched = !ctx.changed || risky.length > 0 && ctx.changed.touchesAny(risky);
+    const concerns = (path9) => riskyTouched || (path9 === void 0 ? ctx.changed.touchesAny(paths) : ctx.changed.touches(path9));
     if (docs.length === 0) {
+      if (!concerns()) return;
       ctx.report({
         code: "missing",
         message: `no threat model found (looked for ${paths.join(", ")}): add THREAT_MODEL.md with ${sections.join(", ")} sections, MITRE ATLAS technique ids and \`last-reviewed: YYYY-MM-DD\` front matter`
@@ -80711,6 +80714,7 @@ var threatModel = {
       return;
     }
     for (const doc of docs) {
+      if (!concerns(doc.path)) continue;
       await ctx.guard(doc.path, async () => {
         const text4 = await ctx.inventory.readText(doc.path, ctx.maxFileBytes);
         let md;
@@ -82798,6 +82802,7 @@ async function run6(opts, registry, policy, progress, ctx) {
   if (idle) findings.push(makeFinding("inventory", "inventory/nothing-evaluated", "warning", { message: idle }, [], version));
   for (const note of scan.notes) {
     if (note.path && matchesAny(note.path, policy.exclude)) continue;
+    if (changed && note.path && !changed.touches(note.path)) continue;
     const code = `inventory/${note.code}`;
     findings.push(makeFinding("inventory", code, INVENTORY_LEVELS[note.code] ?? "warning", { message: note.message, path: note.path }, [], version));
   }

@@ -86,8 +86,13 @@ export const threatModel: Rule<ThreatModelParams> = {
     const maxAge = p['max-age-days'] ?? DEFAULTS.maxAgeDays;
     const risky = p['review-when-changed'] ?? DEFAULTS.reviewWhenChanged;
     const docs = ctx.inventory.match(paths);
+    // In changed mode the threat model is this change's business only when the change touches what it covers
+    // or the document itself; otherwise every unrelated PR would repeat the same repository-wide findings.
+    const riskyTouched = !ctx.changed || (risky.length > 0 && ctx.changed.touchesAny(risky));
+    const concerns = (path?: string): boolean => riskyTouched || (path === undefined ? ctx.changed!.touchesAny(paths) : ctx.changed!.touches(path));
 
     if (docs.length === 0) {
+      if (!concerns()) return;
       ctx.report({
         code: 'missing',
         message: `no threat model found (looked for ${paths.join(', ')}): add THREAT_MODEL.md with ${sections.join(', ')} sections, MITRE ATLAS technique ids and \`last-reviewed: YYYY-MM-DD\` front matter`,
@@ -96,6 +101,7 @@ export const threatModel: Rule<ThreatModelParams> = {
     }
 
     for (const doc of docs) {
+      if (!concerns(doc.path)) continue;
       await ctx.guard(doc.path, async () => {
         const text = await ctx.inventory.readText(doc.path, ctx.maxFileBytes);
         let md;

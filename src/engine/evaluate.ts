@@ -143,6 +143,8 @@ async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: Res
   for (const note of scan.notes) {
     // A symlink under `paths.exclude` (vendored trees) is nobody's concern.
     if (note.path && matchesAny(note.path, policy.exclude)) continue;
+    // A pull request answers for what it changes: a symlink or skipped path it did not touch is a full-mode finding.
+    if (changed && note.path && !changed.touches(note.path)) continue;
     const code = `inventory/${note.code}`;
     findings.push(makeFinding('inventory', code, INVENTORY_LEVELS[note.code] ?? 'warning', { message: note.message, path: note.path }, [], version));
   }
