@@ -48,6 +48,33 @@ describe('starter PROVENANCE.yml for mlgate init', () => {
     expect(findings.filter((f) => f.path === 'data/PROVENANCE.yml').every((f) => f.message.includes('placeholder'))).toBe(true);
   });
 
+  it('never lists code, configuration or documentation that sits beside the data', async () => {
+    const dir = await makeRepo({
+      'data/train.csv': 'a\n1\n',
+      'data/prepare.py': 'import pandas\n',
+      'data/download.sh': 'wget x\n',
+      'data/configs/imagenet.yaml': 'batch: 32\n',
+      'data/hparams.yml': 'lr: 0.1\n',
+      'data/readme.md': '# data\n',
+      'data/ReadMe.txt': 'about\n',
+      'data/README': 'about\n',
+      'data/LICENSE': 'CC-BY-4.0\n',
+      'data/notes.md': 'how it was collected\n',
+      'data/corpus.txt': 'a sentence\n',
+      'data/labels.json': '{}\n',
+      'data/images/cat.png': 'png',
+    });
+    const { inventory } = await scanRepository(dir);
+    expect(starterDatasets(inventory)).toEqual(['data/corpus.txt', 'data/images/cat.png', 'data/labels.json', 'data/train.csv']);
+    // A glob that names the extension says those files are data after all.
+    expect(starterDatasets(inventory, ['data/**', 'data/configs/*.{yaml,json}'])).toEqual(['data/configs/imagenet.yaml', 'data/corpus.txt', 'data/images/cat.png', 'data/labels.json', 'data/train.csv']);
+    const findings = await runRuleOnDir(datasetProvenance, dir);
+    expect(summarise(findings)).toEqual(['missing-record@data/corpus.txt', 'missing-record@data/images/cat.png']);
+    const text = findings.map((f) => f.message).join('\n');
+    expect(text).toContain('data/train.csv');
+    expect(text).not.toMatch(/prepare\.py|download\.sh|imagenet\.yaml|hparams|readme|README|LICENSE|notes\.md/);
+  });
+
   it('writes TODO for digests it was not given, and quotes odd file names', async () => {
     const { inventory } = await scanRepository(await makeRepo({ 'data/#x: y.csv': 'a\n' }));
     const [file] = starterProvenance(inventory);

@@ -57285,6 +57285,44 @@ function isRecordOrMetaFile(path9) {
   const name2 = path9.slice(path9.lastIndexOf("/") + 1);
   return NOT_DATA_NAMES.has(name2) || name2.endsWith(SIDECAR_SUFFIX) || name2.endsWith(DVC_SUFFIX);
 }
+var NOT_DATA_EXTENSIONS = [
+  "py",
+  "pyi",
+  "ipynb",
+  "sh",
+  "bash",
+  "zsh",
+  "ps1",
+  "bat",
+  "cmd",
+  "js",
+  "mjs",
+  "r",
+  "jl",
+  "yaml",
+  "yml",
+  "toml",
+  "cfg",
+  "ini",
+  "conf",
+  "md",
+  "rst",
+  "cff"
+];
+var NOT_DATA_EXT = new RegExp(`\\.(?:${NOT_DATA_EXTENSIONS.join("|")})$`, "i");
+var NOT_DATA_STEMS = /^(?:readme|license|licence|copying|notice|changelog|makefile|dockerfile)(?:\.[^./]*)?$/i;
+function namesExtension(glob, ext2) {
+  const last = glob.slice(glob.lastIndexOf("/") + 1).toLowerCase();
+  const m = /\.(?:\{([^}]*)\}|([a-z0-9]+))$/.exec(last);
+  return m !== null && (m[2] === ext2 || (m[1]?.split(",").includes(ext2) ?? false));
+}
+function isDatasetFile(path9, globs3) {
+  if (isRecordOrMetaFile(path9)) return false;
+  const name2 = path9.slice(path9.lastIndexOf("/") + 1);
+  if (NOT_DATA_STEMS.test(name2)) return false;
+  const ext2 = NOT_DATA_EXT.exec(name2)?.[0].slice(1).toLowerCase();
+  return ext2 === void 0 || globs3.some((g) => namesExtension(g, ext2));
+}
 var globs = (description) => ({ type: "array", items: { type: "string", format: "glob" }, maxItems: 256, description });
 var names = (description) => ({ type: "array", items: { type: "string", minLength: 1, maxLength: 512 }, maxItems: 256, default: [], description });
 var paramsSchema = {
@@ -66664,7 +66702,7 @@ function groupBy(items, key3) {
 }
 async function findDatasets(ctx, globs3, store) {
   const out2 = /* @__PURE__ */ new Map();
-  for (const f of ctx.inventory.match(globs3)) if (!isRecordOrMetaFile(f.path)) out2.set(f.path, { path: f.path, entry: f });
+  for (const f of ctx.inventory.match(globs3)) if (isDatasetFile(f.path, globs3)) out2.set(f.path, { path: f.path, entry: f });
   for (const [path9, t] of await store.dvcIndex()) {
     if (out2.has(path9) || !(matchesAny(path9, globs3) || matchesAny(t.file, globs3))) continue;
     out2.set(path9, { path: path9, entry: ctx.inventory.get(path9) });
@@ -66830,7 +66868,7 @@ async function verify(ctx, pool, entry, claims, maxHash, report2) {
 async function deletedStillListed(ctx, store, globs3, report2) {
   const changed = ctx.changed;
   for (const gone of changed.deleted) {
-    if (!matchesAny(gone, globs3) || isRecordOrMetaFile(gone)) continue;
+    if (!matchesAny(gone, globs3) || !isDatasetFile(gone, globs3)) continue;
     const sidecar = gone + SIDECAR_SUFFIX;
     if (ctx.inventory.get(sidecar) && !changed.touches(sidecar)) {
       report2({ code: "record-not-updated", path: sidecar, message: `${gone} was deleted but its record ${sidecar} was not: delete the record too` });

@@ -8,7 +8,7 @@ import {
   DEFAULT_DATASET_GLOBS,
   DEFAULT_MAX_HASH_BYTES,
   DEFAULT_REQUIRE,
-  isRecordOrMetaFile,
+  isDatasetFile,
   paramsSchema,
   PROVENANCE_FILE,
   SIDECAR_SUFFIX,
@@ -78,7 +78,7 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
 
 async function findDatasets(ctx: RuleContext<DatasetProvenanceParams>, globs: string[], store: RecordStore): Promise<Map<string, Dataset>> {
   const out = new Map<string, Dataset>();
-  for (const f of ctx.inventory.match(globs)) if (!isRecordOrMetaFile(f.path)) out.set(f.path, { path: f.path, entry: f });
+  for (const f of ctx.inventory.match(globs)) if (isDatasetFile(f.path, globs)) out.set(f.path, { path: f.path, entry: f });
   for (const [path, t] of await store.dvcIndex()) {
     if (out.has(path) || !(matchesAny(path, globs) || matchesAny(t.file, globs))) continue;
     out.set(path, { path, entry: ctx.inventory.get(path) });
@@ -276,7 +276,7 @@ async function verify(
 async function deletedStillListed(ctx: RuleContext<DatasetProvenanceParams>, store: RecordStore, globs: string[], report: (f: RuleFinding) => void): Promise<void> {
   const changed = ctx.changed!;
   for (const gone of changed.deleted) {
-    if (!matchesAny(gone, globs) || isRecordOrMetaFile(gone)) continue;
+    if (!matchesAny(gone, globs) || !isDatasetFile(gone, globs)) continue;
     const sidecar = gone + SIDECAR_SUFFIX;
     if (ctx.inventory.get(sidecar) && !changed.touches(sidecar)) {
       report({ code: 'record-not-updated', path: sidecar, message: `${gone} was deleted but its record ${sidecar} was not: delete the record too` });

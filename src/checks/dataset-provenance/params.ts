@@ -23,9 +23,41 @@ export const DVC_SUFFIX = '.dvc';
 /** Files that describe or configure data and are never data themselves. */
 const NOT_DATA_NAMES = new Set([PROVENANCE_FILE, CARD_FILE, CROISSANT_FILE, '.gitattributes', '.gitignore', '.gitkeep', '.keep', 'dvc.yaml', 'dvc.lock', '.dvcignore']);
 
-export function isRecordOrMetaFile(path: string): boolean {
+function isRecordOrMetaFile(path: string): boolean {
   const name = path.slice(path.lastIndexOf('/') + 1);
   return NOT_DATA_NAMES.has(name) || name.endsWith(SIDECAR_SUFFIX) || name.endsWith(DVC_SUFFIX);
+}
+
+/**
+ * Extensions of code, configuration and documentation that sit beside data
+ * (`data/prepare.py`, `data/download.sh`, `data/config.yaml`): a broad glob
+ * such as `data/**` does not make them datasets.
+ */
+export const NOT_DATA_EXTENSIONS = [
+  'py', 'pyi', 'ipynb', 'sh', 'bash', 'zsh', 'ps1', 'bat', 'cmd', 'js', 'mjs', 'r', 'jl',
+  'yaml', 'yml', 'toml', 'cfg', 'ini', 'conf', 'md', 'rst', 'cff',
+];
+const NOT_DATA_EXT = new RegExp(`\\.(?:${NOT_DATA_EXTENSIONS.join('|')})$`, 'i');
+/** README, readme.md, LICENSE, Makefile… in any case, with any extension. */
+const NOT_DATA_STEMS = /^(?:readme|license|licence|copying|notice|changelog|makefile|dockerfile)(?:\.[^./]*)?$/i;
+
+/** A glob's last segment names the extension itself (`*.yaml`, `configs/*.{yml,json}`): the user said these are data. */
+function namesExtension(glob: string, ext: string): boolean {
+  const last = glob.slice(glob.lastIndexOf('/') + 1).toLowerCase();
+  const m = /\.(?:\{([^}]*)\}|([a-z0-9]+))$/.exec(last);
+  return m !== null && (m[2] === ext || (m[1]?.split(',').includes(ext) ?? false));
+}
+
+/**
+ * Whether a glob match is a dataset: not a record or metadata file, and not
+ * code, configuration or documentation unless a glob names that extension.
+ */
+export function isDatasetFile(path: string, globs: readonly string[]): boolean {
+  if (isRecordOrMetaFile(path)) return false;
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (NOT_DATA_STEMS.test(name)) return false;
+  const ext = NOT_DATA_EXT.exec(name)?.[0].slice(1).toLowerCase();
+  return ext === undefined || globs.some((g) => namesExtension(g, ext));
 }
 
 const globs = (description: string) => ({ type: 'array', items: { type: 'string', format: 'glob' }, maxItems: 256, description });

@@ -1,6 +1,6 @@
 import { sha256File } from '../../core/hash.js';
 import type { Inventory } from '../../inventory/types.js';
-import { DEFAULT_DATASET_GLOBS, DEFAULT_MAX_HASH_BYTES, isRecordOrMetaFile, PROVENANCE_FILE } from './params.js';
+import { DEFAULT_DATASET_GLOBS, DEFAULT_MAX_HASH_BYTES, isDatasetFile, PROVENANCE_FILE } from './params.js';
 import { dirOf } from './records.js';
 
 export interface StarterFile {
@@ -9,9 +9,9 @@ export interface StarterFile {
   text: string;
 }
 
-/** Dataset files a starter record would list: glob matches, record files excluded. */
+/** Dataset files a starter record would list: glob matches, records, code and configuration excluded. */
 export function starterDatasets(inventory: Inventory, globs: readonly string[] = DEFAULT_DATASET_GLOBS): string[] {
-  return inventory.match(globs).filter((f) => !isRecordOrMetaFile(f.path)).map((f) => f.path);
+  return inventory.match(globs).filter((f) => isDatasetFile(f.path, globs)).map((f) => f.path);
 }
 
 /** `data/**` → `data`: the directory a whole-directory glob names, if the glob has no other wildcard. */
