@@ -83,8 +83,14 @@ describe('scripts/release.mjs', () => {
     expect(after).toContain(`[Unreleased]: https://github.com/mlgate/mlgate/compare/v${version}...HEAD`);
     expect(after).toContain(`[${version}]: https://github.com/mlgate/mlgate/compare/v${current}...v${version}`);
 
-    for (const file of ['policy.schema.json', 'report.schema.json']) {
+    for (const file of ['policy.schema.json', 'report.schema.json', 'baseline.schema.json']) {
       expect((await json(path.join(clone, 'schema', file))).$id).toBe(`https://raw.githubusercontent.com/mlgate/mlgate/v${version}/schema/${file}`);
+    }
+    const catalog = (await json(path.join(clone, 'schema/catalog.json'))) as { schemas: { url: string; versions: Record<string, string> }[] };
+    for (const entry of catalog.schemas) {
+      expect(entry.url).toMatch(new RegExp(`^https://raw\\.githubusercontent\\.com/mlgate/mlgate/${major}/schema/`));
+      expect(entry.versions[version]).toBe(entry.url.replace(`/${major}/`, `/v${version}/`));
+      expect(Object.keys(entry.versions)).toContain(current);
     }
     // The rebuilt bundle carries the version in --version, help links and the init comment.
     const cli = (...a: string[]) => spawnSync(process.execPath, [path.join(clone, 'dist/cli.js'), ...a], { cwd: work, encoding: 'utf8' });

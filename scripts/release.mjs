@@ -2,11 +2,11 @@
 //   node scripts/release.mjs <X.Y.Z> [--date YYYY-MM-DD]      (npm run release -- X.Y.Z)
 // Checks a clean tree and a version above the current one, bumps package.json
 // (the one source of the version), moves CHANGELOG's Unreleased section under
-// the version, points the JSON Schema $ids at the new tag, rebuilds dist/,
+// the version, points the JSON Schema $ids and the SchemaStore catalog at the new tag, rebuilds dist/,
 // commits, tags vX.Y.Z and moves the major tag vX. Then prints the push command:
 // pushing the tag runs .github/workflows/release.yml, which publishes.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -67,9 +67,19 @@ write('package-lock.json', `${JSON.stringify(lock, null, 2)}\n`);
 
 // Schema $ids (and the README line that quotes one) name the tag the file is served from.
 const oldSchemaPath = `mlgate/mlgate/v${previous}/schema/`;
-for (const file of ['schema/policy.schema.json', 'schema/report.schema.json', 'README.md']) {
+const schemas = readdirSync(path.join(ROOT, 'schema')).filter((f) => f.endsWith('.schema.json'));
+for (const file of [...schemas.map((f) => `schema/${f}`), 'README.md']) {
   write(file, read(file).replaceAll(oldSchemaPath, `mlgate/mlgate/${tag}/schema/`));
 }
+// The SchemaStore catalog points editors at the major tag (moved below) and lists every release.
+const major = `v${parts(version)[0]}`;
+const catalog = JSON.parse(read('schema/catalog.json'));
+for (const entry of catalog.schemas) {
+  const file = entry.url.slice(entry.url.lastIndexOf('/') + 1);
+  entry.url = `https://raw.githubusercontent.com/mlgate/mlgate/${major}/schema/${file}`;
+  entry.versions = { ...entry.versions, [version]: `https://raw.githubusercontent.com/mlgate/mlgate/${tag}/schema/${file}` };
+}
+write('schema/catalog.json', `${JSON.stringify(catalog, null, 2)}\n`);
 
 execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
 const built = execFileSync(process.execPath, ['dist/cli.js', '--version'], { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -78,7 +88,6 @@ if (built !== version) fail(`dist/cli.js --version prints ${built}, not ${versio
 git('add', '--', 'package.json', 'package-lock.json', 'CHANGELOG.md', 'schema', 'README.md', 'dist');
 git('commit', '-q', '-m', `Release ${tag}`);
 git('tag', '-a', tag, '-m', `mlgate ${version}`);
-const major = `v${parts(version)[0]}`;
 git('tag', '-f', major, `${tag}^{commit}`);
 const leftover = git('status', '--porcelain');
 if (leftover) fail(`the release left changes behind:\n${leftover}`);
