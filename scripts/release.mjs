@@ -68,7 +68,7 @@ write('package-lock.json', `${JSON.stringify(lock, null, 2)}\n`);
 // Schema $ids (and the README line that quotes one) name the tag the file is served from.
 const oldSchemaPath = `mlgate/mlgate/v${previous}/schema/`;
 const schemas = readdirSync(path.join(ROOT, 'schema')).filter((f) => f.endsWith('.schema.json'));
-for (const file of [...schemas.map((f) => `schema/${f}`), 'README.md']) {
+for (const file of [...schemas.map((f) => `schema/${f}`), 'README.md', '.github/mlgate.yml']) {
   write(file, read(file).replaceAll(oldSchemaPath, `mlgate/mlgate/${tag}/schema/`));
 }
 // The SchemaStore catalog points editors at the major tag (moved below) and lists every release.
@@ -85,7 +85,7 @@ execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inher
 const built = execFileSync(process.execPath, ['dist/cli.js', '--version'], { cwd: ROOT, encoding: 'utf8' }).trim();
 if (built !== version) fail(`dist/cli.js --version prints ${built}, not ${version}`);
 
-git('add', '--', 'package.json', 'package-lock.json', 'CHANGELOG.md', 'schema', 'README.md', 'dist');
+git('add', '--', 'package.json', 'package-lock.json', 'CHANGELOG.md', 'schema', 'README.md', '.github/mlgate.yml', 'dist');
 git('commit', '-q', '-m', `Release ${tag}`);
 git('tag', '-a', tag, '-m', `mlgate ${version}`);
 git('tag', '-f', major, `${tag}^{commit}`);
