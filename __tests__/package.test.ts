@@ -11,6 +11,7 @@ const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) 
   version: string;
   dependencies?: Record<string, string>;
   files: string[];
+  engines: { node: string };
 };
 
 interface Packed {
@@ -104,5 +105,15 @@ describe('the npm package', () => {
     const page = run(bin, ['rules', 'model-file-safety'], project, env);
     expect(page.code, page.stderr).toBe(0);
     expect(page.stdout).toContain('dangerous-global');
+  });
+
+  it('the README states the Node versions engines names, and how to install', async () => {
+    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    const install = readme.slice(readme.indexOf('## Install'), readme.indexOf('## Quick start'));
+    const lines = [...pkg.engines.node.matchAll(/\^(\d+)\.(\d+)\.\d+/g)];
+    expect(lines.map((m) => m[1])).toEqual(['22', '24']);
+    for (const [, major, minor] of lines) expect(install).toContain(`${major} (${major}.${minor}`);
+    expect(install).toContain('npm i -g mlgate');
+    expect(install).toContain('npx mlgate check');
   });
 });
