@@ -1,7 +1,7 @@
 // Bundles the action and the CLI into dist/ (committed; CI fails when stale).
 import { build } from 'esbuild';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 await rm('dist', { recursive: true, force: true });
@@ -20,8 +20,14 @@ const common = {
   banner: { js: "import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);" },
 };
 
-// Two self-contained bundles: the action runs dist/index.js with no node_modules beside it.
-await build({ ...common, entryPoints: { index: 'src/index.ts', cli: 'src/cli.ts' }, outdir: 'dist' });
+// Two self-contained bundles: the action runs dist/index.js with no node_modules beside it,
+// and the npm package has no runtime dependencies, so nothing may stay external but Node's own modules.
+const { metafile } = await build({ ...common, entryPoints: { index: 'src/index.ts', cli: 'src/cli.ts' }, outdir: 'dist', metafile: true });
+const builtin = new Set(builtinModules);
+const external = Object.entries(metafile.outputs).flatMap(([out, o]) =>
+  o.imports.filter((i) => i.external && !i.path.startsWith('node:') && !builtin.has(i.path)).map((i) => `${out}: ${i.path}`),
+);
+if (external.length > 0) throw new Error(`dist/ would import packages at run time (bundle them instead):\n${external.join('\n')}`);
 
 // WebAssembly the Python parser loads at run time, next to the bundles.
 await copyFile(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), 'dist/web-tree-sitter.wasm');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { dump } from 'js-yaml';
 import { RULES } from '../checks/registry.js';
 import { ConfigurationError } from '../core/errors.js';
+import { schemaUrl } from '../core/version.js';
 import { starterDatasets, starterHashes, starterProvenance } from '../checks/dataset-provenance/starter.js';
 import { scanRepository } from '../inventory/scan.js';
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../policies/load.js';
@@ -66,7 +67,7 @@ export async function showPolicy(file: string | undefined, dir: string, policyDi
   return `# resolved policy (after extends)\n${dump(doc, { lineWidth: 120, noRefs: true })}`;
 }
 
-export const STARTER_POLICY = `# yaml-language-server: $schema=https://github.com/mlgate/mlgate/raw/main/schema/policy.schema.json
+export const STARTER_POLICY = `# yaml-language-server: $schema=${schemaUrl('policy.schema.json')}
 # mlgate policy: https://github.com/mlgate/mlgate#policy
 version: 1
 extends:

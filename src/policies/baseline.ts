@@ -36,7 +36,7 @@ export interface BaselineDoc {
   entries: BaselineEntry[];
 }
 
-const BASELINE_SCHEMA = {
+export const BASELINE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['version', 'entries'],

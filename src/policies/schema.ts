@@ -1,5 +1,5 @@
 import type { Rule } from '../checks/rule.js';
-import { REPOSITORY_URL } from '../core/version.js';
+import { schemaUrl } from '../core/version.js';
 
 const levelSchema = { enum: ['off', 'info', 'warning', 'error'], description: 'off | info | warning | error' };
 const codeSchema = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$', description: 'a sub-code without the rule prefix, e.g. unsigned' };
@@ -69,7 +69,7 @@ export function buildPolicySchema(rules: readonly Rule[]): Record<string, unknow
   }
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: `${REPOSITORY_URL}/schema/policy.schema.json`,
+    $id: schemaUrl('policy.schema.json'),
     title: 'mlgate policy (version 1)',
     type: 'object',
     additionalProperties: false,
