@@ -22025,7 +22025,7 @@ var package_default = {
     mlgate: "dist/cli.js"
   },
   engines: {
-    node: ">=20"
+    node: "^22.22.2 || ^24.15.0 || >=26.0.0"
   },
   scripts: {
     build: "node scripts/build.mjs",
@@ -22035,25 +22035,35 @@ var package_default = {
     demo: "node scripts/demo.mjs",
     bench: "node bench/run.mjs",
     schema: "tsx scripts/gen-schema.ts",
-    "gen:atlas": "node scripts/gen-atlas.mjs"
+    "gen:atlas": "node scripts/gen-atlas.mjs",
+    release: "node scripts/release.mjs"
   },
-  dependencies: {
+  devDependencies: {
     "@actions/core": "^3.0.1",
     "@actions/github": "^9.1.1",
+    "@eslint/js": "^10.0.1",
     "@huggingface/jinja": "^0.5.13",
+    "@microsoft/jest-sarif": "^1.0.0-beta.0",
+    "@octokit/openapi": "^23.0.2",
     "@octokit/plugin-retry": "^8.1.1",
     "@octokit/plugin-throttling": "^11.0.5",
     "@octokit/rest": "^22.0.1",
     "@renovatebot/pep440": "^4.2.4",
     "@sigstore/bundle": "^5.0.1",
     "@sigstore/core": "^4.0.1",
+    "@sigstore/mock": "^0.12.1",
     "@sigstore/protobuf-specs": "^0.5.2",
     "@sigstore/sign": "^5.1.0",
     "@sigstore/verify": "^4.1.3",
+    "@types/node": "^20.19.43",
     ajv: "^8.20.0",
+    "ajv-draft-04": "^1.0.0",
     "ajv-formats": "^3.0.1",
     commander: "^14.0.3",
     "dockerfile-ast": "^0.7.1",
+    esbuild: "^0.28.2",
+    eslint: "^10.15.0",
+    "fast-check": "^4.11.0",
     "fastest-levenshtein": "^1.0.16",
     "js-yaml": "^5.5.0",
     "jsonc-parser": "^3.3.1",
@@ -22062,46 +22072,45 @@ var package_default = {
     "micromark-extension-frontmatter": "^2.0.0",
     minimatch: "^11.0.9",
     protobufjs: "^8.8.1",
+    "puppeteer-core": "^24.43.1",
     re2js: "^2.10.0",
     "smol-toml": "^1.9.1",
     "tree-sitter-python": "^0.25.0",
-    "web-tree-sitter": "^0.27.2",
-    yaml: "^2.9.1"
-  },
-  devDependencies: {
-    "@eslint/js": "^10.0.1",
-    "@microsoft/jest-sarif": "^1.0.0-beta.0",
-    "@octokit/openapi": "^23.0.2",
-    "@sigstore/mock": "^0.12.1",
-    "@types/node": "^20.19.43",
-    "ajv-draft-04": "^1.0.0",
-    esbuild: "^0.28.2",
-    eslint: "^10.15.0",
-    "fast-check": "^4.11.0",
-    "puppeteer-core": "^24.43.1",
     tsx: "^4.23.15",
     typescript: "^6.0.3",
     "typescript-eslint": "^8.74.0",
-    vitest: "^4.1.12"
+    vitest: "^4.1.12",
+    "web-tree-sitter": "^0.27.2",
+    yaml: "^2.9.1"
   },
   files: [
     "dist",
     "docs",
     "schema",
     "action.yml",
-    "README.md"
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md"
   ],
   repository: {
     type: "git",
     url: "https://github.com/mlgate/mlgate.git"
+  },
+  publishConfig: {
+    access: "public",
+    provenance: true
   }
 };
 
 // src/core/version.ts
 var VERSION = package_default.version;
 var REPOSITORY_URL = "https://github.com/mlgate/mlgate";
+var RAW_URL = "https://raw.githubusercontent.com/mlgate/mlgate";
 function helpUrl(ruleId, version = VERSION) {
   return `${REPOSITORY_URL}/blob/v${version}/docs/rules/${ruleId}.md`;
+}
+function schemaUrl(file, version = VERSION) {
+  return `${RAW_URL}/v${version}/schema/${file}`;
 }
 
 // src/cli/main.ts
@@ -28478,7 +28487,7 @@ function buildPolicySchema(rules) {
   }
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
-    $id: `${REPOSITORY_URL}/schema/policy.schema.json`,
+    $id: schemaUrl("policy.schema.json"),
     title: "mlgate policy (version 1)",
     type: "object",
     additionalProperties: false,
@@ -61638,7 +61647,7 @@ async function showPolicy(file, dir, policyDir, now) {
   return `# resolved policy (after extends)
 ${dump(doc, { lineWidth: 120, noRefs: true })}`;
 }
-var STARTER_POLICY = `# yaml-language-server: $schema=https://github.com/mlgate/mlgate/raw/main/schema/policy.schema.json
+var STARTER_POLICY = `# yaml-language-server: $schema=${schemaUrl("policy.schema.json")}
 # mlgate policy: https://github.com/mlgate/mlgate#policy
 version: 1
 extends:

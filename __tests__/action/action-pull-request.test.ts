@@ -65,7 +65,8 @@ describe('the action on a pull request', () => {
 
   it('delivers 120+ annotations in batches of at most 50', async () => {
     const bogus = Array.from({ length: 130 }, (_, i) => `Row ${i}: AML.T9${String(i).padStart(3, '0')}`).join('\n');
-    const pr = await pullRequestRepo({ '.github/mlgate.yml': ERROR_POLICY, 'THREAT_MODEL.md': threatModel(`${bogus}\n`) }, { 'notes.txt': 'x\n' });
+    // The change edits the threat model, so its findings are this PR's business.
+    const pr = await pullRequestRepo({ '.github/mlgate.yml': ERROR_POLICY, 'THREAT_MODEL.md': threatModel() }, { 'THREAT_MODEL.md': threatModel(`${bogus}\n`) });
     const run = await runAction({ workspace: pr.workspace, apiUrl: api().url, eventName: 'pull_request', event: pullRequestEvent({ ...pr, changedFiles: 1 }), sha: pr.mergeSha });
 
     expect(run.code, run.stdout + run.stderr).toBe(1);
@@ -83,8 +84,8 @@ describe('the action on a pull request', () => {
 
   it('judges a PR that edits the policy by the base policy, and says so', async () => {
     // The PR tries to switch the rule off; the base policy still makes its findings errors.
-    const pr = await pullRequestRepo(FINDINGS_BASE, { '.github/mlgate.yml': 'version: 1\nrules:\n  threat-model:\n    level: "off"\n' });
-    const run = await runAction({ workspace: pr.workspace, apiUrl: api().url, eventName: 'pull_request', event: pullRequestEvent({ ...pr, changedFiles: 1 }), sha: pr.mergeSha });
+    const pr = await pullRequestRepo(FINDINGS_BASE, { ...FINDINGS_HEAD, '.github/mlgate.yml': 'version: 1\nrules:\n  threat-model:\n    level: "off"\n' });
+    const run = await runAction({ workspace: pr.workspace, apiUrl: api().url, eventName: 'pull_request', event: pullRequestEvent({ ...pr, changedFiles: 2 }), sha: pr.mergeSha });
 
     expect(run.code, run.stdout + run.stderr).toBe(1);
     const check = onlyCheckRun();
