@@ -111,7 +111,7 @@ describe('the npm package', () => {
     const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
     const install = readme.slice(readme.indexOf('## Install'), readme.indexOf('## Quick start'));
     const lines = [...pkg.engines.node.matchAll(/\^(\d+)\.(\d+)\.\d+/g)];
-    expect(lines.map((m) => m[1])).toEqual(['22', '24']);
+    expect(lines.map((m) => m[1])).toEqual(['20', '22', '24']);
     for (const [, major, minor] of lines) expect(install).toContain(`${major} (${major}.${minor}`);
     expect(install).toContain('npm i -g mlgate');
     expect(install).toContain('npx mlgate check');

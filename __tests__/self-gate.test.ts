@@ -108,7 +108,7 @@ describe("the project's own workflows", () => {
     const ci = flows['ci.yml']!;
     expect(Object.keys(ci.on)).toEqual(expect.arrayContaining(['pull_request', 'push']));
     const job = Object.values(ci.jobs)[0]! as Job & { strategy: { matrix: { node: string[] } } };
-    expect(job.strategy.matrix.node).toEqual(['22', '24']);
+    expect(job.strategy.matrix.node).toEqual(['20', '22', '24']);
     const engines = (JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
     for (const n of job.strategy.matrix.node) expect(engines).toMatch(new RegExp(`\\^${n}\\.`));
     expect(job.permissions).toEqual({ contents: 'read' });

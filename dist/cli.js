@@ -22025,7 +22025,7 @@ var package_default = {
     mlgate: "dist/cli.js"
   },
   engines: {
-    node: "^22.22.2 || ^24.15.0 || >=26.0.0"
+    node: "^20.19.0 || ^22.22.2 || ^24.15.0 || >=26.0.0"
   },
   scripts: {
     build: "node scripts/build.mjs",
