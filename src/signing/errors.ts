@@ -1,0 +1,8 @@
+/**
+ * A signing service (OIDC token endpoint, Fulcio, Rekor, a timestamp authority)
+ * failed or refused: exit 3 with this message, never a stack trace. The
+ * user's own mistakes are ConfigurationError (exit 2).
+ */
+export class SigningServiceError extends Error {
+  override name = 'SigningServiceError';
+}
