@@ -57,7 +57,7 @@ export function signMethodFromOptions(o: SignCliOptions, env: Env): SignMethod {
   if (o.certificate !== undefined) return { method: 'certificate', key: o.key!, ...(passphrase !== undefined ? { passphrase } : {}), certificate: o.certificate, chain: o.chain ?? [] };
   if (o.key !== undefined) return { method: 'key', key: o.key, ...(passphrase !== undefined ? { passphrase } : {}) };
   const instance = o.staging ? SIGSTORE_INSTANCES.staging : SIGSTORE_INSTANCES.production;
-  const given = o.identityToken ?? env.SIGSTORE_ID_TOKEN;
+  const given = o.identityToken ?? (env.SIGSTORE_ID_TOKEN || undefined);
   if (given !== undefined && given.trim() === '') throw new ConfigurationError('the identity token is empty');
   return {
     method: 'sigstore',

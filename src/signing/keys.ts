@@ -31,26 +31,31 @@ async function readPem(file: string, what: string): Promise<string> {
   return bytes.toString('utf8');
 }
 
+const missingPassphrase = (file: string) =>
+  new ConfigurationError(`private key ${file} is encrypted: pass the name of the environment variable that holds its passphrase with --key-passphrase-env`);
+
 /**
  * An ECDSA P-256/384/521 private key from PEM (PKCS#8 or SEC1, encrypted or
  * not). Every way it can be wrong is the user's: exit 2 with what to do.
  */
 export async function loadSigningKey(file: string, passphrase: string | undefined): Promise<SigningKey> {
   const pem = await readPem(file, 'private key');
+  // Asked before OpenSSL is: without a passphrase it would try to prompt, and fail obscurely.
+  if (passphrase === undefined && /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem)) throw missingPassphrase(file);
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey({ key: pem, format: 'pem', ...(passphrase !== undefined ? { passphrase } : {}) });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const msg = e instanceof Error ? e.message : String(e);
-    if (code === 'ERR_MISSING_PASSPHRASE') throw new ConfigurationError(`private key ${file} is encrypted: pass the name of the environment variable that holds its passphrase with --key-passphrase-env`);
+    if (code === 'ERR_MISSING_PASSPHRASE') throw missingPassphrase(file);
     if (/bad decrypt|decrypt/i.test(msg)) throw new ConfigurationError(`private key ${file} could not be decrypted: the passphrase is wrong`);
     throw new ConfigurationError(`${file} is not a PEM private key (${msg})`);
   }
   const curve = privateKey.asymmetricKeyDetails?.namedCurve;
   const known = privateKey.asymmetricKeyType === 'ec' && curve ? CURVES[curve] : undefined;
   if (!known) {
-    const what = privateKey.asymmetricKeyType === 'ec' ? `an EC key on curve ${curve ?? 'unknown'}` : `a ${privateKey.asymmetricKeyType ?? 'unknown'} key`;
+    const what = privateKey.asymmetricKeyType === 'ec' ? `an EC key on curve ${curve ?? 'unknown'}` : `not an ECDSA key (it is ${(privateKey.asymmetricKeyType ?? 'unknown').toUpperCase()})`;
     throw new ConfigurationError(`private key ${file} is ${what}; OMS signatures use ECDSA on P-256, P-384 or P-521 (openssl ecparam -name prime256v1 -genkey -noout -out key.pem)`);
   }
   return { privateKey, publicKey: createPublicKey(privateKey), hash: known.hash };
