@@ -50,7 +50,7 @@ function explain(e: unknown, o: KeylessOptions): SigningServiceError {
   const scrub = (s: string) => s.split(o.token).join('***');
   if (e instanceof InternalError) {
     const cause = e.cause as { statusCode?: number; message?: string } | undefined;
-    const status = typeof cause?.statusCode === 'number' ? ` (HTTP ${cause.statusCode}${cause.statusCode >= 500 ? ', after retries' : ''}: ${scrub(String(cause.message ?? '')).slice(0, 300)})` : cause?.message ? ` (${scrub(cause.message).slice(0, 300)})` : '';
+    const status = typeof cause?.statusCode === 'number' ? ` (HTTP ${cause.statusCode}${cause.statusCode >= 500 ? ', after retries' : ''}: ${scrub(String(cause.message ?? '')).replace(/^\(\d+\)\s*/, '').slice(0, 300)})` : cause?.message ? ` (${scrub(cause.message).slice(0, 300)})` : '';
     return new SigningServiceError(`${SERVICE[e.code] ?? scrub(e.message)}${status}`);
   }
   return new SigningServiceError(`Sigstore signing failed: ${scrub(e instanceof Error ? e.message : String(e)).slice(0, 500)}`);
