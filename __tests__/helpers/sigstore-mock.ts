@@ -80,9 +80,11 @@ export async function startSigstoreMock(): Promise<SigstoreMock> {
   const tlogKey = ecKey();
   const tsaKey = ecKey();
   const ctlog = await initializeCTLog(ctKey);
-  const ca = await initializeCA(caKey, ctlog);
+  // Certificates start a minute back: Rekor's integrated time is whole seconds, and must not fall before notBefore.
+  const ca = await initializeCA(caKey, ctlog, new Date(Date.now() - 60_000));
   const tlog = await initializeTLog(url, tlogKey);
-  const tsa = await initializeTSA(tsaKey);
+  // Whole seconds: DER drops trailing zeros of the fraction (".5Z"), which @sigstore/core 4 does not parse ("invalid time").
+  const tsa = await initializeTSA(tsaKey, new Date(Math.floor(Date.now() / 1000) * 1000));
   for (const h of [fulcioHandler(ca), rekorHandler(tlog), tsaHandler(tsa)]) routes.set(h.path, h.fn);
 
   const validFor = { start: '2020-01-01T00:00:00Z' };

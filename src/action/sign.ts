@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
-import { SIGSTORE_INSTANCES } from '../signing/keyless.js';
+import { SIGSTORE_INSTANCES } from '../signing/instances.js';
 import { actionsIdToken } from '../signing/oidc.js';
-import { signModel, type SignMethod, type SignResult } from '../signing/sign.js';
+import type { SignMethod, SignResult } from '../signing/sign.js';
 import type { InputReader } from './inputs.js';
 import { defuse } from './logger.js';
 
@@ -115,6 +115,8 @@ export async function runSign(read: InputReader, env: Readonly<Record<string, st
     for (const [i, c] of chainItems.entries()) material.chain.push(await materialFile(`chain-${i}`, c, workspace, tempDir));
     const signer = method(read, material, env);
     const ignorePaths = list(read('ignore-paths'));
+    // Loaded on use: the Sigstore client stack is not needed by command: check.
+    const { signModel } = await import('../signing/sign.js');
     const results: SignResult[] = [];
     for (const model of models) {
       const root = insideWorkspace('models', model, workspace);

@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigurationError } from '../core/errors.js';
 import { SigningServiceError } from '../signing/errors.js';
+import { SIGSTORE_INSTANCES } from '../signing/instances.js';
 import { actionsIdToken } from '../signing/oidc.js';
-import { SIGSTORE_INSTANCES } from '../signing/keyless.js';
-import { signModel, type SignMethod, type SignResult } from '../signing/sign.js';
+import type { SignMethod, SignResult } from '../signing/sign.js';
 
 export interface SignCliOptions {
   signature?: string;
@@ -111,6 +111,8 @@ export function addSignCommand(program: Command, io: { out(s: string): void; err
     .addHelpText('after', SIGN_EXAMPLES)
     .action(async (modelRoot: string, o: SignCliOptions) => {
       try {
+        // Loaded on use: the Sigstore client stack would cost every other command its start-up time.
+        const { signModel } = await import('../signing/sign.js');
         const r = await signModel({
           modelRoot,
           ...(o.signature !== undefined ? { signature: o.signature } : {}),

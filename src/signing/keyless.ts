@@ -5,12 +5,6 @@ import { ConfigurationError } from '../core/errors.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../formats/oms/statement.js';
 import { SigningServiceError } from './errors.js';
 
-/** Sigstore's public-good and staging instances (what `model_signing sign sigstore` and `--use_staging` use). */
-export const SIGSTORE_INSTANCES = {
-  production: { fulcio: 'https://fulcio.sigstore.dev', rekor: 'https://rekor.sigstore.dev', tsa: undefined },
-  staging: { fulcio: 'https://fulcio.sigstage.dev', rekor: 'https://rekor.sigstage.dev', tsa: undefined },
-} as const;
-
 export interface KeylessOptions {
   /** The OIDC identity token (a credential: never logged). */
   token: string;
