@@ -15,7 +15,7 @@ import { ConfigurationError } from '../src/core/errors.js';
 import { signModel } from '../src/signing/sign.js';
 import { runCli } from './helpers/cli.js';
 import { runCliAsync } from './helpers/cli-async.js';
-import { makeRepo, runRuleOnDir, writeTree } from './helpers/repo.js';
+import { gitIn, makeRepo, runRuleOnDir, writeTree } from './helpers/repo.js';
 import { certificate, keyPair, lfsPointer, type Curve, type KeyPair } from './model-signing-signer.js';
 
 const MODEL = {
@@ -116,6 +116,19 @@ describe('mlgate sign → mlgate check (dist/cli.js)', () => {
     const ser = (await payloadOf(path.join(dir, 'model/model.sig'))).predicate.serialization;
     expect([...ser.ignore_paths].sort()).toEqual(['.git', '.gitattributes', '.github', '.gitignore', 'cache.tmp', 'model.sig', 'notes']);
     expect(checkCodes(dir)).toEqual({ codes: [], code: 0 });
+  });
+});
+
+describe('git-ignored files in the model', () => {
+  it('are signed as model_signing would, with a warning that a clone will not have them; tracked files are not named', async () => {
+    const k = keyPair();
+    const dir = await makeRepo({ ...MODEL, '.gitignore': '*.log\n', 'model/train.log': 'epoch 1', 'k.pem': pkcs8(k) }, { git: true });
+    const r = runCli(['sign', path.join(dir, 'model'), '--key', path.join(dir, 'k.pem')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('mlgate: warning: git ignores train.log, so it is signed but not in the repository: once the signature is committed, mlgate check on a clone reports it missing. Unless the model ships outside git, sign again with --ignore-paths for each, or delete them\n');
+    expect((await payloadOf(path.join(dir, 'model/model.sig'))).predicate.resources.map((x: { name: string }) => x.name)).toContain('train.log');
+    gitIn(dir, 'add', '-f', 'model/train.log');
+    expect(runCli(['sign', path.join(dir, 'model'), '--key', path.join(dir, 'k.pem')]).stderr).toBe('');
   });
 });
 

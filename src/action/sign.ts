@@ -132,6 +132,7 @@ export async function runSign(read: InputReader, env: Readonly<Record<string, st
         lfsOid: read('lfs-oid') === 'true',
         signer,
       });
+      for (const w of r.warnings) core.warning(w);
       core.info(defuse(`mlgate: signed ${model}: ${r.files} files, ${r.bytesHashed} bytes hashed, ${r.signer} → ${path.relative(workspace, r.signature)}`));
       results.push(r);
     }

@@ -121,6 +121,7 @@ export function addSignCommand(program: Command, io: { out(s: string): void; err
           lfsOid: o.lfsOid ?? false,
           signer: signMethodFromOptions(o, io.env),
         });
+        for (const w of r.warnings) io.err(`mlgate: warning: ${w}\n`);
         io.out(`${summaryLine(r)}\n`);
         setCode(0);
       } catch (e) {

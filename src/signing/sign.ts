@@ -7,6 +7,7 @@ import { DEFAULT_SHARD_SIZE } from '../formats/oms/manifest.js';
 import { statementPayload } from '../formats/oms/statement.js';
 import { certificateBundle, keyBundle } from './bundle.js';
 import { listModelFiles } from './files.js';
+import { gitIgnoredFiles } from './git-ignored.js';
 import { keylessBundle, type KeylessOptions } from './keyless.js';
 import { loadCertificateChain, loadSigningKey } from './keys.js';
 import { hashResources } from './resources.js';
@@ -37,6 +38,8 @@ export interface SignResult {
   bytesHashed: number;
   /** Who signed, for the summary line. */
   signer: string;
+  /** Things the user should know; the signature was written. */
+  warnings: string[];
 }
 
 /** Where `mlgate check` looks for a model's signature by default. */
@@ -64,6 +67,14 @@ export async function signModel(o: SignOptions): Promise<SignResult> {
   const signature = o.signature !== undefined ? provisional : defaultSignaturePath(root, listing.kind);
   if (listing.kind === 'file' && signature === root) throw new ConfigurationError('--signature would overwrite the model file itself; choose another path');
 
+  const warnings: string[] = [];
+  const ignored = await gitIgnoredFiles(root, listing);
+  if (ignored.length > 0) {
+    const shown = ignored.slice(0, 5).join(', ') + (ignored.length > 5 ? ` and ${ignored.length - 5} more` : '');
+    warnings.push(
+      `git ignores ${shown}, so ${ignored.length === 1 ? 'it is' : 'they are'} signed but not in the repository: once the signature is committed, mlgate check on a clone reports ${ignored.length === 1 ? 'it' : 'them'} missing. Unless the model ships outside git, sign again with --ignore-paths for each, or delete them`,
+    );
+  }
   const method = o.shardSize !== undefined ? 'shards' : 'files';
   const shardSize = o.shardSize ?? DEFAULT_SHARD_SIZE;
   const pool = new HashPool(undefined, o.signal);
@@ -95,5 +106,5 @@ export async function signModel(o: SignOptions): Promise<SignResult> {
     who = describeKey(key!.publicKey);
   }
   await writeAtomically(signature, `${JSON.stringify(bundle)}\n`);
-  return { signature, files: listing.files.length, resources: hashed.resources.length, bytesHashed: hashed.bytes, signer: who };
+  return { signature, files: listing.files.length, resources: hashed.resources.length, bytesHashed: hashed.bytes, signer: who, warnings };
 }
