@@ -105,13 +105,12 @@ export async function listModelFiles(root: string, signatureAbs: string, ignoreP
       else if (e.isSymbolicLink()) links.push(rel);
       else if (e.isFile()) {
         if (files.length >= MAX_RESOURCES) throw new ConfigurationError(`model root ${root} holds more than ${MAX_RESOURCES} files; sign its model directories one by one`);
-        let size: number;
         try {
-          size = (await lstat(abs)).size;
+          const size = (await lstat(abs)).size;
+          files.push({ rel, abs, size, lfs: await pointerOf(abs, size) });
         } catch (err) {
           throw unreadable(`model file ${abs}`, err);
         }
-        files.push({ rel, abs, size, lfs: await pointerOf(abs, size).catch((err: unknown) => Promise.reject(unreadable(`model file ${abs}`, err))) });
       } else throw new ConfigurationError(`${abs} is not a regular file (a socket, pipe or device); remove it from the model or list it under --ignore-paths`);
     }
   }
