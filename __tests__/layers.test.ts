@@ -15,11 +15,12 @@ const MAY_IMPORT: Record<string, string[]> = {
   inventory: ['core', 'formats'],
   policies: ['core', 'formats', 'inventory', 'checks'],
   checks: ['core', 'formats', 'inventory'],
+  signing: ['core', 'formats', 'inventory', 'checks'],
   report: ['core', 'checks'],
   engine: ['core', 'formats', 'inventory', 'policies', 'checks', 'report'],
   github: ['core', 'inventory', 'policies', 'report'],
-  cli: ['core', 'formats', 'inventory', 'policies', 'checks', 'engine', 'report'],
-  action: ['core', 'inventory', 'policies', 'engine', 'github', 'report'],
+  cli: ['core', 'formats', 'inventory', 'policies', 'checks', 'engine', 'report', 'signing'],
+  action: ['core', 'inventory', 'policies', 'engine', 'github', 'report', 'signing'],
 };
 
 function* sources(dir: string): Generator<string> {

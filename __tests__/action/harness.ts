@@ -143,6 +143,8 @@ export async function runAction(opts: {
   rawEvent?: string;
   sha: string;
   inputs?: Record<string, string>;
+  /** Further runner environment (e.g. the OIDC token request variables of `id-token: write`). */
+  env?: Record<string, string>;
   timeoutMs?: number;
 }): Promise<ActionRun> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build`);
@@ -185,6 +187,7 @@ export async function runAction(opts: {
     RUNNER_TEMP: files.temp,
     RUNNER_OS: 'Linux',
     ...inputEnv(opts.inputs),
+    ...opts.env,
   };
   const started = Date.now();
   const child = spawn(NODE, [BUNDLE], { cwd: opts.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });

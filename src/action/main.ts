@@ -16,6 +16,8 @@ import { resolveScope } from './changes.js';
 import { readInputs, type ActionInputs } from './inputs.js';
 import { actionLogger } from './logger.js';
 import { publish, type RunLinks } from './publish.js';
+import { readCommand, runSign } from './sign.js';
+import { SigningServiceError } from '../signing/errors.js';
 
 /** Exit codes shared with the CLI (DESIGN §5). */
 const EXIT = { passed: 0, failed: 1, configuration: 2, internal: 3 } as const;
@@ -23,11 +25,15 @@ const EXIT = { passed: 0, failed: 1, configuration: 2, internal: 3 } as const;
 /** The action's entry point: one top-level catch that turns every outcome into an exit code. */
 export async function run(): Promise<void> {
   try {
-    process.exitCode = await gate();
+    const read = (name: string) => core.getInput(name);
+    process.exitCode = readCommand(read) === 'sign' ? await runSign(read, process.env, process.env.GITHUB_WORKSPACE || process.cwd()) : await gate();
   } catch (err) {
     if (err instanceof ConfigurationError) {
       core.error([err.message, ...err.details].join('\n'));
       process.exitCode = EXIT.configuration;
+    } else if (err instanceof SigningServiceError) {
+      core.error(err.message);
+      process.exitCode = EXIT.internal;
     } else {
       core.error(`mlgate internal error (please report it): ${(err as Error)?.stack ?? String(err)}`);
       process.exitCode = EXIT.internal;

@@ -13,6 +13,7 @@ import { FORMATS, isFile, runCheck, type Format } from './check.js';
 import { initPolicy, resolvePolicyFile, showPolicy } from './commands.js';
 import { terminalProgress } from './progress.js';
 import { describeRule } from './rule-docs.js';
+import { addSignCommand } from './sign.js';
 import { listRules } from './rules-list.js';
 import { COLOR_CHOICES, outputWidth, useColor, type ColorChoice } from './terminal.js';
 
@@ -304,6 +305,9 @@ ${EXIT_CODES}`,
       io.out(`wrote ${written.join(', ')}\n`);
       setCode(0);
     });
+
+  // mlgate sign: its own block (src/cli/sign.ts).
+  addSignCommand(program, io, setCode);
   return program;
 }
 

@@ -1,12 +1,11 @@
 import { minimatch } from 'minimatch';
 import type { HashPool } from '../../core/hash-pool.js';
-import type { Manifest, ManifestEntry } from '../../formats/oms/manifest.js';
+import { DEFAULT_IGNORED, shardRanges, type Manifest, type ManifestEntry } from '../../formats/oms/manifest.js';
 import type { FileEntry, Inventory } from '../../inventory/types.js';
 import type { ModelRoot } from '../../inventory/model-roots.js';
 import type { RuleFinding } from '../rule.js';
 
-/** What model_signing always leaves out of a directory model (OMS §6.2.1): only at the model root. */
-export const DEFAULT_IGNORED = ['.git', '.github', '.gitignore', '.gitattributes'];
+export { DEFAULT_IGNORED };
 
 export interface FileCheckInput {
   root: ModelRoot;
@@ -58,11 +57,7 @@ function filesOnDisk(input: FileCheckInput, isPolicyIgnored: (rel: string) => bo
   return disk;
 }
 
-function expectedShards(size: number, shardSize: number): string[] {
-  const out: string[] = [];
-  for (let start = 0; start < size; start += shardSize) out.push(`${start}:${Math.min(start + shardSize, size)}`);
-  return out;
-}
+const expectedShards = (size: number, shardSize: number): string[] => shardRanges(size, shardSize).map((r) => `${r.start}:${r.end}`);
 
 interface Job {
   entry: FileEntry;

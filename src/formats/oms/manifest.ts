@@ -13,6 +13,26 @@ const HASHES: Record<string, string> = { sha256: 'sha256', blake2b: 'blake2b512'
 /** More resources than any real model has; bounds the work a hostile manifest can ask for. */
 export const MAX_RESOURCES = 1_000_000;
 
+/** What model_signing always leaves out of a directory model (OMS §6.2.1): only at the model root. */
+export const DEFAULT_IGNORED = ['.git', '.github', '.gitignore', '.gitattributes'];
+
+/** model_signing's default shard size (1 GB) for `shards` serialization. */
+export const DEFAULT_SHARD_SIZE = 1_000_000_000;
+
+/** The byte ranges `shards` serialization cuts a file of `size` bytes into: none for an empty file. */
+export function shardRanges(size: number, shardSize: number): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (let start = 0; start < size; start += shardSize) out.push({ start, end: Math.min(start + shardSize, size) });
+  return out;
+}
+
+/** The statement subject's digest: SHA-256 over the resource digests in the order listed. */
+export function rootDigest(digests: readonly Uint8Array[]): Buffer {
+  const hash = createHash('sha256');
+  for (const d of digests) hash.update(d);
+  return hash.digest();
+}
+
 export interface ManifestEntry {
   /** As written in the manifest (`path` or `path:start:end`). */
   name: string;
@@ -110,9 +130,7 @@ function checkRootDigest(statement: Record<string, unknown>, entries: ManifestEn
   const subject = Array.isArray(statement.subject) ? statement.subject[0] : undefined;
   const recorded = isObject(subject) && isObject(subject.digest) ? subject.digest.sha256 : undefined;
   const expected = hexDigest(recorded, 'subject');
-  const hash = createHash('sha256');
-  for (const e of entries) hash.update(e.digest);
-  if (!hash.digest().equals(expected)) {
+  if (!rootDigest(entries.map((e) => e.digest)).equals(expected)) {
     throw new OmsFormatError('the statement subject digest is not the SHA-256 of its resource digests: the manifest is inconsistent');
   }
 }
