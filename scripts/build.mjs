@@ -7,7 +7,20 @@ const require = createRequire(import.meta.url);
 await rm('dist', { recursive: true, force: true });
 await mkdir('dist', { recursive: true });
 
+// Optional peers that a bundled library imports only for a feature mlgate does not offer (Kerberos/Negotiate
+// proxy authentication in @sigstore/sign's HTTP stack): a stub that fails the import the way a missing
+// package would, so the library's own "not installed" error is what a user would see.
+const ABSENT_OPTIONAL_PEERS = ['kerberos'];
+const absentPeers = {
+  name: 'absent-optional-peers',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(?:${ABSENT_OPTIONAL_PEERS.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'absent-peer' }));
+    b.onLoad({ filter: /.*/, namespace: 'absent-peer' }, (args) => ({ contents: `throw new Error(${JSON.stringify(`${args.path} is not bundled with mlgate`)});`, loader: 'js' }));
+  },
+};
+
 const common = {
+  plugins: [absentPeers],
   bundle: true,
   platform: 'node',
   target: 'node20',
