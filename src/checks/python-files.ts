@@ -3,7 +3,7 @@ import { LEVEL_RANK } from '../core/types.js';
 import { FileProblem } from '../core/errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { NotebookError } from '../formats/notebook.js';
-import { analysePython, codeWithoutStrings, MAX_PYTHON_SOURCE_CHARS, PythonParseError, type PythonCall, type PythonFile, type PythonFunction } from '../formats/python/index.js';
+import { analysePython, codeWithoutStrings, PythonParseError, type PythonCall, type PythonFile, type PythonFunction } from '../formats/python/index.js';
 
 export const DEFAULT_PYTHON_GLOBS = ['**/*.py', '**/*.ipynb'];
 
@@ -44,6 +44,12 @@ export const PYTHON_CONTEXT_WORDS: ReadonlySet<string> = new Set(['save', 'savez
 
 /** Notebooks carry outputs (images, tables) besides code, so they may be larger than the code limit. */
 const MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024;
+/**
+ * Python read for the pre-filter: beyond the 2 MiB parse limit, so a large
+ * generated file (tables, vocabularies) that names nothing judged is skipped
+ * rather than reported as too large to analyse; one that does still is.
+ */
+const MAX_PYTHON_READ_BYTES = 16 * 1024 * 1024;
 
 /**
  * Estimated bytes of summaries kept across rules per inventory. Summaries hold
@@ -88,6 +94,15 @@ function mentionsAny(path: string, text: string, words: ReadonlySet<string>): bo
   return wordPattern(words).test(codeWithoutStrings(text));
 }
 
+const lastWordSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+
+/** The last identifiers of `words` (`list` for `hub.list`). */
+function lastWords(words: ReadonlySet<string>): ReadonlySet<string> {
+  let set = lastWordSets.get(words);
+  if (!set) lastWordSets.set(words, (set = new Set([...words].map((w) => w.slice(w.lastIndexOf('.') + 1)))));
+  return set;
+}
+
 /** Whether a call is named by `words`: its last identifier, or for a dotted word (`hub.list`) the end of its qualified name. */
 function named(c: PythonCall, words: ReadonlySet<string>): boolean {
   if (c.method === null) return false;
@@ -128,12 +143,14 @@ async function analyseEntry(ctx: RuleContext<unknown>, path: string, words: Read
   const cached = done.files.get(path);
   if (cached && covers(cached.words, words)) return cached.file;
   const notebook = path.toLowerCase().endsWith('.ipynb');
-  const cap = Math.min(ctx.maxFileBytes, notebook ? MAX_NOTEBOOK_BYTES : MAX_PYTHON_SOURCE_CHARS);
+  const cap = Math.min(ctx.maxFileBytes, notebook ? MAX_NOTEBOOK_BYTES : MAX_PYTHON_READ_BYTES);
   const text = await ctx.inventory.readText(path, cap);
   let file: PythonFile | null = null;
   if (mentionsAny(path, text, words)) {
     try {
-      file = summarise(await analysePython(path, text, ctx.signal), words);
+      // A file that passes trust_remote_code anywhere has every call read: the keyword is judged on any callee.
+      const wanted = PYTHON_KEY_WORDS.some((k) => text.includes(k)) ? undefined : (name: string) => lastWords(words).has(name) || PYTHON_CONTEXT_WORDS.has(name);
+      file = summarise(await analysePython(path, text, ctx.signal, wanted), words);
     } catch (e) {
       if (e instanceof NotebookError) throw new FileProblem(path, `${path} is not a readable notebook: ${e.message}`, 'unparsable', e.line);
       if (e instanceof PythonParseError) throw new FileProblem(path, `${path} was not analysed: ${e.message}`, 'budget-exceeded');

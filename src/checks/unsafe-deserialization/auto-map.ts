@@ -42,7 +42,7 @@ export function autoMapProblem(path: string, text: string): Problem | null {
   const refs = Object.values(map as Record<string, unknown>).flatMap(references);
   if (refs.length === 0) return null;
   const remote = [...new Set(refs.filter((r) => r.includes('--')).map((r) => r.slice(0, r.indexOf('--'))))];
-  const classes = [...new Set(refs.map((r) => r.slice(r.indexOf('--') + (r.includes('--') ? 2 : 0))))].slice(0, 5).join(', ');
+  const classes = [...new Set(refs.map((r) => (r.includes('--') ? r.slice(r.indexOf('--') + 2) : r)))].slice(0, 5).join(', ');
   const why = 'Loading it with from_pretrained requires trust_remote_code=True, which imports and runs that Python code with the loader\'s permissions';
   if (remote.length > 0) {
     return {

@@ -1,4 +1,4 @@
-import type { Node, Tree } from 'web-tree-sitter';
+import { Query, type Language, type Node, type Tree } from 'web-tree-sitter';
 
 /** An argument's value as far as it can be known without running the code. */
 export type RawValue =
@@ -81,51 +81,91 @@ export interface RawModule {
   firstErrorRow: number | null;
 }
 
-/** Reads calls and imports from a parsed tree. */
-export function extractModule(tree: Tree): RawModule {
+/** The node kinds read from a tree, found by one query that runs inside the parser (visiting every node from JS costs more than the parse). */
+const PATTERNS = `
+(call) @call
+(import_statement) @import
+(import_from_statement) @import
+(function_definition) @function
+(class_definition) @class
+(assignment left: (identifier) right: [(dictionary) (call)]) @assign
+(pair key: (string) value: [(true) (false)]) @pair
+(ERROR) @error
+`;
+
+const queries = new WeakMap<Language, Query>();
+
+function queryFor(language: Language): Query {
+  let q = queries.get(language);
+  if (!q) queries.set(language, (q = new Query(language, PATTERNS)));
+  return q;
+}
+
+/** The last identifier of a call's callee (`load` in `torch.load(…)`), without reading the rest of the call. */
+function calleeMethod(node: Node): string | null {
+  const fn = node.childForFieldName('function');
+  if (fn?.type === 'identifier') return fn.text;
+  if (fn?.type === 'attribute') return fn.childForFieldName('attribute')?.text ?? null;
+  return null;
+}
+
+/**
+ * Reads calls and imports from a parsed tree. `wanted`, when given, names the
+ * callees (last identifier) whose calls are read in full; other calls are
+ * skipped, except through an import alias of a wanted name
+ * (`from torch import load as tl`).
+ */
+export function extractModule(tree: Tree, wanted?: (name: string) => boolean): RawModule {
   const out: RawModule = { calls: [], functions: [], dictAssigns: [], dictFlags: [], imports: [], definitions: [], errorChars: 0, firstErrorRow: null };
-  const cursor = tree.walk();
+  const captures = queryFor(tree.language).captures(tree.rootNode);
+  for (const { name, node } of captures) if (name === 'import') out.imports.push(...readImport(node));
+  const aliases = new Set(out.imports.filter((i) => i.local !== '*' && wanted?.(i.target.slice(i.target.lastIndexOf('.') + 1))).map((i) => i.local));
+  const want = (node: Node): boolean => {
+    if (!wanted) return true;
+    const method = calleeMethod(node);
+    return method !== null && (wanted(method) || aliases.has(method));
+  };
   let errorEnd = -1;
-  // Enclosing functions as [index, end offset]: a pre-order walk leaves one when it passes its end.
+  // Enclosing functions as [index, end offset]; captures come in document order, so a function is left once a capture starts past its end.
   const scopes: [number, number][] = [];
-  try {
-    for (;;) {
-      const type = cursor.nodeType;
-      const start = cursor.startIndex;
-      while (scopes.length > 0 && scopes[scopes.length - 1]![1] <= start) scopes.pop();
-      const scope = scopes.length > 0 ? scopes[scopes.length - 1]![0] : -1;
-      if (type === 'ERROR' && cursor.startIndex >= errorEnd) {
-        out.errorChars += cursor.endIndex - cursor.startIndex;
-        out.firstErrorRow ??= cursor.startPosition.row;
-        errorEnd = cursor.endIndex;
-      } else if (type === 'call') {
-        out.calls.push(readCall(cursor.currentNode, scope));
-      } else if (type === 'pair') {
-        const flag = readDictFlag(cursor.currentNode);
-        if (flag) out.dictFlags.push(flag);
-      } else if (type === 'import_statement' || type === 'import_from_statement') {
-        out.imports.push(...readImport(cursor.currentNode));
-      } else if (type === 'function_definition' || type === 'class_definition') {
-        const node = cursor.currentNode;
-        const name = node.childForFieldName('name');
-        if (name) out.definitions.push(name.text);
-        if (type === 'function_definition') {
-          out.functions.push({ name: name?.text ?? '', params: readParams(node), scope });
-          scopes.push([out.functions.length - 1, cursor.endIndex]);
+  for (const { name, node } of captures) {
+    const start = node.startIndex;
+    while (scopes.length > 0 && scopes[scopes.length - 1]![1] <= start) scopes.pop();
+    const scope = scopes.length > 0 ? scopes[scopes.length - 1]![0] : -1;
+    switch (name) {
+      case 'error':
+        if (start >= errorEnd) {
+          out.errorChars += node.endIndex - start;
+          out.firstErrorRow ??= node.startPosition.row;
+          errorEnd = node.endIndex;
         }
-      } else if (type === 'assignment') {
-        const assign = readDictAssign(cursor.currentNode, scope);
-        if (assign) out.dictAssigns.push(assign);
+        break;
+      case 'call':
+        if (want(node)) out.calls.push(readCall(node, scope));
+        break;
+      case 'pair': {
+        const flag = readDictFlag(node);
+        if (flag) out.dictFlags.push(flag);
+        break;
       }
-      // Iterative pre-order walk: deeply nested source cannot exhaust the JS stack.
-      if (cursor.gotoFirstChild()) continue;
-      while (!cursor.gotoNextSibling()) {
-        if (!cursor.gotoParent()) return out;
+      case 'class':
+      case 'function': {
+        const id = node.childForFieldName('name');
+        if (id) out.definitions.push(id.text);
+        if (name === 'function') {
+          out.functions.push({ name: id?.text ?? '', params: readParams(node), scope });
+          scopes.push([out.functions.length - 1, node.endIndex]);
+        }
+        break;
+      }
+      case 'assign': {
+        const assign = readDictAssign(node, scope);
+        if (assign) out.dictAssigns.push(assign);
+        break;
       }
     }
-  } finally {
-    cursor.delete();
   }
+  return out;
 }
 
 /** `a.b.c` when the node is an identifier or a chain of attribute accesses on one. */

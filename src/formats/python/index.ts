@@ -109,8 +109,9 @@ function pythonUnitsOf(path: string, text: string): PythonUnit[] {
  * Parses a Python file or notebook and lists its calls with callees resolved
  * through the file's imports (all cells of a notebook share one namespace).
  * Resolution is flow-insensitive: an import anywhere in the file counts.
+ * `wanted` narrows the calls read to those whose callee (or an alias of it) ends in a wanted name.
  */
-export async function analysePython(path: string, text: string, signal?: AbortSignal): Promise<PythonFile> {
+export async function analysePython(path: string, text: string, signal?: AbortSignal, wanted?: (name: string) => boolean): Promise<PythonFile> {
   const units = pythonUnitsOf(path, text);
   const rawCalls: { call: RawCall; unit: PythonUnit; offset: number }[] = [];
   const rawFunctions: RawFunction[] = [];
@@ -125,7 +126,7 @@ export async function analysePython(path: string, text: string, signal?: AbortSi
     // Parsing is synchronous: give timers (the rule's budget) a turn between sources.
     await nextTurn();
     signal?.throwIfAborted();
-    const mod = await withPythonTree(unit.source, extractModule);
+    const mod = await withPythonTree(unit.source, (tree) => extractModule(tree, wanted));
     // Function indexes are per unit; shift them so one list serves the whole file.
     const offset = rawFunctions.length;
     const shift = (scope: number): number => (scope === -1 ? -1 : scope + offset);
