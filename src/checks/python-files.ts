@@ -62,17 +62,20 @@ const BYTES_PER_ENTRY = 600;
 
 /** What a file is to the Python rules: its judged calls, or null when it mentions none of `words`. */
 interface Summary {
-  file: PythonFile | null;
+  /** Pending while the first rule to reach the file analyses it: rules run concurrently and walk files in the same order. */
+  file: Promise<PythonFile | null>;
   words: ReadonlySet<string>;
 }
 
 /**
- * Summaries already made for an inventory, so rules that share Python files
- * (unsafe-deserialization, model-hub-pinning) read and parse each file once.
- * Only successes are kept: a failure under one rule's budget is retried under
- * the next rule's own.
+ * Summaries already made (or being made) for an inventory, so rules that
+ * share Python files (unsafe-deserialization, model-hub-pinning) read and
+ * parse each file once. Failures are dropped: a rule whose own budget is left
+ * retries a file another rule's budget cut short.
  */
 const analysed = new WeakMap<Inventory, { files: Map<string, Summary>; bytes: number }>();
+
+const isAbort = (e: unknown): boolean => e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError');
 
 const wordPatterns = new WeakMap<ReadonlySet<string>, RegExp>();
 
@@ -141,28 +144,44 @@ async function analyseEntry(ctx: RuleContext<unknown>, path: string, words: Read
   let done = analysed.get(ctx.inventory);
   if (!done) analysed.set(ctx.inventory, (done = { files: new Map(), bytes: 0 }));
   const cached = done.files.get(path);
-  if (cached && covers(cached.words, words)) return cached.file;
+  if (cached && covers(cached.words, words)) {
+    try {
+      return await cached.file;
+    } catch (e) {
+      // Another rule's budget ran out on this file: analyse it under ours.
+      if (!isAbort(e) || ctx.signal.aborted) throw e;
+    }
+  }
+  const entry: Summary = { file: summaryOf(ctx, path, words), words };
+  const shared = done;
+  shared.files.set(path, entry);
+  let file: PythonFile | null;
+  try {
+    file = await entry.file;
+  } catch (e) {
+    if (shared.files.get(path) === entry) shared.files.delete(path);
+    throw e;
+  }
+  const size = BYTES_PER_ENTRY * (1 + (file ? file.calls.length + file.dictAssigns.length + file.functions.length / 8 : 0));
+  if (shared.bytes + size <= MAX_CACHED_BYTES) shared.bytes += size;
+  else if (shared.files.get(path) === entry) shared.files.delete(path);
+  return file;
+}
+
+async function summaryOf(ctx: RuleContext<unknown>, path: string, words: ReadonlySet<string>): Promise<PythonFile | null> {
   const notebook = path.toLowerCase().endsWith('.ipynb');
   const cap = Math.min(ctx.maxFileBytes, notebook ? MAX_NOTEBOOK_BYTES : MAX_PYTHON_READ_BYTES);
   const text = await ctx.inventory.readText(path, cap);
-  let file: PythonFile | null = null;
-  if (mentionsAny(path, text, words)) {
-    try {
-      // A file that passes trust_remote_code anywhere has every call read: the keyword is judged on any callee.
-      const wanted = PYTHON_KEY_WORDS.some((k) => text.includes(k)) ? undefined : (name: string) => lastWords(words).has(name) || PYTHON_CONTEXT_WORDS.has(name);
-      file = summarise(await analysePython(path, text, ctx.signal, wanted), words);
-    } catch (e) {
-      if (e instanceof NotebookError) throw new FileProblem(path, `${path} is not a readable notebook: ${e.message}`, 'unparsable', e.line);
-      if (e instanceof PythonParseError) throw new FileProblem(path, `${path} was not analysed: ${e.message}`, 'budget-exceeded');
-      throw e;
-    }
+  if (!mentionsAny(path, text, words)) return null;
+  try {
+    // A file that passes trust_remote_code anywhere has every call read: the keyword is judged on any callee.
+    const wanted = PYTHON_KEY_WORDS.some((k) => text.includes(k)) ? undefined : (name: string) => lastWords(words).has(name) || PYTHON_CONTEXT_WORDS.has(name);
+    return summarise(await analysePython(path, text, ctx.signal, wanted), words);
+  } catch (e) {
+    if (e instanceof NotebookError) throw new FileProblem(path, `${path} is not a readable notebook: ${e.message}`, 'unparsable', e.line);
+    if (e instanceof PythonParseError) throw new FileProblem(path, `${path} was not analysed: ${e.message}`, 'budget-exceeded');
+    throw e;
   }
-  const size = BYTES_PER_ENTRY * (1 + (file ? file.calls.length + file.dictAssigns.length + file.functions.length / 8 : 0));
-  if (done.bytes + size <= MAX_CACHED_BYTES) {
-    done.files.set(path, { file, words });
-    done.bytes += size;
-  }
-  return file;
 }
 
 /**
