@@ -1,13 +1,24 @@
 // Issue 12: what the Python rules say on the shapes a large ML library has
 // (round trips, pass-throughs, path expressions, test code, auto_map configs,
 // framework loaders), each fixture written in the shape the issue describes.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import * as python from '../src/formats/python/index.js';
+import { silentLogger } from '../src/core/logger.js';
+import { evaluate } from '../src/engine/evaluate.js';
+import { memoryProvider } from './helpers/policy.js';
+import { makeRepo } from './helpers/repo.js';
 import { modelHubPinning } from '../src/checks/model-hub-pinning.js';
 import { unsafeDeserialization } from '../src/checks/unsafe-deserialization.js';
 import { PYTHON_CALL_WORDS } from '../src/checks/python-files.js';
 import { DEFAULT_TEST_GLOBS } from '../src/policies/merge.js';
 import type { RuleFinding } from '../src/checks/rule.js';
 import { runRuleOn } from './helpers/repo.js';
+
+// Counts parses, still parsing for real: the rules' results below come from the actual parser.
+vi.mock('../src/formats/python/index.js', async (original) => {
+  const real = await original<typeof import('../src/formats/python/index.js')>();
+  return { ...real, analysePython: vi.fn(real.analysePython) };
+});
 
 type Files = Record<string, string>;
 const shown = (fs: RuleFinding[]): string[] => fs.map((f) => `${f.code}@${f.path}:${f.line}${f.maxLevel ? `<=${f.maxLevel}` : ''}`).sort();
@@ -226,5 +237,26 @@ describe('the token pre-filter', () => {
     for (const word of ['load', 'loads', 'Unpickler', 'from_pretrained', 'hf_hub_download', 'snapshot_download', 'load_dataset', 'pipeline', 'create_model', 'hub.list', 'full_load', 'enable_unsafe_deserialization']) {
       expect(PYTHON_CALL_WORDS.has(word), word).toBe(true);
     }
+  });
+});
+
+describe('one parse per file per run', () => {
+  it('both Python rules, running at once, share each parse, and files naming nothing judged are not parsed', async () => {
+    const files: Files = {};
+    for (let i = 0; i < 12; i++) files[`src/m${i}.py`] = `import torch\nfrom transformers import AutoModel\n\nm = AutoModel.from_pretrained("o/m${i}")\ns = torch.load("w${i}.pt")\n`;
+    for (let i = 0; i < 30; i++) files[`src/layers${i}.py`] = `"""Use Model.from_pretrained("o/m") to load."""\nimport torch\n\ndef f(x):\n    return torch.relu(x)  # torch.load is not used here\n`;
+    const parse = vi.mocked(python.analysePython);
+    parse.mockClear();
+    const report = await evaluate({
+      root: await makeRepo(files),
+      provider: memoryProvider({ '.github/mlgate.yml': 'version: 1\nrules:\n  unsafe-deserialization: {}\n  model-hub-pinning: {}\n' }),
+      mode: 'full',
+      logger: silentLogger,
+      toolVersion: '1.0.0',
+      now: new Date('2026-11-28T12:00:00Z'),
+    });
+    expect(report.findings.filter((f) => f.code === 'unsafe-deserialization/torch-load' || f.code === 'torch-load')).toHaveLength(12);
+    expect(report.findings.filter((f) => f.rule === 'model-hub-pinning')).toHaveLength(12);
+    expect(parse.mock.calls.map((c) => c[0]).sort()).toEqual(Object.keys(files).filter((f) => f.startsWith('src/m')).sort());
   });
 });
