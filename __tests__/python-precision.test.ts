@@ -82,7 +82,8 @@ describe('the FullLoader message says what PyYAML 5.4+ still allows', () => {
   it('caps FullLoader at warning and explains SafeLoader', async () => {
     const [f] = await unsafe({ 'x.py': 'import yaml\ncfg = yaml.load(f, Loader=yaml.FullLoader)\n' });
     expect(f).toMatchObject({ code: 'yaml-unsafe-load', line: 2, maxLevel: 'warning' });
-    expect(f!.message).toMatch(/since PyYAML 5\.4 it no longer calls arbitrary functions/);
+    expect(f!.message).toMatch(/since PyYAML 5\.4 it no longer calls functions or builds arbitrary objects/);
+    expect(f!.message).toMatch(/!!python\/name and !!python\/module/);
     expect(f!.message).toMatch(/before 5\.4 it runs code/);
     expect(f!.message).toMatch(/SafeLoader builds only plain data/);
     expect(f!.message).not.toMatch(/code-execution bypasses/);

@@ -16,9 +16,9 @@ const CODES = [
 ] as const;
 
 /**
- * Framework functions that unpickle what they are given (checked against
- * each project's source: they call torch.load without weights_only=True, or
- * pickle): reported like torch.load. The `unsafe-loaders` parameter adds more.
+ * Framework functions that unpickle the file they are given (each calls
+ * torch.load without weights_only=True, or pickle, underneath): reported like
+ * torch.load. The `unsafe-loaders` parameter adds more; `ignore` drops one.
  */
 export const DEFAULT_UNSAFE_LOADERS: readonly string[] = [
   'ultralytics.utils.patches.torch_load',
@@ -160,9 +160,9 @@ function flag(call: PythonCall, position: number | null, keyword: string, danger
 const YAML_FIX = 'use yaml.safe_load(stream) or yaml.load(stream, Loader=yaml.SafeLoader) (CSafeLoader when libyaml is available)';
 const YAML_FULL = names('yaml.full_load', 'yaml.full_load_all');
 const YAML_FULL_LOADERS = names('yaml.FullLoader', 'yaml.CFullLoader');
-/** FullLoader lost its code-running tags in PyYAML 5.4 (CVE-2020-14343); what it still builds is worth a warning, not an error. */
+/** FullLoader lost its code-running tags (python/object/apply, /new, /object) in PyYAML 5.4; what it still resolves is worth a warning, not an error. */
 const fullLoaderMessage = (what: string): string =>
-  `${what} uses PyYAML's FullLoader: since PyYAML 5.4 it no longer calls arbitrary functions, but it still resolves !!python/name tags to any already-imported function or class and builds instances of imported classes, and on PyYAML before 5.4 it runs code (CVE-2020-1747, CVE-2020-14343); configuration needs none of that, and SafeLoader builds only plain data; ${YAML_FIX}`;
+  `${what} uses PyYAML's FullLoader: since PyYAML 5.4 it no longer calls functions or builds arbitrary objects, but it still turns !!python/name and !!python/module tags into any function, class or module already imported in the process, handing your code a callable where it expects data, and before 5.4 it runs code (CVE-2020-1747, CVE-2020-14343); configuration needs none of that, and SafeLoader builds only plain data; ${YAML_FIX}`;
 
 function yamlLoad(call: PythonCall): Problem | null {
   if (isCallTo(call, YAML_FULL)) return { code: 'yaml-unsafe-load', ...atCall(call), maxLevel: 'warning', message: fullLoaderMessage(shown(call)) };
