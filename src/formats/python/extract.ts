@@ -38,7 +38,7 @@ export interface RawCall {
   endRow: number;
 }
 
-/** A function definition: its parameters with their defaults, so pass-through arguments can be read. */
+/** A function definition: its parameters with their defaults (read only around the calls read), so pass-through arguments can be read. */
 export interface RawFunction {
   name: string;
   params: { name: string; default: RawValue | null }[];
@@ -125,6 +125,7 @@ export function extractModule(tree: Tree, wanted?: (name: string) => boolean): R
     const method = calleeMethod(node);
     return method !== null && (wanted(method) || aliases.has(method));
   };
+  const functionNodes: Node[] = [];
   let errorEnd = -1;
   // Enclosing functions as [index, end offset]; captures come in document order, so a function is left once a capture starts past its end.
   const scopes: [number, number][] = [];
@@ -153,7 +154,8 @@ export function extractModule(tree: Tree, wanted?: (name: string) => boolean): R
         const id = node.childForFieldName('name');
         if (id) out.definitions.push(id.text);
         if (name === 'function') {
-          out.functions.push({ name: id?.text ?? '', params: readParams(node), scope });
+          out.functions.push({ name: id?.text ?? '', params: [], scope });
+          functionNodes.push(node);
           scopes.push([out.functions.length - 1, node.endIndex]);
         }
         break;
@@ -165,6 +167,10 @@ export function extractModule(tree: Tree, wanted?: (name: string) => boolean): R
       }
     }
   }
+  // Parameters only of the functions a read call sits in (or one around them): most functions need none.
+  const needed = new Set<number>();
+  for (const c of out.calls) for (let f = c.scope; f !== -1 && !needed.has(f); f = out.functions[f]!.scope) needed.add(f);
+  for (const f of needed) out.functions[f]!.params = readParams(functionNodes[f]!);
   return out;
 }
 
