@@ -5,6 +5,8 @@ import { describe, expect, it, vi } from 'vitest';
 import * as python from '../src/formats/python/index.js';
 import { silentLogger } from '../src/core/logger.js';
 import { evaluate } from '../src/engine/evaluate.js';
+import { runRule } from '../src/engine/rule-context.js';
+import { scanRepository } from '../src/inventory/scan.js';
 import { memoryProvider } from './helpers/policy.js';
 import { makeRepo } from './helpers/repo.js';
 import { modelHubPinning } from '../src/checks/model-hub-pinning.js';
@@ -259,5 +261,21 @@ describe('one parse per file per run', () => {
     expect(report.findings.filter((f) => f.code === 'unsafe-deserialization/torch-load' || f.code === 'torch-load')).toHaveLength(12);
     expect(report.findings.filter((f) => f.rule === 'model-hub-pinning')).toHaveLength(12);
     expect(parse.mock.calls.map((c) => c[0]).sort()).toEqual(Object.keys(files).filter((f) => f.startsWith('src/m')).sort());
+  });
+});
+
+describe('sharing survives one rule running out of time', () => {
+  it('the other rule re-analyses what the first one was cut off on, and reports every file', async () => {
+    const files: Files = {};
+    for (let i = 0; i < 40; i++) files[`src/m${i}.py`] = `import torch\nfrom transformers import AutoModel\n\nm = AutoModel.from_pretrained("o/m${i}")\ns = torch.load("w${i}.pt")\n${'x = [1, 2, 3]\n'.repeat(2000)}`;
+    const { inventory } = await scanRepository(await makeRepo(files));
+    const base = { params: {}, inventory, changed: null, now: new Date('2026-11-28T12:00:00Z'), logger: silentLogger };
+    const [cut, whole] = await Promise.all([
+      runRule({ ...base, rule: unsafeDeserialization, budget: { ms: 5 } }),
+      runRule({ ...base, rule: modelHubPinning }),
+    ]);
+    expect(cut.some((f) => f.code === 'budget-exceeded')).toBe(true);
+    expect(cut.filter((f) => f.code === 'torch-load').length).toBeLessThan(40);
+    expect(whole.map((f) => f.code)).toEqual(Array(40).fill('unpinned'));
   });
 });
