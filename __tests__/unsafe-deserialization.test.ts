@@ -147,7 +147,8 @@ describe('unsafe-deserialization: configuration and modes', () => {
   });
 
   it('reports a file that is mostly not Python, capped at warning', async () => {
-    const findings = await runRuleOn(unsafeDeserialization, { 'x.py': '<html>\n' + '<p>)))]]] {{ </p>\n'.repeat(20) });
+    // It names a judged call (pickle.load), so the pre-filter lets it through to the parser.
+    const findings = await runRuleOn(unsafeDeserialization, { 'x.py': '<html>\n' + '<p>)))]]] {{ </p>\n'.repeat(20) + '<p>pickle.load</p>\n' });
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ code: 'unparsable', path: 'x.py', maxLevel: 'warning' });
   });

@@ -52,6 +52,8 @@ export interface RunRuleOptions {
   now?: Date;
   policyPath?: string;
   budget?: { ms?: number; maxFileBytes?: number };
+  /** `paths.tests` globs (none: no file is test code). */
+  tests?: readonly string[];
 }
 
 /** Runs one rule on a directory the way the engine does (inventory, budgets, guard), without a policy. */
@@ -67,6 +69,7 @@ export async function runRuleOnDir(rule: Rule, dir: string, opts: RunRuleOptions
     logger: silentLogger,
     policyPath: opts.policyPath,
     budget: opts.budget,
+    tests: opts.tests,
   });
 }
 

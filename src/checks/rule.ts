@@ -33,6 +33,8 @@ export interface RuleContext<P> {
   readonly signal: AbortSignal;
   /** Per-file read budget in bytes for whole-file reads (parsing, not streaming hashes). */
   readonly maxFileBytes: number;
+  /** Whether a repository path is test code (the policy's `paths.tests`); each rule documents what that changes. */
+  isTest(path: string): boolean;
   report(finding: RuleFinding): void;
   /**
    * Runs `fn` for one repository file; a FileProblem or any other parse failure it

@@ -176,7 +176,7 @@ async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: Res
       const inventory = opts.progress ? countingReads(listed, progress.opened) : listed;
       let raw: RuleFinding[];
       try {
-        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
+        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath, tests: policy.testsFor(rule.id) });
       } catch (e) {
         // Signer keys and trust roots are checked when the rule reads them: still the policy's fault.
         if (e instanceof ConfigurationError) throw e;

@@ -1,6 +1,7 @@
 import { FileProblem } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Rule, RuleContext, RuleFinding } from '../checks/rule.js';
+import { matchesAny } from '../inventory/inventory.js';
 import type { ChangedSet, Inventory } from '../inventory/types.js';
 
 export const DEFAULT_RULE_MS = 60_000;
@@ -14,6 +15,8 @@ export interface RuleRunInput {
   now: Date;
   logger: Logger;
   policyPath?: string;
+  /** `paths.tests` globs for this rule (none: no file is test code). */
+  tests?: readonly string[];
   /** Overrides the rule's own budget (tests use tiny budgets). */
   budget?: { ms?: number; maxFileBytes?: number };
 }
@@ -34,6 +37,7 @@ export async function runRule(input: RuleRunInput): Promise<RuleFinding[]> {
   const timer = setTimeout(() => controller.abort(new DOMException(`rule ${rule.id} ran out of its ${ms} ms budget`, 'TimeoutError')), ms);
   timer.unref?.();
   let current: string | undefined;
+  const tests = input.tests ?? [];
   const ctx: RuleContext<Record<string, unknown>> = {
     params: input.params,
     inventory: input.inventory,
@@ -43,6 +47,7 @@ export async function runRule(input: RuleRunInput): Promise<RuleFinding[]> {
     logger: input.logger,
     signal: controller.signal,
     maxFileBytes,
+    isTest: (path) => tests.length > 0 && matchesAny(path, tests),
     report: (f) => {
       findings.push(f);
     },

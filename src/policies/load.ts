@@ -164,6 +164,7 @@ export async function loadPolicy(opts: LoadPolicyOptions): Promise<ResolvedPolic
     rules: merged.rules,
     exclude: merged.exclude,
     excludeFor: merged.excludeFor,
+    testsFor: merged.testsFor,
     maxExceptionDays: merged.maxExceptionDays,
     inlineExceptions: merged.inlineExceptions,
     exceptions,

@@ -18,7 +18,11 @@ export interface MergedPolicy {
   /** Every `paths.exclude` glob of every layer. */
   exclude: string[];
   excludeFor(ruleId: string): string[];
+  testsFor(ruleId: string): string[];
 }
+
+/** Where test code lives when no policy says otherwise: pytest's and unittest's usual layouts. */
+export const DEFAULT_TEST_GLOBS: readonly string[] = ['tests/**', 'test/**', '**/tests/**', '**/test/**', '**/test_*.py', '**/*_test.py', '**/conftest.py'];
 
 /**
  * `max-exception-days` is the smallest any layer sets; a policy that locks a
@@ -151,6 +155,12 @@ export function mergeLayers(layers: readonly PolicyLayer[], registry: readonly R
     excludeFor: (ruleId) => {
       const locks = locksById.get(ruleId) ?? [];
       return unique(declared.filter((d) => locks.every((l) => l.own.has(d.layer))).map((d) => d.glob));
+    },
+    // Test globs lower levels, so a locked rule likewise only honours those of the policies that lock it.
+    testsFor: (ruleId) => {
+      const locks = locksById.get(ruleId) ?? [];
+      const setting = layers.filter((l) => l.doc.paths?.tests !== undefined && locks.every((k) => k.own.has(l)));
+      return setting.length === 0 ? [...DEFAULT_TEST_GLOBS] : unique(setting.flatMap((l) => l.doc.paths!.tests!));
     },
   };
 }

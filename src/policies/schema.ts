@@ -85,7 +85,12 @@ export function buildPolicySchema(rules: readonly Rule[]): Record<string, unknow
       paths: {
         type: 'object',
         additionalProperties: false,
-        properties: { exclude: globList('Files no rule evaluates.') },
+        properties: {
+          exclude: globList('Files no rule evaluates.'),
+          tests: globList(
+            'Test code: rules that read code judge findings there by what a test does (e.g. hub downloads in tests are info). Replaces the defaults (tests/**, test/**, **/tests/**, **/test/**, **/test_*.py, **/*_test.py, **/conftest.py); [] treats no file as a test.',
+          ),
+        },
       },
       'max-exception-days': { type: 'integer', minimum: 1, maximum: 3650, description: 'How far ahead an exception may expire (default 365).' },
       'inline-exceptions': { enum: ['allowed', 'denied'], description: 'Whether `# mlgate: ignore[rule] reason=… owner=… expires=…` comments in the repository may waive findings (default denied). A policy that locks a rule and says denied cannot be overridden.' },

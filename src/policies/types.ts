@@ -34,7 +34,7 @@ export interface ExceptionDecl {
 export interface PolicyDoc {
   version: 1;
   extends?: string[];
-  paths?: { exclude?: string[] };
+  paths?: { exclude?: string[]; tests?: string[] };
   'max-exception-days'?: number;
   'inline-exceptions'?: 'allowed' | 'denied';
   rules?: Record<string, RuleConfig>;
@@ -122,6 +122,8 @@ export interface ResolvedPolicy {
   exclude: string[];
   /** The exclusions that apply to a rule: a locked rule only honours those of the policies that lock it (and what they extend). */
   excludeFor(ruleId: string): string[];
+  /** The `paths.tests` globs that apply to a rule (the defaults when no applicable layer sets them); locked rules as for excludeFor. */
+  testsFor(ruleId: string): string[];
   maxExceptionDays: number;
   /** `inline-exceptions: allowed` after merging: `# mlgate: ignore[…]` comments may waive findings. */
   inlineExceptions: boolean;

@@ -75,6 +75,8 @@ export const CODE_SEVERITY: Readonly<Record<string, CodeSeverity>> = {
   'unsafe-deserialization/yaml-unsafe-load': s(9.0),
   'unsafe-deserialization/keras-unsafe-mode': s(9.0),
   'unsafe-deserialization/trust-remote-code': s(9.3),
+  'unsafe-deserialization/unsafe-loader': s(9.0),
+  'unsafe-deserialization/auto-map': s(8.0),
   'unsafe-deserialization/unparsable': s(3.0, 'medium'),
   'unsafe-deserialization/budget-exceeded': s(5.0, 'medium'),
   // Unpinned supply chain.

@@ -1,4 +1,4 @@
-import type { Node, Tree } from 'web-tree-sitter';
+import { Query, type Language, type Node, type Tree } from 'web-tree-sitter';
 
 /** An argument's value as far as it can be known without running the code. */
 export type RawValue =
@@ -7,6 +7,10 @@ export type RawValue =
   | { kind: 'none' }
   /** A dotted name as written (`yaml.SafeLoader`, `rev`); resolved through imports later. */
   | { kind: 'name'; written: string }
+  /** A call (`kwargs.get("x", False)`, `os.path.join(d, "m")`), its arguments read one level deep. */
+  | { kind: 'call'; callee: string | null; method: string | null; args: RawValue[] }
+  /** `a / b`: a pathlib join when it stands for a path. */
+  | { kind: 'division' }
   | { kind: 'other' };
 
 export interface RawArg {
@@ -25,9 +29,28 @@ export interface RawCall {
   keywords: Map<string, RawArg>;
   starArgs: boolean;
   starKwargs: boolean;
+  /** The name in `**name` when it is a plain identifier. */
+  kwargsName: string | null;
+  /** Index of the innermost enclosing function in `RawModule.functions`, -1 at module level. */
+  scope: number;
   row: number;
   column: number;
   endRow: number;
+}
+
+/** A function definition: its parameters with their defaults (read only around the calls read), so pass-through arguments can be read. */
+export interface RawFunction {
+  name: string;
+  params: { name: string; default: RawValue | null }[];
+  /** Enclosing function, -1 at module level. */
+  scope: number;
+}
+
+/** `name = {"key": value}` or `name = dict(key=value)`: keyword arguments built before a `**name` call. */
+export interface RawDictAssign {
+  name: string;
+  scope: number;
+  keys: Map<string, RawValue>;
 }
 
 /** A dictionary entry `"name": True/False`, the way keyword flags travel in `model_kwargs={…}` or `**config`. */
@@ -46,6 +69,8 @@ export interface RawImport {
 
 export interface RawModule {
   calls: RawCall[];
+  functions: RawFunction[];
+  dictAssigns: RawDictAssign[];
   dictFlags: RawDictFlag[];
   imports: RawImport[];
   /** Names the source defines itself (def, class), which shadow conventional aliases and star imports. */
@@ -56,38 +81,97 @@ export interface RawModule {
   firstErrorRow: number | null;
 }
 
-/** Reads calls and imports from a parsed tree. */
-export function extractModule(tree: Tree): RawModule {
-  const out: RawModule = { calls: [], dictFlags: [], imports: [], definitions: [], errorChars: 0, firstErrorRow: null };
-  const cursor = tree.walk();
+/** The node kinds read from a tree, found by one query that runs inside the parser (visiting every node from JS costs more than the parse). */
+const PATTERNS = `
+(call) @call
+(import_statement) @import
+(import_from_statement) @import
+(function_definition) @function
+(class_definition) @class
+(assignment left: (identifier) right: [(dictionary) (call)]) @assign
+(pair key: (string) value: [(true) (false)]) @pair
+(ERROR) @error
+`;
+
+const queries = new WeakMap<Language, Query>();
+
+function queryFor(language: Language): Query {
+  let q = queries.get(language);
+  if (!q) queries.set(language, (q = new Query(language, PATTERNS)));
+  return q;
+}
+
+/** The last identifier of a call's callee (`load` in `torch.load(…)`), without reading the rest of the call. */
+function calleeMethod(node: Node): string | null {
+  const fn = node.childForFieldName('function');
+  if (fn?.type === 'identifier') return fn.text;
+  if (fn?.type === 'attribute') return fn.childForFieldName('attribute')?.text ?? null;
+  return null;
+}
+
+/**
+ * Reads calls and imports from a parsed tree. `wanted`, when given, names the
+ * callees (last identifier) whose calls are read in full; other calls are
+ * skipped, except through an import alias of a wanted name
+ * (`from torch import load as tl`).
+ */
+export function extractModule(tree: Tree, wanted?: (name: string) => boolean): RawModule {
+  const out: RawModule = { calls: [], functions: [], dictAssigns: [], dictFlags: [], imports: [], definitions: [], errorChars: 0, firstErrorRow: null };
+  const captures = queryFor(tree.language).captures(tree.rootNode);
+  for (const { name, node } of captures) if (name === 'import') out.imports.push(...readImport(node));
+  const aliases = new Set(out.imports.filter((i) => i.local !== '*' && wanted?.(i.target.slice(i.target.lastIndexOf('.') + 1))).map((i) => i.local));
+  const want = (node: Node): boolean => {
+    if (!wanted) return true;
+    const method = calleeMethod(node);
+    return method !== null && (wanted(method) || aliases.has(method));
+  };
+  const functionNodes: Node[] = [];
   let errorEnd = -1;
-  try {
-    for (;;) {
-      const type = cursor.nodeType;
-      if (type === 'ERROR' && cursor.startIndex >= errorEnd) {
-        out.errorChars += cursor.endIndex - cursor.startIndex;
-        out.firstErrorRow ??= cursor.startPosition.row;
-        errorEnd = cursor.endIndex;
-      } else if (type === 'call') {
-        out.calls.push(readCall(cursor.currentNode));
-      } else if (type === 'pair') {
-        const flag = readDictFlag(cursor.currentNode);
+  // Enclosing functions as [index, end offset]; captures come in document order, so a function is left once a capture starts past its end.
+  const scopes: [number, number][] = [];
+  for (const { name, node } of captures) {
+    const start = node.startIndex;
+    while (scopes.length > 0 && scopes[scopes.length - 1]![1] <= start) scopes.pop();
+    const scope = scopes.length > 0 ? scopes[scopes.length - 1]![0] : -1;
+    switch (name) {
+      case 'error':
+        if (start >= errorEnd) {
+          out.errorChars += node.endIndex - start;
+          out.firstErrorRow ??= node.startPosition.row;
+          errorEnd = node.endIndex;
+        }
+        break;
+      case 'call':
+        if (want(node)) out.calls.push(readCall(node, scope));
+        break;
+      case 'pair': {
+        const flag = readDictFlag(node);
         if (flag) out.dictFlags.push(flag);
-      } else if (type === 'import_statement' || type === 'import_from_statement') {
-        out.imports.push(...readImport(cursor.currentNode));
-      } else if (type === 'function_definition' || type === 'class_definition') {
-        const name = cursor.currentNode.childForFieldName('name');
-        if (name) out.definitions.push(name.text);
+        break;
       }
-      // Iterative pre-order walk: deeply nested source cannot exhaust the JS stack.
-      if (cursor.gotoFirstChild()) continue;
-      while (!cursor.gotoNextSibling()) {
-        if (!cursor.gotoParent()) return out;
+      case 'class':
+      case 'function': {
+        const id = node.childForFieldName('name');
+        if (id) out.definitions.push(id.text);
+        if (name === 'function') {
+          out.functions.push({ name: id?.text ?? '', params: [], scope });
+          functionNodes.push(node);
+          scopes.push([out.functions.length - 1, node.endIndex]);
+        }
+        break;
+      }
+      case 'assign': {
+        const assign = readDictAssign(node, scope);
+        if (assign) out.dictAssigns.push(assign);
+        break;
       }
     }
-  } finally {
-    cursor.delete();
   }
+  // Parameters only of the functions a read call sits in (or one around them): most functions need none.
+  const needed = new Set<number>();
+  for (const c of out.calls) for (let f = c.scope; f !== -1 && !needed.has(f); f = out.functions[f]!.scope) needed.add(f);
+  for (const f of needed) out.functions[f]!.params = readParams(functionNodes[f]!);
+  return out;
 }
 
 /** `a.b.c` when the node is an identifier or a chain of attribute accesses on one. */
@@ -105,7 +189,7 @@ function dottedName(node: Node | null): string | null {
   return parts.reverse().join('.');
 }
 
-function readCall(node: Node): RawCall {
+function readCall(node: Node, scope: number): RawCall {
   const fn = node.childForFieldName('function');
   const callee = dottedName(fn);
   let method: string | null = null;
@@ -118,6 +202,8 @@ function readCall(node: Node): RawCall {
     keywords: new Map(),
     starArgs: false,
     starKwargs: false,
+    kwargsName: null,
+    scope,
     row: node.startPosition.row,
     column: node.startPosition.column,
     endRow: node.endPosition.row,
@@ -135,9 +221,12 @@ function readCall(node: Node): RawCall {
       case 'list_splat':
         call.starArgs = true;
         break;
-      case 'dictionary_splat':
+      case 'dictionary_splat': {
         call.starKwargs = true;
+        const inner = arg.namedChildren.find((c) => c?.type !== 'comment');
+        if (inner?.type === 'identifier') call.kwargsName = inner.text;
         break;
+      }
       case 'keyword_argument': {
         const name = arg.childForFieldName('name')?.text;
         const value = arg.childForFieldName('value');
@@ -161,7 +250,52 @@ function readDictFlag(pair: Node): RawDictFlag | null {
 
 const argAt = (node: Node, value: RawValue): RawArg => ({ value, row: node.startPosition.row, column: node.startPosition.column });
 
-function readValue(node: Node): RawValue {
+/** Parameters and their defaults (`def load(path, weights_only=True)`); `*args`/`**kwargs` are left out. */
+function readParams(fn: Node): RawFunction['params'] {
+  const out: RawFunction['params'] = [];
+  for (const p of fn.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (!p) continue;
+    if (p.type === 'identifier') out.push({ name: p.text, default: null });
+    else if (p.type === 'typed_parameter') {
+      const id = p.namedChildren.find((c) => c?.type === 'identifier');
+      if (id) out.push({ name: id.text, default: null });
+    } else if (p.type === 'default_parameter' || p.type === 'typed_default_parameter') {
+      const name = p.childForFieldName('name');
+      const value = p.childForFieldName('value');
+      if (name?.type === 'identifier' && value) out.push({ name: name.text, default: readValue(value, 1) });
+    }
+  }
+  return out;
+}
+
+function readDictAssign(node: Node, scope: number): RawDictAssign | null {
+  const left = node.childForFieldName('left');
+  const right = node.childForFieldName('right');
+  if (left?.type !== 'identifier' || !right) return null;
+  const keys = new Map<string, RawValue>();
+  if (right.type === 'dictionary') {
+    for (const pair of right.namedChildren) {
+      if (pair?.type !== 'pair') continue;
+      const key = pair.childForFieldName('key');
+      const value = pair.childForFieldName('value');
+      const name = key?.type === 'string' ? stringValue(key) : null;
+      if (name !== null && value) keys.set(name, readValue(value, 1));
+    }
+  } else if (right.type === 'call' && right.childForFieldName('function')?.text === 'dict') {
+    for (const arg of right.childForFieldName('arguments')?.namedChildren ?? []) {
+      if (arg?.type !== 'keyword_argument') continue;
+      const name = arg.childForFieldName('name')?.text;
+      const value = arg.childForFieldName('value');
+      if (name && value) keys.set(name, readValue(value, 1));
+    }
+  } else {
+    return null;
+  }
+  return { name: left.text, scope, keys };
+}
+
+/** `depth` bounds how far call arguments are read: one level is enough for `pickle.loads(pickle.dumps(x))`. */
+function readValue(node: Node, depth = 0): RawValue {
   switch (node.type) {
     case 'true':
       return { kind: 'bool', value: true };
@@ -171,8 +305,20 @@ function readValue(node: Node): RawValue {
       return { kind: 'none' };
     case 'parenthesized_expression': {
       const inner = node.namedChildren.filter((c) => c?.type !== 'comment');
-      return inner.length === 1 && inner[0] ? readValue(inner[0]) : { kind: 'other' };
+      return inner.length === 1 && inner[0] ? readValue(inner[0], depth) : { kind: 'other' };
     }
+    case 'call': {
+      if (depth > 1) return { kind: 'other' };
+      const fn = node.childForFieldName('function');
+      const method = fn?.type === 'identifier' ? fn.text : fn?.type === 'attribute' ? (fn.childForFieldName('attribute')?.text ?? null) : null;
+      const args: RawValue[] = [];
+      for (const a of node.childForFieldName('arguments')?.namedChildren ?? []) {
+        if (a && a.type !== 'comment' && a.type !== 'keyword_argument' && a.type !== 'list_splat' && a.type !== 'dictionary_splat') args.push(readValue(a, depth + 1));
+      }
+      return { kind: 'call', callee: dottedName(fn), method, args };
+    }
+    case 'binary_operator':
+      return node.childForFieldName('operator')?.type === '/' ? { kind: 'division' } : { kind: 'other' };
     case 'string':
     case 'concatenated_string': {
       const value = stringValue(node);
