@@ -58651,7 +58651,12 @@ function buildPolicySchema(rules) {
       paths: {
         type: "object",
         additionalProperties: false,
-        properties: { exclude: globList("Files no rule evaluates.") }
+        properties: {
+          exclude: globList("Files no rule evaluates."),
+          tests: globList(
+            "Test code: rules that read code judge findings there by what a test does (e.g. hub downloads in tests are info). Replaces the defaults (tests/**, test/**, **/tests/**, **/test/**, **/test_*.py, **/*_test.py, **/conftest.py); [] treats no file as a test."
+          )
+        }
       },
       "max-exception-days": { type: "integer", minimum: 1, maximum: 3650, description: "How far ahead an exception may expire (default 365)." },
       "inline-exceptions": { enum: ["allowed", "denied"], description: "Whether `# mlgate: ignore[rule] reason=\u2026 owner=\u2026 expires=\u2026` comments in the repository may waive findings (default denied). A policy that locks a rule and says denied cannot be overridden." },
@@ -58938,6 +58943,7 @@ var tamperingCodes = (ruleId) => TAMPERING_CODES[ruleId] ?? [];
 
 // src/policies/merge.ts
 var DEFAULT_MAX_EXCEPTION_DAYS = 365;
+var DEFAULT_TEST_GLOBS = ["tests/**", "test/**", "**/tests/**", "**/test/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"];
 function maxDaysProblems(layers, locks) {
   const out2 = [];
   const lockers = new Map(locks.map((l) => [l.layer, l.own]));
@@ -59046,6 +59052,12 @@ function mergeLayers(layers, registry) {
     excludeFor: (ruleId) => {
       const locks = locksById.get(ruleId) ?? [];
       return unique(declared.filter((d) => locks.every((l) => l.own.has(d.layer))).map((d) => d.glob));
+    },
+    // Test globs lower levels, so a locked rule likewise only honours those of the policies that lock it.
+    testsFor: (ruleId) => {
+      const locks = locksById.get(ruleId) ?? [];
+      const setting = layers.filter((l) => l.doc.paths?.tests !== void 0 && locks.every((k) => k.own.has(l)));
+      return setting.length === 0 ? [...DEFAULT_TEST_GLOBS] : unique(setting.flatMap((l) => l.doc.paths.tests));
     }
   };
 }
@@ -59362,6 +59374,7 @@ async function loadPolicy(opts) {
     rules: merged.rules,
     exclude: merged.exclude,
     excludeFor: merged.excludeFor,
+    testsFor: merged.testsFor,
     maxExceptionDays: merged.maxExceptionDays,
     inlineExceptions: merged.inlineExceptions,
     exceptions,
@@ -59371,10 +59384,10 @@ async function loadPolicy(opts) {
   };
 }
 async function loadBaseline(root, provider, rules, locksById, problems) {
-  const named = root.doc.baseline;
-  if (named === void 0 || root.origin.kind !== "local") return void 0;
+  const named2 = root.doc.baseline;
+  if (named2 === void 0 || root.origin.kind !== "local") return void 0;
   const pos = root.yaml.locate(["baseline"]);
-  const rel = normaliseRepoPath(named);
+  const rel = normaliseRepoPath(named2);
   if (!rel) throw new ConfigurationError(formatLocated(root.name, pos.line, pos.column, "baseline", "must be a path inside the repository, e.g. .github/mlgate-baseline.yml"));
   const text4 = await provider.readLocal(rel);
   if (text4 === void 0) {
@@ -82547,9 +82560,9 @@ function findCustomObjects(config, allow) {
   return out2;
 }
 function customObjectMessage(o) {
-  const named = o.registeredName && o.registeredName !== o.className ? ` (registered as ${JSON.stringify(o.registeredName)})` : "";
-  if (o.reason) return `has a Keras config object that makes Keras call ${o.target}${named}, which ${o.reason}; loading the model runs it even with safe_mode on in affected Keras versions (the CVE-2025-1550 class). Never load this file; rebuild the model from built-in Keras layers`;
-  return `has a Keras config object from outside Keras, ${o.target}${named}; Keras imports that module and calls it when the model is loaded (the CVE-2025-1550 class). Use built-in Keras layers, or \u2014 if you reviewed the module \u2014 add "${o.target}" to allow-globals`;
+  const named2 = o.registeredName && o.registeredName !== o.className ? ` (registered as ${JSON.stringify(o.registeredName)})` : "";
+  if (o.reason) return `has a Keras config object that makes Keras call ${o.target}${named2}, which ${o.reason}; loading the model runs it even with safe_mode on in affected Keras versions (the CVE-2025-1550 class). Never load this file; rebuild the model from built-in Keras layers`;
+  return `has a Keras config object from outside Keras, ${o.target}${named2}; Keras imports that module and calls it when the model is loaded (the CVE-2025-1550 class). Use built-in Keras layers, or \u2014 if you reviewed the module \u2014 add "${o.target}" to allow-globals`;
 }
 
 // src/formats/keras-h5.ts
@@ -83423,8 +83436,8 @@ ${ref2.proto < 3}`;
     }
     const modules = [...new Set(f.looseModules.map((m) => m.module))];
     if (modules.length) {
-      const named = modules.slice(0, 5).map((m) => JSON.stringify(m)).join(", ") + (modules.length > 5 ? ` and ${modules.length - 5} more` : "");
-      this.add("keras-custom-object", "error", `${where}names the module${modules.length > 1 ? "s" : ""} ${named} (first at byte ${f.looseModules[0].at}) in JSON that mlgate could not parse as a whole; Keras imports the module a config names, so the file fails closed. Use only built-in Keras layers, or review the module and add it to allow-globals`);
+      const named2 = modules.slice(0, 5).map((m) => JSON.stringify(m)).join(", ") + (modules.length > 5 ? ` and ${modules.length - 5} more` : "");
+      this.add("keras-custom-object", "error", `${where}names the module${modules.length > 1 ? "s" : ""} ${named2} (first at byte ${f.looseModules[0].at}) in JSON that mlgate could not parse as a whole; Keras imports the module a config names, so the file fails closed. Use only built-in Keras layers, or review the module and add it to allow-globals`);
     }
     if (f.overflow) this.add("budget-exceeded", "error", `${where}could not be checked for Keras layers: ${f.overflow}; the scan is incomplete, so the file fails closed`);
   }
@@ -83775,252 +83788,6 @@ init_errors();
 
 // src/formats/python/index.ts
 import { setImmediate as nextTurn } from "node:timers/promises";
-
-// src/formats/python/extract.ts
-function extractModule(tree) {
-  const out2 = { calls: [], dictFlags: [], imports: [], definitions: [], errorChars: 0, firstErrorRow: null };
-  const cursor = tree.walk();
-  let errorEnd = -1;
-  try {
-    for (; ; ) {
-      const type = cursor.nodeType;
-      if (type === "ERROR" && cursor.startIndex >= errorEnd) {
-        out2.errorChars += cursor.endIndex - cursor.startIndex;
-        out2.firstErrorRow ??= cursor.startPosition.row;
-        errorEnd = cursor.endIndex;
-      } else if (type === "call") {
-        out2.calls.push(readCall(cursor.currentNode));
-      } else if (type === "pair") {
-        const flag2 = readDictFlag(cursor.currentNode);
-        if (flag2) out2.dictFlags.push(flag2);
-      } else if (type === "import_statement" || type === "import_from_statement") {
-        out2.imports.push(...readImport(cursor.currentNode));
-      } else if (type === "function_definition" || type === "class_definition") {
-        const name2 = cursor.currentNode.childForFieldName("name");
-        if (name2) out2.definitions.push(name2.text);
-      }
-      if (cursor.gotoFirstChild()) continue;
-      while (!cursor.gotoNextSibling()) {
-        if (!cursor.gotoParent()) return out2;
-      }
-    }
-  } finally {
-    cursor.delete();
-  }
-}
-function dottedName(node2) {
-  const parts2 = [];
-  let n = node2;
-  while (n?.type === "attribute") {
-    const attr = n.childForFieldName("attribute");
-    if (!attr) return null;
-    parts2.push(attr.text);
-    n = n.childForFieldName("object");
-  }
-  if (n?.type !== "identifier") return null;
-  parts2.push(n.text);
-  return parts2.reverse().join(".");
-}
-function readCall(node2) {
-  const fn = node2.childForFieldName("function");
-  const callee = dottedName(fn);
-  let method = null;
-  if (fn?.type === "identifier") method = fn.text;
-  else if (fn?.type === "attribute") method = fn.childForFieldName("attribute")?.text ?? null;
-  const call = {
-    callee,
-    method,
-    positional: [],
-    keywords: /* @__PURE__ */ new Map(),
-    starArgs: false,
-    starKwargs: false,
-    row: node2.startPosition.row,
-    column: node2.startPosition.column,
-    endRow: node2.endPosition.row
-  };
-  const args2 = node2.childForFieldName("arguments");
-  if (args2?.type === "generator_expression") {
-    call.positional.push(argAt(args2, { kind: "other" }));
-    return call;
-  }
-  for (const arg of args2?.namedChildren ?? []) {
-    if (!arg) continue;
-    switch (arg.type) {
-      case "comment":
-        break;
-      case "list_splat":
-        call.starArgs = true;
-        break;
-      case "dictionary_splat":
-        call.starKwargs = true;
-        break;
-      case "keyword_argument": {
-        const name2 = arg.childForFieldName("name")?.text;
-        const value2 = arg.childForFieldName("value");
-        if (name2 && value2) call.keywords.set(name2, argAt(value2, readValue(value2)));
-        break;
-      }
-      default:
-        call.positional.push(argAt(arg, readValue(arg)));
-    }
-  }
-  return call;
-}
-function readDictFlag(pair2) {
-  const key3 = pair2.childForFieldName("key");
-  const value2 = pair2.childForFieldName("value");
-  if (key3?.type !== "string" || value2?.type !== "true" && value2?.type !== "false") return null;
-  const name2 = stringValue(key3);
-  return name2 === null ? null : { key: name2, value: value2.type === "true", row: value2.startPosition.row, column: value2.startPosition.column };
-}
-var argAt = (node2, value2) => ({ value: value2, row: node2.startPosition.row, column: node2.startPosition.column });
-function readValue(node2) {
-  switch (node2.type) {
-    case "true":
-      return { kind: "bool", value: true };
-    case "false":
-      return { kind: "bool", value: false };
-    case "none":
-      return { kind: "none" };
-    case "parenthesized_expression": {
-      const inner = node2.namedChildren.filter((c) => c?.type !== "comment");
-      return inner.length === 1 && inner[0] ? readValue(inner[0]) : { kind: "other" };
-    }
-    case "string":
-    case "concatenated_string": {
-      const value2 = stringValue(node2);
-      return value2 === null ? { kind: "other" } : { kind: "string", value: value2 };
-    }
-    default: {
-      const written = dottedName(node2);
-      return written === null ? { kind: "other" } : { kind: "name", written };
-    }
-  }
-}
-var SIMPLE_ESCAPES2 = { n: "\n", t: "	", r: "\r", "0": "\0", a: "\x07", b: "\b", f: "\f", v: "\v" };
-function stringValue(node2) {
-  if (node2.type === "concatenated_string") {
-    let joined = "";
-    for (const part of node2.namedChildren) {
-      if (part?.type !== "string") continue;
-      const v = stringValue(part);
-      if (v === null) return null;
-      joined += v;
-    }
-    return joined;
-  }
-  const prefix2 = node2.firstChild?.text.toLowerCase() ?? "";
-  const raw = prefix2.includes("r");
-  let value2 = "";
-  for (const child of node2.namedChildren) {
-    if (!child) continue;
-    if (child.type === "interpolation") return null;
-    if (child.type !== "string_content") continue;
-    value2 += raw ? child.text : unescape3(child);
-  }
-  return value2;
-}
-function unescape3(content3) {
-  const text4 = content3.text;
-  let out2 = "";
-  let at4 = content3.startIndex;
-  for (const esc of content3.namedChildren) {
-    if (esc?.type !== "escape_sequence") continue;
-    out2 += text4.slice(at4 - content3.startIndex, esc.startIndex - content3.startIndex);
-    out2 += decodeEscape(esc.text);
-    at4 = esc.endIndex;
-  }
-  return out2 + text4.slice(at4 - content3.startIndex);
-}
-function decodeEscape(esc) {
-  const c = esc[1] ?? "";
-  if (c in SIMPLE_ESCAPES2) return SIMPLE_ESCAPES2[c];
-  if (c === "x" || c === "u" || c === "U") {
-    const code = Number.parseInt(esc.slice(2), 16);
-    return Number.isFinite(code) && code <= 1114111 ? String.fromCodePoint(code) : esc;
-  }
-  if (c === "\n") return "";
-  return esc.length === 2 && `\\'"`.includes(c) ? c : esc;
-}
-function readImport(node2) {
-  const out2 = [];
-  if (node2.type === "import_statement") {
-    for (const name2 of node2.childrenForFieldName("name")) {
-      if (!name2) continue;
-      if (name2.type === "aliased_import") {
-        const target = name2.childForFieldName("name")?.text;
-        const alias = name2.childForFieldName("alias")?.text;
-        if (target && alias) out2.push({ local: alias, target });
-      } else {
-        const head = name2.text.split(".")[0];
-        out2.push({ local: head, target: head });
-      }
-    }
-    return out2;
-  }
-  const module2 = node2.childForFieldName("module_name")?.text;
-  if (!module2) return out2;
-  if (node2.namedChildren.some((c) => c?.type === "wildcard_import")) {
-    out2.push({ local: "*", target: module2 });
-    return out2;
-  }
-  for (const name2 of node2.childrenForFieldName("name")) {
-    if (!name2) continue;
-    if (name2.type === "aliased_import") {
-      const target = name2.childForFieldName("name")?.text;
-      const alias = name2.childForFieldName("alias")?.text;
-      if (target && alias) out2.push({ local: alias, target: `${module2}.${target}` });
-    } else {
-      out2.push({ local: name2.text, target: `${module2}.${name2.text}` });
-    }
-  }
-  return out2;
-}
-
-// src/formats/python/notebook-source.ts
-var PYTHON_CELL_MAGICS = /* @__PURE__ */ new Set(["time", "timeit", "capture", "prun", "debug", "python", "python3", "pypy"]);
-var PREFIX_MAGIC = /^(\s*%{1,2}(?:time|timeit|prun|debug)\b(?:\s+-[A-Za-z]\S*(?:\s+\d+)?)*)/;
-var IPYTHON_LINE = /^\s*(?:[!%]|[\w.,\s]+=\s*[!%]|\?{1,2}[\w.]|[\w.]+\?{1,2}\s*$)/;
-var blank = (s2) => s2.replace(/[^\s]/g, " ");
-function notebookUnits(text4) {
-  const nb = parseNotebook(text4);
-  if (!nb.language.startsWith("python") && nb.language !== "ipython") return [];
-  const units = [];
-  for (const cell of nb.cells) {
-    if (cell.cellType !== "code") continue;
-    const source = pythonOfCell(cell.source);
-    if (source !== null) units.push({ source, fileLines: cell.fileLines });
-  }
-  return units;
-}
-function pythonOfCell(source) {
-  const lines = source.split("\n");
-  const cellMagic = /^\s*%%(\w+)/.exec(lines[0] ?? "");
-  if (cellMagic) {
-    if (!PYTHON_CELL_MAGICS.has(cellMagic[1])) return null;
-    lines[0] = blank(lines[0]);
-  }
-  let continued = false;
-  for (let i2 = cellMagic ? 1 : 0; i2 < lines.length; i2++) {
-    const line = lines[i2];
-    const prefix2 = continued ? null : PREFIX_MAGIC.exec(line);
-    if (prefix2) {
-      lines[i2] = blank(prefix2[1]) + line.slice(prefix2[1].length);
-    } else if (continued || IPYTHON_LINE.test(line)) {
-      lines[i2] = blank(line);
-      continued = /\\\s*$/.test(line);
-      continue;
-    }
-    continued = false;
-  }
-  return lines.join("\n");
-}
-
-// src/formats/python/parser.ts
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 
 // node_modules/web-tree-sitter/web-tree-sitter.js
 var __defProp2 = Object.defineProperty;
@@ -85394,11 +85161,11 @@ var Language = class _Language {
   /**
    * Get the node type id for a node type name.
    */
-  idForNodeType(type, named) {
+  idForNodeType(type, named2) {
     const typeLength = C.lengthBytesUTF8(type);
     const typeAddress = C._malloc(typeLength + 1);
     C.stringToUTF8(type, typeAddress, typeLength + 1);
-    const result = C._ts_language_symbol_for_name(this[0], typeAddress, typeLength, named ? 1 : 0);
+    const result = C._ts_language_symbol_for_name(this[0], typeAddress, typeLength, named2 ? 1 : 0);
     C._free(typeAddress);
     return result || null;
   }
@@ -88040,7 +87807,356 @@ var Query = class {
   }
 };
 
+// src/formats/python/extract.ts
+var PATTERNS = `
+(call) @call
+(import_statement) @import
+(import_from_statement) @import
+(function_definition) @function
+(class_definition) @class
+(assignment left: (identifier) right: [(dictionary) (call)]) @assign
+(pair key: (string) value: [(true) (false)]) @pair
+(ERROR) @error
+`;
+var queries = /* @__PURE__ */ new WeakMap();
+function queryFor(language) {
+  let q = queries.get(language);
+  if (!q) queries.set(language, q = new Query(language, PATTERNS));
+  return q;
+}
+function calleeMethod(node2) {
+  const fn = node2.childForFieldName("function");
+  if (fn?.type === "identifier") return fn.text;
+  if (fn?.type === "attribute") return fn.childForFieldName("attribute")?.text ?? null;
+  return null;
+}
+function extractModule(tree, wanted) {
+  const out2 = { calls: [], functions: [], dictAssigns: [], dictFlags: [], imports: [], definitions: [], errorChars: 0, firstErrorRow: null };
+  const captures = queryFor(tree.language).captures(tree.rootNode);
+  for (const { name: name2, node: node2 } of captures) if (name2 === "import") out2.imports.push(...readImport(node2));
+  const aliases = new Set(out2.imports.filter((i2) => i2.local !== "*" && wanted?.(i2.target.slice(i2.target.lastIndexOf(".") + 1))).map((i2) => i2.local));
+  const want = (node2) => {
+    if (!wanted) return true;
+    const method = calleeMethod(node2);
+    return method !== null && (wanted(method) || aliases.has(method));
+  };
+  const functionNodes = [];
+  let errorEnd = -1;
+  const scopes = [];
+  for (const { name: name2, node: node2 } of captures) {
+    const start2 = node2.startIndex;
+    while (scopes.length > 0 && scopes[scopes.length - 1][1] <= start2) scopes.pop();
+    const scope = scopes.length > 0 ? scopes[scopes.length - 1][0] : -1;
+    switch (name2) {
+      case "error":
+        if (start2 >= errorEnd) {
+          out2.errorChars += node2.endIndex - start2;
+          out2.firstErrorRow ??= node2.startPosition.row;
+          errorEnd = node2.endIndex;
+        }
+        break;
+      case "call":
+        if (want(node2)) out2.calls.push(readCall(node2, scope));
+        break;
+      case "pair": {
+        const flag2 = readDictFlag(node2);
+        if (flag2) out2.dictFlags.push(flag2);
+        break;
+      }
+      case "class":
+      case "function": {
+        const id = node2.childForFieldName("name");
+        if (id) out2.definitions.push(id.text);
+        if (name2 === "function") {
+          out2.functions.push({ name: id?.text ?? "", params: [], scope });
+          functionNodes.push(node2);
+          scopes.push([out2.functions.length - 1, node2.endIndex]);
+        }
+        break;
+      }
+      case "assign": {
+        const assign = readDictAssign(node2, scope);
+        if (assign) out2.dictAssigns.push(assign);
+        break;
+      }
+    }
+  }
+  const needed = /* @__PURE__ */ new Set();
+  for (const c of out2.calls) for (let f = c.scope; f !== -1 && !needed.has(f); f = out2.functions[f].scope) needed.add(f);
+  for (const f of needed) out2.functions[f].params = readParams(functionNodes[f]);
+  return out2;
+}
+function dottedName(node2) {
+  const parts2 = [];
+  let n = node2;
+  while (n?.type === "attribute") {
+    const attr = n.childForFieldName("attribute");
+    if (!attr) return null;
+    parts2.push(attr.text);
+    n = n.childForFieldName("object");
+  }
+  if (n?.type !== "identifier") return null;
+  parts2.push(n.text);
+  return parts2.reverse().join(".");
+}
+function readCall(node2, scope) {
+  const fn = node2.childForFieldName("function");
+  const callee = dottedName(fn);
+  let method = null;
+  if (fn?.type === "identifier") method = fn.text;
+  else if (fn?.type === "attribute") method = fn.childForFieldName("attribute")?.text ?? null;
+  const call = {
+    callee,
+    method,
+    positional: [],
+    keywords: /* @__PURE__ */ new Map(),
+    starArgs: false,
+    starKwargs: false,
+    kwargsName: null,
+    scope,
+    row: node2.startPosition.row,
+    column: node2.startPosition.column,
+    endRow: node2.endPosition.row
+  };
+  const args2 = node2.childForFieldName("arguments");
+  if (args2?.type === "generator_expression") {
+    call.positional.push(argAt(args2, { kind: "other" }));
+    return call;
+  }
+  for (const arg of args2?.namedChildren ?? []) {
+    if (!arg) continue;
+    switch (arg.type) {
+      case "comment":
+        break;
+      case "list_splat":
+        call.starArgs = true;
+        break;
+      case "dictionary_splat": {
+        call.starKwargs = true;
+        const inner = arg.namedChildren.find((c) => c?.type !== "comment");
+        if (inner?.type === "identifier") call.kwargsName = inner.text;
+        break;
+      }
+      case "keyword_argument": {
+        const name2 = arg.childForFieldName("name")?.text;
+        const value2 = arg.childForFieldName("value");
+        if (name2 && value2) call.keywords.set(name2, argAt(value2, readValue(value2)));
+        break;
+      }
+      default:
+        call.positional.push(argAt(arg, readValue(arg)));
+    }
+  }
+  return call;
+}
+function readDictFlag(pair2) {
+  const key3 = pair2.childForFieldName("key");
+  const value2 = pair2.childForFieldName("value");
+  if (key3?.type !== "string" || value2?.type !== "true" && value2?.type !== "false") return null;
+  const name2 = stringValue(key3);
+  return name2 === null ? null : { key: name2, value: value2.type === "true", row: value2.startPosition.row, column: value2.startPosition.column };
+}
+var argAt = (node2, value2) => ({ value: value2, row: node2.startPosition.row, column: node2.startPosition.column });
+function readParams(fn) {
+  const out2 = [];
+  for (const p of fn.childForFieldName("parameters")?.namedChildren ?? []) {
+    if (!p) continue;
+    if (p.type === "identifier") out2.push({ name: p.text, default: null });
+    else if (p.type === "typed_parameter") {
+      const id = p.namedChildren.find((c) => c?.type === "identifier");
+      if (id) out2.push({ name: id.text, default: null });
+    } else if (p.type === "default_parameter" || p.type === "typed_default_parameter") {
+      const name2 = p.childForFieldName("name");
+      const value2 = p.childForFieldName("value");
+      if (name2?.type === "identifier" && value2) out2.push({ name: name2.text, default: readValue(value2, 1) });
+    }
+  }
+  return out2;
+}
+function readDictAssign(node2, scope) {
+  const left = node2.childForFieldName("left");
+  const right = node2.childForFieldName("right");
+  if (left?.type !== "identifier" || !right) return null;
+  const keys = /* @__PURE__ */ new Map();
+  if (right.type === "dictionary") {
+    for (const pair2 of right.namedChildren) {
+      if (pair2?.type !== "pair") continue;
+      const key3 = pair2.childForFieldName("key");
+      const value2 = pair2.childForFieldName("value");
+      const name2 = key3?.type === "string" ? stringValue(key3) : null;
+      if (name2 !== null && value2) keys.set(name2, readValue(value2, 1));
+    }
+  } else if (right.type === "call" && right.childForFieldName("function")?.text === "dict") {
+    for (const arg of right.childForFieldName("arguments")?.namedChildren ?? []) {
+      if (arg?.type !== "keyword_argument") continue;
+      const name2 = arg.childForFieldName("name")?.text;
+      const value2 = arg.childForFieldName("value");
+      if (name2 && value2) keys.set(name2, readValue(value2, 1));
+    }
+  } else {
+    return null;
+  }
+  return { name: left.text, scope, keys };
+}
+function readValue(node2, depth = 0) {
+  switch (node2.type) {
+    case "true":
+      return { kind: "bool", value: true };
+    case "false":
+      return { kind: "bool", value: false };
+    case "none":
+      return { kind: "none" };
+    case "parenthesized_expression": {
+      const inner = node2.namedChildren.filter((c) => c?.type !== "comment");
+      return inner.length === 1 && inner[0] ? readValue(inner[0], depth) : { kind: "other" };
+    }
+    case "call": {
+      if (depth > 1) return { kind: "other" };
+      const fn = node2.childForFieldName("function");
+      const method = fn?.type === "identifier" ? fn.text : fn?.type === "attribute" ? fn.childForFieldName("attribute")?.text ?? null : null;
+      const args2 = [];
+      for (const a of node2.childForFieldName("arguments")?.namedChildren ?? []) {
+        if (a && a.type !== "comment" && a.type !== "keyword_argument" && a.type !== "list_splat" && a.type !== "dictionary_splat") args2.push(readValue(a, depth + 1));
+      }
+      return { kind: "call", callee: dottedName(fn), method, args: args2 };
+    }
+    case "binary_operator":
+      return node2.childForFieldName("operator")?.type === "/" ? { kind: "division" } : { kind: "other" };
+    case "string":
+    case "concatenated_string": {
+      const value2 = stringValue(node2);
+      return value2 === null ? { kind: "other" } : { kind: "string", value: value2 };
+    }
+    default: {
+      const written = dottedName(node2);
+      return written === null ? { kind: "other" } : { kind: "name", written };
+    }
+  }
+}
+var SIMPLE_ESCAPES2 = { n: "\n", t: "	", r: "\r", "0": "\0", a: "\x07", b: "\b", f: "\f", v: "\v" };
+function stringValue(node2) {
+  if (node2.type === "concatenated_string") {
+    let joined = "";
+    for (const part of node2.namedChildren) {
+      if (part?.type !== "string") continue;
+      const v = stringValue(part);
+      if (v === null) return null;
+      joined += v;
+    }
+    return joined;
+  }
+  const prefix2 = node2.firstChild?.text.toLowerCase() ?? "";
+  const raw = prefix2.includes("r");
+  let value2 = "";
+  for (const child of node2.namedChildren) {
+    if (!child) continue;
+    if (child.type === "interpolation") return null;
+    if (child.type !== "string_content") continue;
+    value2 += raw ? child.text : unescape3(child);
+  }
+  return value2;
+}
+function unescape3(content3) {
+  const text4 = content3.text;
+  let out2 = "";
+  let at4 = content3.startIndex;
+  for (const esc of content3.namedChildren) {
+    if (esc?.type !== "escape_sequence") continue;
+    out2 += text4.slice(at4 - content3.startIndex, esc.startIndex - content3.startIndex);
+    out2 += decodeEscape(esc.text);
+    at4 = esc.endIndex;
+  }
+  return out2 + text4.slice(at4 - content3.startIndex);
+}
+function decodeEscape(esc) {
+  const c = esc[1] ?? "";
+  if (c in SIMPLE_ESCAPES2) return SIMPLE_ESCAPES2[c];
+  if (c === "x" || c === "u" || c === "U") {
+    const code = Number.parseInt(esc.slice(2), 16);
+    return Number.isFinite(code) && code <= 1114111 ? String.fromCodePoint(code) : esc;
+  }
+  if (c === "\n") return "";
+  return esc.length === 2 && `\\'"`.includes(c) ? c : esc;
+}
+function readImport(node2) {
+  const out2 = [];
+  if (node2.type === "import_statement") {
+    for (const name2 of node2.childrenForFieldName("name")) {
+      if (!name2) continue;
+      if (name2.type === "aliased_import") {
+        const target = name2.childForFieldName("name")?.text;
+        const alias = name2.childForFieldName("alias")?.text;
+        if (target && alias) out2.push({ local: alias, target });
+      } else {
+        const head = name2.text.split(".")[0];
+        out2.push({ local: head, target: head });
+      }
+    }
+    return out2;
+  }
+  const module2 = node2.childForFieldName("module_name")?.text;
+  if (!module2) return out2;
+  if (node2.namedChildren.some((c) => c?.type === "wildcard_import")) {
+    out2.push({ local: "*", target: module2 });
+    return out2;
+  }
+  for (const name2 of node2.childrenForFieldName("name")) {
+    if (!name2) continue;
+    if (name2.type === "aliased_import") {
+      const target = name2.childForFieldName("name")?.text;
+      const alias = name2.childForFieldName("alias")?.text;
+      if (target && alias) out2.push({ local: alias, target: `${module2}.${target}` });
+    } else {
+      out2.push({ local: name2.text, target: `${module2}.${name2.text}` });
+    }
+  }
+  return out2;
+}
+
+// src/formats/python/notebook-source.ts
+var PYTHON_CELL_MAGICS = /* @__PURE__ */ new Set(["time", "timeit", "capture", "prun", "debug", "python", "python3", "pypy"]);
+var PREFIX_MAGIC = /^(\s*%{1,2}(?:time|timeit|prun|debug)\b(?:\s+-[A-Za-z]\S*(?:\s+\d+)?)*)/;
+var IPYTHON_LINE = /^\s*(?:[!%]|[\w.,\s]+=\s*[!%]|\?{1,2}[\w.]|[\w.]+\?{1,2}\s*$)/;
+var blank = (s2) => s2.replace(/[^\s]/g, " ");
+function notebookUnits(text4) {
+  const nb = parseNotebook(text4);
+  if (!nb.language.startsWith("python") && nb.language !== "ipython") return [];
+  const units = [];
+  for (const cell of nb.cells) {
+    if (cell.cellType !== "code") continue;
+    const source = pythonOfCell(cell.source);
+    if (source !== null) units.push({ source, fileLines: cell.fileLines });
+  }
+  return units;
+}
+function pythonOfCell(source) {
+  const lines = source.split("\n");
+  const cellMagic = /^\s*%%(\w+)/.exec(lines[0] ?? "");
+  if (cellMagic) {
+    if (!PYTHON_CELL_MAGICS.has(cellMagic[1])) return null;
+    lines[0] = blank(lines[0]);
+  }
+  let continued = false;
+  for (let i2 = cellMagic ? 1 : 0; i2 < lines.length; i2++) {
+    const line = lines[i2];
+    const prefix2 = continued ? null : PREFIX_MAGIC.exec(line);
+    if (prefix2) {
+      lines[i2] = blank(prefix2[1]) + line.slice(prefix2[1].length);
+    } else if (continued || IPYTHON_LINE.test(line)) {
+      lines[i2] = blank(line);
+      continued = /\\\s*$/.test(line);
+      continue;
+    }
+    continued = false;
+  }
+  return lines.join("\n");
+}
+
 // src/formats/python/parser.ts
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 var MAX_PYTHON_SOURCE_CHARS = 2 * 1024 * 1024;
 var PythonParseError = class extends Error {
   name = "PythonParseError";
@@ -88082,6 +88198,52 @@ async function withPythonTree(source, use) {
   }
 }
 
+// src/formats/python/code-text.ts
+function codeWithoutStrings(source) {
+  const parts2 = [];
+  const special = /[#'"]/g;
+  let from = 0;
+  for (let m = special.exec(source); m !== null; m = special.exec(source)) {
+    const at4 = m.index;
+    if (m[0] === "#") {
+      const eol = source.indexOf("\n", at4);
+      parts2.push(source.slice(from, at4));
+      from = eol === -1 ? source.length : eol;
+      special.lastIndex = from;
+      continue;
+    }
+    const end = stringEnd(source, at4);
+    const prefix2 = /[A-Za-z]{1,2}$/.exec(source.slice(Math.max(0, at4 - 3), at4));
+    const before = prefix2 ? source[at4 - prefix2[0].length - 1] : void 0;
+    const isPrefix = prefix2 !== null && /^[rRbBuUfF]{1,2}$/.test(prefix2[0]) && (before === void 0 || !/\w/.test(before));
+    if (!(isPrefix && /[fF]/.test(prefix2[0]))) {
+      parts2.push(source.slice(from, at4), " ");
+      from = end;
+    }
+    special.lastIndex = end;
+  }
+  parts2.push(source.slice(from));
+  return parts2.join("");
+}
+function stringEnd(source, at4) {
+  const q = source[at4];
+  if (source.startsWith(q.repeat(3), at4)) {
+    const close2 = q.repeat(3);
+    for (let i2 = at4 + 3; i2 < source.length; i2++) {
+      if (source[i2] === "\\") i2++;
+      else if (source.startsWith(close2, i2)) return i2 + 3;
+    }
+    return source.length;
+  }
+  for (let i2 = at4 + 1; i2 < source.length; i2++) {
+    const c = source[i2];
+    if (c === "\\") i2++;
+    else if (c === q) return i2 + 1;
+    else if (c === "\n") return i2;
+  }
+  return source.length;
+}
+
 // src/formats/python/index.ts
 var UNPARSABLE_ERROR_SHARE = 0.5;
 var CONVENTIONAL_ALIASES = { np: "numpy", pd: "pandas", tf: "tensorflow" };
@@ -88094,9 +88256,11 @@ function isCallTo(call, qualified) {
 function pythonUnitsOf(path17, text4) {
   return path17.toLowerCase().endsWith(".ipynb") ? notebookUnits(text4) : [{ source: text4 }];
 }
-async function analysePython(path17, text4, signal) {
+async function analysePython(path17, text4, signal, wanted) {
   const units = pythonUnitsOf(path17, text4);
   const rawCalls = [];
+  const rawFunctions = [];
+  const dictAssigns = [];
   const dictFlags = [];
   const imports = [];
   const definitions = /* @__PURE__ */ new Set();
@@ -88106,8 +88270,12 @@ async function analysePython(path17, text4, signal) {
   for (const unit of units) {
     await nextTurn();
     signal?.throwIfAborted();
-    const mod = await withPythonTree(unit.source, extractModule);
-    for (const call of mod.calls) rawCalls.push({ call, unit });
+    const mod = await withPythonTree(unit.source, (tree) => extractModule(tree, wanted));
+    const offset = rawFunctions.length;
+    const shift = (scope) => scope === -1 ? -1 : scope + offset;
+    for (const call of mod.calls) rawCalls.push({ call, unit, offset });
+    for (const f of mod.functions) rawFunctions.push({ ...f, scope: shift(f.scope) });
+    for (const d of mod.dictAssigns) dictAssigns.push({ ...d, scope: shift(d.scope) });
     for (const f of mod.dictFlags) dictFlags.push({ key: f.key, value: f.value, line: lineOf(unit, f.row), column: f.column + 1 });
     imports.push(...mod.imports);
     for (const d of mod.definitions) definitions.add(d);
@@ -88118,7 +88286,9 @@ async function analysePython(path17, text4, signal) {
   const resolve2 = resolver2(imports, definitions);
   const share = codeChars === 0 ? 0 : errorChars / codeChars;
   return {
-    calls: rawCalls.map(({ call, unit }) => toCall(call, unit, resolve2)),
+    calls: rawCalls.map(({ call, unit, offset }) => toCall(call, unit, resolve2, offset)),
+    functions: rawFunctions.map((f) => ({ name: f.name, scope: f.scope, params: f.params.map((p) => ({ name: p.name, default: p.default && toValue(p.default, resolve2) })) })),
+    dictAssigns: dictAssigns.map((d) => ({ name: d.name, scope: d.scope, keys: new Map([...d.keys].map(([k, v]) => [k, toValue(v, resolve2)])) })),
     dictFlags,
     unparsable: share > UNPARSABLE_ERROR_SHARE ? { line: firstErrorLine ?? 1, errorShare: Math.min(1, share) } : null
   };
@@ -88145,7 +88315,7 @@ function resolver2(imports, definitions) {
     return names4;
   };
 }
-function toCall(raw, unit, resolve2) {
+function toCall(raw, unit, resolve2, offset) {
   const arg = (a) => ({ value: toValue(a.value, resolve2), line: lineOf(unit, a.row), column: a.column + 1 });
   return {
     names: raw.callee === null ? [] : resolve2(raw.callee),
@@ -88155,13 +88325,17 @@ function toCall(raw, unit, resolve2) {
     keywords: new Map([...raw.keywords].map(([k, v]) => [k, arg(v)])),
     starArgs: raw.starArgs,
     starKwargs: raw.starKwargs,
+    kwargsName: raw.kwargsName,
+    scope: raw.scope === -1 ? -1 : raw.scope + offset,
     line: lineOf(unit, raw.row),
     endLine: lineOf(unit, raw.endRow),
     column: raw.column + 1
   };
 }
 function toValue(v, resolve2) {
-  return v.kind === "name" ? { kind: "name", written: v.written, names: resolve2(v.written) } : v;
+  if (v.kind === "name") return { kind: "name", written: v.written, names: resolve2(v.written) };
+  if (v.kind === "call") return { kind: "call", names: v.callee === null ? [] : resolve2(v.callee), written: v.callee, method: v.method, args: v.args.map((a) => toValue(a, resolve2)) };
+  return v;
 }
 
 // src/checks/python-files.ts
@@ -88172,36 +88346,145 @@ var PYTHON_FILES_PARAM = {
   default: DEFAULT_PYTHON_GLOBS,
   description: "Globs of the Python files and notebooks to check (default: **/*.py and **/*.ipynb)."
 };
+var PYTHON_CALL_WORDS = /* @__PURE__ */ new Set([
+  // unsafe-deserialization
+  "load",
+  "loads",
+  "Unpickler",
+  "load_state_dict_from_url",
+  "load_url",
+  "read_pickle",
+  "load_all",
+  "unsafe_load",
+  "unsafe_load_all",
+  "full_load",
+  "full_load_all",
+  "load_model",
+  "enable_unsafe_deserialization",
+  // model-hub-pinning
+  "from_pretrained",
+  "from_pretrained_keras",
+  "hf_hub_download",
+  "snapshot_download",
+  "SentenceTransformer",
+  "CrossEncoder",
+  "SparseEncoder",
+  "load_dataset",
+  "load_dataset_builder",
+  "pipeline",
+  "hub.list",
+  "hub.help",
+  "create_model",
+  // unsafe-deserialization's default unsafe-loaders
+  "torch_load",
+  "torch_safe_load",
+  "load_checkpoint",
+  "load_checkpoint_to_cpu",
+  "load_model_ensemble",
+  "load_model_ensemble_and_task",
+  "unpickle",
+  "PackageImporter"
+]);
+var PYTHON_KEY_WORDS = ["trust_remote_code"];
+var PYTHON_CONTEXT_WORDS = /* @__PURE__ */ new Set(["save", "savez", "dump", "dumps", "to_pickle", "mkdtemp", "mkstemp", "TemporaryDirectory", "NamedTemporaryFile", "TemporaryFile", "gettempdir"]);
 var MAX_NOTEBOOK_BYTES2 = 32 * 1024 * 1024;
-var MAX_CACHED_CALLS = 5e4;
+var MAX_PYTHON_READ_BYTES = 16 * 1024 * 1024;
+var MAX_CACHED_BYTES = 64 * 1024 * 1024;
+var BYTES_PER_ENTRY = 600;
 var analysed = /* @__PURE__ */ new WeakMap();
-async function analyseEntry(ctx, path17) {
+var isAbort = (e) => e instanceof Error && (e.name === "AbortError" || e.name === "TimeoutError");
+var wordPatterns = /* @__PURE__ */ new WeakMap();
+function wordPattern(words2) {
+  let re = wordPatterns.get(words2);
+  if (!re) {
+    const alternatives = [...words2].map((w) => w.split(".").map((part) => part.replace(/\W/g, "\\$&")).join("\\s*\\.\\s*"));
+    re = new RegExp(`\\b(?:${alternatives.join("|")})\\b`);
+    wordPatterns.set(words2, re);
+  }
+  return re;
+}
+function mentionsAny(path17, text4, words2) {
+  if (path17.toLowerCase().endsWith(".ipynb") || PYTHON_KEY_WORDS.some((k) => text4.includes(k))) return true;
+  return wordPattern(words2).test(codeWithoutStrings(text4));
+}
+var lastWordSets = /* @__PURE__ */ new WeakMap();
+function lastWords(words2) {
+  let set = lastWordSets.get(words2);
+  if (!set) lastWordSets.set(words2, set = new Set([...words2].map((w) => w.slice(w.lastIndexOf(".") + 1))));
+  return set;
+}
+function named(c, words2) {
+  if (c.method === null) return false;
+  if (words2.has(c.method)) return true;
+  for (const n of c.names) {
+    if (words2.has(n.slice(n.lastIndexOf(".") + 1))) return true;
+    for (const w of words2) if (w.includes(".") && (n === w || n.endsWith(`.${w}`))) return true;
+  }
+  return false;
+}
+function summarise(file, words2) {
+  const keep = (c) => named(c, words2) || c.method !== null && PYTHON_CONTEXT_WORDS.has(c.method) || PYTHON_KEY_WORDS.some((k) => c.keywords.has(k));
+  const calls = file.calls.filter(keep);
+  const needed = /* @__PURE__ */ new Set();
+  for (const c of calls) for (let s2 = c.scope; s2 !== -1 && !needed.has(s2); s2 = file.functions[s2]?.scope ?? -1) needed.add(s2);
+  const splats = new Set(calls.map((c) => c.kwargsName).filter((n) => n !== null));
+  return {
+    calls,
+    functions: file.functions.map((f, i2) => needed.has(i2) ? f : UNUSED_FUNCTION),
+    dictAssigns: file.dictAssigns.filter((d) => splats.has(d.name)),
+    dictFlags: file.dictFlags.filter((f) => PYTHON_KEY_WORDS.includes(f.key)),
+    unparsable: file.unparsable
+  };
+}
+var UNUSED_FUNCTION = Object.freeze({ name: "", params: [], scope: -1 });
+var covers = (have, want) => have === want || [...want].every((w) => have.has(w));
+async function analyseEntry(ctx, path17, words2) {
   let done = analysed.get(ctx.inventory);
-  if (!done) analysed.set(ctx.inventory, done = { files: /* @__PURE__ */ new Map(), calls: 0 });
+  if (!done) analysed.set(ctx.inventory, done = { files: /* @__PURE__ */ new Map(), bytes: 0 });
   const cached = done.files.get(path17);
-  if (cached) return cached;
-  const notebook = path17.toLowerCase().endsWith(".ipynb");
-  const cap = Math.min(ctx.maxFileBytes, notebook ? MAX_NOTEBOOK_BYTES2 : MAX_PYTHON_SOURCE_CHARS);
-  const text4 = await ctx.inventory.readText(path17, cap);
-  try {
-    const file = await analysePython(path17, text4, ctx.signal);
-    if (done.calls + file.calls.length <= MAX_CACHED_CALLS) {
-      done.files.set(path17, file);
-      done.calls += file.calls.length;
+  if (cached && covers(cached.words, words2)) {
+    try {
+      return await cached.file;
+    } catch (e) {
+      if (!isAbort(e) || ctx.signal.aborted) throw e;
     }
-    return file;
+  }
+  const entry = { file: summaryOf(ctx, path17, words2), words: words2 };
+  const shared = done;
+  shared.files.set(path17, entry);
+  let file;
+  try {
+    file = await entry.file;
+  } catch (e) {
+    if (shared.files.get(path17) === entry) shared.files.delete(path17);
+    throw e;
+  }
+  const size = BYTES_PER_ENTRY * (1 + (file ? file.calls.length + file.dictAssigns.length + file.functions.length / 8 : 0));
+  if (shared.bytes + size <= MAX_CACHED_BYTES) shared.bytes += size;
+  else if (shared.files.get(path17) === entry) shared.files.delete(path17);
+  return file;
+}
+async function summaryOf(ctx, path17, words2) {
+  const notebook = path17.toLowerCase().endsWith(".ipynb");
+  const cap = Math.min(ctx.maxFileBytes, notebook ? MAX_NOTEBOOK_BYTES2 : MAX_PYTHON_READ_BYTES);
+  const text4 = await ctx.inventory.readText(path17, cap);
+  if (!mentionsAny(path17, text4, words2)) return null;
+  try {
+    const wanted = PYTHON_KEY_WORDS.some((k) => text4.includes(k)) ? void 0 : (name2) => lastWords(words2).has(name2) || PYTHON_CONTEXT_WORDS.has(name2);
+    return summarise(await analysePython(path17, text4, ctx.signal, wanted), words2);
   } catch (e) {
     if (e instanceof NotebookError) throw new FileProblem(path17, `${path17} is not a readable notebook: ${e.message}`, "unparsable", e.line);
     if (e instanceof PythonParseError) throw new FileProblem(path17, `${path17} was not analysed: ${e.message}`, "budget-exceeded");
     throw e;
   }
 }
-async function forEachPythonFile(ctx, globs3, visit3) {
+async function forEachPythonFile(ctx, globs3, visit3, words2 = PYTHON_CALL_WORDS) {
   for (const entry of ctx.inventory.match(globs3)) {
     if (ctx.changed && !ctx.changed.changed.has(entry.path)) continue;
     ctx.signal.throwIfAborted();
     await ctx.guard(entry.path, async () => {
-      const file = await analyseEntry(ctx, entry.path);
+      const file = await analyseEntry(ctx, entry.path, words2);
+      if (!file) return;
       if (file.unparsable) {
         ctx.report({
           code: "unparsable",
@@ -88215,8 +88498,60 @@ async function forEachPythonFile(ctx, globs3, visit3) {
     });
   }
 }
+function callWordsWith(names4) {
+  const extra = names4.map((n) => n.slice(n.lastIndexOf(".") + 1)).filter((w) => /^\w+$/.test(w) && !PYTHON_CALL_WORDS.has(w));
+  return extra.length === 0 ? PYTHON_CALL_WORDS : /* @__PURE__ */ new Set([...PYTHON_CALL_WORDS, ...extra]);
+}
+function testLevelsParam(codes, defaults2) {
+  const level = { enum: ["off", "info", "warning", "error"], description: "off | info | warning | error" };
+  return {
+    type: "object",
+    additionalProperties: false,
+    properties: Object.fromEntries(codes.map((c) => [c, level])),
+    default: defaults2,
+    description: "Highest level per sub-code for findings in test code (the policy's paths.tests): off drops them, error leaves them as configured. Merged over the rule's defaults."
+  };
+}
+function inTestCode(problem, levels, why) {
+  const cap = problem.code !== void 0 ? levels[problem.code] : void 0;
+  if (cap === "off") return null;
+  const maxLevel2 = cap === void 0 || cap === "error" ? problem.maxLevel : problem.maxLevel === void 0 || LEVEL_RANK[cap] < LEVEL_RANK[problem.maxLevel] ? cap : problem.maxLevel;
+  return { ...problem, ...maxLevel2 ? { maxLevel: maxLevel2 } : {}, message: `${problem.message} (in test code: ${why})` };
+}
+function scopeChain(file, scope) {
+  const out2 = [];
+  for (let s2 = scope; s2 !== -1 && out2.length < 64; s2 = file.functions[s2]?.scope ?? -1) out2.push(s2);
+  return out2;
+}
 
 // src/checks/model-hub-pinning.ts
+var CODES = ["unpinned", "mutable-revision", "unverifiable-revision", "unverifiable-repo", "unparsable", "budget-exceeded"];
+var DEFAULT_TEST_LEVELS = { unpinned: "info", "mutable-revision": "info" };
+var PATH_CALLS = /* @__PURE__ */ new Set([
+  "os.path.join",
+  "os.path.abspath",
+  "os.path.realpath",
+  "os.path.expanduser",
+  "os.path.dirname",
+  "os.path.normpath",
+  "os.fspath",
+  "os.getcwd",
+  "pathlib.Path",
+  "pathlib.PurePath",
+  "pathlib.PosixPath",
+  "pathlib.WindowsPath",
+  "Path",
+  "posixpath.join",
+  "ntpath.join"
+]);
+var PATH_METHODS = /* @__PURE__ */ new Set(["joinpath", "resolve", "absolute", "expanduser", "with_name", "with_suffix", "as_posix"]);
+function isPathExpression(v) {
+  if (v === void 0) return false;
+  if (v.kind === "division") return true;
+  if (v.kind !== "call") return false;
+  if (v.names.some((n) => PATH_CALLS.has(n)) || v.method !== null && PATH_METHODS.has(v.method)) return true;
+  return (v.written === "str" || v.written === "os.fspath") && isPathExpression(v.args[0]);
+}
 var FULL_COMMIT = /^[0-9a-f]{40}$/i;
 var SHORT_COMMIT = /^[0-9a-f]{7,39}$/i;
 var PIN = "<40-hex commit sha>";
@@ -88257,6 +88592,7 @@ function revisionProblem(j, revision, where, pinned) {
 function judgeRevisionKeyword(j, repoArg, pinned) {
   const { call } = j;
   const revision = call.keywords.get("revision");
+  if (isPathExpression(repoArg?.value)) return null;
   const repo = repoArg?.value.kind === "string" ? repoArg.value.value : null;
   if (repo !== null && (j.isLocal(repo) || !HF_REPO_ID.test(repo) || j.allowed(repo))) return null;
   if (repoArg === void 0 && !call.starArgs && !call.starKwargs) return null;
@@ -88443,9 +88779,11 @@ var modelHubPinning = {
         items: { type: "string", minLength: 1, maxLength: 256 },
         default: [],
         description: 'Globs of repository ids that may be downloaded without a commit pin, e.g. "acme/*" for repositories your organisation controls (GitHub "owner/repo" for torch.hub).'
-      }
+      },
+      "test-levels": testLevelsParam(CODES, DEFAULT_TEST_LEVELS)
     }
   },
+  codes: CODES,
   tighten: { files: "superset", "allow-unpinned": "subset" },
   examples: {
     pass: {
@@ -88466,11 +88804,15 @@ var modelHubPinning = {
   async run(ctx) {
     const allow = (ctx.params["allow-unpinned"] ?? []).map((g) => new Minimatch(g, { dot: true }));
     const isLocal = localPathTest(ctx.inventory);
+    const testLevels = { ...DEFAULT_TEST_LEVELS, ...ctx.params["test-levels"] };
     await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path17, file) => {
+      const test = ctx.isTest(path17);
       for (const call of file.calls) {
         const shown3 = call.written ?? call.method ?? "this call";
         const problem = judgeCall({ call, shown: shown3, isLocal, allowed: (repo) => allow.some((m) => m.match(repo)), kind: "model" });
-        if (problem) ctx.report({ ...problem, path: path17 });
+        if (!problem) continue;
+        const shownAs = test ? inTestCode(problem, testLevels, "a moving revision makes CI flaky and runs new upstream files on CI, but ships nothing to users") : problem;
+        if (shownAs) ctx.report({ ...shownAs, path: path17 });
       }
     });
   }
@@ -88628,16 +88970,16 @@ import path5 from "node:path";
 init_verify_files();
 var TARGET_SHOWN_CHARS = 200;
 var dirname2 = (p) => p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : ".";
-var covers = (dir, p) => dir === "." || p === dir || p.startsWith(`${dir}/`);
+var covers2 = (dir, p) => dir === "." || p === dir || p.startsWith(`${dir}/`);
 function withLinkedWeightRoots(roots, links, inv) {
   const out2 = [...roots];
   const dirs = links.filter((l) => matchesAny(l.slice(l.lastIndexOf("/") + 1), WEIGHT_FILE_GLOBS)).map(dirname2);
   for (const d of [...new Set(dirs)].sort((a, b) => a.length - b.length || a.localeCompare(b))) {
-    if (out2.some((r) => r.kind === "dir" && covers(r.path, d))) continue;
-    out2.push({ path: d, kind: "dir", files: inv.files.filter((f) => covers(d, f.path)).map((f) => f.path) });
+    if (out2.some((r) => r.kind === "dir" && covers2(r.path, d))) continue;
+    out2.push({ path: d, kind: "dir", files: inv.files.filter((f) => covers2(d, f.path)).map((f) => f.path) });
   }
   const all2 = out2.sort((a, b) => a.path.localeCompare(b.path));
-  return all2.filter((r) => !all2.some((o) => o !== r && o.kind === "dir" && o.path !== r.path && covers(o.path, r.path)));
+  return all2.filter((r) => !all2.some((o) => o !== r && o.kind === "dir" && o.path !== r.path && covers2(o.path, r.path)));
 }
 function linksInRoot(root, links, isPolicyIgnored) {
   if (root.kind !== "dir") return [];
@@ -89128,7 +89470,97 @@ var threatModel = {
   }
 };
 
+// src/checks/unsafe-deserialization/auto-map.ts
+var AUTO_MAP_GLOBS = ["**/config.json", "**/tokenizer_config.json", "**/preprocessor_config.json", "**/processor_config.json"];
+var MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+function references(value2) {
+  if (typeof value2 === "string") return [value2];
+  if (Array.isArray(value2)) return value2.filter((v) => typeof v === "string");
+  return [];
+}
+function autoMapProblem(path17, text4) {
+  const key3 = text4.indexOf('"auto_map"');
+  if (key3 === -1) return null;
+  const where = new LineIndex(text4).position(key3);
+  let doc;
+  try {
+    doc = JSON.parse(text4);
+  } catch {
+    return {
+      code: "auto-map",
+      ...where,
+      maxLevel: "warning",
+      message: `${path17} mentions auto_map but is not valid JSON, so mlgate cannot tell which custom code loading this model runs; fix the JSON`
+    };
+  }
+  const map = doc !== null && typeof doc === "object" && !Array.isArray(doc) ? doc.auto_map : void 0;
+  if (map === null || typeof map !== "object" || Array.isArray(map)) return null;
+  const refs = Object.values(map).flatMap(references);
+  if (refs.length === 0) return null;
+  const remote = [...new Set(refs.filter((r) => r.includes("--")).map((r) => r.slice(0, r.indexOf("--"))))];
+  const classes = [...new Set(refs.map((r) => r.includes("--") ? r.slice(r.indexOf("--") + 2) : r))].slice(0, 5).join(", ");
+  const why = "Loading it with from_pretrained requires trust_remote_code=True, which imports and runs that Python code with the loader's permissions";
+  if (remote.length > 0) {
+    return {
+      code: "auto-map",
+      ...where,
+      message: `${path17} has an auto_map that takes custom modelling code (${classes}) from another hub repository (${remote.join(", ")}), downloaded from its default branch when the model loads. ${why}, and a push to that repository changes the code you run; copy the code into this model directory and review it, or use an architecture built into transformers`
+    };
+  }
+  return {
+    code: "auto-map",
+    ...where,
+    maxLevel: "warning",
+    message: `${path17} has an auto_map naming custom modelling code in this directory (${classes}). ${why}: review those files as code, keep them pinned with the weights, or convert the model to an architecture built into transformers so it loads without trust_remote_code`
+  };
+}
+async function checkAutoMaps(ctx, report2) {
+  for (const entry of ctx.inventory.match(AUTO_MAP_GLOBS)) {
+    if (ctx.changed && !ctx.changed.changed.has(entry.path)) continue;
+    if (entry.size > MAX_CONFIG_BYTES) continue;
+    ctx.signal.throwIfAborted();
+    await ctx.guard(entry.path, async () => {
+      const problem = autoMapProblem(entry.path, await ctx.inventory.readText(entry.path, MAX_CONFIG_BYTES));
+      if (problem) report2(entry.path, problem);
+    });
+  }
+}
+
 // src/checks/unsafe-deserialization.ts
+var CODES2 = [
+  "torch-load",
+  "pickle-load",
+  "dill-load",
+  "joblib-load",
+  "pandas-read-pickle",
+  "numpy-allow-pickle",
+  "yaml-unsafe-load",
+  "keras-unsafe-mode",
+  "trust-remote-code",
+  "unsafe-loader",
+  "auto-map",
+  "unparsable",
+  "budget-exceeded"
+];
+var DEFAULT_UNSAFE_LOADERS = [
+  "ultralytics.utils.patches.torch_load",
+  "ultralytics.nn.tasks.torch_safe_load",
+  "mmengine.runner.load_checkpoint",
+  "mmengine.runner.checkpoint.load_checkpoint",
+  "mmcv.runner.load_checkpoint",
+  "mmcv.runner.checkpoint.load_checkpoint",
+  "fairseq.checkpoint_utils.load_checkpoint_to_cpu",
+  "fairseq.checkpoint_utils.load_model_ensemble",
+  "fairseq.checkpoint_utils.load_model_ensemble_and_task",
+  "gensim.utils.unpickle",
+  "gensim.models.Word2Vec.load",
+  "gensim.models.KeyedVectors.load",
+  "gensim.models.Doc2Vec.load",
+  "gensim.models.FastText.load",
+  "mlflow.pytorch.load_model",
+  "mlflow.sklearn.load_model",
+  "torch.package.PackageImporter"
+];
 var names3 = (...xs) => new Set(xs);
 var product = (modules, functions) => new Set(modules.flatMap((m) => functions.map((f) => `${m}.${f}`)));
 var TORCH_LOADS = names3("torch.load", "torch.serialization.load", "torch.hub.load_state_dict_from_url", "torch.utils.model_zoo.load_url");
@@ -89144,11 +89576,30 @@ var YAML_UNSAFE_LOADERS = names3("yaml.Loader", "yaml.UnsafeLoader", "yaml.FullL
 var at2 = (arg) => ({ line: arg.line, column: arg.column });
 var atCall2 = (call) => ({ line: call.line, endLine: call.endLine, column: call.column });
 var shown = (call) => call.written ?? call.method ?? "this call";
-function torchLoad(call) {
+function parameterDefault(file, call, v) {
+  if (v.kind !== "name" || v.written.includes(".")) return void 0;
+  for (const s2 of scopeChain(file, call.scope)) {
+    const param = file.functions[s2]?.params.find((p) => p.name === v.written);
+    if (param) return param.default;
+  }
+  return void 0;
+}
+function splatValue(file, call, key3) {
+  if (call.kwargsName === null) return void 0;
+  const scopes = /* @__PURE__ */ new Set([...scopeChain(file, call.scope), -1]);
+  const assigns = file.dictAssigns.filter((d) => d.name === call.kwargsName && scopes.has(d.scope));
+  const values2 = assigns.map((d) => d.keys.get(key3));
+  const first = values2[0];
+  if (first === void 0 || first.kind !== "bool" || values2.some((x) => x?.kind !== "bool" || x.value !== first.value)) return void 0;
+  return first;
+}
+function torchLoad(call, file) {
   const weightsOnly = call.keywords.get("weights_only");
   const fix = `pass weights_only=True (${shown(call)}(path, weights_only=True)) so only tensors and plain containers are unpickled, or store the weights as safetensors`;
   if (!weightsOnly) {
-    if (call.starKwargs)
+    const passed = call.starKwargs ? splatValue(file, call, "weights_only") : void 0;
+    if (passed?.kind === "bool" && passed.value) return null;
+    if (call.starKwargs && passed === void 0)
       return { code: "torch-load", ...atCall2(call), maxLevel: "warning", message: `${shown(call)} may get weights_only from **kwargs, which cannot be verified; ${fix}` };
     return {
       code: "torch-load",
@@ -89164,10 +89615,31 @@ function torchLoad(call) {
       ...at2(weightsOnly),
       message: `${shown(call)} with weights_only=${v.kind === "none" ? "None (the version default)" : "False"} can unpickle arbitrary objects, so a malicious checkpoint runs code; ${fix}`
     };
+  const byDefault = parameterDefault(file, call, v);
+  if (byDefault?.kind === "bool" && byDefault.value) return null;
+  if (byDefault?.kind === "bool" || byDefault?.kind === "none")
+    return {
+      code: "torch-load",
+      ...at2(weightsOnly),
+      message: `${shown(call)} passes weights_only=${v.written}, a parameter that defaults to ${byDefault.kind === "none" ? "None" : "False"}, so callers that leave it out unpickle arbitrary objects; default it to True, or ${fix}`
+    };
   return { code: "torch-load", ...at2(weightsOnly), maxLevel: "warning", message: `${shown(call)} takes weights_only from an expression that cannot be verified; ${fix}` };
 }
+var DUMPS = product(["pickle", "cPickle", "_pickle", "cloudpickle", "dill"], ["dumps"]);
 function pickleFamily(loads, code, library, fix) {
-  return (call) => isCallTo(call, loads) ? { code, ...atCall2(call), message: `${shown(call)} unpickles its input with ${library}, which runs any code the data names; load only data you produced and verified, or ${fix}` } : null;
+  return (call) => {
+    if (!isCallTo(call, loads)) return null;
+    const first = call.positional[0]?.value;
+    if (first?.kind === "call" && first.names.some((n) => DUMPS.has(n))) return null;
+    return { code, ...atCall2(call), message: `${shown(call)} unpickles its input with ${library}, which runs any code the data names; load only data you produced and verified, or ${fix}` };
+  };
+}
+function unsafeLoader(loaders) {
+  return (call) => isCallTo(call, loaders) ? {
+    code: "unsafe-loader",
+    ...atCall2(call),
+    message: `${shown(call)} unpickles the checkpoint it is given underneath (torch.load without weights_only=True, or pickle), so a malicious file runs code when loaded; load only files you produced and verified, or load the weights as safetensors (or with torch.load(path, weights_only=True)) and build the model from its class`
+  } : null;
 }
 function flag(call, position2, keyword, dangerous, code, fix) {
   const arg = argument(call, position2, keyword);
@@ -89180,9 +89652,13 @@ function flag(call, position2, keyword, dangerous, code, fix) {
   return { code, ...at2(arg), maxLevel: "warning", message: `${shown(call)} takes ${keyword} from an expression that cannot be verified; ${fix}` };
 }
 var YAML_FIX = "use yaml.safe_load(stream) or yaml.load(stream, Loader=yaml.SafeLoader) (CSafeLoader when libyaml is available)";
+var YAML_FULL = names3("yaml.full_load", "yaml.full_load_all");
+var YAML_FULL_LOADERS = names3("yaml.FullLoader", "yaml.CFullLoader");
+var fullLoaderMessage = (what) => `${what} uses PyYAML's FullLoader: since PyYAML 5.4 it no longer calls functions or builds arbitrary objects, but it still turns !!python/name and !!python/module tags into any function, class or module already imported in the process, handing your code a callable where it expects data, and before 5.4 it runs code (CVE-2020-1747, CVE-2020-14343); configuration needs none of that, and SafeLoader builds only plain data; ${YAML_FIX}`;
 function yamlLoad(call) {
+  if (isCallTo(call, YAML_FULL)) return { code: "yaml-unsafe-load", ...atCall2(call), maxLevel: "warning", message: fullLoaderMessage(shown(call)) };
   if (isCallTo(call, YAML_UNSAFE))
-    return { code: "yaml-unsafe-load", ...atCall2(call), message: `${shown(call)} constructs arbitrary Python objects from YAML tags (FullLoader has had code-execution bypasses); ${YAML_FIX}` };
+    return { code: "yaml-unsafe-load", ...atCall2(call), message: `${shown(call)} constructs arbitrary Python objects from YAML tags, so a crafted file runs code; ${YAML_FIX}` };
   if (!isCallTo(call, YAML_LOADS)) return null;
   const loader = argument(call, 1, "Loader");
   if (!loader) {
@@ -89193,6 +89669,7 @@ function yamlLoad(call) {
   if (v.kind === "name") {
     const canonical = v.names.map((n) => n.replace(/^yaml\.(?:loader|cyaml)\./, "yaml."));
     if (canonical.every((n) => YAML_SAFE_LOADERS.has(n))) return null;
+    if (canonical.every((n) => YAML_FULL_LOADERS.has(n))) return { code: "yaml-unsafe-load", ...at2(loader), maxLevel: "warning", message: fullLoaderMessage(`${shown(call)} with Loader=${v.written}`) };
     if (canonical.some((n) => YAML_UNSAFE_LOADERS.has(n)))
       return { code: "yaml-unsafe-load", ...at2(loader), message: `${shown(call)} with Loader=${v.written} constructs arbitrary Python objects from YAML tags; ${YAML_FIX}` };
   }
@@ -89207,17 +89684,31 @@ function kerasLoad(call) {
   return null;
 }
 var REMOTE_CODE_FIX = "drop trust_remote_code=True and use a model class built into the library, or vendor and review the remote code and pin the repository to a full commit revision";
-function trustRemoteCode(call) {
+var isOff = (v) => v?.kind === "none" || v?.kind === "bool" && !v.value;
+function trustRemoteCode(call, file) {
   const arg = call.keywords.get("trust_remote_code");
   if (!arg) return null;
   const v = arg.value;
   if (v.kind === "bool" || v.kind === "none") {
     return v.kind === "bool" && v.value ? { code: "trust-remote-code", ...at2(arg), message: `${shown(call)} with trust_remote_code=True downloads and runs Python code from the model repository; ${REMOTE_CODE_FIX}` } : null;
   }
+  const fromGet = v.kind === "call" && v.method === "get" && v.args.length === 2 && isOff(v.args[1]);
+  const byDefault = parameterDefault(file, call, v);
+  if (fromGet || isOff(byDefault)) {
+    return {
+      code: "trust-remote-code",
+      ...at2(arg),
+      maxLevel: "info",
+      message: `${shown(call)} passes trust_remote_code through from its caller, off by default; it runs code from the model repository only if a caller passes True, which this rule reports where that is written`
+    };
+  }
+  if (byDefault?.kind === "bool" && byDefault.value) {
+    return { code: "trust-remote-code", ...at2(arg), message: `${shown(call)} takes trust_remote_code from a parameter that defaults to True, so callers that leave it out download and run Python code from the model repository; default it to False; ${REMOTE_CODE_FIX}` };
+  }
   return { code: "trust-remote-code", ...at2(arg), maxLevel: "warning", message: `${shown(call)} takes trust_remote_code from an expression that cannot be verified; ${REMOTE_CODE_FIX}` };
 }
 var DETECTORS = [
-  (c) => isCallTo(c, TORCH_LOADS) ? torchLoad(c) : null,
+  (c, f) => isCallTo(c, TORCH_LOADS) ? torchLoad(c, f) : null,
   pickleFamily(PICKLE_LOADS, "pickle-load", "pickle", "switch to a data-only format (safetensors, JSON, Parquet, NumPy without pickle)"),
   pickleFamily(DILL_LOADS, "dill-load", "dill", "switch to a data-only format (safetensors, JSON, Parquet)"),
   pickleFamily(JOBLIB_LOADS, "joblib-load", "joblib", "save models with skops.io or ONNX and arrays with NumPy (allow_pickle=False)"),
@@ -89227,6 +89718,15 @@ var DETECTORS = [
   kerasLoad,
   trustRemoteCode
 ];
+var FILE_LOADS = /* @__PURE__ */ new Set(["torch-load", "pickle-load", "dill-load", "joblib-load", "pandas-read-pickle", "numpy-allow-pickle", "unsafe-loader"]);
+var TMP_FIXTURES = /* @__PURE__ */ new Set(["tmp_path", "tmpdir", "tmp_path_factory", "tmpdir_factory"]);
+function writesItsOwnInput(file, call) {
+  const chain = scopeChain(file, call.scope);
+  if (chain.length === 0) return false;
+  if (chain.some((s2) => file.functions[s2]?.params.some((p) => TMP_FIXTURES.has(p.name)))) return true;
+  const scopes = new Set(chain);
+  return file.calls.some((c) => c !== call && scopes.has(c.scope) && c.method !== null && PYTHON_CONTEXT_WORDS.has(c.method));
+}
 var unsafeDeserialization = {
   id: "unsafe-deserialization",
   title: "Unsafe deserialization in Python code",
@@ -89238,6 +89738,13 @@ var unsafeDeserialization = {
     additionalProperties: false,
     properties: {
       files: PYTHON_FILES_PARAM,
+      "unsafe-loaders": {
+        type: "array",
+        items: { type: "string", pattern: "^[A-Za-z_][\\w]*(?:\\.[A-Za-z_][\\w]*)+$", maxLength: 256, description: "a fully qualified call name, e.g. acme.io.load_checkpoint" },
+        default: [],
+        description: "Fully qualified names of more functions that unpickle their input (in-house checkpoint loaders), reported like torch.load; added to the built-in list of framework loaders."
+      },
+      "test-levels": testLevelsParam(CODES2, {}),
       ignore: {
         type: "array",
         items: { type: "string", minLength: 1, maxLength: 256 },
@@ -89246,7 +89753,8 @@ var unsafeDeserialization = {
       }
     }
   },
-  tighten: { files: "superset", ignore: "subset" },
+  codes: CODES2,
+  tighten: { files: "superset", ignore: "subset", "unsafe-loaders": "superset" },
   examples: {
     pass: {
       description: "torch.load with weights_only=True and yaml.safe_load",
@@ -89265,25 +89773,42 @@ var unsafeDeserialization = {
   },
   async run(ctx) {
     const ignore = new Set(ctx.params.ignore ?? []);
-    await forEachPythonFile(ctx, ctx.params.files ?? DEFAULT_PYTHON_GLOBS, (path17, file) => {
-      for (const call of file.calls) {
-        if (call.names.some((n) => ignore.has(n)) || call.written !== null && ignore.has(call.written)) continue;
-        for (const detect of DETECTORS) {
-          const problem = detect(call);
-          if (problem) ctx.report({ ...problem, path: path17 });
+    const extra = ctx.params["unsafe-loaders"] ?? [];
+    const detectors = [...DETECTORS, unsafeLoader(/* @__PURE__ */ new Set([...DEFAULT_UNSAFE_LOADERS, ...extra]))];
+    const testLevels = ctx.params["test-levels"] ?? {};
+    const report2 = (path17, problem, file, call) => {
+      if (!ctx.isTest(path17)) return ctx.report({ ...problem, path: path17 });
+      if (file && call && problem.code !== void 0 && FILE_LOADS.has(problem.code) && writesItsOwnInput(file, call)) {
+        const own4 = { ...problem, maxLevel: "info" };
+        return ctx.report({ ...own4, path: path17, message: `${problem.message} (in test code that writes this file itself, so the load reads the test's own output: info)` });
+      }
+      const shownAs = inTestCode(problem, testLevels, "a test that loads a file from outside can run its code on CI machines and developer laptops");
+      if (shownAs) ctx.report({ ...shownAs, path: path17 });
+    };
+    await forEachPythonFile(
+      ctx,
+      ctx.params.files ?? DEFAULT_PYTHON_GLOBS,
+      (path17, file) => {
+        for (const call of file.calls) {
+          if (call.names.some((n) => ignore.has(n)) || call.written !== null && ignore.has(call.written)) continue;
+          for (const detect of detectors) {
+            const problem = detect(call, file);
+            if (problem) report2(path17, problem, file, call);
+          }
         }
-      }
-      for (const flag2 of file.dictFlags) {
-        if (flag2.key !== "trust_remote_code" || !flag2.value) continue;
-        ctx.report({
-          code: "trust-remote-code",
-          path: path17,
-          line: flag2.line,
-          column: flag2.column,
-          message: `"trust_remote_code": True makes the call it reaches download and run Python code from the model repository; ${REMOTE_CODE_FIX}`
-        });
-      }
-    });
+        for (const flag2 of file.dictFlags) {
+          if (flag2.key !== "trust_remote_code" || !flag2.value) continue;
+          report2(path17, {
+            code: "trust-remote-code",
+            line: flag2.line,
+            column: flag2.column,
+            message: `"trust_remote_code": True makes the call it reaches download and run Python code from the model repository; ${REMOTE_CODE_FIX}`
+          });
+        }
+      },
+      callWordsWith(extra)
+    );
+    await checkAutoMaps(ctx, (path17, problem) => report2(path17, problem));
   }
 };
 
@@ -89319,7 +89844,7 @@ init_errors();
 
 // src/engine/exceptions.ts
 var subCode = (f) => f.code?.startsWith(`${f.rule}/`) ? f.code.slice(f.rule.length + 1) : f.code;
-function covers2(ex, f) {
+function covers3(ex, f) {
   if (f.rule !== ex.rule) return false;
   const code = subCode(f);
   if (f.path ? !matchesAny(f.path, ex.paths) : !ex.paths.some((p) => p === "." || p === "**")) return false;
@@ -89341,7 +89866,7 @@ function applyExceptions(findings, exceptions, now, fullMode) {
     }
     let matched = 0;
     for (const f of findings) {
-      if (f.waived || !covers2(ex, f)) continue;
+      if (f.waived || !covers3(ex, f)) continue;
       f.waived = { reason: ex.reason, owner: ex.owner, expires: ex.expires, ...ex.source === "baseline" ? { source: "baseline" } : {} };
       matched++;
       if (ex.source === "baseline") break;
@@ -89519,7 +90044,7 @@ function validate(path17, c, opts) {
   if (problems.length) return { problems };
   return { waiver: { comment: c, path: path17, selectors, reason: c.attrs.reason, owner: c.attrs.owner, expires }, problems };
 }
-var covers3 = (w, f) => !f.waived && f.path === w.path && f.line !== void 0 && w.comment.covers.includes(f.line) && w.selectors.some((s2) => s2.rule === f.rule && (s2.code === void 0 || f.code === `${s2.rule}/${s2.code}`));
+var covers4 = (w, f) => !f.waived && f.path === w.path && f.line !== void 0 && w.comment.covers.includes(f.line) && w.selectors.some((s2) => s2.rule === f.rule && (s2.code === void 0 || f.code === `${s2.rule}/${s2.code}`));
 async function inBase(w, opts, cache2) {
   if (!opts.baseFile) return true;
   const changed = opts.changed;
@@ -89577,7 +90102,7 @@ async function applyInlineWaivers(findings, opts) {
         notices.push({ code: "policy/expired-inline-waiver", level: "error", message: `the ${label} expired on ${waiver.expires}: fix the finding it covered or renew it with a new reason and date`, ...at3(path17, c) });
         continue;
       }
-      const targets = here.filter((f) => covers3(waiver, f));
+      const targets = here.filter((f) => covers4(waiver, f));
       if (targets.length === 0) {
         if (opts.fullMode) notices.push({ code: "policy/unused-exception", level: "warning", message: `the ${label} matches no finding on its line or the next: remove it`, ...at3(path17, c) });
         continue;
@@ -89607,7 +90132,7 @@ init_hash();
 init_errors();
 var DEFAULT_RULE_MS = 6e4;
 var DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
-var isAbort = (e) => e instanceof Error && (e.name === "AbortError" || e.name === "TimeoutError");
+var isAbort2 = (e) => e instanceof Error && (e.name === "AbortError" || e.name === "TimeoutError");
 async function runRule(input) {
   const { rule } = input;
   const ms = input.budget?.ms ?? rule.budget?.ms ?? DEFAULT_RULE_MS;
@@ -89617,6 +90142,7 @@ async function runRule(input) {
   const timer = setTimeout(() => controller.abort(new DOMException(`rule ${rule.id} ran out of its ${ms} ms budget`, "TimeoutError")), ms);
   timer.unref?.();
   let current;
+  const tests = input.tests ?? [];
   const ctx = {
     params: input.params,
     inventory: input.inventory,
@@ -89626,6 +90152,7 @@ async function runRule(input) {
     logger: input.logger,
     signal: controller.signal,
     maxFileBytes,
+    isTest: (path17) => tests.length > 0 && matchesAny(path17, tests),
     report: (f) => {
       findings.push(f);
     },
@@ -89634,7 +90161,7 @@ async function runRule(input) {
       try {
         await fn();
       } catch (e) {
-        if (isAbort(e) || controller.signal.aborted) throw e;
+        if (isAbort2(e) || controller.signal.aborted) throw e;
         if (e instanceof FileProblem) {
           findings.push({ code: e.code, path: e.path || path17, line: e.line, message: e.message });
         } else {
@@ -89651,7 +90178,7 @@ async function runRule(input) {
   try {
     await Promise.race([rule.run(ctx), timeout]);
   } catch (e) {
-    if (isAbort(e) || controller.signal.aborted) {
+    if (isAbort2(e) || controller.signal.aborted) {
       findings.push({
         code: "budget-exceeded",
         path: current,
@@ -89697,7 +90224,7 @@ function findingLevel(rule, f, now) {
   if (rule.enforceFrom && now.toISOString().slice(0, 10) < rule.enforceFrom) level = minLevel(level, "warning");
   return level;
 }
-function makeFinding(ruleId, code, level, f, references, version) {
+function makeFinding(ruleId, code, level, f, references2, version) {
   const finding = {
     rule: ruleId,
     ...code !== void 0 ? { code } : {},
@@ -89708,7 +90235,7 @@ function makeFinding(ruleId, code, level, f, references, version) {
     ...f.endLine !== void 0 ? { endLine: f.endLine } : {},
     ...f.column !== void 0 ? { column: f.column } : {},
     help: helpUrl(ruleId, version),
-    references,
+    references: references2,
     fingerprint: fingerprint(ruleId, code, f.path, f.message),
     waived: null
   };
@@ -89813,7 +90340,7 @@ async function run6(opts, registry, policy, progress, ctx) {
       const inventory = opts.progress ? countingReads(listed, progress.opened) : listed;
       let raw;
       try {
-        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath });
+        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath, tests: policy.testsFor(rule.id) });
       } catch (e) {
         if (e instanceof ConfigurationError) throw e;
         opts.logger.error(`internal error in rule ${rule.id}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
@@ -90315,6 +90842,8 @@ var CODE_SEVERITY = {
   "unsafe-deserialization/yaml-unsafe-load": s(9),
   "unsafe-deserialization/keras-unsafe-mode": s(9),
   "unsafe-deserialization/trust-remote-code": s(9.3),
+  "unsafe-deserialization/unsafe-loader": s(9),
+  "unsafe-deserialization/auto-map": s(8),
   "unsafe-deserialization/unparsable": s(3, "medium"),
   "unsafe-deserialization/budget-exceeded": s(5, "medium"),
   // Unpinned supply chain.
@@ -90691,11 +91220,11 @@ async function resolveScope(targets, rootOption) {
   if (outside.length > 0) {
     throw new ConfigurationError(`${outside.join(", ")}: outside the repository ${root}; run mlgate check once per repository`);
   }
-  const named = kinds.map((k) => posix(path8.relative(root, k.abs)));
-  if (named.includes("")) return { root, fromGit: found.fromGit, named: [] };
+  const named2 = kinds.map((k) => posix(path8.relative(root, k.abs)));
+  if (named2.includes("")) return { root, fromGit: found.fromGit, named: [] };
   const files = /* @__PURE__ */ new Set();
   for (let i2 = 0; i2 < kinds.length; i2++) {
-    const rel = named[i2];
+    const rel = named2[i2];
     if (!kinds[i2].dir) {
       files.add(rel);
       continue;
@@ -90704,7 +91233,7 @@ async function resolveScope(targets, rootOption) {
     if (under3.length === 0) throw new ConfigurationError(`${given[i2]}: the directory holds no files to evaluate${found.fromGit ? " (none tracked or untracked-but-not-ignored by git)" : ""}`);
     for (const f of under3) files.add(f);
   }
-  return { root, fromGit: found.fromGit, files: [...files].sort(), named };
+  return { root, fromGit: found.fromGit, files: [...files].sort(), named: named2 };
 }
 function inScope(scope, p) {
   if (scope.files === void 0) return true;
@@ -90886,7 +91415,7 @@ async function runBaseline(args2) {
   const policyPath = choice.path ?? DEFAULT_POLICY_PATH;
   const policyAbs = path10.join(root, ...policyPath.split("/"));
   const policyText = choice.path ? await readFile5(policyAbs, "utf8") : void 0;
-  let named;
+  let named2;
   if (policyText !== void 0) {
     let value2;
     try {
@@ -90894,18 +91423,18 @@ async function runBaseline(args2) {
     } catch {
       await loadPolicy({ provider: cliPolicyProvider(root, args2.policyDir ? path10.resolve(args2.policyDir) : void 0), rules: RULES, now: args2.now, policyPath });
     }
-    if (value2 !== null && typeof value2 === "object" && typeof value2.baseline === "string") named = value2.baseline;
+    if (value2 !== null && typeof value2 === "object" && typeof value2.baseline === "string") named2 = value2.baseline;
   }
   const wanted = args2.file !== void 0 ? normaliseRepoPath(args2.file) : void 0;
   if (args2.file !== void 0 && !wanted) throw new ConfigurationError(`--file ${args2.file}: must be a path inside the repository`);
-  if (wanted && named && normaliseRepoPath(named) !== wanted) {
-    throw new ConfigurationError(`--file ${wanted}: the policy ${policyPath} names the baseline ${named}; drop --file, or change the policy's baseline key first`);
+  if (wanted && named2 && normaliseRepoPath(named2) !== wanted) {
+    throw new ConfigurationError(`--file ${wanted}: the policy ${policyPath} names the baseline ${named2}; drop --file, or change the policy's baseline key first`);
   }
-  const rel = wanted ?? (named ? normaliseRepoPath(named) : void 0) ?? DEFAULT_BASELINE_PATH;
+  const rel = wanted ?? (named2 ? normaliseRepoPath(named2) : void 0) ?? DEFAULT_BASELINE_PATH;
   const abs = path10.join(root, ...rel.split("/"));
   const existingText = await isFile(abs) ? await readFile5(abs, "utf8") : void 0;
   const existing = existingText !== void 0 ? parseBaseline(existingText, rel, RULES).doc.entries : [];
-  const newPolicy = named === void 0 ? withBaselineKey(policyText, rel) : void 0;
+  const newPolicy = named2 === void 0 ? withBaselineKey(policyText, rel) : void 0;
   const provider = cliPolicyProvider(root, args2.policyDir ? path10.resolve(args2.policyDir) : void 0);
   const reading = { ...provider, readLocal: async (p) => p === rel && existingText === void 0 ? EMPTY_BASELINE : provider.readLocal(p) };
   if (newPolicy !== void 0) {
