@@ -63,7 +63,7 @@ describe('shell analyser: not flagged', () => {
     ['exact pins', 'pip install torch==2.3.1 "numpy==1.26.4" transformers[torch]==4.41.2'],
     ['=== pin', 'pip install "legacy===1.0-custom"'],
     ['build variable', 'pip install torch==${TORCH_VERSION} "numpy==$NUMPY"'],
-    ['workflow expression and whole-spec variables', 'pip install torch==${{ matrix.torch }} "$EXTRA_PKG" ${PKGS}'],
+    ['workflow expression and build variable versions', 'pip install torch==${{ matrix.torch }} "numpy==$NUMPY_VERSION" jax==${JAX}'],
     ['editable extras', 'pip install -e ".[dev,test]"'],
     ['VCS at commit', `pip install git+https://github.com/org/lib@${SHA}`],
     ['local project', 'pip install .\npip install -e .\npip install --no-deps ./dist/pkg-1.0-py3-none-any.whl'],

@@ -1,4 +1,5 @@
 import { normalizeName, parseRequirements, type ParsedRequirements, type RequirementEntry, type RequirementSpec } from '../../formats/requirements.js';
+import { vcsAtCommit } from '../../formats/shell.js';
 import type { RuleFinding } from '../rule.js';
 import { dirOf, joinRepoPath, type PinningContext } from './context.js';
 
@@ -17,10 +18,27 @@ export interface RequirementsTree {
 }
 
 function specFix(spec: RequirementSpec, raw: string): string {
-  if (spec.kind === 'vcs') return `pin it to a commit: ${spec.name ? `${spec.name} @ ` : ''}${raw.split('#')[0]!.replace(/@[^@/]*$/, '')}@<40-hex commit>`;
-  if (spec.kind === 'url') return `add the archive's digest: ${raw.split('#')[0]}#sha256=<digest>`;
+  const named = spec.name ? `${spec.name} @ ` : '';
+  if (spec.kind === 'vcs') return `pin it to a commit: ${named}${vcsAtCommit(raw)}`;
+  if (spec.kind === 'url') return `add the archive's digest: ${named}${raw.split('#')[0]}#sha256=<digest>`;
   return `pin it: ${spec.name}==<version> (pip-compile or \`uv pip compile\` writes exact pins)`;
 }
+
+const DEFAULT_INDEXES = /^https?:\/\/(?:pypi\.org|pypi\.python\.org|files\.pythonhosted\.org)(?:\/|$)/i;
+
+function extraIndex(out: RuleFinding[], path: string, e: RequirementEntry): void {
+  if (e.kind !== 'option' || e.target !== '--extra-index-url' || !e.value || DEFAULT_INDEXES.test(e.value)) return;
+  out.push({
+    code: 'extra-index',
+    path,
+    line: e.line,
+    maxLevel: 'warning',
+    message: `\`--extra-index-url ${e.value}\` makes pip choose between that index and PyPI by version number, so a package of the same name published on PyPI with a higher version is installed instead (dependency confusion, as in the 2022 torchtriton attack); use --index-url alone when one index serves everything, or add --hash to every line so only the reviewed files install`,
+  });
+}
+
+/** Findings of a requirements tree that mean "not pinned" to a command or environment that installs it. */
+export const isPinningProblem = (f: RuleFinding): boolean => f.code !== 'missing-hash' && f.code !== 'extra-index';
 
 /** Reads a tree of requirement files (bounded depth, cycles cut) and judges every entry. */
 export class RequirementsLoader {
@@ -99,6 +117,8 @@ export class RequirementsLoader {
     for (const f of files) {
       if (f.constraint) continue;
       for (const e of f.parsed.entries) this.judge(findings, f.path, e, constrained, hashMode);
+      // With hashes pip refuses any file but the reviewed one, whichever index serves it.
+      if (!hashMode) for (const e of f.parsed.entries) extraIndex(findings, f.path, e);
     }
     return { root, files: [...visited], findings };
   }
