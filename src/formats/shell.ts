@@ -252,13 +252,13 @@ function judgeVariablePackage(a: Analysis, line: number, tool: string, target: s
     report(a, line, 'unpinned-install', `\`${tool} install ${target}\` installs whatever its caller passes, so the pin is decided outside this file; make sure every caller passes <name>==<version>`, 'info');
     return;
   }
-  const value = a.state.vars.get(v.name) ?? v.fallback;
+  const value = a.state.vars.get(v.name) || v.fallback;
   const parts = value?.trim().split(/\s+/).filter(Boolean) ?? [];
   if (parts.length > 0 && parts.every((x) => parseRequirementSpec(x).pinned)) {
     report(a, line, 'unpinned-install', `\`${tool} install ${target}\` takes the whole requirement from \`${v.name}\`, whose default here is pinned (${value!.trim()}), but a build argument or environment can replace the package itself; prefer ${tool} install <name>==\${VERSION}`, 'info');
     return;
   }
-  const why = value === undefined ? 'which this file never sets' : `whose value here (${value.trim() || 'empty'}) is not pinned`;
+  const why = value === undefined ? 'which has no value in this file' : `whose value here (${value.trim() || 'empty'}) is not pinned`;
   report(a, line, 'unpinned-install', `\`${tool} install ${target}\` takes the whole requirement from \`${v.name}\`, ${why}, so any package or URL can be installed; name the package and pin it: ${tool} install <name>==<version> (a variable may hold the version: <name>==\${VERSION})`);
 }
 
@@ -460,7 +460,7 @@ function analyseGo(a: Analysis, args: string[], line: number): void {
     if (!version && (sub === 'install' || target.startsWith('.'))) continue;
     if (GO_VERSION.test(version) || HEX40.test(version) || isVariable(version)) continue;
     const name = at > 0 ? target.slice(0, at) : target;
-    report(a, line, 'unpinned-install', `\`go ${sub} ${target}\` installs ${version ? `whatever ${version} points to` : 'the newest version'}; pin it: go ${sub} ${name}@<version> (an exact vX.Y.Z)`);
+    report(a, line, 'unpinned-install', `\`go ${sub} ${target}\` installs ${version ? `whatever ${version} points to` : 'the newest version'}; pin it: go ${sub} ${name}@v<version> (an exact vX.Y.Z tag or a pseudo-version)`);
   }
 }
 
@@ -489,7 +489,7 @@ function analyseDotnetFamily(a: Analysis, prog: string, args: string[], line: nu
  * (`-` for standard output), or null when the command is not a download.
  */
 function cloudTargets(prog: string, args: string[]): string[] | null {
-  const positional = args.filter((x) => !x.startsWith('-'));
+  const positional = args.filter((x) => x === '-' || !x.startsWith('-'));
   const isRemote = (x: string): boolean => /^(?:gs|s3):\/\//.test(x) || x.includes('://');
   const copy = (from: number): string[] | null => {
     const pos = positional.slice(from);
