@@ -649,8 +649,17 @@ function analyseCommand(a: Analysis, cmd: SimpleCommand, f: Frame, input?: Simpl
       if (WEIGHT_EXTENSIONS.test(t)) a.state.weights.set(t, line);
     }
   } else if (verifies(prog, args, f.depth)) {
-    a.state.downloads.clear();
-    a.state.weights.clear();
+    // A check that names files (`sha256sum -c` fed by `echo "<hex>  f"`, `openssl dgst … f`) covers those; a checksum list covers all.
+    const named = [...args, ...(input?.words.flatMap((w) => w.value.split(/\s+/)) ?? [])].map((x) => x.replace(/^\.\//, '')).filter((x) => a.state.weights.has(x) || a.state.downloads.has(x));
+    if (named.length > 0) {
+      for (const n of named) {
+        a.state.weights.delete(n);
+        a.state.downloads.delete(n);
+      }
+    } else {
+      a.state.downloads.clear();
+      a.state.weights.clear();
+    }
   } else if (VERIFIERS.has(prog)) a.state.downloads.clear();
   else {
     const script = SHELLS.has(prog) || isPython(prog) || prog === 'source' || prog === '.' ? args.find((x) => !x.startsWith('-')) : words[0]!.value;
