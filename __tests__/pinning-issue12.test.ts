@@ -174,7 +174,7 @@ describe('workflow YAML that GitHub accepts', () => {
     {
       name: 'anchors and aliases',
       text: `on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - &co\n        uses: actions/checkout@v4\n      - run: |\n          echo hi\n          pip install numpy\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - *co\n      - uses: actions/cache@${SHA}\n`,
-      uses: [7, 7, 15],
+      uses: [7, 14, 15],
       runs: [10],
     },
     {
@@ -191,6 +191,17 @@ describe('workflow YAML that GitHub accepts', () => {
     const findings = await run({ '.github/workflows/ci.yml': text });
     expect(findings.filter((f) => f.code === 'unpinned-action').map((f) => f.line)).toEqual([...new Set(uses.filter((l) => !text.split('\n')[l - 1]!.includes(SHA)))]);
     expect(findings.filter((f) => f.code === 'unpinned-install').map((f) => f.line)).toEqual(runs);
+  });
+
+  it('reads flow collections at or left of their key as PyYAML does, and multi-line quoted scalars', () => {
+    const shapes: [string, unknown][] = [
+      ['on:\n  push:\n    branches: [\n    main,\n    ]\njobs: {}\n', { on: { push: { branches: ['main'] } }, jobs: {} }],
+      ['on:\n  push:\n    branches: [\n  main,\n  "dev"\n]\njobs: {}\n', { on: { push: { branches: ['main', 'dev'] } }, jobs: {} }],
+      ['a:\n  b: [\n  [1,\n  2],\n  {c: [\n  3]}\n  ]\nd: 1\n', { a: { b: [[1, 2], { c: [3] }] }, d: 1 }],
+      ['a:\n  b: "x\n  y"\n', { a: { b: 'x y' } }],
+      [`k: [\n${'x,\n'.repeat(400)}]\nz: 1\n`, { k: Array(400).fill('x'), z: 1 }],
+    ];
+    for (const [text, value] of shapes) expect(loadYamlLenient(text).value).toEqual(value);
   });
 
   it('agrees with the strict loader on every shape the strict loader accepts', () => {
@@ -217,5 +228,11 @@ describe('workflow YAML that GitHub accepts', () => {
     const bomb = `a: &a ["x","x","x","x","x","x","x","x","x","x"]\n${Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`).join('\n')}\n`;
     expect(() => loadYamlLenient(bomb)).toThrow(YamlError);
     expect(() => loadYamlLenient(`${'['.repeat(5000)}${']'.repeat(5000)}`)).toThrow(YamlError);
+    // Every repair parses again: hostile files that keep needing one are refused within a few parses.
+    const started = Date.now();
+    for (const hostile of [Array.from({ length: 2000 }, (_, i) => `k${i}: [\na,\n]`).join('\n'), `a: [\n${'[\n'.repeat(100_000)}`, `${Array.from({ length: 60_000 }, (_, i) => `k${i}: v`).join('\n')}\nz: [\nq\n]`]) {
+      expect(() => loadYamlLenient(hostile)).toThrow(YamlError);
+    }
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

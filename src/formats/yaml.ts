@@ -1,5 +1,4 @@
 import { CORE_SCHEMA, EVENT_ID, constructFromEvents, getScalarValue, parseEvents, type Event } from 'js-yaml';
-import { isAlias, isMap, isNode, isScalar, isSeq, parseDocument, Scalar, type Document, type Node } from 'yaml';
 import type { Position } from '../core/types.js';
 import { LineIndex } from './text-position.js';
 
@@ -175,88 +174,71 @@ function fromJsYaml(e: unknown): YamlError {
   return new YamlError(err.reason ?? (e instanceof Error ? e.message : String(e)));
 }
 
+/** Lines re-indented before giving up; each costs one more parse. */
+const MAX_FLOW_REPAIRS = 16;
+const MAX_REPAIR_LINES = 10_000;
+/** Characters parsed again in all, so a large hostile file costs a few parses, not sixteen. */
+const MAX_REPAIR_CHARS = 4 * 1024 * 1024;
+
 /**
- * Loads YAML the way GitHub's workflow parser accepts it. js-yaml (above)
- * rejects a multi-line flow collection whose closing bracket sits at its key's
- * indentation (`branches: [` … `]`), which GitHub and PyYAML accept; eemeli's
- * `yaml` reads it. Same guarantees as `loadYaml`: YAML 1.2 core schema, one
- * document, duplicate keys refused, bounded size, depth, aliases and nodes.
+ * The line holding the bracket that closes the flow collection open at line
+ * `k` (quoted text skipped); `k` itself when it does not close within reach.
+ */
+function closingLine(lines: readonly string[], k: number): number {
+  let depth = 1;
+  let quote = '';
+  for (let l = k; l < lines.length && l < k + MAX_REPAIR_LINES; l++) {
+    const line = lines[l]!;
+    for (let c = 0; c < line.length; c++) {
+      const ch = line[c]!;
+      if (quote) {
+        if (ch === quote && !(quote === '"' && line[c - 1] === '\\')) quote = '';
+      } else if (ch === '"' || ch === "'") quote = ch;
+      else if (ch === '#' && (c === 0 || line[c - 1] === ' ')) break;
+      else if (ch === '[' || ch === '{') depth++;
+      else if ((ch === ']' || ch === '}') && --depth === 0) return l;
+    }
+  }
+  return k;
+}
+
+const indentOf = (line: string): number => line.length - line.trimStart().length;
+
+/**
+ * Loads YAML as GitHub's workflow parser (and PyYAML) accept it: inside a flow
+ * collection or a multi-line quoted scalar they ignore indentation, so
+ * `branches: [` … `]` may close, or list its items, at the key's own column.
+ * js-yaml refuses that with "deficient indentation", an error it raises only
+ * in flow context, where leading spaces are not content; the line is indented
+ * further and the text read again. Lines keep their numbers, so positions
+ * stay right. Everything else is `loadYaml`, limits included.
+ *
+ * eemeli's `yaml` was evaluated for this and not used: it accepts a closing
+ * bracket at the key's column but not items there, and its duplicate-key check
+ * is quadratic (16 s for a 190 KB mapping) and 50,000 `[` exhaust the heap.
  */
 export function loadYamlLenient(text: string, limits: Partial<YamlLimits> = {}): LoadedYaml {
-  const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
-  if (text.length > lim.maxChars) throw new YamlError(`YAML is ${text.length} characters, over the limit of ${lim.maxChars}`, 1, 1);
-  const lines = new LineIndex(text);
-  let doc: Document.Parsed;
-  try {
-    doc = parseDocument(text, { version: '1.2', schema: 'core', uniqueKeys: true, merge: false, prettyErrors: false, strict: false, keepSourceTokens: false });
-  } catch (e) {
-    throw new YamlError(e instanceof RangeError ? `YAML nests too deeply to read` : e instanceof Error ? e.message : String(e));
-  }
-  const err = doc.errors[0];
-  if (err) {
-    const p = lines.position(err.pos[0]);
-    throw new YamlError(err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), p.line, p.column);
-  }
-  // Depth and node count before anything is built (aliases counted at their anchor's size).
-  const sizes = new Map<unknown, number>();
-  let aliases = 0;
-  const measure = (node: unknown, depth: number): number => {
-    if (depth > lim.maxDepth) throw new YamlError(`YAML nests deeper than ${lim.maxDepth} levels`);
-    if (isAlias(node)) {
-      if (++aliases > lim.maxAliases) throw new YamlError(`more than ${lim.maxAliases} YAML aliases`);
-      return sizes.get(node.resolve(doc)) ?? 1;
-    }
-    let n = 1;
-    if (isMap(node)) for (const pair of node.items) n += measure(pair.key, depth + 1) + measure(pair.value, depth + 1);
-    else if (isSeq(node)) for (const item of node.items) n += measure(item, depth + 1);
-    if (n > lim.maxNodes) throw new YamlError(`YAML expands to more than ${lim.maxNodes} nodes (alias bomb?)`);
-    sizes.set(node, n);
-    return n;
-  };
-  const total = measure(doc.contents, 0);
-  if (total > lim.maxNodes) throw new YamlError(`YAML expands to more than ${lim.maxNodes} nodes (alias bomb?)`);
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: lim.maxAliases });
-  } catch (e) {
-    throw new YamlError(e instanceof Error ? e.message : String(e));
-  }
-
-  /** A block scalar's value starts on the line after its `|`/`>` header, as js-yaml reports it. */
-  const startOf = (node: Node): number | undefined => {
-    const start = node.range?.[0];
-    if (start === undefined) return undefined;
-    if (isScalar(node) && (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED)) {
-      const nl = text.indexOf('\n', start);
-      return nl === -1 ? start : nl + 1;
-    }
-    return start;
-  };
-
-  return {
-    value,
-    locate(path, opts) {
-      let node: unknown = doc.contents;
-      let best = doc.contents && isNode(doc.contents) ? startOf(doc.contents) : undefined;
-      for (let k = 0; k < path.length && node; k++) {
-        const seg = path[k]!;
-        const last = k === path.length - 1;
-        if (isAlias(node)) node = node.resolve(doc);
-        if (isMap(node)) {
-          const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : p.key) === String(seg));
-          if (!pair) break;
-          const keyStart = isNode(pair.key) ? startOf(pair.key) : undefined;
-          const valueStart = isNode(pair.value) ? startOf(pair.value) : undefined;
-          best = (opts?.key && last ? keyStart : undefined) ?? valueStart ?? keyStart ?? best;
-          node = pair.value;
-        } else if (isSeq(node) && typeof seg === 'number') {
-          const item = node.items[seg];
-          if (!isNode(item)) break;
-          best = startOf(item) ?? best;
-          node = item;
-        } else break;
+  let first: YamlError | undefined;
+  let current = text;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return loadYaml(current, limits);
+    } catch (e) {
+      if (!(e instanceof YamlError)) throw e;
+      first ??= e;
+      if (e.message !== 'deficient indentation' || e.line === undefined || attempt >= MAX_FLOW_REPAIRS || (attempt + 1) * text.length > MAX_REPAIR_CHARS) throw first;
+      const lines = current.split('\n');
+      const k = e.line - 1;
+      let prev = k - 1;
+      while (prev >= 0 && lines[prev]!.trim() === '') prev--;
+      const want = Math.max(prev >= 0 ? indentOf(lines[prev]!) + 1 : 1, indentOf(lines[k] ?? '') + 1 + attempt);
+      // The rest of the collection is likely as far left: indent every line up to the bracket that closes it.
+      const end = closingLine(lines, k);
+      for (let l = k; l <= end; l++) {
+        const line = lines[l]!;
+        if (line.trim() !== '' && indentOf(line) < want) lines[l] = ' '.repeat(want - indentOf(line)) + line;
       }
-      return best === undefined ? { line: 1, column: 1 } : lines.position(best);
-    },
-  };
+      current = lines.join('\n');
+    }
+  }
 }
