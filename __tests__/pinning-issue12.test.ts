@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dependencyPinning } from '../src/checks/dependency-pinning.js';
 import { readWorkflow } from '../src/formats/workflow.js';
@@ -50,10 +51,13 @@ describe('wrapped installers', () => {
       'conda run -n train --no-capture-output pip install torch==2.3.1', // 10
       'poetry run pip install "numpy==1.26.4"', //                       11
       'some_generator | xargs pip install', //                           12
+      '"$PYTHON" -m pip install scipy', //                               13
+      '${PIP_BIN} install pandas==2.2.2', //                             14
     ].join('\n');
     const findings = await run({ 'setup.sh': script, 'requirements.txt': 'torch==2.3.1\n', 'dev-requirements.txt': 'pytest\n' });
     expect(levels(findings)).toEqual([
       'unpinned-install@setup.sh:12:warning',
+      'unpinned-install@setup.sh:13',
       'unpinned-install@setup.sh:2',
       'unpinned-install@setup.sh:4',
       'unpinned-install@setup.sh:5',
@@ -219,6 +223,20 @@ describe('workflow YAML that GitHub accepts', () => {
         expect(lenient.locate(path)).toEqual(strict.locate(path));
       }
     }
+  });
+
+  it('throws nothing but YamlError on workflow-shaped token soup', () => {
+    const tokens = ['on:', 'jobs:', '  ', '    ', '\n', '[', ']', '{', '}', ',', '- ', 'uses: a/b@v1', 'run: |', 'pip install x', '"', "'", '#', '&a ', '*a', ': ', 'steps:', '\t', '? ', '|-', '>'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...tokens), { maxLength: 60 }), (parts) => {
+        try {
+          readWorkflow(parts.join(''));
+        } catch (e) {
+          expect(e).toBeInstanceOf(YamlError);
+        }
+      }),
+      { numRuns: 1500 },
+    );
   });
 
   it('still reports a file GitHub would reject, on its line, and stays bounded', async () => {

@@ -90,7 +90,13 @@ const EXACT_SEMVER = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$
 const HEX40 = /^[0-9a-f]{40}$/i;
 
 const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
-const program = (w: Word | undefined): string => (w ? basename(w.value).toLowerCase() : '');
+/** `$PYTHON`, `${PIP_BIN}`: an interpreter or pip chosen by a variable still runs as one. */
+const VARIABLE_TOOL = /^\$\{?[A-Za-z0-9_]*?(PYTHON|PIP)[0-9_]*(?:BIN|EXE|CMD|PATH)?\}?$/i;
+const program = (w: Word | undefined): string => {
+  if (!w) return '';
+  const tool = VARIABLE_TOOL.exec(w.value);
+  return tool ? tool[1]!.toLowerCase() : basename(w.value).toLowerCase();
+};
 const isPython = (p: string): boolean => p === 'py' || /^python(?:\d+(?:\.\d+)?)?(?:\.exe)?$/.test(p);
 const isPip = (p: string): boolean => /^pip(?:\d+(?:\.\d+)?)?(?:\.exe)?$/.test(p);
 const isInterpreter = (p: string): boolean =>
