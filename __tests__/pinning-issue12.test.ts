@@ -85,13 +85,22 @@ describe('extra-index (dependency confusion)', () => {
       '      - run: uv pip install --extra-index-url https://pkgs.internal/simple lib==1.0', //              9
       '      - run: pip install --require-hashes --extra-index-url https://pkgs.internal/simple -r requirements.txt', // 10
       '      - run: pip install --extra-index-url=https://pypi.org/simple torch==2.3.1', //                 11
+      '      - run: pip install -i https://pkgs.internal/simple --extra-index-url https://pypi.org/simple lib==1.0', // 12
     ].join('\n');
     const findings = await run({
       '.github/workflows/ci.yml': wf,
       'requirements.txt': `--extra-index-url https://pkgs.internal/simple\ntorch==2.3.1\n`,
       'locked-requirements.txt': `--extra-index-url https://pkgs.internal/simple\ntorch==2.3.1 --hash=sha256:${HEX}\n`,
+      'private/requirements.txt': '--index-url https://pkgs.internal/simple\n--extra-index-url https://pypi.org/simple\nlib==1.0\n',
+      'mirror/requirements.txt': '--index-url https://pkgs.internal/simple\nlib==1.0\n',
     });
-    expect(levels(findings)).toEqual(['extra-index@.github/workflows/ci.yml:6:warning', 'extra-index@.github/workflows/ci.yml:8', 'extra-index@requirements.txt:1:warning']);
+    expect(levels(findings)).toEqual([
+      'extra-index@.github/workflows/ci.yml:12:warning',
+      'extra-index@.github/workflows/ci.yml:6:warning',
+      'extra-index@.github/workflows/ci.yml:8',
+      'extra-index@private/requirements.txt:2:warning',
+      'extra-index@requirements.txt:1:warning',
+    ]);
     expect(findings.find((f) => f.line === 6)!.message).toContain('dependency confusion');
   });
 });

@@ -268,10 +268,20 @@ function judgeVariablePackage(a: Analysis, line: number, tool: string, target: s
   report(a, line, 'unpinned-install', `\`${tool} install ${target}\` takes the whole requirement from \`${v.name}\`, ${why}, so any package or URL can be installed; name the package and pin it: ${tool} install <name>==<version> (a variable may hold the version: <name>==\${VERSION})`);
 }
 
+/**
+ * The extra indexes that pip mixes with another one: any besides PyPI, or PyPI
+ * itself added to a private `--index-url`.
+ */
+export function mixedIndexes(indexUrl: string | undefined, extras: readonly string[]): string[] {
+  const isPypi = (u: string): boolean => DEFAULT_INDEXES.test(u);
+  const primaryIsPypi = !indexUrl || isPypi(indexUrl);
+  return extras.filter((u) => u && (primaryIsPypi ? !isPypi(u) : u !== indexUrl));
+}
+
 /** `--extra-index-url` (and uv's unsafe index strategies) let a public upload shadow a private package. */
 function judgeIndexes(a: Analysis, p: ParsedArgs, line: number, tool: string): void {
   if (has(p, '--require-hashes')) return;
-  const extra = values(p, '--extra-index-url').filter((u) => u && !DEFAULT_INDEXES.test(u));
+  const extra = mixedIndexes(values(p, '-i', '--index-url')[0], values(p, '--extra-index-url'));
   const strategy = values(p, '--index-strategy').find((s) => s === 'unsafe-best-match' || s === 'unsafe-any-match');
   const uv = tool.startsWith('uv');
   if (strategy) {

@@ -1,5 +1,5 @@
 import { normalizeName, parseRequirements, type ParsedRequirements, type RequirementEntry, type RequirementSpec } from '../../formats/requirements.js';
-import { vcsAtCommit } from '../../formats/shell.js';
+import { mixedIndexes, vcsAtCommit } from '../../formats/shell.js';
 import type { RuleFinding } from '../rule.js';
 import { dirOf, joinRepoPath, type PinningContext } from './context.js';
 
@@ -24,10 +24,13 @@ function specFix(spec: RequirementSpec, raw: string): string {
   return `pin it: ${spec.name}==<version> (pip-compile or \`uv pip compile\` writes exact pins)`;
 }
 
-const DEFAULT_INDEXES = /^https?:\/\/(?:pypi\.org|pypi\.python\.org|files\.pythonhosted\.org)(?:\/|$)/i;
+function extraIndexes(out: RuleFinding[], path: string, entries: readonly RequirementEntry[]): void {
+  const option = (...names: string[]): RequirementEntry[] => entries.filter((e) => e.kind === 'option' && names.includes(e.target ?? '') && e.value);
+  const mixed = new Set(mixedIndexes(option('-i', '--index-url')[0]?.value, option('--extra-index-url').map((e) => e.value!)));
+  for (const e of option('--extra-index-url')) if (mixed.has(e.value!)) extraIndex(out, path, e);
+}
 
 function extraIndex(out: RuleFinding[], path: string, e: RequirementEntry): void {
-  if (e.kind !== 'option' || e.target !== '--extra-index-url' || !e.value || DEFAULT_INDEXES.test(e.value)) return;
   out.push({
     code: 'extra-index',
     path,
@@ -118,7 +121,7 @@ export class RequirementsLoader {
       if (f.constraint) continue;
       for (const e of f.parsed.entries) this.judge(findings, f.path, e, constrained, hashMode);
       // With hashes pip refuses any file but the reviewed one, whichever index serves it.
-      if (!hashMode) for (const e of f.parsed.entries) extraIndex(findings, f.path, e);
+      if (!hashMode) extraIndexes(findings, f.path, f.parsed.entries);
     }
     return { root, files: [...visited], findings };
   }
