@@ -86,6 +86,10 @@ describe('extra-index (dependency confusion)', () => {
       '      - run: pip install --require-hashes --extra-index-url https://pkgs.internal/simple -r requirements.txt', // 10
       '      - run: pip install --extra-index-url=https://pypi.org/simple torch==2.3.1', //                 11
       '      - run: pip install -i https://pkgs.internal/simple --extra-index-url https://pypi.org/simple lib==1.0', // 12
+      '      - run: PIP_EXTRA_INDEX_URL=https://pkgs.internal/simple pip install lib==1.0', //             13
+      '      - run: |', //                                                                                  14
+      '          export PIP_EXTRA_INDEX_URL=https://pkgs.internal/simple', //                               15
+      '          python -m pip install lib==1.0', //                                                        16
     ].join('\n');
     const findings = await run({
       '.github/workflows/ci.yml': wf,
@@ -96,6 +100,8 @@ describe('extra-index (dependency confusion)', () => {
     });
     expect(levels(findings)).toEqual([
       'extra-index@.github/workflows/ci.yml:12:warning',
+      'extra-index@.github/workflows/ci.yml:13:warning',
+      'extra-index@.github/workflows/ci.yml:16:warning',
       'extra-index@.github/workflows/ci.yml:6:warning',
       'extra-index@.github/workflows/ci.yml:8',
       'extra-index@private/requirements.txt:2:warning',

@@ -218,6 +218,23 @@ interface Analysis {
   issues: ShellIssue[];
   state: ShellState;
   signal?: AbortSignal;
+  /** `NAME=value` words before the command being analysed (its own environment). */
+  env?: ReadonlyMap<string, string>;
+}
+
+/** pip's environment options, from the command's prefix or an earlier assignment (`ENV`, `export`). */
+function envOption(a: Analysis, name: string): string | undefined {
+  return a.env?.get(name) ?? (a.state.vars.get(name) || undefined);
+}
+
+function leadingAssignments(words: readonly Word[]): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const w of words) {
+    if (!ASSIGNMENT.test(w.value)) break;
+    const eq = w.value.indexOf('=');
+    env.set(w.value.slice(0, eq), w.value.slice(eq + 1));
+  }
+  return env;
 }
 
 function report(a: Analysis, line: number, kind: IssueKind, message: string, maxLevel?: Level): void {
@@ -281,7 +298,8 @@ export function mixedIndexes(indexUrl: string | undefined, extras: readonly stri
 /** `--extra-index-url` (and uv's unsafe index strategies) let a public upload shadow a private package. */
 function judgeIndexes(a: Analysis, p: ParsedArgs, line: number, tool: string): void {
   if (has(p, '--require-hashes')) return;
-  const extra = mixedIndexes(values(p, '-i', '--index-url')[0], values(p, '--extra-index-url'));
+  const fromEnv = envOption(a, 'PIP_EXTRA_INDEX_URL')?.split(/\s+/).filter(Boolean) ?? [];
+  const extra = mixedIndexes(values(p, '-i', '--index-url')[0] ?? envOption(a, 'PIP_INDEX_URL'), [...values(p, '--extra-index-url'), ...fromEnv]);
   const strategy = values(p, '--index-strategy').find((s) => s === 'unsafe-best-match' || s === 'unsafe-any-match');
   const uv = tool.startsWith('uv');
   if (strategy) {
@@ -618,6 +636,7 @@ function verifies(prog: string, args: string[], depth: number): boolean {
 
 function analyseCommand(a: Analysis, cmd: SimpleCommand, f: Frame, input?: SimpleCommand): void {
   recordAssignments(a, cmd);
+  const env = leadingAssignments(cmd.words);
   const unwrapped = unwrapRunners(cmd.words);
   const words = unwrapped.words;
   const line = f.lineOf(cmd.line);
@@ -687,6 +706,8 @@ function analyseCommand(a: Analysis, cmd: SimpleCommand, f: Frame, input?: Simpl
     }
   }
 
+  // Set after the nested text above, which analyses commands of its own.
+  a.env = env;
   if (unwrapped.xargs && (isPip(prog) || (isPython(prog) && args.includes('pip')))) analyseXargsPip(a, args, line, prog, cmd, input);
   else if (isPip(prog)) analysePip(a, args, line, prog);
   else if (isPython(prog)) {
