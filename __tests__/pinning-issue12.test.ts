@@ -90,6 +90,10 @@ describe('extra-index (dependency confusion)', () => {
       '      - run: |', //                                                                                  14
       '          export PIP_EXTRA_INDEX_URL=https://pkgs.internal/simple', //                               15
       '          python -m pip install lib==1.0', //                                                        16
+      '      - env:', //                                                                                      17
+      '          PIP_EXTRA_INDEX_URL: https://pkgs.internal/simple', //                                     18
+      '        run: pip install lib==1.0', //                                                               19
+      '      - run: pip install lib==1.0', //                                                             20
     ].join('\n');
     const findings = await run({
       '.github/workflows/ci.yml': wf,
@@ -102,6 +106,7 @@ describe('extra-index (dependency confusion)', () => {
       'extra-index@.github/workflows/ci.yml:12:warning',
       'extra-index@.github/workflows/ci.yml:13:warning',
       'extra-index@.github/workflows/ci.yml:16:warning',
+      'extra-index@.github/workflows/ci.yml:19:warning',
       'extra-index@.github/workflows/ci.yml:6:warning',
       'extra-index@.github/workflows/ci.yml:8',
       'extra-index@private/requirements.txt:2:warning',

@@ -99,6 +99,25 @@ describe('4. a package given whole as a variable', () => {
     expect(findings.find((f) => f.line === 5)!.message).toContain('which has no value in this file');
   });
 
+  it('reads a workflow step\'s env:, which does not carry over to the next step', async () => {
+    const wf = [
+      'on: push',
+      'jobs:',
+      '  t:',
+      '    runs-on: ubuntu-latest',
+      '    env:',
+      '      TOOL: ruff',
+      '    steps:',
+      '      - env:',
+      '          PKG: torch==2.3.1',
+      '        run: pip install "$PKG"',
+      '      - run: pip install "$PKG"',
+      '      - run: pip install $TOOL',
+    ].join('\n');
+    const findings = await run({ '.github/workflows/ci.yml': wf });
+    expect(findings.map((f) => `${f.code}:${f.line}:${f.maxLevel ?? ''}`).sort()).toEqual(['unpinned-install:10:info', 'unpinned-install:11:', 'unpinned-install:12:']);
+  });
+
   it('reads shell assignments and script arguments', () => {
     const issues = analyseShell('PKG=torch\nexport PINNED=torch==2.3.1\npip install "$PKG"\npip install $PINNED\npip install "$@"');
     expect(issues.map((i) => `${i.line}:${'maxLevel' in i ? (i.maxLevel ?? '') : ''}`)).toEqual(['3:', '4:info', '5:info']);

@@ -32,6 +32,8 @@ export interface RunScript {
   shell?: string;
   /** `working-directory` of the step (or the job's default), where relative paths resolve. */
   workingDirectory?: string;
+  /** `env:` of the workflow, job and step merged (string values only; the step's win). */
+  env: Record<string, string>;
 }
 
 export interface WorkflowDeps {
@@ -87,6 +89,13 @@ function scriptLines(source: string[], doc: LoadedYaml, path: YamlPath, value: s
 interface RunDefaults {
   shell?: string;
   workingDirectory?: string;
+  env?: Record<string, string>;
+}
+
+function stringEnv(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string' || typeof x === 'number') out[k] = String(x);
+  return out;
 }
 
 function collectSteps(deps: WorkflowDeps, source: string[], doc: LoadedYaml, steps: unknown, base: YamlPath, group: string, defaults: RunDefaults = {}): void {
@@ -97,7 +106,8 @@ function collectSteps(deps: WorkflowDeps, source: string[], doc: LoadedYaml, ste
     if (typeof step.run === 'string') {
       const shell = typeof step.shell === 'string' ? step.shell : defaults.shell;
       const workingDirectory = typeof step['working-directory'] === 'string' ? step['working-directory'] : defaults.workingDirectory;
-      deps.runs.push({ group, shell, workingDirectory, ...scriptLines(source, doc, [...base, i, 'run'], step.run) });
+      const env = { ...defaults.env, ...stringEnv(step.env) };
+      deps.runs.push({ group, shell, workingDirectory, env, ...scriptLines(source, doc, [...base, i, 'run'], step.run) });
     }
   });
 }
@@ -175,11 +185,12 @@ export function readWorkflow(text: string): WorkflowDeps {
       collectSteps(deps, source, doc, job.steps, ['jobs', id, 'steps'], id, {
         shell: runDefaults(job, 'shell') ?? runDefaults(root, 'shell'),
         workingDirectory: runDefaults(job, 'working-directory') ?? runDefaults(root, 'working-directory'),
+        env: { ...stringEnv(root.env), ...stringEnv(job.env) },
       });
     }
   }
   if (isRecord(root.runs)) {
-    collectSteps(deps, source, doc, root.runs.steps, ['runs', 'steps'], 'action');
+    collectSteps(deps, source, doc, root.runs.steps, ['runs', 'steps'], 'action', { env: stringEnv(root.env) });
     if (root.runs.using === 'docker' && typeof root.runs.image === 'string' && root.runs.image.startsWith('docker://')) {
       deps.uses.push({ value: root.runs.image, line: doc.locate(['runs', 'image']).line, kind: 'step' });
     }

@@ -54,6 +54,8 @@ export async function checkWorkflow(d: PinningContext, loader: RequirementsLoade
       if (run.shell && NON_SHELL.test(run.shell)) continue;
       let state = states.get(run.group);
       if (!state) states.set(run.group, (state = newShellState()));
+      // Each step is a new shell: files on disk carry over, variables come from `env:` only.
+      state.vars = new Map(Object.entries(run.env));
       const issues = analyseShell(run.text, { state, signal: d.rule.signal, lineOf: (l) => run.lines[l] ?? run.lines[run.lines.length - 1]! });
       const wd = run.workingDirectory?.replace(/^\.\/?/, '').replace(/\/$/, '');
       await reportShellIssues(d, loader, path, issues, wd ? [wd, ''] : ['']);
