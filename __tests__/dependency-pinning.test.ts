@@ -26,6 +26,7 @@ describe('pip requirements', () => {
       ].join('\n'),
     });
     expect(summarise(findings)).toEqual([
+      'extra-index@requirements.txt:2',
       'unpinned-requirement@requirements.txt:4',
       'unpinned-requirement@requirements.txt:5',
       'unpinned-requirement@requirements.txt:6',

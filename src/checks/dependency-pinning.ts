@@ -4,10 +4,10 @@ import { atlas, owaspLlm, type Rule } from './rule.js';
 import { checkWorkflow, WORKFLOW_GLOBS } from './dependency-pinning/actions.js';
 import { checkCondaEnvironment, CONDA_GLOBS } from './dependency-pinning/conda.js';
 import { ECOSYSTEMS, PinningContext, type DependencyPinningParams } from './dependency-pinning/context.js';
-import { checkDockerfile, DOCKERFILE_GLOBS } from './dependency-pinning/docker.js';
+import { checkDockerfile, isDockerfileName } from './dependency-pinning/docker.js';
 import { checkPipfile, checkPyproject } from './dependency-pinning/manifests.js';
 import { checkRequirementFiles, REQUIREMENTS_GLOBS, RequirementsLoader } from './dependency-pinning/pip.js';
-import { checkNotebook, checkScript, NOTEBOOK_GLOBS, SCRIPT_GLOBS } from './dependency-pinning/scripts.js';
+import { checkNotebook, checkScript, hasShellShebang, NOTEBOOK_GLOBS, SCRIPT_GLOBS } from './dependency-pinning/scripts.js';
 
 /** A cheap test that skips most files before any glob runs (source code, data, weights). */
 function mayMatter(path: string, name: string): boolean {
@@ -15,7 +15,7 @@ function mayMatter(path: string, name: string): boolean {
   return (
     lower.endsWith('.txt') || lower.endsWith('.yml') || lower.endsWith('.yaml') || lower.endsWith('.sh') || lower.endsWith('.bash') ||
     lower.endsWith('.ipynb') || lower.endsWith('.toml') || name === 'Pipfile' || lower.includes('dockerfile') || lower.includes('containerfile') ||
-    path.startsWith('.github/')
+    path.startsWith('.github/') || !name.includes('.')
   );
 }
 
@@ -89,9 +89,10 @@ export const dependencyPinning: Rule<DependencyPinningParams> = {
       if (on('pyproject') && name === 'Pipfile') await checkPipfile(d, path);
       if (on('conda') && matchesAny(path, CONDA_GLOBS) && !isCondaLockName(name)) await checkCondaEnvironment(d, loader, path);
       if (!d.inScope(path)) continue;
-      if (on('docker') && matchesAny(path, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path);
+      const dockerfile = isDockerfileName(name);
+      if (on('docker') && dockerfile) await checkDockerfile(d, loader, path);
       if (on('github-actions') && matchesAny(path, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path);
-      if (on('shell') && matchesAny(path, SCRIPT_GLOBS)) await checkScript(d, loader, path);
+      if (on('shell') && (matchesAny(path, SCRIPT_GLOBS) || (!name.includes('.') && !dockerfile && (await hasShellShebang(d, file))))) await checkScript(d, loader, path);
       if (on('notebooks') && matchesAny(path, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path);
     }
     // Requirement findings land only on changed files; with none changed there is nothing to report.

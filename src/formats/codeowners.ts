@@ -41,9 +41,10 @@ export const isValidOwner = (owner: string): boolean => USER.test(owner) || TEAM
 /**
  * Parses a CODEOWNERS file with GitHub's semantics: `#` starts a comment, the
  * first token is a gitignore-style pattern, the rest are owners, and the last
- * matching line wins. Syntax GitHub does not support (`!` negation, `[ ]`
- * ranges, `\` escapes) and malformed owners make GitHub skip the line; they are
- * returned as problems and take no part in matching.
+ * matching line wins. `\` escapes the character after it (`f\*o`, `\[id\]`).
+ * Syntax GitHub does not support (`!` negation, unescaped `[ ]` ranges) and
+ * malformed owners make GitHub skip the line; they are returned as problems and
+ * take no part in matching.
  */
 export function parseCodeowners(text: string): Codeowners {
   const entries: CodeownersEntry[] = [];
@@ -86,8 +87,13 @@ export function parseCodeowners(text: string): Codeowners {
 function patternProblem(pattern: string): string | undefined {
   if (pattern.length > MAX_PATTERN_CHARS) return `pattern longer than ${MAX_PATTERN_CHARS} characters`;
   if (pattern.startsWith('!')) return 'GitHub does not support `!` negation in CODEOWNERS; the line is ignored';
-  if (pattern.includes('[') || pattern.includes(']')) return 'GitHub does not support `[ ]` character ranges in CODEOWNERS; the line is ignored';
-  if (pattern.includes('\\')) return 'GitHub does not support `\\` escapes in CODEOWNERS; the line is ignored';
+  for (let k = 0; k < pattern.length; k++) {
+    const ch = pattern[k];
+    if (ch === '\\') {
+      if (k + 1 === pattern.length) return 'a trailing `\\` escapes nothing; remove it';
+      k++;
+    } else if (ch === '[' || ch === ']') return 'GitHub does not support `[ ]` character ranges in CODEOWNERS; the line is ignored (write `\\[` and `\\]` for literal brackets)';
+  }
   if (pattern === '/') return 'a lone `/` matches nothing; write `*` for every file';
   return undefined;
 }
@@ -99,7 +105,11 @@ const quote = (s: string): string => s.replace(/[.+^${}()|\\?*[\]]/g, '\\$&');
 /** One path segment of a pattern as a regular expression that never crosses `/`. */
 function segmentRegex(seg: string): string {
   let out = '';
-  for (const ch of seg) out += ch === '*' ? '[^/]*' : ch === '?' ? '[^/]' : quote(ch);
+  for (let k = 0; k < seg.length; k++) {
+    const ch = seg[k]!;
+    if (ch === '\\' && k + 1 < seg.length) out += quote(seg[++k]!);
+    else out += ch === '*' ? '[^/]*' : ch === '?' ? '[^/]' : quote(ch);
+  }
   return out;
 }
 
@@ -125,7 +135,7 @@ export function patternToRegex(pattern: string): string {
       body += last ? '.*' : '(?:.*/)?';
       return;
     }
-    body += segmentRegex(seg.replace(/\*{2,}/g, '*'));
+    body += segmentRegex(seg.replace(/(?<!\\)\*{2,}/g, '*'));
     if (!last) body += '/';
   });
   const prefix = anchored ? '' : '(?:.*/)?';
@@ -133,7 +143,8 @@ export function patternToRegex(pattern: string): string {
   let suffix: string;
   if (lastSeg === '**') suffix = '';
   else if (dirOnly) suffix = '/.*';
-  else if (lastSeg === '*' && segs.length > 1) suffix = '';
+  // `docs/*` and `/*` both mean the files directly in that directory, not what lies deeper.
+  else if (lastSeg === '*' && (segs.length > 1 || anchored)) suffix = '';
   else suffix = '(?:/.*)?';
   // A trailing `/**` needs something inside the directory: `a/**` does not match `a` itself.
   if (lastSeg === '**' && segs.length > 1) body = body.replace(/\.\*$/, '.+');

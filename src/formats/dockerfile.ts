@@ -12,6 +12,11 @@ export interface BaseImage {
   internal: boolean;
   /** A variable without a default remained, so the image is chosen at build time. */
   unresolved: boolean;
+  /**
+   * The digest itself comes from a variable (`img@sha256:${HASH}`): a digest
+   * reference whatever the variable holds, as `==${VERSION}` is a pin for pip.
+   */
+  digestVariable: boolean;
 }
 
 export type RunCommand =
@@ -21,7 +26,11 @@ export type RunCommand =
 export interface DockerfileDeps {
   images: BaseImage[];
   runs: RunCommand[];
+  /** `ARG` defaults and `ENV` values anywhere in the file, last one winning (for variables a `RUN` installs). */
+  vars: Map<string, string>;
 }
+
+const DIGEST_VARIABLE = /@sha256:\$(?:\{[A-Za-z_][A-Za-z0-9_]*(?::?[-+][^}]*)?\}|[A-Za-z_][A-Za-z0-9_]*)$/;
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 
@@ -68,9 +77,33 @@ function continuedShell(content: string, escape: string): string {
     .join('\n');
 }
 
+/**
+ * An exec-form argument as Docker reads it: the JSON string literal of its
+ * source range. dockerfile-ast's own value drops the spaces inside the string
+ * (`"curl -fsSL x | sh"` becomes `curl-fsSLx|sh`), which would hide the command.
+ */
+function jsonArgument(text: string, starts: readonly number[], range: { start: { line: number; character: number }; end: { line: number; character: number } }, fallback: string): string {
+  const from = (starts[range.start.line] ?? 0) + range.start.character;
+  const to = (starts[range.end.line] ?? 0) + range.end.character;
+  try {
+    const v: unknown = JSON.parse(text.slice(from, to));
+    if (typeof v === 'string') return v;
+  } catch {
+    // A string broken by a line continuation is not one JSON literal; keep the parser's reading.
+  }
+  return fallback;
+}
+
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) === 10) starts.push(k + 1);
+  return starts;
+}
+
 /** Parses a Dockerfile (dockerfile-ast is tolerant: it never rejects text, it skips what it cannot read). */
 export function readDockerfile(text: string): DockerfileDeps {
   const doc = DockerfileParser.parse(text);
+  const starts = lineStarts(text);
   // Only ARGs before the first FROM are in scope for FROM lines (Docker's rule).
   const globals = argDefaults(doc.getInitialARGs());
   const stages = new Set<string>(['scratch']);
@@ -80,17 +113,22 @@ export function readDockerfile(text: string): DockerfileDeps {
     const written = args.find((a) => !a.startsWith('--')) ?? '';
     const { value, unresolved } = substitute(written, globals);
     const resolved = value.trim();
-    images.push({ line: from.getRange().start.line + 1, written, resolved, internal: stages.has(resolved.toLowerCase()), unresolved });
+    images.push({ line: from.getRange().start.line + 1, written, resolved, internal: stages.has(resolved.toLowerCase()), unresolved, digestVariable: DIGEST_VARIABLE.test(written) });
     const stage = from.getBuildStage();
     if (stage) stages.add(stage.toLowerCase());
   }
   const runs: RunCommand[] = [];
+  const vars = argDefaults(doc.getInstructions());
   for (const ins of doc.getInstructions()) {
+    if (ins.getKeyword() === 'ENV') {
+      const props = (ins as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }).getProperties();
+      for (const prop of props) vars.set(prop.getName(), substitute(prop.getValue() ?? '', vars).value);
+    }
     if (ins.getKeyword() !== 'RUN') continue;
     const run = ins as Run;
     const json = run.getJSONStrings();
     if (json.length > 0 && run.getOpeningBracket() && run.getClosingBracket()) {
-      runs.push({ form: 'exec', argv: json.map((j) => j.getJSONValue()), line: run.getRange().start.line + 1 });
+      runs.push({ form: 'exec', argv: json.map((j) => jsonArgument(text, starts, j.getRange(), j.getJSONValue())), line: run.getRange().start.line + 1 });
       continue;
     }
     const range = run.getArgumentsRange();
@@ -98,10 +136,10 @@ export function readDockerfile(text: string): DockerfileDeps {
     if (!range || content === null) continue;
     // Flags such as `--mount=…` precede the command; the raw content starts after them.
     const first = range.start.line + 1;
-    const text = continuedShell(content, doc.getEscapeCharacter());
-    runs.push({ form: 'shell', text, lines: text.split('\n').map((_, k) => first + k) });
+    const shell = continuedShell(content, doc.getEscapeCharacter());
+    runs.push({ form: 'shell', text: shell, lines: shell.split('\n').map((_, k) => first + k) });
   }
-  return { images, runs };
+  return { images, runs, vars };
 }
 
 const DIGEST = /@sha256:[0-9a-f]{64}$/i;

@@ -34,6 +34,8 @@ export interface RequirementEntry {
   hashes: string[];
   /** File named by `-r`/`-c`, or the option's name for other option lines. */
   target?: string;
+  /** For other option lines, the value given to the option (`--extra-index-url <value>`). */
+  value?: string;
 }
 
 export interface ParsedRequirements {
@@ -109,7 +111,8 @@ function urlSpec(name: string | null, url: string): RequirementSpec {
     if (egg) name = egg.slice(4) || null;
   }
   const lower = base.toLowerCase();
-  if (VCS_PREFIXES.some((p) => lower.startsWith(p))) {
+  // pip reads a bare `git://` URL as `git+git://` (a VCS checkout, pinned by its commit), not as an archive.
+  if (VCS_PREFIXES.some((p) => lower.startsWith(p)) || lower.startsWith('git://')) {
     const afterScheme = base.slice(base.indexOf('://') + 3);
     const slash = afterScheme.indexOf('/');
     const path = slash === -1 ? '' : afterScheme.slice(slash);
@@ -209,7 +212,7 @@ function optionEntry(ws: string[], line: number, endLine: number): RequirementEn
     value = first.slice(2);
   }
   const kind = INCLUDE_OPTS[opt];
-  if (!kind) return { line, endLine, kind: 'option', hashes: [], target: opt };
+  if (!kind) return { line, endLine, kind: 'option', hashes: [], target: opt, ...(value !== undefined ? { value } : {}) };
   const target = (value ?? '').trim();
   if (kind === 'editable') return { line, endLine, kind, hashes: [], target, spec: parseRequirementSpec(target) };
   return { line, endLine, kind, hashes: [], target };

@@ -1,4 +1,4 @@
-import { loadYaml, type LoadedYaml, type YamlPath } from './yaml.js';
+import { loadYamlLenient, type LoadedYaml, type YamlPath } from './yaml.js';
 
 /**
  * The dependency-relevant parts of a GitHub Actions workflow or composite
@@ -16,6 +16,11 @@ export interface UsesRef {
 export interface ImageRef {
   value: string;
   line: number;
+  /**
+   * For `image: ${{ matrix.x }}`: the images the matrix gives it, each checked
+   * on its own; undefined when the value has no expression or it cannot be resolved.
+   */
+  resolved?: string[];
 }
 
 export interface RunScript {
@@ -27,6 +32,8 @@ export interface RunScript {
   shell?: string;
   /** `working-directory` of the step (or the job's default), where relative paths resolve. */
   workingDirectory?: string;
+  /** `env:` of the workflow, job and step merged (string values only; the step's win). */
+  env: Record<string, string>;
 }
 
 export interface WorkflowDeps {
@@ -82,6 +89,13 @@ function scriptLines(source: string[], doc: LoadedYaml, path: YamlPath, value: s
 interface RunDefaults {
   shell?: string;
   workingDirectory?: string;
+  env?: Record<string, string>;
+}
+
+function stringEnv(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string' || typeof x === 'number') out[k] = String(x);
+  return out;
 }
 
 function collectSteps(deps: WorkflowDeps, source: string[], doc: LoadedYaml, steps: unknown, base: YamlPath, group: string, defaults: RunDefaults = {}): void {
@@ -92,19 +106,67 @@ function collectSteps(deps: WorkflowDeps, source: string[], doc: LoadedYaml, ste
     if (typeof step.run === 'string') {
       const shell = typeof step.shell === 'string' ? step.shell : defaults.shell;
       const workingDirectory = typeof step['working-directory'] === 'string' ? step['working-directory'] : defaults.workingDirectory;
-      deps.runs.push({ group, shell, workingDirectory, ...scriptLines(source, doc, [...base, i, 'run'], step.run) });
+      const env = { ...defaults.env, ...stringEnv(step.env) };
+      deps.runs.push({ group, shell, workingDirectory, env, ...scriptLines(source, doc, [...base, i, 'run'], step.run) });
     }
   });
 }
 
-function collectImage(deps: WorkflowDeps, doc: LoadedYaml, v: unknown, path: YamlPath): void {
-  if (typeof v === 'string') deps.images.push({ value: v.trim(), line: doc.locate(path).line });
-  else if (isRecord(v) && typeof v.image === 'string') deps.images.push({ value: v.image.trim(), line: doc.locate([...path, 'image']).line });
+const MATRIX_REF = /\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}/g;
+const MAX_MATRIX_VALUES = 256;
+
+/** The literal values a matrix gives one key: its list plus `include` entries. */
+function matrixValues(matrix: unknown, key: string): string[] | null {
+  if (!isRecord(matrix)) return null;
+  const out: string[] = [];
+  const own = matrix[key];
+  if (own !== undefined) {
+    if (!Array.isArray(own)) return null;
+    for (const v of own) {
+      if (typeof v !== 'string' && typeof v !== 'number') return null;
+      out.push(String(v));
+    }
+  }
+  if (Array.isArray(matrix.include)) {
+    for (const inc of matrix.include) {
+      if (!isRecord(inc) || inc[key] === undefined) continue;
+      if (typeof inc[key] !== 'string' && typeof inc[key] !== 'number') return null;
+      out.push(String(inc[key]));
+    }
+  }
+  return out.length > 0 ? [...new Set(out)] : null;
+}
+
+/** Substitutes `${{ matrix.k }}` by each literal value the job's matrix gives it; null when anything stays unresolved. */
+function expandMatrix(value: string, matrix: unknown): string[] | null {
+  let results = [value];
+  for (const m of value.matchAll(MATRIX_REF)) {
+    const vals = matrixValues(matrix, m[1]!);
+    if (!vals) return null;
+    results = results.flatMap((r) => vals.map((v) => r.replace(m[0], v)));
+    if (results.length > MAX_MATRIX_VALUES) return null;
+  }
+  return results.some((r) => r.includes('${{')) ? null : [...new Set(results)];
+}
+
+function collectImage(deps: WorkflowDeps, doc: LoadedYaml, v: unknown, path: YamlPath, matrix: unknown): void {
+  const push = (value: string, at: YamlPath): void => {
+    // GitHub skips a service whose image is empty (a matrix can switch one off that way).
+    if (value.trim() === '') return;
+    const ref: ImageRef = { value: value.trim(), line: doc.locate(at).line };
+    if (ref.value.includes('${{')) {
+      const resolved = expandMatrix(ref.value, matrix);
+      if (resolved) ref.resolved = resolved.filter((r) => r.trim() !== '');
+    }
+    deps.images.push(ref);
+  };
+  if (typeof v === 'string') push(v, path);
+  else if (isRecord(v) && typeof v.image === 'string') push(v.image, [...path, 'image']);
 }
 
 /** Reads a workflow (`jobs:`) or a composite action (`runs.steps`); throws YamlError on invalid YAML. */
 export function readWorkflow(text: string): WorkflowDeps {
-  const doc = loadYaml(text);
+  const doc = loadYamlLenient(text);
   const source = text.split('\n');
   const deps: WorkflowDeps = { uses: [], images: [], runs: [] };
   const root = doc.value;
@@ -117,16 +179,18 @@ export function readWorkflow(text: string): WorkflowDeps {
     for (const [id, job] of Object.entries(root.jobs)) {
       if (!isRecord(job)) continue;
       if (typeof job.uses === 'string') deps.uses.push({ value: job.uses.trim(), line: doc.locate(['jobs', id, 'uses']).line, kind: 'job' });
-      if (job.container !== undefined) collectImage(deps, doc, job.container, ['jobs', id, 'container']);
-      if (isRecord(job.services)) for (const [name, svc] of Object.entries(job.services)) collectImage(deps, doc, svc, ['jobs', id, 'services', name]);
+      const matrix = isRecord(job.strategy) ? job.strategy.matrix : undefined;
+      if (job.container !== undefined) collectImage(deps, doc, job.container, ['jobs', id, 'container'], matrix);
+      if (isRecord(job.services)) for (const [name, svc] of Object.entries(job.services)) collectImage(deps, doc, svc, ['jobs', id, 'services', name], matrix);
       collectSteps(deps, source, doc, job.steps, ['jobs', id, 'steps'], id, {
         shell: runDefaults(job, 'shell') ?? runDefaults(root, 'shell'),
         workingDirectory: runDefaults(job, 'working-directory') ?? runDefaults(root, 'working-directory'),
+        env: { ...stringEnv(root.env), ...stringEnv(job.env) },
       });
     }
   }
   if (isRecord(root.runs)) {
-    collectSteps(deps, source, doc, root.runs.steps, ['runs', 'steps'], 'action');
+    collectSteps(deps, source, doc, root.runs.steps, ['runs', 'steps'], 'action', { env: stringEnv(root.env) });
     if (root.runs.using === 'docker' && typeof root.runs.image === 'string' && root.runs.image.startsWith('docker://')) {
       deps.uses.push({ value: root.runs.image, line: doc.locate(['runs', 'image']).line, kind: 'step' });
     }
@@ -138,9 +202,13 @@ const HEX40 = /^[0-9a-f]{40}$/i;
 
 export type UsesVerdict = 'pinned' | 'local' | 'unpinned' | 'expression';
 
-/** Judges one `uses:` value (DESIGN §4.5): a 40-hex commit, a local `./` path, or `docker://…@sha256:`. */
+/**
+ * Judges one `uses:` value (DESIGN §4.5): a 40-hex commit, a local path (`./`,
+ * or `$/` for a workflow of the same repository at the same commit), or
+ * `docker://…@sha256:`.
+ */
 export function judgeUses(value: string): UsesVerdict {
-  if (value.startsWith('./') || value.startsWith('../')) return 'local';
+  if (value.startsWith('./') || value.startsWith('../') || value.startsWith('$/')) return 'local';
   if (value.includes('${{')) return 'expression';
   if (value.startsWith('docker://')) return /@sha256:[0-9a-f]{64}$/i.test(value) ? 'pinned' : 'unpinned';
   const at = value.lastIndexOf('@');

@@ -173,3 +173,72 @@ function fromJsYaml(e: unknown): YamlError {
   }
   return new YamlError(err.reason ?? (e instanceof Error ? e.message : String(e)));
 }
+
+/** Lines re-indented before giving up; each costs one more parse. */
+const MAX_FLOW_REPAIRS = 16;
+const MAX_REPAIR_LINES = 10_000;
+/** Characters parsed again in all, so a large hostile file costs a few parses, not sixteen. */
+const MAX_REPAIR_CHARS = 4 * 1024 * 1024;
+
+/**
+ * The line holding the bracket that closes the flow collection open at line
+ * `k` (quoted text skipped); `k` itself when it does not close within reach.
+ */
+function closingLine(lines: readonly string[], k: number): number {
+  let depth = 1;
+  let quote = '';
+  for (let l = k; l < lines.length && l < k + MAX_REPAIR_LINES; l++) {
+    const line = lines[l]!;
+    for (let c = 0; c < line.length; c++) {
+      const ch = line[c]!;
+      if (quote) {
+        if (ch === quote && !(quote === '"' && line[c - 1] === '\\')) quote = '';
+      } else if (ch === '"' || ch === "'") quote = ch;
+      else if (ch === '#' && (c === 0 || line[c - 1] === ' ')) break;
+      else if (ch === '[' || ch === '{') depth++;
+      else if ((ch === ']' || ch === '}') && --depth === 0) return l;
+    }
+  }
+  return k;
+}
+
+const indentOf = (line: string): number => line.length - line.trimStart().length;
+
+/**
+ * Loads YAML as GitHub's workflow parser (and PyYAML) accept it: inside a flow
+ * collection or a multi-line quoted scalar they ignore indentation, so
+ * `branches: [` … `]` may close, or list its items, at the key's own column.
+ * js-yaml refuses that with "deficient indentation", an error it raises only
+ * in flow context, where leading spaces are not content; the line is indented
+ * further and the text read again. Lines keep their numbers, so positions
+ * stay right. Everything else is `loadYaml`, limits included.
+ *
+ * eemeli's `yaml` was evaluated for this and not used: it accepts a closing
+ * bracket at the key's column but not items there, and its duplicate-key check
+ * is quadratic (16 s for a 190 KB mapping) and 50,000 `[` exhaust the heap.
+ */
+export function loadYamlLenient(text: string, limits: Partial<YamlLimits> = {}): LoadedYaml {
+  let first: YamlError | undefined;
+  let current = text;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return loadYaml(current, limits);
+    } catch (e) {
+      if (!(e instanceof YamlError)) throw e;
+      first ??= e;
+      if (e.message !== 'deficient indentation' || e.line === undefined || attempt >= MAX_FLOW_REPAIRS || (attempt + 1) * text.length > MAX_REPAIR_CHARS) throw first;
+      const lines = current.split('\n');
+      const k = e.line - 1;
+      let prev = k - 1;
+      while (prev >= 0 && lines[prev]!.trim() === '') prev--;
+      const want = Math.max(prev >= 0 ? indentOf(lines[prev]!) + 1 : 1, indentOf(lines[k] ?? '') + 1 + attempt);
+      // The rest of the collection is likely as far left: indent every line up to the bracket that closes it.
+      const end = closingLine(lines, k);
+      for (let l = k; l <= end; l++) {
+        const line = lines[l]!;
+        if (line.trim() !== '' && indentOf(line) < want) lines[l] = ' '.repeat(want - indentOf(line)) + line;
+      }
+      current = lines.join('\n');
+    }
+  }
+}

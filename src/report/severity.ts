@@ -89,6 +89,8 @@ export const CODE_SEVERITY: Readonly<Record<string, CodeSeverity>> = {
   'dependency-pinning/stale-lockfile': s(5.0),
   'dependency-pinning/missing-hash': s(5.0, 'very-high'),
   'dependency-pinning/unresolved-include': s(4.0),
+  'dependency-pinning/extra-index': s(6.5),
+  'dependency-pinning/unverified-download': s(6.0),
   'dependency-pinning/malformed': s(4.0, 'medium'),
   'dependency-pinning/budget-exceeded': s(5.0, 'medium'),
   'model-hub-pinning/unpinned': s(6.0),

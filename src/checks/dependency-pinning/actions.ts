@@ -1,5 +1,5 @@
 import { isDigestPinned, pinnedForm } from '../../formats/dockerfile.js';
-import { analyseShell, newShellState, type ShellState } from '../../formats/shell.js';
+import { analyseShell, newShellState, unverifiedDownloads, type ShellState } from '../../formats/shell.js';
 import { judgeUses, readWorkflow } from '../../formats/workflow.js';
 import { YamlError } from '../../formats/yaml.js';
 import { FileProblem } from '../../core/errors.js';
@@ -36,17 +36,30 @@ export async function checkWorkflow(d: PinningContext, loader: RequirementsLoade
       d.report({ code: 'unpinned-action', path, line: u.line, message: `\`${u.value}\`: the ${what}, so a moved tag or branch changes what runs; pin it: ${usesFix(u.value)}` });
     }
     for (const img of wf.images) {
-      if (img.value.includes('${{') || isDigestPinned(img.value)) continue;
-      d.report({ code: 'unpinned-image', path, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
+      if (!img.value.includes('${{')) {
+        if (!isDigestPinned(img.value)) d.report({ code: 'unpinned-image', path, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
+        continue;
+      }
+      if (!img.resolved) {
+        d.report({ code: 'unpinned-image', path, line: img.line, maxLevel: 'info', message: `container image \`${img.value}\` is chosen by an expression that cannot be resolved from this file, so its pin cannot be checked; give the literal image (or a matrix of literal images) with a digest: image: ${pinnedForm('<image>:<tag>')}` });
+        continue;
+      }
+      for (const value of img.resolved) {
+        if (isDigestPinned(value)) continue;
+        d.report({ code: 'unpinned-image', path, line: img.line, message: `container image ${value} (from \`${img.value}\`) is not pinned to a digest; pin it where the matrix lists it: ${pinnedForm(value)}` });
+      }
     }
     const states = new Map<string, ShellState>();
     for (const run of wf.runs) {
       if (run.shell && NON_SHELL.test(run.shell)) continue;
       let state = states.get(run.group);
       if (!state) states.set(run.group, (state = newShellState()));
+      // Each step is a new shell: files on disk carry over, variables come from `env:` only.
+      state.vars = new Map(Object.entries(run.env));
       const issues = analyseShell(run.text, { state, signal: d.rule.signal, lineOf: (l) => run.lines[l] ?? run.lines[run.lines.length - 1]! });
       const wd = run.workingDirectory?.replace(/^\.\/?/, '').replace(/\/$/, '');
       await reportShellIssues(d, loader, path, issues, wd ? [wd, ''] : ['']);
     }
+    for (const state of states.values()) await reportShellIssues(d, loader, path, unverifiedDownloads(state), ['']);
   });
 }

@@ -3,7 +3,7 @@ import { condaName, isCondaLockName, isExactCondaSpec, readCondaEnvironment, typ
 import { parseRequirements } from '../../formats/requirements.js';
 import { YamlError } from '../../formats/yaml.js';
 import { dirOf, joinRepoPath, type PinningContext } from './context.js';
-import type { RequirementsLoader } from './pip.js';
+import { isPinningProblem, type RequirementsLoader } from './pip.js';
 
 export const CONDA_GLOBS = ['**/environment*.yml', '**/environment*.yaml', '**/conda*.yml', '**/conda*.yaml'];
 
@@ -21,7 +21,7 @@ async function checkPipSection(d: PinningContext, loader: RequirementsLoader, pa
           continue;
         }
         const tree = await loader.tree(target);
-        const bad = tree.findings.filter((f) => f.code !== 'missing-hash');
+        const bad = tree.findings.filter(isPinningProblem);
         if (bad.length > 0) {
           d.report({ code: 'unpinned-requirement', path, line: dep.line, message: `the pip section installs ${target}, whose requirements are not all pinned (${bad.slice(0, 3).map((f) => `${f.path}:${f.line ?? 1}`).join(', ')}); pin them with ==` });
         }

@@ -1,4 +1,5 @@
 import { normalizeName, parseRequirements, type ParsedRequirements, type RequirementEntry, type RequirementSpec } from '../../formats/requirements.js';
+import { mixedIndexes, vcsAtCommit } from '../../formats/shell.js';
 import type { RuleFinding } from '../rule.js';
 import { dirOf, joinRepoPath, type PinningContext } from './context.js';
 
@@ -17,10 +18,30 @@ export interface RequirementsTree {
 }
 
 function specFix(spec: RequirementSpec, raw: string): string {
-  if (spec.kind === 'vcs') return `pin it to a commit: ${spec.name ? `${spec.name} @ ` : ''}${raw.split('#')[0]!.replace(/@[^@/]*$/, '')}@<40-hex commit>`;
-  if (spec.kind === 'url') return `add the archive's digest: ${raw.split('#')[0]}#sha256=<digest>`;
+  const named = spec.name ? `${spec.name} @ ` : '';
+  if (spec.kind === 'vcs') return `pin it to a commit: ${named}${vcsAtCommit(raw)}`;
+  if (spec.kind === 'url') return `add the archive's digest: ${named}${raw.split('#')[0]}#sha256=<digest>`;
   return `pin it: ${spec.name}==<version> (pip-compile or \`uv pip compile\` writes exact pins)`;
 }
+
+function extraIndexes(out: RuleFinding[], path: string, entries: readonly RequirementEntry[]): void {
+  const option = (...names: string[]): RequirementEntry[] => entries.filter((e) => e.kind === 'option' && names.includes(e.target ?? '') && e.value);
+  const mixed = new Set(mixedIndexes(option('-i', '--index-url')[0]?.value, option('--extra-index-url').map((e) => e.value!)));
+  for (const e of option('--extra-index-url')) if (mixed.has(e.value!)) extraIndex(out, path, e);
+}
+
+function extraIndex(out: RuleFinding[], path: string, e: RequirementEntry): void {
+  out.push({
+    code: 'extra-index',
+    path,
+    line: e.line,
+    maxLevel: 'warning',
+    message: `\`--extra-index-url ${e.value}\` makes pip choose between that index and PyPI by version number, so a package of the same name published on PyPI with a higher version is installed instead (dependency confusion, as in the 2022 torchtriton attack); use --index-url alone when one index serves everything, or add --hash to every line so only the reviewed files install`,
+  });
+}
+
+/** Findings of a requirements tree that mean "not pinned" to a command or environment that installs it. */
+export const isPinningProblem = (f: RuleFinding): boolean => f.code !== 'missing-hash' && f.code !== 'extra-index';
 
 /** Reads a tree of requirement files (bounded depth, cycles cut) and judges every entry. */
 export class RequirementsLoader {
@@ -99,6 +120,8 @@ export class RequirementsLoader {
     for (const f of files) {
       if (f.constraint) continue;
       for (const e of f.parsed.entries) this.judge(findings, f.path, e, constrained, hashMode);
+      // With hashes pip refuses any file but the reviewed one, whichever index serves it.
+      if (!hashMode) extraIndexes(findings, f.path, f.parsed.entries);
     }
     return { root, files: [...visited], findings };
   }

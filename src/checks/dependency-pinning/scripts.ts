@@ -1,17 +1,44 @@
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { FileProblem } from '../../core/errors.js';
+import type { FileEntry } from '../../inventory/types.js';
 import { NotebookError, parseNotebook } from '../../formats/notebook.js';
-import { analyseShell, newShellState, type ShellIssue } from '../../formats/shell.js';
-import { dirOf, MAX_NOTEBOOK_BYTES, type PinningContext } from './context.js';
+import { analyseShell, newShellState, unverifiedDownloads, type ShellIssue } from '../../formats/shell.js';
+import { dirOf, MAX_NOTEBOOK_BYTES, MAX_TEXT_BYTES, type PinningContext } from './context.js';
 import type { RequirementsLoader } from './pip.js';
 import { reportShellIssues } from './shell-issues.js';
 
 export const SCRIPT_GLOBS = ['**/*.sh', '**/*.bash'];
+
+const SHEBANG = /^#![ \t]*(?:\/usr\/bin\/env[ \t]+(?:-S[ \t]+)?)?(?:\S*\/)?(?:sh|bash|dash|zsh|ksh|ash)(?:[ \t]|\r?$)/;
+
+/**
+ * An extensionless file (`scripts/install`) is a shell script when its first
+ * line says so. Only its first bytes are read, and only for files small enough
+ * to be scripts.
+ */
+export async function hasShellShebang(d: PinningContext, file: FileEntry): Promise<boolean> {
+  if (file.size < 4 || file.size > MAX_TEXT_BYTES) return false;
+  let handle;
+  try {
+    handle = await open(d.rule.inventory.abs(file.path), constants.O_RDONLY | constants.O_NOFOLLOW);
+    const head = Buffer.alloc(128);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const first = head.subarray(0, bytesRead).toString('latin1').split('\n')[0]!;
+    return SHEBANG.test(first);
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
 export const NOTEBOOK_GLOBS = ['**/*.ipynb'];
 
 export async function checkScript(d: PinningContext, loader: RequirementsLoader, path: string): Promise<void> {
   await d.guard(path, async () => {
-    const issues = analyseShell(await d.read(path), { signal: d.rule.signal });
-    await reportShellIssues(d, loader, path, issues, [dirOf(path), '']);
+    const state = newShellState();
+    const issues = analyseShell(await d.read(path), { state, signal: d.rule.signal });
+    await reportShellIssues(d, loader, path, [...issues, ...unverifiedDownloads(state)], [dirOf(path), '']);
   });
 }
 
@@ -71,5 +98,6 @@ export async function checkNotebook(d: PinningContext, loader: RequirementsLoade
       }
       await reportShellIssues(d, loader, path, issues, [dirOf(path), '']);
     }
+    await reportShellIssues(d, loader, path, unverifiedDownloads(state), [dirOf(path), '']);
   });
 }

@@ -1,7 +1,7 @@
 import { normalizeName } from '../../formats/requirements.js';
 import type { ShellIssue } from '../../formats/shell.js';
 import { joinRepoPath, type PinningContext } from './context.js';
-import type { RequirementsLoader } from './pip.js';
+import { isPinningProblem, type RequirementsLoader } from './pip.js';
 
 /**
  * Finds a file a command names, relative to each directory it may run in
@@ -36,7 +36,7 @@ async function judgePipFiles(d: PinningContext, loader: RequirementsLoader, path
     let problems: string[];
     try {
       const tree = await loader.tree(found);
-      problems = tree.findings.filter((f) => f.code !== 'missing-hash').map((f) => `${f.path}${f.line ? `:${f.line}` : ''}`);
+      problems = tree.findings.filter(isPinningProblem).map((f) => `${f.path}${f.line ? `:${f.line}` : ''}`);
     } catch (e) {
       problems = [`${found} (${e instanceof Error ? e.message : String(e)})`];
     }
@@ -70,6 +70,6 @@ async function judgePipFiles(d: PinningContext, loader: RequirementsLoader, path
 export async function reportShellIssues(d: PinningContext, loader: RequirementsLoader, path: string, issues: ShellIssue[], baseDirs: readonly string[]): Promise<void> {
   for (const issue of issues) {
     if (issue.kind === 'pip-files') await judgePipFiles(d, loader, path, issue, baseDirs);
-    else d.report({ code: issue.kind, path, line: issue.line, message: issue.message });
+    else d.report({ code: issue.kind, path, line: issue.line, message: issue.message, ...(issue.maxLevel ? { maxLevel: issue.maxLevel } : {}) });
   }
 }
