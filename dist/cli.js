@@ -3648,19 +3648,19 @@ function balancedWithBudget(str, masked, budget) {
 }
 function maskUnmatchedOpens(masked, budget) {
   budget.remaining -= masked.length;
-  const open6 = [];
+  const open7 = [];
   for (let i2 = 0; i2 < masked.length; i2++) {
     const c = masked.charCodeAt(i2);
     if (c === 123) {
-      open6.push(i2);
-    } else if (c === 125 && open6.length) {
-      open6.pop();
+      open7.push(i2);
+    } else if (c === 125 && open7.length) {
+      open7.pop();
     }
   }
   let out2 = "";
   let last = 0;
-  for (let i2 = 0; i2 < open6.length; i2++) {
-    const at4 = open6[i2];
+  for (let i2 = 0; i2 < open7.length; i2++) {
+    const at4 = open7[i2];
     out2 += masked.slice(last, at4) + "\0";
     last = at4 + 1;
   }
@@ -6637,11 +6637,11 @@ var require_codegen = __commonJS({
         const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
         return `${varKind} ${this.name}${rhs};` + _n;
       }
-      optimizeNames(names4, constants7) {
+      optimizeNames(names4, constants8) {
         if (!names4[this.name.str])
           return;
         if (this.rhs)
-          this.rhs = optimizeExpr(this.rhs, names4, constants7);
+          this.rhs = optimizeExpr(this.rhs, names4, constants8);
         return this;
       }
       get names() {
@@ -6658,10 +6658,10 @@ var require_codegen = __commonJS({
       render({ _n }) {
         return `${this.lhs} = ${this.rhs};` + _n;
       }
-      optimizeNames(names4, constants7) {
+      optimizeNames(names4, constants8) {
         if (this.lhs instanceof code_1.Name && !names4[this.lhs.str] && !this.sideEffects)
           return;
-        this.rhs = optimizeExpr(this.rhs, names4, constants7);
+        this.rhs = optimizeExpr(this.rhs, names4, constants8);
         return this;
       }
       get names() {
@@ -6722,8 +6722,8 @@ var require_codegen = __commonJS({
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
       }
-      optimizeNames(names4, constants7) {
-        this.code = optimizeExpr(this.code, names4, constants7);
+      optimizeNames(names4, constants8) {
+        this.code = optimizeExpr(this.code, names4, constants8);
         return this;
       }
       get names() {
@@ -6752,12 +6752,12 @@ var require_codegen = __commonJS({
         }
         return nodes.length > 0 ? this : void 0;
       }
-      optimizeNames(names4, constants7) {
+      optimizeNames(names4, constants8) {
         const { nodes } = this;
         let i2 = nodes.length;
         while (i2--) {
           const n = nodes[i2];
-          if (n.optimizeNames(names4, constants7))
+          if (n.optimizeNames(names4, constants8))
             continue;
           subtractNames(names4, n.names);
           nodes.splice(i2, 1);
@@ -6810,12 +6810,12 @@ var require_codegen = __commonJS({
           return void 0;
         return this;
       }
-      optimizeNames(names4, constants7) {
+      optimizeNames(names4, constants8) {
         var _a;
-        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names4, constants7);
-        if (!(super.optimizeNames(names4, constants7) || this.else))
+        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names4, constants8);
+        if (!(super.optimizeNames(names4, constants8) || this.else))
           return;
-        this.condition = optimizeExpr(this.condition, names4, constants7);
+        this.condition = optimizeExpr(this.condition, names4, constants8);
         return this;
       }
       get names() {
@@ -6838,10 +6838,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.iteration})` + super.render(opts);
       }
-      optimizeNames(names4, constants7) {
-        if (!super.optimizeNames(names4, constants7))
+      optimizeNames(names4, constants8) {
+        if (!super.optimizeNames(names4, constants8))
           return;
-        this.iteration = optimizeExpr(this.iteration, names4, constants7);
+        this.iteration = optimizeExpr(this.iteration, names4, constants8);
         return this;
       }
       get names() {
@@ -6877,10 +6877,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts);
       }
-      optimizeNames(names4, constants7) {
-        if (!super.optimizeNames(names4, constants7))
+      optimizeNames(names4, constants8) {
+        if (!super.optimizeNames(names4, constants8))
           return;
-        this.iterable = optimizeExpr(this.iterable, names4, constants7);
+        this.iterable = optimizeExpr(this.iterable, names4, constants8);
         return this;
       }
       get names() {
@@ -6922,11 +6922,11 @@ var require_codegen = __commonJS({
         (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNodes();
         return this;
       }
-      optimizeNames(names4, constants7) {
+      optimizeNames(names4, constants8) {
         var _a, _b;
-        super.optimizeNames(names4, constants7);
-        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names4, constants7);
-        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names4, constants7);
+        super.optimizeNames(names4, constants8);
+        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names4, constants8);
+        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names4, constants8);
         return this;
       }
       get names() {
@@ -7227,7 +7227,7 @@ var require_codegen = __commonJS({
     function addExprNames(names4, from) {
       return from instanceof code_1._CodeOrName ? addNames(names4, from.names) : names4;
     }
-    function optimizeExpr(expr, names4, constants7) {
+    function optimizeExpr(expr, names4, constants8) {
       if (expr instanceof code_1.Name)
         return replaceName(expr);
       if (!canOptimize(expr))
@@ -7242,14 +7242,14 @@ var require_codegen = __commonJS({
         return items;
       }, []));
       function replaceName(n) {
-        const c = constants7[n.str];
+        const c = constants8[n.str];
         if (c === void 0 || names4[n.str] !== 1)
           return n;
         delete names4[n.str];
         return c;
       }
       function canOptimize(e) {
-        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names4[c.str] === 1 && constants7[c.str] !== void 0);
+        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names4[c.str] === 1 && constants8[c.str] !== void 0);
       }
     }
     function subtractNames(names4, from) {
@@ -25540,8 +25540,8 @@ var init_bundle2 = __esm({
 });
 
 // src/signing/files.ts
-import { constants as constants6 } from "node:fs";
-import { lstat, open as open5, readdir as readdir3 } from "node:fs/promises";
+import { constants as constants7 } from "node:fs";
+import { lstat, open as open6, readdir as readdir3 } from "node:fs/promises";
 import path12 from "node:path";
 function toModelRelative(root, entry) {
   const raw = path12.isAbsolute(entry) ? path12.relative(root, entry) : entry;
@@ -25553,7 +25553,7 @@ function toModelRelative(root, entry) {
 }
 async function pointerOf(abs, size) {
   if (size > LFS_POINTER_MAX_BYTES) return void 0;
-  const handle2 = await open5(abs, constants6.O_RDONLY | constants6.O_NOFOLLOW);
+  const handle2 = await open6(abs, constants7.O_RDONLY | constants7.O_NOFOLLOW);
   try {
     const buf = Buffer.alloc(size);
     const { bytesRead } = await handle2.read(buf, 0, size, 0);
@@ -37139,10 +37139,10 @@ var require_truncate = __commonJS({
   "node_modules/semver/functions/truncate.js"(exports, module2) {
     "use strict";
     var parse4 = require_parse2();
-    var constants7 = require_constants2();
+    var constants8 = require_constants2();
     var SemVer = require_semver();
     var truncate = (version, truncation, options) => {
-      if (!constants7.RELEASE_TYPES.includes(truncation)) {
+      if (!constants8.RELEASE_TYPES.includes(truncation)) {
         return null;
       }
       const clonedVersion = cloneInputVersion(version, options);
@@ -38382,7 +38382,7 @@ var require_semver2 = __commonJS({
   "node_modules/semver/index.js"(exports, module2) {
     "use strict";
     var internalRe = require_re();
-    var constants7 = require_constants2();
+    var constants8 = require_constants2();
     var SemVer = require_semver();
     var identifiers = require_identifiers();
     var parse4 = require_parse2();
@@ -38466,8 +38466,8 @@ var require_semver2 = __commonJS({
       re: internalRe.re,
       src: internalRe.src,
       tokens: internalRe.t,
-      SEMVER_SPEC_VERSION: constants7.SEMVER_SPEC_VERSION,
-      RELEASE_TYPES: constants7.RELEASE_TYPES,
+      SEMVER_SPEC_VERSION: constants8.SEMVER_SPEC_VERSION,
+      RELEASE_TYPES: constants8.RELEASE_TYPES,
       compareIdentifiers: identifiers.compareIdentifiers,
       rcompareIdentifiers: identifiers.rcompareIdentifiers
     };
@@ -49099,13 +49099,13 @@ var require_ipv4 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Address4 = void 0;
     var common = __importStar(require_common2());
-    var constants7 = __importStar(require_constants4());
+    var constants8 = __importStar(require_constants4());
     var address_error_1 = require_address_error();
-    var isCorrect4 = common.isCorrect(constants7.BITS);
+    var isCorrect4 = common.isCorrect(constants8.BITS);
     var Address4 = class _Address4 {
       constructor(address) {
         this.addressMinusSuffix = "";
-        this.groups = constants7.GROUPS;
+        this.groups = constants8.GROUPS;
         this.parsedAddress = [];
         this.parsedSubnet = "";
         this.subnet = "/32";
@@ -49115,17 +49115,17 @@ var require_ipv4 = __commonJS({
         this.isInSubnet = common.isInSubnet;
         this.isHostInSubnet = common.isHostInSubnet;
         this.address = address;
-        const subnet = constants7.RE_SUBNET_STRING.exec(address);
+        const subnet = constants8.RE_SUBNET_STRING.exec(address);
         if (subnet) {
           this.parsedSubnet = subnet[0].replace("/", "");
           this.subnetMask = parseInt(this.parsedSubnet, 10);
           this.subnet = `/${this.subnetMask}`;
-          if (this.subnetMask < 0 || this.subnetMask > constants7.BITS) {
+          if (this.subnetMask < 0 || this.subnetMask > constants8.BITS) {
             throw new address_error_1.AddressError("Invalid subnet mask.");
           }
-          address = address.replace(constants7.RE_SUBNET_STRING, "");
+          address = address.replace(constants8.RE_SUBNET_STRING, "");
         }
-        const longest = constants7.GROUPS * 4 - 1;
+        const longest = constants8.GROUPS * 4 - 1;
         if (address.length > longest) {
           throw new address_error_1.AddressError(`IPv4 addresses are at most ${longest} characters.`);
         }
@@ -49158,7 +49158,7 @@ var require_ipv4 = __commonJS({
         if (groups.some((group) => /^0\d/.test(group))) {
           throw new address_error_1.AddressError("IPv4 addresses can't have leading zeroes.");
         }
-        if (!address.match(constants7.RE_ADDRESS)) {
+        if (!address.match(constants8.RE_ADDRESS)) {
           throw new address_error_1.AddressError("Invalid IPv4 address.");
         }
         return groups;
@@ -49181,7 +49181,7 @@ var require_ipv4 = __commonJS({
        * address.subnetMask; // 24
        */
       static fromAddressAndMask(address, mask) {
-        const bits = common.prefixLengthFromMask(new _Address4(mask).bigInt(), constants7.BITS);
+        const bits = common.prefixLengthFromMask(new _Address4(mask).bigInt(), constants8.BITS);
         return new _Address4(`${address}/${bits}`);
       }
       /**
@@ -49195,9 +49195,9 @@ var require_ipv4 = __commonJS({
        */
       static fromAddressAndWildcardMask(address, wildcardMask) {
         const wildcard = new _Address4(wildcardMask).bigInt();
-        const allOnes = (BigInt(1) << BigInt(constants7.BITS)) - BigInt(1);
+        const allOnes = (BigInt(1) << BigInt(constants8.BITS)) - BigInt(1);
         const mask = wildcard ^ allOnes;
-        const bits = common.prefixLengthFromMask(mask, constants7.BITS);
+        const bits = common.prefixLengthFromMask(mask, constants8.BITS);
         return new _Address4(`${address}/${bits}`);
       }
       /**
@@ -49215,7 +49215,7 @@ var require_ipv4 = __commonJS({
        */
       static fromWildcard(input) {
         const groups = input.split(".");
-        if (groups.length !== constants7.GROUPS) {
+        if (groups.length !== constants8.GROUPS) {
           throw new address_error_1.AddressError("Wildcard pattern must have 4 octets");
         }
         let firstWildcard = -1;
@@ -49230,7 +49230,7 @@ var require_ipv4 = __commonJS({
         }
         const trailing = firstWildcard === -1 ? 0 : groups.length - firstWildcard;
         const replaced = groups.map((g) => g === "*" ? "0" : g);
-        const subnetBits = constants7.BITS - trailing * 8;
+        const subnetBits = constants8.BITS - trailing * 8;
         return new _Address4(`${replaced.join(".")}/${subnetBits}`);
       }
       /**
@@ -49276,7 +49276,7 @@ var require_ipv4 = __commonJS({
        * address.correctForm(); // '192.0.2.42'
        */
       static fromArpa(arpaFormAddress) {
-        const longest = constants7.GROUPS * 4 - 1 + "/32".length + ".in-addr.arpa.".length;
+        const longest = constants8.GROUPS * 4 - 1 + "/32".length + ".in-addr.arpa.".length;
         if (arpaFormAddress.length > longest) {
           throw new address_error_1.AddressError(`in-addr.arpa names are at most ${longest} characters.`);
         }
@@ -49307,7 +49307,7 @@ var require_ipv4 = __commonJS({
       toGroup6() {
         const output = [];
         let i2;
-        for (i2 = 0; i2 < constants7.GROUPS; i2 += 2) {
+        for (i2 = 0; i2 < constants8.GROUPS; i2 += 2) {
           output.push(`${common.stringToPaddedHex(this.parsedAddress[i2])}${common.stringToPaddedHex(this.parsedAddress[i2 + 1])}`);
         }
         return output.join(":");
@@ -49324,7 +49324,7 @@ var require_ipv4 = __commonJS({
        * @returns {bigint}
        */
       _startAddress() {
-        return BigInt(`0b${this.mask() + "0".repeat(constants7.BITS - this.subnetMask)}`);
+        return BigInt(`0b${this.mask() + "0".repeat(constants8.BITS - this.subnetMask)}`);
       }
       /**
        * The first address in the range given by this address' subnet.
@@ -49354,7 +49354,7 @@ var require_ipv4 = __commonJS({
        * new Address4('10.0.0.0/24').offset(1).correctForm(); // '10.0.0.1'
        */
       offset(n) {
-        return _Address4.fromBigInt(common.offsetBigInt(this.bigInt(), n, constants7.BITS, "IPv4")).withSubnetMask(this.subnetMask);
+        return _Address4.fromBigInt(common.offsetBigInt(this.bigInt(), n, constants8.BITS, "IPv4")).withSubnetMask(this.subnetMask);
       }
       /**
        * Returns the network that follows this address's network: the address after
@@ -49365,7 +49365,7 @@ var require_ipv4 = __commonJS({
        * new Address4('10.0.0.0/24').nextNetwork().networkForm(); // '10.0.1.0/24'
        */
       nextNetwork() {
-        return _Address4.fromBigInt(common.offsetBigInt(this._endAddress(), 1, constants7.BITS, "IPv4")).withSubnetMask(this.subnetMask);
+        return _Address4.fromBigInt(common.offsetBigInt(this._endAddress(), 1, constants8.BITS, "IPv4")).withSubnetMask(this.subnetMask);
       }
       withSubnetMask(subnetMask) {
         return new _Address4(`${this.correctForm()}/${subnetMask}`);
@@ -49375,7 +49375,7 @@ var require_ipv4 = __commonJS({
        * @returns {bigint}
        */
       _endAddress() {
-        return BigInt(`0b${this.mask() + "1".repeat(constants7.BITS - this.subnetMask)}`);
+        return BigInt(`0b${this.mask() + "1".repeat(constants8.BITS - this.subnetMask)}`);
       }
       /**
        * The last address in the range given by this address' subnet
@@ -49400,7 +49400,7 @@ var require_ipv4 = __commonJS({
        * @returns {Address4}
        */
       subnetMaskAddress() {
-        return _Address4.fromBigInt(BigInt(`0b${"1".repeat(this.subnetMask)}${"0".repeat(constants7.BITS - this.subnetMask)}`));
+        return _Address4.fromBigInt(BigInt(`0b${"1".repeat(this.subnetMask)}${"0".repeat(constants8.BITS - this.subnetMask)}`));
       }
       /**
        * The Cisco-style wildcard mask, e.g. `0.0.0.255` for a `/24`. This is
@@ -49409,7 +49409,7 @@ var require_ipv4 = __commonJS({
        * @returns {Address4}
        */
       wildcardMask() {
-        return _Address4.fromBigInt(BigInt(`0b${"0".repeat(this.subnetMask)}${"1".repeat(constants7.BITS - this.subnetMask)}`));
+        return _Address4.fromBigInt(BigInt(`0b${"0".repeat(this.subnetMask)}${"1".repeat(constants8.BITS - this.subnetMask)}`));
       }
       /**
        * The network address in CIDR string form, e.g. `192.168.1.0/24` for
@@ -49590,7 +49590,7 @@ var require_ipv4 = __commonJS({
        */
       binaryZeroPad() {
         if (this._binaryZeroPad === void 0) {
-          this._binaryZeroPad = this.bigInt().toString(2).padStart(constants7.BITS, "0");
+          this._binaryZeroPad = this.bigInt().toString(2).padStart(constants8.BITS, "0");
         }
         return this._binaryZeroPad;
       }
@@ -49605,7 +49605,7 @@ var require_ipv4 = __commonJS({
        */
       groupForV6() {
         const segments = this.parsedAddress;
-        return this.correctForm().replace(constants7.RE_ADDRESS, `<span class="hover-group group-v4 group-6">${segments.slice(0, 2).join(".")}</span>.<span class="hover-group group-v4 group-7">${segments.slice(2, 4).join(".")}</span>`);
+        return this.correctForm().replace(constants8.RE_ADDRESS, `<span class="hover-group group-v4 group-6">${segments.slice(0, 2).join(".")}</span>.<span class="hover-group group-v4 group-7">${segments.slice(2, 4).join(".")}</span>`);
       }
     };
     exports.Address4 = Address4;
@@ -49627,7 +49627,7 @@ var require_ipv4 = __commonJS({
     ];
     var BENCHMARKING_V4 = new Address4("198.18.0.0/15");
     var RESERVED_V4 = new Address4("240.0.0.0/4");
-    var SPECIAL_PURPOSE_V4 = constants7.SPECIAL_PURPOSE.map(([cidr, , reachable]) => ({
+    var SPECIAL_PURPOSE_V4 = constants8.SPECIAL_PURPOSE.map(([cidr, , reachable]) => ({
       subnet: new Address4(cidr),
       reachable
     }));
@@ -55846,33 +55846,33 @@ function makeSnippet(mark, options) {
     ...options
   };
   const re = /\r?\n|\r|\0/g;
-  const lineStarts = [0];
+  const lineStarts2 = [0];
   const lineEnds = [];
   let match2;
   let foundLineNo = -1;
   while (match2 = re.exec(mark.buffer)) {
     lineEnds.push(match2.index);
-    lineStarts.push(match2.index + match2[0].length);
-    if (mark.position <= match2.index && foundLineNo < 0) foundLineNo = lineStarts.length - 2;
+    lineStarts2.push(match2.index + match2[0].length);
+    if (mark.position <= match2.index && foundLineNo < 0) foundLineNo = lineStarts2.length - 2;
   }
-  if (foundLineNo < 0) foundLineNo = lineStarts.length - 1;
+  if (foundLineNo < 0) foundLineNo = lineStarts2.length - 1;
   let result = "";
   const lineNoLength = Math.min(mark.line + opts.linesAfter, lineEnds.length).toString().length;
   const maxLineLength = opts.maxLength - (opts.indent + lineNoLength + 3);
   for (let i2 = 1; i2 <= opts.linesBefore; i2++) {
     if (foundLineNo - i2 < 0) break;
-    const line2 = getLine(mark.buffer, lineStarts[foundLineNo - i2], lineEnds[foundLineNo - i2], mark.position - (lineStarts[foundLineNo] - lineStarts[foundLineNo - i2]), maxLineLength);
+    const line2 = getLine(mark.buffer, lineStarts2[foundLineNo - i2], lineEnds[foundLineNo - i2], mark.position - (lineStarts2[foundLineNo] - lineStarts2[foundLineNo - i2]), maxLineLength);
     result = `${" ".repeat(opts.indent)}${padStart((mark.line - i2 + 1).toString(), lineNoLength)} | ${line2.str}
 ${result}`;
   }
-  const line = getLine(mark.buffer, lineStarts[foundLineNo], lineEnds[foundLineNo], mark.position, maxLineLength);
+  const line = getLine(mark.buffer, lineStarts2[foundLineNo], lineEnds[foundLineNo], mark.position, maxLineLength);
   result += `${" ".repeat(opts.indent)}${padStart((mark.line + 1).toString(), lineNoLength)} | ${line.str}
 `;
   result += `${"-".repeat(opts.indent + lineNoLength + 3 + line.pos)}^
 `;
   for (let i2 = 1; i2 <= opts.linesAfter; i2++) {
     if (foundLineNo + i2 >= lineEnds.length) break;
-    const line2 = getLine(mark.buffer, lineStarts[foundLineNo + i2], lineEnds[foundLineNo + i2], mark.position - (lineStarts[foundLineNo] - lineStarts[foundLineNo + i2]), maxLineLength);
+    const line2 = getLine(mark.buffer, lineStarts2[foundLineNo + i2], lineEnds[foundLineNo + i2], mark.position - (lineStarts2[foundLineNo] - lineStarts2[foundLineNo + i2]), maxLineLength);
     result += `${" ".repeat(opts.indent)}${padStart((mark.line + i2 + 1).toString(), lineNoLength)} | ${line2.str}
 `;
   }
@@ -58263,6 +58263,51 @@ function fromJsYaml(e) {
     return new YamlError(err2.reason ?? String(err2.message), err2.mark.line + 1, (err2.mark.column ?? 0) + 1);
   }
   return new YamlError(err2.reason ?? (e instanceof Error ? e.message : String(e)));
+}
+var MAX_FLOW_REPAIRS = 16;
+var MAX_REPAIR_LINES = 1e4;
+var MAX_REPAIR_CHARS = 4 * 1024 * 1024;
+function closingLine(lines, k) {
+  let depth = 1;
+  let quote3 = "";
+  for (let l = k; l < lines.length && l < k + MAX_REPAIR_LINES; l++) {
+    const line = lines[l];
+    for (let c = 0; c < line.length; c++) {
+      const ch = line[c];
+      if (quote3) {
+        if (ch === quote3 && !(quote3 === '"' && line[c - 1] === "\\")) quote3 = "";
+      } else if (ch === '"' || ch === "'") quote3 = ch;
+      else if (ch === "#" && (c === 0 || line[c - 1] === " ")) break;
+      else if (ch === "[" || ch === "{") depth++;
+      else if ((ch === "]" || ch === "}") && --depth === 0) return l;
+    }
+  }
+  return k;
+}
+var indentOf = (line) => line.length - line.trimStart().length;
+function loadYamlLenient(text4, limits = {}) {
+  let first;
+  let current = text4;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return loadYaml(current, limits);
+    } catch (e) {
+      if (!(e instanceof YamlError)) throw e;
+      first ??= e;
+      if (e.message !== "deficient indentation" || e.line === void 0 || attempt >= MAX_FLOW_REPAIRS || (attempt + 1) * text4.length > MAX_REPAIR_CHARS) throw first;
+      const lines = current.split("\n");
+      const k = e.line - 1;
+      let prev = k - 1;
+      while (prev >= 0 && lines[prev].trim() === "") prev--;
+      const want = Math.max(prev >= 0 ? indentOf(lines[prev]) + 1 : 1, indentOf(lines[k] ?? "") + 1 + attempt);
+      const end = closingLine(lines, k);
+      for (let l = k; l <= end; l++) {
+        const line = lines[l];
+        if (line.trim() !== "" && indentOf(line) < want) lines[l] = " ".repeat(want - indentOf(line)) + line;
+      }
+      current = lines.join("\n");
+    }
+  }
 }
 
 // src/inventory/scan.ts
@@ -66183,8 +66228,13 @@ function parseCodeowners(text4) {
 function patternProblem(pattern) {
   if (pattern.length > MAX_PATTERN_CHARS) return `pattern longer than ${MAX_PATTERN_CHARS} characters`;
   if (pattern.startsWith("!")) return "GitHub does not support `!` negation in CODEOWNERS; the line is ignored";
-  if (pattern.includes("[") || pattern.includes("]")) return "GitHub does not support `[ ]` character ranges in CODEOWNERS; the line is ignored";
-  if (pattern.includes("\\")) return "GitHub does not support `\\` escapes in CODEOWNERS; the line is ignored";
+  for (let k = 0; k < pattern.length; k++) {
+    const ch = pattern[k];
+    if (ch === "\\") {
+      if (k + 1 === pattern.length) return "a trailing `\\` escapes nothing; remove it";
+      k++;
+    } else if (ch === "[" || ch === "]") return "GitHub does not support `[ ]` character ranges in CODEOWNERS; the line is ignored (write `\\[` and `\\]` for literal brackets)";
+  }
   if (pattern === "/") return "a lone `/` matches nothing; write `*` for every file";
   return void 0;
 }
@@ -66192,7 +66242,11 @@ var clip = (s2) => s2.length > 80 ? `${s2.slice(0, 77)}...` : s2;
 var quote = (s2) => s2.replace(/[.+^${}()|\\?*[\]]/g, "\\$&");
 function segmentRegex(seg) {
   let out2 = "";
-  for (const ch of seg) out2 += ch === "*" ? "[^/]*" : ch === "?" ? "[^/]" : quote(ch);
+  for (let k = 0; k < seg.length; k++) {
+    const ch = seg[k];
+    if (ch === "\\" && k + 1 < seg.length) out2 += quote(seg[++k]);
+    else out2 += ch === "*" ? "[^/]*" : ch === "?" ? "[^/]" : quote(ch);
+  }
   return out2;
 }
 function patternToRegex(pattern) {
@@ -66209,7 +66263,7 @@ function patternToRegex(pattern) {
       body2 += last ? ".*" : "(?:.*/)?";
       return;
     }
-    body2 += segmentRegex(seg.replace(/\*{2,}/g, "*"));
+    body2 += segmentRegex(seg.replace(/(?<!\\)\*{2,}/g, "*"));
     if (!last) body2 += "/";
   });
   const prefix2 = anchored ? "" : "(?:.*/)?";
@@ -66217,7 +66271,7 @@ function patternToRegex(pattern) {
   let suffix;
   if (lastSeg === "**") suffix = "";
   else if (dirOnly) suffix = "/.*";
-  else if (lastSeg === "*" && segs.length > 1) suffix = "";
+  else if (lastSeg === "*" && (segs.length > 1 || anchored)) suffix = "";
   else suffix = "(?:/.*)?";
   if (lastSeg === "**" && segs.length > 1) body2 = body2.replace(/\.\*$/, ".+");
   return `${prefix2}${body2}${suffix}`;
@@ -70601,16 +70655,16 @@ function resolveAllAttention(events, context) {
   let nextEvents;
   while (++index2 < events.length) {
     if (events[index2][0] === "enter" && events[index2][1].type === "attentionSequence" && events[index2][1]._close) {
-      let open6 = index2;
-      while (open6--) {
-        if (events[open6][0] === "exit" && events[open6][1].type === "attentionSequence" && events[open6][1]._open && // If the markers are the same:
-        context.sliceSerialize(events[open6][1]).charCodeAt(0) === context.sliceSerialize(events[index2][1]).charCodeAt(0)) {
-          if ((events[open6][1]._close || events[index2][1]._open) && (events[index2][1].end.offset - events[index2][1].start.offset) % 3 && !((events[open6][1].end.offset - events[open6][1].start.offset + events[index2][1].end.offset - events[index2][1].start.offset) % 3)) {
+      let open7 = index2;
+      while (open7--) {
+        if (events[open7][0] === "exit" && events[open7][1].type === "attentionSequence" && events[open7][1]._open && // If the markers are the same:
+        context.sliceSerialize(events[open7][1]).charCodeAt(0) === context.sliceSerialize(events[index2][1]).charCodeAt(0)) {
+          if ((events[open7][1]._close || events[index2][1]._open) && (events[index2][1].end.offset - events[index2][1].start.offset) % 3 && !((events[open7][1].end.offset - events[open7][1].start.offset + events[index2][1].end.offset - events[index2][1].start.offset) % 3)) {
             continue;
           }
-          const use = events[open6][1].end.offset - events[open6][1].start.offset > 1 && events[index2][1].end.offset - events[index2][1].start.offset > 1 ? 2 : 1;
+          const use = events[open7][1].end.offset - events[open7][1].start.offset > 1 && events[index2][1].end.offset - events[index2][1].start.offset > 1 ? 2 : 1;
           const start2 = {
-            ...events[open6][1].end
+            ...events[open7][1].end
           };
           const end = {
             ...events[index2][1].start
@@ -70621,7 +70675,7 @@ function resolveAllAttention(events, context) {
             type: use > 1 ? "strongSequence" : "emphasisSequence",
             start: start2,
             end: {
-              ...events[open6][1].end
+              ...events[open7][1].end
             }
           };
           const closingSequence = {
@@ -70634,7 +70688,7 @@ function resolveAllAttention(events, context) {
           const text4 = {
             type: use > 1 ? "strongText" : "emphasisText",
             start: {
-              ...events[open6][1].end
+              ...events[open7][1].end
             },
             end: {
               ...events[index2][1].start
@@ -70649,26 +70703,26 @@ function resolveAllAttention(events, context) {
               ...closingSequence.end
             }
           };
-          events[open6][1].end = {
+          events[open7][1].end = {
             ...openingSequence.start
           };
           events[index2][1].start = {
             ...closingSequence.end
           };
           nextEvents = [];
-          if (events[open6][1].end.offset - events[open6][1].start.offset) {
-            nextEvents = push(nextEvents, [["enter", events[open6][1], context], ["exit", events[open6][1], context]]);
+          if (events[open7][1].end.offset - events[open7][1].start.offset) {
+            nextEvents = push(nextEvents, [["enter", events[open7][1], context], ["exit", events[open7][1], context]]);
           }
           nextEvents = push(nextEvents, [["enter", group, context], ["enter", openingSequence, context], ["exit", openingSequence, context], ["enter", text4, context]]);
-          nextEvents = push(nextEvents, resolveAll(context.parser.constructs.insideSpan.null, events.slice(open6 + 1, index2), context));
+          nextEvents = push(nextEvents, resolveAll(context.parser.constructs.insideSpan.null, events.slice(open7 + 1, index2), context));
           nextEvents = push(nextEvents, [["exit", text4, context], ["enter", closingSequence, context], ["exit", closingSequence, context], ["exit", group, context]]);
           let offset = 0;
           if (events[index2][1].end.offset - events[index2][1].start.offset) {
             offset = 2;
             nextEvents = push(nextEvents, [["enter", events[index2][1], context], ["exit", events[index2][1], context]]);
           }
-          splice(events, open6 - 1, index2 - open6 + 3, nextEvents);
-          index2 = open6 + nextEvents.length - offset - 2;
+          splice(events, open7 - 1, index2 - open7 + 3, nextEvents);
+          index2 = open7 + nextEvents.length - offset - 2;
           break;
         }
       }
@@ -70700,10 +70754,10 @@ function tokenizeAttention(effects, ok2) {
     }
     const token = effects.exit("attentionSequence");
     const after = classifyCharacter(code);
-    const open6 = !after || after === 2 && before || attentionMarkers2.includes(code) && code !== 42 && code !== 95;
+    const open7 = !after || after === 2 && before || attentionMarkers2.includes(code) && code !== 42 && code !== 95;
     const close2 = !before || before === 2 && after || attentionMarkers2.includes(previous2) && previous2 !== 42 && previous2 !== 95;
-    token._open = Boolean(marker === 42 ? open6 : open6 && (before || !close2));
-    token._close = Boolean(marker === 42 ? close2 : close2 && (after || !open6));
+    token._open = Boolean(marker === 42 ? open7 : open7 && (before || !close2));
+    token._close = Boolean(marker === 42 ? close2 : close2 && (after || !open7));
     return ok2(code);
   }
 }
@@ -70727,9 +70781,9 @@ function tokenizeAutolink(effects, ok2, nok) {
     effects.consume(code);
     effects.exit("autolinkMarker");
     effects.enter("autolinkProtocol");
-    return open6;
+    return open7;
   }
-  function open6(code) {
+  function open7(code) {
     if (asciiAlpha(code)) {
       effects.consume(code);
       return schemeOrEmailAtext;
@@ -70929,9 +70983,9 @@ function tokenizeCharacterReference(effects, ok2, nok) {
     effects.enter("characterReferenceMarker");
     effects.consume(code);
     effects.exit("characterReferenceMarker");
-    return open6;
+    return open7;
   }
-  function open6(code) {
+  function open7(code) {
     if (code === 35) {
       effects.enter("characterReferenceMarkerNumeric");
       effects.consume(code);
@@ -72290,9 +72344,9 @@ function tokenizeHtmlFlow(effects, ok2, nok) {
     effects.enter("htmlFlow");
     effects.enter("htmlFlowData");
     effects.consume(code);
-    return open6;
+    return open7;
   }
-  function open6(code) {
+  function open7(code) {
     if (code === 33) {
       effects.consume(code);
       return declarationOpen;
@@ -72624,9 +72678,9 @@ function tokenizeHtmlText(effects, ok2, nok) {
     effects.enter("htmlText");
     effects.enter("htmlTextData");
     effects.consume(code);
-    return open6;
+    return open7;
   }
-  function open6(code) {
+  function open7(code) {
     if (code === 33) {
       effects.consume(code);
       return declarationOpen;
@@ -72951,12 +73005,12 @@ function resolveAllLabelEnd(events) {
 function resolveToLabelEnd(events, context) {
   let index2 = events.length;
   let offset = 0;
-  let open6;
+  let open7;
   let close2;
   let media;
   while (index2--) {
     const token = events[index2][1];
-    if (open6) {
+    if (open7) {
       if (token.type === "link" || token.type === "labelLink" && token._inactive) {
         break;
       }
@@ -72965,7 +73019,7 @@ function resolveToLabelEnd(events, context) {
       }
     } else if (close2) {
       if (events[index2][0] === "enter" && (token.type === "labelImage" || token.type === "labelLink") && !token._balanced) {
-        open6 = index2;
+        open7 = index2;
         if (token.type !== "labelLink") {
           offset = 2;
           break;
@@ -72976,9 +73030,9 @@ function resolveToLabelEnd(events, context) {
     }
   }
   const group = {
-    type: events[open6][1].type === "labelLink" ? "link" : "image",
+    type: events[open7][1].type === "labelLink" ? "link" : "image",
     start: {
-      ...events[open6][1].start
+      ...events[open7][1].start
     },
     end: {
       ...events[events.length - 1][1].end
@@ -72987,7 +73041,7 @@ function resolveToLabelEnd(events, context) {
   const label = {
     type: "label",
     start: {
-      ...events[open6][1].start
+      ...events[open7][1].start
     },
     end: {
       ...events[close2][1].end
@@ -72996,20 +73050,20 @@ function resolveToLabelEnd(events, context) {
   const text4 = {
     type: "labelText",
     start: {
-      ...events[open6 + offset + 2][1].end
+      ...events[open7 + offset + 2][1].end
     },
     end: {
       ...events[close2 - 2][1].start
     }
   };
   media = [["enter", group, context], ["enter", label, context]];
-  media = push(media, events.slice(open6 + 1, open6 + offset + 3));
+  media = push(media, events.slice(open7 + 1, open7 + offset + 3));
   media = push(media, [["enter", text4, context]]);
-  media = push(media, resolveAll(context.parser.constructs.insideSpan.null, events.slice(open6 + offset + 4, close2 - 3), context));
+  media = push(media, resolveAll(context.parser.constructs.insideSpan.null, events.slice(open7 + offset + 4, close2 - 3), context));
   media = push(media, [["exit", text4, context], events[close2 - 2], events[close2 - 1], ["exit", label, context]]);
   media = push(media, events.slice(close2 + 1));
   media = push(media, [["exit", group, context]]);
-  splice(events, open6, events.length, media);
+  splice(events, open7, events.length, media);
   return events;
 }
 function tokenizeLabelEnd(effects, ok2, nok) {
@@ -73156,9 +73210,9 @@ function tokenizeLabelStartImage(effects, ok2, nok) {
     effects.enter("labelImageMarker");
     effects.consume(code);
     effects.exit("labelImageMarker");
-    return open6;
+    return open7;
   }
-  function open6(code) {
+  function open7(code) {
     if (code === 91) {
       effects.enter("labelMarker");
       effects.consume(code);
@@ -74519,8 +74573,8 @@ function compiler(options) {
     events[start2][1]._spread = listSpread;
   }
   function opener2(create2, and) {
-    return open6;
-    function open6(token) {
+    return open7;
+    function open7(token) {
       enter.call(this, create2(token), token);
       if (and) and.call(this, token);
     }
@@ -74552,19 +74606,19 @@ function compiler(options) {
   }
   function exit2(token, onExitError) {
     const node2 = this.stack.pop();
-    const open6 = this.tokenStack.pop();
-    if (!open6) {
+    const open7 = this.tokenStack.pop();
+    if (!open7) {
       throw new Error("Cannot close `" + token.type + "` (" + stringifyPosition({
         start: token.start,
         end: token.end
       }) + "): it\u2019s not open");
     }
-    if (open6[0].type !== token.type) {
+    if (open7[0].type !== token.type) {
       if (onExitError) {
-        onExitError.call(this, token, open6[0]);
+        onExitError.call(this, token, open7[0]);
       } else {
-        const handler = open6[1] || defaultOnError;
-        handler.call(this, token, open6[0]);
+        const handler = open7[1] || defaultOnError;
+        handler.call(this, token, open7[0]);
       }
     }
     node2.position.end = point2(token.end);
@@ -75253,8 +75307,8 @@ function frontmatterFromMarkdown(options) {
   return { enter, exit: exit2 };
 }
 function opener(matter2) {
-  return open6;
-  function open6(token) {
+  return open7;
+  function open7(token) {
     this.enter({ type: matter2.type, value: "" }, token);
     this.buffer();
   }
@@ -75966,6 +76020,7 @@ function isCondaLockName(name2) {
 
 // src/formats/dockerfile.ts
 var import_dockerfile_ast = __toESM(require_main(), 1);
+var DIGEST_VARIABLE = /@sha256:\$(?:\{[A-Za-z_][A-Za-z0-9_]*(?::?[-+][^}]*)?\}|[A-Za-z_][A-Za-z0-9_]*)$/;
 var VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 function substitute(text4, vars) {
   let unresolved = false;
@@ -75999,8 +76054,24 @@ function continuedShell(content3, escape3) {
     return line;
   }).join("\n");
 }
+function jsonArgument(text4, starts, range2, fallback) {
+  const from = (starts[range2.start.line] ?? 0) + range2.start.character;
+  const to = (starts[range2.end.line] ?? 0) + range2.end.character;
+  try {
+    const v = JSON.parse(text4.slice(from, to));
+    if (typeof v === "string") return v;
+  } catch {
+  }
+  return fallback;
+}
+function lineStarts(text4) {
+  const starts = [0];
+  for (let k = 0; k < text4.length; k++) if (text4.charCodeAt(k) === 10) starts.push(k + 1);
+  return starts;
+}
 function readDockerfile(text4) {
   const doc = import_dockerfile_ast.DockerfileParser.parse(text4);
+  const starts = lineStarts(text4);
   const globals = argDefaults(doc.getInitialARGs());
   const stages = /* @__PURE__ */ new Set(["scratch"]);
   const images = [];
@@ -76009,27 +76080,32 @@ function readDockerfile(text4) {
     const written = args2.find((a) => !a.startsWith("--")) ?? "";
     const { value: value2, unresolved } = substitute(written, globals);
     const resolved = value2.trim();
-    images.push({ line: from.getRange().start.line + 1, written, resolved, internal: stages.has(resolved.toLowerCase()), unresolved });
+    images.push({ line: from.getRange().start.line + 1, written, resolved, internal: stages.has(resolved.toLowerCase()), unresolved, digestVariable: DIGEST_VARIABLE.test(written) });
     const stage = from.getBuildStage();
     if (stage) stages.add(stage.toLowerCase());
   }
   const runs = [];
+  const vars = argDefaults(doc.getInstructions());
   for (const ins of doc.getInstructions()) {
+    if (ins.getKeyword() === "ENV") {
+      const props = ins.getProperties();
+      for (const prop of props) vars.set(prop.getName(), substitute(prop.getValue() ?? "", vars).value);
+    }
     if (ins.getKeyword() !== "RUN") continue;
     const run7 = ins;
     const json2 = run7.getJSONStrings();
     if (json2.length > 0 && run7.getOpeningBracket() && run7.getClosingBracket()) {
-      runs.push({ form: "exec", argv: json2.map((j) => j.getJSONValue()), line: run7.getRange().start.line + 1 });
+      runs.push({ form: "exec", argv: json2.map((j) => jsonArgument(text4, starts, j.getRange(), j.getJSONValue())), line: run7.getRange().start.line + 1 });
       continue;
     }
     const range2 = run7.getArgumentsRange();
     const content3 = run7.getRawArgumentsContent();
     if (!range2 || content3 === null) continue;
     const first = range2.start.line + 1;
-    const text5 = continuedShell(content3, doc.getEscapeCharacter());
-    runs.push({ form: "shell", text: text5, lines: text5.split("\n").map((_, k) => first + k) });
+    const shell = continuedShell(content3, doc.getEscapeCharacter());
+    runs.push({ form: "shell", text: shell, lines: shell.split("\n").map((_, k) => first + k) });
   }
-  return { images, runs };
+  return { images, runs, vars };
 }
 var DIGEST = /@sha256:[0-9a-f]{64}$/i;
 function isDigestPinned(image) {
@@ -76117,23 +76193,23 @@ function lexShell(text4, signal) {
     for (let k = from; k < to && k < n; k++) if (text4.charCodeAt(k) === 10) c++;
     return c;
   };
-  const readParenSub = (open6, kind, prefix2) => {
-    const end = matchParen(open6 + 1);
+  const readParenSub = (open7, kind, prefix2) => {
+    const end = matchParen(open7 + 1);
     const w = startWord();
-    const body2 = text4.slice(open6 + 1, Math.max(open6 + 1, end - 1));
+    const body2 = text4.slice(open7 + 1, Math.max(open7 + 1, end - 1));
     w.subs.push({ text: body2, line, kind });
     w.value += `${prefix2}(${body2})`;
-    line += countLines(open6, end);
+    line += countLines(open7, end);
     return end;
   };
-  const readBacktick = (open6) => {
-    let j = open6 + 1;
+  const readBacktick = (open7) => {
+    let j = open7 + 1;
     while (j < n && text4[j] !== "`") j += text4[j] === "\\" ? 2 : 1;
-    const body2 = text4.slice(open6 + 1, Math.min(j, n));
+    const body2 = text4.slice(open7 + 1, Math.min(j, n));
     const w = startWord();
     w.subs.push({ text: body2, line, kind: "command" });
     w.value += `\`${body2}\``;
-    line += countLines(open6, j);
+    line += countLines(open7, j);
     return Math.min(j + 1, n);
   };
   const readDollar = (at4) => {
@@ -76357,7 +76433,7 @@ function urlSpec(name2, url) {
     if (egg) name2 = egg.slice(4) || null;
   }
   const lower = base.toLowerCase();
-  if (VCS_PREFIXES.some((p) => lower.startsWith(p))) {
+  if (VCS_PREFIXES.some((p) => lower.startsWith(p)) || lower.startsWith("git://")) {
     const afterScheme = base.slice(base.indexOf("://") + 3);
     const slash = afterScheme.indexOf("/");
     const path17 = slash === -1 ? "" : afterScheme.slice(slash);
@@ -76447,7 +76523,7 @@ function optionEntry(ws, line, endLine) {
     value2 = first.slice(2);
   }
   const kind = INCLUDE_OPTS[opt];
-  if (!kind) return { line, endLine, kind: "option", hashes: [], target: opt };
+  if (!kind) return { line, endLine, kind: "option", hashes: [], target: opt, ...value2 !== void 0 ? { value: value2 } : {} };
   const target = (value2 ?? "").trim();
   if (kind === "editable") return { line, endLine, kind, hashes: [], target, spec: parseRequirementSpec(target) };
   return { line, endLine, kind, hashes: [], target };
@@ -76488,12 +76564,27 @@ function parseRequirements(text4, signal) {
 }
 
 // src/formats/shell.ts
-var newShellState = () => ({ npmLocked: false, downloads: /* @__PURE__ */ new Map() });
+var newShellState = (vars = /* @__PURE__ */ new Map()) => ({ npmLocked: false, downloads: /* @__PURE__ */ new Map(), weights: /* @__PURE__ */ new Map(), vars: new Map(vars) });
 var MAX_DEPTH2 = 4;
 var SHELLS = /* @__PURE__ */ new Set(["sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish"]);
 var DOWNLOADERS = /* @__PURE__ */ new Set(["curl", "wget", "fetch", "aria2c", "iwr", "invoke-webrequest", "irm", "invoke-restmethod"]);
 var EVALUATORS = /* @__PURE__ */ new Set(["eval", "source", ".", "iex", "invoke-expression"]);
-var VERIFIERS = /* @__PURE__ */ new Set(["sha256sum", "sha512sum", "shasum", "gpg", "gpgv", "cosign", "minisign", "openssl"]);
+var VERIFIERS = /* @__PURE__ */ new Set(["sha256sum", "sha512sum", "sha384sum", "sha1sum", "md5sum", "b2sum", "shasum", "gpg", "gpgv", "cosign", "minisign", "openssl"]);
+var DIGEST_PRINTERS = /* @__PURE__ */ new Set(["sha256sum", "sha512sum", "sha384sum", "sha1sum", "md5sum", "b2sum", "shasum"]);
+var WEIGHT_EXTENSIONS = /\.(?:bin|pt|pth|ckpt|safetensors|gguf|ggml|onnx|h5|hdf5|keras|pkl|pickle|joblib|pb|tflite|mlmodel|pdparams|npz|msgpack)$/i;
+var SU = /* @__PURE__ */ new Set(["su", "runuser"]);
+var RUNNERS = /* @__PURE__ */ new Map([
+  ["conda", /* @__PURE__ */ new Set(["-n", "--name", "-p", "--prefix", "--cwd"])],
+  ["mamba", /* @__PURE__ */ new Set(["-n", "--name", "-p", "--prefix", "--cwd"])],
+  ["micromamba", /* @__PURE__ */ new Set(["-n", "--name", "-p", "--prefix", "--cwd", "-r", "--root-prefix"])],
+  ["uv", /* @__PURE__ */ new Set(["--with", "--with-requirements", "--with-editable", "-w", "--python", "-p", "--package", "--extra", "--group", "--env-file", "--directory", "--project", "--index", "--index-url", "--extra-index-url", "-i"])],
+  ["poetry", /* @__PURE__ */ new Set(["-C", "--directory", "-P", "--project"])],
+  ["pipenv", /* @__PURE__ */ new Set()],
+  ["pdm", /* @__PURE__ */ new Set(["-p", "--project"])],
+  ["hatch", /* @__PURE__ */ new Set(["-e", "--env"])]
+]);
+var XARGS_VALUED = /* @__PURE__ */ new Set(["-n", "-I", "-i", "-L", "-l", "-P", "-d", "-a", "-E", "-e", "-s", "--max-args", "--max-procs", "--delimiter", "--arg-file", "--replace", "--max-lines"]);
+var DEFAULT_INDEXES = /^https?:\/\/(?:pypi\.org|pypi\.python\.org|files\.pythonhosted\.org)(?:\/|$)/i;
 var WRAPPERS = /* @__PURE__ */ new Map([
   ["sudo", /* @__PURE__ */ new Set(["-u", "-g", "-U", "-C", "-p", "-r", "-t", "-D", "-T", "-R"])],
   ["doas", /* @__PURE__ */ new Set(["-u", "-C"])],
@@ -76510,7 +76601,12 @@ var ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
 var EXACT_SEMVER = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 var HEX402 = /^[0-9a-f]{40}$/i;
 var basename = (p) => p.slice(p.lastIndexOf("/") + 1);
-var program2 = (w) => w ? basename(w.value).toLowerCase() : "";
+var VARIABLE_TOOL = /^\$\{?[A-Za-z0-9_]*?(PYTHON|PIP)[0-9_]*(?:BIN|EXE|CMD|PATH)?\}?$/i;
+var program2 = (w) => {
+  if (!w) return "";
+  const tool = VARIABLE_TOOL.exec(w.value);
+  return tool ? tool[1].toLowerCase() : basename(w.value).toLowerCase();
+};
 var isPython = (p) => p === "py" || /^python(?:\d+(?:\.\d+)?)?(?:\.exe)?$/.test(p);
 var isPip = (p) => /^pip(?:\d+(?:\.\d+)?)?(?:\.exe)?$/.test(p);
 var isInterpreter = (p) => SHELLS.has(p) || isPython(p) || ["perl", "ruby", "node", "php", "pwsh", "powershell"].includes(p) || EVALUATORS.has(p);
@@ -76550,9 +76646,16 @@ function parseArgs(args2, valued) {
       else if (valued.has(a)) add(a, args2[++k] ?? "");
       else add(a, "");
     } else if (a.startsWith("-") && a.length > 1) {
-      const short = a.slice(0, 2);
-      if (valued.has(short)) add(short, a.length > 2 ? a.slice(2).replace(/^=/, "") : args2[++k] ?? "");
-      else add(a, "");
+      let j = 1;
+      for (; j < a.length; j++) {
+        const short = `-${a[j]}`;
+        if (!valued.has(short)) continue;
+        const rest = a.slice(j + 1).replace(/^=/, "");
+        if (j > 1) add(a.slice(0, j), "");
+        add(short, rest || (args2[++k] ?? ""));
+        break;
+      }
+      if (j === a.length) add(a, "");
     } else positional.push(a);
   }
   return { positional, options };
@@ -76649,8 +76752,71 @@ var npmName = (spec) => {
   const at4 = spec.lastIndexOf("@");
   return at4 > 0 ? spec.slice(0, at4) : spec;
 };
-function report(a, line, kind, message) {
-  a.issues.push({ kind, line, message });
+function envOption(a, name2) {
+  return a.env?.get(name2) ?? (a.state.vars.get(name2) || void 0);
+}
+function leadingAssignments(words2) {
+  const env = /* @__PURE__ */ new Map();
+  for (const w of words2) {
+    if (!ASSIGNMENT.test(w.value)) break;
+    const eq = w.value.indexOf("=");
+    env.set(w.value.slice(0, eq), w.value.slice(eq + 1));
+  }
+  return env;
+}
+function report(a, line, kind, message, maxLevel2) {
+  a.issues.push(maxLevel2 ? { kind, line, message, maxLevel: maxLevel2 } : { kind, line, message });
+}
+function vcsAtCommit(url) {
+  const hash = url.indexOf("#");
+  const base = hash === -1 ? url : url.slice(0, hash);
+  const fragment = hash === -1 ? "" : url.slice(hash);
+  const scheme = base.indexOf("://");
+  const pathStart = scheme === -1 ? 0 : base.indexOf("/", scheme + 3);
+  const at4 = base.lastIndexOf("@");
+  const bare2 = pathStart !== -1 && at4 > pathStart ? base.slice(0, at4) : base;
+  return `${bare2}@<40-hex commit>${fragment}`;
+}
+function variableOf(word) {
+  const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*)|([0-9@*]))$/.exec(word);
+  if (!m) return null;
+  return { name: m[1] ?? m[3] ?? m[4], fallback: m[2] };
+}
+function judgeVariablePackage(a, line, tool, target) {
+  if (target.startsWith("${{") || target.startsWith("%")) {
+    report(a, line, "unpinned-install", `\`${tool} install ${target}\` takes the whole requirement from an expression, so what gets installed is decided outside this file; install pinned names (${tool} install <name>==<version>) and put only the version in the variable`, "info");
+    return;
+  }
+  const v = variableOf(target);
+  if (!v || /^[0-9@*]$/.test(v.name)) {
+    report(a, line, "unpinned-install", `\`${tool} install ${target}\` installs whatever its caller passes, so the pin is decided outside this file; make sure every caller passes <name>==<version>`, "info");
+    return;
+  }
+  const value2 = a.state.vars.get(v.name) || v.fallback;
+  const parts2 = value2?.trim().split(/\s+/).filter(Boolean) ?? [];
+  if (parts2.length > 0 && parts2.every((x) => parseRequirementSpec(x).pinned)) {
+    report(a, line, "unpinned-install", `\`${tool} install ${target}\` takes the whole requirement from \`${v.name}\`, whose default here is pinned (${value2.trim()}), but a build argument or environment can replace the package itself; prefer ${tool} install <name>==\${VERSION}`, "info");
+    return;
+  }
+  const why = value2 === void 0 ? "which has no value in this file" : `whose value here (${value2.trim() || "empty"}) is not pinned`;
+  report(a, line, "unpinned-install", `\`${tool} install ${target}\` takes the whole requirement from \`${v.name}\`, ${why}, so any package or URL can be installed; name the package and pin it: ${tool} install <name>==<version> (a variable may hold the version: <name>==\${VERSION})`);
+}
+function mixedIndexes(indexUrl, extras) {
+  const isPypi = (u) => DEFAULT_INDEXES.test(u);
+  const primaryIsPypi = !indexUrl || isPypi(indexUrl);
+  return extras.filter((u) => u && (primaryIsPypi ? !isPypi(u) : u !== indexUrl));
+}
+function judgeIndexes(a, p, line, tool) {
+  if (has(p, "--require-hashes")) return;
+  const fromEnv = envOption(a, "PIP_EXTRA_INDEX_URL")?.split(/\s+/).filter(Boolean) ?? [];
+  const extra = mixedIndexes(values(p, "-i", "--index-url")[0] ?? envOption(a, "PIP_INDEX_URL"), [...values(p, "--extra-index-url"), ...fromEnv]);
+  const strategy = values(p, "--index-strategy").find((s2) => s2 === "unsafe-best-match" || s2 === "unsafe-any-match");
+  const uv = tool.startsWith("uv");
+  if (strategy) {
+    report(a, line, "extra-index", `\`${tool} install --index-strategy ${strategy}\` takes a package from whichever index offers the best version, so anyone who publishes a private package's name on PyPI with a higher version gets installed instead (dependency confusion); keep uv's default first-index strategy, or pin the package to its index in pyproject.toml ([tool.uv.sources])`);
+  } else if (extra.length > 0 && !uv) {
+    report(a, line, "extra-index", `\`${tool} install --extra-index-url ${extra[0]}\` makes pip choose between that index and PyPI by version number, so a package of the same name published on PyPI with a higher version is installed instead (dependency confusion, as in the 2022 torchtriton attack); use --index-url alone when one index serves everything, or pin with hashes (${tool} install --require-hashes -r requirements.txt)`, "warning");
+  }
 }
 function analysePip(a, args2, line, tool) {
   if (args2[0] !== "install") return;
@@ -76658,14 +76824,24 @@ function analysePip(a, args2, line, tool) {
   const requireHashes = has(p, "--require-hashes");
   const requirementFiles = values(p, "-r", "--requirement");
   const constraintFiles = values(p, "-c", "--constraint");
+  judgeIndexes(a, p, line, tool);
   const unpinned = [];
   for (const target of [...p.positional, ...values(p, "-e", "--editable")]) {
-    if (isVariable(target)) continue;
+    if (isVariable(target)) {
+      if (!requireHashes) judgeVariablePackage(a, line, tool, target);
+      continue;
+    }
+    const local = target.replace(/^\.\//, "");
+    const fetched = a.state.downloads.get(local);
+    if (fetched !== void 0) {
+      report(a, line, "download-and-run", `\`${tool} install ${target}\` installs ${local}, downloaded on line ${fetched}, without verifying it; check its checksum first: echo "<sha256>  ${local}" | sha256sum -c -`);
+      continue;
+    }
     const spec = parseRequirementSpec(target);
-    if (spec.pinned || requireHashes) continue;
+    if (spec.pinned || requireHashes || spec.invalid && spec.kind === "named") continue;
     const name2 = spec.name ?? target;
-    if (spec.kind === "vcs") report(a, line, "unpinned-install", `\`${tool} install ${target}\` installs a VCS checkout that is not at a commit; pin it: ${tool} install "${name2} @ ${target.split("@")[0]}@<40-hex commit>"`);
-    else if (spec.kind === "url") report(a, line, "unpinned-install", `\`${tool} install ${target}\` downloads an archive without a checksum; add its digest: ${target}#sha256=<digest>`);
+    if (spec.kind === "vcs") report(a, line, "unpinned-install", `\`${tool} install ${target}\` installs a VCS checkout that is not at a commit; pin it: ${tool} install "${spec.name ? `${spec.name} @ ` : ""}${vcsAtCommit(spec.specifier)}"`);
+    else if (spec.kind === "url") report(a, line, "unpinned-install", `\`${tool} install ${target}\` downloads an archive without a checksum; add its digest: ${tool} install "${spec.name ? `${spec.name} @ ` : ""}${spec.specifier.split("#")[0]}#sha256=<digest>"`);
     else unpinned.push(name2);
   }
   if (requirementFiles.length > 0 && !requireHashes) {
@@ -76686,7 +76862,7 @@ function analyseNpm(a, sub2, args2, line) {
     analyseNpx(a, args2, line, "npm exec");
     return;
   }
-  if (!["install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "isntall", "add"].includes(sub2)) return;
+  if (!["install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "isntall", "add", "install-test", "it"].includes(sub2)) return;
   const p = parseArgs(args2, NPM_VALUED);
   if (p.positional.length === 0) {
     report(a, line, "unpinned-install", "`npm install` may update package-lock.json and install newer versions; use `npm ci` to install exactly what the lock file records");
@@ -76802,6 +76978,64 @@ function analysePoetry(a, args2, line) {
     if (!exact) report(a, line, "unpinned-install", `\`poetry add ${s2}\` records a version range; pin it: poetry add ${at4 > 0 ? s2.slice(0, at4) : parseRequirementSpec(s2).name ?? s2}==<version>`);
   }
 }
+var GO_VERSION = /^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+incompatible)?$/;
+function analyseGo(a, args2, line) {
+  const [sub2, ...rest] = args2;
+  if (sub2 !== "install" && sub2 !== "get") return;
+  for (const target of rest.filter((x) => !x.startsWith("-"))) {
+    const at4 = target.lastIndexOf("@");
+    const version = at4 > 0 ? target.slice(at4 + 1) : "";
+    if (!version && (sub2 === "install" || target.startsWith("."))) continue;
+    if (GO_VERSION.test(version) || HEX402.test(version) || isVariable(version)) continue;
+    const name2 = at4 > 0 ? target.slice(0, at4) : target;
+    report(a, line, "unpinned-install", `\`go ${sub2} ${target}\` installs ${version ? `whatever ${version} points to` : "the newest version"}; pin it: go ${sub2} ${name2}@v<version> (an exact vX.Y.Z tag or a pseudo-version)`);
+  }
+}
+function analyseDotnetFamily(a, prog, args2, line) {
+  const lower = args2.map((x) => x.toLowerCase());
+  const versioned = (...flags2) => lower.some((x) => flags2.some((f) => x === f || x.startsWith(`${f}=`) || x.startsWith(`${f}:`)));
+  if (prog === "choco" || prog === "choco.exe") {
+    if (!["install", "upgrade"].includes(lower[0] ?? "") || versioned("--version", "-v", "--requirechecksums", "--require-checksums")) return;
+    const pkgs = args2.slice(1).filter((x) => !x.startsWith("-"));
+    if (pkgs.length > 0) report(a, line, "unpinned-install", `\`choco ${args2[0]} ${pkgs.join(" ")}\` installs the newest version; pin it: choco ${args2[0]} ${pkgs[0]} --version <version> --require-checksums`);
+  } else if (prog === "nuget" || prog === "nuget.exe") {
+    if (lower[0] !== "install" || versioned("-version", "--version")) return;
+    const pkg = args2.slice(1).find((x) => !x.startsWith("-"));
+    if (pkg && !pkg.toLowerCase().endsWith(".config")) report(a, line, "unpinned-install", `\`nuget install ${pkg}\` installs the newest version; pin it: nuget install ${pkg} -Version <version>`);
+  } else if (prog === "dotnet") {
+    if (lower[0] !== "add" || !lower.includes("package") || versioned("--version", "-v")) return;
+    const pkg = args2[lower.indexOf("package") + 1];
+    if (pkg) report(a, line, "unpinned-install", `\`dotnet add package ${pkg}\` records the newest version; pin it: dotnet add package ${pkg} --version <version>`);
+  }
+}
+function cloudTargets(prog, args2) {
+  const positional = args2.filter((x) => x === "-" || !x.startsWith("-"));
+  const isRemote = (x) => /^(?:gs|s3):\/\//.test(x) || x.includes("://");
+  const copy = (from) => {
+    const pos = positional.slice(from);
+    if (pos.length < 2 || !isRemote(pos[0])) return null;
+    const dest = pos[pos.length - 1];
+    if (isRemote(dest)) return null;
+    return [dest === "." || dest.endsWith("/") ? basename(pos[0]) : dest];
+  };
+  if (prog === "gsutil") {
+    const cp = positional.indexOf("cp");
+    return cp === -1 ? null : copy(cp + 1);
+  }
+  if (prog === "gcloud" && positional[0] === "storage" && positional[1] === "cp") return copy(2);
+  if (prog === "aws" && positional[0] === "s3" && positional[1] === "cp") return copy(2);
+  if (prog === "aws" && positional[0] === "s3api" && positional[1] === "get-object") {
+    const last = args2[args2.length - 1];
+    return last && !last.startsWith("-") && args2[args2.length - 2]?.startsWith("--") !== true ? [last] : null;
+  }
+  if (prog === "az" && positional[0] === "storage" && positional[1] === "blob" && positional[2] === "download" || prog === "azcopy") {
+    if (prog === "azcopy") return positional[0] === "copy" || positional[0] === "cp" ? copy(1) : null;
+    const k = args2.findIndex((x) => x === "--file" || x === "-f");
+    return k !== -1 && args2[k + 1] ? [args2[k + 1]] : null;
+  }
+  return null;
+}
+var isDownloader = (prog, args2) => DOWNLOADERS.has(prog) || cloudTargets(prog, args2) !== null;
 function downloadTargets(prog, args2, cmd) {
   const out2 = [];
   for (const r of cmd.redirects) if ((r.op === ">" || r.op === ">>") && r.target) out2.push(r.target.value);
@@ -76820,13 +77054,53 @@ function downloadTargets(prog, args2, cmd) {
   if (prog === "wget" && !toStdout && out2.length === 0) out2.push(...urls.map(fileOf));
   return out2.filter((f) => f && f !== "-").map((f) => f.replace(/^\.\//, ""));
 }
-function subsDownload(words2, a) {
-  return words2.some(
-    (w) => w.subs.some((s2) => lexShell(s2.text, a.signal).some((pl) => pl.some((c) => DOWNLOADERS.has(program2(stripWrappers(c.words)[0])))))
-  );
+function commandDownloads(c) {
+  const words2 = stripWrappers(c.words);
+  return isDownloader(program2(words2[0]), words2.slice(1).map((w) => w.value));
 }
-function analyseCommand(a, cmd, f) {
-  const words2 = stripWrappers(cmd.words);
+function subsDownload(words2, a) {
+  return words2.some((w) => w.subs.some((s2) => lexShell(s2.text, a.signal).some((pl) => pl.some(commandDownloads))));
+}
+function unwrapRunners(words2) {
+  let w = stripWrappers(words2);
+  let xargs = false;
+  for (let guard = 0; guard < 8 && w.length > 1; guard++) {
+    const prog = program2(w[0]);
+    const runner = RUNNERS.get(prog);
+    const args2 = w.slice(1).map((x) => x.value);
+    let skip = -1;
+    if (runner && args2[0] === "run") {
+      const at4 = firstPositional(args2.slice(1), runner);
+      skip = at4 === -1 ? -1 : at4 + 2;
+    } else if (prog === "xargs") {
+      const at4 = firstPositional(args2, XARGS_VALUED);
+      skip = at4 === -1 ? -1 : at4 + 1;
+      xargs = skip !== -1;
+    } else if (isVariable(w[0].value) && !w[0].value.startsWith("${{") && KNOWN_PROGRAMS.test(program2(w[1]))) skip = 1;
+    if (skip === -1) break;
+    w = stripWrappers(w.slice(skip));
+  }
+  return { words: w, xargs };
+}
+var KNOWN_PROGRAMS = /^(?:pip\d*(?:\.\d+)?|python\d*(?:\.\d+)?|uv|uvx|pipx|conda|mamba|micromamba|npm|npx|yarn|pnpm|poetry)$/;
+function recordAssignments(a, cmd) {
+  const words2 = cmd.words[0]?.value === "export" || cmd.words[0]?.value === "declare" ? cmd.words.slice(1) : cmd.words;
+  if (words2.length === 0 || !words2.every((w) => ASSIGNMENT.test(w.value))) return;
+  for (const w of words2) {
+    const eq = w.value.indexOf("=");
+    a.state.vars.set(w.value.slice(0, eq), w.value.slice(eq + 1));
+  }
+}
+function verifies(prog, args2, depth) {
+  if (!VERIFIERS.has(prog)) return false;
+  if (DIGEST_PRINTERS.has(prog)) return depth > 0 || args2.some((x) => x === "--check" || /^-[a-zA-Z]*c[a-zA-Z]*$/.test(x));
+  return true;
+}
+function analyseCommand(a, cmd, f, input) {
+  recordAssignments(a, cmd);
+  const env = leadingAssignments(cmd.words);
+  const unwrapped = unwrapRunners(cmd.words);
+  const words2 = unwrapped.words;
   const line = f.lineOf(cmd.line);
   const prog = program2(words2[0]);
   const args2 = words2.slice(1).map((w) => w.value);
@@ -76840,6 +77114,16 @@ function analyseCommand(a, cmd, f) {
         break;
       }
     }
+    if (SU.has(prog)) {
+      for (let k = 1; k < words2.length; k++) {
+        const v = words2[k].value;
+        const inline = v.startsWith("--command=") ? v.slice(10) : v.startsWith("--session-command=") ? v.slice(18) : void 0;
+        const script = inline !== void 0 ? { value: inline, line: words2[k].line } : v === "-c" || v === "--command" || v === "--session-command" ? words2[k + 1] : void 0;
+        if (!script) continue;
+        analyseText(a, script.value, { lineOf: (l) => f.lineOf(script.line + l), depth: f.depth + 1 });
+        break;
+      }
+    }
     if (words2.length === 0 || SHELLS.has(prog) && args2.every((x) => x.startsWith("-"))) {
       for (const h of cmd.heredocs) analyseText(a, h.body, { lineOf: (l) => f.lineOf(h.line + l), depth: f.depth + 1 });
     }
@@ -76848,8 +77132,25 @@ function analyseCommand(a, cmd, f) {
   if (isInterpreter(prog) && (subsDownload(words2.slice(1), a) || subsDownload(cmd.redirects.flatMap((r) => r.target ? [r.target] : []), a))) {
     report(a, line, "download-and-run", `\`${prog}\` runs code downloaded in the same command without verifying it; download to a file, check its checksum (echo "<sha256>  file" | sha256sum -c -), then run the file`);
   }
-  if (DOWNLOADERS.has(prog)) for (const t of downloadTargets(prog, args2, cmd)) a.state.downloads.set(t, line);
-  else if (VERIFIERS.has(prog)) a.state.downloads.clear();
+  const cloud = cloudTargets(prog, args2);
+  const fetched = DOWNLOADERS.has(prog) ? downloadTargets(prog, args2, cmd) : cloud?.filter((t) => t !== "-").map((t) => t.replace(/^\.\//, "")) ?? null;
+  if (fetched) {
+    for (const t of fetched) {
+      a.state.downloads.set(t, line);
+      if (WEIGHT_EXTENSIONS.test(t)) a.state.weights.set(t, line);
+    }
+  } else if (verifies(prog, args2, f.depth)) {
+    const named2 = [...args2, ...input?.words.flatMap((w) => w.value.split(/\s+/)) ?? []].map((x) => x.replace(/^\.\//, "")).filter((x) => a.state.weights.has(x) || a.state.downloads.has(x));
+    if (named2.length > 0) {
+      for (const n of named2) {
+        a.state.weights.delete(n);
+        a.state.downloads.delete(n);
+      }
+    } else {
+      a.state.downloads.clear();
+      a.state.weights.clear();
+    }
+  } else if (VERIFIERS.has(prog)) a.state.downloads.clear();
   else {
     const script = SHELLS.has(prog) || isPython(prog) || prog === "source" || prog === "." ? args2.find((x) => !x.startsWith("-")) : words2[0].value;
     const key3 = script?.replace(/^\.\//, "");
@@ -76859,7 +77160,9 @@ function analyseCommand(a, cmd, f) {
       a.state.downloads.delete(key3);
     }
   }
-  if (isPip(prog)) analysePip(a, args2, line, prog);
+  a.env = env;
+  if (unwrapped.xargs && (isPip(prog) || isPython(prog) && args2.includes("pip"))) analyseXargsPip(a, args2, line, prog, cmd, input);
+  else if (isPip(prog)) analysePip(a, args2, line, prog);
   else if (isPython(prog)) {
     const m = args2.indexOf("-m");
     if (m !== -1 && firstPositional(args2, PYTHON_VALUED) > m) {
@@ -76878,7 +77181,27 @@ function analyseCommand(a, cmd, f) {
     if (at4 !== -1) analyseNpm(a, args2[at4], args2.slice(at4 + 1), line);
   } else if (prog === "npx") analyseNpx(a, args2, line, "npx");
   else if (prog === "yarn" || prog === "pnpm") analyseYarnPnpm(a, prog, args2, line);
+  else if (prog === "go") analyseGo(a, args2, line);
+  else if (["choco", "choco.exe", "nuget", "nuget.exe", "dotnet"].includes(prog)) analyseDotnetFamily(a, prog, args2, line);
 }
+function analyseXargsPip(a, args2, line, prog, cmd, input) {
+  const pipArgs = isPip(prog) ? args2 : args2.slice(args2.indexOf("pip") + 1);
+  const tool = isPip(prog) ? prog : `${prog} -m pip`;
+  if (pipArgs[0] !== "install") return;
+  const feeder = input ? stripWrappers(input.words) : [];
+  const file = cmd.redirects.find((r) => r.op === "<")?.target?.value ?? (program2(feeder[0]) === "cat" && feeder.length === 2 ? feeder[1].value : void 0);
+  if (file !== void 0) {
+    a.issues.push({ kind: "pip-files", line, requirementFiles: [file], constraintFiles: [], unpinned: [], command: `xargs ${tool} install` });
+    return;
+  }
+  if (program2(feeder[0]) === "echo" || program2(feeder[0]) === "printf") {
+    analysePip(a, [...pipArgs, ...feeder.slice(1).map((w) => w.value).filter((x) => !x.startsWith("-"))], line, tool);
+    return;
+  }
+  analysePip(a, pipArgs, line, tool);
+  report(a, line, "unpinned-install", `\`xargs ${tool} install\` installs names read from its input, which cannot be checked here; install a pinned, hash-locked file instead: ${tool} install --require-hashes -r requirements.txt`, "warning");
+}
+var STDIN_FILES = /* @__PURE__ */ new Set(["-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]);
 function readsStdin(cmd) {
   const words2 = stripWrappers(cmd.words);
   const prog = program2(words2[0]);
@@ -76886,25 +77209,37 @@ function readsStdin(cmd) {
   const args2 = words2.slice(1).map((w) => w.value);
   if (args2.some((x) => /^-[a-z]*[ce]$/.test(x) || x === "--command")) return false;
   const firstPositional2 = args2.find((x) => !x.startsWith("-") || x === "-");
-  return firstPositional2 === void 0 || firstPositional2 === "-" || args2.includes("-s");
+  return firstPositional2 === void 0 || STDIN_FILES.has(firstPositional2) || args2.some((x) => /^-[a-z]*s[a-z]*$/.test(x));
 }
 function analyseText(a, text4, f) {
   for (const pipeline of lexShell(text4, a.signal)) {
     a.signal?.throwIfAborted();
-    const firstDownload = pipeline.findIndex((c) => DOWNLOADERS.has(program2(stripWrappers(c.words)[0])));
+    const firstDownload = pipeline.findIndex(commandDownloads);
     if (firstDownload !== -1) {
       const runner = pipeline.slice(firstDownload + 1).find(readsStdin);
       if (runner) {
         report(a, f.lineOf(runner.line), "download-and-run", `pipes a download straight into \`${program2(stripWrappers(runner.words)[0])}\`; download to a file, check its checksum (echo "<sha256>  file" | sha256sum -c -), then run the file`);
       }
     }
-    for (const cmd of pipeline) analyseCommand(a, cmd, f);
+    pipeline.forEach((cmd, k) => analyseCommand(a, cmd, f, pipeline[k - 1]));
   }
 }
 function analyseShell(text4, opts = {}) {
   const a = { issues: [], state: opts.state ?? newShellState(), signal: opts.signal };
   analyseText(a, text4, { lineOf: opts.lineOf ?? ((l) => l + 1), depth: 0 });
   return a.issues;
+}
+function unverifiedDownloads(state) {
+  const issues = [];
+  for (const [file, line] of state.weights) {
+    issues.push({
+      kind: "unverified-download",
+      line,
+      message: `${file} is downloaded without checking its digest, so a changed or tampered file (weights can carry code: pickle, Keras Lambda layers) is loaded as if it were the reviewed one; check it after the download: echo "<sha256>  ${file}" | sha256sum -c -`
+    });
+  }
+  state.weights.clear();
+  return issues;
 }
 function analyseArgv(argv, line, opts = {}) {
   const a = { issues: [], state: opts.state ?? newShellState(), signal: opts.signal };
@@ -76949,6 +77284,13 @@ function scriptLines(source, doc, path17, value2) {
   }
   return { text: value2, lines: value2.split("\n").map((_, k) => pos.line + k) };
 }
+function stringEnv(v) {
+  const out2 = {};
+  if (isRecord2(v)) {
+    for (const [k, x] of Object.entries(v)) if (typeof x === "string" || typeof x === "number") out2[k] = String(x);
+  }
+  return out2;
+}
 function collectSteps(deps, source, doc, steps, base, group, defaults2 = {}) {
   if (!Array.isArray(steps)) return;
   steps.forEach((step, i2) => {
@@ -76957,16 +77299,58 @@ function collectSteps(deps, source, doc, steps, base, group, defaults2 = {}) {
     if (typeof step.run === "string") {
       const shell = typeof step.shell === "string" ? step.shell : defaults2.shell;
       const workingDirectory = typeof step["working-directory"] === "string" ? step["working-directory"] : defaults2.workingDirectory;
-      deps.runs.push({ group, shell, workingDirectory, ...scriptLines(source, doc, [...base, i2, "run"], step.run) });
+      const env = { ...defaults2.env, ...stringEnv(step.env) };
+      deps.runs.push({ group, shell, workingDirectory, env, ...scriptLines(source, doc, [...base, i2, "run"], step.run) });
     }
   });
 }
-function collectImage(deps, doc, v, path17) {
-  if (typeof v === "string") deps.images.push({ value: v.trim(), line: doc.locate(path17).line });
-  else if (isRecord2(v) && typeof v.image === "string") deps.images.push({ value: v.image.trim(), line: doc.locate([...path17, "image"]).line });
+var MATRIX_REF = /\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}/g;
+var MAX_MATRIX_VALUES = 256;
+function matrixValues(matrix, key3) {
+  if (!isRecord2(matrix)) return null;
+  const out2 = [];
+  const own4 = matrix[key3];
+  if (own4 !== void 0) {
+    if (!Array.isArray(own4)) return null;
+    for (const v of own4) {
+      if (typeof v !== "string" && typeof v !== "number") return null;
+      out2.push(String(v));
+    }
+  }
+  if (Array.isArray(matrix.include)) {
+    for (const inc of matrix.include) {
+      if (!isRecord2(inc) || inc[key3] === void 0) continue;
+      if (typeof inc[key3] !== "string" && typeof inc[key3] !== "number") return null;
+      out2.push(String(inc[key3]));
+    }
+  }
+  return out2.length > 0 ? [...new Set(out2)] : null;
+}
+function expandMatrix(value2, matrix) {
+  let results = [value2];
+  for (const m of value2.matchAll(MATRIX_REF)) {
+    const vals = matrixValues(matrix, m[1]);
+    if (!vals) return null;
+    results = results.flatMap((r) => vals.map((v) => r.replace(m[0], v)));
+    if (results.length > MAX_MATRIX_VALUES) return null;
+  }
+  return results.some((r) => r.includes("${{")) ? null : [...new Set(results)];
+}
+function collectImage(deps, doc, v, path17, matrix) {
+  const push2 = (value2, at4) => {
+    if (value2.trim() === "") return;
+    const ref2 = { value: value2.trim(), line: doc.locate(at4).line };
+    if (ref2.value.includes("${{")) {
+      const resolved = expandMatrix(ref2.value, matrix);
+      if (resolved) ref2.resolved = resolved.filter((r) => r.trim() !== "");
+    }
+    deps.images.push(ref2);
+  };
+  if (typeof v === "string") push2(v, path17);
+  else if (isRecord2(v) && typeof v.image === "string") push2(v.image, [...path17, "image"]);
 }
 function readWorkflow(text4) {
-  const doc = loadYaml(text4);
+  const doc = loadYamlLenient(text4);
   const source = text4.split("\n");
   const deps = { uses: [], images: [], runs: [] };
   const root = doc.value;
@@ -76979,16 +77363,18 @@ function readWorkflow(text4) {
     for (const [id, job] of Object.entries(root.jobs)) {
       if (!isRecord2(job)) continue;
       if (typeof job.uses === "string") deps.uses.push({ value: job.uses.trim(), line: doc.locate(["jobs", id, "uses"]).line, kind: "job" });
-      if (job.container !== void 0) collectImage(deps, doc, job.container, ["jobs", id, "container"]);
-      if (isRecord2(job.services)) for (const [name2, svc] of Object.entries(job.services)) collectImage(deps, doc, svc, ["jobs", id, "services", name2]);
+      const matrix = isRecord2(job.strategy) ? job.strategy.matrix : void 0;
+      if (job.container !== void 0) collectImage(deps, doc, job.container, ["jobs", id, "container"], matrix);
+      if (isRecord2(job.services)) for (const [name2, svc] of Object.entries(job.services)) collectImage(deps, doc, svc, ["jobs", id, "services", name2], matrix);
       collectSteps(deps, source, doc, job.steps, ["jobs", id, "steps"], id, {
         shell: runDefaults(job, "shell") ?? runDefaults(root, "shell"),
-        workingDirectory: runDefaults(job, "working-directory") ?? runDefaults(root, "working-directory")
+        workingDirectory: runDefaults(job, "working-directory") ?? runDefaults(root, "working-directory"),
+        env: { ...stringEnv(root.env), ...stringEnv(job.env) }
       });
     }
   }
   if (isRecord2(root.runs)) {
-    collectSteps(deps, source, doc, root.runs.steps, ["runs", "steps"], "action");
+    collectSteps(deps, source, doc, root.runs.steps, ["runs", "steps"], "action", { env: stringEnv(root.env) });
     if (root.runs.using === "docker" && typeof root.runs.image === "string" && root.runs.image.startsWith("docker://")) {
       deps.uses.push({ value: root.runs.image, line: doc.locate(["runs", "image"]).line, kind: "step" });
     }
@@ -76997,7 +77383,7 @@ function readWorkflow(text4) {
 }
 var HEX403 = /^[0-9a-f]{40}$/i;
 function judgeUses(value2) {
-  if (value2.startsWith("./") || value2.startsWith("../")) return "local";
+  if (value2.startsWith("./") || value2.startsWith("../") || value2.startsWith("$/")) return "local";
   if (value2.includes("${{")) return "expression";
   if (value2.startsWith("docker://")) return /@sha256:[0-9a-f]{64}$/i.test(value2) ? "pinned" : "unpinned";
   const at4 = value2.lastIndexOf("@");
@@ -77100,6 +77486,158 @@ function joinRepoPath(dir, rel) {
   return parts2.join("/");
 }
 
+// src/checks/dependency-pinning/pip.ts
+var REQUIREMENTS_GLOBS = ["**/*requirements*.txt", "**/requirements/**/*.txt", "**/*constraints*.txt"];
+var MAX_INCLUDE_DEPTH = 8;
+function specFix(spec, raw) {
+  const named2 = spec.name ? `${spec.name} @ ` : "";
+  if (spec.kind === "vcs") return `pin it to a commit: ${named2}${vcsAtCommit(raw)}`;
+  if (spec.kind === "url") return `add the archive's digest: ${named2}${raw.split("#")[0]}#sha256=<digest>`;
+  return `pin it: ${spec.name}==<version> (pip-compile or \`uv pip compile\` writes exact pins)`;
+}
+function extraIndexes(out2, path17, entries) {
+  const option = (...names4) => entries.filter((e) => e.kind === "option" && names4.includes(e.target ?? "") && e.value);
+  const mixed = new Set(mixedIndexes(option("-i", "--index-url")[0]?.value, option("--extra-index-url").map((e) => e.value)));
+  for (const e of option("--extra-index-url")) if (mixed.has(e.value)) extraIndex(out2, path17, e);
+}
+function extraIndex(out2, path17, e) {
+  out2.push({
+    code: "extra-index",
+    path: path17,
+    line: e.line,
+    maxLevel: "warning",
+    message: `\`--extra-index-url ${e.value}\` makes pip choose between that index and PyPI by version number, so a package of the same name published on PyPI with a higher version is installed instead (dependency confusion, as in the 2022 torchtriton attack); use --index-url alone when one index serves everything, or add --hash to every line so only the reviewed files install`
+  });
+}
+var isPinningProblem = (f) => f.code !== "missing-hash" && f.code !== "extra-index";
+var RequirementsLoader = class {
+  constructor(d) {
+    this.d = d;
+  }
+  d;
+  parsed = /* @__PURE__ */ new Map();
+  trees = /* @__PURE__ */ new Map();
+  parsedFile(path17) {
+    let p = this.parsed.get(path17);
+    if (!p) {
+      p = this.d.read(path17).then((text4) => parseRequirements(text4, this.d.rule.signal));
+      this.parsed.set(path17, p);
+    }
+    return p;
+  }
+  /** Normalised names a constraints file pins exactly. */
+  async pinnedNames(path17) {
+    const parsed = await this.parsedFile(path17);
+    const names4 = /* @__PURE__ */ new Set();
+    for (const e of parsed.entries) if (e.kind === "requirement" && e.spec?.pinned && e.spec.name) names4.add(normalizeName(e.spec.name));
+    return names4;
+  }
+  tree(root) {
+    let t = this.trees.get(root);
+    if (!t) {
+      t = this.build(root);
+      this.trees.set(root, t);
+    }
+    return t;
+  }
+  async build(root) {
+    const findings = [];
+    const files = [];
+    const visited = /* @__PURE__ */ new Set();
+    const visit3 = async (path17, depth, constraint) => {
+      if (visited.has(path17)) return;
+      visited.add(path17);
+      let parsed;
+      try {
+        parsed = await this.parsedFile(path17);
+      } catch (e) {
+        if (path17 === root) throw e;
+        findings.push({ code: "malformed", path: path17, message: `${path17} could not be read: ${e instanceof Error ? e.message : String(e)}` });
+        return;
+      }
+      files.push({ path: path17, parsed, constraint });
+      for (const entry of parsed.entries) {
+        if (entry.kind !== "include" && entry.kind !== "constraint" || entry.target === void 0) continue;
+        const target = joinRepoPath(dirOf2(path17), entry.target);
+        if (target === null || !this.d.exists(target)) {
+          findings.push({
+            code: "unresolved-include",
+            path: path17,
+            line: entry.line,
+            maxLevel: "warning",
+            message: `\`${entry.kind === "include" ? "-r" : "-c"} ${entry.target}\` names a file that is not in the repository, so its pins cannot be checked; commit it next to ${path17}`
+          });
+        } else if (depth >= MAX_INCLUDE_DEPTH) {
+          findings.push({ code: "malformed", path: path17, line: entry.line, message: `requirement includes nest deeper than ${MAX_INCLUDE_DEPTH} levels at ${entry.target}; flatten them` });
+        } else await visit3(target, depth + 1, constraint || entry.kind === "constraint");
+      }
+    };
+    await visit3(root, 0, false);
+    const constrained = /* @__PURE__ */ new Set();
+    for (const f of files) {
+      if (!f.constraint) continue;
+      for (const e of f.parsed.entries) if (e.kind === "requirement" && e.spec?.pinned && e.spec.name) constrained.add(normalizeName(e.spec.name));
+    }
+    const hashMode = this.d.requireHashes || files.some((f) => f.parsed.requireHashes || f.parsed.entries.some((e) => e.hashes.length > 0));
+    for (const f of files) {
+      if (f.constraint) continue;
+      for (const e of f.parsed.entries) this.judge(findings, f.path, e, constrained, hashMode);
+      if (!hashMode) extraIndexes(findings, f.path, f.parsed.entries);
+    }
+    return { root, files: [...visited], findings };
+  }
+  judge(out2, path17, e, constrained, hashMode) {
+    const spec = e.spec;
+    if (!spec || e.kind !== "requirement" && e.kind !== "editable") return;
+    const raw = spec.specifier;
+    const label = spec.name ? `${spec.name}${spec.kind === "named" ? raw : ""}` : raw;
+    if (spec.invalid) {
+      out2.push({ code: "malformed", path: path17, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
+      return;
+    }
+    if (spec.kind === "path") return;
+    const pinned = spec.pinned || spec.name !== null && constrained.has(normalizeName(spec.name));
+    if (!pinned) {
+      const what = spec.kind === "vcs" ? "follows a branch or tag, not a commit" : spec.kind === "url" ? "downloads an archive with no digest to check" : "is not pinned to one version";
+      const shown3 = spec.kind === "named" ? label : `${spec.name ? `${spec.name} @ ` : ""}${raw}`;
+      out2.push({ code: "unpinned-requirement", path: path17, line: e.line, endLine: e.endLine, message: `\`${shown3}\` ${what}; ${specFix(spec, raw)}` });
+      return;
+    }
+    if (hashMode && e.kind === "requirement" && spec.kind === "named" && e.hashes.length === 0) {
+      out2.push({
+        code: "missing-hash",
+        path: path17,
+        line: e.line,
+        endLine: e.endLine,
+        message: `\`${label}\` has no --hash; add one: ${spec.name ?? raw}${spec.kind === "named" ? raw : ""} --hash=sha256:<digest> (pip-compile --generate-hashes or \`uv pip compile --generate-hashes\` writes them)`
+      });
+    }
+  }
+};
+async function checkRequirementFiles(d, loader, paths) {
+  const included = /* @__PURE__ */ new Set();
+  const covered = /* @__PURE__ */ new Set();
+  for (const path17 of paths) {
+    covered.add(path17);
+    await d.guard(path17, async () => {
+      const parsed = await loader.parsedFile(path17);
+      covered.delete(path17);
+      for (const e of parsed.entries) {
+        if (e.kind !== "include" && e.kind !== "constraint" || e.target === void 0) continue;
+        const target = joinRepoPath(dirOf2(path17), e.target);
+        if (target !== null && target !== path17) included.add(target);
+      }
+    });
+  }
+  const check = (path17) => d.guard(path17, async () => {
+    const tree = await loader.tree(path17);
+    for (const f of tree.files) covered.add(f);
+    for (const f of tree.findings) if (f.path && d.inScope(f.path)) d.report(f);
+  });
+  for (const path17 of paths) if (!included.has(path17) && !covered.has(path17)) await check(path17);
+  for (const path17 of paths) if (!covered.has(path17)) await check(path17);
+}
+
 // src/checks/dependency-pinning/shell-issues.ts
 function resolve(d, file, baseDirs) {
   const name2 = file.slice(file.lastIndexOf("/") + 1);
@@ -77128,7 +77666,7 @@ async function judgePipFiles(d, loader, path17, issue, baseDirs) {
     let problems;
     try {
       const tree = await loader.tree(found);
-      problems = tree.findings.filter((f) => f.code !== "missing-hash").map((f) => `${f.path}${f.line ? `:${f.line}` : ""}`);
+      problems = tree.findings.filter(isPinningProblem).map((f) => `${f.path}${f.line ? `:${f.line}` : ""}`);
     } catch (e) {
       problems = [`${found} (${e instanceof Error ? e.message : String(e)})`];
     }
@@ -77159,7 +77697,7 @@ async function judgePipFiles(d, loader, path17, issue, baseDirs) {
 async function reportShellIssues(d, loader, path17, issues, baseDirs) {
   for (const issue of issues) {
     if (issue.kind === "pip-files") await judgePipFiles(d, loader, path17, issue, baseDirs);
-    else d.report({ code: issue.kind, path: path17, line: issue.line, message: issue.message });
+    else d.report({ code: issue.kind, path: path17, line: issue.line, message: issue.message, ...issue.maxLevel ? { maxLevel: issue.maxLevel } : {} });
   }
 }
 
@@ -77188,18 +77726,30 @@ async function checkWorkflow(d, loader, path17) {
       d.report({ code: "unpinned-action", path: path17, line: u.line, message: `\`${u.value}\`: the ${what}, so a moved tag or branch changes what runs; pin it: ${usesFix(u.value)}` });
     }
     for (const img of wf.images) {
-      if (img.value.includes("${{") || isDigestPinned(img.value)) continue;
-      d.report({ code: "unpinned-image", path: path17, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
+      if (!img.value.includes("${{")) {
+        if (!isDigestPinned(img.value)) d.report({ code: "unpinned-image", path: path17, line: img.line, message: `container image ${img.value} is not pinned to a digest; pin it: image: ${pinnedForm(img.value)}` });
+        continue;
+      }
+      if (!img.resolved) {
+        d.report({ code: "unpinned-image", path: path17, line: img.line, maxLevel: "info", message: `container image \`${img.value}\` is chosen by an expression that cannot be resolved from this file, so its pin cannot be checked; give the literal image (or a matrix of literal images) with a digest: image: ${pinnedForm("<image>:<tag>")}` });
+        continue;
+      }
+      for (const value2 of img.resolved) {
+        if (isDigestPinned(value2)) continue;
+        d.report({ code: "unpinned-image", path: path17, line: img.line, message: `container image ${value2} (from \`${img.value}\`) is not pinned to a digest; pin it where the matrix lists it: ${pinnedForm(value2)}` });
+      }
     }
     const states = /* @__PURE__ */ new Map();
     for (const run7 of wf.runs) {
       if (run7.shell && NON_SHELL.test(run7.shell)) continue;
       let state = states.get(run7.group);
       if (!state) states.set(run7.group, state = newShellState());
+      state.vars = new Map(Object.entries(run7.env));
       const issues = analyseShell(run7.text, { state, signal: d.rule.signal, lineOf: (l) => run7.lines[l] ?? run7.lines[run7.lines.length - 1] });
       const wd = run7.workingDirectory?.replace(/^\.\/?/, "").replace(/\/$/, "");
       await reportShellIssues(d, loader, path17, issues, wd ? [wd, ""] : [""]);
     }
+    for (const state of states.values()) await reportShellIssues(d, loader, path17, unverifiedDownloads(state), [""]);
   });
 }
 
@@ -77219,7 +77769,7 @@ async function checkPipSection(d, loader, path17, env) {
           continue;
         }
         const tree = await loader.tree(target);
-        const bad = tree.findings.filter((f) => f.code !== "missing-hash");
+        const bad = tree.findings.filter(isPinningProblem);
         if (bad.length > 0) {
           d.report({ code: "unpinned-requirement", path: path17, line: dep.line, message: `the pip section installs ${target}, whose requirements are not all pinned (${bad.slice(0, 3).map((f) => `${f.path}:${f.line ?? 1}`).join(", ")}); pin them with ==` });
         }
@@ -77260,18 +77810,21 @@ async function checkCondaEnvironment(d, loader, path17) {
 }
 
 // src/checks/dependency-pinning/docker.ts
-var DOCKERFILE_GLOBS = ["**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile", "**/*.dockerfile", "**/Containerfile", "**/Containerfile.*"];
+var CODE_EXTENSIONS = /\.(?:py|go|sh|bash|js|mjs|cjs|ts|rb|java|rs|md|txt|json|ya?ml|toml|j2|jinja|jinja2|tpl|tmpl|template|erb|bak|orig|swp)$/i;
+function isDockerfileName(name2) {
+  return !CODE_EXTENSIONS.test(name2) && /^(?:dockerfile|containerfile)(?:$|[._-])|[._-]dockerfile$/i.test(name2) && !/\.dockerignore$/i.test(name2);
+}
 async function checkDockerfile(d, loader, path17) {
   await d.guard(path17, async () => {
     const df = readDockerfile(await d.read(path17, MAX_DOCKERFILE_BYTES));
     for (const img of df.images) {
-      if (img.internal) continue;
+      if (img.internal || img.digestVariable) continue;
       if (img.unresolved) {
         d.report({
           code: "unpinned-image",
           path: path17,
           line: img.line,
-          message: `\`FROM ${img.written}\` takes its image from a build argument with no pinned default; declare one before the first FROM: ARG <name>=${pinnedForm("<image>:<tag>")}`
+          message: `\`FROM ${img.written}\` names its image through a build argument that has no default before the first FROM, so whoever runs the build chooses the image; declare a pinned default: ARG <name>=${pinnedForm("<image>:<tag>")}`
         });
       } else if (!isDigestPinned(img.resolved)) {
         const via = img.written === img.resolved ? "" : ` (resolved from ${img.written})`;
@@ -77283,12 +77836,13 @@ async function checkDockerfile(d, loader, path17) {
         });
       }
     }
-    const state = newShellState();
+    const state = newShellState(df.vars);
     const signal = d.rule.signal;
     for (const run7 of df.runs) {
       const issues = run7.form === "exec" ? analyseArgv(run7.argv, run7.line, { state, signal }) : analyseShell(run7.text, { state, signal, lineOf: (l) => run7.lines[l] ?? run7.lines[run7.lines.length - 1] });
       await reportShellIssues(d, loader, path17, issues, [dirOf2(path17), ""]);
     }
+    await reportShellIssues(d, loader, path17, unverifiedDownloads(state), [dirOf2(path17), ""]);
   });
 }
 
@@ -78274,143 +78828,10 @@ async function checkPipfile(d, path17) {
   });
 }
 
-// src/checks/dependency-pinning/pip.ts
-var REQUIREMENTS_GLOBS = ["**/*requirements*.txt", "**/requirements/**/*.txt", "**/*constraints*.txt"];
-var MAX_INCLUDE_DEPTH = 8;
-function specFix(spec, raw) {
-  if (spec.kind === "vcs") return `pin it to a commit: ${spec.name ? `${spec.name} @ ` : ""}${raw.split("#")[0].replace(/@[^@/]*$/, "")}@<40-hex commit>`;
-  if (spec.kind === "url") return `add the archive's digest: ${raw.split("#")[0]}#sha256=<digest>`;
-  return `pin it: ${spec.name}==<version> (pip-compile or \`uv pip compile\` writes exact pins)`;
-}
-var RequirementsLoader = class {
-  constructor(d) {
-    this.d = d;
-  }
-  d;
-  parsed = /* @__PURE__ */ new Map();
-  trees = /* @__PURE__ */ new Map();
-  parsedFile(path17) {
-    let p = this.parsed.get(path17);
-    if (!p) {
-      p = this.d.read(path17).then((text4) => parseRequirements(text4, this.d.rule.signal));
-      this.parsed.set(path17, p);
-    }
-    return p;
-  }
-  /** Normalised names a constraints file pins exactly. */
-  async pinnedNames(path17) {
-    const parsed = await this.parsedFile(path17);
-    const names4 = /* @__PURE__ */ new Set();
-    for (const e of parsed.entries) if (e.kind === "requirement" && e.spec?.pinned && e.spec.name) names4.add(normalizeName(e.spec.name));
-    return names4;
-  }
-  tree(root) {
-    let t = this.trees.get(root);
-    if (!t) {
-      t = this.build(root);
-      this.trees.set(root, t);
-    }
-    return t;
-  }
-  async build(root) {
-    const findings = [];
-    const files = [];
-    const visited = /* @__PURE__ */ new Set();
-    const visit3 = async (path17, depth, constraint) => {
-      if (visited.has(path17)) return;
-      visited.add(path17);
-      let parsed;
-      try {
-        parsed = await this.parsedFile(path17);
-      } catch (e) {
-        if (path17 === root) throw e;
-        findings.push({ code: "malformed", path: path17, message: `${path17} could not be read: ${e instanceof Error ? e.message : String(e)}` });
-        return;
-      }
-      files.push({ path: path17, parsed, constraint });
-      for (const entry of parsed.entries) {
-        if (entry.kind !== "include" && entry.kind !== "constraint" || entry.target === void 0) continue;
-        const target = joinRepoPath(dirOf2(path17), entry.target);
-        if (target === null || !this.d.exists(target)) {
-          findings.push({
-            code: "unresolved-include",
-            path: path17,
-            line: entry.line,
-            maxLevel: "warning",
-            message: `\`${entry.kind === "include" ? "-r" : "-c"} ${entry.target}\` names a file that is not in the repository, so its pins cannot be checked; commit it next to ${path17}`
-          });
-        } else if (depth >= MAX_INCLUDE_DEPTH) {
-          findings.push({ code: "malformed", path: path17, line: entry.line, message: `requirement includes nest deeper than ${MAX_INCLUDE_DEPTH} levels at ${entry.target}; flatten them` });
-        } else await visit3(target, depth + 1, constraint || entry.kind === "constraint");
-      }
-    };
-    await visit3(root, 0, false);
-    const constrained = /* @__PURE__ */ new Set();
-    for (const f of files) {
-      if (!f.constraint) continue;
-      for (const e of f.parsed.entries) if (e.kind === "requirement" && e.spec?.pinned && e.spec.name) constrained.add(normalizeName(e.spec.name));
-    }
-    const hashMode = this.d.requireHashes || files.some((f) => f.parsed.requireHashes || f.parsed.entries.some((e) => e.hashes.length > 0));
-    for (const f of files) {
-      if (f.constraint) continue;
-      for (const e of f.parsed.entries) this.judge(findings, f.path, e, constrained, hashMode);
-    }
-    return { root, files: [...visited], findings };
-  }
-  judge(out2, path17, e, constrained, hashMode) {
-    const spec = e.spec;
-    if (!spec || e.kind !== "requirement" && e.kind !== "editable") return;
-    const raw = spec.specifier;
-    const label = spec.name ? `${spec.name}${spec.kind === "named" ? raw : ""}` : raw;
-    if (spec.invalid) {
-      out2.push({ code: "malformed", path: path17, line: e.line, endLine: e.endLine, message: `${spec.invalid}; pip would reject this line` });
-      return;
-    }
-    if (spec.kind === "path") return;
-    const pinned = spec.pinned || spec.name !== null && constrained.has(normalizeName(spec.name));
-    if (!pinned) {
-      const what = spec.kind === "vcs" ? "follows a branch or tag, not a commit" : spec.kind === "url" ? "downloads an archive with no digest to check" : "is not pinned to one version";
-      const shown3 = spec.kind === "named" ? label : `${spec.name ? `${spec.name} @ ` : ""}${raw}`;
-      out2.push({ code: "unpinned-requirement", path: path17, line: e.line, endLine: e.endLine, message: `\`${shown3}\` ${what}; ${specFix(spec, raw)}` });
-      return;
-    }
-    if (hashMode && e.kind === "requirement" && spec.kind === "named" && e.hashes.length === 0) {
-      out2.push({
-        code: "missing-hash",
-        path: path17,
-        line: e.line,
-        endLine: e.endLine,
-        message: `\`${label}\` has no --hash; add one: ${spec.name ?? raw}${spec.kind === "named" ? raw : ""} --hash=sha256:<digest> (pip-compile --generate-hashes or \`uv pip compile --generate-hashes\` writes them)`
-      });
-    }
-  }
-};
-async function checkRequirementFiles(d, loader, paths) {
-  const included = /* @__PURE__ */ new Set();
-  const covered = /* @__PURE__ */ new Set();
-  for (const path17 of paths) {
-    covered.add(path17);
-    await d.guard(path17, async () => {
-      const parsed = await loader.parsedFile(path17);
-      covered.delete(path17);
-      for (const e of parsed.entries) {
-        if (e.kind !== "include" && e.kind !== "constraint" || e.target === void 0) continue;
-        const target = joinRepoPath(dirOf2(path17), e.target);
-        if (target !== null && target !== path17) included.add(target);
-      }
-    });
-  }
-  const check = (path17) => d.guard(path17, async () => {
-    const tree = await loader.tree(path17);
-    for (const f of tree.files) covered.add(f);
-    for (const f of tree.findings) if (f.path && d.inScope(f.path)) d.report(f);
-  });
-  for (const path17 of paths) if (!included.has(path17) && !covered.has(path17)) await check(path17);
-  for (const path17 of paths) if (!covered.has(path17)) await check(path17);
-}
-
 // src/checks/dependency-pinning/scripts.ts
 init_errors();
+import { constants as constants5 } from "node:fs";
+import { open as open4 } from "node:fs/promises";
 
 // src/formats/notebook.ts
 var NotebookError = class extends Error {
@@ -78471,11 +78892,28 @@ function parseNotebook(text4) {
 
 // src/checks/dependency-pinning/scripts.ts
 var SCRIPT_GLOBS = ["**/*.sh", "**/*.bash"];
+var SHEBANG = /^#![ \t]*(?:\/usr\/bin\/env[ \t]+(?:-S[ \t]+)?)?(?:\S*\/)?(?:sh|bash|dash|zsh|ksh|ash)(?:[ \t]|\r?$)/;
+async function hasShellShebang(d, file) {
+  if (file.size < 4 || file.size > MAX_TEXT_BYTES) return false;
+  let handle2;
+  try {
+    handle2 = await open4(d.rule.inventory.abs(file.path), constants5.O_RDONLY | constants5.O_NOFOLLOW);
+    const head = Buffer.alloc(128);
+    const { bytesRead } = await handle2.read(head, 0, head.length, 0);
+    const first = head.subarray(0, bytesRead).toString("latin1").split("\n")[0];
+    return SHEBANG.test(first);
+  } catch {
+    return false;
+  } finally {
+    await handle2?.close();
+  }
+}
 var NOTEBOOK_GLOBS = ["**/*.ipynb"];
 async function checkScript(d, loader, path17) {
   await d.guard(path17, async () => {
-    const issues = analyseShell(await d.read(path17), { signal: d.rule.signal });
-    await reportShellIssues(d, loader, path17, issues, [dirOf2(path17), ""]);
+    const state = newShellState();
+    const issues = analyseShell(await d.read(path17), { state, signal: d.rule.signal });
+    await reportShellIssues(d, loader, path17, [...issues, ...unverifiedDownloads(state)], [dirOf2(path17), ""]);
   });
 }
 var MAGICS = ["%pip ", "%conda ", "%mamba ", "%micromamba ", "%uv ", "%npm ", "%system "];
@@ -78525,13 +78963,14 @@ async function checkNotebook(d, loader, path17) {
       }
       await reportShellIssues(d, loader, path17, issues, [dirOf2(path17), ""]);
     }
+    await reportShellIssues(d, loader, path17, unverifiedDownloads(state), [dirOf2(path17), ""]);
   });
 }
 
 // src/checks/dependency-pinning.ts
 function mayMatter(path17, name2) {
   const lower = name2.toLowerCase();
-  return lower.endsWith(".txt") || lower.endsWith(".yml") || lower.endsWith(".yaml") || lower.endsWith(".sh") || lower.endsWith(".bash") || lower.endsWith(".ipynb") || lower.endsWith(".toml") || name2 === "Pipfile" || lower.includes("dockerfile") || lower.includes("containerfile") || path17.startsWith(".github/");
+  return lower.endsWith(".txt") || lower.endsWith(".yml") || lower.endsWith(".yaml") || lower.endsWith(".sh") || lower.endsWith(".bash") || lower.endsWith(".ipynb") || lower.endsWith(".toml") || name2 === "Pipfile" || lower.includes("dockerfile") || lower.includes("containerfile") || path17.startsWith(".github/") || !name2.includes(".");
 }
 var SHA = "b4ffde65f46336ab88eb53be808477a3936a8b4a";
 var DIGEST2 = "sha256:" + "a".repeat(64);
@@ -78617,9 +79056,10 @@ jobs:
       if (on("pyproject") && name2 === "Pipfile") await checkPipfile(d, path17);
       if (on("conda") && matchesAny(path17, CONDA_GLOBS) && !isCondaLockName(name2)) await checkCondaEnvironment(d, loader, path17);
       if (!d.inScope(path17)) continue;
-      if (on("docker") && matchesAny(path17, DOCKERFILE_GLOBS)) await checkDockerfile(d, loader, path17);
+      const dockerfile = isDockerfileName(name2);
+      if (on("docker") && dockerfile) await checkDockerfile(d, loader, path17);
       if (on("github-actions") && matchesAny(path17, WORKFLOW_GLOBS)) await checkWorkflow(d, loader, path17);
-      if (on("shell") && matchesAny(path17, SCRIPT_GLOBS)) await checkScript(d, loader, path17);
+      if (on("shell") && (matchesAny(path17, SCRIPT_GLOBS) || !name2.includes(".") && !dockerfile && await hasShellShebang(d, file))) await checkScript(d, loader, path17);
       if (on("notebooks") && matchesAny(path17, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path17);
     }
     if (requirementFiles.some((p) => d.inScope(p))) await checkRequirementFiles(d, loader, requirementFiles);
@@ -79612,8 +80052,8 @@ function isPlausibleGlobal(module2, name2) {
 }
 
 // src/formats/pickle/model-file.ts
-import { open as open4 } from "node:fs/promises";
-import { closeSync as closeSync2, constants as constants5, openSync as openSync2, readSync as readSync2 } from "node:fs";
+import { open as open5 } from "node:fs/promises";
+import { closeSync as closeSync2, constants as constants6, openSync as openSync2, readSync as readSync2 } from "node:fs";
 
 // src/formats/pickle/opcodes.ts
 var OP = {
@@ -82253,14 +82693,14 @@ var LiteralParser = class {
       this.depth--;
     }
   }
-  bracketed(open6) {
-    if (open6 === "...") return { t: "const", v: { k: "ellipsis" } };
-    if (open6 === "(") {
+  bracketed(open7) {
+    if (open7 === "...") return { t: "const", v: { k: "ellipsis" } };
+    if (open7 === "(") {
       const e = this.exprList(true);
       this.expectOp(")");
       return e;
     }
-    if (open6 === "[") {
+    if (open7 === "[") {
       const items = [];
       while (!this.isOp("]")) {
         items.push(this.expr());
@@ -82270,7 +82710,7 @@ var LiteralParser = class {
       this.expectOp("]");
       return { t: "list", items };
     }
-    if (open6 === "{") {
+    if (open7 === "{") {
       if (this.isOp("}")) {
         this.next();
         return { t: "dict", keys: [], values: [] };
@@ -82300,7 +82740,7 @@ var LiteralParser = class {
       this.expectOp("}");
       return { t: "set", items };
     }
-    return this.fail(`unexpected "${open6}"`);
+    return this.fail(`unexpected "${open7}"`);
   }
 };
 function describeToken(t) {
@@ -83134,13 +83574,13 @@ var Scan = class {
     return new Window(counted(src, this.budget), 4 * 1024 * 1024, 16 * 1024 * 1024);
   }
   /** Scans a blob by content. `access` gives random access (zip, tar); `where` is used in messages. */
-  async blob(where, open6, mode, depth) {
+  async blob(where, open7, mode, depth) {
     this.check();
     if (depth > MAX_CONTAINER_DEPTH) {
       this.add("budget-exceeded", "error", `${where}is nested more than ${MAX_CONTAINER_DEPTH} archives or compressed streams deep; mlgate stops there, so the file fails closed`);
       return;
     }
-    const { source, access: access2, close: close2 } = await open6();
+    const { source, access: access2, close: close2 } = await open7();
     const w = this.window(source);
     try {
       await w.fill(TAR_BLOCK);
@@ -83309,12 +83749,12 @@ ${ref2.proto < 3}`;
       if (!m.isFile) continue;
       const label = within(where, `tar member ${JSON.stringify(m.name)}`);
       const role = legacyRole(m.name, isLegacy);
-      const open6 = async () => m.sparse ? { source: sparseSource(ra, m.dataOffset, m.sparse, m.size) } : { source: rangeSource(ra, m.dataOffset, m.size), access: subAccess(ra, m.dataOffset, m.size) };
+      const open7 = async () => m.sparse ? { source: sparseSource(ra, m.dataOffset, m.sparse, m.size) } : { source: rangeSource(ra, m.dataOffset, m.size), access: subAccess(ra, m.dataOffset, m.size) };
       if (!role) {
-        await this.blob(label, open6, PICKLE_MEMBER.test(m.name) ? "strict" : "sniff", depth + 1);
+        await this.blob(label, open7, PICKLE_MEMBER.test(m.name) ? "strict" : "sniff", depth + 1);
         continue;
       }
-      const mw = this.window((await open6()).source);
+      const mw = this.window((await open7()).source);
       try {
         if (!await mw.fill(1)) this.add("malformed", "error", `${label}is empty; a legacy PyTorch checkpoint needs a pickle there`);
         else if (role === "storages") await this.legacyStorages(label, mw, depth + 1);
@@ -83545,7 +83985,7 @@ ${ref2.proto < 3}`;
   }
 };
 async function scanModelFile(absPath, mode, opts) {
-  const handle2 = await open4(absPath, constants5.O_RDONLY | constants5.O_NOFOLLOW);
+  const handle2 = await open5(absPath, constants6.O_RDONLY | constants6.O_NOFOLLOW);
   const scan = new Scan(opts);
   try {
     const { size } = await handle2.stat();
@@ -83574,7 +84014,7 @@ async function headRulesOutPickle(head) {
   }
 }
 function readHeadSync(absPath, n) {
-  const fd = openSync2(absPath, constants5.O_RDONLY | constants5.O_NOFOLLOW);
+  const fd = openSync2(absPath, constants6.O_RDONLY | constants6.O_NOFOLLOW);
   try {
     const buf = Buffer.allocUnsafe(n);
     const got = readSync2(fd, buf, 0, n, 0);
@@ -90856,6 +91296,8 @@ var CODE_SEVERITY = {
   "dependency-pinning/stale-lockfile": s(5),
   "dependency-pinning/missing-hash": s(5, "very-high"),
   "dependency-pinning/unresolved-include": s(4),
+  "dependency-pinning/extra-index": s(6.5),
+  "dependency-pinning/unverified-download": s(6),
   "dependency-pinning/malformed": s(4, "medium"),
   "dependency-pinning/budget-exceeded": s(5, "medium"),
   "model-hub-pinning/unpinned": s(6),
