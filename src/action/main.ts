@@ -71,6 +71,12 @@ async function gate(): Promise<number> {
     throw err;
   }
 
+  report.repository = {
+    name: `${repo.owner}/${repo.repo}`,
+    commit: event.headSha,
+    ref: env.GITHUB_HEAD_REF ? `refs/heads/${env.GITHUB_HEAD_REF}` : (env.GITHUB_REF ?? null),
+    url: `${env.GITHUB_SERVER_URL || 'https://github.com'}/${repo.owner}/${repo.repo}`,
+  };
   await publish({ report, inputs, check, root, links, tempDir: env.RUNNER_TEMP, logger: actionLogger });
   return report.conclusion === 'failure' ? EXIT.failed : EXIT.passed;
 }
