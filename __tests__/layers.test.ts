@@ -18,8 +18,10 @@ const MAY_IMPORT: Record<string, string[]> = {
   report: ['core', 'checks'],
   engine: ['core', 'formats', 'inventory', 'policies', 'checks', 'report'],
   github: ['core', 'inventory', 'policies', 'report'],
-  cli: ['core', 'formats', 'inventory', 'policies', 'checks', 'engine', 'report'],
+  cli: ['core', 'formats', 'inventory', 'policies', 'checks', 'engine', 'report', 'org'],
   action: ['core', 'inventory', 'policies', 'engine', 'github', 'report'],
+  // The organisation sweep: lists through the API, clones, runs the engine per repository, merges reports.
+  org: ['core', 'inventory', 'policies', 'engine', 'github', 'report'],
 };
 
 function* sources(dir: string): Generator<string> {

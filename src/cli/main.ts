@@ -11,6 +11,7 @@ import { locatePolicy } from '../policies/locate.js';
 import { runBaseline } from './baseline.js';
 import { FORMATS, isFile, runCheck, type Format } from './check.js';
 import { initPolicy, resolvePolicyFile, showPolicy } from './commands.js';
+import { registerOrgCommands } from './org.js';
 import { terminalProgress } from './progress.js';
 import { describeRule } from './rule-docs.js';
 import { listRules } from './rules-list.js';
@@ -307,6 +308,9 @@ ${EXIT_CODES}`,
       io.out(`wrote ${written.join(', ')}\n`);
       setCode(0);
     });
+  // The organisation sweep: org plan, org check, report merge (src/cli/org.ts).
+  registerOrgCommands(program, { env: io.env, out: io.out, err: io.err, setCode, logger: (verbose) => stderrLogger(io, verbose), oneOf });
+
   return program;
 }
 
