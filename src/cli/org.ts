@@ -1,4 +1,7 @@
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigurationError } from '../core/errors.js';
@@ -10,7 +13,7 @@ import { checkBatch } from '../org/check.js';
 import { readReposFile } from '../org/list.js';
 import { planSweep } from '../org/plan.js';
 import { mergeReportFiles, readPrevious } from '../org/read-reports.js';
-import { renderOrgHtml } from '../report/org-html.js';
+import { renderOrgHtmlChunks } from '../report/org-html.js';
 import { renderOrgMarkdown } from '../report/org-markdown.js';
 import type { OrgReport } from '../report/org-types.js';
 
@@ -144,12 +147,13 @@ export function registerOrgCommands(program: Command, ctx: OrgCliContext): void 
       const merged = await mergeReportFiles(inputs, { now: new Date(), toolVersion: VERSION, ...(previous ? { previous } : {}), exclude: [...(o.previous ? [o.previous] : []), ...outputs] });
       for (const w of merged.warnings) ctx.err(`warning: ${w}\n`);
       for (let i = 0; i < fmts.length; i++) {
-        const text = renderMerged(merged, fmts[i]!);
+        const chunks = renderMerged(merged, fmts[i]!);
         const out = outputs[i];
         if (out) {
           await mkdir(path.dirname(path.resolve(out)), { recursive: true });
-          await writeFile(out, text);
-        } else ctx.out(text);
+          // In pieces: the page of a large organisation runs to tens of megabytes.
+          await pipeline(Readable.from(chunks), createWriteStream(out));
+        } else for (const c of chunks) ctx.out(c);
       }
       const s = merged.summary;
       ctx.err(`${s.repositories} repositories: ${s.success} pass, ${s.failure} fail, ${s.error} could not be checked\n`);
@@ -157,8 +161,8 @@ export function registerOrgCommands(program: Command, ctx: OrgCliContext): void 
     });
 }
 
-function renderMerged(report: OrgReport, format: MergeFormat): string {
-  if (format === 'json') return `${JSON.stringify(report)}\n`;
-  if (format === 'markdown') return renderOrgMarkdown(report);
-  return renderOrgHtml(report);
+function renderMerged(report: OrgReport, format: MergeFormat): Iterable<string> {
+  if (format === 'json') return [`${JSON.stringify(report)}\n`];
+  if (format === 'markdown') return [renderOrgMarkdown(report)];
+  return renderOrgHtmlChunks(report);
 }
