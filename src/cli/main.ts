@@ -155,7 +155,7 @@ function buildProgram(io: CliIO, setCode: (n: number) => void): MlgateCommand {
     .option('--output <file>', 'write the report to FILE (pairs with --format in order)', collect)
     .addOption(new Option('--fail-on <level>', 'the level at which the gate fails: error, warning or never').argParser(oneOf(FAIL_ON)).default('error'))
     .option('--policy-dir <dir>', 'read remote extends owner/repo/path@ref as DIR/owner/repo/path')
-    .option('--repository <owner/name>', "the repository the JSON report names (default: the origin remote; the commit and branch come from HEAD)")
+    .option('--repository <name>', 'OWNER/NAME: the repository the JSON report names (default: the origin remote; the commit and branch come from HEAD)')
     .addOption(new Option('--color <when>', 'colour the text report: auto, always or never (NO_COLOR and FORCE_COLOR are honoured with auto)').argParser(oneOf(COLOR_CHOICES)).default('auto'))
     .option('--no-color', 'same as --color never')
     .addOption(new Option('--min-level <level>', 'show findings at or above LEVEL: info, warning or error (the verdict is unchanged)').argParser(oneOf(LEVELS)).default('info'))
