@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -166,6 +167,42 @@ describe('mergeReports', () => {
     expect(r.findings[0]!.rule).toBe('model-signing');
     expect(r.omitted).toBe(51);
     expect(m.rules.map((x) => x.rule)).toEqual(['model-signing', 'model-card']);
+  });
+});
+
+describe('mergeReports on arbitrary input', () => {
+  // Report-shaped values whose every field may be of the wrong type or hostile text.
+  const text = fc.oneof(fc.string(), fc.constantFrom('<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', 'javascript:alert(1)', '2026-13-45', 'acme/x'));
+  const value = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(text, { maxLength: 3 }));
+  const finding = fc.record({ rule: value, code: value, level: fc.oneof(fc.constantFrom('error', 'warning', 'info'), value), message: value, path: value, line: value, help: value, waived: value }, { requiredKeys: [] });
+  const reportish = fc.record(
+    {
+      version: fc.oneof(fc.constant(1), value),
+      tool: fc.oneof(fc.constant({ name: 'mlgate', version: '1' }), value),
+      repository: fc.oneof(fc.record({ name: fc.oneof(fc.constantFrom('acme/a', 'acme/b'), text), commit: value, ref: value, url: fc.oneof(text, fc.webUrl()) }, { requiredKeys: [] }), value),
+      conclusion: fc.oneof(fc.constantFrom('success', 'failure'), value),
+      counts: fc.oneof(fc.record({ error: fc.nat(), warning: fc.nat(), info: fc.nat(), waived: fc.nat() }), value),
+      findings: fc.oneof(fc.array(fc.oneof(finding, value), { maxLength: 5 }), value),
+      exceptions: fc.oneof(fc.array(fc.record({ rule: value, owner: value, expires: fc.oneof(fc.constantFrom('2026-12-01', '2027-01-31'), value), reason: value, paths: value, codes: value }, { requiredKeys: [] }), { maxLength: 3 }), value),
+      error: fc.oneof(fc.record({ stage: value, reason: value }, { requiredKeys: [] }), fc.constant(undefined)),
+    },
+    { requiredKeys: [] },
+  );
+
+  it('never throws, and the page it makes holds no markup from the input', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(reportish, fc.anything()), { maxLength: 6 }), (datas) => {
+        const m = mergeReports(inputs(...datas), { now: NOW, toolVersion: '0.1.0' });
+        // Every input is accounted for: merged, skipped with a reason, or replaced by a later report of its repository.
+        expect(m.repositories.length + m.warnings.length).toBe(datas.length);
+        expect(m.summary.success + m.summary.failure + m.summary.error).toBe(m.repositories.length);
+        const html = renderOrgHtml(m);
+        expect(html.match(/<script\b/g)).toHaveLength(1);
+        expect(html).not.toMatch(/<img|onerror=alert|href="javascript:/);
+        renderOrgMarkdown(m);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
