@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Ajv } from 'ajv';
+import addFormatsImport from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, renderOrgHtml } from '../src/report/org-html.js';
 import { renderOrgMarkdown } from '../src/report/org-markdown.js';
@@ -9,7 +11,14 @@ import { MAX_ORG_FINDINGS, mergeReports, type ReportInput } from '../src/report/
 import type { OrgReport } from '../src/report/org-types.js';
 import { runCli } from './helpers/cli.js';
 
+const addFormats = ((addFormatsImport as unknown as { default?: unknown }).default ?? addFormatsImport) as (ajv: Ajv) => Ajv;
 const NOW = new Date('2026-12-04T09:00:00Z');
+
+async function orgSchema() {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats(ajv);
+  return ajv.compile(JSON.parse(await readFile(path.resolve(__dirname, '../schema/org-report.schema.json'), 'utf8')));
+}
 const HELP = (rule: string) => `https://github.com/mlgate/mlgate/blob/v0.1.0/docs/rules/${rule}.md`;
 
 interface F {
@@ -189,16 +198,18 @@ describe('mergeReports on arbitrary input', () => {
     { requiredKeys: [] },
   );
 
-  it('never throws, and the page it makes holds no markup from the input', () => {
+  it('never throws, writes a schema-valid report, and the page it makes holds no markup from the input', async () => {
+    const validate = await orgSchema();
     fc.assert(
       fc.property(fc.array(fc.oneof(reportish, fc.anything()), { maxLength: 6 }), (datas) => {
         const m = mergeReports(inputs(...datas), { now: NOW, toolVersion: '0.1.0' });
         // Every input is accounted for: merged, skipped with a reason, or replaced by a later report of its repository.
         expect(m.repositories.length + m.warnings.length).toBe(datas.length);
         expect(m.summary.success + m.summary.failure + m.summary.error).toBe(m.repositories.length);
+        expect(validate(JSON.parse(JSON.stringify(m))), JSON.stringify(validate.errors)).toBe(true);
         const html = renderOrgHtml(m);
         expect(html.match(/<script\b/g)).toHaveLength(1);
-        expect(html).not.toMatch(/<img|onerror=alert|href="javascript:/);
+        expect(html).not.toMatch(/<img|<svg onload|href="javascript:/);
         renderOrgMarkdown(m);
       }),
       { numRuns: 300 },
@@ -262,6 +273,8 @@ describe('mlgate report merge', () => {
     expect(r.stdout).toMatch(/^# mlgate organisation report/);
     expect(r.stdout).toMatch(/- Newly failing \(1\): acme\/b/);
     const org = JSON.parse(await readFile(path.join(dir, 'out', 'org.json'), 'utf8')) as OrgReport;
+    const validate = await orgSchema();
+    expect(validate(org), JSON.stringify(validate.errors)).toBe(true);
     expect(org.diff?.newlyFailing).toEqual(['acme/b']);
     expect(org.summary).toMatchObject({ repositories: 2, failure: 2 });
     expect(await readFile(path.join(dir, 'out', 'org.html'), 'utf8')).toMatch(/^<!doctype html>/);
