@@ -113,7 +113,7 @@ export function registerOrgCommands(program: Command, ctx: OrgCliContext): void 
     .option('--verbose', 'log what mlgate does on standard error')
     .addHelpText('after', '\nExamples:\n  mlgate org check --batch \'["acme/model-a","acme/model-b"]\' --output-dir reports\n  mlgate org check --batch "$BATCH" --output-dir reports   # BATCH: ${{ toJSON(matrix.repositories) }}')
     .action(async (o: { batch: string; outputDir: string; cloneUrlTemplate?: string; failOn: FailOn; cloneTimeout?: number; verbose?: boolean }) => {
-      const text = o.batch.startsWith('@') ? await readFile(o.batch.slice(1), 'utf8').catch(() => { throw new ConfigurationError(`--batch ${o.batch}: cannot read the file`); }) : o.batch;
+      const text = o.batch.startsWith('@') ? await readBatchFile(o.batch.slice(1)) : o.batch;
       const entries = parseBatch(text);
       const serverUrl = ctx.env.GITHUB_SERVER_URL || 'https://github.com';
       const template = o.cloneUrlTemplate ?? `${serverUrl.replace(/\/$/, '')}/{name}.git`;
@@ -159,6 +159,14 @@ export function registerOrgCommands(program: Command, ctx: OrgCliContext): void 
       ctx.err(`${s.repositories} repositories: ${s.success} pass, ${s.failure} fail, ${s.error} could not be checked\n`);
       ctx.setCode(0);
     });
+}
+
+async function readBatchFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    throw new ConfigurationError(`--batch @${file}: cannot read the file`);
+  }
 }
 
 function renderMerged(report: OrgReport, format: MergeFormat): Iterable<string> {
