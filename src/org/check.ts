@@ -11,6 +11,7 @@ import { GitHubPolicyProvider } from '../github/policy-provider.js';
 import { originAndHead } from '../inventory/git-origin.js';
 import { DEFAULT_POLICY_PATH } from '../policies/load.js';
 import { choosePolicy, POLICY_CANDIDATES } from '../policies/locate.js';
+import type { PolicyProvider, RemotePolicyRef } from '../policies/provider.js';
 import { renderJson } from '../report/json.js';
 import type { ErrorResult, RepositoryStatus } from '../report/org-types.js';
 import type { RepositoryInfo } from '../report/types.js';
@@ -57,15 +58,16 @@ export async function checkBatch(opts: OrgCheckOptions): Promise<OrgCheckResult[
   const work = await mkdtemp(path.join(tmpdir(), 'mlgate-org-'));
   const results: OrgCheckResult[] = [];
   const client = opts.token ? await createGitHubClient({ token: opts.token, logger: opts.logger, ...(opts.apiUrl ? { baseUrl: opts.apiUrl } : {}) }) : undefined;
+  const remote = new Map<string, Promise<string>>();
   try {
-    for (const entry of opts.entries) results.push(await checkOne(entry, work, opts, client));
+    for (const entry of opts.entries) results.push(await checkOne(entry, work, opts, client, remote));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
   return results;
 }
 
-async function checkOne(entry: BatchEntry, work: string, opts: OrgCheckOptions, client: GitHubClient | undefined): Promise<OrgCheckResult> {
+async function checkOne(entry: BatchEntry, work: string, opts: OrgCheckOptions, client: GitHubClient | undefined, remote: Map<string, Promise<string>>): Promise<OrgCheckResult> {
   const [owner, repo] = entry.name.split('/') as [string, string];
   const file = path.join(opts.outputDir, resultFileName(entry.name));
   const url = `${opts.serverUrl.replace(/\/$/, '')}/${entry.name}`;
@@ -93,7 +95,7 @@ async function checkOne(entry: BatchEntry, work: string, opts: OrgCheckOptions, 
       const report = await evaluate({
         root: dir,
         policyPath: choice.path ?? DEFAULT_POLICY_PATH,
-        provider: new GitHubPolicyProvider({ root: dir, repo: { owner, repo }, ...(client ? { client } : {}) }),
+        provider: sharingRemote(new GitHubPolicyProvider({ root: dir, repo: { owner, repo }, ...(client ? { client } : {}) }), remote),
         mode: 'full',
         failOn: opts.failOn,
         logger: prefixed(opts.logger, entry.name),
@@ -111,6 +113,24 @@ async function checkOne(entry: BatchEntry, work: string, opts: OrgCheckOptions, 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The repositories of an organisation mostly extend the same policy at the same
+ * pinned ref: it is read once per batch (an answer, or the error, is shared),
+ * which spares the API rate limit.
+ */
+function sharingRemote(inner: PolicyProvider, cache: Map<string, Promise<string>>): PolicyProvider {
+  return {
+    readLocal: (p) => inner.readLocal(p),
+    readRemote(ref: RemotePolicyRef, file?: string) {
+      const key = JSON.stringify([ref.owner.toLowerCase(), ref.repo.toLowerCase(), file ?? ref.path, ref.ref]);
+      let text = cache.get(key);
+      if (!text) cache.set(key, (text = inner.readRemote(ref, file)));
+      return text;
+    },
+    ...(inner.describeLocal ? { describeLocal: (p: string) => inner.describeLocal!(p) } : {}),
+  };
 }
 
 const isFileIn = (root: string, rel: string) =>
