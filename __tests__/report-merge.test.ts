@@ -87,6 +87,14 @@ describe('mergeReports', () => {
     expect(merged.summary).toEqual({ repositories: 4, success: 1, failure: 2, error: 1, counts: { error: 2, warning: 3, info: 0, waived: 1 } });
   });
 
+  it('puts the repositories nobody could check first in the Markdown, then the failing ones, most errors first', () => {
+    const md = renderOrgMarkdown(merged);
+    expect(md).toContain('## Repositories that could not be checked (1)\n\n| repository | stage | reason |\n| --- | --- | --- |\n| [acme/gone](https://github.com/acme/gone) | clone | repository not found |');
+    expect(md).toContain('## Repositories that fail (2, most errors first)');
+    expect(md.indexOf('could not be checked (1)')).toBeLessThan(md.indexOf('## Repositories that fail'));
+    expect(md).toMatch(/\| \[acme\/b\]\(https:\/\/github\.com\/acme\/b\) \| 1 \| 1 \| 0 \| `model-file-safety\/dangerous-global` model-file-safety finding \|/);
+  });
+
   it('lists per rule the repositories it fails, most failing first', () => {
     expect(merged.rules).toEqual([
       { rule: 'model-file-safety', failing: ['acme/b', 'acme/c'], warning: [] },

@@ -7,7 +7,6 @@ export interface OrgMarkdownOptions {
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-const VERDICT = { success: '✅ passes', failure: '❌ fails', error: '⚠️ not checked' } as const;
 
 function repoLink(r: Pick<OrgRepository, 'name' | 'url'>): string {
   return r.url ? `[${esc(r.name)}](${r.url})` : esc(r.name);
@@ -58,14 +57,23 @@ export function renderOrgMarkdown(report: OrgReport, opts: OrgMarkdownOptions = 
     for (const r of report.rules) out.push(`| ${inlineCode(r.rule)} | ${r.failing.length} | ${r.warning.length} |`);
     out.push('');
   }
-  const bad = report.repositories.filter((r) => r.status !== 'success').sort((a, b) => (a.status === b.status ? b.counts.error - a.counts.error : a.status === 'failure' ? -1 : 1));
-  if (bad.length) {
-    out.push('## Repositories that fail or could not be checked', '', '| repository | verdict | errors | warnings | waived | first problem |', '| --- | --- | ---: | ---: | ---: | --- |');
-    for (const r of bad.slice(0, maxRows)) {
-      const first = r.error ? `${r.error.stage}: ${r.error.reason}` : r.findings[0] ? `${r.findings[0].code ?? r.findings[0].rule}: ${r.findings[0].message}` : '';
-      out.push(`| ${repoLink(r)} | ${VERDICT[r.status]} | ${r.counts.error} | ${r.counts.warning} | ${r.counts.waived} | ${esc(first.length > 200 ? `${first.slice(0, 199)}…` : first)} |`);
+  const cut = (text: string) => esc(text.length > 200 ? `${text.slice(0, 199)}…` : text);
+  // Unchecked first: a repository nobody could judge is a gap in the sweep, however many others fail.
+  const unchecked = report.repositories.filter((r) => r.status === 'error');
+  if (unchecked.length) {
+    out.push(`## Repositories that could not be checked (${unchecked.length})`, '', '| repository | stage | reason |', '| --- | --- | --- |');
+    for (const r of unchecked.slice(0, maxRows)) out.push(`| ${repoLink(r)} | ${esc(r.error?.stage ?? '')} | ${cut(r.error?.reason ?? '')} |`);
+    if (unchecked.length > maxRows) out.push('', `_${unchecked.length - maxRows} more in the JSON and HTML reports._`);
+    out.push('');
+  }
+  const failing = report.repositories.filter((r) => r.status === 'failure').sort((a, b) => b.counts.error - a.counts.error || a.name.localeCompare(b.name));
+  if (failing.length) {
+    out.push(`## Repositories that fail (${failing.length}, most errors first)`, '', '| repository | errors | warnings | waived | first problem |', '| --- | ---: | ---: | ---: | --- |');
+    for (const r of failing.slice(0, maxRows)) {
+      const f = r.findings[0];
+      out.push(`| ${repoLink(r)} | ${r.counts.error} | ${r.counts.warning} | ${r.counts.waived} | ${f ? `${inlineCode(f.code ?? f.rule)} ${cut(f.message)}` : ''} |`);
     }
-    if (bad.length > maxRows) out.push('', `_${bad.length - maxRows} more in the JSON and HTML reports._`);
+    if (failing.length > maxRows) out.push('', `_${failing.length - maxRows} more in the JSON and HTML reports._`);
     out.push('');
   }
   if (report.exceptions.length) {
