@@ -54,7 +54,7 @@ describe('help', () => {
 
 describe('did you mean', () => {
   it.each([
-    [['chek'], 'unknown command "chek" (did you mean "check"?). Commands: check, policy, rules, baseline, init, sign.'],
+    [['chek'], 'unknown command "chek" (did you mean "check"?). Commands: check, policy, rules, baseline, init, sign, org, report.'],
     [['help', 'rulez'], 'unknown command "rulez" (did you mean "rules"?)'],
     [['policy', 'valdate', 'x.yml'], 'unknown command "valdate" (did you mean "validate"?). Commands: validate, show.'],
     [['policy', 'sho'], 'unknown command "sho" (did you mean "show"?)'],

@@ -19,8 +19,10 @@ const MAY_IMPORT: Record<string, string[]> = {
   report: ['core', 'checks'],
   engine: ['core', 'formats', 'inventory', 'policies', 'checks', 'report'],
   github: ['core', 'inventory', 'policies', 'report'],
-  cli: ['core', 'formats', 'inventory', 'policies', 'checks', 'engine', 'report', 'signing'],
+  cli: ['core', 'formats', 'inventory', 'policies', 'checks', 'engine', 'report', 'signing', 'org'],
   action: ['core', 'inventory', 'policies', 'engine', 'github', 'report', 'signing'],
+  // The organisation sweep: lists through the API, clones, runs the engine per repository, merges reports.
+  org: ['core', 'inventory', 'policies', 'engine', 'github', 'report'],
 };
 
 function* sources(dir: string): Generator<string> {

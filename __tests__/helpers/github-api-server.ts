@@ -51,8 +51,20 @@ export interface CheckRunState {
   batches: number[];
 }
 
+/** A repository of an organisation, as `repos/list-for-org` lists it. */
+export interface OrgRepo {
+  name: string;
+  archived?: boolean;
+  fork?: boolean;
+  topics?: string[];
+  default_branch?: string;
+  private?: boolean;
+}
+
 /** Script state the default handlers answer from. */
 export interface ApiState {
+  /** Organisation login → its repositories, in the order the API lists them. */
+  orgRepos: Map<string, OrgRepo[]>;
   checkRuns: Map<number, CheckRunState>;
   /** Files of the pull request; the API lists at most 3,000 of them, like GitHub. */
   pullFiles: Map<number, PullFile[]>;
@@ -72,7 +84,7 @@ const API_FILE_CAP = 3000;
 export class GitHubApiServer {
   readonly requests: RecordedRequest[] = [];
   readonly violations: string[] = [];
-  readonly state: ApiState = { checkRuns: new Map(), pullFiles: new Map(), contents: new Map() };
+  readonly state: ApiState = { orgRepos: new Map(), checkRuns: new Map(), pullFiles: new Map(), contents: new Map() };
   readonly validator = OpenApiValidator.shared();
   url = '';
   private readonly handlers = new Map<string, Handler>();
@@ -86,6 +98,7 @@ export class GitHubApiServer {
     this.handlers.set('checks/update', (r) => this.updateCheckRun(r));
     this.handlers.set('pulls/list-files', (r) => this.listFiles(r));
     this.handlers.set('repos/get-content', (r) => this.getContent(r));
+    this.handlers.set('repos/list-for-org', (r) => this.listForOrg(r));
   }
 
   static async start(opts: { token?: string } = {}): Promise<GitHubApiServer> {
@@ -258,6 +271,40 @@ export class GitHubApiServer {
     const link = (p: number, rel: string) => `<${this.url}${r.path}?per_page=${perPage}&page=${p}>; rel="${rel}"`;
     const links = page < last ? [link(page + 1, 'next'), link(last, 'last')] : [];
     return { status: 200, body, headers: links.length ? { link: links.join(', ') } : {} };
+  }
+
+  /** Pages of an organisation's repositories with GitHub's Link header (per_page at most 100, as GitHub caps it). */
+  private listForOrg(r: ApiRequest): Reply {
+    const org = r.params.org!;
+    const all = this.state.orgRepos.get(org.toLowerCase());
+    if (!all) return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/repos/repos#list-organization-repositories', status: '404' } };
+    const perPage = Math.min(100, Number(r.query.get('per_page') ?? 30));
+    const page = Number(r.query.get('page') ?? 1);
+    const last = Math.max(1, Math.ceil(all.length / perPage));
+    const example = (this.validator.example('repos/list-for-org', 200) as Array<Record<string, unknown>>)[0]!;
+    const owner = example.owner as Record<string, unknown>;
+    const body = all.slice((page - 1) * perPage, page * perPage).map((repo, i) => ({
+      ...example,
+      id: page * 100_000 + i,
+      node_id: `R_${page}_${i}`,
+      name: repo.name,
+      full_name: `${org}/${repo.name}`,
+      owner: { ...owner, login: org, type: 'Organization' },
+      private: repo.private ?? false,
+      html_url: `https://github.com/${org}/${repo.name}`,
+      clone_url: `https://github.com/${org}/${repo.name}.git`,
+      archived: repo.archived ?? false,
+      fork: repo.fork ?? false,
+      topics: repo.topics ?? [],
+      default_branch: repo.default_branch ?? 'main',
+    }));
+    const query = new URLSearchParams(r.query);
+    const link = (p: number, rel: string) => {
+      query.set('page', String(p));
+      return `<${this.url}${r.path}?${query.toString()}>; rel="${rel}"`;
+    };
+    const links = [...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []), ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : [])];
+    return { status: 200, body, headers: { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': String(5000 - this.requests.length - 1), ...(links.length ? { link: links.join(', ') } : {}) } };
   }
 
   private getContent(r: ApiRequest): Reply {

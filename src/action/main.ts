@@ -77,6 +77,13 @@ async function gate(): Promise<number> {
     throw err;
   }
 
+  report.repository = {
+    name: `${repo.owner}/${repo.repo}`,
+    commit: event.headSha,
+    // The head commit of a pull request is what refs/pull/N/head names (GITHUB_REF is the merge ref, another commit).
+    ref: event.pullRequest ? `refs/pull/${event.pullRequest.number}/head` : (env.GITHUB_REF ?? null),
+    url: `${env.GITHUB_SERVER_URL || 'https://github.com'}/${repo.owner}/${repo.repo}`,
+  };
   await publish({ report, inputs, check, root, links, tempDir: env.RUNNER_TEMP, logger: actionLogger });
   return report.conclusion === 'failure' ? EXIT.failed : EXIT.passed;
 }

@@ -20,6 +20,7 @@ import { renderText, type TextOptions } from '../report/text.js';
 import type { Report } from '../report/types.js';
 import { renderWorkflowCommands } from '../report/workflow-commands.js';
 import { cliPolicyProvider } from './provider.js';
+import { reportRepository } from './repository.js';
 import { resolveScope, restrictChanges, type Scope } from './targets.js';
 
 export const FORMATS = ['text', 'json', 'sarif', 'markdown', 'github'] as const;
@@ -37,6 +38,8 @@ export interface CheckArgs {
   outputs: string[];
   failOn: FailOn;
   policyDir?: string;
+  /** `--repository OWNER/NAME`: the report's repository (default: the origin remote). */
+  repository?: string;
   /** How the text report on standard output looks (files never get colour). */
   text: Omit<TextOptions, 'notes' | 'displayPath'>;
   progress?: ProgressPort;
@@ -138,6 +141,7 @@ export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: stri
   const scope = await resolveScope(args.targets, args.root);
   const { policyPath, overrides, note } = await choosePolicyFile(scope, args.policy);
   const changes = await changesFor(args, scope);
+  const repository = await reportRepository(scope.root, args.repository);
 
   const report = await evaluate({
     root: scope.root,
@@ -156,6 +160,7 @@ export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: stri
   if (report.stats.files === 0) {
     throw new ConfigurationError(`${args.targets[0] ?? args.root ?? '.'}: the repository at ${scope.root} holds no files to evaluate`);
   }
+  if (repository) report.repository = repository;
 
   const notes = [note, scopeNote(scope)].filter((n): n is string => n !== undefined);
   const cwd = args.cwd ?? process.cwd();

@@ -11,6 +11,7 @@ import { locatePolicy } from '../policies/locate.js';
 import { runBaseline } from './baseline.js';
 import { FORMATS, isFile, runCheck, type Format } from './check.js';
 import { initPolicy, resolvePolicyFile, showPolicy } from './commands.js';
+import { registerOrgCommands } from './org.js';
 import { terminalProgress } from './progress.js';
 import { describeRule } from './rule-docs.js';
 import { addSignCommand } from './sign.js';
@@ -120,6 +121,7 @@ interface CheckOptions {
   output?: string[];
   failOn: FailOn;
   policyDir?: string;
+  repository?: string;
   color: ColorChoice | false;
   minLevel: Level;
   quiet?: boolean;
@@ -154,6 +156,7 @@ function buildProgram(io: CliIO, setCode: (n: number) => void): MlgateCommand {
     .option('--output <file>', 'write the report to FILE (pairs with --format in order)', collect)
     .addOption(new Option('--fail-on <level>', 'the level at which the gate fails: error, warning or never').argParser(oneOf(FAIL_ON)).default('error'))
     .option('--policy-dir <dir>', 'read remote extends owner/repo/path@ref as DIR/owner/repo/path')
+    .option('--repository <name>', 'OWNER/NAME: the repository the JSON report names (default: the origin remote; the commit and branch come from HEAD)')
     .addOption(new Option('--color <when>', 'colour the text report: auto, always or never (NO_COLOR and FORCE_COLOR are honoured with auto)').argParser(oneOf(COLOR_CHOICES)).default('auto'))
     .option('--no-color', 'same as --color never')
     .addOption(new Option('--min-level <level>', 'show findings at or above LEVEL in the text report: info, warning or error (the other formats hold every finding; the verdict is unchanged)').argParser(oneOf(LEVELS)).default('warning'))
@@ -192,6 +195,7 @@ ${EXIT_CODES}`,
             outputs,
             failOn: o.failOn,
             policyDir: o.policyDir,
+            repository: o.repository,
             text: {
               color: useColor(o.color === false ? 'never' : o.color, io.env, io.stdout.isTTY === true),
               width: outputWidth(io.env, io.stdout.isTTY ? io.stdout.columns : undefined),
@@ -308,6 +312,10 @@ ${EXIT_CODES}`,
 
   // mlgate sign: its own block (src/cli/sign.ts).
   addSignCommand(program, io, setCode);
+
+  // The organisation sweep: org plan, org check, report merge (src/cli/org.ts).
+  registerOrgCommands(program, { env: io.env, out: io.out, err: io.err, setCode, logger: (verbose) => stderrLogger(io, verbose), oneOf });
+
   return program;
 }
 

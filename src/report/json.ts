@@ -2,11 +2,12 @@ import type { Report } from './types.js';
 
 /** The JSON report exactly as DESIGN §7 lays it out (plus the exceptions in force). */
 export function renderJson(report: Report): string {
-  const { version, tool, mode, conclusion, counts, findings, rules, stats, exceptions } = report;
+  const { version, tool, repository, mode, conclusion, counts, findings, rules, stats, exceptions } = report;
   return `${JSON.stringify(
     {
       version,
       tool,
+      ...(repository ? { repository } : {}),
       mode,
       conclusion,
       counts,

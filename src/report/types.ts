@@ -18,6 +18,17 @@ export interface ExceptionInForce extends Waiver {
   matched: number;
 }
 
+/** Which repository and commit a report judges, so reports merged across an organisation stay told apart. */
+export interface RepositoryInfo {
+  /** `owner/name`. */
+  name: string;
+  commit: string | null;
+  /** `refs/heads/main`, or null on a detached checkout. */
+  ref: string | null;
+  /** The repository's web page, e.g. https://github.com/owner/name. */
+  url: string | null;
+}
+
 /** The JSON report, version 1 (DESIGN §7). */
 export interface Report {
   version: 1;
@@ -30,6 +41,8 @@ export interface Report {
   stats: { files: number; bytesHashed: number; durationMs: number };
   /** Not part of the JSON contract's required keys, but reported: the exceptions in force. */
   exceptions: ExceptionInForce[];
+  /** Absent when neither the caller nor the checkout says which repository this is. */
+  repository?: RepositoryInfo;
   /** The fail-on threshold the conclusion was computed with. */
   failOn: FailOn;
 }
