@@ -9,6 +9,7 @@ import { looksLikeNpy } from '../formats/npy.js';
 import { HDF5_MAGIC } from '../formats/keras.js';
 import { TAR_BLOCK, looksLikeTar } from '../formats/tar.js';
 import { checkFormat } from '../formats/magic.js';
+import { SIGNED_HEADER_FORMATS, checkHeaderFormat, headerFormatOf } from './model-file/header-formats.js';
 
 export interface ModelFileSafetyParams {
   files?: string[];
@@ -95,6 +96,8 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       }
       continue;
     }
+    const known = matched ? undefined : headerFormatOf(f.path);
+    if (known && f.size >= 2) await ctx.guard(f.path, async () => (await checkHeaderFormat(known, f.path, ctx)).forEach((x) => ctx.report(x)));
     if (!matched && (!sniffOthers || f.size < 2)) continue;
     await ctx.guard(f.path, async () => {
       const abs = ctx.inventory.abs(f.path);
@@ -102,7 +105,7 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       if (!matched) {
         // Synchronous: one small read per file of a large repository costs less than its promise.
         const head = readHeadSync(abs, TAR_BLOCK);
-        const mismatch = checkFormat(f.path, head, f.size);
+        const mismatch = known && SIGNED_HEADER_FORMATS.has(known) ? undefined : checkFormat(f.path, head, f.size);
         if (mismatch) ctx.report({ code: 'format-mismatch', path: f.path, message: `${f.path} ${mismatch}` });
         if (!worthScanning(head) || explainedCompression(f.path, head) || (await headRulesOutPickle(head))) return;
         if (++sniffed > SNIFF_LIMIT.files) return;

@@ -1,0 +1,48 @@
+import type { RuleContext, RuleFinding } from '../rule.js';
+import { withFileSource } from '../../formats/byte-source.js';
+import { checkFormat } from '../../formats/magic.js';
+import { GGUF_MAGIC } from '../../formats/gguf.js';
+import { startsLikeSafetensors } from '../../formats/safetensors.js';
+import { checkChatTemplate, checkTokenizerConfig } from './chat-template.js';
+import { checkGguf } from './gguf.js';
+import { checkSafetensors } from './safetensors.js';
+
+/**
+ * Model formats that are not pickles but carry their own risk, recognised by
+ * name: GGUF and safetensors headers, and the chat templates Hugging Face
+ * stores beside a tokenizer. Each is read in its header (or as small text),
+ * never whole.
+ */
+export type HeaderFormat = 'gguf' | 'safetensors' | 'tokenizer-config' | 'jinja';
+
+/** Text files that hold a chat template are small; bigger ones fail closed as budget-exceeded. */
+const TEXT_MAX_BYTES = 64 * 1024 * 1024;
+
+export function headerFormatOf(path: string): HeaderFormat | undefined {
+  if (/\.gguf$/i.test(path)) return 'gguf';
+  if (/\.safetensors$/i.test(path)) return 'safetensors';
+  if (/(^|\/)(tokenizer_config|chat_template|processor_config)\.json$/.test(path)) return 'tokenizer-config';
+  if (/(^|\/)(chat_template|additional_chat_templates\/[^/]+)\.jinja$/.test(path)) return 'jinja';
+  return undefined;
+}
+
+/** Formats whose signature this module checks (the content sniffer leaves them to it). */
+export const SIGNED_HEADER_FORMATS: ReadonlySet<HeaderFormat> = new Set(['gguf', 'safetensors']);
+
+/**
+ * Findings for one file of a header format. A GGUF or safetensors file that
+ * does not start like one is format confusion (`format-mismatch`; the content
+ * scan still scans what it really is, e.g. a pickle); one that starts like
+ * itself but breaks further on is `malformed`.
+ */
+export async function checkHeaderFormat(kind: HeaderFormat, path: string, ctx: RuleContext<unknown>): Promise<RuleFinding[]> {
+  if (kind === 'tokenizer-config') return checkTokenizerConfig(path, await ctx.inventory.readText(path, Math.min(TEXT_MAX_BYTES, ctx.maxFileBytes)));
+  if (kind === 'jinja') return checkChatTemplate(await ctx.inventory.readText(path, Math.min(TEXT_MAX_BYTES, ctx.maxFileBytes)), { path, line: 1, textual: true, label: 'the chat template' });
+  return withFileSource(ctx.inventory.abs(path), (src) => {
+    const head = src.read(0, 512);
+    const itself = kind === 'gguf' ? head.length < 4 || head.subarray(0, 4).equals(GGUF_MAGIC) : startsLikeSafetensors(head);
+    const mismatch = itself ? undefined : checkFormat(path, head, src.size);
+    if (mismatch) return [{ code: 'format-mismatch', path, message: `${path} ${mismatch}` }];
+    return kind === 'gguf' ? checkGguf(path, src) : checkSafetensors(path, src);
+  });
+}
