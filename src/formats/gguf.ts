@@ -73,15 +73,52 @@ class Reader {
     return this.src.size - this.pos;
   }
 
-  take(n: number, what: string): Buffer {
+  /** Makes bytes [pos, pos + n) readable in the window; returns where they start in it. */
+  private ensure(n: number, what: string): number {
     if (n > this.remaining) throw new Bad('malformed', `the file ends inside ${what} at byte ${this.pos} (truncated)`);
     if (this.pos < this.winStart || this.pos + n > this.winStart + this.win.length) {
       this.winStart = this.pos;
       this.win = this.src.read(this.pos, Math.max(n, WINDOW));
     }
-    const b = this.win.subarray(this.pos - this.winStart, this.pos - this.winStart + n);
+    return this.pos - this.winStart;
+  }
+
+  take(n: number, what: string): Buffer {
+    const at = this.ensure(n, what);
     this.pos += n;
-    return b;
+    return this.win.subarray(at, at + n);
+  }
+
+  /**
+   * Skips `n` strings without decoding them: the vocabulary of a large model
+   * is hundreds of thousands, so this loop reads lengths straight from the
+   * window.
+   */
+  skipStrings(n: number, what: string): void {
+    const size = this.wide ? 8 : 4;
+    const fileSize = this.src.size;
+    let i = 0;
+    while (i < n) {
+      this.ensure(size, `the length of ${what}[${i}]`);
+      const w = this.win;
+      const base = this.winStart;
+      const end = base + w.length;
+      let pos = this.pos;
+      while (i < n && pos + size <= end) {
+        const at = pos - base;
+        const len = !this.wide
+          ? this.little ? w.readUInt32LE(at) : w.readUInt32BE(at)
+          : this.little ? w.readUInt32LE(at) + w.readUInt32LE(at + 4) * 2 ** 32 : w.readUInt32BE(at + 4) + w.readUInt32BE(at) * 2 ** 32;
+        pos += size;
+        if (len > fileSize - pos) {
+          this.pos = pos;
+          throw new Bad('malformed', `${what}[${i}] claims ${len} bytes but only ${fileSize - pos} remain at byte ${pos} (truncated or forged length)`);
+        }
+        pos += len;
+        i++;
+      }
+      this.pos = pos;
+    }
   }
 
   u32(what: string): number {
@@ -144,6 +181,10 @@ function skipValue(r: Reader, type: number, what: string, depth: number): void {
   if (SCALAR_SIZE[elem] !== undefined) {
     r.tick(n);
     return r.skip(n * min, what);
+  }
+  if (elem === T.STRING) {
+    r.tick(n);
+    return r.skipStrings(n, what);
   }
   for (let i = 0; i < n; i++) skipValue(r, elem, `${what}[${i}]`, depth + 1);
 }

@@ -13,8 +13,13 @@ import type { ByteSource } from './byte-source.js';
 
 /** The format's own limit on the header. */
 export const SAFETENSORS_HEADER_MAX = 100_000_000;
-/** What mlgate parses: real headers are kilobytes to a few MiB; above this the file fails closed as budget-exceeded. */
-export const SAFETENSORS_SCAN_MAX = 32 * 1024 * 1024;
+/**
+ * What mlgate parses: real headers are kilobytes (a few hundred bytes per
+ * tensor, a thousand tensors in a large shard); above this the file fails
+ * closed as budget-exceeded. Parsed JSON costs ~25 times its size in memory,
+ * and the rule keeps to 256 MiB.
+ */
+export const SAFETENSORS_SCAN_MAX = 4 * 1024 * 1024;
 const MAX_DIMS = 64;
 
 /** Bits per element of each dtype the reference implementation knows. */
