@@ -47,6 +47,11 @@ const ATTACKS: Array<[string, string, string]> = [
   ['generator frame walk', '{{ g.gi_frame.f_back.f_globals }}', '{{ g.name }}'],
   ['a dunder keyword', '{{ dict(__builtins__=1) }}', '{{ dict(role=1) }}'],
   ['a dunder in a dead branch still counts', '{% if false %}{{ x.__init__ }}{% endif %}', '{% if false %}{{ x.init }}{% endif %}'],
+  ['a block set holding a dunder', '{% set a %}__class__{% endset %}{{ x[a] }}', '{% set a %}content{% endset %}{{ message[a] }}'],
+  ['a macro that writes the name', '{% macro n() %}__class__{% endmacro %}{{ x[n()] }}', '{% macro n() %}content{% endmacro %}{{ n() }}'],
+  ['underscore picked out of an object\'s text', "{% set u = (messages|select|string)[24] %}{% set n = u * 2 ~ 'class' ~ u * 2 %}{{ x[n] }}", "{% set n = 'a' ~ 'b' %}{{ n }}"],
+  ['a built name looped over', "{% set u = (messages|select|string)[24] %}{% for k in [u ~ u ~ 'class' ~ u ~ u] %}{{ x[k] }}{% endfor %}", "{% for k in ['role'] %}{{ message[k] }}{% endfor %}"],
+  ['hex escapes in a string', "{{ x['\\x5f\\x5fclass\\x5f\\x5f'] }}", "{{ x['\\x41'] }}"],
   ['request globals (Flask-style gadget)', '{{ request.application.__globals__ }}', '{{ messages[0].content }}'],
 ];
 

@@ -76,23 +76,38 @@ class Analyzer {
   /** Names some `{% set %}` gives a value the template does not fix: never folded. */
   private readonly varying = new Set<string>();
   private readonly statements = new Set<Node>();
+  /** Names bound to strings the template assembles at render time (`{% set n = u * 2 ~ 'class' %}`, block sets): never a safe key. */
+  private readonly built = new Set<string>();
+  private readonly macros = new Set<string>();
 
   constructor(private readonly root: Node) {}
 
   run(): void {
     const nodes = this.collect();
+    for (const n of nodes) if (n.type === 'Macro') this.macros.add(ident(n.name) ?? '');
     // Twice: a constant may be built from another set later in the text.
     for (let pass = 0; pass < 2; pass++) {
       for (const n of nodes) {
-        if (n.type !== 'SetStatement' || !n.value) continue;
+        if (n.type === 'For' && [n.iterable].some((it) => isNode(it) && (it.type === 'ArrayLiteral' || it.type === 'TupleLiteral') && (it.value as Node[]).some((x) => this.builtString(x)))) {
+          for (const v of isNode(n.loopvar) && n.loopvar.type === 'TupleLiteral' ? (n.loopvar.value as Node[]) : [n.loopvar as Node]) if (ident(v)) this.built.add(ident(v)!);
+        }
+        if (n.type !== 'Set') continue;
         const name = ident(n.assignee);
         if (name === undefined) continue;
-        const v = this.fold(n.value as Node, 0);
+        const v = this.setValue(n);
         if (v === undefined) this.varying.add(name);
         else (this.consts.get(name) ?? this.consts.set(name, new Set()).get(name)!).add(v);
+        if (!n.value || this.builtString(n.value as Node)) this.built.add(name);
       }
     }
     for (const n of nodes) this.visit(n);
+  }
+
+  /** The value a `{% set %}` gives, when fixed; `{% set x %}text{% endset %}` gives its body's text. */
+  private setValue(n: Node): string | undefined {
+    if (n.value) return this.fold(n.value as Node, 0);
+    const body = n.body as Node[];
+    return body.every((x) => x.type === 'StringLiteral') ? body.map((x) => x.value as string).join('') : undefined;
   }
 
   /** Every node, iteratively (a deep template cannot overflow the stack here); marks the statements of bodies, whose text literals are output. */
@@ -199,6 +214,9 @@ class Analyzer {
 
   /** Whether an expression builds a string in the template (concatenation, formatting, joining) rather than reading one. */
   private builtString(n: Node): boolean {
+    if (n.type === 'Identifier') return this.built.has(n.value as string);
+    // Characters picked out of a built string, or of an object's text (`(()|select|string)[24]` is '_').
+    if (n.type === 'MemberExpression') return n.computed === true && this.builtString(n.object as Node);
     if (n.type === 'BinaryExpression') {
       const o = op(n);
       if (o === '~') return true;
@@ -208,9 +226,16 @@ class Analyzer {
     if (n.type === 'FilterExpression') return STRING_FILTERS.has(filterName(n.filter as Node) ?? '');
     if (n.type === 'CallExpression') {
       const c = n.callee as Node;
-      return c.type === 'MemberExpression' && ['format', 'format_map', 'join', 'replace'].includes(ident(c.property) ?? '');
+      const callee = ident(c);
+      // A macro's or caller's output is text the template writes.
+      if (callee !== undefined) return this.macros.has(callee) || callee === 'caller';
+      return c.type === 'MemberExpression' && ['format', 'format_map', 'join', 'replace', 'lower', 'upper', 'strip', 'title'].includes(ident(c.property) ?? '') && this.builtOrLiteral(c.object as Node);
     }
     return false;
+  }
+
+  private builtOrLiteral(n: Node): boolean {
+    return n.type === 'StringLiteral' || this.builtString(n);
   }
 
   /** A name used to reach an attribute: literal, foldable, or computed at render time. */
@@ -245,10 +270,10 @@ class Analyzer {
         if (!this.statements.has(n) && /^[\w.]+$/.test(v) && internalName(v, true)) this.hit(`names the Python internal '${v}' in a string`, v);
         break;
       }
-      case 'SetStatement': {
+      case 'Set': {
         const name = ident(n.assignee);
-        const v = name !== undefined && n.value ? this.fold(n.value as Node, 0) : undefined;
-        if (v !== undefined && (n.value as Node).type !== 'StringLiteral' && /^[\w.]+$/.test(v) && internalName(v, true)) this.hit(`sets '${name!}' to the Python internal name '${v}', assembled from pieces`, this.firstLiteral(n.value as Node));
+        const v = name !== undefined ? this.setValue(n) : undefined;
+        if (v !== undefined && (n.value as Node | null)?.type !== 'StringLiteral' && /^[\w.]+$/.test(v) && internalName(v, true)) this.hit(`sets '${name!}' to the Python internal name '${v}', assembled from pieces`, n.value ? this.firstLiteral(n.value as Node) : v);
         break;
       }
       case 'Identifier':
