@@ -129,6 +129,34 @@ describe('GGUF header', () => {
 });
 
 describe('GGUF parser properties', () => {
+  const scalar = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.nat(2 ** 32 - 1).map((u32) => ({ u32 })),
+    fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((i32) => ({ i32 })),
+    fc.float({ noNaN: true }).map((f32) => ({ f32 })),
+    fc.boolean().map((bool) => ({ bool })),
+    fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((u64) => ({ u64 })),
+  );
+  const value = fc.oneof(scalar, fc.array(fc.string({ maxLength: 6 }), { maxLength: 5 }).map((arr) => ({ elem: 8, arr })), fc.array(fc.nat(255).map((u8) => ({ u8 })), { maxLength: 9 }).map((arr) => ({ elem: 0, arr })));
+  const tensor = fc.record({ type: fc.constantFrom(0, 1, 2, 8, 30), rows: fc.integer({ min: 1, max: 3 }), cols: fc.integer({ min: 1, max: 3 }) });
+
+  it('every well-formed file the builder writes is read, in every version and endianness', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(fc.stringMatching(/^[a-z][a-z_.]{0,15}$/), value), { selector: ([k]) => k, maxLength: 8 }),
+        fc.array(tensor, { maxLength: 5 }),
+        fc.constantFrom(1, 2, 3),
+        fc.boolean(),
+        (kv, ts, version, bigEndian) => {
+          const tensors = ts.map((t, i) => ({ name: `t${i}`, dims: [t.type === 2 || t.type === 8 ? 32 * t.cols : t.cols, t.rows], type: t.type }));
+          const res = read(gguf({ kv: kv.filter(([k]) => !k.startsWith('tokenizer.chat_template') && k !== 'general.alignment') as Array<[string, never]>, tensors, version: version as 1 | 2 | 3, bigEndian }));
+          expect(res).toMatchObject({ ok: true, tensors: tensors.length, version, bigEndian });
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
   it('arbitrary bytes after the magic never throw and never hang', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 512 }), fc.constantFrom(1, 2, 3), fc.boolean(), (tail, v, be) => {

@@ -96,6 +96,26 @@ describe('safetensors header', () => {
 });
 
 describe('safetensors properties', () => {
+  it('every well-formed file is accepted, whatever the order of its entries and its padding', () => {
+    const dtypes: Record<string, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, U8: 1, BOOL: 1 };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...Object.keys(dtypes)), fc.array(fc.nat(4), { maxLength: 3 })), { maxLength: 8 }), fc.nat(16), fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 })), (specs, pad, meta) => {
+        const header: Record<string, unknown> = {};
+        let at = 0;
+        specs.forEach(([dtype, shape], i) => {
+          const n = shape.reduce((a, b) => a * b, 1) * dtypes[dtype]!;
+          header[`layer.${i}`] = t(dtype, shape, at, at + n);
+          at += n;
+        });
+        // Entries in reverse order: offsets, not key order, lay out the data.
+        const reversed = Object.fromEntries(Object.entries(header).reverse());
+        reversed.__metadata__ = meta;
+        expect(read(st(reversed, at, { pad }))).toMatchObject({ ok: true, tensors: specs.length, dataBytes: at });
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
   it('arbitrary bytes and arbitrary JSON headers never throw', () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 256 }).map((u) => Buffer.from(u)), fc.tuple(fc.json(), fc.nat(64)).map(([j, n]) => st(null, n, { rawHeader: j }))), (b) => {
