@@ -205,6 +205,11 @@ describe('model-file-safety on GGUF files', () => {
     expect(summarise(await runRuleOn(modelFileSafety, { 'm/x.gguf': callPickle('os', 'system') }))).toEqual(['dangerous-global@m/x.gguf', 'format-mismatch@m/x.gguf']);
   });
 
+  it('header formats under a files: glob are read by their own checker, not as pickles', async () => {
+    const files = { 'models/ok.gguf': benignGguf(), 'models/evil.gguf': benignGguf(SSTI), 'models/tokenizer_config.json': '{"chat_template": "{{ messages[0].content }}"}', 'models/x.gguf': callPickle('os', 'system') };
+    expect(summarise(await runRuleOn(modelFileSafety, files, { params: { files: ['models/**'] } }))).toEqual(['dangerous-global@models/x.gguf', 'format-mismatch@models/x.gguf', 'template-injection@models/evil.gguf']);
+  });
+
   it('an LFS pointer .gguf is reported as not scanned', async () => {
     const lfs = 'version https://git-lfs.github.com/spec/v1\noid sha256:' + 'b'.repeat(64) + '\nsize 4368439072\n';
     expect(summarise(await runRuleOn(modelFileSafety, { 'models/llama.Q4_K_M.gguf': lfs }))).toEqual(['lfs-pointer-not-scanned@models/llama.Q4_K_M.gguf']);

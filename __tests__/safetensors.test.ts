@@ -159,6 +159,16 @@ describe('model-file-safety on safetensors files', () => {
     expect(found.find((f) => f.code === 'malformed')!.message).toMatch(/^models\/hidden\.safetensors is not a valid safetensors file: the last 64 bytes .*save_file/);
   });
 
+  it('a valid file under a files: glob is not mistaken for a broken pickle', async () => {
+    const header = Buffer.alloc(640, 0x20);
+    header.write(JSON.stringify(BENIGN));
+    const len = Buffer.from([0x80, 0x02, 0, 0, 0, 0, 0, 0]); // 640: the length starts like a protocol-2 pickle
+    const file = Buffer.concat([len, header, Buffer.alloc(24)]);
+    expect(read(file).ok).toBe(true);
+    expect(summarise(await runRuleOn(modelFileSafety, { 'models/m.safetensors': file }, { params: { files: ['models/**'] } }))).toEqual([]);
+    expect(summarise(await runRuleOn(modelFileSafety, { 'models/m.safetensors': file }))).toEqual([]);
+  });
+
   it('is checked with sniffing off too', async () => {
     const found = await runRuleOn(modelFileSafety, { 'm/x.safetensors': callPickle('os', 'system'), 'm/y.safetensors': st(BENIGN, 20) }, { params: { 'sniff-other-files': false } });
     expect(summarise(found)).toEqual(['format-mismatch@m/x.safetensors', 'malformed@m/y.safetensors']);

@@ -9,7 +9,7 @@ import { looksLikeNpy } from '../formats/npy.js';
 import { HDF5_MAGIC } from '../formats/keras.js';
 import { TAR_BLOCK, looksLikeTar } from '../formats/tar.js';
 import { checkFormat } from '../formats/magic.js';
-import { SIGNED_HEADER_FORMATS, checkHeaderFormat, headerFormatOf } from './model-file/header-formats.js';
+import { SIGNED_HEADER_FORMATS, headerFormatOf, settleHeaderFormat } from './model-file/header-formats.js';
 
 export interface ModelFileSafetyParams {
   files?: string[];
@@ -96,12 +96,13 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       }
       continue;
     }
-    const known = matched ? undefined : headerFormatOf(f.path);
-    if (known && f.size >= 2) await ctx.guard(f.path, async () => (await checkHeaderFormat(known, f.path, ctx)).forEach((x) => ctx.report(x)));
+    const known = headerFormatOf(f.path);
+    if (known && f.size >= 2 && (await settleHeaderFormat(known, f.path, ctx))) continue;
     if (!matched && (!sniffOthers || f.size < 2)) continue;
     await ctx.guard(f.path, async () => {
       const abs = ctx.inventory.abs(f.path);
-      let mode: Mode | 'sniff' = matched && !SHARED_EXT.test(f.path) ? 'strict' : 'sniff';
+      // A header format in `files` is read by its own checker: the pickle scan only looks for a pickle in it.
+      let mode: Mode | 'sniff' = matched && !SHARED_EXT.test(f.path) && !known ? 'strict' : 'sniff';
       if (!matched) {
         // Synchronous: one small read per file of a large repository costs less than its promise.
         const head = readHeadSync(abs, TAR_BLOCK);

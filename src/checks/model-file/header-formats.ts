@@ -46,3 +46,20 @@ export async function checkHeaderFormat(kind: HeaderFormat, path: string, ctx: R
     return kind === 'gguf' ? checkGguf(path, src) : checkSafetensors(path, src);
   });
 }
+
+/**
+ * Checks a header-format file inside the rule's guard and reports what it
+ * finds. Returns true when the file is settled: a GGUF or safetensors file
+ * that reads cleanly as itself holds no pickle (a safetensors header length
+ * such as 640 starts with the bytes of a pickle's PROTO, and nothing more), so
+ * the pickle scan is skipped.
+ */
+export async function settleHeaderFormat(kind: HeaderFormat, path: string, ctx: RuleContext<unknown>): Promise<boolean> {
+  let clean = false;
+  await ctx.guard(path, async () => {
+    const found = await checkHeaderFormat(kind, path, ctx);
+    for (const f of found) ctx.report(f);
+    clean = found.length === 0;
+  });
+  return clean && SIGNED_HEADER_FORMATS.has(kind);
+}
