@@ -18,6 +18,29 @@ describe('ordinary chat templates pass', () => {
   });
 });
 
+/** Constructs of newer published templates (Qwen3 reasoning, multimodal content lists, dictsort, call blocks). */
+const CONSTRUCTS = [
+  '{%- set x = y if z else w %}{{ x | tojson(ensure_ascii=False) }}',
+  "{% if x is not none and x|length > 0 %}{{ messages | selectattr('role', 'equalto', 'system') | first }}{% endif %}",
+  '{%- for message in messages[::-1] %}{% if loop.index0 > 2 %}{% break %}{% endif %}{% endfor %}',
+  "{% set ns = namespace(x=[]) %}{% set ns.x = ns.x + ['a'] %}{{ 'a'.startswith('a') }}{{ x in ['a', 'b'] }}",
+  "{% set d = {'a': 1} %}{{ d.get('a') }}{% for k, v in d.items() %}{{ k }}{% endfor %}{% for k, v in d | dictsort %}{{ v }}{% endfor %}",
+  "{{ tools | map(attribute='function') | list }}{{ x|default('a') }}{{ x | int }}{{ x|string|length }}",
+  "{% macro f(a, b=none) %}{{ a }}{% endmacro %}{{ f(1) }}{{ x.split('\\n')[-1].lstrip('\\n') }}{{ (x | trim).rstrip() }}{{ x|last }}",
+  "{%- if ns.multi_step_tool and message.role == 'user' and message.content is string and not(message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}x{% endif %}",
+  "{%- set reasoning_content = message.reasoning_content %}{%- if '</think>' in content %}{%- set reasoning_content = content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') %}{% endif %}",
+  "{{ message['content'] | selectattr('type', 'equalto', 'text') | map(attribute='text') | join('') }}",
+  "{% if message.content is not string %}{% for c in message.content %}{% if c.type == 'image' %}<image>{% endif %}{% endfor %}{% endif %}",
+  "{{ x | items }}{{ x|unique|list }}{{ x|capitalize }}{{ x|replace('a', 'b') }}{{ x|indent(2) }}{{ '%s' | format(strftime_now('%d %B %Y')) }}",
+  '{% macro f() %}{{ caller() }}{% endmacro %}{% call f() %}x{% endcall %}',
+];
+
+describe('constructs of newer templates pass', () => {
+  it.each(CONSTRUCTS)('%s', (t) => {
+    expect(analyzeChatTemplate(t)).toEqual({ kind: 'ok' });
+  });
+});
+
 /** Each attack, and a benign template of the same shape that must pass. */
 const ATTACKS: Array<[string, string, string]> = [
   ['MRO walk from a string', "{{ ''.__class__.__mro__[1].__subclasses__() }}", "{{ ''.strip() }}"],
