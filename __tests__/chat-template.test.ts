@@ -116,6 +116,29 @@ describe('templates that cannot be analysed fail closed', () => {
   });
 });
 
+describe('hostile templates stay bounded', () => {
+  const fill = (size: number, unit: (i: number) => string) => {
+    const parts: string[] = [];
+    for (let i = 0, n = 0; n < size; i++) n += parts[parts.push(unit(i)) - 1]!.length;
+    return parts.join('');
+  };
+  const size = 256 * 1024;
+  it.each([
+    ['thousands of distinct dunders', fill(size, (i) => `{{ x.__a${i}__ }}`), 'injection'],
+    ['a long concatenation chain', '{{ a' + fill(size, () => ' ~ a') + ' }}', undefined],
+    ['sets that refer to each other', fill(size, (i) => `{% set a${i % 50} = 'x' ~ a${(i + 1) % 50} %}`), 'ok'],
+    ['thousands of computed attrs', fill(size, (i) => `{{ x|attr(y${i}) }}`), 'injection'],
+    ['ifs nested 20,000 deep', '{% if a %}'.repeat(20_000) + '{% endif %}'.repeat(20_000), 'unparsable'],
+  ])('%s', (_name, t, want) => {
+    const t0 = performance.now();
+    const v = analyzeChatTemplate(t);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    if (want) expect(v.kind).toBe(want);
+    else expect(['ok', 'injection', 'unparsable']).toContain(v.kind);
+    if (v.kind === 'injection') expect(v.hits.length).toBeLessThanOrEqual(16);
+  });
+});
+
 describe('locations', () => {
   it('a chat_template.jinja finding is on the line of the expression', () => {
     const t = '{% for m in messages %}\n{{ m.content }}\n{{ m.__class__ }}\n{% endfor %}\n';

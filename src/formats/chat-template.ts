@@ -16,6 +16,7 @@ export const TEMPLATE_MAX_CHARS = 1 << 20;
 const MAX_NODES = 500_000;
 const MAX_FOLD_DEPTH = 64;
 const MAX_FOLDED_CHARS = 4096;
+const MAX_HITS = 16;
 
 export interface TemplateHit {
   /** What the template does, for the finding's message. */
@@ -125,7 +126,8 @@ class Analyzer {
   }
 
   private hit(what: string, needle?: string): void {
-    if (!this.hits.some((h) => h.what === what)) this.hits.push({ what, needle });
+    // A few hits make the case; a hostile template with thousands must not cost thousands of comparisons each.
+    if (this.hits.length < MAX_HITS && !this.hits.some((h) => h.what === what)) this.hits.push({ what, needle });
   }
 
   /** The string an expression always evaluates to, when the template fixes it; undefined when it depends on the input. */
@@ -253,11 +255,11 @@ class Analyzer {
   }
 
   private firstLiteral(n: Node): string | undefined {
-    const stack = [n];
-    while (stack.length) {
-      const x = stack.shift()!;
+    const queue = [n];
+    for (let i = 0; i < queue.length && i < 10_000; i++) {
+      const x = queue[i]!;
       if (x.type === 'StringLiteral' && (x.value as string).length) return x.value as string;
-      stack.push(...children(x));
+      queue.push(...children(x));
     }
     return undefined;
   }
