@@ -210,6 +210,11 @@ describe('model-file-safety on GGUF files', () => {
     expect(summarise(await runRuleOn(modelFileSafety, files, { params: { files: ['models/**'] } }))).toEqual(['dangerous-global@models/x.gguf', 'format-mismatch@models/x.gguf', 'template-injection@models/evil.gguf']);
   });
 
+  it('a GGUF file named .bin (as llama.cpp once wrote them) is read as GGUF', async () => {
+    const found = await runRuleOn(modelFileSafety, { 'models/ggml-model-q4_0.bin': benignGguf(SSTI), 'models/ok.bin': benignGguf() });
+    expect(summarise(found)).toEqual(['template-injection@models/ggml-model-q4_0.bin']);
+  });
+
   it('an LFS pointer .gguf is reported as not scanned', async () => {
     const lfs = 'version https://git-lfs.github.com/spec/v1\noid sha256:' + 'b'.repeat(64) + '\nsize 4368439072\n';
     expect(summarise(await runRuleOn(modelFileSafety, { 'models/llama.Q4_K_M.gguf': lfs }))).toEqual(['lfs-pointer-not-scanned@models/llama.Q4_K_M.gguf']);

@@ -9,7 +9,7 @@ import { looksLikeNpy } from '../formats/npy.js';
 import { HDF5_MAGIC } from '../formats/keras.js';
 import { TAR_BLOCK, looksLikeTar } from '../formats/tar.js';
 import { checkFormat } from '../formats/magic.js';
-import { SIGNED_HEADER_FORMATS, headerFormatOf, settleHeaderFormat } from './model-file/header-formats.js';
+import { SIGNED_HEADER_FORMATS, headerFormatOfFile, settleHeaderFormat } from './model-file/header-formats.js';
 
 export interface ModelFileSafetyParams {
   files?: string[];
@@ -96,7 +96,7 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       }
       continue;
     }
-    const known = headerFormatOf(f.path);
+    const known = headerFormatOfFile(f.path, ctx.inventory.abs(f.path), f.size);
     if (known && f.size >= 2 && (await settleHeaderFormat(known, f.path, ctx))) continue;
     if (!matched && (!sniffOthers || f.size < 2)) continue;
     await ctx.guard(f.path, async () => {

@@ -18,6 +18,22 @@ export type HeaderFormat = 'gguf' | 'safetensors' | 'tokenizer-config' | 'jinja'
 /** Text files that hold a chat template are small; bigger ones fail closed as budget-exceeded. */
 const TEXT_MAX_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The header format of a repository file: by name, or for a `.bin` (the
+ * extension llama.cpp used before `.gguf`, shared with PyTorch) by its
+ * `GGUF` magic.
+ */
+export function headerFormatOfFile(path: string, abs: string, size: number): HeaderFormat | undefined {
+  const byName = headerFormatOf(path);
+  if (byName || size < 4 || !/\.bin$/i.test(path)) return byName;
+  try {
+    return withFileSource(abs, (src) => (src.read(0, 4).equals(GGUF_MAGIC) ? 'gguf' : undefined));
+  } catch {
+    // Unreadable here: the scan that follows reports it.
+    return undefined;
+  }
+}
+
 export function headerFormatOf(path: string): HeaderFormat | undefined {
   if (/\.gguf$/i.test(path)) return 'gguf';
   if (/\.safetensors$/i.test(path)) return 'safetensors';
