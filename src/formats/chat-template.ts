@@ -80,6 +80,8 @@ class Analyzer {
   /** Names bound to strings the template assembles at render time (`{% set n = u * 2 ~ 'class' %}`, block sets): never a safe key. */
   private readonly built = new Set<string>();
   private readonly macros = new Set<string>();
+  /** Identifiers that name an attribute or keyword (reported by their member or keyword), not a variable. */
+  private readonly names = new Set<Node>();
 
   constructor(private readonly root: Node) {}
 
@@ -119,6 +121,8 @@ class Analyzer {
       const n = stack.pop()!;
       out.push(n);
       if (out.length > MAX_NODES) throw new RangeError(`the template has over ${MAX_NODES} syntax nodes`);
+      if (n.type === 'MemberExpression' && !n.computed && isNode(n.property)) this.names.add(n.property);
+      if (n.type === 'KeywordArgumentExpression' && isNode(n.key)) this.names.add(n.key);
       for (const k of ['body', 'alternate', 'defaultBlock']) if (Array.isArray(n[k])) for (const x of (n[k] as unknown[]).filter(isNode)) this.statements.add(x);
       stack.push(...children(n));
     }
@@ -243,15 +247,15 @@ class Analyzer {
   /** A name used to reach an attribute: literal, foldable, or computed at render time. */
   private checkName(n: Node, how: string, dotted: boolean): void {
     if (n.type === 'StringLiteral') {
-      if (internalName(n.value as string, dotted) || (how.startsWith('|attr') && internalAttribute(n.value as string))) this.hit(`${how} reaches the Python internal '${n.value as string}'`, n.value as string);
+      if (internalName(n.value as string, dotted) || (how.startsWith('|attr') && internalAttribute(n.value as string))) this.hit(`uses ${how} to reach the Python internal '${n.value as string}'`, n.value as string);
       return;
     }
     const v = this.fold(n, 0);
     if (v !== undefined) {
-      if (internalName(v, dotted) || v.startsWith('_')) this.hit(`${how} reaches '${v}', a Python internal whose name the template assembles from pieces so it never appears literally`, this.firstLiteral(n));
+      if (internalName(v, dotted) || v.startsWith('_')) this.hit(`uses ${how} to reach '${v}', a Python internal whose name is assembled from pieces so that it never appears literally`, this.firstLiteral(n));
       return;
     }
-    this.hit(`${how} takes an attribute name computed at render time, which can name any Python internal`, this.firstLiteral(n));
+    this.hit(`uses ${how} with a name computed at render time, which can name any Python internal`, this.firstLiteral(n));
   }
 
   private firstLiteral(n: Node): string | undefined {
@@ -279,7 +283,7 @@ class Analyzer {
         break;
       }
       case 'Identifier':
-        if (/^__\w*__$/.test(n.value as string)) this.hit(`uses the Python internal name '${n.value as string}'`, n.value as string);
+        if (!this.names.has(n) && /^__\w*__$/.test(n.value as string)) this.hit(`uses the Python internal name '${n.value as string}'`, n.value as string);
         break;
       case 'MemberExpression': {
         const p = n.property as Node;
