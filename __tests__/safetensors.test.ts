@@ -23,6 +23,11 @@ const BENIGN = { 'w.weight': t('F32', [2, 2], 0, 16), 'w.bias': t('BF16', [2], 1
 const read = (b: Buffer) => readSafetensorsHeader(bufferSource(b));
 
 describe('safetensors header', () => {
+  it('keys nested in entries, and strings holding quotes and braces, are not top-level duplicates', () => {
+    const header = { 'a "{b}"': t('U8', [1], 0, 1), c: t('U8', [1], 1, 2), __metadata__: { a: 'x', 'a "{b}"': '}{"c":' } };
+    expect(read(st(header, 2)).ok).toBe(true);
+  });
+
   it('a valid file passes, header padding and all dtypes included', () => {
     expect(read(st(BENIGN, 24, { pad: 5 }))).toMatchObject({ ok: true, tensors: 3, dataBytes: 24, metadata: { format: 'pt' } });
     expect(read(st({ a: t('F4', [4], 0, 2), b: t('F6_E2M3', [4], 2, 5), c: t('C64', [1], 5, 13), e: t('F8_E4M3', [0], 13, 13) }, 13)).ok).toBe(true);
@@ -49,6 +54,8 @@ describe('safetensors header', () => {
     ['metadata that is a list', st({ __metadata__: ['x'] }, 0), /__metadata__ is not an object/],
     ['a header that is a list', st(null, 0, { rawHeader: '{}' }).fill(0x5b, 8, 9).fill(0x5d, 9, 10), /start with '\{'/],
     ['a tensor entry that is not an object', st({ a: [1, 2] }, 0), /tensor 'a' is not an object/],
+    ['a tensor named twice', st(null, 8, { rawHeader: '{"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}, "a" :{"dtype":"U8","shape":[8],"data_offsets":[0,8]}}' }), /names 'a' twice/],
+    ['a tensor named twice through an escape', st(null, 8, { rawHeader: '{"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},"\\u0061":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}}' }), /names 'a' twice/],
   ];
   it.each(bad)('%s is malformed', (_name, b, reason) => {
     const res = read(b);

@@ -49,6 +49,34 @@ export function startsLikeSafetensors(head: Buffer): boolean {
   return n >= 2n && n <= BigInt(SAFETENSORS_HEADER_MAX) && (head.length < 9 || head[8] === 0x7b);
 }
 
+/**
+ * The first top-level key of a JSON object text that appears twice, or
+ * undefined. JSON.parse keeps the last; a reader that keeps the first sees
+ * another tensor at the same name, so a duplicate is refused (writers never
+ * emit one). The text is already known to parse.
+ */
+function duplicateTopLevelKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x22) {
+      const start = i;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (/\s/.test(text[j] ?? '')) j++;
+      if (text[j] !== ':') continue;
+      const key = JSON.parse(text.slice(start, i + 1)) as string;
+      if (seen.has(key)) return key;
+      seen.add(key);
+    }
+  }
+  return undefined;
+}
+
 export function readSafetensorsHeader(src: ByteSource): SafetensorsResult {
   if (src.size < 8) return fail(`the file is ${src.size} bytes, shorter than the 8-byte header length`);
   const n = src.read(0, 8).readBigUInt64LE(0);
@@ -72,6 +100,8 @@ export function readSafetensorsHeader(src: ByteSource): SafetensorsResult {
     return fail(`the header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return fail('the header is not a JSON object');
+  const dup = duplicateTopLevelKey(text);
+  if (dup !== undefined) return fail(`the header names '${dup}' twice; readers disagree on which entry wins`);
   const dataBytes = src.size - 8 - len;
   const spans: Array<{ name: string; begin: number; end: number }> = [];
   let metadata: Record<string, string> = {};
