@@ -10,6 +10,7 @@ import { looksLikeNpy } from '../formats/npy.js';
 import { HDF5_MAGIC } from '../formats/keras.js';
 import { TAR_BLOCK, looksLikeTar } from '../formats/tar.js';
 import { checkFormat } from '../formats/magic.js';
+import { SIGNED_HEADER_FORMATS, headerFormatOfFile, settleHeaderFormat } from './model-file/header-formats.js';
 
 export interface ModelFileSafetyParams {
   files?: string[];
@@ -91,14 +92,17 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       if (matched || WEIGHT_EXT.test(f.path)) lfsPointers.add(f.path, f.lfs.size);
       continue;
     }
+    const known = headerFormatOfFile(f.path, ctx.inventory.abs(f.path), f.size);
+    if (known && f.size >= 2 && (await settleHeaderFormat(known, f.path, ctx))) continue;
     if (!matched && (!sniffOthers || f.size < 2)) continue;
     await ctx.guard(f.path, async () => {
       const abs = ctx.inventory.abs(f.path);
-      let mode: Mode | 'sniff' = matched && !SHARED_EXT.test(f.path) ? 'strict' : 'sniff';
+      // A header format in `files` is read by its own checker: the pickle scan only looks for a pickle in it.
+      let mode: Mode | 'sniff' = matched && !SHARED_EXT.test(f.path) && !known ? 'strict' : 'sniff';
       if (!matched) {
         // Synchronous: one small read per file of a large repository costs less than its promise.
         const head = readHeadSync(abs, TAR_BLOCK);
-        const mismatch = checkFormat(f.path, head, f.size);
+        const mismatch = known && SIGNED_HEADER_FORMATS.has(known) ? undefined : checkFormat(f.path, head, f.size);
         if (mismatch) ctx.report({ code: 'format-mismatch', path: f.path, message: `${f.path} ${mismatch}` });
         if (!worthScanning(head) || explainedCompression(f.path, head) || (await headRulesOutPickle(head))) return;
         if (++sniffed > SNIFF_LIMIT.files) return;

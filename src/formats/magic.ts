@@ -4,6 +4,8 @@ import { looksLikeZipStart } from './zip.js';
 import { looksLikeNpy } from './npy.js';
 import { HDF5_MAGIC } from './keras.js';
 import { looksLikeTar } from './tar.js';
+import { SAFETENSORS_HEADER_MAX } from './safetensors.js';
+import { GGUF_MAGIC } from './gguf.js';
 
 /**
  * What a file's extension promises about its first bytes. A file whose
@@ -12,8 +14,6 @@ import { looksLikeTar } from './tar.js';
  * there, while a reviewer trusts the name.
  */
 
-/** safetensors caps its JSON header at 100 MB. */
-const SAFETENSORS_HEADER_MAX = 100_000_000;
 
 const IMAGE_SIGNATURES: Array<(h: Buffer) => boolean> = [
   (h) => h.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
@@ -35,7 +35,7 @@ const SIGNED: Array<{ ext: RegExp; what: string; ok: (h: Buffer, size: number) =
       return n >= 2n && n <= BigInt(Math.min(SAFETENSORS_HEADER_MAX, size - 8)) && h[8] === 0x7b;
     },
   },
-  { ext: /\.gguf$/i, what: "a GGUF file ('GGUF')", ok: (h) => h.subarray(0, 4).toString('latin1') === 'GGUF' },
+  { ext: /\.gguf$/i, what: "a GGUF file ('GGUF')", ok: (h) => h.subarray(0, 4).equals(GGUF_MAGIC) },
   { ext: /\.(png|jpe?g|gif|webp|bmp|tiff?)$/i, what: 'an image (PNG, JPEG, GIF, WebP, BMP or TIFF signature)', ok: (h) => IMAGE_SIGNATURES.some((sig) => sig(h)) },
   { ext: /\.npy$/i, what: 'a NumPy .npy array (\\x93NUMPY)', ok: (h) => looksLikeNpy(h) },
   { ext: /\.(npz|keras)$/i, what: 'a zip archive (PK)', ok: (h) => h.subarray(0, 2).toString('latin1') === 'PK' },
