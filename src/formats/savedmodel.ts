@@ -14,8 +14,8 @@ import type { RandomAccess } from './pickle/source.js';
 export interface TfNode {
   name: string;
   op: string;
-  /** The node's first data input (`node:0` and `^control` forms as written). */
-  input0?: string;
+  /** The node's first data inputs (`node:0` forms as written; `^control` inputs left out). */
+  inputs: string[];
   /** For a `Const` with a short string value: that value. */
   constString?: string;
   /** Byte offset of the NodeDef in the file. */
@@ -37,14 +37,13 @@ export interface SavedModelContents {
 /** Const strings longer than this are never a checkpoint path; they are not kept. */
 const CONST_STRING_MAX = 4096;
 const DT_STRING = 7;
+const INPUTS_KEPT = 4;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 function nodeOf(m: ProtoObject): TfNode {
   const inputs = (m.input as string[] | undefined) ?? [];
-  const node: TfNode = { name: str(m.name), op: str(m.op), offset: m.$offset };
-  const first = inputs.find((i) => !i.startsWith('^'));
-  if (first !== undefined) node.input0 = first;
+  const node: TfNode = { name: str(m.name), op: str(m.op), inputs: inputs.filter((i) => !i.startsWith('^')).slice(0, INPUTS_KEPT), offset: m.$offset };
   if (node.op === 'Const') {
     for (const a of (m.attr as ProtoObject[] | undefined) ?? []) {
       const t = (a.value as ProtoObject | undefined)?.tensor as ProtoObject | undefined;
@@ -74,8 +73,9 @@ export async function readSavedModel(ra: RandomAccess, opts: Pick<DecodeOptions,
         nodeCount++;
         pending.push(nodeOf(m));
       } else if (type === 'FunctionDef') {
-        functions.push({ where: `function ${str((m.signature as ProtoObject | undefined)?.name) || '(unnamed)'}`, nodes: pending });
-        pending = [];
+        // Graph nodes written before the library are pending too: the function's own lie inside its bytes.
+        functions.push({ where: `function ${str((m.signature as ProtoObject | undefined)?.name) || '(unnamed)'}`, nodes: pending.filter((n) => n.offset >= m.$offset) });
+        pending = pending.filter((n) => n.offset < m.$offset);
       } else if (type === 'GraphDef') {
         functions.unshift({ where: 'graph', nodes: pending });
         pending = [];

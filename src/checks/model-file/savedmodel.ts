@@ -20,8 +20,13 @@ export const TF_FILE_OPS: ReadonlyMap<string, string> = new Map(
   ],
 );
 
-/** Ops whose first input is a file path: harmless when the loader feeds it (the variables directory, an asset), not when the graph spells it out. */
-export const TF_PATH_OPS = new Set(['Save', 'SaveV2', 'SaveSlices', 'Restore', 'RestoreV2', 'RestoreSlice', 'MergeV2Checkpoints', 'InitializeTableFromTextFile', 'InitializeTableFromTextFileV2']);
+/** Ops with file-path inputs (by index): harmless when the loader feeds the path (the variables directory, an asset), not when the graph spells it out. */
+export const TF_PATH_OPS: ReadonlyMap<string, readonly number[]> = new Map<string, readonly number[]>([
+  ...['Save', 'SaveV2', 'SaveSlices', 'Restore', 'RestoreV2', 'RestoreSlice'].map((op): [string, number[]] => [op, [0]]),
+  ['MergeV2Checkpoints', [0, 1]],
+  ['InitializeTableFromTextFile', [1]],
+  ['InitializeTableFromTextFileV2', [1]],
+]);
 
 const GROUP_MAX = 5;
 
@@ -33,10 +38,15 @@ export function escapingPath(p: string): string | undefined {
   return undefined;
 }
 
-function constPath(graph: TfGraph, node: TfNode): string | undefined {
-  if (node.input0 === undefined) return undefined;
-  const src = node.input0.replace(/:\d+$/, '');
-  return graph.nodes.find((n) => n.name === src && n.op === 'Const')?.constString;
+/** The first path input of `node` spelled out by a Const of the same graph, with why it escapes. */
+function escapingConstPath(graph: TfGraph, node: TfNode, inputs: readonly number[]): { path: string; why: string } | undefined {
+  for (const i of inputs) {
+    const src = node.inputs[i]?.replace(/:\d+$/, '');
+    const path = src === undefined ? undefined : graph.nodes.find((n) => n.name === src && n.op === 'Const')?.constString;
+    const why = path === undefined ? undefined : escapingPath(path);
+    if (path !== undefined && why) return { path, why };
+  }
+  return undefined;
 }
 
 export function savedModelIssues(graphs: TfGraph[], allowOps: ReadonlySet<string>): FormatIssue[] {
@@ -50,9 +60,9 @@ export function savedModelIssues(graphs: TfGraph[], allowOps: ReadonlySet<string
         list.push(n);
         byOp.set(n.op, list);
       } else if (TF_PATH_OPS.has(n.op)) {
-        const path = constPath(g, n);
-        const why = path === undefined ? undefined : escapingPath(path);
-        if (why) {
+        const bad = escapingConstPath(g, n, TF_PATH_OPS.get(n.op)!);
+        if (bad) {
+          const { path, why } = bad;
           out.push({ code: 'savedmodel-unsafe-op', severity: 'error', message: `${g.where} has a ${n.op} node "${n.name}" (at byte ${n.offset}) whose file path is written into the graph as ${JSON.stringify(path)}, which ${why}: outside the SavedModel's variables and assets directories. Running the graph reads or overwrites that file on the machine that loads the model. Re-export the model with tf.saved_model.save, which feeds checkpoint paths at load time` });
         }
       }
