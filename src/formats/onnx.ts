@@ -38,6 +38,8 @@ export interface OnnxModel {
   functions: Set<string>;
   externals: OnnxExternal[];
   nodeCount: number;
+  /** Whether the model has a main graph at all. */
+  hasGraph: boolean;
 }
 
 const TENSOR_EXTERNAL = 1;
@@ -71,5 +73,5 @@ export async function readOnnx(ra: RandomAccess, opts: Pick<DecodeOptions, 'limi
     },
   });
   const opsets = ((model.opsetImport as ProtoObject[] | undefined) ?? []).map((o) => ({ domain: str(o.domain), version: typeof o.version === 'number' ? o.version : 0 }));
-  return { irVersion: typeof model.irVersion === 'number' ? model.irVersion : undefined, opsets, ops: [...ops.values()], functions, externals, nodeCount };
+  return { irVersion: typeof model.irVersion === 'number' ? model.irVersion : undefined, opsets, ops: [...ops.values()], functions, externals, nodeCount, hasGraph: model.graph !== undefined };
 }

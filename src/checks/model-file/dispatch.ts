@@ -47,7 +47,7 @@ export function otherFormats(ctx: RuleContext<OtherFormatParams & { strict?: boo
     if (base === 'saved_model.pb') return (x) => checkSavedModel(abs(x), opts);
     if (base === 'keras_metadata.pb') return (x) => checkKerasMetadata(abs(x), opts);
     if (base === 'config.json') return (x) => checkKerasConfigFile(abs(x), allow);
-    if (/\.onnx$/i.test(base)) return (x) => checkOnnx(x, abs, opts);
+    if (/\.onnx$/i.test(base)) return (x) => checkOnnx(x, ctx.inventory.root, opts);
     return undefined;
   };
   const strict = p.strict ?? false;

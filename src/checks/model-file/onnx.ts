@@ -1,5 +1,5 @@
 import { lstat } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { readOnnx, type OnnxModel } from '../../formats/onnx.js';
 import { ProtoError } from '../../formats/protobuf/stream.js';
 import { escapingPath } from './savedmodel.js';
@@ -59,7 +59,7 @@ export function onnxIssues(m: OnnxModel, allowDomains: ReadonlySet<string>): For
 }
 
 /** Why an external-data location is unsafe (a phrase), checked against the repository's files; undefined when it stays in the model's directory. */
-export async function externalLocationProblem(location: string | undefined, modelPath: string, abs: (p: string) => string): Promise<string | undefined> {
+export async function externalLocationProblem(location: string | undefined, modelPath: string, root: string): Promise<string | undefined> {
   if (location === undefined || location === '') return 'names no location';
   if (location.includes('\0')) return 'holds a NUL byte';
   const why = escapingPath(location);
@@ -72,7 +72,7 @@ export async function externalLocationProblem(location: string | undefined, mode
   for (let i = 1; i <= parts.length; i++) {
     const p = parts.slice(0, i).join('/');
     try {
-      if ((await lstat(abs(p))).isSymbolicLink()) return `goes through ${p}, a symbolic link in the repository, which can point anywhere on the machine that loads the model`;
+      if ((await lstat(join(root, ...p.split('/')))).isSymbolicLink()) return `goes through ${p}, a symbolic link in the repository, which can point anywhere on the machine that loads the model`;
     } catch {
       return undefined; // not in the checkout (fetched later, or missing): nothing to follow
     }
@@ -82,8 +82,8 @@ export async function externalLocationProblem(location: string | undefined, mode
 
 const ONNX_MAX = 4 * 1024 * 1024 * 1024;
 
-export async function checkOnnx(path: string, abs: (p: string) => string, opts: FormatCheckOptions): Promise<FormatIssue[]> {
-  return withFile(abs(path), async (ra) => {
+export async function checkOnnx(path: string, root: string, opts: FormatCheckOptions): Promise<FormatIssue[]> {
+  return withFile(join(root, ...path.split('/')), async (ra) => {
     if (ra.size > ONNX_MAX) return [{ code: 'budget-exceeded', severity: 'error', message: `is ${ra.size} bytes, over the 4 GiB an ONNX protobuf can hold, so it was not read and fails closed` }];
     let model: OnnxModel;
     try {
@@ -97,9 +97,10 @@ export async function checkOnnx(path: string, abs: (p: string) => string, opts: 
       ];
     }
     const out = onnxIssues(model, opts.allowOnnxDomains);
+    if (!model.hasGraph) out.push({ code: 'malformed', severity: 'error', message: 'has no graph (a truncated or empty file?); a runtime would refuse it and mlgate cannot check it, so it fails closed; re-export the model' });
     const seen = new Set<string>();
     for (const x of model.externals) {
-      const why = await externalLocationProblem(x.location, path, abs);
+      const why = await externalLocationProblem(x.location, path, root);
       if (!why || seen.has(`${x.location}`)) continue;
       seen.add(`${x.location}`);
       out.push({ code: 'onnx-external-data', severity: 'error', message: `has tensor ${JSON.stringify(x.tensor)} (at byte ${x.offset}) whose external data location ${x.location === undefined ? '' : `${JSON.stringify(x.location)} `}${why}; loading the model reads that file into the tensor. Save external data next to the model with a relative file name (onnx.save_model(..., save_as_external_data=True, location="model.onnx.data"))` });
