@@ -12,7 +12,8 @@ export interface KerasIssue {
 export function kerasConfigIssues(config: unknown, allow: AllowList, where = ''): KerasIssue[] {
   const out: KerasIssue[] = [];
   try {
-    for (const l of findLambdaLayers(config)) {
+    // A `__lambda__` outside a Lambda layer (a loss, a metric) is reported by findBytecode, where it is.
+    for (const l of findLambdaLayers(config).filter((x) => x.className === 'Lambda')) {
       out.push({ code: 'lambda-layer', severity: 'error', message: `${where}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ''}; a Lambda layer carries Python bytecode that runs when the model is loaded with safe_mode off. Replace it with a built-in or registered custom layer` });
     }
     for (const o of findCustomObjects(config, allow)) out.push({ code: 'keras-custom-object', severity: 'error', message: `${where}${customObjectMessage(o)}` });
