@@ -55,7 +55,7 @@ function nodeOf(m: ProtoObject): TfNode {
 }
 
 /** Every graph and function of a `saved_model.pb`; throws ProtoError when the bytes are not one. */
-export async function readSavedModel(ra: RandomAccess, opts: Pick<DecodeOptions, 'limits' | 'check'> = {}): Promise<SavedModelContents> {
+export async function readSavedModel(ra: RandomAccess, opts: Pick<DecodeOptions, 'limits' | 'check'> & { keep?: (node: TfNode) => boolean } = {}): Promise<SavedModelContents> {
   const graphs: TfGraph[] = [];
   let pending: TfNode[] = [];
   let nodeCount = 0;
@@ -66,16 +66,20 @@ export async function readSavedModel(ra: RandomAccess, opts: Pick<DecodeOptions,
     return `meta graph ${metaIndex}${tags.length ? ` (tags ${tags.join(', ')})` : ''}`;
   };
   await decodeMessage(ra, 0, ra.size, tensorflowProto.lookupType('SavedModel'), {
-    ...opts,
+    limits: opts.limits,
+    check: opts.check,
     stream: new Set(['NodeDef', 'FunctionDef', 'GraphDef', 'MetaGraphDef']),
     onMessage: (type, m) => {
       if (type === 'NodeDef') {
         nodeCount++;
-        pending.push(nodeOf(m));
+        const node = nodeOf(m);
+        if (!opts.keep || opts.keep(node)) pending.push(node);
       } else if (type === 'FunctionDef') {
-        // Graph nodes written before the library are pending too: the function's own lie inside its bytes.
-        functions.push({ where: `function ${str((m.signature as ProtoObject | undefined)?.name) || '(unnamed)'}`, nodes: pending.filter((n) => n.offset >= m.$offset) });
-        pending = pending.filter((n) => n.offset < m.$offset);
+        // Graph nodes written before the library are pending too: the function's own lie inside its bytes, at the end.
+        let first = pending.length;
+        while (first > 0 && pending[first - 1]!.offset >= m.$offset) first--;
+        functions.push({ where: `function ${str((m.signature as ProtoObject | undefined)?.name) || '(unnamed)'}`, nodes: pending.slice(first) });
+        pending.length = first;
       } else if (type === 'GraphDef') {
         functions.unshift({ where: 'graph', nodes: pending });
         pending = [];

@@ -49,6 +49,9 @@ function escapingConstPath(graph: TfGraph, node: TfNode, inputs: readonly number
   return undefined;
 }
 
+/** The nodes the checks look at: risky ops, and the string Consts a path input may name. */
+export const worthKeeping = (n: TfNode): boolean => TF_FILE_OPS.has(n.op) || TF_PATH_OPS.has(n.op) || n.constString !== undefined;
+
 export function savedModelIssues(graphs: TfGraph[], allowOps: ReadonlySet<string>): FormatIssue[] {
   const out: FormatIssue[] = [];
   for (const g of graphs) {
@@ -89,7 +92,7 @@ export async function checkSavedModel(abs: string, opts: FormatCheckOptions): Pr
     // Protobuf caps a message at 2 GiB; TensorFlow refuses a saved_model.pb over that.
     if (ra.size > Math.min(SAVED_MODEL_MAX, opts.maxBytes)) return [{ code: 'budget-exceeded', severity: 'error', message: `is ${ra.size} bytes, over the ${Math.min(SAVED_MODEL_MAX, opts.maxBytes)}-byte cap for a SavedModel graph, so it was not read and fails closed` }];
     try {
-      const { graphs } = await readSavedModel(ra, { check: () => opts.signal?.throwIfAborted() });
+      const { graphs } = await readSavedModel(ra, { check: () => opts.signal?.throwIfAborted(), keep: worthKeeping });
       return savedModelIssues(graphs, opts.allowTfOps);
     } catch (e) {
       return [protoFailure(e, 'SavedModel protobuf (saved_model.pb)')];

@@ -44,24 +44,19 @@ export interface DecodeOptions {
 const BLOCK = 64 * 1024;
 
 class Cursor {
-  private buf: Buffer = Buffer.alloc(0);
-  private bufStart = 0;
+  buf: Buffer = Buffer.alloc(0);
+  start = 0;
   constructor(private readonly ra: RandomAccess) {}
 
-  /** The byte at `pos`, reading a block when it is not buffered. */
-  async byte(pos: number): Promise<number | undefined> {
-    if (pos < this.bufStart || pos >= this.bufStart + this.buf.length) {
-      if (pos >= this.ra.size) return undefined;
-      this.buf = await readRange(this.ra, pos, BLOCK);
-      this.bufStart = pos;
-      if (this.buf.length === 0) return undefined;
-    }
-    return this.buf[pos - this.bufStart];
+  /** Whether `[pos, pos + n)` is buffered (or the buffer runs to the end of the file). */
+  has(pos: number, n: number): boolean {
+    const end = this.start + this.buf.length;
+    return pos >= this.start && (pos + n <= end || end >= this.ra.size);
   }
 
-  async bytes(pos: number, len: number): Promise<Buffer> {
-    if (pos >= this.bufStart && pos + len <= this.bufStart + this.buf.length) return Buffer.from(this.buf.subarray(pos - this.bufStart, pos - this.bufStart + len));
-    return readRange(this.ra, pos, len);
+  async fill(pos: number, n: number): Promise<void> {
+    this.buf = await readRange(this.ra, pos, Math.max(BLOCK, n));
+    this.start = pos;
   }
 }
 
@@ -70,6 +65,12 @@ const SCALAR_WIRE: Record<string, number> = {
   fixed64: 1, sfixed64: 1, double: 1, fixed32: 5, sfixed32: 5, float: 5, string: 2, bytes: 2,
 };
 
+/** Sub-messages up to this size are read into the buffer whole and decoded without awaiting. */
+const WHOLE_MAX = 1024 * 1024;
+
+/** A request from the decoder for `[pos, pos + n)` to be buffered. */
+type Need = readonly [pos: number, n: number];
+
 /** Decodes the message of `type` held in `[start, end)` of `ra`. */
 export async function decodeMessage(ra: RandomAccess, start: number, end: number, type: protobuf.Type, opts: DecodeOptions = {}): Promise<ProtoObject> {
   const limits = { ...DEFAULT_PROTO_LIMITS, ...opts.limits };
@@ -77,20 +78,25 @@ export async function decodeMessage(ra: RandomAccess, start: number, end: number
   let messages = 0;
   if (end > ra.size) throw new ProtoError(`the message claims ${end} bytes but the file has ${ra.size}`);
 
-  const varint = async (at: number, stop: number): Promise<[number, number]> => {
+  /** A varint at `at` (buffered by the caller), as a number (exact to 2^53) and the offset after it; at most 10 bytes, none past `stop`. */
+  const varint = (at: number, stop: number): [number, number] => {
+    const b = cur.buf;
+    let i = at - cur.start;
     let value = 0;
     let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (at + i >= stop) throw new ProtoError(`a varint at byte ${at} runs past the end of its message (truncated file?)`);
-      const b = (await cur.byte(at + i))!;
-      value += (b & 0x7f) * mul;
+    for (let k = 0; k < 10; k++, i++) {
+      if (at + k >= stop || i >= b.length) throw new ProtoError(`a varint at byte ${at} runs past the end of its message (truncated file?)`);
+      const x = b[i]!;
+      value += (x & 0x7f) * mul;
       mul *= 128;
-      if ((b & 0x80) === 0) return [value, at + i + 1];
+      if ((x & 0x80) === 0) return [value, at + k + 1];
     }
     throw new ProtoError(`a varint at byte ${at} is longer than 10 bytes`);
   };
 
-  const decode = async (t: protobuf.Type, from: number, to: number, depth: number): Promise<ProtoObject> => {
+  // A generator, so one decoder serves both cases: it yields when bytes are not buffered, and a
+  // sub-message read into the buffer whole decodes without a single await.
+  function* decode(t: protobuf.Type, from: number, to: number, depth: number): Generator<Need, ProtoObject, void> {
     opts.check?.();
     if (depth > limits.maxDepth) throw new ProtoError(`messages nest deeper than ${limits.maxDepth}`, true);
     if (++messages > limits.maxMessages) throw new ProtoError(`the file holds over ${limits.maxMessages} messages`, true);
@@ -98,8 +104,10 @@ export async function decodeMessage(ra: RandomAccess, start: number, end: number
     let pos = from;
     while (pos < to) {
       const tagAt = pos;
+      // A tag and a varint or a length: at most 20 bytes.
+      if (!cur.has(pos, 20)) yield [pos, 20];
       let key: number;
-      [key, pos] = await varint(pos, to);
+      [key, pos] = varint(pos, to);
       const wire = key % 8;
       const id = Math.floor(key / 8);
       if (id === 0) throw new ProtoError(`field number 0 at byte ${tagAt}`);
@@ -107,7 +115,7 @@ export async function decodeMessage(ra: RandomAccess, start: number, end: number
       let valueAt = pos;
       switch (wire) {
         case 0:
-          [, pos] = await varint(pos, to);
+          [, pos] = varint(pos, to);
           break;
         case 1:
           pos += 8;
@@ -116,7 +124,7 @@ export async function decodeMessage(ra: RandomAccess, start: number, end: number
           pos += 4;
           break;
         case 2:
-          [len, valueAt] = await varint(pos, to);
+          [len, valueAt] = varint(pos, to);
           pos = valueAt + len;
           break;
         default:
@@ -130,7 +138,8 @@ export async function decodeMessage(ra: RandomAccess, start: number, end: number
       let value: unknown;
       if (sub && 'fieldsById' in sub) {
         if (wire !== 2) throw new ProtoError(`field ${t.name}.${f.name} at byte ${tagAt} should be a message but has wire type ${wire}`);
-        const msg = await decode(sub as protobuf.Type, valueAt, pos, depth + 1);
+        if (len <= WHOLE_MAX && !cur.has(valueAt, len)) yield [valueAt, len];
+        const msg = yield* decode(sub as protobuf.Type, valueAt, pos, depth + 1);
         if (opts.stream?.has(sub.name)) {
           opts.onMessage?.(sub.name, msg);
           continue;
@@ -141,10 +150,12 @@ export async function decodeMessage(ra: RandomAccess, start: number, end: number
         if (wire !== want) throw new ProtoError(`field ${t.name}.${f.name} at byte ${tagAt} has wire type ${wire}, not ${want}`);
         if (wire === 2) {
           if (len > limits.maxString) throw new ProtoError(`field ${t.name}.${f.name} at byte ${tagAt} is ${len} bytes, over the ${limits.maxString}-byte cap`, true);
-          const b = await cur.bytes(valueAt, len);
-          value = f.type === 'string' ? b.toString('utf8') : b;
+          if (!cur.has(valueAt, len)) yield [valueAt, len];
+          const b = cur.buf.subarray(valueAt - cur.start, valueAt - cur.start + len);
+          // Bytes are copied: the buffer they sit in is reused.
+          value = f.type === 'string' ? b.toString('utf8') : Buffer.from(b);
         } else if (wire === 0) {
-          [value] = await varint(valueAt, to);
+          [value] = varint(valueAt, to);
         } else continue;
       }
       if (!f.repeated) out[f.name] = value;
@@ -152,7 +163,12 @@ export async function decodeMessage(ra: RandomAccess, start: number, end: number
       else out[f.name] = [value];
     }
     return out;
-  };
+  }
 
-  return decode(type, start, end, 0);
+  const gen = decode(type, start, end, 0);
+  for (;;) {
+    const step = gen.next();
+    if (step.done) return step.value;
+    await cur.fill(step.value[0], step.value[1]);
+  }
 }
