@@ -24,16 +24,17 @@ export function looksLikeKerasConfig(v: unknown): boolean {
 export async function checkKerasConfigFile(abs: string, allow: AllowList): Promise<FormatIssue[]> {
   return withFile(abs, async (ra) => {
     const head = (await readRange(ra, 0, Math.min(ra.size, 4096))).toString('utf8');
-    // Keras writes the model's class and module first: enough to tell its config from any other config.json.
-    const kerasLike = /"class_name"\s*:/.test(head) && /"(module|registered_name|keras_version)"\s*:/.test(head);
+    // Keras writes the model's class near the top (first or second key, sorted or not); other config.json
+    // files (transformers, diffusers' `_class_name`) do not have the key, and are not read further.
+    const kerasLike = /"class_name"\s*:/.test(head);
+    if (!kerasLike) return [];
     if (ra.size > CONFIG_MAX) {
-      return kerasLike ? [{ code: 'budget-exceeded', severity: 'error', message: `is a Keras config of ${ra.size} bytes, over the ${CONFIG_MAX}-byte cap, so it was not checked and fails closed` }] : [];
+      return [{ code: 'budget-exceeded', severity: 'error', message: `is a Keras config of ${ra.size} bytes, over the ${CONFIG_MAX}-byte cap, so it was not checked and fails closed` }];
     }
     let config: unknown;
     try {
       config = JSON.parse((await readRange(ra, 0, ra.size)).toString('utf8'));
     } catch (e) {
-      if (!kerasLike) return []; // not JSON Keras would read
       return [{ code: 'malformed', severity: 'error', message: `starts like a Keras model config but is not valid JSON (${(e as Error).message}); Keras could not load it and mlgate cannot check it, so it fails closed. Re-save the model` }];
     }
     return looksLikeKerasConfig(config) ? kerasConfigIssues(config, allow) : [];
