@@ -6,6 +6,7 @@ import { memberNameEscape, tarMemberEscape } from '../src/formats/archive-member
 import { runRuleOn, summarise } from './helpers/repo.js';
 import { callPickle, makeZip, torchZip } from './pickle-fixtures.js';
 import { tar } from './tar-fixtures.js';
+import { ARITHMETIC, onnxModel, savedModel } from './proto-fixtures.js';
 
 const WEIGHTS = Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{}')]);
 const run = async (path: string, bytes: Buffer) => runRuleOn(modelFileSafety, { [path]: bytes });
@@ -61,6 +62,26 @@ describe('archive members that escape the extraction directory', () => {
       for (const f of found) expect(['archive-member-escape', 'malformed', 'budget-exceeded']).toContain(f.code);
     }
   }, 60_000);
+});
+
+describe('models inside bundles', () => {
+  it('an ONNX member whose external data climbs out of its directory is an error, named by member', async () => {
+    const found = await run('models/bundle.tar', tar([{ name: 'net/model.onnx', data: onnxModel({ tensors: [{ name: 'w', location: '../../secret' }] }) }]));
+    expect(summarise(found)).toEqual(['onnx-external-data@models/bundle.tar']);
+    expect(found[0]!.message).toMatch(/^member "net\/model\.onnx": has tensor "w"/);
+  });
+
+  it('a deflated SavedModel member with a ReadFile op is an error', async () => {
+    const zip = makeZip([{ name: 'sm/saved_model.pb', data: savedModel([{ name: 'r', op: 'ReadFile' }]), method: 8 }, { name: 'sm/variables/variables.index', data: Buffer.alloc(8) }]);
+    const found = await run('models/bundle.zip', zip);
+    expect(summarise(found)).toEqual(['savedmodel-unsafe-op@models/bundle.zip']);
+    expect(found[0]!.message).toMatch(/^member "sm\/saved_model\.pb": meta graph 0/);
+  });
+
+  it('a bundle of benign ONNX and SavedModel members passes', async () => {
+    const t = tar([{ name: 'net/model.onnx', data: onnxModel({ tensors: [{ name: 'w', location: 'model.onnx.data' }] }) }, { name: 'net/model.onnx.data', data: Buffer.alloc(64) }, { name: 'sm/saved_model.pb', data: savedModel(ARITHMETIC) }]);
+    expect(await run('models/bundle.tar', t)).toEqual([]);
+  });
 });
 
 describe('member name rules', () => {

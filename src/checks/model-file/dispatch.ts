@@ -7,6 +7,7 @@ import { TAR_BLOCK } from '../../formats/tar.js';
 import { checkKerasConfigFile } from './keras.js';
 import { checkKerasMetadata, checkSavedModel } from './savedmodel.js';
 import { checkOnnx } from './onnx.js';
+import { checkBundle } from './bundle.js';
 import { formatByName, formatFix, formatOf, formatPolicyProblem, type FormatMap } from './formats.js';
 import type { FormatIssue } from './types.js';
 
@@ -48,6 +49,7 @@ export function otherFormats(ctx: RuleContext<OtherFormatParams & { strict?: boo
     if (base === 'keras_metadata.pb') return (x) => checkKerasMetadata(abs(x), opts);
     if (base === 'config.json') return (x) => checkKerasConfigFile(abs(x), allow);
     if (/\.onnx$/i.test(base)) return (x) => checkOnnx(x, ctx.inventory.root, opts);
+    if (/\.(tar|zip)$/i.test(base)) return (x) => checkBundle(abs(x), opts);
     return undefined;
   };
   const strict = p.strict ?? false;

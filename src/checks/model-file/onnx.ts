@@ -3,6 +3,7 @@ import { join, posix } from 'node:path';
 import { readOnnx, type OnnxModel } from '../../formats/onnx.js';
 import { ProtoError } from '../../formats/protobuf/stream.js';
 import { escapingPath } from './savedmodel.js';
+import type { RandomAccess } from '../../formats/pickle/source.js';
 import { withFile, type FormatCheckOptions, type FormatIssue } from './types.js';
 
 /**
@@ -59,7 +60,7 @@ export function onnxIssues(m: OnnxModel, allowDomains: ReadonlySet<string>): For
 }
 
 /** Why an external-data location is unsafe (a phrase), checked against the repository's files; undefined when it stays in the model's directory. */
-export async function externalLocationProblem(location: string | undefined, modelPath: string, root: string): Promise<string | undefined> {
+export async function externalLocationProblem(location: string | undefined, modelPath: string, root: string | undefined): Promise<string | undefined> {
   if (location === undefined || location === '') return 'names no location';
   if (location.includes('\0')) return 'holds a NUL byte';
   const why = escapingPath(location);
@@ -67,6 +68,7 @@ export async function externalLocationProblem(location: string | undefined, mode
   const dir = posix.dirname(modelPath);
   const target = posix.normalize(posix.join(dir, location.replace(/\\/g, '/')));
   if (target === '..' || target.startsWith('../') || (dir !== '.' && !target.startsWith(`${dir}/`))) return "leaves the model's directory";
+  if (root === undefined) return undefined; // inside an archive: its link members are findings of their own
   // Each component the runtime walks through: a symlink there can point anywhere on the machine.
   const parts = target.split('/');
   for (let i = 1; i <= parts.length; i++) {
@@ -82,29 +84,31 @@ export async function externalLocationProblem(location: string | undefined, mode
 
 const ONNX_MAX = 4 * 1024 * 1024 * 1024;
 
-export async function checkOnnx(path: string, root: string, opts: FormatCheckOptions): Promise<FormatIssue[]> {
-  return withFile(join(root, ...path.split('/')), async (ra) => {
-    if (ra.size > ONNX_MAX) return [{ code: 'budget-exceeded', severity: 'error', message: `is ${ra.size} bytes, over the 4 GiB an ONNX protobuf can hold, so it was not read and fails closed` }];
-    let model: OnnxModel;
-    try {
-      model = await readOnnx(ra, { check: () => opts.signal?.throwIfAborted() });
-    } catch (e) {
-      if (!(e instanceof ProtoError)) throw e;
-      return [
-        e.budget
-          ? { code: 'budget-exceeded', severity: 'error', message: `could not be read in full as an ONNX model: ${e.message}; the graph is over what mlgate checks, so the file fails closed` }
-          : { code: 'malformed', severity: 'error', message: `is not a valid ONNX model: ${e.message}. A runtime would refuse it and mlgate cannot check it, so it fails closed; re-export the model` },
-      ];
-    }
-    const out = onnxIssues(model, opts.allowOnnxDomains);
-    if (!model.hasGraph) out.push({ code: 'malformed', severity: 'error', message: 'has no graph (a truncated or empty file?); a runtime would refuse it and mlgate cannot check it, so it fails closed; re-export the model' });
-    const seen = new Set<string>();
-    for (const x of model.externals) {
-      const why = await externalLocationProblem(x.location, path, root);
-      if (!why || seen.has(`${x.location}`)) continue;
-      seen.add(`${x.location}`);
-      out.push({ code: 'onnx-external-data', severity: 'error', message: `has tensor ${JSON.stringify(x.tensor)} (at byte ${x.offset}) whose external data location ${x.location === undefined ? '' : `${JSON.stringify(x.location)} `}${why}; loading the model reads that file into the tensor. Save external data next to the model with a relative file name (onnx.save_model(..., save_as_external_data=True, location="model.onnx.data"))` });
-    }
-    return out;
-  });
+/** An ONNX model from any random-access source; `locate` says why an external-data location is unsafe. */
+export async function onnxAccessIssues(ra: RandomAccess, opts: FormatCheckOptions, locate: (location: string | undefined) => Promise<string | undefined>): Promise<FormatIssue[]> {
+  if (ra.size > ONNX_MAX) return [{ code: 'budget-exceeded', severity: 'error', message: `is ${ra.size} bytes, over the 4 GiB an ONNX protobuf can hold, so it was not read and fails closed` }];
+  let model: OnnxModel;
+  try {
+    model = await readOnnx(ra, { check: () => opts.signal?.throwIfAborted() });
+  } catch (e) {
+    if (!(e instanceof ProtoError)) throw e;
+    return [
+      e.budget
+        ? { code: 'budget-exceeded', severity: 'error', message: `could not be read in full as an ONNX model: ${e.message}; the graph is over what mlgate checks, so the file fails closed` }
+        : { code: 'malformed', severity: 'error', message: `is not a valid ONNX model: ${e.message}. A runtime would refuse it and mlgate cannot check it, so it fails closed; re-export the model` },
+    ];
+  }
+  const out = onnxIssues(model, opts.allowOnnxDomains);
+  if (!model.hasGraph) out.push({ code: 'malformed', severity: 'error', message: 'has no graph (a truncated or empty file?); a runtime would refuse it and mlgate cannot check it, so it fails closed; re-export the model' });
+  const seen = new Set<string>();
+  for (const x of model.externals) {
+    const why = await locate(x.location);
+    if (!why || seen.has(`${x.location}`)) continue;
+    seen.add(`${x.location}`);
+    out.push({ code: 'onnx-external-data', severity: 'error', message: `has tensor ${JSON.stringify(x.tensor)} (at byte ${x.offset}) whose external data location ${x.location === undefined ? '' : `${JSON.stringify(x.location)} `}${why}; loading the model reads that file into the tensor. Save external data next to the model with a relative file name (onnx.save_model(..., save_as_external_data=True, location="model.onnx.data"))` });
+  }
+  return out;
 }
+
+export const checkOnnx = (path: string, root: string, opts: FormatCheckOptions): Promise<FormatIssue[]> =>
+  withFile(join(root, ...path.split('/')), (ra) => onnxAccessIssues(ra, opts, (location) => externalLocationProblem(location, path, root)));

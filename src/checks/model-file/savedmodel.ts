@@ -1,6 +1,7 @@
 import { readKerasMetadata, readSavedModel, type TfGraph, type TfNode } from '../../formats/savedmodel.js';
 import { ProtoError } from '../../formats/protobuf/stream.js';
 import { kerasConfigIssues } from './keras.js';
+import type { RandomAccess } from '../../formats/pickle/source.js';
 import { withFile, type FormatCheckOptions, type FormatIssue } from './types.js';
 
 /**
@@ -87,49 +88,51 @@ function protoFailure(e: unknown, what: string): FormatIssue {
 
 const SAVED_MODEL_MAX = 1024 * 1024 * 1024;
 
-export async function checkSavedModel(abs: string, opts: FormatCheckOptions): Promise<FormatIssue[]> {
-  return withFile(abs, async (ra) => {
-    // Protobuf caps a message at 2 GiB; TensorFlow refuses a saved_model.pb over that.
-    if (ra.size > Math.min(SAVED_MODEL_MAX, opts.maxBytes)) return [{ code: 'budget-exceeded', severity: 'error', message: `is ${ra.size} bytes, over the ${Math.min(SAVED_MODEL_MAX, opts.maxBytes)}-byte cap for a SavedModel graph, so it was not read and fails closed` }];
-    try {
-      const { graphs } = await readSavedModel(ra, { check: () => opts.signal?.throwIfAborted(), keep: worthKeeping });
-      return savedModelIssues(graphs, opts.allowTfOps);
-    } catch (e) {
-      return [protoFailure(e, 'SavedModel protobuf (saved_model.pb)')];
-    }
-  });
+/** A `saved_model.pb` from any random-access source (a file, an archive member). */
+export async function savedModelAccessIssues(ra: RandomAccess, opts: FormatCheckOptions): Promise<FormatIssue[]> {
+  // Protobuf caps a message at 2 GiB; TensorFlow refuses a saved_model.pb over that.
+  const cap = Math.min(SAVED_MODEL_MAX, opts.maxBytes);
+  if (ra.size > cap) return [{ code: 'budget-exceeded', severity: 'error', message: `is ${ra.size} bytes, over the ${cap}-byte cap for a SavedModel graph, so it was not read and fails closed` }];
+  try {
+    const { graphs } = await readSavedModel(ra, { check: () => opts.signal?.throwIfAborted(), keep: worthKeeping });
+    return savedModelIssues(graphs, opts.allowTfOps);
+  } catch (e) {
+    return [protoFailure(e, 'SavedModel protobuf (saved_model.pb)')];
+  }
 }
+
+export const checkSavedModel = (abs: string, opts: FormatCheckOptions): Promise<FormatIssue[]> => withFile(abs, (ra) => savedModelAccessIssues(ra, opts));
 
 const KERAS_METADATA_MAX = 256 * 1024 * 1024;
 
 /** `keras_metadata.pb`: the JSON of every saved Keras object, checked like a Keras config. */
-export async function checkKerasMetadata(abs: string, opts: FormatCheckOptions): Promise<FormatIssue[]> {
-  return withFile(abs, async (ra) => {
-    if (ra.size > Math.min(KERAS_METADATA_MAX, opts.maxBytes)) return [{ code: 'budget-exceeded', severity: 'error', message: `is ${ra.size} bytes, over the cap for Keras metadata, so it was not read and fails closed` }];
-    let objects;
+export async function kerasMetadataAccessIssues(ra: RandomAccess, opts: FormatCheckOptions): Promise<FormatIssue[]> {
+  if (ra.size > Math.min(KERAS_METADATA_MAX, opts.maxBytes)) return [{ code: 'budget-exceeded', severity: 'error', message: `is ${ra.size} bytes, over the cap for Keras metadata, so it was not read and fails closed` }];
+  let objects;
+  try {
+    objects = await readKerasMetadata(ra, { check: () => opts.signal?.throwIfAborted() });
+  } catch (e) {
+    return [protoFailure(e, 'Keras SavedModel metadata protobuf (keras_metadata.pb)')];
+  }
+  const out: FormatIssue[] = [];
+  // A model's metadata repeats the configs of its layers: one finding per layer, on the first object that holds it.
+  const seen = new Set<string>();
+  for (const o of objects) {
+    if (!o.metadata) continue;
+    let json: unknown;
     try {
-      objects = await readKerasMetadata(ra, { check: () => opts.signal?.throwIfAborted() });
+      json = JSON.parse(o.metadata);
     } catch (e) {
-      return [protoFailure(e, 'Keras SavedModel metadata protobuf (keras_metadata.pb)')];
+      out.push({ code: 'malformed', severity: 'error', message: `has metadata for ${o.nodePath || 'an object'} that is not valid JSON (${(e as Error).message}); Keras could not load it and mlgate cannot check it` });
+      continue;
     }
-    const out: FormatIssue[] = [];
-    // A model's metadata repeats the configs of its layers: one finding per layer, on the first object that holds it.
-    const seen = new Set<string>();
-    for (const o of objects) {
-      if (!o.metadata) continue;
-      let json: unknown;
-      try {
-        json = JSON.parse(o.metadata);
-      } catch (e) {
-        out.push({ code: 'malformed', severity: 'error', message: `has metadata for ${o.nodePath || 'an object'} that is not valid JSON (${(e as Error).message}); Keras could not load it and mlgate cannot check it` });
-        continue;
-      }
-      for (const i of kerasConfigIssues(json, opts.allow)) {
-        if (seen.has(`${i.code}\0${i.message}`)) continue;
-        seen.add(`${i.code}\0${i.message}`);
-        out.push({ ...i, message: `object ${o.nodePath || '(root)'} ${i.message}` });
-      }
+    for (const i of kerasConfigIssues(json, opts.allow)) {
+      if (seen.has(`${i.code}\0${i.message}`)) continue;
+      seen.add(`${i.code}\0${i.message}`);
+      out.push({ ...i, message: `object ${o.nodePath || '(root)'} ${i.message}` });
     }
-    return out;
-  });
+  }
+  return out;
 }
+
+export const checkKerasMetadata = (abs: string, opts: FormatCheckOptions): Promise<FormatIssue[]> => withFile(abs, (ra) => kerasMetadataAccessIssues(ra, opts));
