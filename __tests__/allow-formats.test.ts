@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../src/checks/registry.js';
 import { modelFileSafety } from '../src/checks/model-file-safety.js';
@@ -57,6 +58,24 @@ describe('format names', () => {
     expect(formatByName('models/x.pt')).toBe('pytorch');
     expect(formatByName('models/x.safetensors')).toBe('safetensors');
     expect(formatByName('models/notes.txt')).toBeUndefined();
+  });
+
+  it('never throws on arbitrary or mutated heads and sizes, and only names listed formats', () => {
+    const heads = fc.oneof(
+      fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u)),
+      fc.tuple(fc.constantFrom(...cases.map(([, b]) => b)), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([b, at, v]) => {
+        const c = Buffer.from(b.subarray(0, 512));
+        if (c.length) c[at % c.length] = v;
+        return c;
+      }),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...cases.map(([p]) => p), 'x/noext'), heads, fc.nat({ max: 2 ** 40 }), (path, head, extra) => {
+        const f = formatOf(path, head, head.length + extra);
+        return f === undefined || (MODEL_FORMATS as readonly string[]).includes(f);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('deny wins; every matching allow glob applies', () => {
