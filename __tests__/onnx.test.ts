@@ -150,6 +150,24 @@ describe('hostile and broken ONNX files', () => {
     expect(summarise(await run(bytes))).toEqual([`malformed@${M}`]);
   });
 
+  it('reads are bounded by the file, whatever the lengths inside claim', async () => {
+    // A hostile file whose length prefixes claim up to 2^50 bytes: no read asks for more than the file holds.
+    const claims = fc.array(fc.tuple(fc.constantFrom(1, 5, 7, 8, 9, 13, 25), fc.nat({ max: 2 ** 50 })), { minLength: 1, maxLength: 20 });
+    await fc.assert(
+      fc.asyncProperty(claims, fc.uint8Array({ maxLength: 200 }), async (fields, tail) => {
+        const b = Buffer.concat([...fields.map(([id, n]) => Buffer.concat([varint(id * 8 + 2), varint(n)])), Buffer.from(tail)]);
+        const ra = bufferAccess(b);
+        let largest = 0;
+        let total = 0;
+        const watched: RandomAccess = { size: ra.size, readAt: async (buf, o, l, p) => ((largest = Math.max(largest, l)), (total += l), ra.readAt(buf, o, l, p)) };
+        await readOnnx(watched).catch((e: unknown) => expect(e).toBeInstanceOf(ProtoError));
+        expect(largest).toBeLessThanOrEqual(b.length);
+        expect(total).toBeLessThanOrEqual(64 * b.length + 64);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('arbitrary and mutated bytes only ever give a result or a ProtoError', async () => {
     const mutated = fc.tuple(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: good.length })).map(([at, v, cut]) => {
       const b = Buffer.from(good.subarray(0, cut));
