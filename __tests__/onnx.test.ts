@@ -84,6 +84,15 @@ describe('ONNX models', () => {
     expect((await run(bytes, { 'allow-onnx-domains': [] })).length).toBe(2);
   });
 
+  it('ai.onnx.contrib (onnxruntime-extensions) is custom; ONNX Runtime PythonOp is an error even in an allowed domain', async () => {
+    const contrib = await run(onnxModel({ nodes: [{ op: 'StringSplit', domain: 'ai.onnx.contrib' }, { op: 'LinearRegressor', domain: 'ai.onnx.ml' }, { op: 'X', domain: 'ai.onnx.preview.training' }], opsets: [['', 17], ['ai.onnx.contrib', 1], ['ai.onnx.ml', 3], ['ai.onnx.preview.training', 1]] }));
+    expect(contrib.map((f) => f.message.match(/domain "([^"]+)"/)?.[1])).toEqual(['ai.onnx.contrib']);
+    const py = await run(onnxModel({ nodes: [{ op: 'PythonOp', domain: 'com.microsoft' }], opsets: [['', 17], ['com.microsoft', 1]] }));
+    expect(summarise(py)).toEqual([`onnx-custom-op@${M}`]);
+    expect(py[0]!.maxLevel).toBeUndefined();
+    expect(py[0]!.message).toMatch(/uses PythonOp from "com\.microsoft" \(first at byte \d+\), which calls a Python function/);
+  });
+
   it('strict raises the custom-domain warning to the rule level', async () => {
     const found = await run(onnxModel({ nodes: [{ op: 'X', domain: 'ai.mine' }], opsets: [['', 17], ['ai.mine', 1]] }), { strict: true });
     expect(found[0]!.maxLevel).toBeUndefined();

@@ -14,8 +14,13 @@ import { withFile, type FormatCheckOptions, type FormatIssue } from './types.js'
  * standard need a custom-op library the runtime loads.
  */
 
-/** Domains the ONNX specification defines, and ONNX Runtime ships operators for. */
-const STANDARD_DOMAIN = /^(|ai\.onnx(\..*)?)$/;
+/**
+ * Domains the ONNX specification defines (`ai.onnx*`). `ai.onnx.contrib` is not one: it is
+ * onnxruntime-extensions' domain, a custom-op library whose PyOp runs Python functions.
+ */
+const STANDARD_DOMAIN = /^(|ai\.onnx(\.(?!contrib$)[^]*)?)$/;
+/** Operators that call back into Python, whatever domain allow-list lets their library in. */
+const PYTHON_OPS = new Set(['com.microsoft\u0000PythonOp', 'com.microsoft\u0000PythonOpGrad']);
 /** Newest IR version and default-domain opset mlgate knows (ONNX 1.18: IR 11, opset 23). */
 export const ONNX_MAX_IR = 11;
 export const ONNX_MAX_OPSET = 23;
@@ -44,6 +49,10 @@ export function onnxIssues(m: OnnxModel, allowDomains: ReadonlySet<string>): For
     const domain = op.domain === 'ai.onnx' ? '' : op.domain;
     if (m.functions.has(`${op.domain}\u0000${op.opType}`)) continue;
     if (!declared.has(domain) && m.opsets.length > 0) undeclared.add(op.domain || '(default)');
+    if (PYTHON_OPS.has(`${op.domain}\u0000${op.opType}`)) {
+      out.push({ code: 'onnx-custom-op', severity: 'error', message: `uses ${op.opType} from ${JSON.stringify(op.domain)} (${op.count === 1 ? 'first ' : `${op.count} nodes, first `}at byte ${op.offset}), which calls a Python function registered in the process that runs the model; an inference model has no use for it. Export the model without it` });
+      continue;
+    }
     if (STANDARD_DOMAIN.test(op.domain) || allowDomains.has(op.domain)) continue;
     const list = custom.get(op.domain) ?? [];
     list.push(op.count > 1 ? `${op.opType} ×${op.count}` : op.opType);
