@@ -32,6 +32,8 @@ export interface SavedModelContents {
   graphs: TfGraph[];
   /** How many NodeDefs the file holds in all. */
   nodeCount: number;
+  /** How many MetaGraphDefs it holds (TensorFlow loads none from a file without one). */
+  metaGraphCount: number;
 }
 
 /** Const strings longer than this are never a checkpoint path; they are not kept. */
@@ -91,7 +93,7 @@ export async function readSavedModel(ra: RandomAccess, opts: Pick<DecodeOptions,
       }
     },
   });
-  return { graphs, nodeCount };
+  return { graphs, nodeCount, metaGraphCount: metaIndex };
 }
 
 export interface KerasMetadataObject {

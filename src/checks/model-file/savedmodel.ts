@@ -94,7 +94,8 @@ export async function savedModelAccessIssues(ra: RandomAccess, opts: FormatCheck
   const cap = Math.min(SAVED_MODEL_MAX, opts.maxBytes);
   if (ra.size > cap) return [{ code: 'budget-exceeded', severity: 'error', message: `is ${ra.size} bytes, over the ${cap}-byte cap for a SavedModel graph, so it was not read and fails closed` }];
   try {
-    const { graphs } = await readSavedModel(ra, { check: () => opts.signal?.throwIfAborted(), keep: worthKeeping });
+    const { graphs, metaGraphCount } = await readSavedModel(ra, { check: () => opts.signal?.throwIfAborted(), keep: worthKeeping });
+    if (metaGraphCount === 0) return [{ code: 'malformed', severity: 'error', message: 'holds no meta graph (a truncated or empty file?); TensorFlow cannot load a model from it and mlgate cannot check it, so it fails closed; re-export the model' }];
     return savedModelIssues(graphs, opts.allowTfOps);
   } catch (e) {
     return [protoFailure(e, 'SavedModel protobuf (saved_model.pb)')];
