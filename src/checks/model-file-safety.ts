@@ -11,8 +11,10 @@ import { HDF5_MAGIC } from '../formats/keras.js';
 import { TAR_BLOCK, looksLikeTar } from '../formats/tar.js';
 import { checkFormat } from '../formats/magic.js';
 import { SIGNED_HEADER_FORMATS, headerFormatOfFile, settleHeaderFormat } from './model-file/header-formats.js';
+import { otherFormats, type OtherFormatParams } from './model-file/dispatch.js';
+import { OTHER_FORMAT_PROPERTIES, OTHER_FORMAT_TIGHTEN } from './model-file/params.js';
 
-export interface ModelFileSafetyParams {
+export interface ModelFileSafetyParams extends OtherFormatParams {
   files?: string[];
   'allow-globals'?: string[];
   strict?: boolean;
@@ -83,9 +85,11 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
   }
   let sniffed = 0;
   const lfsPointers = new LfsPointers();
+  const other = otherFormats(ctx, allow);
   for (const f of ctx.inventory.files) {
     if (!inScope(f.path)) continue;
     ctx.signal.throwIfAborted();
+    await ctx.guard(f.path, () => other(f));
     const matched = matchesAny(f.path, globs);
     if (f.lfs) {
       // Only the pointer is checked out: the content is unknown, so the file fails closed.
@@ -143,7 +147,7 @@ const MALICIOUS = "cos\nsystem\n(S'echo pwned'\ntR.";
 export const modelFileSafety: Rule<ModelFileSafetyParams> = {
   id: 'model-file-safety',
   title: 'Model files load no code',
-  summary: 'Pickle-family model files (raw pickles, PyTorch, joblib, NumPy, Keras) import only allow-listed globals and carry no Lambda layers; found by content, scanned without unpickling.',
+  summary: 'Model files cannot run code when loaded: pickle-family files (raw pickles, PyTorch, joblib, NumPy) import only allow-listed globals; Keras, SavedModel, ONNX, GGUF, safetensors, chat templates and archives are read with hard bounds; nothing is unpickled.',
   defaultLevel: 'error',
   references: [atlas('AML.T0011.000'), atlas('AML.M0011'), atlas('AML.M0016')],
   paramsSchema: {
@@ -177,9 +181,10 @@ export const modelFileSafety: Rule<ModelFileSafetyParams> = {
         default: true,
         description: 'Also read the first bytes of every file outside files: check known formats (safetensors, GGUF, images, text) against their signature, and scan those that start like a pickle, archive or compressed stream. Default true.',
       },
+      ...OTHER_FORMAT_PROPERTIES,
     },
   },
-  tighten: { files: 'superset', 'allow-globals': 'subset', strict: 'true-stays', 'deny-new-pickle': 'true-stays', 'sniff-other-files': 'true-stays' },
+  tighten: { files: 'superset', 'allow-globals': 'subset', strict: 'true-stays', 'deny-new-pickle': 'true-stays', 'sniff-other-files': 'true-stays', ...OTHER_FORMAT_TIGHTEN },
   examples: {
     pass: {
       description: 'A state dict pickled with protocol 2 using only collections.OrderedDict.',

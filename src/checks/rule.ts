@@ -52,9 +52,11 @@ export interface RuleContext<P> {
  * - `true-stays`: a boolean that may not go from true to false;
  * - `false-stays`: a boolean that may not go from false to true;
  * - `max`: a number that may only decrease (e.g. max-age-days);
- * - `fixed`: may not change at all (the default for unlisted parameters).
+ * - `fixed`: may not change at all (the default for unlisted parameters);
+ * - `allow-map`: `glob → allowed values`; every glob stays, each with a subset of its values, and globs may be added;
+ * - `deny-map`: `glob → forbidden values`; every glob stays, each with a superset of its values, and globs may be added.
  */
-export type TightenKind = 'superset' | 'subset' | 'allow-list' | 'true-stays' | 'false-stays' | 'max' | 'fixed';
+export type TightenKind = 'superset' | 'subset' | 'allow-list' | 'true-stays' | 'false-stays' | 'max' | 'fixed' | 'allow-map' | 'deny-map';
 
 /** A small repository for the registry test: files, optional parameters and the sub-codes expected. */
 export interface RuleExample {

@@ -6,8 +6,9 @@
  * policy must list the code in `exceptions: {allowed: true, codes: [...]}`.
  */
 export const TAMPERING_CODES: Readonly<Record<string, readonly string[]>> = {
-  // Pickle opcodes that would run code on load, chat templates that reach Python internals, or files that lie about their format.
-  'model-file-safety': ['dangerous-global', 'dynamic-import', 'global-mutation', 'format-mismatch', 'template-injection'],
+  // Pickle opcodes that would run code on load, chat templates that reach Python internals, or files that lie
+  // about their format; bytecode, file-reading graph ops, external data and archive members that reach outside the model.
+  'model-file-safety': ['dangerous-global', 'dynamic-import', 'global-mutation', 'format-mismatch', 'template-injection', 'keras-bytecode', 'savedmodel-unsafe-op', 'onnx-external-data', 'archive-member-escape'],
   // The signature does not verify, or the signed manifest no longer matches the files.
   'model-signing': ['invalid-signature', 'digest-mismatch', 'untrusted-signer', 'missing-file', 'extra-file', 'renamed-file'],
   // A dataset's bytes no longer match the digest its provenance record pins.

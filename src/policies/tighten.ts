@@ -20,6 +20,29 @@ export function unsetParam(rule: Rule, key: string): unknown {
   return tightenKind(rule, key) === 'subset' ? [] : undefined;
 }
 
+type ListMap = Record<string, unknown[]>;
+const isListMap = (v: unknown): v is ListMap => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(Array.isArray);
+
+/** A `glob → list` map loosened: a glob dropped, or (allow) a value added / (deny) a value dropped under one. */
+function mapLoosening(allow: boolean, prev: ListMap, next: ListMap): string | undefined {
+  for (const [glob, before] of Object.entries(prev)) {
+    const after = next[glob];
+    if (after === undefined) return `drops ${JSON.stringify(glob)}`;
+    const wider = allow ? after.filter((v) => !includesValue(before, v)) : before.filter((v) => !includesValue(after, v));
+    if (wider.length) return `${allow ? 'adds' : 'drops'} ${show(wider)} under ${JSON.stringify(glob)}`;
+  }
+  return undefined;
+}
+
+function mapJoin(allow: boolean, a: ListMap, b: ListMap): ListMap {
+  const out: ListMap = { ...a };
+  for (const [glob, values] of Object.entries(b)) {
+    const mine = out[glob];
+    out[glob] = mine === undefined ? values : allow ? mine.filter((v) => includesValue(values, v)) : [...mine, ...values.filter((v) => !includesValue(mine, v))];
+  }
+  return out;
+}
+
 /** Why `next` loosens `prev` under a TightenKind, or undefined when it does not. */
 export function loosening(kind: TightenKind, prev: unknown, next: unknown): string | undefined {
   switch (kind) {
@@ -44,6 +67,9 @@ export function loosening(kind: TightenKind, prev: unknown, next: unknown): stri
       return prev === false && next !== false ? 'turns it on' : undefined;
     case 'max':
       return typeof prev === 'number' && typeof next === 'number' && next > prev ? `raises it from ${prev} to ${next}` : undefined;
+    case 'allow-map':
+    case 'deny-map':
+      return isListMap(prev) && isListMap(next) ? mapLoosening(kind === 'allow-map', prev, next) : same(prev, next) ? undefined : 'changes it';
     case 'fixed':
       return same(prev, next) ? undefined : 'changes it';
   }
@@ -73,6 +99,9 @@ export function tighter(kind: TightenKind, a: unknown, b: unknown): unknown {
       return a === false || b === false ? false : b;
     case 'max':
       return typeof a === 'number' && typeof b === 'number' ? Math.min(a, b) : b;
+    case 'allow-map':
+    case 'deny-map':
+      return isListMap(a) && isListMap(b) ? mapJoin(kind === 'allow-map', a, b) : b;
     case 'fixed':
       return b;
   }

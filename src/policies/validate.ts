@@ -70,6 +70,8 @@ function describe(e: ErrorObject, rules: readonly Rule[]): { extra?: string; mes
     if (e.instancePath.endsWith('/code-levels')) {
       return { extra: name, atKey: true, message: `is not a sub-code: write the code alone, in lowercase, without the rule's prefix${subCodeHint(name)}` };
     }
+    // Glob-keyed maps (allow-formats): say what is wrong with the glob.
+    if (e.keyword === 'format' && p.format === 'glob') return { extra: name, atKey: true, message: `is not a valid glob: it ${globProblem(name) ?? 'does not parse'}` };
     return { extra: name, atKey: true, message: `is not a valid name (${e.message ?? e.keyword})` };
   }
   switch (e.keyword) {

@@ -67,6 +67,15 @@ export const CODE_SEVERITY: Readonly<Record<string, CodeSeverity>> = {
   'model-file-safety/lfs-pointer-not-scanned': s(7.5, 'medium'),
   'model-file-safety/unknown-global': s(7.0, 'medium'),
   'model-file-safety/new-pickle': s(5.0, 'medium'),
+  // Formats beyond the pickle family (issue 16, part B).
+  'model-file-safety/keras-bytecode': s(9.0, 'high'),
+  'model-file-safety/tf-op-lambda': s(7.5, 'medium'),
+  'model-file-safety/savedmodel-unsafe-op': s(9.0, 'high'),
+  'model-file-safety/onnx-external-data': s(9.0, 'high'),
+  'model-file-safety/onnx-custom-op': s(6.0, 'medium'),
+  'model-file-safety/onnx-version': s(5.0, 'medium'),
+  'model-file-safety/archive-member-escape': s(8.5, 'high'),
+  'model-file-safety/format-not-allowed': s(6.5, 'very-high'),
   // Unsafe loads in code.
   'unsafe-deserialization/torch-load': s(9.0),
   'unsafe-deserialization/pickle-load': s(9.0),

@@ -26,7 +26,7 @@ export class LfsPointers {
       files.sort((a, b) => (a.path < b.path ? -1 : 1));
       const first = files[0]!;
       if (files.length === 1) {
-        return { code: 'lfs-pointer-not-scanned', path: first.path, message: `${first.path} is stored in Git LFS and only its pointer is checked out, so its ${first.size}-byte content was not scanned and could be any pickle: ${FIX}` };
+        return { code: 'lfs-pointer-not-scanned', path: first.path, message: `${first.path} is stored in Git LFS and only its pointer is checked out, so its ${first.size}-byte content was not scanned and could be anything, a pickle that runs code included: ${FIX}` };
       }
       const bytes = files.reduce((n, f) => n + f.size, 0);
       const names = files.slice(0, LISTED).map((f) => f.path);
@@ -34,7 +34,7 @@ export class LfsPointers {
       return {
         code: 'lfs-pointer-not-scanned',
         path: first.path,
-        message: `${files.length} files of ${modelName(dir)} are stored in Git LFS and only their pointers are checked out (${names.join(', ')}${more}), so their ${bytes} bytes of content were not scanned and could be any pickle: ${FIX}`,
+        message: `${files.length} files of ${modelName(dir)} are stored in Git LFS and only their pointers are checked out (${names.join(', ')}${more}), so their ${bytes} bytes of content were not scanned and could be anything, a pickle that runs code included: ${FIX}`,
       };
     });
   }

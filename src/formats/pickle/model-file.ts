@@ -7,11 +7,13 @@ import { DecompressError, InflateSource, bufferAccess, fileAccess, prefixedSourc
 import { Window } from './window.js';
 import { LOADER_NAMES, ZipError, looksLikeZipStart, openMember, readZip, type ZipEntry, type ZipListing } from '../zip.js';
 import { NPY_MAX_HEADER, NpyError, looksLikeNpy, parseNpyHeader, npyPrefixLength } from '../npy.js';
-import { HDF5_MAGIC, customObjectMessage, findCustomObjects, findLambdaLayers } from '../keras.js';
+import { HDF5_MAGIC, customObjectMessage } from '../keras.js';
 import { scanKerasH5 } from '../keras-h5.js';
+import { kerasConfigIssues } from '../keras-issues.js';
 import { archiveSpan, isNestedPayload } from './zip-tail.js';
 import { TAR_BLOCK, TarError, looksLikeTar, readTar, type TarMember } from '../tar.js';
 import { compressionOf, type Compression } from './compression.js';
+import { memberNameEscape, tarMemberEscape } from '../archive-members.js';
 
 /**
  * Scans one model file by content: raw pickles (several in a row), legacy
@@ -21,7 +23,7 @@ import { compressionOf, type Compression } from './compression.js';
  * pickle. Nothing is executed.
  */
 
-export type ModelIssueCode = 'dangerous-global' | 'unknown-global' | 'dynamic-import' | 'global-mutation' | 'malformed' | 'lambda-layer' | 'keras-custom-object' | 'budget-exceeded' | 'unscannable';
+export type ModelIssueCode = 'dangerous-global' | 'unknown-global' | 'dynamic-import' | 'global-mutation' | 'malformed' | 'lambda-layer' | 'keras-custom-object' | 'budget-exceeded' | 'unscannable' | 'archive-member-escape' | 'tf-op-lambda' | 'keras-bytecode';
 
 export interface ModelIssue {
   code: ModelIssueCode;
@@ -70,6 +72,8 @@ const H5_TAIL = 16 * 1024 * 1024;
 const MAX_ISSUES = 200;
 /** Archives and compressed streams inside one another (a tar in a gzip in a zip is 3). */
 const MAX_CONTAINER_DEPTH = 16;
+
+const ESCAPE_WHY = '; unpacking the bundle (tar -x, tarfile.extractall without a filter, shutil.unpack_archive, many unzip tools) writes outside the target directory, e.g. over a shell profile or an installed Python module. Re-create the archive with relative member names and no links';
 
 export class BudgetError extends Error {
   override name = 'BudgetError';
@@ -332,8 +336,10 @@ class Scan {
     const isLegacy = names.has('storages') && names.has('pickle');
     for (const m of members) {
       this.check();
-      if (!m.isFile) continue;
       const label = within(where, `tar member ${JSON.stringify(m.name)}`);
+      const escape = tarMemberEscape(m);
+      if (escape) this.add('archive-member-escape', 'error', `${label}${escape}${ESCAPE_WHY}`);
+      if (!m.isFile) continue;
       const role = legacyRole(m.name, isLegacy);
       const open = async (): Promise<{ source: ByteSource; access?: RandomAccess }> =>
         m.sparse ? { source: sparseSource(ra, m.dataOffset, m.sparse, m.size) } : { source: rangeSource(ra, m.dataOffset, m.size), access: subAccess(ra, m.dataOffset, m.size) };
@@ -525,6 +531,8 @@ class Scan {
       // A member only one loader sees is where a payload hides from the other: say so.
       const only = e.seenBy.length === 1 && loaders.size > 1 ? ` (only ${LOADER_NAMES[e.seenBy[0]!]} sees it)` : '';
       const label = `${where}member ${JSON.stringify(e.name)}${only}: `;
+      const escape = memberNameEscape(e.name);
+      if (escape) this.add('archive-member-escape', 'error', `${label}${escape}${ESCAPE_WHY}`);
       try {
         if (isKeras && e.name === 'config.json') {
           await this.kerasConfig(label, access, e);
@@ -573,19 +581,7 @@ class Scan {
       this.add('malformed', 'error', `${label}is not valid JSON (${(err as Error).message}); Keras could not load it and mlgate cannot check it`);
       return;
     }
-    let layers;
-    let custom;
-    try {
-      layers = findLambdaLayers(config);
-      custom = findCustomObjects(config, this.opts.allow);
-    } catch (err) {
-      this.add('budget-exceeded', 'error', `${label}${(err as Error).message}`);
-      return;
-    }
-    for (const l of layers) {
-      this.add('lambda-layer', 'error', `${label}has a Keras Lambda layer${l.name ? ` "${l.name}"` : ''}; a Lambda layer carries Python bytecode that runs when the model is loaded with safe_mode off. Replace it with a built-in or registered custom layer`);
-    }
-    for (const o of custom) this.add('keras-custom-object', 'error', `${label}${customObjectMessage(o)}`);
+    for (const i of kerasConfigIssues(config, this.opts.allow, label)) this.add(i.code, i.severity, i.message);
   }
 }
 
