@@ -12,7 +12,13 @@ import { tar } from './tar-fixtures.js';
 import { onnxModel, savedModel, ARITHMETIC } from './proto-fixtures.js';
 
 const now = new Date('2026-11-28T12:00:00Z');
-const SAFETENSORS = Buffer.concat([Buffer.from([0x0e, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a":"b","c":1}')]);
+/** A well-formed safetensors file: one F32 tensor of one element. */
+const SAFETENSORS = (() => {
+  const header = Buffer.from('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  return Buffer.concat([len, header, Buffer.alloc(4)]);
+})();
 /** A safetensors header length whose low byte reads as PROTO 2: must still be safetensors. */
 const SAFETENSORS_PROTO_LOOKALIKE = Buffer.concat([Buffer.from([0x80, 0x02, 0, 0, 0, 0, 0, 0]), Buffer.from(`{${' '.repeat(638)}}`)]);
 const GGUF = Buffer.concat([Buffer.from('GGUF'), Buffer.from([3, 0, 0, 0]), Buffer.alloc(16)]);
