@@ -106,20 +106,30 @@ describe('scripts/release.mjs', () => {
     );
 
     expect(gitIn(clone, 'status', '--porcelain')).toBe('');
-    expect(gitIn(clone, 'log', '-1', '--format=%s').trim()).toBe(`Release v${version}`);
-    expect(gitIn(clone, 'describe', '--exact-match', '--tags', 'HEAD').trim()).toBe(`v${version}`);
+    expect(gitIn(clone, 'log', '-1', '--format=%s', 'HEAD~1').trim()).toBe(`Release v${version}`);
+    expect(gitIn(clone, 'describe', '--exact-match', '--tags', 'HEAD~1').trim()).toBe(`v${version}`);
     expect(gitIn(clone, 'cat-file', '-t', `v${version}`).trim()).toBe('tag'); // annotated: the release has a message
-    expect(gitIn(clone, 'rev-parse', `${major}^{commit}`)).toBe(gitIn(clone, 'rev-parse', 'HEAD'));
+    expect(gitIn(clone, 'rev-parse', `${major}^{commit}`)).toBe(gitIn(clone, 'rev-parse', 'HEAD~1'));
+    // The commit after the tag pins every example workflow to the released commit.
+    const releasedSha = gitIn(clone, 'rev-parse', 'HEAD~1').trim();
+    expect(gitIn(clone, 'log', '-1', '--format=%s').trim()).toBe(`Point the example workflows at v${version}`);
+    for (const file of ['mlgate.yml', 'mlgate-code-scanning.yml', 'org-required-workflow.yml', 'sign-models.yml']) {
+      const text = await readFile(path.join(clone, 'examples/workflows', file), 'utf8');
+      expect(text).toContain(`uses: mlgate/mlgate@${releasedSha} # v${version}`);
+      expect(text).not.toMatch(/mlgate\/mlgate@0{40}/);
+    }
+    expect(await readFile(path.join(clone, 'examples/workflows/org-sweep.yml'), 'utf8')).toContain(`MLGATE_SHA: '${releasedSha}' # v${version}`);
     expect(gitIn(origin, 'tag', '--list').trim()).toBe('');
     expect(gitIn(origin, 'rev-parse', 'main')).toBe(pushed);
 
     // The next patch release moves the major tag; the old version tag stays where it was.
-    const released = gitIn(clone, 'rev-parse', 'HEAD').trim();
+    const released = gitIn(clone, 'rev-parse', 'HEAD~1').trim();
     await writeFile(path.join(clone, 'CHANGELOG.md'), after.replace('## [Unreleased]\n', '## [Unreleased]\n\n### Fixed\n\n- Another.\n'));
     gitIn(clone, 'commit', '-q', '-am', 'Another fix');
     const patch = version.replace(/\.0$/, '.1');
     expect(release(clone, patch, '--date', '2027-01-20').code).toBe(0);
-    expect(gitIn(clone, 'rev-parse', `${major}^{commit}`)).toBe(gitIn(clone, 'rev-parse', 'HEAD'));
+    expect(gitIn(clone, 'rev-parse', `${major}^{commit}`)).toBe(gitIn(clone, 'rev-parse', 'HEAD~1'));
+    expect(await readFile(path.join(clone, 'examples/workflows/mlgate.yml'), 'utf8')).toContain(`# v${patch}`);
     expect(gitIn(clone, 'rev-parse', `v${version}^{commit}`).trim()).toBe(released);
     expect(release(clone, patch).out).toContain('not above');
   }, 180_000);

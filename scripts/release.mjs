@@ -3,7 +3,8 @@
 // Checks a clean tree and a version above the current one, bumps package.json
 // (the one source of the version), moves CHANGELOG's Unreleased section under
 // the version, points the JSON Schema $ids and the SchemaStore catalog at the new tag, rebuilds dist/,
-// commits, tags vX.Y.Z and moves the major tag vX. Then prints the push command:
+// commits, tags vX.Y.Z and moves the major tag vX, then pins the example workflows to the tagged commit
+// in a commit of their own. Then prints the push command:
 // pushing the tag runs .github/workflows/release.yml, which publishes.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -89,9 +90,26 @@ git('add', '--', 'package.json', 'package-lock.json', 'CHANGELOG.md', 'schema', 
 git('commit', '-q', '-m', `Release ${tag}`);
 git('tag', '-a', tag, '-m', `mlgate ${version}`);
 git('tag', '-f', major, `${tag}^{commit}`);
+
+// The example workflows pin the action by the full SHA of the newest release (a commit cannot name its own
+// hash, so this is the commit after the tag): copying an example gives a pinned, immutable reference.
+const releasedSha = git('rev-parse', `${tag}^{commit}`);
+const examples = readdirSync(path.join(ROOT, 'examples/workflows')).filter((f) => f.endsWith('.yml')).map((f) => `examples/workflows/${f}`);
+for (const file of examples) {
+  write(
+    file,
+    read(file)
+      .replace(/(mlgate\/mlgate@)[0-9a-f]{40}( # )\S+/g, `$1${releasedSha}$2${tag}`)
+      .replace(/(MLGATE_SHA: ')[0-9a-f]{40}(')(?: # \S+)?/g, `$1${releasedSha}$2 # ${tag}`),
+  );
+}
+if (git('status', '--porcelain', '--', 'examples')) {
+  git('add', '--', 'examples');
+  git('commit', '-q', '-m', `Point the example workflows at ${tag}`);
+}
 const leftover = git('status', '--porcelain');
 if (leftover) fail(`the release left changes behind:\n${leftover}`);
 
-console.log(`Released ${tag} locally (commit ${git('rev-parse', '--short', 'HEAD')}); ${major} now points at it.`);
+console.log(`Released ${tag} locally (commit ${releasedSha.slice(0, 12)}); ${major} now points at it, and the examples pin it.`);
 console.log(`Push with:  git push --atomic origin HEAD ${tag}`);
 console.log(`The release workflow then publishes to npm, creates the GitHub release and moves ${major} on GitHub.`);
