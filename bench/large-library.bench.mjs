@@ -13,7 +13,7 @@ import path from 'node:path';
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const BASE = path.join(tmpdir(), 'mlgate-bench', 'large-library');
 const DIR = path.join(BASE, 'repo');
-const STAMP = 'v2: 720 models, 700 pipelines, 60 loaders, 50 scripts, 220 examples, 1100 tests';
+const STAMP = 'v3: 720 models, 700 pipelines, 60 loaders, 50 scripts, 220 examples, 1100 tests, furniture';
 const RUNS = Number(process.env.MLGATE_BENCH_RUNS ?? 3);
 /** CPU time (user + system) of the run, which a loaded machine inflates far less than wall time. */
 const TIME = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-f', 'mlgate-cpu %U %S'] : [];
@@ -351,6 +351,54 @@ class Model${i}Tests(unittest.TestCase):
   return parts.join('');
 }
 
+const LFS = (n) => `version https://git-lfs.github.com/spec/v1\noid sha256:${n.toString(16).padStart(64, '0')}\nsize ${1_000_000_000 + n}\n`;
+
+/**
+ * What surrounds the Python in a large library, in the shapes issue 12 found
+ * on real ones: container files under every name, workflows (one whose flow
+ * sequence closes at the key's indentation, as GitHub accepts), a notebook and
+ * a download script that fetch weights, data directories that hold code and
+ * configuration besides data, and a sharded model whose weights are in LFS.
+ */
+const FURNITURE = {
+  'docker/Dockerfile-gpu': 'FROM nvidia/cuda@sha256:' + 'a'.repeat(64) + '\nRUN pip install --extra-index-url https://download.pytorch.org/whl/cu121 torch==2.4.1\nRUN ["/bin/sh", "-c", "curl -fsSL https://get.example.com/install.sh | sh"]\n',
+  'docker/cpu.Dockerfile': 'FROM python@sha256:' + 'b'.repeat(64) + '\nRUN sudo pip install accelerate\n',
+  'docker/Containerfile': 'FROM python@sha256:' + 'c'.repeat(64) + '\nRUN conda run -n base pip install transformers\n',
+  '.github/workflows/tests.yml': [
+    'name: tests',
+    'on: [push, pull_request]',
+    'permissions: {}',
+    'jobs:',
+    '  test:',
+    '    runs-on: ubuntu-latest',
+    '    strategy:',
+    '      matrix:',
+    '        python: [',
+    '          "3.10", "3.11", "3.12"',
+    '        ]',
+    '    steps:',
+    '      - uses: actions/checkout@v4',
+    '      - uses: actions/setup-python@v5',
+    '      - run: pip install -e ".[test]"',
+    '      - run: python -m pytest tests',
+    '',
+  ].join('\n'),
+  'notebooks/quickstart.ipynb': JSON.stringify({ cells: [{ cell_type: 'code', metadata: {}, outputs: [], execution_count: null, source: ['!wget https://example.com/weights/model.pth\n', '%pip install -qr requirements.txt\n'] }], metadata: {}, nbformat: 4, nbformat_minor: 5 }),
+  'requirements.txt': 'torch==2.4.1\nsafetensors==0.4.5\n',
+  'scripts/download_weights.sh': '#!/bin/sh\nset -e\ncurl -L -o ckpt/model.ckpt https://example.com/ckpt/model.ckpt\n',
+  'models/llm/config.json': '{"architectures": ["ExampleForCausalLM"], "hidden_size": 4096}\n',
+  ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`models/llm/model-0000${i + 1}-of-00008.safetensors`, LFS(i + 1)])),
+  ...Object.fromEntries(
+    Array.from({ length: 12 }, (_, i) => [
+      [`data/task${i}/train.csv`, 'text,label\nhello,1\n'],
+      [`data/task${i}/prepare.py`, 'import csv\n'],
+      [`data/task${i}/download.sh`, '#!/bin/sh\necho fetch\n'],
+      [`data/task${i}/config.yaml`, 'batch_size: 32\n'],
+      [`data/task${i}/README.md`, '# task\n'],
+    ]).flat(),
+  ),
+};
+
 async function put(rel, text) {
   const abs = path.join(DIR, rel);
   await mkdir(path.dirname(abs), { recursive: true });
@@ -371,6 +419,8 @@ async function prepare() {
   for (let i = 0; i < 1100; i++) await put(`tests/${i % 2 ? 'pipelines' : 'models'}/group${i % 30}/test_${i}.py`, testFile(i, r));
   await put('setup.py', 'from setuptools import setup\n\nsetup(name="example", install_requires=["torch>=2.1", "safetensors>=0.4"])\n');
   await put('README.md', '# example\n\nA diffusion library.\n');
+  for (const [rel, text] of Object.entries(FURNITURE)) await put(rel, text);
+  await writeFile(path.join(DIR, '.gitattributes'), '*.safetensors filter=lfs diff=lfs merge=lfs -text\n');
   const git = (...args) => execFileSync('git', args, { cwd: DIR, stdio: 'ignore', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.com' } });
   git('init', '-q', '-b', 'main');
   git('add', '-A');
