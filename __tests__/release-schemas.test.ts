@@ -21,7 +21,7 @@ describe('published JSON Schemas', () => {
   });
 
   it('every schema has an $id at the release tag of this version', async () => {
-    expect(schemaFiles).toEqual(['baseline.schema.json', 'policy.schema.json', 'report.schema.json']);
+    expect(schemaFiles).toEqual(['baseline.schema.json', 'org-report.schema.json', 'policy.schema.json', 'report.schema.json']);
     for (const file of schemaFiles) {
       expect((await read(file)).$id).toBe(`https://raw.githubusercontent.com/mlgate/mlgate/v${pkg.version}/schema/${file}`);
       expect(schemaUrl(file as 'policy.schema.json')).toBe((await read(file)).$id);

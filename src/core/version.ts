@@ -16,6 +16,6 @@ export function helpUrl(ruleId: string, version: string = VERSION): string {
  * editors (yaml-language-server) and validators can fetch it, and a schema
  * never changes under a policy written against an older release.
  */
-export function schemaUrl(file: 'policy.schema.json' | 'report.schema.json' | 'baseline.schema.json', version: string = VERSION): string {
+export function schemaUrl(file: 'policy.schema.json' | 'report.schema.json' | 'baseline.schema.json' | 'org-report.schema.json', version: string = VERSION): string {
   return `${RAW_URL}/v${version}/schema/${file}`;
 }
