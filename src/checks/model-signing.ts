@@ -103,7 +103,7 @@ export const modelSigning: Rule<ModelSigningParams> = {
           ctx.report({
             code: 'unsigned',
             path: anchor,
-            message: `${modelName(root.path)} has no signature (${signaturePath}). Sign it with model_signing (\`model_signing sign ${root.path} --signature ${signaturePath}\`, or \`sign key …\`) and commit the signature`,
+            message: `${modelName(root.path)} has no signature (${signaturePath}). Sign it (\`mlgate sign ${root.path} --signature ${signaturePath}\`, keyless in a workflow or with --key; or model_signing sign) and commit the signature`,
           });
           continue;
         }
