@@ -4,6 +4,7 @@ import { dump, load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../src/engine/evaluate.js';
 import { silentLogger } from '../src/core/logger.js';
+import { schemaUrl } from '../src/core/version.js';
 import { runCli } from './helpers/cli.js';
 import { configError, memoryProvider } from './helpers/policy.js';
 import { makeRepo } from './helpers/repo.js';
@@ -104,7 +105,11 @@ describe('mlgate baseline, end to end through the CLI', () => {
     expect(r.stdout).toContain('.github/mlgate.yml: added baseline: .github/mlgate-baseline.yml');
     expect(r.stdout).toMatch(/1 finding was not baselined and still counts:\n {2}models\/legacy\/evil\.pkl: error model-file-safety\/dangerous-global: .*never accepts it/);
     const policy = await readFile(path.join(dir, '.github/mlgate.yml'), 'utf8');
-    expect(policy).toMatch(/^# mlgate policy.*\nversion: 1\nextends:\n {2}- mlgate:recommended\n/);
+    // Both files name their JSON Schema at this version's tag, so editors complete and check them.
+    expect(policy.startsWith(`# yaml-language-server: $schema=${schemaUrl('policy.schema.json')}\n# mlgate policy`)).toBe(true);
+    expect(policy).toMatch(/\n# mlgate policy.*\nversion: 1\nextends:\n {2}- mlgate:recommended\n/);
+    const baseline = await readFile(path.join(dir, '.github/mlgate-baseline.yml'), 'utf8');
+    expect(baseline.split('\n')[0]).toBe(`# yaml-language-server: $schema=${schemaUrl('baseline.schema.json')}`);
     const after = check(dir);
     expect(after.code).toBe(1);
     expect(after.findings.filter((f) => !f.waived).map(label)).toEqual(['model-file-safety/dangerous-global@models/legacy/evil.pkl']);

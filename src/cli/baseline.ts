@@ -7,7 +7,7 @@ import { evaluate } from '../engine/evaluate.js';
 import type { PolicyProvider } from '../policies/provider.js';
 import type { Logger } from '../core/logger.js';
 import type { Finding } from '../core/types.js';
-import { VERSION } from '../core/version.js';
+import { schemaUrl, VERSION } from '../core/version.js';
 import { loadYaml } from '../formats/yaml.js';
 import { normaliseRepoPath } from '../inventory/scan.js';
 import { DEFAULT_BASELINE_PATH, parseBaseline, type BaselineEntry } from '../policies/baseline.js';
@@ -47,8 +47,9 @@ export interface BaselineResult {
 }
 
 const EMPTY_BASELINE = 'version: 1\nentries: []\n';
-const MINIMAL_POLICY = '# mlgate policy: https://github.com/mlgate/mlgate#policy\nversion: 1\nextends:\n  - mlgate:recommended\n';
-const HEADER = `# mlgate baseline: findings accepted when mlgate was switched on, one entry each.
+const MINIMAL_POLICY = `# yaml-language-server: $schema=${schemaUrl('policy.schema.json')}\n# mlgate policy: https://github.com/mlgate/mlgate#policy\nversion: 1\nextends:\n  - mlgate:recommended\n`;
+const HEADER = `# yaml-language-server: $schema=${schemaUrl('baseline.schema.json')}
+# mlgate baseline: findings accepted when mlgate was switched on, one entry each.
 # Written by \`mlgate baseline\`; each entry waives the one finding with its fingerprint until it expires.
 # Fix a finding and run \`mlgate baseline --prune\` to drop its entry. See docs/adopting.md.
 `;
