@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { bundleSources } from './bundle-sources.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dir = path.join(root, '.bench', 'formats-protobuf');
@@ -29,28 +29,14 @@ function varint(n) {
 const lenHead = (id, len) => Buffer.concat([varint(id * 8 + 2), varint(len)]);
 
 async function bundle() {
-  const outfile = path.join(dir, 'readers.mjs');
-  await build({
-    stdin: {
-      contents: [
-        "export { readOnnx } from './src/formats/onnx.ts';",
-        "export { readSavedModel } from './src/formats/savedmodel.ts';",
-        "export { onnxProto, tensorflowProto } from './src/formats/protobuf/descriptors.ts';",
-        "export { fileAccess } from './src/formats/pickle/source.ts';",
-        "export { onnxIssues } from './src/checks/model-file/onnx.ts';",
-        "export { savedModelIssues, worthKeeping } from './src/checks/model-file/savedmodel.ts';",
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    outfile,
-    logLevel: 'warning',
-  });
-  return outfile;
+  return bundleSources(path.join(dir, 'readers.mjs'), [
+    "export { readOnnx } from './src/formats/onnx.ts';",
+    "export { readSavedModel } from './src/formats/savedmodel.ts';",
+    "export { onnxProto, tensorflowProto } from './src/formats/protobuf/descriptors.ts';",
+    "export { fileAccess } from './src/formats/pickle/source.ts';",
+    "export { onnxIssues } from './src/checks/model-file/onnx.ts';",
+    "export { savedModelIssues, worthKeeping } from './src/checks/model-file/savedmodel.ts';",
+  ]);
 }
 
 /** An ONNX model whose graph holds `tensors` initializers of `each` bytes of raw_data, left as holes. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { bundleSources } from './bundle-sources.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dir = path.join(root, '.bench', 'formats');
@@ -92,26 +92,12 @@ async function makeWideSafetensors(file) {
 }
 
 async function bundle() {
-  const outfile = path.join(dir, 'formats.mjs');
-  await build({
-    stdin: {
-      contents: [
-        "export { withFileSource } from './src/formats/byte-source.ts';",
-        "export { checkGguf } from './src/checks/model-file/gguf.ts';",
-        "export { checkSafetensors } from './src/checks/model-file/safetensors.ts';",
-        "export { checkChatTemplate } from './src/checks/model-file/chat-template.ts';",
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    outfile,
-    logLevel: 'warning',
-  });
-  return outfile;
+  return bundleSources(path.join(dir, 'formats.mjs'), [
+    "export { withFileSource } from './src/formats/byte-source.ts';",
+    "export { checkGguf } from './src/checks/model-file/gguf.ts';",
+    "export { checkSafetensors } from './src/checks/model-file/safetensors.ts';",
+    "export { checkChatTemplate } from './src/checks/model-file/chat-template.ts';",
+  ]);
 }
 
 async function checkInChild([bundlePath, kind, file, expect]) {

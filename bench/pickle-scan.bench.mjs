@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { bundleSources } from './bundle-sources.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dir = path.join(root, '.bench', 'pickle');
@@ -224,17 +224,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  * (whose own thread and heap would otherwise be counted as the scanner's).
  */
 async function bundleScanner() {
-  const outfile = path.join(dir, 'scanner.mjs');
-  await build({
-    stdin: { contents: "export { scanModelFile } from './src/formats/pickle/model-file.ts';\nexport { compileAllowList } from './src/formats/pickle/classify.ts';", resolveDir: root, loader: 'ts' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    outfile,
-    logLevel: 'warning',
-  });
-  return outfile;
+  return bundleSources(path.join(dir, 'scanner.mjs'), [
+    "export { scanModelFile } from './src/formats/pickle/model-file.ts';",
+    "export { compileAllowList } from './src/formats/pickle/classify.ts';",
+  ]);
 }
 
 /**
