@@ -7,7 +7,7 @@ import { readOnnx } from '../src/formats/onnx.js';
 import { ProtoError } from '../src/formats/protobuf/stream.js';
 import { bufferAccess, type RandomAccess } from '../src/formats/pickle/source.js';
 import { makeRepo, runRuleOn, runRuleOnDir, summarise } from './helpers/repo.js';
-import { lenField, onnxModel, varint, type OnnxNodeSpec } from './proto-fixtures.js';
+import { lenField, onnxModel, varint, type OnnxNodeSpec , assertReadsOrRefuses } from './proto-fixtures.js';
 
 const M = 'models/net/model.onnx';
 const run = async (bytes: Buffer, params: Record<string, unknown> = {}, extra: Record<string, string> = {}) => runRuleOn(modelFileSafety, { [M]: bytes, ...extra }, { params });
@@ -178,23 +178,6 @@ describe('hostile and broken ONNX files', () => {
   });
 
   it('arbitrary and mutated bytes only ever give a result or a ProtoError', async () => {
-    const mutated = fc.tuple(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: good.length })).map(([at, v, cut]) => {
-      const b = Buffer.from(good.subarray(0, cut));
-      if (at < b.length) b[at] = v;
-      return b;
-    });
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 400 }).map((u) => Buffer.from(u)), mutated), async (b) => {
-        const started = Date.now();
-        try {
-          const m = await readOnnx(bufferAccess(b));
-          expect(m.nodeCount).toBeLessThanOrEqual(b.length);
-        } catch (e) {
-          expect(e, String(e)).toBeInstanceOf(ProtoError);
-        }
-        expect(Date.now() - started).toBeLessThan(1000);
-      }),
-      { numRuns: 1500 },
-    );
+    await assertReadsOrRefuses(good, (file) => readOnnx(file));
   });
 });

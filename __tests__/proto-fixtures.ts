@@ -1,5 +1,9 @@
 // SavedModel, Keras metadata and ONNX bytes encoded with protobufjs from mlgate's own descriptors.
+import fc from 'fast-check';
+import { expect } from 'vitest';
 import { onnxProto, tensorflowProto } from '../src/formats/protobuf/descriptors.js';
+import { bufferAccess, type RandomAccess } from '../src/formats/pickle/source.js';
+import { ProtoError } from '../src/formats/protobuf/stream.js';
 
 export interface TfNodeSpec {
   name: string;
@@ -122,4 +126,29 @@ export function onnxModel(spec: OnnxSpec = {}): Buffer {
     functions: (spec.functions ?? []).map((f) => ({ domain: f.domain, name: f.name, node: f.nodes.map(onnxNode), opsetImport: [{ domain: '', version: 17 }] })),
   };
   return Buffer.concat([Buffer.from(M.encode(M.fromObject(model)).finish()), lenField(7, graph)]);
+}
+
+/**
+ * The property both protobuf readers hold: arbitrary bytes, and `good`
+ * truncated and mutated, give a result (never more nodes than bytes) or a
+ * ProtoError, within a second.
+ */
+export async function assertReadsOrRefuses(good: Buffer, read: (file: RandomAccess) => Promise<{ nodeCount: number }>): Promise<void> {
+  const mutated = fc.tuple(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: good.length })).map(([at, v, cut]) => {
+    const b = Buffer.from(good.subarray(0, cut));
+    if (at < b.length) b[at] = v;
+    return b;
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 400 }).map((u) => Buffer.from(u)), mutated), async (b) => {
+      const started = Date.now();
+      try {
+        expect((await read(bufferAccess(b))).nodeCount).toBeLessThanOrEqual(b.length);
+      } catch (e) {
+        expect(e, String(e)).toBeInstanceOf(ProtoError);
+      }
+      expect(Date.now() - started).toBeLessThan(1000);
+    }),
+    { numRuns: 1500 },
+  );
 }

@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { modelFileSafety } from '../src/checks/model-file-safety.js';
 import { readKerasMetadata, readSavedModel } from '../src/formats/savedmodel.js';
@@ -7,7 +6,7 @@ import { bufferAccess } from '../src/formats/pickle/source.js';
 import { compileAllowList } from '../src/formats/pickle/classify.js';
 import { savedModelAccessIssues } from '../src/checks/model-file/savedmodel.js';
 import { runRuleOn, summarise } from './helpers/repo.js';
-import { ARITHMETIC, SAVE_FUNCTION, kerasMetadata, savedModel, varint } from './proto-fixtures.js';
+import { ARITHMETIC, SAVE_FUNCTION, kerasMetadata, savedModel, varint , assertReadsOrRefuses } from './proto-fixtures.js';
 
 const SM = 'models/sm/saved_model.pb';
 const run = async (bytes: Buffer, params: Record<string, unknown> = {}, path = SM) => runRuleOn(modelFileSafety, { [path]: bytes }, { params });
@@ -157,23 +156,6 @@ describe('hostile and broken saved_model.pb', () => {
   });
 
   it('arbitrary and mutated bytes only ever give a result or a ProtoError', async () => {
-    const mutated = fc.tuple(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: good.length })).map(([at, v, cut]) => {
-      const b = Buffer.from(good.subarray(0, cut));
-      if (at < b.length) b[at] = v;
-      return b;
-    });
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 400 }).map((u) => Buffer.from(u)), mutated), async (b) => {
-        const started = Date.now();
-        try {
-          const r = await readSavedModel(bufferAccess(b));
-          expect(r.nodeCount).toBeLessThanOrEqual(b.length);
-        } catch (e) {
-          expect(e, String(e)).toBeInstanceOf(ProtoError);
-        }
-        expect(Date.now() - started).toBeLessThan(1000);
-      }),
-      { numRuns: 1500 },
-    );
+    await assertReadsOrRefuses(good, (file) => readSavedModel(file));
   });
 });
