@@ -8,7 +8,7 @@ import type { Report } from '../../src/report/types.js';
 export const SCALE_NOW = new Date('2026-11-28T12:00:00Z');
 
 /** Evaluates a generated scale repository the way `mlgate check` (or `check --base HEAD~1`) does, at a pinned time. */
-export async function evaluateScale(root: string, mode: 'full' | 'changed'): Promise<Report> {
+export async function evaluateScale(root: string, mode: 'full' | 'changed', onOpen?: (path: string) => void): Promise<Report> {
   return evaluate({
     root,
     provider: cliPolicyProvider(root, undefined),
@@ -17,6 +17,7 @@ export async function evaluateScale(root: string, mode: 'full' | 'changed'): Pro
     now: SCALE_NOW,
     logger: silentLogger,
     toolVersion: '0.0.0-test',
+    ...(onOpen ? { onOpen } : {}),
   });
 }
 

@@ -1,7 +1,7 @@
 import { atlas, type Rule, type RuleContext } from './rule.js';
 import { matchesAny } from '../inventory/inventory.js';
 import { compileAllowList } from '../formats/pickle/classify.js';
-import { headRulesOutPickle, isPickleStart, readHeadSync, scanModelFile, type Mode } from '../formats/pickle/model-file.js';
+import { headRulesOutPickle, isPickleStart, scanModelFile, type Mode } from '../formats/pickle/model-file.js';
 import { compressionOf } from '../formats/pickle/compression.js';
 import { IS_OPCODE } from '../formats/pickle/opcodes.js';
 import { looksLikeZipStart } from '../formats/zip.js';
@@ -95,13 +95,14 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       }
       continue;
     }
-    if (!matched && (!sniffOthers || f.size < 2)) continue;
+    if (!matched && !sniffOthers) continue;
     await ctx.guard(f.path, async () => {
       const abs = ctx.inventory.abs(f.path);
       let mode: Mode | 'sniff' = matched && !SHARED_EXT.test(f.path) ? 'strict' : 'sniff';
       if (!matched) {
-        // Synchronous: one small read per file of a large repository costs less than its promise.
-        const head = readHeadSync(abs, TAR_BLOCK);
+        // Through the run's shared reader: a small file read here is not read again by the rule that parses it, and its size comes with it.
+        const head = await ctx.inventory.readHead(f.path, TAR_BLOCK);
+        if (f.size < 2) return;
         const mismatch = checkFormat(f.path, head, f.size);
         if (mismatch) ctx.report({ code: 'format-mismatch', path: f.path, message: `${f.path} ${mismatch}` });
         if (!worthScanning(head) || explainedCompression(f.path, head) || (await headRulesOutPickle(head))) return;

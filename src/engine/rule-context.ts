@@ -1,7 +1,9 @@
 import { FileProblem } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Rule, RuleContext, RuleFinding } from '../checks/rule.js';
+import type { DependencyIndex, Rule, RuleContext, RuleFinding } from '../checks/rule.js';
+import { createDependencyIndex } from '../inventory/dependency-index.js';
 import type { ChangedSet, Inventory } from '../inventory/types.js';
+import { invalidatedBy } from './invalidation.js';
 
 export const DEFAULT_RULE_MS = 60_000;
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
@@ -14,6 +16,8 @@ export interface RuleRunInput {
   now: Date;
   logger: Logger;
   policyPath?: string;
+  /** Changed mode: the run's lookups, shared by the rules (built here when absent). */
+  index?: DependencyIndex;
   /** Overrides the rule's own budget (tests use tiny budgets). */
   budget?: { ms?: number; maxFileBytes?: number };
 }
@@ -34,6 +38,8 @@ export async function runRule(input: RuleRunInput): Promise<RuleFinding[]> {
   const timer = setTimeout(() => controller.abort(new DOMException(`rule ${rule.id} ran out of its ${ms} ms budget`, 'TimeoutError')), ms);
   timer.unref?.();
   let current: string | undefined;
+  const { changed } = input;
+  const dependents = changed && rule.invalidates ? invalidatedBy(rule, input.params, changed, input.index ?? createDependencyIndex(input.inventory)).dependents : new Set<string>();
   const ctx: RuleContext<Record<string, unknown>> = {
     params: input.params,
     inventory: input.inventory,
@@ -43,6 +49,7 @@ export async function runRule(input: RuleRunInput): Promise<RuleFinding[]> {
     logger: input.logger,
     signal: controller.signal,
     maxFileBytes,
+    inScope: (p) => changed === null || changed.changed.has(p) || dependents.has(p),
     report: (f) => {
       findings.push(f);
     },
