@@ -41,7 +41,7 @@ function requirementDependents(path: string, index: DependencyIndex): Invalidati
   if (!matchesAny(path, REQUIREMENTS_GLOBS)) return undefined;
   const near = ancestorDirs(path).flatMap((d) => index.filesIn(d));
   return {
-    dependents: [...index.matching([...WORKFLOW_GLOBS, ...DOCKERFILE_GLOBS]), ...near.filter((p) => matchesAny(p, [...SCRIPT_GLOBS, ...NOTEBOOK_GLOBS, ...CONDA_GLOBS]))],
+    dependents: [...index.matching([...WORKFLOW_GLOBS, ...DOCKERFILE_GLOBS], (p) => mayMatter(p, p.slice(p.lastIndexOf('/') + 1))), ...near.filter((p) => matchesAny(p, [...SCRIPT_GLOBS, ...NOTEBOOK_GLOBS, ...CONDA_GLOBS]))],
     inputs: near.filter((p) => matchesAny(p, REQUIREMENTS_GLOBS)),
   };
 }

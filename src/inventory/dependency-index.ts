@@ -12,8 +12,12 @@ export interface DependencyIndex {
   filesIn(dir: string): readonly string[];
   /** Files anywhere under `dir` (`''` is the whole repository). */
   filesUnder(dir: string): readonly string[];
-  /** Files matching any of the globs. */
-  matching(globs: readonly string[]): readonly string[];
+  /**
+   * Files matching any of the globs. `mayMatch`, when given, is a cheap test
+   * that rules out most paths before any glob runs; it must never rule out a
+   * match (results are kept per glob list).
+   */
+  matching(globs: readonly string[], mayMatch?: (path: string) => boolean): readonly string[];
   /** The model roots, as `discoverModelRoots` finds them with these globs. */
   modelRoots(globs?: readonly string[]): readonly ModelRoot[];
 }
@@ -61,12 +65,12 @@ export function createDependencyIndex(inventory: Inventory): DependencyIndex {
       for (let i = firstAtOrAfter(prefix); i < paths.length && paths[i]!.startsWith(prefix); i++) out.push(paths[i]!);
       return out;
     },
-    matching(globs) {
+    matching(globs, mayMatch) {
       const key = globs.join('\0');
       let hit = globbed.get(key);
       if (!hit) {
         const matchers = globs.map(compileGlob);
-        hit = paths.filter((p) => matchers.some((m) => m.match(p)));
+        hit = paths.filter((p) => (!mayMatch || mayMatch(p)) && matchers.some((m) => m.match(p)));
         globbed.set(key, hit);
       }
       return hit;

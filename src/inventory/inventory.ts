@@ -31,8 +31,19 @@ function fastMatcher(glob: string): GlobMatcher | undefined {
     return { match: (p) => p.startsWith(prefix) };
   }
   if (LITERAL.test(glob)) return { match: (p) => p === glob };
+  // Literal segments with `*` inside them, optionally under a leading `**/` (`docs/threat-model*.md`, `**/Dockerfile.*`).
+  const anyDepth = glob.startsWith('**/');
+  const rest = anyDepth ? glob.slice(3) : glob;
+  const segs = rest.split('/');
+  if (segs.every((s) => s !== '' && s !== '**' && STAR_ONLY.test(s))) {
+    const body = segs.map((s) => s.replace(/[.^$|\\]/g, '\\$&').replace(/\*/g, '[^/]*')).join('/');
+    const re = new RegExp(`^${anyDepth ? '(?:[^/]+/)*' : ''}${body}$`);
+    return { match: (p) => re.test(p) };
+  }
   return undefined;
 }
+
+const STAR_ONLY = /^[^?[\]{}()!+@\\]+$/;
 
 /** Compiled once per glob: rules match thousands of paths against a handful of patterns. */
 export function compileGlob(glob: string): GlobMatcher {
@@ -56,20 +67,20 @@ export function matchesAny(p: string, globs: readonly string[]): boolean {
 export class ListedFile implements FileEntry {
   lfs?: FileEntry['lfs'];
   #size: number | undefined;
-  readonly #abs: string;
+  readonly #root: string;
 
   constructor(
     readonly path: string,
-    abs: string,
+    root: string,
     size?: number,
   ) {
-    this.#abs = abs;
+    this.#root = root;
     this.#size = size;
   }
 
   get size(): number {
     // A file that vanished since the listing reads as empty here; reading it reports it.
-    this.#size ??= lstatSync(this.#abs, { throwIfNoEntry: false })?.size ?? 0;
+    this.#size ??= lstatSync(path.join(this.#root, ...this.path.split('/')), { throwIfNoEntry: false })?.size ?? 0;
     return this.#size;
   }
 

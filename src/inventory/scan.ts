@@ -1,4 +1,4 @@
-import { closeSync, constants, lstatSync, openSync, readSync, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, readSync, type Dirent, type Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseLfsPointer, LFS_POINTER_MAX_BYTES } from '../formats/lfs.js';
@@ -35,8 +35,13 @@ export interface ScanResult {
 
 export const DEFAULT_MAX_FILES = 200_000;
 
+/** A path that may need normalising or rejecting: a `.` or `..` segment, an empty one, a leading or trailing slash, a backslash or NUL. */
+const UNUSUAL_PATH = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|^\/|\/$|\\|\0/;
+
 /** Rejects what could escape the root: absolute paths, `..`, empty or NUL-containing segments. */
 export function normaliseRepoPath(p: string): string | undefined {
+  // Almost every path git lists is already normal: one test instead of a split and a join per file.
+  if (p !== '' && !UNUSUAL_PATH.test(p)) return p;
   if (p.includes('\0') || p.includes('\\')) return undefined;
   if (p.startsWith('/')) return undefined;
   const segs = p.split('/').filter((s) => s !== '' && s !== '.');
@@ -97,6 +102,23 @@ function readPointer(abs: string, size: number): FileEntry['lfs'] {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Whether any attributes file could route a path through LFS: a .gitattributes
+ * of the repository, its info/attributes, the user's (core.attributesFile or
+ * the XDG default) or the system's. Without one, asking `git check-attr` about
+ * every path of a 100,000-file repository is skipped.
+ */
+async function mayRouteThroughLfs(root: string, listed: readonly Listed[]): Promise<boolean> {
+  if (listed.some((q) => q.raw === '.gitattributes' || q.raw.endsWith('/.gitattributes'))) return true;
+  const [commonDir, userFile] = await Promise.all([
+    git(root, ['rev-parse', '--path-format=absolute', '--git-common-dir']).then((s) => s.trim()),
+    git(root, ['config', '--path', '--get', 'core.attributesFile']).then((s) => s.trim(), () => ''),
+  ]);
+  const xdg = process.env.XDG_CONFIG_HOME || (process.env.HOME ? path.join(process.env.HOME, '.config') : '');
+  const files = [path.join(commonDir, 'info', 'attributes'), userFile || (xdg ? path.join(xdg, 'git', 'attributes') : ''), '/etc/gitattributes'];
+  return files.some((f) => f !== '' && existsSync(f));
 }
 
 /** Paths whose `filter` attribute is `lfs`: only those can be checked-out LFS pointers. */
@@ -166,7 +188,11 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
   if (truncated) notes.push({ code: 'truncated', message: `the repository has more than ${maxFiles} files; only the first ${maxFiles} were evaluated` });
 
   // In a git work tree only files git routes through LFS can be pointers; elsewhere any small file may be one.
-  const lfsCandidates = fromGit ? await lfsTracked(root, queue.filter((q) => q.kind === 'file' || q.kind === 'unknown').map((q) => q.raw)) : undefined;
+  const lfsCandidates = !fromGit
+    ? undefined
+    : (await mayRouteThroughLfs(root, queue))
+      ? await lfsTracked(root, queue.filter((q) => q.kind === 'file' || q.kind === 'unknown').map((q) => q.raw))
+      : new Set<string>();
   const entries: FileEntry[] = [];
   const submodules: SubmoduleEntry[] = [];
   const seen = new Set<string>();
@@ -181,10 +207,10 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
     }
     if (seen.has(p) || (exclude.length > 0 && matchesAny(p, exclude))) continue;
     seen.add(p);
-    const abs = path.join(root, ...p.split('/'));
+    const abs = (): string => path.join(root, ...p.split('/'));
     let size: number | undefined;
     if (kind === 'unknown') {
-      const st = lstatSync(abs, { throwIfNoEntry: false });
+      const st = lstatSync(abs(), { throwIfNoEntry: false });
       if (!st) continue; // listed by git but deleted in the work tree
       kind = statKind(st);
       size = st.size;
@@ -208,11 +234,11 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
       continue;
     }
     if (kind !== 'file') continue;
-    const entry = new ListedFile(p, abs, size);
+    const entry = new ListedFile(p, root, size);
     // A submodule's .gitattributes are not the superproject's: any small file there may be a pointer.
     if (!lfsCandidates || lfsCandidates.has(raw) || inSubmodule) {
       try {
-        const lfs = readPointer(abs, entry.size);
+        const lfs = readPointer(abs(), entry.size);
         if (lfs) entry.lfs = lfs;
       } catch {
         // unreadable: rules reading it will report it
