@@ -1,5 +1,6 @@
 import { closeSync, constants, existsSync, lstatSync, openSync, readSync, type Dirent, type Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseLfsPointer, LFS_POINTER_MAX_BYTES } from '../formats/lfs.js';
 import type { ContentCache } from './content-cache.js';
@@ -116,8 +117,8 @@ async function mayRouteThroughLfs(root: string, listed: readonly Listed[]): Prom
     git(root, ['rev-parse', '--path-format=absolute', '--git-common-dir']).then((s) => s.trim()),
     git(root, ['config', '--path', '--get', 'core.attributesFile']).then((s) => s.trim(), () => ''),
   ]);
-  const xdg = process.env.XDG_CONFIG_HOME || (process.env.HOME ? path.join(process.env.HOME, '.config') : '');
-  const files = [path.join(commonDir, 'info', 'attributes'), userFile || (xdg ? path.join(xdg, 'git', 'attributes') : ''), '/etc/gitattributes'];
+  // The core reads no environment: git's default user file is taken at $HOME/.config (an XDG_CONFIG_HOME elsewhere is not seen).
+  const files = [path.join(commonDir, 'info', 'attributes'), userFile || path.join(homedir(), '.config', 'git', 'attributes'), '/etc/gitattributes'];
   return files.some((f) => f !== '' && existsSync(f));
 }
 
