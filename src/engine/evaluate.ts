@@ -205,6 +205,7 @@ async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: Res
     }),
   );
   for (const r of ruleResults) findings.push(...r);
+  opts.logger.debug(`content cache: ${cache.hits} reads served from memory, ${cache.misses} from disk, ${cache.size} bytes held at the end`);
 
   const { inForce, notices } = applyExceptions(findings, policy.exceptions, now, opts.mode === 'full');
   for (const n of notices) findings.push(makeFinding('policy', n.code, n.level, n, [], version));

@@ -1,4 +1,11 @@
 /**
+ * Enough for the distance between two rules reading the same files in the same
+ * order (model-file-safety's sniff, then the Python rules' parse), small beside
+ * the 256 MiB a run may use.
+ */
+export const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+
+/**
  * File contents shared by every rule of a run, keyed by repository path and
  * bounded in bytes: a Python module is read once whether one rule or three
  * need it. Least recently used contents go first; files above `maxFileBytes`
@@ -11,7 +18,7 @@ export class ContentCache {
   misses = 0;
 
   constructor(
-    readonly maxBytes = 32 * 1024 * 1024,
+    readonly maxBytes = DEFAULT_CACHE_BYTES,
     readonly maxFileBytes = 1024 * 1024,
   ) {}
 
