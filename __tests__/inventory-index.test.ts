@@ -41,6 +41,16 @@ describe('inventory from the git index', () => {
     expect(notes.map((n) => `${n.code}:${n.path}`)).toEqual(['submodule-not-checked-out:vendor/m']);
   });
 
+  it('recognises LFS pointers routed by info/attributes even with no .gitattributes in the tree', async () => {
+    const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${'a'.repeat(64)}\nsize 123456\n`;
+    const dir = await makeRepo({ 'm/model.bin': pointer, 'notes.txt': pointer }, { git: true });
+    expect((await scanRepository(dir)).inventory.get('m/model.bin')?.lfs).toBeUndefined();
+    await writeFile(path.join(dir, '.git/info/attributes'), '*.bin filter=lfs\n');
+    const { inventory } = await scanRepository(dir);
+    expect(inventory.get('m/model.bin')?.lfs).toEqual({ oid: 'a'.repeat(64), size: 123456 });
+    expect(inventory.get('notes.txt')?.lfs).toBeUndefined();
+  });
+
   it('reuses the untracked files a change list already found instead of walking again', async () => {
     const dir = await makeRepo({ 'a.txt': 'a\n' }, { git: true });
     await writeFile(path.join(dir, 'untracked.txt'), 'u\n');

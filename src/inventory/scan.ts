@@ -106,13 +106,13 @@ function readPointer(abs: string, size: number): FileEntry['lfs'] {
 }
 
 /**
- * Whether any attributes file could route a path through LFS: a .gitattributes
- * of the repository, its info/attributes, the user's (core.attributesFile or
- * the XDG default) or the system's. Without one, asking `git check-attr` about
- * every path of a 100,000-file repository is skipped.
+ * Whether an attributes file outside the work tree could route a path through
+ * LFS: the repository's info/attributes, the user's (core.attributesFile or the
+ * default) or the system's. With none of these and no .gitattributes, asking
+ * `git check-attr` about every path of a 100,000-file repository is skipped.
+ * When git cannot say, it is asked anyway.
  */
-async function mayRouteThroughLfs(root: string, listed: readonly Listed[]): Promise<boolean> {
-  if (listed.some((q) => q.raw === '.gitattributes' || q.raw.endsWith('/.gitattributes'))) return true;
+async function attributesOutsideTree(root: string): Promise<boolean> {
   const [commonDir, userFile] = await Promise.all([
     git(root, ['rev-parse', '--path-format=absolute', '--git-common-dir']).then((s) => s.trim()),
     git(root, ['config', '--path', '--get', 'core.attributesFile']).then((s) => s.trim(), () => ''),
@@ -121,6 +121,8 @@ async function mayRouteThroughLfs(root: string, listed: readonly Listed[]): Prom
   const files = [path.join(commonDir, 'info', 'attributes'), userFile || path.join(homedir(), '.config', 'git', 'attributes'), '/etc/gitattributes'];
   return files.some((f) => f !== '' && existsSync(f));
 }
+
+const mayHaveOutsideAttributes = (root: string): Promise<boolean> => attributesOutsideTree(root).catch(() => true);
 
 /** Paths whose `filter` attribute is `lfs`: only those can be checked-out LFS pointers. */
 async function lfsTracked(root: string, paths: string[]): Promise<Set<string>> {
@@ -174,6 +176,8 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
   const fromGit = await isGitRepo(root);
   let queue: Listed[];
   let truncated = false;
+  // Asked beside the listing, so its two git processes cost no wait of their own.
+  const outside = fromGit ? mayHaveOutsideAttributes(root) : undefined;
   if (fromGit) {
     queue = await gitListing(root, opts.untracked);
     queue.sort((a, b) => (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0));
@@ -191,7 +195,7 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
   // In a git work tree only files git routes through LFS can be pointers; elsewhere any small file may be one.
   const lfsCandidates = !fromGit
     ? undefined
-    : (await mayRouteThroughLfs(root, queue))
+    : queue.some((q) => q.raw === '.gitattributes' || q.raw.endsWith('/.gitattributes')) || (await outside!)
       ? await lfsTracked(root, queue.filter((q) => q.kind === 'file' || q.kind === 'unknown').map((q) => q.raw))
       : new Set<string>();
   const entries: FileEntry[] = [];
