@@ -8,7 +8,9 @@ import {
   DEFAULT_DATASET_GLOBS,
   DEFAULT_MAX_HASH_BYTES,
   DEFAULT_REQUIRE,
+  DVC_SUFFIX,
   isDatasetFile,
+  isRecordOrMetaFile,
   paramsSchema,
   PROVENANCE_FILE,
   SIDECAR_SUFFIX,
@@ -17,7 +19,7 @@ import {
 import { dirOf, RecordStore } from './dataset-provenance/records.js';
 import { hostAllowed, sourceHost } from './dataset-provenance/sources.js';
 import { KIND_LABEL, type DigestClaim, type RecordView } from './dataset-provenance/views.js';
-import { atlas, owaspLlm, type Rule, type RuleContext, type RuleFinding } from './rule.js';
+import { atlas, owaspLlm, type DependencyIndex, type Invalidation, type Rule, type RuleContext, type RuleFinding } from './rule.js';
 
 interface Dataset {
   path: string;
@@ -84,6 +86,26 @@ async function findDatasets(ctx: RuleContext<DatasetProvenanceParams>, globs: st
     out.set(path, { path, entry: ctx.inventory.get(path) });
   }
   return out;
+}
+
+/**
+ * A changed dataset invalidates the records that may describe it (a sidecar, a
+ * PROVENANCE.yml, croissant.json or card in its directory or above, a .dvc
+ * file); a changed record, the datasets under it. The .dvc files and the DVC
+ * config are read to resolve any of them.
+ */
+function datasetDependents(path: string, index: DependencyIndex, params: DatasetProvenanceParams | undefined): Invalidation | undefined {
+  const globs = params?.datasets ?? DEFAULT_DATASET_GLOBS;
+  const exists = (p: string): boolean => index.inventory.get(p) !== undefined;
+  const dvc = { inputs: [...index.matching([`**/*${DVC_SUFFIX}`]), '.dvc/config'].filter(exists) };
+  if (isRecordOrMetaFile(path)) {
+    const described = path.endsWith(SIDECAR_SUFFIX) ? [path.slice(0, -SIDECAR_SUFFIX.length)] : index.filesUnder(path.endsWith(DVC_SUFFIX) ? path.slice(0, -DVC_SUFFIX.length) : dirOf(path));
+    const datasets = [...described].filter((p) => exists(p) && matchesAny(p, globs) && isDatasetFile(p, globs));
+    // A dataset's other records are read to resolve it, and findings may land on them.
+    return { dependents: [...datasets, ...datasets.flatMap((p) => RecordStore.candidatePaths(p).filter(exists))], ...dvc };
+  }
+  if (!matchesAny(path, globs) || !isDatasetFile(path, globs)) return undefined;
+  return { dependents: RecordStore.candidatePaths(path).filter(exists), ...dvc };
 }
 
 async function run(ctx: RuleContext<DatasetProvenanceParams>): Promise<void> {
@@ -368,5 +390,6 @@ export const datasetProvenance: Rule<DatasetProvenanceParams> = {
       expect: ['missing-record', 'digest-mismatch'],
     },
   },
+  invalidates: datasetDependents,
   run,
 };

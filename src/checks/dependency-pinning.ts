@@ -1,10 +1,10 @@
 import { isCondaLockName } from '../formats/conda.js';
 import { matchesAny } from '../inventory/inventory.js';
-import { atlas, owaspLlm, type Rule } from './rule.js';
+import { atlas, owaspLlm, type DependencyIndex, type Invalidation, type Rule } from './rule.js';
 import { checkWorkflow, WORKFLOW_GLOBS } from './dependency-pinning/actions.js';
 import { checkCondaEnvironment, CONDA_GLOBS } from './dependency-pinning/conda.js';
-import { ECOSYSTEMS, PinningContext, type DependencyPinningParams } from './dependency-pinning/context.js';
-import { checkDockerfile, isDockerfileName } from './dependency-pinning/docker.js';
+import { dirOf, ECOSYSTEMS, PinningContext, type DependencyPinningParams } from './dependency-pinning/context.js';
+import { checkDockerfile, DOCKERFILE_GLOBS, isDockerfileName } from './dependency-pinning/docker.js';
 import { checkPipfile, checkPyproject } from './dependency-pinning/manifests.js';
 import { checkRequirementFiles, REQUIREMENTS_GLOBS, RequirementsLoader } from './dependency-pinning/pip.js';
 import { checkNotebook, checkScript, hasShellShebang, NOTEBOOK_GLOBS, SCRIPT_GLOBS } from './dependency-pinning/scripts.js';
@@ -17,6 +17,33 @@ function mayMatter(path: string, name: string): boolean {
     lower.endsWith('.ipynb') || lower.endsWith('.toml') || name === 'Pipfile' || lower.includes('dockerfile') || lower.includes('containerfile') ||
     path.startsWith('.github/') || !name.includes('.')
   );
+}
+
+/** A requirements file's directory and every directory above it, where the files that include or install it by a relative path live. */
+function ancestorDirs(path: string): string[] {
+  const out: string[] = [];
+  for (let d = dirOf(path); ; d = dirOf(d)) {
+    out.push(d);
+    if (d === '') return out;
+  }
+}
+
+/**
+ * A changed requirements file invalidates what installs it: every workflow and
+ * Dockerfile (they name files from the repository root or a build context), and
+ * the scripts, notebooks and conda environments of its own directory or one
+ * above. The requirements files of those directories are read, not judged: one
+ * may include it and pin it through a constraints file. Nothing is read to find
+ * them; a file that installs it from a sibling directory is not found (its own
+ * change still checks it).
+ */
+function requirementDependents(path: string, index: DependencyIndex): Invalidation | undefined {
+  if (!matchesAny(path, REQUIREMENTS_GLOBS)) return undefined;
+  const near = ancestorDirs(path).flatMap((d) => index.filesIn(d));
+  return {
+    dependents: [...index.matching([...WORKFLOW_GLOBS, ...DOCKERFILE_GLOBS], (p) => mayMatter(p, p.slice(p.lastIndexOf('/') + 1))), ...near.filter((p) => matchesAny(p, [...SCRIPT_GLOBS, ...NOTEBOOK_GLOBS, ...CONDA_GLOBS]))],
+    inputs: near.filter((p) => matchesAny(p, REQUIREMENTS_GLOBS)),
+  };
 }
 
 const SHA = 'b4ffde65f46336ab88eb53be808477a3936a8b4a';
@@ -73,6 +100,7 @@ export const dependencyPinning: Rule<DependencyPinningParams> = {
       expect: ['unpinned-requirement', 'unpinned-image', 'download-and-run', 'unpinned-action', 'unpinned-install'],
     },
   },
+  invalidates: requirementDependents,
   async run(ctx) {
     const d = new PinningContext(ctx);
     const loader = new RequirementsLoader(d);
@@ -95,7 +123,10 @@ export const dependencyPinning: Rule<DependencyPinningParams> = {
       if (on('shell') && (matchesAny(path, SCRIPT_GLOBS) || (!name.includes('.') && !dockerfile && (await hasShellShebang(d, file))))) await checkScript(d, loader, path);
       if (on('notebooks') && matchesAny(path, NOTEBOOK_GLOBS)) await checkNotebook(d, loader, path);
     }
-    // Requirement findings land only on changed files; with none changed there is nothing to report.
-    if (requirementFiles.some((p) => d.inScope(p))) await checkRequirementFiles(d, loader, requirementFiles);
+    // Requirement findings land only on changed files; with none changed there is nothing to report. In changed
+    // mode only the files of the changed ones' directories and those above are read (see requirementDependents).
+    const near = ctx.changed ? new Set([...ctx.changed.changed].filter((p) => matchesAny(p, REQUIREMENTS_GLOBS)).flatMap(ancestorDirs)) : null;
+    const relevant = near ? requirementFiles.filter((p) => d.inScope(p) || near.has(dirOf(p))) : requirementFiles;
+    if (relevant.some((p) => d.inScope(p))) await checkRequirementFiles(d, loader, relevant);
   },
 };

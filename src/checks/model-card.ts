@@ -1,6 +1,6 @@
 import { FrontMatterError, MarkdownError, parseMarkdown, type MarkdownDoc } from '../formats/markdown.js';
 import { isPlaceholder } from '../formats/provenance.js';
-import { discoverModelRoots, modelName, WEIGHT_FILE_GLOBS, type ModelRoot } from '../inventory/model-roots.js';
+import { discoverModelRoots, modelName, modelRootDependents, WEIGHT_FILE_GLOBS, type ModelRoot } from '../inventory/model-roots.js';
 import { matchesAny } from '../inventory/inventory.js';
 import { FileProblem } from '../core/errors.js';
 import type { Rule, RuleContext } from './rule.js';
@@ -218,5 +218,6 @@ export const modelCard: Rule<ModelCardParams> = {
       expect: ['missing-card', 'missing-field', 'missing-section'],
     },
   },
+  invalidates: (path, index, params) => ({ dependents: modelRootDependents(path, index.modelRoots(params?.models), index.filesIn) }),
   run,
 };

@@ -2,7 +2,7 @@ import { LfsPointers } from './model-file/lfs-pointers.js';
 import { atlas, type Rule, type RuleContext } from './rule.js';
 import { matchesAny } from '../inventory/inventory.js';
 import { compileAllowList } from '../formats/pickle/classify.js';
-import { headRulesOutPickle, isPickleStart, readHeadSync, scanModelFile, type Mode } from '../formats/pickle/model-file.js';
+import { headRulesOutPickle, isPickleStart, scanModelFile, type Mode } from '../formats/pickle/model-file.js';
 import { compressionOf } from '../formats/pickle/compression.js';
 import { IS_OPCODE } from '../formats/pickle/opcodes.js';
 import { looksLikeZipStart } from '../formats/zip.js';
@@ -10,7 +10,7 @@ import { looksLikeNpy } from '../formats/npy.js';
 import { HDF5_MAGIC } from '../formats/keras.js';
 import { TAR_BLOCK, looksLikeTar } from '../formats/tar.js';
 import { checkFormat } from '../formats/magic.js';
-import { SIGNED_HEADER_FORMATS, headerFormatOfFile, settleHeaderFormat } from './model-file/header-formats.js';
+import { SIGNED_HEADER_FORMATS, headerFormatOf, headerFormatOfFile, settleHeaderFormat } from './model-file/header-formats.js';
 import { otherFormats, type OtherFormatParams } from './model-file/dispatch.js';
 import { OTHER_FORMAT_PROPERTIES, OTHER_FORMAT_TIGHTEN } from './model-file/params.js';
 
@@ -96,16 +96,18 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       if (matched || WEIGHT_EXT.test(f.path)) lfsPointers.add(f.path, f.lfs.size);
       continue;
     }
-    const known = headerFormatOfFile(f.path, ctx.inventory.abs(f.path), f.size);
+    // By name first: only a `.bin` is opened to tell GGUF apart, and only a header format costs a size.
+    const known = headerFormatOf(f.path) ?? (/\.bin$/i.test(f.path) ? headerFormatOfFile(f.path, ctx.inventory.abs(f.path), f.size) : undefined);
     if (known && f.size >= 2 && (await settleHeaderFormat(known, f.path, ctx))) continue;
-    if (!matched && (!sniffOthers || f.size < 2)) continue;
+    if (!matched && !sniffOthers) continue;
     await ctx.guard(f.path, async () => {
       const abs = ctx.inventory.abs(f.path);
       // A header format in `files` is read by its own checker: the pickle scan only looks for a pickle in it.
       let mode: Mode | 'sniff' = matched && !SHARED_EXT.test(f.path) && !known ? 'strict' : 'sniff';
       if (!matched) {
-        // Synchronous: one small read per file of a large repository costs less than its promise.
-        const head = readHeadSync(abs, TAR_BLOCK);
+        // Through the run's shared reader: a small file read here is not read again by the rule that parses it, and its size comes with it.
+        const head = await ctx.inventory.readHead(f.path, TAR_BLOCK);
+        if (f.size < 2) return;
         const mismatch = known && SIGNED_HEADER_FORMATS.has(known) ? undefined : checkFormat(f.path, head, f.size);
         if (mismatch) ctx.report({ code: 'format-mismatch', path: f.path, message: `${f.path} ${mismatch}` });
         if (!worthScanning(head) || explainedCompression(f.path, head) || (await headRulesOutPickle(head))) return;

@@ -2,7 +2,7 @@ import { HashPool } from '../core/hash-pool.js';
 import { FileProblem } from '../core/errors.js';
 import { BUNDLE_MAX_BYTES, OmsFormatError, parseBundle } from '../formats/oms/bundle.js';
 import { parseStatement, type Manifest } from '../formats/oms/manifest.js';
-import { discoverModelRoots, modelName, WEIGHT_FILE_GLOBS, type ModelRoot } from '../inventory/model-roots.js';
+import { discoverModelRoots, modelName, modelRootDependents, WEIGHT_FILE_GLOBS, type ModelRoot } from '../inventory/model-roots.js';
 import { matchesAny } from '../inventory/inventory.js';
 import type { ChangedSet } from '../inventory/types.js';
 import { examples } from './model-signing/examples.js';
@@ -85,6 +85,7 @@ export const modelSigning: Rule<ModelSigningParams> = {
   policyFiles: ['signers.*.public-key', 'signers.*.roots.*', 'signers.*.trusted-root'],
   budget: { ms: 30 * 60_000 },
   examples,
+  invalidates: (path, index, p) => ({ dependents: modelRootDependents(path, index.modelRoots(p?.models && p.models.length > 0 ? p.models : undefined), index.filesIn) }),
   async run(ctx) {
     const p = ctx.params;
     const name = p.signature ?? DEFAULT_SIGNATURE;

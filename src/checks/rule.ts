@@ -1,6 +1,9 @@
 import type { Level, Reference } from '../core/types.js';
 import type { Logger } from '../core/logger.js';
+import type { DependencyIndex } from '../inventory/dependency-index.js';
 import type { ChangedSet, Inventory } from '../inventory/types.js';
+
+export type { DependencyIndex };
 
 /** What a rule reports; the engine adds rule id, help URL, references, level and fingerprint. */
 export interface RuleFinding {
@@ -35,12 +38,28 @@ export interface RuleContext<P> {
   readonly maxFileBytes: number;
   /** Whether a repository path is test code (the policy's `paths.tests`); each rule documents what that changes. */
   isTest(path: string): boolean;
+  /**
+   * Whether findings on `path` belong to this run: always in full mode; in
+   * changed mode, a changed path or one the change invalidates for this rule
+   * (its `invalidates` dependents).
+   */
+  inScope(path: string): boolean;
   report(finding: RuleFinding): void;
   /**
    * Runs `fn` for one repository file; a FileProblem or any other parse failure it
    * throws becomes a finding on `path` (fail closed) instead of ending the rule.
    */
   guard(path: string, fn: () => Promise<void> | void): Promise<void>;
+}
+
+/**
+ * What a changed path invalidates for one rule: `dependents` are evaluated as if
+ * they had changed too (their findings are reported); `inputs` are only read
+ * to judge the change (an including requirements file, a record's dataset).
+ */
+export interface Invalidation {
+  dependents?: Iterable<string>;
+  inputs?: Iterable<string>;
 }
 
 /**
@@ -98,6 +117,14 @@ export interface Rule<P = any> {
   policyFiles?: string[];
   /** Defaults: 60 s and 512 MiB per file read whole. */
   budget?: { ms?: number; maxFileBytes?: number };
+  /**
+   * Changed mode: what a change to `path` (added, modified, deleted or renamed)
+   * invalidates for this rule, from lookups alone. A rule that leaves it out
+   * judges each changed file on its own. The changed-mode test holds every
+   * rule to it: a run opens only the change, what this declares, and the
+   * policy and configuration files.
+   */
+  invalidates?(path: string, index: DependencyIndex, params: P): Invalidation | undefined;
   run(ctx: RuleContext<P>): Promise<void>;
 }
 

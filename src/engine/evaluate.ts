@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { Rule, RuleFinding } from '../checks/rule.js';
 import { RULES } from '../checks/registry.js';
 import { createChangedSet } from '../inventory/changed.js';
+import { ContentCache } from '../inventory/content-cache.js';
+import { createDependencyIndex } from '../inventory/dependency-index.js';
 import { createInventory, matchesAny } from '../inventory/inventory.js';
 import { scanRepository } from '../inventory/scan.js';
 import type { ChangedSet, Inventory } from '../inventory/types.js';
@@ -50,20 +52,25 @@ function makeFinding(ruleId: string, code: string | undefined, level: Level, f: 
 }
 
 /** Rules see the inventory through this wrapper so a progress line can count the files they open. */
-function countingReads(inv: Inventory, opened: Set<string>): Inventory {
+function countingReads(inv: Inventory, opened: Set<string>, onOpen?: (path: string) => void): Inventory {
+  const seen = onOpen ? { add: (p: string) => (onOpen(p), opened.add(p)) } : opened;
   return {
     ...inv,
     abs: (p) => {
-      opened.add(p);
+      seen.add(p);
       return inv.abs(p);
     },
     readBytes: (p, max) => {
-      opened.add(p);
+      seen.add(p);
       return inv.readBytes(p, max);
     },
     readText: (p, max) => {
-      opened.add(p);
+      seen.add(p);
       return inv.readText(p, max);
+    },
+    readHead: (p, n) => {
+      seen.add(p);
+      return inv.readHead(p, n);
     },
   };
 }
@@ -133,7 +140,9 @@ interface RunProgress {
 
 async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: ResolvedPolicy, progress: RunProgress, ctx: { started: number; hashedBefore: number; now: Date; version: string }): Promise<Report> {
   const { started, hashedBefore, now, version } = ctx;
-  const scan = await scanRepository(opts.root);
+  // One cache for the run: every rule's view of the inventory reads through it.
+  const cache = new ContentCache();
+  const scan = await scanRepository(opts.root, { cache, ...(opts.changes?.untracked ? { untracked: opts.changes.untracked } : {}) });
   progress.filesTotal = scan.inventory.files.length;
   const changed = opts.mode === 'changed' ? createChangedSet(opts.changes ?? {}) : null;
   const findings: Finding[] = [];
@@ -166,17 +175,18 @@ async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: Res
     return level !== undefined && level !== 'off';
   });
   progress.running.push(...enabled.map((r) => r.id));
+  const index = changed ? createDependencyIndex(scan.inventory) : undefined;
   const ruleResults = await Promise.all(
     enabled.map(async (rule) => {
       const resolved = policy.rules.get(rule.id)!;
       const exclude = policy.excludeFor(rule.id);
       const kept = (p: string): boolean => !matchesAny(p, exclude);
       const { root, files, submodules = [], symlinks = [] } = scan.inventory;
-      const listed = exclude.length > 0 ? createInventory(root, files.filter((f) => kept(f.path)), submodules.filter((s) => kept(s.path)), symlinks.filter(kept)) : scan.inventory;
-      const inventory = opts.progress ? countingReads(listed, progress.opened) : listed;
+      const listed = exclude.length > 0 ? createInventory(root, files.filter((f) => kept(f.path)), submodules.filter((s) => kept(s.path)), symlinks.filter(kept), { cache }) : scan.inventory;
+      const inventory = opts.progress || opts.onOpen ? countingReads(listed, progress.opened, opts.onOpen) : listed;
       let raw: RuleFinding[];
       try {
-        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath, tests: policy.testsFor(rule.id) });
+        raw = await runRule({ rule, params: resolved.params, inventory, changed, now, logger: opts.logger, policyPath: policy.policyPath, tests: policy.testsFor(rule.id), ...(index && inventory === scan.inventory ? { index } : {}) });
       } catch (e) {
         // Signer keys and trust roots are checked when the rule reads them: still the policy's fault.
         if (e instanceof ConfigurationError) throw e;
@@ -197,6 +207,7 @@ async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: Res
     }),
   );
   for (const r of ruleResults) findings.push(...r);
+  opts.logger.debug(`content cache: ${cache.hits} reads served from memory, ${cache.misses} from disk, ${cache.size} bytes held at the end`);
 
   const { inForce, notices } = applyExceptions(findings, policy.exceptions, now, opts.mode === 'full');
   for (const n of notices) findings.push(makeFinding('policy', n.code, n.level, n, [], version));
@@ -212,7 +223,10 @@ async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: Res
     now,
     fullMode: opts.mode === 'full',
     files: scan.inventory.files.filter((f) => !matchesAny(f.path, policy.exclude)).map((f) => f.path),
-    readText: (p) => scan.inventory.readText(p, MAX_WAIVER_FILE_BYTES),
+    readText: (p) => {
+      opts.onOpen?.(p);
+      return scan.inventory.readText(p, MAX_WAIVER_FILE_BYTES);
+    },
     ...(opts.baseFile ? { baseFile: opts.baseFile } : {}),
     changed,
   });

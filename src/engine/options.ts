@@ -31,6 +31,12 @@ export interface EvaluateOptions {
   baseFile?: (path: string) => Promise<string | undefined>;
   /** Where a front door follows a long run (the CLI's progress line); the core only answers polls. */
   progress?: ProgressPort;
+  /**
+   * Called with each repository path a rule opens through its inventory (a
+   * read, or the absolute path it streams from): what a changed-mode run
+   * touches, for tests and benchmarks.
+   */
+  onOpen?: (path: string) => void;
 }
 
 /** A snapshot of a run in progress. */

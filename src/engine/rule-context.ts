@@ -1,8 +1,10 @@
 import { FileProblem } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Rule, RuleContext, RuleFinding } from '../checks/rule.js';
+import type { DependencyIndex, Rule, RuleContext, RuleFinding } from '../checks/rule.js';
+import { createDependencyIndex } from '../inventory/dependency-index.js';
 import { matchesAny } from '../inventory/inventory.js';
 import type { ChangedSet, Inventory } from '../inventory/types.js';
+import { invalidatedBy } from './invalidation.js';
 
 export const DEFAULT_RULE_MS = 60_000;
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
@@ -17,6 +19,8 @@ export interface RuleRunInput {
   policyPath?: string;
   /** `paths.tests` globs for this rule (none: no file is test code). */
   tests?: readonly string[];
+  /** Changed mode: the run's lookups, shared by the rules (built here when absent). */
+  index?: DependencyIndex;
   /** Overrides the rule's own budget (tests use tiny budgets). */
   budget?: { ms?: number; maxFileBytes?: number };
 }
@@ -38,6 +42,8 @@ export async function runRule(input: RuleRunInput): Promise<RuleFinding[]> {
   timer.unref?.();
   let current: string | undefined;
   const tests = input.tests ?? [];
+  const { changed } = input;
+  const dependents = changed && rule.invalidates ? invalidatedBy(rule, input.params, changed, input.index ?? createDependencyIndex(input.inventory)).dependents : new Set<string>();
   const ctx: RuleContext<Record<string, unknown>> = {
     params: input.params,
     inventory: input.inventory,
@@ -48,6 +54,7 @@ export async function runRule(input: RuleRunInput): Promise<RuleFinding[]> {
     signal: controller.signal,
     maxFileBytes,
     isTest: (path) => tests.length > 0 && matchesAny(path, tests),
+    inScope: (p) => changed === null || changed.changed.has(p) || dependents.has(p),
     report: (f) => {
       findings.push(f);
     },

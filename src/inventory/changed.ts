@@ -7,6 +7,12 @@ export interface ChangeList {
   deleted?: Iterable<string>;
   /** [newPath, oldPath] */
   renamed?: Iterable<readonly [string, string]>;
+  /**
+   * Set when the change was taken against the work tree: its untracked, not
+   * ignored files (also in `added`), which the inventory reuses instead of
+   * walking every directory a second time.
+   */
+  untracked?: readonly string[];
 }
 
 export function createChangedSet(list: ChangeList): ChangedSet {

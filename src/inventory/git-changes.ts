@@ -43,6 +43,7 @@ export async function gitChanges(root: string, base: string, head?: string): Pro
   if (!head) {
     const untracked = (await git(root, ['ls-files', '-z', '--others', '--exclude-standard'])).split('\0').filter(Boolean);
     list.added.push(...untracked);
+    return { ...list, untracked };
   }
   return list;
 }

@@ -46,6 +46,18 @@ function filesUnder(inv: Inventory, dir: string): string[] {
  * belong to the root above them (a `saved_model/variables/` stays one model).
  */
 export function discoverModelRoots(inv: Inventory, globs?: readonly string[]): ModelRoot[] {
+  // Several rules ask for the same inventory's roots; each walks 100,000 files of a monorepo.
+  const key = globs && globs.length > 0 ? globs.join('\0') : '';
+  let memo = discovered.get(inv);
+  if (!memo) discovered.set(inv, (memo = new Map()));
+  let roots = memo.get(key);
+  if (!roots) memo.set(key, (roots = discover(inv, globs)));
+  return [...roots];
+}
+
+const discovered = new WeakMap<Inventory, Map<string, readonly ModelRoot[]>>();
+
+function discover(inv: Inventory, globs?: readonly string[]): ModelRoot[] {
   const roots = new Map<string, ModelRoot>();
   if (globs && globs.length > 0) {
     const dirs = new Set<string>();
@@ -64,4 +76,19 @@ export function discoverModelRoots(inv: Inventory, globs?: readonly string[]): M
   // A root nested inside another matched root is part of the outer one.
   const all = [...roots.values()].sort((a, b) => a.path.localeCompare(b.path));
   return all.filter((r) => !all.some((o) => o !== r && o.kind === 'dir' && (o.path === '.' || r.path.startsWith(`${o.path}/`))));
+}
+
+/**
+ * What a change to `path` invalidates for a rule that judges whole models: the
+ * files of every root that holds it (a directory root's files, or a single-file
+ * root with the files beside it, where its card and signature live). A model is
+ * signed, carded and verified as one, so one changed file re-judges all of it.
+ */
+export function modelRootDependents(path: string, roots: readonly ModelRoot[], siblings: (dir: string) => readonly string[]): string[] {
+  const out: string[] = [];
+  for (const r of roots) {
+    if (r.kind === 'dir' && (r.path === '.' || path === r.path || path.startsWith(`${r.path}/`))) out.push(...r.files);
+    else if (r.kind === 'file' && dirname(path) === dirname(r.path)) out.push(...r.files, ...siblings(dirname(r.path) === '.' ? '' : dirname(r.path)));
+  }
+  return out;
 }

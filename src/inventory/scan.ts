@@ -1,8 +1,10 @@
-import { closeSync, constants, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, readSync, type Dirent, type Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseLfsPointer, LFS_POINTER_MAX_BYTES } from '../formats/lfs.js';
-import { createInventory, matchesAny } from './inventory.js';
+import type { ContentCache } from './content-cache.js';
+import { createInventory, ListedFile, matchesAny } from './inventory.js';
 import { git, gitWithInput, isGitRepo } from './git.js';
 import type { FileEntry, Inventory, SubmoduleEntry } from './types.js';
 
@@ -16,6 +18,13 @@ export interface ScanOptions {
   exclude?: readonly string[];
   /** Files listed at most; the rest is reported as `inventory/truncated`. */
   maxFiles?: number;
+  /**
+   * The untracked, not ignored files when the caller already asked git (a change
+   * taken against the work tree): finding them walks every directory, so once.
+   */
+  untracked?: readonly string[];
+  /** The run's shared file contents (a fresh cache when absent). */
+  cache?: ContentCache;
 }
 
 export interface ScanResult {
@@ -27,8 +36,13 @@ export interface ScanResult {
 
 export const DEFAULT_MAX_FILES = 200_000;
 
+/** A path that may need normalising or rejecting: a `.` or `..` segment, an empty one, a leading or trailing slash, a backslash or NUL. */
+const UNUSUAL_PATH = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|^\/|\/$|\\|\0/;
+
 /** Rejects what could escape the root: absolute paths, `..`, empty or NUL-containing segments. */
 export function normaliseRepoPath(p: string): string | undefined {
+  // Almost every path git lists is already normal: one test instead of a split and a join per file.
+  if (p !== '' && !UNUSUAL_PATH.test(p)) return p;
   if (p.includes('\0') || p.includes('\\')) return undefined;
   if (p.startsWith('/')) return undefined;
   const segs = p.split('/').filter((s) => s !== '' && s !== '.');
@@ -36,8 +50,26 @@ export function normaliseRepoPath(p: string): string | undefined {
   return segs.join('/');
 }
 
-async function walk(root: string, limit: number, start = ''): Promise<{ paths: string[]; truncated: boolean }> {
-  const out: string[] = [];
+/** What a listing knows of a path without a stat: git's index mode or the directory entry's type. */
+type Kind = 'file' | 'symlink' | 'dir' | 'other' | 'unknown';
+
+interface Listed {
+  raw: string;
+  kind: Kind;
+  inSubmodule: boolean;
+}
+
+function direntKind(e: Dirent): Kind {
+  return e.isFile() ? 'file' : e.isSymbolicLink() ? 'symlink' : e.isDirectory() ? 'dir' : 'other';
+}
+
+function statKind(st: Stats): Kind {
+  return st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : 'other';
+}
+
+/** One breadth-first `readdir` walk; the entries' types come with the listing, so nothing is stat'ed. */
+async function walk(root: string, limit: number, start = ''): Promise<{ entries: { path: string; kind: Kind }[]; truncated: boolean }> {
+  const out: { path: string; kind: Kind }[] = [];
   const queue = [start];
   while (queue.length > 0) {
     const rel = queue.shift()!;
@@ -53,12 +85,12 @@ async function walk(root: string, limit: number, start = ''): Promise<{ paths: s
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) queue.push(p);
       else {
-        if (out.length >= limit) return { paths: out, truncated: true };
-        out.push(p);
+        if (out.length >= limit) return { entries: out, truncated: true };
+        out.push({ path: p, kind: direntKind(e) });
       }
     }
   }
-  return { paths: out, truncated: false };
+  return { entries: out, truncated: false };
 }
 
 function readPointer(abs: string, size: number): FileEntry['lfs'] {
@@ -73,6 +105,25 @@ function readPointer(abs: string, size: number): FileEntry['lfs'] {
   }
 }
 
+/**
+ * Whether an attributes file outside the work tree could route a path through
+ * LFS: the repository's info/attributes, the user's (core.attributesFile or the
+ * default) or the system's. With none of these and no .gitattributes, asking
+ * `git check-attr` about every path of a 100,000-file repository is skipped.
+ * When git cannot say, it is asked anyway.
+ */
+async function attributesOutsideTree(root: string): Promise<boolean> {
+  const [commonDir, userFile] = await Promise.all([
+    git(root, ['rev-parse', '--path-format=absolute', '--git-common-dir']).then((s) => s.trim()),
+    git(root, ['config', '--path', '--get', 'core.attributesFile']).then((s) => s.trim(), () => ''),
+  ]);
+  // The core reads no environment: git's default user file is taken at $HOME/.config (an XDG_CONFIG_HOME elsewhere is not seen).
+  const files = [path.join(commonDir, 'info', 'attributes'), userFile || path.join(homedir(), '.config', 'git', 'attributes'), '/etc/gitattributes'];
+  return files.some((f) => f !== '' && existsSync(f));
+}
+
+const mayHaveOutsideAttributes = (root: string): Promise<boolean> => attributesOutsideTree(root).catch(() => true);
+
 /** Paths whose `filter` attribute is `lfs`: only those can be checked-out LFS pointers. */
 async function lfsTracked(root: string, paths: string[]): Promise<Set<string>> {
   if (paths.length === 0) return new Set();
@@ -83,76 +134,116 @@ async function lfsTracked(root: string, paths: string[]): Promise<Set<string>> {
   return tracked;
 }
 
+const INDEX_KIND: Record<string, Kind> = { '100644': 'file', '100755': 'file', '120000': 'symlink', '160000': 'dir' };
+
 /**
- * Lists the repository: `git ls-files` (tracked plus untracked-not-ignored) in a
- * git work tree, a bounded walk otherwise. Regular files only; symlinks are noted
- * and never followed; Git LFS pointers are recognised.
+ * The git listing with each path's type: the index's mode for tracked files
+ * (`ls-files -s`), except those git sees deleted or modified in the work tree
+ * (their type may have changed there: those few are stat'ed), and untracked
+ * files, stat'ed too. Three git processes run side by side.
+ */
+async function gitListing(root: string, known?: readonly string[]): Promise<Listed[]> {
+  const [staged, dirty, untracked] = await Promise.all([
+    git(root, ['ls-files', '-s', '-z']),
+    git(root, ['ls-files', '-z', '--deleted', '--modified']),
+    known ?? git(root, ['ls-files', '-z', '--others', '--exclude-standard']).then((out) => out.split('\0').filter(Boolean)),
+  ]);
+  const unsure = new Set(dirty.split('\0'));
+  const out: Listed[] = [];
+  const seen = new Set<string>();
+  for (const rec of staged.split('\0')) {
+    // `<mode> <object> <stage>\t<path>`; a conflicted path has one record per stage.
+    const tab = rec.indexOf('\t');
+    if (tab === -1) continue;
+    const raw = rec.slice(tab + 1);
+    if (seen.has(raw)) continue;
+    seen.add(raw);
+    out.push({ raw, kind: unsure.has(raw) ? 'unknown' : (INDEX_KIND[rec.slice(0, rec.indexOf(' '))] ?? 'unknown'), inSubmodule: false });
+  }
+  for (const raw of untracked) if (!seen.has(raw)) out.push({ raw, kind: 'unknown', inSubmodule: false });
+  return out;
+}
+
+/**
+ * Lists the repository: tracked plus untracked-not-ignored files in a git work
+ * tree, a bounded walk otherwise. Regular files only; symlinks are noted and
+ * never followed; Git LFS pointers are recognised.
  */
 export async function scanRepository(root: string, opts: ScanOptions = {}): Promise<ScanResult> {
   const maxFiles = opts.maxFiles ?? DEFAULT_MAX_FILES;
   const exclude = opts.exclude ?? [];
   const notes: InventoryNote[] = [];
   const fromGit = await isGitRepo(root);
-  let raw: string[];
+  let queue: Listed[];
   let truncated = false;
+  // Asked beside the listing, so its two git processes cost no wait of their own.
+  const outside = fromGit ? mayHaveOutsideAttributes(root) : undefined;
   if (fromGit) {
-    raw = (await git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--deduplicate'])).split('\0').filter(Boolean);
-    if (raw.length > maxFiles) {
-      raw = raw.slice(0, maxFiles);
-      truncated = true;
-    }
+    queue = await gitListing(root, opts.untracked);
+    queue.sort((a, b) => (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0));
   } else {
-    ({ paths: raw, truncated } = await walk(root, maxFiles));
+    const walked = await walk(root, maxFiles);
+    queue = walked.entries.map((e) => ({ raw: e.path, kind: e.kind, inSubmodule: false }));
+    truncated = walked.truncated;
+  }
+  if (queue.length > maxFiles) {
+    queue = queue.slice(0, maxFiles);
+    truncated = true;
   }
   if (truncated) notes.push({ code: 'truncated', message: `the repository has more than ${maxFiles} files; only the first ${maxFiles} were evaluated` });
 
   // In a git work tree only files git routes through LFS can be pointers; elsewhere any small file may be one.
-  const lfsCandidates = fromGit ? await lfsTracked(root, raw) : undefined;
+  const lfsCandidates = !fromGit
+    ? undefined
+    : queue.some((q) => q.raw === '.gitattributes' || q.raw.endsWith('/.gitattributes')) || (await outside!)
+      ? await lfsTracked(root, queue.filter((q) => q.kind === 'file' || q.kind === 'unknown').map((q) => q.raw))
+      : new Set<string>();
   const entries: FileEntry[] = [];
   const submodules: SubmoduleEntry[] = [];
   const seen = new Set<string>();
-  const queue = raw.map((r) => ({ r, inSubmodule: false }));
-  // Synchronous stats: nothing else runs yet, and they are several times faster than 20,000 promises.
+  const listedTotal = queue.length;
   for (let i = 0; i < queue.length; i++) {
-    const { r, inSubmodule } = queue[i]!;
-    const p = normaliseRepoPath(r);
+    const { raw, inSubmodule } = queue[i]!;
+    let kind = queue[i]!.kind;
+    const p = normaliseRepoPath(raw);
     if (!p) {
-      notes.push({ code: 'unsafe-path', path: r, message: `path ${JSON.stringify(r)} is not a safe repository path and was skipped` });
+      notes.push({ code: 'unsafe-path', path: raw, message: `path ${JSON.stringify(raw)} is not a safe repository path and was skipped` });
       continue;
     }
-    if (seen.has(p) || matchesAny(p, exclude)) continue;
+    if (seen.has(p) || (exclude.length > 0 && matchesAny(p, exclude))) continue;
     seen.add(p);
-    const abs = path.join(root, ...p.split('/'));
-    let st;
-    try {
-      st = lstatSync(abs);
-    } catch {
-      continue; // listed by git but deleted in the work tree
+    const abs = (): string => path.join(root, ...p.split('/'));
+    let size: number | undefined;
+    if (kind === 'unknown') {
+      const st = lstatSync(abs(), { throwIfNoEntry: false });
+      if (!st) continue; // listed by git but deleted in the work tree
+      kind = statKind(st);
+      size = st.size;
     }
-    if (st.isSymbolicLink()) {
+    if (kind === 'symlink') {
       notes.push({ code: 'symlink', path: p, message: `${p} is a symbolic link; mlgate does not follow links, so its target was not evaluated` });
       continue;
     }
-    if (st.isDirectory() && fromGit) {
+    if (kind === 'dir' && fromGit) {
       // git lists a submodule (or a nested repository) as its directory: its files are listed by walking it.
-      const sub = await walk(root, Math.max(0, maxFiles - queue.length), p);
-      submodules.push({ path: p, checkedOut: sub.paths.length > 0 });
-      if (sub.paths.length === 0) {
+      const sub = await walk(root, Math.max(0, maxFiles - listedTotal), p);
+      submodules.push({ path: p, checkedOut: sub.entries.length > 0 });
+      if (sub.entries.length === 0) {
         notes.push({ code: 'submodule-not-checked-out', path: p, message: `${p} is a git submodule that is not checked out, so nothing inside it was evaluated; check submodules out in this job (actions/checkout with submodules: true)` });
       }
       if (sub.truncated && !truncated) {
         truncated = true;
         notes.push({ code: 'truncated', message: `the repository has more than ${maxFiles} files with its submodules; only the first ${maxFiles} were evaluated` });
       }
-      for (const inner of sub.paths) queue.push({ r: inner, inSubmodule: true });
+      for (const inner of sub.entries) queue.push({ raw: inner.path, kind: inner.kind, inSubmodule: true });
       continue;
     }
-    if (!st.isFile()) continue;
-    const entry: FileEntry = { path: p, size: st.size };
+    if (kind !== 'file') continue;
+    const entry = new ListedFile(p, root, size);
     // A submodule's .gitattributes are not the superproject's: any small file there may be a pointer.
-    if (!lfsCandidates || lfsCandidates.has(r) || inSubmodule) {
+    if (!lfsCandidates || lfsCandidates.has(raw) || inSubmodule) {
       try {
-        const lfs = readPointer(abs, st.size);
+        const lfs = readPointer(abs(), entry.size);
         if (lfs) entry.lfs = lfs;
       } catch {
         // unreadable: rules reading it will report it
@@ -163,5 +254,5 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
   // Directories under a symlinked directory never appear: git lists the link itself.
   notes.sort((a, b) => (a.path ?? '').localeCompare(b.path ?? ''));
   const symlinks = notes.flatMap((n) => (n.code === 'symlink' && n.path !== undefined ? [n.path] : []));
-  return { inventory: createInventory(root, entries, submodules, symlinks), notes, fromGit };
+  return { inventory: createInventory(root, entries, submodules, symlinks, opts.cache ? { cache: opts.cache } : {}), notes, fromGit };
 }

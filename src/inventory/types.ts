@@ -42,6 +42,11 @@ export interface Inventory {
   abs(path: string): string;
   /** The whole file; throws FileProblem(`budget-exceeded`) when larger than maxBytes. */
   readBytes(path: string, maxBytes: number): Promise<Buffer>;
+  /**
+   * The first `n` bytes (fewer for a shorter file), for deciding whether to
+   * read on. Shares the run's content cache with readBytes.
+   */
+  readHead(path: string, n: number): Promise<Buffer>;
   /** The whole file as UTF-8 (invalid sequences replaced); same budget rule as readBytes. */
   readText(path: string, maxBytes: number): Promise<string>;
 }

@@ -23,7 +23,7 @@ export const DVC_SUFFIX = '.dvc';
 /** Files that describe or configure data and are never data themselves. */
 const NOT_DATA_NAMES = new Set([PROVENANCE_FILE, CARD_FILE, CROISSANT_FILE, '.gitattributes', '.gitignore', '.gitkeep', '.keep', 'dvc.yaml', 'dvc.lock', '.dvcignore']);
 
-function isRecordOrMetaFile(path: string): boolean {
+export function isRecordOrMetaFile(path: string): boolean {
   const name = path.slice(path.lastIndexOf('/') + 1);
   return NOT_DATA_NAMES.has(name) || name.endsWith(SIDECAR_SUFFIX) || name.endsWith(DVC_SUFFIX);
 }

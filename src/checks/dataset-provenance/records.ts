@@ -167,6 +167,11 @@ export class RecordStore {
 
   /** Paths whose change counts as updating a dataset's records (existing or not). */
   candidatePaths(dataset: string): string[] {
+    return RecordStore.candidatePaths(dataset);
+  }
+
+  /** Where a record of `dataset` may be, nearest first: also what a change to the dataset invalidates. */
+  static candidatePaths(dataset: string): string[] {
     const out = [dataset + SIDECAR_SUFFIX];
     for (let d = dirOf(dataset); ; d = dirOf(d)) {
       out.push(join(d, PROVENANCE_FILE), join(d, CROISSANT_FILE), join(d, CARD_FILE));

@@ -35,9 +35,9 @@ export class PinningContext {
     this.requireHashes = rule.params['require-hashes'] ?? false;
   }
 
-  /** Full mode checks everything; changed mode only what the change added or modified. */
+  /** Full mode checks everything; changed mode what the change added or modified, and what installs a changed requirements file. */
   inScope(path: string): boolean {
-    return this.rule.changed === null || this.rule.changed.changed.has(path);
+    return this.rule.inScope(path);
   }
 
   exists(path: string): boolean {
