@@ -264,6 +264,33 @@ describe('one parse per file per run', () => {
   });
 });
 
+describe('the pre-filter and the many loads that are not deserialisation', () => {
+  it('skips a file whose only loads belong to no judged module, and keeps every load that could be one', async () => {
+    const files: Files = {
+      'src/config.py': 'import json\n\ndef read(p):\n    with open(p) as f:\n        return json.load(f)\n',
+      'src/store.py': 'class Store:\n    def get(self, k):\n        return self.backend.load(k)\n',
+      'src/alias.py': 'import pickle as pk\n\ndef read(b):\n    return pk.loads(b)\n',
+      'src/bare.py': 'from pickle import load\n\ndef read(f):\n    return load(f)\n',
+      'src/vectors.py': 'from gensim.models import Word2Vec\n\nmodel = Word2Vec.load("w2v.model")\n',
+      'src/numpy_alias.py': 'import numpy as np\n\na = np.load("a.npy", allow_pickle=True)\n',
+      'src/mylib_use.py': 'from mylib.io import load\n\nstate = load("ckpt.bin")\n',
+    };
+    const parse = vi.mocked(python.analysePython);
+    const run = async (policy: string) => {
+      parse.mockClear();
+      const report = await evaluate({ root: await makeRepo(files), provider: memoryProvider({ '.github/mlgate.yml': policy }), mode: 'full', logger: silentLogger, toolVersion: '1.0.0', now: new Date('2026-11-28T12:00:00Z') });
+      return { parsed: parse.mock.calls.map((c) => c[0]).sort(), found: report.findings.filter((f) => f.rule === 'unsafe-deserialization').map((f) => f.path).sort() };
+    };
+    const plain = await run('version: 1\nrules:\n  unsafe-deserialization: {}\n');
+    expect(plain.parsed).toEqual(['src/alias.py', 'src/bare.py', 'src/numpy_alias.py', 'src/vectors.py']);
+    expect(plain.found).toEqual(['src/alias.py', 'src/bare.py', 'src/numpy_alias.py', 'src/vectors.py']);
+    // A configured loader named `load` turns the module gate off, so its callers are read and found.
+    const custom = await run('version: 1\nrules:\n  unsafe-deserialization:\n    unsafe-loaders: ["mylib.io.load"]\n');
+    expect(custom.found).toContain('src/mylib_use.py');
+    expect(custom.parsed).toContain('src/config.py');
+  });
+});
+
 describe('sharing survives one rule running out of time', () => {
   it('the other rule re-analyses what the first one was cut off on, and reports every file', async () => {
     const files: Files = {};

@@ -90,11 +90,26 @@ function wordPattern(words: ReadonlySet<string>): RegExp {
   return re;
 }
 
+/**
+ * `load`, `loads` and `load_all` are judged only as functions of these modules
+ * (`pickle.load`, `torch.load`, `yaml.load_all`, `gensim…Word2Vec.load`), and a
+ * file cannot reach them without naming the module (an import, an alias, a
+ * qualified call). `json.load` and `self.store.load` — most of the `load`s of a
+ * large code base — are not. The raw text is searched, strings included, so
+ * `__import__("pickle")` counts too.
+ */
+const GENERIC_LOAD_WORDS: ReadonlySet<string> = new Set(['load', 'loads', 'load_all']);
+const LOAD_MODULES = /\b(?:pickle|cPickle|_pickle|cloudpickle|dill|torch|joblib|sklearn|numpy|np|yaml|gensim)\b/;
+const SPECIFIC_CALL_WORDS: ReadonlySet<string> = new Set([...PYTHON_CALL_WORDS].filter((w) => !GENERIC_LOAD_WORDS.has(w)));
+
 /** Whether a rule could find anything: the code names a judged callee, or the text a judged key (always, for a notebook). */
 function mentionsAny(path: string, text: string, words: ReadonlySet<string>): boolean {
   // Notebooks are few, and their JSON must be read to be judged at all.
   if (path.toLowerCase().endsWith('.ipynb') || PYTHON_KEY_WORDS.some((k) => text.includes(k))) return true;
-  return wordPattern(words).test(codeWithoutStrings(text));
+  const code = codeWithoutStrings(text);
+  // The default words only: a rule's own extra callees (unsafe-loaders) may be a `load` of any module.
+  if (words !== PYTHON_CALL_WORDS) return wordPattern(words).test(code);
+  return wordPattern(SPECIFIC_CALL_WORDS).test(code) || (wordPattern(GENERIC_LOAD_WORDS).test(code) && LOAD_MODULES.test(text));
 }
 
 const lastWordSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
@@ -138,7 +153,8 @@ function summarise(file: PythonFile, words: ReadonlySet<string>): PythonFile {
 /** Stands in for functions no kept call is inside, so scope indexes stay valid. */
 const UNUSED_FUNCTION: PythonFunction = Object.freeze({ name: '', params: [], scope: -1 });
 
-const covers = (have: ReadonlySet<string>, want: ReadonlySet<string>): boolean => have === want || [...want].every((w) => have.has(w));
+// A summary made under the default words may have skipped a file by its modules (see mentionsAny): it answers only for them.
+const covers = (have: ReadonlySet<string>, want: ReadonlySet<string>): boolean => have === want || (have !== PYTHON_CALL_WORDS && [...want].every((w) => have.has(w)));
 
 async function analyseEntry(ctx: RuleContext<unknown>, path: string, words: ReadonlySet<string>): Promise<PythonFile | null> {
   let done = analysed.get(ctx.inventory);
@@ -221,8 +237,10 @@ export async function forEachPythonFile(
 
 /** PYTHON_CALL_WORDS plus the last identifiers of `names` (a rule's configured callees). */
 export function callWordsWith(names: readonly string[]): ReadonlySet<string> {
-  const extra = names.map((n) => n.slice(n.lastIndexOf('.') + 1)).filter((w) => /^\w+$/.test(w) && !PYTHON_CALL_WORDS.has(w));
-  return extra.length === 0 ? PYTHON_CALL_WORDS : new Set([...PYTHON_CALL_WORDS, ...extra]);
+  const last = names.map((n) => n.slice(n.lastIndexOf('.') + 1));
+  const extra = last.filter((w) => /^\w+$/.test(w) && !PYTHON_CALL_WORDS.has(w));
+  // A configured `mylib.io.load` is a `load` of a module the default gate does not know: a set of its own turns the gate off.
+  return extra.length === 0 && !last.some((w) => GENERIC_LOAD_WORDS.has(w)) ? PYTHON_CALL_WORDS : new Set([...PYTHON_CALL_WORDS, ...extra]);
 }
 
 type Problem = Omit<RuleFinding, 'path'>;
