@@ -140,8 +140,7 @@ function scopeNote(scope: Scope): string | undefined {
 export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: string) => void): Promise<number> {
   const scope = await resolveScope(args.targets, args.root);
   const { policyPath, overrides, note } = await choosePolicyFile(scope, args.policy);
-  const changes = await changesFor(args, scope);
-  const repository = await reportRepository(scope.root, args.repository);
+  const [changes, repository] = await Promise.all([changesFor(args, scope), reportRepository(scope.root, args.repository)]);
 
   const report = await evaluate({
     root: scope.root,

@@ -112,6 +112,11 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
   const now = opts.now ?? new Date();
   const version = opts.toolVersion;
   const policyPath = opts.policyPath ?? DEFAULT_POLICY_PATH;
+  // The listing needs no policy: git lists the repository while the policy is read and compiled.
+  const cache = new ContentCache();
+  const scanning = scanRepository(opts.root, { cache, ...(opts.changes?.untracked ? { untracked: opts.changes.untracked } : {}) });
+  // A broken policy ends the run before the listing is awaited; its outcome is then nobody's.
+  scanning.catch(() => undefined);
   const policy: ResolvedPolicy = await loadPolicy({ provider: opts.provider, rules: registry, now, policyPath });
 
   const progress: RunProgress = { opened: new Set(), filesTotal: 0, rulesDone: 0, running: [] };
@@ -124,7 +129,7 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
     running: [...progress.running],
   }));
   try {
-    return await run(opts, registry, policy, progress, { started, hashedBefore, now, version });
+    return await run(opts, registry, policy, progress, { started, hashedBefore, now, version, cache, scanning });
   } finally {
     opts.progress?.stop();
   }
@@ -138,11 +143,19 @@ interface RunProgress {
   running: string[];
 }
 
-async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: ResolvedPolicy, progress: RunProgress, ctx: { started: number; hashedBefore: number; now: Date; version: string }): Promise<Report> {
-  const { started, hashedBefore, now, version } = ctx;
-  // One cache for the run: every rule's view of the inventory reads through it.
-  const cache = new ContentCache();
-  const scan = await scanRepository(opts.root, { cache, ...(opts.changes?.untracked ? { untracked: opts.changes.untracked } : {}) });
+interface RunContext {
+  started: number;
+  hashedBefore: number;
+  now: Date;
+  version: string;
+  /** One cache for the run: every rule's view of the inventory reads through it. */
+  cache: ContentCache;
+  scanning: ReturnType<typeof scanRepository>;
+}
+
+async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: ResolvedPolicy, progress: RunProgress, ctx: RunContext): Promise<Report> {
+  const { started, hashedBefore, now, version, cache } = ctx;
+  const scan = await ctx.scanning;
   progress.filesTotal = scan.inventory.files.length;
   const changed = opts.mode === 'changed' ? createChangedSet(opts.changes ?? {}) : null;
   const findings: Finding[] = [];

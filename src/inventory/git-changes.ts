@@ -39,11 +39,14 @@ export function parseNameStatus(out: string): ChangeList & { added: string[]; mo
 export async function gitChanges(root: string, base: string, head?: string): Promise<ChangeList> {
   const mergeBase = (await git(root, ['merge-base', base, head ?? 'HEAD'])).trim();
   const range = head ? [mergeBase, head] : [mergeBase];
-  const list = parseNameStatus(await git(root, ['diff', '--name-status', '-z', '-M', '--relative', '--no-ext-diff', '--no-textconv', ...range, '--', '.']));
-  if (!head) {
-    const untracked = (await git(root, ['ls-files', '-z', '--others', '--exclude-standard'])).split('\0').filter(Boolean);
-    list.added.push(...untracked);
-    return { ...list, untracked };
-  }
-  return list;
+  // Against the work tree the untracked files are part of the change: git lists them while it diffs.
+  const [diff, others] = await Promise.all([
+    git(root, ['diff', '--name-status', '-z', '-M', '--relative', '--no-ext-diff', '--no-textconv', ...range, '--', '.']),
+    head ? undefined : git(root, ['ls-files', '-z', '--others', '--exclude-standard']),
+  ]);
+  const list = parseNameStatus(diff);
+  if (others === undefined) return list;
+  const untracked = others.split('\0').filter(Boolean);
+  list.added.push(...untracked);
+  return { ...list, untracked };
 }
