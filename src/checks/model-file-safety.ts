@@ -10,7 +10,7 @@ import { looksLikeNpy } from '../formats/npy.js';
 import { HDF5_MAGIC } from '../formats/keras.js';
 import { TAR_BLOCK, looksLikeTar } from '../formats/tar.js';
 import { checkFormat } from '../formats/magic.js';
-import { SIGNED_HEADER_FORMATS, headerFormatOf, headerFormatOfFile, settleHeaderFormat } from './model-file/header-formats.js';
+import { SIGNED_HEADER_FORMATS, headerFormatOfFile, settleHeaderFormat } from './model-file/header-formats.js';
 import { otherFormats, type OtherFormatParams } from './model-file/dispatch.js';
 import { OTHER_FORMAT_PROPERTIES, OTHER_FORMAT_TIGHTEN } from './model-file/params.js';
 
@@ -97,7 +97,7 @@ async function run(ctx: RuleContext<ModelFileSafetyParams>): Promise<void> {
       continue;
     }
     // By name first: only a `.bin` is opened to tell GGUF apart, and only a header format costs a size.
-    const known = headerFormatOf(f.path) ?? (/\.bin$/i.test(f.path) ? headerFormatOfFile(f.path, ctx.inventory.abs(f.path), f.size) : undefined);
+    const known = await headerFormatOfFile(f.path, ctx.inventory);
     if (known && f.size >= 2 && (await settleHeaderFormat(known, f.path, ctx))) continue;
     if (!matched && !sniffOthers) continue;
     await ctx.guard(f.path, async () => {

@@ -2,7 +2,6 @@ import type { RuleContext } from '../rule.js';
 import { matchesAny } from '../../inventory/inventory.js';
 import type { FileEntry } from '../../inventory/types.js';
 import type { AllowList } from '../../formats/pickle/classify.js';
-import { readHeadSync } from '../../formats/pickle/model-file.js';
 import { TAR_BLOCK } from '../../formats/tar.js';
 import { checkKerasConfigFile } from './keras.js';
 import { checkKerasMetadata, checkSavedModel } from './savedmodel.js';
@@ -55,7 +54,7 @@ export function otherFormats(ctx: RuleContext<OtherFormatParams & { strict?: boo
   const strict = p.strict ?? false;
   return async (f) => {
     if (globs.length && matchesAny(f.path, globs)) {
-      const format = f.lfs ? formatByName(f.path) : f.size === 0 ? undefined : formatOf(f.path, readHeadSync(abs(f.path), TAR_BLOCK), f.size);
+      const format = f.lfs ? formatByName(f.path) : f.size === 0 ? undefined : formatOf(f.path, await ctx.inventory.readHead(f.path, TAR_BLOCK), f.size);
       const why = format && formatPolicyProblem(f.path, format, allowFormats, denyFormats);
       if (format && why) ctx.report({ code: 'format-not-allowed', path: f.path, message: `${f.path} ${why}${f.lfs ? ' (judged by its name: only its Git LFS pointer is checked out)' : ''}. ${formatFix(format)}` });
     }

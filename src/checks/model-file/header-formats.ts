@@ -1,4 +1,5 @@
 import type { RuleContext, RuleFinding } from '../rule.js';
+import type { Inventory } from '../../inventory/types.js';
 import { withFileSource } from '../../formats/byte-source.js';
 import { checkFormat } from '../../formats/magic.js';
 import { GGUF_MAGIC } from '../../formats/gguf.js';
@@ -21,13 +22,14 @@ const TEXT_MAX_BYTES = 64 * 1024 * 1024;
 /**
  * The header format of a repository file: by name, or for a `.bin` (the
  * extension llama.cpp used before `.gguf`, shared with PyTorch) by its
- * `GGUF` magic.
+ * `GGUF` magic, read through the run's shared reader so the content scan that
+ * follows does not open the file again.
  */
-export function headerFormatOfFile(path: string, abs: string, size: number): HeaderFormat | undefined {
+export async function headerFormatOfFile(path: string, inventory: Inventory): Promise<HeaderFormat | undefined> {
   const byName = headerFormatOf(path);
-  if (byName || size < 4 || !/\.bin$/i.test(path)) return byName;
+  if (byName || !/\.bin$/i.test(path)) return byName;
   try {
-    return withFileSource(abs, (src) => (src.read(0, 4).equals(GGUF_MAGIC) ? 'gguf' : undefined));
+    return (await inventory.readHead(path, 4)).equals(GGUF_MAGIC) ? 'gguf' : undefined;
   } catch {
     // Unreadable here: the scan that follows reports it.
     return undefined;

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { classifyGlobal, isPlausibleGlobal, type AllowList } from './classify.js';
 import { IS_OPCODE, OP, HIGHEST_PROTOCOL } from './opcodes.js';
 import { PickleMachine, type ImportRef, type ScanIssue } from './scanner.js';
@@ -637,17 +637,5 @@ export async function headRulesOutPickle(head: Buffer): Promise<boolean> {
     return !r.ok && r.error !== undefined && !r.error.truncated && m.opcodeCount - 1 < 3;
   } finally {
     w.release();
-  }
-}
-
-/** The first bytes of a file without following a link: one open and one read, for deciding whether to scan it at all. */
-export function readHeadSync(absPath: string, n: number): Buffer {
-  const fd = openSync(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const buf = Buffer.allocUnsafe(n);
-    const got = readSync(fd, buf, 0, n, 0);
-    return buf.subarray(0, got);
-  } finally {
-    closeSync(fd);
   }
 }
