@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { bundleSources } from './bundle-sources.mjs';
+import { bundleSources, ensureFile, median } from './common.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dir = path.join(root, '.bench', 'formats-protobuf');
@@ -111,16 +111,6 @@ async function readInChild([lib, kind, file]) {
   process.stdout.write(JSON.stringify({ times, nodes, baseRss, peakRss: process.resourceUsage().maxRSS * 1024 }));
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function ensure(file, make) {
-  try {
-    await stat(file);
-  } catch {
-    await make(file);
-  }
-}
-
 export default async function bench() {
   await mkdir(dir, { recursive: true });
   const lib = await bundle();
@@ -133,7 +123,7 @@ export default async function bench() {
   console.log(`| corpus | file size | nodes | wall (median of ${RUNS}) | peak RSS (after loading) |`);
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const [kind, name, file, make] of corpora) {
-    await ensure(file, make);
+    await ensureFile(file, make);
     const { size } = await stat(file);
     const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), CHILD, lib, kind, file], { maxBuffer: 1024 * 1024 });
     const r = JSON.parse(stdout);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { bundleSources } from './bundle-sources.mjs';
+import { bundleSources, ensureFile, median } from './common.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dir = path.join(root, '.bench', 'formats');
@@ -126,16 +126,7 @@ async function checkInChild([bundlePath, kind, file, expect]) {
 async function measure(bundlePath, kind, file, expect = '') {
   const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), CHILD, bundlePath, kind, file, expect], { maxBuffer: MiB });
   const { times, cpu, baseRss, peakRss } = JSON.parse(stdout);
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return { size: (await stat(file)).size, ms: median(times), cpuMs: median(cpu), first: Math.max(...times), baseRss, peakRss };
-}
-
-async function ensure(file, make) {
-  try {
-    await stat(file);
-  } catch {
-    await make(file);
-  }
 }
 
 export default async function bench() {
@@ -146,13 +137,13 @@ export default async function bench() {
   const hostile = path.join(dir, 'hostile-8m-strings.gguf');
   const wide = path.join(dir, 'wide-62k-tensors.safetensors');
   const tpl = path.join(dir, 'tool-template.jinja');
-  await ensure(st, makeSafetensors);
-  await ensure(gg, (f) => makeGguf(f, "{% for m in messages %}{{ '<|' + m['role'] + '|>' + m['content'] }}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"));
-  await ensure(evil, (f) => makeGguf(f, "{{ cycler.__init__.__globals__.os.popen('id').read() }}"));
-  await ensure(hostile, makeHostileGguf);
-  await ensure(wide, makeWideSafetensors);
+  await ensureFile(st, makeSafetensors);
+  await ensureFile(gg, (f) => makeGguf(f, "{% for m in messages %}{{ '<|' + m['role'] + '|>' + m['content'] }}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"));
+  await ensureFile(evil, (f) => makeGguf(f, "{{ cycler.__init__.__globals__.os.popen('id').read() }}"));
+  await ensureFile(hostile, makeHostileGguf);
+  await ensureFile(wide, makeWideSafetensors);
   // A 60 KiB template: a tool-use loop repeated, twice the size of the largest published ones.
-  await ensure(tpl, async (f) => {
+  await ensureFile(tpl, async (f) => {
     const h = await open(f, 'w');
     await h.write("{%- set ns = namespace(first=true) %}" + "{%- for m in messages %}{%- if m.role == 'tool' %}{{- '<tool>' + m.content|tojson + '</tool>' }}{%- elif m.tool_calls %}{%- for c in m.tool_calls %}{{- c.function.name ~ '(' ~ c.function.arguments|tojson ~ ')' }}{%- endfor %}{%- else %}{{- '<|' + m.role + '|>' + m.content|trim }}{%- endif %}{%- endfor %}\n".repeat(200));
     await h.close();

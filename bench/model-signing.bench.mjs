@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
+import { median } from './common.mjs';
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const WORK = path.join(REPO, '.bench', 'model-signing');
@@ -111,8 +112,6 @@ function timed(argv) {
   const cpu = field(/User time \(seconds\): ([\d.]+)/) + field(/System time \(seconds\): ([\d.]+)/);
   return { ms, rss, cpu, status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Alternating runs of `ours` and openssl over the same (page-cached) files; prints one table. */
 function measure(ours, openssl) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { bundleSources } from './bundle-sources.mjs';
+import { bundleSources, ensureFile, median } from './common.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dir = path.join(root, '.bench', 'pickle');
@@ -209,16 +209,6 @@ async function writeBlobPickle(file, blobs, blobBytes) {
   await h.close();
 }
 
-async function ensure(file, make) {
-  try {
-    await stat(file);
-  } catch {
-    await make(file);
-  }
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 /**
  * The scanner as the action runs it: one esbuild bundle, no TypeScript loader
  * (whose own thread and heap would otherwise be counted as the scanner's).
@@ -270,15 +260,15 @@ export default async function bench() {
   const dense = [];
   for (let i = 0; i < 24; i++) {
     const f = path.join(dir, `dense-${i}.pkl`);
-    await ensure(f, (x) => writeFile(x, densePickle(8 * MiB, i % 2 ? 4 : 2, i * 7919)));
+    await ensureFile(f, (x) => writeFile(x, densePickle(8 * MiB, i % 2 ? 4 : 2, i * 7919)));
     dense.push(f);
   }
   const zipFile = path.join(dir, 'checkpoint-zip.pt');
-  await ensure(zipFile, (x) => writeTorchZip(x, 2048 * MiB));
+  await ensureFile(zipFile, (x) => writeTorchZip(x, 2048 * MiB));
   const blobFile = path.join(dir, 'blobs.pkl');
-  await ensure(blobFile, (x) => writeBlobPickle(x, 8, 128 * MiB));
+  await ensureFile(blobFile, (x) => writeBlobPickle(x, 8, 128 * MiB));
   const wideFile = path.join(dir, 'memo-wide.pkl');
-  await ensure(wideFile, (x) => writeFile(x, memoWidePickle()));
+  await ensureFile(wideFile, (x) => writeFile(x, memoWidePickle()));
   const bundle = await bundleScanner();
 
   const rows = [

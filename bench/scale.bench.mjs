@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { median } from './common.mjs';
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const STAMP = 'v1: 1000 services x (90 .py, 8 .csv, PROVENANCE.yml, requirements.txt) + 3, 10 changed, 50 planted';
@@ -95,8 +96,6 @@ export function prepare() {
   writeFileSync(stamp, STAMP);
   return DIR;
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Wall time, peak RSS of the child (GNU time when present) and exit status. */
 function measure(argv, cwd) {
