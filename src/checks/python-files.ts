@@ -1,6 +1,7 @@
 import type { RuleContext, RuleFinding } from './rule.js';
 import { LEVEL_RANK } from '../core/types.js';
 import { FileProblem } from '../core/errors.js';
+import { matchesAny } from '../inventory/inventory.js';
 import type { Inventory } from '../inventory/types.js';
 import { NotebookError } from '../formats/notebook.js';
 import { analysePython, codeWithoutStrings, PythonParseError, type PythonCall, type PythonFile, type PythonFunction } from '../formats/python/index.js';
@@ -215,8 +216,14 @@ export async function forEachPythonFile(
   visit: (path: string, file: PythonFile) => void,
   words: ReadonlySet<string> = PYTHON_CALL_WORDS,
 ): Promise<void> {
-  for (const entry of ctx.inventory.match(globs)) {
-    if (ctx.changed && !ctx.changed.changed.has(entry.path)) continue;
+  // In changed mode the change is the list: matching globs over a 100,000-file listing to keep ten would be the work.
+  const entries = ctx.changed
+    ? [...ctx.changed.changed].sort().flatMap((p) => {
+        const entry = ctx.inventory.get(p);
+        return entry && matchesAny(p, globs) ? [entry] : [];
+      })
+    : ctx.inventory.match(globs);
+  for (const entry of entries) {
     ctx.signal.throwIfAborted();
     await ctx.guard(entry.path, async () => {
       const file = await analyseEntry(ctx, entry.path, words);
