@@ -113,6 +113,20 @@ describe('mlgate CLI (bundled dist/cli.js)', () => {
     expect(runCli(['check', dir, '--base', 'no-such-ref']).code).toBe(2);
   });
 
+  it('answers a bad --base before a broken policy, though git and the policy are read side by side', async () => {
+    const dir = await makeRepo({ '.github/mlgate.yml': 'version: 1\nrules:\n  no-such-rule: {}\n', 'a.txt': 'a' }, { git: true });
+    for (let i = 0; i < 3; i++) {
+      const r = runCli(['check', dir, '--base', 'no-such-ref']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--base no-such-ref: /);
+      expect(r.stderr).not.toMatch(/no-such-rule/);
+    }
+    // With a good base the policy's own error is what the user sees.
+    const policy = runCli(['check', dir, '--base', 'main']);
+    expect(policy.code).toBe(2);
+    expect(policy.stderr).toMatch(/mlgate\.yml:3:\d+: rules\.no-such-rule/);
+  });
+
   it('validates and shows policies, lists rules, and writes a starter policy', async () => {
     const dir = await makeRepo({ 'data/reviews/train.csv': 'text,label\nok,0\n' });
     const init = runCli(['init', dir]);

@@ -58,6 +58,10 @@ describe('inventory from the git index', () => {
     const { inventory } = await scanRepository(dir, { untracked: [] });
     expect(inventory.files.map((f) => f.path)).toEqual(['a.txt']);
     expect((await scanRepository(dir, { untracked: ['untracked.txt'] })).inventory.files.map((f) => f.path)).toEqual(['a.txt', 'untracked.txt']);
+    // Promised while the caller's git still runs; settling undefined means nobody asked, so the scan walks.
+    expect((await scanRepository(dir, { untracked: Promise.resolve(['untracked.txt']) })).inventory.files.map((f) => f.path)).toEqual(['a.txt', 'untracked.txt']);
+    expect((await scanRepository(dir, { untracked: Promise.resolve([]) })).inventory.files.map((f) => f.path)).toEqual(['a.txt']);
+    expect((await scanRepository(dir, { untracked: Promise.resolve(undefined) })).inventory.files.map((f) => f.path)).toEqual(['a.txt', 'untracked.txt']);
   });
 
   it('outside git, one walk gives types without a stat per file', async () => {

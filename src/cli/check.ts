@@ -117,16 +117,20 @@ async function choosePolicyFile(scope: Scope, policy: string | undefined) {
   return { policyPath: abs, overrides, note: undefined };
 }
 
-async function changesFor(args: CheckArgs, scope: Scope): Promise<ChangeList | undefined> {
-  let list: ChangeList | undefined;
-  if (args.base) {
-    list = await gitChanges(scope.root, args.base, args.head).catch((e: Error) => {
-      throw new ConfigurationError(`--base ${args.base}: ${e.message}`);
-    });
-  } else if (args.changedFiles) list = await changesFromFile(args.changedFiles, scope.root);
-  if (scope.files === undefined) return list;
-  // Named files or a subdirectory: evaluated as a change that touches just them.
-  return list ? restrictChanges(scope, list) : { modified: scope.files };
+/** The change to evaluate (`--base`, `--changed-files`, or named paths), or undefined for a full run. */
+function changesFor(args: CheckArgs, scope: Scope): Promise<ChangeList> | undefined {
+  if (!args.base && !args.changedFiles && scope.files === undefined) return undefined;
+  return (async () => {
+    let list: ChangeList | undefined;
+    if (args.base) {
+      list = await gitChanges(scope.root, args.base, args.head).catch((e: Error) => {
+        throw new ConfigurationError(`--base ${args.base}: ${e.message}`);
+      });
+    } else if (args.changedFiles) list = await changesFromFile(args.changedFiles, scope.root);
+    if (scope.files === undefined) return list!;
+    // Named files or a subdirectory: evaluated as a change that touches just them.
+    return list ? restrictChanges(scope, list) : { modified: scope.files };
+  })();
 }
 
 /** The one-line notes of the text report: which policy applies, and what part of the repository was evaluated. */
@@ -140,14 +144,17 @@ function scopeNote(scope: Scope): string | undefined {
 export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: string) => void): Promise<number> {
   const scope = await resolveScope(args.targets, args.root);
   const { policyPath, overrides, note } = await choosePolicyFile(scope, args.policy);
-  const [changes, repository] = await Promise.all([changesFor(args, scope), reportRepository(scope.root, args.repository)]);
+  // git works out the change while the engine lists the repository and compiles the policy.
+  const changes = changesFor(args, scope);
+  const repository = reportRepository(scope.root, args.repository);
+  repository.catch(() => undefined);
 
   const report = await evaluate({
     root: scope.root,
     policyPath,
     provider: cliPolicyProvider(scope.root, args.policyDir ? path.resolve(args.policyDir) : undefined, overrides),
     mode: changes ? 'changed' : 'full',
-    changes,
+    ...(changes ? { changes } : {}),
     // Inline waivers the branch adds itself apply after merge, as on a pull request.
     ...(args.base ? { baseFile: gitBaseFile(scope.root, args.base, args.head) } : {}),
     failOn: args.failOn,
@@ -159,7 +166,8 @@ export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: stri
   if (report.stats.files === 0) {
     throw new ConfigurationError(`${args.targets[0] ?? args.root ?? '.'}: the repository at ${scope.root} holds no files to evaluate`);
   }
-  if (repository) report.repository = repository;
+  const repo = await repository;
+  if (repo) report.repository = repo;
 
   const notes = [note, scopeNote(scope)].filter((n): n is string => n !== undefined);
   const cwd = args.cwd ?? process.cwd();

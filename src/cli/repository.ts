@@ -7,10 +7,15 @@ import type { RepositoryInfo } from '../report/types.js';
  * `origin` remote; the commit and branch from HEAD. Undefined when neither
  * names the repository (a directory outside git, a remote that is a path).
  */
-export async function reportRepository(root: string, explicit: string | undefined): Promise<RepositoryInfo | undefined> {
+export function reportRepository(root: string, explicit: string | undefined): Promise<RepositoryInfo | undefined> {
+  // Thrown, not rejected: a misspelt option is answered before anything runs.
   if (explicit !== undefined && !REPOSITORY_NAME.test(explicit)) {
     throw new ConfigurationError(`--repository ${JSON.stringify(explicit)}: expected OWNER/NAME, as in https://github.com/OWNER/NAME`);
   }
+  return describeRepository(root, explicit);
+}
+
+async function describeRepository(root: string, explicit: string | undefined): Promise<RepositoryInfo | undefined> {
   const { origin, commit, ref } = await originAndHead(root);
   if (explicit === undefined) return origin ? { name: origin.name, commit, ref, url: origin.url } : undefined;
   // The origin's host when it is the same repository (GitHub Enterprise Server), else github.com.

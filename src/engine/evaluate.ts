@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Rule, RuleFinding } from '../checks/rule.js';
 import { RULES } from '../checks/registry.js';
-import { createChangedSet } from '../inventory/changed.js';
+import { createChangedSet, type ChangeList } from '../inventory/changed.js';
 import { ContentCache } from '../inventory/content-cache.js';
 import { createDependencyIndex } from '../inventory/dependency-index.js';
 import { createInventory, matchesAny } from '../inventory/inventory.js';
@@ -114,10 +114,17 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
   const policyPath = opts.policyPath ?? DEFAULT_POLICY_PATH;
   // The listing needs no policy: git lists the repository while the policy is read and compiled.
   const cache = new ContentCache();
-  const scanning = scanRepository(opts.root, { cache, ...(opts.changes?.untracked ? { untracked: opts.changes.untracked } : {}) });
-  // A broken policy ends the run before the listing is awaited; its outcome is then nobody's.
+  // The change may still be in git's hands: the listing takes its untracked files when it has them, else asks itself.
+  const changes = opts.changes === undefined ? undefined : Promise.resolve(opts.changes);
+  const untracked = changes?.then((c) => c.untracked).catch(() => undefined);
+  const scanning = scanRepository(opts.root, { cache, ...(untracked ? { untracked } : {}) });
+  // A broken policy or change ends the run before the listing is awaited; its outcome is then nobody's.
   scanning.catch(() => undefined);
-  const policy: ResolvedPolicy = await loadPolicy({ provider: opts.provider, rules: registry, now, policyPath });
+  const [changeList, loaded] = await Promise.allSettled([changes, loadPolicy({ provider: opts.provider, rules: registry, now, policyPath })]);
+  // A bad change (say `--base` names no commit) is reported before the policy, whatever finished first.
+  if (changeList.status === 'rejected') throw changeList.reason;
+  if (loaded.status === 'rejected') throw loaded.reason;
+  const policy: ResolvedPolicy = loaded.value;
 
   const progress: RunProgress = { opened: new Set(), filesTotal: 0, rulesDone: 0, running: [] };
   opts.progress?.start(() => ({
@@ -129,7 +136,7 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
     running: [...progress.running],
   }));
   try {
-    return await run(opts, registry, policy, progress, { started, hashedBefore, now, version, cache, scanning });
+    return await run({ ...opts, ...(changeList.value ? { changes: changeList.value } : {}) }, registry, policy, progress, { started, hashedBefore, now, version, cache, scanning });
   } finally {
     opts.progress?.stop();
   }
@@ -153,7 +160,7 @@ interface RunContext {
   scanning: ReturnType<typeof scanRepository>;
 }
 
-async function run(opts: EvaluateOptions, registry: readonly Rule[], policy: ResolvedPolicy, progress: RunProgress, ctx: RunContext): Promise<Report> {
+async function run(opts: EvaluateOptions & { changes?: ChangeList }, registry: readonly Rule[], policy: ResolvedPolicy, progress: RunProgress, ctx: RunContext): Promise<Report> {
   const { started, hashedBefore, now, version, cache } = ctx;
   const scan = await ctx.scanning;
   progress.filesTotal = scan.inventory.files.length;

@@ -10,8 +10,12 @@ export interface EvaluateOptions {
   policyPath?: string;
   provider: PolicyProvider;
   mode: Mode;
-  /** Required in changed mode. */
-  changes?: ChangeList;
+  /**
+   * Required in changed mode. A promise lets the listing and the policy start
+   * while git works out the change; its rejection (a bad `--base`) is thrown
+   * before any policy error, as if it had been awaited first.
+   */
+  changes?: ChangeList | Promise<ChangeList>;
   /** Overrides nothing in the policy; the threshold for the conclusion. */
   failOn?: FailOn;
   now?: Date;

@@ -21,8 +21,10 @@ export interface ScanOptions {
   /**
    * The untracked, not ignored files when the caller already asked git (a change
    * taken against the work tree): finding them walks every directory, so once.
+   * A promise lets the listing start while the caller's git is still running;
+   * one that settles undefined means the caller did not ask, and the scan does.
    */
-  untracked?: readonly string[];
+  untracked?: readonly string[] | Promise<readonly string[] | undefined>;
   /** The run's shared file contents (a fresh cache when absent). */
   cache?: ContentCache;
 }
@@ -138,15 +140,16 @@ const INDEX_KIND: Record<string, Kind> = { '100644': 'file', '100755': 'file', '
 
 /**
  * The git listing with each path's type: the index's mode for tracked files
- * (`ls-files -s`), except those git sees deleted or modified in the work tree
+ * (`ls-files -s`), except those git sees deleted, modified or retyped in the work tree
  * (their type may have changed there: those few are stat'ed), and untracked
  * files, stat'ed too. Three git processes run side by side.
  */
-async function gitListing(root: string, known?: readonly string[]): Promise<Listed[]> {
+async function gitListing(root: string, known?: ScanOptions['untracked']): Promise<Listed[]> {
   const [staged, dirty, untracked] = await Promise.all([
     git(root, ['ls-files', '-s', '-z']),
-    git(root, ['ls-files', '-z', '--deleted', '--modified']),
-    known ?? git(root, ['ls-files', '-z', '--others', '--exclude-standard']).then((out) => out.split('\0').filter(Boolean)),
+    // diff-files stats the index's entries on git's preload threads; `ls-files -m` does it on one (≈ 60% slower at 100k files).
+    git(root, ['diff-files', '--name-only', '-z']),
+    Promise.resolve(known).then((given) => given ?? git(root, ['ls-files', '-z', '--others', '--exclude-standard']).then((out) => out.split('\0').filter(Boolean))),
   ]);
   const unsure = new Set(dirty.split('\0'));
   const out: Listed[] = [];
