@@ -1,7 +1,10 @@
 // Bundles the action and the CLI into dist/ (committed; CI fails when stale).
 import { build } from 'esbuild';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { builtinModules, createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 await rm('dist', { recursive: true, force: true });
@@ -19,6 +22,33 @@ const absentPeers = {
   },
 };
 
+// The policy validator for the built-in rules, compiled now rather than on every run: a small bundle of the
+// source that builds the schema is run once, and its output stands in for src/policies/precompiled.ts.
+async function precompiledPolicyModule() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mlgate-build-'));
+  try {
+    const entry = path.join(dir, 'precompile.mjs');
+    const formats = path.resolve('src/policies/policy-formats.ts');
+    await build({
+      stdin: {
+        contents: [
+          "import { RULES } from './src/checks/registry.ts';",
+          "import { buildPolicySchema } from './src/policies/schema.ts';",
+          "import { precompiledModuleSource } from './src/policies/standalone.ts';",
+          `export const source = precompiledModuleSource(buildPolicySchema(RULES), ${JSON.stringify(formats)});`,
+        ].join('\n'),
+        resolveDir: process.cwd(),
+        loader: 'ts',
+      },
+      ...common,
+      outfile: entry,
+    });
+    return (await import(pathToFileURL(entry).href)).source;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const common = {
   plugins: [absentPeers],
   bundle: true,
@@ -35,7 +65,14 @@ const common = {
 
 // Two self-contained bundles: the action runs dist/index.js with no node_modules beside it,
 // and the npm package has no runtime dependencies, so nothing may stay external but Node's own modules.
-const { metafile } = await build({ ...common, entryPoints: { index: 'src/index.ts', cli: 'src/cli.ts' }, outdir: 'dist', metafile: true });
+const policyValidator = await precompiledPolicyModule();
+const precompiledPolicy = {
+  name: 'precompiled-policy-validator',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]policies[\\/]precompiled\.ts$/ }, () => ({ contents: policyValidator, loader: 'js', resolveDir: path.resolve('src/policies') }));
+  },
+};
+const { metafile } = await build({ ...common, plugins: [...common.plugins, precompiledPolicy], entryPoints: { index: 'src/index.ts', cli: 'src/cli.ts' }, outdir: 'dist', metafile: true });
 const builtin = new Set(builtinModules);
 const external = Object.entries(metafile.outputs).flatMap(([out, o]) =>
   o.imports.filter((i) => i.external && !i.path.startsWith('node:') && !builtin.has(i.path)).map((i) => `${out}: ${i.path}`),

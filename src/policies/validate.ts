@@ -1,30 +1,36 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsImport from 'ajv-formats';
+import { createHash } from 'node:crypto';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { Rule } from '../checks/rule.js';
 import { ConfigurationError, formatLocated } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import type { LoadedYaml, YamlPath } from '../formats/yaml.js';
 import { globProblem } from './glob.js';
+import { policyFormats } from './policy-formats.js';
+import { precompiled } from './precompiled.js';
 import { buildPolicySchema } from './schema.js';
 import type { PolicyDoc } from './types.js';
 
-// ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
-const addFormats = ((addFormatsImport as unknown as { default?: unknown }).default ?? addFormatsImport) as (ajv: Ajv, formats: string[]) => Ajv;
+/** How policy schemas are compiled, at run time and by the build alike. */
+export const POLICY_AJV_OPTIONS: Options = { allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true };
 
 const compiled = new WeakMap<readonly Rule[], ValidateFunction>();
 
 /** An ajv instance with the formats policies use (date, glob, …). */
 export function policyAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, verbose: true, discriminator: true });
-  addFormats(ajv, ['date', 'uri', 'email', 'hostname']);
-  ajv.addFormat('glob', { type: 'string', validate: (s: string) => globProblem(s) === undefined });
-  return ajv;
+  return new Ajv({ ...POLICY_AJV_OPTIONS, formats: policyFormats });
+}
+
+/** What identifies a schema to the precompiled validator: its serialisation's SHA-256. */
+export function schemaDigest(schema: object): string {
+  return createHash('sha256').update(JSON.stringify(schema)).digest('hex');
 }
 
 function validatorFor(rules: readonly Rule[]): ValidateFunction {
   let v = compiled.get(rules);
   if (!v) {
-    v = policyAjv().compile(buildPolicySchema(rules));
+    const schema = buildPolicySchema(rules);
+    // The build's validator serves only the schema it was compiled from; any other rule set is compiled here.
+    v = precompiled?.schemaDigest === schemaDigest(schema) ? precompiled.validate : policyAjv().compile(schema);
     compiled.set(rules, v);
   }
   return v;
