@@ -1,63 +1,12 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { Minimatch } from 'minimatch';
 import { FileProblem } from '../core/errors.js';
 import { ContentCache } from './content-cache.js';
+import { createGlobIndex, type GlobIndex } from './glob-index.js';
 import type { FileEntry, Inventory, SubmoduleEntry } from './types.js';
 
-export interface GlobMatcher {
-  match(path: string): boolean;
-}
-
-const globCache = new Map<string, GlobMatcher>();
-const LITERAL = /^[^*?[\]{}()!+@\\]+$/;
-
-/**
- * The common shapes as plain string tests (`**\/*.py`, `**\/*.{csv,tsv}`,
- * `data/**`, a literal path): every rule matches every file of the repository
- * against its globs, and these are most of them. Anything else is minimatch's.
- */
-function fastMatcher(glob: string): GlobMatcher | undefined {
-  const ext = /^\*\*\/\*(\.[^*?[\]{}()!+@\\/]+)$/.exec(glob) ?? /^\*\*\/\*\.\{([^*?[\]{}()!+@\\/]+)\}$/.exec(glob);
-  if (ext) {
-    const suffixes = glob.includes('{') ? ext[1]!.split(',').map((e) => `.${e}`) : [ext[1]!];
-    if (suffixes.some((x) => x === '.')) return undefined;
-    return { match: (p) => suffixes.some((x) => p.endsWith(x)) };
-  }
-  const dir = /^(.+)\/\*\*$/.exec(glob);
-  if (dir && LITERAL.test(dir[1]!)) {
-    const prefix = `${dir[1]}/`;
-    return { match: (p) => p.startsWith(prefix) };
-  }
-  if (LITERAL.test(glob)) return { match: (p) => p === glob };
-  // Literal segments with `*` inside them, optionally under a leading `**/` (`docs/threat-model*.md`, `**/Dockerfile.*`).
-  const anyDepth = glob.startsWith('**/');
-  const rest = anyDepth ? glob.slice(3) : glob;
-  const segs = rest.split('/');
-  if (segs.every((s) => s !== '' && s !== '**' && STAR_ONLY.test(s))) {
-    const body = segs.map((s) => s.replace(/[.^$|\\]/g, '\\$&').replace(/\*/g, '[^/]*')).join('/');
-    const re = new RegExp(`^${anyDepth ? '(?:[^/]+/)*' : ''}${body}$`);
-    return { match: (p) => re.test(p) };
-  }
-  return undefined;
-}
-
-const STAR_ONLY = /^[^?[\]{}()!+@\\]+$/;
-
-/** Compiled once per glob: rules match thousands of paths against a handful of patterns. */
-export function compileGlob(glob: string): GlobMatcher {
-  let m = globCache.get(glob);
-  if (!m) {
-    m = fastMatcher(glob) ?? new Minimatch(glob, { dot: true });
-    globCache.set(glob, m);
-  }
-  return m;
-}
-
-export function matchesAny(p: string, globs: readonly string[]): boolean {
-  return globs.some((g) => compileGlob(g).match(p));
-}
+export { compileGlob, matchesAny, type GlobMatcher } from './glob-match.js';
 
 /**
  * A regular file whose size is learnt on first use (or from the first read):
@@ -123,6 +72,8 @@ export function createInventory(
   const cache = opts.cache ?? new ContentCache();
   const files = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const byPath = new Map(files.map((f) => [f.path, f]));
+  let globs: GlobIndex | undefined;
+  const globIndex = (): GlobIndex => (globs ??= createGlobIndex(files.map((f) => f.path)));
   const abs = (p: string): string => {
     if (!byPath.has(p)) throw new FileProblem(p, `${p} is not a file of the inventory`, 'not-in-inventory');
     return path.join(root, ...p.split('/'));
@@ -203,7 +154,7 @@ export function createInventory(
     submodules: [...submodules].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     symlinks: [...symlinks].sort(),
     get: (p) => byPath.get(p),
-    match: (globs) => (globs.length === 0 ? [] : files.filter((f) => matchesAny(f.path, globs))),
+    match: (globs) => globIndex().match(globs).map((i) => files[i]!),
     abs,
     readBytes,
     readHead,
