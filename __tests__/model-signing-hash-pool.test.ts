@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HashPool } from '../src/core/hash-pool.js';
+import { HashPool, INLINE_HASH_MAX } from '../src/core/hash-pool.js';
 import { makeRepo } from './helpers/repo.js';
 
 const pools: HashPool[] = [];
@@ -46,14 +47,42 @@ describe('HashPool', () => {
     expect((await p.hash({ file: path.join(dir, 'f.txt') })).bytes).toBe(1);
   });
 
+  it('hashes small files on the calling thread and starts a worker only for a large one', async () => {
+    const small = randomBytes(INLINE_HASH_MAX);
+    const large = randomBytes(INLINE_HASH_MAX + 1);
+    const dir = await makeRepo({ 'small.csv': small, 'large.bin': large, 'big.bin': Buffer.alloc(4 * INLINE_HASH_MAX, 7) });
+    const p = pool(2);
+    const inline = await Promise.all([p.hash({ file: path.join(dir, 'small.csv') }), p.hash({ file: path.join(dir, 'big.bin'), start: 10, end: 10 + INLINE_HASH_MAX })]);
+    expect(inline.map((r) => r.hex)).toEqual([createHash('sha256').update(small).digest('hex'), createHash('sha256').update(Buffer.alloc(INLINE_HASH_MAX, 7)).digest('hex')]);
+    expect(inline.map((r) => [r.bytes, r.size])).toEqual([[INLINE_HASH_MAX, INLINE_HASH_MAX], [INLINE_HASH_MAX, 4 * INLINE_HASH_MAX]]);
+    expect(p.workers).toBe(0);
+    expect((await p.hash({ file: path.join(dir, 'large.bin') })).hex).toBe(createHash('sha256').update(large).digest('hex'));
+    expect(p.workers).toBe(1);
+  });
+
+  it('refuses a symlink on either thread, and leaves a FIFO to a worker rather than block', async () => {
+    const dir = await makeRepo({ 'f.txt': 'x', 'large.bin': Buffer.alloc(INLINE_HASH_MAX + 1) });
+    await symlink('f.txt', path.join(dir, 'link'));
+    await symlink('large.bin', path.join(dir, 'large-link'));
+    const p = pool(1);
+    await expect(p.hash({ file: path.join(dir, 'link') })).rejects.toThrow(/ELOOP/);
+    await expect(p.hash({ file: path.join(dir, 'large-link') })).rejects.toThrow(/ELOOP/);
+    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+    const pending = p.hash({ file: path.join(dir, 'fifo') });
+    expect(p.workers).toBe(1);
+    const outcome = expect(pending).rejects.toThrow(/closed/);
+    await p.close();
+    await outcome;
+  });
+
   it('an abort rejects queued work and closes the pool', async () => {
-    const dir = await makeRepo({ 'f.txt': 'x' });
+    const dir = await makeRepo({ 'f.bin': Buffer.alloc(INLINE_HASH_MAX + 1) });
     const ac = new AbortController();
     const p = pool(1, ac.signal);
-    const jobs = Array.from({ length: 20 }, () => p.hash({ file: path.join(dir, 'f.txt') }));
+    const jobs = Array.from({ length: 20 }, () => p.hash({ file: path.join(dir, 'f.bin') }));
     ac.abort(new Error('budget'));
     const settled = await Promise.allSettled(jobs);
     expect(settled.some((s) => s.status === 'rejected')).toBe(true);
-    await expect(p.hash({ file: path.join(dir, 'f.txt') })).rejects.toThrow(/closed/);
+    await expect(p.hash({ file: path.join(dir, 'f.bin') })).rejects.toThrow(/closed/);
   });
 });

@@ -1,3 +1,5 @@
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { countHashed } from './hash.js';
@@ -8,6 +10,13 @@ import { countHashed } from './hash.js';
  * reads took 0.96 s where 16 MiB reads took 1.16 s.
  */
 export const POOL_READ_BYTES = 1024 * 1024;
+
+/**
+ * Ranges up to this size are hashed on the calling thread: a worker costs tens
+ * of milliseconds and megabytes to start, more than hashing a dataset's CSV or
+ * a model's config files (the scale bench's eight datasets started two).
+ */
+export const INLINE_HASH_MAX = 256 * 1024;
 
 // The worker is evaluated from this string so the esbuild bundles need no
 // extra file beside them; it uses node built-ins only and never sees anything
@@ -90,10 +99,17 @@ export class HashPool {
 
   hash(job: HashJob): Promise<HashResult> {
     if (this.closed) return Promise.reject(new Error('hash pool is closed'));
+    const inline = hashSmall(job);
+    if (inline) return inline;
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, job: { file: job.file, start: job.start ?? 0, end: job.end, algorithm: job.algorithm ?? 'sha256' }, resolve, reject });
       this.pump();
     });
+  }
+
+  /** Workers started so far (and not yet closed). */
+  get workers(): number {
+    return this.slots.length;
   }
 
   async close(): Promise<void> {
@@ -137,5 +153,36 @@ export class HashPool {
     });
     this.slots.push(slot);
     return slot;
+  }
+}
+
+/**
+ * The job's result when its range is a small regular file's, hashed here with
+ * the worker's reads; undefined when it is large or not a regular file (a FIFO
+ * must not block this thread), so a worker takes it.
+ */
+function hashSmall(job: HashJob): Promise<HashResult> | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0) | (constants.O_NONBLOCK || 0));
+    const st = fstatSync(fd);
+    const start = job.start ?? 0;
+    const end = job.end === undefined ? st.size : Math.min(job.end, st.size);
+    if (!st.isFile() || end - start > INLINE_HASH_MAX) return undefined;
+    const buf = Buffer.allocUnsafe(Math.max(0, end - start));
+    let pos = start;
+    while (pos < end) {
+      const n = readSync(fd, buf, pos - start, end - pos, pos);
+      if (n === 0) break;
+      pos += n;
+    }
+    const hex = createHash(job.algorithm ?? 'sha256').update(buf.subarray(0, pos - start)).digest('hex');
+    countHashed(pos - start);
+    return Promise.resolve({ hex, bytes: Math.max(0, pos - start), size: st.size });
+  } catch (e) {
+    // The worker's answer to the same failure: its message, as an Error.
+    return Promise.reject(new Error(e instanceof Error ? e.message : String(e)));
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
