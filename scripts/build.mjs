@@ -72,7 +72,10 @@ const precompiledPolicy = {
     b.onLoad({ filter: /[\\/]src[\\/]policies[\\/]precompiled\.ts$/ }, () => ({ contents: policyValidator, loader: 'js', resolveDir: path.resolve('src/policies') }));
   },
 };
-const { metafile } = await build({ ...common, plugins: [...common.plugins, precompiledPolicy], entryPoints: { index: 'src/index.ts', cli: 'src/cli.ts' }, outdir: 'dist', metafile: true });
+const { metafile } = await build({ ...common, plugins: [...common.plugins, precompiledPolicy], entryPoints: { index: 'src/index.ts', cli: 'src/cli.ts' }, outdir: 'dist', metafile: true,
+  // What a command imports when it runs (signing, the organisation sweep) is a chunk of its own, parsed only then.
+  // Chunks sit beside the entry points: the Python parser finds its WebAssembly next to the module that loads it.
+  splitting: true, chunkNames: '[name]-[hash]' });
 const builtin = new Set(builtinModules);
 const external = Object.entries(metafile.outputs).flatMap(([out, o]) =>
   o.imports.filter((i) => i.external && !i.path.startsWith('node:') && !builtin.has(i.path)).map((i) => `${out}: ${i.path}`),

@@ -9,7 +9,6 @@ import type { Logger } from '../core/logger.js';
 import type { FailOn } from '../core/types.js';
 import { VERSION } from '../core/version.js';
 import { DEFAULT_BATCH_SIZE, MAX_JOB_OUTPUT_BYTES, parseBatch } from '../org/batch.js';
-import { checkBatch } from '../org/check.js';
 import { readReposFile } from '../org/list.js';
 import { planSweep } from '../org/plan.js';
 import { mergeReportFiles, readPrevious } from '../org/read-reports.js';
@@ -120,6 +119,8 @@ export function registerOrgCommands(program: Command, ctx: OrgCliContext): void 
       if (!template.includes('{name}') && !(template.includes('{owner}') && template.includes('{repo}'))) throw new ConfigurationError(`--clone-url-template ${template}: has neither {name} nor {owner} and {repo}`);
       const token = tokenOf(ctx.env);
       const logger = ctx.logger(o.verbose ?? false);
+      // Loaded when asked for: the GitHub client and its HTTP stack are a quarter of the bundle, and `check` needs none of it.
+      const { checkBatch } = await import('../org/check.js');
       const results = await checkBatch({ entries, outputDir: o.outputDir, cloneUrlTemplate: template, serverUrl, token, apiUrl: ctx.env.GITHUB_API_URL, failOn: o.failOn, cloneTimeoutMs: (o.cloneTimeout ?? 600) * 1000, logger });
       for (const r of results) ctx.out(`${r.name}: ${r.status === 'error' ? 'not checked' : r.status} (${r.detail.split('\n')[0]})\n`);
       const n = (s: string) => results.filter((r) => r.status === s).length;

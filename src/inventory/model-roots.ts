@@ -21,12 +21,17 @@ export function modelName(path: string, adjective?: string): string {
   return path === '.' ? `the ${a}model at the repository root` : `${adjective ? `the ${a}` : ''}model ${path}`;
 }
 
-/** The globs above as one expression: this runs on every file of the repository, for several rules. */
-const WEIGHT_FILE = new RegExp(
-  `^(?:${WEIGHT_FILE_GLOBS.map((g) => g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')).join('|')})$`,
-  'i',
-);
-const isWeightFile = (name: string): boolean => WEIGHT_FILE.test(name);
+/**
+ * The globs above as a lookup: this runs on every file of the repository, for
+ * several rules (a regular expression of `.*\.ext` alternatives backtracks on each name).
+ */
+const WEIGHT_EXTENSIONS = new Set(WEIGHT_FILE_GLOBS.filter((g) => g.startsWith('*.')).map((g) => g.slice(1)));
+const WEIGHT_NAMES = new Set(WEIGHT_FILE_GLOBS.filter((g) => !g.includes('*')));
+function isWeightFile(name: string): boolean {
+  const lower = name.toLowerCase();
+  const dot = lower.lastIndexOf('.');
+  return (dot !== -1 && WEIGHT_EXTENSIONS.has(lower.slice(dot))) || WEIGHT_NAMES.has(lower);
+}
 
 function dirname(p: string): string {
   const i = p.lastIndexOf('/');
