@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,23 @@ describe('mlgate check: what to evaluate', () => {
     const sub = runCli(['check', 'src', '--base', 'main', '--format', 'json'], { cwd: dir });
     expect(json(sub.stdout).mode).toBe('changed');
     expect(codesAt(sub.stdout)).toEqual(['unsafe-deserialization/pickle-load@src/ok.py']);
+  });
+
+  it('walks the work tree for untracked files once against the work tree, and not at all between commits', async () => {
+    const dir = await makeRepo({ '.github/mlgate.yml': POLICY, 'THREAT_MODEL.md': GOOD_TM, 'src/ok.py': 'x = 1\n' }, { git: true });
+    gitIn(dir, 'checkout', '-qb', 'pr');
+    await writeTree(dir, { 'src/ok.py': PICKLE_PY });
+    gitIn(dir, 'commit', '-qam', 'load a pickle');
+    await writeTree(dir, { 'src/wip.py': PICKLE_PY });
+    // git's own trace names every command the run started; naming src lists that directory's files (a pathspec'd ls-files) besides.
+    const walks = async (args: string[]) => {
+      const trace = path.join(await mkdtemp(path.join(tmpdir(), 'mlgate-trace-')), 'git.log');
+      const r = runCli(args, { cwd: dir, env: { GIT_TRACE: trace } });
+      const log = await readFile(trace, 'utf8');
+      return { codes: codesAt(r.stdout), walks: log.split('\n').filter((l) => /built-in: git ls-files -z --others --exclude-standard$/.test(l)).length };
+    };
+    expect(await walks(['check', 'src', '--base', 'main', '--format', 'json'])).toEqual({ codes: ['unsafe-deserialization/pickle-load@src/ok.py', 'unsafe-deserialization/pickle-load@src/wip.py'], walks: 1 });
+    expect(await walks(['check', 'src', '--base', 'main', '--head', 'HEAD', '--format', 'json'])).toEqual({ codes: ['unsafe-deserialization/pickle-load@src/ok.py'], walks: 0 });
   });
 
   it('outside git, the directory given is the root', async () => {

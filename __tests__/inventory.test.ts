@@ -75,7 +75,9 @@ describe('inventory', () => {
     await writeFile(path.join(dir, 'wip.txt'), 'uncommitted\n');
 
     const committed = await gitChanges(dir, base, 'HEAD');
-    expect(committed).toEqual({ added: ['new.txt'], modified: ['a.txt'], deleted: ['c.txt'], renamed: [['renamed.txt', 'b.txt']] });
+    // Between commits, the uncommitted wip.txt is no part of it, nor of the listing.
+    expect(committed).toEqual({ added: ['new.txt'], modified: ['a.txt'], deleted: ['c.txt'], renamed: [['renamed.txt', 'b.txt']], untracked: [] });
+    expect((await scanRepository(dir, { untracked: committed.untracked })).inventory.get('wip.txt')).toBeUndefined();
     const set = createChangedSet(committed);
     expect(set.touches('b.txt')).toBe(true);
     expect(set.touches('d.txt')).toBe(false);
@@ -83,6 +85,8 @@ describe('inventory', () => {
 
     const worktree = await gitChanges(dir, base);
     expect(worktree.added).toContain('wip.txt');
+    expect(worktree.untracked).toEqual(['wip.txt']);
+    expect((await scanRepository(dir, { untracked: worktree.untracked })).inventory.get('wip.txt')).toBeDefined();
   });
 
   it('parses name-status records with odd names', () => {

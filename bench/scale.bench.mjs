@@ -148,6 +148,8 @@ export default async function run() {
     'git ls-files (the floor)': ['git', 'ls-files'],
     'mlgate --version': [node, cli, '--version'],
     'mlgate check --base HEAD~1 (10 changed files)': [node, cli, 'check', '--base', 'HEAD~1', '--format', 'json'],
+    // A pull request's shape: two commits compared, nothing untracked, so git walks no directory.
+    'mlgate check --base HEAD~1 --head HEAD (the same change, commit to commit)': [node, cli, 'check', '--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json'],
     'mlgate check (full)': [node, cli, 'check', '--format', 'json'],
   };
   const haveBandit = BANDIT_RUNS > 0 && bandit();

@@ -90,5 +90,7 @@ export function restrictChanges(scope: Scope, list: ChangeList): ChangeList {
     modified: keep(list.modified),
     deleted: keep(list.deleted),
     renamed: [...(list.renamed ?? [])].filter(([to, from]) => inScope(scope, to) || inScope(scope, from)),
+    // The listing is the whole repository's whatever the scope: git's untracked files serve it unrestricted.
+    ...(list.untracked ? { untracked: list.untracked } : {}),
   };
 }

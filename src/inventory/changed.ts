@@ -8,9 +8,10 @@ export interface ChangeList {
   /** [newPath, oldPath] */
   renamed?: Iterable<readonly [string, string]>;
   /**
-   * Set when the change was taken against the work tree: its untracked, not
-   * ignored files (also in `added`), which the inventory reuses instead of
-   * walking every directory a second time.
+   * Set when git gave the change: the untracked files the inventory lists, so
+   * it does not walk every directory again. Against the work tree, its
+   * untracked, not ignored files (also in `added`); between two commits, none —
+   * a file git does not track is in neither commit.
    */
   untracked?: readonly string[];
 }

@@ -7,7 +7,7 @@ import {
   REPOSITORY_URL,
   RULES,
   helpUrl
-} from "./chunk-UTZUTAUA.js";
+} from "./chunk-7FDXQS4G.js";
 import {
   ConfigurationError
 } from "./chunk-7G66UEWR.js";

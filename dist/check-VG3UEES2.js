@@ -1,7 +1,7 @@
 import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);
 import {
   GitHubPolicyProvider
-} from "./chunk-LOB7Q7TU.js";
+} from "./chunk-XJ62I7VA.js";
 import {
   originAndHead
 } from "./chunk-TKWZNIXJ.js";
@@ -13,7 +13,7 @@ import {
   createGitHubClient,
   evaluate,
   renderJson
-} from "./chunk-UTZUTAUA.js";
+} from "./chunk-7FDXQS4G.js";
 import "./chunk-LFRXUDOZ.js";
 import {
   ConfigurationError

@@ -66765,7 +66765,7 @@ async function gitChanges(root, base, head) {
     head ? void 0 : git(root, ["ls-files", "-z", "--others", "--exclude-standard"])
   ]);
   const list4 = parseNameStatus(diff);
-  if (others === void 0) return list4;
+  if (others === void 0) return { ...list4, untracked: [] };
   const untracked = others.split("\0").filter(Boolean);
   list4.added.push(...untracked);
   return { ...list4, untracked };

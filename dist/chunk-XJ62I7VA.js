@@ -3,7 +3,7 @@ import {
   gitChanges,
   httpStatus,
   normaliseRepoPath
-} from "./chunk-UTZUTAUA.js";
+} from "./chunk-7FDXQS4G.js";
 import {
   ConfigurationError,
   git
