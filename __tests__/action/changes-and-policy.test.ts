@@ -63,7 +63,8 @@ describe('changesFromGit', () => {
     gitIn(dir, 'commit', '-q', '-m', 'main');
     const mainTip = gitIn(dir, 'rev-parse', 'HEAD').trim();
 
-    expect(await changesFromGit(dir, mainTip, head)).toEqual({ added: ['added.txt'], modified: ['a.py'], deleted: ['gone.md'], renamed: [['new.py', 'old.py']] });
+    // Two commits: nothing untracked is part of the change or of the listing.
+    expect(await changesFromGit(dir, mainTip, head)).toEqual({ added: ['added.txt'], modified: ['a.py'], deleted: ['gone.md'], renamed: [['new.py', 'old.py']], untracked: [] });
     expect(await changesFromGit(dir, base, 'f'.repeat(40))).toBeUndefined();
   });
 });
@@ -88,6 +89,7 @@ describe('changesFromApi', () => {
     expect(r.changes.deleted).toEqual(['c.py']);
     expect(r.changes.renamed).toEqual([['d.py', 'old/d.py']]);
     expect(r.changes.added).toHaveLength(252);
+    expect(r.changes.untracked).toEqual([]);
   });
 
   it.each([

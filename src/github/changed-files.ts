@@ -78,5 +78,6 @@ export async function changesFromApi(client: GitHubClient, repo: Repo, pullNumbe
     }
   }
   const capped = listed >= API_FILE_CAP || (expected !== undefined && expected > listed);
-  return { changes: list, listed, capped };
+  // A pull request is two commits: what an earlier step left untracked in the workspace is no part of it (as from git).
+  return { changes: { ...list, untracked: [] }, listed, capped };
 }

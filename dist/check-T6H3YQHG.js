@@ -1,7 +1,7 @@
 import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);
 import {
   GitHubPolicyProvider
-} from "./chunk-XJ62I7VA.js";
+} from "./chunk-F2FUSUAS.js";
 import {
   originAndHead
 } from "./chunk-TKWZNIXJ.js";

@@ -61,7 +61,7 @@ async function changesFromApi(client, repo, pullNumber, expected) {
     }
   }
   const capped = listed >= API_FILE_CAP || expected !== void 0 && expected > listed;
-  return { changes: list, listed, capped };
+  return { changes: { ...list, untracked: [] }, listed, capped };
 }
 
 // src/github/policy-provider.ts
