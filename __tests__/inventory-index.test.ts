@@ -64,6 +64,17 @@ describe('inventory from the git index', () => {
     expect((await scanRepository(dir, { untracked: Promise.resolve(undefined) })).inventory.files.map((f) => f.path)).toEqual(['a.txt', 'untracked.txt']);
   });
 
+  it('sees a tracked file turned into a symlink in the work tree, from the top or from a subdirectory root', async () => {
+    const dir = await makeRepo({ 'sub/a.txt': 'a\n', 'sub/b.txt': 'b\n', 'secret.txt': 's\n' }, { git: true });
+    await rm(path.join(dir, 'sub/a.txt'));
+    await symlink('../secret.txt', path.join(dir, 'sub/a.txt'));
+    for (const [root, rel] of [[dir, 'sub/a.txt'], [path.join(dir, 'sub'), 'a.txt']] as const) {
+      const { inventory, notes } = await scanRepository(root);
+      expect(inventory.get(rel), root).toBeUndefined();
+      expect(notes.map((n) => `${n.code}:${n.path}`), root).toContain(`symlink:${rel}`);
+    }
+  });
+
   it('outside git, one walk gives types without a stat per file', async () => {
     const dir = await makeRepo({ 'x/a.bin': Buffer.alloc(3), 'b.txt': 'bb' });
     await symlink('b.txt', path.join(dir, 'x/l'));

@@ -1,5 +1,6 @@
 import { symlink, rm, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { gitChanges, parseNameStatus } from '../src/inventory/git-changes.js';
 import { normaliseRepoPath, scanRepository } from '../src/inventory/scan.js';
@@ -88,6 +89,68 @@ describe('inventory', () => {
     expect(worktree.untracked).toEqual(['wip.txt']);
     expect((await scanRepository(dir, { untracked: worktree.untracked })).inventory.get('wip.txt')).toBeDefined();
   });
+
+  it('tells the inventory which entries the index may not describe: staged type changes undone in the work tree too', async () => {
+    const dir = await makeRepo({ 'f.txt': 'x', 'l.txt': 'target', 'target': 't', 'same.txt': 's' }, { git: true });
+    await symlink('target', path.join(dir, 'link'));
+    gitIn(dir, 'add', 'link');
+    gitIn(dir, 'commit', '-qm', 'link');
+    const base = gitIn(dir, 'rev-parse', 'HEAD').trim();
+    // f.txt staged as a symlink, then the file put back: the work tree equals the base, the index does not.
+    await rm(path.join(dir, 'f.txt'));
+    await symlink('target', path.join(dir, 'f.txt'));
+    gitIn(dir, 'add', 'f.txt');
+    await rm(path.join(dir, 'f.txt'));
+    await writeFile(path.join(dir, 'f.txt'), 'x');
+    // link staged as a file, then the symlink put back.
+    await rm(path.join(dir, 'link'));
+    await writeFile(path.join(dir, 'link'), 'target');
+    gitIn(dir, 'add', 'link');
+    await rm(path.join(dir, 'link'));
+    await symlink('target', path.join(dir, 'link'));
+
+    const changes = await gitChanges(dir, base);
+    expect(changes.modified ?? []).toEqual([]);
+    const diffFiles = gitIn(dir, 'diff-files', '--name-only').split('\n').filter(Boolean);
+    expect(diffFiles.sort()).toEqual(['f.txt', 'link']);
+    expect(changes.dirty).toEqual(expect.arrayContaining(diffFiles));
+    const { inventory, notes } = await scanRepository(dir, { untracked: changes.untracked, dirty: changes.dirty });
+    expect(inventory.get('f.txt')).toBeDefined();
+    expect(inventory.get('link')).toBeUndefined();
+    expect(notes.map((n) => `${n.code}:${n.path}`)).toEqual(['symlink:link']);
+  });
+
+  it('its dirty list covers what diff-files lists, whatever was staged, changed or undone', async () => {
+    const names = ['a', 'b', 'c', 'd'];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom('write', 'stage', 'delete', 'symlink', 'undo', 'restore', 'rm-cached'), fc.constantFrom(...names), fc.constantFrom('1', '2')), { minLength: 2, maxLength: 8 }),
+        async (ops) => {
+          const dir = await makeRepo(Object.fromEntries(names.map((n) => [n, `${n}1`])), { git: true });
+          const base = gitIn(dir, 'rev-parse', 'HEAD').trim();
+          for (const [op, n, v] of ops) {
+            const f = path.join(dir, n);
+            await rm(f, { force: true });
+            if (op === 'write' || op === 'stage') await writeFile(f, `${n}${v}`);
+            // The base's content back in the work tree only: the index keeps what was staged.
+            if (op === 'undo') await writeFile(f, `${n}1`);
+            if (op === 'symlink') await symlink(names.find((m) => m !== n)!, f);
+            if (op === 'restore') gitIn(dir, 'checkout', base, '--', n);
+            if (op === 'stage' || op === 'symlink') gitIn(dir, 'add', '--', n);
+            if (op === 'delete') gitIn(dir, 'rm', '-q', '--cached', '--ignore-unmatch', '--', n);
+            if (op === 'rm-cached') {
+              gitIn(dir, 'checkout', base, '--', n);
+              gitIn(dir, 'rm', '-q', '--cached', '--', n);
+            }
+          }
+          const changes = await gitChanges(dir, base);
+          const diffFiles = gitIn(dir, 'diff-files', '--name-only', '-z').split('\0').filter(Boolean);
+          expect(new Set(changes.dirty)).toEqual(new Set([...(changes.dirty ?? []), ...diffFiles]));
+        },
+      ),
+      { numRuns: 30 },
+    );
+  }, 60_000);
 
   it('parses name-status records with odd names', () => {
     expect(parseNameStatus('M\0sp ace.txt\0R087\0old name\0new\nline\0D\0gone\0')).toEqual({

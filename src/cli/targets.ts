@@ -90,7 +90,8 @@ export function restrictChanges(scope: Scope, list: ChangeList): ChangeList {
     modified: keep(list.modified),
     deleted: keep(list.deleted),
     renamed: [...(list.renamed ?? [])].filter(([to, from]) => inScope(scope, to) || inScope(scope, from)),
-    // The listing is the whole repository's whatever the scope: git's untracked files serve it unrestricted.
+    // The listing is the whole repository's whatever the scope: git's untracked and dirty files serve it unrestricted.
     ...(list.untracked ? { untracked: list.untracked } : {}),
+    ...(list.dirty ? { dirty: list.dirty } : {}),
   };
 }

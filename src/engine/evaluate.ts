@@ -114,10 +114,10 @@ export async function evaluate(opts: EvaluateOptions, registry: readonly Rule[] 
   const policyPath = opts.policyPath ?? DEFAULT_POLICY_PATH;
   // The listing needs no policy: git lists the repository while the policy is read and compiled.
   const cache = new ContentCache();
-  // The change may still be in git's hands: the listing takes its untracked files when it has them, else asks itself.
+  // The change may still be in git's hands: the listing takes its untracked and dirty files when it has them, else asks itself.
   const changes = opts.changes === undefined ? undefined : Promise.resolve(opts.changes);
-  const untracked = changes?.then((c) => c.untracked).catch(() => undefined);
-  const scanning = scanRepository(opts.root, { cache, ...(untracked ? { untracked } : {}) });
+  const known = changes?.catch(() => undefined);
+  const scanning = scanRepository(opts.root, { cache, ...(known ? { untracked: known.then((c) => c?.untracked), dirty: known.then((c) => c?.dirty) } : {}) });
   // A broken policy or change ends the run before the listing is awaited; its outcome is then nobody's.
   scanning.catch(() => undefined);
   const [changeList, loaded] = await Promise.allSettled([changes, loadPolicy({ provider: opts.provider, rules: registry, now, policyPath })]);

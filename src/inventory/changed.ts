@@ -14,6 +14,13 @@ export interface ChangeList {
    * a file git does not track is in neither commit.
    */
   untracked?: readonly string[];
+  /**
+   * Set when git gave the change against the work tree: tracked paths whose
+   * work-tree file may differ from the index — every path the index or the
+   * work tree changed since the merge base (if neither did, both match it, so
+   * each other) — which the inventory reuses instead of statting every file again.
+   */
+  dirty?: readonly string[];
 }
 
 export function createChangedSet(list: ChangeList): ChangedSet {

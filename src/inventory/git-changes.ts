@@ -40,15 +40,18 @@ export function parseNameStatus(out: string): ChangeList & { added: string[]; mo
 export async function gitChanges(root: string, base: string, head?: string): Promise<ChangeList> {
   const mergeBase = (await git(root, ['merge-base', base, head ?? 'HEAD'])).trim();
   const range = head ? [mergeBase, head] : [mergeBase];
-  // Against the work tree the untracked files are part of the change: git lists them while it diffs.
-  const [diff, others] = await Promise.all([
+  // Against the work tree the untracked files are part of the change: git lists them while it diffs. What the index
+  // changed since the merge base (no stat, unlike `diff-files`) tells the inventory, with the diff, which entries to trust.
+  const [diff, others, indexed] = await Promise.all([
     git(root, ['diff', '--name-status', '-z', '-M', '--relative', '--no-ext-diff', '--no-textconv', ...range, '--', '.']),
     head ? undefined : git(root, ['ls-files', '-z', '--others', '--exclude-standard']),
+    head ? undefined : git(root, ['diff-index', '--cached', '--name-only', '-z', '--relative', mergeBase, '--', '.']),
   ]);
   const list = parseNameStatus(diff);
   // Between two commits nothing untracked is evaluated: no directory walk at all (2,000 directories in a 100,000-file monorepo).
-  if (others === undefined) return { ...list, untracked: [] };
+  if (others === undefined || indexed === undefined) return { ...list, untracked: [] };
   const untracked = others.split('\0').filter(Boolean);
+  const dirty = [...new Set([...list.added, ...list.modified, ...list.deleted, ...list.renamed.flat(), ...indexed.split('\0').filter(Boolean)])];
   list.added.push(...untracked);
-  return { ...list, untracked };
+  return { ...list, untracked, dirty };
 }

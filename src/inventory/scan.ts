@@ -25,6 +25,12 @@ export interface ScanOptions {
    * one that settles undefined means the caller did not ask, and the scan does.
    */
   untracked?: readonly string[] | Promise<readonly string[] | undefined>;
+  /**
+   * Tracked paths whose work-tree file may differ from the index (a superset
+   * of what `git diff-files` lists), when the caller's git already knows them;
+   * otherwise the scan asks, which stats every tracked file once more.
+   */
+  dirty?: readonly string[] | Promise<readonly string[] | undefined>;
   /** The run's shared file contents (a fresh cache when absent). */
   cache?: ContentCache;
 }
@@ -144,14 +150,15 @@ const INDEX_KIND: Record<string, Kind> = { '100644': 'file', '100755': 'file', '
  * (their type may have changed there: those few are stat'ed), and untracked
  * files, stat'ed too. Three git processes run side by side.
  */
-async function gitListing(root: string, known?: ScanOptions['untracked']): Promise<Listed[]> {
+async function gitListing(root: string, known: Pick<ScanOptions, 'untracked' | 'dirty'> = {}): Promise<Listed[]> {
   const [staged, dirty, untracked] = await Promise.all([
     git(root, ['ls-files', '-s', '-z']),
     // diff-files stats the index's entries on git's preload threads; `ls-files -m` does it on one (≈ 60% slower at 100k files).
-    git(root, ['diff-files', '--name-only', '-z']),
-    Promise.resolve(known).then((given) => given ?? git(root, ['ls-files', '-z', '--others', '--exclude-standard']).then((out) => out.split('\0').filter(Boolean))),
+    // --relative: from a subdirectory root, paths as ls-files gives them.
+    Promise.resolve(known.dirty).then((given) => given ?? git(root, ['diff-files', '--name-only', '-z', '--relative']).then((out) => out.split('\0'))),
+    Promise.resolve(known.untracked).then((given) => given ?? git(root, ['ls-files', '-z', '--others', '--exclude-standard']).then((out) => out.split('\0').filter(Boolean))),
   ]);
-  const unsure = new Set(dirty.split('\0'));
+  const unsure = new Set(dirty);
   const out: Listed[] = [];
   const seen = new Set<string>();
   for (const rec of staged.split('\0')) {
@@ -182,7 +189,7 @@ export async function scanRepository(root: string, opts: ScanOptions = {}): Prom
   // Asked beside the listing, so its two git processes cost no wait of their own.
   const outside = fromGit ? mayHaveOutsideAttributes(root) : undefined;
   if (fromGit) {
-    queue = await gitListing(root, opts.untracked);
+    queue = await gitListing(root, opts);
     queue.sort((a, b) => (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0));
   } else {
     const walked = await walk(root, maxFiles);

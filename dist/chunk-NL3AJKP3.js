@@ -7,7 +7,7 @@ import {
   REPOSITORY_URL,
   RULES,
   helpUrl
-} from "./chunk-7FDXQS4G.js";
+} from "./chunk-TT23S2BA.js";
 import {
   ConfigurationError
 } from "./chunk-7G66UEWR.js";

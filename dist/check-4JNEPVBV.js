@@ -1,7 +1,7 @@
 import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);
 import {
   GitHubPolicyProvider
-} from "./chunk-F2FUSUAS.js";
+} from "./chunk-6F5ZIZZ2.js";
 import {
   originAndHead
 } from "./chunk-TKWZNIXJ.js";
@@ -13,7 +13,7 @@ import {
   createGitHubClient,
   evaluate,
   renderJson
-} from "./chunk-7FDXQS4G.js";
+} from "./chunk-TT23S2BA.js";
 import "./chunk-LFRXUDOZ.js";
 import {
   ConfigurationError

@@ -25139,14 +25139,15 @@ async function lfsTracked(root, paths) {
   return tracked;
 }
 var INDEX_KIND = { "100644": "file", "100755": "file", "120000": "symlink", "160000": "dir" };
-async function gitListing(root, known) {
+async function gitListing(root, known = {}) {
   const [staged, dirty, untracked] = await Promise.all([
     git(root, ["ls-files", "-s", "-z"]),
     // diff-files stats the index's entries on git's preload threads; `ls-files -m` does it on one (≈ 60% slower at 100k files).
-    git(root, ["diff-files", "--name-only", "-z"]),
-    Promise.resolve(known).then((given) => given ?? git(root, ["ls-files", "-z", "--others", "--exclude-standard"]).then((out3) => out3.split("\0").filter(Boolean)))
+    // --relative: from a subdirectory root, paths as ls-files gives them.
+    Promise.resolve(known.dirty).then((given) => given ?? git(root, ["diff-files", "--name-only", "-z", "--relative"]).then((out3) => out3.split("\0"))),
+    Promise.resolve(known.untracked).then((given) => given ?? git(root, ["ls-files", "-z", "--others", "--exclude-standard"]).then((out3) => out3.split("\0").filter(Boolean)))
   ]);
-  const unsure = new Set(dirty.split("\0"));
+  const unsure = new Set(dirty);
   const out2 = [];
   const seen = /* @__PURE__ */ new Set();
   for (const rec of staged.split("\0")) {
@@ -25169,7 +25170,7 @@ async function scanRepository(root, opts = {}) {
   let truncated = false;
   const outside = fromGit ? mayHaveOutsideAttributes(root) : void 0;
   if (fromGit) {
-    queue = await gitListing(root, opts.untracked);
+    queue = await gitListing(root, opts);
     queue.sort((a, b) => a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0);
   } else {
     const walked = await walk(root, maxFiles);
@@ -66188,8 +66189,8 @@ async function evaluate(opts, registry = RULES) {
   const policyPath = opts.policyPath ?? DEFAULT_POLICY_PATH;
   const cache = new ContentCache();
   const changes = opts.changes === void 0 ? void 0 : Promise.resolve(opts.changes);
-  const untracked = changes?.then((c) => c.untracked).catch(() => void 0);
-  const scanning = scanRepository(opts.root, { cache, ...untracked ? { untracked } : {} });
+  const known = changes?.catch(() => void 0);
+  const scanning = scanRepository(opts.root, { cache, ...known ? { untracked: known.then((c) => c?.untracked), dirty: known.then((c) => c?.dirty) } : {} });
   scanning.catch(() => void 0);
   const [changeList, loaded] = await Promise.allSettled([changes, loadPolicy({ provider: opts.provider, rules: registry, now, policyPath })]);
   if (changeList.status === "rejected") throw changeList.reason;
@@ -66760,15 +66761,17 @@ function parseNameStatus(out2) {
 async function gitChanges(root, base, head) {
   const mergeBase = (await git(root, ["merge-base", base, head ?? "HEAD"])).trim();
   const range = head ? [mergeBase, head] : [mergeBase];
-  const [diff, others] = await Promise.all([
+  const [diff, others, indexed] = await Promise.all([
     git(root, ["diff", "--name-status", "-z", "-M", "--relative", "--no-ext-diff", "--no-textconv", ...range, "--", "."]),
-    head ? void 0 : git(root, ["ls-files", "-z", "--others", "--exclude-standard"])
+    head ? void 0 : git(root, ["ls-files", "-z", "--others", "--exclude-standard"]),
+    head ? void 0 : git(root, ["diff-index", "--cached", "--name-only", "-z", "--relative", mergeBase, "--", "."])
   ]);
   const list4 = parseNameStatus(diff);
-  if (others === void 0) return { ...list4, untracked: [] };
+  if (others === void 0 || indexed === void 0) return { ...list4, untracked: [] };
   const untracked = others.split("\0").filter(Boolean);
+  const dirty = [.../* @__PURE__ */ new Set([...list4.added, ...list4.modified, ...list4.deleted, ...list4.renamed.flat(), ...indexed.split("\0").filter(Boolean)])];
   list4.added.push(...untracked);
-  return { ...list4, untracked };
+  return { ...list4, untracked, dirty };
 }
 
 export {

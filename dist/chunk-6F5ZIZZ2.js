@@ -3,7 +3,7 @@ import {
   gitChanges,
   httpStatus,
   normaliseRepoPath
-} from "./chunk-7FDXQS4G.js";
+} from "./chunk-TT23S2BA.js";
 import {
   ConfigurationError,
   git
