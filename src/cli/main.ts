@@ -150,7 +150,7 @@ function buildProgram(io: CliIO, setCode: (n: number) => void): MlgateCommand {
     .option('--policy <file>', 'policy file (default: .github/mlgate.yml in the repository, else the built-in mlgate:recommended); a named file must exist')
     .option('--root <dir>', 'take DIR as the repository root instead of the git top level')
     .option('--base <rev>', 'changed mode: evaluate what changed since the merge base with REV (git)')
-    .option('--head <rev>', 'with --base: compare REV with HEAD instead of the work tree')
+    .option('--head <rev>', 'with --base: compare REV with this commit instead of the work tree (untracked files left out)')
     .option('--changed-files <file>', 'changed mode from a list of paths, one a line (relative to the root, or absolute inside it)')
     .addOption(new Option('--format <format>', `report format: ${FORMATS.join(', ')} (default text; repeat, or separate with commas, with an --output each)`).argParser(formats))
     .option('--output <file>', 'write the report to FILE (pairs with --format in order)', collect)
