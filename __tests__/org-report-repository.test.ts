@@ -48,6 +48,11 @@ describe('the JSON report names its repository', () => {
     const bad = runCli(['check', dir, '--repository', 'model', '--format', 'json']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--repository "model": expected OWNER\/NAME/);
+    // With a bad --base as well: one located answer, and no git failure left for nobody to hear (a crash trace).
+    const repo = await makeRepo({ 'README.md': 'x\n' }, { git: true });
+    const both = runCli(['check', repo, '--repository', 'model', '--base', 'no-such-ref']);
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim().split('\n')).toEqual([expect.stringMatching(/--repository "model": expected OWNER\/NAME/)]);
   });
 });
 

@@ -144,10 +144,11 @@ function scopeNote(scope: Scope): string | undefined {
 export async function runCheck(args: CheckArgs, logger: Logger, stdout: (s: string) => void): Promise<number> {
   const scope = await resolveScope(args.targets, args.root);
   const { policyPath, overrides, note } = await choosePolicyFile(scope, args.policy);
-  // git works out the change while the engine lists the repository and compiles the policy.
-  const changes = changesFor(args, scope);
+  // First, as it throws at once on a misspelt --repository: no git may be left running with nobody to hear it fail.
   const repository = reportRepository(scope.root, args.repository);
   repository.catch(() => undefined);
+  // git works out the change while the engine lists the repository and compiles the policy.
+  const changes = changesFor(args, scope);
 
   const report = await evaluate({
     root: scope.root,
