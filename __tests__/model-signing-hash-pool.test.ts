@@ -60,29 +60,33 @@ describe('HashPool', () => {
     expect(p.workers).toBe(1);
   });
 
-  it('refuses a symlink on either thread, and leaves a FIFO to a worker rather than block', async () => {
+  it('refuses a symlink or a FIFO on either thread, without blocking on the FIFO', async () => {
     const dir = await makeRepo({ 'f.txt': 'x', 'large.bin': Buffer.alloc(INLINE_HASH_MAX + 1) });
     await symlink('f.txt', path.join(dir, 'link'));
     await symlink('large.bin', path.join(dir, 'large-link'));
+    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
     const p = pool(1);
     await expect(p.hash({ file: path.join(dir, 'link') })).rejects.toThrow(/ELOOP/);
     await expect(p.hash({ file: path.join(dir, 'large-link') })).rejects.toThrow(/ELOOP/);
-    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
-    const pending = p.hash({ file: path.join(dir, 'fifo') });
-    expect(p.workers).toBe(1);
-    const outcome = expect(pending).rejects.toThrow(/closed/);
-    await p.close();
-    await outcome;
+    await expect(p.hash({ file: path.join(dir, 'fifo') })).rejects.toThrow(/fifo is not a regular file/);
+    expect(p.workers).toBe(0);
+    // A pool that hashes nothing inline hands every job to a worker: it must refuse both without blocking on the FIFO.
+    const workersOnly = new HashPool(1, undefined, -1);
+    pools.push(workersOnly);
+    await expect(workersOnly.hash({ file: path.join(dir, 'link') })).rejects.toThrow(/ELOOP/);
+    await expect(workersOnly.hash({ file: path.join(dir, 'fifo') })).rejects.toThrow(/fifo is not a regular file/);
+    expect((await workersOnly.hash({ file: path.join(dir, 'f.txt') })).bytes).toBe(1);
+    expect(workersOnly.workers).toBe(1);
   });
 
-  it('an abort rejects queued work and closes the pool', async () => {
-    const dir = await makeRepo({ 'f.bin': Buffer.alloc(INLINE_HASH_MAX + 1) });
+  it('an abort rejects queued work and closes the pool, small jobs not yet hashed included', async () => {
+    const dir = await makeRepo({ 'f.bin': Buffer.alloc(INLINE_HASH_MAX + 1), 'small.csv': 'a,b\n' });
     const ac = new AbortController();
     const p = pool(1, ac.signal);
-    const jobs = Array.from({ length: 20 }, () => p.hash({ file: path.join(dir, 'f.bin') }));
+    const jobs = Array.from({ length: 20 }, (_, i) => p.hash({ file: path.join(dir, i % 2 ? 'small.csv' : 'f.bin') }));
     ac.abort(new Error('budget'));
     const settled = await Promise.allSettled(jobs);
-    expect(settled.some((s) => s.status === 'rejected')).toBe(true);
+    expect(settled.every((s) => s.status === 'rejected' && (s.reason as Error).message === 'budget')).toBe(true);
     await expect(p.hash({ file: path.join(dir, 'f.bin') })).rejects.toThrow(/closed/);
   });
 });

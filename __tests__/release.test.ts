@@ -30,6 +30,13 @@ describe('scripts/release.mjs', () => {
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'mlgate-release-'));
     clone = await cloneWorkingTree(path.join(work, 'clone'));
+    // The repository's own notes for its next release are not this test's: it starts from an empty Unreleased section.
+    const log = await readFile(path.join(clone, 'CHANGELOG.md'), 'utf8');
+    const emptied = log.replace(/^## \[Unreleased\]\n[\s\S]*?(?=^## \[)/m, '## [Unreleased]\n\n');
+    if (emptied !== log) {
+      await writeFile(path.join(clone, 'CHANGELOG.md'), emptied);
+      gitIn(clone, 'commit', '-q', '-am', 'Start from an empty Unreleased section');
+    }
     origin = path.join(work, 'origin.git');
     gitIn(work, 'init', '-q', '--bare', origin);
     gitIn(clone, 'remote', 'add', 'origin', origin);

@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { setImmediate } from 'node:timers';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { countHashed } from './hash.js';
@@ -29,8 +30,11 @@ const buf = Buffer.allocUnsafe(${POOL_READ_BYTES});
 parentPort.on('message', (job) => {
   let fd;
   try {
-    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0));
-    const size = fstatSync(fd).size;
+    // O_NONBLOCK and a regular-file check: a FIFO swapped in for a listed file must not hang the worker.
+    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0) | (constants.O_NONBLOCK || 0));
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error(job.file + ' is not a regular file');
+    const size = st.size;
     const end = job.end === undefined ? size : Math.min(job.end, size);
     const hash = createHash(job.algorithm);
     let pos = job.start;
@@ -93,17 +97,28 @@ export class HashPool {
   constructor(
     private readonly size = Math.max(1, Math.min(availableParallelism(), 8)),
     private readonly signal?: AbortSignal,
+    /** Ranges up to this many bytes are hashed on the calling thread. */
+    private readonly inlineMax = INLINE_HASH_MAX,
   ) {
     signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
 
   hash(job: HashJob): Promise<HashResult> {
     if (this.closed) return Promise.reject(new Error('hash pool is closed'));
-    const inline = hashSmall(job);
-    if (inline) return inline;
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, job: { file: job.file, start: job.start ?? 0, end: job.end, algorithm: job.algorithm ?? 'sha256' }, resolve, reject });
-      this.pump();
+      // One job per turn of the event loop: a model of 100,000 small files does not hold the thread, and an abort is heard.
+      setImmediate(() => {
+        if (this.closed) return reject(this.closedReason());
+        let small: HashResult | undefined;
+        try {
+          small = hashSmall(job, this.inlineMax);
+        } catch (e) {
+          return reject(e instanceof Error ? e : new Error(String(e)));
+        }
+        if (small) return resolve(small);
+        this.queue.push({ id: this.nextId++, job: { file: job.file, start: job.start ?? 0, end: job.end, algorithm: job.algorithm ?? 'sha256' }, resolve, reject });
+        this.pump();
+      });
     });
   }
 
@@ -115,10 +130,15 @@ export class HashPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const reason = this.signal?.aborted ? this.signal.reason : new Error('hash pool closed');
-    for (const p of this.queue.splice(0)) p.reject(reason instanceof Error ? reason : new Error(String(reason)));
-    for (const s of this.slots) s.busy?.reject(reason instanceof Error ? reason : new Error(String(reason)));
+    const reason = this.closedReason();
+    for (const p of this.queue.splice(0)) p.reject(reason);
+    for (const s of this.slots) s.busy?.reject(reason);
     await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+  }
+
+  private closedReason(): Error {
+    const reason: unknown = this.signal?.aborted ? this.signal.reason : new Error('hash pool closed');
+    return reason instanceof Error ? reason : new Error(String(reason));
   }
 
   private pump(): void {
@@ -158,17 +178,18 @@ export class HashPool {
 
 /**
  * The job's result when its range is a small regular file's, hashed here with
- * the worker's reads; undefined when it is large or not a regular file (a FIFO
- * must not block this thread), so a worker takes it.
+ * the worker's reads; undefined when it is large, so a worker takes it. Throws
+ * what the worker would report (a missing file, a symlink, a FIFO).
  */
-function hashSmall(job: HashJob): Promise<HashResult> | undefined {
+function hashSmall(job: HashJob, inlineMax: number): HashResult | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0) | (constants.O_NONBLOCK || 0));
     const st = fstatSync(fd);
     const start = job.start ?? 0;
     const end = job.end === undefined ? st.size : Math.min(job.end, st.size);
-    if (!st.isFile() || end - start > INLINE_HASH_MAX) return undefined;
+    if (!st.isFile()) throw new Error(`${job.file} is not a regular file`);
+    if (end - start > inlineMax) return undefined;
     const buf = Buffer.allocUnsafe(Math.max(0, end - start));
     let pos = start;
     while (pos < end) {
@@ -176,12 +197,9 @@ function hashSmall(job: HashJob): Promise<HashResult> | undefined {
       if (n === 0) break;
       pos += n;
     }
-    const hex = createHash(job.algorithm ?? 'sha256').update(buf.subarray(0, pos - start)).digest('hex');
-    countHashed(pos - start);
-    return Promise.resolve({ hex, bytes: Math.max(0, pos - start), size: st.size });
-  } catch (e) {
-    // The worker's answer to the same failure: its message, as an Error.
-    return Promise.reject(new Error(e instanceof Error ? e.message : String(e)));
+    const bytes = Math.max(0, pos - start);
+    countHashed(bytes);
+    return { hex: createHash(job.algorithm ?? 'sha256').update(buf.subarray(0, bytes)).digest('hex'), bytes, size: st.size };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

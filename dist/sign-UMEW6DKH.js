@@ -26,7 +26,7 @@ import {
   rootDigest,
   sameKey,
   shardRanges
-} from "./chunk-7G66UEWR.js";
+} from "./chunk-SCKVD2IC.js";
 import {
   __commonJS,
   __esm,

@@ -36,7 +36,7 @@ import {
   verifyFiles,
   verifySigstore,
   verifyWith
-} from "./chunk-7G66UEWR.js";
+} from "./chunk-SCKVD2IC.js";
 import {
   __commonJS,
   __esm,

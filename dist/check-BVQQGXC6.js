@@ -1,10 +1,10 @@
 import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);
 import {
   GitHubPolicyProvider
-} from "./chunk-6F5ZIZZ2.js";
+} from "./chunk-36HV6PYW.js";
 import {
   originAndHead
-} from "./chunk-TKWZNIXJ.js";
+} from "./chunk-TJSGDZ66.js";
 import {
   DEFAULT_POLICY_PATH,
   POLICY_CANDIDATES,
@@ -13,11 +13,11 @@ import {
   createGitHubClient,
   evaluate,
   renderJson
-} from "./chunk-TT23S2BA.js";
+} from "./chunk-7K5DDXLM.js";
 import "./chunk-LFRXUDOZ.js";
 import {
   ConfigurationError
-} from "./chunk-7G66UEWR.js";
+} from "./chunk-SCKVD2IC.js";
 import "./chunk-4HVYFWLT.js";
 
 // src/org/check.ts

@@ -4595,6 +4595,7 @@ function formatLocated(file, line, column, key, message) {
 // src/core/hash-pool.ts
 import { closeSync, constants as constants2, fstatSync, openSync, readSync } from "node:fs";
 import { createHash as createHash2 } from "node:crypto";
+import { setImmediate } from "node:timers";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
@@ -4641,8 +4642,11 @@ const buf = Buffer.allocUnsafe(${POOL_READ_BYTES});
 parentPort.on('message', (job) => {
   let fd;
   try {
-    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0));
-    const size = fstatSync(fd).size;
+    // O_NONBLOCK and a regular-file check: a FIFO swapped in for a listed file must not hang the worker.
+    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0) | (constants.O_NONBLOCK || 0));
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error(job.file + ' is not a regular file');
+    const size = st.size;
     const end = job.end === undefined ? size : Math.min(job.end, size);
     const hash = createHash(job.algorithm);
     let pos = job.start;
@@ -4661,24 +4665,34 @@ parentPort.on('message', (job) => {
 });
 `;
 var HashPool = class {
-  constructor(size = Math.max(1, Math.min(availableParallelism(), 8)), signal) {
+  constructor(size = Math.max(1, Math.min(availableParallelism(), 8)), signal, inlineMax = INLINE_HASH_MAX) {
     this.size = size;
     this.signal = signal;
+    this.inlineMax = inlineMax;
     signal?.addEventListener("abort", () => void this.close(), { once: true });
   }
   size;
   signal;
+  inlineMax;
   slots = [];
   queue = [];
   nextId = 1;
   closed = false;
   hash(job) {
     if (this.closed) return Promise.reject(new Error("hash pool is closed"));
-    const inline = hashSmall(job);
-    if (inline) return inline;
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, job: { file: job.file, start: job.start ?? 0, end: job.end, algorithm: job.algorithm ?? "sha256" }, resolve, reject });
-      this.pump();
+      setImmediate(() => {
+        if (this.closed) return reject(this.closedReason());
+        let small;
+        try {
+          small = hashSmall(job, this.inlineMax);
+        } catch (e) {
+          return reject(e instanceof Error ? e : new Error(String(e)));
+        }
+        if (small) return resolve(small);
+        this.queue.push({ id: this.nextId++, job: { file: job.file, start: job.start ?? 0, end: job.end, algorithm: job.algorithm ?? "sha256" }, resolve, reject });
+        this.pump();
+      });
     });
   }
   /** Workers started so far (and not yet closed). */
@@ -4688,10 +4702,14 @@ var HashPool = class {
   async close() {
     if (this.closed) return;
     this.closed = true;
-    const reason = this.signal?.aborted ? this.signal.reason : new Error("hash pool closed");
-    for (const p of this.queue.splice(0)) p.reject(reason instanceof Error ? reason : new Error(String(reason)));
-    for (const s of this.slots) s.busy?.reject(reason instanceof Error ? reason : new Error(String(reason)));
+    const reason = this.closedReason();
+    for (const p of this.queue.splice(0)) p.reject(reason);
+    for (const s of this.slots) s.busy?.reject(reason);
     await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+  }
+  closedReason() {
+    const reason = this.signal?.aborted ? this.signal.reason : new Error("hash pool closed");
+    return reason instanceof Error ? reason : new Error(String(reason));
   }
   pump() {
     while (this.queue.length > 0) {
@@ -4726,14 +4744,15 @@ var HashPool = class {
     return slot;
   }
 };
-function hashSmall(job) {
+function hashSmall(job, inlineMax) {
   let fd;
   try {
     fd = openSync(job.file, constants2.O_RDONLY | (constants2.O_NOFOLLOW || 0) | (constants2.O_NONBLOCK || 0));
     const st = fstatSync(fd);
     const start = job.start ?? 0;
     const end = job.end === void 0 ? st.size : Math.min(job.end, st.size);
-    if (!st.isFile() || end - start > INLINE_HASH_MAX) return void 0;
+    if (!st.isFile()) throw new Error(`${job.file} is not a regular file`);
+    if (end - start > inlineMax) return void 0;
     const buf = Buffer.allocUnsafe(Math.max(0, end - start));
     let pos = start;
     while (pos < end) {
@@ -4741,11 +4760,9 @@ function hashSmall(job) {
       if (n === 0) break;
       pos += n;
     }
-    const hex = createHash2(job.algorithm ?? "sha256").update(buf.subarray(0, pos - start)).digest("hex");
-    countHashed(pos - start);
-    return Promise.resolve({ hex, bytes: Math.max(0, pos - start), size: st.size });
-  } catch (e) {
-    return Promise.reject(new Error(e instanceof Error ? e.message : String(e)));
+    const bytes = Math.max(0, pos - start);
+    countHashed(bytes);
+    return { hex: createHash2(job.algorithm ?? "sha256").update(buf.subarray(0, bytes)).digest("hex"), bytes, size: st.size };
   } finally {
     if (fd !== void 0) closeSync(fd);
   }

@@ -3,11 +3,11 @@ import {
   gitChanges,
   httpStatus,
   normaliseRepoPath
-} from "./chunk-TT23S2BA.js";
+} from "./chunk-7K5DDXLM.js";
 import {
   ConfigurationError,
   git
-} from "./chunk-7G66UEWR.js";
+} from "./chunk-SCKVD2IC.js";
 
 // src/github/policy-provider.ts
 import { lstat, readFile } from "node:fs/promises";

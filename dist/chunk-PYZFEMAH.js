@@ -7,10 +7,10 @@ import {
   REPOSITORY_URL,
   RULES,
   helpUrl
-} from "./chunk-TT23S2BA.js";
+} from "./chunk-7K5DDXLM.js";
 import {
   ConfigurationError
-} from "./chunk-7G66UEWR.js";
+} from "./chunk-SCKVD2IC.js";
 
 // src/report/annotation-text.ts
 var MAX_TITLE_CHARS = 255;

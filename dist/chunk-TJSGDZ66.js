@@ -1,7 +1,7 @@
 import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);
 import {
   git
-} from "./chunk-7G66UEWR.js";
+} from "./chunk-SCKVD2IC.js";
 
 // src/inventory/git-origin.ts
 var REPOSITORY_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/;
