@@ -1,6 +1,7 @@
 import { compileGlob } from './inventory.js';
 import { discoverModelRoots, type ModelRoot } from './model-roots.js';
 import type { Inventory } from './types.js';
+import { firstAtOrAfter } from './sorted-paths.js';
 
 /**
  * Lookups over the listing, built once per changed-mode run without reading
@@ -34,16 +35,6 @@ export function createDependencyIndex(inventory: Inventory): DependencyIndex {
   const roots = new Map<string, readonly ModelRoot[]>();
   // inventory.files is sorted by path, so a directory's files are one run found by binary search.
   const paths = inventory.files.map((f) => f.path);
-  const firstAtOrAfter = (prefix: string): number => {
-    let lo = 0;
-    let hi = paths.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (paths[mid]! < prefix) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
   return {
     inventory,
     filesIn(dir) {
@@ -62,7 +53,7 @@ export function createDependencyIndex(inventory: Inventory): DependencyIndex {
       if (dir === '' || dir === '.') return paths;
       const prefix = `${dir}/`;
       const out: string[] = [];
-      for (let i = firstAtOrAfter(prefix); i < paths.length && paths[i]!.startsWith(prefix); i++) out.push(paths[i]!);
+      for (let i = firstAtOrAfter(paths, prefix); i < paths.length && paths[i]!.startsWith(prefix); i++) out.push(paths[i]!);
       return out;
     },
     matching(globs, mayMatch) {

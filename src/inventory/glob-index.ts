@@ -1,5 +1,6 @@
 import { braceExpand } from 'minimatch';
 import { compileGlob } from './glob-match.js';
+import { firstAtOrAfter } from './sorted-paths.js';
 
 /** Characters that make a glob segment a pattern rather than a name (extglob markers included, to be safe). */
 const MAGIC = /[*?[\]{}()!+@\\]/;
@@ -64,16 +65,6 @@ export function createGlobIndex(paths: readonly string[]): GlobIndex {
     }
     return byExt;
   };
-  const firstAtOrAfter = (prefix: string): number => {
-    let lo = 0;
-    let hi = paths.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (paths[mid]! < prefix) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
   const scanAll = (globs: readonly string[]): number[] => {
     const matchers = globs.map(compileGlob);
     const out: number[] = [];
@@ -88,12 +79,12 @@ export function createGlobIndex(paths: readonly string[]): GlobIndex {
       // Each plan's candidates come out ascending; only a union of several needs sorting.
       const lists = plans.map((plan): readonly number[] => {
         if (plan.kind === 'literal') {
-          const i = firstAtOrAfter(plan.path);
+          const i = firstAtOrAfter(paths, plan.path);
           return paths[i] === plan.path ? [i] : [];
         }
         if (plan.kind === 'prefix') {
           const out: number[] = [];
-          for (let i = firstAtOrAfter(plan.prefix); i < paths.length && paths[i]!.startsWith(plan.prefix); i++) out.push(i);
+          for (let i = firstAtOrAfter(paths, plan.prefix); i < paths.length && paths[i]!.startsWith(plan.prefix); i++) out.push(i);
           return out;
         }
         return plan.kind === 'ext' ? (extIndex().get(plan.ext) ?? []) : [];

@@ -24875,6 +24875,18 @@ function matchesAny(p, globs3) {
   return globs3.some((g) => compileGlob(g).match(p));
 }
 
+// src/inventory/sorted-paths.ts
+function firstAtOrAfter(paths, key3) {
+  let lo = 0;
+  let hi = paths.length;
+  while (lo < hi) {
+    const mid = lo + hi >>> 1;
+    if (paths[mid] < key3) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 // src/inventory/glob-index.ts
 var MAGIC = /[*?[\]{}()!+@\\]/;
 function extOf(name2) {
@@ -24912,16 +24924,6 @@ function createGlobIndex(paths) {
     }
     return byExt;
   };
-  const firstAtOrAfter = (prefix) => {
-    let lo = 0;
-    let hi = paths.length;
-    while (lo < hi) {
-      const mid = lo + hi >>> 1;
-      if (paths[mid] < prefix) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
   const scanAll = (globs3) => {
     const matchers = globs3.map(compileGlob);
     const out2 = [];
@@ -24935,12 +24937,12 @@ function createGlobIndex(paths) {
       if (plans.some((p) => p.kind === "scan")) return scanAll(globs3);
       const lists = plans.map((plan) => {
         if (plan.kind === "literal") {
-          const i2 = firstAtOrAfter(plan.path);
+          const i2 = firstAtOrAfter(paths, plan.path);
           return paths[i2] === plan.path ? [i2] : [];
         }
         if (plan.kind === "prefix") {
           const out2 = [];
-          for (let i2 = firstAtOrAfter(plan.prefix); i2 < paths.length && paths[i2].startsWith(plan.prefix); i2++) out2.push(i2);
+          for (let i2 = firstAtOrAfter(paths, plan.prefix); i2 < paths.length && paths[i2].startsWith(plan.prefix); i2++) out2.push(i2);
           return out2;
         }
         return plan.kind === "ext" ? extIndex().get(plan.ext) ?? [] : [];
@@ -65660,16 +65662,6 @@ function createDependencyIndex(inventory) {
   const globbed = /* @__PURE__ */ new Map();
   const roots = /* @__PURE__ */ new Map();
   const paths = inventory.files.map((f) => f.path);
-  const firstAtOrAfter = (prefix) => {
-    let lo = 0;
-    let hi = paths.length;
-    while (lo < hi) {
-      const mid = lo + hi >>> 1;
-      if (paths[mid] < prefix) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
   return {
     inventory,
     filesIn(dir) {
@@ -65688,7 +65680,7 @@ function createDependencyIndex(inventory) {
       if (dir === "" || dir === ".") return paths;
       const prefix = `${dir}/`;
       const out2 = [];
-      for (let i2 = firstAtOrAfter(prefix); i2 < paths.length && paths[i2].startsWith(prefix); i2++) out2.push(paths[i2]);
+      for (let i2 = firstAtOrAfter(paths, prefix); i2 < paths.length && paths[i2].startsWith(prefix); i2++) out2.push(paths[i2]);
       return out2;
     },
     matching(globs3, mayMatch) {

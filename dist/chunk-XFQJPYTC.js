@@ -7,7 +7,7 @@ import {
   REPOSITORY_URL,
   RULES,
   helpUrl
-} from "./chunk-7K5DDXLM.js";
+} from "./chunk-QXHYVP7D.js";
 import {
   ConfigurationError
 } from "./chunk-SCKVD2IC.js";

@@ -1,7 +1,7 @@
 import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);
 import {
   GitHubPolicyProvider
-} from "./chunk-36HV6PYW.js";
+} from "./chunk-KRYBQIS5.js";
 import {
   originAndHead
 } from "./chunk-TJSGDZ66.js";
@@ -13,7 +13,7 @@ import {
   createGitHubClient,
   evaluate,
   renderJson
-} from "./chunk-7K5DDXLM.js";
+} from "./chunk-QXHYVP7D.js";
 import "./chunk-LFRXUDOZ.js";
 import {
   ConfigurationError

@@ -3,7 +3,7 @@ import {
   gitChanges,
   httpStatus,
   normaliseRepoPath
-} from "./chunk-7K5DDXLM.js";
+} from "./chunk-QXHYVP7D.js";
 import {
   ConfigurationError,
   git
