@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import { setImmediate } from 'node:timers';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -19,36 +19,55 @@ export const POOL_READ_BYTES = 1024 * 1024;
  */
 export const INLINE_HASH_MAX = 256 * 1024;
 
+interface RangeJob {
+  file: string;
+  start: number;
+  end?: number;
+  algorithm: string;
+}
+
+/**
+ * Hashes a job's byte range with reads into `buf`, or returns undefined when
+ * the range is over `inlineMax` bytes. Opened without following a link and
+ * without blocking, and refused unless a regular file: a FIFO swapped in for a
+ * listed file must not hang a thread. It uses only its arguments, because each
+ * worker runs it from its source text.
+ */
+function hashRange(fs: typeof import('node:fs'), crypto: typeof import('node:crypto'), buf: Buffer, job: RangeJob, inlineMax: number): HashResult | undefined {
+  const fd = fs.openSync(job.file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0) | (fs.constants.O_NONBLOCK || 0));
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error(job.file + ' is not a regular file');
+    const end = job.end === undefined ? st.size : Math.min(job.end, st.size);
+    if (end - job.start > inlineMax) return undefined;
+    const hash = crypto.createHash(job.algorithm);
+    let pos = job.start;
+    while (pos < end) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      if (n === 0) break;
+      hash.update(n === buf.length ? buf : buf.subarray(0, n));
+      pos += n;
+    }
+    return { hex: hash.digest('hex'), bytes: pos - job.start, size: st.size };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 // The worker is evaluated from this string so the esbuild bundles need no
 // extra file beside them; it uses node built-ins only and never sees anything
 // but a path, a byte range and a hash name.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { openSync, readSync, closeSync, fstatSync, constants } = require('node:fs');
-const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const hashRange = ${hashRange.toString()};
 const buf = Buffer.allocUnsafe(${POOL_READ_BYTES});
 parentPort.on('message', (job) => {
-  let fd;
   try {
-    // O_NONBLOCK and a regular-file check: a FIFO swapped in for a listed file must not hang the worker.
-    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0) | (constants.O_NONBLOCK || 0));
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new Error(job.file + ' is not a regular file');
-    const size = st.size;
-    const end = job.end === undefined ? size : Math.min(job.end, size);
-    const hash = createHash(job.algorithm);
-    let pos = job.start;
-    while (pos < end) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
-      if (n === 0) break;
-      hash.update(n === buf.length ? buf : buf.subarray(0, n));
-      pos += n;
-    }
-    parentPort.postMessage({ id: job.id, hex: hash.digest('hex'), bytes: pos - job.start, size });
+    parentPort.postMessage({ id: job.id, ...hashRange(fs, crypto, buf, job, Infinity) });
   } catch (e) {
     parentPort.postMessage({ id: job.id, error: String(e && e.message || e) });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 });
 `;
@@ -176,31 +195,13 @@ export class HashPool {
   }
 }
 
-/**
- * The job's result when its range is a small regular file's, hashed here with
- * the worker's reads; undefined when it is large, so a worker takes it. Throws
- * what the worker would report (a missing file, a symlink, a FIFO).
- */
+/** The calling thread's read buffer: its hashes run one at a time, synchronously. */
+let inlineBuffer: Buffer | undefined;
+
+/** The job's result when its range is small, hashed here; undefined when a worker should take it. Throws what a worker would report. */
 function hashSmall(job: HashJob, inlineMax: number): HashResult | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0) | (constants.O_NONBLOCK || 0));
-    const st = fstatSync(fd);
-    const start = job.start ?? 0;
-    const end = job.end === undefined ? st.size : Math.min(job.end, st.size);
-    if (!st.isFile()) throw new Error(`${job.file} is not a regular file`);
-    if (end - start > inlineMax) return undefined;
-    const buf = Buffer.allocUnsafe(Math.max(0, end - start));
-    let pos = start;
-    while (pos < end) {
-      const n = readSync(fd, buf, pos - start, end - pos, pos);
-      if (n === 0) break;
-      pos += n;
-    }
-    const bytes = Math.max(0, pos - start);
-    countHashed(bytes);
-    return { hex: createHash(job.algorithm ?? 'sha256').update(buf.subarray(0, bytes)).digest('hex'), bytes, size: st.size };
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  inlineBuffer ??= Buffer.allocUnsafe(Math.min(INLINE_HASH_MAX, POOL_READ_BYTES));
+  const r = hashRange(fs, crypto, inlineBuffer, { file: job.file, start: job.start ?? 0, end: job.end, algorithm: job.algorithm ?? 'sha256' }, inlineMax);
+  if (r) countHashed(r.bytes);
+  return r;
 }

@@ -2061,7 +2061,7 @@ var require_tstinfo = __commonJS({
     })();
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TSTInfo = void 0;
-    var crypto = __importStar(require_crypto());
+    var crypto2 = __importStar(require_crypto());
     var oid_1 = require_oid();
     var error_1 = require_error2();
     var TSTInfo = class {
@@ -2086,8 +2086,8 @@ var require_tstinfo = __commonJS({
         return this.root.toDER();
       }
       verify(data) {
-        const digest = crypto.digest(this.messageImprintHashAlgorithm, data);
-        if (!crypto.bufferEqual(digest, this.messageImprintHashedMessage)) {
+        const digest = crypto2.digest(this.messageImprintHashAlgorithm, data);
+        if (!crypto2.bufferEqual(digest, this.messageImprintHashedMessage)) {
           throw new error_1.RFC3161TimestampVerificationError("message imprint does not match artifact");
         }
       }
@@ -2144,7 +2144,7 @@ var require_timestamp2 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RFC3161Timestamp = void 0;
     var asn1_1 = require_asn1();
-    var crypto = __importStar(require_crypto());
+    var crypto2 = __importStar(require_crypto());
     var oid_1 = require_oid();
     var error_1 = require_error2();
     var tstinfo_1 = require_tstinfo();
@@ -2207,16 +2207,16 @@ var require_timestamp2 = __commonJS({
         this.verifySignature(publicKey);
       }
       verifyMessageDigest() {
-        const tstInfoDigest = crypto.digest(this.signerDigestAlgorithm, this.tstInfo.raw);
+        const tstInfoDigest = crypto2.digest(this.signerDigestAlgorithm, this.tstInfo.raw);
         const expectedDigest = this.messageDigestAttributeObj.subs[1].subs[0].value;
-        if (!crypto.bufferEqual(tstInfoDigest, expectedDigest)) {
+        if (!crypto2.bufferEqual(tstInfoDigest, expectedDigest)) {
           throw new error_1.RFC3161TimestampVerificationError("signed data does not match tstInfo");
         }
       }
       verifySignature(key) {
         const signedAttrs = this.signedAttrsObj.toDER();
         signedAttrs[0] = 49;
-        const verified = crypto.verify(signedAttrs, key, this.signatureValue, this.signatureAlgorithm);
+        const verified = crypto2.verify(signedAttrs, key, this.signatureValue, this.signatureAlgorithm);
         if (!verified) {
           throw new error_1.RFC3161TimestampVerificationError("signature verification failed");
         }
@@ -2346,7 +2346,7 @@ var require_sct = __commonJS({
     })();
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SignedCertificateTimestamp = void 0;
-    var crypto = __importStar(require_crypto());
+    var crypto2 = __importStar(require_crypto());
     var stream_1 = require_stream();
     var SignedCertificateTimestamp = class _SignedCertificateTimestamp {
       version;
@@ -2408,7 +2408,7 @@ var require_sct = __commonJS({
         if (this.extensions.byteLength > 0) {
           stream.appendView(this.extensions);
         }
-        return crypto.verify(stream.buffer, key, this.signature, this.algorithm);
+        return crypto2.verify(stream.buffer, key, this.signature, this.algorithm);
       }
       // Parses a SignedCertificateTimestamp from a buffer. SCTs are encoded using
       // TLS encoding which means the fields and lengths of most fields are
@@ -2621,7 +2621,7 @@ var require_cert = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.X509Certificate = exports.EXTENSION_OID_SCT = void 0;
     var asn1_1 = require_asn1();
-    var crypto = __importStar(require_crypto());
+    var crypto2 = __importStar(require_crypto());
     var oid_1 = require_oid();
     var pem = __importStar(require_pem());
     var ext_1 = require_ext();
@@ -2725,8 +2725,8 @@ var require_cert = __commonJS({
       }
       verify(issuerCertificate) {
         const publicKey = issuerCertificate?.publicKey || this.publicKey;
-        const key = crypto.createPublicKey(publicKey);
-        return crypto.verify(this.tbsCertificate.toDER(), key, this.signatureValue, this.signatureAlgorithm);
+        const key = crypto2.createPublicKey(publicKey);
+        return crypto2.verify(this.tbsCertificate.toDER(), key, this.signatureValue, this.signatureAlgorithm);
       }
       validForDate(date) {
         return this.notBefore <= date && date <= this.notAfter;
@@ -4593,8 +4593,8 @@ function formatLocated(file, line, column, key, message) {
 }
 
 // src/core/hash-pool.ts
-import { closeSync, constants as constants2, fstatSync, openSync, readSync } from "node:fs";
-import { createHash as createHash2 } from "node:crypto";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import { setImmediate } from "node:timers";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -4634,33 +4634,37 @@ async function sha256File(absPath, start = 0, end) {
 // src/core/hash-pool.ts
 var POOL_READ_BYTES = 1024 * 1024;
 var INLINE_HASH_MAX = 256 * 1024;
-var WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { openSync, readSync, closeSync, fstatSync, constants } = require('node:fs');
-const { createHash } = require('node:crypto');
-const buf = Buffer.allocUnsafe(${POOL_READ_BYTES});
-parentPort.on('message', (job) => {
-  let fd;
+function hashRange(fs2, crypto2, buf, job, inlineMax) {
+  const fd = fs2.openSync(job.file, fs2.constants.O_RDONLY | (fs2.constants.O_NOFOLLOW || 0) | (fs2.constants.O_NONBLOCK || 0));
   try {
-    // O_NONBLOCK and a regular-file check: a FIFO swapped in for a listed file must not hang the worker.
-    fd = openSync(job.file, constants.O_RDONLY | (constants.O_NOFOLLOW || 0) | (constants.O_NONBLOCK || 0));
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new Error(job.file + ' is not a regular file');
-    const size = st.size;
-    const end = job.end === undefined ? size : Math.min(job.end, size);
-    const hash = createHash(job.algorithm);
+    const st = fs2.fstatSync(fd);
+    if (!st.isFile()) throw new Error(job.file + " is not a regular file");
+    const end = job.end === void 0 ? st.size : Math.min(job.end, st.size);
+    if (end - job.start > inlineMax) return void 0;
+    const hash = crypto2.createHash(job.algorithm);
     let pos = job.start;
     while (pos < end) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      const n = fs2.readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
       if (n === 0) break;
       hash.update(n === buf.length ? buf : buf.subarray(0, n));
       pos += n;
     }
-    parentPort.postMessage({ id: job.id, hex: hash.digest('hex'), bytes: pos - job.start, size });
+    return { hex: hash.digest("hex"), bytes: pos - job.start, size: st.size };
+  } finally {
+    fs2.closeSync(fd);
+  }
+}
+var WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const hashRange = ${hashRange.toString()};
+const buf = Buffer.allocUnsafe(${POOL_READ_BYTES});
+parentPort.on('message', (job) => {
+  try {
+    parentPort.postMessage({ id: job.id, ...hashRange(fs, crypto, buf, job, Infinity) });
   } catch (e) {
     parentPort.postMessage({ id: job.id, error: String(e && e.message || e) });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 });
 `;
@@ -4744,33 +4748,17 @@ var HashPool = class {
     return slot;
   }
 };
+var inlineBuffer;
 function hashSmall(job, inlineMax) {
-  let fd;
-  try {
-    fd = openSync(job.file, constants2.O_RDONLY | (constants2.O_NOFOLLOW || 0) | (constants2.O_NONBLOCK || 0));
-    const st = fstatSync(fd);
-    const start = job.start ?? 0;
-    const end = job.end === void 0 ? st.size : Math.min(job.end, st.size);
-    if (!st.isFile()) throw new Error(`${job.file} is not a regular file`);
-    if (end - start > inlineMax) return void 0;
-    const buf = Buffer.allocUnsafe(Math.max(0, end - start));
-    let pos = start;
-    while (pos < end) {
-      const n = readSync(fd, buf, pos - start, end - pos, pos);
-      if (n === 0) break;
-      pos += n;
-    }
-    const bytes = Math.max(0, pos - start);
-    countHashed(bytes);
-    return { hex: createHash2(job.algorithm ?? "sha256").update(buf.subarray(0, bytes)).digest("hex"), bytes, size: st.size };
-  } finally {
-    if (fd !== void 0) closeSync(fd);
-  }
+  inlineBuffer ??= Buffer.allocUnsafe(Math.min(INLINE_HASH_MAX, POOL_READ_BYTES));
+  const r = hashRange(fs, crypto, inlineBuffer, { file: job.file, start: job.start ?? 0, end: job.end, algorithm: job.algorithm ?? "sha256" }, inlineMax);
+  if (r) countHashed(r.bytes);
+  return r;
 }
 
 // src/formats/oms/manifest.ts
 import { Buffer as Buffer3 } from "node:buffer";
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 
 // src/formats/oms/bundle.ts
 import { Buffer as Buffer2 } from "node:buffer";
@@ -4862,7 +4850,7 @@ function shardRanges(size, shardSize) {
   return out;
 }
 function rootDigest(digests) {
-  const hash = createHash3("sha256");
+  const hash = createHash2("sha256");
   for (const d of digests) hash.update(d);
   return hash.digest();
 }
@@ -4962,7 +4950,7 @@ function parseStatement(payload) {
 }
 
 // src/checks/model-signing/keys.ts
-import { createHash as createHash4, createPublicKey, verify, X509Certificate } from "node:crypto";
+import { createHash as createHash3, createPublicKey, verify, X509Certificate } from "node:crypto";
 var CURVE_HASH = { prime256v1: "sha256", secp384r1: "sha384", secp521r1: "sha512" };
 var PEM_BLOCK = (label) => new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`, "g");
 function publicKeyFromPem(text) {
@@ -4981,7 +4969,7 @@ function publicKeyFromRawBytes(raw) {
   return createPublicKey({ key: raw, format: "der", type: "spki" });
 }
 function keyHint(key) {
-  return createHash4("sha256").update(key.export({ type: "spki", format: "pem" })).digest("hex");
+  return createHash3("sha256").update(key.export({ type: "spki", format: "pem" })).digest("hex");
 }
 function sameKey(a, b) {
   return a.export({ type: "spki", format: "der" }).equals(b.export({ type: "spki", format: "der" }));

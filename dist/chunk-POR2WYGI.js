@@ -7,10 +7,10 @@ import {
   REPOSITORY_URL,
   RULES,
   helpUrl
-} from "./chunk-QXHYVP7D.js";
+} from "./chunk-Q6YAVFCF.js";
 import {
   ConfigurationError
-} from "./chunk-SCKVD2IC.js";
+} from "./chunk-AGVL5AVQ.js";
 
 // src/report/annotation-text.ts
 var MAX_TITLE_CHARS = 255;

@@ -3,11 +3,11 @@ import {
   gitChanges,
   httpStatus,
   normaliseRepoPath
-} from "./chunk-QXHYVP7D.js";
+} from "./chunk-Q6YAVFCF.js";
 import {
   ConfigurationError,
   git
-} from "./chunk-SCKVD2IC.js";
+} from "./chunk-AGVL5AVQ.js";
 
 // src/github/policy-provider.ts
 import { lstat, readFile } from "node:fs/promises";

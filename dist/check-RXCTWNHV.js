@@ -1,10 +1,10 @@
 import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);
 import {
   GitHubPolicyProvider
-} from "./chunk-KRYBQIS5.js";
+} from "./chunk-FEY2RW3N.js";
 import {
   originAndHead
-} from "./chunk-TJSGDZ66.js";
+} from "./chunk-4T64UGMV.js";
 import {
   DEFAULT_POLICY_PATH,
   POLICY_CANDIDATES,
@@ -13,11 +13,11 @@ import {
   createGitHubClient,
   evaluate,
   renderJson
-} from "./chunk-QXHYVP7D.js";
+} from "./chunk-Q6YAVFCF.js";
 import "./chunk-LFRXUDOZ.js";
 import {
   ConfigurationError
-} from "./chunk-SCKVD2IC.js";
+} from "./chunk-AGVL5AVQ.js";
 import "./chunk-4HVYFWLT.js";
 
 // src/org/check.ts

@@ -36,7 +36,7 @@ import {
   verifyFiles,
   verifySigstore,
   verifyWith
-} from "./chunk-SCKVD2IC.js";
+} from "./chunk-AGVL5AVQ.js";
 import {
   __commonJS,
   __esm,

@@ -1,7 +1,7 @@
 import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);
 import {
   git
-} from "./chunk-SCKVD2IC.js";
+} from "./chunk-AGVL5AVQ.js";
 
 // src/inventory/git-origin.ts
 var REPOSITORY_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/;

@@ -26,7 +26,7 @@ import {
   rootDigest,
   sameKey,
   shardRanges
-} from "./chunk-SCKVD2IC.js";
+} from "./chunk-AGVL5AVQ.js";
 import {
   __commonJS,
   __esm,
