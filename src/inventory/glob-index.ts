@@ -1,9 +1,6 @@
 import { braceExpand } from 'minimatch';
-import { compileGlob } from './glob-match.js';
+import { compileGlob, isLiteralGlob } from './glob-match.js';
 import { firstAtOrAfter } from './sorted-paths.js';
-
-/** Characters that make a glob segment a pattern rather than a name (extglob markers included, to be safe). */
-const MAGIC = /[*?[\]{}()!+@\\]/;
 
 /**
  * Where a glob's matches can be: one path, a directory's range of the sorted
@@ -24,14 +21,14 @@ function planFor(glob: string): Plan {
   if (glob === '' || glob.startsWith('!') || glob.startsWith('#')) return { kind: 'scan' };
   const segs = glob.split('/');
   if (segs.some((s) => s === '' || s === '.' || s === '..')) return { kind: 'scan' };
-  if (!MAGIC.test(glob)) return { kind: 'literal', path: glob };
+  if (isLiteralGlob(glob)) return { kind: 'literal', path: glob };
   let lead = 0;
-  while (lead < segs.length - 1 && !MAGIC.test(segs[lead]!)) lead++;
+  while (lead < segs.length - 1 && isLiteralGlob(segs[lead]!)) lead++;
   if (lead > 0) return { kind: 'prefix', prefix: `${segs.slice(0, lead).join('/')}/` };
   // The literal end of the file name (`.txt` of `*requirements*.txt`, all of `config.json`) fixes its extension.
   const last = segs[segs.length - 1]!;
   let tailStart = last.length;
-  while (tailStart > 0 && !MAGIC.test(last[tailStart - 1]!)) tailStart--;
+  while (tailStart > 0 && isLiteralGlob(last[tailStart - 1]!)) tailStart--;
   const tail = last.slice(tailStart);
   if (last === '**') return { kind: 'scan' };
   if (tail.includes('.')) return { kind: 'ext', ext: extOf(tail) };

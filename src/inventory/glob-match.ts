@@ -7,6 +7,11 @@ export interface GlobMatcher {
 const globCache = new Map<string, GlobMatcher>();
 const LITERAL = /^[^*?[\]{}()!+@\\]+$/;
 
+/** Whether text is a name, not a pattern: no glob or extglob character (escapes included, to be safe). */
+export function isLiteralGlob(text: string): boolean {
+  return LITERAL.test(text);
+}
+
 /**
  * The common shapes as plain string tests (`**\/*.py`, `**\/*.{csv,tsv}`,
  * `data/**`, a literal path): every rule matches every file of the repository

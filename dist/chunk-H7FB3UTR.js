@@ -7,7 +7,7 @@ import {
   REPOSITORY_URL,
   RULES,
   helpUrl
-} from "./chunk-Q6YAVFCF.js";
+} from "./chunk-25IJXI6T.js";
 import {
   ConfigurationError
 } from "./chunk-AGVL5AVQ.js";

@@ -24839,6 +24839,9 @@ var ContentCache = class {
 // src/inventory/glob-match.ts
 var globCache = /* @__PURE__ */ new Map();
 var LITERAL = /^[^*?[\]{}()!+@\\]+$/;
+function isLiteralGlob(text4) {
+  return LITERAL.test(text4);
+}
 function fastMatcher(glob) {
   const ext = /^\*\*\/\*(\.[^*?[\]{}()!+@\\/]+)$/.exec(glob) ?? /^\*\*\/\*\.\{([^*?[\]{}()!+@\\/]+)\}$/.exec(glob);
   if (ext) {
@@ -24888,7 +24891,6 @@ function firstAtOrAfter(paths, key3) {
 }
 
 // src/inventory/glob-index.ts
-var MAGIC = /[*?[\]{}()!+@\\]/;
 function extOf(name2) {
   const dot = name2.lastIndexOf(".");
   return dot === -1 ? "" : name2.slice(dot);
@@ -24897,13 +24899,13 @@ function planFor(glob) {
   if (glob === "" || glob.startsWith("!") || glob.startsWith("#")) return { kind: "scan" };
   const segs = glob.split("/");
   if (segs.some((s) => s === "" || s === "." || s === "..")) return { kind: "scan" };
-  if (!MAGIC.test(glob)) return { kind: "literal", path: glob };
+  if (isLiteralGlob(glob)) return { kind: "literal", path: glob };
   let lead = 0;
-  while (lead < segs.length - 1 && !MAGIC.test(segs[lead])) lead++;
+  while (lead < segs.length - 1 && isLiteralGlob(segs[lead])) lead++;
   if (lead > 0) return { kind: "prefix", prefix: `${segs.slice(0, lead).join("/")}/` };
   const last = segs[segs.length - 1];
   let tailStart = last.length;
-  while (tailStart > 0 && !MAGIC.test(last[tailStart - 1])) tailStart--;
+  while (tailStart > 0 && isLiteralGlob(last[tailStart - 1])) tailStart--;
   const tail = last.slice(tailStart);
   if (last === "**") return { kind: "scan" };
   if (tail.includes(".")) return { kind: "ext", ext: extOf(tail) };

@@ -3,7 +3,7 @@ import {
   gitChanges,
   httpStatus,
   normaliseRepoPath
-} from "./chunk-Q6YAVFCF.js";
+} from "./chunk-25IJXI6T.js";
 import {
   ConfigurationError,
   git

@@ -1,7 +1,7 @@
 import { createRequire as __mlgateRequire } from 'node:module'; const require = __mlgateRequire(import.meta.url);
 import {
   GitHubPolicyProvider
-} from "./chunk-FEY2RW3N.js";
+} from "./chunk-KE5FAX3G.js";
 import {
   originAndHead
 } from "./chunk-4T64UGMV.js";
@@ -13,7 +13,7 @@ import {
   createGitHubClient,
   evaluate,
   renderJson
-} from "./chunk-Q6YAVFCF.js";
+} from "./chunk-25IJXI6T.js";
 import "./chunk-LFRXUDOZ.js";
 import {
   ConfigurationError
